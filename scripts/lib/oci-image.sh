@@ -1,0 +1,107 @@
+# shellcheck shell=bash
+# Builds small test images offline: an OCI image layout whose single gzip
+# layer holds the static busybox (Debian's busybox-static) and its applet links
+# in /bin, packed as an oci-archive tar for `skopeo copy`. The build is
+# deterministic (sorted tar, mtime 0, root-owned, gzip -n), so the same inputs
+# always give the same manifest digest. Needs: tar, gzip, sha256sum, jq.
+# Source it after lib/common.sh.
+
+BUSYBOX_BIN=/bin/busybox # shipped by busybox-static
+REQUIRED_APPLETS=(sh sleep cat echo true false ls env head dd mkdir)
+
+# OCI architecture name of this machine (Debian names differ for a few).
+oci_arch() {
+  local arch
+  arch=$(dpkg --print-architecture)
+  case $arch in
+    i386) echo 386 ;;
+    armhf | armel) echo arm ;;
+    ppc64el) echo ppc64le ;;
+    *) echo "$arch" ;;
+  esac
+}
+
+# add_blob LAYOUT FILE: moves FILE into LAYOUT/blobs/sha256/ under its digest
+# and prints "sha256:HEX SIZE".
+add_blob() {
+  local layout=$1 file=$2 hex size
+  hex=$(sha256sum "$file" | cut -d' ' -f1)
+  size=$(stat -c %s "$file")
+  mv "$file" "$layout/blobs/sha256/$hex"
+  echo "sha256:$hex $size"
+}
+
+# make_rootfs_tar DEST_TAR: writes the uncompressed layer tar.
+make_rootfs_tar() {
+  local dest=$1 stage applet
+  [[ -x $BUSYBOX_BIN ]] || die "$BUSYBOX_BIN is missing (install busybox-static)"
+  stage=$(mktemp -d)
+  mkdir -p "$stage"/{bin,dev,etc,proc,root,sys,tmp}
+  chmod 0755 "$stage"/{bin,dev,etc,proc,sys}
+  chmod 0700 "$stage/root"
+  chmod 1777 "$stage/tmp"
+  install -m 0755 "$BUSYBOX_BIN" "$stage/bin/busybox"
+  for applet in $("$BUSYBOX_BIN" --list); do
+    [[ $applet == busybox ]] || ln -s busybox "$stage/bin/$applet"
+  done
+  for applet in "${REQUIRED_APPLETS[@]}"; do
+    [[ -L $stage/bin/$applet ]] || die "busybox lacks the '$applet' applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$stage/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
+  chmod 0644 "$stage/etc/passwd" "$stage/etc/group"
+  tar -C "$stage" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+    --format=gnu -cf "$dest" bin dev etc proc root sys tmp
+  rm -rf "$stage"
+}
+
+# build_busybox_image OUT_DIR TAG CMD_JSON
+# Creates OUT_DIR/layout (an OCI image layout) and OUT_DIR/image.tar (the same
+# as an oci-archive). CMD_JSON is the image's Cmd, e.g. '["sleep","3600"]'.
+# Prints the manifest digest.
+build_busybox_image() {
+  local out=$1 tag=$2 cmd_json=$3
+  local layout=$out/layout tmp diff_id layer config manifest
+  rm -rf "$out"
+  mkdir -p "$layout/blobs/sha256"
+  tmp=$out/tmp
+  mkdir -p "$tmp"
+
+  make_rootfs_tar "$tmp/layer.tar"
+  diff_id=sha256:$(sha256sum "$tmp/layer.tar" | cut -d' ' -f1)
+  gzip -n -9 "$tmp/layer.tar" # -> layer.tar.gz, no name or time stored
+  layer=$(add_blob "$layout" "$tmp/layer.tar.gz")
+
+  jq -cn --arg arch "$(oci_arch)" --arg diff_id "$diff_id" --argjson cmd "$cmd_json" '{
+      created: "1970-01-01T00:00:00Z", architecture: $arch, os: "linux",
+      config: {Env: ["PATH=/bin"], Cmd: $cmd, WorkingDir: "/"},
+      rootfs: {type: "layers", diff_ids: [$diff_id]}
+    }' >"$tmp/config.json"
+  config=$(add_blob "$layout" "$tmp/config.json")
+
+  jq -cn --arg config "$config" --arg layer "$layer" '
+    def desc($media; $blob): ($blob | split(" ")) as $b
+      | {mediaType: $media, digest: $b[0], size: ($b[1] | tonumber)};
+    {
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: desc("application/vnd.oci.image.config.v1+json"; $config),
+      layers: [desc("application/vnd.oci.image.layer.v1.tar+gzip"; $layer)]
+    }' >"$tmp/manifest.json"
+  manifest=$(add_blob "$layout" "$tmp/manifest.json")
+
+  jq -cn --arg manifest "$manifest" --arg tag "$tag" '($manifest | split(" ")) as $m | {
+      schemaVersion: 2,
+      manifests: [{
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: $m[0], size: ($m[1] | tonumber),
+        annotations: {"org.opencontainers.image.ref.name": $tag}
+      }]
+    }' >"$layout/index.json"
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
+  rmdir "$tmp"
+
+  tar -C "$layout" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+    --format=gnu -cf "$out/image.tar" oci-layout index.json blobs
+  echo "${manifest%% *}"
+}

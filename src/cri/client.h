@@ -1,0 +1,132 @@
+#pragma once
+// zp::cri::Client — a typed, blocking client for one CRI v1 runtime endpoint.
+//
+// The generated CRI types are re-exported as `zp::cri::v1` (= ::runtime::v1),
+// so callers build requests with e.g. `zp::cri::v1::PodSandboxConfig` and
+// `zp::cri::v1::ContainerConfig` without including the generated headers
+// themselves ("api.pb.h" / "api.grpc.pb.h", from the zp_cri_proto target).
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api.grpc.pb.h"
+#include "api.pb.h"
+#include "common/status.h"
+
+namespace zp::cri {
+
+// The generated CRI v1 messages, enums and service stubs.
+namespace v1 = ::runtime::v1;
+
+struct ClientOptions {
+  // Deadline of every call that does not carry its own (CallOptions::timeout).
+  std::chrono::milliseconds default_timeout{std::chrono::seconds(10)};
+  // Deadline of pullImage when the call does not carry its own: pulls are slow.
+  std::chrono::milliseconds pull_timeout{std::chrono::minutes(5)};
+};
+
+// Per-call settings.
+struct CallOptions {
+  // Deadline of this call, measured from when it starts. Zero (or negative)
+  // means the client's default for the RPC (ClientOptions).
+  std::chrono::milliseconds timeout{0};
+};
+
+// Client owns one gRPC channel to a CRI runtime's unix socket and the
+// RuntimeService/ImageService stubs on it. Each method is one blocking RPC
+// with a deadline; failures come back as zp::Error whose message is
+// "<RpcName>: <runtime's message>" and whose code is mapped from the gRPC
+// status (see cri/grpc_error.h).
+//
+// Thread-safety: gRPC channels and stubs are thread-safe and all methods are
+// const, so one Client may be shared by any number of worker threads. Calls
+// block the calling thread for up to their deadline: never call them from a
+// network/event-loop executor.
+//
+// The channel connects lazily and reconnects on its own (capped backoff of a
+// few seconds), so a runtime that restarts is reachable again without a new
+// Client. Calls fail fast with kUnavailable while the socket is unreachable.
+class Client {
+ public:
+  // Validates `endpoint` ("unix:///abs/path.sock", see cri/endpoint.h) and
+  // creates the channel. Does not connect: use ping() to check reachability.
+  static Result<std::unique_ptr<Client>> create(std::string_view endpoint,
+                                                ClientOptions options = {});
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  const std::string& endpoint() const { return endpoint_; }
+  const ClientOptions& options() const { return options_; }
+
+  // ---- RuntimeService
+
+  // Runtime name/version and CRI API version.
+  Result<v1::VersionResponse> version(CallOptions call = {}) const;
+  // OK when the runtime answers Version.
+  Status ping(CallOptions call = {}) const;
+  // Runtime conditions (RuntimeReady, NetworkReady) and, on newer runtimes,
+  // its handlers. RPC "Status".
+  Result<v1::StatusResponse> runtimeStatus(CallOptions call = {}) const;
+
+  // Creates and starts a sandbox with `runtime_handler` (empty = runtime's
+  // default); returns the sandbox id.
+  Result<std::string> runPodSandbox(const v1::PodSandboxConfig& config,
+                                    std::string_view runtime_handler, CallOptions call = {}) const;
+  // Idempotent at the runtime: stopping a stopped sandbox is OK.
+  Status stopPodSandbox(std::string_view pod_sandbox_id, CallOptions call = {}) const;
+  // Idempotent at the runtime; removes the sandbox's containers too.
+  Status removePodSandbox(std::string_view pod_sandbox_id, CallOptions call = {}) const;
+  // kNotFound when the sandbox does not exist.
+  Result<v1::PodSandboxStatusResponse> podSandboxStatus(std::string_view pod_sandbox_id,
+                                                        CallOptions call = {}) const;
+  Result<std::vector<v1::PodSandbox>> listPodSandbox(const v1::PodSandboxFilter& filter = {},
+                                                     CallOptions call = {}) const;
+
+  // Creates (does not start) a container in a sandbox; `sandbox_config` is the
+  // config the sandbox was run with. Returns the container id.
+  Result<std::string> createContainer(std::string_view pod_sandbox_id,
+                                      const v1::ContainerConfig& config,
+                                      const v1::PodSandboxConfig& sandbox_config,
+                                      CallOptions call = {}) const;
+  Status startContainer(std::string_view container_id, CallOptions call = {}) const;
+  // Signals the container, kills it after `grace_period`. The default deadline
+  // is the client's default timeout plus the grace period. Idempotent.
+  Status stopContainer(std::string_view container_id, std::chrono::seconds grace_period,
+                       CallOptions call = {}) const;
+  // Idempotent at the runtime.
+  Status removeContainer(std::string_view container_id, CallOptions call = {}) const;
+  // kNotFound when the container does not exist.
+  Result<v1::ContainerStatusResponse> containerStatus(std::string_view container_id,
+                                                      CallOptions call = {}) const;
+  Result<std::vector<v1::Container>> listContainers(const v1::ContainerFilter& filter = {},
+                                                    CallOptions call = {}) const;
+
+  // ---- ImageService
+
+  // The image if present locally, std::nullopt if not (absence is no error).
+  Result<std::optional<v1::Image>> imageStatus(const v1::ImageSpec& image,
+                                               CallOptions call = {}) const;
+  // Pulls `image`; returns the runtime's image reference (id or digest).
+  // Default deadline: ClientOptions::pull_timeout.
+  Result<std::string> pullImage(const v1::ImageSpec& image, CallOptions call = {}) const;
+  // Same, with auth and/or sandbox config set by the caller.
+  Result<std::string> pullImage(const v1::PullImageRequest& request, CallOptions call = {}) const;
+
+ private:
+  Client(std::string endpoint, ClientOptions options);
+
+  std::chrono::milliseconds deadlineFor(CallOptions call) const;
+
+  std::string endpoint_;
+  ClientOptions options_;
+  std::unique_ptr<v1::RuntimeService::StubInterface> runtime_;
+  std::unique_ptr<v1::ImageService::StubInterface> images_;
+};
+
+}  // namespace zp::cri

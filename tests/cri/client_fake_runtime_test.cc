@@ -1,0 +1,264 @@
+// Client against an in-process fake CRI runtime on a unix socket: checks the
+// request/response plumbing, deadlines and error mapping end to end without a
+// real runtime.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cri/client.h"
+
+namespace zp::cri {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Records what it was asked under `mutex`; gRPC runs handlers on its own threads.
+class FakeRuntime final : public v1::RuntimeService::Service {
+ public:
+  grpc::Status Version(grpc::ServerContext*, const v1::VersionRequest* request,
+                       v1::VersionResponse* response) override {
+    response->set_version("0.1.0");
+    response->set_runtime_name("fake-runtime");
+    response->set_runtime_version("9.9.9");
+    response->set_runtime_api_version("v1");
+    return grpc::Status::OK;
+  }
+  grpc::Status RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest* request,
+                             v1::RunPodSandboxResponse* response) override {
+    if (request->config().metadata().name() == "dup") {
+      return {grpc::StatusCode::ALREADY_EXISTS, "name \"dup\" is reserved"};
+    }
+    std::lock_guard lock(mutex);
+    last_handler = request->runtime_handler();
+    last_labels = {request->config().labels().begin(), request->config().labels().end()};
+    response->set_pod_sandbox_id("sandbox-1");
+    return grpc::Status::OK;
+  }
+  grpc::Status PodSandboxStatus(grpc::ServerContext*, const v1::PodSandboxStatusRequest* request,
+                                v1::PodSandboxStatusResponse* response) override {
+    if (request->pod_sandbox_id() != "sandbox-1") {
+      return {grpc::StatusCode::NOT_FOUND, "an error occurred when try to find sandbox \"" +
+                                               request->pod_sandbox_id() + "\": not found"};
+    }
+    response->mutable_status()->set_id("sandbox-1");
+    response->mutable_status()->set_runtime_handler("runc-alt");
+    return grpc::Status::OK;
+  }
+  grpc::Status ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest* request,
+                              v1::ListPodSandboxResponse* response) override {
+    std::lock_guard lock(mutex);
+    last_selector = {request->filter().label_selector().begin(),
+                     request->filter().label_selector().end()};
+    response->add_items()->set_id("a");
+    response->add_items()->set_id("b");
+    return grpc::Status::OK;
+  }
+  grpc::Status StopContainer(grpc::ServerContext* context, const v1::StopContainerRequest* request,
+                             v1::StopContainerResponse*) override {
+    std::lock_guard lock(mutex);
+    last_stop_timeout = request->timeout();
+    last_stop_deadline_left = context->deadline() - std::chrono::system_clock::now();
+    return grpc::Status::OK;
+  }
+  grpc::Status ContainerStatus(grpc::ServerContext*, const v1::ContainerStatusRequest* request,
+                               v1::ContainerStatusResponse* response) override {
+    response->mutable_status()->set_id(request->container_id());
+    response->mutable_status()->set_state(v1::CONTAINER_EXITED);
+    response->mutable_status()->set_exit_code(3);
+    return grpc::Status::OK;
+  }
+  // Status is deliberately not overridden: the base class answers UNIMPLEMENTED.
+
+  std::mutex mutex;
+  std::string last_handler;
+  std::map<std::string, std::string> last_labels;
+  std::map<std::string, std::string> last_selector;
+  int64_t last_stop_timeout = -1;
+  std::chrono::system_clock::duration last_stop_deadline_left{};
+};
+
+class FakeImages final : public v1::ImageService::Service {
+ public:
+  grpc::Status ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest* request,
+                           v1::ImageStatusResponse* response) override {
+    if (request->image().image() == "present:1") {
+      response->mutable_image()->set_id("sha256:abc");
+      response->mutable_image()->add_repo_tags("present:1");
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status PullImage(grpc::ServerContext* context, const v1::PullImageRequest* request,
+                         v1::PullImageResponse* response) override {
+    if (request->image().image() == "slow:1") {
+      // Outlive the client's deadline; return once the call is cancelled.
+      for (int i = 0; i < 1000 && !context->IsCancelled(); ++i) std::this_thread::sleep_for(10ms);
+      return {grpc::StatusCode::INTERNAL, "gave up"};
+    }
+    if (request->image().image() == "missing:1") {
+      return {grpc::StatusCode::UNKNOWN,
+              "failed to pull and unpack image \"missing:1\": not found"};
+    }
+    response->set_image_ref("sha256:" + request->image().image());
+    return grpc::Status::OK;
+  }
+};
+
+class ClientFakeRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/zp-cri-fake-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+    endpoint_ = "unix://" + (dir_ / "cri.sock").string();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(endpoint_, grpc::InsecureServerCredentials());
+    builder.RegisterService(&runtime_);
+    builder.RegisterService(&images_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    auto client = Client::create(endpoint_, {.default_timeout = 2s, .pull_timeout = 5s});
+    ASSERT_TRUE(client.has_value()) << client.error().toString();
+    client_ = std::move(*client);
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + 1s);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::filesystem::path dir_;
+  std::string endpoint_;
+  FakeRuntime runtime_;
+  FakeImages images_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(ClientFakeRuntimeTest, VersionAndPing) {
+  auto version = client_->version();
+  ASSERT_TRUE(version.has_value()) << version.error().toString();
+  EXPECT_EQ(version->runtime_name(), "fake-runtime");
+  EXPECT_EQ(version->runtime_api_version(), "v1");
+  EXPECT_TRUE(client_->ping().has_value());
+}
+
+TEST_F(ClientFakeRuntimeTest, RunPodSandboxSendsConfigAndHandler) {
+  v1::PodSandboxConfig config;
+  config.mutable_metadata()->set_name("wl-1");
+  (*config.mutable_labels())["zoneplane.io/workload-id"] = "wl-1";
+  auto id = client_->runPodSandbox(config, "runc-alt");
+  ASSERT_TRUE(id.has_value()) << id.error().toString();
+  EXPECT_EQ(*id, "sandbox-1");
+  std::lock_guard lock(runtime_.mutex);
+  EXPECT_EQ(runtime_.last_handler, "runc-alt");
+  EXPECT_EQ(runtime_.last_labels.at("zoneplane.io/workload-id"), "wl-1");
+}
+
+TEST_F(ClientFakeRuntimeTest, RuntimeErrorsAreMappedAndPrefixed) {
+  v1::PodSandboxConfig config;
+  config.mutable_metadata()->set_name("dup");
+  auto run = client_->runPodSandbox(config, "");
+  ASSERT_FALSE(run.has_value());
+  EXPECT_EQ(run.error().code, Code::kAlreadyExists);
+  EXPECT_EQ(run.error().message, "RunPodSandbox: name \"dup\" is reserved");
+
+  auto status = client_->podSandboxStatus("nope");
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, Code::kNotFound);
+  EXPECT_EQ(status.error().message,
+            "PodSandboxStatus: an error occurred when try to find sandbox \"nope\": not found");
+
+  auto pull = client_->pullImage(v1::ImageSpec());
+  ASSERT_TRUE(pull.has_value());  // the fake accepts an empty name
+  v1::ImageSpec missing;
+  missing.set_image("missing:1");
+  pull = client_->pullImage(missing);
+  ASSERT_FALSE(pull.has_value());
+  EXPECT_EQ(pull.error().code, Code::kInternal);
+  EXPECT_EQ(pull.error().message,
+            "PullImage: failed to pull and unpack image \"missing:1\": not found");
+}
+
+TEST_F(ClientFakeRuntimeTest, UnimplementedRpc) {
+  auto status = client_->runtimeStatus();
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, Code::kUnimplemented);
+  EXPECT_TRUE(status.error().message.starts_with("Status: ")) << status.error().message;
+}
+
+TEST_F(ClientFakeRuntimeTest, ListPodSandboxPassesTheLabelSelector) {
+  v1::PodSandboxFilter filter;
+  (*filter.mutable_label_selector())["zoneplane.io/managed"] = "true";
+  auto items = client_->listPodSandbox(filter);
+  ASSERT_TRUE(items.has_value()) << items.error().toString();
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[0].id(), "a");
+  EXPECT_EQ((*items)[1].id(), "b");
+  std::lock_guard lock(runtime_.mutex);
+  EXPECT_EQ(runtime_.last_selector.at("zoneplane.io/managed"), "true");
+}
+
+TEST_F(ClientFakeRuntimeTest, ImageStatusDistinguishesAbsentFromPresent) {
+  v1::ImageSpec spec;
+  spec.set_image("present:1");
+  auto present = client_->imageStatus(spec);
+  ASSERT_TRUE(present.has_value()) << present.error().toString();
+  ASSERT_TRUE(present->has_value());
+  EXPECT_EQ((*present)->id(), "sha256:abc");
+
+  spec.set_image("absent:1");
+  auto absent = client_->imageStatus(spec);
+  ASSERT_TRUE(absent.has_value()) << absent.error().toString();
+  EXPECT_FALSE(absent->has_value());
+}
+
+TEST_F(ClientFakeRuntimeTest, PerCallDeadlineOverridesPullTimeout) {
+  v1::ImageSpec spec;
+  spec.set_image("slow:1");
+  auto start = std::chrono::steady_clock::now();
+  auto pull = client_->pullImage(spec, {.timeout = 200ms});
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(pull.has_value());
+  EXPECT_EQ(pull.error().code, Code::kDeadlineExceeded);
+  EXPECT_TRUE(pull.error().message.starts_with("PullImage: ")) << pull.error().message;
+  EXPECT_LT(took, 3s);
+}
+
+TEST_F(ClientFakeRuntimeTest, StopContainerDeadlineCoversTheGracePeriod) {
+  ASSERT_TRUE(client_->stopContainer("c1", 30s).has_value());
+  std::lock_guard lock(runtime_.mutex);
+  EXPECT_EQ(runtime_.last_stop_timeout, 30);
+  EXPECT_GT(runtime_.last_stop_deadline_left, 30s);  // 2 s default + 30 s grace
+  EXPECT_LT(runtime_.last_stop_deadline_left, 33s);
+}
+
+TEST_F(ClientFakeRuntimeTest, ContainerStatusRoundTrip) {
+  auto status = client_->containerStatus("c7");
+  ASSERT_TRUE(status.has_value()) << status.error().toString();
+  EXPECT_EQ(status->status().id(), "c7");
+  EXPECT_EQ(status->status().state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(status->status().exit_code(), 3);
+}
+
+TEST(ClientUnreachable, MissingSocketIsUnavailable) {
+  auto client = Client::create("unix:///nonexistent/zoneplane/cri.sock");
+  ASSERT_TRUE(client.has_value());
+  auto start = std::chrono::steady_clock::now();
+  auto pinged = (*client)->ping({.timeout = 5s});
+  ASSERT_FALSE(pinged.has_value());
+  EXPECT_EQ(pinged.error().code, Code::kUnavailable) << pinged.error().toString();
+  EXPECT_TRUE(pinged.error().message.starts_with("Version: ")) << pinged.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);  // fails fast, no waiting
+}
+
+}  // namespace
+}  // namespace zp::cri

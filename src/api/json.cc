@@ -1,0 +1,164 @@
+#include "api/json.h"
+
+#include "api/json_fields.h"
+
+namespace zp::api {
+
+using nlohmann::json;
+
+json toJson(const WorkloadSpec& spec) {
+  json j{{"id", spec.id},
+         {"image", spec.image},
+         {"runtime_class", spec.runtime_class},
+         {"memory_mb", spec.memory_mb},
+         {"cpu_millicores", spec.cpu_millicores}};
+  if (!spec.command.empty()) j["command"] = spec.command;
+  if (!spec.args.empty()) j["args"] = spec.args;
+  if (!spec.env.empty()) j["env"] = spec.env;
+  return j;
+}
+
+Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix) {
+  if (auto s = fields::requireObject(j, "workload",
+                                     {"id", "image", "runtime_class", "memory_mb",
+                                      "cpu_millicores", "command", "args", "env"},
+                                     prefix);
+      !s) {
+    return fail(s.error());
+  }
+  WorkloadSpec spec;
+  auto id = fields::optString(j, "id", prefix);
+  if (!id) return fail(id.error());
+  spec.id = id->value_or("");
+  auto image = fields::optString(j, "image", prefix);
+  if (!image) return fail(image.error());
+  spec.image = image->value_or("");
+  auto cls = fields::optString(j, "runtime_class", prefix);
+  if (!cls) return fail(cls.error());
+  spec.runtime_class = cls->value_or("");
+  auto mem = fields::optInt(j, "memory_mb", prefix);
+  if (!mem) return fail(mem.error());
+  spec.memory_mb = mem->value_or(0);
+  auto cpu = fields::optInt(j, "cpu_millicores", prefix);
+  if (!cpu) return fail(cpu.error());
+  spec.cpu_millicores = cpu->value_or(0);
+  auto command = fields::optStringList(j, "command", prefix);
+  if (!command) return fail(command.error());
+  if (*command) spec.command = std::move(**command);
+  auto args = fields::optStringList(j, "args", prefix);
+  if (!args) return fail(args.error());
+  if (*args) spec.args = std::move(**args);
+  auto env = fields::optStringMap(j, "env", prefix);
+  if (!env) return fail(env.error());
+  if (*env) spec.env = std::move(**env);
+  return spec;
+}
+
+namespace {
+void putTime(json& j, const char* key, const std::optional<TimePoint>& t) {
+  if (t) j[key] = formatRfc3339(*t);
+}
+void putIfSet(json& j, const char* key, const std::string& v) {
+  if (!v.empty()) j[key] = v;
+}
+std::string getString(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+std::optional<TimePoint> getTime(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return parseRfc3339(it->get<std::string>());
+}
+std::int64_t getInt(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+}  // namespace
+
+json toJson(const WorkloadStatus& s) {
+  json j{{"id", s.id},
+         {"state", stateName(s.state)},
+         {"reason", s.reason},
+         {"message", s.message},
+         {"node", s.node}};
+  if (s.exit_code) j["exit_code"] = *s.exit_code;
+  putTime(j, "created_at", s.created_at);
+  putTime(j, "started_at", s.started_at);
+  putTime(j, "finished_at", s.finished_at);
+  putIfSet(j, "sandbox_id", s.sandbox_id);
+  putIfSet(j, "container_id", s.container_id);
+  putIfSet(j, "runtime_handler", s.runtime_handler);
+  putIfSet(j, "log_path", s.log_path);
+  return j;
+}
+
+// Statuses come from our own components, so unknown fields are tolerated
+// (newer peers may add some); the id and a known state are required.
+Result<WorkloadStatus> workloadStatusFromJson(const json& j) {
+  if (!j.is_object()) return fail(Code::kInvalidArgument, "status must be a JSON object");
+  WorkloadStatus s;
+  auto id = fields::reqString(j, "id", "");
+  if (!id) return fail(id.error());
+  s.id = *id;
+  auto state_name = fields::reqString(j, "state", "");
+  if (!state_name) return fail(state_name.error());
+  auto state = parseState(*state_name);
+  if (!state) {
+    return fail(Code::kInvalidArgument, "unknown state \"" + *state_name + "\"", "state");
+  }
+  s.state = *state;
+  s.reason = getString(j, "reason");
+  s.message = getString(j, "message");
+  s.node = getString(j, "node");
+  if (auto it = j.find("exit_code"); it != j.end() && it->is_number_integer()) {
+    s.exit_code = it->get<int>();
+  }
+  s.created_at = getTime(j, "created_at");
+  s.started_at = getTime(j, "started_at");
+  s.finished_at = getTime(j, "finished_at");
+  s.sandbox_id = getString(j, "sandbox_id");
+  s.container_id = getString(j, "container_id");
+  s.runtime_handler = getString(j, "runtime_handler");
+  s.log_path = getString(j, "log_path");
+  return s;
+}
+
+json toJson(const Resources& r) {
+  return json{{"memory_mb", r.memory_mb}, {"cpu_millicores", r.cpu_millicores}};
+}
+
+json toJson(const NodeInfo& n) {
+  return json{{"node_id", n.node_id},
+              {"capacity", toJson(n.capacity)},
+              {"allocatable", toJson(n.allocatable)},
+              {"runtime_classes", n.runtime_classes},
+              {"version", n.version},
+              {"workloads", n.workloads}};
+}
+
+Result<NodeInfo> nodeInfoFromJson(const json& j) {
+  if (!j.is_object()) return fail(Code::kInvalidArgument, "node info must be a JSON object");
+  NodeInfo n;
+  auto id = fields::reqString(j, "node_id", "");
+  if (!id) return fail(id.error());
+  n.node_id = *id;
+  auto resources = [](const json& parent, const char* key) {
+    Resources r;
+    if (auto it = parent.find(key); it != parent.end() && it->is_object()) {
+      r.memory_mb = getInt(*it, "memory_mb");
+      r.cpu_millicores = getInt(*it, "cpu_millicores");
+    }
+    return r;
+  };
+  n.capacity = resources(j, "capacity");
+  n.allocatable = resources(j, "allocatable");
+  auto classes = fields::optStringList(j, "runtime_classes", "");
+  if (!classes) return fail(classes.error());
+  if (*classes) n.runtime_classes = std::move(**classes);
+  n.version = getString(j, "version");
+  n.workloads = static_cast<int>(getInt(j, "workloads"));
+  return n;
+}
+
+}  // namespace zp::api

@@ -1,0 +1,25 @@
+#pragma once
+// JSON forms of the api types. Decoders are strict: wrong types, unknown fields
+// and out-of-range numbers are errors naming the field, never silently dropped.
+// Decoders check the shape of the input only; `validate.h` checks the values.
+
+#include <nlohmann/json.hpp>
+
+#include "api/node.h"
+#include "api/workload.h"
+#include "common/status.h"
+
+namespace zp::api {
+
+nlohmann::json toJson(const WorkloadSpec& spec);
+nlohmann::json toJson(const WorkloadStatus& status);
+nlohmann::json toJson(const Resources& resources);
+nlohmann::json toJson(const NodeInfo& node);
+
+// `field_prefix` is prepended to field names in errors ("workload." in the protocol).
+Result<WorkloadSpec> workloadSpecFromJson(const nlohmann::json& j,
+                                          std::string_view field_prefix = {});
+Result<WorkloadStatus> workloadStatusFromJson(const nlohmann::json& j);
+Result<NodeInfo> nodeInfoFromJson(const nlohmann::json& j);
+
+}  // namespace zp::api

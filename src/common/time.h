@@ -1,0 +1,35 @@
+#pragma once
+// Time: the Clock seam (so tests can control time) and RFC 3339 text.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace zp {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// Source of "now". Implementations must be thread-safe.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+};
+
+// The wall clock.
+class SystemClock final : public Clock {
+ public:
+  TimePoint now() const override { return std::chrono::system_clock::now(); }
+  // A process-wide instance, for code that has no clock injected.
+  static const Clock& instance();
+};
+
+// "2026-11-29T13:40:31.123Z" (UTC, millisecond precision).
+std::string formatRfc3339(TimePoint t);
+// Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)"; nullopt when malformed.
+std::optional<TimePoint> parseRfc3339(std::string_view text);
+// Converts CRI nanoseconds since the epoch; nullopt for 0 (CRI's "unset").
+std::optional<TimePoint> fromUnixNanos(long long nanos);
+
+}  // namespace zp

@@ -1,0 +1,79 @@
+#include "api/json.h"
+
+#include <gtest/gtest.h>
+
+namespace zp::api {
+namespace {
+
+using nlohmann::json;
+
+TEST(JsonTest, SpecRoundTrips) {
+  WorkloadSpec s{"wl-1", "busybox:1", "native", 64, 100, {"sh", "-c"}, {"exit 3"}, {{"A", "1"}}};
+  auto back = workloadSpecFromJson(toJson(s));
+  ASSERT_TRUE(back) << back.error().toString();
+  EXPECT_EQ(*back, s);
+}
+
+TEST(JsonTest, SpecRejectsUnknownFields) {
+  auto r = workloadSpecFromJson(json{{"id", "a"}, {"imagee", "x"}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "imagee");
+  EXPECT_NE(r.error().message.find("unknown field"), std::string::npos);
+}
+
+TEST(JsonTest, SpecRejectsWrongTypes) {
+  const json cases[] = {
+      json{{"id", 5}},
+      json{{"memory_mb", "512"}},
+      json{{"memory_mb", 1.5}},
+      json{{"cpu_millicores", true}},
+      json{{"memory_mb", 18446744073709551615ULL}},
+      json{{"command", "sh"}},
+      json{{"command", json::array({"sh", 1})}},
+      json{{"env", json::array()}},
+      json{{"env", {{"A", 1}}}},
+  };
+  for (const auto& c : cases) {
+    auto r = workloadSpecFromJson(c);
+    EXPECT_FALSE(r) << c.dump();
+  }
+  EXPECT_FALSE(workloadSpecFromJson(json::array()));
+  EXPECT_FALSE(workloadSpecFromJson(json("str")));
+}
+
+TEST(JsonTest, PrefixAppearsInFieldNames) {
+  auto r = workloadSpecFromJson(json{{"memory_mb", "x"}}, "workload.");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "workload.memory_mb");
+}
+
+TEST(JsonTest, StatusRoundTrips) {
+  WorkloadStatus s;
+  s.id = "wl-1";
+  s.state = WorkloadState::kFailed;
+  s.reason = "Error";
+  s.message = "exited with 3";
+  s.exit_code = 3;
+  s.node = "node-1";
+  s.created_at = TimePoint{std::chrono::milliseconds{1'700'000'000'123}};
+  s.finished_at = TimePoint{std::chrono::milliseconds{1'700'000'001'000}};
+  s.sandbox_id = "abc";
+  auto back = workloadStatusFromJson(toJson(s));
+  ASSERT_TRUE(back) << back.error().toString();
+  EXPECT_EQ(*back, s);
+}
+
+TEST(JsonTest, StatusNeedsKnownState) {
+  EXPECT_FALSE(workloadStatusFromJson(json{{"id", "a"}, {"state", "Sleeping"}}));
+  EXPECT_FALSE(workloadStatusFromJson(json{{"state", "Running"}}));
+}
+
+TEST(JsonTest, NodeInfoRoundTrips) {
+  NodeInfo n{"node-1", {4096, 2000}, {3072, 1500}, {"edera-zone", "native"}, "0.1.0", 2};
+  auto back = nodeInfoFromJson(toJson(n));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, n);
+}
+
+}  // namespace
+}  // namespace zp::api

@@ -1,0 +1,44 @@
+#include "common/time.h"
+
+#include <gtest/gtest.h>
+
+namespace zp {
+namespace {
+
+using namespace std::chrono;
+
+TEST(TimeTest, FormatsUtcWithMilliseconds) {
+  const TimePoint t{milliseconds{1'764'423'631'123}};
+  EXPECT_EQ(formatRfc3339(t), "2025-11-29T13:40:31.123Z");
+}
+
+TEST(TimeTest, ParsesWhatItFormats) {
+  const TimePoint t{milliseconds{1'764'423'631'123}};
+  auto back = parseRfc3339(formatRfc3339(t));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, t);
+}
+
+TEST(TimeTest, ParsesOffsetsAndNanoseconds) {
+  auto a = parseRfc3339("2025-11-29T14:40:31.5+01:00");
+  auto b = parseRfc3339("2025-11-29T13:40:31.500000000Z");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(*a, *b);
+}
+
+TEST(TimeTest, RejectsMalformed) {
+  for (const char* bad : {"", "2025-11-29", "2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z",
+                          "2025-11-29T13:40:31", "2025-11-29T13:40:31.Z",
+                          "2025-11-29T13:40:31Zjunk", "x025-11-29T13:40:31Z"}) {
+    EXPECT_FALSE(parseRfc3339(bad)) << bad;
+  }
+}
+
+TEST(TimeTest, UnixNanosZeroMeansUnset) {
+  EXPECT_FALSE(fromUnixNanos(0));
+  ASSERT_TRUE(fromUnixNanos(1'000'000'000));
+  EXPECT_EQ(fromUnixNanos(1'000'000'000)->time_since_epoch(), seconds{1});
+}
+
+}  // namespace
+}  // namespace zp

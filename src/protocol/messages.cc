@@ -48,20 +48,19 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     }
     return StartWorkload{std::move(*spec)};
   }
-  if (type == "GetStatus" || type == "RemoveWorkload") {
+  if (type == "GetStatus") {
     if (auto s = only({"type", "req", "id"}); !s) return fail(s.error());
     auto id = decodeId(j);
     if (!id) return fail(id.error());
-    if (type == "GetStatus") return GetStatus{*id};
-    return RemoveWorkload{*id};
+    return GetStatus{*id};
   }
-  if (type == "StopWorkload") {
+  if (type == "StopWorkload" || type == "RemoveWorkload") {
     if (auto s = only({"type", "req", "id", "timeout_seconds"}); !s) return fail(s.error());
     auto id = decodeId(j);
     if (!id) return fail(id.error());
     auto timeout = fields::optInt(j, "timeout_seconds", "");
     if (!timeout) return fail(timeout.error());
-    StopWorkload stop{*id};
+    std::int64_t grace = kDefaultStopTimeoutSeconds;
     if (*timeout) {
       if (**timeout < 0 || **timeout > kMaxStopTimeoutSeconds) {
         return fail(Code::kInvalidArgument,
@@ -69,9 +68,10 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
                         std::to_string(kMaxStopTimeoutSeconds),
                     "timeout_seconds");
       }
-      stop.timeout_seconds = **timeout;
+      grace = **timeout;
     }
-    return stop;
+    if (type == "StopWorkload") return StopWorkload{*id, grace};
+    return RemoveWorkload{*id, grace};
   }
   if (type == "ListWorkloads" || type == "NodeInfo") {
     if (auto s = only({"type", "req"}); !s) return fail(s.error());
@@ -164,7 +164,9 @@ std::string encodeRequest(const Request& request) {
           [](const StopWorkload& m) {
             return json{{"id", m.id}, {"timeout_seconds", m.timeout_seconds}};
           },
-          [](const RemoveWorkload& m) { return json{{"id", m.id}}; },
+          [](const RemoveWorkload& m) {
+            return json{{"id", m.id}, {"timeout_seconds", m.timeout_seconds}};
+          },
           [](const ListWorkloads&) { return json::object(); },
           [](const NodeInfo&) { return json::object(); },
       },

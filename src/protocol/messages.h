@@ -4,7 +4,8 @@
 // the typed messages and their codec; it does no I/O.
 //
 // Requests:  StartWorkload {workload}, GetStatus {id}, StopWorkload {id,
-//            timeout_seconds?}, RemoveWorkload {id}, ListWorkloads, NodeInfo.
+//            timeout_seconds?}, RemoveWorkload {id, timeout_seconds?}, ListWorkloads,
+//            NodeInfo.
 // Replies:   Status {…WorkloadStatus}, WorkloadList {items}, Node {…NodeInfo},
 //            Removed {id}, Error {id?, code, message, field?}.
 
@@ -42,6 +43,7 @@ struct StopWorkload {
 };
 struct RemoveWorkload {
   std::string id;
+  std::int64_t timeout_seconds = kDefaultStopTimeoutSeconds;  // grace for a still-running container
 };
 struct ListWorkloads {};
 struct NodeInfo {};

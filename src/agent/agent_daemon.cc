@@ -1,0 +1,134 @@
+#include "agent/agent_daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <thread>
+
+#include "agent/protocol_server.h"
+#include "agent/request_handler.h"
+#include "agent/workload_manager.h"
+#include "common/version.h"
+
+namespace zp::agent {
+
+namespace asio = boost::asio;
+
+AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions options)
+    : config_(std::move(config)),
+      runtime_(runtime),
+      options_(std::move(options)),
+      workers_(std::make_unique<asio::thread_pool>(options_.worker_threads)) {
+  std::vector<std::string> classes;
+  for (const auto& [name, rc] : config_.runtime_classes) classes.push_back(name);
+  manager_ = std::make_unique<WorkloadManager>(
+      WorkloadManager::Options{config_.node_id, effectiveCapacity(config_), classes, kVersion},
+      runtime_, SystemClock::instance(), workers_->get_executor());
+}
+
+AgentDaemon::~AgentDaemon() {
+  if (!workers_) return;
+  workers_->join();
+}
+
+void AgentDaemon::requestStop() {
+  stop_requested_ = true;
+  asio::post(io_, [this] { io_.stop(); });
+}
+
+Status AgentDaemon::run() {
+  // The runtime is the source of truth: rebuild the registry before serving.
+  const auto deadline = std::chrono::steady_clock::now() + options_.runtime_wait;
+  while (true) {
+    auto recovered = manager_->recover();
+    if (recovered) break;
+    if (std::chrono::steady_clock::now() >= deadline || stop_requested_) {
+      return fail(recovered.error().code,
+                  "cannot list workloads from the runtime: " + recovered.error().message);
+    }
+    spdlog::warn("runtime not ready ({}); retrying", recovered.error().message);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+
+  RequestHandler handler(*manager_, workers_->get_executor());
+  ProtocolServer server(io_, handler);
+  auto bound = server.listen(config_.listen_host, config_.listen_port);
+  if (!bound) return fail(bound.error());
+  const std::string where = bound->address().to_string() + ":" + std::to_string(bound->port());
+  if (!bound->address().is_loopback()) {
+    spdlog::warn("INSECURE: listening on {} without TLS or authentication; anyone who can reach "
+                 "this address can run workloads on this node",
+                 where);
+  }
+  server.start();
+  spdlog::info("node \"{}\" serving on {} ({} runtime class(es))", config_.node_id, where,
+               config_.runtime_classes.size());
+  if (options_.on_listening) options_.on_listening(where);
+
+  // One status sweep per tick for the whole node, on a worker; never overlapping.
+  bool stopping = false;
+  asio::steady_timer tick(io_);
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        while (!stopping) {
+          tick.expires_after(options_.sweep_interval);
+          boost::system::error_code ec;
+          co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (stopping) break;
+          auto sweep = asio::co_spawn(
+              workers_->get_executor(),
+              [this]() -> asio::awaitable<Status> { co_return manager_->sweep(); },
+              asio::use_awaitable);
+          auto swept = co_await std::move(sweep);
+          if (!swept) spdlog::warn("status sweep failed: {}", swept.error().message);
+        }
+      },
+      asio::detached);
+
+  asio::signal_set signals(io_);
+  if (options_.handle_signals) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      spdlog::info("signal {}: stopping (workloads keep running)", signo);
+      requestStop();
+    });
+  }
+  io_.run();
+  stopping = true;
+  server.stop();
+  tick.cancel();
+  signals.cancel();
+  // Let operations on workers finish for a moment; the runtime keeps the
+  // truth, so anything cut short is found and finished by the next start.
+  const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (manager_->operationsInFlight() > 0 && std::chrono::steady_clock::now() < grace_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (manager_->operationsInFlight() > 0) {
+    spdlog::warn("{} runtime operation(s) still running at exit; they resume on the next start",
+                 manager_->operationsInFlight());
+    // Threads blocked in runtime calls cannot be joined in bounded time and
+    // would touch freed state when they return: end the process here.
+    spdlog::shutdown();
+    std::_Exit(0);
+  }
+  workers_->stop();
+  workers_->join();
+  // Drain what the io_context still holds (connection coroutines) before destruction.
+  io_.restart();
+  io_.poll();
+  spdlog::info("agent stopped");
+  return ok();
+}
+
+}  // namespace zp::agent

@@ -1,0 +1,55 @@
+#pragma once
+// AgentDaemon: one zoneplane-agent, wired. Owns the network io_context (one
+// thread: the caller of run()), the worker pool for blocking runtime calls,
+// the runtime, the workload manager, the protocol server and the status
+// sweeper. run() blocks until requestStop() (any thread) or SIGINT/SIGTERM
+// when `handle_signals` is set. Workloads are left running on exit. If runtime
+// operations are still running 5 s after a stop, the process exits at once
+// (they resume from the runtime's state on the next start).
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "agent/config.h"
+#include "agent/runtime.h"
+#include "common/status.h"
+
+namespace zp::agent {
+
+class WorkloadManager;
+
+struct DaemonOptions {
+  std::chrono::milliseconds sweep_interval{500};
+  std::chrono::seconds runtime_wait{30};  // how long to retry reaching the runtime at start
+  std::size_t worker_threads = 8;
+  bool handle_signals = true;
+  // Called once listening, with the bound "host:port".
+  std::function<void(const std::string&)> on_listening;
+};
+
+class AgentDaemon {
+ public:
+  // Uses `runtime` (not owned), which must outlive the daemon.
+  AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions options = {});
+  ~AgentDaemon();
+
+  // Recovers the registry, listens, serves until stopped.
+  Status run();
+  // Thread-safe.
+  void requestStop();
+
+ private:
+  AgentConfig config_;
+  Runtime& runtime_;
+  DaemonOptions options_;
+  boost::asio::io_context io_;
+  std::unique_ptr<boost::asio::thread_pool> workers_;
+  std::unique_ptr<WorkloadManager> manager_;
+  std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace zp::agent

@@ -1,0 +1,205 @@
+#include "agent/config.h"
+
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <toml++/toml.h>
+
+#include "api/validate.h"
+#include "cri/endpoint.h"
+
+namespace zp::agent {
+namespace {
+
+Status unknownKey(const std::string& origin, const std::string& key) {
+  return fail(Code::kInvalidArgument, origin + ": unknown key \"" + key + "\"", key);
+}
+
+Status wrongType(const std::string& origin, const std::string& key, const char* want) {
+  return fail(Code::kInvalidArgument, origin + ": \"" + key + "\" must be " + want, key);
+}
+
+Status parseListen(AgentConfig& config, std::string_view value, const std::string& what) {
+  const auto colon = value.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return fail(Code::kInvalidArgument, what + " must be HOST:PORT, got \"" + std::string(value) + "\"",
+                "listen");
+  }
+  std::string host(value.substr(0, colon));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const auto port_text = value.substr(colon + 1);
+  unsigned port = 0;
+  const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port > 65535) {
+    return fail(Code::kInvalidArgument, what + " has an invalid port \"" + std::string(port_text) + "\"",
+                "listen");
+  }
+  boost::system::error_code addr_ec;
+  boost::asio::ip::make_address(host, addr_ec);
+  if (addr_ec) {
+    return fail(Code::kInvalidArgument, what + " host must be an IP address, got \"" + host + "\"",
+                "listen");
+  }
+  config.listen_host = host;
+  config.listen_port = static_cast<unsigned short>(port);
+  return ok();
+}
+
+Status parseRuntimeClasses(AgentConfig& config, const toml::table& table, const std::string& origin) {
+  for (const auto& [name_key, node] : table) {
+    const std::string name(name_key.str());
+    const auto* cls = node.as_table();
+    if (cls == nullptr) return wrongType(origin, "runtime_classes." + name, "a table");
+    RuntimeClassConfig rc;
+    for (const auto& [key_key, value] : *cls) {
+      const std::string key(key_key.str());
+      const std::string path = "runtime_classes." + name + "." + key;
+      if (key != "endpoint" && key != "handler") return unknownKey(origin, path);
+      const auto* text = value.as_string();
+      if (text == nullptr) return wrongType(origin, path, "a string");
+      (key == "endpoint" ? rc.endpoint : rc.handler) = text->get();
+    }
+    config.runtime_classes[name] = rc;
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return fail(Code::kInvalidArgument, msg.str());
+  }
+  AgentConfig config;
+  for (const auto& [key_key, node] : root) {
+    const std::string key(key_key.str());
+    if (key == "node_id" || key == "data_dir" || key == "log_level" || key == "listen") {
+      const auto* text = node.as_string();
+      if (text == nullptr) return fail(wrongType(origin, key, "a string").error());
+      if (key == "node_id") config.node_id = text->get();
+      if (key == "data_dir") config.data_dir = text->get();
+      if (key == "log_level") config.log_level = text->get();
+      if (key == "listen") {
+        if (auto s = parseListen(config, text->get(), origin + ": listen"); !s) return fail(s.error());
+      }
+    } else if (key == "insecure_listen_any") {
+      const auto* flag = node.as_boolean();
+      if (flag == nullptr) return fail(wrongType(origin, key, "true or false").error());
+      config.insecure_listen_any = flag->get();
+    } else if (key == "capacity") {
+      const auto* table = node.as_table();
+      if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
+      for (const auto& [sub_key, value] : *table) {
+        const std::string sub(sub_key.str());
+        const auto* number = value.as_integer();
+        if (sub != "memory_mb" && sub != "cpu_millicores") {
+          return fail(unknownKey(origin, "capacity." + sub).error());
+        }
+        if (number == nullptr || number->get() <= 0) {
+          return fail(wrongType(origin, "capacity." + sub, "a positive integer").error());
+        }
+        (sub == "memory_mb" ? config.capacity_memory_mb : config.capacity_cpu_millicores) =
+            number->get();
+      }
+    } else if (key == "runtime_classes") {
+      const auto* table = node.as_table();
+      if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
+      if (auto s = parseRuntimeClasses(config, *table, origin); !s) return fail(s.error());
+    } else {
+      return fail(unknownKey(origin, key).error());
+    }
+  }
+  return config;
+}
+
+Result<AgentConfig> loadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail(Code::kInvalidArgument, "cannot read config file \"" + path + "\"", "config");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parseConfig(text.str(), path);
+}
+
+Status applyRuntimeClassFlag(AgentConfig& config, const std::string& flag) {
+  const auto eq = flag.find('=');
+  const auto at = flag.find('@', eq == std::string::npos ? 0 : eq);
+  if (eq == std::string::npos || at == std::string::npos) {
+    return fail(Code::kInvalidArgument,
+                "--runtime-class must be NAME=HANDLER@ENDPOINT, got \"" + flag + "\"",
+                "runtime-class");
+  }
+  config.runtime_classes[flag.substr(0, eq)] =
+      RuntimeClassConfig{flag.substr(at + 1), flag.substr(eq + 1, at - eq - 1)};
+  return ok();
+}
+
+Status applyListenFlag(AgentConfig& config, const std::string& flag) {
+  return parseListen(config, flag, "--listen");
+}
+
+Status validateConfig(const AgentConfig& config) {
+  if (!api::isDns1123Label(config.node_id)) {
+    return fail(Code::kInvalidArgument,
+                "node_id \"" + config.node_id + "\" must be a DNS-1123 label (set node_id or --node-id)",
+                "node_id");
+  }
+  if (config.runtime_classes.empty()) {
+    return fail(Code::kInvalidArgument,
+                "no runtime classes: add a [runtime_classes.NAME] table or --runtime-class",
+                "runtime_classes");
+  }
+  for (const auto& [name, rc] : config.runtime_classes) {
+    if (!api::isDns1123Label(name)) {
+      return fail(Code::kInvalidArgument,
+                  "runtime class name \"" + name + "\" must be a DNS-1123 label", "runtime_classes");
+    }
+    if (auto path = cri::socketPathFromEndpoint(rc.endpoint); !path) {
+      return fail(Code::kInvalidArgument,
+                  "runtime class \"" + name + "\": " + path.error().message,
+                  "runtime_classes." + name + ".endpoint");
+    }
+    for (char c : rc.handler) {
+      const bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '_' || c == '.';
+      if (!okc) {
+        return fail(Code::kInvalidArgument,
+                    "runtime class \"" + name + "\": handler \"" + rc.handler + "\" has invalid characters",
+                    "runtime_classes." + name + ".handler");
+      }
+    }
+  }
+  if (config.data_dir.empty() || config.data_dir.front() != '/') {
+    return fail(Code::kInvalidArgument, "data_dir must be an absolute path", "data_dir");
+  }
+  const auto address = boost::asio::ip::make_address(config.listen_host);
+  if (!address.is_loopback() && !config.insecure_listen_any) {
+    return fail(Code::kInvalidArgument,
+                "refusing to listen on non-loopback address " + config.listen_host +
+                    " without TLS; pass --insecure-listen-any to accept connections from anyone",
+                "listen");
+  }
+  return ok();
+}
+
+api::Resources effectiveCapacity(const AgentConfig& config) {
+  api::Resources r;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  r.memory_mb = config.capacity_memory_mb.value_or(
+      pages > 0 && page_size > 0 ? static_cast<std::int64_t>(pages) * page_size / (1024 * 1024) : 0);
+  r.cpu_millicores = config.capacity_cpu_millicores.value_or(
+      static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency())) * 1000);
+  return r;
+}
+
+}  // namespace zp::agent

@@ -1,0 +1,49 @@
+#pragma once
+// Agent configuration: a TOML file (DESIGN.md §4) overridden by flags.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/node.h"
+#include "common/status.h"
+
+namespace zp::agent {
+
+struct RuntimeClassConfig {
+  std::string endpoint;  // CRI endpoint, "unix:///path.sock"
+  std::string handler;   // CRI runtime handler ("" = the runtime's default)
+  bool operator==(const RuntimeClassConfig&) const = default;
+};
+
+struct AgentConfig {
+  std::string node_id;
+  std::string listen_host = "127.0.0.1";
+  unsigned short listen_port = 9000;
+  std::string data_dir = "/var/lib/zoneplane/agent";
+  std::string log_level = "info";
+  // Capacity offered to workloads; nullopt fields default to the machine's.
+  std::optional<std::int64_t> capacity_memory_mb;
+  std::optional<std::int64_t> capacity_cpu_millicores;
+  std::map<std::string, RuntimeClassConfig> runtime_classes;
+  // Allows a non-loopback listen address without TLS. Loudly named on purpose.
+  bool insecure_listen_any = false;
+};
+
+// Parses a TOML document. Unknown keys are errors naming the key.
+Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string& origin);
+Result<AgentConfig> loadConfigFile(const std::string& path);
+
+// "NAME=HANDLER@ENDPOINT" (HANDLER may be empty: "NAME=@unix:///x.sock").
+Status applyRuntimeClassFlag(AgentConfig& config, const std::string& flag);
+// "HOST:PORT"; "[v6]:PORT" for IPv6.
+Status applyListenFlag(AgentConfig& config, const std::string& flag);
+
+// Checks the final configuration: node id, classes, endpoints, listen policy.
+Status validateConfig(const AgentConfig& config);
+
+// Capacity with machine defaults filled in.
+api::Resources effectiveCapacity(const AgentConfig& config);
+
+}  // namespace zp::agent

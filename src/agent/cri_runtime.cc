@@ -1,0 +1,208 @@
+#include "agent/cri_runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "agent/cri_configs.h"
+
+namespace zp::agent {
+namespace {
+
+ObjectState fromSandboxState(cri::v1::PodSandboxState s) {
+  return s == cri::v1::SANDBOX_READY ? ObjectState::kReady : ObjectState::kNotReady;
+}
+
+ObjectState fromContainerState(cri::v1::ContainerState s) {
+  switch (s) {
+    case cri::v1::CONTAINER_CREATED: return ObjectState::kCreated;
+    case cri::v1::CONTAINER_RUNNING: return ObjectState::kRunning;
+    case cri::v1::CONTAINER_EXITED: return ObjectState::kExited;
+    default: return ObjectState::kUnknown;
+  }
+}
+
+template <typename Filter>
+void selectNode(Filter& filter, const std::string& node_id) {
+  for (const auto& [k, v] : nodeLabels(node_id)) (*filter.mutable_label_selector())[k] = v;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CriRuntime>> CriRuntime::create(const AgentConfig& config,
+                                                       cri::ClientOptions options) {
+  std::unique_ptr<CriRuntime> runtime(new CriRuntime(config.node_id, config.data_dir));
+  for (const auto& [name, rc] : config.runtime_classes) {
+    auto& client = runtime->clients_[rc.endpoint];
+    if (!client) {
+      auto created = cri::Client::create(rc.endpoint, options);
+      if (!created) {
+        return fail(created.error().code, "runtime class \"" + name + "\": " + created.error().message);
+      }
+      client = std::move(*created);
+      runtime->class_of_endpoint_[rc.endpoint] = name;
+    }
+    runtime->classes_[name] = ClassBinding{client.get(), rc.handler};
+  }
+  return runtime;
+}
+
+Result<CriRuntime::ClassBinding> CriRuntime::binding(std::string_view runtime_class) const {
+  const auto it = classes_.find(runtime_class);
+  if (it == classes_.end()) {
+    return fail(Code::kInvalidArgument,
+                "runtime class \"" + std::string(runtime_class) + "\" is not offered by this node",
+                "runtime_class");
+  }
+  return it->second;
+}
+
+std::string CriRuntime::handlerFor(std::string_view runtime_class) const {
+  const auto it = classes_.find(runtime_class);
+  return it == classes_.end() ? std::string{} : it->second.handler;
+}
+
+std::string CriRuntime::logDirectory(const WorkloadIdentity& identity) const {
+  return data_dir_ + "/logs/" + identity.spec.id + "_" + identity.uid;
+}
+
+std::string CriRuntime::logPath(const WorkloadIdentity& identity) const {
+  return logDirectory(identity) + "/" + std::string(kContainerName) + ".log";
+}
+
+Status CriRuntime::ping() const {
+  for (const auto& [name, b] : classes_) {
+    if (auto s = b.client->ping(); !s) {
+      return fail(s.error().code, "runtime class \"" + name + "\" (" + b.client->endpoint() +
+                                      "): " + s.error().message);
+    }
+  }
+  return ok();
+}
+
+Status CriRuntime::ensureImage(std::string_view runtime_class, std::string_view image) {
+  auto b = binding(runtime_class);
+  if (!b) return fail(b.error());
+  cri::v1::ImageSpec spec;
+  spec.set_image(std::string(image));
+  auto present = b->client->imageStatus(spec);
+  if (!present) return fail(present.error());
+  if (*present) return ok();
+  spdlog::info("pulling image \"{}\" for class \"{}\"", image, runtime_class);
+  auto pulled = b->client->pullImage(spec);
+  if (!pulled) return fail(pulled.error());
+  return ok();
+}
+
+Result<std::string> CriRuntime::runSandbox(const WorkloadIdentity& identity) {
+  auto b = binding(identity.spec.runtime_class);
+  if (!b) return fail(b.error());
+  const auto dir = logDirectory(identity);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(Code::kInternal, "cannot create log directory " + dir + ": " + ec.message());
+  return b->client->runPodSandbox(sandboxConfig(identity, node_id_, dir), b->handler);
+}
+
+Result<std::string> CriRuntime::createContainer(const WorkloadIdentity& identity,
+                                                std::string_view sandbox_id) {
+  auto b = binding(identity.spec.runtime_class);
+  if (!b) return fail(b.error());
+  return b->client->createContainer(sandbox_id, containerConfig(identity, node_id_),
+                                    sandboxConfig(identity, node_id_, logDirectory(identity)));
+}
+
+Status CriRuntime::startContainer(std::string_view runtime_class, std::string_view container_id) {
+  auto b = binding(runtime_class);
+  if (!b) return fail(b.error());
+  return b->client->startContainer(container_id);
+}
+
+Result<ContainerDetail> CriRuntime::inspectContainer(std::string_view runtime_class,
+                                                     std::string_view container_id) {
+  auto b = binding(runtime_class);
+  if (!b) return fail(b.error());
+  auto response = b->client->containerStatus(container_id);
+  if (!response) return fail(response.error());
+  const auto& s = response->status();
+  ContainerDetail d;
+  d.state = fromContainerState(s.state());
+  if (d.state == ObjectState::kExited) d.exit_code = s.exit_code();
+  d.reason = s.reason();
+  d.message = s.message();
+  d.started_at = fromUnixNanos(s.started_at());
+  d.finished_at = fromUnixNanos(s.finished_at());
+  return d;
+}
+
+Status CriRuntime::stopWorkload(std::string_view runtime_class, std::string_view sandbox_id,
+                                std::string_view container_id, std::chrono::seconds grace) {
+  auto b = binding(runtime_class);
+  if (!b) return fail(b.error());
+  if (!container_id.empty()) {
+    auto s = b->client->stopContainer(container_id, grace);
+    if (!s && s.error().code != Code::kNotFound) return s;
+  }
+  if (!sandbox_id.empty()) {
+    auto s = b->client->stopPodSandbox(sandbox_id);
+    if (!s && s.error().code != Code::kNotFound) return s;
+  }
+  return ok();
+}
+
+Status CriRuntime::removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) {
+  auto b = binding(identity.spec.runtime_class);
+  if (!b) return fail(b.error());
+  if (!sandbox_id.empty()) {
+    // StopPodSandbox first: it releases the network namespace and IP.
+    if (auto s = b->client->stopPodSandbox(sandbox_id); !s && s.error().code != Code::kNotFound) {
+      return s;
+    }
+    if (auto s = b->client->removePodSandbox(sandbox_id); !s && s.error().code != Code::kNotFound) {
+      return s;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(logDirectory(identity), ec);
+  if (ec) spdlog::warn("workload \"{}\": cannot remove logs: {}", identity.spec.id, ec.message());
+  return ok();
+}
+
+Result<Snapshot> CriRuntime::snapshot() {
+  Snapshot snap;
+  for (const auto& [endpoint, client] : clients_) {
+    const std::string& cls = class_of_endpoint_.at(endpoint);
+    cri::v1::PodSandboxFilter sandbox_filter;
+    selectNode(sandbox_filter, node_id_);
+    auto sandboxes = client->listPodSandbox(sandbox_filter);
+    if (!sandboxes) return fail(sandboxes.error());
+    cri::v1::ContainerFilter container_filter;
+    selectNode(container_filter, node_id_);
+    auto containers = client->listContainers(container_filter);
+    if (!containers) return fail(containers.error());
+    for (const auto& sb : *sandboxes) {
+      SandboxObservation o;
+      o.sandbox_id = sb.id();
+      o.workload_id = sb.metadata().name();
+      o.identity = identityFromSandbox(sb);
+      o.runtime_class = o.identity ? o.identity->spec.runtime_class : cls;
+      o.runtime_handler = sb.runtime_handler();
+      o.state = fromSandboxState(sb.state());
+      o.created_at = fromUnixNanos(sb.created_at()).value_or(TimePoint{});
+      snap.sandboxes.push_back(std::move(o));
+    }
+    for (const auto& c : *containers) {
+      ContainerObservation o;
+      o.container_id = c.id();
+      o.sandbox_id = c.pod_sandbox_id();
+      const auto label = c.labels().find(std::string(kLabelWorkloadId));
+      o.workload_id = label == c.labels().end() ? std::string{} : label->second;
+      o.state = fromContainerState(c.state());
+      snap.containers.push_back(std::move(o));
+    }
+  }
+  return snap;
+}
+
+}  // namespace zp::agent

@@ -1,0 +1,56 @@
+#pragma once
+// CriRuntime: the Runtime over CRI v1 endpoints. Owns one cri::Client per
+// distinct endpoint (classes may share one) and maps each runtime class to
+// its endpoint and handler. Stateless beyond that: the CRI runtime is the
+// source of truth. Thread-safe (clients are), blocking: call from workers.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "agent/config.h"
+#include "agent/runtime.h"
+#include "cri/client.h"
+
+namespace zp::agent {
+
+class CriRuntime final : public Runtime {
+ public:
+  // Creates clients for every class of `config` (does not connect).
+  static Result<std::unique_ptr<CriRuntime>> create(const AgentConfig& config,
+                                                    cri::ClientOptions options = {});
+
+  Status ensureImage(std::string_view runtime_class, std::string_view image) override;
+  Result<std::string> runSandbox(const WorkloadIdentity& identity) override;
+  Result<std::string> createContainer(const WorkloadIdentity& identity,
+                                      std::string_view sandbox_id) override;
+  Status startContainer(std::string_view runtime_class, std::string_view container_id) override;
+  Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
+                                           std::string_view container_id) override;
+  Status stopWorkload(std::string_view runtime_class, std::string_view sandbox_id,
+                      std::string_view container_id, std::chrono::seconds grace) override;
+  Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
+  Result<Snapshot> snapshot() override;
+  std::string logPath(const WorkloadIdentity& identity) const override;
+  std::string handlerFor(std::string_view runtime_class) const override;
+
+  // Checks every endpoint answers Version; the error names the class.
+  Status ping() const;
+
+ private:
+  struct ClassBinding {
+    const cri::Client* client;
+    std::string handler;
+  };
+  CriRuntime(std::string node_id, std::string data_dir) : node_id_(std::move(node_id)), data_dir_(std::move(data_dir)) {}
+  Result<ClassBinding> binding(std::string_view runtime_class) const;
+  std::string logDirectory(const WorkloadIdentity& identity) const;
+
+  std::string node_id_;
+  std::string data_dir_;
+  std::map<std::string, std::unique_ptr<cri::Client>> clients_;  // by endpoint
+  std::map<std::string, ClassBinding, std::less<>> classes_;     // by class name
+  std::map<std::string, std::string> class_of_endpoint_;         // first class per endpoint
+};
+
+}  // namespace zp::agent

@@ -1,0 +1,173 @@
+#include "agent/protocol_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <deque>
+
+#include "protocol/line_io.h"
+
+namespace zp::agent {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct ProtocolServer::Connection {
+  explicit Connection(tcp::socket s)
+      : socket(std::move(s)), wake(socket.get_executor(), std::chrono::steady_clock::time_point::max()) {}
+
+  void send(std::string line) {
+    outbox.push_back(std::move(line));
+    wake.cancel();
+  }
+  // Flushes what is queued, then closes.
+  void closeAfterFlush() {
+    closing = true;
+    wake.cancel();
+  }
+
+  tcp::socket socket;
+  asio::steady_timer wake;  // cancelled to wake the writer
+  std::deque<std::string> outbox;
+  std::size_t in_flight = 0;
+  bool closing = false;
+  std::string peer;
+};
+
+ProtocolServer::ProtocolServer(asio::io_context& io, RequestHandler& handler, ServerLimits limits)
+    : io_(io), handler_(handler), limits_(limits), acceptor_(io) {}
+
+ProtocolServer::~ProtocolServer() = default;
+
+Result<tcp::endpoint> ProtocolServer::listen(const std::string& host, unsigned short port) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return fail(Code::kInvalidArgument, "invalid listen address \"" + host + "\"", "listen");
+  const tcp::endpoint endpoint(address, port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return fail(Code::kUnavailable,
+                "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message(), "listen");
+  }
+  return acceptor_.local_endpoint();
+}
+
+void ProtocolServer::start() { asio::co_spawn(io_, acceptLoop(), asio::detached); }
+
+void ProtocolServer::stop() {
+  stopping_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  for (const auto& conn : connections_) {
+    conn->socket.close(ec);
+    conn->wake.cancel();
+  }
+}
+
+asio::awaitable<void> ProtocolServer::acceptLoop() {
+  while (!stopping_) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    boost::system::error_code peer_ec;
+    const auto remote = conn->socket.remote_endpoint(peer_ec);
+    conn->peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    if (connections_.size() >= limits_.max_connections) {
+      spdlog::warn("refusing connection from {}: {} connections open", conn->peer, connections_.size());
+      conn->send(protocol::encodeReply(
+          {std::nullopt, protocol::ErrorReply{{Code::kResourceExhausted, "too many connections", ""}, ""}}));
+      conn->closeAfterFlush();
+    }
+    connections_.insert(conn);
+    asio::co_spawn(io_, writeLoop(conn), asio::detached);
+    if (!conn->closing) asio::co_spawn(io_, readLoop(conn), asio::detached);
+  }
+}
+
+asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn) {
+  protocol::LineReader<tcp::socket> reader(conn->socket);
+  while (!conn->closing) {
+    auto line = co_await reader.next();
+    if (!line) {
+      if (line.error().code == Code::kResourceExhausted) {
+        spdlog::warn("connection {}: {}; closing", conn->peer, line.error().message);
+        conn->send(protocol::encodeReply(
+            {std::nullopt, protocol::ErrorReply{line.error(), ""}}));
+      }
+      conn->closeAfterFlush();
+      break;
+    }
+    if (line->empty()) continue;  // blank lines are keep-alives
+    auto request = protocol::decodeRequest(*line);
+    if (!request) {
+      auto& e = request.error();
+      conn->send(protocol::encodeReply({e.req, protocol::ErrorReply{e.error, e.id}}));
+      continue;
+    }
+    if (conn->in_flight >= limits_.max_in_flight_per_connection) {
+      conn->send(protocol::encodeReply(
+          {request->req, protocol::ErrorReply{{Code::kResourceExhausted,
+                                               "too many requests in flight on this connection (max " +
+                                                   std::to_string(limits_.max_in_flight_per_connection) + ")",
+                                               ""},
+                                              ""}}));
+      continue;
+    }
+    ++conn->in_flight;
+    asio::co_spawn(io_, serve(conn, std::move(*request)), asio::detached);
+  }
+}
+
+asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, protocol::Request request) {
+  protocol::Reply reply;
+  const auto req = request.req;
+  try {
+    auto handled = handler_.handle(std::move(request));  // not inside co_await: GCC 12 bug
+    reply = co_await std::move(handled);
+  } catch (const std::exception& e) {
+    // A handler bug must not take the daemon down; report it to the client.
+    spdlog::error("request handler failed: {}", e.what());
+    reply = {req, protocol::ErrorReply{{Code::kInternal, "internal error", ""}, ""}};
+  }
+  --conn->in_flight;
+  conn->send(protocol::encodeReply(reply));
+}
+
+asio::awaitable<void> ProtocolServer::writeLoop(std::shared_ptr<Connection> conn) {
+  while (true) {
+    while (!conn->outbox.empty()) {
+      std::string line = std::move(conn->outbox.front());
+      conn->outbox.pop_front();
+      auto write = protocol::writeLine(conn->socket, std::move(line));  // see serve()
+      if (auto s = co_await std::move(write); !s) {
+        conn->closing = true;
+        conn->outbox.clear();
+        break;
+      }
+    }
+    // Close once asked to and nothing is left to write or wait for.
+    if (conn->closing && (conn->in_flight == 0 || !conn->socket.is_open())) break;
+    if (stopping_) break;
+    boost::system::error_code ec;
+    conn->wake.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await conn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  boost::system::error_code ec;
+  conn->socket.shutdown(tcp::socket::shutdown_both, ec);
+  conn->socket.close(ec);
+  connections_.erase(conn);
+}
+
+}  // namespace zp::agent

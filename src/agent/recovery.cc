@@ -1,0 +1,187 @@
+// WorkloadManager: rebuilding the registry from the runtime after a restart,
+// and the periodic status sweep. See workload_manager.h for the locking rules.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "agent/status_mapping.h"
+#include "agent/workload_manager.h"
+
+namespace zp::agent {
+namespace {
+
+const ContainerObservation* containerOf(const Snapshot& snapshot, std::string_view sandbox_id) {
+  const ContainerObservation* best = nullptr;
+  for (const auto& c : snapshot.containers) {
+    if (c.sandbox_id != sandbox_id) continue;
+    // A running container wins over an exited one (there should be only one).
+    if (best == nullptr || c.state == ObjectState::kRunning) best = &c;
+  }
+  return best;
+}
+
+}  // namespace
+
+Status WorkloadManager::recover() {
+  auto snapshot = runtime_.snapshot();
+  if (!snapshot) return fail(snapshot.error());
+
+  // Group this node's sandboxes by workload; keep one per workload (ready
+  // first, then newest) and remove the others, so nothing is ever duplicated.
+  std::map<std::string, std::vector<const SandboxObservation*>> by_workload;
+  for (const auto& sb : snapshot->sandboxes) {
+    if (!sb.identity) {
+      spdlog::warn("sandbox {} carries this node's labels but an unreadable spec; leaving it alone",
+                   sb.sandbox_id);
+      continue;
+    }
+    by_workload[sb.workload_id].push_back(&sb);
+  }
+  std::vector<EntryPtr> to_finish;
+  for (auto& [id, sandboxes] : by_workload) {
+    std::sort(sandboxes.begin(), sandboxes.end(), [](const auto* a, const auto* b) {
+      if ((a->state == ObjectState::kReady) != (b->state == ObjectState::kReady)) {
+        return a->state == ObjectState::kReady;
+      }
+      return a->created_at > b->created_at;
+    });
+    for (std::size_t i = 1; i < sandboxes.size(); ++i) {
+      spdlog::warn("workload \"{}\": removing duplicate sandbox {}", id, sandboxes[i]->sandbox_id);
+      if (auto s = runtime_.removeWorkload(*sandboxes[i]->identity, sandboxes[i]->sandbox_id); !s) {
+        spdlog::warn("workload \"{}\": {}", id, s.error().message);
+      }
+    }
+    adoptSandbox(*sandboxes.front(), *snapshot, to_finish);
+  }
+  for (const auto& entry : to_finish) launchPipeline(entry);
+  spdlog::info("recovered {} workload(s) from the runtime ({} to finish)", by_workload.size(),
+               to_finish.size());
+  return ok();
+}
+
+void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,
+                                   std::vector<EntryPtr>& to_finish) {
+  auto entry = std::make_shared<Entry>();
+  entry->identity = *sandbox.identity;
+  const auto& id = entry->identity.spec.id;
+  auto& st = entry->status;
+  st.id = id;
+  st.node = options_.node_id;
+  st.created_at = sandbox.created_at;
+  st.runtime_handler = sandbox.runtime_handler;
+  st.log_path = runtime_.logPath(entry->identity);
+  entry->sandbox_id = sandbox.sandbox_id;
+  st.sandbox_id = sandbox.sandbox_id;
+
+  const auto* container = containerOf(snapshot, sandbox.sandbox_id);
+  if (container != nullptr) {
+    entry->container_id = container->container_id;
+    st.container_id = container->container_id;
+    if (auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class,
+                                                container->container_id);
+        detail) {
+      entry->observed = detail->state;
+      applyContainerDetail(*detail, st);
+      if (detail->state == ObjectState::kCreated) to_finish.push_back(entry);
+    } else {
+      st.state = api::WorkloadState::kUnknown;
+      st.reason = "ContainerUnknown";
+      st.message = detail.error().message;
+    }
+  } else if (sandbox.state == ObjectState::kReady) {
+    // Half-created before a crash: finish it (create + start the container).
+    st.state = api::WorkloadState::kPending;
+    st.reason = api::reason::kCreating;
+    st.message = "resuming creation after an agent restart";
+    to_finish.push_back(entry);
+  } else {
+    // A sandbox that is not ready and has no container: replace it.
+    spdlog::warn("workload \"{}\": sandbox {} is not ready and has no container; recreating",
+                 id, sandbox.sandbox_id);
+    if (auto s = runtime_.removeWorkload(entry->identity, sandbox.sandbox_id); !s) {
+      spdlog::warn("workload \"{}\": {}", id, s.error().message);
+    }
+    entry->sandbox_id.clear();
+    st.sandbox_id.clear();
+    entry->identity.attempt += 1;
+    st.state = api::WorkloadState::kPending;
+    st.reason = api::reason::kCreating;
+    st.message = "recreating the sandbox after an agent restart";
+    to_finish.push_back(entry);
+  }
+  std::lock_guard lock(mutex_);
+  entries_[id] = entry;
+}
+
+Status WorkloadManager::sweep() {
+  auto snapshot = runtime_.snapshot();
+  if (!snapshot) return fail(snapshot.error());
+  std::map<std::string, const ContainerObservation*> containers;
+  for (const auto& c : snapshot->containers) containers[c.container_id] = &c;
+
+  // Decide under the lock what changed; inspect outside it.
+  std::vector<EntryPtr> changed;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, entry] : entries_) {
+      if (api::isTerminal(entry->status.state) || entry->container_id.empty()) continue;
+      const auto it = containers.find(entry->container_id);
+      if (it == containers.end()) {
+        changed.push_back(entry);  // vanished: confirmed below
+      } else if (it->second->state != entry->observed) {
+        changed.push_back(entry);
+      }
+    }
+  }
+  for (const auto& entry : changed) {
+    std::unique_lock op(entry->op, std::try_to_lock);
+    if (!op.owns_lock()) continue;  // an operation is in progress; it sets the status
+    std::string container_id;
+    {
+      std::lock_guard lock(mutex_);
+      if (entry->cancel) continue;
+      container_id = entry->container_id;
+    }
+    auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class, container_id);
+    if (detail) {
+      applyDetail(entry, *detail);
+    } else if (detail.error().code == Code::kNotFound) {
+      setFailed(entry, api::reason::kContainerMissing,
+                "container " + container_id + " disappeared from the runtime");
+    }
+  }
+  removeOrphans(*snapshot);
+  return ok();
+}
+
+// Sandboxes with this node's labels that no workload owns (e.g. a
+// RunPodSandbox whose reply was lost) are removed; everything else is left alone.
+void WorkloadManager::removeOrphans(const Snapshot& snapshot) {
+  for (const auto& sb : snapshot.sandboxes) {
+    if (!sb.identity) continue;
+    EntryPtr owner;
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = entries_.find(sb.workload_id);
+      if (it != entries_.end()) owner = it->second;
+    }
+    std::unique_lock<std::mutex> op;
+    if (owner) {
+      op = std::unique_lock(owner->op, std::try_to_lock);
+      if (!op.owns_lock()) continue;
+      std::lock_guard lock(mutex_);
+      if (owner->sandbox_id == sb.sandbox_id) continue;
+      // The owner's own sandbox may not be recorded yet if its pipeline has not
+      // run; only sandboxes of other submissions (other uid) are orphans.
+      if (owner->identity.uid == sb.identity->uid && owner->sandbox_id.empty()) continue;
+    }
+    spdlog::warn("removing orphan sandbox {} of workload \"{}\"", sb.sandbox_id, sb.workload_id);
+    if (auto s = runtime_.removeWorkload(*sb.identity, sb.sandbox_id); !s) {
+      spdlog::warn("orphan sandbox {}: {}", sb.sandbox_id, s.error().message);
+    }
+  }
+}
+
+}  // namespace zp::agent

@@ -1,0 +1,104 @@
+#pragma once
+// The Runtime seam: what the agent needs from the machinery that runs
+// workloads. The production implementation is CriRuntime (any CRI v1 runtime:
+// Edera Protect, containerd); a simulated one may serve scale tests.
+//
+// Every method blocks (network calls with deadlines) and is thread-safe:
+// call them from worker threads, never from the agent's network executor.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/workload.h"
+#include "common/status.h"
+#include "common/time.h"
+
+namespace zp::agent {
+
+// Labels and annotations the agent puts on every sandbox and container. The
+// agent never touches an object without kLabelManaged and its own node id.
+inline constexpr std::string_view kLabelWorkloadId = "zoneplane.io/workload-id";
+inline constexpr std::string_view kLabelNodeId = "zoneplane.io/node-id";
+inline constexpr std::string_view kLabelManaged = "zoneplane.io/managed";
+inline constexpr std::string_view kLabelUid = "zoneplane.io/uid";
+inline constexpr std::string_view kAnnotationSpec = "zoneplane.io/spec";
+inline constexpr std::string_view kSandboxNamespace = "zoneplane";
+inline constexpr std::string_view kContainerName = "main";
+
+// Everything needed to (re)create a workload's sandbox and container, and all
+// that is written onto them so a restarted agent can rebuild its registry.
+struct WorkloadIdentity {
+  api::WorkloadSpec spec;
+  std::string uid;       // unique per submission; sandbox metadata uid
+  unsigned attempt = 0;  // sandbox metadata attempt
+};
+
+enum class ObjectState { kCreated, kReady, kRunning, kExited, kNotReady, kUnknown };
+
+// A sandbox of this node, as listed by the runtime.
+struct SandboxObservation {
+  std::string sandbox_id;
+  std::string workload_id;
+  std::optional<WorkloadIdentity> identity;  // nullopt if the annotation is unreadable
+  std::string runtime_class;  // class whose endpoint listed it (first, if shared)
+  std::string runtime_handler;
+  ObjectState state = ObjectState::kUnknown;  // kReady or kNotReady
+  TimePoint created_at{};
+};
+
+// A container of this node, as listed by the runtime.
+struct ContainerObservation {
+  std::string container_id;
+  std::string sandbox_id;
+  std::string workload_id;
+  ObjectState state = ObjectState::kUnknown;  // kCreated, kRunning, kExited, kUnknown
+};
+
+// One listing of everything this node's agent owns, across all endpoints.
+struct Snapshot {
+  std::vector<SandboxObservation> sandboxes;
+  std::vector<ContainerObservation> containers;
+};
+
+// Details of one container (from ContainerStatus).
+struct ContainerDetail {
+  ObjectState state = ObjectState::kUnknown;
+  std::optional<int> exit_code;  // set once exited
+  std::string reason;            // runtime's reason, e.g. "Completed", "OOMKilled"
+  std::string message;
+  std::optional<TimePoint> started_at;
+  std::optional<TimePoint> finished_at;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+
+  // Makes `image` present for the class: pulls only when ImageStatus says it is absent.
+  virtual Status ensureImage(std::string_view runtime_class, std::string_view image) = 0;
+  // Creates and starts the workload's sandbox with the class's handler; returns its id.
+  virtual Result<std::string> runSandbox(const WorkloadIdentity& identity) = 0;
+  // Creates the workload's container in `sandbox_id`; returns its id.
+  virtual Result<std::string> createContainer(const WorkloadIdentity& identity,
+                                              std::string_view sandbox_id) = 0;
+  virtual Status startContainer(std::string_view runtime_class, std::string_view container_id) = 0;
+  virtual Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
+                                                   std::string_view container_id) = 0;
+  // Stops the container (SIGTERM, SIGKILL after `grace`), then the sandbox.
+  // Either id may be empty. Idempotent.
+  virtual Status stopWorkload(std::string_view runtime_class, std::string_view sandbox_id,
+                              std::string_view container_id, std::chrono::seconds grace) = 0;
+  // Removes the sandbox (and its containers) and the workload's logs. Idempotent.
+  virtual Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) = 0;
+  // Everything of this node's agent, in one listing per distinct endpoint.
+  virtual Result<Snapshot> snapshot() = 0;
+  // Host path of the workload's container log.
+  virtual std::string logPath(const WorkloadIdentity& identity) const = 0;
+  // The runtime handler that serves `runtime_class` ("" when unknown).
+  virtual std::string handlerFor(std::string_view runtime_class) const = 0;
+};
+
+}  // namespace zp::agent

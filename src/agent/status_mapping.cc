@@ -1,0 +1,46 @@
+#include "agent/status_mapping.h"
+
+#include <string>
+
+namespace zp::agent {
+
+void applyContainerDetail(const ContainerDetail& detail, api::WorkloadStatus& status) {
+  using api::WorkloadState;
+  status.started_at = detail.started_at;
+  status.finished_at = detail.finished_at;
+  status.exit_code.reset();
+  switch (detail.state) {
+    case ObjectState::kCreated:
+      status.state = WorkloadState::kPending;
+      status.reason = api::reason::kCreating;
+      status.message = "container created, not started yet";
+      return;
+    case ObjectState::kRunning:
+      status.state = WorkloadState::kRunning;
+      status.reason = api::reason::kStarted;
+      status.message = "";
+      return;
+    case ObjectState::kExited: {
+      const int code = detail.exit_code.value_or(-1);
+      status.exit_code = code;
+      status.state = code == 0 ? WorkloadState::kSucceeded : WorkloadState::kFailed;
+      if (!detail.reason.empty()) {
+        status.reason = detail.reason;
+      } else {
+        status.reason = code == 0 ? api::reason::kCompleted : api::reason::kError;
+      }
+      status.message = !detail.message.empty()
+                           ? detail.message
+                           : "container exited with code " + std::to_string(code);
+      return;
+    }
+    default:
+      status.state = WorkloadState::kUnknown;
+      status.reason = "ContainerUnknown";
+      status.message = detail.message.empty() ? "the runtime reports the container state as unknown"
+                                              : detail.message;
+      return;
+  }
+}
+
+}  // namespace zp::agent

@@ -1,0 +1,96 @@
+#include "agent/config.h"
+
+#include <gtest/gtest.h>
+
+namespace zp::agent {
+namespace {
+
+constexpr const char* kGood = R"(
+node_id = "node-1"
+listen  = "127.0.0.1:9100"
+data_dir = "/var/lib/zp"
+[capacity]
+memory_mb = 4096
+cpu_millicores = 2000
+[runtime_classes.edera-zone]
+endpoint = "unix:///var/lib/edera/protect/cri.socket"
+handler  = "edera"
+[runtime_classes.native]
+endpoint = "unix:///run/containerd/containerd.sock"
+handler  = "runc"
+)";
+
+TEST(AgentConfigTest, ParsesTheDocumentedExample) {
+  auto c = parseConfig(kGood, "agent.toml");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_EQ(c->node_id, "node-1");
+  EXPECT_EQ(c->listen_host, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 9100);
+  EXPECT_EQ(c->capacity_memory_mb, 4096);
+  ASSERT_EQ(c->runtime_classes.size(), 2u);
+  EXPECT_EQ(c->runtime_classes.at("edera-zone").handler, "edera");
+  EXPECT_EQ(c->runtime_classes.at("native").endpoint, "unix:///run/containerd/containerd.sock");
+  EXPECT_TRUE(validateConfig(*c));
+  EXPECT_EQ(effectiveCapacity(*c).cpu_millicores, 2000);
+}
+
+TEST(AgentConfigTest, RejectsUnknownKeysAndWrongTypes) {
+  for (const char* bad : {
+           "nodeid = \"x\"",
+           "node_id = 5",
+           "listen = \"localhost\"",
+           "listen = \"127.0.0.1:99999\"",
+           "[capacity]\nmemory_mb = -1",
+           "[capacity]\ndisk_mb = 5",
+           "[runtime_classes.native]\nendpoint = \"unix:///x\"\nflavour = \"y\"",
+           "[runtime_classes]\nnative = 3",
+           "this is not toml",
+       }) {
+    EXPECT_FALSE(parseConfig(bad, "t.toml")) << bad;
+  }
+}
+
+TEST(AgentConfigTest, FlagsOverride) {
+  AgentConfig c;
+  ASSERT_TRUE(applyRuntimeClassFlag(c, "native=runc@unix:///run/c.sock"));
+  ASSERT_TRUE(applyRuntimeClassFlag(c, "dflt=@unix:///run/c.sock"));
+  EXPECT_EQ(c.runtime_classes.at("native"), (RuntimeClassConfig{"unix:///run/c.sock", "runc"}));
+  EXPECT_EQ(c.runtime_classes.at("dflt").handler, "");
+  EXPECT_FALSE(applyRuntimeClassFlag(c, "native"));
+  EXPECT_FALSE(applyRuntimeClassFlag(c, "native=runc"));
+  ASSERT_TRUE(applyListenFlag(c, "[::1]:0"));
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 0);
+}
+
+TEST(AgentConfigTest, ValidationNamesTheProblem) {
+  auto base = *parseConfig(kGood, "agent.toml");
+  auto c = base;
+  c.node_id = "Node_1";
+  EXPECT_EQ(validateConfig(c).error().field, "node_id");
+  c = base;
+  c.runtime_classes.clear();
+  EXPECT_EQ(validateConfig(c).error().field, "runtime_classes");
+  c = base;
+  c.runtime_classes["native"].endpoint = "tcp://1.2.3.4:1";
+  EXPECT_EQ(validateConfig(c).error().field, "runtime_classes.native.endpoint");
+  c = base;
+  c.runtime_classes["native"].handler = "runc;rm";
+  EXPECT_EQ(validateConfig(c).error().field, "runtime_classes.native.handler");
+  c = base;
+  c.data_dir = "relative";
+  EXPECT_EQ(validateConfig(c).error().field, "data_dir");
+}
+
+TEST(AgentConfigTest, NonLoopbackNeedsTheInsecureFlag) {
+  auto c = *parseConfig(kGood, "agent.toml");
+  c.listen_host = "0.0.0.0";
+  auto s = validateConfig(c);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("--insecure-listen-any"), std::string::npos);
+  c.insecure_listen_any = true;
+  EXPECT_TRUE(validateConfig(c));
+}
+
+}  // namespace
+}  // namespace zp::agent

@@ -1,0 +1,48 @@
+#include "agent/status_mapping.h"
+
+#include <gtest/gtest.h>
+
+namespace zp::agent {
+namespace {
+
+using api::WorkloadState;
+
+TEST(StatusMappingTest, RunningAndCreated) {
+  api::WorkloadStatus s;
+  applyContainerDetail({ObjectState::kRunning, {}, "", "", TimePoint{}, {}}, s);
+  EXPECT_EQ(s.state, WorkloadState::kRunning);
+  EXPECT_FALSE(s.exit_code);
+  applyContainerDetail({ObjectState::kCreated, {}, "", "", {}, {}}, s);
+  EXPECT_EQ(s.state, WorkloadState::kPending);
+  EXPECT_EQ(s.reason, "ContainerCreating");
+}
+
+TEST(StatusMappingTest, ExitCodesDecideSuccess) {
+  api::WorkloadStatus s;
+  applyContainerDetail({ObjectState::kExited, 0, "Completed", "", {}, TimePoint{}}, s);
+  EXPECT_EQ(s.state, WorkloadState::kSucceeded);
+  EXPECT_EQ(s.exit_code, 0);
+  EXPECT_EQ(s.reason, "Completed");
+  EXPECT_TRUE(s.finished_at);
+  applyContainerDetail({ObjectState::kExited, 3, "", "", {}, {}}, s);
+  EXPECT_EQ(s.state, WorkloadState::kFailed);
+  EXPECT_EQ(s.exit_code, 3);
+  EXPECT_EQ(s.reason, "Error");
+  EXPECT_EQ(s.message, "container exited with code 3");
+}
+
+TEST(StatusMappingTest, RuntimeReasonPassesThrough) {
+  api::WorkloadStatus s;
+  applyContainerDetail({ObjectState::kExited, 137, "OOMKilled", "", {}, {}}, s);
+  EXPECT_EQ(s.state, WorkloadState::kFailed);
+  EXPECT_EQ(s.reason, "OOMKilled");
+}
+
+TEST(StatusMappingTest, UnknownStaysUnknown) {
+  api::WorkloadStatus s;
+  applyContainerDetail({ObjectState::kUnknown, {}, "", "", {}, {}}, s);
+  EXPECT_EQ(s.state, WorkloadState::kUnknown);
+}
+
+}  // namespace
+}  // namespace zp::agent

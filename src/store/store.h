@@ -26,10 +26,12 @@ struct WorkloadRecord {
   bool operator==(const WorkloadRecord&) const = default;
 };
 
+// Unset fields match everything. (Default initializers keep designated
+// initialization such as `{.node = "n1"}` free of -Wmissing-field-initializers.)
 struct ListFilter {
-  std::optional<api::WorkloadState> state;
-  std::optional<std::string> node;
-  std::optional<std::string> runtime_class;
+  std::optional<api::WorkloadState> state = std::nullopt;
+  std::optional<std::string> node = std::nullopt;
+  std::optional<std::string> runtime_class = std::nullopt;
 };
 
 class Store {

@@ -1,0 +1,120 @@
+// Start latency of one workload through the agent's path (WorkloadManager +
+// CriRuntime: ImageStatus, RunPodSandbox, CreateContainer, StartContainer,
+// ContainerStatus) against the baseline of the same CRI calls made directly
+// with the same configs. Needs the runtime stack (scripts/stack start; eval
+// "$(scripts/stack env)"); teardown is excluded from both timings.
+
+#include <benchmark/benchmark.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/thread_pool.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "agent/cri_configs.h"
+#include "agent/cri_runtime.h"
+#include "agent/workload_manager.h"
+
+namespace {
+
+using namespace zp;
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+agent::AgentConfig benchConfig() {
+  agent::AgentConfig c;
+  c.node_id = "bench-" + std::to_string(::getpid());
+  c.data_dir = "/tmp/zoneplane-bench-" + std::to_string(::getpid());
+  c.runtime_classes["native"] = {env("ZONEPLANE_CRI_ENDPOINT"), "runc"};
+  return c;
+}
+
+api::WorkloadSpec benchSpec(int n) {
+  return api::WorkloadSpec{"bench-" + std::to_string(n), env("ZONEPLANE_TEST_IMAGE"), "native", 64, 100,
+                           {"sleep", "300"}, {}, {}};
+}
+
+void removeAll(cri::Client& client, const std::string& node_id) {
+  cri::v1::PodSandboxFilter filter;
+  for (const auto& [k, v] : agent::nodeLabels(node_id)) (*filter.mutable_label_selector())[k] = v;
+  if (auto list = client.listPodSandbox(filter)) {
+    for (const auto& sb : *list) {
+      (void)client.stopPodSandbox(sb.id());
+      (void)client.removePodSandbox(sb.id());
+    }
+  }
+}
+
+void BM_DirectCriCalls(benchmark::State& state) {
+  const auto config = benchConfig();
+  auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
+  if (!client) return state.SkipWithError(client.error().message.c_str());
+  int n = 0;
+  for (auto _ : state) {
+    const agent::WorkloadIdentity id{benchSpec(n++), "direct" + std::to_string(n), 0};
+    const auto sandbox_config = agent::sandboxConfig(id, config.node_id, config.data_dir + "/d");
+    cri::v1::ImageSpec image;
+    image.set_image(id.spec.image);
+    auto present = (*client)->imageStatus(image);
+    if (!present || !*present) (void)(*client)->pullImage(image);
+    auto sandbox = (*client)->runPodSandbox(sandbox_config, "runc");
+    if (!sandbox) return state.SkipWithError(sandbox.error().message.c_str());
+    auto container = (*client)->createContainer(*sandbox, agent::containerConfig(id, config.node_id),
+                                                sandbox_config);
+    if (!container) return state.SkipWithError(container.error().message.c_str());
+    if (auto s = (*client)->startContainer(*container); !s) return state.SkipWithError(s.error().message.c_str());
+    auto status = (*client)->containerStatus(*container);
+    benchmark::DoNotOptimize(status);
+    state.PauseTiming();
+    removeAll(**client, config.node_id);
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_DirectCriCalls)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
+
+void BM_AgentStartPath(benchmark::State& state) {
+  const auto config = benchConfig();
+  auto runtime = agent::CriRuntime::create(config);
+  auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
+  if (!runtime || !client) return state.SkipWithError("cannot create CRI clients");
+  boost::asio::thread_pool workers(4);
+  agent::WorkloadManager manager({config.node_id, {4096, 4000}, {"native"}, "bench"}, **runtime,
+                                 SystemClock::instance(), workers.get_executor());
+  int n = 0;
+  for (auto _ : state) {
+    const auto spec = benchSpec(1000 + n++);
+    if (auto s = manager.start(spec); !s) return state.SkipWithError(s.error().message.c_str());
+    while (true) {
+      auto s = manager.status(spec.id);
+      if (s && s->state == api::WorkloadState::kRunning) break;
+      if (s && api::isTerminal(s->state)) return state.SkipWithError(s->message.c_str());
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    state.PauseTiming();
+    (void)manager.remove(spec.id, std::chrono::seconds(0));
+    state.ResumeTiming();
+  }
+  removeAll(**client, config.node_id);
+  workers.join();
+}
+BENCHMARK(BM_AgentStartPath)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (*env("ZONEPLANE_CRI_ENDPOINT") == '\0' || *env("ZONEPLANE_TEST_IMAGE") == '\0') {
+    std::cerr << "start_path_bench needs the runtime stack: scripts/stack start && eval \"$(scripts/stack env)\"\n";
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::warn);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  std::system(("rm -rf /tmp/zoneplane-bench-" + std::to_string(::getpid())).c_str());
+  return 0;
+}

@@ -1,0 +1,170 @@
+#include "server/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "api/validate.h"
+#include "server/address.h"
+
+namespace zp::server {
+namespace {
+
+std::unexpected<Error> badKey(std::string_view source, const std::string& key, const std::string& why) {
+  return fail(Code::kInvalidArgument,
+              std::string(source) + ": \"" + key + "\" " + why, key);
+}
+
+Result<std::string> stringValue(const toml::node& node, std::string_view source,
+                                const std::string& key) {
+  if (const auto* s = node.as_string()) return s->get();
+  return badKey(source, key, "must be a string");
+}
+
+Result<std::vector<std::string>> stringList(const toml::node& node, std::string_view source,
+                                            const std::string& key) {
+  const auto* array = node.as_array();
+  if (array == nullptr) return badKey(source, key, "must be a list of strings");
+  std::vector<std::string> out;
+  for (const auto& item : *array) {
+    const auto* s = item.as_string();
+    if (s == nullptr) return badKey(source, key, "must be a list of strings");
+    out.push_back(s->get());
+  }
+  return out;
+}
+
+Result<NodeConfig> parseNode(const toml::table& table, std::string_view source,
+                             const std::string& where) {
+  NodeConfig node;
+  for (auto&& [k, value] : table) {
+    const std::string key = where + "." + std::string(k.str());
+    if (k.str() == "id" || k.str() == "address") {
+      auto s = stringValue(value, source, key);
+      if (!s) return fail(s.error());
+      (k.str() == "id" ? node.id : node.address) = std::move(*s);
+    } else if (k.str() == "runtime_classes") {
+      auto list = stringList(value, source, key);
+      if (!list) return fail(list.error());
+      node.runtime_classes = std::move(*list);
+    } else {
+      return badKey(source, key, "is not a known key (id, address, runtime_classes)");
+    }
+  }
+  return node;
+}
+
+}  // namespace
+
+Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return fail(Code::kInvalidArgument,
+                std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
+                    std::to_string(e.source().begin.column) + ": " +
+                    std::string(e.description()));
+  }
+  ServerConfig config;
+  for (auto&& [k, value] : root) {
+    const std::string key(k.str());
+    if (key == "listen" || key == "database" || key == "log_level") {
+      auto s = stringValue(value, source, key);
+      if (!s) return fail(s.error());
+      (key == "listen" ? config.listen : key == "database" ? config.database : config.log_level) =
+          std::move(*s);
+    } else if (key == "nodes") {
+      const auto* array = value.as_array();
+      if (array == nullptr) {
+        return badKey(source, key, "must be an array of tables ([[nodes]])");
+      }
+      for (std::size_t i = 0; i < array->size(); ++i) {
+        const std::string where = "nodes[" + std::to_string(i) + "]";
+        const auto* table = (*array)[i].as_table();
+        if (table == nullptr) return badKey(source, where, "must be a table");
+        auto node = parseNode(*table, source, where);
+        if (!node) return fail(node.error());
+        config.nodes.push_back(std::move(*node));
+      }
+    } else {
+      return badKey(source, key,
+                         "is not a known key (listen, database, log_level, nodes)");
+    }
+  }
+  return config;
+}
+
+Result<ServerConfig> loadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(Code::kNotFound, "cannot open config file \"" + path + "\"");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return fail(Code::kInternal, "cannot read config file \"" + path + "\"");
+  return parseConfigToml(text.str(), path);
+}
+
+Status validateConfig(const ServerConfig& config) {
+  auto listen = parseHostPort(config.listen, "listen");
+  if (!listen) return fail(listen.error());
+  auto endpoint = listenEndpoint(*listen, "listen");
+  if (!endpoint) return fail(endpoint.error());
+  if (!endpoint->address().is_loopback() && !config.insecure_listen_any) {
+    return fail(Code::kInvalidArgument,
+                "listen address \"" + config.listen +
+                    "\" is not loopback; the API has no TLS or authentication yet, so this "
+                    "needs --insecure-listen-any",
+                "listen");
+  }
+  if (config.database.empty()) {
+    return fail(Code::kInvalidArgument, "database must not be empty", "database");
+  }
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < config.nodes.size(); ++i) {
+    const auto& node = config.nodes[i];
+    const std::string where = "nodes[" + std::to_string(i) + "]";
+    if (!api::isDns1123Label(node.id)) {
+      return fail(Code::kInvalidArgument,
+                  where + ".id \"" + node.id.substr(0, 80) + "\" must be a DNS-1123 label",
+                  where + ".id");
+    }
+    if (!ids.insert(node.id).second) {
+      return fail(Code::kInvalidArgument, "node id \"" + node.id + "\" is configured twice",
+                  where + ".id");
+    }
+    auto address = parseHostPort(node.address, where + ".address");
+    if (!address) return fail(address.error());
+    if (address->port == 0) {
+      return fail(Code::kInvalidArgument,
+                  where + ".address \"" + node.address + "\" needs a non-zero port",
+                  where + ".address");
+    }
+    for (const auto& cls : node.runtime_classes) {
+      if (!api::isDns1123Label(cls)) {
+        return fail(Code::kInvalidArgument,
+                    where + ".runtime_classes: \"" + cls.substr(0, 80) +
+                        "\" is not a DNS-1123 label",
+                    where + ".runtime_classes");
+      }
+    }
+  }
+  return ok();
+}
+
+Status ensureDatabaseDirectory(const std::string& database) {
+  if (database == ":memory:") return ok();
+  const auto parent = std::filesystem::path(database).parent_path();
+  if (parent.empty()) return ok();
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return fail(Code::kUnavailable, "cannot create the database directory \"" + parent.string() +
+                                        "\": " + ec.message(),
+                "database");
+  }
+  return ok();
+}
+
+}  // namespace zp::server

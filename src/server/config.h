@@ -1,0 +1,57 @@
+#pragma once
+// The server's configuration: a TOML file, then command-line flags on top
+// (command_line.h). Plain values and pure functions; reading the file is the
+// only I/O.
+//
+//   listen   = "127.0.0.1:7700"                          # HOST:PORT, port 0 = any
+//   database = "/var/lib/zoneplane/server/zoneplane.db"  # SQLite file or ":memory:"
+//   log_level = "info"                                   # trace|debug|info|warn|error|off
+//   [[nodes]]
+//   id = "node-1"
+//   address = "127.0.0.1:9000"
+//   runtime_classes = ["native"]  # optional: used until the node answers NodeInfo
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace zp::server {
+
+inline constexpr std::string_view kDefaultListen = "127.0.0.1:7700";
+inline constexpr std::string_view kDefaultDatabase = "/var/lib/zoneplane/server/zoneplane.db";
+
+// One node agent the server manages.
+struct NodeConfig {
+  std::string id;       // DNS-1123 label, unique
+  std::string address;  // HOST:PORT of its agent
+  std::vector<std::string> runtime_classes;  // assumed until the agent reports its own
+};
+
+struct ServerConfig {
+  std::string listen{kDefaultListen};
+  std::string database{kDefaultDatabase};
+  std::string log_level = "info";
+  // Listening on a non-loopback address needs this (there is no TLS/auth yet).
+  bool insecure_listen_any = false;
+  std::vector<NodeConfig> nodes;
+};
+
+// Parses TOML text (`source` names it in errors) onto the defaults. Unknown
+// keys, wrong types and TOML syntax errors are kInvalidArgument naming the key
+// or the line. Does not run validateConfig.
+Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view source);
+// Reads and parses a file.
+Result<ServerConfig> loadConfigFile(const std::string& path);
+
+// Checks values: listen parses (and is loopback unless insecure_listen_any),
+// database non-empty, node ids are unique DNS-1123 labels with HOST:PORT
+// addresses (port > 0), runtime class names are DNS-1123 labels.
+Status validateConfig(const ServerConfig& config);
+
+// Creates the directory that will hold the database file (nothing for
+// ":memory:" or a file in the current directory).
+Status ensureDatabaseDirectory(const std::string& database);
+
+}  // namespace zp::server

@@ -1,0 +1,185 @@
+#include "server/http_server.h"
+
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::chrono::seconds kLingerTimeout{2};
+constexpr std::size_t kLingerMaxBytes = 16 << 20;
+
+bool isParseError(const boost::system::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+// After an error answer: stop sending, read and discard what the client is
+// still sending (so closing does not reset the connection before it has read
+// our answer), then let the caller close.
+asio::awaitable<void> drain(beast::tcp_stream& stream) {
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(kLingerTimeout);
+  std::array<char, 16 * 1024> sink;
+  std::size_t total = 0;
+  while (!ec && total < kLingerMaxBytes) {
+    total += co_await stream.async_read_some(asio::buffer(sink),
+                                             asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+http::response<http::string_body> toBeast(HttpResponse out, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res;
+  res.version(version);
+  res.result(out.status);
+  res.set(http::field::server, "zoneplane-server");
+  res.set(http::field::content_type, out.content_type);
+  for (auto& [name, value] : out.headers) res.set(name, value);
+  res.body() = std::move(out.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(asio::any_io_executor executor, const Router& router,
+                       HttpServerOptions options)
+    : executor_(std::move(executor)), router_(router), options_(options), acceptor_(executor_) {}
+
+Result<tcp::endpoint> HttpServer::listen(const tcp::endpoint& endpoint) {
+  boost::system::error_code ec;
+  const auto failed = [&](const char* what) {
+    return fail(Code::kUnavailable, std::string("cannot ") + what + " " +
+                                        endpoint.address().to_string() + ":" +
+                                        std::to_string(endpoint.port()) + ": " + ec.message());
+  };
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return failed("open a socket for");
+  acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  acceptor_.bind(endpoint, ec);
+  if (ec) return failed("bind");
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return failed("listen on");
+  auto bound = acceptor_.local_endpoint(ec);
+  if (ec) return failed("read the address of");
+  asio::co_spawn(executor_, acceptLoop(), asio::detached);
+  return bound;
+}
+
+void HttpServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  for (auto& [id, stream] : connections_) {
+    stream->socket().close(ec);
+  }
+}
+
+asio::awaitable<void> HttpServer::acceptLoop() {
+  while (!stopped_) {
+    boost::system::error_code ec;
+    tcp::socket socket =
+        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_) break;
+    if (ec) {
+      // Out of file descriptors and the like: back off instead of spinning.
+      spdlog::warn("accepting an API connection failed: {}", ec.message());
+      asio::steady_timer pause(executor_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    asio::co_spawn(executor_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  const std::uint64_t id = next_connection_++;
+  connections_[id] = &stream;
+  try {
+    co_await serveRequests(stream);
+  } catch (const std::exception& e) {
+    spdlog::error("API connection failed: {}", e.what());
+  } catch (...) {
+    spdlog::error("API connection failed with an unknown exception");
+  }
+  connections_.erase(id);
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.socket().close(ec);
+}
+
+asio::awaitable<void> HttpServer::serveRequests(beast::tcp_stream& stream) {
+  beast::flat_buffer buffer;
+  while (!stopped_) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
+    parser.body_limit(options_.body_limit);
+    boost::system::error_code ec;
+    stream.expires_after(options_.read_timeout);
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && !parser.is_done() &&
+        beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+      co_await http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!ec && !parser.is_done()) {
+      co_await http::async_read(stream, buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec == http::error::body_limit || isParseError(ec)) {
+      const bool too_large = ec == http::error::body_limit;
+      const Error error{too_large ? Code::kResourceExhausted : Code::kInvalidArgument,
+                        too_large ? "request body is larger than " +
+                                        std::to_string(options_.body_limit) + " bytes"
+                                  : "malformed HTTP request: " + ec.message(),
+                        ""};
+      auto res = toBeast(errorResponse(too_large ? http_status::kPayloadTooLarge
+                                                 : http_status::kBadRequest,
+                                       error),
+                         11, false);
+      stream.expires_after(options_.write_timeout);
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) co_await drain(stream);
+      co_return;
+    }
+    if (ec) co_return;  // closed, reset, timed out or stopped: nothing to answer
+
+    auto request = parser.release();
+    const auto started = std::chrono::steady_clock::now();
+    stream.expires_never();
+    const std::string_view target(request.target().data(), request.target().size());
+    std::string body = std::move(request.body());
+    HttpResponse out = co_await router_.dispatch(request.method(), target, std::move(body));
+    const unsigned status = out.status;
+    auto res = toBeast(std::move(out), request.version(), request.keep_alive() && !stopped_);
+    stream.expires_after(options_.write_timeout);
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    spdlog::debug("{} {} -> {} ({} ms)", std::string(request.method_string()),
+                  std::string(request.target()), status,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count());
+    if (ec || !res.keep_alive()) co_return;
+  }
+}
+
+}  // namespace zp::server

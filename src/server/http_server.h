@@ -1,0 +1,59 @@
+#pragma once
+// The HTTP/1.1 front end of the API (Boost.Beast, coroutines).
+
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+
+#include "common/status.h"
+#include "server/router.h"
+
+namespace zp::server {
+
+struct HttpServerOptions {
+  std::size_t body_limit = 1 << 20;   // larger bodies get 413
+  std::size_t header_limit = 16 * 1024;
+  // Deadline for reading one whole request (also the keep-alive idle timeout)
+  // and for writing one response.
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds write_timeout{30'000};
+};
+
+// Accepts connections and serves requests through a Router: keep-alive,
+// "Expect: 100-continue", a body limit (413), header/parse errors (400), and a
+// read deadline per request. Owns the acceptor and tracks open connections so
+// stop() can close them. Everything runs on the executor given at
+// construction (the server's single io_context); not thread-safe.
+class HttpServer {
+ public:
+  HttpServer(boost::asio::any_io_executor executor, const Router& router,
+             HttpServerOptions options = {});
+
+  // Binds and listens on `endpoint` (port 0 picks a free port) and starts
+  // accepting. Returns the bound endpoint.
+  Result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  // Stops accepting and closes every open connection. Idempotent.
+  void stop();
+
+ private:
+  boost::asio::awaitable<void> acceptLoop();
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<void> serveRequests(boost::beast::tcp_stream& stream);
+
+  boost::asio::any_io_executor executor_;
+  const Router& router_;
+  HttpServerOptions options_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  bool stopped_ = false;
+  std::uint64_t next_connection_ = 1;
+  std::map<std::uint64_t, boost::beast::tcp_stream*> connections_;  // open, not owned
+};
+
+}  // namespace zp::server

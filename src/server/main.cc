@@ -1,0 +1,66 @@
+// zoneplane-server: reads the configuration, opens the store and runs the
+// Server on one io_context until SIGINT/SIGTERM.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <variant>
+
+#include "common/logging.h"
+#include "server/address.h"
+#include "server/command_line.h"
+#include "server/config.h"
+#include "server/server.h"
+#include "store/sqlite_store.h"
+
+namespace {
+int die(const zp::Error& error) {
+  std::cerr << "zoneplane-server: " << error.toString() << std::endl;
+  return 1;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace zp;
+  auto flags = server::parseCommandLine(argc, argv);
+  if (const int* exit_code = std::get_if<int>(&flags)) return *exit_code;
+  auto config = server::resolveConfig(std::get<server::CommandLine>(flags));
+  if (!config) return die(config.error());
+  if (auto logging = setupLogging(config->log_level); !logging) return die(logging.error());
+
+  auto listen = server::parseHostPort(config->listen, "listen");
+  if (!listen) return die(listen.error());
+  auto endpoint = server::listenEndpoint(*listen, "listen");
+  if (!endpoint) return die(endpoint.error());
+  if (!endpoint->address().is_loopback()) {
+    spdlog::warn("*** INSECURE: listening on {} with NO TLS and NO authentication: anyone who "
+                 "can reach this address can run workloads (--insecure-listen-any) ***",
+                 config->listen);
+  }
+  if (auto dir = server::ensureDatabaseDirectory(config->database); !dir) return die(dir.error());
+  auto store = store::SqliteStore::open(config->database);
+  if (!store) return die(store.error());
+
+  boost::asio::io_context io;
+  server::ServerOptions options;
+  options.nodes = config->nodes;
+  server::Server server(io, std::move(options), **store);
+  auto bound = server.start(*endpoint);
+  if (!bound) return die(bound.error());
+  const std::string where = server::formatEndpoint(*bound);
+  spdlog::info("zoneplane-server listening on {} (database \"{}\", {} node(s))", where,
+               config->database, config->nodes.size());
+  std::cout << "zoneplane-server listening on " << where << std::endl;
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {} received, stopping", signal);
+    server.stop();
+  });
+  io.run();
+  spdlog::info("zoneplane-server stopped");
+  return 0;
+}

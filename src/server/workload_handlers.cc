@@ -1,0 +1,203 @@
+#include "server/workload_handlers.h"
+
+#include <algorithm>
+#include <random>
+#include <spdlog/spdlog.h>
+
+#include "api/json.h"
+#include "api/validate.h"
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+std::string generateWorkloadId() {
+  static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::uniform_int_distribution<std::size_t> pick(0, kAlphabet.size() - 1);
+  std::string id = "wl-";
+  for (int i = 0; i < 10; ++i) id.push_back(kAlphabet[pick(engine)]);
+  return id;
+}
+
+namespace {
+
+constexpr int kGeneratedIdAttempts = 5;
+
+json workloadJson(const api::WorkloadSpec& spec, const api::WorkloadStatus& status) {
+  return json{{"spec", api::toJson(spec)}, {"status", api::toJson(status)}};
+}
+
+// Shape only: JSON syntax and the strict decoder (a 400 when it fails).
+Result<api::WorkloadSpec> decodeSubmission(const std::string& body) {
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    return fail(Code::kInvalidArgument, std::string("malformed JSON: ") + e.what());
+  }
+  return api::workloadSpecFromJson(j);
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+HttpResponse storeFailure(const Error& error) {
+  spdlog::error("store failure: {}", error.toString());
+  return errorResponse(http_status::kInternal, Error{Code::kInternal, "store failure: " + error.message, ""});
+}
+
+}  // namespace
+
+WorkloadHandlers::WorkloadHandlers(store::Store& store, NodePool& pool,
+                                   const Scheduler& scheduler, WorkloadController& controller,
+                                   const Clock& clock)
+    : store_(store), pool_(pool), scheduler_(scheduler), controller_(controller), clock_(clock) {}
+
+void WorkloadHandlers::addRoutes(Router& router) {
+  router.add(http::verb::post, "/workloads", [this](HttpRequest r) { return create(std::move(r)); });
+  router.add(http::verb::get, "/workloads", [this](HttpRequest r) { return list(std::move(r)); });
+  router.add(http::verb::get, "/workloads/{id}", [this](HttpRequest r) { return get(std::move(r)); });
+  router.add(http::verb::delete_, "/workloads/{id}",
+             [this](HttpRequest r) { return remove(std::move(r)); });
+}
+
+asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
+  auto decoded = decodeSubmission(request.body);
+  if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
+  api::WorkloadSpec spec = std::move(*decoded);
+  const bool generated_id = spec.id.empty();
+  if (generated_id) spec.id = generateWorkloadId();
+  if (spec.memory_mb == 0) spec.memory_mb = api::kDefaultMemoryMb;
+  if (spec.cpu_millicores == 0) spec.cpu_millicores = api::kDefaultCpuMillicores;
+  if (auto valid = api::validateWorkloadSpec(spec); !valid) {
+    co_return errorResponse(http_status::kUnprocessable, valid.error());
+  }
+  const auto offered = pool_.offeredClasses();
+  if (std::find(offered.begin(), offered.end(), spec.runtime_class) == offered.end()) {
+    co_return errorResponse(
+        http_status::kUnprocessable,
+        Error{Code::kInvalidArgument,
+              "runtime_class \"" + spec.runtime_class + "\" is not offered by any node; " +
+                  (offered.empty() ? std::string("no node offers any class yet")
+                                   : "classes on offer: " + joined(offered)),
+              "runtime_class"});
+  }
+
+  // From here to store_.create() nothing suspends, so two submissions cannot
+  // both take the last free capacity of a node.
+  for (int attempt = 0; generated_id && attempt < kGeneratedIdAttempts; ++attempt) {
+    if (auto existing = store_.get(spec.id); !existing) break;
+    spec.id = generateWorkloadId();
+  }
+  if (auto existing = store_.get(spec.id); existing) {
+    co_return errorResponse(Error{Code::kAlreadyExists,
+                                  "workload \"" + spec.id + "\" already exists", "id"});
+  } else if (existing.error().code != Code::kNotFound) {
+    co_return storeFailure(existing.error());
+  }
+  auto all = store_.list({});
+  if (!all) co_return storeFailure(all.error());
+  auto node = scheduler_.pick(spec, pool_.views(WorkloadController::requestedPerNode(*all)));
+  if (!node) {
+    const bool no_room = node.error().code == Code::kResourceExhausted;
+    co_return errorResponse(node.error(), no_room ? api::reason::kUnschedulable : "");
+  }
+
+  const TimePoint now = clock_.now();
+  store::WorkloadRecord record;
+  record.spec = spec;
+  record.node = *node;
+  record.status.id = spec.id;
+  record.status.state = api::WorkloadState::kPending;
+  record.status.reason = std::string(api::reason::kScheduled);
+  record.status.message = "scheduled to node \"" + *node + "\"";
+  record.status.node = *node;
+  record.status.created_at = now;
+  record.created_at = now;
+  record.updated_at = now;
+  if (auto created = store_.create(record); !created) {
+    if (created.error().code == Code::kAlreadyExists) co_return errorResponse(created.error());
+    co_return storeFailure(created.error());
+  }
+  spdlog::info("workload \"{}\" ({}, class {}) scheduled to node \"{}\"", spec.id, spec.image,
+               spec.runtime_class, *node);
+
+  std::string id = spec.id;
+  auto status = co_await controller_.deliver(std::move(id));
+  auto response =
+      jsonResponse(http_status::kCreated, workloadJson(spec, status.value_or(record.status)));
+  response.headers.emplace_back("Location", "/workloads/" + spec.id);
+  co_return response;
+}
+
+asio::awaitable<HttpResponse> WorkloadHandlers::get(HttpRequest request) {
+  const std::string& id = request.params["id"];
+  auto record = store_.get(id);
+  if (!record) {
+    if (record.error().code == Code::kNotFound) {
+      co_return errorResponse(Error{Code::kNotFound, "no workload \"" + id.substr(0, 80) + "\"", ""});
+    }
+    co_return storeFailure(record.error());
+  }
+  const api::WorkloadSpec spec = record->spec;
+  auto status = co_await controller_.observe(std::move(*record));
+  co_return jsonResponse(http_status::kOk, workloadJson(spec, status));
+}
+
+asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
+  store::ListFilter filter;
+  std::optional<api::WorkloadState> state;
+  for (const auto& [key, value] : request.query) {
+    if (key == "state") {
+      state = api::parseState(value);
+      if (!state) {
+        co_return errorResponse(Error{Code::kInvalidArgument,
+                                      "state \"" + value.substr(0, 80) +
+                                          "\" is not one of Pending, Running, Succeeded, "
+                                          "Failed, Unknown",
+                                      "state"});
+      }
+    } else if (key == "node") {
+      filter.node = value;
+    } else if (key == "runtime_class") {
+      filter.runtime_class = value;
+    } else {
+      co_return errorResponse(
+          http_status::kBadRequest,
+          Error{Code::kInvalidArgument,
+                "unknown query parameter \"" + key.substr(0, 80) +
+                    "\" (known: state, node, runtime_class)",
+                key.substr(0, 80)});
+    }
+  }
+  // The state filter applies to the refreshed state, not the stored one.
+  auto records = store_.list(filter);
+  if (!records) co_return storeFailure(records.error());
+  auto observed = co_await controller_.observeAll(*records);
+  json items = json::array();
+  for (std::size_t i = 0; i < records->size(); ++i) {
+    if (state && observed[i].status.state != *state) continue;
+    items.push_back(workloadJson((*records)[i].spec, observed[i].status));
+  }
+  co_return jsonResponse(http_status::kOk, json{{"items", std::move(items)}});
+}
+
+asio::awaitable<HttpResponse> WorkloadHandlers::remove(HttpRequest request) {
+  const std::string id = request.params["id"];
+  auto removed = co_await controller_.remove(id);
+  if (!removed) {
+    if (removed.error().code == Code::kNotFound) {
+      co_return errorResponse(Error{Code::kNotFound, "no workload \"" + id.substr(0, 80) + "\"", ""});
+    }
+    co_return errorResponse(removed.error());
+  }
+  co_return jsonResponse(http_status::kOk, workloadJson(removed->spec, removed->status));
+}
+
+}  // namespace zp::server

@@ -1,0 +1,53 @@
+#pragma once
+// The /workloads routes of the REST API (DESIGN.md §5):
+//   POST /workloads          body: WorkloadSpec JSON -> 201 {spec, status}, Location
+//   GET /workloads/{id}      -> 200 {spec, status} (refreshed from the agent)
+//   GET /workloads?state=&node=&runtime_class=  -> 200 {items: [{spec, status}]}
+//   DELETE /workloads/{id}   -> 200 {spec, status} of the removed workload
+//
+// Input errors: a body that is not JSON, or JSON of the wrong shape (not an
+// object, unknown field, wrong type) is 400; a well-formed spec with invalid
+// values (id, image, resources, a runtime class no node offers) is 422, both
+// naming the field. Unknown query parameters are 400, a bad state filter 422.
+
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+
+#include "common/time.h"
+#include "server/http_message.h"
+#include "server/node_pool.h"
+#include "server/router.h"
+#include "server/scheduler.h"
+#include "server/workload_controller.h"
+#include "store/store.h"
+
+namespace zp::server {
+
+// "wl-" followed by 10 random characters from [a-z0-9].
+std::string generateWorkloadId();
+
+// Parses, validates and schedules submissions; delegates agent work to the
+// controller. Owns nothing; runs on the server's single executor.
+class WorkloadHandlers {
+ public:
+  WorkloadHandlers(store::Store& store, NodePool& pool, const Scheduler& scheduler,
+                   WorkloadController& controller, const Clock& clock);
+
+  void addRoutes(Router& router);
+
+  boost::asio::awaitable<HttpResponse> create(HttpRequest request);
+  boost::asio::awaitable<HttpResponse> get(HttpRequest request);
+  boost::asio::awaitable<HttpResponse> list(HttpRequest request);
+  boost::asio::awaitable<HttpResponse> remove(HttpRequest request);
+
+ private:
+  store::Store& store_;
+  NodePool& pool_;
+  const Scheduler& scheduler_;
+  WorkloadController& controller_;
+  const Clock& clock_;
+};
+
+}  // namespace zp::server

@@ -1,0 +1,44 @@
+#include "cli/api_client.h"
+
+#include <utility>
+
+#include "cli/error_body.h"
+
+namespace zp::cli {
+
+ApiClient::ApiClient(HttpClient& http, std::string path_prefix)
+    : http_(http), path_prefix_(std::move(path_prefix)) {}
+
+Result<nlohmann::json> ApiClient::createWorkload(const nlohmann::json& body) {
+  return call(createWorkloadRequest(path_prefix_, body));
+}
+
+Result<nlohmann::json> ApiClient::getWorkload(const std::string& id) {
+  return call(getWorkloadRequest(path_prefix_, id));
+}
+
+Result<nlohmann::json> ApiClient::listWorkloads(const ListFilters& filters) {
+  return call(listWorkloadsRequest(path_prefix_, filters));
+}
+
+Result<nlohmann::json> ApiClient::deleteWorkload(const std::string& id) {
+  return call(deleteWorkloadRequest(path_prefix_, id));
+}
+
+Result<nlohmann::json> ApiClient::listNodes() { return call(listNodesRequest(path_prefix_)); }
+
+Result<nlohmann::json> ApiClient::call(const HttpRequest& request) {
+  auto response = http_.send(request);
+  if (!response) return fail(response.error());
+  if (response->status < 200 || response->status > 299) {
+    return fail(errorFromResponse(*response));
+  }
+  auto body = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return fail(Code::kInternal, "unexpected reply from the server: HTTP " +
+                                     std::to_string(response->status) + " without a JSON body");
+  }
+  return body;
+}
+
+}  // namespace zp::cli

@@ -1,0 +1,35 @@
+#include "cli/app.h"
+
+#include <istream>
+#include <ostream>
+
+#include "cli/args.h"
+#include "cli/beast_http_client.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/server_url.h"
+
+namespace zp::cli {
+
+int runCli(const std::vector<std::string>& args, const CliEnvironment& env, std::istream& in,
+           std::ostream& out, std::ostream& err) {
+  auto parsed = parseArgs(args);
+  if (auto* early = std::get_if<EarlyExit>(&parsed)) {
+    out << early->out;
+    err << early->err;
+    return early->code;
+  }
+  const Invocation& invocation = std::get<Invocation>(parsed);
+
+  auto server = parseServerUrl(chooseServerUrl(invocation.global.server, env.server));
+  if (!server) {
+    err << "error: " << server.error().message << "\n";
+    return kExitUsage;
+  }
+  BeastHttpClient http(*server, invocation.global.http_timeout);
+  ApiClient api(http, server->path_prefix);
+  ExecuteContext ctx{api, SystemClock::instance(), Streams{in, out, err}};
+  return execute(invocation, ctx);
+}
+
+}  // namespace zp::cli

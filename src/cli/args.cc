@@ -1,0 +1,175 @@
+#include "cli/args.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "api/validate.h"
+#include "cli/exit_codes.h"
+#include "cli/server_url.h"
+#include "cli/version.h"
+
+namespace zp::cli {
+namespace {
+
+constexpr const char* kFooter =
+    "Server: --server URL, else $ZONEPLANE_SERVER, else http://127.0.0.1:7700\n"
+    "(http:// only for now; an optional path prefix such as http://host:7700/api is kept).\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  request failed: server unreachable, timed out, or answered with an error\n"
+    "  2  usage error: bad flags, server URL or workload file (nothing was sent)\n"
+    "  3  get --wait: timed out, or the workload reached a different final state";
+
+constexpr const char* kRunFooter =
+    "Everything after `--` is the command, e.g.:\n"
+    "  zoneplane run --image busybox:1.36 --class native -- sh -c \"exit 3\"";
+
+const std::vector<std::string> kStateNames = {"Pending", "Running", "Succeeded", "Failed",
+                                              "Unknown"};
+
+// Seconds as given on the command line, from 1 ms up to a week.
+const CLI::Range kSecondsRange(0.001, 7.0 * 24 * 3600, "SECONDS");
+
+std::chrono::milliseconds toMillis(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000.0)));
+}
+
+CLI::Validator workloadIdValidator() {
+  return CLI::Validator(
+      [](std::string& id) -> std::string {
+        if (api::isDns1123Label(id)) return {};
+        return "workload id \"" + id +
+               "\" is not a DNS-1123 label (lowercase letters, digits and '-', at most 63)";
+      },
+      "ID");
+}
+
+// Collects the values of one parse; turned into an Invocation afterwards.
+struct Values {
+  std::string server;
+  std::string output = "table";
+  double http_timeout = 10.0;
+
+  RunArgs run;
+  std::string run_id;
+  std::int64_t memory_mb = 0;
+  std::int64_t cpu_millicores = 0;
+
+  ApplyArgs apply;
+
+  GetArgs get;
+  std::string wait_state;
+  double wait_timeout = 60.0;
+
+  std::string list_state, list_node, list_class;
+  DeleteArgs del;
+};
+
+}  // namespace
+
+std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& args) {
+  Values v;
+  CLI::App app("zoneplane: run workloads on a zoneplane cluster", "zoneplane");
+  app.fallthrough();  // global options are accepted after the subcommand too
+  // At most one; "none" is reported below, so that a mistyped command is named
+  // by CLI11 ("not expected: frobnicate") rather than "A subcommand is required".
+  app.require_subcommand(0, 1);
+  app.footer(kFooter);  // inherited by the subcommands created below
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "error: " + std::string(e.what()) + "\nRun with --help for more information.\n";
+  });
+  app.set_version_flag("--version", "zoneplane " + std::string(version()));
+  auto* server_opt =
+      app.add_option("--server", v.server, "Server URL (http://host[:port][/prefix])");
+  app.add_option("-o,--output", v.output, "Output format: table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  app.add_option("--timeout", v.http_timeout,
+                 "Timeout of each HTTP request in seconds (for `get`, put it before `get`)")
+      ->check(kSecondsRange)
+      ->capture_default_str();
+
+  auto* run = app.add_subcommand("run", "Create a workload from flags (POST /workloads)");
+  run->footer(std::string(kRunFooter) + "\n\n" + kFooter);
+  run->add_option("--image", v.run.image, "OCI image reference")->required();
+  run->add_option("--class", v.run.runtime_class, "Runtime class, e.g. edera-zone")->required();
+  auto* id_opt = run->add_option("--id", v.run_id, "Workload id (generated when absent)");
+  auto* mem_opt =
+      run->add_option("--memory", v.memory_mb, "Memory limit in MiB")->check(CLI::PositiveNumber);
+  auto* cpu_opt = run->add_option("--cpu", v.cpu_millicores, "CPU limit in millicores")
+                      ->check(CLI::PositiveNumber);
+  run->add_option("--env", v.run.env, "Environment variable KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("command", v.run.command, "Command and arguments, after `--`");
+
+  auto* apply = app.add_subcommand("apply", "Create a workload from a JSON file (POST /workloads)");
+  apply->add_option("-f,--file", v.apply.file, "WorkloadSpec JSON file, or - for stdin")
+      ->required();
+
+  auto* get = app.add_subcommand("get", "Show one workload (GET /workloads/ID)");
+  get->add_option("id", v.get.id, "Workload id")->required()->check(workloadIdValidator());
+  auto* wait_opt = get->add_option("--wait", v.wait_state, "Poll until the workload is in STATE")
+                       ->check(CLI::IsMember(kStateNames));
+  get->add_option("--timeout", v.wait_timeout, "With --wait: give up after SECONDS")
+      ->check(kSecondsRange)
+      ->needs(wait_opt)
+      ->capture_default_str();
+
+  auto* list = app.add_subcommand("list", "List workloads (GET /workloads)");
+  auto* state_opt = list->add_option("--state", v.list_state, "Only workloads in this state")
+                        ->check(CLI::IsMember(kStateNames));
+  auto* node_opt = list->add_option("--node", v.list_node, "Only workloads on this node");
+  auto* class_opt = list->add_option("--class", v.list_class, "Only this runtime class");
+
+  auto* del = app.add_subcommand("delete", "Delete a workload (DELETE /workloads/ID)");
+  del->add_option("id", v.del.id, "Workload id")->required()->check(workloadIdValidator());
+
+  auto* nodes = app.add_subcommand("nodes", "List nodes (GET /nodes)");
+
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    int code = app.exit(e, out, err);
+    return EarlyExit{code == 0 ? kExitOk : kExitUsage, out.str(), err.str()};
+  }
+
+  Invocation inv;
+  if (server_opt->count() > 0) inv.global.server = v.server;
+  inv.global.output = v.output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+  inv.global.http_timeout = toMillis(v.http_timeout);
+
+  if (run->parsed()) {
+    if (id_opt->count() > 0) v.run.id = v.run_id;
+    if (mem_opt->count() > 0) v.run.memory_mb = v.memory_mb;
+    if (cpu_opt->count() > 0) v.run.cpu_millicores = v.cpu_millicores;
+    inv.command = std::move(v.run);
+  } else if (apply->parsed()) {
+    inv.command = std::move(v.apply);
+  } else if (get->parsed()) {
+    if (wait_opt->count() > 0) v.get.wait = api::parseState(v.wait_state);
+    v.get.wait_timeout = toMillis(v.wait_timeout);
+    inv.command = std::move(v.get);
+  } else if (list->parsed()) {
+    ListFilters filters;
+    if (state_opt->count() > 0) filters.state = v.list_state;
+    if (node_opt->count() > 0) filters.node = v.list_node;
+    if (class_opt->count() > 0) filters.runtime_class = v.list_class;
+    inv.command = std::move(filters);
+  } else if (del->parsed()) {
+    inv.command = std::move(v.del);
+  } else if (nodes->parsed()) {
+    inv.command = NodesArgs{};
+  } else {
+    return EarlyExit{kExitUsage, "",
+                     "error: a command is required: run, apply, get, list, delete or nodes\n"
+                     "Run with --help for more information.\n"};
+  }
+  return inv;
+}
+
+}  // namespace zp::cli

@@ -1,0 +1,32 @@
+#pragma once
+// HttpClient over plain HTTP/1.1 with Boost.Beast: one TCP connection per
+// request, closed afterwards. Synchronous for the caller; each send() runs its
+// own private io_context on the calling thread. Not shared between threads.
+
+#include <chrono>
+#include <cstddef>
+
+#include "cli/http_client.h"
+#include "cli/server_url.h"
+
+namespace zp::cli {
+
+// Replies larger than this are refused rather than buffered.
+inline constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
+
+class BeastHttpClient final : public HttpClient {
+ public:
+  // `timeout` bounds each whole request: resolve, connect, send and receive.
+  BeastHttpClient(ServerUrl server, std::chrono::milliseconds timeout);
+
+  // Errors: kUnavailable "cannot reach zoneplane server at URL: <reason>" when
+  // the host cannot be resolved or connected to, kDeadlineExceeded on timeout,
+  // kUnavailable for a connection lost mid-request or a malformed reply.
+  Result<HttpResponse> send(const HttpRequest& request) override;
+
+ private:
+  ServerUrl server_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace zp::cli

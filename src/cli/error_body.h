@@ -1,0 +1,21 @@
+#pragma once
+// Turning a failed HTTP reply into an Error, and an Error into the line the CLI
+// prints. Pure functions.
+
+#include <string>
+
+#include "cli/http_client.h"
+#include "common/status.h"
+
+namespace zp::cli {
+
+// Decodes the server's `{"error":{"code","message","field"?}}` body. When the
+// body is not that shape (a proxy page, empty), the message says which HTTP
+// status came back and quotes the start of the body, sanitised. The code comes
+// from the body's "code", else from the HTTP status.
+Error errorFromResponse(const HttpResponse& response);
+
+// "error: <message>" plus " (field: <field>)" when the error names a field.
+std::string formatError(const Error& error);
+
+}  // namespace zp::cli

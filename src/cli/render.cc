@@ -1,0 +1,133 @@
+#include "cli/render.h"
+
+#include <utility>
+#include <vector>
+
+#include "cli/decode.h"
+#include "cli/table.h"
+
+namespace zp::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kNone = "-";
+
+std::string orNone(const std::string& s) { return s.empty() ? std::string(kNone) : s; }
+
+std::string memory(std::int64_t mb) { return std::to_string(mb) + "Mi"; }
+std::string cpu(std::int64_t millicores) { return std::to_string(millicores) + "m"; }
+
+std::string exitCode(const api::WorkloadStatus& status) {
+  return status.exit_code ? std::to_string(*status.exit_code) : std::string(kNone);
+}
+
+std::string timestamp(const std::optional<TimePoint>& t, TimePoint now) {
+  if (!t) return std::string(kNone);
+  return formatRfc3339(*t) + " (" + formatAge(now - *t) + " ago)";
+}
+
+std::string age(const api::WorkloadStatus& status, TimePoint now) {
+  return status.created_at ? formatAge(now - *status.created_at) : std::string(kNone);
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string renderJson(const json& reply) {
+  return reply.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<std::string> renderCreated(const json& workload) {
+  auto view = decodeWorkload(workload);
+  if (!view) return fail(view.error());
+  return renderTable({"ID", "STATE"},
+                     {{view->status.id, std::string(api::stateName(view->status.state))}});
+}
+
+Result<std::string> renderDeleted(const json& workload) {
+  auto view = decodeWorkload(workload);
+  if (!view) return fail(view.error());
+  return "workload \"" + sanitize(view->status.id) +
+         "\" deleted (state: " + std::string(api::stateName(view->status.state)) + ")\n";
+}
+
+Result<std::string> renderWorkload(const json& workload, TimePoint now) {
+  auto view = decodeWorkload(workload);
+  if (!view) return fail(view.error());
+  const auto& spec = view->spec;
+  const auto& status = view->status;
+  return renderKeyValues({
+      {"ID", status.id},
+      {"STATE", std::string(api::stateName(status.state))},
+      {"REASON", orNone(status.reason)},
+      {"MESSAGE", orNone(status.message)},
+      {"EXIT CODE", exitCode(status)},
+      {"NODE", orNone(status.node)},
+      {"IMAGE", orNone(spec.image)},
+      {"CLASS", orNone(spec.runtime_class)},
+      {"MEMORY", memory(spec.memory_mb)},
+      {"CPU", cpu(spec.cpu_millicores)},
+      {"CREATED", timestamp(status.created_at, now)},
+      {"STARTED", timestamp(status.started_at, now)},
+      {"FINISHED", timestamp(status.finished_at, now)},
+  });
+}
+
+Result<std::string> renderWorkloadList(const json& reply, TimePoint now) {
+  auto views = decodeWorkloadList(reply);
+  if (!views) return fail(views.error());
+  if (views->empty()) return std::string("No workloads found.\n");
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(views->size());
+  for (const auto& [spec, status] : *views) {
+    rows.push_back({status.id, std::string(api::stateName(status.state)), orNone(status.reason),
+                    exitCode(status), orNone(status.node), orNone(spec.runtime_class),
+                    orNone(spec.image), age(status, now)});
+  }
+  return renderTable({"ID", "STATE", "REASON", "EXIT", "NODE", "CLASS", "IMAGE", "AGE"}, rows);
+}
+
+Result<std::string> renderNodes(const json& reply) {
+  auto nodes = decodeNodeList(reply);
+  if (!nodes) return fail(nodes.error());
+  if (nodes->empty()) return std::string("No nodes found.\n");
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(nodes->size());
+  std::string errors;
+  for (const auto& node : *nodes) {
+    const auto& info = node.info;
+    std::string reachable = !node.reachable ? "?" : *node.reachable ? "yes" : "no";
+    rows.push_back({info.node_id, reachable, orNone(join(info.runtime_classes, ",")),
+                    cpu(info.allocatable.cpu_millicores) + "/" + cpu(info.capacity.cpu_millicores),
+                    memory(info.allocatable.memory_mb) + "/" + memory(info.capacity.memory_mb),
+                    std::to_string(info.workloads)});
+    if (!node.error.empty()) {
+      errors += "node " + sanitize(info.node_id) + ": " + sanitize(node.error) + "\n";
+    }
+  }
+  std::string out = renderTable(
+      {"NODE", "REACHABLE", "CLASSES", "CPU(alloc/cap)", "MEMORY(alloc/cap)", "WORKLOADS"}, rows);
+  if (!errors.empty()) out += "\n" + errors;
+  return out;
+}
+
+std::string formatAge(std::chrono::system_clock::duration age) {
+  using namespace std::chrono;
+  auto s = duration_cast<seconds>(age).count();
+  if (s < 0) s = 0;
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 2 * 3600) return std::to_string(s / 60) + "m";
+  if (s < 2 * 86400) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+}  // namespace zp::cli

@@ -1,0 +1,37 @@
+#pragma once
+// What the CLI prints on success: pure functions from the server's JSON replies
+// to text. `now` (for ages) is a parameter so the output is deterministic.
+// Table-rendering functions fail (kInternal) only on replies of the wrong shape.
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "common/time.h"
+
+namespace zp::cli {
+
+enum class OutputFormat { kTable, kJson };
+
+// `-o json`: the reply as it came, pretty-printed, with a trailing newline.
+std::string renderJson(const nlohmann::json& reply);
+
+// `run` / `apply`: an ID / STATE table of the created workload.
+Result<std::string> renderCreated(const nlohmann::json& workload);
+// `delete`: `workload "ID" deleted (state: S)`.
+Result<std::string> renderDeleted(const nlohmann::json& workload);
+// `get`: a key: value block (ID, STATE, REASON, MESSAGE, EXIT CODE, NODE, IMAGE,
+// CLASS, MEMORY, CPU, CREATED, STARTED, FINISHED); "-" for unset values.
+Result<std::string> renderWorkload(const nlohmann::json& workload, TimePoint now);
+// `list`: ID STATE REASON EXIT NODE CLASS IMAGE AGE; a sentence when empty.
+Result<std::string> renderWorkloadList(const nlohmann::json& reply, TimePoint now);
+// `nodes`: NODE REACHABLE CLASSES CPU(alloc/cap) MEMORY(alloc/cap) WORKLOADS,
+// then one "node X: error" line per node that reported an error.
+Result<std::string> renderNodes(const nlohmann::json& reply);
+
+// Compact age: "42s" under 2 minutes, "17m" under 2 hours, "30h" under 2 days,
+// else "12d". Negative durations (clock skew) print as "0s".
+std::string formatAge(std::chrono::system_clock::duration age);
+
+}  // namespace zp::cli

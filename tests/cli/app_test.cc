@@ -1,0 +1,207 @@
+// The whole CLI in-process (runCli) against the in-test HTTP server: what is
+// sent, what is printed, which exit code.
+#include "cli/app.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/exit_codes.h"
+#include "test_http_server.h"
+#include "test_workloads.h"
+
+namespace zp::cli {
+namespace {
+
+using nlohmann::json;
+using testing::CannedResponse;
+using testing::TestHttpServer;
+using testing::workloadJson;
+
+CannedResponse reply(int status, const json& body) { return {status, body.dump()}; }
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+CliRun cli(std::vector<std::string> args, CliEnvironment env = {},
+           const std::string& stdin_text = "") {
+  std::istringstream in(stdin_text);
+  std::ostringstream out, err;
+  CliRun r;
+  r.code = runCli(args, env, in, out, err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+TEST(Cli, RunPostsTheSpecAndPrintsIdAndState) {
+  TestHttpServer server({reply(201, workloadJson("job-3", "Pending", "Scheduled"))});
+  CliRun r = cli({"--server", server.url(), "run", "--image", "busybox:1.36", "--class", "native",
+                  "--id", "job-3", "--", "sh", "-c", "exit 3"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, "ID      STATE\njob-3   Pending\n");
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/workloads");
+  EXPECT_EQ(json::parse(requests[0].body),
+            json::parse(R"({"image":"busybox:1.36","runtime_class":"native","id":"job-3",
+                            "command":["sh","-c","exit 3"]})"));
+}
+
+TEST(Cli, ApplySendsTheFileAsIs) {
+  const std::string spec =
+      R"({"image":"busybox:1.36","runtime_class":"native","args":["-x"],"future_field":1})";
+  TestHttpServer server({reply(201, workloadJson("wl-gen", "Pending"))});
+  CliRun r = cli({"apply", "-f", "-"}, {server.url()}, spec);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(json::parse(server.requests().at(0).body), json::parse(spec));
+
+  auto path = std::filesystem::temp_directory_path() /
+              ("zp-cli-apply-" + std::to_string(server.port()) + ".json");
+  std::ofstream(path) << spec;
+  r = cli({"apply", "-f", path.string(), "-o", "json"}, {server.url()});
+  std::filesystem::remove(path);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(json::parse(r.out), workloadJson("wl-gen", "Pending"));
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
+TEST(Cli, ApplyRejectsBadFilesWithoutSending) {
+  TestHttpServer server({reply(201, workloadJson("x", "Pending"))});
+  for (const char* text : {"", "{oops", "[1,2]", "\"spec\""}) {
+    CliRun r = cli({"apply", "-f", "-"}, {server.url()}, text);
+    EXPECT_EQ(r.code, kExitUsage) << text;
+    EXPECT_TRUE(r.err.starts_with("error: stdin ")) << r.err;
+  }
+  CliRun r = cli({"apply", "-f", "/nonexistent/zp.json"}, {server.url()});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_EQ(r.err, "error: cannot open \"/nonexistent/zp.json\"\n");
+  EXPECT_TRUE(server.requests().empty());
+}
+
+TEST(Cli, GetWaitPollsUntilRunning) {
+  TestHttpServer server({reply(200, workloadJson("wl-1", "Pending")),
+                         reply(200, workloadJson("wl-1", "Pending", "Pulling")),
+                         reply(200, workloadJson("wl-1", "Running", "Started"))});
+  CliRun r = cli({"--server", server.url(), "get", "wl-1", "--wait", "Running"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("STATE:     Running\n"), std::string::npos) << r.out;
+  EXPECT_EQ(server.requests().size(), 3u);
+}
+
+TEST(Cli, GetWaitForRunningButFailedExits3WithTheReason) {
+  TestHttpServer server({reply(200, workloadJson("job-3", "Failed", "Error", "", 3))});
+  CliRun r = cli({"--server", server.url(), "get", "job-3", "--wait", "Running"});
+  EXPECT_EQ(r.code, kExitWaitFailed);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "error: workload \"job-3\" is Failed, not Running (reason: Error, exit code: 3)\n");
+}
+
+TEST(Cli, GetWaitTimeoutExits3) {
+  TestHttpServer server({reply(200, workloadJson("wl-1", "Pending", "Pulling"))});
+  CliRun r =
+      cli({"--server", server.url(), "get", "wl-1", "--wait", "Running", "--timeout", "0.4"});
+  EXPECT_EQ(r.code, kExitWaitFailed);
+  EXPECT_EQ(r.err,
+            "error: timed out after 400ms waiting for workload \"wl-1\" to be Running (it is "
+            "Pending, reason: Pulling)\n");
+}
+
+TEST(Cli, ServerErrorsExit1WithTheServersMessage) {
+  TestHttpServer server(
+      {{422,
+        testing::errorBody("InvalidArgument", "unknown runtime class \"nope\"", "runtime_class")},
+       {404, testing::errorBody("NotFound", "no workload \"gone\"")}});
+  CliRun r = cli({"--server", server.url(), "run", "--image", "busybox", "--class", "nope"});
+  EXPECT_EQ(r.code, kExitRequestError);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "error: unknown runtime class \"nope\" (field: runtime_class)\n");
+
+  r = cli({"--server", server.url(), "delete", "gone"});
+  EXPECT_EQ(r.code, kExitRequestError);
+  EXPECT_EQ(r.err, "error: no workload \"gone\"\n");
+  EXPECT_EQ(server.requests().at(1).method, "DELETE");
+  EXPECT_EQ(server.requests().at(1).target, "/workloads/gone");
+}
+
+TEST(Cli, UnreachableServerExits1) {
+  std::string url = "http://127.0.0.1:" + std::to_string(testing::unusedPort());
+  CliRun r = cli({"--server", url, "nodes"});
+  EXPECT_EQ(r.code, kExitRequestError);
+  EXPECT_EQ(r.err, "error: cannot reach zoneplane server at " + url + ": Connection refused\n");
+}
+
+TEST(Cli, FlagWinsOverEnvironment) {
+  TestHttpServer flag_server({reply(200, json{{"items", json::array()}})});
+  TestHttpServer env_server({reply(200, json{{"items", json::array()}})});
+  CliRun r = cli({"list", "--server", flag_server.url()}, {env_server.url()});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "No workloads found.\n");
+  EXPECT_EQ(flag_server.requests().size(), 1u);
+  EXPECT_EQ(env_server.requests().size(), 0u);
+
+  r = cli({"list"}, {env_server.url() + "/prefix/"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(env_server.requests().at(0).target, "/prefix/workloads");
+}
+
+TEST(Cli, BadServerUrlsAreUsageErrors) {
+  CliRun r = cli({"--server", "https://127.0.0.1:7700", "nodes"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_EQ(r.err,
+            "error: https:// server URLs are not supported yet (\"https://127.0.0.1:7700\"); use "
+            "http://\n");
+  r = cli({"nodes"}, {"127.0.0.1:7700"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("invalid server URL"), std::string::npos);
+}
+
+TEST(Cli, ListEncodesFiltersAndNodesPrintsATable) {
+  json nodes = json::parse(R"({"items":[{"node_id":"n1","address":"a:1","reachable":true,
+      "capacity":{"memory_mb":1024,"cpu_millicores":1000},
+      "allocatable":{"memory_mb":512,"cpu_millicores":750},
+      "runtime_classes":["native"],"workloads":2}]})");
+  TestHttpServer server(
+      {reply(200, json{{"items", {workloadJson("wl-1", "Running")}}}), reply(200, nodes)});
+  CliRun r = cli({"--server", server.url(), "list", "--state", "Running", "--node", "n 1",
+                  "--class", "edera-zone"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(r.out.starts_with("ID     STATE     REASON   EXIT   NODE     CLASS    IMAGE"))
+      << r.out;
+  EXPECT_EQ(server.requests().at(0).target,
+            "/workloads?state=Running&node=n%201&runtime_class=edera-zone");
+
+  r = cli({"--server", server.url(), "nodes"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out,
+            "NODE   REACHABLE   CLASSES   CPU(alloc/cap)   MEMORY(alloc/cap)   WORKLOADS\n"
+            "n1     yes         native    750m/1000m       512Mi/1024Mi        2\n");
+}
+
+TEST(Cli, JsonOutputIsTheServersReplyPretty) {
+  json body = workloadJson("wl-1", "Running");
+  body["status"]["future"] = {{"nested", true}};
+  TestHttpServer server({reply(200, body)});
+  CliRun r = cli({"--server", server.url(), "-o", "json", "get", "wl-1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, body.dump(2) + "\n");
+}
+
+TEST(Cli, MalformedSuccessRepliesExit1) {
+  TestHttpServer server({reply(200, json{{"unexpected", true}})});
+  CliRun r = cli({"--server", server.url(), "get", "wl-1"});
+  EXPECT_EQ(r.code, kExitRequestError);
+  EXPECT_TRUE(r.err.starts_with("error: unexpected reply from the server")) << r.err;
+}
+
+}  // namespace
+}  // namespace zp::cli

@@ -1,0 +1,149 @@
+#include "cli/args.h"
+
+#include <gtest/gtest.h>
+
+#include "cli/exit_codes.h"
+
+namespace zp::cli {
+namespace {
+
+using nlohmann::json;
+
+Invocation parseOk(const std::vector<std::string>& args) {
+  auto parsed = parseArgs(args);
+  if (auto* early = std::get_if<EarlyExit>(&parsed)) {
+    ADD_FAILURE() << "parse failed (" << early->code << "): " << early->err;
+    return {};
+  }
+  return std::get<Invocation>(parsed);
+}
+
+EarlyExit parseExit(const std::vector<std::string>& args) {
+  auto parsed = parseArgs(args);
+  if (auto* early = std::get_if<EarlyExit>(&parsed)) return *early;
+  ADD_FAILURE() << "parse unexpectedly succeeded";
+  return {};
+}
+
+TEST(ParseArgs, RunWithCommandAfterDoubleDashMapsToTheRequestBody) {
+  Invocation inv =
+      parseOk({"run", "--image", "busybox:1.36", "--class", "native", "--id", "job-3", "--memory",
+               "64", "--cpu", "100", "--env", "A=1", "--env", "B=2", "--", "sh", "-c", "exit 3"});
+  const auto* run = std::get_if<RunArgs>(&inv.command);
+  ASSERT_NE(run, nullptr);
+  auto body = buildRunBody(*run);
+  ASSERT_TRUE(body.has_value()) << body.error().toString();
+  EXPECT_EQ(*body, json::parse(R"({"image":"busybox:1.36","runtime_class":"native",
+      "id":"job-3","memory_mb":64,"cpu_millicores":100,"command":["sh","-c","exit 3"],
+      "env":{"A":"1","B":"2"}})"));
+}
+
+TEST(ParseArgs, DoubleDashProtectsFlagLookingArguments) {
+  Invocation inv = parseOk({"run", "--image", "i", "--class", "c", "--", "ls", "--image", "-o"});
+  EXPECT_EQ(std::get<RunArgs>(inv.command).command,
+            (std::vector<std::string>{"ls", "--image", "-o"}));
+  EXPECT_EQ(std::get<RunArgs>(inv.command).image, "i");
+}
+
+TEST(ParseArgs, RunLeavesUnsetOptionsUnset) {
+  Invocation inv = parseOk({"run", "--image", "i", "--class", "c"});
+  const auto& run = std::get<RunArgs>(inv.command);
+  EXPECT_FALSE(run.id.has_value());
+  EXPECT_FALSE(run.memory_mb.has_value());
+  EXPECT_FALSE(run.cpu_millicores.has_value());
+  EXPECT_TRUE(run.command.empty());
+}
+
+TEST(ParseArgs, GlobalOptionsBeforeOrAfterTheSubcommand) {
+  Invocation inv = parseOk({"--server", "http://h:1", "-o", "json", "--timeout", "2.5", "nodes"});
+  EXPECT_EQ(inv.global.server, "http://h:1");
+  EXPECT_EQ(inv.global.output, OutputFormat::kJson);
+  EXPECT_EQ(inv.global.http_timeout, std::chrono::milliseconds(2500));
+  EXPECT_TRUE(std::holds_alternative<NodesArgs>(inv.command));
+
+  inv = parseOk({"list", "-o", "json", "--server", "http://h:2"});
+  EXPECT_EQ(inv.global.server, "http://h:2");
+  EXPECT_EQ(inv.global.output, OutputFormat::kJson);
+
+  inv = parseOk({"list"});
+  EXPECT_FALSE(inv.global.server.has_value());
+  EXPECT_EQ(inv.global.output, OutputFormat::kTable);
+  EXPECT_EQ(inv.global.http_timeout, kDefaultHttpTimeout);
+}
+
+TEST(ParseArgs, GetWithWaitAndTimeout) {
+  Invocation inv = parseOk({"get", "wl-1", "--wait", "Succeeded", "--timeout", "5"});
+  const auto& get = std::get<GetArgs>(inv.command);
+  EXPECT_EQ(get.id, "wl-1");
+  EXPECT_EQ(get.wait, api::WorkloadState::kSucceeded);
+  EXPECT_EQ(get.wait_timeout, std::chrono::milliseconds(5000));
+
+  inv = parseOk({"get", "wl-1", "--wait", "Running"});
+  EXPECT_EQ(std::get<GetArgs>(inv.command).wait_timeout, kDefaultWaitTimeout);
+  EXPECT_FALSE(std::get<GetArgs>(parseOk({"get", "wl-1"}).command).wait.has_value());
+}
+
+TEST(ParseArgs, ListFilters) {
+  Invocation inv = parseOk({"list", "--state", "Failed", "--node", "n1", "--class", "edera-zone"});
+  const auto& filters = std::get<ListFilters>(inv.command);
+  EXPECT_EQ(filters.state, "Failed");
+  EXPECT_EQ(filters.node, "n1");
+  EXPECT_EQ(filters.runtime_class, "edera-zone");
+  EXPECT_FALSE(std::get<ListFilters>(parseOk({"list"}).command).state.has_value());
+}
+
+TEST(ParseArgs, ApplyAndDelete) {
+  EXPECT_EQ(std::get<ApplyArgs>(parseOk({"apply", "-f", "-"}).command).file, "-");
+  EXPECT_EQ(std::get<DeleteArgs>(parseOk({"delete", "wl-9"}).command).id, "wl-9");
+}
+
+TEST(ParseArgs, UsageErrorsExitWith2AndSayWhat) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{}, "a command is required"},
+           {{"-o", "json"}, "a command is required"},
+           {{"frobnicate"}, "frobnicate"},
+           {{"run", "--class", "c"}, "--image is required"},
+           {{"run", "--image", "i", "--class", "c", "--memory", "-5"}, "--memory"},
+           {{"run", "--image", "i", "--class", "c", "--cpu", "lots"}, "--cpu"},
+           {{"get"}, "id is required"},
+           {{"get", "Bad_Id"}, "DNS-1123"},
+           {{"delete", "../nodes"}, "DNS-1123"},
+           {{"get", "wl-1", "--wait", "Done"}, "Done"},
+           {{"get", "wl-1", "--timeout", "5"}, "--timeout requires --wait"},
+           {{"get", "wl-1", "--wait", "Running", "--timeout", "0"}, "--timeout"},
+           {{"list", "--state", "running"}, "running"},
+           {{"-o", "yaml", "nodes"}, "yaml"},
+           {{"--timeout", "-1", "nodes"}, "--timeout"},
+           {{"nodes", "extra"}, "extra"},
+           {{"apply"}, "--file is required"},
+       }) {
+    EarlyExit early = parseExit(c.args);
+    EXPECT_EQ(early.code, kExitUsage) << c.says;
+    EXPECT_TRUE(early.err.starts_with("error: ")) << early.err;
+    EXPECT_NE(early.err.find(c.says), std::string::npos) << early.err;
+    EXPECT_EQ(early.out, "");
+  }
+}
+
+TEST(ParseArgs, HelpDocumentsExitCodesAndVersionPrints) {
+  EarlyExit help = parseExit({"--help"});
+  EXPECT_EQ(help.code, kExitOk);
+  for (const char* text : {"Exit codes:", "0  success", "1  request failed", "2  usage error",
+                           "3  get --wait", "ZONEPLANE_SERVER", "run", "apply", "nodes"}) {
+    EXPECT_NE(help.out.find(text), std::string::npos) << text;
+  }
+  EarlyExit run_help = parseExit({"run", "--help"});
+  EXPECT_EQ(run_help.code, kExitOk);
+  EXPECT_NE(run_help.out.find("--image"), std::string::npos);
+
+  EarlyExit version = parseExit({"--version"});
+  EXPECT_EQ(version.code, kExitOk);
+  EXPECT_TRUE(version.out.starts_with("zoneplane ")) << version.out;
+}
+
+}  // namespace
+}  // namespace zp::cli

@@ -1,0 +1,158 @@
+#include "cli/render.h"
+
+#include <gtest/gtest.h>
+
+#include "cli/table.h"
+#include "test_workloads.h"
+
+namespace zp::cli {
+namespace {
+
+using nlohmann::json;
+using testing::workloadJson;
+
+TimePoint at(const char* rfc3339) { return *parseRfc3339(rfc3339); }
+
+TEST(RenderTable, AlignsColumnsWithoutTrailingSpaces) {
+  EXPECT_EQ(renderTable({"ID", "STATE", "X"}, {{"wl-long-name", "Running", ""}, {"a", "Failed"}}),
+            "ID             STATE     X\n"
+            "wl-long-name   Running\n"
+            "a              Failed\n");
+}
+
+TEST(RenderTable, CountsUtf8CodePointsAndSanitisesCells) {
+  EXPECT_EQ(renderTable({"N", "V"}, {{"\xc3\xa9t\xc3\xa9", "x"}, {"a\nb\x1b[2J", "y"}}),
+            "N         V\n"
+            "\xc3\xa9t\xc3\xa9       x\n"
+            "a b?[2J   y\n");
+  EXPECT_EQ(sanitize("ok\tx\x7f\xc2\x9b!"),
+            "ok x?"
+            "?!");
+  EXPECT_EQ(displayWidth("\xc3\xa9t\xc3\xa9"), 3u);
+}
+
+TEST(RenderKeyValues, AlignsValues) {
+  EXPECT_EQ(renderKeyValues({{"ID", "a"}, {"EXIT CODE", "3"}, {"NODE", ""}}),
+            "ID:        a\n"
+            "EXIT CODE: 3\n"
+            "NODE:\n");
+}
+
+TEST(FormatAge, PicksAUnit) {
+  using namespace std::chrono;
+  EXPECT_EQ(formatAge(seconds(-5)), "0s");
+  EXPECT_EQ(formatAge(seconds(42)), "42s");
+  EXPECT_EQ(formatAge(seconds(119)), "119s");
+  EXPECT_EQ(formatAge(minutes(17)), "17m");
+  EXPECT_EQ(formatAge(hours(30)), "30h");
+  EXPECT_EQ(formatAge(hours(24 * 12 + 5)), "12d");
+}
+
+TEST(RenderWorkload, ShowsAKeyValueBlock) {
+  json w = workloadJson("job-3", "Failed", "Error", "exited with code 3", 3);
+  w["status"]["started_at"] = "2026-11-29T13:40:32Z";
+  w["status"]["finished_at"] = "2026-11-29T13:40:33.5Z";
+  w["status"]["sandbox_id"] = "abc";        // shown nowhere, tolerated
+  w["status"]["some_future_field"] = true;  // unknown fields are tolerated
+  w["spec"]["restart_policy"] = "Never";
+  auto text = renderWorkload(w, at("2026-11-29T13:45:31.123Z"));
+  ASSERT_TRUE(text.has_value()) << text.error().toString();
+  EXPECT_EQ(*text,
+            "ID:        job-3\n"
+            "STATE:     Failed\n"
+            "REASON:    Error\n"
+            "MESSAGE:   exited with code 3\n"
+            "EXIT CODE: 3\n"
+            "NODE:      node-1\n"
+            "IMAGE:     busybox:1.36\n"
+            "CLASS:     native\n"
+            "MEMORY:    128Mi\n"
+            "CPU:       250m\n"
+            "CREATED:   2026-11-29T13:40:31.123Z (5m ago)\n"
+            "STARTED:   2026-11-29T13:40:32.000Z (4m ago)\n"
+            "FINISHED:  2026-11-29T13:40:33.500Z (4m ago)\n");
+}
+
+TEST(RenderWorkload, UnsetValuesShowADash) {
+  json w = workloadJson("wl-1", "Pending");
+  w["status"].erase("created_at");
+  w["status"]["node"] = "";
+  auto text = renderWorkload(w, at("2026-11-29T13:40:31Z"));
+  ASSERT_TRUE(text.has_value()) << text.error().toString();
+  for (const char* line :
+       {"REASON:    -\n", "EXIT CODE: -\n", "NODE:      -\n", "CREATED:   -\n", "FINISHED:  -\n"}) {
+    EXPECT_NE(text->find(line), std::string::npos) << line << "in\n" << *text;
+  }
+}
+
+TEST(RenderWorkload, MalformedRepliesAreErrors) {
+  for (const json& bad :
+       {json::array(), json{{"spec", json::object()}},
+        json{{"status", workloadJson("a", "Running")["status"]}},
+        json{{"spec", {{"image", 5}}}, {"status", {{"id", "a"}, {"state", "Running"}}}},
+        json{{"spec", json::object()}, {"status", {{"id", "a"}, {"state", "Zombie"}}}}}) {
+    auto text = renderWorkload(bad, at("2026-11-29T13:40:31Z"));
+    ASSERT_FALSE(text.has_value()) << bad.dump();
+    EXPECT_NE(text.error().message.find("unexpected reply"), std::string::npos);
+  }
+}
+
+TEST(RenderWorkloadList, ShowsColumnsAndAges) {
+  json reply{{"items",
+              {workloadJson("job-3", "Failed", "Error", "", 3),
+               workloadJson("web", "Running", "Started")}}};
+  reply["items"][1]["spec"]["image"] = "ghcr.io/example/secure-app:1.0";
+  reply["items"][1]["spec"]["runtime_class"] = "edera-zone";
+  reply["items"][1]["status"]["created_at"] = "2026-11-29T10:40:31Z";
+  auto text = renderWorkloadList(reply, at("2026-11-29T13:45:31Z"));
+  ASSERT_TRUE(text.has_value()) << text.error().toString();
+  EXPECT_EQ(*text,
+            "ID      STATE     REASON    EXIT   NODE     CLASS        IMAGE                        "
+            "    AGE\n"
+            "job-3   Failed    Error     3      node-1   native       busybox:1.36                 "
+            "    4m\n"
+            "web     Running   Started   -      node-1   edera-zone   "
+            "ghcr.io/example/secure-app:1.0   3h\n");
+}
+
+TEST(RenderWorkloadList, EmptyAndMalformed) {
+  EXPECT_EQ(*renderWorkloadList(json{{"items", json::array()}}, {}), "No workloads found.\n");
+  EXPECT_FALSE(renderWorkloadList(json::object(), {}).has_value());
+  EXPECT_FALSE(renderWorkloadList(json{{"items", {1}}}, {}).has_value());
+}
+
+TEST(RenderNodes, ShowsResourcesAndErrors) {
+  json reply = json::parse(R"({"items":[
+    {"node_id":"node-1","address":"10.0.0.1:9000","reachable":true,
+     "capacity":{"memory_mb":4096,"cpu_millicores":4000},
+     "allocatable":{"memory_mb":3968,"cpu_millicores":3750},
+     "runtime_classes":["edera-zone","native"],"workloads":1,"version":"0.1.0"},
+    {"node_id":"node-2","address":"10.0.0.2:9000","reachable":false,
+     "capacity":{"memory_mb":0,"cpu_millicores":0},"allocatable":{"memory_mb":0,"cpu_millicores":0},
+     "runtime_classes":[],"workloads":0,"error":"connection refused"}]})");
+  auto text = renderNodes(reply);
+  ASSERT_TRUE(text.has_value()) << text.error().toString();
+  EXPECT_EQ(
+      *text,
+      "NODE     REACHABLE   CLASSES             CPU(alloc/cap)   MEMORY(alloc/cap)   WORKLOADS\n"
+      "node-1   yes         edera-zone,native   3750m/4000m      3968Mi/4096Mi       1\n"
+      "node-2   no          -                   0m/0m            0Mi/0Mi             0\n"
+      "\n"
+      "node node-2: connection refused\n");
+  EXPECT_EQ(*renderNodes(json{{"items", json::array()}}), "No nodes found.\n");
+}
+
+TEST(RenderCreatedAndDeleted, ShowIdAndState) {
+  EXPECT_EQ(*renderCreated(workloadJson("wl-1", "Pending")),
+            "ID     STATE\n"
+            "wl-1   Pending\n");
+  EXPECT_EQ(*renderDeleted(workloadJson("wl-1", "Running")),
+            "workload \"wl-1\" deleted (state: Running)\n");
+}
+
+TEST(RenderJson, PrettyPrintsTheReply) {
+  EXPECT_EQ(renderJson(json{{"a", 1}}), "{\n  \"a\": 1\n}\n");
+}
+
+}  // namespace
+}  // namespace zp::cli

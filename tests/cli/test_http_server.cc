@@ -1,0 +1,88 @@
+#include "test_http_server.h"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <utility>
+
+namespace zp::cli::testing {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::asio::ip::tcp;
+
+TestHttpServer::TestHttpServer(std::vector<CannedResponse> responses)
+    : acceptor_(ioc_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
+      responses_(std::move(responses)) {
+  port_ = acceptor_.local_endpoint().port();
+  thread_ = std::thread([this] { serve(); });
+}
+
+TestHttpServer::~TestHttpServer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  // Wake the blocking accept() with a connection of our own.
+  boost::system::error_code ec;
+  tcp::socket waker(ioc_);
+  waker.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port_), ec);
+  thread_.join();
+}
+
+std::vector<RecordedRequest> TestHttpServer::requests() const {
+  std::lock_guard lock(mutex_);
+  return requests_;
+}
+
+void TestHttpServer::serve() {
+  while (true) {
+    tcp::socket socket(ioc_);
+    boost::system::error_code ec;
+    acceptor_.accept(socket, ec);
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    if (!ec) handle(socket);
+  }
+}
+
+void TestHttpServer::handle(tcp::socket& socket) {
+  beast::flat_buffer buffer;
+  http::request<http::string_body> req;
+  boost::system::error_code ec;
+  http::read(socket, buffer, req, ec);
+  if (ec) return;
+
+  CannedResponse canned;
+  {
+    std::unique_lock lock(mutex_);
+    requests_.push_back({std::string(req.method_string()), std::string(req.target()), req.body(),
+                         std::string(req[http::field::content_type]),
+                         std::string(req[http::field::host])});
+    if (!responses_.empty()) {
+      canned = responses_[std::min(next_, responses_.size() - 1)];
+      ++next_;
+    }
+    if (canned.delay.count() > 0) {
+      stop_cv_.wait_for(lock, canned.delay, [this] { return stopping_; });
+      if (stopping_) return;
+    }
+  }
+  http::response<http::string_body> res{static_cast<http::status>(canned.status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(false);
+  res.body() = canned.body;
+  res.prepare_payload();
+  http::write(socket, res, ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+std::uint16_t unusedPort() {
+  boost::asio::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+}  // namespace zp::cli::testing

@@ -1,0 +1,195 @@
+#include "agent_fixture.h"
+
+#include <stdlib.h>
+
+#include <system_error>
+
+#ifndef ZP_AGENT_BINARY
+#error "ZP_AGENT_BINARY must name the zoneplane-agent binary (see CMakeLists.txt)"
+#endif
+
+namespace zp::agent_it {
+namespace {
+
+constexpr const char* kLabelNodeId = "zoneplane.io/node-id";
+constexpr const char* kLabelWorkloadId = "zoneplane.io/workload-id";
+
+Json transportError(const Error& e) {
+  ADD_FAILURE() << "agent connection: " << e.toString();
+  return Json{{"type", "TransportError"}, {"message", e.toString()}};
+}
+
+}  // namespace
+
+void AgentIntegrationTest::SetUp() {
+  endpoint_ = envOrEmpty("ZONEPLANE_CRI_ENDPOINT");
+  image_ = envOrEmpty("ZONEPLANE_TEST_IMAGE");
+  alt_handler_ = envOrEmpty("ZONEPLANE_ALT_HANDLER");
+  if (endpoint_.empty() || image_.empty() || alt_handler_.empty()) {
+    const char* why =
+        "ZONEPLANE_CRI_ENDPOINT, ZONEPLANE_TEST_IMAGE and ZONEPLANE_ALT_HANDLER must be set "
+        "(eval \"$(scripts/stack env)\")";
+    if (envOrEmpty("ZONEPLANE_REQUIRE_STACK") == "1") FAIL() << why;
+    GTEST_SKIP() << why;
+  }
+  auto client = cri::Client::create(endpoint_, {.default_timeout = 30s, .pull_timeout = 3min});
+  ASSERT_TRUE(client.has_value()) << client.error().toString();
+  cri_ = std::move(*client);
+
+  node_id_ = "it-" + randomHex(10);
+  char dir_template[] = "/tmp/zp-agent-it-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  dir_ = dir_template;
+  data_dir_ = dir_ / "data";
+  agent_log_ = dir_ / "agent.log";
+  std::filesystem::create_directories(data_dir_);
+}
+
+void AgentIntegrationTest::TearDown() {
+  client_.reset();
+  agent_.kill9();
+  if (HasFailure() && !agent_log_.empty()) {
+    std::cerr << "---- agent log (" << node_id_ << ", last lines) ----\n"
+              << tailOfFile(agent_log_, 80) << "---- end of agent log ----\n";
+  }
+  if (cri_) {
+    cri::v1::PodSandboxFilter filter;
+    (*filter.mutable_label_selector())[kLabelNodeId] = node_id_;
+    auto sandboxes = cri_->listPodSandbox(filter);
+    if (sandboxes) {
+      for (const auto& sandbox : *sandboxes) {
+        auto stopped = cri_->stopPodSandbox(sandbox.id());
+        auto removed = cri_->removePodSandbox(sandbox.id());
+        if (!stopped || !removed) {
+          ADD_FAILURE() << "cleanup of sandbox " << sandbox.id() << " failed: "
+                        << (!stopped ? stopped.error().toString() : removed.error().toString());
+        }
+      }
+      auto left = cri_->listPodSandbox(filter);
+      if (left && !left->empty()) ADD_FAILURE() << left->size() << " sandbox(es) left behind";
+    } else {
+      ADD_FAILURE() << "cleanup: " << sandboxes.error().toString();
+    }
+  }
+  if (!dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+void AgentIntegrationTest::startAgent() {
+  client_.reset();
+  AgentArgs args{ZP_AGENT_BINARY,
+                 node_id_,
+                 data_dir_,
+                 {"native=runc@" + endpoint_, "alt=" + alt_handler_ + "@" + endpoint_},
+                 agent_log_};
+  auto started = agent_.start(args);
+  ASSERT_TRUE(started.has_value()) << started.error().toString();
+  client_ = connect();
+}
+
+LineClient AgentIntegrationTest::connect() {
+  auto c = LineClient::connect(agent_.port());
+  if (!c) {
+    ADD_FAILURE() << "cannot connect to the agent: " << c.error().toString();
+    return LineClient::disconnected();
+  }
+  return std::move(*c);
+}
+
+Json AgentIntegrationTest::call(const Json& request) {
+  if (!client_) return transportError(Error{Code::kFailedPrecondition, "agent not started", ""});
+  auto reply = client_->call(request);
+  if (!reply) return transportError(reply.error());
+  return *reply;
+}
+
+Json AgentIntegrationTest::startWorkload(const Json& workload) {
+  return call({{"type", "StartWorkload"}, {"workload", workload}});
+}
+Json AgentIntegrationTest::getStatus(const std::string& id) {
+  return call({{"type", "GetStatus"}, {"id", id}});
+}
+Json AgentIntegrationTest::stopWorkload(const std::string& id, int timeout_seconds) {
+  return call({{"type", "StopWorkload"}, {"id", id}, {"timeout_seconds", timeout_seconds}});
+}
+Json AgentIntegrationTest::removeWorkload(const std::string& id, int timeout_seconds) {
+  return call({{"type", "RemoveWorkload"}, {"id", id}, {"timeout_seconds", timeout_seconds}});
+}
+Json AgentIntegrationTest::listWorkloads() { return call({{"type", "ListWorkloads"}}); }
+
+bool AgentIntegrationTest::waitStatus(const std::string& id,
+                                      const std::function<bool(const Json&)>& done,
+                                      std::chrono::milliseconds timeout, Json& last) {
+  return waitFor(
+      [&] {
+        last = getStatus(id);
+        return last.value("type", "") == "TransportError" || done(last);
+      },
+      timeout, 100ms) &&
+         last.value("type", "") == "Status";
+}
+
+bool AgentIntegrationTest::waitState(const std::string& id, const std::string& state,
+                                     std::chrono::milliseconds timeout, Json& last) {
+  return waitStatus(id, [&](const Json& s) { return s.value("state", "") == state; }, timeout, last);
+}
+
+bool AgentIntegrationTest::waitTerminal(const std::string& id, std::chrono::milliseconds timeout,
+                                        Json& last) {
+  return waitStatus(
+      id,
+      [](const Json& s) {
+        const auto state = s.value("state", "");
+        return state == "Succeeded" || state == "Failed";
+      },
+      timeout, last);
+}
+
+std::string AgentIntegrationTest::workloadId(const std::string& tag) {
+  return tag + "-" + randomHex(8);
+}
+
+Json AgentIntegrationTest::workload(const std::string& id, std::vector<std::string> command,
+                                    const std::string& runtime_class, std::int64_t memory_mb) const {
+  return workloadJson(id, image_, std::move(command), runtime_class, memory_mb);
+}
+
+std::vector<cri::v1::PodSandbox> AgentIntegrationTest::sandboxesOf(const std::string& workload_id) const {
+  cri::v1::PodSandboxFilter filter;
+  (*filter.mutable_label_selector())[kLabelNodeId] = node_id_;
+  (*filter.mutable_label_selector())[kLabelWorkloadId] = workload_id;
+  auto listed = cri_->listPodSandbox(filter);
+  if (!listed) {
+    ADD_FAILURE() << "ListPodSandbox: " << listed.error().toString();
+    return {};
+  }
+  return *listed;
+}
+
+std::vector<cri::v1::Container> AgentIntegrationTest::containersOf(const std::string& workload_id) const {
+  cri::v1::ContainerFilter filter;
+  (*filter.mutable_label_selector())[kLabelNodeId] = node_id_;
+  (*filter.mutable_label_selector())[kLabelWorkloadId] = workload_id;
+  auto listed = cri_->listContainers(filter);
+  if (!listed) {
+    ADD_FAILURE() << "ListContainers: " << listed.error().toString();
+    return {};
+  }
+  return *listed;
+}
+
+std::string AgentIntegrationTest::waitLogContains(const std::string& path, const std::string& needle,
+                                                  std::chrono::milliseconds timeout) {
+  std::string log;
+  waitFor(
+      [&] {
+        log = readFile(path);
+        return log.find(needle) != std::string::npos;
+      },
+      timeout, 100ms);
+  return log;
+}
+
+}  // namespace zp::agent_it

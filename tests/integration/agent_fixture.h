@@ -1,0 +1,76 @@
+#pragma once
+// AgentIntegrationTest: the fixture of the zoneplane-agent integration tests.
+// Each test gets its own node id ("it-<random>"), a temporary directory (data
+// dir + agent log), a CRI client on the stack's containerd and helpers to run
+// the real agent process and talk to it.
+//
+// Environment (from `eval "$(scripts/stack env)"`):
+//   ZONEPLANE_CRI_ENDPOINT  the containerd CRI socket, unix:///...
+//   ZONEPLANE_TEST_IMAGE    busybox image in the local registry
+//   ZONEPLANE_ALT_HANDLER   a second runtime handler (runc-alt)
+//   ZONEPLANE_REQUIRE_STACK=1 turns "variables missing" from a skip into a failure.
+//
+// Cleanup (TearDown, also after a failed assertion): SIGKILL the agent, then
+// stop and remove every sandbox labelled zoneplane.io/node-id=<node id>, then
+// delete the temporary directory. The agent log is printed when the test failed.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent_test_support.h"
+#include "cri/client.h"
+
+namespace zp::agent_it {
+
+class AgentIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Starts the agent (classes "native" -> default handler "runc" and "alt" ->
+  // the alt handler, both on the stack's endpoint) and connects client_.
+  // Use with ASSERT_NO_FATAL_FAILURE.
+  void startAgent();
+  // A new connection to the running agent (fails the test if it cannot connect).
+  LineClient connect();
+
+  // A request on client_; a transport failure fails the test and returns
+  // {"type":"TransportError"}.
+  Json call(const Json& request);
+  Json startWorkload(const Json& workload);
+  Json getStatus(const std::string& id);
+  Json stopWorkload(const std::string& id, int timeout_seconds);
+  Json removeWorkload(const std::string& id, int timeout_seconds);
+  Json listWorkloads();
+
+  // Polls GetStatus until `done(status)`; `last` receives the final status.
+  bool waitStatus(const std::string& id, const std::function<bool(const Json&)>& done,
+                  std::chrono::milliseconds timeout, Json& last);
+  bool waitState(const std::string& id, const std::string& state, std::chrono::milliseconds timeout,
+                 Json& last);
+  // Waits for Succeeded or Failed.
+  bool waitTerminal(const std::string& id, std::chrono::milliseconds timeout, Json& last);
+
+  // A fresh workload id: "<tag>-<random>".
+  static std::string workloadId(const std::string& tag);
+  Json workload(const std::string& id, std::vector<std::string> command,
+                const std::string& runtime_class = "native", std::int64_t memory_mb = 64) const;
+
+  // This node's sandboxes / containers of one workload, straight from the runtime.
+  std::vector<cri::v1::PodSandbox> sandboxesOf(const std::string& workload_id) const;
+  std::vector<cri::v1::Container> containersOf(const std::string& workload_id) const;
+  // Polls the log file until it contains `needle`; returns the final contents.
+  static std::string waitLogContains(const std::string& path, const std::string& needle,
+                                     std::chrono::milliseconds timeout = 30s);
+
+  std::string endpoint_, image_, alt_handler_, node_id_;
+  std::filesystem::path dir_, data_dir_, agent_log_;
+  std::unique_ptr<cri::Client> cri_;
+  AgentProcess agent_;
+  std::optional<LineClient> client_;
+};
+
+}  // namespace zp::agent_it

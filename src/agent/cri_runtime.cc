@@ -163,6 +163,14 @@ Status CriRuntime::removeWorkload(const WorkloadIdentity& identity, std::string_
       return s;
     }
   }
+  // The log directory belongs to the submission (uid), which other attempts'
+  // sandboxes (a duplicate removed by recovery) share: keep it while any is left.
+  cri::v1::PodSandboxFilter same_submission;
+  selectNode(same_submission, node_id_);
+  (*same_submission.mutable_label_selector())[std::string(kLabelUid)] = identity.uid;
+  auto left = b->client->listPodSandbox(same_submission);
+  if (!left) return fail(left.error());
+  if (!left->empty()) return ok();
   std::error_code ec;
   std::filesystem::remove_all(logDirectory(identity), ec);
   if (ec) spdlog::warn("workload \"{}\": cannot remove logs: {}", identity.spec.id, ec.message());

@@ -91,7 +91,8 @@ class Runtime {
   // Either id may be empty. Idempotent.
   virtual Status stopWorkload(std::string_view runtime_class, std::string_view sandbox_id,
                               std::string_view container_id, std::chrono::seconds grace) = 0;
-  // Removes the sandbox (and its containers) and the workload's logs. Idempotent.
+  // Removes the sandbox (and its containers), then the workload's logs unless
+  // another sandbox of the same submission (uid) is left. Idempotent.
   virtual Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) = 0;
   // Everything of this node's agent, in one listing per distinct endpoint.
   virtual Result<Snapshot> snapshot() = 0;

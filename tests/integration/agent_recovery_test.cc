@@ -1,0 +1,225 @@
+// The agent has no database: after a restart it rebuilds its registry from the
+// sandboxes carrying its labels (DESIGN.md §1, §4). These tests kill the real
+// process, change things behind its back through CRI, and check what the
+// restarted agent reports and that it never duplicates a sandbox.
+
+#include <filesystem>
+#include <map>
+
+#include "agent/cri_configs.h"
+#include "agent_fixture.h"
+
+namespace zp::agent_it {
+namespace {
+
+using Recovery = AgentIntegrationTest;
+
+std::map<std::string, Json> byId(const Json& list) {
+  std::map<std::string, Json> out;
+  if (list.contains("items")) {
+    for (const auto& item : list["items"]) out[item.value("id", "")] = item;
+  }
+  return out;
+}
+
+TEST_F(Recovery, KillNineAndRestartReportsTheSameWorkloads) {
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  const auto keep = workloadId("keep");      // keeps running throughout
+  const auto killed = workloadId("killed");  // SIGKILLed while the agent is down
+  const auto done = workloadId("done");      // exits 0 on SIGTERM while the agent is down
+  const std::map<std::string, Json> specs = {
+      {keep, workload(keep, {"sleep", "300"})},
+      {killed, workload(killed, {"sleep", "300"}, "alt")},
+      {done, workload(done, {"sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"})},
+  };
+  for (const auto& [id, spec] : specs) {
+    auto accepted = startWorkload(spec);
+    ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
+  }
+  std::map<std::string, Json> before;
+  for (const auto& [id, spec] : specs) {
+    ASSERT_TRUE(waitState(id, "Running", 60s, before[id])) << before[id].dump();
+  }
+
+  agent_.kill9();
+  // Behind the agent's back: one container killed, one ends cleanly.
+  auto stopped = cri_->stopContainer(before[killed].value("container_id", ""), 0s);
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
+  auto ended = cri_->stopContainer(before[done].value("container_id", ""), 30s);
+  ASSERT_TRUE(ended.has_value()) << ended.error().toString();
+
+  for (int restart = 0; restart < 2; ++restart) {
+    SCOPED_TRACE("restart " + std::to_string(restart + 1));
+    ASSERT_NO_FATAL_FAILURE(startAgent());
+    auto list = listWorkloads();
+    ASSERT_EQ(list.value("type", ""), "WorkloadList") << list.dump();
+    auto after = byId(list);
+    ASSERT_EQ(after.size(), specs.size()) << list.dump();
+    for (const auto& [id, spec] : specs) {
+      ASSERT_TRUE(after.contains(id)) << list.dump();
+      EXPECT_EQ(after[id].value("sandbox_id", ""), before[id].value("sandbox_id", "")) << id;
+      EXPECT_EQ(after[id].value("container_id", ""), before[id].value("container_id", "")) << id;
+      EXPECT_EQ(after[id].value("node", ""), node_id_);
+      EXPECT_EQ(after[id].value("log_path", ""), before[id].value("log_path", "")) << id;
+      EXPECT_EQ(sandboxesOf(id).size(), 1u) << id;
+      EXPECT_EQ(containersOf(id).size(), 1u) << id;
+    }
+    EXPECT_EQ(after[keep].value("state", ""), "Running") << after[keep].dump();
+    EXPECT_EQ(after[killed].value("state", ""), "Failed") << after[killed].dump();
+    EXPECT_EQ(after[killed].value("exit_code", 0), 137) << after[killed].dump();
+    EXPECT_EQ(after[killed].value("runtime_handler", ""), alt_handler_) << after[killed].dump();
+    EXPECT_EQ(after[done].value("state", ""), "Succeeded") << after[done].dump();
+    EXPECT_EQ(after[done].value("exit_code", -1), 0) << after[done].dump();
+
+    // Submitting the same specs again (the server would, after a reconnect)
+    // changes nothing and creates nothing.
+    for (const auto& [id, spec] : specs) {
+      auto again = startWorkload(spec);
+      ASSERT_EQ(again.value("type", ""), "Status") << again.dump();
+      EXPECT_EQ(again.value("sandbox_id", ""), before[id].value("sandbox_id", "")) << again.dump();
+      EXPECT_EQ(again.value("state", ""), after[id].value("state", "")) << again.dump();
+    }
+    std::this_thread::sleep_for(1500ms);  // let a few status sweeps run
+    for (const auto& [id, spec] : specs) {
+      EXPECT_EQ(sandboxesOf(id).size(), 1u) << id;
+      EXPECT_EQ(containersOf(id).size(), 1u) << id;
+    }
+    EXPECT_EQ(getStatus(keep).value("state", ""), "Running");
+    agent_.kill9();
+  }
+}
+
+class HalfCreated : public AgentIntegrationTest {
+ protected:
+  // Runs a sandbox for `identity` exactly as the agent's CriRuntime would
+  // (image present, log directory created, sandboxConfig, class handler),
+  // without a container.
+  std::string runSandboxLikeTheAgent(const agent::WorkloadIdentity& identity) {
+    cri::v1::ImageSpec image;
+    image.set_image(identity.spec.image);
+    auto pulled = cri_->pullImage(image);
+    EXPECT_TRUE(pulled.has_value()) << pulled.error().toString();
+    const auto log_dir = data_dir_ / "logs" / (identity.spec.id + "_" + identity.uid);
+    std::filesystem::create_directories(log_dir);
+    auto sandbox = cri_->runPodSandbox(agent::sandboxConfig(identity, node_id_, log_dir.string()),
+                                       "runc");
+    EXPECT_TRUE(sandbox.has_value()) << sandbox.error().toString();
+    return sandbox ? *sandbox : std::string{};
+  }
+
+  agent::WorkloadIdentity identityFor(const std::string& id, unsigned attempt = 0,
+                                      std::string uid = randomHex(32)) const {
+    api::WorkloadSpec spec;
+    spec.id = id;
+    spec.image = image_;
+    spec.runtime_class = "native";
+    spec.memory_mb = 64;
+    spec.cpu_millicores = 100;
+    spec.command = {"sleep", "300"};
+    return {spec, std::move(uid), attempt};
+  }
+};
+
+TEST_F(HalfCreated, ASandboxWithoutContainerIsFinished) {
+  const auto id = workloadId("half");
+  const auto identity = identityFor(id);
+  const auto sandbox_id = runSandboxLikeTheAgent(identity);
+  ASSERT_FALSE(sandbox_id.empty());
+  ASSERT_TRUE(containersOf(id).empty());
+
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  Json st;
+  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+  EXPECT_EQ(st.value("sandbox_id", ""), sandbox_id) << st.dump();
+  auto sandboxes = sandboxesOf(id);
+  ASSERT_EQ(sandboxes.size(), 1u);
+  EXPECT_EQ(sandboxes[0].id(), sandbox_id);
+  auto containers = containersOf(id);
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(containers[0].id(), st.value("container_id", ""));
+  EXPECT_EQ(containers[0].pod_sandbox_id(), sandbox_id);
+  EXPECT_EQ(st.value("log_path", ""),
+            (data_dir_ / "logs" / (id + "_" + identity.uid) / "main.log").string());
+
+  // The recovered spec is the one in the annotation: re-submitting it is idempotent.
+  auto again = startWorkload(workload(id, {"sleep", "300"}));
+  EXPECT_EQ(again.value("type", ""), "Status") << again.dump();
+  EXPECT_EQ(again.value("sandbox_id", ""), sandbox_id) << again.dump();
+  EXPECT_EQ(sandboxesOf(id).size(), 1u);
+}
+
+TEST_F(HalfCreated, DuplicateSandboxesOfOneWorkloadAreReducedToOne) {
+  const auto id = workloadId("dup");
+  const auto older = runSandboxLikeTheAgent(identityFor(id));
+  const auto newer = runSandboxLikeTheAgent(identityFor(id));
+  ASSERT_FALSE(older.empty());
+  ASSERT_FALSE(newer.empty());
+  ASSERT_EQ(sandboxesOf(id).size(), 2u);
+
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  // Recovery runs before the agent listens.
+  auto sandboxes = sandboxesOf(id);
+  ASSERT_EQ(sandboxes.size(), 1u);
+  EXPECT_EQ(sandboxes[0].id(), newer);
+  Json st;
+  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+  EXPECT_EQ(st.value("sandbox_id", ""), newer) << st.dump();
+  EXPECT_EQ(containersOf(id).size(), 1u);
+  auto list = listWorkloads();
+  EXPECT_EQ(list["items"].size(), 1u) << list.dump();
+}
+
+TEST_F(HalfCreated, DuplicatesOfOneSubmissionKeepTheSurvivorsLog) {
+  // Two attempts of one submission (same uid) share a log directory: the
+  // survivor runs a container that has logged; removing the other attempt
+  // must not delete that log.
+  const auto id = workloadId("dupuid");
+  const std::string uid = randomHex(32);
+  const auto older = runSandboxLikeTheAgent(identityFor(id, 0, uid));
+  auto survivor = identityFor(id, 1, uid);
+  survivor.spec.command = {"sh", "-c", "echo survivor-log; sleep 300"};
+  const auto newer = runSandboxLikeTheAgent(survivor);
+  ASSERT_FALSE(older.empty());
+  ASSERT_FALSE(newer.empty());
+  const auto log_dir = data_dir_ / "logs" / (id + "_" + uid);
+  auto container = cri_->createContainer(newer, agent::containerConfig(survivor, node_id_),
+                                         agent::sandboxConfig(survivor, node_id_, log_dir.string()));
+  ASSERT_TRUE(container.has_value()) << container.error().toString();
+  ASSERT_TRUE(cri_->startContainer(*container).has_value());
+  const auto log_path = (log_dir / "main.log").string();
+  ASSERT_NE(waitLogContains(log_path, " stdout F survivor-log").find("survivor-log"),
+            std::string::npos);
+
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  ASSERT_EQ(sandboxesOf(id).size(), 1u);
+  Json st = getStatus(id);
+  EXPECT_EQ(st.value("state", ""), "Running") << st.dump();
+  EXPECT_EQ(st.value("sandbox_id", ""), newer) << st.dump();
+  EXPECT_EQ(st.value("container_id", ""), *container) << st.dump();
+  EXPECT_EQ(st.value("log_path", ""), log_path);
+  EXPECT_NE(readFile(log_path).find(" stdout F survivor-log"), std::string::npos)
+      << "the running workload's log was deleted with its duplicate";
+}
+
+TEST_F(Recovery, SigtermExitsZeroAndLeavesWorkloadsRunning) {
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  const auto id = workloadId("term");
+  ASSERT_EQ(startWorkload(workload(id, {"sleep", "300"})).value("type", ""), "Status");
+  Json st;
+  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+  client_.reset();
+
+  const auto code = agent_.terminate(60s);
+  ASSERT_TRUE(code.has_value()) << "the agent did not exit within 60 s of SIGTERM";
+  EXPECT_EQ(*code, 0);
+
+  auto sandbox = cri_->podSandboxStatus(st.value("sandbox_id", ""));
+  ASSERT_TRUE(sandbox.has_value()) << sandbox.error().toString();
+  EXPECT_EQ(sandbox->status().state(), cri::v1::SANDBOX_READY);
+  auto container = cri_->containerStatus(st.value("container_id", ""));
+  ASSERT_TRUE(container.has_value()) << container.error().toString();
+  EXPECT_EQ(container->status().state(), cri::v1::CONTAINER_RUNNING);
+}
+
+}  // namespace
+}  // namespace zp::agent_it

@@ -1,0 +1,177 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "server/address.h"
+#include "server/command_line.h"
+
+namespace zp::server {
+namespace {
+
+TEST(ConfigTest, ParsesTheDocumentedExample) {
+  auto config = parseConfigToml(R"(
+listen = "127.0.0.1:7700"
+database = "/var/lib/zoneplane/server/zoneplane.db"
+log_level = "debug"
+[[nodes]]
+id = "node-1"
+address = "127.0.0.1:9000"
+runtime_classes = ["native"]
+[[nodes]]
+id = "node-2"
+address = "10.0.0.2:9000"
+)",
+                                "server.toml");
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_EQ(config->listen, "127.0.0.1:7700");
+  EXPECT_EQ(config->log_level, "debug");
+  ASSERT_EQ(config->nodes.size(), 2u);
+  EXPECT_EQ(config->nodes[0].id, "node-1");
+  EXPECT_EQ(config->nodes[0].runtime_classes, std::vector<std::string>{"native"});
+  EXPECT_TRUE(config->nodes[1].runtime_classes.empty());
+  EXPECT_TRUE(validateConfig(*config));
+}
+
+TEST(ConfigTest, DefaultsWhenEmpty) {
+  auto config = parseConfigToml("", "empty.toml");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->listen, "127.0.0.1:7700");
+  EXPECT_EQ(config->database, "/var/lib/zoneplane/server/zoneplane.db");
+  EXPECT_TRUE(config->nodes.empty());
+}
+
+TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKey) {
+  auto top = parseConfigToml("listen = \"127.0.0.1:1\"\nlisten_port = 5\n", "s.toml");
+  ASSERT_FALSE(top);
+  EXPECT_NE(top.error().message.find("\"listen_port\""), std::string::npos) << top.error().message;
+  EXPECT_EQ(top.error().field, "listen_port");
+
+  auto nested = parseConfigToml("[[nodes]]\nid = \"n\"\naddres = \"x:1\"\n", "s.toml");
+  ASSERT_FALSE(nested);
+  EXPECT_NE(nested.error().message.find("nodes[0].addres"), std::string::npos)
+      << nested.error().message;
+}
+
+TEST(ConfigTest, WrongTypesAndSyntaxErrors) {
+  auto type = parseConfigToml("listen = 7700\n", "s.toml");
+  ASSERT_FALSE(type);
+  EXPECT_NE(type.error().message.find("must be a string"), std::string::npos);
+  auto classes = parseConfigToml("[[nodes]]\nruntime_classes = \"native\"\n", "s.toml");
+  ASSERT_FALSE(classes);
+  auto syntax = parseConfigToml("listen = \n", "s.toml");
+  ASSERT_FALSE(syntax);
+  EXPECT_NE(syntax.error().message.find("s.toml:1"), std::string::npos) << syntax.error().message;
+}
+
+TEST(ConfigTest, ValidationRules) {
+  ServerConfig config;
+  config.nodes = {{"node-1", "127.0.0.1:9000", {}}};
+  EXPECT_TRUE(validateConfig(config));
+
+  ServerConfig any = config;
+  any.listen = "0.0.0.0:7700";
+  auto refused = validateConfig(any);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("--insecure-listen-any"), std::string::npos);
+  any.insecure_listen_any = true;
+  EXPECT_TRUE(validateConfig(any));
+
+  ServerConfig dup = config;
+  dup.nodes.push_back({"node-1", "127.0.0.1:9001", {}});
+  EXPECT_FALSE(validateConfig(dup));
+
+  ServerConfig bad_id = config;
+  bad_id.nodes[0].id = "Node_1";
+  EXPECT_EQ(validateConfig(bad_id).error().field, "nodes[0].id");
+
+  ServerConfig no_port = config;
+  no_port.nodes[0].address = "127.0.0.1";
+  EXPECT_FALSE(validateConfig(no_port));
+
+  ServerConfig zero_port = config;
+  zero_port.nodes[0].address = "127.0.0.1:0";
+  EXPECT_FALSE(validateConfig(zero_port));
+
+  ServerConfig bad_class = config;
+  bad_class.nodes[0].runtime_classes = {"Not A Class"};
+  EXPECT_FALSE(validateConfig(bad_class));
+
+  ServerConfig hostname = config;
+  hostname.listen = "example.com:7700";
+  EXPECT_FALSE(validateConfig(hostname));
+}
+
+TEST(AddressTest, ParsesHostPort) {
+  auto v4 = parseHostPort("127.0.0.1:7700", "listen");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 7700);
+  auto v6 = parseHostPort("[::1]:0", "listen");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 0);
+  EXPECT_FALSE(parseHostPort("127.0.0.1", "listen"));
+  EXPECT_FALSE(parseHostPort(":80", "listen"));
+  EXPECT_FALSE(parseHostPort("h:99999", "listen"));
+  EXPECT_FALSE(parseHostPort("h:8x", "listen"));
+  EXPECT_FALSE(parseHostPort("::1:80", "listen"));
+  auto local = listenEndpoint(HostPort{"localhost", 5}, "listen");
+  ASSERT_TRUE(local);
+  EXPECT_TRUE(local->address().is_loopback());
+  EXPECT_EQ(formatEndpoint(*local), "127.0.0.1:5");
+}
+
+std::variant<CommandLine, int> parse(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return parseCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(CommandLineTest, FlagsOverrideTheFile) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("zp-server-config-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = (dir / "server.toml").string();
+  std::ofstream(file) << "listen = \"127.0.0.1:7700\"\ndatabase = \"/tmp/a.db\"\n"
+                         "[[nodes]]\nid = \"node-1\"\naddress = \"127.0.0.1:9000\"\n"
+                         "runtime_classes = [\"native\"]\n";
+  auto flags = parse({"zoneplane-server", "--config", file, "--listen", "127.0.0.1:0",
+                      "--node", "node-1=127.0.0.1:9100", "--node", "node-2=127.0.0.1:9200",
+                      "--log-level", "warn"});
+  ASSERT_TRUE(std::holds_alternative<CommandLine>(flags));
+  auto config = resolveConfig(std::get<CommandLine>(flags));
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_EQ(config->listen, "127.0.0.1:0");
+  EXPECT_EQ(config->database, "/tmp/a.db");
+  EXPECT_EQ(config->log_level, "warn");
+  ASSERT_EQ(config->nodes.size(), 2u);
+  EXPECT_EQ(config->nodes[0].address, "127.0.0.1:9100");
+  EXPECT_EQ(config->nodes[0].runtime_classes, std::vector<std::string>{"native"});
+  EXPECT_EQ(config->nodes[1].id, "node-2");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CommandLineTest, Errors) {
+  auto bad_node = parse({"zoneplane-server", "--node", "no-equals-sign"});
+  ASSERT_TRUE(std::holds_alternative<CommandLine>(bad_node));
+  EXPECT_FALSE(resolveConfig(std::get<CommandLine>(bad_node)));
+
+  auto missing = parse({"zoneplane-server", "--config", "/nonexistent/zp.toml"});
+  ASSERT_TRUE(std::holds_alternative<CommandLine>(missing));
+  EXPECT_FALSE(resolveConfig(std::get<CommandLine>(missing)));
+
+  auto any = parse({"zoneplane-server", "--listen", "0.0.0.0:0"});
+  EXPECT_FALSE(resolveConfig(std::get<CommandLine>(any)));
+  auto allowed = parse({"zoneplane-server", "--listen", "0.0.0.0:0", "--insecure-listen-any"});
+  EXPECT_TRUE(resolveConfig(std::get<CommandLine>(allowed)));
+
+  auto unknown_flag = parse({"zoneplane-server", "--bogus"});
+  ASSERT_TRUE(std::holds_alternative<int>(unknown_flag));
+  EXPECT_NE(std::get<int>(unknown_flag), 0);
+}
+
+}  // namespace
+}  // namespace zp::server

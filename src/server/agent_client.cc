@@ -44,8 +44,8 @@ asio::awaitable<Result<std::string>> exchange(TcpAgentClient::Exchange& x, const
   // Arguments of co_await expressions are kept to plain names: g++ 12
   // mishandles some temporaries that live across a suspension point.
   const std::string port = std::to_string(hp.port);
-  auto endpoints = co_await x.resolver.async_resolve(
-      hp.host, port, asio::redirect_error(asio::use_awaitable, ec));
+  auto endpoints = co_await x.resolver.async_resolve(hp.host, port,
+                                                     asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return fail(Code::kUnavailable, "cannot resolve \"" + hp.host + "\": " + ec.message());
   co_await asio::async_connect(x.socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return fail(Code::kUnavailable, "cannot connect: " + ec.message());
@@ -55,7 +55,8 @@ asio::awaitable<Result<std::string>> exchange(TcpAgentClient::Exchange& x, const
   protocol::LineReader<tcp::socket> reader(x.socket);
   auto reply = co_await reader.next();
   if (!reply) {
-    if (reply.error().code == Code::kResourceExhausted) co_return fail(Code::kInternal, reply.error().message);
+    if (reply.error().code == Code::kResourceExhausted)
+      co_return fail(Code::kInternal, reply.error().message);
     co_return fail(Code::kUnavailable, "no reply: " + reply.error().message);
   }
   co_return std::move(*reply);
@@ -101,8 +102,8 @@ asio::awaitable<Result<protocol::ReplyBody>> TcpAgentClient::call(
   auto* error = std::get_if<protocol::ErrorReply>(&reply->body);
   // An agent that could not read our request may not know its req.
   if (reply->req != req && !(error != nullptr && !reply->req)) {
-    co_return fail(Code::kInternal, where + ": reply carries req \"" +
-                                        reply->req.value_or("") + "\", expected \"" + req + "\"");
+    co_return fail(Code::kInternal, where + ": reply carries req \"" + reply->req.value_or("") +
+                                        "\", expected \"" + req + "\"");
   }
   if (error != nullptr) co_return fail(std::move(error->error));
   co_return std::move(reply->body);

@@ -1,8 +1,9 @@
 #pragma once
 // Talking to node agents over the line protocol (DESIGN.md §3).
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>

@@ -1,8 +1,9 @@
 #pragma once
 // Fan-out helper for coroutines (Boost 1.74 has no parallel_group).
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <vector>

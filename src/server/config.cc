@@ -1,10 +1,11 @@
 #include "server/config.h"
 
+#include <toml++/toml.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "api/validate.h"
 #include "server/address.h"
@@ -12,9 +13,9 @@
 namespace zp::server {
 namespace {
 
-std::unexpected<Error> badKey(std::string_view source, const std::string& key, const std::string& why) {
-  return fail(Code::kInvalidArgument,
-              std::string(source) + ": \"" + key + "\" " + why, key);
+std::unexpected<Error> badKey(std::string_view source, const std::string& key,
+                              const std::string& why) {
+  return fail(Code::kInvalidArgument, std::string(source) + ": \"" + key + "\" " + why, key);
 }
 
 Result<std::string> stringValue(const toml::node& node, std::string_view source,
@@ -65,8 +66,7 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
   } catch (const toml::parse_error& e) {
     return fail(Code::kInvalidArgument,
                 std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
-                    std::to_string(e.source().begin.column) + ": " +
-                    std::string(e.description()));
+                    std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
   }
   ServerConfig config;
   for (auto&& [k, value] : root) {
@@ -74,8 +74,9 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
     if (key == "listen" || key == "database" || key == "log_level") {
       auto s = stringValue(value, source, key);
       if (!s) return fail(s.error());
-      (key == "listen" ? config.listen : key == "database" ? config.database : config.log_level) =
-          std::move(*s);
+      (key == "listen"     ? config.listen
+       : key == "database" ? config.database
+                           : config.log_level) = std::move(*s);
     } else if (key == "nodes") {
       const auto* array = value.as_array();
       if (array == nullptr) {
@@ -90,8 +91,7 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
         config.nodes.push_back(std::move(*node));
       }
     } else {
-      return badKey(source, key,
-                         "is not a known key (listen, database, log_level, nodes)");
+      return badKey(source, key, "is not a known key (listen, database, log_level, nodes)");
     }
   }
   return config;
@@ -143,10 +143,10 @@ Status validateConfig(const ServerConfig& config) {
     }
     for (const auto& cls : node.runtime_classes) {
       if (!api::isDns1123Label(cls)) {
-        return fail(Code::kInvalidArgument,
-                    where + ".runtime_classes: \"" + cls.substr(0, 80) +
-                        "\" is not a DNS-1123 label",
-                    where + ".runtime_classes");
+        return fail(
+            Code::kInvalidArgument,
+            where + ".runtime_classes: \"" + cls.substr(0, 80) + "\" is not a DNS-1123 label",
+            where + ".runtime_classes");
       }
     }
   }
@@ -160,8 +160,8 @@ Status ensureDatabaseDirectory(const std::string& database) {
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
   if (ec) {
-    return fail(Code::kUnavailable, "cannot create the database directory \"" + parent.string() +
-                                        "\": " + ec.message(),
+    return fail(Code::kUnavailable,
+                "cannot create the database directory \"" + parent.string() + "\": " + ec.message(),
                 "database");
   }
   return ok();

@@ -24,8 +24,8 @@ inline constexpr std::string_view kDefaultDatabase = "/var/lib/zoneplane/server/
 
 // One node agent the server manages.
 struct NodeConfig {
-  std::string id;       // DNS-1123 label, unique
-  std::string address;  // HOST:PORT of its agent
+  std::string id;                            // DNS-1123 label, unique
+  std::string address;                       // HOST:PORT of its agent
   std::vector<std::string> runtime_classes;  // assumed until the agent reports its own
 };
 

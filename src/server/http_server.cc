@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,7 +11,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 namespace zp::server {
 
@@ -152,10 +153,10 @@ asio::awaitable<void> HttpServer::serveRequests(beast::tcp_stream& stream) {
                                         std::to_string(options_.body_limit) + " bytes"
                                   : "malformed HTTP request: " + ec.message(),
                         ""};
-      auto res = toBeast(errorResponse(too_large ? http_status::kPayloadTooLarge
-                                                 : http_status::kBadRequest,
-                                       error),
-                         11, false);
+      auto res =
+          toBeast(errorResponse(
+                      too_large ? http_status::kPayloadTooLarge : http_status::kBadRequest, error),
+                  11, false);
       stream.expires_after(options_.write_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       if (!ec) co_await drain(stream);

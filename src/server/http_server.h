@@ -1,8 +1,9 @@
 #pragma once
 // The HTTP/1.1 front end of the API (Boost.Beast, coroutines).
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,7 +19,7 @@
 namespace zp::server {
 
 struct HttpServerOptions {
-  std::size_t body_limit = 1 << 20;   // larger bodies get 413
+  std::size_t body_limit = 1 << 20;  // larger bodies get 413
   std::size_t header_limit = 16 * 1024;
   // Deadline for reading one whole request (also the keep-alive idle timeout)
   // and for writing one response.

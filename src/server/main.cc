@@ -1,11 +1,12 @@
 // zoneplane-server: reads the configuration, opens the store and runs the
 // Server on one io_context until SIGINT/SIGTERM.
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
-#include <spdlog/spdlog.h>
 #include <variant>
 
 #include "common/logging.h"
@@ -35,9 +36,10 @@ int main(int argc, char** argv) {
   auto endpoint = server::listenEndpoint(*listen, "listen");
   if (!endpoint) return die(endpoint.error());
   if (!endpoint->address().is_loopback()) {
-    spdlog::warn("*** INSECURE: listening on {} with NO TLS and NO authentication: anyone who "
-                 "can reach this address can run workloads (--insecure-listen-any) ***",
-                 config->listen);
+    spdlog::warn(
+        "*** INSECURE: listening on {} with NO TLS and NO authentication: anyone who "
+        "can reach this address can run workloads (--insecure-listen-any) ***",
+        config->listen);
   }
   if (auto dir = server::ensureDatabaseDirectory(config->database); !dir) return die(dir.error());
   auto store = store::SqliteStore::open(config->database);

@@ -22,8 +22,9 @@ asio::awaitable<HttpResponse> NodeHandlers::nodes(HttpRequest) {
   co_await pool_.refresh();
   auto records = store_.list({});
   if (!records) {
-    co_return errorResponse(http_status::kInternal,
-                            Error{Code::kInternal, "store failure: " + records.error().message, ""});
+    co_return errorResponse(
+        http_status::kInternal,
+        Error{Code::kInternal, "store failure: " + records.error().message, ""});
   }
   const auto requested = WorkloadController::requestedPerNode(*records);
   std::map<std::string, int> owned;

@@ -10,8 +10,9 @@
 // owns, and capacity is the last known one (zeros if the node never
 // answered); "error" is present only when the node is unreachable.
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 
 #include "server/http_message.h"

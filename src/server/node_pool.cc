@@ -1,10 +1,11 @@
 #include "server/node_pool.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <set>
-#include <spdlog/spdlog.h>
 
 #include "server/concurrently.h"
 
@@ -53,7 +54,8 @@ std::optional<api::Resources> NodePool::capacityOf(const Node& node) {
   return node.info->capacity;
 }
 
-std::vector<NodeView> NodePool::views(const std::map<std::string, api::Resources>& requested) const {
+std::vector<NodeView> NodePool::views(
+    const std::map<std::string, api::Resources>& requested) const {
   std::vector<NodeView> out;
   for (const auto& node : nodes_) {
     NodeView view{node.config.id, classesOf(node), capacityOf(node), node.reachable};

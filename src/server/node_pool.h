@@ -1,8 +1,9 @@
 #pragma once
 // The configured node agents and what the server last heard from each.
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>

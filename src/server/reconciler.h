@@ -3,8 +3,9 @@
 // ListWorkloads per node for the non-terminal records, and StartWorkload again
 // for those their agent does not know (never delivered, or lost).
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>

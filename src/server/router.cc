@@ -1,7 +1,8 @@
 #include "server/router.h"
 
-#include <boost/beast/http/verb.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/beast/http/verb.hpp>
 
 namespace zp::server {
 
@@ -63,8 +64,8 @@ Status parseTarget(std::string_view target, HttpRequest& request) {
     return fail(Code::kInvalidArgument, "request target must start with '/'");
   }
   const auto question = target.find('?');
-  // The path is split before decoding so an encoded '/' stays inside its segment;
-  // here only the whole path is kept, decoded per segment by the router.
+  // Kept as sent: the router splits it at '/' before decoding each segment, so
+  // an encoded '/' stays inside its segment.
   request.path = std::string(target.substr(0, question));
   request.query.clear();
   if (question == std::string_view::npos) return ok();
@@ -130,8 +131,9 @@ boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::st
   }
 
   if (match == nullptr && allow.empty()) {
-    co_return errorResponse(http_status::kNotFound,
-                            Error{Code::kNotFound, "no such path: " + request.path.substr(0, 200), ""});
+    co_return errorResponse(
+        http_status::kNotFound,
+        Error{Code::kNotFound, "no such path: " + request.path.substr(0, 200), ""});
   }
   if (match == nullptr) {
     auto response = errorResponse(
@@ -147,8 +149,8 @@ boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::st
   try {
     co_return co_await match->handler(std::move(request));
   } catch (const std::exception& e) {
-    spdlog::error("handler for {} {} failed: {}", std::string(http::to_string(method)),
-                  path, e.what());
+    spdlog::error("handler for {} {} failed: {}", std::string(http::to_string(method)), path,
+                  e.what());
   } catch (...) {
     spdlog::error("handler for {} {} failed with an unknown exception",
                   std::string(http::to_string(method)), path);

@@ -4,8 +4,9 @@
 // percent-decoded path. A path that matches a pattern under another method
 // gets 405 with an Allow header; a path that matches nothing gets 404.
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <string>

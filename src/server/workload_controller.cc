@@ -1,7 +1,8 @@
 #include "server/workload_controller.h"
 
-#include <map>
 #include <spdlog/spdlog.h>
+
+#include <map>
 
 #include "server/concurrently.h"
 
@@ -82,16 +83,16 @@ asio::awaitable<std::optional<api::WorkloadStatus>> WorkloadController::deliver(
                  reply.error().toString());
     status.state = api::WorkloadState::kFailed;
     status.reason = std::string(api::reason::kError);
-    status.message = "node \"" + record->node + "\" rejected the workload: " +
-                     reply.error().message;
+    status.message =
+        "node \"" + record->node + "\" rejected the workload: " + reply.error().message;
     status.finished_at = clock_.now();
   } else {
     spdlog::info("workload \"{}\" not yet delivered to node \"{}\": {}", id, record->node,
                  reply.error().message);
     status.state = api::WorkloadState::kPending;
     status.reason = std::string(api::reason::kScheduled);
-    status.message = "not yet delivered to node \"" + record->node +
-                     "\" (will retry): " + reply.error().message;
+    status.message =
+        "not yet delivered to node \"" + record->node + "\" (will retry): " + reply.error().message;
   }
   save(*record, status);
   co_return status;
@@ -169,8 +170,7 @@ asio::awaitable<std::vector<WorkloadController::Observed>> WorkloadController::o
           out[i].missing = true;
           out[i].status.state = api::WorkloadState::kPending;
           out[i].status.reason = std::string(api::reason::kScheduled);
-          out[i].status.message =
-              "not (yet) on node \"" + record.node + "\"; it is being re-sent";
+          out[i].status.message = "not (yet) on node \"" + record.node + "\"; it is being re-sent";
         }
       }
     });
@@ -185,19 +185,20 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadController::remove(std::string i
   if (!record) co_return fail(record.error());
   const NodePool::Node* node = pool_.find(record->node);
   if (node == nullptr && !record->node.empty()) {
-    spdlog::warn("deleting workload \"{}\" of node \"{}\", which is no longer configured; "
-                 "nothing was removed on that node",
-                 id, record->node);
+    spdlog::warn(
+        "deleting workload \"{}\" of node \"{}\", which is no longer configured; "
+        "nothing was removed on that node",
+        id, record->node);
   }
   if (node != nullptr) {
     protocol::RequestBody request = protocol::RemoveWorkload{id};
     auto reply = co_await agents_.call(node->config.address, std::move(request), timeouts_.remove);
     if (!reply && reply.error().code != Code::kNotFound) {
       if (isUnreachable(reply.error())) {
-        co_return fail(Code::kUnavailable,
-                       "node \"" + record->node + "\" is unreachable, so workload \"" + id +
-                           "\" was not removed and its record is kept; retry later: " +
-                           reply.error().message);
+        co_return fail(
+            Code::kUnavailable,
+            "node \"" + record->node + "\" is unreachable, so workload \"" + id +
+                "\" was not removed and its record is kept; retry later: " + reply.error().message);
       }
       co_return fail(reply.error().code, "node \"" + record->node +
                                              "\" could not remove workload \"" + id +

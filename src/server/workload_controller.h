@@ -2,8 +2,9 @@
 // Keeps stored workloads and their agents in step: delivers StartWorkload,
 // observes status (GetStatus / one ListWorkloads per node), removes.
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <optional>
@@ -21,10 +22,10 @@
 namespace zp::server {
 
 struct AgentTimeouts {
-  std::chrono::milliseconds status{2'000};      // GetStatus, ListWorkloads
-  std::chrono::milliseconds node_info{2'000};   // NodeInfo
-  std::chrono::milliseconds start{10'000};      // StartWorkload
-  std::chrono::milliseconds remove{30'000};     // RemoveWorkload (stops the container first)
+  std::chrono::milliseconds status{2'000};     // GetStatus, ListWorkloads
+  std::chrono::milliseconds node_info{2'000};  // NodeInfo
+  std::chrono::milliseconds start{10'000};     // StartWorkload
+  std::chrono::milliseconds remove{30'000};    // RemoveWorkload (stops the container first)
 };
 
 // The workload operations shared by the HTTP handlers and the reconciler.
@@ -39,8 +40,8 @@ struct AgentTimeouts {
 // workload.
 class WorkloadController {
  public:
-  WorkloadController(store::Store& store, NodePool& pool, AgentClient& agents,
-                     const Clock& clock, AgentTimeouts timeouts);
+  WorkloadController(store::Store& store, NodePool& pool, AgentClient& agents, const Clock& clock,
+                     AgentTimeouts timeouts);
 
   // Sends StartWorkload for a stored, non-terminal record and stores the
   // answer. Unreachable agent: stays Pending with a message saying why. An

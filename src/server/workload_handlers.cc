@@ -1,8 +1,9 @@
 #include "server/workload_handlers.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <random>
-#include <spdlog/spdlog.h>
 
 #include "api/json.h"
 #include "api/validate.h"
@@ -49,20 +50,22 @@ std::string joined(const std::vector<std::string>& items) {
 
 HttpResponse storeFailure(const Error& error) {
   spdlog::error("store failure: {}", error.toString());
-  return errorResponse(http_status::kInternal, Error{Code::kInternal, "store failure: " + error.message, ""});
+  return errorResponse(http_status::kInternal,
+                       Error{Code::kInternal, "store failure: " + error.message, ""});
 }
 
 }  // namespace
 
-WorkloadHandlers::WorkloadHandlers(store::Store& store, NodePool& pool,
-                                   const Scheduler& scheduler, WorkloadController& controller,
-                                   const Clock& clock)
+WorkloadHandlers::WorkloadHandlers(store::Store& store, NodePool& pool, const Scheduler& scheduler,
+                                   WorkloadController& controller, const Clock& clock)
     : store_(store), pool_(pool), scheduler_(scheduler), controller_(controller), clock_(clock) {}
 
 void WorkloadHandlers::addRoutes(Router& router) {
-  router.add(http::verb::post, "/workloads", [this](HttpRequest r) { return create(std::move(r)); });
+  router.add(http::verb::post, "/workloads",
+             [this](HttpRequest r) { return create(std::move(r)); });
   router.add(http::verb::get, "/workloads", [this](HttpRequest r) { return list(std::move(r)); });
-  router.add(http::verb::get, "/workloads/{id}", [this](HttpRequest r) { return get(std::move(r)); });
+  router.add(http::verb::get, "/workloads/{id}",
+             [this](HttpRequest r) { return get(std::move(r)); });
   router.add(http::verb::delete_, "/workloads/{id}",
              [this](HttpRequest r) { return remove(std::move(r)); });
 }
@@ -96,8 +99,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
     spec.id = generateWorkloadId();
   }
   if (auto existing = store_.get(spec.id); existing) {
-    co_return errorResponse(Error{Code::kAlreadyExists,
-                                  "workload \"" + spec.id + "\" already exists", "id"});
+    co_return errorResponse(
+        Error{Code::kAlreadyExists, "workload \"" + spec.id + "\" already exists", "id"});
   } else if (existing.error().code != Code::kNotFound) {
     co_return storeFailure(existing.error());
   }
@@ -141,7 +144,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::get(HttpRequest request) {
   auto record = store_.get(id);
   if (!record) {
     if (record.error().code == Code::kNotFound) {
-      co_return errorResponse(Error{Code::kNotFound, "no workload \"" + id.substr(0, 80) + "\"", ""});
+      co_return errorResponse(
+          Error{Code::kNotFound, "no workload \"" + id.substr(0, 80) + "\"", ""});
     }
     co_return storeFailure(record.error());
   }
@@ -168,12 +172,11 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
     } else if (key == "runtime_class") {
       filter.runtime_class = value;
     } else {
-      co_return errorResponse(
-          http_status::kBadRequest,
-          Error{Code::kInvalidArgument,
-                "unknown query parameter \"" + key.substr(0, 80) +
-                    "\" (known: state, node, runtime_class)",
-                key.substr(0, 80)});
+      co_return errorResponse(http_status::kBadRequest,
+                              Error{Code::kInvalidArgument,
+                                    "unknown query parameter \"" + key.substr(0, 80) +
+                                        "\" (known: state, node, runtime_class)",
+                                    key.substr(0, 80)});
     }
   }
   // The state filter applies to the refreshed state, not the stored one.
@@ -193,7 +196,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::remove(HttpRequest request) {
   auto removed = co_await controller_.remove(id);
   if (!removed) {
     if (removed.error().code == Code::kNotFound) {
-      co_return errorResponse(Error{Code::kNotFound, "no workload \"" + id.substr(0, 80) + "\"", ""});
+      co_return errorResponse(
+          Error{Code::kNotFound, "no workload \"" + id.substr(0, 80) + "\"", ""});
     }
     co_return errorResponse(removed.error());
   }

@@ -10,8 +10,9 @@
 // values (id, image, resources, a runtime class no node offers) is 422, both
 // naming the field. Unknown query parameters are 400, a bad state filter 422.
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <string>
 

@@ -3,8 +3,9 @@
 // agent (StartWorkload, RemoveWorkload), so a re-send from the reconciler can
 // never race a delete into an orphaned sandbox.
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <map>

@@ -131,16 +131,16 @@ std::variant<CommandLine, int> parse(std::vector<std::string> args) {
 }
 
 TEST(CommandLineTest, FlagsOverrideTheFile) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("zp-server-config-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("zp-server-config-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto file = (dir / "server.toml").string();
   std::ofstream(file) << "listen = \"127.0.0.1:7700\"\ndatabase = \"/tmp/a.db\"\n"
                          "[[nodes]]\nid = \"node-1\"\naddress = \"127.0.0.1:9000\"\n"
                          "runtime_classes = [\"native\"]\n";
-  auto flags = parse({"zoneplane-server", "--config", file, "--listen", "127.0.0.1:0",
-                      "--node", "node-1=127.0.0.1:9100", "--node", "node-2=127.0.0.1:9200",
-                      "--log-level", "warn"});
+  auto flags =
+      parse({"zoneplane-server", "--config", file, "--listen", "127.0.0.1:0", "--node",
+             "node-1=127.0.0.1:9100", "--node", "node-2=127.0.0.1:9200", "--log-level", "warn"});
   ASSERT_TRUE(std::holds_alternative<CommandLine>(flags));
   auto config = resolveConfig(std::get<CommandLine>(flags));
   ASSERT_TRUE(config) << config.error().toString();

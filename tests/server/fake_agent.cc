@@ -86,51 +86,51 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
   const auto notFound = [](const std::string& id) {
     return protocol::ErrorReply{Error{Code::kNotFound, "no workload \"" + id + "\"", ""}, id};
   };
-  return std::visit(
-      Overloaded{
-          [&](const protocol::StartWorkload& m) -> protocol::ReplyBody {
-            if (start_error_) return protocol::ErrorReply{*start_error_, m.workload.id};
-            auto [it, inserted] = workloads_.try_emplace(m.workload.id);
-            if (inserted) {
-              it->second.id = m.workload.id;
-              it->second.node = node_id_;
-              it->second.state = api::WorkloadState::kPending;
-              it->second.reason = std::string(api::reason::kCreating);
-            }
-            return it->second;
-          },
-          [&](const protocol::GetStatus& m) -> protocol::ReplyBody {
-            auto it = workloads_.find(m.id);
-            if (it == workloads_.end()) return notFound(m.id);
-            return it->second;
-          },
-          [&](const protocol::StopWorkload& m) -> protocol::ReplyBody {
-            auto it = workloads_.find(m.id);
-            if (it == workloads_.end()) return notFound(m.id);
-            it->second.state = api::WorkloadState::kFailed;
-            return it->second;
-          },
-          [&](const protocol::RemoveWorkload& m) -> protocol::ReplyBody {
-            if (workloads_.erase(m.id) == 0) return notFound(m.id);
-            return protocol::Removed{m.id};
-          },
-          [&](const protocol::ListWorkloads&) -> protocol::ReplyBody {
-            protocol::WorkloadList list;
-            for (const auto& [id, status] : workloads_) list.items.push_back(status);
-            return list;
-          },
-          [&](const protocol::NodeInfo&) -> protocol::ReplyBody {
-            api::NodeInfo info;
-            info.node_id = node_id_;
-            info.capacity = capacity_;
-            info.allocatable = capacity_;
-            info.runtime_classes = runtime_classes_;
-            info.version = "fake";
-            info.workloads = static_cast<int>(workloads_.size());
-            return info;
-          },
-      },
-      request);
+  return std::visit(Overloaded{
+                        [&](const protocol::StartWorkload& m) -> protocol::ReplyBody {
+                          if (start_error_)
+                            return protocol::ErrorReply{*start_error_, m.workload.id};
+                          auto [it, inserted] = workloads_.try_emplace(m.workload.id);
+                          if (inserted) {
+                            it->second.id = m.workload.id;
+                            it->second.node = node_id_;
+                            it->second.state = api::WorkloadState::kPending;
+                            it->second.reason = std::string(api::reason::kCreating);
+                          }
+                          return it->second;
+                        },
+                        [&](const protocol::GetStatus& m) -> protocol::ReplyBody {
+                          auto it = workloads_.find(m.id);
+                          if (it == workloads_.end()) return notFound(m.id);
+                          return it->second;
+                        },
+                        [&](const protocol::StopWorkload& m) -> protocol::ReplyBody {
+                          auto it = workloads_.find(m.id);
+                          if (it == workloads_.end()) return notFound(m.id);
+                          it->second.state = api::WorkloadState::kFailed;
+                          return it->second;
+                        },
+                        [&](const protocol::RemoveWorkload& m) -> protocol::ReplyBody {
+                          if (workloads_.erase(m.id) == 0) return notFound(m.id);
+                          return protocol::Removed{m.id};
+                        },
+                        [&](const protocol::ListWorkloads&) -> protocol::ReplyBody {
+                          protocol::WorkloadList list;
+                          for (const auto& [id, status] : workloads_) list.items.push_back(status);
+                          return list;
+                        },
+                        [&](const protocol::NodeInfo&) -> protocol::ReplyBody {
+                          api::NodeInfo info;
+                          info.node_id = node_id_;
+                          info.capacity = capacity_;
+                          info.allocatable = capacity_;
+                          info.runtime_classes = runtime_classes_;
+                          info.version = "fake";
+                          info.workloads = static_cast<int>(workloads_.size());
+                          return info;
+                        },
+                    },
+                    request);
 }
 
 void FakeAgent::acceptLoop() {

@@ -29,8 +29,7 @@ class FakeAgent {
     kWrongReq  // answers with a different "req"
   };
 
-  FakeAgent(std::string node_id, std::vector<std::string> runtime_classes,
-            api::Resources capacity);
+  FakeAgent(std::string node_id, std::vector<std::string> runtime_classes, api::Resources capacity);
   ~FakeAgent();
 
   std::string address() const;  // "127.0.0.1:<port>"

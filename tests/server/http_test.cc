@@ -53,8 +53,9 @@ TEST_F(ServerFixture, MalformedHttpIs400AndTheServerSurvives) {
   const std::string bad_header =
       rawExchange(server_->port(), "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n");
   EXPECT_NE(bad_header.find("400"), std::string::npos) << bad_header;
-  const std::string huge_header = rawExchange(
-      server_->port(), "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'x') + "\r\n\r\n");
+  const std::string huge_header =
+      rawExchange(server_->port(),
+                  "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'x') + "\r\n\r\n");
   EXPECT_NE(huge_header.find("400"), std::string::npos) << huge_header.substr(0, 200);
   rawExchange(server_->port(), "POST /workloads HTTP/1.1\r\nContent-Length: 10\r\n\r\n{");
   rawExchange(server_->port(), std::string("\0\xff\xfe\r\n\r\n", 7));
@@ -125,8 +126,8 @@ TEST(RouterTest, ParsesTargets) {
 }
 
 TEST(RestartTest, WorkloadsSurviveAServerRestart) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("zp-server-restart-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("zp-server-restart-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "zoneplane.db").string();

@@ -19,9 +19,9 @@ class ListFixture : public ServerFixture {
  protected:
   void SetUp() override {
     ServerFixture::SetUp();
-    create(spec("web-1"));                     // node-1 (most free memory)
-    create(spec("zone-1", "edera-zone"));      // node-2 (only edera-zone node)
-    create(spec("web-2"));                     // node-1 again
+    create(spec("web-1"));                 // node-1 (most free memory)
+    create(spec("zone-1", "edera-zone"));  // node-2 (only edera-zone node)
+    create(spec("web-2"));                 // node-1 again
     node1_->setState("web-1", WorkloadState::kRunning, "Started");
     node1_->resetCounts();
     node2_->resetCounts();
@@ -79,7 +79,8 @@ TEST_F(ListFixture, UnreachableNodeShowsUnknownAndKeepsStoredState) {
       EXPECT_EQ(item["status"]["reason"], "NodeUnreachable");
     }
   }
-  EXPECT_EQ(ids(server_->get("/workloads?state=Unknown")), (std::set<std::string>{"web-1", "web-2"}));
+  EXPECT_EQ(ids(server_->get("/workloads?state=Unknown")),
+            (std::set<std::string>{"web-1", "web-2"}));
   EXPECT_EQ(stored("web-1").status.state, WorkloadState::kRunning);
 }
 

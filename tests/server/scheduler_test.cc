@@ -31,16 +31,18 @@ TEST(SchedulerTest, OnlyNodesOfferingTheClass) {
 }
 
 TEST(SchedulerTest, PicksMostFreeMemory) {
-  auto picked = kScheduler.pick(spec("native"), {node("n1", {"native"}, api::Resources{1000, 9000}),
-                                                 node("n2", {"native"}, api::Resources{3000, 500}),
-                                                 node("n3", {"native"}, api::Resources{2000, 9000})});
+  auto picked =
+      kScheduler.pick(spec("native"), {node("n1", {"native"}, api::Resources{1000, 9000}),
+                                       node("n2", {"native"}, api::Resources{3000, 500}),
+                                       node("n3", {"native"}, api::Resources{2000, 9000})});
   ASSERT_TRUE(picked);
   EXPECT_EQ(*picked, "n2");
 }
 
 TEST(SchedulerTest, TiesGoToMoreCpuThenSmallerId) {
-  auto by_cpu = kScheduler.pick(spec("native"), {node("n1", {"native"}, api::Resources{2000, 500}),
-                                                 node("n2", {"native"}, api::Resources{2000, 900})});
+  auto by_cpu =
+      kScheduler.pick(spec("native"), {node("n1", {"native"}, api::Resources{2000, 500}),
+                                       node("n2", {"native"}, api::Resources{2000, 900})});
   ASSERT_TRUE(by_cpu);
   EXPECT_EQ(*by_cpu, "n2");
   auto by_id = kScheduler.pick(spec("native"), {node("nb", {"native"}, api::Resources{2000, 900}),
@@ -50,28 +52,30 @@ TEST(SchedulerTest, TiesGoToMoreCpuThenSmallerId) {
 }
 
 TEST(SchedulerTest, SkipsNodesWithoutRoom) {
-  auto picked =
-      kScheduler.pick(spec("native", 512, 500), {node("big-cpu", {"native"}, api::Resources{256, 64000}),
-                                                 node("small", {"native"}, api::Resources{600, 500})});
+  auto picked = kScheduler.pick(spec("native", 512, 500),
+                                {node("big-cpu", {"native"}, api::Resources{256, 64000}),
+                                 node("small", {"native"}, api::Resources{600, 500})});
   ASSERT_TRUE(picked);
   EXPECT_EQ(*picked, "small");
 }
 
 TEST(SchedulerTest, UnknownCapacityFitsButKnownCapacityIsPreferred) {
-  auto known = kScheduler.pick(spec("native"), {node("unknown", {"native"}, std::nullopt),
-                                                node("known", {"native"}, api::Resources{200, 300})});
+  auto known =
+      kScheduler.pick(spec("native"), {node("unknown", {"native"}, std::nullopt),
+                                       node("known", {"native"}, api::Resources{200, 300})});
   ASSERT_TRUE(known);
   EXPECT_EQ(*known, "known");
-  auto fallback = kScheduler.pick(spec("native", 4096), {node("unknown", {"native"}, std::nullopt),
-                                                         node("known", {"native"}, api::Resources{200, 300})});
+  auto fallback =
+      kScheduler.pick(spec("native", 4096), {node("unknown", {"native"}, std::nullopt),
+                                             node("known", {"native"}, api::Resources{200, 300})});
   ASSERT_TRUE(fallback);
   EXPECT_EQ(*fallback, "unknown");
 }
 
 TEST(SchedulerTest, ReachableNodesArePreferred) {
-  auto picked = kScheduler.pick(spec("native"),
-                                {node("down", {"native"}, api::Resources{9000, 9000}, false),
-                                 node("up", {"native"}, api::Resources{500, 500}, true)});
+  auto picked =
+      kScheduler.pick(spec("native"), {node("down", {"native"}, api::Resources{9000, 9000}, false),
+                                       node("up", {"native"}, api::Resources{500, 500}, true)});
   ASSERT_TRUE(picked);
   EXPECT_EQ(*picked, "up");
 }
@@ -84,7 +88,8 @@ TEST(SchedulerTest, NoRoomIsResourceExhaustedWithReasons) {
   EXPECT_EQ(picked.error().code, Code::kResourceExhausted);
   const auto& message = picked.error().message;
   EXPECT_NE(message.find("memory_mb=512"), std::string::npos) << message;
-  EXPECT_NE(message.find("node \"n1\" has 100 MB and 4000 millicores"), std::string::npos) << message;
+  EXPECT_NE(message.find("node \"n1\" has 100 MB and 4000 millicores"), std::string::npos)
+      << message;
   EXPECT_EQ(message.find("n2"), std::string::npos) << message;  // does not offer the class
 }
 

@@ -29,8 +29,8 @@ class ServerFixture : public ::testing::Test {
     store_ = std::move(*opened);
     node1_ = std::make_unique<FakeAgent>("node-1", std::vector<std::string>{"native"},
                                          api::Resources{4096, 4000});
-    node2_ = std::make_unique<FakeAgent>(
-        "node-2", std::vector<std::string>{"edera-zone", "native"}, api::Resources{1024, 2000});
+    node2_ = std::make_unique<FakeAgent>("node-2", std::vector<std::string>{"edera-zone", "native"},
+                                         api::Resources{1024, 2000});
     server_ = std::make_unique<TestServer>(
         testOptions({{"node-1", node1_->address(), {}}, {"node-2", node2_->address(), {}}}),
         *store_);

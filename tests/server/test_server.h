@@ -2,8 +2,9 @@
 // Test harness: a real zp::server::Server on 127.0.0.1:<port 0> with its own
 // io_context thread, plus a small blocking HTTP client.
 
+// clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
+// clang-format on
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>

@@ -46,10 +46,12 @@ TEST_F(ServerFixture, MalformedJsonIs400) {
 
 // Shape errors (unknown field, wrong type, not an object) are 400; bad values 422.
 TEST_F(ServerFixture, UnknownFieldAndWrongTypeAre400WithField) {
-  auto unknown = server_->post("/workloads", R"({"image":"busybox","runtime_class":"native","replicas":3})");
+  auto unknown =
+      server_->post("/workloads", R"({"image":"busybox","runtime_class":"native","replicas":3})");
   EXPECT_EQ(unknown.status, 400u);
   EXPECT_EQ(unknown.json["error"]["field"], "replicas");
-  auto type = server_->post("/workloads", R"({"image":"busybox","runtime_class":"native","memory_mb":"lots"})");
+  auto type = server_->post("/workloads",
+                            R"({"image":"busybox","runtime_class":"native","memory_mb":"lots"})");
   EXPECT_EQ(type.status, 400u);
   EXPECT_EQ(type.json["error"]["field"], "memory_mb");
   EXPECT_EQ(server_->post("/workloads", "[1,2]").status, 400u);
@@ -60,7 +62,8 @@ TEST_F(ServerFixture, InvalidValuesAre422WithField) {
   EXPECT_EQ(bad_id.status, 422u);
   EXPECT_EQ(bad_id.json["error"]["code"], "InvalidArgument");
   EXPECT_EQ(bad_id.json["error"]["field"], "id");
-  auto bad_image = server_->post("/workloads", R"({"image":"UPPER/Case","runtime_class":"native"})");
+  auto bad_image =
+      server_->post("/workloads", R"({"image":"UPPER/Case","runtime_class":"native"})");
   EXPECT_EQ(bad_image.status, 422u);
   EXPECT_EQ(bad_image.json["error"]["field"], "image");
   auto bad_memory = server_->post("/workloads", spec("small", "native", 1));
@@ -115,7 +118,8 @@ TEST_F(ServerFixture, CreateWithAgentDownStaysPendingAndIsStored) {
   EXPECT_EQ(stored("web-1").status.state, WorkloadState::kPending);
   // The reconciler delivers it once the node is back.
   node1_->setMode(FakeAgent::Mode::kNormal);
-  const int resent = server_->run<int>([&] { return server_->server().reconciler().reconcileOnce(); });
+  const int resent =
+      server_->run<int>([&] { return server_->server().reconciler().reconcileOnce(); });
   EXPECT_EQ(resent, 1);
   EXPECT_TRUE(node1_->workload("web-1"));
 }

@@ -9,7 +9,6 @@
 #include <boost/beast/http.hpp>
 #include <filesystem>
 
-#include "server/router.h"
 #include "server_fixture.h"
 
 namespace zp::server::testing {
@@ -111,18 +110,6 @@ TEST_F(ServerFixture, ExpectContinueIsHonoured) {
   http::response<http::string_body> res;
   http::read(socket, buffer, res);
   EXPECT_EQ(res.result_int(), 201u) << res.body();
-}
-
-TEST(RouterTest, ParsesTargets) {
-  HttpRequest request;
-  ASSERT_TRUE(parseTarget("/workloads?state=Running&node=node%2D1&x=a+b&flag", request));
-  EXPECT_EQ(request.path, "/workloads");
-  EXPECT_EQ(request.query["state"], "Running");
-  EXPECT_EQ(request.query["node"], "node-1");
-  EXPECT_EQ(request.query["x"], "a b");
-  EXPECT_EQ(request.query["flag"], "");
-  EXPECT_FALSE(parseTarget("http://host/workloads", request));
-  EXPECT_FALSE(parseTarget("/w?a=%4", request));
 }
 
 TEST(RestartTest, WorkloadsSurviveAServerRestart) {

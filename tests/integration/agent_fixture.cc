@@ -35,6 +35,13 @@ void AgentIntegrationTest::SetUp() {
   auto client = cri::Client::create(endpoint_, {.default_timeout = 30s, .pull_timeout = 3min});
   ASSERT_TRUE(client.has_value()) << client.error().toString();
   cri_ = std::move(*client);
+  // Connect now, retrying: zp::cri::Client gives a connection attempt only
+  // ~100 ms (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS doubles as gRPC's minimum
+  // connect timeout), which a loaded machine can miss. Once connected, the
+  // channel stays up for the test.
+  Status pinged;
+  ASSERT_TRUE(waitFor([&] { return (pinged = cri_->ping()).has_value(); }, 60s, 200ms))
+      << "containerd not reachable: " << pinged.error().toString();
 
   node_id_ = "it-" + randomHex(10);
   char dir_template[] = "/tmp/zp-agent-it-XXXXXX";
@@ -52,29 +59,40 @@ void AgentIntegrationTest::TearDown() {
     std::cerr << "---- agent log (" << node_id_ << ", last lines) ----\n"
               << tailOfFile(agent_log_, 80) << "---- end of agent log ----\n";
   }
-  if (cri_) {
-    cri::v1::PodSandboxFilter filter;
-    (*filter.mutable_label_selector())[kLabelNodeId] = node_id_;
-    auto sandboxes = cri_->listPodSandbox(filter);
-    if (sandboxes) {
-      for (const auto& sandbox : *sandboxes) {
-        auto stopped = cri_->stopPodSandbox(sandbox.id());
-        auto removed = cri_->removePodSandbox(sandbox.id());
-        if (!stopped || !removed) {
-          ADD_FAILURE() << "cleanup of sandbox " << sandbox.id() << " failed: "
-                        << (!stopped ? stopped.error().toString() : removed.error().toString());
-        }
-      }
-      auto left = cri_->listPodSandbox(filter);
-      if (left && !left->empty()) ADD_FAILURE() << left->size() << " sandbox(es) left behind";
-    } else {
-      ADD_FAILURE() << "cleanup: " << sandboxes.error().toString();
-    }
-  }
+  if (cri_) removeNodeSandboxes();
   if (!dir_.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
+}
+
+void AgentIntegrationTest::removeNodeSandboxes() {
+  cri::v1::PodSandboxFilter filter;
+  (*filter.mutable_label_selector())[kLabelNodeId] = node_id_;
+  // A runtime call cut short by the agent's SIGKILL may still be finishing in
+  // the runtime (a container "in starting state" cannot be removed yet), and
+  // a loaded runtime may miss a deadline: retry until nothing is left.
+  std::string last_error;
+  const bool clean = waitFor(
+      [&] {
+        auto sandboxes = cri_->listPodSandbox(filter);
+        if (!sandboxes) {
+          last_error = sandboxes.error().toString();
+          return false;
+        }
+        if (sandboxes->empty()) return true;
+        for (const auto& sandbox : *sandboxes) {
+          auto stopped = cri_->stopPodSandbox(sandbox.id());
+          auto removed = cri_->removePodSandbox(sandbox.id());
+          if (!stopped || !removed) {
+            last_error = sandbox.id() + ": " +
+                         (!stopped ? stopped.error().toString() : removed.error().toString());
+          }
+        }
+        return false;  // listed again on the next round
+      },
+      120s, 500ms);
+  if (!clean) ADD_FAILURE() << "sandboxes of node " << node_id_ << " left behind: " << last_error;
 }
 
 void AgentIntegrationTest::startAgent() {

@@ -29,6 +29,8 @@ class AgentIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
+  // Stops and removes every sandbox labelled with node_id_ (retrying).
+  void removeNodeSandboxes();
 
   // Starts the agent (classes "native" -> default handler "runc" and "alt" ->
   // the alt handler, both on the stack's endpoint) and connects client_.

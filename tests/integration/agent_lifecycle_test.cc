@@ -15,7 +15,7 @@ TEST_F(Lifecycle, RunsToCompletionSucceedsAndLogs) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto id = workloadId("ok");
   const std::string marker = "zp-hello-" + randomHex(6);
-  auto accepted = startWorkload(workload(id, {"sh", "-c", "echo " + marker + "; sleep 3"}));
+  auto accepted = startWorkload(workload(id, {"sh", "-c", "echo " + marker + "; sleep 5"}));
   ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
   EXPECT_EQ(accepted.value("id", ""), id);
   EXPECT_EQ(accepted.value("state", ""), "Pending");

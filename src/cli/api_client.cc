@@ -21,8 +21,9 @@ Result<nlohmann::json> ApiClient::listWorkloads(const ListFilters& filters) {
   return call(listWorkloadsRequest(path_prefix_, filters));
 }
 
-Result<nlohmann::json> ApiClient::deleteWorkload(const std::string& id) {
-  return call(deleteWorkloadRequest(path_prefix_, id));
+Result<nlohmann::json> ApiClient::deleteWorkload(const std::string& id,
+                                                 std::optional<int> grace_seconds) {
+  return call(deleteWorkloadRequest(path_prefix_, id, grace_seconds));
 }
 
 Result<nlohmann::json> ApiClient::listNodes() { return call(listNodesRequest(path_prefix_)); }

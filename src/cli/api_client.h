@@ -4,6 +4,7 @@
 // Borrows the HttpClient; single-threaded like it.
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "cli/http_client.h"
@@ -20,7 +21,8 @@ class ApiClient {
   Result<nlohmann::json> createWorkload(const nlohmann::json& body);
   Result<nlohmann::json> getWorkload(const std::string& id);
   Result<nlohmann::json> listWorkloads(const ListFilters& filters);
-  Result<nlohmann::json> deleteWorkload(const std::string& id);
+  Result<nlohmann::json> deleteWorkload(const std::string& id,
+                                        std::optional<int> grace_seconds = std::nullopt);
   Result<nlohmann::json> listNodes();
 
   // Sends one request. 2xx with a JSON body -> that JSON; other statuses -> the

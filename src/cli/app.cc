@@ -26,7 +26,13 @@ int runCli(const std::vector<std::string>& args, const CliEnvironment& env, std:
     err << "error: " << server.error().message << "\n";
     return kExitUsage;
   }
-  BeastHttpClient http(*server, invocation.global.http_timeout);
+  auto timeout = invocation.global.http_timeout;
+  if (const auto* del = std::get_if<DeleteArgs>(&invocation.command)) {
+    // The server answers a delete only after the container had its grace period.
+    const std::chrono::seconds grace{del->grace_seconds.value_or(kServerDefaultGraceSeconds)};
+    timeout = std::max<std::chrono::milliseconds>(timeout, grace + std::chrono::seconds(30));
+  }
+  BeastHttpClient http(*server, timeout);
   ApiClient api(http, server->path_prefix);
   ExecuteContext ctx{api, SystemClock::instance(), Streams{in, out, err}};
   return execute(invocation, ctx);

@@ -126,6 +126,9 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
 
   auto* del = app.add_subcommand("delete", "Delete a workload (DELETE /workloads/ID)");
   del->add_option("id", v.del.id, "Workload id")->required()->check(workloadIdValidator());
+  del->add_option("--grace", v.del.grace_seconds,
+                  "Seconds a running container gets to exit before it is killed (server default: 10)")
+      ->check(CLI::Range(0, 300));
 
   auto* nodes = app.add_subcommand("nodes", "List nodes (GET /nodes)");
 

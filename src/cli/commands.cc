@@ -129,7 +129,7 @@ int execute(const Invocation& invocation, ExecuteContext& ctx) {
           auto render = [&](const json& j) { return renderWorkloadList(j, ctx.clock.now()); };
           return finish(ctx, format, ctx.api.listWorkloads(args), render);
         } else if constexpr (std::is_same_v<T, DeleteArgs>) {
-          return finish(ctx, format, ctx.api.deleteWorkload(args.id), renderDeleted);
+          return finish(ctx, format, ctx.api.deleteWorkload(args.id, args.grace_seconds), renderDeleted);
         } else {
           static_assert(std::is_same_v<T, NodesArgs>);
           return finish(ctx, format, ctx.api.listNodes(), renderNodes);

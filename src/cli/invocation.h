@@ -32,8 +32,12 @@ struct GetArgs {
   std::chrono::milliseconds wait_timeout = kDefaultWaitTimeout;
 };
 
+// The grace period the server uses when `delete` does not give one.
+inline constexpr int kServerDefaultGraceSeconds = 10;
+
 struct DeleteArgs {
   std::string id;
+  std::optional<int> grace_seconds;  // --grace: SIGTERM-to-SIGKILL time; server default if unset
 };
 
 struct NodesArgs {};

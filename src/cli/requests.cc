@@ -61,8 +61,11 @@ HttpRequest listWorkloadsRequest(const std::string& path_prefix, const ListFilte
   return {HttpMethod::kGet, path_prefix + "/workloads" + buildQuery(params), {}};
 }
 
-HttpRequest deleteWorkloadRequest(const std::string& path_prefix, const std::string& id) {
-  return {HttpMethod::kDelete, workloadPath(path_prefix, id), {}};
+HttpRequest deleteWorkloadRequest(const std::string& path_prefix, const std::string& id,
+                                  std::optional<int> grace_seconds) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (grace_seconds) params.emplace_back("grace_seconds", std::to_string(*grace_seconds));
+  return {HttpMethod::kDelete, workloadPath(path_prefix, id) + buildQuery(params), {}};
 }
 
 HttpRequest listNodesRequest(const std::string& path_prefix) {

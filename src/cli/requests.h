@@ -41,7 +41,8 @@ Result<nlohmann::json> buildRunBody(const RunArgs& args);
 HttpRequest createWorkloadRequest(const std::string& path_prefix, const nlohmann::json& body);
 HttpRequest getWorkloadRequest(const std::string& path_prefix, const std::string& id);
 HttpRequest listWorkloadsRequest(const std::string& path_prefix, const ListFilters& filters);
-HttpRequest deleteWorkloadRequest(const std::string& path_prefix, const std::string& id);
+HttpRequest deleteWorkloadRequest(const std::string& path_prefix, const std::string& id,
+                                  std::optional<int> grace_seconds = std::nullopt);
 HttpRequest listNodesRequest(const std::string& path_prefix);
 
 }  // namespace zp::cli

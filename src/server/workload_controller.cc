@@ -179,7 +179,8 @@ asio::awaitable<std::vector<WorkloadController::Observed>> WorkloadController::o
   co_return out;
 }
 
-asio::awaitable<Result<WorkloadRecord>> WorkloadController::remove(std::string id) {
+asio::awaitable<Result<WorkloadRecord>> WorkloadController::remove(std::string id,
+                                                                  std::chrono::seconds grace) {
   auto guard = co_await locks_.acquire(id);
   auto record = store_.get(id);
   if (!record) co_return fail(record.error());
@@ -191,8 +192,10 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadController::remove(std::string i
         id, record->node);
   }
   if (node != nullptr) {
-    protocol::RequestBody request = protocol::RemoveWorkload{id};
-    auto reply = co_await agents_.call(node->config.address, std::move(request), timeouts_.remove);
+    protocol::RequestBody request = protocol::RemoveWorkload{id, grace.count()};
+    // The agent may use the whole grace period before it answers.
+    const auto timeout = timeouts_.remove + std::chrono::duration_cast<std::chrono::milliseconds>(grace);
+    auto reply = co_await agents_.call(node->config.address, std::move(request), timeout);
     if (!reply && reply.error().code != Code::kNotFound) {
       if (isUnreachable(reply.error())) {
         co_return fail(

@@ -66,7 +66,9 @@ class WorkloadController {
   // RemoveWorkload on the owning agent, then deletes the record; returns the
   // deleted record. Agent NotFound counts as removed. kUnavailable when the
   // agent cannot be reached (the record is kept); kNotFound for unknown ids.
-  boost::asio::awaitable<Result<store::WorkloadRecord>> remove(std::string id);
+  // `grace`: time the container gets between SIGTERM and SIGKILL.
+  boost::asio::awaitable<Result<store::WorkloadRecord>> remove(std::string id,
+                                                               std::chrono::seconds grace);
 
   // The resources requested on each node by non-terminal records.
   static std::map<std::string, api::Resources> requestedPerNode(

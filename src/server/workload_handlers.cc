@@ -1,5 +1,7 @@
 #include "server/workload_handlers.h"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -60,6 +62,22 @@ WorkloadHandlers::WorkloadHandlers(store::Store& store, NodePool& pool, const Sc
                                    WorkloadController& controller, const Clock& clock)
     : store_(store), pool_(pool), scheduler_(scheduler), controller_(controller), clock_(clock) {}
 
+namespace {
+// "grace_seconds": how long a running container gets between SIGTERM and SIGKILL.
+Result<std::chrono::seconds> parseGraceSeconds(const std::string& value) {
+  std::int64_t n = -1;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc{} || ptr != value.data() + value.size() || n < 0 ||
+      n > protocol::kMaxStopTimeoutSeconds) {
+    return fail(Code::kInvalidArgument,
+                "grace_seconds must be a whole number from 0 to " +
+                    std::to_string(protocol::kMaxStopTimeoutSeconds),
+                "grace_seconds");
+  }
+  return std::chrono::seconds{n};
+}
+}  // namespace
+
 void WorkloadHandlers::addRoutes(Router& router) {
   router.add(http::verb::post, "/workloads",
              [this](HttpRequest r) { return create(std::move(r)); });
@@ -81,7 +99,13 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
   if (auto valid = api::validateWorkloadSpec(spec); !valid) {
     co_return errorResponse(http_status::kUnprocessable, valid.error());
   }
-  const auto offered = pool_.offeredClasses();
+  auto offered = pool_.offeredClasses();
+  if (std::find(offered.begin(), offered.end(), spec.runtime_class) == offered.end()) {
+    // The pool may not have heard from a node yet (just started, node back
+    // up): ask the nodes once before rejecting.
+    co_await pool_.refresh();
+    offered = pool_.offeredClasses();
+  }
   if (std::find(offered.begin(), offered.end(), spec.runtime_class) == offered.end()) {
     co_return errorResponse(
         http_status::kUnprocessable,
@@ -193,7 +217,20 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
 
 asio::awaitable<HttpResponse> WorkloadHandlers::remove(HttpRequest request) {
   const std::string id = request.params["id"];
-  auto removed = co_await controller_.remove(id);
+  std::chrono::seconds grace{protocol::kDefaultStopTimeoutSeconds};
+  for (const auto& [key, value] : request.query) {
+    if (key != "grace_seconds") {
+      co_return errorResponse(http_status::kBadRequest,
+                              Error{Code::kInvalidArgument,
+                                    "unknown query parameter \"" + key.substr(0, 80) +
+                                        "\" (known: grace_seconds)",
+                                    key.substr(0, 80)});
+    }
+    auto parsed = parseGraceSeconds(value);
+    if (!parsed) co_return errorResponse(parsed.error());
+    grace = *parsed;
+  }
+  auto removed = co_await controller_.remove(id, grace);
   if (!removed) {
     if (removed.error().code == Code::kNotFound) {
       co_return errorResponse(

@@ -78,6 +78,8 @@ TEST(Requests, TargetsMethodsAndBodies) {
             (HttpRequest{HttpMethod::kGet, "/api/workloads/wl-1", ""}));
   EXPECT_EQ(deleteWorkloadRequest("", "wl-1"),
             (HttpRequest{HttpMethod::kDelete, "/workloads/wl-1", ""}));
+  EXPECT_EQ(deleteWorkloadRequest("", "wl-1", 0),
+            (HttpRequest{HttpMethod::kDelete, "/workloads/wl-1?grace_seconds=0", ""}));
   EXPECT_EQ(listNodesRequest("/p"), (HttpRequest{HttpMethod::kGet, "/p/nodes", ""}));
   // Whatever the id, it stays one path segment.
   EXPECT_EQ(getWorkloadRequest("", "a/b?c").target, "/workloads/a%2Fb%3Fc");

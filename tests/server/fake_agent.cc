@@ -111,6 +111,7 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
                           return it->second;
                         },
                         [&](const protocol::RemoveWorkload& m) -> protocol::ReplyBody {
+                          last_grace_seconds_ = m.timeout_seconds;
                           if (workloads_.erase(m.id) == 0) return notFound(m.id);
                           return protocol::Removed{m.id};
                         },

@@ -47,6 +47,11 @@ class FakeAgent {
   // How many requests of a type ("StartWorkload", ...) arrived.
   int count(const std::string& type) const;
   void resetCounts();
+  // timeout_seconds of the last RemoveWorkload.
+  std::int64_t lastGraceSeconds() const {
+    std::lock_guard lock(mu_);
+    return last_grace_seconds_;
+  }
 
  private:
   protocol::ReplyBody handle(const protocol::RequestBody& request);
@@ -61,6 +66,7 @@ class FakeAgent {
   std::map<std::string, api::WorkloadStatus> workloads_;
   std::map<std::string, int> counts_;
   std::optional<Error> start_error_;
+  std::int64_t last_grace_seconds_ = -1;
 
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;

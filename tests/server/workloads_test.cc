@@ -203,6 +203,26 @@ TEST_F(ServerFixture, DeleteRemovesOnTheAgentAndTheRecord) {
   EXPECT_EQ(server_->del("/workloads/web-1").status, 404u);
 }
 
+TEST_F(ServerFixture, DeletePassesTheGracePeriodToTheAgent) {
+  create(spec("web-1"));
+  create(spec("web-2"));
+  EXPECT_EQ(server_->del("/workloads/web-1?grace_seconds=3").status, 200u);
+  EXPECT_EQ(node1_->lastGraceSeconds(), 3);
+  EXPECT_EQ(server_->del("/workloads/web-2").status, 200u);
+  EXPECT_EQ(node1_->lastGraceSeconds(), protocol::kDefaultStopTimeoutSeconds);
+}
+
+TEST_F(ServerFixture, DeleteRejectsABadGracePeriod) {
+  create(spec("web-1"));
+  for (const char* bad : {"-1", "x", "301", "1.5", ""}) {
+    auto res = server_->del(std::string("/workloads/web-1?grace_seconds=") + bad);
+    EXPECT_EQ(res.status / 100, 4u) << bad;
+    EXPECT_EQ(res.json["error"]["field"], "grace_seconds") << bad;
+  }
+  EXPECT_EQ(server_->del("/workloads/web-1?force=1").status, 400u);
+  EXPECT_TRUE(store_->get("web-1"));
+}
+
 TEST_F(ServerFixture, DeleteWithAgentDownIs503AndKeepsTheRecord) {
   create(spec("web-1"));
   node1_->setMode(FakeAgent::Mode::kDown);

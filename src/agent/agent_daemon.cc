@@ -25,7 +25,8 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
     : config_(std::move(config)),
       runtime_(runtime),
       options_(std::move(options)),
-      workers_(std::make_unique<asio::thread_pool>(options_.worker_threads)) {
+      workers_(std::make_unique<asio::thread_pool>(options_.worker_threads)),
+      control_(std::make_unique<asio::thread_pool>(options_.control_threads)) {
   std::vector<std::string> classes;
   for (const auto& [name, rc] : config_.runtime_classes) classes.push_back(name);
   manager_ = std::make_unique<WorkloadManager>(
@@ -34,7 +35,7 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
 }
 
 AgentDaemon::~AgentDaemon() {
-  if (!workers_) return;
+  control_->join();
   workers_->join();
 }
 
@@ -57,7 +58,7 @@ Status AgentDaemon::run() {
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 
-  RequestHandler handler(*manager_, workers_->get_executor());
+  RequestHandler handler(*manager_, control_->get_executor());
   ProtocolServer server(io_, handler);
   auto bound = server.listen(config_.listen_host, config_.listen_port);
   if (!bound) return fail(bound.error());
@@ -84,7 +85,7 @@ Status AgentDaemon::run() {
           co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (stopping) break;
           auto sweep = asio::co_spawn(
-              workers_->get_executor(),
+              control_->get_executor(),
               [this]() -> asio::awaitable<Status> { co_return manager_->sweep(); },
               asio::use_awaitable);
           auto swept = co_await std::move(sweep);
@@ -122,7 +123,9 @@ Status AgentDaemon::run() {
     spdlog::shutdown();
     std::_Exit(0);
   }
+  control_->stop();
   workers_->stop();
+  control_->join();
   workers_->join();
   // Drain what the io_context still holds (connection coroutines) before destruction.
   io_.restart();

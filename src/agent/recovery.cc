@@ -97,19 +97,11 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
     st.message = "resuming creation after an agent restart";
     to_finish.push_back(entry);
   } else {
-    // A sandbox that is not ready and has no container: replace it.
-    spdlog::warn("workload \"{}\": sandbox {} is not ready and has no container; recreating",
-                 id, sandbox.sandbox_id);
-    if (auto s = runtime_.removeWorkload(entry->identity, sandbox.sandbox_id); !s) {
-      spdlog::warn("workload \"{}\": {}", id, s.error().message);
-    }
-    entry->sandbox_id.clear();
-    st.sandbox_id.clear();
-    entry->identity.attempt += 1;
-    st.state = api::WorkloadState::kPending;
-    st.reason = api::reason::kCreating;
-    st.message = "recreating the sandbox after an agent restart";
-    to_finish.push_back(entry);
+    // Not ready and no container: it was stopped before its container was
+    // created (a crash mid-creation leaves a ready sandbox). Report, don't redo.
+    st.state = api::WorkloadState::kFailed;
+    st.reason = api::reason::kStopped;
+    st.message = "the sandbox was stopped before its container was created";
   }
   std::lock_guard lock(mutex_);
   entries_[id] = entry;

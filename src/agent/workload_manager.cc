@@ -134,16 +134,14 @@ int WorkloadManager::operationsInFlight() const {
   return in_flight_;
 }
 
-bool WorkloadManager::cancelled(const EntryPtr& entry) const {
+bool WorkloadManager::enterPhase(const EntryPtr& entry, std::string_view reason,
+                                 std::string message) {
   std::lock_guard lock(mutex_);
-  return entry->cancel;
-}
-
-void WorkloadManager::setPhase(const EntryPtr& entry, std::string_view reason, std::string message) {
-  std::lock_guard lock(mutex_);
+  if (entry->cancel) return false;
   entry->status.state = api::WorkloadState::kPending;
   entry->status.reason = reason;
   entry->status.message = std::move(message);
+  return true;
 }
 
 void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason, std::string message) {
@@ -181,13 +179,17 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
     sandbox_id = entry->sandbox_id;
     container_id = entry->container_id;
   }
-  if (sandbox_id.empty()) {
-    setPhase(entry, api::reason::kPulling, "pulling image " + identity.spec.image);
+  if (container_id.empty()) {
+    // Also when resuming after a restart: the image may have been removed since.
+    if (!enterPhase(entry, api::reason::kPulling, "pulling image " + identity.spec.image)) return;
     if (auto s = runtime_.ensureImage(cls, identity.spec.image); !s) {
       return setFailed(entry, api::reason::kErrImagePull, s.error().message);
     }
-    if (cancelled(entry)) return;
-    setPhase(entry, api::reason::kCreating, "creating the sandbox");
+  }
+  if (sandbox_id.empty()) {
+    // Checked and set under one lock: once stop()/remove() saw kPulling and
+    // cancelled, no sandbox is created.
+    if (!enterPhase(entry, api::reason::kCreating, "creating the sandbox")) return;
     auto sandbox = runtime_.runSandbox(identity);
     if (!sandbox) return setFailed(entry, api::reason::kRunPodSandboxError, sandbox.error().message);
     sandbox_id = *sandbox;
@@ -196,8 +198,7 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
     entry->status.sandbox_id = sandbox_id;
   }
   if (container_id.empty()) {
-    if (cancelled(entry)) return;
-    setPhase(entry, api::reason::kCreating, "creating the container");
+    if (!enterPhase(entry, api::reason::kCreating, "creating the container")) return;
     auto container = runtime_.createContainer(identity, sandbox_id);
     if (!container) {
       return setFailed(entry, api::reason::kCreateContainerError, container.error().message);
@@ -207,7 +208,10 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
     entry->container_id = container_id;
     entry->status.container_id = container_id;
   }
-  if (cancelled(entry)) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (entry->cancel) return;
+  }
   auto detail = runtime_.inspectContainer(cls, container_id);
   if (detail && detail->state == ObjectState::kCreated) {
     if (auto s = runtime_.startContainer(cls, container_id); !s) {
@@ -222,13 +226,25 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
   applyDetail(entry, *detail);
 }
 
+bool WorkloadManager::cancelWhilePulling(const EntryPtr& entry) {
+  std::unique_lock op(entry->op, std::try_to_lock);
+  std::lock_guard lock(mutex_);
+  entry->cancel = true;
+  // A pull cannot be interrupted and may take minutes; a pipeline still in it
+  // sees `cancel` before creating anything (enterPhase), so the caller need
+  // not wait for it.
+  return !op.owns_lock() && entry->sandbox_id.empty() &&
+         entry->status.reason == api::reason::kPulling;
+}
+
 Result<api::WorkloadStatus> WorkloadManager::stop(const std::string& id, std::chrono::seconds grace) {
   auto entry = find(id);
   if (!entry) return fail(Code::kNotFound, "no workload \"" + id + "\" on this node", "id");
   InFlight counted(*this);
-  {
+  if (cancelWhilePulling(entry)) {
+    setFailed(entry, api::reason::kStopped, "stopped while the image was being pulled");
     std::lock_guard lock(mutex_);
-    entry->cancel = true;
+    return entry->status;
   }
   std::lock_guard op(entry->op);
   std::string sandbox_id, container_id;
@@ -262,9 +278,13 @@ Status WorkloadManager::remove(const std::string& id, std::chrono::seconds grace
   auto entry = find(id);
   if (!entry) return fail(Code::kNotFound, "no workload \"" + id + "\" on this node", "id");
   InFlight counted(*this);
-  {
+  if (cancelWhilePulling(entry)) {
+    // Nothing exists in the runtime yet and the pipeline will create nothing.
     std::lock_guard lock(mutex_);
-    entry->cancel = true;
+    const auto it = entries_.find(id);
+    if (it != entries_.end() && it->second == entry) entries_.erase(it);
+    spdlog::info("workload \"{}\": removed while its image was being pulled", id);
+    return ok();
   }
   std::lock_guard op(entry->op);
   std::string sandbox_id, container_id;

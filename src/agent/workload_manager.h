@@ -87,8 +87,10 @@ class WorkloadManager {
   EntryPtr find(const std::string& id) const;
   void runPipeline(const EntryPtr& entry);
   void launchPipeline(const EntryPtr& entry);
-  bool cancelled(const EntryPtr& entry) const;
-  void setPhase(const EntryPtr& entry, std::string_view reason, std::string message);
+  // Moves a Pending workload to the next phase; false (and no change) once cancelled.
+  bool enterPhase(const EntryPtr& entry, std::string_view reason, std::string message);
+  // Sets `cancel`; true when a pipeline is busy pulling the image (nothing created yet).
+  bool cancelWhilePulling(const EntryPtr& entry);
   void setFailed(const EntryPtr& entry, std::string_view reason, std::string message);
   void applyDetail(const EntryPtr& entry, const ContainerDetail& detail);
   void adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,

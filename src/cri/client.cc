@@ -56,7 +56,9 @@ Client::Client(std::string endpoint, ClientOptions options)
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
+  // GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is left at its default on purpose: gRPC
+  // also uses it as the minimum connect timeout, and a small value makes
+  // connection attempts fail spuriously on a loaded machine.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(endpoint_, grpc::InsecureChannelCredentials(), args);

@@ -348,5 +348,37 @@ TEST_F(Protocol, ASlowPullNeverBlocksStatusOrOtherWorkloads) {
   EXPECT_EQ(removed.value("type", ""), "Removed") << removed.dump();
 }
 
+TEST_F(Protocol, StopAndRemoveDoNotWaitForAHungPull) {
+  SilentRegistry registry;
+  ASSERT_TRUE(registry.start());
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  const std::string image = "127.0.0.1:" + std::to_string(registry.port()) + "/slow/app:1";
+  const auto stopped = workloadId("stopped");
+  const auto removed = workloadId("removed");
+  for (const auto& id : {stopped, removed}) {
+    ASSERT_EQ(startWorkload(workloadJson(id, image, {"true"})).value("type", ""), "Status");
+    Json st;
+    ASSERT_TRUE(waitStatus(
+        id, [](const Json& s) { return s.value("reason", "") == "Pulling"; }, 60s, st))
+        << st.dump();
+  }
+  ASSERT_TRUE(waitFor([&] { return registry.accepted() > 0; }, 60s));
+  // Both answer while the pulls still hang (the registry is still silent).
+  auto client = connect();
+  auto stop = client.call(Json{{"type", "StopWorkload"}, {"id", stopped}, {"timeout_seconds", 0}}, 60s);
+  ASSERT_TRUE(stop.has_value()) << stop.error().toString();
+  EXPECT_EQ(stop->value("state", ""), "Failed") << stop->dump();
+  EXPECT_EQ(stop->value("reason", ""), "Stopped") << stop->dump();
+  auto gone = removeWorkload(removed, 0);
+  EXPECT_EQ(gone.value("type", ""), "Removed") << gone.dump();
+  EXPECT_EQ(getStatus(removed).value("code", ""), "NotFound");
+  registry.close();
+  // Once the pulls end nothing is created for either.
+  std::this_thread::sleep_for(2s);
+  EXPECT_TRUE(sandboxesOf(stopped).empty());
+  EXPECT_TRUE(sandboxesOf(removed).empty());
+  EXPECT_EQ(removeWorkload(stopped, 0).value("type", ""), "Removed");
+}
+
 }  // namespace
 }  // namespace zp::agent_it

@@ -95,13 +95,10 @@ void WorkloadManager::launchPipeline(const EntryPtr& entry) {
 }
 
 Result<api::WorkloadStatus> WorkloadManager::status(const std::string& id) const {
+  auto entry = existing(id);
+  if (!entry) return fail(entry.error());
   std::lock_guard lock(mutex_);
-  const auto it = entries_.find(id);
-  if (it == entries_.end()) {
-    return fail(Code::kNotFound, "no workload \"" + id + "\" on node \"" + options_.node_id + "\"",
-                "id");
-  }
-  return it->second->status;
+  return (*entry)->status;
 }
 
 std::vector<api::WorkloadStatus> WorkloadManager::list() const {
@@ -226,6 +223,26 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
   applyDetail(entry, *detail);
 }
 
+Result<WorkloadManager::EntryPtr> WorkloadManager::existing(const std::string& id) const {
+  auto entry = find(id);
+  if (!entry) {
+    return fail(Code::kNotFound, "no workload \"" + id + "\" on node \"" + options_.node_id + "\"",
+                "id");
+  }
+  return entry;
+}
+
+std::pair<std::string, std::string> WorkloadManager::runtimeIds(const EntryPtr& entry) const {
+  std::lock_guard lock(mutex_);
+  return {entry->sandbox_id, entry->container_id};
+}
+
+void WorkloadManager::forget(const EntryPtr& entry) {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(entry->identity.spec.id);
+  if (it != entries_.end() && it->second == entry) entries_.erase(it);
+}
+
 bool WorkloadManager::cancelWhilePulling(const EntryPtr& entry) {
   std::unique_lock op(entry->op, std::try_to_lock);
   std::lock_guard lock(mutex_);
@@ -238,8 +255,9 @@ bool WorkloadManager::cancelWhilePulling(const EntryPtr& entry) {
 }
 
 Result<api::WorkloadStatus> WorkloadManager::stop(const std::string& id, std::chrono::seconds grace) {
-  auto entry = find(id);
-  if (!entry) return fail(Code::kNotFound, "no workload \"" + id + "\" on this node", "id");
+  auto found = existing(id);
+  if (!found) return fail(found.error());
+  const EntryPtr entry = *found;
   InFlight counted(*this);
   if (cancelWhilePulling(entry)) {
     setFailed(entry, api::reason::kStopped, "stopped while the image was being pulled");
@@ -247,12 +265,7 @@ Result<api::WorkloadStatus> WorkloadManager::stop(const std::string& id, std::ch
     return entry->status;
   }
   std::lock_guard op(entry->op);
-  std::string sandbox_id, container_id;
-  {
-    std::lock_guard lock(mutex_);
-    sandbox_id = entry->sandbox_id;
-    container_id = entry->container_id;
-  }
+  const auto [sandbox_id, container_id] = runtimeIds(entry);
   const auto& cls = entry->identity.spec.runtime_class;
   if (auto s = runtime_.stopWorkload(cls, sandbox_id, container_id, grace); !s) return fail(s.error());
   const bool was_terminal = [&] {
@@ -275,32 +288,22 @@ Result<api::WorkloadStatus> WorkloadManager::stop(const std::string& id, std::ch
 }
 
 Status WorkloadManager::remove(const std::string& id, std::chrono::seconds grace) {
-  auto entry = find(id);
-  if (!entry) return fail(Code::kNotFound, "no workload \"" + id + "\" on this node", "id");
+  auto found = existing(id);
+  if (!found) return fail(found.error());
+  const EntryPtr entry = *found;
   InFlight counted(*this);
   if (cancelWhilePulling(entry)) {
     // Nothing exists in the runtime yet and the pipeline will create nothing.
-    std::lock_guard lock(mutex_);
-    const auto it = entries_.find(id);
-    if (it != entries_.end() && it->second == entry) entries_.erase(it);
+    forget(entry);
     spdlog::info("workload \"{}\": removed while its image was being pulled", id);
     return ok();
   }
   std::lock_guard op(entry->op);
-  std::string sandbox_id, container_id;
-  {
-    std::lock_guard lock(mutex_);
-    sandbox_id = entry->sandbox_id;
-    container_id = entry->container_id;
-  }
+  const auto [sandbox_id, container_id] = runtimeIds(entry);
   const auto& cls = entry->identity.spec.runtime_class;
   if (auto s = runtime_.stopWorkload(cls, sandbox_id, container_id, grace); !s) return s;
   if (auto s = runtime_.removeWorkload(entry->identity, sandbox_id); !s) return s;
-  {
-    std::lock_guard lock(mutex_);
-    const auto it = entries_.find(id);
-    if (it != entries_.end() && it->second == entry) entries_.erase(it);
-  }
+  forget(entry);
   spdlog::info("workload \"{}\": removed (sandbox {})", id, sandbox_id.empty() ? "none" : sandbox_id);
   return ok();
 }

@@ -85,6 +85,12 @@ class WorkloadManager {
   class InFlight;
 
   EntryPtr find(const std::string& id) const;
+  // find(), or kNotFound naming the node.
+  Result<EntryPtr> existing(const std::string& id) const;
+  // {sandbox_id, container_id}, read under the lock.
+  std::pair<std::string, std::string> runtimeIds(const EntryPtr& entry) const;
+  // Drops `entry` from the registry (if it is still the one registered).
+  void forget(const EntryPtr& entry);
   void runPipeline(const EntryPtr& entry);
   void launchPipeline(const EntryPtr& entry);
   // Moves a Pending workload to the next phase; false (and no change) once cancelled.

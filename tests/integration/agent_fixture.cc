@@ -57,7 +57,7 @@ void AgentIntegrationTest::TearDown() {
   agent_.kill9();
   if (HasFailure() && !agent_log_.empty()) {
     std::cerr << "---- agent log (" << node_id_ << ", last lines) ----\n"
-              << tailOfFile(agent_log_, 80) << "---- end of agent log ----\n";
+              << logTail(agent_log_, 80) << "---- end of agent log ----\n";
   }
   if (cri_) removeNodeSandboxes();
   if (!dir_.empty()) {

@@ -4,16 +4,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -30,13 +26,6 @@ int remainingMs(Clock::time_point deadline) {
 }
 
 std::string errnoText(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
-
-// Exit code of a wait status: the code, or -signal.
-int exitCodeOf(int wstatus) {
-  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
-  if (WIFSIGNALED(wstatus)) return -WTERMSIG(wstatus);
-  return -1000;
-}
 
 }  // namespace
 
@@ -61,18 +50,6 @@ std::string readFile(const std::filesystem::path& path) {
   return out.str();
 }
 
-std::string tailOfFile(const std::filesystem::path& path, std::size_t max_lines) {
-  std::ifstream in(path);
-  std::deque<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(std::move(line));
-    if (lines.size() > max_lines) lines.pop_front();
-  }
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout,
              std::chrono::milliseconds interval) {
   const auto deadline = Clock::now() + timeout;
@@ -85,135 +62,15 @@ bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds t
 
 // ---- AgentProcess
 
-AgentProcess::~AgentProcess() { kill9(); }
-
-void AgentProcess::closePipe() {
-  if (stdout_fd_ >= 0) ::close(stdout_fd_);
-  stdout_fd_ = -1;
-}
-
 Status AgentProcess::start(const AgentArgs& args, std::chrono::milliseconds timeout) {
-  if (pid_ > 0) return fail(Code::kFailedPrecondition, "agent already running");
-  std::vector<std::string> argv_strings = {args.binary,   "--node-id",  args.node_id,
-                                           "--listen",    "127.0.0.1:0", "--data-dir",
-                                           args.data_dir.string()};
+  std::vector<std::string> argv = {args.binary,   "--node-id",   args.node_id,
+                                   "--listen",    "127.0.0.1:0", "--data-dir",
+                                   args.data_dir.string()};
   for (const auto& c : args.runtime_classes) {
-    argv_strings.push_back("--runtime-class");
-    argv_strings.push_back(c);
+    argv.push_back("--runtime-class");
+    argv.push_back(c);
   }
-  std::vector<char*> argv;
-  for (auto& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  const std::string log_file = args.log_file.string();
-
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return fail(Code::kInternal, errnoText("pipe2"));
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return fail(Code::kInternal, errnoText("fork"));
-  }
-  if (pid == 0) {
-    // Child: async-signal-safe calls only.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(126);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    dup2(out[1], STDOUT_FILENO);
-    const int err = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (err >= 0) dup2(err, STDERR_FILENO);
-    const int in = open("/dev/null", O_RDONLY);
-    if (in >= 0) dup2(in, STDIN_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  ::close(out[1]);
-  pid_ = pid;
-  stdout_fd_ = out[0];
-  port_ = 0;
-
-  // Wait for "zoneplane-agent listening on HOST:PORT\n".
-  static constexpr std::string_view kPrefix = "zoneplane-agent listening on ";
-  const auto deadline = Clock::now() + timeout;
-  std::string got;
-  while (got.find('\n') == std::string::npos) {
-    pollfd p{stdout_fd_, POLLIN, 0};
-    const int r = poll(&p, 1, remainingMs(deadline));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      kill9();
-      return fail(Code::kDeadlineExceeded, "agent did not report listening in time; stderr:\n" +
-                                               tailOfFile(args.log_file));
-    }
-    char buf[512];
-    const ssize_t n = read(stdout_fd_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int wstatus = 0;
-      waitpid(pid_, &wstatus, 0);
-      pid_ = -1;
-      closePipe();
-      return fail(Code::kUnavailable, "agent exited (" + std::to_string(exitCodeOf(wstatus)) +
-                                          ") before listening; stderr:\n" + tailOfFile(args.log_file));
-    }
-    got.append(buf, static_cast<std::size_t>(n));
-  }
-  const std::string line = got.substr(0, got.find('\n'));
-  const auto colon = line.rfind(':');
-  if (!line.starts_with(kPrefix) || colon == std::string::npos) {
-    kill9();
-    return fail(Code::kInternal, "unexpected agent output: \"" + line + "\"");
-  }
-  port_ = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
-  return ok();
-}
-
-void AgentProcess::kill9() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    int wstatus = 0;
-    while (waitpid(pid_, &wstatus, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-  closePipe();
-}
-
-std::optional<int> AgentProcess::terminate(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return std::nullopt;
-  ::kill(pid_, SIGTERM);
-  const auto deadline = Clock::now() + timeout;
-  while (true) {
-    int wstatus = 0;
-    const pid_t r = waitpid(pid_, &wstatus, WNOHANG);
-    if (r == pid_) {
-      pid_ = -1;
-      closePipe();
-      return exitCodeOf(wstatus);
-    }
-    if (Clock::now() >= deadline) {
-      kill9();
-      return std::nullopt;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-}
-
-bool AgentProcess::alive() {
-  if (pid_ <= 0) return false;
-  int wstatus = 0;
-  if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
-    pid_ = -1;
-    closePipe();
-    return false;
-  }
-  return true;
+  return process_.start(argv, "zoneplane-agent listening on ", args.log_file, timeout);
 }
 
 // ---- LineClient

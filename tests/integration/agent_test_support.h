@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "daemon_process.h"
 
 namespace zp::agent_it {
 
@@ -30,8 +31,7 @@ std::string envOrEmpty(const char* name);
 std::string randomHex(std::size_t n = 8);
 // The whole file, "" when it cannot be read.
 std::string readFile(const std::filesystem::path& path);
-// The last `max_lines` lines of a file (for failure messages).
-std::string tailOfFile(const std::filesystem::path& path, std::size_t max_lines = 60);
+using testsupport::logTail;  // the last lines of a file, for failure messages
 
 // Polls `predicate` every `interval` until it returns true (-> true) or
 // `timeout` passes (-> false). The predicate runs at least once.
@@ -46,36 +46,22 @@ struct AgentArgs {
   std::filesystem::path log_file;            // the agent's stderr is appended here
 };
 
-// One zoneplane-agent child process (fork/exec). Its stdout is a pipe read
-// until the "listening on" line; its stderr goes to `log_file`. The child is
-// SIGKILLed if the test process dies (PR_SET_PDEATHSIG) and by the destructor.
+// One zoneplane-agent child process on 127.0.0.1, port 0 (see DaemonProcess).
 class AgentProcess {
  public:
-  AgentProcess() = default;
-  AgentProcess(const AgentProcess&) = delete;
-  AgentProcess& operator=(const AgentProcess&) = delete;
-  ~AgentProcess();
-
-  // Spawns the agent and waits (up to `timeout`) for
-  // "zoneplane-agent listening on 127.0.0.1:PORT". Fails if it exits first.
+  // Spawns the agent and waits (up to `timeout`) for its listening line.
   Status start(const AgentArgs& args, std::chrono::milliseconds timeout = 90s);
-  // SIGKILL and reap. No-op when not running.
-  void kill9();
-  // SIGTERM, then waits up to `timeout` for the exit. Returns the exit code,
-  // or -signal when killed by a signal; nullopt on timeout (then SIGKILLed).
-  std::optional<int> terminate(std::chrono::milliseconds timeout = 60s);
-  // True while the child has not exited (reaps it if it has).
-  bool alive();
-
-  unsigned short port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  void kill9() { process_.kill9(); }
+  // SIGTERM and wait: exit code (or -signal); nullopt on timeout (then SIGKILLed).
+  std::optional<int> terminate(std::chrono::milliseconds timeout = 60s) {
+    return process_.terminate(timeout);
+  }
+  bool alive() { return process_.alive(); }
+  unsigned short port() const { return process_.port(); }
+  pid_t pid() const { return process_.pid(); }
 
  private:
-  void closePipe();
-
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  unsigned short port_ = 0;
+  testsupport::DaemonProcess process_;
 };
 
 // A blocking TCP client for the line protocol on 127.0.0.1. Replies are

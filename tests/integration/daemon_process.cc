@@ -13,7 +13,7 @@
 #include <fstream>
 #include <thread>
 
-namespace zp::testing {
+namespace zp::testsupport {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -163,4 +163,4 @@ bool DaemonProcess::alive() {
   return true;
 }
 
-}  // namespace zp::testing
+}  // namespace zp::testsupport

@@ -14,7 +14,7 @@
 
 #include "common/status.h"
 
-namespace zp::testing {
+namespace zp::testsupport {
 
 class DaemonProcess {
  public:
@@ -50,4 +50,4 @@ class DaemonProcess {
 // The last `max_lines` lines of a file ("" if unreadable), for failure messages.
 std::string logTail(const std::filesystem::path& path, std::size_t max_lines = 60);
 
-}  // namespace zp::testing
+}  // namespace zp::testsupport

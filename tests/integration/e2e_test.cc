@@ -21,7 +21,7 @@
 #include "cri/client.h"
 #include "daemon_process.h"
 
-namespace zp::testing {
+namespace zp::testsupport {
 namespace {
 
 using nlohmann::json;
@@ -308,4 +308,4 @@ TEST_F(EndToEndTest, NodesShowClassesAndCapacity) {
 }
 
 }  // namespace
-}  // namespace zp::testing
+}  // namespace zp::testsupport

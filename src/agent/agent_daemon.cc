@@ -35,8 +35,11 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
 }
 
 AgentDaemon::~AgentDaemon() {
+  // Pools first: tasks still queued in them refer to the manager.
   control_->join();
   workers_->join();
+  control_.reset();
+  workers_.reset();
 }
 
 void AgentDaemon::requestStop() {

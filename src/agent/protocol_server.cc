@@ -18,7 +18,9 @@ using asio::ip::tcp;
 
 struct ProtocolServer::Connection {
   explicit Connection(tcp::socket s)
-      : socket(std::move(s)), wake(socket.get_executor(), std::chrono::steady_clock::time_point::max()) {}
+      : socket(std::move(s)),
+        wake(socket.get_executor(), std::chrono::steady_clock::time_point::max()),
+        drained(socket.get_executor(), std::chrono::steady_clock::time_point::max()) {}
 
   void send(std::string line) {
     outbox.push_back(std::move(line));
@@ -28,10 +30,15 @@ struct ProtocolServer::Connection {
   void closeAfterFlush() {
     closing = true;
     wake.cancel();
+    drained.cancel();
   }
+  // Requests being handled plus replies not yet written: bounded per connection,
+  // so a client that sends without reading cannot grow the agent's memory.
+  std::size_t backlog() const { return in_flight + outbox.size(); }
 
   tcp::socket socket;
-  asio::steady_timer wake;  // cancelled to wake the writer
+  asio::steady_timer wake;     // cancelled to wake the writer
+  asio::steady_timer drained;  // cancelled by the writer after each write, to wake the reader
   std::deque<std::string> outbox;
   std::size_t in_flight = 0;
   bool closing = false;
@@ -68,6 +75,7 @@ void ProtocolServer::stop() {
   for (const auto& conn : connections_) {
     conn->socket.close(ec);
     conn->wake.cancel();
+    conn->drained.cancel();
   }
 }
 
@@ -77,7 +85,10 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
     tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) break;
+      // E.g. out of file descriptors: back off instead of spinning.
       spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
     auto conn = std::make_shared<Connection>(std::move(socket));
@@ -98,7 +109,14 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
 
 asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn) {
   protocol::LineReader<tcp::socket> reader(conn->socket);
-  while (!conn->closing) {
+  while (!conn->closing && !stopping_) {
+    // Backpressure: stop reading while the backlog is full.
+    while (conn->backlog() >= limits_.max_in_flight_per_connection && !conn->closing && !stopping_) {
+      boost::system::error_code ec;
+      conn->drained.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await conn->drained.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (conn->closing || stopping_) break;
     auto line = co_await reader.next();
     if (!line) {
       if (line.error().code == Code::kResourceExhausted) {
@@ -114,15 +132,6 @@ asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn)
     if (!request) {
       auto& e = request.error();
       conn->send(protocol::encodeReply({e.req, protocol::ErrorReply{e.error, e.id}}));
-      continue;
-    }
-    if (conn->in_flight >= limits_.max_in_flight_per_connection) {
-      conn->send(protocol::encodeReply(
-          {request->req, protocol::ErrorReply{{Code::kResourceExhausted,
-                                               "too many requests in flight on this connection (max " +
-                                                   std::to_string(limits_.max_in_flight_per_connection) + ")",
-                                               ""},
-                                              ""}}));
       continue;
     }
     ++conn->in_flight;
@@ -142,7 +151,18 @@ asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, pr
     reply = {req, protocol::ErrorReply{{Code::kInternal, "internal error", ""}, ""}};
   }
   --conn->in_flight;
-  conn->send(protocol::encodeReply(reply));
+  std::string line = protocol::encodeReply(reply);
+  if (line.size() > protocol::kMaxLineBytes) {
+    // A peer cannot read a longer line (DESIGN.md §3); say so instead.
+    line = protocol::encodeReply(
+        {req, protocol::ErrorReply{{Code::kResourceExhausted,
+                                    "reply of " + std::to_string(line.size()) +
+                                        " bytes exceeds the line limit of " +
+                                        std::to_string(protocol::kMaxLineBytes) + " bytes",
+                                    ""},
+                                   ""}});
+  }
+  conn->send(std::move(line));
 }
 
 asio::awaitable<void> ProtocolServer::writeLoop(std::shared_ptr<Connection> conn) {
@@ -154,8 +174,10 @@ asio::awaitable<void> ProtocolServer::writeLoop(std::shared_ptr<Connection> conn
       if (auto s = co_await std::move(write); !s) {
         conn->closing = true;
         conn->outbox.clear();
+        conn->drained.cancel();
         break;
       }
+      conn->drained.cancel();
     }
     // Close once asked to and nothing is left to write or wait for.
     if (conn->closing && (conn->in_flight == 0 || !conn->socket.is_open())) break;

@@ -19,6 +19,8 @@ namespace zp::agent {
 
 struct ServerLimits {
   std::size_t max_connections = 1024;
+  // Requests in flight plus unwritten replies per connection; beyond it the
+  // connection is not read until the client reads its replies.
   std::size_t max_in_flight_per_connection = 64;
 };
 

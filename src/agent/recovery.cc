@@ -130,12 +130,8 @@ Status WorkloadManager::sweep() {
   for (const auto& entry : changed) {
     std::unique_lock op(entry->op, std::try_to_lock);
     if (!op.owns_lock()) continue;  // an operation is in progress; it sets the status
-    std::string container_id;
-    {
-      std::lock_guard lock(mutex_);
-      if (entry->cancel) continue;
-      container_id = entry->container_id;
-    }
+    // Holding `op` means no stop/remove/pipeline is running for it.
+    const std::string container_id = runtimeIds(entry).second;
     auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class, container_id);
     if (detail) {
       applyDetail(entry, *detail);
@@ -165,9 +161,13 @@ void WorkloadManager::removeOrphans(const Snapshot& snapshot) {
       if (!op.owns_lock()) continue;
       std::lock_guard lock(mutex_);
       if (owner->sandbox_id == sb.sandbox_id) continue;
-      // The owner's own sandbox may not be recorded yet if its pipeline has not
-      // run; only sandboxes of other submissions (other uid) are orphans.
-      if (owner->identity.uid == sb.identity->uid && owner->sandbox_id.empty()) continue;
+      // The owner's own sandbox may not be recorded yet while its pipeline is
+      // still to run. Once the owner is final without a sandbox (say, a
+      // RunPodSandbox whose reply timed out), a sandbox of its uid is an orphan.
+      if (owner->identity.uid == sb.identity->uid && owner->sandbox_id.empty() &&
+          !api::isTerminal(owner->status.state)) {
+        continue;
+      }
     }
     spdlog::warn("removing orphan sandbox {} of workload \"{}\"", sb.sandbox_id, sb.workload_id);
     if (auto s = runtime_.removeWorkload(*sb.identity, sb.sandbox_id); !s) {

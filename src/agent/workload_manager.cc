@@ -180,6 +180,10 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
     // Also when resuming after a restart: the image may have been removed since.
     if (!enterPhase(entry, api::reason::kPulling, "pulling image " + identity.spec.image)) return;
     if (auto s = runtime_.ensureImage(cls, identity.spec.image); !s) {
+      {
+        std::lock_guard lock(mutex_);
+        if (entry->cancel) return;  // stopped or removed meanwhile: that outcome stands
+      }
       return setFailed(entry, api::reason::kErrImagePull, s.error().message);
     }
   }
@@ -237,6 +241,11 @@ std::pair<std::string, std::string> WorkloadManager::runtimeIds(const EntryPtr& 
   return {entry->sandbox_id, entry->container_id};
 }
 
+void WorkloadManager::uncancel(const EntryPtr& entry) {
+  std::lock_guard lock(mutex_);
+  entry->cancel = false;
+}
+
 void WorkloadManager::forget(const EntryPtr& entry) {
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(entry->identity.spec.id);
@@ -267,7 +276,10 @@ Result<api::WorkloadStatus> WorkloadManager::stop(const std::string& id, std::ch
   std::lock_guard op(entry->op);
   const auto [sandbox_id, container_id] = runtimeIds(entry);
   const auto& cls = entry->identity.spec.runtime_class;
-  if (auto s = runtime_.stopWorkload(cls, sandbox_id, container_id, grace); !s) return fail(s.error());
+  if (auto s = runtime_.stopWorkload(cls, sandbox_id, container_id, grace); !s) {
+    uncancel(entry);
+    return fail(s.error());
+  }
   const bool was_terminal = [&] {
     std::lock_guard lock(mutex_);
     return api::isTerminal(entry->status.state);
@@ -301,8 +313,12 @@ Status WorkloadManager::remove(const std::string& id, std::chrono::seconds grace
   std::lock_guard op(entry->op);
   const auto [sandbox_id, container_id] = runtimeIds(entry);
   const auto& cls = entry->identity.spec.runtime_class;
-  if (auto s = runtime_.stopWorkload(cls, sandbox_id, container_id, grace); !s) return s;
-  if (auto s = runtime_.removeWorkload(entry->identity, sandbox_id); !s) return s;
+  auto removed = runtime_.stopWorkload(cls, sandbox_id, container_id, grace);
+  if (removed) removed = runtime_.removeWorkload(entry->identity, sandbox_id);
+  if (!removed) {
+    uncancel(entry);  // the workload stays, and the sweep keeps reporting it
+    return removed;
+  }
   forget(entry);
   spdlog::info("workload \"{}\": removed (sandbox {})", id, sandbox_id.empty() ? "none" : sandbox_id);
   return ok();

@@ -91,6 +91,8 @@ class WorkloadManager {
   std::pair<std::string, std::string> runtimeIds(const EntryPtr& entry) const;
   // Drops `entry` from the registry (if it is still the one registered).
   void forget(const EntryPtr& entry);
+  // After a failed stop/remove: the workload is live again for the sweep.
+  void uncancel(const EntryPtr& entry);
   void runPipeline(const EntryPtr& entry);
   void launchPipeline(const EntryPtr& entry);
   // Moves a Pending workload to the next phase; false (and no change) once cancelled.

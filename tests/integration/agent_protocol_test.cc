@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "agent_fixture.h"
@@ -305,6 +306,34 @@ TEST_F(Protocol, FiftyRequestsInFlightOnOneConnectionAreEachAnsweredOnce) {
   auto next = c.call(Json{{"type", "NodeInfo"}});
   ASSERT_TRUE(next.has_value()) << next.error().toString();
   EXPECT_EQ(next->value("type", ""), "Node");
+}
+
+TEST_F(Protocol, AClientThatDoesNotReadIsThrottledAndStillGetsEveryReply) {
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  // Far more than the per-connection backlog (64): the agent stops reading
+  // until replies are written, instead of queueing them without bound.
+  constexpr int kRequests = 300;
+  std::string batch;
+  for (int i = 0; i < kRequests; ++i) {
+    if (i % 10 == 0) batch += "not json at all\n";
+    batch += Json{{"type", "ListWorkloads"}, {"req", "b" + std::to_string(i)}}.dump() + "\n";
+  }
+  auto c = connect();
+  ASSERT_TRUE(c.sendRaw(batch).has_value());
+  std::set<std::string> seen;
+  int errors = 0;
+  for (int i = 0; i < kRequests + kRequests / 10; ++i) {
+    auto reply = c.readJson(60s);
+    ASSERT_TRUE(reply.has_value()) << "after " << i << " replies: " << reply.error().toString();
+    if (reply->value("type", "") == "Error") {
+      ++errors;
+      continue;
+    }
+    EXPECT_EQ(reply->value("type", ""), "WorkloadList") << reply->dump();
+    EXPECT_TRUE(seen.insert(reply->value("req", "")).second) << reply->dump();
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kRequests));
+  EXPECT_EQ(errors, kRequests / 10);
 }
 
 TEST_F(Protocol, ASlowPullNeverBlocksStatusOrOtherWorkloads) {

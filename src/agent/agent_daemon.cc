@@ -15,6 +15,7 @@
 #include "agent/protocol_server.h"
 #include "agent/request_handler.h"
 #include "agent/workload_manager.h"
+#include "common/address.h"
 #include "common/version.h"
 
 namespace zp::agent {
@@ -65,7 +66,7 @@ Status AgentDaemon::run() {
   ProtocolServer server(io_, handler);
   auto bound = server.listen(config_.listen_host, config_.listen_port);
   if (!bound) return fail(bound.error());
-  const std::string where = bound->address().to_string() + ":" + std::to_string(bound->port());
+  const std::string where = formatEndpoint(*bound);
   if (!bound->address().is_loopback()) {
     spdlog::warn("INSECURE: listening on {} without TLS or authentication; anyone who can reach "
                  "this address can run workloads on this node",

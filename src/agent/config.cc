@@ -3,13 +3,13 @@
 #include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
-#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <thread>
 #include <toml++/toml.h>
 
 #include "api/validate.h"
+#include "common/address.h"
 #include "cri/endpoint.h"
 
 namespace zp::agent {
@@ -23,29 +23,14 @@ Status wrongType(const std::string& origin, const std::string& key, const char* 
   return fail(Code::kInvalidArgument, origin + ": \"" + key + "\" must be " + want, key);
 }
 
-Status parseListen(AgentConfig& config, std::string_view value, const std::string& what) {
-  const auto colon = value.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return fail(Code::kInvalidArgument, what + " must be HOST:PORT, got \"" + std::string(value) + "\"",
-                "listen");
-  }
-  std::string host(value.substr(0, colon));
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const auto port_text = value.substr(colon + 1);
-  unsigned port = 0;
-  const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port > 65535) {
-    return fail(Code::kInvalidArgument, what + " has an invalid port \"" + std::string(port_text) + "\"",
-                "listen");
-  }
-  boost::system::error_code addr_ec;
-  boost::asio::ip::make_address(host, addr_ec);
-  if (addr_ec) {
-    return fail(Code::kInvalidArgument, what + " host must be an IP address, got \"" + host + "\"",
-                "listen");
-  }
-  config.listen_host = host;
-  config.listen_port = static_cast<unsigned short>(port);
+// Sets listen_host (an IP literal; "localhost" becomes 127.0.0.1) and listen_port.
+Status parseListen(AgentConfig& config, std::string_view value, const std::string& where) {
+  auto address = parseHostPort(value, "listen");
+  if (!address) return fail(Code::kInvalidArgument, where + address.error().message, "listen");
+  auto endpoint = listenEndpoint(*address, "listen");
+  if (!endpoint) return fail(Code::kInvalidArgument, where + endpoint.error().message, "listen");
+  config.listen_host = endpoint->address().to_string();
+  config.listen_port = endpoint->port();
   return ok();
 }
 
@@ -90,7 +75,7 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
       if (key == "data_dir") config.data_dir = text->get();
       if (key == "log_level") config.log_level = text->get();
       if (key == "listen") {
-        if (auto s = parseListen(config, text->get(), origin + ": listen"); !s) return fail(s.error());
+        if (auto s = parseListen(config, text->get(), origin + ": "); !s) return fail(s.error());
       }
     } else if (key == "insecure_listen_any") {
       const auto* flag = node.as_boolean();
@@ -144,7 +129,7 @@ Status applyRuntimeClassFlag(AgentConfig& config, const std::string& flag) {
 }
 
 Status applyListenFlag(AgentConfig& config, const std::string& flag) {
-  return parseListen(config, flag, "--listen");
+  return parseListen(config, flag, "--");
 }
 
 Status validateConfig(const AgentConfig& config) {

@@ -8,7 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "protocol/line_io.h"
-#include "server/address.h"
+#include "common/address.h"
 
 namespace zp::server {
 

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "api/validate.h"
-#include "server/address.h"
+#include "common/address.h"
 
 namespace zp::server {
 namespace {

@@ -10,7 +10,7 @@
 #include <variant>
 
 #include "common/logging.h"
-#include "server/address.h"
+#include "common/address.h"
 #include "server/command_line.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -31,9 +31,9 @@ int main(int argc, char** argv) {
   if (!config) return die(config.error());
   if (auto logging = setupLogging(config->log_level); !logging) return die(logging.error());
 
-  auto listen = server::parseHostPort(config->listen, "listen");
+  auto listen = parseHostPort(config->listen, "listen");
   if (!listen) return die(listen.error());
-  auto endpoint = server::listenEndpoint(*listen, "listen");
+  auto endpoint = listenEndpoint(*listen, "listen");
   if (!endpoint) return die(endpoint.error());
   if (!endpoint->address().is_loopback()) {
     spdlog::warn(
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   server::Server server(io, std::move(options), **store);
   auto bound = server.start(*endpoint);
   if (!bound) return die(bound.error());
-  const std::string where = server::formatEndpoint(*bound);
+  const std::string where = formatEndpoint(*bound);
   spdlog::info("zoneplane-server listening on {} (database \"{}\", {} node(s))", where,
                config->database, config->nodes.size());
   std::cout << "zoneplane-server listening on " << where << std::endl;

@@ -67,32 +67,7 @@ void AgentIntegrationTest::TearDown() {
 }
 
 void AgentIntegrationTest::removeNodeSandboxes() {
-  cri::v1::PodSandboxFilter filter;
-  (*filter.mutable_label_selector())[kLabelNodeId] = node_id_;
-  // A runtime call cut short by the agent's SIGKILL may still be finishing in
-  // the runtime (a container "in starting state" cannot be removed yet), and
-  // a loaded runtime may miss a deadline: retry until nothing is left.
-  std::string last_error;
-  const bool clean = waitFor(
-      [&] {
-        auto sandboxes = cri_->listPodSandbox(filter);
-        if (!sandboxes) {
-          last_error = sandboxes.error().toString();
-          return false;
-        }
-        if (sandboxes->empty()) return true;
-        for (const auto& sandbox : *sandboxes) {
-          auto stopped = cri_->stopPodSandbox(sandbox.id());
-          auto removed = cri_->removePodSandbox(sandbox.id());
-          if (!stopped || !removed) {
-            last_error = sandbox.id() + ": " +
-                         (!stopped ? stopped.error().toString() : removed.error().toString());
-          }
-        }
-        return false;  // listed again on the next round
-      },
-      120s, 500ms);
-  if (!clean) ADD_FAILURE() << "sandboxes of node " << node_id_ << " left behind: " << last_error;
+  if (auto s = removeSandboxesOfNode(*cri_, node_id_); !s) ADD_FAILURE() << s.error().message;
 }
 
 void AgentIntegrationTest::startAgent() {

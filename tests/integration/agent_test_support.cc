@@ -193,4 +193,33 @@ Json workloadJson(const std::string& id, const std::string& image, std::vector<s
   return w;
 }
 
+Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
+                             std::chrono::milliseconds timeout) {
+  cri::v1::PodSandboxFilter filter;
+  (*filter.mutable_label_selector())["zoneplane.io/node-id"] = node_id;
+  std::string last_error;
+  const bool clean = waitFor(
+      [&] {
+        auto sandboxes = cri.listPodSandbox(filter);
+        if (!sandboxes) {
+          last_error = sandboxes.error().toString();
+          return false;
+        }
+        if (sandboxes->empty()) return true;
+        for (const auto& sandbox : *sandboxes) {
+          auto stopped = cri.stopPodSandbox(sandbox.id());
+          auto removed = cri.removePodSandbox(sandbox.id());
+          if (!stopped || !removed) {
+            last_error = sandbox.id() + ": " +
+                         (!stopped ? stopped.error().toString() : removed.error().toString());
+          }
+        }
+        return false;  // listed again on the next round
+      },
+      timeout, 500ms);
+  if (clean) return ok();
+  return fail(Code::kDeadlineExceeded,
+              "sandboxes of node " + node_id + " left behind: " + last_error);
+}
+
 }  // namespace zp::agent_it

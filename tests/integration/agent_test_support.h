@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "cri/client.h"
 #include "daemon_process.h"
 
 namespace zp::agent_it {
@@ -103,6 +104,12 @@ class LineClient {
   std::string buffer_;
   unsigned next_req_ = 0;
 };
+
+// Stops and removes every sandbox labelled with `node_id`, listing again until
+// none is left: a runtime call cut short by a killed agent may still be
+// finishing, and a loaded runtime may miss a deadline. Error after `timeout`.
+Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
+                             std::chrono::milliseconds timeout = 120s);
 
 // {"id", "image", "runtime_class", "memory_mb", "cpu_millicores", "command"}.
 Json workloadJson(const std::string& id, const std::string& image,

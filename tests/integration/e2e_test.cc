@@ -13,12 +13,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
-#include "agent/cri_configs.h"
 #include "cli/beast_http_client.h"
 #include "cri/client.h"
+#include "agent_test_support.h"
 #include "daemon_process.h"
 
 namespace zp::testsupport {
@@ -28,17 +27,8 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string{} : v;
-}
-
-std::string randomSuffix() {
-  std::mt19937_64 rng{std::random_device{}()};
-  std::string s;
-  for (int i = 0; i < 8; ++i) s += "0123456789abcdef"[rng() % 16];
-  return s;
-}
+using agent_it::randomHex;
+std::string env(const char* name) { return agent_it::envOrEmpty(name); }
 
 // A port that was free a moment ago (the agent must keep its address across
 // restarts, because the server's node list names it).
@@ -80,7 +70,7 @@ class EndToEndTest : public ::testing::Test {
       if (env("ZONEPLANE_REQUIRE_STACK") == "1") FAIL() << "runtime stack environment missing";
       GTEST_SKIP() << "runtime stack not configured (eval \"$(scripts/stack env)\")";
     }
-    const auto suffix = randomSuffix();
+    const auto suffix = randomHex(8);
     node_id_ = "e2e-" + suffix;
     dir_ = fs::path("/tmp") / ("zp-e2e-" + suffix);
     fs::create_directories(dir_);
@@ -95,13 +85,8 @@ class EndToEndTest : public ::testing::Test {
     if (endpoint_.empty()) return;
     // Whatever the test left: every sandbox of this test's node.
     if (auto client = cri::Client::create(endpoint_)) {
-      cri::v1::PodSandboxFilter filter;
-      for (const auto& [k, v] : agent::nodeLabels(node_id_)) (*filter.mutable_label_selector())[k] = v;
-      if (auto list = (*client)->listPodSandbox(filter)) {
-        for (const auto& sb : *list) {
-          (void)(*client)->stopPodSandbox(sb.id());
-          (void)(*client)->removePodSandbox(sb.id());
-        }
+      if (auto s = agent_it::removeSandboxesOfNode(**client, node_id_); !s) {
+        ADD_FAILURE() << s.error().message;
       }
     }
     std::error_code ec;

@@ -1,5 +1,5 @@
 #pragma once
-// "HOST:PORT" addresses as they appear in the server config and flags.
+// "HOST:PORT" addresses as they appear in configs and flags (server, agent).
 // Pure functions; no I/O (no DNS: listen hosts are IP literals or "localhost").
 
 #include <boost/asio/ip/tcp.hpp>
@@ -9,7 +9,7 @@
 
 #include "common/status.h"
 
-namespace zp::server {
+namespace zp {
 
 struct HostPort {
   std::string host;  // without IPv6 brackets
@@ -28,4 +28,4 @@ Result<boost::asio::ip::tcp::endpoint> listenEndpoint(const HostPort& address,
 // "127.0.0.1:7700" / "[::1]:7700".
 std::string formatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint);
 
-}  // namespace zp::server
+}  // namespace zp

@@ -1,8 +1,8 @@
-#include "server/address.h"
+#include "common/address.h"
 
 #include <charconv>
 
-namespace zp::server {
+namespace zp {
 
 namespace asio = boost::asio;
 
@@ -60,4 +60,4 @@ std::string formatEndpoint(const asio::ip::tcp::endpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port());
 }
 
-}  // namespace zp::server
+}  // namespace zp

@@ -8,7 +8,7 @@
 #include "api/validate.h"
 #include "cli/exit_codes.h"
 #include "cli/server_url.h"
-#include "cli/version.h"
+#include "common/version.h"
 
 namespace zp::cli {
 namespace {
@@ -81,7 +81,7 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return "error: " + std::string(e.what()) + "\nRun with --help for more information.\n";
   });
-  app.set_version_flag("--version", "zoneplane " + std::string(version()));
+  app.set_version_flag("--version", std::string("zoneplane ") + kVersion);
   auto* server_opt =
       app.add_option("--server", v.server, "Server URL (http://host[:port][/prefix])");
   app.add_option("-o,--output", v.output, "Output format: table or json")

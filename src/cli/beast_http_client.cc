@@ -7,7 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <utility>
 
-#include "cli/version.h"
+#include "common/version.h"
 
 namespace zp::cli {
 namespace {
@@ -97,7 +97,7 @@ Result<HttpResponse> BeastHttpClient::send(const HttpRequest& request) {
 
   http::request<http::string_body> req{toVerb(request.method), request.target, 11};
   req.set(http::field::host, server_.hostHeader());
-  req.set(http::field::user_agent, "zoneplane-cli/" + std::string(version()));
+  req.set(http::field::user_agent, std::string("zoneplane-cli/") + kVersion);
   req.set(http::field::accept, "application/json");
   req.keep_alive(false);
   if (request.method == HttpMethod::kPost || !request.body.empty()) {

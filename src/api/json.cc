@@ -18,13 +18,20 @@ json toJson(const WorkloadSpec& spec) {
   return j;
 }
 
-Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix) {
-  if (auto s = fields::requireObject(j, "workload",
-                                     {"id", "image", "runtime_class", "memory_mb",
-                                      "cpu_millicores", "command", "args", "env"},
-                                     prefix);
-      !s) {
-    return fail(s.error());
+Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix,
+                                          UnknownFields unknown) {
+  if (unknown == UnknownFields::kIgnore && !j.is_object()) {
+    return fail(Code::kInvalidArgument,
+                std::string("workload must be a JSON object, got ") + j.type_name());
+  }
+  if (unknown == UnknownFields::kReject) {
+    if (auto s = fields::requireObject(j, "workload",
+                                       {"id", "image", "runtime_class", "memory_mb",
+                                        "cpu_millicores", "command", "args", "env"},
+                                       prefix);
+        !s) {
+      return fail(s.error());
+    }
   }
   WorkloadSpec spec;
   auto id = fields::optString(j, "id", prefix);

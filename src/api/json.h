@@ -16,9 +16,16 @@ nlohmann::json toJson(const WorkloadStatus& status);
 nlohmann::json toJson(const Resources& resources);
 nlohmann::json toJson(const NodeInfo& node);
 
+// What a decoder does with a key it does not know.
+enum class UnknownFields {
+  kReject,  // user input: an unknown field is an error naming it
+  kIgnore,  // replies from a (possibly newer) zoneplane component
+};
+
 // `field_prefix` is prepended to field names in errors ("workload." in the protocol).
 Result<WorkloadSpec> workloadSpecFromJson(const nlohmann::json& j,
-                                          std::string_view field_prefix = {});
+                                          std::string_view field_prefix = {},
+                                          UnknownFields unknown = UnknownFields::kReject);
 Result<WorkloadStatus> workloadStatusFromJson(const nlohmann::json& j);
 Result<NodeInfo> nodeInfoFromJson(const nlohmann::json& j);
 

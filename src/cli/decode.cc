@@ -20,18 +20,6 @@ std::unexpected<Error> unexpected(const Error& error) {
   return unexpected(why);
 }
 
-// The keys of a WorkloadSpec this CLI knows; workloadSpecFromJson rejects others.
-constexpr std::string_view kSpecKeys[] = {
-    "id", "image", "runtime_class", "memory_mb", "cpu_millicores", "command", "args", "env"};
-
-json knownSpecFields(const json& spec) {
-  json out = json::object();
-  for (std::string_view key : kSpecKeys) {
-    if (auto it = spec.find(key); it != spec.end()) out[std::string(key)] = *it;
-  }
-  return out;
-}
-
 Result<const json*> items(const json& j) {
   if (!j.is_object()) return unexpected("expected a JSON object");
   auto it = j.find("items");
@@ -51,7 +39,7 @@ Result<WorkloadView> decodeWorkload(const json& j) {
   if (status_it == j.end() || !status_it->is_object()) {
     return unexpected("a workload needs a \"status\" object");
   }
-  auto spec = api::workloadSpecFromJson(knownSpecFields(*spec_it), "spec.");
+  auto spec = api::workloadSpecFromJson(*spec_it, "spec.", api::UnknownFields::kIgnore);
   if (!spec) return unexpected(spec.error());
   auto status = api::workloadStatusFromJson(*status_it);
   if (!status) return unexpected(status.error());

@@ -21,6 +21,14 @@ TEST(JsonTest, SpecRejectsUnknownFields) {
   EXPECT_NE(r.error().message.find("unknown field"), std::string::npos);
 }
 
+TEST(JsonTest, SpecCanIgnoreUnknownFieldsOfNewerPeers) {
+  auto r = workloadSpecFromJson(json{{"id", "a"}, {"priority", 5}}, "", UnknownFields::kIgnore);
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ(r->id, "a");
+  EXPECT_FALSE(workloadSpecFromJson(json{{"memory_mb", "x"}}, "", UnknownFields::kIgnore));
+  EXPECT_FALSE(workloadSpecFromJson(json::array(), "", UnknownFields::kIgnore));
+}
+
 TEST(JsonTest, SpecRejectsWrongTypes) {
   const json cases[] = {
       json{{"id", 5}},

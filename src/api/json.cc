@@ -6,17 +6,97 @@ namespace zp::api {
 
 using nlohmann::json;
 
+json toJson(const SecuritySpec& security) {
+  json j{{"profile", profileName(security.profile)},
+         {"read_only_root_fs", security.read_only_root_fs},
+         {"pids_limit", security.pids_limit}};
+  if (!security.capabilities_add.empty()) j["capabilities_add"] = security.capabilities_add;
+  if (security.run_as_user) j["run_as_user"] = *security.run_as_user;
+  if (security.run_as_group) j["run_as_group"] = *security.run_as_group;
+  return j;
+}
+
 json toJson(const WorkloadSpec& spec) {
   json j{{"id", spec.id},
          {"image", spec.image},
-         {"runtime_class", spec.runtime_class},
          {"memory_mb", spec.memory_mb},
-         {"cpu_millicores", spec.cpu_millicores}};
+         {"cpu_millicores", spec.cpu_millicores},
+         {"security", toJson(spec.security)}};
+  if (!spec.runtime_class.empty()) j["runtime_class"] = spec.runtime_class;
   if (!spec.command.empty()) j["command"] = spec.command;
   if (!spec.args.empty()) j["args"] = spec.args;
   if (!spec.env.empty()) j["env"] = spec.env;
+  if (spec.trust) j["trust"] = trustName(*spec.trust);
   return j;
 }
+
+namespace {
+
+// A string field holding one of a fixed set of names.
+template <typename T>
+Result<std::optional<T>> optName(const json& j, std::string_view key, std::string_view prefix,
+                                 std::optional<T> (*parse)(std::string_view),
+                                 std::string_view allowed) {
+  auto name = fields::optString(j, key, prefix);
+  if (!name) return fail(name.error());
+  if (!*name) return std::optional<T>{};
+  auto value = parse(**name);
+  if (!value) {
+    const std::string field = std::string(prefix) + std::string(key);
+    return fail(Code::kInvalidArgument,
+                field + " \"" + (*name)->substr(0, 80) + "\" is not one of " + std::string(allowed),
+                field);
+  }
+  return std::optional<T>{*value};
+}
+
+Result<std::optional<bool>> optBool(const json& j, std::string_view key, std::string_view prefix) {
+  auto it = j.find(key);
+  if (it == j.end()) return std::optional<bool>{};
+  if (!it->is_boolean()) {
+    const std::string field = std::string(prefix) + std::string(key);
+    return fail(Code::kInvalidArgument,
+                "field \"" + field + "\" must be true or false, got " + it->type_name(), field);
+  }
+  return std::optional<bool>{it->get<bool>()};
+}
+
+Result<SecuritySpec> securityFromJson(const json& j, const std::string& prefix,
+                                      UnknownFields unknown) {
+  if (unknown == UnknownFields::kReject) {
+    if (auto s = fields::requireObject(j, "security",
+                                       {"profile", "capabilities_add", "read_only_root_fs",
+                                        "run_as_user", "run_as_group", "pids_limit"},
+                                       prefix);
+        !s) {
+      return fail(s.error());
+    }
+  } else if (!j.is_object()) {
+    return fail(Code::kInvalidArgument, "security must be a JSON object", "security");
+  }
+  SecuritySpec security;
+  auto profile = optName<Profile>(j, "profile", prefix, &parseProfile, "restricted, baseline");
+  if (!profile) return fail(profile.error());
+  if (*profile) security.profile = **profile;
+  auto caps = fields::optStringList(j, "capabilities_add", prefix);
+  if (!caps) return fail(caps.error());
+  if (*caps) security.capabilities_add = std::move(**caps);
+  auto read_only = optBool(j, "read_only_root_fs", prefix);
+  if (!read_only) return fail(read_only.error());
+  security.read_only_root_fs = read_only->value_or(false);
+  auto user = fields::optInt(j, "run_as_user", prefix);
+  if (!user) return fail(user.error());
+  security.run_as_user = *user;
+  auto group = fields::optInt(j, "run_as_group", prefix);
+  if (!group) return fail(group.error());
+  security.run_as_group = *group;
+  auto pids = fields::optInt(j, "pids_limit", prefix);
+  if (!pids) return fail(pids.error());
+  security.pids_limit = pids->value_or(kDefaultPidsLimit);
+  return security;
+}
+
+}  // namespace
 
 Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix,
                                           UnknownFields unknown) {
@@ -27,7 +107,8 @@ Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix
   if (unknown == UnknownFields::kReject) {
     if (auto s = fields::requireObject(j, "workload",
                                        {"id", "image", "runtime_class", "memory_mb",
-                                        "cpu_millicores", "command", "args", "env"},
+                                        "cpu_millicores", "command", "args", "env", "trust",
+                                        "security"},
                                        prefix);
         !s) {
       return fail(s.error());
@@ -43,12 +124,14 @@ Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix
   auto cls = fields::optString(j, "runtime_class", prefix);
   if (!cls) return fail(cls.error());
   spec.runtime_class = cls->value_or("");
+  // Absent resources take the defaults; a present value is kept as given, so
+  // an explicit 0 fails validation instead of silently becoming the default.
   auto mem = fields::optInt(j, "memory_mb", prefix);
   if (!mem) return fail(mem.error());
-  spec.memory_mb = mem->value_or(0);
+  spec.memory_mb = mem->value_or(kDefaultMemoryMb);
   auto cpu = fields::optInt(j, "cpu_millicores", prefix);
   if (!cpu) return fail(cpu.error());
-  spec.cpu_millicores = cpu->value_or(0);
+  spec.cpu_millicores = cpu->value_or(kDefaultCpuMillicores);
   auto command = fields::optStringList(j, "command", prefix);
   if (!command) return fail(command.error());
   if (*command) spec.command = std::move(**command);
@@ -58,6 +141,15 @@ Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix
   auto env = fields::optStringMap(j, "env", prefix);
   if (!env) return fail(env.error());
   if (*env) spec.env = std::move(**env);
+  auto trust = optName<TrustLevel>(j, "trust", prefix, &parseTrust,
+                                   "untrusted, multi_tenant, internal");
+  if (!trust) return fail(trust.error());
+  spec.trust = *trust;
+  if (auto it = j.find("security"); it != j.end()) {
+    auto security = securityFromJson(*it, std::string(prefix) + "security.", unknown);
+    if (!security) return fail(security.error());
+    spec.security = std::move(*security);
+  }
   return spec;
 }
 
@@ -97,6 +189,9 @@ json toJson(const WorkloadStatus& s) {
   putIfSet(j, "container_id", s.container_id);
   putIfSet(j, "runtime_handler", s.runtime_handler);
   putIfSet(j, "log_path", s.log_path);
+  putIfSet(j, "profile", s.profile);
+  if (s.run_as_user) j["run_as_user"] = *s.run_as_user;
+  if (s.run_as_group) j["run_as_group"] = *s.run_as_group;
   return j;
 }
 
@@ -128,6 +223,13 @@ Result<WorkloadStatus> workloadStatusFromJson(const json& j) {
   s.container_id = getString(j, "container_id");
   s.runtime_handler = getString(j, "runtime_handler");
   s.log_path = getString(j, "log_path");
+  s.profile = getString(j, "profile");
+  if (auto it = j.find("run_as_user"); it != j.end() && it->is_number_integer()) {
+    s.run_as_user = it->get<std::int64_t>();
+  }
+  if (auto it = j.find("run_as_group"); it != j.end() && it->is_number_integer()) {
+    s.run_as_group = it->get<std::int64_t>();
+  }
   return s;
 }
 

@@ -12,6 +12,7 @@
 namespace zp::api {
 
 nlohmann::json toJson(const WorkloadSpec& spec);
+nlohmann::json toJson(const SecuritySpec& security);
 nlohmann::json toJson(const WorkloadStatus& status);
 nlohmann::json toJson(const Resources& resources);
 nlohmann::json toJson(const NodeInfo& node);

@@ -2,100 +2,14 @@
 
 #include <string>
 
+#include "api/image_ref.h"
+
 namespace zp::api {
 namespace {
 
 bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool isAlnum(char c) { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
 bool isWord(char c) { return isAlnum(c) || c == '_'; }
-bool isHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-// path-component := [a-z0-9]+ ((\.|_|__|-+)[a-z0-9]+)*
-bool isPathComponent(std::string_view s) {
-  std::size_t i = 0;
-  const auto alnumRun = [&] {
-    const std::size_t start = i;
-    while (i < s.size() && isLowerAlnum(s[i])) ++i;
-    return i > start;
-  };
-  if (!alnumRun()) return false;
-  while (i < s.size()) {
-    if (s[i] == '.') {
-      ++i;
-    } else if (s[i] == '_') {
-      ++i;
-      if (i < s.size() && s[i] == '_') ++i;
-    } else if (s[i] == '-') {
-      while (i < s.size() && s[i] == '-') ++i;
-    } else {
-      return false;
-    }
-    if (!alnumRun()) return false;
-  }
-  return true;
-}
-
-// domain := host-component ('.' host-component)* (':' port)?
-bool isDomain(std::string_view s) {
-  const auto colon = s.find(':');
-  std::string_view host = s.substr(0, colon);
-  if (colon != std::string_view::npos) {
-    const auto port = s.substr(colon + 1);
-    if (port.empty() || port.size() > 5) return false;
-    for (char c : port) {
-      if (c < '0' || c > '9') return false;
-    }
-  }
-  if (host.empty()) return false;
-  std::size_t start = 0;
-  while (start <= host.size()) {
-    auto dot = host.find('.', start);
-    if (dot == std::string_view::npos) dot = host.size();
-    const auto part = host.substr(start, dot - start);
-    if (part.empty() || !isAlnum(part.front()) || !isAlnum(part.back())) return false;
-    for (char c : part) {
-      if (!isAlnum(c) && c != '-') return false;
-    }
-    start = dot + 1;
-  }
-  return true;
-}
-
-bool isTag(std::string_view s) {
-  if (s.empty() || s.size() > 128 || !isWord(s.front())) return false;
-  for (char c : s) {
-    if (!isWord(c) && c != '.' && c != '-') return false;
-  }
-  return true;
-}
-
-bool isDigest(std::string_view s) {
-  const auto colon = s.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  const auto algorithm = s.substr(0, colon);
-  const auto encoded = s.substr(colon + 1);
-  for (char c : algorithm) {
-    if (!isLowerAlnum(c) && c != '+' && c != '.' && c != '_' && c != '-') return false;
-  }
-  if (!isLowerAlnum(algorithm.front()) || !isLowerAlnum(algorithm.back())) return false;
-  if (algorithm == "sha256" || algorithm == "sha512") {
-    const std::size_t want = algorithm == "sha256" ? 64 : 128;
-    if (encoded.size() != want) return false;
-    for (char c : encoded) {
-      if (!isHex(c)) return false;
-    }
-    return true;
-  }
-  if (encoded.size() < 32) return false;
-  for (char c : encoded) {
-    if (!isAlnum(c) && c != '=' && c != '_' && c != '-') return false;
-  }
-  return true;
-}
-
-Status imageError(std::string what) {
-  return fail(Code::kInvalidArgument, "invalid image reference: " + std::move(what), "image");
-}
 
 }  // namespace
 
@@ -109,55 +23,8 @@ bool isDns1123Label(std::string_view s) {
 }
 
 Status validateImageReference(std::string_view image) {
-  if (image.empty()) return fail(Code::kInvalidArgument, "image is required", "image");
-  // Bounded before any parsing: name (255) + ':' tag (128) + '@' digest (~140).
-  if (image.size() > 530) return imageError("longer than any valid reference");
-  std::string_view rest = image;
-  if (const auto at = rest.find('@'); at != std::string_view::npos) {
-    if (!isDigest(rest.substr(at + 1))) {
-      return imageError("digest \"" + std::string(rest.substr(at + 1)) +
-                        "\" is not algorithm:hex (e.g. sha256:<64 hex digits>)");
-    }
-    rest = rest.substr(0, at);
-  }
-  const auto last_slash = rest.rfind('/');
-  const auto tag_colon = rest.rfind(':');
-  if (tag_colon != std::string_view::npos &&
-      (last_slash == std::string_view::npos || tag_colon > last_slash)) {
-    const auto tag = rest.substr(tag_colon + 1);
-    if (!isTag(tag)) {
-      return imageError("tag \"" + std::string(tag) +
-                        "\" must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
-    }
-    rest = rest.substr(0, tag_colon);
-  }
-  if (rest.empty()) return imageError("missing repository name");
-  if (rest.size() > kMaxImageNameLength) {
-    return imageError("name is longer than " + std::to_string(kMaxImageNameLength) + " characters");
-  }
-  std::string_view path = rest;
-  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-    const auto first = rest.substr(0, slash);
-    if (first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
-        first.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos) {
-      if (!isDomain(first)) {
-        return imageError("registry host \"" + std::string(first) + "\" is not host[:port]");
-      }
-      path = rest.substr(slash + 1);
-    }
-  }
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    const auto component = path.substr(start, slash - start);
-    if (!isPathComponent(component)) {
-      return imageError("repository component \"" + std::string(component) +
-                        "\" must be lowercase letters and digits separated by '.', '_', '__' "
-                        "or '-'");
-    }
-    start = slash + 1;
-  }
+  auto parsed = parseImageReference(image);
+  if (!parsed) return fail(parsed.error());
   return ok();
 }
 
@@ -212,10 +79,7 @@ Status validateWorkloadSpec(const WorkloadSpec& spec) {
                 "id");
   }
   if (auto s = validateImageReference(spec.image); !s) return s;
-  if (spec.runtime_class.empty()) {
-    return fail(Code::kInvalidArgument, "runtime_class is required", "runtime_class");
-  }
-  if (!isDns1123Label(spec.runtime_class)) {
+  if (!spec.runtime_class.empty() && !isDns1123Label(spec.runtime_class)) {
     return fail(Code::kInvalidArgument,
                 "runtime_class \"" + spec.runtime_class.substr(0, 80) +
                     "\" must be a DNS-1123 label",
@@ -244,6 +108,89 @@ Status validateWorkloadSpec(const WorkloadSpec& spec) {
                   "env value of \"" + name + "\" must be at most " +
                       std::to_string(kMaxStringBytes) + " bytes with no NUL character",
                   "env." + name);
+    }
+  }
+  if (const auto bytes = payloadBytes(spec); bytes > kMaxPayloadBytes) {
+    return fail(Code::kInvalidArgument,
+                "command, args and env together are " + std::to_string(bytes) +
+                    " bytes; at most " + std::to_string(kMaxPayloadBytes) + " are allowed",
+                spec.env.empty() ? (spec.args.empty() ? "command" : "args") : "env");
+  }
+  return validateSecurity(spec.security);
+}
+
+std::size_t payloadBytes(const WorkloadSpec& spec) {
+  std::size_t total = 0;
+  for (const auto& c : spec.command) total += c.size();
+  for (const auto& a : spec.args) total += a.size();
+  for (const auto& [name, value] : spec.env) total += name.size() + value.size();
+  return total;
+}
+
+bool isBaselineCapability(std::string_view name) {
+  for (auto c : kBaselineCapabilities) {
+    if (c == name) return true;
+  }
+  return false;
+}
+
+Status validateSecurity(const SecuritySpec& security) {
+  if (auto s = validateRange(security.pids_limit, kMinPidsLimit, kMaxPidsLimit,
+                             "security.pids_limit");
+      !s) {
+    return s;
+  }
+  const bool restricted = security.profile == Profile::kRestricted;
+  const auto checkId = [&](const std::optional<std::int64_t>& value, const char* field,
+                           const char* what) -> Status {
+    if (!value) return ok();
+    if (auto s = validateRange(*value, 0, kMaxUserId, field); !s) return s;
+    if (restricted && *value == 0) {
+      return fail(Code::kInvalidArgument,
+                  std::string(field) + " 0 is " + what +
+                      "; the restricted profile never runs as root (use profile \"baseline\" "
+                      "for an image that needs it)",
+                  field);
+    }
+    return ok();
+  };
+  if (auto s = checkId(security.run_as_user, "security.run_as_user", "root"); !s) return s;
+  if (auto s = checkId(security.run_as_group, "security.run_as_group", "the root group"); !s) {
+    return s;
+  }
+  if (security.capabilities_add.size() > std::size(kBaselineCapabilities)) {
+    return fail(Code::kInvalidArgument, "security.capabilities_add has too many entries",
+                "security.capabilities_add");
+  }
+  for (std::size_t i = 0; i < security.capabilities_add.size(); ++i) {
+    const std::string& cap = security.capabilities_add[i];
+    const std::string field = "security.capabilities_add[" + std::to_string(i) + "]";
+    const std::string shown = "\"" + cap.substr(0, 40) + "\"";
+    if (cap.starts_with("CAP_")) {
+      return fail(Code::kInvalidArgument,
+                  "capability " + shown + " must be named without the CAP_ prefix (e.g. " +
+                      cap.substr(4, 40) + ")",
+                  field);
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (security.capabilities_add[j] == cap) {
+        return fail(Code::kInvalidArgument, "capability " + shown + " is listed twice", field);
+      }
+    }
+    if (restricted && cap != "NET_BIND_SERVICE") {
+      return fail(Code::kInvalidArgument,
+                  "capability " + shown +
+                      " is not allowed by the restricted profile, which may add only "
+                      "NET_BIND_SERVICE",
+                  field);
+    }
+    if (!isBaselineCapability(cap)) {
+      std::string allowed;
+      for (auto c : kBaselineCapabilities) allowed += (allowed.empty() ? "" : ", ") + std::string(c);
+      return fail(Code::kInvalidArgument,
+                  "capability " + shown + " is not allowed by the baseline profile (allowed: " +
+                      allowed + ")",
+                  field);
     }
   }
   return ok();

@@ -28,6 +28,36 @@ std::optional<WorkloadState> parseState(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view profileName(Profile profile) {
+  return profile == Profile::kBaseline ? "baseline" : "restricted";
+}
+
+std::optional<Profile> parseProfile(std::string_view name) {
+  if (name == "restricted") return Profile::kRestricted;
+  if (name == "baseline") return Profile::kBaseline;
+  return std::nullopt;
+}
+
+bool isAtLeast(Profile profile, Profile minimum) {
+  return profile == Profile::kRestricted || minimum == Profile::kBaseline;
+}
+
+std::string_view trustName(TrustLevel trust) {
+  switch (trust) {
+    case TrustLevel::kUntrusted: return "untrusted";
+    case TrustLevel::kMultiTenant: return "multi_tenant";
+    case TrustLevel::kInternal: return "internal";
+  }
+  return "untrusted";
+}
+
+std::optional<TrustLevel> parseTrust(std::string_view name) {
+  for (auto level : kAllTrustLevels) {
+    if (trustName(level) == name) return level;
+  }
+  return std::nullopt;
+}
+
 bool isTerminal(WorkloadState state) {
   return state == WorkloadState::kSucceeded || state == WorkloadState::kFailed;
 }

@@ -20,19 +20,66 @@ inline constexpr std::int64_t kMinMemoryMb = 8;
 inline constexpr std::int64_t kMaxMemoryMb = 1 << 20;  // 1 TiB
 inline constexpr std::int64_t kMinCpuMillicores = 10;
 inline constexpr std::int64_t kMaxCpuMillicores = 256'000;
-// Applied by the server when a submission leaves the resources out.
+// What a submission gets when it leaves the resources out. An explicit value
+// outside the bounds (0 included) is an error, never replaced by a default.
 inline constexpr std::int64_t kDefaultMemoryMb = 128;
 inline constexpr std::int64_t kDefaultCpuMillicores = 250;
+// Processes (and threads) a workload's pod may have at once.
+inline constexpr std::int64_t kDefaultPidsLimit = 1024;
+inline constexpr std::int64_t kMinPidsLimit = 16;
+inline constexpr std::int64_t kMaxPidsLimit = 32'768;
+// Largest uid/gid a workload may ask for (the kernel's is 2^32-2; ids above
+// 2^31-1 break too many programs to be worth accepting).
+inline constexpr std::int64_t kMaxUserId = 2'147'483'647;
+
+// The security profiles, named after Kubernetes' Pod Security Standards and
+// meaning the same (docs/architecture.md, "Workload posture"):
+//   restricted  all capabilities dropped (NET_BIND_SERVICE may be added back),
+//               never uid or gid 0. The default.
+//   baseline    may run as root, with the runtime's default capabilities
+//               minus NET_RAW; for legacy images that need root.
+enum class Profile { kRestricted, kBaseline };
+std::string_view profileName(Profile profile);  // "restricted", "baseline"
+std::optional<Profile> parseProfile(std::string_view name);
+// True when `profile` is at least as strict as `minimum`.
+bool isAtLeast(Profile profile, Profile minimum);
+
+// How far a workload is trusted; the server's policy maps each level to the
+// runtime classes allowed for it and to a minimum profile.
+enum class TrustLevel { kUntrusted, kMultiTenant, kInternal };
+std::string_view trustName(TrustLevel trust);  // "untrusted", "multi_tenant", "internal"
+std::optional<TrustLevel> parseTrust(std::string_view name);
+inline constexpr TrustLevel kAllTrustLevels[] = {TrustLevel::kUntrusted, TrustLevel::kMultiTenant,
+                                                 TrustLevel::kInternal};
+
+// The workload's `security` object. Every field has a safe default; the
+// posture every workload gets regardless (masked /proc paths, no_new_privs,
+// seccomp, own namespaces) is not configurable and not listed here.
+struct SecuritySpec {
+  Profile profile = Profile::kRestricted;
+  // Capabilities added to the profile's set, without the "CAP_" prefix.
+  std::vector<std::string> capabilities_add;
+  bool read_only_root_fs = false;
+  // When unset, the image's user is used if it is not root; under
+  // `restricted` a root image runs as a uid/gid the node picks.
+  std::optional<std::int64_t> run_as_user;
+  std::optional<std::int64_t> run_as_group;
+  std::int64_t pids_limit = kDefaultPidsLimit;
+
+  bool operator==(const SecuritySpec&) const = default;
+};
 
 struct WorkloadSpec {
   std::string id;             // DNS-1123 label, <= 63 chars
   std::string image;          // OCI image reference
-  std::string runtime_class;  // a class some node offers
-  std::int64_t memory_mb = 0;
-  std::int64_t cpu_millicores = 0;
+  std::string runtime_class;  // empty in a submission: the scheduler picks one for `trust`
+  std::int64_t memory_mb = kDefaultMemoryMb;
+  std::int64_t cpu_millicores = kDefaultCpuMillicores;
   std::vector<std::string> command;        // overrides the image entrypoint when non-empty
   std::vector<std::string> args;           // overrides the image cmd when non-empty
   std::map<std::string, std::string> env;  // extra environment variables
+  std::optional<TrustLevel> trust;         // unset in a submission: the server's default
+  SecuritySpec security;
 
   bool operator==(const WorkloadSpec&) const = default;
 };
@@ -61,6 +108,12 @@ inline constexpr std::string_view kStopped = "Stopped";
 inline constexpr std::string_view kUnschedulable = "Unschedulable";
 inline constexpr std::string_view kNodeUnreachable = "NodeUnreachable";
 inline constexpr std::string_view kContainerMissing = "ContainerMissing";
+inline constexpr std::string_view kRunContainerError = "RunContainerError";
+// The node's runtime cannot be reached; the workload waits (Pending) or its
+// last observed state is shown as Unknown until the runtime answers again.
+inline constexpr std::string_view kRuntimeUnavailable = "RuntimeUnavailable";
+// The server could not hand the workload to its node (the node refused it).
+inline constexpr std::string_view kDeliveryFailed = "DeliveryFailed";
 }  // namespace reason
 
 struct WorkloadStatus {
@@ -78,6 +131,10 @@ struct WorkloadStatus {
   std::string container_id;
   std::string runtime_handler;
   std::string log_path;  // host path of the container log (CRI log format)
+  // The effective posture, set by the node once it knows it.
+  std::string profile;                     // "restricted" or "baseline"
+  std::optional<std::int64_t> run_as_user;  // uid the container runs as
+  std::optional<std::int64_t> run_as_group;
 
   bool operator==(const WorkloadStatus&) const = default;
 };

@@ -4,6 +4,7 @@
 
 #include "api/json.h"
 #include "api/json_fields.h"
+#include "api/strict_json.h"
 #include "api/validate.h"
 
 namespace zp::protocol {
@@ -94,12 +95,9 @@ std::expected<Request, RequestError> decodeRequest(std::string_view line) {
               "line longer than " + std::to_string(kMaxLineBytes) + " bytes", ""},
         std::nullopt, ""});
   }
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return std::unexpected(
-        RequestError{Error{Code::kInvalidArgument, "malformed JSON: not a valid JSON object", ""},
-                     std::nullopt, ""});
-  }
+  auto parsed = api::parseStrictJson(line);
+  if (!parsed) return std::unexpected(RequestError{std::move(parsed.error()), std::nullopt, ""});
+  json j = std::move(*parsed);
   RequestError err{Error{}, std::nullopt, ""};
   if (!j.is_object()) {
     err.error = Error{Code::kInvalidArgument,

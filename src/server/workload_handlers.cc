@@ -8,6 +8,7 @@
 #include <random>
 
 #include "api/json.h"
+#include "api/strict_json.h"
 #include "api/validate.h"
 
 namespace zp::server {
@@ -35,13 +36,9 @@ json workloadJson(const api::WorkloadSpec& spec, const api::WorkloadStatus& stat
 
 // Shape only: JSON syntax and the strict decoder (a 400 when it fails).
 Result<api::WorkloadSpec> decodeSubmission(const std::string& body) {
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const json::exception& e) {
-    return fail(Code::kInvalidArgument, std::string("malformed JSON: ") + e.what());
-  }
-  return api::workloadSpecFromJson(j);
+  auto j = api::parseStrictJson(body);
+  if (!j) return fail(j.error());
+  return api::workloadSpecFromJson(*j);
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -94,8 +91,6 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
   api::WorkloadSpec spec = std::move(*decoded);
   const bool generated_id = spec.id.empty();
   if (generated_id) spec.id = generateWorkloadId();
-  if (spec.memory_mb == 0) spec.memory_mb = api::kDefaultMemoryMb;
-  if (spec.cpu_millicores == 0) spec.cpu_millicores = api::kDefaultCpuMillicores;
   if (auto valid = api::validateWorkloadSpec(spec); !valid) {
     co_return errorResponse(http_status::kUnprocessable, valid.error());
   }

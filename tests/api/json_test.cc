@@ -12,6 +12,49 @@ TEST(JsonTest, SpecRoundTrips) {
   auto back = workloadSpecFromJson(toJson(s));
   ASSERT_TRUE(back) << back.error().toString();
   EXPECT_EQ(*back, s);
+  s.trust = TrustLevel::kMultiTenant;
+  s.runtime_class.clear();
+  s.security = SecuritySpec{Profile::kBaseline, {"CHOWN"}, true, 0, 10, 64};
+  back = workloadSpecFromJson(toJson(s));
+  ASSERT_TRUE(back) << back.error().toString();
+  EXPECT_EQ(*back, s);
+  EXPECT_FALSE(toJson(s).contains("runtime_class"));
+}
+
+TEST(JsonTest, AbsentFieldsTakeDefaultsButExplicitValuesStay) {
+  auto r = workloadSpecFromJson(json{{"image", "busybox"}});
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ(r->memory_mb, kDefaultMemoryMb);
+  EXPECT_EQ(r->cpu_millicores, kDefaultCpuMillicores);
+  EXPECT_EQ(r->security, SecuritySpec{});
+  EXPECT_EQ(r->security.profile, Profile::kRestricted);
+  EXPECT_EQ(r->security.pids_limit, kDefaultPidsLimit);
+  EXPECT_FALSE(r->trust);
+  r = workloadSpecFromJson(json{{"memory_mb", 0}, {"cpu_millicores", 0}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->memory_mb, 0);  // left for validation to reject, not defaulted
+  EXPECT_EQ(r->cpu_millicores, 0);
+}
+
+TEST(JsonTest, SecurityObjectIsStrict) {
+  const json cases[] = {
+      json{{"security", "restricted"}},
+      json{{"security", {{"profile", "privileged"}}}},
+      json{{"security", {{"profile", 1}}}},
+      json{{"security", {{"read_only_root_fs", "yes"}}}},
+      json{{"security", {{"run_as_user", "1000"}}}},
+      json{{"security", {{"capabilities_add", "NET_ADMIN"}}}},
+      json{{"security", {{"privileged", true}}}},
+      json{{"trust", "trusted"}},
+      json{{"trust", 2}},
+  };
+  for (const auto& c : cases) EXPECT_FALSE(workloadSpecFromJson(c)) << c.dump();
+  auto r = workloadSpecFromJson(json{{"security", {{"privileged", true}}}}, "workload.");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "workload.security.privileged");
+  r = workloadSpecFromJson(json{{"trust", "trusted"}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "trust");
 }
 
 TEST(JsonTest, SpecRejectsUnknownFields) {
@@ -66,6 +109,9 @@ TEST(JsonTest, StatusRoundTrips) {
   s.created_at = TimePoint{std::chrono::milliseconds{1'700'000'000'123}};
   s.finished_at = TimePoint{std::chrono::milliseconds{1'700'000'001'000}};
   s.sandbox_id = "abc";
+  s.profile = "restricted";
+  s.run_as_user = 100000;
+  s.run_as_group = 100000;
   auto back = workloadStatusFromJson(toJson(s));
   ASSERT_TRUE(back) << back.error().toString();
   EXPECT_EQ(*back, s);

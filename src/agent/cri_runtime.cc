@@ -81,18 +81,32 @@ Status CriRuntime::ping() const {
   return ok();
 }
 
-Status CriRuntime::ensureImage(std::string_view runtime_class, std::string_view image) {
+namespace {
+ImageFacts factsOf(const cri::v1::Image& image) {
+  ImageFacts facts;
+  if (image.has_uid()) facts.uid = image.uid().value();
+  facts.username = image.username();
+  return facts;
+}
+}  // namespace
+
+Result<ImageFacts> CriRuntime::ensureImage(std::string_view runtime_class, std::string_view image) {
   auto b = binding(runtime_class);
   if (!b) return fail(b.error());
   cri::v1::ImageSpec spec;
   spec.set_image(std::string(image));
   auto present = b->client->imageStatus(spec);
   if (!present) return fail(present.error());
-  if (*present) return ok();
+  if (*present) return factsOf(**present);
   spdlog::info("pulling image \"{}\" for class \"{}\"", image, runtime_class);
   auto pulled = b->client->pullImage(spec);
   if (!pulled) return fail(pulled.error());
-  return ok();
+  auto after = b->client->imageStatus(spec);
+  if (!after) return fail(after.error());
+  if (!*after) {
+    return fail(Code::kNotFound, "image \"" + std::string(image) + "\" is absent right after its pull");
+  }
+  return factsOf(**after);
 }
 
 Result<std::string> CriRuntime::runSandbox(const WorkloadIdentity& identity) {

@@ -20,7 +20,7 @@ class CriRuntime final : public Runtime {
   static Result<std::unique_ptr<CriRuntime>> create(const AgentConfig& config,
                                                     cri::ClientOptions options = {});
 
-  Status ensureImage(std::string_view runtime_class, std::string_view image) override;
+  Result<ImageFacts> ensureImage(std::string_view runtime_class, std::string_view image) override;
   Result<std::string> runSandbox(const WorkloadIdentity& identity) override;
   Result<std::string> createContainer(const WorkloadIdentity& identity,
                                       std::string_view sandbox_id) override;

@@ -34,6 +34,17 @@ struct WorkloadIdentity {
   api::WorkloadSpec spec;
   std::string uid;       // unique per submission; sandbox metadata uid
   unsigned attempt = 0;  // sandbox metadata attempt
+  // The user and group the container runs as, decided by the node once the
+  // image is known (the spec's, else the image's non-root user, else one the
+  // node allocates under `restricted`). nullopt: the image's own (baseline).
+  std::optional<std::int64_t> run_as_user;
+  std::optional<std::int64_t> run_as_group;
+};
+
+// What the runtime reports about a present image (CRI ImageStatus).
+struct ImageFacts {
+  std::optional<std::int64_t> uid;  // the image's user, when it is numeric
+  std::string username;             // the image's user, when it is a name
 };
 
 enum class ObjectState { kCreated, kReady, kRunning, kExited, kNotReady, kUnknown };
@@ -77,8 +88,9 @@ class Runtime {
  public:
   virtual ~Runtime() = default;
 
-  // Makes `image` present for the class: pulls only when ImageStatus says it is absent.
-  virtual Status ensureImage(std::string_view runtime_class, std::string_view image) = 0;
+  // Makes `image` present for the class (pulls only when ImageStatus says it
+  // is absent) and returns what the runtime knows of it.
+  virtual Result<ImageFacts> ensureImage(std::string_view runtime_class, std::string_view image) = 0;
   // Creates and starts the workload's sandbox with the class's handler; returns its id.
   virtual Result<std::string> runSandbox(const WorkloadIdentity& identity) = 0;
   // Creates the workload's container in `sandbox_id`; returns its id.

@@ -132,6 +132,7 @@ TEST_F(ServerFixture, AgentRejectionMarksFailed) {
   node1_->failStarts(Error{Code::kInvalidArgument, "image not allowed here", "workload.image"});
   auto res = create(spec("web-1"));
   EXPECT_EQ(res.json["status"]["state"], "Failed");
+  EXPECT_EQ(res.json["status"]["reason"], "DeliveryFailed");
   EXPECT_NE(res.json["status"]["message"].get<std::string>().find("image not allowed here"),
             std::string::npos);
 }

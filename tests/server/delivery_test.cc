@@ -6,6 +6,7 @@
 
 #include "fake_agent.h"
 #include "fake_clock.h"
+#include "api/validate.h"
 #include "server/workload_controller.h"
 #include "store/sqlite_store.h"
 #include "test_server.h"
@@ -150,6 +151,33 @@ TEST_F(DeliveryTest, DeletingAWorkloadThatBacksOffForgetsIt) {
   auto res = create("wl-1");
   EXPECT_EQ(res["status"]["reason"], "ContainerCreating");
   EXPECT_EQ(starts(), 2);
+}
+
+// The largest spec admission accepts, in the characters that cost the most
+// to encode, still fits one protocol line: it reaches the (fake) agent, whose
+// reader has the real 1 MiB line limit, and is not refused.
+TEST_F(DeliveryTest, ASpecAtTheBoundsFitsTheProtocol) {
+  nlohmann::json env = nlohmann::json::object();
+  const std::size_t entries = api::kMaxPayloadBytes / api::kMaxStringBytes;
+  for (std::size_t i = 0; i < entries; ++i) {
+    const std::string name = "E" + std::to_string(i);
+    env[name] = std::string(api::kMaxStringBytes - name.size(), '\x01');  // "\u0001" in JSON
+  }
+  nlohmann::json spec{{"id", "big-1"}, {"image", "busybox:1.36"}, {"env", env}};
+  const std::string body = spec.dump();
+  ASSERT_GT(body.size(), 6 * api::kMaxPayloadBytes - 1024);
+  auto res = server_->post("/workloads", body);
+  ASSERT_EQ(res.status, 201u) << res.body.substr(0, 300);
+  EXPECT_EQ(res.json["status"]["reason"], "ContainerCreating");
+  ASSERT_TRUE(node_->workload("big-1"));
+  // One byte more is refused at admission, before anything is sent.
+  env["E0"] = env["E0"].get<std::string>() + "x";
+  spec["id"] = "big-2";
+  spec["env"] = env;
+  auto over = server_->post("/workloads", spec.dump());
+  EXPECT_EQ(over.status, 422u);
+  EXPECT_EQ(over.json["error"]["field"], "env");
+  EXPECT_EQ(starts(), 1);
 }
 
 TEST(PermanentRefusalTest, TransientCodesAreRetriedEverythingElseIsFinal) {

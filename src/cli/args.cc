@@ -27,7 +27,8 @@ constexpr const char* kRunFooter =
     "Without --class the server picks the first runtime class the trust level allows\n"
     "that a node with room offers (see `zoneplane trust-levels`).\n"
     "Everything after `--` is the command, e.g.:\n"
-    "  zoneplane run --image registry.example.com/busybox:1.36 --trust internal -- sh -c \"exit 3\"";
+    "  zoneplane run --image registry.example.com/busybox:1.36 --trust internal -- sh -c \"exit "
+    "3\"";
 
 const std::vector<std::string> kStateNames = {"Pending", "Running", "Succeeded", "Failed",
                                               "Unknown"};
@@ -98,8 +99,9 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   auto* run = app.add_subcommand("run", "Create a workload from flags (POST /workloads)");
   run->footer(std::string(kRunFooter) + "\n\n" + kFooter);
   run->add_option("--image", v.run.image, "OCI image reference")->required();
-  auto* run_class_opt = run->add_option(
-      "--class", v.run_class, "Runtime class, e.g. edera-zone (default: chosen by the trust level)");
+  auto* run_class_opt =
+      run->add_option("--class", v.run_class,
+                      "Runtime class, e.g. edera-zone (default: chosen by the trust level)");
   auto* trust_opt = run->add_option("--trust", v.run_trust, "Trust level (default: the server's)")
                         ->check(CLI::IsMember({"untrusted", "multi_tenant", "internal"}));
   auto* profile_opt =

@@ -44,8 +44,8 @@ struct NodesArgs {};
 struct TrustLevelsArgs {};
 
 // `run` is RunArgs, `list` is ListFilters (requests.h).
-using Command = std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, NodesArgs,
-                             TrustLevelsArgs>;
+using Command =
+    std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, NodesArgs, TrustLevelsArgs>;
 
 struct Invocation {
   GlobalOptions global;

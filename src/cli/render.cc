@@ -173,7 +173,8 @@ Result<std::string> renderTrustLevels(const json& reply) {
       return unexpected("a trust level needs name, min_profile, runtime_classes and available");
     }
     auto is_default = item.find("default");
-    const bool dflt = is_default != item.end() && is_default->is_boolean() && is_default->get<bool>();
+    const bool dflt =
+        is_default != item.end() && is_default->is_boolean() && is_default->get<bool>();
     rows.push_back({name->get<std::string>(), dflt ? "yes" : "", min_profile->get<std::string>(),
                     join(*classes, ","), orNone(join(*available, ","))});
   }

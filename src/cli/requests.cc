@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "api/workload.h"
-
 #include "cli/url_encode.h"
 
 namespace zp::cli {
@@ -23,8 +22,8 @@ Result<UserIds> parseUserIds(std::string_view text) {
   const auto number = [](std::string_view digits) -> std::optional<std::int64_t> {
     std::int64_t value = -1;
     const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() ||
-        value < 0 || value > api::kMaxUserId) {
+    if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() || value < 0 ||
+        value > api::kMaxUserId) {
       return std::nullopt;
     }
     return value;

@@ -37,9 +37,8 @@ Result<api::WorkloadSpec> Admission::admit(api::WorkloadSpec spec) const {
 
   if (!spec.runtime_class.empty() && !isolation_.allows(trust, spec.runtime_class)) {
     return fail(Code::kInvalidArgument,
-                "runtime_class " + quoted(spec.runtime_class) +
-                    " is not allowed for trust level " + level + " (allowed: " +
-                    joined(isolation_.allowedClasses(trust)) + ")",
+                "runtime_class " + quoted(spec.runtime_class) + " is not allowed for trust level " +
+                    level + " (allowed: " + joined(isolation_.allowedClasses(trust)) + ")",
                 "runtime_class");
   }
   return spec;
@@ -53,18 +52,18 @@ Result<std::vector<std::string>> Admission::candidateClasses(
     if (std::find(offered.begin(), offered.end(), spec.runtime_class) != offered.end()) {
       return std::vector<std::string>{spec.runtime_class};
     }
-    return fail(Code::kInvalidArgument,
-                "runtime_class " + quoted(spec.runtime_class) + " is not offered by any node; " +
-                    on_offer,
-                "runtime_class");
+    return fail(
+        Code::kInvalidArgument,
+        "runtime_class " + quoted(spec.runtime_class) + " is not offered by any node; " + on_offer,
+        "runtime_class");
   }
   const api::TrustLevel trust = spec.trust.value_or(isolation_.defaultTrust());
   auto classes = isolation_.candidates(trust, offered);
   if (!classes.empty()) return classes;
   return fail(Code::kInvalidArgument,
               "no node offers a runtime class allowed for trust level " +
-                  quoted(api::trustName(trust)) + " (allowed: " +
-                  joined(isolation_.allowedClasses(trust)) + "; " + on_offer + ")",
+                  quoted(api::trustName(trust)) +
+                  " (allowed: " + joined(isolation_.allowedClasses(trust)) + "; " + on_offer + ")",
               "trust");
 }
 

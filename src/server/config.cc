@@ -88,7 +88,8 @@ Status parseTrustTables(const toml::node& node, std::string_view source, TrustPo
   for (auto&& [k, value] : *table) {
     const std::string where = "trust." + std::string(k.str());
     auto level = api::parseTrust(k.str());
-    if (!level) return badKey(source, where, "is not a trust level (untrusted, multi_tenant, internal)");
+    if (!level)
+      return badKey(source, where, "is not a trust level (untrusted, multi_tenant, internal)");
     const auto* rule = value.as_table();
     if (rule == nullptr) return badKey(source, where, "must be a table");
     if (auto s = parseTrustRule(*rule, source, where, trust.rule(*level)); !s) return s;

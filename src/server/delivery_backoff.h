@@ -19,8 +19,7 @@ struct BackoffOptions {
 
 class DeliveryBackoff {
  public:
-  DeliveryBackoff(BackoffOptions options, const Clock& clock)
-      : options_(options), clock_(clock) {}
+  DeliveryBackoff(BackoffOptions options, const Clock& clock) : options_(options), clock_(clock) {}
 
   // True when no failure is recorded for `id` or its wait is over.
   bool due(const std::string& id) const;

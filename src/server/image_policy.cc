@@ -98,8 +98,9 @@ std::optional<std::string> localRegistryKind(std::string_view host) {
     const auto& b = *a;
     bool zero12 = true;
     for (int i = 0; i < 12; ++i) zero12 = zero12 && b[i] == 0;
-    const bool mapped = b[10] == 0xff && b[11] == 0xff &&
-                        std::all_of(b.begin(), b.begin() + 10, [](unsigned char c) { return c == 0; });
+    const bool mapped =
+        b[10] == 0xff && b[11] == 0xff &&
+        std::all_of(b.begin(), b.begin() + 10, [](unsigned char c) { return c == 0; });
     if (zero12 && b[12] == 0 && b[13] == 0 && b[14] == 0) {
       if (b[15] == 0) return "an unspecified address";
       if (b[15] == 1) return "a loopback address";
@@ -216,8 +217,8 @@ Status ImagePolicy::check(const api::ImageReference& image) const {
   for (const auto& pattern : patterns_) allowed += (allowed.empty() ? "" : ", ") + pattern.text;
   return fail(Code::kInvalidArgument,
               "image registry \"" + registry +
-                  "\" is not allowed by the server's image policy (allowed_registries: " +
-                  allowed + ")",
+                  "\" is not allowed by the server's image policy (allowed_registries: " + allowed +
+                  ")",
               "image");
 }
 

@@ -36,11 +36,11 @@
 namespace zp::server {
 
 struct RegistryPattern {
-  std::string text;           // as configured
-  bool any_registry = false;  // "*"
-  bool subdomains = false;    // "*.domain": host must end in "." + host
-  std::string host;           // lowercase; IPv6 without brackets
-  bool any_port = false;      // ":*"
+  std::string text;                   // as configured
+  bool any_registry = false;          // "*"
+  bool subdomains = false;            // "*.domain": host must end in "." + host
+  std::string host;                   // lowercase; IPv6 without brackets
+  bool any_port = false;              // ":*"
   std::optional<std::uint16_t> port;  // unset (and !any_port): the reference names no port
 
   // Does the registry "host[:port]" of an image (host() and port of an

@@ -2,17 +2,16 @@
 // Server on one io_context until SIGINT/SIGTERM.
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <sys/stat.h>
-
 #include <csignal>
 #include <iostream>
 #include <variant>
 
-#include "common/logging.h"
 #include "common/address.h"
+#include "common/logging.h"
 #include "server/command_line.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -63,12 +62,12 @@ int main(int argc, char** argv) {
   auto bound = server.start(*endpoint);
   if (!bound) return die(bound.error());
   const std::string where = formatEndpoint(*bound);
-  spdlog::info("zoneplane-server listening on {} (database \"{}\", {} node(s), default trust {}, "
-               "image registries: {})",
-               where, config->database, config->nodes.size(),
-               api::trustName(config->trust.default_trust),
-               config->allowed_registries ? "as listed in allowed_registries"
-                                          : "any but local addresses (default)");
+  spdlog::info(
+      "zoneplane-server listening on {} (database \"{}\", {} node(s), default trust {}, "
+      "image registries: {})",
+      where, config->database, config->nodes.size(), api::trustName(config->trust.default_trust),
+      config->allowed_registries ? "as listed in allowed_registries"
+                                 : "any but local addresses (default)");
   std::cout << "zoneplane-server listening on " << where << std::endl;
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

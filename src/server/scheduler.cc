@@ -78,8 +78,7 @@ Result<Placement> placeByPreference(const Scheduler& scheduler, api::WorkloadSpe
   }
   if (no_room) return fail(std::move(*no_room));
   if (not_offered) return fail(std::move(*not_offered));
-  return fail(Code::kInvalidArgument, "no runtime class to place the workload on",
-              "runtime_class");
+  return fail(Code::kInvalidArgument, "no runtime class to place the workload on", "runtime_class");
 }
 
 }  // namespace zp::server

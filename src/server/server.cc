@@ -22,9 +22,8 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
       options_(std::move(options)),
       agents_(orDefault<AgentClient, TcpAgentClient>(std::move(agents))),
       scheduler_(orDefault<Scheduler, MostFreeMemoryScheduler>(std::move(scheduler))),
-      isolation_(options_.isolation
-                     ? options_.isolation
-                     : std::make_shared<const NamedClassPolicy>(options_.trust)),
+      isolation_(options_.isolation ? options_.isolation
+                                    : std::make_shared<const NamedClassPolicy>(options_.trust)),
       admission_(*isolation_, options_.images),
       pool_(io.get_executor(), options_.nodes, *agents_, options_.timeouts.node_info,
             options_.node_refresh_interval),

@@ -32,8 +32,7 @@ Status validateTrustPolicy(const TrustPolicyConfig& config) {
     for (const auto& cls : classes) {
       if (cls != kAnyClass && !api::isDns1123Label(cls)) {
         return fail(Code::kInvalidArgument,
-                    field + ": \"" + cls.substr(0, 80) +
-                        "\" is neither a DNS-1123 label nor \"*\"",
+                    field + ": \"" + cls.substr(0, 80) + "\" is neither a DNS-1123 label nor \"*\"",
                     field);
       }
       if (!seen.insert(cls).second) {

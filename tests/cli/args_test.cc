@@ -64,9 +64,9 @@ TEST(ParseArgs, RunWithoutAClassLeavesTheChoiceToTheServer) {
 }
 
 TEST(ParseArgs, SecurityFlagsMapToTheSecurityObject) {
-  Invocation inv = parseOk({"run", "--image", "i", "--class", "native", "--trust", "internal",
-                            "--profile", "baseline", "--user", "1000:100", "--read-only",
-                            "--pids-limit", "64"});
+  Invocation inv =
+      parseOk({"run", "--image", "i", "--class", "native", "--trust", "internal", "--profile",
+               "baseline", "--user", "1000:100", "--read-only", "--pids-limit", "64"});
   auto body = buildRunBody(std::get<RunArgs>(inv.command));
   ASSERT_TRUE(body.has_value()) << body.error().toString();
   EXPECT_EQ(*body, json::parse(R"({"image":"i","runtime_class":"native","trust":"internal",

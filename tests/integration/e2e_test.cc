@@ -13,13 +13,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
+#include "agent_test_support.h"
 #include "cli/beast_http_client.h"
 #include "cri/client.h"
-#include "agent_test_support.h"
 #include "daemon_process.h"
 
 namespace zp::testsupport {
@@ -112,7 +112,8 @@ class EndToEndTest : public ::testing::Test {
   // images come from the stack's local registry.
   std::string defaultServerToml() const {
     return "default_trust = \"internal\"\n"
-           "allowed_registries = [\"" + env("ZONEPLANE_TEST_REGISTRY") + "\"]\n";
+           "allowed_registries = [\"" +
+           env("ZONEPLANE_TEST_REGISTRY") + "\"]\n";
   }
 
   ::testing::AssertionResult startServer(std::optional<std::string> toml = std::nullopt) {
@@ -309,7 +310,9 @@ TEST_F(EndToEndTest, WithoutAClassTheTrustLevelPicksOne) {
   // internal allows any class, own-kernel ones first; none is offered here,
   // so the rest in name order: "isolated" before "native".
   auto created = http(cli::HttpMethod::kPost, "/workloads",
-                      json{{"id", "auto-1"}, {"image", image_}, {"memory_mb", 64},
+                      json{{"id", "auto-1"},
+                           {"image", image_},
+                           {"memory_mb", 64},
                            {"command", {"sh", "-c", "sleep 60"}}}
                           .dump());
   ASSERT_EQ(created.status, 201) << created.body.dump();
@@ -333,10 +336,10 @@ TEST_F(EndToEndTest, UntrustedWorkloadsNeedAnOwnKernelClass) {
   EXPECT_EQ(no_class.body["error"]["message"],
             "no node offers a runtime class allowed for trust level \"untrusted\" (allowed: "
             "edera-zone, gvisor, kata; classes on offer: isolated, native)");
-  auto native = http(cli::HttpMethod::kPost, "/workloads",
-                     json{{"id", "untr-2"}, {"image", image_}, {"trust", "untrusted"},
-                          {"runtime_class", "native"}}
-                         .dump());
+  auto native = http(
+      cli::HttpMethod::kPost, "/workloads",
+      json{{"id", "untr-2"}, {"image", image_}, {"trust", "untrusted"}, {"runtime_class", "native"}}
+          .dump());
   EXPECT_EQ(native.status, 422);
   EXPECT_EQ(native.body["error"]["field"], "runtime_class");
   EXPECT_EQ(native.body["error"]["message"],
@@ -352,10 +355,11 @@ TEST_F(EndToEndTest, SecureDefaultsRefuseSharedKernelsAndLocalRegistries) {
   ASSERT_EQ(server_.terminate(), 0);
   ASSERT_TRUE(startServer(""));
   // (An image the default policy allows: admission refuses before any pull.)
-  auto defaulted = http(cli::HttpMethod::kPost, "/workloads",
-                        json{{"id", "sec-1"}, {"image", "registry.example.com/busybox:1"},
-                             {"runtime_class", "native"}}
-                            .dump());
+  auto defaulted = http(
+      cli::HttpMethod::kPost, "/workloads",
+      json{
+          {"id", "sec-1"}, {"image", "registry.example.com/busybox:1"}, {"runtime_class", "native"}}
+          .dump());
   EXPECT_EQ(defaulted.status, 422) << defaulted.body.dump();
   EXPECT_EQ(defaulted.body["error"]["field"], "runtime_class");  // native is not for untrusted
   auto internal = http(cli::HttpMethod::kPost, "/workloads",
@@ -363,7 +367,8 @@ TEST_F(EndToEndTest, SecureDefaultsRefuseSharedKernelsAndLocalRegistries) {
   EXPECT_EQ(internal.status, 422) << internal.body.dump();
   EXPECT_EQ(internal.body["error"]["field"], "image");  // 127.0.0.1:5000 is a loopback registry
   auto agent_port = http(cli::HttpMethod::kPost, "/workloads",
-                         json{{"id", "sec-3"}, {"image", "127.0.0.1:" + std::to_string(agent_port_) + "/a/b:1"},
+                         json{{"id", "sec-3"},
+                              {"image", "127.0.0.1:" + std::to_string(agent_port_) + "/a/b:1"},
                               {"trust", "internal"}}
                              .dump());
   EXPECT_EQ(agent_port.status, 422);
@@ -387,16 +392,19 @@ TEST_F(EndToEndTest, TrustLevelsListThePolicyWithTheClassesOnOffer) {
   EXPECT_EQ(table.exit_code, 0) << table.err;
   const auto line_at = table.out.find("\ninternal ");
   ASSERT_NE(line_at, std::string::npos) << table.out;
-  const std::string line = table.out.substr(line_at + 1, table.out.find('\n', line_at + 1) - line_at);
-  for (const char* cell : {" yes ", " baseline ", " edera-zone,gvisor,kata,* ", " isolated,native"}) {
+  const std::string line =
+      table.out.substr(line_at + 1, table.out.find('\n', line_at + 1) - line_at);
+  for (const char* cell :
+       {" yes ", " baseline ", " edera-zone,gvisor,kata,* ", " isolated,native"}) {
     EXPECT_NE(line.find(cell), std::string::npos) << cell << " in " << table.out;
   }
 }
 
 TEST_F(EndToEndTest, CliSecurityFlagsReachTheSpec) {
-  auto run = cli({"run", "--image", image_, "--id", "cli-sec-1", "--trust", "internal", "--class",
-                  "native", "--profile", "restricted", "--user", "1000:1000", "--read-only",
-                  "--pids-limit", "64", "--memory", "64", "--", "sh", "-c", "echo ok"});
+  auto run = cli({"run",       "--image",     image_,         "--id",      "cli-sec-1",  "--trust",
+                  "internal",  "--class",     "native",       "--profile", "restricted", "--user",
+                  "1000:1000", "--read-only", "--pids-limit", "64",        "--memory",   "64",
+                  "--",        "sh",          "-c",           "echo ok"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto wait = cli({"get", "cli-sec-1", "--wait", "Succeeded", "--timeout", "60"});
   ASSERT_EQ(wait.exit_code, 0) << wait.err;
@@ -413,7 +421,8 @@ TEST_F(EndToEndTest, CliSecurityFlagsReachTheSpec) {
   // Without --class the server picks; a bad --user never leaves the CLI.
   auto picked = cli({"run", "--image", image_, "--id", "cli-sec-2", "--", "true"});
   ASSERT_EQ(picked.exit_code, 0) << picked.err;
-  EXPECT_EQ(http(cli::HttpMethod::kGet, "/workloads/cli-sec-2").body["spec"]["runtime_class"], "isolated");
+  EXPECT_EQ(http(cli::HttpMethod::kGet, "/workloads/cli-sec-2").body["spec"]["runtime_class"],
+            "isolated");
   EXPECT_EQ(cli({"run", "--image", image_, "--user", "root"}).exit_code, 2);
   auto refused = cli({"run", "--image", image_, "--trust", "untrusted"});
   EXPECT_EQ(refused.exit_code, 1);

@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "api/validate.h"
 #include "fake_agent.h"
 #include "fake_clock.h"
-#include "api/validate.h"
 #include "server/workload_controller.h"
 #include "store/sqlite_store.h"
 #include "test_server.h"
@@ -181,7 +181,8 @@ TEST_F(DeliveryTest, ASpecAtTheBoundsFitsTheProtocol) {
 }
 
 TEST(PermanentRefusalTest, TransientCodesAreRetriedEverythingElseIsFinal) {
-  for (Code code : {Code::kUnavailable, Code::kDeadlineExceeded, Code::kCancelled, Code::kInternal}) {
+  for (Code code :
+       {Code::kUnavailable, Code::kDeadlineExceeded, Code::kCancelled, Code::kInternal}) {
     EXPECT_FALSE(isPermanentRefusal(Error{code, "", ""})) << codeName(code);
   }
   for (Code code : {Code::kInvalidArgument, Code::kResourceExhausted, Code::kUnimplemented,

@@ -32,14 +32,14 @@ TEST(ImagePolicyTest, DefaultRefusesTheNodesOwnLoopbackPort) {
 
 TEST(ImagePolicyTest, DefaultRefusesEveryLocalSpelling) {
   const ImagePolicy defaults;
-  for (const char* image : {
-           "localhost/app:1", "localhost:5000/app:1", "registry.localhost/app:1",
-           "127.0.0.1/app:1", "127.255.0.9:5000/app:1",             // loopback
-           "169.254.169.254/latest/meta-data:1", "169.254.1.1:80/x",  // link-local
-           "0.0.0.0:5000/app:1", "0.1.2.3/app:1",                     // unspecified
-           "[::1]:5000/app:1", "[::]/app:1", "[fe80::1]:5000/app:1", "[febf::1]/app:1",
-           "[::ffff:127.0.0.1]:5000/app:1", "[::ffff:169.254.0.1]/app:1",
-           "127.1:5000/app:1", "2130706433:5000/app:1", "0x7f000001:5000/app:1"}) {
+  for (const char* image :
+       {"localhost/app:1", "localhost:5000/app:1", "registry.localhost/app:1", "127.0.0.1/app:1",
+        "127.255.0.9:5000/app:1",                                  // loopback
+        "169.254.169.254/latest/meta-data:1", "169.254.1.1:80/x",  // link-local
+        "0.0.0.0:5000/app:1", "0.1.2.3/app:1",                     // unspecified
+        "[::1]:5000/app:1", "[::]/app:1", "[fe80::1]:5000/app:1", "[febf::1]/app:1",
+        "[::ffff:127.0.0.1]:5000/app:1", "[::ffff:169.254.0.1]/app:1", "127.1:5000/app:1",
+        "2130706433:5000/app:1", "0x7f000001:5000/app:1"}) {
     auto checked = defaults.check(ref(image));
     EXPECT_FALSE(checked) << image;
     if (!checked) {
@@ -95,8 +95,8 @@ TEST(ImagePolicyTest, WildcardPatterns) {
   const auto p = policy({"*.example.com", "ports.example.org:*", "[fd00::1]:5000"});
   EXPECT_TRUE(p.check(ref("registry.example.com/app")));
   EXPECT_TRUE(p.check(ref("a.b.example.com/app")));
-  EXPECT_FALSE(p.check(ref("example.com/app")));        // not below itself
-  EXPECT_FALSE(p.check(ref("badexample.com/app")));     // a suffix is not a subdomain
+  EXPECT_FALSE(p.check(ref("example.com/app")));                // not below itself
+  EXPECT_FALSE(p.check(ref("badexample.com/app")));             // a suffix is not a subdomain
   EXPECT_FALSE(p.check(ref("registry.example.com:5000/app")));  // no port in the pattern
   EXPECT_TRUE(p.check(ref("ports.example.org/app")));
   EXPECT_TRUE(p.check(ref("ports.example.org:1234/app")));

@@ -48,8 +48,8 @@ TEST_F(ServerFixture, UntrustedGetsAnOwnKernelClassAndNeverNative) {
   EXPECT_EQ(res.json["spec"]["runtime_class"], "edera-zone");
   EXPECT_EQ(res.json["spec"]["trust"], "untrusted");
 
-  auto native = server_->post("/workloads",
-                              body({{"id", "u-2"}, {"trust", "untrusted"}, {"runtime_class", "native"}}));
+  auto native = server_->post(
+      "/workloads", body({{"id", "u-2"}, {"trust", "untrusted"}, {"runtime_class", "native"}}));
   EXPECT_EQ(native.status, 422u);
   EXPECT_EQ(native.json["error"]["field"], "runtime_class");
   EXPECT_EQ(native.json["error"]["message"],
@@ -60,9 +60,9 @@ TEST_F(ServerFixture, UntrustedGetsAnOwnKernelClassAndNeverNative) {
 }
 
 TEST_F(ServerFixture, AProfileBelowTheLevelsMinimumIs422) {
-  auto res = server_->post("/workloads", body({{"id", "p-1"},
-                                               {"trust", "untrusted"},
-                                               {"security", {{"profile", "baseline"}}}}));
+  auto res = server_->post(
+      "/workloads",
+      body({{"id", "p-1"}, {"trust", "untrusted"}, {"security", {{"profile", "baseline"}}}}));
   EXPECT_EQ(res.status, 422u);
   EXPECT_EQ(res.json["error"]["field"], "security.profile");
   // multi_tenant allows baseline.
@@ -71,7 +71,8 @@ TEST_F(ServerFixture, AProfileBelowTheLevelsMinimumIs422) {
 }
 
 TEST_F(ServerFixture, ImagesFromLocalRegistriesAreRefusedByDefault) {
-  auto res = server_->post("/workloads", body({{"id", "img-1"}, {"image", "127.0.0.1:9000/a/b:1"}}));
+  auto res =
+      server_->post("/workloads", body({{"id", "img-1"}, {"image", "127.0.0.1:9000/a/b:1"}}));
   EXPECT_EQ(res.status, 422u);
   EXPECT_EQ(res.json["error"]["field"], "image");
   const std::string message = res.json["error"]["message"];
@@ -168,8 +169,9 @@ TEST(ImagePolicyServer, AllowedRegistriesReplaceTheDefault) {
   ASSERT_TRUE(images);
   options.images = *images;
   TestServer server(std::move(options), **store);
-  EXPECT_EQ(server.post("/workloads", body({{"image", "127.0.0.1:5000/zoneplane/busybox:1.0"}})).status,
-            201u);
+  EXPECT_EQ(
+      server.post("/workloads", body({{"image", "127.0.0.1:5000/zoneplane/busybox:1.0"}})).status,
+      201u);
   auto hub = server.post("/workloads", body({{"image", "busybox:1.36"}}));
   EXPECT_EQ(hub.status, 422u);
   EXPECT_EQ(hub.json["error"]["message"],

@@ -109,8 +109,9 @@ TEST(SchedulerTest, NoNodesAtAll) {
 // Classes are tried in order of preference: the first with a node that has
 // room wins, whatever the order of the nodes.
 TEST(PlaceByPreferenceTest, FirstClassWithRoomWins) {
-  const std::vector<NodeView> nodes{node("n1", {"native"}, api::Resources{8000, 8000}),
-                                    node("n2", {"edera-zone", "native"}, api::Resources{1000, 1000})};
+  const std::vector<NodeView> nodes{
+      node("n1", {"native"}, api::Resources{8000, 8000}),
+      node("n2", {"edera-zone", "native"}, api::Resources{1000, 1000})};
   auto small = placeByPreference(kScheduler, spec(""), {"edera-zone", "native"}, nodes);
   ASSERT_TRUE(small) << small.error().toString();
   EXPECT_EQ(small->runtime_class, "edera-zone");
@@ -133,7 +134,8 @@ TEST(PlaceByPreferenceTest, FirstClassWithRoomWins) {
 TEST(PlaceByPreferenceTest, NoRoomForAnyClassIsUnschedulableWithEveryReason) {
   const std::vector<NodeView> nodes{node("n1", {"native"}, api::Resources{100, 8000}),
                                     node("n2", {"edera-zone"}, api::Resources{200, 1000})};
-  auto placed = placeByPreference(kScheduler, spec("", 512), {"edera-zone", "gvisor", "native"}, nodes);
+  auto placed =
+      placeByPreference(kScheduler, spec("", 512), {"edera-zone", "gvisor", "native"}, nodes);
   ASSERT_FALSE(placed);
   EXPECT_EQ(placed.error().code, Code::kResourceExhausted);
   const auto& message = placed.error().message;

@@ -28,6 +28,10 @@ Result<nlohmann::json> ApiClient::deleteWorkload(const std::string& id,
 
 Result<nlohmann::json> ApiClient::listNodes() { return call(listNodesRequest(path_prefix_)); }
 
+Result<nlohmann::json> ApiClient::listTrustLevels() {
+  return call(listTrustLevelsRequest(path_prefix_));
+}
+
 Result<nlohmann::json> ApiClient::call(const HttpRequest& request) {
   auto response = http_.send(request);
   if (!response) return fail(response.error());

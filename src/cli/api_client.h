@@ -24,6 +24,7 @@ class ApiClient {
   Result<nlohmann::json> deleteWorkload(const std::string& id,
                                         std::optional<int> grace_seconds = std::nullopt);
   Result<nlohmann::json> listNodes();
+  Result<nlohmann::json> listTrustLevels();
 
   // Sends one request. 2xx with a JSON body -> that JSON; other statuses -> the
   // server's error (error_body.h); transport failures pass through; a 2xx body

@@ -24,8 +24,11 @@ constexpr const char* kFooter =
     "  3  get --wait: timed out, or the workload reached a different final state";
 
 constexpr const char* kRunFooter =
+    "Without --class the server picks the first runtime class the trust level allows\n"
+    "that a node with room offers (see `zoneplane trust-levels`).\n"
     "Everything after `--` is the command, e.g.:\n"
-    "  zoneplane run --image busybox:1.36 --class native -- sh -c \"exit 3\"";
+    "  zoneplane run --image registry.example.com/busybox:1.36 --trust internal -- sh -c \"exit "
+    "3\"";
 
 const std::vector<std::string> kStateNames = {"Pending", "Running", "Succeeded", "Failed",
                                               "Unknown"};
@@ -54,9 +57,10 @@ struct Values {
   double http_timeout = 10.0;
 
   RunArgs run;
-  std::string run_id;
+  std::string run_id, run_class, run_trust, run_profile, run_user;
   std::int64_t memory_mb = 0;
   std::int64_t cpu_millicores = 0;
+  std::int64_t pids_limit = 0;
 
   ApplyArgs apply;
 
@@ -95,7 +99,20 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   auto* run = app.add_subcommand("run", "Create a workload from flags (POST /workloads)");
   run->footer(std::string(kRunFooter) + "\n\n" + kFooter);
   run->add_option("--image", v.run.image, "OCI image reference")->required();
-  run->add_option("--class", v.run.runtime_class, "Runtime class, e.g. edera-zone")->required();
+  auto* run_class_opt =
+      run->add_option("--class", v.run_class,
+                      "Runtime class, e.g. edera-zone (default: chosen by the trust level)");
+  auto* trust_opt = run->add_option("--trust", v.run_trust, "Trust level (default: the server's)")
+                        ->check(CLI::IsMember({"untrusted", "multi_tenant", "internal"}));
+  auto* profile_opt =
+      run->add_option("--profile", v.run_profile, "Security profile (server default: restricted)")
+          ->check(CLI::IsMember({"restricted", "baseline"}));
+  auto* user_opt =
+      run->add_option("--user", v.run_user, "Run as UID or UID:GID (default: the image's user)");
+  run->add_flag("--read-only", v.run.read_only, "Mount the root file system read-only");
+  auto* pids_opt =
+      run->add_option("--pids-limit", v.pids_limit, "Most processes at once (server default: 1024)")
+          ->check(CLI::PositiveNumber);
   auto* id_opt = run->add_option("--id", v.run_id, "Workload id (generated when absent)");
   auto* mem_opt =
       run->add_option("--memory", v.memory_mb, "Memory limit in MiB")->check(CLI::PositiveNumber);
@@ -131,6 +148,8 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
       ->check(CLI::Range(0, 300));
 
   auto* nodes = app.add_subcommand("nodes", "List nodes (GET /nodes)");
+  auto* trust_levels = app.add_subcommand(
+      "trust-levels", "Show the trust levels and their runtime classes (GET /trust-levels)");
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
@@ -148,6 +167,11 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
 
   if (run->parsed()) {
     if (id_opt->count() > 0) v.run.id = v.run_id;
+    if (run_class_opt->count() > 0) v.run.runtime_class = v.run_class;
+    if (trust_opt->count() > 0) v.run.trust = v.run_trust;
+    if (profile_opt->count() > 0) v.run.profile = v.run_profile;
+    if (user_opt->count() > 0) v.run.user = v.run_user;
+    if (pids_opt->count() > 0) v.run.pids_limit = v.pids_limit;
     if (mem_opt->count() > 0) v.run.memory_mb = v.memory_mb;
     if (cpu_opt->count() > 0) v.run.cpu_millicores = v.cpu_millicores;
     inv.command = std::move(v.run);
@@ -167,9 +191,12 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
     inv.command = std::move(v.del);
   } else if (nodes->parsed()) {
     inv.command = NodesArgs{};
+  } else if (trust_levels->parsed()) {
+    inv.command = TrustLevelsArgs{};
   } else {
     return EarlyExit{kExitUsage, "",
-                     "error: a command is required: run, apply, get, list, delete or nodes\n"
+                     "error: a command is required: run, apply, get, list, delete, nodes or "
+                     "trust-levels\n"
                      "Run with --help for more information.\n"};
   }
   return inv;

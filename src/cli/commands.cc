@@ -130,9 +130,11 @@ int execute(const Invocation& invocation, ExecuteContext& ctx) {
           return finish(ctx, format, ctx.api.listWorkloads(args), render);
         } else if constexpr (std::is_same_v<T, DeleteArgs>) {
           return finish(ctx, format, ctx.api.deleteWorkload(args.id, args.grace_seconds), renderDeleted);
-        } else {
-          static_assert(std::is_same_v<T, NodesArgs>);
+        } else if constexpr (std::is_same_v<T, NodesArgs>) {
           return finish(ctx, format, ctx.api.listNodes(), renderNodes);
+        } else {
+          static_assert(std::is_same_v<T, TrustLevelsArgs>);
+          return finish(ctx, format, ctx.api.listTrustLevels(), renderTrustLevels);
         }
       },
       invocation.command);

@@ -41,9 +41,11 @@ struct DeleteArgs {
 };
 
 struct NodesArgs {};
+struct TrustLevelsArgs {};
 
 // `run` is RunArgs, `list` is ListFilters (requests.h).
-using Command = std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, NodesArgs>;
+using Command =
+    std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, NodesArgs, TrustLevelsArgs>;
 
 struct Invocation {
   GlobalOptions global;

@@ -40,6 +40,37 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
+std::string trust(const api::WorkloadSpec& spec) {
+  return spec.trust ? std::string(api::trustName(*spec.trust)) : std::string(kNone);
+}
+
+std::string profile(const WorkloadView& view) {
+  if (!view.status.profile.empty()) return view.status.profile;
+  return std::string(api::profileName(view.spec.security.profile));
+}
+
+std::string user(const WorkloadView& view) {
+  auto ids = [](std::optional<std::int64_t> uid, std::optional<std::int64_t> gid) {
+    return std::to_string(*uid) + (gid ? ":" + std::to_string(*gid) : std::string());
+  };
+  if (view.status.run_as_user) return ids(view.status.run_as_user, view.status.run_as_group);
+  const auto& security = view.spec.security;
+  if (security.run_as_user) return ids(security.run_as_user, security.run_as_group);
+  return std::string(kNone);
+}
+
+// A list of strings from an object's key, or nullopt if it is not one.
+std::optional<std::vector<std::string>> stringList(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& item : *it) {
+    if (!item.is_string()) return std::nullopt;
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string renderJson(const json& reply) {
@@ -74,6 +105,9 @@ Result<std::string> renderWorkload(const json& workload, TimePoint now) {
       {"NODE", orNone(status.node)},
       {"IMAGE", orNone(spec.image)},
       {"CLASS", orNone(spec.runtime_class)},
+      {"TRUST", trust(spec)},
+      {"PROFILE", profile(*view)},
+      {"USER", user(*view)},
       {"MEMORY", memory(spec.memory_mb)},
       {"CPU", cpu(spec.cpu_millicores)},
       {"CREATED", timestamp(status.created_at, now)},
@@ -118,6 +152,33 @@ Result<std::string> renderNodes(const json& reply) {
       {"NODE", "REACHABLE", "CLASSES", "CPU(alloc/cap)", "MEMORY(alloc/cap)", "WORKLOADS"}, rows);
   if (!errors.empty()) out += "\n" + errors;
   return out;
+}
+
+Result<std::string> renderTrustLevels(const json& reply) {
+  const auto unexpected = [](std::string why) {
+    return fail(Code::kInternal, "unexpected reply from the server: " + why);
+  };
+  if (!reply.is_object()) return unexpected("expected a JSON object");
+  auto items = reply.find("items");
+  if (items == reply.end() || !items->is_array()) return unexpected("expected an \"items\" array");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& item : *items) {
+    if (!item.is_object()) return unexpected("a trust level must be a JSON object");
+    auto name = item.find("name");
+    auto min_profile = item.find("min_profile");
+    auto classes = stringList(item, "runtime_classes");
+    auto available = stringList(item, "available");
+    if (name == item.end() || !name->is_string() || min_profile == item.end() ||
+        !min_profile->is_string() || !classes || !available) {
+      return unexpected("a trust level needs name, min_profile, runtime_classes and available");
+    }
+    auto is_default = item.find("default");
+    const bool dflt =
+        is_default != item.end() && is_default->is_boolean() && is_default->get<bool>();
+    rows.push_back({name->get<std::string>(), dflt ? "yes" : "", min_profile->get<std::string>(),
+                    join(*classes, ","), orNone(join(*available, ","))});
+  }
+  return renderTable({"TRUST", "DEFAULT", "MIN PROFILE", "CLASSES", "AVAILABLE"}, rows);
 }
 
 std::string formatAge(std::chrono::system_clock::duration age) {

@@ -22,13 +22,17 @@ Result<std::string> renderCreated(const nlohmann::json& workload);
 // `delete`: `workload "ID" deleted (state: S)`.
 Result<std::string> renderDeleted(const nlohmann::json& workload);
 // `get`: a key: value block (ID, STATE, REASON, MESSAGE, EXIT CODE, NODE, IMAGE,
-// CLASS, MEMORY, CPU, CREATED, STARTED, FINISHED); "-" for unset values.
+// CLASS, TRUST, PROFILE, USER, MEMORY, CPU, CREATED, STARTED, FINISHED); "-" for
+// unset values. PROFILE and USER are what the node reports once it knows
+// them, else what the spec asks for.
 Result<std::string> renderWorkload(const nlohmann::json& workload, TimePoint now);
 // `list`: ID STATE REASON EXIT NODE CLASS IMAGE AGE; a sentence when empty.
 Result<std::string> renderWorkloadList(const nlohmann::json& reply, TimePoint now);
 // `nodes`: NODE REACHABLE CLASSES CPU(alloc/cap) MEMORY(alloc/cap) WORKLOADS,
 // then one "node X: error" line per node that reported an error.
 Result<std::string> renderNodes(const nlohmann::json& reply);
+// `trust-levels`: TRUST DEFAULT MIN-PROFILE CLASSES AVAILABLE, one row per level.
+Result<std::string> renderTrustLevels(const nlohmann::json& reply);
 
 // Compact age: "42s" under 2 minutes, "17m" under 2 hours, "30h" under 2 days,
 // else "12d". Negative durations (clock skew) print as "0s".

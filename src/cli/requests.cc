@@ -1,16 +1,59 @@
 #include "cli/requests.h"
 
+#include <charconv>
 #include <map>
 #include <utility>
 
+#include "api/workload.h"
 #include "cli/url_encode.h"
 
 namespace zp::cli {
 
 using nlohmann::json;
 
+Result<UserIds> parseUserIds(std::string_view text) {
+  const auto bad = [&] {
+    return fail(Code::kInvalidArgument,
+                "--user \"" + std::string(text.substr(0, 80)) +
+                    "\" must be UID or UID:GID (decimal numbers from 0 to " +
+                    std::to_string(api::kMaxUserId) + ")",
+                "user");
+  };
+  const auto number = [](std::string_view digits) -> std::optional<std::int64_t> {
+    std::int64_t value = -1;
+    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() || value < 0 ||
+        value > api::kMaxUserId) {
+      return std::nullopt;
+    }
+    return value;
+  };
+  const auto colon = text.find(':');
+  auto uid = number(text.substr(0, colon));
+  if (!uid) return bad();
+  UserIds ids{*uid, std::nullopt};
+  if (colon != std::string_view::npos) {
+    ids.gid = number(text.substr(colon + 1));
+    if (!ids.gid) return bad();
+  }
+  return ids;
+}
+
 Result<json> buildRunBody(const RunArgs& args) {
-  json body{{"image", args.image}, {"runtime_class", args.runtime_class}};
+  json body{{"image", args.image}};
+  if (args.runtime_class) body["runtime_class"] = *args.runtime_class;
+  if (args.trust) body["trust"] = *args.trust;
+  json security = json::object();
+  if (args.profile) security["profile"] = *args.profile;
+  if (args.user) {
+    auto ids = parseUserIds(*args.user);
+    if (!ids) return fail(ids.error());
+    security["run_as_user"] = ids->uid;
+    if (ids->gid) security["run_as_group"] = *ids->gid;
+  }
+  if (args.read_only) security["read_only_root_fs"] = true;
+  if (args.pids_limit) security["pids_limit"] = *args.pids_limit;
+  if (!security.empty()) body["security"] = std::move(security);
   if (args.id) body["id"] = *args.id;
   if (args.memory_mb) body["memory_mb"] = *args.memory_mb;
   if (args.cpu_millicores) body["cpu_millicores"] = *args.cpu_millicores;
@@ -70,6 +113,10 @@ HttpRequest deleteWorkloadRequest(const std::string& path_prefix, const std::str
 
 HttpRequest listNodesRequest(const std::string& path_prefix) {
   return {HttpMethod::kGet, path_prefix + "/nodes", {}};
+}
+
+HttpRequest listTrustLevelsRequest(const std::string& path_prefix) {
+  return {HttpMethod::kGet, path_prefix + "/trust-levels", {}};
 }
 
 }  // namespace zp::cli

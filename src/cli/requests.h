@@ -16,7 +16,12 @@ namespace zp::cli {
 // What `zoneplane run` was given.
 struct RunArgs {
   std::string image;
-  std::string runtime_class;
+  std::optional<std::string> runtime_class;  // unset: the server picks one for the trust level
+  std::optional<std::string> trust;          // untrusted | multi_tenant | internal
+  std::optional<std::string> profile;        // security.profile: restricted | baseline
+  std::optional<std::string> user;           // "UID" or "UID:GID"
+  bool read_only = false;                    // security.read_only_root_fs
+  std::optional<std::int64_t> pids_limit;    // security.pids_limit
   std::optional<std::string> id;
   std::optional<std::int64_t> memory_mb;
   std::optional<std::int64_t> cpu_millicores;
@@ -31,10 +36,20 @@ struct ListFilters {
   std::optional<std::string> runtime_class;
 };
 
-// The WorkloadSpec JSON for `run`: image and runtime_class always, the other
-// keys only when given. kInvalidArgument (field "env") for an env entry that is
-// not KEY=VALUE with a non-empty KEY, or a KEY given twice.
+// The WorkloadSpec JSON for `run`: image always, the other keys only when
+// given; --profile, --user, --read-only and --pids-limit go into "security".
+// kInvalidArgument (field "env") for an env entry that is not KEY=VALUE with a
+// non-empty KEY, or a KEY given twice; (field "user") for a --user that is not
+// UID or UID:GID in decimal.
 Result<nlohmann::json> buildRunBody(const RunArgs& args);
+
+// "1000" -> {1000, nullopt}; "1000:100" -> {1000, 100}. Numbers are decimal,
+// 0 to 2147483647 (the server decides whether 0 is allowed).
+struct UserIds {
+  std::int64_t uid = 0;
+  std::optional<std::int64_t> gid;
+};
+Result<UserIds> parseUserIds(std::string_view text);
 
 // Each request's target starts with `path_prefix` ("" or "/api"). Ids are
 // percent-encoded, so any string stays one path segment.
@@ -44,5 +59,6 @@ HttpRequest listWorkloadsRequest(const std::string& path_prefix, const ListFilte
 HttpRequest deleteWorkloadRequest(const std::string& path_prefix, const std::string& id,
                                   std::optional<int> grace_seconds = std::nullopt);
 HttpRequest listNodesRequest(const std::string& path_prefix);
+HttpRequest listTrustLevelsRequest(const std::string& path_prefix);
 
 }  // namespace zp::cli

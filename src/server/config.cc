@@ -9,6 +9,7 @@
 
 #include "api/validate.h"
 #include "common/address.h"
+#include "server/image_policy.h"
 
 namespace zp::server {
 namespace {
@@ -57,6 +58,45 @@ Result<NodeConfig> parseNode(const toml::table& table, std::string_view source,
   return node;
 }
 
+// One [trust.<level>] table onto the level's rule (absent keys keep it).
+Status parseTrustRule(const toml::table& table, std::string_view source, const std::string& where,
+                      TrustRule& rule) {
+  for (auto&& [k, value] : table) {
+    const std::string key = where + "." + std::string(k.str());
+    if (k.str() == "runtime_classes") {
+      auto list = stringList(value, source, key);
+      if (!list) return fail(list.error());
+      rule.runtime_classes = std::move(*list);
+    } else if (k.str() == "min_profile") {
+      auto name = stringValue(value, source, key);
+      if (!name) return fail(name.error());
+      auto profile = api::parseProfile(*name);
+      if (!profile) return badKey(source, key, "must be \"restricted\" or \"baseline\"");
+      rule.min_profile = *profile;
+    } else {
+      return badKey(source, key, "is not a known key (runtime_classes, min_profile)");
+    }
+  }
+  return ok();
+}
+
+Status parseTrustTables(const toml::node& node, std::string_view source, TrustPolicyConfig& trust) {
+  const auto* table = node.as_table();
+  if (table == nullptr) {
+    return badKey(source, "trust", "must be a table of levels ([trust.untrusted], ...)");
+  }
+  for (auto&& [k, value] : *table) {
+    const std::string where = "trust." + std::string(k.str());
+    auto level = api::parseTrust(k.str());
+    if (!level)
+      return badKey(source, where, "is not a trust level (untrusted, multi_tenant, internal)");
+    const auto* rule = value.as_table();
+    if (rule == nullptr) return badKey(source, where, "must be a table");
+    if (auto s = parseTrustRule(*rule, source, where, trust.rule(*level)); !s) return s;
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view source) {
@@ -90,8 +130,22 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
         if (!node) return fail(node.error());
         config.nodes.push_back(std::move(*node));
       }
+    } else if (key == "default_trust") {
+      auto name = stringValue(value, source, key);
+      if (!name) return fail(name.error());
+      auto level = api::parseTrust(*name);
+      if (!level) return badKey(source, key, "must be untrusted, multi_tenant or internal");
+      config.trust.default_trust = *level;
+    } else if (key == "trust") {
+      if (auto s = parseTrustTables(value, source, config.trust); !s) return fail(s.error());
+    } else if (key == "allowed_registries") {
+      auto list = stringList(value, source, key);
+      if (!list) return fail(list.error());
+      config.allowed_registries = std::move(*list);
     } else {
-      return badKey(source, key, "is not a known key (listen, database, log_level, nodes)");
+      return badKey(source, key,
+                    "is not a known key (listen, database, log_level, default_trust, trust, "
+                    "allowed_registries, nodes)");
     }
   }
   return config;
@@ -150,6 +204,12 @@ Status validateConfig(const ServerConfig& config) {
       }
     }
   }
+  if (auto s = validateTrustPolicy(config.trust); !s) return s;
+  if (config.allowed_registries) {
+    if (auto policy = ImagePolicy::create(*config.allowed_registries); !policy) {
+      return fail(policy.error());
+    }
+  }
   return ok();
 }
 
@@ -158,7 +218,13 @@ Status ensureDatabaseDirectory(const std::string& database) {
   const auto parent = std::filesystem::path(database).parent_path();
   if (parent.empty()) return ok();
   std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
+  const bool existed = std::filesystem::exists(parent, ec);
+  if (!existed) std::filesystem::create_directories(parent, ec);
+  if (!ec && !existed) {
+    // Only the directory of the database: the parents keep the usual modes.
+    std::filesystem::permissions(parent, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) {
     return fail(Code::kUnavailable,
                 "cannot create the database directory \"" + parent.string() + "\": " + ec.message(),

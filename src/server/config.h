@@ -6,16 +6,23 @@
 //   listen   = "127.0.0.1:7700"                          # HOST:PORT, port 0 = any
 //   database = "/var/lib/zoneplane/server/zoneplane.db"  # SQLite file or ":memory:"
 //   log_level = "info"                                   # trace|debug|info|warn|error|off
+//   default_trust = "untrusted"          # trust level of workloads that name none
+//   allowed_registries = ["registry.example.com"]  # image policy (image_policy.h)
+//   [trust.untrusted]                    # one table per level (trust_policy.h)
+//   runtime_classes = ["edera-zone", "gvisor", "kata"]
+//   min_profile = "restricted"
 //   [[nodes]]
 //   id = "node-1"
 //   address = "127.0.0.1:9000"
 //   runtime_classes = ["native"]  # optional: used until the node answers NodeInfo
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "server/trust_policy.h"
 
 namespace zp::server {
 
@@ -36,6 +43,10 @@ struct ServerConfig {
   // Listening on a non-loopback address needs this (there is no TLS/auth yet).
   bool insecure_listen_any = false;
   std::vector<NodeConfig> nodes;
+  // default_trust and the [trust.*] tables; levels not configured keep the defaults.
+  TrustPolicyConfig trust = TrustPolicyConfig::defaults();
+  // Unset: the default image policy (every registry that is not local).
+  std::optional<std::vector<std::string>> allowed_registries;
 };
 
 // Parses TOML text (`source` names it in errors) onto the defaults. Unknown
@@ -47,11 +58,14 @@ Result<ServerConfig> loadConfigFile(const std::string& path);
 
 // Checks values: listen parses (and is loopback unless insecure_listen_any),
 // database non-empty, node ids are unique DNS-1123 labels with HOST:PORT
-// addresses (port > 0), runtime class names are DNS-1123 labels.
+// addresses (port > 0), runtime class names are DNS-1123 labels, the trust
+// policy passes validateTrustPolicy and allowed_registries is a non-empty
+// list of valid patterns.
 Status validateConfig(const ServerConfig& config);
 
-// Creates the directory that will hold the database file (nothing for
-// ":memory:" or a file in the current directory).
+// Creates the directory that will hold the database file, owner-only (0700)
+// when it is created here (nothing for ":memory:" or a file in the current
+// directory). The store tightens the modes of existing files (store/private_files.h).
 Status ensureDatabaseDirectory(const std::string& database);
 
 }  // namespace zp::server

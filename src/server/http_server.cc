@@ -173,7 +173,14 @@ asio::awaitable<void> HttpServer::serveRequests(beast::tcp_stream& stream) {
     const unsigned status = out.status;
     auto res = toBeast(std::move(out), request.version(), request.keep_alive() && !stopped_);
     stream.expires_after(options_.write_timeout);
-    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (request.method() == http::verb::head) {
+      // The headers GET would send (Content-Length included), no body.
+      http::response_serializer<http::string_body> head(res);
+      co_await http::async_write_header(stream, head,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    }
     spdlog::debug("{} {} -> {} ({} ms)", std::string(request.method_string()),
                   std::string(request.target()), status,
                   std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -28,8 +28,9 @@ struct HttpServerOptions {
 };
 
 // Accepts connections and serves requests through a Router: keep-alive,
-// "Expect: 100-continue", a body limit (413), header/parse errors (400), and a
-// read deadline per request. Owns the acceptor and tracks open connections so
+// "Expect: 100-continue", a body limit (413), header/parse errors (400), a
+// read deadline per request, and HEAD (the response's headers, Content-Length
+// included, without its body). Owns the acceptor and tracks open connections so
 // stop() can close them. Everything runs on the executor given at
 // construction (the server's single io_context); not thread-safe.
 class HttpServer {

@@ -2,6 +2,7 @@
 // Server on one io_context until SIGINT/SIGTERM.
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -9,8 +10,8 @@
 #include <iostream>
 #include <variant>
 
-#include "common/logging.h"
 #include "common/address.h"
+#include "common/logging.h"
 #include "server/command_line.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
         "can reach this address can run workloads (--insecure-listen-any) ***",
         config->listen);
   }
+  // Whatever the server creates (the database and its journal files, which
+  // hold env values) is private to its user.
+  ::umask(077);
   if (auto dir = server::ensureDatabaseDirectory(config->database); !dir) return die(dir.error());
   auto store = store::SqliteStore::open(config->database);
   if (!store) return die(store.error());
@@ -48,12 +52,22 @@ int main(int argc, char** argv) {
   boost::asio::io_context io;
   server::ServerOptions options;
   options.nodes = config->nodes;
+  options.trust = config->trust;
+  if (config->allowed_registries) {
+    auto images = server::ImagePolicy::create(*config->allowed_registries);
+    if (!images) return die(images.error());
+    options.images = std::move(*images);
+  }
   server::Server server(io, std::move(options), **store);
   auto bound = server.start(*endpoint);
   if (!bound) return die(bound.error());
   const std::string where = formatEndpoint(*bound);
-  spdlog::info("zoneplane-server listening on {} (database \"{}\", {} node(s))", where,
-               config->database, config->nodes.size());
+  spdlog::info(
+      "zoneplane-server listening on {} (database \"{}\", {} node(s), default trust {}, "
+      "image registries: {})",
+      where, config->database, config->nodes.size(), api::trustName(config->trust.default_trust),
+      config->allowed_registries ? "as listed in allowed_registries"
+                                 : "any but local addresses (default)");
   std::cout << "zoneplane-server listening on " << where << std::endl;
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -28,6 +28,7 @@ asio::awaitable<int> Reconciler::reconcileOnce() {
   int resent = 0;
   for (std::size_t i = 0; i < active.size() && !stopped_; ++i) {
     if (!observed[i].missing) continue;
+    if (!controller_.deliveryDue(active[i].spec.id)) continue;  // backing off
     spdlog::info("re-sending workload \"{}\" to node \"{}\"", active[i].spec.id, active[i].node);
     std::string id = active[i].spec.id;
     co_await controller_.deliver(std::move(id));

@@ -1,7 +1,8 @@
 #pragma once
 // Drives accepted workloads towards their agents: every tick, one
 // ListWorkloads per node for the non-terminal records, and StartWorkload again
-// for those their agent does not know (never delivered, or lost).
+// for those their agent does not know (never delivered, or lost) once their
+// delivery backoff is over (WorkloadController::deliveryDue).
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -22,7 +23,8 @@ class Reconciler {
   Reconciler(boost::asio::any_io_executor executor, store::Store& store,
              WorkloadController& controller, std::chrono::milliseconds interval);
 
-  // One pass; returns how many workloads were re-sent.
+  // One pass; returns how many workloads were re-sent (those still backing
+  // off are not).
   boost::asio::awaitable<int> reconcileOnce();
   // Passes every interval until stop().
   boost::asio::awaitable<void> run();

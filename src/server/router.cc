@@ -121,13 +121,15 @@ boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::st
       }
     }
     if (!same) continue;
-    if (route.method == method) {
+    // HEAD runs the GET handler; the HTTP layer sends its headers only.
+    if (route.method == method || (method == http::verb::head && route.method == http::verb::get)) {
       match = &route;
       request.params = std::move(params);
       break;
     }
     if (!allow.empty()) allow += ", ";
     allow += std::string(http::to_string(route.method));
+    if (route.method == http::verb::get) allow += ", HEAD";
   }
 
   if (match == nullptr && allow.empty()) {

@@ -1,8 +1,9 @@
 #pragma once
 // Maps (method, path) to a handler. Patterns are '/'-separated literal
 // segments and "{name}" parameters ("/workloads/{id}"), matched against the
-// percent-decoded path. A path that matches a pattern under another method
-// gets 405 with an Allow header; a path that matches nothing gets 404.
+// percent-decoded path. HEAD matches the GET routes (HttpServer leaves the
+// body out). A path that matches a pattern under another method gets 405
+// with an Allow header; a path that matches nothing gets 404.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it

@@ -57,4 +57,28 @@ Result<std::string> MostFreeMemoryScheduler::pick(const api::WorkloadSpec& spec,
                   " cpu_millicores=" + std::to_string(spec.cpu_millicores) + " (" + why + ")");
 }
 
+Result<Placement> placeByPreference(const Scheduler& scheduler, api::WorkloadSpec spec,
+                                    const std::vector<std::string>& classes,
+                                    const std::vector<NodeView>& nodes) {
+  std::optional<Error> no_room;  // the reasons of the classes some node offers
+  std::optional<Error> not_offered;
+  for (const auto& cls : classes) {
+    spec.runtime_class = cls;
+    auto node = scheduler.pick(spec, nodes);
+    if (node) return Placement{cls, std::move(*node)};
+    if (node.error().code == Code::kResourceExhausted) {
+      if (!no_room) {
+        no_room = node.error();
+      } else {
+        no_room->message += "; " + node.error().message;
+      }
+    } else if (!not_offered) {
+      not_offered = node.error();
+    }
+  }
+  if (no_room) return fail(std::move(*no_room));
+  if (not_offered) return fail(std::move(*not_offered));
+  return fail(Code::kInvalidArgument, "no runtime class to place the workload on", "runtime_class");
+}
+
 }  // namespace zp::server

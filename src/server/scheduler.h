@@ -43,4 +43,18 @@ class MostFreeMemoryScheduler final : public Scheduler {
                            const std::vector<NodeView>& nodes) const override;
 };
 
+struct Placement {
+  std::string runtime_class;
+  std::string node;
+};
+
+// Tries `classes` in order (most preferred first) and returns the first class
+// for which `scheduler` finds a node, with that node; `spec.runtime_class` is
+// ignored. When no class fits: kResourceExhausted (reason Unschedulable) with
+// each class's reason when some node offers one of them, else
+// kInvalidArgument (field runtime_class). `classes` must not be empty.
+Result<Placement> placeByPreference(const Scheduler& scheduler, api::WorkloadSpec spec,
+                                    const std::vector<std::string>& classes,
+                                    const std::vector<NodeView>& nodes);
+
 }  // namespace zp::server

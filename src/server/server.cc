@@ -22,15 +22,20 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
       options_(std::move(options)),
       agents_(orDefault<AgentClient, TcpAgentClient>(std::move(agents))),
       scheduler_(orDefault<Scheduler, MostFreeMemoryScheduler>(std::move(scheduler))),
+      isolation_(options_.isolation ? options_.isolation
+                                    : std::make_shared<const NamedClassPolicy>(options_.trust)),
+      admission_(*isolation_, options_.images),
       pool_(io.get_executor(), options_.nodes, *agents_, options_.timeouts.node_info,
             options_.node_refresh_interval),
-      controller_(store, pool_, *agents_, clock, options_.timeouts),
+      controller_(store, pool_, *agents_, clock, options_.timeouts, options_.delivery_backoff),
       reconciler_(io.get_executor(), store, controller_, options_.reconcile_interval),
-      workload_handlers_(store, pool_, *scheduler_, controller_, clock),
+      workload_handlers_(store, pool_, *scheduler_, admission_, controller_, clock),
       node_handlers_(store, pool_),
+      policy_handlers_(*isolation_, pool_),
       http_(io.get_executor(), router_, options_.http) {
   workload_handlers_.addRoutes(router_);
   node_handlers_.addRoutes(router_);
+  policy_handlers_.addRoutes(router_);
 }
 
 Server::~Server() { stop(); }

@@ -9,14 +9,19 @@
 
 #include "common/status.h"
 #include "common/time.h"
+#include "server/admission.h"
 #include "server/agent_client.h"
 #include "server/config.h"
+#include "server/delivery_backoff.h"
 #include "server/http_server.h"
+#include "server/image_policy.h"
 #include "server/node_handlers.h"
 #include "server/node_pool.h"
+#include "server/policy_handlers.h"
 #include "server/reconciler.h"
 #include "server/router.h"
 #include "server/scheduler.h"
+#include "server/trust_policy.h"
 #include "server/workload_controller.h"
 #include "server/workload_handlers.h"
 #include "store/store.h"
@@ -25,6 +30,11 @@ namespace zp::server {
 
 struct ServerOptions {
   std::vector<NodeConfig> nodes;
+  // Trust levels -> runtime classes; used unless `isolation` is given.
+  TrustPolicyConfig trust = TrustPolicyConfig::defaults();
+  std::shared_ptr<const IsolationPolicy> isolation;  // replaces the NamedClassPolicy
+  ImagePolicy images;                                // default: no local registries
+  BackoffOptions delivery_backoff;
   AgentTimeouts timeouts;
   std::chrono::milliseconds node_refresh_interval{5'000};
   std::chrono::milliseconds reconcile_interval{2'000};
@@ -63,11 +73,14 @@ class Server {
   ServerOptions options_;
   std::unique_ptr<AgentClient> agents_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::shared_ptr<const IsolationPolicy> isolation_;
+  Admission admission_;
   NodePool pool_;
   WorkloadController controller_;
   Reconciler reconciler_;
   WorkloadHandlers workload_handlers_;
   NodeHandlers node_handlers_;
+  PolicyHandlers policy_handlers_;
   Router router_;
   HttpServer http_;
   bool started_ = false;

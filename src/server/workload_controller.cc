@@ -11,19 +11,33 @@ namespace zp::server {
 namespace asio = boost::asio;
 using store::WorkloadRecord;
 
-namespace {
-
-// Errors that say the spec itself is unacceptable to the agent: re-sending
-// cannot help.
-bool isPermanentRejection(const Error& error) {
-  return error.code == Code::kInvalidArgument || error.code == Code::kUnimplemented;
+bool isPermanentRefusal(const Error& error) {
+  switch (error.code) {
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded:
+    case Code::kCancelled:
+    case Code::kInternal:
+      return false;
+    default:
+      return true;
+  }
 }
 
+namespace {
+std::string seconds(std::chrono::milliseconds wait) {
+  return std::to_string((wait.count() + 999) / 1000) + "s";
+}
 }  // namespace
 
 WorkloadController::WorkloadController(store::Store& store, NodePool& pool, AgentClient& agents,
-                                       const Clock& clock, AgentTimeouts timeouts)
-    : store_(store), pool_(pool), agents_(agents), clock_(clock), timeouts_(timeouts) {}
+                                       const Clock& clock, AgentTimeouts timeouts,
+                                       BackoffOptions backoff)
+    : store_(store),
+      pool_(pool),
+      agents_(agents),
+      clock_(clock),
+      timeouts_(timeouts),
+      backoff_(backoff, clock) {}
 
 std::map<std::string, api::Resources> WorkloadController::requestedPerNode(
     const std::vector<WorkloadRecord>& records) {
@@ -67,8 +81,14 @@ void WorkloadController::save(const WorkloadRecord& record, const api::WorkloadS
 asio::awaitable<std::optional<api::WorkloadStatus>> WorkloadController::deliver(std::string id) {
   auto guard = co_await locks_.acquire(id);
   auto record = store_.get(id);
-  if (!record) co_return std::nullopt;  // deleted while we waited
-  if (api::isTerminal(record->status.state)) co_return record->status;
+  if (!record) {  // deleted while we waited
+    backoff_.clear(id);
+    co_return std::nullopt;
+  }
+  if (api::isTerminal(record->status.state)) {
+    backoff_.clear(id);
+    co_return record->status;
+  }
   const NodePool::Node* node = pool_.find(record->node);
   if (node == nullptr) co_return record->status;
 
@@ -77,22 +97,29 @@ asio::awaitable<std::optional<api::WorkloadStatus>> WorkloadController::deliver(
   auto reply = expectReply<api::WorkloadStatus>(std::move(answer), "StartWorkload");
   api::WorkloadStatus status = record->status;
   if (reply) {
+    backoff_.clear(id);
     status = fromAgent(*record, std::move(*reply));
-  } else if (isPermanentRejection(reply.error())) {
-    spdlog::warn("node \"{}\" rejected workload \"{}\": {}", record->node, id,
+  } else if (reply.error().code == Code::kCancelled) {
+    co_return record->status;  // the server is stopping; the next start re-sends
+  } else if (isPermanentRefusal(reply.error())) {
+    backoff_.clear(id);
+    spdlog::warn("node \"{}\" refused workload \"{}\": {}", record->node, id,
                  reply.error().toString());
     status.state = api::WorkloadState::kFailed;
-    status.reason = std::string(api::reason::kError);
-    status.message =
-        "node \"" + record->node + "\" rejected the workload: " + reply.error().message;
+    status.reason = std::string(api::reason::kDeliveryFailed);
+    status.message = "node \"" + record->node + "\" refused the workload (" +
+                     std::string(codeName(reply.error().code)) + "): " + reply.error().message;
     status.finished_at = clock_.now();
   } else {
-    spdlog::info("workload \"{}\" not yet delivered to node \"{}\": {}", id, record->node,
-                 reply.error().message);
+    const auto wait = backoff_.failed(id);
+    const int attempts = backoff_.failures(id);
+    spdlog::info("workload \"{}\" not yet delivered to node \"{}\" (attempt {}; next in {}): {}",
+                 id, record->node, attempts, seconds(wait), reply.error().message);
     status.state = api::WorkloadState::kPending;
     status.reason = std::string(api::reason::kScheduled);
-    status.message =
-        "not yet delivered to node \"" + record->node + "\" (will retry): " + reply.error().message;
+    status.message = "not yet delivered to node \"" + record->node + "\" (attempt " +
+                     std::to_string(attempts) + " failed; next attempt in " + seconds(wait) +
+                     "): " + reply.error().message;
   }
   save(*record, status);
   co_return status;
@@ -114,6 +141,7 @@ asio::awaitable<api::WorkloadStatus> WorkloadController::observe(WorkloadRecord 
   }
   if (reply.error().code == Code::kNotFound) {
     if (api::isTerminal(record.status.state)) co_return record.status;
+    if (!deliveryDue(record.spec.id)) co_return record.status;  // its message says when
     std::string id = record.spec.id;
     auto delivered = co_await deliver(std::move(id));
     co_return delivered.value_or(record.status);
@@ -168,6 +196,8 @@ asio::awaitable<std::vector<WorkloadController::Observed>> WorkloadController::o
           save(record, out[i].status);
         } else if (!api::isTerminal(record.status.state)) {
           out[i].missing = true;
+          // While backing off, the stored status says why and when.
+          if (!deliveryDue(record.spec.id)) continue;
           out[i].status.state = api::WorkloadState::kPending;
           out[i].status.reason = std::string(api::reason::kScheduled);
           out[i].status.message = "not (yet) on node \"" + record.node + "\"; it is being re-sent";
@@ -209,6 +239,7 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadController::remove(std::string i
     }
   }
   if (auto removed = store_.remove(id); !removed) co_return fail(removed.error());
+  backoff_.clear(id);
   spdlog::info("workload \"{}\" removed from node \"{}\"", id, record->node);
   co_return std::move(*record);
 }

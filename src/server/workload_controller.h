@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "server/agent_client.h"
+#include "server/delivery_backoff.h"
 #include "server/node_pool.h"
 #include "server/workload_locks.h"
 #include "store/store.h"
@@ -35,23 +36,31 @@ struct AgentTimeouts {
 //
 // Rules: the store keeps the last state an agent reported; an unreachable
 // node never overwrites it (callers get an "Unknown"/NodeUnreachable view).
+// A delivery that fails for a transient reason (agent unreachable, no answer
+// in time, an internal error) is retried with per-workload exponential
+// backoff (DeliveryBackoff); any other agent Error is the node's permanent
+// refusal and ends the workload Failed with reason DeliveryFailed.
 // StartWorkload and RemoveWorkload for one id are serialized by a lock and
 // re-read the record under it, so a re-send never resurrects a deleted
 // workload.
 class WorkloadController {
  public:
   WorkloadController(store::Store& store, NodePool& pool, AgentClient& agents, const Clock& clock,
-                     AgentTimeouts timeouts);
+                     AgentTimeouts timeouts, BackoffOptions backoff = {});
 
   // Sends StartWorkload for a stored, non-terminal record and stores the
-  // answer. Unreachable agent: stays Pending with a message saying why. An
-  // agent that rejects the spec (InvalidArgument/Unimplemented): Failed.
-  // nullopt when the record no longer exists.
+  // answer. A transient failure leaves it Pending with a message saying why
+  // and when the next attempt is due (and schedules that attempt); a
+  // permanent refusal (isPermanentRefusal) makes it Failed/DeliveryFailed
+  // with the agent's message. nullopt when the record no longer exists.
+  // Sends regardless of the backoff: re-senders check deliveryDue() first.
   boost::asio::awaitable<std::optional<api::WorkloadStatus>> deliver(std::string id);
+  // False while `id` waits out its backoff after a failed delivery.
+  bool deliveryDue(const std::string& id) const { return backoff_.due(id); }
 
   // Current status of one workload, from its agent (GetStatus). Agent answers
   // NotFound: terminal records keep their stored status, others are re-sent
-  // (deliver) and answer Pending.
+  // (deliver, when due) and answer Pending.
   boost::asio::awaitable<api::WorkloadStatus> observe(store::WorkloadRecord record);
 
   struct Observed {
@@ -89,6 +98,12 @@ class WorkloadController {
   const Clock& clock_;
   AgentTimeouts timeouts_;
   WorkloadLocks locks_;
+  DeliveryBackoff backoff_;
 };
+
+// True for an agent's answer to StartWorkload that re-sending cannot change:
+// every Error code except the transient ones (Unavailable, DeadlineExceeded,
+// Cancelled, Internal).
+bool isPermanentRefusal(const Error& error);
 
 }  // namespace zp::server

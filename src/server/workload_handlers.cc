@@ -41,12 +41,6 @@ Result<api::WorkloadSpec> decodeSubmission(const std::string& body) {
   return api::workloadSpecFromJson(*j);
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 HttpResponse storeFailure(const Error& error) {
   spdlog::error("store failure: {}", error.toString());
   return errorResponse(http_status::kInternal,
@@ -56,8 +50,14 @@ HttpResponse storeFailure(const Error& error) {
 }  // namespace
 
 WorkloadHandlers::WorkloadHandlers(store::Store& store, NodePool& pool, const Scheduler& scheduler,
-                                   WorkloadController& controller, const Clock& clock)
-    : store_(store), pool_(pool), scheduler_(scheduler), controller_(controller), clock_(clock) {}
+                                   const Admission& admission, WorkloadController& controller,
+                                   const Clock& clock)
+    : store_(store),
+      pool_(pool),
+      scheduler_(scheduler),
+      admission_(admission),
+      controller_(controller),
+      clock_(clock) {}
 
 namespace {
 // "grace_seconds": how long a running container gets between SIGTERM and SIGKILL.
@@ -94,22 +94,17 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
   if (auto valid = api::validateWorkloadSpec(spec); !valid) {
     co_return errorResponse(http_status::kUnprocessable, valid.error());
   }
-  auto offered = pool_.offeredClasses();
-  if (std::find(offered.begin(), offered.end(), spec.runtime_class) == offered.end()) {
+  auto admitted = admission_.admit(std::move(spec));
+  if (!admitted) co_return errorResponse(http_status::kUnprocessable, admitted.error());
+  spec = std::move(*admitted);
+  auto classes = admission_.candidateClasses(spec, pool_.offeredClasses());
+  if (!classes) {
     // The pool may not have heard from a node yet (just started, node back
     // up): ask the nodes once before rejecting.
     co_await pool_.refresh();
-    offered = pool_.offeredClasses();
+    classes = admission_.candidateClasses(spec, pool_.offeredClasses());
   }
-  if (std::find(offered.begin(), offered.end(), spec.runtime_class) == offered.end()) {
-    co_return errorResponse(
-        http_status::kUnprocessable,
-        Error{Code::kInvalidArgument,
-              "runtime_class \"" + spec.runtime_class + "\" is not offered by any node; " +
-                  (offered.empty() ? std::string("no node offers any class yet")
-                                   : "classes on offer: " + joined(offered)),
-              "runtime_class"});
-  }
+  if (!classes) co_return errorResponse(http_status::kUnprocessable, classes.error());
 
   // From here to store_.create() nothing suspends, so two submissions cannot
   // both take the last free capacity of a node.
@@ -125,21 +120,25 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
   }
   auto all = store_.list({});
   if (!all) co_return storeFailure(all.error());
-  auto node = scheduler_.pick(spec, pool_.views(WorkloadController::requestedPerNode(*all)));
-  if (!node) {
-    const bool no_room = node.error().code == Code::kResourceExhausted;
-    co_return errorResponse(node.error(), no_room ? api::reason::kUnschedulable : "");
+  auto placement = placeByPreference(scheduler_, spec, *classes,
+                                     pool_.views(WorkloadController::requestedPerNode(*all)));
+  if (!placement) {
+    const bool no_room = placement.error().code == Code::kResourceExhausted;
+    co_return errorResponse(placement.error(), no_room ? api::reason::kUnschedulable : "");
   }
+  // What is stored, and what the agent receives, always names its class.
+  spec.runtime_class = placement->runtime_class;
+  const std::string node = placement->node;
 
   const TimePoint now = clock_.now();
   store::WorkloadRecord record;
   record.spec = spec;
-  record.node = *node;
+  record.node = node;
   record.status.id = spec.id;
   record.status.state = api::WorkloadState::kPending;
   record.status.reason = std::string(api::reason::kScheduled);
-  record.status.message = "scheduled to node \"" + *node + "\"";
-  record.status.node = *node;
+  record.status.message = "scheduled to node \"" + node + "\"";
+  record.status.node = node;
   record.status.created_at = now;
   record.created_at = now;
   record.updated_at = now;
@@ -147,8 +146,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
     if (created.error().code == Code::kAlreadyExists) co_return errorResponse(created.error());
     co_return storeFailure(created.error());
   }
-  spdlog::info("workload \"{}\" ({}, class {}) scheduled to node \"{}\"", spec.id, spec.image,
-               spec.runtime_class, *node);
+  spdlog::info("workload \"{}\" ({}, trust {}, class {}) scheduled to node \"{}\"", spec.id,
+               spec.image, api::trustName(*spec.trust), spec.runtime_class, node);
 
   std::string id = spec.id;
   auto status = co_await controller_.deliver(std::move(id));

@@ -6,9 +6,14 @@
 //   DELETE /workloads/{id}   -> 200 {spec, status} of the removed workload
 //
 // Input errors: a body that is not JSON, or JSON of the wrong shape (not an
-// object, unknown field, wrong type) is 400; a well-formed spec with invalid
-// values (id, image, resources, a runtime class no node offers) is 422, both
-// naming the field. Unknown query parameters are 400, a bad state filter 422.
+// object, unknown field, wrong type, a key twice) is 400; a well-formed spec
+// with invalid values (id, image, resources, security) or one admission
+// refuses (admission.h: profile below the trust level's minimum, image
+// registry outside the policy, a class the trust level does not allow or no
+// node offers) is 422, both naming the field. Without runtime_class the
+// workload gets the first class allowed for its trust level that a node with
+// room offers; the stored spec records the effective trust and class.
+// Unknown query parameters are 400, a bad state filter 422.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -17,6 +22,7 @@
 #include <string>
 
 #include "common/time.h"
+#include "server/admission.h"
 #include "server/http_message.h"
 #include "server/node_pool.h"
 #include "server/router.h"
@@ -34,7 +40,7 @@ std::string generateWorkloadId();
 class WorkloadHandlers {
  public:
   WorkloadHandlers(store::Store& store, NodePool& pool, const Scheduler& scheduler,
-                   WorkloadController& controller, const Clock& clock);
+                   const Admission& admission, WorkloadController& controller, const Clock& clock);
 
   void addRoutes(Router& router);
 
@@ -47,6 +53,7 @@ class WorkloadHandlers {
   store::Store& store_;
   NodePool& pool_;
   const Scheduler& scheduler_;
+  const Admission& admission_;
   WorkloadController& controller_;
   const Clock& clock_;
 };

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "api/json.h"
+#include "store/private_files.h"
 
 namespace zp::store {
 namespace {
@@ -192,10 +193,17 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
   if (path.empty() || path.find('\0') != std::string::npos) {
     return fail(Code::kInvalidArgument, "store path must be non-empty and contain no NUL", "path");
   }
+  const std::string where = "store " + quote(path);
+  if (auto s = makeDatabaseFilesPrivate(path); !s) {
+    return fail(withContext(std::move(s.error()), where));
+  }
   auto db = sql::Database::open(path);
   if (!db) return fail(std::move(db.error()));
-  const std::string where = "store " + quote(path);
   if (auto s = configure(*db, path == ":memory:"); !s) {
+    return fail(withContext(std::move(s.error()), where));
+  }
+  // WAL mode created the -wal and -shm files; make sure they are private too.
+  if (auto s = makeDatabaseFilesPrivate(path); !s) {
     return fail(withContext(std::move(s.error()), where));
   }
   if (auto s = migrate(*db); !s) return fail(withContext(std::move(s.error()), where));

@@ -33,7 +33,9 @@ namespace zp::store {
 class SqliteStore final : public Store {
  public:
   // Opens or creates the database at `path` (its directory must exist);
-  // ":memory:" gives a private in-memory database for tests.
+  // ":memory:" gives a private in-memory database for tests. The database
+  // file and its -wal/-shm files are made owner-only (0600), and a directory
+  // dedicated to them 0700 (private_files.h), before and after opening.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
 
   ~SqliteStore() override;

@@ -187,6 +187,19 @@ TEST(Cli, ListEncodesFiltersAndNodesPrintsATable) {
             "n1     yes         native    750m/1000m       512Mi/1024Mi        2\n");
 }
 
+TEST(Cli, TrustLevelsPrintsThePolicy) {
+  json levels = json::parse(R"({"default_trust":"untrusted","items":[
+      {"name":"untrusted","default":true,"runtime_classes":["edera-zone"],
+       "min_profile":"restricted","available":["edera-zone"]}]})");
+  TestHttpServer server({reply(200, levels)});
+  CliRun r = cli({"--server", server.url(), "trust-levels"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(server.requests().at(0).target, "/trust-levels");
+  EXPECT_EQ(r.out,
+            "TRUST       DEFAULT   MIN PROFILE   CLASSES      AVAILABLE\n"
+            "untrusted   yes       restricted    edera-zone   edera-zone\n");
+}
+
 TEST(Cli, JsonOutputIsTheServersReplyPretty) {
   json body = workloadJson("wl-1", "Running");
   body["status"]["future"] = {{"nested", true}};

@@ -54,6 +54,32 @@ TEST(ParseArgs, RunLeavesUnsetOptionsUnset) {
   EXPECT_TRUE(run.command.empty());
 }
 
+TEST(ParseArgs, RunWithoutAClassLeavesTheChoiceToTheServer) {
+  Invocation inv = parseOk({"run", "--image", "busybox:1.36", "--trust", "untrusted"});
+  const auto& run = std::get<RunArgs>(inv.command);
+  EXPECT_FALSE(run.runtime_class.has_value());
+  auto body = buildRunBody(run);
+  ASSERT_TRUE(body.has_value()) << body.error().toString();
+  EXPECT_EQ(*body, json::parse(R"({"image":"busybox:1.36","trust":"untrusted"})"));
+}
+
+TEST(ParseArgs, SecurityFlagsMapToTheSecurityObject) {
+  Invocation inv =
+      parseOk({"run", "--image", "i", "--class", "native", "--trust", "internal", "--profile",
+               "baseline", "--user", "1000:100", "--read-only", "--pids-limit", "64"});
+  auto body = buildRunBody(std::get<RunArgs>(inv.command));
+  ASSERT_TRUE(body.has_value()) << body.error().toString();
+  EXPECT_EQ(*body, json::parse(R"({"image":"i","runtime_class":"native","trust":"internal",
+      "security":{"profile":"baseline","run_as_user":1000,"run_as_group":100,
+                  "read_only_root_fs":true,"pids_limit":64}})"));
+}
+
+TEST(ParseArgs, TrustLevelsCommand) {
+  Invocation inv = parseOk({"trust-levels", "-o", "json"});
+  EXPECT_TRUE(std::holds_alternative<TrustLevelsArgs>(inv.command));
+  EXPECT_EQ(inv.global.output, OutputFormat::kJson);
+}
+
 TEST(ParseArgs, GlobalOptionsBeforeOrAfterTheSubcommand) {
   Invocation inv = parseOk({"--server", "http://h:1", "-o", "json", "--timeout", "2.5", "nodes"});
   EXPECT_EQ(inv.global.server, "http://h:1");
@@ -120,6 +146,10 @@ TEST(ParseArgs, UsageErrorsExitWith2AndSayWhat) {
            {{"--timeout", "-1", "nodes"}, "--timeout"},
            {{"nodes", "extra"}, "extra"},
            {{"apply"}, "--file is required"},
+           {{"run", "--image", "i", "--trust", "trusted"}, "trusted"},
+           {{"run", "--image", "i", "--profile", "privileged"}, "privileged"},
+           {{"run", "--image", "i", "--pids-limit", "0"}, "--pids-limit"},
+           {{"trust-levels", "extra"}, "extra"},
        }) {
     EarlyExit early = parseExit(c.args);
     EXPECT_EQ(early.code, kExitUsage) << c.says;

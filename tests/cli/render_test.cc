@@ -55,6 +55,10 @@ TEST(RenderWorkload, ShowsAKeyValueBlock) {
   w["status"]["sandbox_id"] = "abc";        // shown nowhere, tolerated
   w["status"]["some_future_field"] = true;  // unknown fields are tolerated
   w["spec"]["restart_policy"] = "Never";
+  w["spec"]["trust"] = "internal";
+  w["status"]["profile"] = "restricted";
+  w["status"]["run_as_user"] = 65534;
+  w["status"]["run_as_group"] = 65534;
   auto text = renderWorkload(w, at("2026-11-29T13:45:31.123Z"));
   ASSERT_TRUE(text.has_value()) << text.error().toString();
   EXPECT_EQ(*text,
@@ -66,6 +70,9 @@ TEST(RenderWorkload, ShowsAKeyValueBlock) {
             "NODE:      node-1\n"
             "IMAGE:     busybox:1.36\n"
             "CLASS:     native\n"
+            "TRUST:     internal\n"
+            "PROFILE:   restricted\n"
+            "USER:      65534:65534\n"
             "MEMORY:    128Mi\n"
             "CPU:       250m\n"
             "CREATED:   2026-11-29T13:40:31.123Z (5m ago)\n"
@@ -83,6 +90,37 @@ TEST(RenderWorkload, UnsetValuesShowADash) {
        {"REASON:    -\n", "EXIT CODE: -\n", "NODE:      -\n", "CREATED:   -\n", "FINISHED:  -\n"}) {
     EXPECT_NE(text->find(line), std::string::npos) << line << "in\n" << *text;
   }
+}
+
+// Before the node reports the effective posture, the spec's request is shown.
+TEST(RenderWorkload, ProfileAndUserFallBackToTheSpec) {
+  json w = workloadJson("wl-1", "Pending");
+  auto text = renderWorkload(w, at("2026-11-29T13:40:31Z"));
+  ASSERT_TRUE(text.has_value()) << text.error().toString();
+  for (const char* line : {"TRUST:     -\n", "PROFILE:   restricted\n", "USER:      -\n"}) {
+    EXPECT_NE(text->find(line), std::string::npos) << line << "in\n" << *text;
+  }
+  w["spec"]["security"] = {{"profile", "baseline"}, {"run_as_user", 1000}};
+  text = renderWorkload(w, at("2026-11-29T13:40:31Z"));
+  ASSERT_TRUE(text.has_value());
+  EXPECT_NE(text->find("PROFILE:   baseline\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("USER:      1000\n"), std::string::npos) << *text;
+}
+
+TEST(RenderTrustLevels, ShowsOneRowPerLevel) {
+  auto reply = json::parse(R"({"default_trust":"internal","items":[
+    {"name":"untrusted","default":false,"runtime_classes":["edera-zone","gvisor","kata"],
+     "min_profile":"restricted","available":[]},
+    {"name":"internal","default":true,"runtime_classes":["edera-zone","*"],
+     "min_profile":"baseline","available":["native"],"future":1}]})");
+  auto text = renderTrustLevels(reply);
+  ASSERT_TRUE(text.has_value()) << text.error().toString();
+  EXPECT_EQ(*text,
+            "TRUST       DEFAULT   MIN PROFILE   CLASSES                  AVAILABLE\n"
+            "untrusted             restricted    edera-zone,gvisor,kata   -\n"
+            "internal    yes       baseline      edera-zone,*             native\n");
+  EXPECT_FALSE(renderTrustLevels(json::array()));
+  EXPECT_FALSE(renderTrustLevels(json::parse(R"({"items":[{"name":"x"}]})")));
 }
 
 TEST(RenderWorkload, MalformedRepliesAreErrors) {

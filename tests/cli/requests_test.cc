@@ -34,6 +34,25 @@ TEST(BuildRunBody, MinimalRunSendsOnlyImageAndClass) {
   EXPECT_EQ(*body, (json{{"image", "busybox:1.36"}, {"runtime_class", "native"}}));
 }
 
+TEST(BuildRunBody, UserIsUidOrUidColonGid) {
+  RunArgs args = runArgs("i", "native");
+  args.user = "0";
+  auto root = buildRunBody(args);  // the server decides whether 0 is allowed
+  ASSERT_TRUE(root.has_value());
+  EXPECT_EQ((*root)["security"], json::parse(R"({"run_as_user":0})"));
+  for (const char* bad : {"", ":", "abc", "1000:", ":100", "-1", "1000:-1", "1:2:3", "2147483648",
+                          "1000:2147483648", " 1000", "1e3"}) {
+    args.user = bad;
+    auto body = buildRunBody(args);
+    ASSERT_FALSE(body.has_value()) << bad;
+    EXPECT_EQ(body.error().field, "user") << bad;
+  }
+  auto ids = parseUserIds("2147483647:7");
+  ASSERT_TRUE(ids);
+  EXPECT_EQ(ids->uid, 2147483647);
+  EXPECT_EQ(ids->gid, 7);
+}
+
 TEST(BuildRunBody, MapsEveryFlag) {
   RunArgs args = runArgs("busybox:1.36", "edera-zone");
   args.id = "job-1";
@@ -81,6 +100,7 @@ TEST(Requests, TargetsMethodsAndBodies) {
   EXPECT_EQ(deleteWorkloadRequest("", "wl-1", 0),
             (HttpRequest{HttpMethod::kDelete, "/workloads/wl-1?grace_seconds=0", ""}));
   EXPECT_EQ(listNodesRequest("/p"), (HttpRequest{HttpMethod::kGet, "/p/nodes", ""}));
+  EXPECT_EQ(listTrustLevelsRequest("/p"), (HttpRequest{HttpMethod::kGet, "/p/trust-levels", ""}));
   // Whatever the id, it stays one path segment.
   EXPECT_EQ(getWorkloadRequest("", "a/b?c").target, "/workloads/a%2Fb%3Fc");
 }

@@ -12,12 +12,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
+#include "agent_test_support.h"
 #include "cli/beast_http_client.h"
 #include "cri/client.h"
-#include "agent_test_support.h"
 #include "daemon_process.h"
 
 namespace zp::testsupport {
@@ -66,7 +68,7 @@ class EndToEndTest : public ::testing::Test {
   void SetUp() override {
     endpoint_ = env("ZONEPLANE_CRI_ENDPOINT");
     image_ = env("ZONEPLANE_TEST_IMAGE");
-    if (endpoint_.empty() || image_.empty()) {
+    if (endpoint_.empty() || image_.empty() || env("ZONEPLANE_TEST_REGISTRY").empty()) {
       if (env("ZONEPLANE_REQUIRE_STACK") == "1") FAIL() << "runtime stack environment missing";
       GTEST_SKIP() << "runtime stack not configured (eval \"$(scripts/stack env)\")";
     }
@@ -104,9 +106,21 @@ class EndToEndTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  ::testing::AssertionResult startServer() {
-    auto s = server_.start({ZP_SERVER_BINARY, "--listen", "127.0.0.1:0", "--database",
-                            (dir_ / "server.db").string(), "--node",
+  // The server's policy, set explicitly: the test agent offers only
+  // shared-kernel classes (native = runc, isolated = the alternative runc
+  // handler), so workloads are "internal" unless a test says otherwise, and
+  // images come from the stack's local registry.
+  std::string defaultServerToml() const {
+    return "default_trust = \"internal\"\n"
+           "allowed_registries = [\"" +
+           env("ZONEPLANE_TEST_REGISTRY") + "\"]\n";
+  }
+
+  ::testing::AssertionResult startServer(std::optional<std::string> toml = std::nullopt) {
+    const auto config = dir_ / "server.toml";
+    std::ofstream(config) << toml.value_or(defaultServerToml());
+    auto s = server_.start({ZP_SERVER_BINARY, "--config", config.string(), "--listen",
+                            "127.0.0.1:0", "--database", (dir_ / "server.db").string(), "--node",
                             node_id_ + "=127.0.0.1:" + std::to_string(agent_port_)},
                            "zoneplane-server listening on ", dir_ / "server.log");
     if (!s) return ::testing::AssertionFailure() << s.error().message;
@@ -290,6 +304,143 @@ TEST_F(EndToEndTest, NodesShowClassesAndCapacity) {
   EXPECT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find(node_id_), std::string::npos);
   EXPECT_EQ(http(cli::HttpMethod::kGet, "/healthz").status, 200);
+}
+
+TEST_F(EndToEndTest, WithoutAClassTheTrustLevelPicksOne) {
+  // internal allows any class, own-kernel ones first; none is offered here,
+  // so the rest in name order: "isolated" before "native".
+  auto created = http(cli::HttpMethod::kPost, "/workloads",
+                      json{{"id", "auto-1"},
+                           {"image", image_},
+                           {"memory_mb", 64},
+                           {"command", {"sh", "-c", "sleep 60"}}}
+                          .dump());
+  ASSERT_EQ(created.status, 201) << created.body.dump();
+  EXPECT_EQ(created.body["spec"]["runtime_class"], "isolated");
+  EXPECT_EQ(created.body["spec"]["trust"], "internal");
+  auto running = waitForState("auto-1", "Running");
+  EXPECT_EQ(running["status"]["runtime_handler"], env("ZONEPLANE_ALT_HANDLER"));
+  EXPECT_EQ(running["spec"]["runtime_class"], "isolated");
+  // The agent ran it with that class's handler.
+  auto client = cri::Client::create(endpoint_);
+  auto sandbox = (*client)->podSandboxStatus(running["status"]["sandbox_id"].get<std::string>());
+  ASSERT_TRUE(sandbox);
+  EXPECT_EQ(sandbox->status().runtime_handler(), env("ZONEPLANE_ALT_HANDLER"));
+}
+
+TEST_F(EndToEndTest, UntrustedWorkloadsNeedAnOwnKernelClass) {
+  auto no_class = http(cli::HttpMethod::kPost, "/workloads",
+                       json{{"id", "untr-1"}, {"image", image_}, {"trust", "untrusted"}}.dump());
+  EXPECT_EQ(no_class.status, 422) << no_class.body.dump();
+  EXPECT_EQ(no_class.body["error"]["field"], "trust");
+  EXPECT_EQ(no_class.body["error"]["message"],
+            "no node offers a runtime class allowed for trust level \"untrusted\" (allowed: "
+            "edera-zone, gvisor, kata; classes on offer: isolated, native)");
+  auto native = http(
+      cli::HttpMethod::kPost, "/workloads",
+      json{{"id", "untr-2"}, {"image", image_}, {"trust", "untrusted"}, {"runtime_class", "native"}}
+          .dump());
+  EXPECT_EQ(native.status, 422);
+  EXPECT_EQ(native.body["error"]["field"], "runtime_class");
+  EXPECT_EQ(native.body["error"]["message"],
+            "runtime_class \"native\" is not allowed for trust level \"untrusted\" (allowed: "
+            "edera-zone, gvisor, kata)");
+  EXPECT_EQ(sandboxesOf("untr-1") + sandboxesOf("untr-2"), 0u);
+  EXPECT_EQ(http(cli::HttpMethod::kGet, "/workloads/untr-1").status, 404);
+}
+
+TEST_F(EndToEndTest, SecureDefaultsRefuseSharedKernelsAndLocalRegistries) {
+  // A server configured with nothing but its node: default_trust untrusted
+  // and the default image policy.
+  ASSERT_EQ(server_.terminate(), 0);
+  ASSERT_TRUE(startServer(""));
+  // (An image the default policy allows: admission refuses before any pull.)
+  auto defaulted = http(
+      cli::HttpMethod::kPost, "/workloads",
+      json{
+          {"id", "sec-1"}, {"image", "registry.example.com/busybox:1"}, {"runtime_class", "native"}}
+          .dump());
+  EXPECT_EQ(defaulted.status, 422) << defaulted.body.dump();
+  EXPECT_EQ(defaulted.body["error"]["field"], "runtime_class");  // native is not for untrusted
+  auto internal = http(cli::HttpMethod::kPost, "/workloads",
+                       json{{"id", "sec-2"}, {"image", image_}, {"trust", "internal"}}.dump());
+  EXPECT_EQ(internal.status, 422) << internal.body.dump();
+  EXPECT_EQ(internal.body["error"]["field"], "image");  // 127.0.0.1:5000 is a loopback registry
+  auto agent_port = http(cli::HttpMethod::kPost, "/workloads",
+                         json{{"id", "sec-3"},
+                              {"image", "127.0.0.1:" + std::to_string(agent_port_) + "/a/b:1"},
+                              {"trust", "internal"}}
+                             .dump());
+  EXPECT_EQ(agent_port.status, 422);
+  EXPECT_EQ(agent_port.body["error"]["field"], "image");
+  EXPECT_EQ(sandboxesOf("sec-1") + sandboxesOf("sec-2") + sandboxesOf("sec-3"), 0u);
+  auto levels = http(cli::HttpMethod::kGet, "/trust-levels");
+  EXPECT_EQ(levels.body["default_trust"], "untrusted");
+}
+
+TEST_F(EndToEndTest, TrustLevelsListThePolicyWithTheClassesOnOffer) {
+  auto levels = http(cli::HttpMethod::kGet, "/trust-levels");
+  ASSERT_EQ(levels.status, 200) << levels.body.dump();
+  EXPECT_EQ(levels.body, json::parse(R"({"default_trust":"internal","items":[
+      {"name":"untrusted","default":false,"runtime_classes":["edera-zone","gvisor","kata"],
+       "min_profile":"restricted","available":[]},
+      {"name":"multi_tenant","default":false,"runtime_classes":["edera-zone","gvisor","kata"],
+       "min_profile":"baseline","available":[]},
+      {"name":"internal","default":true,"runtime_classes":["edera-zone","gvisor","kata","*"],
+       "min_profile":"baseline","available":["isolated","native"]}]})"));
+  auto table = cli({"trust-levels"});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  const auto line_at = table.out.find("\ninternal ");
+  ASSERT_NE(line_at, std::string::npos) << table.out;
+  const std::string line =
+      table.out.substr(line_at + 1, table.out.find('\n', line_at + 1) - line_at);
+  for (const char* cell :
+       {" yes ", " baseline ", " edera-zone,gvisor,kata,* ", " isolated,native"}) {
+    EXPECT_NE(line.find(cell), std::string::npos) << cell << " in " << table.out;
+  }
+}
+
+TEST_F(EndToEndTest, CliSecurityFlagsReachTheSpec) {
+  auto run = cli({"run",       "--image",     image_,         "--id",      "cli-sec-1",  "--trust",
+                  "internal",  "--class",     "native",       "--profile", "restricted", "--user",
+                  "1000:1000", "--read-only", "--pids-limit", "64",        "--memory",   "64",
+                  "--",        "sh",          "-c",           "echo ok"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto wait = cli({"get", "cli-sec-1", "--wait", "Succeeded", "--timeout", "60"});
+  ASSERT_EQ(wait.exit_code, 0) << wait.err;
+  auto got = cli({"get", "cli-sec-1", "-o", "json"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  const auto body = json::parse(got.out);
+  EXPECT_EQ(body["spec"]["trust"], "internal");
+  EXPECT_EQ(body["spec"]["runtime_class"], "native");
+  EXPECT_EQ(body["spec"]["security"], json::parse(R"({"profile":"restricted","run_as_user":1000,
+      "run_as_group":1000,"read_only_root_fs":true,"pids_limit":64})"));
+  auto table = cli({"get", "cli-sec-1"});
+  EXPECT_NE(table.out.find("TRUST:     internal"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("PROFILE:   restricted"), std::string::npos) << table.out;
+  // Without --class the server picks; a bad --user never leaves the CLI.
+  auto picked = cli({"run", "--image", image_, "--id", "cli-sec-2", "--", "true"});
+  ASSERT_EQ(picked.exit_code, 0) << picked.err;
+  EXPECT_EQ(http(cli::HttpMethod::kGet, "/workloads/cli-sec-2").body["spec"]["runtime_class"],
+            "isolated");
+  EXPECT_EQ(cli({"run", "--image", image_, "--user", "root"}).exit_code, 2);
+  auto refused = cli({"run", "--image", image_, "--trust", "untrusted"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("trust level \"untrusted\""), std::string::npos) << refused.err;
+}
+
+TEST_F(EndToEndTest, HeadAnswersLikeGet) {
+  ASSERT_EQ(http(cli::HttpMethod::kPost, "/workloads", spec("head-1", "true")).status, 201);
+  // curl -I is what a user would try; HEAD has no body, so compare headers.
+  const std::string cmd = "curl -sS -I --max-time 10 " + server_url_ + "/workloads/head-1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  ASSERT_EQ(::pclose(pipe), 0) << out;
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK")) << out;
+  EXPECT_NE(out.find("Content-Type: application/json"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -103,6 +103,94 @@ TEST(ConfigTest, ValidationRules) {
   EXPECT_FALSE(validateConfig(hostname));
 }
 
+TEST(ConfigTest, TrustPolicyAndImagePolicyDefaults) {
+  auto config = parseConfigToml("", "empty.toml");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->trust, TrustPolicyConfig::defaults());
+  EXPECT_EQ(config->trust.default_trust, api::TrustLevel::kUntrusted);  // secure by default
+  EXPECT_FALSE(config->allowed_registries.has_value());
+  EXPECT_TRUE(validateConfig(*config));
+}
+
+TEST(ConfigTest, ParsesTrustLevelsAndAllowedRegistries) {
+  auto config = parseConfigToml(R"(
+default_trust = "internal"
+allowed_registries = ["127.0.0.1:5000", "*.example.com"]
+[trust.internal]
+runtime_classes = ["native", "*"]
+[trust.multi_tenant]
+min_profile = "restricted"
+)",
+                                "server.toml");
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_TRUE(validateConfig(*config)) << validateConfig(*config).error().toString();
+  EXPECT_EQ(config->trust.default_trust, api::TrustLevel::kInternal);
+  EXPECT_EQ(config->allowed_registries,
+            (std::vector<std::string>{"127.0.0.1:5000", "*.example.com"}));
+  const auto defaults = TrustPolicyConfig::defaults();
+  // A level's table changes only the keys it sets.
+  EXPECT_EQ(config->trust.rule(api::TrustLevel::kInternal),
+            (TrustRule{{"native", "*"}, api::Profile::kBaseline}));
+  EXPECT_EQ(config->trust.rule(api::TrustLevel::kMultiTenant).runtime_classes,
+            defaults.rule(api::TrustLevel::kMultiTenant).runtime_classes);
+  EXPECT_EQ(config->trust.rule(api::TrustLevel::kMultiTenant).min_profile,
+            api::Profile::kRestricted);
+  EXPECT_EQ(config->trust.rule(api::TrustLevel::kUntrusted),
+            defaults.rule(api::TrustLevel::kUntrusted));
+}
+
+TEST(ConfigTest, TrustAndRegistryErrorsNameTheKey) {
+  struct Case {
+    const char* toml;
+    const char* field;
+  };
+  for (const auto& [toml, field] : std::initializer_list<Case>{
+           {"default_trust = \"trusted\"\n", "default_trust"},
+           {"default_trust = 1\n", "default_trust"},
+           {"[trust.friendly]\nruntime_classes = [\"native\"]\n", "trust.friendly"},
+           {"[trust.internal]\nclasses = [\"native\"]\n", "trust.internal.classes"},
+           {"[trust.internal]\nmin_profile = \"privileged\"\n", "trust.internal.min_profile"},
+           {"[trust.internal]\nruntime_classes = \"native\"\n", "trust.internal.runtime_classes"},
+           {"trust = 3\n", "trust"},
+           {"allowed_registries = \"127.0.0.1:5000\"\n", "allowed_registries"},
+       }) {
+    auto config = parseConfigToml(toml, "s.toml");
+    ASSERT_FALSE(config) << toml;
+    EXPECT_EQ(config.error().field, field) << toml << config.error().message;
+  }
+  for (const auto& [toml, field] : std::initializer_list<Case>{
+           {"[trust.untrusted]\nruntime_classes = []\n", "trust.untrusted.runtime_classes"},
+           {"[trust.internal]\nruntime_classes = [\"Native\"]\n", "trust.internal.runtime_classes"},
+           {"allowed_registries = []\n", "allowed_registries"},
+           {"allowed_registries = [\"host:99999\"]\n", "allowed_registries"},
+       }) {
+    auto config = parseConfigToml(toml, "s.toml");
+    ASSERT_TRUE(config) << toml << config.error().message;
+    auto valid = validateConfig(*config);
+    ASSERT_FALSE(valid) << toml;
+    EXPECT_EQ(valid.error().field, field) << toml << valid.error().message;
+  }
+}
+
+TEST(ConfigTest, TheExampleConfigParsesAndValidates) {
+  auto config = loadConfigFile(ZP_SOURCE_DIR "/examples/server.toml");
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_TRUE(validateConfig(*config)) << validateConfig(*config).error().toString();
+}
+
+TEST(ConfigTest, DatabaseDirectoryIsCreatedOwnerOnly) {
+  const auto root =
+      std::filesystem::temp_directory_path() / ("zp-server-dbdir-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  const auto db = root / "state" / "server" / "zoneplane.db";
+  ASSERT_TRUE(ensureDatabaseDirectory(db.string()));
+  EXPECT_EQ(std::filesystem::status(db.parent_path()).permissions(),
+            std::filesystem::perms::owner_all);
+  EXPECT_TRUE(ensureDatabaseDirectory(db.string()));  // existing: fine
+  EXPECT_TRUE(ensureDatabaseDirectory(":memory:"));
+  std::filesystem::remove_all(root);
+}
+
 std::variant<CommandLine, int> parse(std::vector<std::string> args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -29,13 +29,48 @@ TEST_F(ServerFixture, UnknownPathIs404) {
 TEST_F(ServerFixture, WrongMethodIs405WithAllow) {
   auto put = httpRequest(server_->port(), http::verb::put, "/workloads", "{}");
   EXPECT_EQ(put.status, 405u);
-  EXPECT_EQ(put.header("allow"), "POST, GET");
+  EXPECT_EQ(put.header("allow"), "POST, GET, HEAD");
   EXPECT_EQ(put.header("content-type"), "application/json");
   EXPECT_TRUE(put.json["error"].contains("message"));
   auto post = server_->post("/workloads/web-1", "{}");
   EXPECT_EQ(post.status, 405u);
-  EXPECT_EQ(post.header("allow"), "GET, DELETE");
+  EXPECT_EQ(post.header("allow"), "GET, HEAD, DELETE");
   EXPECT_EQ(server_->del("/nodes").status, 405u);
+}
+
+// HEAD answers exactly like GET (status, headers, Content-Length) without a
+// body, on every GET route and for errors; the connection stays usable.
+TEST_F(ServerFixture, HeadAnswersLikeGetWithoutABody) {
+  create(spec("web-1"));
+  for (const char* target : {"/healthz", "/nodes", "/workloads", "/workloads/web-1",
+                             "/trust-levels", "/workloads/nope", "/no/such/path"}) {
+    auto get = server_->get(target);
+    auto head = httpRequest(server_->port(), http::verb::head, target);
+    EXPECT_EQ(head.status, get.status) << target;
+    EXPECT_EQ(head.header("content-type"), get.header("content-type")) << target;
+    EXPECT_EQ(head.header("content-length"), std::to_string(get.body.size())) << target;
+    EXPECT_TRUE(head.body.empty()) << target << ": " << head.body;
+  }
+
+  // Keep-alive: a HEAD followed by a GET on one connection reads cleanly.
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::address_v4::loopback(), server_->port()});
+  beast::flat_buffer buffer;
+  http::request<http::empty_body> head_req{http::verb::head, "/healthz", 11};
+  head_req.set(http::field::host, "127.0.0.1");
+  http::write(socket, head_req);
+  http::response_parser<http::string_body> head_parser;
+  head_parser.skip(true);  // a response to HEAD has no body, whatever Content-Length says
+  http::read(socket, buffer, head_parser);
+  EXPECT_EQ(head_parser.get().result_int(), 200u);
+  http::request<http::empty_body> get_req{http::verb::get, "/healthz", 11};
+  get_req.set(http::field::host, "127.0.0.1");
+  http::write(socket, get_req);
+  http::response<http::string_body> get_res;
+  http::read(socket, buffer, get_res);
+  EXPECT_EQ(get_res.result_int(), 200u);
+  EXPECT_EQ(get_res.body(), "{\"status\":\"ok\"}\n");
 }
 
 TEST_F(ServerFixture, BodyOverOneMebibyteIs413) {

@@ -60,7 +60,17 @@ TEST(RouterTest, MethodMismatchIs405ListingAllowedMethods) {
   auto res = dispatch(router, http::verb::put, "/workloads/x");
   EXPECT_EQ(res.status, 405u);
   ASSERT_EQ(res.headers.size(), 1u);
-  EXPECT_EQ(res.headers[0], (std::pair<std::string, std::string>{"Allow", "GET, DELETE"}));
+  EXPECT_EQ(res.headers[0], (std::pair<std::string, std::string>{"Allow", "GET, HEAD, DELETE"}));
+}
+
+TEST(RouterTest, HeadRunsTheGetHandler) {
+  Router router;
+  router.add(http::verb::get, "/workloads/{id}", answer("get"));
+  router.add(http::verb::post, "/workloads", answer("post"));
+  EXPECT_EQ(dispatch(router, http::verb::head, "/workloads/x").body, "get id=x");
+  auto post_only = dispatch(router, http::verb::head, "/workloads");
+  EXPECT_EQ(post_only.status, 405u);
+  EXPECT_EQ(dispatch(router, http::verb::head, "/nothing").status, 404u);
 }
 
 TEST(RouterTest, HandlerExceptionsBecome500) {

@@ -106,5 +106,51 @@ TEST(SchedulerTest, NoNodesAtAll) {
   EXPECT_EQ(picked.error().code, Code::kInvalidArgument);
 }
 
+// Classes are tried in order of preference: the first with a node that has
+// room wins, whatever the order of the nodes.
+TEST(PlaceByPreferenceTest, FirstClassWithRoomWins) {
+  const std::vector<NodeView> nodes{
+      node("n1", {"native"}, api::Resources{8000, 8000}),
+      node("n2", {"edera-zone", "native"}, api::Resources{1000, 1000})};
+  auto small = placeByPreference(kScheduler, spec(""), {"edera-zone", "native"}, nodes);
+  ASSERT_TRUE(small) << small.error().toString();
+  EXPECT_EQ(small->runtime_class, "edera-zone");
+  EXPECT_EQ(small->node, "n2");
+  auto swapped = placeByPreference(kScheduler, spec(""), {"native", "edera-zone"}, nodes);
+  ASSERT_TRUE(swapped);
+  EXPECT_EQ(swapped->runtime_class, "native");
+  EXPECT_EQ(swapped->node, "n1");
+  // No room on the edera-zone node: the next class.
+  auto big = placeByPreference(kScheduler, spec("", 2000), {"edera-zone", "native"}, nodes);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->runtime_class, "native");
+  EXPECT_EQ(big->node, "n1");
+  // A class no node offers is skipped.
+  auto skipped = placeByPreference(kScheduler, spec(""), {"gvisor", "native"}, nodes);
+  ASSERT_TRUE(skipped);
+  EXPECT_EQ(skipped->runtime_class, "native");
+}
+
+TEST(PlaceByPreferenceTest, NoRoomForAnyClassIsUnschedulableWithEveryReason) {
+  const std::vector<NodeView> nodes{node("n1", {"native"}, api::Resources{100, 8000}),
+                                    node("n2", {"edera-zone"}, api::Resources{200, 1000})};
+  auto placed =
+      placeByPreference(kScheduler, spec("", 512), {"edera-zone", "gvisor", "native"}, nodes);
+  ASSERT_FALSE(placed);
+  EXPECT_EQ(placed.error().code, Code::kResourceExhausted);
+  const auto& message = placed.error().message;
+  EXPECT_NE(message.find("runtime_class \"edera-zone\""), std::string::npos) << message;
+  EXPECT_NE(message.find("runtime_class \"native\""), std::string::npos) << message;
+  EXPECT_NE(message.find("node \"n1\" has 100 MB"), std::string::npos) << message;
+}
+
+TEST(PlaceByPreferenceTest, NoClassOfferedIsInvalidArgument) {
+  auto placed = placeByPreference(kScheduler, spec(""), {"gvisor", "kata"},
+                                  {node("n1", {"native"}, api::Resources{100, 100})});
+  ASSERT_FALSE(placed);
+  EXPECT_EQ(placed.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(placed.error().field, "runtime_class");
+}
+
 }  // namespace
 }  // namespace zp::server

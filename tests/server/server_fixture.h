@@ -2,12 +2,14 @@
 // A running server with two fake agents and an in-memory SqliteStore:
 //   node-1: classes [native],             4096 MB, 4000 millicores
 //   node-2: classes [edera-zone, native], 1024 MB, 2000 millicores
+// and a FakeClock (clock_) that only moves when a test advances it.
 
 #include <gtest/gtest.h>
 
 #include <memory>
 
 #include "fake_agent.h"
+#include "fake_clock.h"
 #include "store/sqlite_store.h"
 #include "test_server.h"
 
@@ -33,7 +35,7 @@ class ServerFixture : public ::testing::Test {
                                          api::Resources{1024, 2000});
     server_ = std::make_unique<TestServer>(
         testOptions({{"node-1", node1_->address(), {}}, {"node-2", node2_->address(), {}}}),
-        *store_);
+        *store_, clock_);
   }
   void TearDown() override { server_.reset(); }
 
@@ -49,6 +51,7 @@ class ServerFixture : public ::testing::Test {
     return record ? *record : store::WorkloadRecord{};
   }
 
+  FakeClock clock_;  // declared first: the server reads it until it is gone
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<FakeAgent> node1_;
   std::unique_ptr<FakeAgent> node2_;

@@ -34,6 +34,7 @@ HttpResult httpRequest(unsigned short port, http::verb method, const std::string
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
+  parser.skip(method == http::verb::head);  // no body follows, whatever Content-Length says
   http::read(socket, buffer, parser);
   auto res = parser.release();
   HttpResult out;
@@ -63,6 +64,8 @@ std::string rawExchange(unsigned short port, const std::string& bytes) {
 ServerOptions testOptions(std::vector<NodeConfig> nodes) {
   ServerOptions options;
   options.nodes = std::move(nodes);
+  // The fake nodes offer "native"; tests of the untrusted default set it back.
+  options.trust.default_trust = api::TrustLevel::kInternal;
   options.timeouts.status = std::chrono::milliseconds(1'000);
   options.timeouts.node_info = std::chrono::milliseconds(1'000);
   options.timeouts.start = std::chrono::milliseconds(2'000);
@@ -73,8 +76,8 @@ ServerOptions testOptions(std::vector<NodeConfig> nodes) {
   return options;
 }
 
-TestServer::TestServer(ServerOptions options, store::Store& store)
-    : server_(std::make_unique<Server>(io_, std::move(options), store)) {
+TestServer::TestServer(ServerOptions options, store::Store& store, const Clock& clock)
+    : server_(std::make_unique<Server>(io_, std::move(options), store, nullptr, nullptr, clock)) {
   auto bound = server_->start(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   if (!bound) throw std::runtime_error(bound.error().toString());
   port_ = bound->port();

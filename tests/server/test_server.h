@@ -39,12 +39,15 @@ HttpResult httpRequest(unsigned short port, boost::beast::http::verb method,
 std::string rawExchange(unsigned short port, const std::string& bytes);
 
 // Short timeouts (HTTP read timeout 1 s); background loops effectively off
-// (tests drive them).
+// (tests drive them); default trust "internal" (any class, own-kernel ones
+// first), the default image policy.
 ServerOptions testOptions(std::vector<NodeConfig> nodes);
 
 class TestServer {
  public:
-  TestServer(ServerOptions options, store::Store& store);
+  // `clock` (default: the system clock) must outlive the server.
+  TestServer(ServerOptions options, store::Store& store,
+             const Clock& clock = SystemClock::instance());
   ~TestServer();  // stops the server and joins its thread
 
   unsigned short port() const { return port_; }

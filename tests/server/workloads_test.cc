@@ -116,11 +116,15 @@ TEST_F(ServerFixture, CreateWithAgentDownStaysPendingAndIsStored) {
   EXPECT_EQ(res.json["status"]["state"], "Pending");
   EXPECT_EQ(res.json["status"]["reason"], "Scheduled");
   EXPECT_EQ(stored("web-1").status.state, WorkloadState::kPending);
-  // The reconciler delivers it once the node is back.
+  // The reconciler delivers it once the node is back and the backoff is over.
   node1_->setMode(FakeAgent::Mode::kNormal);
-  const int resent =
-      server_->run<int>([&] { return server_->server().reconciler().reconcileOnce(); });
-  EXPECT_EQ(resent, 1);
+  auto reconcile = [&] {
+    return server_->run<int>([&] { return server_->server().reconciler().reconcileOnce(); });
+  };
+  EXPECT_EQ(reconcile(), 0);
+  EXPECT_FALSE(node1_->workload("web-1"));
+  clock_.advance(BackoffOptions{}.initial);
+  EXPECT_EQ(reconcile(), 1);
   EXPECT_TRUE(node1_->workload("web-1"));
 }
 
@@ -128,6 +132,7 @@ TEST_F(ServerFixture, AgentRejectionMarksFailed) {
   node1_->failStarts(Error{Code::kInvalidArgument, "image not allowed here", "workload.image"});
   auto res = create(spec("web-1"));
   EXPECT_EQ(res.json["status"]["state"], "Failed");
+  EXPECT_EQ(res.json["status"]["reason"], "DeliveryFailed");
   EXPECT_NE(res.json["status"]["message"].get<std::string>().find("image not allowed here"),
             std::string::npos);
 }

@@ -45,7 +45,7 @@ std::unique_ptr<SqliteStore> openOrDie(const std::string& path) {
 WorkloadRecord makeRecord(std::string id, std::string node, std::string cls, WorkloadState state,
                           std::int64_t created_ms) {
   WorkloadRecord r;
-  r.spec = {id, "busybox:1.36", cls, 64, 100, {}, {}, {}};
+  r.spec = {id, "busybox:1.36", cls, 64, 100, {}, {}, {}, std::nullopt, {}};
   r.node = node;
   r.status.id = id;
   r.status.state = state;
@@ -65,7 +65,14 @@ WorkloadRecord fullRecord() {
             .cpu_millicores = 500,
             .command = {"sh", "-c"},
             .args = {"echo hi; exit 3"},
-            .env = {{"A", "1"}, {"B", "two words"}}};
+            .env = {{"A", "1"}, {"B", "two words"}},
+            .trust = api::TrustLevel::kMultiTenant,
+            .security = {.profile = api::Profile::kBaseline,
+                         .capabilities_add = {"NET_BIND_SERVICE"},
+                         .read_only_root_fs = true,
+                         .run_as_user = 1000,
+                         .run_as_group = 1000,
+                         .pids_limit = 200}};
   r.node = "node-1";
   r.status = {.id = "wl-full",
               .state = WorkloadState::kFailed,
@@ -79,7 +86,10 @@ WorkloadRecord fullRecord() {
               .sandbox_id = "sb-abc",
               .container_id = "ct-def",
               .runtime_handler = "edera",
-              .log_path = "/var/lib/zoneplane/logs/wl-full/0.log"};
+              .log_path = "/var/lib/zoneplane/logs/wl-full/0.log",
+              .profile = "baseline",
+              .run_as_user = 1000,
+              .run_as_group = 1000};
   r.created_at = TimePoint{nanoseconds{1'700'000'000'123'456'789}};
   r.updated_at = TimePoint{nanoseconds{1'700'000'002'000'000'001}};
   return r;
@@ -376,7 +386,7 @@ TEST(SqliteStoreTest, CorruptRowsAreErrorValues) {
 
 TEST(SqliteStoreTest, OpenFailuresAreErrorValues) {
   TempDir dir;
-  EXPECT_EQ(errorCode(SqliteStore::open(dir.file("no/such/dir/x.db"))), Code::kInternal);
+  EXPECT_EQ(errorCode(SqliteStore::open(dir.file("no/such/dir/x.db"))), Code::kUnavailable);
   EXPECT_FALSE(SqliteStore::open(""));
 
   const std::string garbage = dir.file("garbage.db");

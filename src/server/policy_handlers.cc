@@ -1,0 +1,37 @@
+#include "server/policy_handlers.h"
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+void PolicyHandlers::addRoutes(Router& router) {
+  router.add(http::verb::get, "/trust-levels",
+             [this](HttpRequest r) { return trustLevels(std::move(r)); });
+}
+
+asio::awaitable<HttpResponse> PolicyHandlers::trustLevels(HttpRequest request) {
+  if (!request.query.empty()) {
+    const std::string key = request.query.begin()->first.substr(0, 80);
+    co_return errorResponse(
+        http_status::kBadRequest,
+        Error{Code::kInvalidArgument,
+              "unknown query parameter \"" + key + "\" (/trust-levels takes none)", key});
+  }
+  co_await pool_.refresh();
+  const auto offered = pool_.offeredClasses();
+  json items = json::array();
+  for (auto level : api::kAllTrustLevels) {
+    items.push_back(json{{"name", api::trustName(level)},
+                         {"default", level == isolation_.defaultTrust()},
+                         {"runtime_classes", isolation_.allowedClasses(level)},
+                         {"min_profile", api::profileName(isolation_.minimumProfile(level))},
+                         {"available", isolation_.candidates(level, offered)}});
+  }
+  co_return jsonResponse(http_status::kOk,
+                         json{{"default_trust", api::trustName(isolation_.defaultTrust())},
+                              {"items", std::move(items)}});
+}
+
+}  // namespace zp::server

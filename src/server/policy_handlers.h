@@ -1,0 +1,42 @@
+#pragma once
+// GET /trust-levels: the isolation policy as admission applies it.
+//
+//   {"default_trust": "untrusted",
+//    "items": [{"name": "untrusted", "default": true,
+//               "runtime_classes": ["edera-zone", "gvisor", "kata"],
+//               "min_profile": "restricted",
+//               "available": ["edera-zone"]}, ...]}
+//
+// runtime_classes is the configured list in order of preference ("*" = any
+// other class); available is what a submission at that level without
+// runtime_class can get now: the allowed classes some node offers, in the
+// order they are tried.
+
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/awaitable.hpp>
+
+#include "server/http_message.h"
+#include "server/node_pool.h"
+#include "server/router.h"
+#include "server/trust_policy.h"
+
+namespace zp::server {
+
+// Owns nothing; runs on the server's single executor.
+class PolicyHandlers {
+ public:
+  PolicyHandlers(const IsolationPolicy& isolation, NodePool& pool)
+      : isolation_(isolation), pool_(pool) {}
+
+  void addRoutes(Router& router);
+
+  boost::asio::awaitable<HttpResponse> trustLevels(HttpRequest request);
+
+ private:
+  const IsolationPolicy& isolation_;
+  NodePool& pool_;
+};
+
+}  // namespace zp::server

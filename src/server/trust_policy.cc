@@ -15,7 +15,7 @@ TrustPolicyConfig TrustPolicyConfig::defaults() {
   TrustPolicyConfig config;
   config.default_trust = api::TrustLevel::kUntrusted;
   config.rule(api::TrustLevel::kUntrusted) = {own_kernel, api::Profile::kRestricted};
-  config.rule(api::TrustLevel::kMultiTenant) = {own_kernel, api::Profile::kBaseline};
+  config.rule(api::TrustLevel::kMultiTenant) = {own_kernel, api::Profile::kRestricted};
   config.rule(api::TrustLevel::kInternal) = {any, api::Profile::kBaseline};
   return config;
 }

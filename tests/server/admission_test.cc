@@ -57,7 +57,7 @@ TEST_F(AdmissionTest, AProfileBelowTheMinimumIs422) {
             "security.profile \"baseline\" is below the minimum \"restricted\" for trust level "
             "\"untrusted\"");
   baseline.trust = TrustLevel::kMultiTenant;
-  EXPECT_TRUE(admission_.admit(baseline));
+  EXPECT_FALSE(admission_.admit(baseline));  // multi_tenant needs restricted too
   baseline.trust = TrustLevel::kInternal;
   EXPECT_TRUE(admission_.admit(baseline));
   // Restricted is above every minimum.

@@ -65,8 +65,13 @@ TEST_F(ServerFixture, AProfileBelowTheLevelsMinimumIs422) {
       body({{"id", "p-1"}, {"trust", "untrusted"}, {"security", {{"profile", "baseline"}}}}));
   EXPECT_EQ(res.status, 422u);
   EXPECT_EQ(res.json["error"]["field"], "security.profile");
-  // multi_tenant allows baseline.
-  create(body({{"id", "p-2"}, {"trust", "multi_tenant"}, {"security", {{"profile", "baseline"}}}}));
+  res = server_->post(
+      "/workloads",
+      body({{"id", "p-3"}, {"trust", "multi_tenant"}, {"security", {{"profile", "baseline"}}}}));
+  EXPECT_EQ(res.status, 422u);
+  EXPECT_EQ(res.json["error"]["field"], "security.profile");
+  // internal allows baseline.
+  create(body({{"id", "p-2"}, {"trust", "internal"}, {"security", {{"profile", "baseline"}}}}));
   EXPECT_EQ(stored("p-2").spec.security.profile, api::Profile::kBaseline);
 }
 
@@ -116,7 +121,7 @@ TEST_F(ServerFixture, TrustLevelsListThePolicyAndWhatIsAvailable) {
       "runtime_classes":["edera-zone","gvisor","kata"],"min_profile":"restricted",
       "available":["edera-zone"]})"));
   EXPECT_EQ(res.json["items"][1]["name"], "multi_tenant");
-  EXPECT_EQ(res.json["items"][1]["min_profile"], "baseline");
+  EXPECT_EQ(res.json["items"][1]["min_profile"], "restricted");
   const json internal = res.json["items"][2];
   EXPECT_EQ(internal["name"], "internal");
   EXPECT_EQ(internal["default"], true);

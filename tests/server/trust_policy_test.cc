@@ -15,7 +15,7 @@ TEST(TrustPolicyTest, DocumentedDefaults) {
   EXPECT_EQ(config.rule(TrustLevel::kUntrusted),
             (TrustRule{{"edera-zone", "gvisor", "kata"}, Profile::kRestricted}));
   EXPECT_EQ(config.rule(TrustLevel::kMultiTenant),
-            (TrustRule{{"edera-zone", "gvisor", "kata"}, Profile::kBaseline}));
+            (TrustRule{{"edera-zone", "gvisor", "kata"}, Profile::kRestricted}));
   EXPECT_EQ(config.rule(TrustLevel::kInternal),
             (TrustRule{{"edera-zone", "gvisor", "kata", "*"}, Profile::kBaseline}));
   EXPECT_TRUE(validateTrustPolicy(config));

@@ -142,7 +142,10 @@ Result<std::string> CriRuntime::createContainer(const WorkloadIdentity& identity
   auto b = binding(identity.spec.runtime_class);
   if (!b) return fail(b.error());
   // The sandbox config is sent again: runtimes take the container's cgroup
-  // parent from it, so it must be the one the sandbox ran with.
+  // parent from it, so it must be the one the sandbox ran with. The pod
+  // cgroup is made sure of too (idempotent): a sandbox resumed after a
+  // restart may predate it.
+  if (auto s = b->cgroups->prepare(identity); !s) return fail(s.error());
   const auto placement = b->cgroups->placement(identity);
   return b->client->createContainer(
       sandbox_id, containerConfig(identity, node_id_, placement),

@@ -233,8 +233,12 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
     }
     image = *pulled;
   }
-  // A sandbox made before an agent restart carries its user (labels).
-  if (sandbox_id.empty() && !settleUser(entry, image)) return;
+  // A sandbox made before an agent restart carries its user (labels); one
+  // without (made by an older agent) gets one now, never the image's root.
+  if (container_id.empty() && (sandbox_id.empty() || !identity.run_as_user) &&
+      !settleUser(entry, image)) {
+    return;
+  }
   if (sandbox_id.empty()) {
     // Checked and set under one lock: once stop()/remove() saw kPulling and
     // cancelled, no sandbox is created.

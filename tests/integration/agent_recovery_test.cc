@@ -173,6 +173,36 @@ TEST_F(HalfCreated, ASandboxWithoutContainerIsFinished) {
   EXPECT_EQ(sandboxesOf(id).size(), 1u);
 }
 
+TEST_F(HalfCreated, ASandboxOfAnOlderAgentWithoutUserOrPodCgroupGetsBoth) {
+  // An agent from before the posture: no user labels, no cgroup_parent.
+  const auto id = workloadId("old");
+  auto identity = identityFor(id);
+  identity.run_as_user.reset();
+  identity.run_as_group.reset();
+  identity.spec.command = {"sh", "-c", "grep -E ':pids:|^0::' /proc/self/cgroup; sleep 300"};
+  cri::v1::ImageSpec image;
+  image.set_image(identity.spec.image);
+  ASSERT_TRUE(cri_->pullImage(image).has_value());
+  const auto log_dir = data_dir_ / "logs" / (id + "_" + identity.uid);
+  std::filesystem::create_directories(log_dir);
+  auto sandbox = cri_->runPodSandbox(
+      agent::sandboxConfig(identity, node_id_, log_dir.string(), agent::PodPlacement{}), "runc");
+  ASSERT_TRUE(sandbox.has_value()) << sandbox.error().toString();
+
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  Json st;
+  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+  // Never the image's root under the restricted profile.
+  EXPECT_TRUE(agent::UidRange{}.contains(st.value("run_as_user", std::int64_t{-1}))) << st.dump();
+  auto cgroups = agent::CgroupfsPodCgroups::create(node_id_);
+  ASSERT_TRUE(cgroups.has_value());
+  EXPECT_EQ(readFile((*cgroups)->podDirectory(identity) / "pids.max"), "1024\n");
+  // The container is inside the pod cgroup (so bounded by it), seen from inside.
+  const std::string pod = "/zoneplane/" + node_id_ + "/pod" + identity.uid + "/";
+  const auto log = waitLogContains(st.value("log_path", ""), pod);
+  EXPECT_NE(log.find(pod), std::string::npos) << log;
+}
+
 TEST_F(HalfCreated, DuplicateSandboxesOfOneWorkloadAreReducedToOne) {
   const auto id = workloadId("dup");
   const auto older = runSandboxLikeTheAgent(identityFor(id));

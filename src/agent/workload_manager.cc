@@ -219,7 +219,7 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
     sandbox_id = entry->sandbox_id;
     container_id = entry->container_id;
   }
-  ImageFacts image;  // set whenever the sandbox is still to be made
+  ImageFacts image;  // set whenever the container is still to be made
   if (container_id.empty()) {
     // Also when resuming after a restart: the image may have been removed since.
     if (!enterPhase(entry, api::reason::kPulling, "pulling image " + identity.spec.image)) return;

@@ -1,8 +1,11 @@
 // Start latency of one workload through the agent's path (WorkloadManager +
 // CriRuntime: ImageStatus, RunPodSandbox, CreateContainer, StartContainer,
 // ContainerStatus) against the baseline of the same CRI calls made directly
-// with the same configs. Needs the runtime stack (scripts/stack start; eval
-// "$(scripts/stack env)"); teardown is excluded from both timings.
+// with the same configs and the same security settings: the user resolved
+// from the image as the agent does (a node-allocated uid for this root image),
+// the pod cgroup with its pids limit, the same builders. Needs the runtime
+// stack (scripts/stack start; eval "$(scripts/stack env)"); teardown is
+// excluded from both timings.
 
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +18,8 @@
 
 #include "agent/cri_configs.h"
 #include "agent/cri_runtime.h"
+#include "agent/pod_cgroups.h"
+#include "agent/user_resolution.h"
 #include "agent/workload_manager.h"
 
 namespace {
@@ -35,8 +40,14 @@ agent::AgentConfig benchConfig() {
 }
 
 api::WorkloadSpec benchSpec(int n) {
-  return api::WorkloadSpec{"bench-" + std::to_string(n), env("ZONEPLANE_TEST_IMAGE"), "native", 64, 100,
-                           {"sleep", "300"}, {}, {}};
+  api::WorkloadSpec spec;
+  spec.id = "bench-" + std::to_string(n);
+  spec.image = env("ZONEPLANE_TEST_IMAGE");
+  spec.runtime_class = "native";
+  spec.memory_mb = 64;
+  spec.cpu_millicores = 100;
+  spec.command = {"sleep", "300"};
+  return spec;  // default security: restricted, pids limit 1024
 }
 
 void removeAll(cri::Client& client, const std::string& node_id) {
@@ -54,24 +65,52 @@ void BM_DirectCriCalls(benchmark::State& state) {
   const auto config = benchConfig();
   auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
   if (!client) return state.SkipWithError(client.error().message.c_str());
+  auto cgroups = agent::CgroupfsPodCgroups::create(config.node_id);
+  if (!cgroups) return state.SkipWithError(cgroups.error().message.c_str());
+  agent::UidAllocator uids(config.uid_range);
   int n = 0;
   for (auto _ : state) {
-    const agent::WorkloadIdentity id{benchSpec(n++), "direct" + std::to_string(n), 0};
-    const auto sandbox_config = agent::sandboxConfig(id, config.node_id, config.data_dir + "/d");
+    agent::WorkloadIdentity id;
+    id.spec = benchSpec(n++);
+    id.uid = "direct" + std::to_string(n);
     cri::v1::ImageSpec image;
     image.set_image(id.spec.image);
     auto present = (*client)->imageStatus(image);
-    if (!present || !*present) (void)(*client)->pullImage(image);
+    if (!present || !*present) {
+      (void)(*client)->pullImage(image);
+      present = (*client)->imageStatus(image);
+    }
+    if (!present || !*present) return state.SkipWithError("the test image is not present");
+    // The user, as the agent decides it.
+    agent::ImageFacts facts;
+    if ((*present)->has_uid()) facts.uid = (*present)->uid().value();
+    facts.username = (*present)->username();
+    const auto plan = agent::resolveUser(id.spec.security, facts);
+    id.run_as_user = plan.uid;
+    id.run_as_group = plan.gid;
+    if (plan.allocate) {
+      auto allocated = uids.allocate(id.uid);
+      if (!allocated) return state.SkipWithError(allocated.error().message.c_str());
+      id.run_as_user = *allocated;
+      if (!id.run_as_group) id.run_as_group = *allocated;
+    }
+    // The pod cgroup and its pids limit.
+    if (auto s = (*cgroups)->prepare(id); !s) return state.SkipWithError(s.error().message.c_str());
+    const auto placement = (*cgroups)->placement(id);
+    const auto sandbox_config =
+        agent::sandboxConfig(id, config.node_id, config.data_dir + "/d", placement);
     auto sandbox = (*client)->runPodSandbox(sandbox_config, "runc");
     if (!sandbox) return state.SkipWithError(sandbox.error().message.c_str());
-    auto container = (*client)->createContainer(*sandbox, agent::containerConfig(id, config.node_id),
-                                                sandbox_config);
+    auto container = (*client)->createContainer(
+        *sandbox, agent::containerConfig(id, config.node_id, placement), sandbox_config);
     if (!container) return state.SkipWithError(container.error().message.c_str());
     if (auto s = (*client)->startContainer(*container); !s) return state.SkipWithError(s.error().message.c_str());
     auto status = (*client)->containerStatus(*container);
     benchmark::DoNotOptimize(status);
     state.PauseTiming();
     removeAll(**client, config.node_id);
+    (void)(*cgroups)->release(id);
+    uids.release(id.uid);
     state.ResumeTiming();
   }
 }
@@ -83,8 +122,9 @@ void BM_AgentStartPath(benchmark::State& state) {
   auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
   if (!runtime || !client) return state.SkipWithError("cannot create CRI clients");
   boost::asio::thread_pool workers(4);
-  agent::WorkloadManager manager({config.node_id, {4096, 4000}, {"native"}, "bench"}, **runtime,
-                                 SystemClock::instance(), workers.get_executor());
+  agent::WorkloadManager manager(
+      {config.node_id, {4096, 4000}, {"native"}, "bench", config.uid_range}, **runtime,
+      SystemClock::instance(), workers.get_executor());
   int n = 0;
   for (auto _ : state) {
     const auto spec = benchSpec(1000 + n++);
@@ -116,5 +156,8 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   std::system(("rm -rf /tmp/zoneplane-bench-" + std::to_string(::getpid())).c_str());
+  if (auto s = agent::removeNodeCgroups(benchConfig().node_id); !s) {
+    std::cerr << "start_path_bench: " << s.error().message << "\n";
+  }
   return 0;
 }

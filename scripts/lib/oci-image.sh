@@ -55,12 +55,13 @@ make_rootfs_tar() {
   rm -rf "$stage"
 }
 
-# build_busybox_image OUT_DIR TAG CMD_JSON
+# build_busybox_image OUT_DIR TAG CMD_JSON [USER]
 # Creates OUT_DIR/layout (an OCI image layout) and OUT_DIR/image.tar (the same
-# as an oci-archive). CMD_JSON is the image's Cmd, e.g. '["sleep","3600"]'.
-# Prints the manifest digest.
+# as an oci-archive). CMD_JSON is the image's Cmd, e.g. '["sleep","3600"]';
+# USER, when given, is the config's User (e.g. "1000:1000"; the image then
+# runs as that user unless told otherwise). Prints the manifest digest.
 build_busybox_image() {
-  local out=$1 tag=$2 cmd_json=$3
+  local out=$1 tag=$2 cmd_json=$3 user=${4:-}
   local layout=$out/layout tmp diff_id layer config manifest
   rm -rf "$out"
   mkdir -p "$layout/blobs/sha256"
@@ -72,9 +73,12 @@ build_busybox_image() {
   gzip -n -9 "$tmp/layer.tar" # -> layer.tar.gz, no name or time stored
   layer=$(add_blob "$layout" "$tmp/layer.tar.gz")
 
-  jq -cn --arg arch "$(oci_arch)" --arg diff_id "$diff_id" --argjson cmd "$cmd_json" '{
+  # Without USER the config is byte for byte what it always was (same digest).
+  jq -cn --arg arch "$(oci_arch)" --arg diff_id "$diff_id" --argjson cmd "$cmd_json" \
+    --arg user "$user" '{
       created: "1970-01-01T00:00:00Z", architecture: $arch, os: "linux",
-      config: {Env: ["PATH=/bin"], Cmd: $cmd, WorkingDir: "/"},
+      config: ({Env: ["PATH=/bin"], Cmd: $cmd, WorkingDir: "/"}
+        + (if $user == "" then {} else {User: $user} end)),
       rootfs: {type: "layers", diff_ids: [$diff_id]}
     }' >"$tmp/config.json"
   config=$(add_blob "$layout" "$tmp/config.json")

@@ -31,7 +31,8 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   std::vector<std::string> classes;
   for (const auto& [name, rc] : config_.runtime_classes) classes.push_back(name);
   manager_ = std::make_unique<WorkloadManager>(
-      WorkloadManager::Options{config_.node_id, effectiveCapacity(config_), classes, kVersion},
+      WorkloadManager::Options{config_.node_id, effectiveCapacity(config_), classes, kVersion,
+                               config_.uid_range},
       runtime_, SystemClock::instance(), workers_->get_executor());
 }
 

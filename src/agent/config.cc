@@ -43,9 +43,23 @@ Status parseRuntimeClasses(AgentConfig& config, const toml::table& table, const 
     for (const auto& [key_key, value] : *cls) {
       const std::string key(key_key.str());
       const std::string path = "runtime_classes." + name + "." + key;
-      if (key != "endpoint" && key != "handler") return unknownKey(origin, path);
+      if (key != "endpoint" && key != "handler" && key != "pod_cgroup")
+        return unknownKey(origin, path);
       const auto* text = value.as_string();
       if (text == nullptr) return wrongType(origin, path, "a string");
+      if (key == "pod_cgroup") {
+        if (text->get() == "cgroupfs") {
+          rc.pod_cgroup = PodCgroupMode::kCgroupfs;
+        } else if (text->get() == "none") {
+          rc.pod_cgroup = PodCgroupMode::kNone;
+        } else {
+          return fail(Code::kInvalidArgument,
+                      origin + ": \"" + path + "\" must be \"cgroupfs\" or \"none\", got \"" +
+                          text->get() + "\"",
+                      path);
+        }
+        continue;
+      }
       (key == "endpoint" ? rc.endpoint : rc.handler) = text->get();
     }
     config.runtime_classes[name] = rc;
@@ -53,7 +67,23 @@ Status parseRuntimeClasses(AgentConfig& config, const toml::table& table, const 
   return ok();
 }
 
+Status parseSecurity(AgentConfig& config, const toml::table& table, const std::string& origin) {
+  for (const auto& [key_key, value] : table) {
+    const std::string key(key_key.str());
+    const std::string path = "security." + key;
+    if (key != "uid_range_start" && key != "uid_range_size") return unknownKey(origin, path);
+    const auto* number = value.as_integer();
+    if (number == nullptr) return wrongType(origin, path, "an integer");
+    (key == "uid_range_start" ? config.uid_range.start : config.uid_range.size) = number->get();
+  }
+  return ok();  // the range itself is checked by validateConfig
+}
+
 }  // namespace
+
+std::string_view podCgroupModeName(PodCgroupMode mode) {
+  return mode == PodCgroupMode::kNone ? "none" : "cgroupfs";
+}
 
 Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string& origin) {
   toml::table root;
@@ -96,6 +126,10 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
         (sub == "memory_mb" ? config.capacity_memory_mb : config.capacity_cpu_millicores) =
             number->get();
       }
+    } else if (key == "security") {
+      const auto* table = node.as_table();
+      if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
+      if (auto s = parseSecurity(config, *table, origin); !s) return fail(s.error());
     } else if (key == "runtime_classes") {
       const auto* table = node.as_table();
       if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
@@ -163,6 +197,7 @@ Status validateConfig(const AgentConfig& config) {
       }
     }
   }
+  if (auto s = validateUidRange(config.uid_range, "security."); !s) return s;
   if (config.data_dir.empty() || config.data_dir.front() != '/') {
     return fail(Code::kInvalidArgument, "data_dir must be an absolute path", "data_dir");
   }

@@ -6,14 +6,23 @@
 #include <string>
 #include <vector>
 
+#include "agent/user_resolution.h"
 #include "api/node.h"
 #include "common/status.h"
 
 namespace zp::agent {
 
+// How the pods of a runtime class get their pids limit (pod_cgroups.h).
+enum class PodCgroupMode {
+  kCgroupfs,  // "cgroupfs": a pod cgroup on this host, given as cgroup_parent (the default)
+  kNone,      // "none": the runtime bounds its own zones (VM-based runtimes)
+};
+std::string_view podCgroupModeName(PodCgroupMode mode);
+
 struct RuntimeClassConfig {
   std::string endpoint;  // CRI endpoint, "unix:///path.sock"
   std::string handler;   // CRI runtime handler ("" = the runtime's default)
+  PodCgroupMode pod_cgroup = PodCgroupMode::kCgroupfs;
   bool operator==(const RuntimeClassConfig&) const = default;
 };
 
@@ -29,6 +38,9 @@ struct AgentConfig {
   std::map<std::string, RuntimeClassConfig> runtime_classes;
   // Allows a non-loopback listen address without TLS. Loudly named on purpose.
   bool insecure_listen_any = false;
+  // [security]: the uids the node gives `restricted` workloads whose image
+  // would run as root (uid_range_start, uid_range_size).
+  UidRange uid_range;
 };
 
 // Parses a TOML document. Unknown keys are errors naming the key.
@@ -40,7 +52,8 @@ Status applyRuntimeClassFlag(AgentConfig& config, const std::string& flag);
 // "HOST:PORT"; "[v6]:PORT" for IPv6.
 Status applyListenFlag(AgentConfig& config, const std::string& flag);
 
-// Checks the final configuration: node id, classes, endpoints, listen policy.
+// Checks the final configuration: node id, classes, endpoints, listen policy,
+// the uid range.
 Status validateConfig(const AgentConfig& config);
 
 // Capacity with machine defaults filled in.

@@ -1,5 +1,22 @@
+// The workload posture, stated once. Every container gets, whatever its spec:
+//   - never privileged; the pod's own network, IPC and UTS namespaces (UTS
+//     follows the pod network namespace in CRI runtimes; the hostname is the
+//     workload id) and a PID namespace of its own;
+//   - seccomp RuntimeDefault and no_new_privs;
+//   - all capabilities dropped, then exactly the profile's set added back
+//     (so the set never depends on the runtime's defaults);
+//   - a user decided by the node (user_resolution.h): never root under
+//     `restricted`;
+//   - the kubelet's masked and read-only /proc and /sys paths;
+//   - a pod-level pids limit (pod_cgroups.h), and the root file system
+//     read-only when the spec asks.
+// The sandbox (pause) gets the matching least-privilege context: same
+// namespaces and seccomp, a non-root user, a read-only root file system.
+
 #include "agent/cri_configs.h"
 
+#include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "api/json.h"
@@ -8,15 +25,53 @@
 namespace zp::agent {
 namespace {
 
-void setLabels(google::protobuf::Map<std::string, std::string>& out, const WorkloadIdentity& identity,
-               const std::string& node_id) {
+void setLabels(google::protobuf::Map<std::string, std::string>& out,
+               const WorkloadIdentity& identity, const std::string& node_id) {
   for (const auto& [k, v] : nodeLabels(node_id)) out[k] = v;
   out[std::string(kLabelWorkloadId)] = identity.spec.id;
   out[std::string(kLabelUid)] = identity.uid;
+  // The decided user survives an agent restart on the objects themselves.
+  if (identity.run_as_user)
+    out[std::string(kLabelRunAsUser)] = std::to_string(*identity.run_as_user);
+  if (identity.run_as_group)
+    out[std::string(kLabelRunAsGroup)] = std::to_string(*identity.run_as_group);
 }
 
-void leastPrivilege(cri::v1::SecurityProfile& seccomp) {
-  seccomp.set_profile_type(cri::v1::SecurityProfile::RuntimeDefault);
+// Memory limit, CFS quota/period and shares: the workload's, for the sandbox
+// (VM-based runtimes size the zone from these) and the container alike.
+void setResources(cri::v1::LinuxContainerResources& resources, const api::WorkloadSpec& spec) {
+  resources.set_memory_limit_in_bytes(spec.memory_mb * 1024 * 1024);
+  resources.set_cpu_period(kCpuPeriodMicros);
+  resources.set_cpu_quota(spec.cpu_millicores * kCpuPeriodMicros / 1000);
+  resources.set_cpu_shares(cpuShares(spec.cpu_millicores));
+}
+
+// Pod network and IPC namespaces; `pid` decides the PID namespace. POD is the
+// zero value: set explicitly all the same, so the intent is on the wire.
+void ownNamespaces(cri::v1::NamespaceOption& ns, cri::v1::NamespaceMode pid) {
+  ns.set_network(cri::v1::POD);
+  ns.set_pid(pid);
+  ns.set_ipc(cri::v1::POD);
+}
+
+bool holdsNetBindService(const api::SecuritySpec& security) {
+  const auto caps = grantedCapabilities(security);
+  return std::find(caps.begin(), caps.end(), "NET_BIND_SERVICE") != caps.end();
+}
+
+// A label value written by setLabels: a uid/gid in 0..kMaxUserId.
+std::optional<std::optional<std::int64_t>> idLabel(const cri::v1::PodSandbox& sandbox,
+                                                   std::string_view key) {
+  const auto it = sandbox.labels().find(std::string(key));
+  if (it == sandbox.labels().end()) return std::optional<std::int64_t>{};
+  std::int64_t value = -1;
+  const auto& text = it->second;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < 0 ||
+      value > api::kMaxUserId) {
+    return std::nullopt;
+  }
+  return std::optional<std::int64_t>(value);
 }
 
 }  // namespace
@@ -29,38 +84,55 @@ std::int64_t cpuShares(std::int64_t millicores) {
   return std::max<std::int64_t>(2, millicores * 1024 / 1000);
 }
 
-cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity, const std::string& node_id,
-                                        const std::string& log_directory) {
+std::vector<std::string> grantedCapabilities(const api::SecuritySpec& security) {
+  std::vector<std::string> caps(security.capabilities_add.begin(), security.capabilities_add.end());
+  if (security.profile == api::Profile::kBaseline) {
+    for (auto c : api::kBaselineCapabilities) caps.emplace_back(c);
+  }
+  std::sort(caps.begin(), caps.end());
+  caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
+  return caps;
+}
+
+cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity,
+                                        const std::string& node_id,
+                                        const std::string& log_directory,
+                                        const PodPlacement& placement) {
+  const auto& spec = identity.spec;
   cri::v1::PodSandboxConfig config;
   auto* meta = config.mutable_metadata();
-  meta->set_name(identity.spec.id);
+  meta->set_name(spec.id);
   meta->set_namespace_(std::string(kSandboxNamespace));
   meta->set_uid(identity.uid);
   meta->set_attempt(identity.attempt);
-  config.set_hostname(identity.spec.id);
+  config.set_hostname(spec.id);
   config.set_log_directory(log_directory);
   setLabels(*config.mutable_labels(), identity, node_id);
-  (*config.mutable_annotations())[std::string(kAnnotationSpec)] = api::toJson(identity.spec).dump();
+  (*config.mutable_annotations())[std::string(kAnnotationSpec)] = api::toJson(spec).dump();
 
   auto* linux = config.mutable_linux();
+  // The pod's cgroup, whose pids.max bounds the sandbox and every container.
+  linux->set_cgroup_parent(placement.cgroup_parent);
+  setResources(*linux->mutable_resources(), spec);
+  if (holdsNetBindService(spec.security)) {
+    (*linux->mutable_sysctls())[std::string(kUnprivilegedPortSysctl)] = "0";
+  }
+
   auto* security = linux->mutable_security_context();
   security->set_privileged(false);
-  // Network, PID and IPC namespaces of the pod's own (POD is the zero value).
-  security->mutable_namespace_options()->set_network(cri::v1::POD);
-  security->mutable_namespace_options()->set_pid(cri::v1::POD);
-  security->mutable_namespace_options()->set_ipc(cri::v1::POD);
-  leastPrivilege(*security->mutable_seccomp());
-  // The sandbox's cgroup limits are the workload's (VM-based runtimes size the zone from these).
-  auto* resources = linux->mutable_resources();
-  resources->set_memory_limit_in_bytes(identity.spec.memory_mb * 1024 * 1024);
-  resources->set_cpu_period(kCpuPeriodMicros);
-  resources->set_cpu_quota(identity.spec.cpu_millicores * kCpuPeriodMicros / 1000);
-  resources->set_cpu_shares(cpuShares(identity.spec.cpu_millicores));
+  ownNamespaces(*security->mutable_namespace_options(), cri::v1::POD);
+  security->mutable_seccomp()->set_profile_type(cri::v1::SecurityProfile::RuntimeDefault);
+  const bool non_root = identity.run_as_user && *identity.run_as_user != 0 &&
+                        identity.run_as_group && *identity.run_as_group != 0;
+  security->mutable_run_as_user()->set_value(non_root ? *identity.run_as_user : kSandboxUser);
+  security->mutable_run_as_group()->set_value(non_root ? *identity.run_as_group : kSandboxUser);
+  security->set_readonly_rootfs(true);
   return config;
 }
 
 cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
-                                         const std::string& node_id) {
+                                         const std::string& node_id,
+                                         const PodPlacement& placement) {
   const auto& spec = identity.spec;
   cri::v1::ContainerConfig config;
   config.mutable_metadata()->set_name(std::string(kContainerName));
@@ -78,18 +150,32 @@ cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
 
   auto* linux = config.mutable_linux();
   auto* resources = linux->mutable_resources();
-  resources->set_memory_limit_in_bytes(spec.memory_mb * 1024 * 1024);
-  resources->set_cpu_period(kCpuPeriodMicros);
-  resources->set_cpu_quota(spec.cpu_millicores * kCpuPeriodMicros / 1000);
-  resources->set_cpu_shares(cpuShares(spec.cpu_millicores));
+  setResources(*resources, spec);
+  // cgroup v2: the container's own pids.max too, so the workload can read it.
+  if (placement.unified_pids) {
+    (*resources->mutable_unified())["pids.max"] = std::to_string(spec.security.pids_limit);
+  }
 
   auto* security = linux->mutable_security_context();
+  // 1. Never privileged; pod network/IPC, a PID namespace of its own.
   security->set_privileged(false);
+  ownNamespaces(*security->mutable_namespace_options(), cri::v1::CONTAINER);
+  // 2. The runtime's default seccomp filter; setuid binaries and file
+  //    capabilities grant nothing.
+  security->mutable_seccomp()->set_profile_type(cri::v1::SecurityProfile::RuntimeDefault);
   security->set_no_new_privs(true);
-  leastPrivilege(*security->mutable_seccomp());
-  security->mutable_namespace_options()->set_network(cri::v1::POD);
-  security->mutable_namespace_options()->set_pid(cri::v1::CONTAINER);
-  security->mutable_namespace_options()->set_ipc(cri::v1::POD);
+  // 3. Capabilities: none but the profile's.
+  auto* caps = security->mutable_capabilities();
+  caps->add_drop_capabilities("ALL");
+  for (const auto& c : grantedCapabilities(spec.security)) caps->add_add_capabilities(c);
+  // 4. The user decided by the node (unset: the image's own, baseline only).
+  if (identity.run_as_user) security->mutable_run_as_user()->set_value(*identity.run_as_user);
+  if (identity.run_as_group) security->mutable_run_as_group()->set_value(*identity.run_as_group);
+  // 5. The root file system, read-only on request.
+  security->set_readonly_rootfs(spec.security.read_only_root_fs);
+  // 6. /proc and /sys: hidden and read-only paths.
+  for (auto p : kMaskedPaths) security->add_masked_paths(std::string(p));
+  for (auto p : kReadonlyPaths) security->add_readonly_paths(std::string(p));
   return config;
 }
 
@@ -101,7 +187,14 @@ std::optional<WorkloadIdentity> identityFromSandbox(const cri::v1::PodSandbox& s
   auto spec = api::workloadSpecFromJson(json);
   if (!spec || !api::validateWorkloadSpec(*spec)) return std::nullopt;
   if (spec->id != sandbox.metadata().name()) return std::nullopt;
-  return WorkloadIdentity{std::move(*spec), sandbox.metadata().uid(), sandbox.metadata().attempt()};
+  const auto user = idLabel(sandbox, kLabelRunAsUser);
+  const auto group = idLabel(sandbox, kLabelRunAsGroup);
+  if (!user || !group) return std::nullopt;
+  return WorkloadIdentity{.spec = std::move(*spec),
+                          .uid = sandbox.metadata().uid(),
+                          .attempt = sandbox.metadata().attempt(),
+                          .run_as_user = *user,
+                          .run_as_group = *group};
 }
 
 }  // namespace zp::agent

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include "agent/cri_configs.h"
@@ -43,7 +44,22 @@ Result<std::unique_ptr<CriRuntime>> CriRuntime::create(const AgentConfig& config
       client = std::move(*created);
       runtime->class_of_endpoint_[rc.endpoint] = name;
     }
-    runtime->classes_[name] = ClassBinding{client.get(), rc.handler};
+    PodCgroups* cgroups = &runtime->no_cgroups_;
+    if (rc.pod_cgroup == PodCgroupMode::kCgroupfs) {
+      if (!runtime->cgroupfs_) {
+        auto tree = CgroupfsPodCgroups::create(config.node_id);
+        if (!tree) {
+          return fail(tree.error().code,
+                      "runtime class \"" + name +
+                          "\" (pod_cgroup = \"cgroupfs\"): " + tree.error().message +
+                          "; for a runtime that bounds its own zones set pod_cgroup = \"none\"");
+        }
+        runtime->cgroupfs_ = std::move(*tree);
+      }
+      cgroups = runtime->cgroupfs_.get();
+    }
+    spdlog::info("runtime class \"{}\": pids limit: {}", name, cgroups->describe());
+    runtime->classes_[name] = ClassBinding{client.get(), rc.handler, cgroups};
   }
   return runtime;
 }
@@ -116,15 +132,24 @@ Result<std::string> CriRuntime::runSandbox(const WorkloadIdentity& identity) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(Code::kInternal, "cannot create log directory " + dir + ": " + ec.message());
-  return b->client->runPodSandbox(sandboxConfig(identity, node_id_, dir), b->handler);
+  if (auto s = b->cgroups->prepare(identity); !s) return fail(s.error());
+  return b->client->runPodSandbox(
+      sandboxConfig(identity, node_id_, dir, b->cgroups->placement(identity)), b->handler);
 }
 
 Result<std::string> CriRuntime::createContainer(const WorkloadIdentity& identity,
                                                 std::string_view sandbox_id) {
   auto b = binding(identity.spec.runtime_class);
   if (!b) return fail(b.error());
-  return b->client->createContainer(sandbox_id, containerConfig(identity, node_id_),
-                                    sandboxConfig(identity, node_id_, logDirectory(identity)));
+  // The sandbox config is sent again: runtimes take the container's cgroup
+  // parent from it, so it must be the one the sandbox ran with. The pod
+  // cgroup is made sure of too (idempotent): a sandbox resumed after a
+  // restart may predate it.
+  if (auto s = b->cgroups->prepare(identity); !s) return fail(s.error());
+  const auto placement = b->cgroups->placement(identity);
+  return b->client->createContainer(
+      sandbox_id, containerConfig(identity, node_id_, placement),
+      sandboxConfig(identity, node_id_, logDirectory(identity), placement));
 }
 
 Status CriRuntime::startContainer(std::string_view runtime_class, std::string_view container_id) {
@@ -188,7 +213,18 @@ Status CriRuntime::removeWorkload(const WorkloadIdentity& identity, std::string_
   std::error_code ec;
   std::filesystem::remove_all(logDirectory(identity), ec);
   if (ec) spdlog::warn("workload \"{}\": cannot remove logs: {}", identity.spec.id, ec.message());
+  // What is left is pruned when the agent next starts.
+  if (auto s = b->cgroups->release(identity); !s) {
+    spdlog::warn("workload \"{}\": {}", identity.spec.id, s.error().message);
+  }
   return ok();
+}
+
+Status CriRuntime::pruneHostState(const Snapshot& snapshot) {
+  if (!cgroupfs_) return ok();
+  std::set<std::string> live;
+  for (const auto& sb : snapshot.sandboxes) live.insert(sb.uid);
+  return cgroupfs_->pruneExcept(live);
 }
 
 Result<Snapshot> CriRuntime::snapshot() {
@@ -207,6 +243,8 @@ Result<Snapshot> CriRuntime::snapshot() {
       SandboxObservation o;
       o.sandbox_id = sb.id();
       o.workload_id = sb.metadata().name();
+      const auto uid = sb.labels().find(std::string(kLabelUid));
+      o.uid = uid == sb.labels().end() ? std::string{} : uid->second;
       o.identity = identityFromSandbox(sb);
       o.runtime_class = o.identity ? o.identity->spec.runtime_class : cls;
       o.runtime_handler = sb.runtime_handler();

@@ -1,14 +1,17 @@
 #pragma once
 // CriRuntime: the Runtime over CRI v1 endpoints. Owns one cri::Client per
 // distinct endpoint (classes may share one) and maps each runtime class to
-// its endpoint and handler. Stateless beyond that: the CRI runtime is the
-// source of truth. Thread-safe (clients are), blocking: call from workers.
+// its endpoint and handler, and each class to the way its pods get their pids
+// limit (PodCgroups; one cgroupfs tree per node, shared by the classes that
+// use it). Stateless beyond that: the CRI runtime is the source of truth.
+// Thread-safe (clients and PodCgroups are), blocking: call from workers.
 
 #include <map>
 #include <memory>
 #include <string>
 
 #include "agent/config.h"
+#include "agent/pod_cgroups.h"
 #include "agent/runtime.h"
 #include "cri/client.h"
 
@@ -16,7 +19,9 @@ namespace zp::agent {
 
 class CriRuntime final : public Runtime {
  public:
-  // Creates clients for every class of `config` (does not connect).
+  // Creates clients for every class of `config` (does not connect), and the
+  // pod cgroup tree when a class uses pod_cgroup = "cgroupfs" (an error when
+  // the host offers no pids controller).
   static Result<std::unique_ptr<CriRuntime>> create(const AgentConfig& config,
                                                     cri::ClientOptions options = {});
 
@@ -33,6 +38,7 @@ class CriRuntime final : public Runtime {
   Result<Snapshot> snapshot() override;
   std::string logPath(const WorkloadIdentity& identity) const override;
   std::string handlerFor(std::string_view runtime_class) const override;
+  Status pruneHostState(const Snapshot& snapshot) override;
 
   // Checks every endpoint answers Version; the error names the class.
   Status ping() const;
@@ -41,6 +47,7 @@ class CriRuntime final : public Runtime {
   struct ClassBinding {
     const cri::Client* client;
     std::string handler;
+    PodCgroups* cgroups;  // cgroupfs_ or &no_cgroups_
   };
   CriRuntime(std::string node_id, std::string data_dir) : node_id_(std::move(node_id)), data_dir_(std::move(data_dir)) {}
   Result<ClassBinding> binding(std::string_view runtime_class) const;
@@ -51,6 +58,8 @@ class CriRuntime final : public Runtime {
   std::map<std::string, std::unique_ptr<cri::Client>> clients_;  // by endpoint
   std::map<std::string, ClassBinding, std::less<>> classes_;     // by class name
   std::map<std::string, std::string> class_of_endpoint_;         // first class per endpoint
+  std::unique_ptr<PodCgroups> cgroupfs_;                         // null when no class uses it
+  NoPodCgroups no_cgroups_;
 };
 
 }  // namespace zp::agent

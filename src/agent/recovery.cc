@@ -55,6 +55,9 @@ Status WorkloadManager::recover() {
     }
     adoptSandbox(*sandboxes.front(), *snapshot, to_finish);
   }
+  // Pod cgroups of submissions that no sandbox is left of (a crash between
+  // RemovePodSandbox and their release); before any pipeline runs again.
+  if (auto s = runtime_.pruneHostState(*snapshot); !s) spdlog::warn("{}", s.error().message);
   for (const auto& entry : to_finish) launchPipeline(entry);
   spdlog::info("recovered {} workload(s) from the runtime ({} to finish)", by_workload.size(),
                to_finish.size());
@@ -72,6 +75,9 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   st.created_at = sandbox.created_at;
   st.runtime_handler = sandbox.runtime_handler;
   st.log_path = runtime_.logPath(entry->identity);
+  st.profile = api::profileName(entry->identity.spec.security.profile);
+  st.run_as_user = entry->identity.run_as_user;
+  st.run_as_group = entry->identity.run_as_group;
   entry->sandbox_id = sandbox.sandbox_id;
   st.sandbox_id = sandbox.sandbox_id;
 
@@ -105,6 +111,8 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   }
   std::lock_guard lock(mutex_);
   entries_[id] = entry;
+  // The uid it runs as stays taken (labels carry it across restarts).
+  if (entry->identity.run_as_user) uids_.reserve(entry->identity.uid, *entry->identity.run_as_user);
 }
 
 Status WorkloadManager::sweep() {

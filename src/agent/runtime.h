@@ -24,6 +24,9 @@ inline constexpr std::string_view kLabelWorkloadId = "zoneplane.io/workload-id";
 inline constexpr std::string_view kLabelNodeId = "zoneplane.io/node-id";
 inline constexpr std::string_view kLabelManaged = "zoneplane.io/managed";
 inline constexpr std::string_view kLabelUid = "zoneplane.io/uid";
+// The user and group the container runs as (WorkloadIdentity), when decided.
+inline constexpr std::string_view kLabelRunAsUser = "zoneplane.io/run-as-user";
+inline constexpr std::string_view kLabelRunAsGroup = "zoneplane.io/run-as-group";
 inline constexpr std::string_view kAnnotationSpec = "zoneplane.io/spec";
 inline constexpr std::string_view kSandboxNamespace = "zoneplane";
 inline constexpr std::string_view kContainerName = "main";
@@ -53,6 +56,7 @@ enum class ObjectState { kCreated, kReady, kRunning, kExited, kNotReady, kUnknow
 struct SandboxObservation {
   std::string sandbox_id;
   std::string workload_id;
+  std::string uid;                           // submission uid (label kLabelUid), "" if missing
   std::optional<WorkloadIdentity> identity;  // nullopt if the annotation is unreadable
   std::string runtime_class;  // class whose endpoint listed it (first, if shared)
   std::string runtime_handler;
@@ -112,6 +116,10 @@ class Runtime {
   virtual std::string logPath(const WorkloadIdentity& identity) const = 0;
   // The runtime handler that serves `runtime_class` ("" when unknown).
   virtual std::string handlerFor(std::string_view runtime_class) const = 0;
+  // Frees what the node set up outside the runtime (pod cgroups) for
+  // submissions with no sandbox in `snapshot`, as a crash leaves them. Call
+  // only while no workload is being created (recovery).
+  virtual Status pruneHostState(const Snapshot& snapshot) = 0;
 };
 
 }  // namespace zp::agent

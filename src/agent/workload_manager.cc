@@ -18,11 +18,18 @@ std::string newUid() {
   return uid;
 }
 
+// The kubelet's reason for a container config the node cannot complete.
+constexpr std::string_view kCreateContainerConfigError = "CreateContainerConfigError";
+
 }  // namespace
 
 WorkloadManager::WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
                                  boost::asio::any_io_executor workers)
-    : options_(std::move(options)), runtime_(runtime), clock_(clock), workers_(std::move(workers)) {}
+    : options_(std::move(options)),
+      runtime_(runtime),
+      clock_(clock),
+      workers_(std::move(workers)),
+      uids_(options_.uid_range) {}
 
 WorkloadManager::EntryPtr WorkloadManager::find(const std::string& id) const {
   std::lock_guard lock(mutex_);
@@ -52,13 +59,15 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
       return it->second->status;
     }
     entry = std::make_shared<Entry>();
-    entry->identity = WorkloadIdentity{spec, newUid(), 0};
+    entry->identity.spec = spec;
+    entry->identity.uid = newUid();
     auto& st = entry->status;
     st.id = spec.id;
     st.node = options_.node_id;
     st.state = api::WorkloadState::kPending;
     st.reason = api::reason::kScheduled;
     st.message = "accepted by the node";
+    st.profile = api::profileName(spec.security.profile);
     st.created_at = clock_.now();
     st.runtime_handler = runtime_.handlerFor(spec.runtime_class);
     st.log_path = runtime_.logPath(entry->identity);
@@ -141,6 +150,40 @@ bool WorkloadManager::enterPhase(const EntryPtr& entry, std::string_view reason,
   return true;
 }
 
+bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image) {
+  const auto plan = resolveUser(entry->identity.spec.security, image);
+  std::string failure;
+  {
+    std::lock_guard lock(mutex_);
+    if (entry->cancel) return false;
+    auto& identity = entry->identity;
+    identity.run_as_user = plan.uid;
+    identity.run_as_group = plan.gid;
+    if (plan.allocate) {
+      if (auto id = uids_.allocate(identity.uid); id) {
+        identity.run_as_user = *id;
+        if (!identity.run_as_group) identity.run_as_group = *id;
+      } else {
+        failure = id.error().message;
+      }
+    } else if (identity.run_as_user) {
+      uids_.reserve(identity.uid, *identity.run_as_user);  // never allocated to another
+    }
+    entry->status.run_as_user = identity.run_as_user;
+    entry->status.run_as_group = identity.run_as_group;
+  }
+  if (!failure.empty()) {
+    setFailed(entry, kCreateContainerConfigError, "no uid to run the container as: " + failure);
+    return false;
+  }
+  const auto& identity = entry->identity;
+  spdlog::info("workload \"{}\": runs as uid {}, gid {} ({}; profile {})", identity.spec.id,
+               identity.run_as_user ? std::to_string(*identity.run_as_user) : "of the image",
+               identity.run_as_group ? std::to_string(*identity.run_as_group) : "of the image",
+               plan.reason, api::profileName(identity.spec.security.profile));
+  return true;
+}
+
 void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason, std::string message) {
   spdlog::warn("workload \"{}\": {}: {}", entry->identity.spec.id, reason, message);
   std::lock_guard lock(mutex_);
@@ -176,16 +219,25 @@ void WorkloadManager::runPipeline(const EntryPtr& entry) {
     sandbox_id = entry->sandbox_id;
     container_id = entry->container_id;
   }
+  ImageFacts image;  // set whenever the container is still to be made
   if (container_id.empty()) {
     // Also when resuming after a restart: the image may have been removed since.
     if (!enterPhase(entry, api::reason::kPulling, "pulling image " + identity.spec.image)) return;
-    if (auto s = runtime_.ensureImage(cls, identity.spec.image); !s) {
+    auto pulled = runtime_.ensureImage(cls, identity.spec.image);
+    if (!pulled) {
       {
         std::lock_guard lock(mutex_);
         if (entry->cancel) return;  // stopped or removed meanwhile: that outcome stands
       }
-      return setFailed(entry, api::reason::kErrImagePull, s.error().message);
+      return setFailed(entry, api::reason::kErrImagePull, pulled.error().message);
     }
+    image = *pulled;
+  }
+  // A sandbox made before an agent restart carries its user (labels); one
+  // without (made by an older agent) gets one now, never the image's root.
+  if (container_id.empty() && (sandbox_id.empty() || !identity.run_as_user) &&
+      !settleUser(entry, image)) {
+    return;
   }
   if (sandbox_id.empty()) {
     // Checked and set under one lock: once stop()/remove() saw kPulling and
@@ -249,7 +301,10 @@ void WorkloadManager::uncancel(const EntryPtr& entry) {
 void WorkloadManager::forget(const EntryPtr& entry) {
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(entry->identity.spec.id);
-  if (it != entries_.end() && it->second == entry) entries_.erase(it);
+  if (it != entries_.end() && it->second == entry) {
+    entries_.erase(it);
+    uids_.release(entry->identity.uid);
+  }
 }
 
 bool WorkloadManager::cancelWhilePulling(const EntryPtr& entry) {

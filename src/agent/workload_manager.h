@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agent/runtime.h"
+#include "agent/user_resolution.h"
 #include "api/node.h"
 #include "api/workload.h"
 #include "common/status.h"
@@ -37,6 +38,7 @@ class WorkloadManager {
     api::Resources capacity;
     std::vector<std::string> runtime_classes;  // offered classes
     std::string version;
+    UidRange uid_range;  // uids for restricted workloads whose image runs as root
   };
 
   WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
@@ -95,6 +97,9 @@ class WorkloadManager {
   void uncancel(const EntryPtr& entry);
   void runPipeline(const EntryPtr& entry);
   void launchPipeline(const EntryPtr& entry);
+  // Decides the container's user once the image is known, before its sandbox
+  // exists (allocating a uid when needed); false when cancelled or failed.
+  bool settleUser(const EntryPtr& entry, const ImageFacts& image);
   // Moves a Pending workload to the next phase; false (and no change) once cancelled.
   bool enterPhase(const EntryPtr& entry, std::string_view reason, std::string message);
   // Sets `cancel`; true when a pipeline is busy pulling the image (nothing created yet).
@@ -111,6 +116,7 @@ class WorkloadManager {
   boost::asio::any_io_executor workers_;
   mutable std::mutex mutex_;
   std::map<std::string, EntryPtr> entries_;
+  UidAllocator uids_;  // keyed by submission uid; released when the entry is forgotten
   int in_flight_ = 0;
 };
 

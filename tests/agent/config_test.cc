@@ -12,9 +12,13 @@ data_dir = "/var/lib/zp"
 [capacity]
 memory_mb = 4096
 cpu_millicores = 2000
+[security]
+uid_range_start = 200000
+uid_range_size = 1000
 [runtime_classes.edera-zone]
 endpoint = "unix:///var/lib/edera/protect/cri.socket"
 handler  = "edera"
+pod_cgroup = "none"
 [runtime_classes.native]
 endpoint = "unix:///run/containerd/containerd.sock"
 handler  = "runc"
@@ -30,6 +34,9 @@ TEST(AgentConfigTest, ParsesTheDocumentedExample) {
   ASSERT_EQ(c->runtime_classes.size(), 2u);
   EXPECT_EQ(c->runtime_classes.at("edera-zone").handler, "edera");
   EXPECT_EQ(c->runtime_classes.at("native").endpoint, "unix:///run/containerd/containerd.sock");
+  EXPECT_EQ(c->runtime_classes.at("edera-zone").pod_cgroup, PodCgroupMode::kNone);
+  EXPECT_EQ(c->runtime_classes.at("native").pod_cgroup, PodCgroupMode::kCgroupfs);  // the default
+  EXPECT_EQ(c->uid_range, (UidRange{200000, 1000}));
   EXPECT_TRUE(validateConfig(*c));
   EXPECT_EQ(effectiveCapacity(*c).cpu_millicores, 2000);
 }
@@ -44,6 +51,11 @@ TEST(AgentConfigTest, RejectsUnknownKeysAndWrongTypes) {
            "[capacity]\ndisk_mb = 5",
            "[runtime_classes.native]\nendpoint = \"unix:///x\"\nflavour = \"y\"",
            "[runtime_classes]\nnative = 3",
+           "[runtime_classes.native]\nendpoint = \"unix:///x\"\npod_cgroup = \"systemd\"",
+           "[runtime_classes.native]\nendpoint = \"unix:///x\"\npod_cgroup = true",
+           "[security]\nuid_range_start = \"1\"",
+           "[security]\nuid_range_end = 5",
+           "security = 3",
            "this is not toml",
        }) {
     EXPECT_FALSE(parseConfig(bad, "t.toml")) << bad;
@@ -54,7 +66,8 @@ TEST(AgentConfigTest, FlagsOverride) {
   AgentConfig c;
   ASSERT_TRUE(applyRuntimeClassFlag(c, "native=runc@unix:///run/c.sock"));
   ASSERT_TRUE(applyRuntimeClassFlag(c, "dflt=@unix:///run/c.sock"));
-  EXPECT_EQ(c.runtime_classes.at("native"), (RuntimeClassConfig{"unix:///run/c.sock", "runc"}));
+  EXPECT_EQ(c.runtime_classes.at("native"),
+            (RuntimeClassConfig{"unix:///run/c.sock", "runc", PodCgroupMode::kCgroupfs}));
   EXPECT_EQ(c.runtime_classes.at("dflt").handler, "");
   EXPECT_FALSE(applyRuntimeClassFlag(c, "native"));
   EXPECT_FALSE(applyRuntimeClassFlag(c, "native=runc"));
@@ -80,6 +93,26 @@ TEST(AgentConfigTest, ValidationNamesTheProblem) {
   c = base;
   c.data_dir = "relative";
   EXPECT_EQ(validateConfig(c).error().field, "data_dir");
+}
+
+TEST(AgentConfigTest, TheUidRangeIsChecked) {
+  EXPECT_EQ(AgentConfig{}.uid_range, (UidRange{1'000'000'000, 65'536}));
+  auto base = *parseConfig(kGood, "agent.toml");
+  auto c = base;
+  c.uid_range.start = 0;
+  EXPECT_EQ(validateConfig(c).error().field, "security.uid_range_start");
+  c = base;
+  c.uid_range = {2'147'483'000, 1000};  // past the largest uid a workload may use
+  auto s = validateConfig(c);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().field, "security.uid_range_size");
+  EXPECT_NE(s.error().message.find("2147483647"), std::string::npos) << s.error().message;
+  auto parsed = parseConfig(
+      "node_id = \"n\"\n[security]\nuid_range_size = 0\n"
+      "[runtime_classes.native]\nendpoint = \"unix:///x.sock\"\n",
+      "t.toml");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(validateConfig(*parsed).error().field, "security.uid_range_size");
 }
 
 TEST(AgentConfigTest, NonLoopbackNeedsTheInsecureFlag) {

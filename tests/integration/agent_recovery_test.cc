@@ -7,6 +7,8 @@
 #include <map>
 
 #include "agent/cri_configs.h"
+#include "agent/pod_cgroups.h"
+#include "agent/user_resolution.h"
 #include "agent_fixture.h"
 
 namespace zp::agent_it {
@@ -92,8 +94,8 @@ TEST_F(Recovery, KillNineAndRestartReportsTheSameWorkloads) {
 class HalfCreated : public AgentIntegrationTest {
  protected:
   // Runs a sandbox for `identity` exactly as the agent's CriRuntime would
-  // (image present, log directory created, sandboxConfig, class handler),
-  // without a container.
+  // (image present, log directory created, pod cgroup prepared, sandboxConfig,
+  // class handler), without a container.
   std::string runSandboxLikeTheAgent(const agent::WorkloadIdentity& identity) {
     cri::v1::ImageSpec image;
     image.set_image(identity.spec.image);
@@ -101,10 +103,23 @@ class HalfCreated : public AgentIntegrationTest {
     EXPECT_TRUE(pulled.has_value()) << pulled.error().toString();
     const auto log_dir = data_dir_ / "logs" / (identity.spec.id + "_" + identity.uid);
     std::filesystem::create_directories(log_dir);
-    auto sandbox = cri_->runPodSandbox(agent::sandboxConfig(identity, node_id_, log_dir.string()),
-                                       "runc");
+    auto cgroups = agent::CgroupfsPodCgroups::create(node_id_);
+    EXPECT_TRUE(cgroups.has_value()) << cgroups.error().toString();
+    if (!cgroups) return {};
+    auto prepared = (*cgroups)->prepare(identity);
+    EXPECT_TRUE(prepared.has_value()) << prepared.error().toString();
+    auto sandbox = cri_->runPodSandbox(
+        agent::sandboxConfig(identity, node_id_, log_dir.string(), (*cgroups)->placement(identity)),
+        "runc");
     EXPECT_TRUE(sandbox.has_value()) << sandbox.error().toString();
     return sandbox ? *sandbox : std::string{};
+  }
+
+  // The placement the agent gives `identity` on this host.
+  static agent::PodPlacement placementOf(const agent::WorkloadIdentity& identity,
+                                         const std::string& node_id) {
+    auto cgroups = agent::CgroupfsPodCgroups::create(node_id);
+    return cgroups ? (*cgroups)->placement(identity) : agent::PodPlacement{};
   }
 
   agent::WorkloadIdentity identityFor(const std::string& id, unsigned attempt = 0,
@@ -116,7 +131,13 @@ class HalfCreated : public AgentIntegrationTest {
     spec.memory_mb = 64;
     spec.cpu_millicores = 100;
     spec.command = {"sleep", "300"};
-    return {spec, std::move(uid), attempt};
+    agent::WorkloadIdentity identity;
+    identity.spec = std::move(spec);
+    identity.uid = std::move(uid);
+    identity.attempt = attempt;
+    // As if allocated by the agent (restricted profile, root image).
+    identity.run_as_user = identity.run_as_group = agent::UidRange{}.start + 4242;
+    return identity;
   }
 };
 
@@ -140,12 +161,46 @@ TEST_F(HalfCreated, ASandboxWithoutContainerIsFinished) {
   EXPECT_EQ(containers[0].pod_sandbox_id(), sandbox_id);
   EXPECT_EQ(st.value("log_path", ""),
             (data_dir_ / "logs" / (id + "_" + identity.uid) / "main.log").string());
+  // The user decided before the restart is the one it runs as (sandbox labels).
+  EXPECT_EQ(st.value("run_as_user", -1), *identity.run_as_user) << st.dump();
+  EXPECT_EQ(st.value("run_as_group", -1), *identity.run_as_group) << st.dump();
+  EXPECT_EQ(st.value("profile", ""), "restricted") << st.dump();
 
   // The recovered spec is the one in the annotation: re-submitting it is idempotent.
   auto again = startWorkload(workload(id, {"sleep", "300"}));
   EXPECT_EQ(again.value("type", ""), "Status") << again.dump();
   EXPECT_EQ(again.value("sandbox_id", ""), sandbox_id) << again.dump();
   EXPECT_EQ(sandboxesOf(id).size(), 1u);
+}
+
+TEST_F(HalfCreated, ASandboxOfAnOlderAgentWithoutUserOrPodCgroupGetsBoth) {
+  // An agent from before the posture: no user labels, no cgroup_parent.
+  const auto id = workloadId("old");
+  auto identity = identityFor(id);
+  identity.run_as_user.reset();
+  identity.run_as_group.reset();
+  identity.spec.command = {"sh", "-c", "grep -E ':pids:|^0::' /proc/self/cgroup; sleep 300"};
+  cri::v1::ImageSpec image;
+  image.set_image(identity.spec.image);
+  ASSERT_TRUE(cri_->pullImage(image).has_value());
+  const auto log_dir = data_dir_ / "logs" / (id + "_" + identity.uid);
+  std::filesystem::create_directories(log_dir);
+  auto sandbox = cri_->runPodSandbox(
+      agent::sandboxConfig(identity, node_id_, log_dir.string(), agent::PodPlacement{}), "runc");
+  ASSERT_TRUE(sandbox.has_value()) << sandbox.error().toString();
+
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  Json st;
+  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+  // Never the image's root under the restricted profile.
+  EXPECT_TRUE(agent::UidRange{}.contains(st.value("run_as_user", std::int64_t{-1}))) << st.dump();
+  auto cgroups = agent::CgroupfsPodCgroups::create(node_id_);
+  ASSERT_TRUE(cgroups.has_value());
+  EXPECT_EQ(readFile((*cgroups)->podDirectory(identity) / "pids.max"), "1024\n");
+  // The container is inside the pod cgroup (so bounded by it), seen from inside.
+  const std::string pod = "/zoneplane/" + node_id_ + "/pod" + identity.uid + "/";
+  const auto log = waitLogContains(st.value("log_path", ""), pod);
+  EXPECT_NE(log.find(pod), std::string::npos) << log;
 }
 
 TEST_F(HalfCreated, DuplicateSandboxesOfOneWorkloadAreReducedToOne) {
@@ -182,8 +237,10 @@ TEST_F(HalfCreated, DuplicatesOfOneSubmissionKeepTheSurvivorsLog) {
   ASSERT_FALSE(older.empty());
   ASSERT_FALSE(newer.empty());
   const auto log_dir = data_dir_ / "logs" / (id + "_" + uid);
-  auto container = cri_->createContainer(newer, agent::containerConfig(survivor, node_id_),
-                                         agent::sandboxConfig(survivor, node_id_, log_dir.string()));
+  const auto placement = placementOf(survivor, node_id_);
+  auto container =
+      cri_->createContainer(newer, agent::containerConfig(survivor, node_id_, placement),
+                            agent::sandboxConfig(survivor, node_id_, log_dir.string(), placement));
   ASSERT_TRUE(container.has_value()) << container.error().toString();
   ASSERT_TRUE(cri_->startContainer(*container).has_value());
   const auto log_path = (log_dir / "main.log").string();

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/pod_cgroups.h"
+
 namespace zp::agent_it {
 namespace {
 
@@ -217,9 +219,12 @@ Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
         return false;  // listed again on the next round
       },
       timeout, 500ms);
-  if (clean) return ok();
-  return fail(Code::kDeadlineExceeded,
-              "sandboxes of node " + node_id + " left behind: " + last_error);
+  if (!clean) {
+    return fail(Code::kDeadlineExceeded,
+                "sandboxes of node " + node_id + " left behind: " + last_error);
+  }
+  // The node's pod cgroups (the killed agent did not release them).
+  return agent::removeNodeCgroups(node_id);
 }
 
 }  // namespace zp::agent_it

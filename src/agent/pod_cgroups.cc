@@ -1,0 +1,229 @@
+#include "agent/pod_cgroups.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+namespace zp::agent {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kPodPrefix = "pod";
+
+// A submission uid is used as a path component: only [0-9a-z-], 1..64 chars.
+bool isSafeUid(std::string_view uid) {
+  if (uid.empty() || uid.size() > 64) return false;
+  for (char c : uid) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-')) return false;
+  }
+  return true;
+}
+
+Status unsafeUid(std::string_view uid) {
+  return fail(Code::kInvalidArgument, "submission uid \"" + std::string(uid.substr(0, 64)) +
+                                          "\" is not a safe cgroup name");
+}
+
+std::string readSmallFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes `value` to a cgroup control file (which must already exist on a real
+// cgroupfs; plain files are created, for tests on a scratch directory).
+Status writeControl(const fs::path& path, const std::string& value) {
+  std::ofstream out(path, std::ios::out | std::ios::trunc);
+  if (out) out << value;
+  if (out) out.flush();
+  if (!out) {
+    return fail(Code::kInternal,
+                "cannot write \"" + value + "\" to " + path.string() + ": " + std::strerror(errno));
+  }
+  return ok();
+}
+
+// Removes `dir` and the empty cgroups below it, deepest first. ENOENT is fine;
+// a cgroup that still has processes (EBUSY) is reported.
+Status removeTree(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return ok();
+  std::vector<fs::path> children;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)) children.push_back(entry.path());
+  }
+  std::string errors;
+  for (const auto& child : children) {
+    if (auto s = removeTree(child); !s) errors += (errors.empty() ? "" : "; ") + s.error().message;
+  }
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+    // On a scratch directory (tests) the control files are plain files.
+    if (errno == ENOTEMPTY) {
+      fs::remove_all(dir, ec);
+      if (!ec) return errors.empty() ? ok() : fail(Code::kInternal, errors);
+    }
+    errors += (errors.empty() ? "" : "; ") + std::string("cannot remove ") + dir.string() + ": " +
+              std::strerror(errno);
+  }
+  if (!errors.empty()) return fail(Code::kInternal, errors);
+  return ok();
+}
+
+}  // namespace
+
+std::string NoPodCgroups::describe() const {
+  return "none: the agent creates no pod cgroup and sets no pids limit; the runtime bounds its "
+         "own zones";
+}
+
+std::string CgroupfsPodCgroups::nodePath(const std::string& node_id) {
+  return "/zoneplane/" + node_id;
+}
+
+Result<std::unique_ptr<CgroupfsPodCgroups>> CgroupfsPodCgroups::create(const std::string& node_id,
+                                                                       fs::path mount_root) {
+  std::error_code ec;
+  const auto controllers = mount_root / "cgroup.controllers";
+  if (fs::exists(controllers, ec)) {
+    std::istringstream words(readSmallFile(controllers));
+    for (std::string w; words >> w;) {
+      if (w == "pids") {
+        return std::unique_ptr<CgroupfsPodCgroups>(
+            new CgroupfsPodCgroups(node_id, std::move(mount_root), Layout::kV2));
+      }
+    }
+    return fail(Code::kFailedPrecondition,
+                "cgroup v2 at " + mount_root.string() +
+                    " does not offer the pids controller (cgroup.controllers: \"" +
+                    readSmallFile(controllers) + "\")");
+  }
+  if (fs::exists(mount_root / "pids" / "cgroup.procs", ec)) {
+    return std::unique_ptr<CgroupfsPodCgroups>(
+        new CgroupfsPodCgroups(node_id, std::move(mount_root), Layout::kV1));
+  }
+  return fail(Code::kFailedPrecondition,
+              "no pids cgroup controller under " + mount_root.string() +
+                  " (neither cgroup v2 with pids nor a v1 pids hierarchy)");
+}
+
+fs::path CgroupfsPodCgroups::pidsHierarchy() const {
+  return layout_ == Layout::kV2 ? mount_root_ : mount_root_ / "pids";
+}
+
+std::vector<fs::path> CgroupfsPodCgroups::hierarchies() const {
+  if (layout_ == Layout::kV2) return {mount_root_};
+  // v1 (and hybrid): one directory per mounted hierarchy (cpu, memory, pids,
+  // systemd, unified, ...). Co-mounted controllers appear as symlinks
+  // ("cpuacct -> cpu,cpuacct"): the real directory is listed once.
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(mount_root_, ec)) {
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)) out.push_back(entry.path());
+  }
+  return out;
+}
+
+PodPlacement CgroupfsPodCgroups::placement(const WorkloadIdentity& identity) const {
+  return PodPlacement{nodePath(node_id_) + "/" + std::string(kPodPrefix) + identity.uid,
+                      layout_ == Layout::kV2};
+}
+
+fs::path CgroupfsPodCgroups::podDirectory(const WorkloadIdentity& identity) const {
+  return pidsHierarchy() / placement(identity).cgroup_parent.substr(1);
+}
+
+Status CgroupfsPodCgroups::prepare(const WorkloadIdentity& identity) {
+  if (!isSafeUid(identity.uid)) return unsafeUid(identity.uid);
+  const fs::path dir = podDirectory(identity);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return fail(Code::kInternal, "cannot create pod cgroup " + dir.string() + ": " + ec.message());
+  if (layout_ == Layout::kV2) {
+    // A v2 controller is usable in a cgroup only when every ancestor enables
+    // it for its children: root -> zoneplane -> <node> (the pod's own children
+    // are the runtime's business).
+    fs::path p = mount_root_;
+    const fs::path relative = dir.lexically_relative(mount_root_);
+    for (const auto& part : relative) {
+      if (auto s = writeControl(p / "cgroup.subtree_control", "+pids"); !s) return s;
+      p /= part;
+    }
+  }
+  return writeControl(dir / "pids.max", std::to_string(identity.spec.security.pids_limit));
+}
+
+Status CgroupfsPodCgroups::release(const WorkloadIdentity& identity) {
+  if (!isSafeUid(identity.uid)) return unsafeUid(identity.uid);
+  const std::string relative = placement(identity).cgroup_parent.substr(1);
+  std::string errors;
+  for (const auto& h : hierarchies()) {
+    if (auto s = removeTree(h / relative); !s)
+      errors += (errors.empty() ? "" : "; ") + s.error().message;
+  }
+  if (!errors.empty())
+    return fail(Code::kInternal, "pod cgroup of \"" + identity.spec.id + "\": " + errors);
+  return ok();
+}
+
+Status CgroupfsPodCgroups::pruneExcept(const std::set<std::string>& live_uids) {
+  const std::string node_relative = nodePath(node_id_).substr(1);
+  // The runtime creates the pod's cgroup in every hierarchy: gather the pod
+  // directories from all of them.
+  std::set<std::string> dead;
+  std::error_code ec;
+  for (const auto& h : hierarchies()) {
+    for (const auto& entry : fs::directory_iterator(h / node_relative, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!entry.is_directory(ec) || !name.starts_with(kPodPrefix)) continue;
+      const std::string uid = name.substr(kPodPrefix.size());
+      if (isSafeUid(uid) && !live_uids.contains(uid)) dead.insert(uid);
+    }
+  }
+  std::string errors;
+  for (const auto& uid : dead) {
+    std::string uid_errors;
+    for (const auto& h : hierarchies()) {
+      if (auto s = removeTree(h / node_relative / (std::string(kPodPrefix) + uid)); !s) {
+        uid_errors = s.error().message;
+      }
+    }
+    if (uid_errors.empty()) {
+      spdlog::info("removed the pod cgroup of submission {}, which has no sandbox left", uid);
+    } else {
+      errors += (errors.empty() ? "" : "; ") + uid_errors;
+    }
+  }
+  if (!errors.empty()) return fail(Code::kInternal, "orphan pod cgroups: " + errors);
+  return ok();
+}
+
+std::string CgroupfsPodCgroups::describe() const {
+  return std::string("cgroupfs (cgroup ") + (layout_ == Layout::kV2 ? "v2" : "v1") +
+         "): each pod gets the cgroup " + nodePath(node_id_) +
+         "/pod<uid> as its cgroup_parent, with pids.max = security.pids_limit, under " +
+         pidsHierarchy().string();
+}
+
+Status removeNodeCgroups(const std::string& node_id, const fs::path& mount_root) {
+  const std::string relative = CgroupfsPodCgroups::nodePath(node_id).substr(1);
+  std::vector<fs::path> roots{mount_root};
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(mount_root, ec)) {
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)) roots.push_back(entry.path());
+  }
+  std::string errors;
+  for (const auto& root : roots) {
+    if (auto s = removeTree(root / relative); !s)
+      errors += (errors.empty() ? "" : "; ") + s.error().message;
+  }
+  if (!errors.empty()) return fail(Code::kInternal, errors);
+  return ok();
+}
+
+}  // namespace zp::agent

@@ -385,7 +385,7 @@ TEST_F(EndToEndTest, TrustLevelsListThePolicyWithTheClassesOnOffer) {
       {"name":"untrusted","default":false,"runtime_classes":["edera-zone","gvisor","kata"],
        "min_profile":"restricted","available":[]},
       {"name":"multi_tenant","default":false,"runtime_classes":["edera-zone","gvisor","kata"],
-       "min_profile":"baseline","available":[]},
+       "min_profile":"restricted","available":[]},
       {"name":"internal","default":true,"runtime_classes":["edera-zone","gvisor","kata","*"],
        "min_profile":"baseline","available":["isolated","native"]}]})"));
   auto table = cli({"trust-levels"});

@@ -97,8 +97,12 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
     conn->peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
     if (connections_.size() >= limits_.max_connections) {
       spdlog::warn("refusing connection from {}: {} connections open", conn->peer, connections_.size());
+      // Unavailable, not ResourceExhausted: the condition passes, and the
+      // server retries a delivery refused with it rather than failing it.
       conn->send(protocol::encodeReply(
-          {std::nullopt, protocol::ErrorReply{{Code::kResourceExhausted, "too many connections", ""}, ""}}));
+          {std::nullopt,
+           protocol::ErrorReply{
+               {Code::kUnavailable, "too many connections; try again later", ""}, ""}}));
       conn->closeAfterFlush();
     }
     connections_.insert(conn);

@@ -17,6 +17,12 @@ struct RuntimeClassConfig {
   bool operator==(const RuntimeClassConfig&) const = default;
 };
 
+inline constexpr std::int64_t kDefaultPullTimeoutSeconds = 300;
+inline constexpr std::int64_t kMinPullTimeoutSeconds = 1;
+inline constexpr std::int64_t kMaxPullTimeoutSeconds = 3600;
+inline constexpr std::int64_t kDefaultMaxPullsPerRegistry = 3;
+inline constexpr std::int64_t kMaxPullsPerRegistry = 64;
+
 struct AgentConfig {
   std::string node_id;
   std::string listen_host = "127.0.0.1";
@@ -29,6 +35,10 @@ struct AgentConfig {
   std::map<std::string, RuntimeClassConfig> runtime_classes;
   // Allows a non-loopback listen address without TLS. Loudly named on purpose.
   bool insecure_listen_any = false;
+  // Deadline of one image pull; its expiry fails the workload (ErrImagePull).
+  std::int64_t pull_timeout_seconds = kDefaultPullTimeoutSeconds;
+  // Image pulls in flight per registry; more wait their turn (no thread held).
+  std::int64_t max_pulls_per_registry = kDefaultMaxPullsPerRegistry;
 };
 
 // Parses a TOML document. Unknown keys are errors naming the key.
@@ -40,7 +50,8 @@ Status applyRuntimeClassFlag(AgentConfig& config, const std::string& flag);
 // "HOST:PORT"; "[v6]:PORT" for IPv6.
 Status applyListenFlag(AgentConfig& config, const std::string& flag);
 
-// Checks the final configuration: node id, classes, endpoints, listen policy.
+// Checks the final configuration: node id, classes, endpoints, listen policy,
+// pull_timeout_seconds (1..3600) and max_pulls_per_registry (1..64).
 Status validateConfig(const AgentConfig& config);
 
 // Capacity with machine defaults filled in.

@@ -1,5 +1,7 @@
 #include "agent/cri_configs.h"
 
+#include "agent/spec_annotation.h"
+
 #include <nlohmann/json.hpp>
 
 #include "api/json.h"
@@ -40,7 +42,7 @@ cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity, const 
   config.set_hostname(identity.spec.id);
   config.set_log_directory(log_directory);
   setLabels(*config.mutable_labels(), identity, node_id);
-  (*config.mutable_annotations())[std::string(kAnnotationSpec)] = api::toJson(identity.spec).dump();
+  for (auto& [key, value] : specAnnotations(identity.spec)) (*config.mutable_annotations())[key] = value;
 
   auto* linux = config.mutable_linux();
   auto* security = linux->mutable_security_context();
@@ -96,12 +98,16 @@ cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
 std::optional<WorkloadIdentity> identityFromSandbox(const cri::v1::PodSandbox& sandbox) {
   const auto it = sandbox.annotations().find(std::string(kAnnotationSpec));
   if (it == sandbox.annotations().end()) return std::nullopt;
-  const auto json = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return std::nullopt;
-  auto spec = api::workloadSpecFromJson(json);
-  if (!spec || !api::validateWorkloadSpec(*spec)) return std::nullopt;
-  if (spec->id != sandbox.metadata().name()) return std::nullopt;
-  return WorkloadIdentity{std::move(*spec), sandbox.metadata().uid(), sandbox.metadata().attempt()};
+  const auto digest = sandbox.annotations().find(std::string(kAnnotationSpecDigest));
+  auto spec = specFromAnnotations(it->second, digest == sandbox.annotations().end()
+                                                  ? std::nullopt
+                                                  : std::optional<std::string_view>(digest->second));
+  if (!spec || spec->spec.id != sandbox.metadata().name()) return std::nullopt;
+  WorkloadIdentity identity{std::move(spec->spec), sandbox.metadata().uid(),
+                            sandbox.metadata().attempt()};
+  identity.spec_digest = std::move(spec->digest);
+  identity.spec_complete = spec->complete;
+  return identity;
 }
 
 }  // namespace zp::agent

@@ -13,7 +13,7 @@ namespace zp::agent {
 inline constexpr std::int64_t kCpuPeriodMicros = 100'000;  // CFS period: 100 ms
 
 // The sandbox config of a workload: metadata (name = id, namespace
-// "zoneplane", uid, attempt), labels, the spec annotation, log directory
+// "zoneplane", uid, attempt), labels, the spec annotations (spec_annotation.h), log directory
 // `log_directory`, and a least-privilege Linux security context.
 cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity, const std::string& node_id,
                                         const std::string& log_directory);

@@ -1,14 +1,22 @@
+// WorkloadManager: the registry, requests on it, asynchronous waits, and
+// stop/remove. The start pipeline is in pipeline.cc, recovery and sweeps in
+// recovery.cc. See workload_manager.h for the threading and locking rules.
+
 #include "agent/workload_manager.h"
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
+#include <algorithm>
 #include <random>
 
+#include "agent/await_callback.h"
+#include "agent/spec_annotation.h"
 #include "agent/status_mapping.h"
 
 namespace zp::agent {
 namespace {
+
+namespace asio = boost::asio;
 
 std::string newUid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -18,11 +26,21 @@ std::string newUid() {
   return uid;
 }
 
+// Whether `spec` is the one `identity` was made from.
+bool sameSpec(const WorkloadIdentity& identity, const api::WorkloadSpec& spec) {
+  if (identity.spec_complete) return identity.spec == spec;
+  return identity.spec_digest == specDigest(spec);
+}
+
 }  // namespace
 
 WorkloadManager::WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
-                                 boost::asio::any_io_executor workers)
-    : options_(std::move(options)), runtime_(runtime), clock_(clock), workers_(std::move(workers)) {}
+                                 asio::any_io_executor workers)
+    : options_(std::move(options)),
+      runtime_(runtime),
+      clock_(clock),
+      workers_(std::move(workers)),
+      pulls_(options_.max_pulls_per_registry) {}
 
 WorkloadManager::EntryPtr WorkloadManager::find(const std::string& id) const {
   std::lock_guard lock(mutex_);
@@ -45,12 +63,13 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
   {
     std::lock_guard lock(mutex_);
     if (const auto it = entries_.find(spec.id); it != entries_.end()) {
-      if (it->second->identity.spec != spec) {
+      if (!sameSpec(it->second->identity, spec)) {
         return fail(Code::kAlreadyExists,
                     "workload \"" + spec.id + "\" already exists with a different spec", "workload.id");
       }
       return it->second->status;
     }
+    if (stopping_) return fail(Code::kUnavailable, "the agent is stopping");
     entry = std::make_shared<Entry>();
     entry->identity = WorkloadIdentity{spec, newUid(), 0};
     auto& st = entry->status;
@@ -69,29 +88,6 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
                spec.runtime_class, entry->identity.uid);
   launchPipeline(entry);
   return accepted;
-}
-
-// Counts a runtime operation for its whole duration (see operationsInFlight).
-class WorkloadManager::InFlight {
- public:
-  explicit InFlight(WorkloadManager& m) : m_(m) {
-    std::lock_guard lock(m_.mutex_);
-    ++m_.in_flight_;
-  }
-  ~InFlight() {
-    std::lock_guard lock(m_.mutex_);
-    --m_.in_flight_;
-  }
-  InFlight(const InFlight&) = delete;
-  InFlight& operator=(const InFlight&) = delete;
-
- private:
-  WorkloadManager& m_;
-};
-
-void WorkloadManager::launchPipeline(const EntryPtr& entry) {
-  auto counted = std::make_shared<InFlight>(*this);
-  boost::asio::post(workers_, [this, entry, counted] { runPipeline(entry); });
 }
 
 Result<api::WorkloadStatus> WorkloadManager::status(const std::string& id) const {
@@ -131,102 +127,6 @@ int WorkloadManager::operationsInFlight() const {
   return in_flight_;
 }
 
-bool WorkloadManager::enterPhase(const EntryPtr& entry, std::string_view reason,
-                                 std::string message) {
-  std::lock_guard lock(mutex_);
-  if (entry->cancel) return false;
-  entry->status.state = api::WorkloadState::kPending;
-  entry->status.reason = reason;
-  entry->status.message = std::move(message);
-  return true;
-}
-
-void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason, std::string message) {
-  spdlog::warn("workload \"{}\": {}: {}", entry->identity.spec.id, reason, message);
-  std::lock_guard lock(mutex_);
-  entry->status.state = api::WorkloadState::kFailed;
-  entry->status.reason = reason;
-  entry->status.message = std::move(message);
-  entry->status.finished_at = clock_.now();
-}
-
-void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& detail) {
-  std::lock_guard lock(mutex_);
-  const auto before = entry->status.state;
-  applyContainerDetail(detail, entry->status);
-  entry->observed = detail.state;
-  if (before != entry->status.state) {
-    spdlog::info("workload \"{}\": {} -> {} ({})", entry->identity.spec.id, api::stateName(before),
-                 api::stateName(entry->status.state), entry->status.reason);
-  }
-}
-
-// Image -> sandbox -> container -> start. Resumes where a previous attempt
-// stopped (sandbox_id / container_id already set after recovery). Checks for
-// cancellation between steps; stop()/remove() clean up what was made.
-void WorkloadManager::runPipeline(const EntryPtr& entry) {
-  std::lock_guard op(entry->op);
-  const auto& identity = entry->identity;
-  const auto& cls = identity.spec.runtime_class;
-  const auto& id = identity.spec.id;
-  std::string sandbox_id, container_id;
-  {
-    std::lock_guard lock(mutex_);
-    if (entry->cancel || api::isTerminal(entry->status.state)) return;
-    sandbox_id = entry->sandbox_id;
-    container_id = entry->container_id;
-  }
-  if (container_id.empty()) {
-    // Also when resuming after a restart: the image may have been removed since.
-    if (!enterPhase(entry, api::reason::kPulling, "pulling image " + identity.spec.image)) return;
-    if (auto s = runtime_.ensureImage(cls, identity.spec.image); !s) {
-      {
-        std::lock_guard lock(mutex_);
-        if (entry->cancel) return;  // stopped or removed meanwhile: that outcome stands
-      }
-      return setFailed(entry, api::reason::kErrImagePull, s.error().message);
-    }
-  }
-  if (sandbox_id.empty()) {
-    // Checked and set under one lock: once stop()/remove() saw kPulling and
-    // cancelled, no sandbox is created.
-    if (!enterPhase(entry, api::reason::kCreating, "creating the sandbox")) return;
-    auto sandbox = runtime_.runSandbox(identity);
-    if (!sandbox) return setFailed(entry, api::reason::kRunPodSandboxError, sandbox.error().message);
-    sandbox_id = *sandbox;
-    std::lock_guard lock(mutex_);
-    entry->sandbox_id = sandbox_id;
-    entry->status.sandbox_id = sandbox_id;
-  }
-  if (container_id.empty()) {
-    if (!enterPhase(entry, api::reason::kCreating, "creating the container")) return;
-    auto container = runtime_.createContainer(identity, sandbox_id);
-    if (!container) {
-      return setFailed(entry, api::reason::kCreateContainerError, container.error().message);
-    }
-    container_id = *container;
-    std::lock_guard lock(mutex_);
-    entry->container_id = container_id;
-    entry->status.container_id = container_id;
-  }
-  {
-    std::lock_guard lock(mutex_);
-    if (entry->cancel) return;
-  }
-  auto detail = runtime_.inspectContainer(cls, container_id);
-  if (detail && detail->state == ObjectState::kCreated) {
-    if (auto s = runtime_.startContainer(cls, container_id); !s) {
-      return setFailed(entry, "RunContainerError", s.error().message);
-    }
-    detail = runtime_.inspectContainer(cls, container_id);
-  }
-  if (!detail) {
-    spdlog::warn("workload \"{}\": cannot inspect container: {}", id, detail.error().message);
-    return;  // the next sweep retries
-  }
-  applyDetail(entry, *detail);
-}
-
 Result<WorkloadManager::EntryPtr> WorkloadManager::existing(const std::string& id) const {
   auto entry = find(id);
   if (!entry) {
@@ -241,87 +141,190 @@ std::pair<std::string, std::string> WorkloadManager::runtimeIds(const EntryPtr& 
   return {entry->sandbox_id, entry->container_id};
 }
 
-void WorkloadManager::uncancel(const EntryPtr& entry) {
-  std::lock_guard lock(mutex_);
-  entry->cancel = false;
-}
-
 void WorkloadManager::forget(const EntryPtr& entry) {
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(entry->identity.spec.id);
   if (it != entries_.end() && it->second == entry) entries_.erase(it);
 }
 
-bool WorkloadManager::cancelWhilePulling(const EntryPtr& entry) {
-  std::unique_lock op(entry->op, std::try_to_lock);
+bool WorkloadManager::cancelled(const EntryPtr& entry) const {
   std::lock_guard lock(mutex_);
-  entry->cancel = true;
-  // A pull cannot be interrupted and may take minutes; a pipeline still in it
-  // sees `cancel` before creating anything (enterPhase), so the caller need
-  // not wait for it.
-  return !op.owns_lock() && entry->sandbox_id.empty() &&
-         entry->status.reason == api::reason::kPulling;
+  return entry->cancels > 0 || stopping_;
 }
 
-Result<api::WorkloadStatus> WorkloadManager::stop(const std::string& id, std::chrono::seconds grace) {
+// ---------------------------------------------------------------- waits
+
+void WorkloadManager::cancelPipeline(const EntryPtr& entry) {
+  std::vector<std::shared_ptr<PendingCall>> calls;
+  {
+    std::lock_guard lock(mutex_);
+    ++entry->cancels;
+    for (auto& [id, p] : pending_) {
+      if (p.entry != entry || !p.pipeline || p.cancelled) continue;
+      p.cancelled = true;
+      if (p.call) calls.push_back(p.call);
+    }
+  }
+  for (const auto& call : calls) call->cancel();  // outside the lock: may call back
+}
+
+void WorkloadManager::resume(const EntryPtr& entry) {
+  bool relaunch = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (entry->cancels > 0) --entry->cancels;
+    relaunch = entry->cancels == 0 && !entry->pipeline && !stopping_ &&
+               !api::isTerminal(entry->status.state) &&
+               (entry->container_id.empty() || entry->observed == ObjectState::kCreated);
+  }
+  if (relaunch) launchPipeline(entry);
+}
+
+void WorkloadManager::shutdown() {
+  std::vector<std::shared_ptr<PendingCall>> calls;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [id, p] : pending_) {
+      if (p.cancelled) continue;
+      p.cancelled = true;
+      if (p.call) calls.push_back(p.call);
+    }
+  }
+  for (const auto& call : calls) call->cancel();
+  pulls_.cancelAll();
+}
+
+std::uint64_t WorkloadManager::reservePending(const EntryPtr& entry, bool pipeline) {
+  std::lock_guard lock(mutex_);
+  const auto id = next_pending_++;
+  // Cancelled from the start if its cancellation came first: armPending
+  // then cancels the call as soon as it exists, so no wake-up is lost.
+  pending_[id] = Pending{entry, pipeline, stopping_ || (pipeline && entry->cancels > 0), nullptr};
+  return id;
+}
+
+void WorkloadManager::armPending(std::uint64_t id, std::shared_ptr<PendingCall> call) {
+  bool cancel_now = false;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = pending_.find(id);
+    if (it == pending_.end()) return;  // already completed and released
+    it->second.call = call;
+    cancel_now = it->second.cancelled;
+  }
+  if (cancel_now) call->cancel();
+}
+
+void WorkloadManager::releasePending(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  pending_.erase(id);
+}
+
+asio::awaitable<Status> WorkloadManager::awaitPending(EntryPtr entry, bool pipeline,
+                                                      StartCall start) {
+  const auto id = reservePending(entry, pipeline);
+  auto wait = awaitCallback<Status>([this, id, start = std::move(start)](auto done) {
+    armPending(id, start(std::function<void(Status)>(std::move(done))));
+  });
+  Status outcome = co_await std::move(wait);
+  releasePending(id);
+  co_return outcome;
+}
+
+// ---------------------------------------------------------------- stop, remove
+
+asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::seconds grace) {
+  const std::string cls = entry->identity.spec.runtime_class;
+  std::string container_id;
+  {
+    // Waits for a pipeline step in progress; after it the pipeline creates nothing.
+    std::lock_guard op(entry->op);
+    container_id = runtimeIds(entry).second;
+  }
+  if (!container_id.empty()) {
+    auto stopping = awaitPending(entry, /*pipeline=*/false,
+                                 [this, cls, container_id, grace](std::function<void(Status)> done) {
+                                   return runtime_.stopContainer(cls, container_id, grace,
+                                                                 std::move(done));
+                                 });
+    Status stopped = co_await std::move(stopping);
+    if (!stopped) co_return stopped;
+  }
+  Status result = ok();
+  {
+    std::lock_guard op(entry->op);
+    const std::string sandbox_id = runtimeIds(entry).first;
+    if (!sandbox_id.empty()) result = runtime_.stopSandbox(cls, sandbox_id);
+  }
+  co_return result;
+}
+
+asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string id,
+                                                                   std::chrono::seconds grace) {
   auto found = existing(id);
-  if (!found) return fail(found.error());
+  if (!found) co_return fail(found.error());
   const EntryPtr entry = *found;
   InFlight counted(*this);
-  if (cancelWhilePulling(entry)) {
-    setFailed(entry, api::reason::kStopped, "stopped while the image was being pulled");
-    std::lock_guard lock(mutex_);
-    return entry->status;
+  cancelPipeline(entry);
+  auto halting = halt(entry, grace);
+  Status halted = co_await std::move(halting);
+  if (!halted) {
+    resume(entry);
+    co_return fail(halted.error());
   }
-  std::lock_guard op(entry->op);
-  const auto [sandbox_id, container_id] = runtimeIds(entry);
-  const auto& cls = entry->identity.spec.runtime_class;
-  if (auto s = runtime_.stopWorkload(cls, sandbox_id, container_id, grace); !s) {
-    uncancel(entry);
-    return fail(s.error());
-  }
-  const bool was_terminal = [&] {
-    std::lock_guard lock(mutex_);
-    return api::isTerminal(entry->status.state);
-  }();
-  if (!was_terminal) {
-    if (container_id.empty()) {
-      setFailed(entry, api::reason::kStopped, "stopped before the container started");
-    } else if (auto detail = runtime_.inspectContainer(cls, container_id); detail) {
-      applyDetail(entry, *detail);
+  {
+    std::lock_guard op(entry->op);
+    const auto [sandbox_id, container_id] = runtimeIds(entry);
+    const bool was_terminal = [&] {
       std::lock_guard lock(mutex_);
-      entry->status.reason = api::reason::kStopped;
-      entry->status.message = "stopped on request";
+      return api::isTerminal(entry->status.state);
+    }();
+    if (!was_terminal) {
+      if (container_id.empty()) {
+        setFailed(entry, api::reason::kStopped,
+                  sandbox_id.empty() ? "stopped before its image was ready"
+                                     : "stopped before the container started");
+      } else if (auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class,
+                                                         container_id);
+                 detail) {
+        applyDetail(entry, *detail);
+        std::lock_guard lock(mutex_);
+        entry->status.reason = api::reason::kStopped;
+        entry->status.message = "stopped on request";
+      }
     }
   }
   spdlog::info("workload \"{}\": stopped", id);
-  std::lock_guard lock(mutex_);
-  return entry->status;
+  api::WorkloadStatus final_status;
+  {
+    std::lock_guard lock(mutex_);
+    final_status = entry->status;
+  }
+  co_return final_status;
 }
 
-Status WorkloadManager::remove(const std::string& id, std::chrono::seconds grace) {
+asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::seconds grace) {
   auto found = existing(id);
-  if (!found) return fail(found.error());
+  if (!found) co_return fail(found.error());
   const EntryPtr entry = *found;
   InFlight counted(*this);
-  if (cancelWhilePulling(entry)) {
-    // Nothing exists in the runtime yet and the pipeline will create nothing.
-    forget(entry);
-    spdlog::info("workload \"{}\": removed while its image was being pulled", id);
-    return ok();
+  cancelPipeline(entry);
+  auto halting = halt(entry, grace);
+  Status removed = co_await std::move(halting);
+  std::string sandbox_id;
+  if (removed) {
+    std::lock_guard op(entry->op);
+    sandbox_id = runtimeIds(entry).first;
+    removed = runtime_.removeWorkload(entry->identity, sandbox_id);
   }
-  std::lock_guard op(entry->op);
-  const auto [sandbox_id, container_id] = runtimeIds(entry);
-  const auto& cls = entry->identity.spec.runtime_class;
-  auto removed = runtime_.stopWorkload(cls, sandbox_id, container_id, grace);
-  if (removed) removed = runtime_.removeWorkload(entry->identity, sandbox_id);
   if (!removed) {
-    uncancel(entry);  // the workload stays, and the sweep keeps reporting it
-    return removed;
+    resume(entry);  // the workload stays, and the sweep keeps reporting it
+    co_return removed;
   }
   forget(entry);
   spdlog::info("workload \"{}\": removed (sandbox {})", id, sandbox_id.empty() ? "none" : sandbox_id);
-  return ok();
+  co_return ok();
 }
 
 }  // namespace zp::agent

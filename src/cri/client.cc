@@ -111,10 +111,13 @@ Client::Client(std::string endpoint, ClientOptions options)
   // also uses it as the minimum connect timeout, and a small value makes
   // connection attempts fail spuriously on a loaded machine.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(endpoint_, grpc::InsecureChannelCredentials(), args);
-  runtime_ = v1::RuntimeService::NewStub(channel);
-  images_ = v1::ImageService::NewStub(channel);
+  channel_ = grpc::CreateCustomChannel(endpoint_, grpc::InsecureChannelCredentials(), args);
+  runtime_ = v1::RuntimeService::NewStub(channel_);
+  images_ = v1::ImageService::NewStub(channel_);
+}
+
+void Client::resetConnectBackoff() const {
+  grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
 }
 
 Client::~Client() = default;

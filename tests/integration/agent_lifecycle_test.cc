@@ -62,10 +62,11 @@ TEST_F(Lifecycle, UnknownImageIsFailedWithErrImagePull) {
   ASSERT_TRUE(waitTerminal(id, 120s, st)) << st.dump();
   EXPECT_EQ(st.value("state", ""), "Failed") << st.dump();
   EXPECT_EQ(st.value("reason", ""), "ErrImagePull") << st.dump();
-  // The runtime's own words, not just the agent's.
+  // The image, its registry and the kind of failure (not the runtime's raw words).
   const std::string message = st.value("message", "");
-  EXPECT_NE(message.find("PullImage"), std::string::npos) << message;
-  EXPECT_NE(message.find("not found"), std::string::npos) << message;
+  EXPECT_NE(message.find("\"" + image + "\""), std::string::npos) << message;
+  EXPECT_NE(message.find("failed: not found"), std::string::npos) << message;
+  EXPECT_NE(message.find("registry 127.0.0.1:5000"), std::string::npos) << message;
   EXPECT_FALSE(st.contains("exit_code")) << st.dump();
   EXPECT_TRUE(sandboxesOf(id).empty());
 }

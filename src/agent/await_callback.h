@@ -11,7 +11,8 @@
 // any thread (even before `start` returns); the coroutine then resumes on its
 // own executor, never inside `done`. As the coroutine may already be running
 // again when `start` continues, `start` must capture by value and must not
-// touch the coroutine's locals after handing `done` over. The executor is
+// touch the coroutine's locals after handing `done` over (`start` itself is
+// moved onto the initiating thread's stack first, so its captures stay valid). The executor is
 // kept busy (outstanding work) until `done` is called, so a thread pool does
 // not finish while an operation is pending.
 
@@ -33,10 +34,13 @@ template <typename T, typename Start>
 boost::asio::awaitable<T> awaitCallback(Start start) {
   namespace asio = boost::asio;
   auto initiation = [start = std::move(start)](auto handler) mutable {
+    // Once `done` is handed over the coroutine may resume on another thread
+    // and destroy this initiation object: from here on use locals only.
+    auto run = std::move(start);
     auto work = asio::prefer(asio::get_associated_executor(handler),
                              asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-    start([work, shared](T value) {
+    run([work, shared](T value) {
       asio::post(work, [shared, value = std::move(value)]() mutable { (*shared)(std::move(value)); });
     });
   };

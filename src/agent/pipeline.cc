@@ -185,20 +185,24 @@ asio::awaitable<Status> WorkloadManager::untilAnswered(EntryPtr entry, std::stri
 asio::awaitable<Status> WorkloadManager::pullOnce(EntryPtr entry) {
   const auto& spec = entry->identity.spec;
   const std::string registry = registryOf(spec.image);
-  if (pulls_.active(registry) >= pulls_.perRegistry()) {
-    // Informational: the slot may still come at once.
-    enterPhase(entry, api::reason::kPulling,
-               "waiting to pull image " + spec.image + ": registry " + registry + " already has " +
-                   std::to_string(pulls_.perRegistry()) +
-                   " pulls in progress (max_pulls_per_registry)");
-  }
-  auto slot_wait = awaitPending(entry, /*pipeline=*/true,
-                                [this, registry](std::function<void(Status)> done) {
-                                  const auto ticket = pulls_.acquire(registry, [done](bool granted) {
-                                    done(granted ? ok() : Status(fail(cancelledError())));
-                                  });
-                                  return std::make_shared<SlotRequest>(pulls_, ticket);
-                                });
+  const std::string asking = "asking for a pull slot for image " + spec.image;
+  if (!enterPhase(entry, api::reason::kPulling, asking)) co_return fail(cancelledError());
+  const std::string waiting = "waiting to pull image " + spec.image + ": registry " + registry +
+                              " already has " + std::to_string(pulls_.perRegistry()) +
+                              " pulls in progress (max_pulls_per_registry)";
+  auto slot_wait = awaitPending(
+      entry, /*pipeline=*/true,
+      [this, entry, registry, asking, waiting](std::function<void(Status)> done) {
+        const auto request = pulls_.acquire(registry, [done](bool granted) {
+          done(granted ? ok() : Status(fail(cancelledError())));
+        });
+        if (request.queued) {
+          // Unless the slot came meanwhile (the pipeline then says "pulling").
+          std::lock_guard lock(mutex_);
+          if (entry->status.message == asking) entry->status.message = waiting;
+        }
+        return std::make_shared<SlotRequest>(pulls_, request.ticket);
+      });
   Status slot = co_await std::move(slot_wait);
   if (!slot) co_return slot;
   SlotGuard held(pulls_, registry);

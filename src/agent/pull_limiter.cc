@@ -8,7 +8,7 @@ namespace zp::agent {
 
 PullLimiter::PullLimiter(std::size_t per_registry) : per_registry_(std::max<std::size_t>(1, per_registry)) {}
 
-PullLimiter::Ticket PullLimiter::acquire(const std::string& registry, Granted granted) {
+PullLimiter::Request PullLimiter::acquire(const std::string& registry, Granted granted) {
   Ticket ticket;
   {
     std::lock_guard lock(mutex_);
@@ -16,12 +16,12 @@ PullLimiter::Ticket PullLimiter::acquire(const std::string& registry, Granted gr
     auto& r = registries_[registry];
     if (r.active >= per_registry_) {
       r.waiting.push_back(Waiter{ticket, std::move(granted)});
-      return ticket;
+      return Request{ticket, true};
     }
     ++r.active;
   }
   granted(true);
-  return ticket;
+  return Request{ticket, false};
 }
 
 void PullLimiter::release(const std::string& registry) {

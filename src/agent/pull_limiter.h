@@ -26,10 +26,14 @@ class PullLimiter {
 
   explicit PullLimiter(std::size_t per_registry);
 
+  struct Request {
+    Ticket ticket;  // identifies the request for cancel()
+    bool queued;    // false: granted(true) ran before acquire() returned
+  };
   // Asks for a slot of `registry`. If one is free, `granted(true)` runs before
   // acquire() returns; otherwise the request waits its turn (first come,
-  // first served). The ticket identifies the request for cancel().
-  Ticket acquire(const std::string& registry, Granted granted);
+  // first served).
+  Request acquire(const std::string& registry, Granted granted);
   // Gives a held slot back; the next waiter of that registry gets it.
   void release(const std::string& registry);
   // Ends a waiting request with `granted(false)`. No effect once granted.

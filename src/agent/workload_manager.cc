@@ -9,7 +9,12 @@
 #include <algorithm>
 #include <random>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include "agent/await_callback.h"
+#include "agent/backoff.h"
 #include "agent/spec_annotation.h"
 #include "agent/status_mapping.h"
 
@@ -234,30 +239,71 @@ asio::awaitable<Status> WorkloadManager::awaitPending(EntryPtr entry, bool pipel
 
 // ---------------------------------------------------------------- stop, remove
 
-asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::seconds grace) {
+asio::awaitable<bool> WorkloadManager::awaitRuntime(EntryPtr entry, SteadyTime until,
+                                                   Backoff& backoff) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) co_return false;
+  }
+  if (std::chrono::steady_clock::now() >= until) co_return false;
+  asio::steady_timer timer(co_await asio::this_coro::executor, backoff.next());
+  boost::system::error_code ignored;
+  auto sleep = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await std::move(sleep);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
+  if (left <= std::chrono::milliseconds::zero()) co_return false;
   const std::string cls = entry->identity.spec.runtime_class;
+  auto ready = awaitPending(entry, /*pipeline=*/false,
+                            [this, cls, left](std::function<void(Status)> done) {
+                              return runtime_.waitReady(cls, left, std::move(done));
+                            });
+  Status answered = co_await std::move(ready);
+  co_return answered.has_value();
+}
+
+asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::seconds grace) {
+  using std::chrono::steady_clock;
+  const std::string cls = entry->identity.spec.runtime_class;
+  const auto kill_at = steady_clock::now() + grace;
+  // A runtime that restarts meanwhile is waited for, this long past the grace period.
+  const auto give_up = kill_at + options_.ready_wait;
+  Backoff backoff(options_.retry_initial, options_.retry_max);
   std::string container_id;
   {
     // Waits for a pipeline step in progress; after it the pipeline creates nothing.
     std::lock_guard op(entry->op);
     container_id = runtimeIds(entry).second;
   }
-  if (!container_id.empty()) {
+  while (!container_id.empty()) {
+    const auto left = std::max(std::chrono::seconds::zero(),
+                               std::chrono::ceil<std::chrono::seconds>(kill_at - steady_clock::now()));
     auto stopping = awaitPending(entry, /*pipeline=*/false,
-                                 [this, cls, container_id, grace](std::function<void(Status)> done) {
-                                   return runtime_.stopContainer(cls, container_id, grace,
+                                 [this, cls, container_id, left](std::function<void(Status)> done) {
+                                   return runtime_.stopContainer(cls, container_id, left,
                                                                  std::move(done));
                                  });
     Status stopped = co_await std::move(stopping);
-    if (!stopped) co_return stopped;
+    if (stopped) break;
+    if (stopped.error().code != Code::kUnavailable) co_return stopped;
+    // The runtime went away mid-stop (say, it restarted): once it answers
+    // again, stop again with what is left of the grace period.
+    auto back = awaitRuntime(entry, give_up, backoff);
+    const bool is_back = co_await std::move(back);
+    if (!is_back) co_return stopped;
   }
-  Status result = ok();
-  {
-    std::lock_guard op(entry->op);
-    const std::string sandbox_id = runtimeIds(entry).first;
-    if (!sandbox_id.empty()) result = runtime_.stopSandbox(cls, sandbox_id);
+  while (true) {
+    Status result = ok();
+    {
+      std::lock_guard op(entry->op);
+      const std::string sandbox_id = runtimeIds(entry).first;
+      if (!sandbox_id.empty()) result = runtime_.stopSandbox(cls, sandbox_id);
+    }
+    if (result || result.error().code != Code::kUnavailable) co_return result;
+    auto back = awaitRuntime(entry, give_up, backoff);
+    const bool is_back = co_await std::move(back);
+    if (!is_back) co_return result;
   }
-  co_return result;
 }
 
 asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string id,
@@ -313,10 +359,19 @@ asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::sec
   auto halting = halt(entry, grace);
   Status removed = co_await std::move(halting);
   std::string sandbox_id;
-  if (removed) {
-    std::lock_guard op(entry->op);
-    sandbox_id = runtimeIds(entry).first;
-    removed = runtime_.removeWorkload(entry->identity, sandbox_id);
+  const auto give_up = std::chrono::steady_clock::now() + options_.ready_wait;
+  Backoff backoff(options_.retry_initial, options_.retry_max);
+  while (removed) {
+    {
+      std::lock_guard op(entry->op);
+      sandbox_id = runtimeIds(entry).first;
+      removed = runtime_.removeWorkload(entry->identity, sandbox_id);
+    }
+    if (removed || removed.error().code != Code::kUnavailable) break;
+    auto back = awaitRuntime(entry, give_up, backoff);
+    const bool is_back = co_await std::move(back);
+    if (!is_back) break;
+    removed = ok();
   }
   if (!removed) {
     resume(entry);  // the workload stays, and the sweep keeps reporting it

@@ -52,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/backoff.h"
 #include "agent/pull_limiter.h"
 #include "agent/runtime.h"
 #include "api/node.h"
@@ -96,12 +97,14 @@ class WorkloadManager {
 
   // Stops the workload's container (SIGKILL after `grace`, waited for without
   // a thread) and its sandbox; the record stays, in a final state. A pull in
-  // progress is cancelled.
+  // progress is cancelled. A runtime that restarts meanwhile is waited for
+  // (Options::ready_wait past the grace period).
   boost::asio::awaitable<Result<api::WorkloadStatus>> stop(std::string id,
                                                           std::chrono::seconds grace);
   // Stops and removes sandbox, container and logs, then forgets the workload.
-  // A pull in progress is cancelled and frees its slot at once. On a runtime
-  // error the workload is kept (and resumed).
+  // A pull in progress is cancelled and frees its slot at once. A runtime
+  // that restarts meanwhile is waited for (Options::ready_wait); on another
+  // runtime error the workload is kept (and resumed).
   boost::asio::awaitable<Status> remove(std::string id, std::chrono::seconds grace);
 
   // Rebuilds the registry from the runtime (sandboxes with this node's
@@ -185,8 +188,14 @@ class WorkloadManager {
   std::uint64_t reservePending(const EntryPtr& entry, bool pipeline);
   void armPending(std::uint64_t id, std::shared_ptr<PendingCall> call);
   void releasePending(std::uint64_t id);
-  // Stops the container (asynchronously, `grace`) then the sandbox.
+  // Stops the container (asynchronously, `grace`) then the sandbox. A
+  // runtime that goes away meanwhile is waited for (ready_wait past the grace
+  // period), then the stop is repeated with what is left of the grace period.
   boost::asio::awaitable<Status> halt(EntryPtr entry, std::chrono::seconds grace);
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  // For stop/remove after kUnavailable: waits (backoff, then until the runtime
+  // answers) without a thread. False when shutting down or past `until`.
+  boost::asio::awaitable<bool> awaitRuntime(EntryPtr entry, SteadyTime until, Backoff& backoff);
 
   // ---- start pipeline (pipeline.cc)
   void launchPipeline(const EntryPtr& entry);

@@ -65,6 +65,22 @@ void FakeRuntime::setDown(bool down) {
   for (auto& done : ready) done(ok());
 }
 
+void FakeRuntime::crash() {
+  std::vector<std::function<void(Status)>> broken;
+  {
+    std::lock_guard lock(mutex_);
+    down_ = true;
+    for (auto& [key, calls] : held_) {
+      if (key == "ready") continue;
+      for (auto& [id, done] : calls) broken.push_back(std::move(done));
+      calls.clear();
+    }
+    held_stops_.clear();
+    held_images_.clear();
+  }
+  for (auto& done : broken) done(fail(Code::kUnavailable, "fake runtime: Socket closed"));
+}
+
 void FakeRuntime::addImage(const std::string& image) {
   std::lock_guard lock(mutex_);
   images_.insert(image);

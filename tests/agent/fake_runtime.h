@@ -33,6 +33,9 @@ class FakeRuntime final : public Runtime {
 
   // ---- knobs (all thread-safe)
   void setDown(bool down);  // going up completes every held readiness wait
+  // The runtime dies: down, and every held pull and stop ends with
+  // kUnavailable (their holds are forgotten, as a restarted runtime would).
+  void crash();
   void addImage(const std::string& image);
   // Pulls of `image` wait until completePull() or cancellation.
   void holdPulls(const std::string& image);

@@ -149,6 +149,21 @@ TEST_F(WorkloadManagerTest, AStopInItsGracePeriodHoldsNoThread) {
   EXPECT_EQ(slow_result->reason, "Stopped");
 }
 
+TEST_F(WorkloadManagerTest, AStopCutShortByARuntimeRestartIsRepeatedOnceItIsBack) {
+  const auto id = run("restarted");
+  runtime_.holdStops(id);
+  auto stopping = stop("restarted", 20s);
+  ASSERT_TRUE(eventually([&] { return runtime_.stopHeld(id); }));
+  runtime_.crash();
+  EXPECT_EQ(stopping.wait_for(50ms), std::future_status::timeout);  // waits for the runtime
+  runtime_.setDown(false);
+  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
+  auto stopped = stopping.get();
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
+  EXPECT_EQ(stopped->reason, "Stopped");
+  EXPECT_EQ(stopped->state, api::WorkloadState::kFailed);
+}
+
 TEST_F(WorkloadManagerTest, PullsAreLimitedPerRegistryAndARemovalFreesItsSlot) {
   // Two slots per registry (makeManager). Three pulls from a hung registry...
   const std::vector<std::string> hung = {"hung.test/a:1", "hung.test/b:1", "hung.test/c:1"};

@@ -34,6 +34,11 @@ class RuntimeRestart : public AgentIntegrationTest {
     std::system((std::string(ZP_STACK_SCRIPT) + " start >/dev/null 2>&1").c_str());
   }
   bool containerdDown() { return !cri_->ping({.timeout = 1s}).has_value(); }
+  // The test's own CRI client reconnects too (its channel was broken).
+  void waitCriReady() {
+    ASSERT_TRUE(waitFor(
+        [&] { return cri_->ping({.timeout = 2s, .wait_for_ready = true}).has_value(); }, 60s));
+  }
 };
 
 TEST_F(RuntimeRestart, WorkloadsSubmittedWhileContainerdIsDownRunOnceItIsBack) {
@@ -73,6 +78,7 @@ TEST_F(RuntimeRestart, WorkloadsSubmittedWhileContainerdIsDownRunOnceItIsBack) {
   const int rc = restarted.get();
   ensureContainerdUp(rc);
   ASSERT_EQ(rc, 0);
+  ASSERT_NO_FATAL_FAILURE(waitCriReady());
 
   // Back: the new ones run, the existing one kept running in the same container.
   for (const auto& id : fresh) EXPECT_TRUE(waitState(id, "Running", 90s, st)) << st.dump();
@@ -86,6 +92,7 @@ TEST_F(RuntimeRestart, WorkloadsSubmittedWhileContainerdIsDownRunOnceItIsBack) {
   const int quick_rc = quick.get();
   ensureContainerdUp(quick_rc);
   ASSERT_EQ(quick_rc, 0);
+  ASSERT_NO_FATAL_FAILURE(waitCriReady());
   std::vector<std::string> after;
   for (int i = 0; i < 2; ++i) {
     after.push_back(workloadId("after"));

@@ -41,7 +41,8 @@ boost::asio::awaitable<T> awaitCallback(Start start) {
                              asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<decltype(handler)>(std::move(handler));
     run([work, shared](T value) {
-      asio::post(work, [shared, value = std::move(value)]() mutable { (*shared)(std::move(value)); });
+      asio::post(work,
+                 [shared, value = std::move(value)]() mutable { (*shared)(std::move(value)); });
     });
   };
   // (GCC 12: awaited operations are built in a named variable first.)

@@ -1,9 +1,8 @@
 #include "agent/cri_configs.h"
 
-#include "agent/spec_annotation.h"
-
 #include <nlohmann/json.hpp>
 
+#include "agent/spec_annotation.h"
 #include "api/json.h"
 #include "api/validate.h"
 
@@ -103,8 +102,10 @@ std::optional<WorkloadIdentity> identityFromSandbox(const cri::v1::PodSandbox& s
                                                   ? std::nullopt
                                                   : std::optional<std::string_view>(digest->second));
   if (!spec || spec->spec.id != sandbox.metadata().name()) return std::nullopt;
-  WorkloadIdentity identity{std::move(spec->spec), sandbox.metadata().uid(),
-                            sandbox.metadata().attempt()};
+  WorkloadIdentity identity;
+  identity.spec = std::move(spec->spec);
+  identity.uid = sandbox.metadata().uid();
+  identity.attempt = sandbox.metadata().attempt();
   identity.spec_digest = std::move(spec->digest);
   identity.spec_complete = spec->complete;
   return identity;

@@ -271,10 +271,13 @@ Result<Snapshot> CriRuntime::snapshot() {
     // while the listings keep their full deadline for a busy runtime.
     client->resetConnectBackoff();
     if (auto ready = client->ping({.timeout = kReadyWait, .wait_for_ready = true}); !ready) {
-      const auto code = ready.error().code == Code::kDeadlineExceeded ? Code::kUnavailable
-                                                                     : ready.error().code;
-      return fail(code, "runtime class \"" + cls + "\" (" + endpoint +
-                            ") is not reachable: " + ready.error().message);
+      if (ready.error().code == Code::kDeadlineExceeded) {
+        return fail(Code::kUnavailable, "runtime class \"" + cls + "\" (" + endpoint +
+                                            ") did not answer within " +
+                                            std::to_string(kReadyWait.count()) + " ms");
+      }
+      return fail(ready.error().code, "runtime class \"" + cls + "\" (" + endpoint +
+                                          ") is not reachable: " + ready.error().message);
     }
     cri::v1::PodSandboxFilter sandbox_filter;
     selectNode(sandbox_filter, node_id_);

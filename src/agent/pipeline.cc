@@ -28,7 +28,9 @@ bool isTransient(const Error& error) {
   return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded;
 }
 
-Error cancelledError() { return Error{Code::kCancelled, "the workload was stopped or removed", ""}; }
+Error cancelledError() {
+  return Error{Code::kCancelled, "the workload was stopped or removed", ""};
+}
 
 std::string registryOf(const std::string& image) {
   auto ref = api::parseImageReference(image);
@@ -38,7 +40,8 @@ std::string registryOf(const std::string& image) {
 // A request for a pull slot, cancellable while it waits.
 class SlotRequest final : public PendingCall {
  public:
-  SlotRequest(PullLimiter& limiter, PullLimiter::Ticket ticket) : limiter_(limiter), ticket_(ticket) {}
+  SlotRequest(PullLimiter& limiter, PullLimiter::Ticket ticket)
+      : limiter_(limiter), ticket_(ticket) {}
   void cancel() override { limiter_.cancel(ticket_); }
 
  private:
@@ -97,7 +100,8 @@ bool WorkloadManager::enterPhase(const EntryPtr& entry, std::string_view reason,
   return true;
 }
 
-void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason, std::string message) {
+void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason,
+                                std::string message) {
   spdlog::warn("workload \"{}\": {}: {}", entry->identity.spec.id, reason, message);
   std::lock_guard lock(mutex_);
   entry->status.state = api::WorkloadState::kFailed;
@@ -114,7 +118,8 @@ void WorkloadManager::failPull(const EntryPtr& entry, const Error& error) {
   // address) go to the log only; the status names the kind of failure.
   spdlog::warn("workload \"{}\": pull of image \"{}\" failed ({}): {}", entry->identity.spec.id,
                image, pullFailureName(kind), error.message);
-  setFailed(entry, api::reason::kErrImagePull, pullFailureMessage(image, kind, options_.pull_timeout));
+  setFailed(entry, api::reason::kErrImagePull,
+            pullFailureMessage(image, kind, options_.pull_timeout));
 }
 
 void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& detail) {
@@ -129,7 +134,8 @@ void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& 
   }
 }
 
-asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::string doing, Error error,
+asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::string doing,
+                                                      Error error,
                                                       std::chrono::milliseconds backoff) {
   bool gone = false;
   {
@@ -154,10 +160,10 @@ asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::strin
   if (cancelled(entry)) co_return false;
   const std::string cls = entry->identity.spec.runtime_class;
   const auto wait = options_.ready_wait;
-  auto ready = awaitPending(entry, /*pipeline=*/true,
-                            [this, cls, wait](std::function<void(Status)> done) {
-                              return runtime_.waitReady(cls, wait, std::move(done));
-                            });
+  auto ready =
+      awaitPending(entry, /*pipeline=*/true, [this, cls, wait](std::function<void(Status)> done) {
+        return runtime_.waitReady(cls, wait, std::move(done));
+      });
   co_await std::move(ready);  // answered or not: the caller tries again
   co_return !cancelled(entry);
 }
@@ -190,19 +196,19 @@ asio::awaitable<Status> WorkloadManager::pullOnce(EntryPtr entry) {
   const std::string waiting = "waiting to pull image " + spec.image + ": registry " + registry +
                               " already has " + std::to_string(pulls_.perRegistry()) +
                               " pulls in progress (max_pulls_per_registry)";
-  auto slot_wait = awaitPending(
-      entry, /*pipeline=*/true,
-      [this, entry, registry, asking, waiting](std::function<void(Status)> done) {
-        const auto request = pulls_.acquire(registry, [done](bool granted) {
-          done(granted ? ok() : Status(fail(cancelledError())));
-        });
-        if (request.queued) {
-          // Unless the slot came meanwhile (the pipeline then says "pulling").
-          std::lock_guard lock(mutex_);
-          if (entry->status.message == asking) entry->status.message = waiting;
-        }
-        return std::make_shared<SlotRequest>(pulls_, request.ticket);
-      });
+  auto slot_wait =
+      awaitPending(entry, /*pipeline=*/true,
+                   [this, entry, registry, asking, waiting](std::function<void(Status)> done) {
+                     const auto request = pulls_.acquire(registry, [done](bool granted) {
+                       done(granted ? ok() : Status(fail(cancelledError())));
+                     });
+                     if (request.queued) {
+                       // Unless the slot came meanwhile (the pipeline then says "pulling").
+                       std::lock_guard lock(mutex_);
+                       if (entry->status.message == asking) entry->status.message = waiting;
+                     }
+                     return std::make_shared<SlotRequest>(pulls_, request.ticket);
+                   });
   Status slot = co_await std::move(slot_wait);
   if (!slot) co_return slot;
   SlotGuard held(pulls_, registry);
@@ -222,7 +228,8 @@ asio::awaitable<Status> WorkloadManager::pullOnce(EntryPtr entry) {
 
 asio::awaitable<std::optional<ImageFacts>> WorkloadManager::ensureImage(EntryPtr entry) {
   const auto& spec = entry->identity.spec;
-  if (!enterPhase(entry, api::reason::kPulling, "checking image " + spec.image)) co_return std::nullopt;
+  if (!enterPhase(entry, api::reason::kPulling, "checking image " + spec.image))
+    co_return std::nullopt;
   Backoff backoff(options_.retry_initial, options_.retry_max);
   bool pulled = false;
   while (true) {
@@ -243,8 +250,9 @@ asio::awaitable<std::optional<ImageFacts>> WorkloadManager::ensureImage(EntryPtr
     if (present) co_return facts;
     if (pulled) {
       setFailed(entry, api::reason::kErrImagePull,
-                "pull of image \"" + spec.image + "\" failed: the runtime reported the pull done, "
-                "but does not have the image");
+                "pull of image \"" + spec.image +
+                    "\" failed: the runtime reported the pull done, "
+                    "but does not have the image");
       co_return std::nullopt;
     }
     auto pulling = pullOnce(entry);

@@ -42,12 +42,18 @@ std::string registryOf(std::string_view image) {
 
 std::string_view pullFailureName(PullFailure failure) {
   switch (failure) {
-    case PullFailure::kNotFound: return "not found";
-    case PullFailure::kUnauthorized: return "unauthorized";
-    case PullFailure::kUnreachable: return "unreachable";
-    case PullFailure::kBadResponse: return "bad response";
-    case PullFailure::kTimeout: return "timeout";
-    case PullFailure::kOther: return "runtime error";
+    case PullFailure::kNotFound:
+      return "not found";
+    case PullFailure::kUnauthorized:
+      return "unauthorized";
+    case PullFailure::kUnreachable:
+      return "unreachable";
+    case PullFailure::kBadResponse:
+      return "bad response";
+    case PullFailure::kTimeout:
+      return "timeout";
+    case PullFailure::kOther:
+      return "runtime error";
   }
   return "runtime error";
 }
@@ -67,14 +73,14 @@ PullFailure classifyPullError(std::string_view image, const Error& error) {
                     "timed out"})) {
     return PullFailure::kTimeout;
   }
-  if (hasAny(text, {"connection refused", "no such host", "network is unreachable",
-                    "no route to host", "connection reset", "server misbehaving", "dial tcp",
-                    "dial udp", ": eof"})) {
+  if (hasAny(text,
+             {"connection refused", "no such host", "network is unreachable", "no route to host",
+              "connection reset", "server misbehaving", "dial tcp", "dial udp", ": eof"})) {
     return PullFailure::kUnreachable;
   }
   if (hasAny(text, {"malformed http", "transport connection broken", "server gave http response",
-                    "tls:", "x509:", "unexpected status", "invalid character", "unexpected media type",
-                    "unexpected end of json", "content-type"})) {
+                    "tls:", "x509:", "unexpected status", "invalid character",
+                    "unexpected media type", "unexpected end of json", "content-type"})) {
     return PullFailure::kBadResponse;
   }
   return PullFailure::kOther;
@@ -89,28 +95,30 @@ std::string pullFailureMessage(std::string_view image, PullFailure failure,
       explanation = "registry " + registry + " has no such repository, tag or digest";
       break;
     case PullFailure::kUnauthorized:
-      explanation = "registry " + registry + " refused access (credentials missing or not accepted)";
+      explanation =
+          "registry " + registry + " refused access (credentials missing or not accepted)";
       break;
     case PullFailure::kUnreachable:
       explanation = "registry " + registry +
                     " could not be reached (connection refused, unknown host or network error)";
       break;
     case PullFailure::kBadResponse:
-      explanation = "what answered at " + registry + " is not an OCI registry (or not over this protocol)";
+      explanation =
+          "what answered at " + registry + " is not an OCI registry (or not over this protocol)";
       break;
     case PullFailure::kTimeout:
-      explanation = "no complete answer from registry " + registry +
-                    " in time (the pull deadline, the agent's pull_timeout_seconds, is " +
-                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
-                    " s)";
+      explanation =
+          "no complete answer from registry " + registry +
+          " in time (the pull deadline, the agent's pull_timeout_seconds, is " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + " s)";
       break;
     case PullFailure::kOther:
       explanation = "the runtime could not pull it from registry " + registry +
                     " (its message is in the agent's log)";
       break;
   }
-  return "pull of image \"" + std::string(image) + "\" failed: " + std::string(pullFailureName(failure)) +
-         ": " + explanation;
+  return "pull of image \"" + std::string(image) +
+         "\" failed: " + std::string(pullFailureName(failure)) + ": " + explanation;
 }
 
 }  // namespace zp::agent

@@ -6,7 +6,8 @@
 
 namespace zp::agent {
 
-PullLimiter::PullLimiter(std::size_t per_registry) : per_registry_(std::max<std::size_t>(1, per_registry)) {}
+PullLimiter::PullLimiter(std::size_t per_registry)
+    : per_registry_(std::max<std::size_t>(1, per_registry)) {}
 
 PullLimiter::Request PullLimiter::acquire(const std::string& registry, Granted granted) {
   Ticket ticket;

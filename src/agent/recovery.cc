@@ -71,9 +71,10 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
     // be made from it. Remove the sandbox and do not register the workload:
     // the server delivers every accepted workload its node does not list
     // again, and the agent then creates it anew from the full spec.
-    spdlog::warn("workload \"{}\": half-created before a restart and its sandbox {} lacks the full "
-                 "spec; removing it (the server delivers the workload again)",
-                 sandbox.workload_id, sandbox.sandbox_id);
+    spdlog::warn(
+        "workload \"{}\": half-created before a restart and its sandbox {} lacks the full "
+        "spec; removing it (the server delivers the workload again)",
+        sandbox.workload_id, sandbox.sandbox_id);
     if (auto s = runtime_.removeWorkload(*sandbox.identity, sandbox.sandbox_id); !s) {
       spdlog::warn("workload \"{}\": {}", sandbox.workload_id, s.error().message);
     }
@@ -94,16 +95,17 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   if (container != nullptr) {
     entry->container_id = container->container_id;
     st.container_id = container->container_id;
-    if (auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class,
-                                                container->container_id);
+    if (auto detail =
+            runtime_.inspectContainer(entry->identity.spec.runtime_class, container->container_id);
         detail) {
       entry->observed = detail->state;
       applyContainerDetail(*detail, st);
       if (detail->state == ObjectState::kCreated) to_finish.push_back(entry);
     } else {
       st.state = api::WorkloadState::kUnknown;
-      st.reason = detail.error().code == Code::kUnavailable ? std::string(api::reason::kRuntimeUnavailable)
-                                                             : std::string("ContainerUnknown");
+      st.reason = detail.error().code == Code::kUnavailable
+                      ? std::string(api::reason::kRuntimeUnavailable)
+                      : std::string("ContainerUnknown");
       st.message = detail.error().message;
       entry->stale = true;  // the next sweep looks again
     }

@@ -7,11 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
-
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <random>
 
 #include "agent/await_callback.h"
 #include "agent/backoff.h"
@@ -70,13 +69,15 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
     if (const auto it = entries_.find(spec.id); it != entries_.end()) {
       if (!sameSpec(it->second->identity, spec)) {
         return fail(Code::kAlreadyExists,
-                    "workload \"" + spec.id + "\" already exists with a different spec", "workload.id");
+                    "workload \"" + spec.id + "\" already exists with a different spec",
+                    "workload.id");
       }
       return it->second->status;
     }
     if (stopping_) return fail(Code::kUnavailable, "the agent is stopping");
     entry = std::make_shared<Entry>();
-    entry->identity = WorkloadIdentity{spec, newUid(), 0};
+    entry->identity.spec = spec;
+    entry->identity.uid = newUid();
     auto& st = entry->status;
     st.id = spec.id;
     st.node = options_.node_id;
@@ -89,8 +90,8 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
     entries_.emplace(spec.id, entry);
     accepted = st;
   }
-  spdlog::info("workload \"{}\": accepted (image \"{}\", class \"{}\", uid {})", spec.id, spec.image,
-               spec.runtime_class, entry->identity.uid);
+  spdlog::info("workload \"{}\": accepted (image \"{}\", class \"{}\", uid {})", spec.id,
+               spec.image, spec.runtime_class, entry->identity.uid);
   launchPipeline(entry);
   return accepted;
 }
@@ -240,7 +241,7 @@ asio::awaitable<Status> WorkloadManager::awaitPending(EntryPtr entry, bool pipel
 // ---------------------------------------------------------------- stop, remove
 
 asio::awaitable<bool> WorkloadManager::awaitRuntime(EntryPtr entry, SteadyTime until,
-                                                   Backoff& backoff) {
+                                                    Backoff& backoff) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) co_return false;
@@ -254,10 +255,10 @@ asio::awaitable<bool> WorkloadManager::awaitRuntime(EntryPtr entry, SteadyTime u
       until - std::chrono::steady_clock::now());
   if (left <= std::chrono::milliseconds::zero()) co_return false;
   const std::string cls = entry->identity.spec.runtime_class;
-  auto ready = awaitPending(entry, /*pipeline=*/false,
-                            [this, cls, left](std::function<void(Status)> done) {
-                              return runtime_.waitReady(cls, left, std::move(done));
-                            });
+  auto ready =
+      awaitPending(entry, /*pipeline=*/false, [this, cls, left](std::function<void(Status)> done) {
+        return runtime_.waitReady(cls, left, std::move(done));
+      });
   Status answered = co_await std::move(ready);
   co_return answered.has_value();
 }
@@ -276,13 +277,14 @@ asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::secon
     container_id = runtimeIds(entry).second;
   }
   while (!container_id.empty()) {
-    const auto left = std::max(std::chrono::seconds::zero(),
-                               std::chrono::ceil<std::chrono::seconds>(kill_at - steady_clock::now()));
-    auto stopping = awaitPending(entry, /*pipeline=*/false,
-                                 [this, cls, container_id, left](std::function<void(Status)> done) {
-                                   return runtime_.stopContainer(cls, container_id, left,
-                                                                 std::move(done));
-                                 });
+    const auto left =
+        std::max(std::chrono::seconds::zero(),
+                 std::chrono::ceil<std::chrono::seconds>(kill_at - steady_clock::now()));
+    auto stopping =
+        awaitPending(entry, /*pipeline=*/false,
+                     [this, cls, container_id, left](std::function<void(Status)> done) {
+                       return runtime_.stopContainer(cls, container_id, left, std::move(done));
+                     });
     Status stopped = co_await std::move(stopping);
     if (stopped) break;
     if (stopped.error().code != Code::kUnavailable) co_return stopped;
@@ -331,8 +333,8 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
         setFailed(entry, api::reason::kStopped,
                   sandbox_id.empty() ? "stopped before its image was ready"
                                      : "stopped before the container started");
-      } else if (auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class,
-                                                         container_id);
+      } else if (auto detail =
+                     runtime_.inspectContainer(entry->identity.spec.runtime_class, container_id);
                  detail) {
         applyDetail(entry, *detail);
         std::lock_guard lock(mutex_);
@@ -378,7 +380,8 @@ asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::sec
     co_return removed;
   }
   forget(entry);
-  spdlog::info("workload \"{}\": removed (sandbox {})", id, sandbox_id.empty() ? "none" : sandbox_id);
+  spdlog::info("workload \"{}\": removed (sandbox {})", id,
+               sandbox_id.empty() ? "none" : sandbox_id);
   co_return ok();
 }
 

@@ -100,7 +100,7 @@ class WorkloadManager {
   // progress is cancelled. A runtime that restarts meanwhile is waited for
   // (Options::ready_wait past the grace period).
   boost::asio::awaitable<Result<api::WorkloadStatus>> stop(std::string id,
-                                                          std::chrono::seconds grace);
+                                                           std::chrono::seconds grace);
   // Stops and removes sandbox, container and logs, then forgets the workload.
   // A pull in progress is cancelled and frees its slot at once. A runtime
   // that restarts meanwhile is waited for (Options::ready_wait); on another
@@ -166,8 +166,7 @@ class WorkloadManager {
     std::shared_ptr<PendingCall> call;  // null until started
   };
   // Starts an asynchronous operation that calls `done` exactly once.
-  using StartCall =
-      std::function<std::shared_ptr<PendingCall>(std::function<void(Status)> done)>;
+  using StartCall = std::function<std::shared_ptr<PendingCall>(std::function<void(Status)> done)>;
 
   EntryPtr find(const std::string& id) const;
   // find(), or kNotFound naming the node.

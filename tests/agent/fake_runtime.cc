@@ -199,7 +199,8 @@ std::string FakeRuntime::containerOf(const std::string& workload_id) const {
   return {};
 }
 
-Result<std::optional<ImageFacts>> FakeRuntime::imageStatus(std::string_view, std::string_view image) {
+Result<std::optional<ImageFacts>> FakeRuntime::imageStatus(std::string_view,
+                                                           std::string_view image) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
   if (!images_.contains(std::string(image))) return std::optional<ImageFacts>();
@@ -259,7 +260,8 @@ Result<std::string> FakeRuntime::createContainer(const WorkloadIdentity& identit
   if (auto s = downError(); !s) return fail(s.error());
   if (!sandboxes_.contains(std::string(sandbox_id))) return fail(Code::kNotFound, "no sandbox");
   const std::string id = "ct-" + std::to_string(next_id_++);
-  containers_[id] = Container{std::string(sandbox_id), identity.spec.id, ObjectState::kCreated, 0, {}};
+  containers_[id] =
+      Container{std::string(sandbox_id), identity.spec.id, ObjectState::kCreated, 0, {}};
   return id;
 }
 

@@ -69,10 +69,9 @@ TEST(PullFailureTest, ClassifiesWhatContainerdSays) {
 TEST(PullFailureTest, TheImageNameCannotSteerTheClassification) {
   // A repository named like an error: its name in the message is ignored.
   const std::string image = "registry.test/unauthorized/connection-refused:1";
-  const Error error{Code::kNotFound,
-                    "PullImage: failed to resolve reference \"" + image + "\": " + image +
-                        ": not found",
-                    ""};
+  const Error error{
+      Code::kNotFound,
+      "PullImage: failed to resolve reference \"" + image + "\": " + image + ": not found", ""};
   EXPECT_EQ(classifyPullError(image, error), PullFailure::kNotFound);
 }
 

@@ -254,7 +254,8 @@ TEST_F(WorkloadManagerTest, AnUnreachableRuntimeKeepsNewWorkloadsPendingUntilItI
 
 TEST_F(WorkloadManagerTest, ARuntimeLostDuringAPullIsWaitedForAndThePullRetried) {
   const std::string image = "flaky.test/app:1";
-  runtime_.failPulls(image, Error{Code::kUnavailable, "PullImage: Socket closed", ""}, /*once=*/true);
+  runtime_.failPulls(image, Error{Code::kUnavailable, "PullImage: Socket closed", ""},
+                     /*once=*/true);
   ASSERT_TRUE(manager_->start(spec("flaky", image)).has_value());
   ASSERT_TRUE(reaches("flaky", api::WorkloadState::kRunning)) << statusOf("flaky").message;
   EXPECT_EQ(runtime_.startedPulls(image), 2);
@@ -330,7 +331,8 @@ TEST_F(WorkloadManagerTest, RecoveryDropsAHalfCreatedWorkloadWhoseSpecWasTrimmed
   // The big one cannot be finished: its sandbox is removed, the workload
   // unknown (the server delivers it again); the small one is finished.
   EXPECT_FALSE(manager_->status("big-half").has_value());
-  EXPECT_TRUE(reaches("small-half", api::WorkloadState::kRunning)) << statusOf("small-half").message;
+  EXPECT_TRUE(reaches("small-half", api::WorkloadState::kRunning))
+      << statusOf("small-half").message;
   const auto sandboxes = runtime_.sandboxes();
   ASSERT_EQ(sandboxes.size(), 1u);
   EXPECT_EQ(sandboxes.begin()->second.identity.spec.id, "small-half");

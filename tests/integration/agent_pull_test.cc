@@ -74,9 +74,10 @@ TEST_F(Pulls, AHungRegistryTakesOnlyItsSlotsAndRemovingItsWorkloadsFreesThem) {
   std::vector<std::string> again;
   for (int i = 0; i < 3; ++i) {
     again.push_back(workloadId("again"));
-    ASSERT_EQ(startWorkload(workloadJson(again.back(), hung + "again" + std::to_string(i), {"true"}))
-                  .value("type", ""),
-              "Status");
+    ASSERT_EQ(
+        startWorkload(workloadJson(again.back(), hung + "again" + std::to_string(i), {"true"}))
+            .value("type", ""),
+        "Status");
   }
   EXPECT_TRUE(waitFor([&] { return phases(listWorkloads(), again)["pulling"] == 3; }, 60s))
       << listWorkloads().dump();

@@ -30,7 +30,8 @@ class RuntimeRestart : public AgentIntegrationTest {
   // Whatever happened, containerd must be up again for everyone else.
   void ensureContainerdUp(int rc) {
     if (rc == 0) return;
-    ADD_FAILURE() << "restart-containerd failed (" << rc << "):\n" << readFile(dir_ / "restart.log");
+    ADD_FAILURE() << "restart-containerd failed (" << rc << "):\n"
+                  << readFile(dir_ / "restart.log");
     std::system((std::string(ZP_STACK_SCRIPT) + " start >/dev/null 2>&1").c_str());
   }
   bool containerdDown() { return !cri_->ping({.timeout = 1s}).has_value(); }

@@ -43,8 +43,8 @@ TEST_F(Stops, LongGracePeriodsDelayNeitherAQuickRemovalNorTheSweep) {
                             {"req", "slow-" + std::to_string(i)}}));
   }
   const auto sent = std::chrono::steady_clock::now();
-  ASSERT_TRUE(c.send(Json{{"type", "RemoveWorkload"}, {"id", quick}, {"timeout_seconds", 0},
-                          {"req", "quick"}}));
+  ASSERT_TRUE(c.send(
+      Json{{"type", "RemoveWorkload"}, {"id", quick}, {"timeout_seconds", 0}, {"req", "quick"}}));
 
   // The quick one is answered first, and well inside the 20 s grace period.
   auto first = c.readJson(60s);

@@ -169,6 +169,7 @@ TEST(MessagesTest, ASpecAtEveryLimitFitsOneStartWorkloadLine) {
 
   const Request request{std::string(kMaxReqLength, 'r'), StartWorkload{spec}};
   const std::string line = encodeRequest(request);
+  RecordProperty("line_bytes", static_cast<int>(line.size()));
   EXPECT_LT(line.size(), kMaxLineBytes) << "a valid spec does not fit the agent protocol";
   // Each payload byte really was escaped (six bytes each).
   EXPECT_GE(line.size(), budget * 6);

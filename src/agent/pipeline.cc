@@ -298,6 +298,8 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     auto ensuring = ensureImage(entry);
     std::optional<ImageFacts> image = co_await std::move(ensuring);
     if (!image) co_return;
+    // `*image` tells the image's user: the place to decide the user the
+    // container runs as, before anything is created.
   }
 
   if (sandbox_id.empty()) {

@@ -11,7 +11,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -136,10 +138,14 @@ void BM_AgentStartPath(benchmark::State& state) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     state.PauseTiming();
-    (void)manager.remove(spec.id, std::chrono::seconds(0));
+    // remove() is a coroutine: run it to completion.
+    auto removed = boost::asio::co_spawn(workers, manager.remove(spec.id, std::chrono::seconds(0)),
+                                         boost::asio::use_future);
+    (void)removed.get();
     state.ResumeTiming();
   }
   removeAll(**client, config.node_id);
+  manager.shutdown();
   workers.join();
 }
 BENCHMARK(BM_AgentStartPath)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();

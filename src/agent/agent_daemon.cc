@@ -27,19 +27,28 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
       runtime_(runtime),
       options_(std::move(options)),
       workers_(std::make_unique<asio::thread_pool>(options_.worker_threads)),
-      control_(std::make_unique<asio::thread_pool>(options_.control_threads)) {
-  std::vector<std::string> classes;
-  for (const auto& [name, rc] : config_.runtime_classes) classes.push_back(name);
-  manager_ = std::make_unique<WorkloadManager>(
-      WorkloadManager::Options{config_.node_id, effectiveCapacity(config_), classes, kVersion,
-                               config_.uid_range},
-      runtime_, SystemClock::instance(), workers_->get_executor());
+      control_(std::make_unique<asio::thread_pool>(options_.control_threads)),
+      sweeper_(std::make_unique<asio::thread_pool>(1)) {
+  WorkloadManager::Options manager_options;
+  manager_options.node_id = config_.node_id;
+  manager_options.capacity = effectiveCapacity(config_);
+  for (const auto& [name, rc] : config_.runtime_classes) {
+    manager_options.runtime_classes.push_back(name);
+  }
+  manager_options.version = kVersion;
+  manager_options.pull_timeout = std::chrono::seconds(config_.pull_timeout_seconds);
+  manager_options.max_pulls_per_registry = config_.max_pulls_per_registry;
+  manager_options.uid_range = config_.uid_range;
+  manager_ = std::make_unique<WorkloadManager>(std::move(manager_options), runtime_,
+                                               SystemClock::instance(), workers_->get_executor());
 }
 
 AgentDaemon::~AgentDaemon() {
   // Pools first: tasks still queued in them refer to the manager.
+  sweeper_->join();
   control_->join();
   workers_->join();
+  sweeper_.reset();
   control_.reset();
   workers_.reset();
 }
@@ -78,7 +87,7 @@ Status AgentDaemon::run() {
                config_.runtime_classes.size());
   if (options_.on_listening) options_.on_listening(where);
 
-  // One status sweep per tick for the whole node, on a worker; never overlapping.
+  // One status sweep per tick for the whole node, on its own thread; never overlapping.
   bool stopping = false;
   asio::steady_timer tick(io_);
   asio::co_spawn(
@@ -90,7 +99,7 @@ Status AgentDaemon::run() {
           co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (stopping) break;
           auto sweep = asio::co_spawn(
-              control_->get_executor(),
+              sweeper_->get_executor(),
               [this]() -> asio::awaitable<Status> { co_return manager_->sweep(); },
               asio::use_awaitable);
           auto swept = co_await std::move(sweep);
@@ -114,8 +123,10 @@ Status AgentDaemon::run() {
   server.stop();
   tick.cancel();
   signals.cancel();
-  // Let operations on workers finish for a moment; the runtime keeps the
-  // truth, so anything cut short is found and finished by the next start.
+  // Cancel what waits (pulls, grace periods, the runtime), let operations
+  // finish for a moment; the runtime keeps the truth, so anything cut short
+  // is found and finished by the next start.
+  manager_->shutdown();
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (manager_->operationsInFlight() > 0 && std::chrono::steady_clock::now() < grace_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -128,8 +139,10 @@ Status AgentDaemon::run() {
     spdlog::shutdown();
     std::_Exit(0);
   }
+  sweeper_->stop();
   control_->stop();
   workers_->stop();
+  sweeper_->join();
   control_->join();
   workers_->join();
   // Drain what the io_context still holds (connection coroutines) before destruction.

@@ -1,12 +1,16 @@
 #pragma once
 // AgentDaemon: one zoneplane-agent, wired. Owns the network io_context (one
-// thread: the caller of run()), two pools for blocking runtime calls — one
-// for start pipelines (image pulls can block a thread for minutes), one for
-// stops, removals and the status sweep, so those never queue behind pulls —
-// the workload manager, the protocol server and the status sweeper. run() blocks until requestStop() (any thread) or SIGINT/SIGTERM
-// when `handle_signals` is set. Workloads are left running on exit. If runtime
-// operations are still running 5 s after a stop, the process exits at once
-// (they resume from the runtime's state on the next start).
+// thread: the caller of run()), three pools — the workers (start pipelines),
+// the control pool (stops and removals) and a single sweeper thread (the
+// status sweep, which so never waits behind a stop or a pull) — the workload
+// manager, the protocol server and the sweep timer. Pipelines, stops and
+// removals hold a thread only for short runtime calls; pulls, grace periods
+// and waits for the runtime hold none (see WorkloadManager).
+// run() blocks until requestStop() (any thread) or SIGINT/SIGTERM when
+// `handle_signals` is set. Workloads are left running on exit: pending waits
+// are cancelled, and if runtime operations are still running 5 s after a
+// stop, the process exits at once (they resume from the runtime's state on
+// the next start).
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -27,7 +31,7 @@ struct DaemonOptions {
   std::chrono::milliseconds sweep_interval{500};
   std::chrono::seconds runtime_wait{30};  // how long to retry reaching the runtime at start
   std::size_t worker_threads = 8;   // start pipelines
-  std::size_t control_threads = 4;  // stop, remove, sweep
+  std::size_t control_threads = 4;  // stop, remove
   bool handle_signals = true;
   // Called once listening, with the bound "host:port".
   std::function<void(const std::string&)> on_listening;
@@ -51,6 +55,7 @@ class AgentDaemon {
   boost::asio::io_context io_;
   std::unique_ptr<boost::asio::thread_pool> workers_;
   std::unique_ptr<boost::asio::thread_pool> control_;
+  std::unique_ptr<boost::asio::thread_pool> sweeper_;
   std::unique_ptr<WorkloadManager> manager_;
   std::atomic<bool> stop_requested_{false};
 };

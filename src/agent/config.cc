@@ -107,6 +107,11 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
       if (key == "listen") {
         if (auto s = parseListen(config, text->get(), origin + ": "); !s) return fail(s.error());
       }
+    } else if (key == "pull_timeout_seconds" || key == "max_pulls_per_registry") {
+      const auto* number = node.as_integer();
+      if (number == nullptr) return fail(wrongType(origin, key, "an integer").error());
+      (key == "pull_timeout_seconds" ? config.pull_timeout_seconds : config.max_pulls_per_registry) =
+          number->get();
     } else if (key == "insecure_listen_any") {
       const auto* flag = node.as_boolean();
       if (flag == nullptr) return fail(wrongType(origin, key, "true or false").error());
@@ -198,6 +203,21 @@ Status validateConfig(const AgentConfig& config) {
     }
   }
   if (auto s = validateUidRange(config.uid_range, "security."); !s) return s;
+  if (config.pull_timeout_seconds < kMinPullTimeoutSeconds ||
+      config.pull_timeout_seconds > kMaxPullTimeoutSeconds) {
+    return fail(Code::kInvalidArgument,
+                "pull_timeout_seconds must be between " + std::to_string(kMinPullTimeoutSeconds) +
+                    " and " + std::to_string(kMaxPullTimeoutSeconds) + ", got " +
+                    std::to_string(config.pull_timeout_seconds),
+                "pull_timeout_seconds");
+  }
+  if (config.max_pulls_per_registry < 1 || config.max_pulls_per_registry > kMaxPullsPerRegistry) {
+    return fail(Code::kInvalidArgument,
+                "max_pulls_per_registry must be between 1 and " +
+                    std::to_string(kMaxPullsPerRegistry) + ", got " +
+                    std::to_string(config.max_pulls_per_registry),
+                "max_pulls_per_registry");
+  }
   if (config.data_dir.empty() || config.data_dir.front() != '/') {
     return fail(Code::kInvalidArgument, "data_dir must be an absolute path", "data_dir");
   }

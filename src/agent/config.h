@@ -26,6 +26,12 @@ struct RuntimeClassConfig {
   bool operator==(const RuntimeClassConfig&) const = default;
 };
 
+inline constexpr std::int64_t kDefaultPullTimeoutSeconds = 300;
+inline constexpr std::int64_t kMinPullTimeoutSeconds = 1;
+inline constexpr std::int64_t kMaxPullTimeoutSeconds = 3600;
+inline constexpr std::int64_t kDefaultMaxPullsPerRegistry = 3;
+inline constexpr std::int64_t kMaxPullsPerRegistry = 64;
+
 struct AgentConfig {
   std::string node_id;
   std::string listen_host = "127.0.0.1";
@@ -41,6 +47,10 @@ struct AgentConfig {
   // [security]: the uids the node gives `restricted` workloads whose image
   // would run as root (uid_range_start, uid_range_size).
   UidRange uid_range;
+  // Deadline of one image pull; its expiry fails the workload (ErrImagePull).
+  std::int64_t pull_timeout_seconds = kDefaultPullTimeoutSeconds;
+  // Image pulls in flight per registry; more wait their turn (no thread held).
+  std::int64_t max_pulls_per_registry = kDefaultMaxPullsPerRegistry;
 };
 
 // Parses a TOML document. Unknown keys are errors naming the key.
@@ -53,7 +63,7 @@ Status applyRuntimeClassFlag(AgentConfig& config, const std::string& flag);
 Status applyListenFlag(AgentConfig& config, const std::string& flag);
 
 // Checks the final configuration: node id, classes, endpoints, listen policy,
-// the uid range.
+// the uid range, pull_timeout_seconds (1..3600) and max_pulls_per_registry (1..64).
 Status validateConfig(const AgentConfig& config);
 
 // Capacity with machine defaults filled in.

@@ -19,6 +19,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "agent/spec_annotation.h"
 #include "api/json.h"
 #include "api/validate.h"
 
@@ -108,7 +109,7 @@ cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity,
   config.set_hostname(spec.id);
   config.set_log_directory(log_directory);
   setLabels(*config.mutable_labels(), identity, node_id);
-  (*config.mutable_annotations())[std::string(kAnnotationSpec)] = api::toJson(spec).dump();
+  for (auto& [key, value] : specAnnotations(spec)) (*config.mutable_annotations())[key] = value;
 
   auto* linux = config.mutable_linux();
   // The pod's cgroup, whose pids.max bounds the sandbox and every container.
@@ -182,19 +183,23 @@ cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
 std::optional<WorkloadIdentity> identityFromSandbox(const cri::v1::PodSandbox& sandbox) {
   const auto it = sandbox.annotations().find(std::string(kAnnotationSpec));
   if (it == sandbox.annotations().end()) return std::nullopt;
-  const auto json = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return std::nullopt;
-  auto spec = api::workloadSpecFromJson(json);
-  if (!spec || !api::validateWorkloadSpec(*spec)) return std::nullopt;
-  if (spec->id != sandbox.metadata().name()) return std::nullopt;
+  const auto digest = sandbox.annotations().find(std::string(kAnnotationSpecDigest));
+  auto spec = specFromAnnotations(it->second, digest == sandbox.annotations().end()
+                                                  ? std::nullopt
+                                                  : std::optional<std::string_view>(digest->second));
+  if (!spec || spec->spec.id != sandbox.metadata().name()) return std::nullopt;
   const auto user = idLabel(sandbox, kLabelRunAsUser);
   const auto group = idLabel(sandbox, kLabelRunAsGroup);
   if (!user || !group) return std::nullopt;
-  return WorkloadIdentity{.spec = std::move(*spec),
-                          .uid = sandbox.metadata().uid(),
-                          .attempt = sandbox.metadata().attempt(),
-                          .run_as_user = *user,
-                          .run_as_group = *group};
+  WorkloadIdentity identity;
+  identity.spec = std::move(spec->spec);
+  identity.uid = sandbox.metadata().uid();
+  identity.attempt = sandbox.metadata().attempt();
+  identity.spec_digest = std::move(spec->digest);
+  identity.spec_complete = spec->complete;
+  identity.run_as_user = *user;
+  identity.run_as_group = *group;
+  return identity;
 }
 
 }  // namespace zp::agent

@@ -54,9 +54,9 @@ inline constexpr std::string_view kUnprivilegedPortSysctl = "net.ipv4.ip_unprivi
 std::vector<std::string> grantedCapabilities(const api::SecuritySpec& security);
 
 // The sandbox config of a workload: metadata (name = id, namespace
-// "zoneplane", uid, attempt), labels, the spec annotation, log directory
-// `log_directory`, the pod's placement (cgroup_parent) and a least-privilege
-// Linux security context.
+// "zoneplane", uid, attempt), labels, the spec annotations (spec_annotation.h), log
+// directory `log_directory`, the pod's placement (cgroup_parent) and a
+// least-privilege Linux security context.
 cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity,
                                         const std::string& node_id,
                                         const std::string& log_directory,

@@ -24,6 +24,9 @@ ObjectState fromContainerState(cri::v1::ContainerState s) {
   }
 }
 
+// How long a sweep waits for an unreachable runtime before reporting it so.
+constexpr std::chrono::milliseconds kReadyWait{1000};
+
 template <typename Filter>
 void selectNode(Filter& filter, const std::string& node_id) {
   for (const auto& [k, v] : nodeLabels(node_id)) (*filter.mutable_label_selector())[k] = v;
@@ -104,25 +107,47 @@ ImageFacts factsOf(const cri::v1::Image& image) {
   facts.username = image.username();
   return facts;
 }
+
+// A call that failed before it reached the runtime (unknown class): `done`
+// has been called already, so there is nothing to cancel.
+class CompletedCall final : public PendingCall {
+ public:
+  void cancel() override {}
+};
+
+std::shared_ptr<PendingCall> failNow(const Error& error, const std::function<void(Status)>& done) {
+  done(fail(error));
+  return std::make_shared<CompletedCall>();
+}
+
 }  // namespace
 
-Result<ImageFacts> CriRuntime::ensureImage(std::string_view runtime_class, std::string_view image) {
+Result<std::optional<ImageFacts>> CriRuntime::imageStatus(std::string_view runtime_class,
+                                                          std::string_view image) {
   auto b = binding(runtime_class);
   if (!b) return fail(b.error());
   cri::v1::ImageSpec spec;
   spec.set_image(std::string(image));
   auto present = b->client->imageStatus(spec);
   if (!present) return fail(present.error());
-  if (*present) return factsOf(**present);
+  if (!*present) return std::optional<ImageFacts>();
+  return std::optional<ImageFacts>(factsOf(**present));
+}
+
+std::shared_ptr<PendingCall> CriRuntime::pullImage(std::string_view runtime_class,
+                                                   std::string_view image,
+                                                   std::chrono::milliseconds timeout,
+                                                   std::function<void(Status)> done) {
+  auto b = binding(runtime_class);
+  if (!b) return failNow(b.error(), done);
   spdlog::info("pulling image \"{}\" for class \"{}\"", image, runtime_class);
-  auto pulled = b->client->pullImage(spec);
-  if (!pulled) return fail(pulled.error());
-  auto after = b->client->imageStatus(spec);
-  if (!after) return fail(after.error());
-  if (!*after) {
-    return fail(Code::kNotFound, "image \"" + std::string(image) + "\" is absent right after its pull");
-  }
-  return factsOf(**after);
+  cri::v1::PullImageRequest request;
+  request.mutable_image()->set_image(std::string(image));
+  return b->client->pullImageAsync(request, {.timeout = timeout},
+                                   [done = std::move(done)](Result<std::string> pulled) {
+                                     if (!pulled) return done(fail(std::move(pulled.error())));
+                                     done(ok());
+                                   });
 }
 
 Result<std::string> CriRuntime::runSandbox(const WorkloadIdentity& identity) {
@@ -135,6 +160,33 @@ Result<std::string> CriRuntime::runSandbox(const WorkloadIdentity& identity) {
   if (auto s = b->cgroups->prepare(identity); !s) return fail(s.error());
   return b->client->runPodSandbox(
       sandboxConfig(identity, node_id_, dir, b->cgroups->placement(identity)), b->handler);
+}
+
+Result<std::optional<std::string>> CriRuntime::findSandbox(const WorkloadIdentity& identity) {
+  auto b = binding(identity.spec.runtime_class);
+  if (!b) return fail(b.error());
+  cri::v1::PodSandboxFilter filter;
+  selectNode(filter, node_id_);
+  (*filter.mutable_label_selector())[std::string(kLabelUid)] = identity.uid;
+  auto listed = b->client->listPodSandbox(filter);
+  if (!listed) return fail(listed.error());
+  for (const auto& sb : *listed) {
+    if (sb.metadata().attempt() == identity.attempt) return std::optional<std::string>(sb.id());
+  }
+  return std::optional<std::string>();
+}
+
+Result<std::optional<std::string>> CriRuntime::findContainer(std::string_view runtime_class,
+                                                             std::string_view sandbox_id) {
+  auto b = binding(runtime_class);
+  if (!b) return fail(b.error());
+  cri::v1::ContainerFilter filter;
+  selectNode(filter, node_id_);
+  filter.set_pod_sandbox_id(std::string(sandbox_id));
+  auto listed = b->client->listContainers(filter);
+  if (!listed) return fail(listed.error());
+  if (listed->empty()) return std::optional<std::string>();
+  return std::optional<std::string>(listed->front().id());
 }
 
 Result<std::string> CriRuntime::createContainer(const WorkloadIdentity& identity,
@@ -175,19 +227,38 @@ Result<ContainerDetail> CriRuntime::inspectContainer(std::string_view runtime_cl
   return d;
 }
 
-Status CriRuntime::stopWorkload(std::string_view runtime_class, std::string_view sandbox_id,
-                                std::string_view container_id, std::chrono::seconds grace) {
+std::shared_ptr<PendingCall> CriRuntime::stopContainer(std::string_view runtime_class,
+                                                       std::string_view container_id,
+                                                       std::chrono::seconds grace,
+                                                       std::function<void(Status)> done) {
+  auto b = binding(runtime_class);
+  if (!b) return failNow(b.error(), done);
+  return b->client->stopContainerAsync(container_id, grace, {},
+                                       [done = std::move(done)](Status stopped) {
+                                         if (!stopped && stopped.error().code == Code::kNotFound) {
+                                           return done(ok());
+                                         }
+                                         done(std::move(stopped));
+                                       });
+}
+
+Status CriRuntime::stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) {
   auto b = binding(runtime_class);
   if (!b) return fail(b.error());
-  if (!container_id.empty()) {
-    auto s = b->client->stopContainer(container_id, grace);
-    if (!s && s.error().code != Code::kNotFound) return s;
-  }
-  if (!sandbox_id.empty()) {
-    auto s = b->client->stopPodSandbox(sandbox_id);
-    if (!s && s.error().code != Code::kNotFound) return s;
-  }
+  auto s = b->client->stopPodSandbox(sandbox_id);
+  if (!s && s.error().code != Code::kNotFound) return s;
   return ok();
+}
+
+std::shared_ptr<PendingCall> CriRuntime::waitReady(std::string_view runtime_class,
+                                                   std::chrono::milliseconds timeout,
+                                                   std::function<void(Status)> done) {
+  auto b = binding(runtime_class);
+  if (!b) return failNow(b.error(), done);
+  // A channel whose socket went away retries on a backoff that grows to
+  // seconds; a call that waits for readiness makes it connect at once.
+  b->client->resetConnectBackoff();
+  return b->client->waitReady({.timeout = timeout}, std::move(done));
 }
 
 Status CriRuntime::removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) {
@@ -231,6 +302,19 @@ Result<Snapshot> CriRuntime::snapshot() {
   Snapshot snap;
   for (const auto& [endpoint, client] : clients_) {
     const std::string& cls = class_of_endpoint_.at(endpoint);
+    // Readiness first, briefly: a runtime that is down is reported as such
+    // within a second (and the channel reconnects at once when it is back),
+    // while the listings keep their full deadline for a busy runtime.
+    client->resetConnectBackoff();
+    if (auto ready = client->ping({.timeout = kReadyWait, .wait_for_ready = true}); !ready) {
+      if (ready.error().code == Code::kDeadlineExceeded) {
+        return fail(Code::kUnavailable, "runtime class \"" + cls + "\" (" + endpoint +
+                                            ") did not answer within " +
+                                            std::to_string(kReadyWait.count()) + " ms");
+      }
+      return fail(ready.error().code, "runtime class \"" + cls + "\" (" + endpoint +
+                                          ") is not reachable: " + ready.error().message);
+    }
     cri::v1::PodSandboxFilter sandbox_filter;
     selectNode(sandbox_filter, node_id_);
     auto sandboxes = client->listPodSandbox(sandbox_filter);

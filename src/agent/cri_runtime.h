@@ -25,17 +25,30 @@ class CriRuntime final : public Runtime {
   static Result<std::unique_ptr<CriRuntime>> create(const AgentConfig& config,
                                                     cri::ClientOptions options = {});
 
-  Result<ImageFacts> ensureImage(std::string_view runtime_class, std::string_view image) override;
+  Result<std::optional<ImageFacts>> imageStatus(std::string_view runtime_class,
+                                                std::string_view image) override;
+  std::shared_ptr<PendingCall> pullImage(std::string_view runtime_class, std::string_view image,
+                                         std::chrono::milliseconds timeout,
+                                         std::function<void(Status)> done) override;
   Result<std::string> runSandbox(const WorkloadIdentity& identity) override;
+  Result<std::optional<std::string>> findSandbox(const WorkloadIdentity& identity) override;
   Result<std::string> createContainer(const WorkloadIdentity& identity,
                                       std::string_view sandbox_id) override;
+  Result<std::optional<std::string>> findContainer(std::string_view runtime_class,
+                                                   std::string_view sandbox_id) override;
   Status startContainer(std::string_view runtime_class, std::string_view container_id) override;
   Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
                                            std::string_view container_id) override;
-  Status stopWorkload(std::string_view runtime_class, std::string_view sandbox_id,
-                      std::string_view container_id, std::chrono::seconds grace) override;
+  std::shared_ptr<PendingCall> stopContainer(std::string_view runtime_class,
+                                             std::string_view container_id,
+                                             std::chrono::seconds grace,
+                                             std::function<void(Status)> done) override;
+  Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) override;
   Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
   Result<Snapshot> snapshot() override;
+  std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
+                                         std::chrono::milliseconds timeout,
+                                         std::function<void(Status)> done) override;
   std::string logPath(const WorkloadIdentity& identity) const override;
   std::string handlerFor(std::string_view runtime_class) const override;
   Status pruneHostState(const Snapshot& snapshot) override;

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "agent/agent_daemon.h"
 #include "agent/config.h"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> classes;
   bool insecure = false;
   std::int64_t memory_mb = 0, cpu_millicores = 0;
+  std::optional<std::int64_t> pull_timeout_seconds, max_pulls_per_registry;
   app.add_option("--config", config_path, "TOML configuration file");
   app.add_option("--node-id", node_id, "node id (DNS-1123 label)");
   app.add_option("--listen", listen, "HOST:PORT to serve the protocol on (default 127.0.0.1:9000)");
@@ -30,6 +32,10 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-listen-any", insecure,
                "allow a non-loopback listen address although the protocol has no TLS or authentication");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  app.add_option("--pull-timeout-seconds", pull_timeout_seconds,
+                 "deadline of one image pull (default 300)");
+  app.add_option("--max-pulls-per-registry", max_pulls_per_registry,
+                 "image pulls in flight per registry (default 3)");
   CLI11_PARSE(app, argc, argv);
 
   zp::agent::AgentConfig config;
@@ -55,6 +61,8 @@ int main(int argc, char** argv) {
   if (cpu_millicores > 0) config.capacity_cpu_millicores = cpu_millicores;
   if (insecure) config.insecure_listen_any = true;
   if (!log_level.empty()) config.log_level = log_level;
+  if (pull_timeout_seconds) config.pull_timeout_seconds = *pull_timeout_seconds;
+  if (max_pulls_per_registry) config.max_pulls_per_registry = *max_pulls_per_registry;
   apply(zp::agent::validateConfig(config));
   apply(zp::setupLogging(config.log_level));
 

@@ -66,6 +66,23 @@ Status WorkloadManager::recover() {
 
 void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,
                                    std::vector<EntryPtr>& to_finish) {
+  const auto* container = containerOf(snapshot, sandbox.sandbox_id);
+  if (container == nullptr && sandbox.state == ObjectState::kReady &&
+      !sandbox.identity->spec_complete) {
+    // Half-created, and the sandbox carries the spec without its command,
+    // args and env (it was too big for an annotation): the container cannot
+    // be made from it. Remove the sandbox and do not register the workload:
+    // the server delivers every accepted workload its node does not list
+    // again, and the agent then creates it anew from the full spec.
+    spdlog::warn(
+        "workload \"{}\": half-created before a restart and its sandbox {} lacks the full "
+        "spec; removing it (the server delivers the workload again)",
+        sandbox.workload_id, sandbox.sandbox_id);
+    if (auto s = runtime_.removeWorkload(*sandbox.identity, sandbox.sandbox_id); !s) {
+      spdlog::warn("workload \"{}\": {}", sandbox.workload_id, s.error().message);
+    }
+    return;
+  }
   auto entry = std::make_shared<Entry>();
   entry->identity = *sandbox.identity;
   const auto& id = entry->identity.spec.id;
@@ -81,20 +98,22 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   entry->sandbox_id = sandbox.sandbox_id;
   st.sandbox_id = sandbox.sandbox_id;
 
-  const auto* container = containerOf(snapshot, sandbox.sandbox_id);
   if (container != nullptr) {
     entry->container_id = container->container_id;
     st.container_id = container->container_id;
-    if (auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class,
-                                                container->container_id);
+    if (auto detail =
+            runtime_.inspectContainer(entry->identity.spec.runtime_class, container->container_id);
         detail) {
       entry->observed = detail->state;
       applyContainerDetail(*detail, st);
       if (detail->state == ObjectState::kCreated) to_finish.push_back(entry);
     } else {
       st.state = api::WorkloadState::kUnknown;
-      st.reason = "ContainerUnknown";
+      st.reason = detail.error().code == Code::kUnavailable
+                      ? std::string(api::reason::kRuntimeUnavailable)
+                      : std::string("ContainerUnknown");
       st.message = detail.error().message;
+      entry->stale = true;  // the next sweep looks again
     }
   } else if (sandbox.state == ObjectState::kReady) {
     // Half-created before a crash: finish it (create + start the container).
@@ -115,38 +134,94 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   if (entry->identity.run_as_user) uids_.reserve(entry->identity.uid, *entry->identity.run_as_user);
 }
 
+std::vector<WorkloadManager::EntryPtr> WorkloadManager::sweepable() const {
+  std::lock_guard lock(mutex_);
+  std::vector<EntryPtr> out;
+  for (const auto& [id, entry] : entries_) {
+    // A running pipeline owns its workload's status.
+    if (api::isTerminal(entry->status.state) || entry->container_id.empty() || entry->pipeline) {
+      continue;
+    }
+    out.push_back(entry);
+  }
+  return out;
+}
+
+void WorkloadManager::markStale(const EntryPtr& entry, const Error& error) {
+  std::lock_guard lock(mutex_);
+  auto& st = entry->status;
+  if (api::isTerminal(st.state) || entry->pipeline) return;
+  if (!entry->stale) {
+    std::string last = std::string(api::stateName(st.state));
+    if (!st.reason.empty()) last += " (" + st.reason + ")";
+    st.message = "the container runtime cannot be reached; last observed state: " + last + ": " +
+                 error.message;
+    st.state = api::WorkloadState::kUnknown;
+    st.reason = api::reason::kRuntimeUnavailable;
+    entry->stale = true;
+    spdlog::warn("workload \"{}\": status unknown: {}", entry->identity.spec.id, st.message);
+  }
+}
+
+bool WorkloadManager::refresh(const EntryPtr& entry) {
+  std::unique_lock op(entry->op, std::try_to_lock);
+  if (!op.owns_lock()) return true;  // an operation is in progress; it sets the status
+  const std::string container_id = runtimeIds(entry).second;
+  auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class, container_id);
+  if (detail) {
+    applyDetail(entry, *detail);
+  } else if (detail.error().code == Code::kNotFound) {
+    setFailed(entry, api::reason::kContainerMissing,
+              "container " + container_id + " disappeared from the runtime");
+  } else if (detail.error().code == Code::kUnavailable) {
+    markStale(entry, detail.error());
+    return false;
+  } else {
+    spdlog::warn("workload \"{}\": ContainerStatus: {}", entry->identity.spec.id,
+                 detail.error().message);
+  }
+  return true;
+}
+
 Status WorkloadManager::sweep() {
   auto snapshot = runtime_.snapshot();
-  if (!snapshot) return fail(snapshot.error());
+  if (!snapshot) {
+    const Error error = snapshot.error();
+    auto entries = sweepable();
+    if (error.code == Code::kUnavailable) {
+      // Nothing can be read: what the registry holds is no longer fresh.
+      for (const auto& entry : entries) markStale(entry, error);
+      return fail(error);
+    }
+    // The listing failed otherwise (too large, a runtime bug): degrade to one
+    // ContainerStatus per workload instead of freezing every status.
+    spdlog::warn("status sweep: listing failed ({}); checking {} workload(s) one by one",
+                 error.message, entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (!refresh(entries[i])) {
+        for (std::size_t j = i + 1; j < entries.size(); ++j) markStale(entries[j], error);
+        break;
+      }
+    }
+    return fail(error);
+  }
   std::map<std::string, const ContainerObservation*> containers;
   for (const auto& c : snapshot->containers) containers[c.container_id] = &c;
 
   // Decide under the lock what changed; inspect outside it.
   std::vector<EntryPtr> changed;
   {
+    auto candidates = sweepable();
     std::lock_guard lock(mutex_);
-    for (const auto& [id, entry] : entries_) {
-      if (api::isTerminal(entry->status.state) || entry->container_id.empty()) continue;
+    for (const auto& entry : candidates) {
       const auto it = containers.find(entry->container_id);
-      if (it == containers.end()) {
-        changed.push_back(entry);  // vanished: confirmed below
-      } else if (it->second->state != entry->observed) {
-        changed.push_back(entry);
+      if (entry->stale || it == containers.end() || it->second->state != entry->observed) {
+        changed.push_back(entry);  // stale, vanished (confirmed below) or changed
       }
     }
   }
   for (const auto& entry : changed) {
-    std::unique_lock op(entry->op, std::try_to_lock);
-    if (!op.owns_lock()) continue;  // an operation is in progress; it sets the status
-    // Holding `op` means no stop/remove/pipeline is running for it.
-    const std::string container_id = runtimeIds(entry).second;
-    auto detail = runtime_.inspectContainer(entry->identity.spec.runtime_class, container_id);
-    if (detail) {
-      applyDetail(entry, *detail);
-    } else if (detail.error().code == Code::kNotFound) {
-      setFailed(entry, api::reason::kContainerMissing,
-                "container " + container_id + " disappeared from the runtime");
-    }
+    if (!refresh(entry)) break;  // the runtime went away meanwhile; the next sweep retries
   }
   removeOrphans(*snapshot);
   return ok();

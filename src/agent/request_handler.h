@@ -1,7 +1,8 @@
 #pragma once
 // RequestHandler: turns one decoded protocol request into its reply. Runs on
-// the network executor; blocking work (stop, remove) is sent to the worker
-// pool and awaited, so a slow operation never holds up other requests.
+// the network executor; stop and remove run as coroutines on the control
+// pool and are awaited, so a slow operation never holds up other requests
+// (and a grace period holds no thread at all).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -15,7 +16,7 @@ namespace zp::agent {
 
 class RequestHandler {
  public:
-  // Uses (does not own) `manager`; `workers` runs blocking calls.
+  // Uses (does not own) `manager`; `workers` runs stop and remove.
   RequestHandler(WorkloadManager& manager, boost::asio::any_io_executor workers)
       : manager_(manager), workers_(std::move(workers)) {}
 

@@ -3,16 +3,29 @@
 // workloads. The production implementation is CriRuntime (any CRI v1 runtime:
 // Edera Protect, containerd); a simulated one may serve scale tests.
 //
-// Every method blocks (network calls with deadlines) and is thread-safe:
-// call them from worker threads, never from the agent's network executor.
+// Every method is thread-safe. Most block for a short runtime call with a
+// deadline: call them from worker threads, never from the agent's network
+// executor. The ones that may take long (pullImage, stopContainer, waitReady)
+// are asynchronous and hold no thread: their `done` is called exactly once,
+// on a thread of the runtime client's or on the calling thread before the
+// method returns, so it must only hand the outcome over (post it to an
+// executor) and never block or take the caller's locks. The PendingCall they
+// return cancels them (`done` then gets kCancelled).
+//
+// Errors: kUnavailable means the runtime could not be reached (or is still
+// starting): transient, never an answer about the workload. kDeadlineExceeded
+// means it did not answer in time.
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/workload.h"
+#include "common/pending_call.h"
 #include "common/status.h"
 #include "common/time.h"
 
@@ -42,6 +55,12 @@ struct WorkloadIdentity {
   // node allocates under `restricted`). nullopt: the image's own (baseline).
   std::optional<std::int64_t> run_as_user;
   std::optional<std::int64_t> run_as_group;
+  // SHA-256 of the whole spec (spec_annotation.h), set when read back from a
+  // sandbox. `spec_complete` is false when the sandbox could only carry the
+  // spec without command, args and env (a big spec): then `spec` lacks them
+  // and the workload's container cannot be created from it.
+  std::string spec_digest;
+  bool spec_complete = true;
 };
 
 // What the runtime reports about a present image (CRI ImageStatus).
@@ -92,26 +111,49 @@ class Runtime {
  public:
   virtual ~Runtime() = default;
 
-  // Makes `image` present for the class (pulls only when ImageStatus says it
-  // is absent) and returns what the runtime knows of it.
-  virtual Result<ImageFacts> ensureImage(std::string_view runtime_class, std::string_view image) = 0;
+  // What the runtime knows of `image` if it is present; nullopt if it is not.
+  virtual Result<std::optional<ImageFacts>> imageStatus(std::string_view runtime_class,
+                                                        std::string_view image) = 0;
+  // Pulls `image` for the class (asynchronous); kDeadlineExceeded once
+  // `timeout` has passed.
+  virtual std::shared_ptr<PendingCall> pullImage(std::string_view runtime_class,
+                                                 std::string_view image,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::function<void(Status)> done) = 0;
   // Creates and starts the workload's sandbox with the class's handler; returns its id.
   virtual Result<std::string> runSandbox(const WorkloadIdentity& identity) = 0;
+  // The sandbox this node made for the identity's submission and attempt, if
+  // the runtime has one (after a call whose reply was lost).
+  virtual Result<std::optional<std::string>> findSandbox(const WorkloadIdentity& identity) = 0;
   // Creates the workload's container in `sandbox_id`; returns its id.
   virtual Result<std::string> createContainer(const WorkloadIdentity& identity,
                                               std::string_view sandbox_id) = 0;
+  // The container of this node in `sandbox_id`, if any.
+  virtual Result<std::optional<std::string>> findContainer(std::string_view runtime_class,
+                                                           std::string_view sandbox_id) = 0;
   virtual Status startContainer(std::string_view runtime_class, std::string_view container_id) = 0;
   virtual Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
                                                    std::string_view container_id) = 0;
-  // Stops the container (SIGTERM, SIGKILL after `grace`), then the sandbox.
-  // Either id may be empty. Idempotent.
-  virtual Status stopWorkload(std::string_view runtime_class, std::string_view sandbox_id,
-                              std::string_view container_id, std::chrono::seconds grace) = 0;
+  // Stops the container (asynchronous): SIGTERM, SIGKILL after `grace`. A
+  // container that no longer exists counts as stopped (OK). Idempotent.
+  virtual std::shared_ptr<PendingCall> stopContainer(std::string_view runtime_class,
+                                                     std::string_view container_id,
+                                                     std::chrono::seconds grace,
+                                                     std::function<void(Status)> done) = 0;
+  // Stops the sandbox (what still runs in it is killed). Missing: OK. Idempotent.
+  virtual Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) = 0;
   // Removes the sandbox (and its containers), then the workload's logs unless
   // another sandbox of the same submission (uid) is left. Idempotent.
   virtual Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) = 0;
   // Everything of this node's agent, in one listing per distinct endpoint.
+  // kUnavailable when a runtime cannot be reached within about a second.
   virtual Result<Snapshot> snapshot() = 0;
+  // Completes (asynchronous) with OK as soon as the class's runtime answers,
+  // reconnecting at once rather than after a backoff; kDeadlineExceeded if it
+  // did not within `timeout`.
+  virtual std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::function<void(Status)> done) = 0;
   // Host path of the workload's container log.
   virtual std::string logPath(const WorkloadIdentity& identity) const = 0;
   // The runtime handler that serves `runtime_class` ("" when unknown).

@@ -23,6 +23,17 @@ void applyContainerDetail(const ContainerDetail& detail, api::WorkloadStatus& st
     case ObjectState::kExited: {
       const int code = detail.exit_code.value_or(-1);
       status.exit_code = code;
+      // The OOM rule: once the kernel killed a process of the container for
+      // exceeding its memory limit, the workload failed, whatever the exit
+      // code of its main process (a shell may exit 0 after its child died).
+      if (detail.reason == api::reason::kOOMKilled) {
+        status.state = WorkloadState::kFailed;
+        status.reason = api::reason::kOOMKilled;
+        status.message = "a process of the container was killed for exceeding its memory limit "
+                         "(container exited with code " +
+                         std::to_string(code) + ")";
+        return;
+      }
       status.state = code == 0 ? WorkloadState::kSucceeded : WorkloadState::kFailed;
       if (!detail.reason.empty()) {
         status.reason = detail.reason;

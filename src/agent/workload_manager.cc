@@ -1,14 +1,26 @@
+// WorkloadManager: the registry, requests on it, asynchronous waits, and
+// stop/remove. The start pipeline is in pipeline.cc, recovery and sweeps in
+// recovery.cc. See workload_manager.h for the threading and locking rules.
+
 #include "agent/workload_manager.h"
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
+#include <algorithm>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <random>
 
+#include "agent/await_callback.h"
+#include "agent/backoff.h"
+#include "agent/spec_annotation.h"
 #include "agent/status_mapping.h"
 
 namespace zp::agent {
 namespace {
+
+namespace asio = boost::asio;
 
 std::string newUid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -20,15 +32,21 @@ std::string newUid() {
 
 // The kubelet's reason for a container config the node cannot complete.
 constexpr std::string_view kCreateContainerConfigError = "CreateContainerConfigError";
+// Whether `spec` is the one `identity` was made from.
+bool sameSpec(const WorkloadIdentity& identity, const api::WorkloadSpec& spec) {
+  if (identity.spec_complete) return identity.spec == spec;
+  return identity.spec_digest == specDigest(spec);
+}
 
 }  // namespace
 
 WorkloadManager::WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
-                                 boost::asio::any_io_executor workers)
+                                 asio::any_io_executor workers)
     : options_(std::move(options)),
       runtime_(runtime),
       clock_(clock),
       workers_(std::move(workers)),
+      pulls_(options_.max_pulls_per_registry),
       uids_(options_.uid_range) {}
 
 WorkloadManager::EntryPtr WorkloadManager::find(const std::string& id) const {
@@ -52,12 +70,14 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
   {
     std::lock_guard lock(mutex_);
     if (const auto it = entries_.find(spec.id); it != entries_.end()) {
-      if (it->second->identity.spec != spec) {
+      if (!sameSpec(it->second->identity, spec)) {
         return fail(Code::kAlreadyExists,
-                    "workload \"" + spec.id + "\" already exists with a different spec", "workload.id");
+                    "workload \"" + spec.id + "\" already exists with a different spec",
+                    "workload.id");
       }
       return it->second->status;
     }
+    if (stopping_) return fail(Code::kUnavailable, "the agent is stopping");
     entry = std::make_shared<Entry>();
     entry->identity.spec = spec;
     entry->identity.uid = newUid();
@@ -74,33 +94,10 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
     entries_.emplace(spec.id, entry);
     accepted = st;
   }
-  spdlog::info("workload \"{}\": accepted (image \"{}\", class \"{}\", uid {})", spec.id, spec.image,
-               spec.runtime_class, entry->identity.uid);
+  spdlog::info("workload \"{}\": accepted (image \"{}\", class \"{}\", uid {})", spec.id,
+               spec.image, spec.runtime_class, entry->identity.uid);
   launchPipeline(entry);
   return accepted;
-}
-
-// Counts a runtime operation for its whole duration (see operationsInFlight).
-class WorkloadManager::InFlight {
- public:
-  explicit InFlight(WorkloadManager& m) : m_(m) {
-    std::lock_guard lock(m_.mutex_);
-    ++m_.in_flight_;
-  }
-  ~InFlight() {
-    std::lock_guard lock(m_.mutex_);
-    --m_.in_flight_;
-  }
-  InFlight(const InFlight&) = delete;
-  InFlight& operator=(const InFlight&) = delete;
-
- private:
-  WorkloadManager& m_;
-};
-
-void WorkloadManager::launchPipeline(const EntryPtr& entry) {
-  auto counted = std::make_shared<InFlight>(*this);
-  boost::asio::post(workers_, [this, entry, counted] { runPipeline(entry); });
 }
 
 Result<api::WorkloadStatus> WorkloadManager::status(const std::string& id) const {
@@ -140,22 +137,12 @@ int WorkloadManager::operationsInFlight() const {
   return in_flight_;
 }
 
-bool WorkloadManager::enterPhase(const EntryPtr& entry, std::string_view reason,
-                                 std::string message) {
-  std::lock_guard lock(mutex_);
-  if (entry->cancel) return false;
-  entry->status.state = api::WorkloadState::kPending;
-  entry->status.reason = reason;
-  entry->status.message = std::move(message);
-  return true;
-}
-
 bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image) {
   const auto plan = resolveUser(entry->identity.spec.security, image);
   std::string failure;
   {
     std::lock_guard lock(mutex_);
-    if (entry->cancel) return false;
+    if (entry->cancels > 0 || stopping_) return false;
     auto& identity = entry->identity;
     identity.run_as_user = plan.uid;
     identity.run_as_group = plan.gid;
@@ -184,101 +171,6 @@ bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image)
   return true;
 }
 
-void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason, std::string message) {
-  spdlog::warn("workload \"{}\": {}: {}", entry->identity.spec.id, reason, message);
-  std::lock_guard lock(mutex_);
-  entry->status.state = api::WorkloadState::kFailed;
-  entry->status.reason = reason;
-  entry->status.message = std::move(message);
-  entry->status.finished_at = clock_.now();
-}
-
-void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& detail) {
-  std::lock_guard lock(mutex_);
-  const auto before = entry->status.state;
-  applyContainerDetail(detail, entry->status);
-  entry->observed = detail.state;
-  if (before != entry->status.state) {
-    spdlog::info("workload \"{}\": {} -> {} ({})", entry->identity.spec.id, api::stateName(before),
-                 api::stateName(entry->status.state), entry->status.reason);
-  }
-}
-
-// Image -> sandbox -> container -> start. Resumes where a previous attempt
-// stopped (sandbox_id / container_id already set after recovery). Checks for
-// cancellation between steps; stop()/remove() clean up what was made.
-void WorkloadManager::runPipeline(const EntryPtr& entry) {
-  std::lock_guard op(entry->op);
-  const auto& identity = entry->identity;
-  const auto& cls = identity.spec.runtime_class;
-  const auto& id = identity.spec.id;
-  std::string sandbox_id, container_id;
-  {
-    std::lock_guard lock(mutex_);
-    if (entry->cancel || api::isTerminal(entry->status.state)) return;
-    sandbox_id = entry->sandbox_id;
-    container_id = entry->container_id;
-  }
-  ImageFacts image;  // set whenever the container is still to be made
-  if (container_id.empty()) {
-    // Also when resuming after a restart: the image may have been removed since.
-    if (!enterPhase(entry, api::reason::kPulling, "pulling image " + identity.spec.image)) return;
-    auto pulled = runtime_.ensureImage(cls, identity.spec.image);
-    if (!pulled) {
-      {
-        std::lock_guard lock(mutex_);
-        if (entry->cancel) return;  // stopped or removed meanwhile: that outcome stands
-      }
-      return setFailed(entry, api::reason::kErrImagePull, pulled.error().message);
-    }
-    image = *pulled;
-  }
-  // A sandbox made before an agent restart carries its user (labels); one
-  // without (made by an older agent) gets one now, never the image's root.
-  if (container_id.empty() && (sandbox_id.empty() || !identity.run_as_user) &&
-      !settleUser(entry, image)) {
-    return;
-  }
-  if (sandbox_id.empty()) {
-    // Checked and set under one lock: once stop()/remove() saw kPulling and
-    // cancelled, no sandbox is created.
-    if (!enterPhase(entry, api::reason::kCreating, "creating the sandbox")) return;
-    auto sandbox = runtime_.runSandbox(identity);
-    if (!sandbox) return setFailed(entry, api::reason::kRunPodSandboxError, sandbox.error().message);
-    sandbox_id = *sandbox;
-    std::lock_guard lock(mutex_);
-    entry->sandbox_id = sandbox_id;
-    entry->status.sandbox_id = sandbox_id;
-  }
-  if (container_id.empty()) {
-    if (!enterPhase(entry, api::reason::kCreating, "creating the container")) return;
-    auto container = runtime_.createContainer(identity, sandbox_id);
-    if (!container) {
-      return setFailed(entry, api::reason::kCreateContainerError, container.error().message);
-    }
-    container_id = *container;
-    std::lock_guard lock(mutex_);
-    entry->container_id = container_id;
-    entry->status.container_id = container_id;
-  }
-  {
-    std::lock_guard lock(mutex_);
-    if (entry->cancel) return;
-  }
-  auto detail = runtime_.inspectContainer(cls, container_id);
-  if (detail && detail->state == ObjectState::kCreated) {
-    if (auto s = runtime_.startContainer(cls, container_id); !s) {
-      return setFailed(entry, "RunContainerError", s.error().message);
-    }
-    detail = runtime_.inspectContainer(cls, container_id);
-  }
-  if (!detail) {
-    spdlog::warn("workload \"{}\": cannot inspect container: {}", id, detail.error().message);
-    return;  // the next sweep retries
-  }
-  applyDetail(entry, *detail);
-}
-
 Result<WorkloadManager::EntryPtr> WorkloadManager::existing(const std::string& id) const {
   auto entry = find(id);
   if (!entry) {
@@ -293,11 +185,6 @@ std::pair<std::string, std::string> WorkloadManager::runtimeIds(const EntryPtr& 
   return {entry->sandbox_id, entry->container_id};
 }
 
-void WorkloadManager::uncancel(const EntryPtr& entry) {
-  std::lock_guard lock(mutex_);
-  entry->cancel = false;
-}
-
 void WorkloadManager::forget(const EntryPtr& entry) {
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(entry->identity.spec.id);
@@ -307,76 +194,236 @@ void WorkloadManager::forget(const EntryPtr& entry) {
   }
 }
 
-bool WorkloadManager::cancelWhilePulling(const EntryPtr& entry) {
-  std::unique_lock op(entry->op, std::try_to_lock);
+bool WorkloadManager::cancelled(const EntryPtr& entry) const {
   std::lock_guard lock(mutex_);
-  entry->cancel = true;
-  // A pull cannot be interrupted and may take minutes; a pipeline still in it
-  // sees `cancel` before creating anything (enterPhase), so the caller need
-  // not wait for it.
-  return !op.owns_lock() && entry->sandbox_id.empty() &&
-         entry->status.reason == api::reason::kPulling;
+  return entry->cancels > 0 || stopping_;
 }
 
-Result<api::WorkloadStatus> WorkloadManager::stop(const std::string& id, std::chrono::seconds grace) {
+// ---------------------------------------------------------------- waits
+
+void WorkloadManager::cancelPipeline(const EntryPtr& entry) {
+  std::vector<std::shared_ptr<PendingCall>> calls;
+  {
+    std::lock_guard lock(mutex_);
+    ++entry->cancels;
+    for (auto& [id, p] : pending_) {
+      if (p.entry != entry || !p.pipeline || p.cancelled) continue;
+      p.cancelled = true;
+      if (p.call) calls.push_back(p.call);
+    }
+  }
+  for (const auto& call : calls) call->cancel();  // outside the lock: may call back
+}
+
+void WorkloadManager::resume(const EntryPtr& entry) {
+  bool relaunch = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (entry->cancels > 0) --entry->cancels;
+    relaunch = entry->cancels == 0 && !entry->pipeline && !stopping_ &&
+               !api::isTerminal(entry->status.state) &&
+               (entry->container_id.empty() || entry->observed == ObjectState::kCreated);
+  }
+  if (relaunch) launchPipeline(entry);
+}
+
+void WorkloadManager::shutdown() {
+  std::vector<std::shared_ptr<PendingCall>> calls;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [id, p] : pending_) {
+      if (p.cancelled) continue;
+      p.cancelled = true;
+      if (p.call) calls.push_back(p.call);
+    }
+  }
+  for (const auto& call : calls) call->cancel();
+  pulls_.cancelAll();
+}
+
+std::uint64_t WorkloadManager::reservePending(const EntryPtr& entry, bool pipeline) {
+  std::lock_guard lock(mutex_);
+  const auto id = next_pending_++;
+  // Cancelled from the start if its cancellation came first: armPending
+  // then cancels the call as soon as it exists, so no wake-up is lost.
+  pending_[id] = Pending{entry, pipeline, stopping_ || (pipeline && entry->cancels > 0), nullptr};
+  return id;
+}
+
+void WorkloadManager::armPending(std::uint64_t id, std::shared_ptr<PendingCall> call) {
+  bool cancel_now = false;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = pending_.find(id);
+    if (it == pending_.end()) return;  // already completed and released
+    it->second.call = call;
+    cancel_now = it->second.cancelled;
+  }
+  if (cancel_now) call->cancel();
+}
+
+void WorkloadManager::releasePending(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  pending_.erase(id);
+}
+
+asio::awaitable<Status> WorkloadManager::awaitPending(EntryPtr entry, bool pipeline,
+                                                      StartCall start) {
+  const auto id = reservePending(entry, pipeline);
+  auto wait = awaitCallback<Status>([this, id, start = std::move(start)](auto done) {
+    armPending(id, start(std::function<void(Status)>(std::move(done))));
+  });
+  Status outcome = co_await std::move(wait);
+  releasePending(id);
+  co_return outcome;
+}
+
+// ---------------------------------------------------------------- stop, remove
+
+asio::awaitable<bool> WorkloadManager::awaitRuntime(EntryPtr entry, SteadyTime until,
+                                                    Backoff& backoff) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) co_return false;
+  }
+  if (std::chrono::steady_clock::now() >= until) co_return false;
+  asio::steady_timer timer(co_await asio::this_coro::executor, backoff.next());
+  boost::system::error_code ignored;
+  auto sleep = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await std::move(sleep);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
+  if (left <= std::chrono::milliseconds::zero()) co_return false;
+  const std::string cls = entry->identity.spec.runtime_class;
+  auto ready =
+      awaitPending(entry, /*pipeline=*/false, [this, cls, left](std::function<void(Status)> done) {
+        return runtime_.waitReady(cls, left, std::move(done));
+      });
+  Status answered = co_await std::move(ready);
+  co_return answered.has_value();
+}
+
+asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::seconds grace) {
+  using std::chrono::steady_clock;
+  const std::string cls = entry->identity.spec.runtime_class;
+  const auto kill_at = steady_clock::now() + grace;
+  // A runtime that restarts meanwhile is waited for, this long past the grace period.
+  const auto give_up = kill_at + options_.ready_wait;
+  Backoff backoff(options_.retry_initial, options_.retry_max);
+  std::string container_id;
+  {
+    // Waits for a pipeline step in progress; after it the pipeline creates nothing.
+    std::lock_guard op(entry->op);
+    container_id = runtimeIds(entry).second;
+  }
+  while (!container_id.empty()) {
+    const auto left =
+        std::max(std::chrono::seconds::zero(),
+                 std::chrono::ceil<std::chrono::seconds>(kill_at - steady_clock::now()));
+    auto stopping =
+        awaitPending(entry, /*pipeline=*/false,
+                     [this, cls, container_id, left](std::function<void(Status)> done) {
+                       return runtime_.stopContainer(cls, container_id, left, std::move(done));
+                     });
+    Status stopped = co_await std::move(stopping);
+    if (stopped) break;
+    if (stopped.error().code != Code::kUnavailable) co_return stopped;
+    // The runtime went away mid-stop (say, it restarted): once it answers
+    // again, stop again with what is left of the grace period.
+    auto back = awaitRuntime(entry, give_up, backoff);
+    const bool is_back = co_await std::move(back);
+    if (!is_back) co_return stopped;
+  }
+  while (true) {
+    Status result = ok();
+    {
+      std::lock_guard op(entry->op);
+      const std::string sandbox_id = runtimeIds(entry).first;
+      if (!sandbox_id.empty()) result = runtime_.stopSandbox(cls, sandbox_id);
+    }
+    if (result || result.error().code != Code::kUnavailable) co_return result;
+    auto back = awaitRuntime(entry, give_up, backoff);
+    const bool is_back = co_await std::move(back);
+    if (!is_back) co_return result;
+  }
+}
+
+asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string id,
+                                                                   std::chrono::seconds grace) {
   auto found = existing(id);
-  if (!found) return fail(found.error());
+  if (!found) co_return fail(found.error());
   const EntryPtr entry = *found;
   InFlight counted(*this);
-  if (cancelWhilePulling(entry)) {
-    setFailed(entry, api::reason::kStopped, "stopped while the image was being pulled");
-    std::lock_guard lock(mutex_);
-    return entry->status;
+  cancelPipeline(entry);
+  auto halting = halt(entry, grace);
+  Status halted = co_await std::move(halting);
+  if (!halted) {
+    resume(entry);
+    co_return fail(halted.error());
   }
-  std::lock_guard op(entry->op);
-  const auto [sandbox_id, container_id] = runtimeIds(entry);
-  const auto& cls = entry->identity.spec.runtime_class;
-  if (auto s = runtime_.stopWorkload(cls, sandbox_id, container_id, grace); !s) {
-    uncancel(entry);
-    return fail(s.error());
-  }
-  const bool was_terminal = [&] {
-    std::lock_guard lock(mutex_);
-    return api::isTerminal(entry->status.state);
-  }();
-  if (!was_terminal) {
-    if (container_id.empty()) {
-      setFailed(entry, api::reason::kStopped, "stopped before the container started");
-    } else if (auto detail = runtime_.inspectContainer(cls, container_id); detail) {
-      applyDetail(entry, *detail);
+  {
+    std::lock_guard op(entry->op);
+    const auto [sandbox_id, container_id] = runtimeIds(entry);
+    const bool was_terminal = [&] {
       std::lock_guard lock(mutex_);
-      entry->status.reason = api::reason::kStopped;
-      entry->status.message = "stopped on request";
+      return api::isTerminal(entry->status.state);
+    }();
+    if (!was_terminal) {
+      if (container_id.empty()) {
+        setFailed(entry, api::reason::kStopped,
+                  sandbox_id.empty() ? "stopped before its image was ready"
+                                     : "stopped before the container started");
+      } else if (auto detail =
+                     runtime_.inspectContainer(entry->identity.spec.runtime_class, container_id);
+                 detail) {
+        applyDetail(entry, *detail);
+        std::lock_guard lock(mutex_);
+        entry->status.reason = api::reason::kStopped;
+        entry->status.message = "stopped on request";
+      }
     }
   }
   spdlog::info("workload \"{}\": stopped", id);
-  std::lock_guard lock(mutex_);
-  return entry->status;
+  api::WorkloadStatus final_status;
+  {
+    std::lock_guard lock(mutex_);
+    final_status = entry->status;
+  }
+  co_return final_status;
 }
 
-Status WorkloadManager::remove(const std::string& id, std::chrono::seconds grace) {
+asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::seconds grace) {
   auto found = existing(id);
-  if (!found) return fail(found.error());
+  if (!found) co_return fail(found.error());
   const EntryPtr entry = *found;
   InFlight counted(*this);
-  if (cancelWhilePulling(entry)) {
-    // Nothing exists in the runtime yet and the pipeline will create nothing.
-    forget(entry);
-    spdlog::info("workload \"{}\": removed while its image was being pulled", id);
-    return ok();
+  cancelPipeline(entry);
+  auto halting = halt(entry, grace);
+  Status removed = co_await std::move(halting);
+  std::string sandbox_id;
+  const auto give_up = std::chrono::steady_clock::now() + options_.ready_wait;
+  Backoff backoff(options_.retry_initial, options_.retry_max);
+  while (removed) {
+    {
+      std::lock_guard op(entry->op);
+      sandbox_id = runtimeIds(entry).first;
+      removed = runtime_.removeWorkload(entry->identity, sandbox_id);
+    }
+    if (removed || removed.error().code != Code::kUnavailable) break;
+    auto back = awaitRuntime(entry, give_up, backoff);
+    const bool is_back = co_await std::move(back);
+    if (!is_back) break;
+    removed = ok();
   }
-  std::lock_guard op(entry->op);
-  const auto [sandbox_id, container_id] = runtimeIds(entry);
-  const auto& cls = entry->identity.spec.runtime_class;
-  auto removed = runtime_.stopWorkload(cls, sandbox_id, container_id, grace);
-  if (removed) removed = runtime_.removeWorkload(entry->identity, sandbox_id);
   if (!removed) {
-    uncancel(entry);  // the workload stays, and the sweep keeps reporting it
-    return removed;
+    resume(entry);  // the workload stays, and the sweep keeps reporting it
+    co_return removed;
   }
   forget(entry);
-  spdlog::info("workload \"{}\": removed (sandbox {})", id, sandbox_id.empty() ? "none" : sandbox_id);
-  return ok();
+  spdlog::info("workload \"{}\": removed (sandbox {})", id,
+               sandbox_id.empty() ? "none" : sandbox_id);
+  co_return ok();
 }
 
 }  // namespace zp::agent

@@ -1,27 +1,59 @@
 #pragma once
 // WorkloadManager: the agent's registry of workloads and every operation on
-// them. It owns the registry; it uses (does not own) a Runtime, a Clock and an
-// executor for blocking work (the worker pool).
+// them. It owns the registry and the per-registry pull limiter; it uses (does
+// not own) a Runtime, a Clock and an executor for start pipelines.
 //
 // Threading: all public methods are thread-safe. start(), status(), list()
-// and nodeInfo() only touch memory and never block on the runtime, so the
-// network executor may call them. stop(), remove(), recover() and sweep()
-// call the runtime and block: run them on the worker pool.
+// and nodeInfo() only touch memory: the network executor may call them.
+// stop() and remove() are coroutines for a pool executor; recover() and
+// sweep() block (runtime listings): call them from the daemon's own sweeper
+// thread, so a sweep never waits behind stops or pulls.
 //
-// Locking: `mutex_` guards the registry and every Entry field. Each Entry also
-// has `op`, held for the whole of a runtime operation on that workload
-// (start pipeline, stop, remove), so operations on one workload are
-// serialized while different workloads proceed in parallel. Order: `op`
-// before `mutex_`; `mutex_` is never held during a runtime call.
+// No thread waits for anything slow. The start pipeline (a coroutine on the
+// workers executor) and stop()/remove() run short runtime calls with
+// deadlines inline, and wait asynchronously for the slow things: an image
+// pull, a free pull slot of the image's registry, a stop's grace period, and
+// an unreachable runtime coming back. Between those waits they hold no thread.
+//
+// Faults: a runtime that cannot be reached (or is still starting) is
+// transient: the pipeline shows the workload Pending/RuntimeUnavailable and
+// retries with backoff once the runtime answers again; only the runtime's own
+// answer about the image or the container fails a workload. A sweep that
+// cannot reach the runtime shows every live workload it would have refreshed
+// as Unknown/RuntimeUnavailable (the last state in the message) until a sweep
+// reaches it again; a sweep whose listing fails otherwise (e.g. too large)
+// falls back to one ContainerStatus call per workload.
+//
+// Locking: `mutex_` guards the registry, every Entry field, `pending_` and
+// `stopping_`. Each Entry also has `op`, held across one synchronous runtime
+// step on that workload (create the sandbox, create or start the container,
+// read its ids, stop or remove the sandbox, inspect it in a sweep), never
+// across an asynchronous wait; so steps on one workload are serialized while
+// different workloads proceed in parallel. Order: `op` before `mutex_`;
+// `mutex_` is never held during a runtime call.
+//
+// Cancellation: stop()/remove() count themselves in the entry's `cancels`
+// and cancel the pipeline's pending wait (pull, pull slot, readiness wait);
+// the pipeline checks `cancels` under `op` before every step, so once a stop
+// has read the workload's runtime ids under `op`, nothing new is created.
 
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "agent/backoff.h"
+#include "agent/pull_limiter.h"
 #include "agent/runtime.h"
 #include "agent/user_resolution.h"
 #include "api/node.h"
@@ -39,6 +71,16 @@ class WorkloadManager {
     std::vector<std::string> runtime_classes;  // offered classes
     std::string version;
     UidRange uid_range;  // uids for restricted workloads whose image runs as root
+    // Deadline of one image pull (agent config `pull_timeout_seconds`).
+    std::chrono::milliseconds pull_timeout{std::chrono::minutes(5)};
+    // Pulls in flight per registry (agent config `max_pulls_per_registry`).
+    std::size_t max_pulls_per_registry = 3;
+    // Delays between attempts while the runtime is unreachable: from
+    // `retry_initial`, doubling up to `retry_max`; each attempt also waits (up
+    // to `ready_wait`, without a thread) for the runtime to answer.
+    std::chrono::milliseconds retry_initial{200};
+    std::chrono::milliseconds retry_max{2000};
+    std::chrono::milliseconds ready_wait{std::chrono::seconds(30)};
   };
 
   WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
@@ -48,43 +90,85 @@ class WorkloadManager {
 
   // Accepts a workload and starts it in the background (image, sandbox,
   // container). Idempotent: a known id with the same spec returns its
-  // current status and creates nothing; a different spec is kAlreadyExists.
+  // current status and creates nothing (a spec recovered without its
+  // command/args/env is compared by digest); a different spec is kAlreadyExists.
   Result<api::WorkloadStatus> start(const api::WorkloadSpec& spec);
   Result<api::WorkloadStatus> status(const std::string& id) const;
   std::vector<api::WorkloadStatus> list() const;
   api::NodeInfo nodeInfo() const;
 
-  // Stops the workload's container (SIGKILL after `grace`) and its sandbox;
-  // the record stays, in a final state. Blocking.
-  Result<api::WorkloadStatus> stop(const std::string& id, std::chrono::seconds grace);
+  // Stops the workload's container (SIGKILL after `grace`, waited for without
+  // a thread) and its sandbox; the record stays, in a final state. A pull in
+  // progress is cancelled. A runtime that restarts meanwhile is waited for
+  // (Options::ready_wait past the grace period).
+  boost::asio::awaitable<Result<api::WorkloadStatus>> stop(std::string id,
+                                                           std::chrono::seconds grace);
   // Stops and removes sandbox, container and logs, then forgets the workload.
-  // On a runtime error the workload is kept. Blocking.
-  Status remove(const std::string& id, std::chrono::seconds grace);
+  // A pull in progress is cancelled and frees its slot at once. A runtime
+  // that restarts meanwhile is waited for (Options::ready_wait); on another
+  // runtime error the workload is kept (and resumed).
+  boost::asio::awaitable<Status> remove(std::string id, std::chrono::seconds grace);
 
   // Rebuilds the registry from the runtime (sandboxes with this node's
-  // labels); finishes half-created workloads and removes duplicates. Call
-  // once, before serving. Blocking.
+  // labels); finishes half-created workloads, removes duplicates, and removes
+  // a half-created workload whose sandbox lacks its full spec (the server
+  // delivers it again). Call once, before serving. Blocking.
   Status recover();
   // One status sweep for the whole node: a single listing, then
-  // ContainerStatus only for containers whose state changed. Also removes
-  // this node's sandboxes that belong to no known workload. Blocking.
+  // ContainerStatus only for containers whose state changed (or whose status
+  // is stale). Also removes this node's sandboxes that belong to no known
+  // workload. Blocking; see the class comment for its failure modes.
   Status sweep();
+
+  // For shutdown: refuses new work and cancels every asynchronous wait
+  // (pulls, slot and readiness waits, stops' grace periods), so operations
+  // end promptly. Workloads keep running; the runtime keeps the truth.
+  void shutdown();
 
   // Number of runtime operations in flight (pipelines, stops, removes).
   int operationsInFlight() const;
 
  private:
   struct Entry {
-    WorkloadIdentity identity;
+    WorkloadIdentity identity;  // immutable once registered
     std::string sandbox_id;
     std::string container_id;
     api::WorkloadStatus status;
     ObjectState observed = ObjectState::kUnknown;  // container state at the last sweep
-    bool cancel = false;                           // stop/remove asked: pipeline ends early
-    std::mutex op;                                 // held during runtime operations
+    int cancels = 0;        // stops/removes in progress or done: the pipeline ends
+    bool pipeline = false;  // a start pipeline runs for it (and owns its status)
+    bool stale = false;     // shown as Unknown: the runtime could not be reached
+    std::mutex op;          // held across one synchronous runtime step
   };
   using EntryPtr = std::shared_ptr<Entry>;
-  class InFlight;
+  // Counts a runtime operation for its whole duration (see operationsInFlight).
+  class InFlight {
+   public:
+    explicit InFlight(WorkloadManager& m) : m_(m) {
+      std::lock_guard lock(m_.mutex_);
+      ++m_.in_flight_;
+    }
+    ~InFlight() {
+      std::lock_guard lock(m_.mutex_);
+      --m_.in_flight_;
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+   private:
+    WorkloadManager& m_;
+  };
+  class PipelineScope;
+  // An asynchronous wait in flight: cancelled by stop()/remove() of its
+  // workload when it belongs to the pipeline, and by shutdown() always.
+  struct Pending {
+    EntryPtr entry;
+    bool pipeline = false;
+    bool cancelled = false;
+    std::shared_ptr<PendingCall> call;  // null until started
+  };
+  // Starts an asynchronous operation that calls `done` exactly once.
+  using StartCall = std::function<std::shared_ptr<PendingCall>(std::function<void(Status)> done)>;
 
   EntryPtr find(const std::string& id) const;
   // find(), or kNotFound naming the node.
@@ -93,31 +177,76 @@ class WorkloadManager {
   std::pair<std::string, std::string> runtimeIds(const EntryPtr& entry) const;
   // Drops `entry` from the registry (if it is still the one registered).
   void forget(const EntryPtr& entry);
-  // After a failed stop/remove: the workload is live again for the sweep.
-  void uncancel(const EntryPtr& entry);
-  void runPipeline(const EntryPtr& entry);
+  bool cancelled(const EntryPtr& entry) const;
+  // stop()/remove() begin: counts them and cancels the pipeline's waits.
+  void cancelPipeline(const EntryPtr& entry);
+  // After a failed stop/remove: uncounts it; restarts the pipeline if the
+  // workload still needs one.
+  void resume(const EntryPtr& entry);
+
+  // ---- asynchronous waits (workload_manager.cc)
+  boost::asio::awaitable<Status> awaitPending(EntryPtr entry, bool pipeline, StartCall start);
+  std::uint64_t reservePending(const EntryPtr& entry, bool pipeline);
+  void armPending(std::uint64_t id, std::shared_ptr<PendingCall> call);
+  void releasePending(std::uint64_t id);
+  // Stops the container (asynchronously, `grace`) then the sandbox. A
+  // runtime that goes away meanwhile is waited for (ready_wait past the grace
+  // period), then the stop is repeated with what is left of the grace period.
+  boost::asio::awaitable<Status> halt(EntryPtr entry, std::chrono::seconds grace);
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  // For stop/remove after kUnavailable: waits (backoff, then until the runtime
+  // answers) without a thread. False when shutting down or past `until`.
+  boost::asio::awaitable<bool> awaitRuntime(EntryPtr entry, SteadyTime until, Backoff& backoff);
+
+  // ---- start pipeline (pipeline.cc)
   void launchPipeline(const EntryPtr& entry);
   // Decides the container's user once the image is known, before its sandbox
   // exists (allocating a uid when needed); false when cancelled or failed.
   bool settleUser(const EntryPtr& entry, const ImageFacts& image);
+  boost::asio::awaitable<void> runPipeline(EntryPtr entry);
+  // Image present (pulled if needed); nullopt when the pipeline must end (the
+  // status says why, or the workload was cancelled).
+  boost::asio::awaitable<std::optional<ImageFacts>> ensureImage(EntryPtr entry);
+  // One pull: a slot of the image's registry, then the pull itself.
+  boost::asio::awaitable<Status> pullOnce(EntryPtr entry);
+  // Runs `step` under `op` until it gives an answer that is not transient
+  // (OK or the runtime's error); kCancelled once the workload is cancelled.
+  boost::asio::awaitable<Status> untilAnswered(EntryPtr entry, std::string doing,
+                                               std::function<Status()> step);
+  // Reports Pending/RuntimeUnavailable, waits `backoff`, then for the runtime
+  // to answer. False when the workload was cancelled meanwhile.
+  boost::asio::awaitable<bool> waitForRuntime(EntryPtr entry, std::string doing, Error error,
+                                              std::chrono::milliseconds backoff);
   // Moves a Pending workload to the next phase; false (and no change) once cancelled.
   bool enterPhase(const EntryPtr& entry, std::string_view reason, std::string message);
-  // Sets `cancel`; true when a pipeline is busy pulling the image (nothing created yet).
-  bool cancelWhilePulling(const EntryPtr& entry);
+  void failPull(const EntryPtr& entry, const Error& error);
   void setFailed(const EntryPtr& entry, std::string_view reason, std::string message);
   void applyDetail(const EntryPtr& entry, const ContainerDetail& detail);
+
+  // ---- recovery and sweeps (recovery.cc)
   void adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,
                     std::vector<EntryPtr>& to_finish);
+  // Live workloads with a container whose status a sweep refreshes.
+  std::vector<EntryPtr> sweepable() const;
+  // ContainerStatus of `entry`, applied; false when the runtime is unreachable.
+  bool refresh(const EntryPtr& entry);
+  // Shows a live workload as Unknown/RuntimeUnavailable until a sweep reaches
+  // the runtime again.
+  void markStale(const EntryPtr& entry, const Error& error);
   void removeOrphans(const Snapshot& snapshot);
 
   Options options_;
   Runtime& runtime_;
   const Clock& clock_;
   boost::asio::any_io_executor workers_;
+  PullLimiter pulls_;
   mutable std::mutex mutex_;
   std::map<std::string, EntryPtr> entries_;
   UidAllocator uids_;  // keyed by submission uid; released when the entry is forgotten
+  std::map<std::uint64_t, Pending> pending_;
+  std::uint64_t next_pending_ = 1;
   int in_flight_ = 0;
+  bool stopping_ = false;
 };
 
 }  // namespace zp::agent

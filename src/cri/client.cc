@@ -10,8 +10,15 @@
 namespace zp::cri {
 namespace {
 
-// CRI list responses can be large on a busy node; gRPC's default is 4 MiB.
-constexpr int kMaxReceiveMessageBytes = 16 * 1024 * 1024;
+// Largest reply the client accepts (gRPC's default is 4 MiB). The big replies
+// are the listings: the agent filters them by its node label, and each of its
+// sandboxes carries at most ~9 KiB (the spec annotation is capped at 8 KiB,
+// see agent/spec_annotation.h, plus labels and metadata), so 64 MiB holds the
+// listing of ~7,000 sandboxes of one node: far more than a node runs (the
+// kubelet's default is 110 pods). A listing over it fails with
+// kResourceExhausted, and the agent's sweep then falls back to per-workload
+// ContainerStatus calls instead of freezing.
+constexpr int kMaxReceiveMessageBytes = 64 * 1024 * 1024;
 // Reconnect quickly after the runtime restarts (gRPC's default cap is 120 s).
 constexpr int kInitialReconnectBackoffMs = 100;
 constexpr int kMaxReconnectBackoffMs = 2000;
@@ -21,12 +28,23 @@ constexpr const char* kCriApiVersion = "v1";
 template <typename Stub, typename Request, typename Response>
 using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*);
 
+// Deadline and readiness of one call.
+struct Deadline {
+  std::chrono::milliseconds timeout;
+  bool wait_for_ready = false;
+};
+
+void prepare(grpc::ClientContext& context, Deadline deadline) {
+  context.set_deadline(std::chrono::system_clock::now() + deadline.timeout);
+  context.set_wait_for_ready(deadline.wait_for_ready);
+}
+
 // One blocking unary call with a deadline `timeout` from now.
 template <typename Stub, typename Request, typename Response>
 Result<Response> invoke(std::string_view rpc, Stub& stub, Method<Stub, Request, Response> method,
-                        const Request& request, std::chrono::milliseconds timeout) {
+                        const Request& request, Deadline deadline) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  prepare(context, deadline);
   Response response;
   grpc::Status status = (stub.*method)(&context, request, &response);
   if (!status.ok()) return fail(errorFromGrpc(rpc, status));
@@ -37,6 +55,39 @@ template <typename T>
 Status dropValue(Result<T>&& result) {
   if (!result) return fail(std::move(result.error()));
   return ok();
+}
+
+// One asynchronous unary call: owns the context, request and response until
+// gRPC is done with them (the completion callback holds the last reference).
+template <typename Request, typename Response>
+class AsyncCall final : public PendingCall {
+ public:
+  void cancel() override { context.TryCancel(); }
+
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+};
+
+// Starts `rpc` through the callback API: `start(context, request, response,
+// on_done)` is the stub's async() method bound to its object. `done` gets the
+// response or the mapped error.
+template <typename Request, typename Response, typename Start>
+std::shared_ptr<PendingCall> invokeAsync(std::string_view rpc, Request request, Deadline deadline,
+                                         Start start,
+                                         std::function<void(Result<Response>)> done) {
+  auto call = std::make_shared<AsyncCall<Request, Response>>();
+  call->request = std::move(request);
+  prepare(call->context, deadline);
+  start(&call->context, &call->request, &call->response,
+        [call, rpc = std::string(rpc), done = std::move(done)](grpc::Status status) {
+          if (status.ok()) {
+            done(std::move(call->response));
+          } else {
+            done(fail(errorFromGrpc(rpc, status)));
+          }
+        });
+  return call;
 }
 
 }  // namespace
@@ -60,10 +111,13 @@ Client::Client(std::string endpoint, ClientOptions options)
   // also uses it as the minimum connect timeout, and a small value makes
   // connection attempts fail spuriously on a loaded machine.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(endpoint_, grpc::InsecureChannelCredentials(), args);
-  runtime_ = v1::RuntimeService::NewStub(channel);
-  images_ = v1::ImageService::NewStub(channel);
+  channel_ = grpc::CreateCustomChannel(endpoint_, grpc::InsecureChannelCredentials(), args);
+  runtime_ = v1::RuntimeService::NewStub(channel_);
+  images_ = v1::ImageService::NewStub(channel_);
+}
+
+void Client::resetConnectBackoff() const {
+  grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
 }
 
 Client::~Client() = default;
@@ -72,13 +126,19 @@ std::chrono::milliseconds Client::deadlineFor(CallOptions call) const {
   return call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.default_timeout;
 }
 
+// The runtime may legitimately take the whole grace period to answer.
+std::chrono::milliseconds Client::stopDeadline(CallOptions call, std::chrono::seconds grace) const {
+  return call.timeout > std::chrono::milliseconds::zero() ? call.timeout
+                                                          : options_.default_timeout + grace;
+}
+
 // ---------------------------------------------------------------- runtime
 
 Result<v1::VersionResponse> Client::version(CallOptions call) const {
   v1::VersionRequest request;
   request.set_version(kCriApiVersion);
   return invoke("Version", *runtime_, &v1::RuntimeService::StubInterface::Version, request,
-                deadlineFor(call));
+                Deadline{deadlineFor(call), call.wait_for_ready});
 }
 
 Status Client::ping(CallOptions call) const { return dropValue(version(call)); }
@@ -86,7 +146,7 @@ Status Client::ping(CallOptions call) const { return dropValue(version(call)); }
 Result<v1::StatusResponse> Client::runtimeStatus(CallOptions call) const {
   v1::StatusRequest request;
   return invoke("Status", *runtime_, &v1::RuntimeService::StubInterface::Status, request,
-                deadlineFor(call));
+                Deadline{deadlineFor(call), call.wait_for_ready});
 }
 
 Result<std::string> Client::runPodSandbox(const v1::PodSandboxConfig& config,
@@ -97,7 +157,7 @@ Result<std::string> Client::runPodSandbox(const v1::PodSandboxConfig& config,
   request.set_runtime_handler(std::string(runtime_handler));
   auto response =
       invoke("RunPodSandbox", *runtime_, &v1::RuntimeService::StubInterface::RunPodSandbox, request,
-             deadlineFor(call));
+             Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   return std::move(*response->mutable_pod_sandbox_id());
 }
@@ -107,7 +167,7 @@ Status Client::stopPodSandbox(std::string_view pod_sandbox_id, CallOptions call)
   request.set_pod_sandbox_id(std::string(pod_sandbox_id));
   return dropValue(invoke("StopPodSandbox", *runtime_,
                           &v1::RuntimeService::StubInterface::StopPodSandbox, request,
-                          deadlineFor(call)));
+                          Deadline{deadlineFor(call), call.wait_for_ready}));
 }
 
 Status Client::removePodSandbox(std::string_view pod_sandbox_id, CallOptions call) const {
@@ -115,7 +175,7 @@ Status Client::removePodSandbox(std::string_view pod_sandbox_id, CallOptions cal
   request.set_pod_sandbox_id(std::string(pod_sandbox_id));
   return dropValue(invoke("RemovePodSandbox", *runtime_,
                           &v1::RuntimeService::StubInterface::RemovePodSandbox, request,
-                          deadlineFor(call)));
+                          Deadline{deadlineFor(call), call.wait_for_ready}));
 }
 
 Result<v1::PodSandboxStatusResponse> Client::podSandboxStatus(std::string_view pod_sandbox_id,
@@ -123,7 +183,7 @@ Result<v1::PodSandboxStatusResponse> Client::podSandboxStatus(std::string_view p
   v1::PodSandboxStatusRequest request;
   request.set_pod_sandbox_id(std::string(pod_sandbox_id));
   return invoke("PodSandboxStatus", *runtime_, &v1::RuntimeService::StubInterface::PodSandboxStatus,
-                request, deadlineFor(call));
+                request, Deadline{deadlineFor(call), call.wait_for_ready});
 }
 
 Result<std::vector<v1::PodSandbox>> Client::listPodSandbox(const v1::PodSandboxFilter& filter,
@@ -132,7 +192,7 @@ Result<std::vector<v1::PodSandbox>> Client::listPodSandbox(const v1::PodSandboxF
   *request.mutable_filter() = filter;
   auto response =
       invoke("ListPodSandbox", *runtime_, &v1::RuntimeService::StubInterface::ListPodSandbox,
-             request, deadlineFor(call));
+             request, Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   std::vector<v1::PodSandbox> items;
   items.reserve(response->items_size());
@@ -150,7 +210,7 @@ Result<std::string> Client::createContainer(std::string_view pod_sandbox_id,
   *request.mutable_sandbox_config() = sandbox_config;
   auto response =
       invoke("CreateContainer", *runtime_, &v1::RuntimeService::StubInterface::CreateContainer,
-             request, deadlineFor(call));
+             request, Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   return std::move(*response->mutable_container_id());
 }
@@ -160,7 +220,7 @@ Status Client::startContainer(std::string_view container_id, CallOptions call) c
   request.set_container_id(std::string(container_id));
   return dropValue(invoke("StartContainer", *runtime_,
                           &v1::RuntimeService::StubInterface::StartContainer, request,
-                          deadlineFor(call)));
+                          Deadline{deadlineFor(call), call.wait_for_ready}));
 }
 
 Status Client::stopContainer(std::string_view container_id, std::chrono::seconds grace_period,
@@ -169,12 +229,9 @@ Status Client::stopContainer(std::string_view container_id, std::chrono::seconds
   v1::StopContainerRequest request;
   request.set_container_id(std::string(container_id));
   request.set_timeout(grace_period.count());
-  // The runtime may legitimately take the whole grace period to answer.
-  std::chrono::milliseconds deadline = call.timeout > std::chrono::milliseconds::zero()
-                                           ? call.timeout
-                                           : options_.default_timeout + grace_period;
   return dropValue(invoke("StopContainer", *runtime_,
-                          &v1::RuntimeService::StubInterface::StopContainer, request, deadline));
+                          &v1::RuntimeService::StubInterface::StopContainer, request,
+                          Deadline{stopDeadline(call, grace_period), call.wait_for_ready}));
 }
 
 Status Client::removeContainer(std::string_view container_id, CallOptions call) const {
@@ -182,7 +239,7 @@ Status Client::removeContainer(std::string_view container_id, CallOptions call) 
   request.set_container_id(std::string(container_id));
   return dropValue(invoke("RemoveContainer", *runtime_,
                           &v1::RuntimeService::StubInterface::RemoveContainer, request,
-                          deadlineFor(call)));
+                          Deadline{deadlineFor(call), call.wait_for_ready}));
 }
 
 Result<v1::ContainerStatusResponse> Client::containerStatus(std::string_view container_id,
@@ -190,7 +247,7 @@ Result<v1::ContainerStatusResponse> Client::containerStatus(std::string_view con
   v1::ContainerStatusRequest request;
   request.set_container_id(std::string(container_id));
   return invoke("ContainerStatus", *runtime_, &v1::RuntimeService::StubInterface::ContainerStatus,
-                request, deadlineFor(call));
+                request, Deadline{deadlineFor(call), call.wait_for_ready});
 }
 
 Result<std::vector<v1::Container>> Client::listContainers(const v1::ContainerFilter& filter,
@@ -199,7 +256,7 @@ Result<std::vector<v1::Container>> Client::listContainers(const v1::ContainerFil
   *request.mutable_filter() = filter;
   auto response =
       invoke("ListContainers", *runtime_, &v1::RuntimeService::StubInterface::ListContainers,
-             request, deadlineFor(call));
+             request, Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   std::vector<v1::Container> containers;
   containers.reserve(response->containers_size());
@@ -216,7 +273,7 @@ Result<std::optional<v1::Image>> Client::imageStatus(const v1::ImageSpec& image,
   v1::ImageStatusRequest request;
   *request.mutable_image() = image;
   auto response = invoke("ImageStatus", *images_, &v1::ImageService::StubInterface::ImageStatus,
-                         request, deadlineFor(call));
+                         request, Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   if (!response->has_image()) return std::optional<v1::Image>();
   return std::optional<v1::Image>(std::move(*response->mutable_image()));
@@ -231,10 +288,64 @@ Result<std::string> Client::pullImage(const v1::ImageSpec& image, CallOptions ca
 Result<std::string> Client::pullImage(const v1::PullImageRequest& request, CallOptions call) const {
   std::chrono::milliseconds deadline =
       call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.pull_timeout;
-  auto response =
-      invoke("PullImage", *images_, &v1::ImageService::StubInterface::PullImage, request, deadline);
+  auto response = invoke("PullImage", *images_, &v1::ImageService::StubInterface::PullImage, request,
+                         Deadline{deadline, call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   return std::move(*response->mutable_image_ref());
+}
+
+// ---------------------------------------------------------------- asynchronous
+
+std::shared_ptr<PendingCall> Client::pullImageAsync(const v1::PullImageRequest& request,
+                                                    CallOptions call,
+                                                    std::function<void(Result<std::string>)> done) const {
+  const std::chrono::milliseconds timeout =
+      call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.pull_timeout;
+  auto* async = images_->async();
+  return invokeAsync<v1::PullImageRequest, v1::PullImageResponse>(
+      "PullImage", request, Deadline{timeout, call.wait_for_ready},
+      [async](auto* context, auto* req, auto* resp, auto on_done) {
+        async->PullImage(context, req, resp, std::move(on_done));
+      },
+      [done = std::move(done)](Result<v1::PullImageResponse> response) {
+        if (!response) return done(fail(std::move(response.error())));
+        done(std::move(*response->mutable_image_ref()));
+      });
+}
+
+std::shared_ptr<PendingCall> Client::stopContainerAsync(std::string_view container_id,
+                                                        std::chrono::seconds grace_period,
+                                                        CallOptions call,
+                                                        std::function<void(Status)> done) const {
+  if (grace_period < std::chrono::seconds::zero()) grace_period = std::chrono::seconds::zero();
+  v1::StopContainerRequest request;
+  request.set_container_id(std::string(container_id));
+  request.set_timeout(grace_period.count());
+  auto* async = runtime_->async();
+  return invokeAsync<v1::StopContainerRequest, v1::StopContainerResponse>(
+      "StopContainer", std::move(request),
+      Deadline{stopDeadline(call, grace_period), call.wait_for_ready},
+      [async](auto* context, auto* req, auto* resp, auto on_done) {
+        async->StopContainer(context, req, resp, std::move(on_done));
+      },
+      [done = std::move(done)](Result<v1::StopContainerResponse> response) {
+        done(dropValue(std::move(response)));
+      });
+}
+
+std::shared_ptr<PendingCall> Client::waitReady(CallOptions call,
+                                               std::function<void(Status)> done) const {
+  v1::VersionRequest request;
+  request.set_version(kCriApiVersion);
+  auto* async = runtime_->async();
+  return invokeAsync<v1::VersionRequest, v1::VersionResponse>(
+      "Version", std::move(request), Deadline{deadlineFor(call), /*wait_for_ready=*/true},
+      [async](auto* context, auto* req, auto* resp, auto on_done) {
+        async->Version(context, req, resp, std::move(on_done));
+      },
+      [done = std::move(done)](Result<v1::VersionResponse> response) {
+        done(dropValue(std::move(response)));
+      });
 }
 
 }  // namespace zp::cri

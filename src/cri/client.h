@@ -7,6 +7,7 @@
 // themselves ("api.pb.h" / "api.grpc.pb.h", from the zp_cri_proto target).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "api.grpc.pb.h"
 #include "api.pb.h"
+#include "common/pending_call.h"
 #include "common/status.h"
 
 namespace zp::cri {
@@ -34,6 +36,10 @@ struct CallOptions {
   // Deadline of this call, measured from when it starts. Zero (or negative)
   // means the client's default for the RPC (ClientOptions).
   std::chrono::milliseconds timeout{0};
+  // Fail fast (false, gRPC's default): while the channel cannot connect the
+  // call fails at once with kUnavailable. Wait (true): the call waits for the
+  // runtime to become reachable, up to its deadline (then kDeadlineExceeded).
+  bool wait_for_ready = false;
 };
 
 // Client owns one gRPC channel to a CRI runtime's unix socket and the
@@ -47,9 +53,17 @@ struct CallOptions {
 // block the calling thread for up to their deadline: never call them from a
 // network/event-loop executor.
 //
-// The channel connects lazily and reconnects on its own (capped backoff of a
-// few seconds), so a runtime that restarts is reachable again without a new
-// Client. Calls fail fast with kUnavailable while the socket is unreachable.
+// The channel connects lazily and reconnects on its own (capped backoff of
+// two seconds), so a runtime that restarts is reachable again without a new
+// Client. Calls fail fast with kUnavailable while the socket is unreachable
+// (unless CallOptions::wait_for_ready); a CRI plugin that is still starting
+// ("server is not initialized yet") is reported as kUnavailable too.
+//
+// The asynchronous calls (…Async, waitReady) hold no thread while they run:
+// their `done` callback is called exactly once, either on a gRPC thread or on
+// the calling thread before the method returns, so it must be quick, must not
+// block and must not take locks the caller may hold (post the outcome to an
+// executor). The returned PendingCall cancels the call (ClientContext::TryCancel).
 class Client {
  public:
   // Validates `endpoint` ("unix:///abs/path.sock", see cri/endpoint.h) and
@@ -62,6 +76,11 @@ class Client {
   ~Client();
 
   const std::string& endpoint() const { return endpoint_; }
+
+  // Makes the channel try to connect again at once instead of after its
+  // reconnect backoff (which grows to seconds while a runtime is down).
+  // Cheap: one connection attempt to the socket. Thread-safe.
+  void resetConnectBackoff() const;
   const ClientOptions& options() const { return options_; }
 
   // ---- RuntimeService
@@ -118,13 +137,31 @@ class Client {
   // Same, with auth and/or sandbox config set by the caller.
   Result<std::string> pullImage(const v1::PullImageRequest& request, CallOptions call = {}) const;
 
+  // ---- Asynchronous calls (see the class comment for the callback contract)
+
+  // PullImage without a waiting thread; `done` gets the image reference.
+  // Default deadline: ClientOptions::pull_timeout.
+  std::shared_ptr<PendingCall> pullImageAsync(const v1::PullImageRequest& request, CallOptions call,
+                                              std::function<void(Result<std::string>)> done) const;
+  // StopContainer without a waiting thread: the runtime signals the container
+  // and kills it after `grace_period`. Default deadline as stopContainer().
+  std::shared_ptr<PendingCall> stopContainerAsync(std::string_view container_id,
+                                                  std::chrono::seconds grace_period, CallOptions call,
+                                                  std::function<void(Status)> done) const;
+  // Completes with OK as soon as the runtime answers Version, waiting through
+  // reconnection attempts (wait_for_ready) until the call's deadline; then
+  // kDeadlineExceeded. Use it to wait for a restarting runtime.
+  std::shared_ptr<PendingCall> waitReady(CallOptions call, std::function<void(Status)> done) const;
+
  private:
   Client(std::string endpoint, ClientOptions options);
 
   std::chrono::milliseconds deadlineFor(CallOptions call) const;
+  std::chrono::milliseconds stopDeadline(CallOptions call, std::chrono::seconds grace) const;
 
   std::string endpoint_;
   ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RuntimeService::StubInterface> runtime_;
   std::unique_ptr<v1::ImageService::StubInterface> images_;
 };

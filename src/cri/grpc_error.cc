@@ -26,6 +26,13 @@ Code codeFromGrpc(grpc::StatusCode code) {
   }
 }
 
+bool isStartingUp(const grpc::Status& status) {
+  // containerd's CRI plugin answers every call with this plain error (gRPC
+  // UNKNOWN) until it has finished loading its state after a (re)start.
+  return status.error_code() == grpc::StatusCode::UNKNOWN &&
+         status.error_message().find("server is not initialized yet") != std::string::npos;
+}
+
 Error errorFromGrpc(std::string_view rpc, const grpc::Status& status) {
   std::string message(rpc);
   message += ": ";
@@ -35,7 +42,8 @@ Error errorFromGrpc(std::string_view rpc, const grpc::Status& status) {
   } else {
     message += status.error_message();
   }
-  return Error{codeFromGrpc(status.error_code()), std::move(message), {}};
+  const Code code = isStartingUp(status) ? Code::kUnavailable : codeFromGrpc(status.error_code());
+  return Error{code, std::move(message), {}};
 }
 
 }  // namespace zp::cri

@@ -115,6 +115,29 @@ TEST(AgentConfigTest, TheUidRangeIsChecked) {
   EXPECT_EQ(validateConfig(*parsed).error().field, "security.uid_range_size");
 }
 
+TEST(AgentConfigTest, PullKnobsHaveDefaultsAndBounds) {
+  auto c = *parseConfig(kGood, "agent.toml");
+  EXPECT_EQ(c.pull_timeout_seconds, 300);
+  EXPECT_EQ(c.max_pulls_per_registry, 3);
+  auto tuned = parseConfig(std::string(kGood).insert(0, "pull_timeout_seconds = 60\nmax_pulls_per_registry = 5\n"),
+                           "agent.toml");
+  ASSERT_TRUE(tuned) << tuned.error().toString();
+  EXPECT_EQ(tuned->pull_timeout_seconds, 60);
+  EXPECT_EQ(tuned->max_pulls_per_registry, 5);
+  EXPECT_TRUE(validateConfig(*tuned));
+  EXPECT_FALSE(parseConfig("pull_timeout_seconds = \"60\"", "t.toml"));
+  for (std::int64_t bad : {0, -1, 3601}) {
+    auto x = c;
+    x.pull_timeout_seconds = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "pull_timeout_seconds") << bad;
+  }
+  for (std::int64_t bad : {0, 65}) {
+    auto x = c;
+    x.max_pulls_per_registry = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "max_pulls_per_registry") << bad;
+  }
+}
+
 TEST(AgentConfigTest, NonLoopbackNeedsTheInsecureFlag) {
   auto c = *parseConfig(kGood, "agent.toml");
   c.listen_host = "0.0.0.0";

@@ -38,6 +38,25 @@ TEST(StatusMappingTest, RuntimeReasonPassesThrough) {
   EXPECT_EQ(s.reason, "OOMKilled");
 }
 
+TEST(StatusMappingTest, AnOomKillIsFailedWhateverTheExitCode) {
+  for (const int code : {0, 1, 137}) {
+    SCOPED_TRACE(code);
+    api::WorkloadStatus s;
+    applyContainerDetail({ObjectState::kExited, code, "OOMKilled", "", {}, TimePoint{}}, s);
+    EXPECT_EQ(s.state, WorkloadState::kFailed);
+    EXPECT_EQ(s.reason, "OOMKilled");
+    EXPECT_EQ(s.exit_code, code);
+    EXPECT_NE(s.message.find("memory limit"), std::string::npos) << s.message;
+    EXPECT_NE(s.message.find("code " + std::to_string(code)), std::string::npos) << s.message;
+  }
+}
+
+TEST(StatusMappingTest, OtherRuntimeReasonsOfAZeroExitStaySucceeded) {
+  api::WorkloadStatus s;
+  applyContainerDetail({ObjectState::kExited, 0, "Completed", "", {}, {}}, s);
+  EXPECT_EQ(s.state, WorkloadState::kSucceeded);
+}
+
 TEST(StatusMappingTest, UnknownStaysUnknown) {
   api::WorkloadStatus s;
   applyContainerDetail({ObjectState::kUnknown, {}, "", "", {}, {}}, s);

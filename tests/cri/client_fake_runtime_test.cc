@@ -7,7 +7,9 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +22,16 @@ namespace zp::cri {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Polls `predicate` until it holds (true) or 30 s pass (false).
+bool waitUntil(const std::function<bool()>& predicate) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
 
 // Records what it was asked under `mutex`; gRPC runs handlers on its own threads.
 class FakeRuntime final : public v1::RuntimeService::Service {
@@ -64,6 +76,13 @@ class FakeRuntime final : public v1::RuntimeService::Service {
   }
   grpc::Status StopContainer(grpc::ServerContext* context, const v1::StopContainerRequest* request,
                              v1::StopContainerResponse*) override {
+    if (request->container_id() == "hold") {
+      // Stands for a grace period: answers once released (or cancelled).
+      std::unique_lock lock(mutex);
+      ++holding;
+      released.wait_for(lock, 30s, [&] { return release || context->IsCancelled(); });
+      return grpc::Status::OK;
+    }
     std::lock_guard lock(mutex);
     last_stop_timeout = request->timeout();
     last_stop_deadline_left = context->deadline() - std::chrono::system_clock::now();
@@ -79,6 +98,9 @@ class FakeRuntime final : public v1::RuntimeService::Service {
   // Status is deliberately not overridden: the base class answers UNIMPLEMENTED.
 
   std::mutex mutex;
+  std::condition_variable released;
+  bool release = false;
+  int holding = 0;
   std::string last_handler;
   std::map<std::string, std::string> last_labels;
   std::map<std::string, std::string> last_selector;
@@ -247,6 +269,90 @@ TEST_F(ClientFakeRuntimeTest, ContainerStatusRoundTrip) {
   EXPECT_EQ(status->status().id(), "c7");
   EXPECT_EQ(status->status().state(), v1::CONTAINER_EXITED);
   EXPECT_EQ(status->status().exit_code(), 3);
+}
+
+TEST_F(ClientFakeRuntimeTest, AsyncStopWaitsInTheRuntimeNotInACallerThread) {
+  std::promise<Status> stopped;
+  auto call = client_->stopContainerAsync("hold", 20s, {},
+                                          [&](Status s) { stopped.set_value(std::move(s)); });
+  ASSERT_NE(call, nullptr);
+  auto outcome = stopped.get_future();
+  // The runtime holds the stop; this thread is free and other calls proceed.
+  ASSERT_TRUE(waitUntil([&] {
+    std::lock_guard lock(runtime_.mutex);
+    return runtime_.holding == 1;
+  }));
+  EXPECT_TRUE(client_->containerStatus("c1").has_value());
+  ASSERT_TRUE(client_->stopContainer("c2", 0s).has_value());
+  EXPECT_EQ(outcome.wait_for(0s), std::future_status::timeout);
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.release = true;
+  }
+  runtime_.released.notify_all();
+  ASSERT_EQ(outcome.wait_for(30s), std::future_status::ready);
+  EXPECT_TRUE(outcome.get().has_value());
+}
+
+TEST_F(ClientFakeRuntimeTest, CancellingAnAsyncPullEndsItWithCancelled) {
+  std::promise<Result<std::string>> pulled;
+  v1::PullImageRequest request;
+  request.mutable_image()->set_image("slow:1");
+  auto call = client_->pullImageAsync(request, {.timeout = 60s}, [&](Result<std::string> r) {
+    pulled.set_value(std::move(r));
+  });
+  auto outcome = pulled.get_future();
+  EXPECT_EQ(outcome.wait_for(100ms), std::future_status::timeout);
+  call->cancel();
+  call->cancel();  // idempotent
+  ASSERT_EQ(outcome.wait_for(30s), std::future_status::ready);
+  auto r = outcome.get();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Code::kCancelled) << r.error().toString();
+  call->cancel();  // harmless after completion
+}
+
+TEST_F(ClientFakeRuntimeTest, AsyncPullReturnsTheImageReference) {
+  std::promise<Result<std::string>> pulled;
+  v1::PullImageRequest request;
+  request.mutable_image()->set_image("busybox:1");
+  client_->pullImageAsync(request, {}, [&](Result<std::string> r) { pulled.set_value(std::move(r)); });
+  auto r = pulled.get_future().get();
+  ASSERT_TRUE(r.has_value()) << r.error().toString();
+  EXPECT_EQ(*r, "sha256:busybox:1");
+}
+
+TEST(ClientWaitReady, CompletesOnceTheRuntimeComesUp) {
+  char dir_template[] = "/tmp/zp-cri-ready-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir = dir_template;
+  const std::string endpoint = "unix://" + (dir / "cri.sock").string();
+  auto client = Client::create(endpoint);
+  ASSERT_TRUE(client.has_value());
+
+  // Nobody listens yet: a short wait ends with kDeadlineExceeded...
+  std::promise<Status> early;
+  (*client)->waitReady({.timeout = 300ms}, [&](Status s) { early.set_value(std::move(s)); });
+  auto not_ready = early.get_future().get();
+  ASSERT_FALSE(not_ready.has_value());
+  EXPECT_EQ(not_ready.error().code, Code::kDeadlineExceeded) << not_ready.error().toString();
+
+  // ...a long one completes once a runtime starts listening.
+  std::promise<Status> ready;
+  (*client)->waitReady({.timeout = 60s}, [&](Status s) { ready.set_value(std::move(s)); });
+  auto outcome = ready.get_future();
+  EXPECT_EQ(outcome.wait_for(200ms), std::future_status::timeout);
+  FakeRuntime runtime;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(endpoint, grpc::InsecureServerCredentials());
+  builder.RegisterService(&runtime);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(outcome.wait_for(60s), std::future_status::ready);
+  EXPECT_TRUE(outcome.get().has_value());
+  server->Shutdown(std::chrono::system_clock::now() + 1s);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 
 TEST(ClientUnreachable, MissingSocketIsUnavailable) {

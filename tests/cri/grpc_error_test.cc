@@ -43,6 +43,18 @@ TEST(ErrorFromGrpc, KeepsTheRuntimeMessageVerbatimAfterTheRpcName) {
   EXPECT_TRUE(error.field.empty());
 }
 
+TEST(ErrorFromGrpc, ARuntimeStillStartingIsUnavailable) {
+  Error error = errorFromGrpc(
+      "ImageStatus", grpc::Status(grpc::StatusCode::UNKNOWN, "server is not initialized yet"));
+  EXPECT_EQ(error.code, Code::kUnavailable);
+  EXPECT_EQ(error.message, "ImageStatus: server is not initialized yet");
+  // Only as UNKNOWN: the same words in another code keep that code.
+  EXPECT_EQ(errorFromGrpc("X", grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                            "server is not initialized yet"))
+                .code,
+            Code::kNotFound);
+}
+
 TEST(ErrorFromGrpc, NamesTheCodeWhenTheRuntimeSentNoMessage) {
   Error error = errorFromGrpc("Version", grpc::Status(grpc::StatusCode::UNKNOWN, ""));
   EXPECT_EQ(error.code, Code::kInternal);

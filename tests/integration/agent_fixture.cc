@@ -70,13 +70,14 @@ void AgentIntegrationTest::removeNodeSandboxes() {
   if (auto s = removeSandboxesOfNode(*cri_, node_id_); !s) ADD_FAILURE() << s.error().message;
 }
 
-void AgentIntegrationTest::startAgent() {
+void AgentIntegrationTest::startAgent(std::vector<std::string> extra_args) {
   client_.reset();
   AgentArgs args{ZP_AGENT_BINARY,
                  node_id_,
                  data_dir_,
                  {"native=runc@" + endpoint_, "alt=" + alt_handler_ + "@" + endpoint_},
-                 agent_log_};
+                 agent_log_,
+                 std::move(extra_args)};
   auto started = agent_.start(args);
   ASSERT_TRUE(started.has_value()) << started.error().toString();
   client_ = connect();

@@ -33,9 +33,9 @@ class AgentIntegrationTest : public ::testing::Test {
   void removeNodeSandboxes();
 
   // Starts the agent (classes "native" -> default handler "runc" and "alt" ->
-  // the alt handler, both on the stack's endpoint) and connects client_.
-  // Use with ASSERT_NO_FATAL_FAILURE.
-  void startAgent();
+  // the alt handler, both on the stack's endpoint, plus `extra_args`) and
+  // connects client_. Use with ASSERT_NO_FATAL_FAILURE.
+  void startAgent(std::vector<std::string> extra_args = {});
   // A new connection to the running agent (fails the test if it cannot connect).
   LineClient connect();
 

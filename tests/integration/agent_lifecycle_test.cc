@@ -62,10 +62,11 @@ TEST_F(Lifecycle, UnknownImageIsFailedWithErrImagePull) {
   ASSERT_TRUE(waitTerminal(id, 120s, st)) << st.dump();
   EXPECT_EQ(st.value("state", ""), "Failed") << st.dump();
   EXPECT_EQ(st.value("reason", ""), "ErrImagePull") << st.dump();
-  // The runtime's own words, not just the agent's.
+  // The image, its registry and the kind of failure (not the runtime's raw words).
   const std::string message = st.value("message", "");
-  EXPECT_NE(message.find("PullImage"), std::string::npos) << message;
-  EXPECT_NE(message.find("not found"), std::string::npos) << message;
+  EXPECT_NE(message.find("\"" + image + "\""), std::string::npos) << message;
+  EXPECT_NE(message.find("failed: not found"), std::string::npos) << message;
+  EXPECT_NE(message.find("registry 127.0.0.1:5000"), std::string::npos) << message;
   EXPECT_FALSE(st.contains("exit_code")) << st.dump();
   EXPECT_TRUE(sandboxesOf(id).empty());
 }
@@ -85,6 +86,26 @@ TEST_F(Lifecycle, MemoryLimitIsVisibleInsideTheContainer) {
   EXPECT_EQ(st.value("state", ""), "Succeeded") << st.dump();
   const auto log = waitLogContains(st.value("log_path", ""), " stdout F 67108864");
   EXPECT_NE(log.find(" stdout F 67108864"), std::string::npos) << "log:\n" << log;
+}
+
+// The OOM rule: a container in which the kernel OOM-killed a process is
+// Failed/OOMKilled, even when its main process exits 0 afterwards (here a
+// shell whose child grew past the 16 MiB limit).
+TEST_F(Lifecycle, AnOomKillFailsTheWorkloadEvenWhenItsShellExitsZero) {
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  const auto id = workloadId("oom");
+  auto accepted = startWorkload(workload(
+      id, {"sh", "-c", "sh -c 'x=0123456789abcdef; while :; do x=$x$x; done'; echo survived; exit 0"},
+      "native", 16));
+  ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
+  Json st;
+  ASSERT_TRUE(waitTerminal(id, 60s, st)) << st.dump();
+  EXPECT_EQ(st.value("state", ""), "Failed") << st.dump();
+  EXPECT_EQ(st.value("reason", ""), "OOMKilled") << st.dump();
+  EXPECT_EQ(st.value("exit_code", -1), 0) << st.dump();
+  EXPECT_NE(st.value("message", "").find("memory limit"), std::string::npos) << st.dump();
+  const auto log = waitLogContains(st.value("log_path", ""), "survived");
+  EXPECT_NE(log.find("survived"), std::string::npos) << log;
 }
 
 TEST_F(Lifecycle, StopThenRemoveLeavesNothingBehind) {

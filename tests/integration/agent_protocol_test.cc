@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "agent_fixture.h"
+#include "silent_registry.h"
 
 namespace zp::agent_it {
 namespace {
@@ -46,63 +47,6 @@ std::vector<Json> sendAndProbe(LineClient& c, std::string_view raw, const std::s
   lines.push_back(probe ? *probe : Json{{"type", "TransportError"}});
   return lines;
 }
-
-// A "registry" that accepts connections and never answers: pulls from it hang
-// until close().
-class SilentRegistry {
- public:
-  ~SilentRegistry() { close(); }
-
-  bool start() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        listen(listener_, 64) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      return false;
-    }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{listener_, POLLIN, 0};
-        if (poll(&p, 1, 100) <= 0) continue;
-        const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) continue;
-        std::lock_guard lock(mutex_);
-        accepted_.push_back(fd);
-      }
-    });
-    return true;
-  }
-  // Stops listening and closes every accepted connection.
-  void close() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    std::lock_guard lock(mutex_);
-    for (const int fd : accepted_) ::close(fd);
-    if (listener_ >= 0) ::close(listener_);
-    listener_ = -1;
-    closed_ = accepted_.size();
-    accepted_.clear();
-  }
-  std::size_t accepted() {
-    std::lock_guard lock(mutex_);
-    return accepted_.size() + closed_;
-  }
-  unsigned short port() const { return port_; }
-
- private:
-  int listener_ = -1;
-  unsigned short port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::mutex mutex_;
-  std::vector<int> accepted_;
-  std::size_t closed_ = 0;
-};
 
 TEST_F(Protocol, HostileInputIsAnsweredWithErrorsAndTheAgentSurvives) {
   ASSERT_NO_FATAL_FAILURE(startAgent());

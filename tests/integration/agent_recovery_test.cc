@@ -9,6 +9,8 @@
 #include "agent/cri_configs.h"
 #include "agent/pod_cgroups.h"
 #include "agent/user_resolution.h"
+#include "api/json.h"
+#include "api/validate.h"
 #include "agent_fixture.h"
 
 namespace zp::agent_it {
@@ -201,6 +203,33 @@ TEST_F(HalfCreated, ASandboxOfAnOlderAgentWithoutUserOrPodCgroupGetsBoth) {
   const std::string pod = "/zoneplane/" + node_id_ + "/pod" + identity.uid + "/";
   const auto log = waitLogContains(st.value("log_path", ""), pod);
   EXPECT_NE(log.find(pod), std::string::npos) << log;
+}
+
+TEST_F(HalfCreated, OneWhoseSandboxLacksTheFullSpecIsRemovedAndRunsWhenDeliveredAgain) {
+  const auto id = workloadId("bighalf");
+  auto identity = identityFor(id);
+  identity.spec.env["BIG"] = std::string(api::kMaxStringBytes, 'x');  // too big for the annotation
+  identity.spec.command = {"sh", "-c", "echo size=${#BIG}; sleep 300"};
+  const auto sandbox_id = runSandboxLikeTheAgent(identity);
+  ASSERT_FALSE(sandbox_id.empty());
+  ASSERT_EQ(sandboxesOf(id).size(), 1u);
+
+  // The restarted agent cannot make the container from the trimmed spec: it
+  // removes the sandbox and does not list the workload...
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  EXPECT_EQ(getStatus(id).value("code", ""), "NotFound");
+  EXPECT_TRUE(sandboxesOf(id).empty());
+  // ...which the server then delivers again (it re-sends what its node does not list).
+  auto again = startWorkload(api::toJson(identity.spec));
+  ASSERT_EQ(again.value("type", ""), "Status") << again.dump().substr(0, 300);
+  Json st;
+  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+  auto sandboxes = sandboxesOf(id);
+  ASSERT_EQ(sandboxes.size(), 1u);
+  EXPECT_NE(sandboxes[0].id(), sandbox_id);
+  // Made from the full spec: the container has the whole environment.
+  const auto log = waitLogContains(st.value("log_path", ""), "size=16384");
+  EXPECT_NE(log.find("size=16384"), std::string::npos) << log.substr(0, 300);
 }
 
 TEST_F(HalfCreated, DuplicateSandboxesOfOneWorkloadAreReducedToOne) {

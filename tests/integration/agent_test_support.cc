@@ -72,6 +72,7 @@ Status AgentProcess::start(const AgentArgs& args, std::chrono::milliseconds time
     argv.push_back("--runtime-class");
     argv.push_back(c);
   }
+  argv.insert(argv.end(), args.extra_args.begin(), args.extra_args.end());
   return process_.start(argv, "zoneplane-agent listening on ", args.log_file, timeout);
 }
 

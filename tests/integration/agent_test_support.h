@@ -45,6 +45,7 @@ struct AgentArgs {
   std::filesystem::path data_dir;
   std::vector<std::string> runtime_classes;  // NAME=HANDLER@ENDPOINT
   std::filesystem::path log_file;            // the agent's stderr is appended here
+  std::vector<std::string> extra_args;       // more flags, e.g. {"--pull-timeout-seconds", "3"}
 };
 
 // One zoneplane-agent child process on 127.0.0.1, port 0 (see DaemonProcess).

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "api/validate.h"
+
 namespace zp::protocol {
 namespace {
 
@@ -121,6 +123,61 @@ TEST(MessagesTest, RepliesRoundTrip) {
 TEST(MessagesTest, InvalidUtf8IsReplacedNotThrown) {
   Reply r{std::nullopt, ErrorReply{Error{Code::kInternal, "bad \xff byte", ""}, ""}};
   EXPECT_NO_THROW(encodeReply(r));
+}
+
+// Every spec the API accepts must fit one protocol line (else the server could
+// never deliver it): a spec at every limit, whose payload bytes each need the
+// longest JSON escape ("\u0001", six bytes), encodes under kMaxLineBytes.
+TEST(MessagesTest, ASpecAtEveryLimitFitsOneStartWorkloadLine) {
+  api::WorkloadSpec spec;
+  spec.id = std::string(api::kMaxIdLength, 'a');
+  // The longest valid reference: a 255-character name, a 128-character tag and a digest.
+  const std::string registry = "registry.example:65535/";
+  spec.image = registry + std::string(api::kMaxImageNameLength - registry.size(), 'a') + ":" +
+               std::string(128, 't') + "@sha256:" + std::string(64, 'f');
+  spec.runtime_class = std::string(api::kMaxIdLength, 'c');
+  spec.memory_mb = api::kMaxMemoryMb;
+  spec.cpu_millicores = api::kMaxCpuMillicores;
+  spec.trust = api::TrustLevel::kMultiTenant;
+  spec.security.profile = api::Profile::kBaseline;
+  for (auto cap : api::kBaselineCapabilities) spec.security.capabilities_add.emplace_back(cap);
+  spec.security.read_only_root_fs = true;
+  spec.security.run_as_user = api::kMaxUserId;
+  spec.security.run_as_group = api::kMaxUserId;
+  spec.security.pids_limit = api::kMaxPidsLimit;
+
+  // The most entries allowed everywhere; env names are the shortest unique
+  // ones (names cannot need escapes), every other payload byte is \x01.
+  for (std::size_t i = 0; i < api::kMaxEnvEntries; ++i) spec.env["E" + std::to_string(i)] = "";
+  std::size_t names = 0;
+  for (const auto& [name, value] : spec.env) names += name.size();
+  const std::size_t strings = api::kMaxListItems * 2 + api::kMaxEnvEntries;
+  const std::size_t budget = api::kMaxPayloadBytes - names;
+  std::size_t given = 0;
+  auto next = [&](std::size_t k) {
+    const std::size_t n = budget / strings + (k < budget % strings ? 1 : 0);
+    given += n;
+    return std::string(n, '\x01');
+  };
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < api::kMaxListItems; ++i) spec.command.push_back(next(k++));
+  for (std::size_t i = 0; i < api::kMaxListItems; ++i) spec.args.push_back(next(k++));
+  for (auto& [name, value] : spec.env) value = next(k++);
+  ASSERT_EQ(given, budget);
+  ASSERT_EQ(api::payloadBytes(spec), api::kMaxPayloadBytes);
+  ASSERT_TRUE(api::validateWorkloadSpec(spec)) << api::validateWorkloadSpec(spec).error().message;
+
+  const Request request{std::string(kMaxReqLength, 'r'), StartWorkload{spec}};
+  const std::string line = encodeRequest(request);
+  RecordProperty("line_bytes", static_cast<int>(line.size()));
+  EXPECT_LT(line.size(), kMaxLineBytes) << "a valid spec does not fit the agent protocol";
+  // Each payload byte really was escaped (six bytes each).
+  EXPECT_GE(line.size(), budget * 6);
+  auto back = decodeRequest(line);
+  ASSERT_TRUE(back) << back.error().error.toString();
+  const auto* start = std::get_if<StartWorkload>(&back->body);
+  ASSERT_NE(start, nullptr);
+  EXPECT_EQ(start->workload, spec);
 }
 
 }  // namespace

@@ -1,0 +1,399 @@
+// WorkloadManager: the start pipeline, image -> sandbox -> container ->
+// start, as one coroutine per workload on the workers executor. Runtime steps
+// run inline (short, with deadlines) under the entry's `op`; the slow waits
+// (pull slot, pull, an unreachable runtime) hold no thread. See
+// workload_manager.h for the locking rules.
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "agent/backoff.h"
+#include "agent/pull_failure.h"
+#include "agent/status_mapping.h"
+#include "agent/workload_manager.h"
+#include "api/image_ref.h"
+
+namespace zp::agent {
+namespace {
+
+namespace asio = boost::asio;
+
+// The runtime could not be reached or did not answer in time: try again.
+bool isTransient(const Error& error) {
+  return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded;
+}
+
+Error cancelledError() {
+  return Error{Code::kCancelled, "the workload was stopped or removed", ""};
+}
+
+std::string registryOf(const std::string& image) {
+  auto ref = api::parseImageReference(image);
+  return ref ? ref->effectiveRegistry() : image;
+}
+
+// A request for a pull slot, cancellable while it waits.
+class SlotRequest final : public PendingCall {
+ public:
+  SlotRequest(PullLimiter& limiter, PullLimiter::Ticket ticket)
+      : limiter_(limiter), ticket_(ticket) {}
+  void cancel() override { limiter_.cancel(ticket_); }
+
+ private:
+  PullLimiter& limiter_;
+  PullLimiter::Ticket ticket_;
+};
+
+// A held pull slot, given back when the pull is over.
+class SlotGuard {
+ public:
+  SlotGuard(PullLimiter& limiter, std::string registry)
+      : limiter_(limiter), registry_(std::move(registry)) {}
+  ~SlotGuard() { limiter_.release(registry_); }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  PullLimiter& limiter_;
+  std::string registry_;
+};
+
+}  // namespace
+
+// Marks the entry as owned by its pipeline for the coroutine's lifetime.
+class WorkloadManager::PipelineScope {
+ public:
+  PipelineScope(WorkloadManager& m, EntryPtr entry) : m_(m), entry_(std::move(entry)) {}
+  ~PipelineScope() {
+    std::lock_guard lock(m_.mutex_);
+    entry_->pipeline = false;
+  }
+  PipelineScope(const PipelineScope&) = delete;
+  PipelineScope& operator=(const PipelineScope&) = delete;
+
+ private:
+  WorkloadManager& m_;
+  EntryPtr entry_;
+};
+
+void WorkloadManager::launchPipeline(const EntryPtr& entry) {
+  {
+    std::lock_guard lock(mutex_);
+    if (entry->pipeline) return;  // one pipeline per workload
+    entry->pipeline = true;
+  }
+  asio::co_spawn(workers_, runPipeline(entry), asio::detached);
+}
+
+bool WorkloadManager::enterPhase(const EntryPtr& entry, std::string_view reason,
+                                 std::string message) {
+  std::lock_guard lock(mutex_);
+  if (entry->cancels > 0 || stopping_) return false;
+  entry->status.state = api::WorkloadState::kPending;
+  entry->status.reason = reason;
+  entry->status.message = std::move(message);
+  return true;
+}
+
+void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason,
+                                std::string message) {
+  spdlog::warn("workload \"{}\": {}: {}", entry->identity.spec.id, reason, message);
+  std::lock_guard lock(mutex_);
+  entry->status.state = api::WorkloadState::kFailed;
+  entry->status.reason = reason;
+  entry->status.message = std::move(message);
+  entry->status.finished_at = clock_.now();
+  entry->stale = false;
+}
+
+void WorkloadManager::failPull(const EntryPtr& entry, const Error& error) {
+  const auto& image = entry->identity.spec.image;
+  const auto kind = classifyPullError(image, error);
+  // The runtime's words (which quote whatever answered at the registry's
+  // address) go to the log only; the status names the kind of failure.
+  spdlog::warn("workload \"{}\": pull of image \"{}\" failed ({}): {}", entry->identity.spec.id,
+               image, pullFailureName(kind), error.message);
+  setFailed(entry, api::reason::kErrImagePull,
+            pullFailureMessage(image, kind, options_.pull_timeout));
+}
+
+void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& detail) {
+  std::lock_guard lock(mutex_);
+  const auto before = entry->status.state;
+  applyContainerDetail(detail, entry->status);
+  entry->observed = detail.state;
+  entry->stale = false;
+  if (before != entry->status.state) {
+    spdlog::info("workload \"{}\": {} -> {} ({})", entry->identity.spec.id, api::stateName(before),
+                 api::stateName(entry->status.state), entry->status.reason);
+  }
+}
+
+asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::string doing,
+                                                      Error error,
+                                                      std::chrono::milliseconds backoff) {
+  bool gone = false;
+  {
+    std::lock_guard lock(mutex_);
+    gone = entry->cancels > 0 || stopping_;
+    if (!gone && entry->status.reason != api::reason::kRuntimeUnavailable) {
+      spdlog::warn("workload \"{}\": the runtime is unreachable while {}: {}; retrying",
+                   entry->identity.spec.id, doing, error.message);
+    }
+    if (!gone) {
+      entry->status.state = api::WorkloadState::kPending;
+      entry->status.reason = api::reason::kRuntimeUnavailable;
+      entry->status.message =
+          "waiting for the container runtime to answer (" + doing + "): " + error.message;
+    }
+  }
+  if (gone) co_return false;
+  asio::steady_timer timer(co_await asio::this_coro::executor, backoff);
+  boost::system::error_code ignored;
+  auto sleep = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await std::move(sleep);
+  if (cancelled(entry)) co_return false;
+  const std::string cls = entry->identity.spec.runtime_class;
+  const auto wait = options_.ready_wait;
+  auto ready =
+      awaitPending(entry, /*pipeline=*/true, [this, cls, wait](std::function<void(Status)> done) {
+        return runtime_.waitReady(cls, wait, std::move(done));
+      });
+  co_await std::move(ready);  // answered or not: the caller tries again
+  co_return !cancelled(entry);
+}
+
+asio::awaitable<Status> WorkloadManager::untilAnswered(EntryPtr entry, std::string doing,
+                                                       std::function<Status()> step) {
+  Backoff backoff(options_.retry_initial, options_.retry_max);
+  while (true) {
+    Status outcome = ok();
+    {
+      std::lock_guard op(entry->op);
+      if (cancelled(entry)) {
+        outcome = fail(cancelledError());
+      } else {
+        outcome = step();
+      }
+    }
+    if (outcome || !isTransient(outcome.error())) co_return outcome;
+    auto waiting = waitForRuntime(entry, doing, outcome.error(), backoff.next());
+    const bool go_on = co_await std::move(waiting);
+    if (!go_on) co_return fail(cancelledError());
+  }
+}
+
+asio::awaitable<Status> WorkloadManager::pullOnce(EntryPtr entry) {
+  const auto& spec = entry->identity.spec;
+  const std::string registry = registryOf(spec.image);
+  const std::string asking = "asking for a pull slot for image " + spec.image;
+  if (!enterPhase(entry, api::reason::kPulling, asking)) co_return fail(cancelledError());
+  const std::string waiting = "waiting to pull image " + spec.image + ": registry " + registry +
+                              " already has " + std::to_string(pulls_.perRegistry()) +
+                              " pulls in progress (max_pulls_per_registry)";
+  auto slot_wait =
+      awaitPending(entry, /*pipeline=*/true,
+                   [this, entry, registry, asking, waiting](std::function<void(Status)> done) {
+                     const auto request = pulls_.acquire(registry, [done](bool granted) {
+                       done(granted ? ok() : Status(fail(cancelledError())));
+                     });
+                     if (request.queued) {
+                       // Unless the slot came meanwhile (the pipeline then says "pulling").
+                       std::lock_guard lock(mutex_);
+                       if (entry->status.message == asking) entry->status.message = waiting;
+                     }
+                     return std::make_shared<SlotRequest>(pulls_, request.ticket);
+                   });
+  Status slot = co_await std::move(slot_wait);
+  if (!slot) co_return slot;
+  SlotGuard held(pulls_, registry);
+  if (!enterPhase(entry, api::reason::kPulling, "pulling image " + spec.image)) {
+    co_return fail(cancelledError());
+  }
+  const std::string cls = spec.runtime_class;
+  const std::string image = spec.image;
+  const auto timeout = options_.pull_timeout;
+  auto pull = awaitPending(entry, /*pipeline=*/true,
+                           [this, cls, image, timeout](std::function<void(Status)> done) {
+                             return runtime_.pullImage(cls, image, timeout, std::move(done));
+                           });
+  Status pulled = co_await std::move(pull);
+  co_return pulled;
+}
+
+asio::awaitable<std::optional<ImageFacts>> WorkloadManager::ensureImage(EntryPtr entry) {
+  const auto& spec = entry->identity.spec;
+  if (!enterPhase(entry, api::reason::kPulling, "checking image " + spec.image))
+    co_return std::nullopt;
+  Backoff backoff(options_.retry_initial, options_.retry_max);
+  bool pulled = false;
+  while (true) {
+    std::optional<ImageFacts> facts;
+    bool present = false;
+    auto looking = untilAnswered(entry, "checking the image", [&]() -> Status {
+      auto status = runtime_.imageStatus(spec.runtime_class, spec.image);
+      if (!status) return fail(status.error());
+      present = status->has_value();
+      if (present) facts = **status;
+      return ok();
+    });
+    Status looked = co_await std::move(looking);
+    if (!looked) {
+      if (looked.error().code != Code::kCancelled) failPull(entry, looked.error());
+      co_return std::nullopt;
+    }
+    if (present) co_return facts;
+    if (pulled) {
+      setFailed(entry, api::reason::kErrImagePull,
+                "pull of image \"" + spec.image +
+                    "\" failed: the runtime reported the pull done, "
+                    "but does not have the image");
+      co_return std::nullopt;
+    }
+    auto pulling = pullOnce(entry);
+    Status outcome = co_await std::move(pulling);
+    if (outcome) {
+      pulled = true;
+      continue;  // ImageStatus again: the image's facts
+    }
+    if (outcome.error().code == Code::kCancelled || cancelled(entry)) co_return std::nullopt;
+    // The runtime went away during the pull: wait for it, then pull again.
+    // (kDeadlineExceeded here is the pull deadline: an answer, not a fault.)
+    if (outcome.error().code == Code::kUnavailable) {
+      auto waiting = waitForRuntime(entry, "pulling the image", outcome.error(), backoff.next());
+      const bool go_on = co_await std::move(waiting);
+      if (!go_on) co_return std::nullopt;
+      continue;
+    }
+    failPull(entry, outcome.error());
+    co_return std::nullopt;
+  }
+}
+
+// Image -> sandbox -> container -> start. Resumes where a previous attempt
+// stopped (sandbox_id / container_id already set after recovery). Checks for
+// cancellation before every step; stop()/remove() clean up what was made.
+asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
+  InFlight counted(*this);
+  PipelineScope owned(*this, entry);
+  const auto& identity = entry->identity;
+  const std::string cls = identity.spec.runtime_class;
+  std::string sandbox_id, container_id;
+  bool skip = false;
+  {
+    std::lock_guard lock(mutex_);
+    skip = entry->cancels > 0 || stopping_ || api::isTerminal(entry->status.state);
+    sandbox_id = entry->sandbox_id;
+    container_id = entry->container_id;
+  }
+  if (skip) co_return;
+
+  if (container_id.empty()) {
+    // Also when resuming after a restart: the image may have been removed since.
+    auto ensuring = ensureImage(entry);
+    std::optional<ImageFacts> image = co_await std::move(ensuring);
+    if (!image) co_return;
+    // The user the container runs as is decided once the image is known and
+    // before anything is created. A sandbox made before an agent restart
+    // carries its user (labels); one without (made by an older agent) gets
+    // one now, never the image's root.
+    if ((sandbox_id.empty() || !identity.run_as_user) && !settleUser(entry, *image)) co_return;
+  }
+
+  if (sandbox_id.empty()) {
+    if (!enterPhase(entry, api::reason::kCreating, "creating the sandbox")) co_return;
+    bool retry = false;
+    auto creating = untilAnswered(entry, "creating the sandbox", [&]() -> Status {
+      // After a transient failure the sandbox may exist (the reply was lost).
+      std::optional<std::string> made;
+      if (retry) {
+        auto found = runtime_.findSandbox(identity);
+        if (!found) return fail(found.error());
+        made = *found;
+      }
+      retry = true;
+      if (!made) {
+        auto run = runtime_.runSandbox(identity);
+        if (!run) return fail(run.error());
+        made = *run;
+      }
+      sandbox_id = *made;
+      std::lock_guard lock(mutex_);
+      entry->sandbox_id = sandbox_id;
+      entry->status.sandbox_id = sandbox_id;
+      return ok();
+    });
+    Status created = co_await std::move(creating);
+    if (!created) {
+      if (created.error().code != Code::kCancelled) {
+        setFailed(entry, api::reason::kRunPodSandboxError, created.error().message);
+      }
+      co_return;
+    }
+  }
+
+  if (container_id.empty()) {
+    if (!enterPhase(entry, api::reason::kCreating, "creating the container")) co_return;
+    bool retry = false;
+    auto creating = untilAnswered(entry, "creating the container", [&]() -> Status {
+      std::optional<std::string> made;
+      if (retry) {
+        auto found = runtime_.findContainer(cls, sandbox_id);
+        if (!found) return fail(found.error());
+        made = *found;
+      }
+      retry = true;
+      if (!made) {
+        auto create = runtime_.createContainer(identity, sandbox_id);
+        if (!create) return fail(create.error());
+        made = *create;
+      }
+      container_id = *made;
+      std::lock_guard lock(mutex_);
+      entry->container_id = container_id;
+      entry->status.container_id = container_id;
+      return ok();
+    });
+    Status created = co_await std::move(creating);
+    if (!created) {
+      if (created.error().code != Code::kCancelled) {
+        setFailed(entry, api::reason::kCreateContainerError, created.error().message);
+      }
+      co_return;
+    }
+  }
+
+  bool start_refused = false;
+  auto starting = untilAnswered(entry, "starting the container", [&]() -> Status {
+    // Inspect first: after a lost reply the container may be running already.
+    auto detail = runtime_.inspectContainer(cls, container_id);
+    if (!detail) return fail(detail.error());
+    if (detail->state == ObjectState::kCreated) {
+      if (auto s = runtime_.startContainer(cls, container_id); !s) {
+        start_refused = !isTransient(s.error());
+        return s;
+      }
+      detail = runtime_.inspectContainer(cls, container_id);
+      if (!detail) return fail(detail.error());
+    }
+    applyDetail(entry, *detail);
+    return ok();
+  });
+  Status started = co_await std::move(starting);
+  if (!started && started.error().code != Code::kCancelled) {
+    if (start_refused) {
+      setFailed(entry, api::reason::kRunContainerError, started.error().message);
+    } else {
+      // ContainerStatus refused: the next sweep looks again.
+      spdlog::warn("workload \"{}\": cannot inspect container: {}", identity.spec.id,
+                   started.error().message);
+    }
+  }
+}
+
+}  // namespace zp::agent

@@ -1,0 +1,378 @@
+#include "fake_runtime.h"
+
+namespace zp::agent::testing {
+
+// A held call: cancel() completes it with kCancelled (once).
+class FakeRuntime::Held final : public PendingCall {
+ public:
+  Held(FakeRuntime& runtime, std::string key, std::uint64_t id)
+      : runtime_(runtime), key_(std::move(key)), id_(id) {}
+  void cancel() override {
+    auto done = runtime_.takeHeld(key_, id_);
+    if (!done) return;
+    {
+      std::lock_guard lock(runtime_.mutex_);
+      ++runtime_.cancelled_;
+    }
+    done(fail(Code::kCancelled, "cancelled"));
+  }
+
+ private:
+  FakeRuntime& runtime_;
+  std::string key_;
+  std::uint64_t id_;
+};
+
+namespace {
+class Done final : public PendingCall {
+ public:
+  void cancel() override {}
+};
+}  // namespace
+
+Status FakeRuntime::downError() const {
+  if (down_) return fail(Code::kUnavailable, "fake runtime: connection refused");
+  return ok();
+}
+
+std::shared_ptr<PendingCall> FakeRuntime::hold(std::string key, std::function<void(Status)> done) {
+  const auto id = next_id_++;  // mutex_ is held by the caller
+  held_[key][id] = std::move(done);
+  return std::make_shared<Held>(*this, std::move(key), id);
+}
+
+std::function<void(Status)> FakeRuntime::takeHeld(const std::string& key, std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = held_.find(key);
+  if (it == held_.end()) return {};
+  auto call = it->second.find(id);
+  if (call == it->second.end()) return {};
+  auto done = std::move(call->second);
+  it->second.erase(call);
+  return done;
+}
+
+void FakeRuntime::setDown(bool down) {
+  std::vector<std::function<void(Status)>> ready;
+  {
+    std::lock_guard lock(mutex_);
+    down_ = down;
+    if (!down) {
+      for (auto& [id, done] : held_["ready"]) ready.push_back(std::move(done));
+      held_["ready"].clear();
+    }
+  }
+  for (auto& done : ready) done(ok());
+}
+
+void FakeRuntime::crash() {
+  std::vector<std::function<void(Status)>> broken;
+  {
+    std::lock_guard lock(mutex_);
+    down_ = true;
+    for (auto& [key, calls] : held_) {
+      if (key == "ready") continue;
+      for (auto& [id, done] : calls) broken.push_back(std::move(done));
+      calls.clear();
+    }
+    held_stops_.clear();
+    held_images_.clear();
+  }
+  for (auto& done : broken) done(fail(Code::kUnavailable, "fake runtime: Socket closed"));
+}
+
+void FakeRuntime::addImage(const std::string& image) {
+  std::lock_guard lock(mutex_);
+  images_.insert(image);
+}
+
+void FakeRuntime::holdPulls(const std::string& image) {
+  std::lock_guard lock(mutex_);
+  held_images_.insert(image);
+}
+
+void FakeRuntime::failPulls(const std::string& image, Error error, bool once) {
+  std::lock_guard lock(mutex_);
+  failing_images_[image] = {std::move(error), once};
+}
+
+int FakeRuntime::activePulls(const std::string& image) const {
+  std::lock_guard lock(mutex_);
+  const auto it = held_.find("pull:" + image);
+  return it == held_.end() ? 0 : static_cast<int>(it->second.size());
+}
+
+int FakeRuntime::startedPulls(const std::string& image) const {
+  std::lock_guard lock(mutex_);
+  const auto it = started_pulls_.find(image);
+  return it == started_pulls_.end() ? 0 : it->second;
+}
+
+int FakeRuntime::cancelledPulls() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
+
+void FakeRuntime::completePull(const std::string& image, Status outcome) {
+  std::vector<std::function<void(Status)>> done;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, d] : held_["pull:" + image]) done.push_back(std::move(d));
+    held_["pull:" + image].clear();
+    if (outcome) images_.insert(image);
+  }
+  for (auto& d : done) d(outcome);
+}
+
+void FakeRuntime::holdStops(const std::string& container_id) {
+  std::lock_guard lock(mutex_);
+  held_stops_.insert(container_id);
+}
+
+bool FakeRuntime::stopHeld(const std::string& container_id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = held_.find("stop:" + container_id);
+  return it != held_.end() && !it->second.empty();
+}
+
+void FakeRuntime::finishStop(const std::string& container_id) {
+  std::vector<std::function<void(Status)>> done;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, d] : held_["stop:" + container_id]) done.push_back(std::move(d));
+    held_["stop:" + container_id].clear();
+    held_stops_.erase(container_id);
+    if (auto it = containers_.find(container_id);
+        it != containers_.end() && it->second.state == ObjectState::kRunning) {
+      it->second.state = ObjectState::kExited;
+      it->second.exit_code = 137;
+    }
+  }
+  for (auto& d : done) d(ok());
+}
+
+void FakeRuntime::loseNextRunSandboxReply() {
+  std::lock_guard lock(mutex_);
+  lose_run_reply_ = true;
+}
+
+void FakeRuntime::failSnapshot(std::optional<Error> error) {
+  std::lock_guard lock(mutex_);
+  snapshot_error_ = std::move(error);
+}
+
+void FakeRuntime::exitContainer(const std::string& container_id, int code, std::string reason) {
+  std::lock_guard lock(mutex_);
+  auto& c = containers_.at(container_id);
+  c.state = ObjectState::kExited;
+  c.exit_code = code;
+  c.reason = std::move(reason);
+}
+
+std::string FakeRuntime::addSandbox(const WorkloadIdentity& identity,
+                                    std::optional<ObjectState> container) {
+  std::lock_guard lock(mutex_);
+  const std::string id = "sb-" + std::to_string(next_id_++);
+  sandboxes_[id] = Sandbox{identity, ObjectState::kReady};
+  if (container) {
+    containers_["ct-" + std::to_string(next_id_++)] =
+        Container{id, identity.spec.id, *container, 0, {}};
+  }
+  return id;
+}
+
+std::map<std::string, FakeRuntime::Sandbox> FakeRuntime::sandboxes() const {
+  std::lock_guard lock(mutex_);
+  return sandboxes_;
+}
+
+std::map<std::string, FakeRuntime::Container> FakeRuntime::containers() const {
+  std::lock_guard lock(mutex_);
+  return containers_;
+}
+
+std::string FakeRuntime::containerOf(const std::string& workload_id) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, c] : containers_) {
+    if (c.workload_id == workload_id) return id;
+  }
+  return {};
+}
+
+Result<std::optional<ImageFacts>> FakeRuntime::imageStatus(std::string_view,
+                                                           std::string_view image) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return fail(s.error());
+  if (!images_.contains(std::string(image))) return std::optional<ImageFacts>();
+  return std::optional<ImageFacts>(ImageFacts{});
+}
+
+std::shared_ptr<PendingCall> FakeRuntime::pullImage(std::string_view, std::string_view image_view,
+                                                    std::chrono::milliseconds,
+                                                    std::function<void(Status)> done) {
+  const std::string image(image_view);
+  Status outcome = ok();
+  {
+    std::lock_guard lock(mutex_);
+    ++started_pulls_[image];
+    outcome = downError();
+    if (outcome) {
+      if (auto it = failing_images_.find(image); it != failing_images_.end()) {
+        outcome = fail(it->second.first);
+        if (it->second.second) failing_images_.erase(it);
+      } else if (held_images_.contains(image)) {
+        return hold("pull:" + image, std::move(done));
+      } else {
+        images_.insert(image);
+      }
+    }
+  }
+  done(outcome);
+  return std::make_shared<Done>();
+}
+
+Result<std::string> FakeRuntime::runSandbox(const WorkloadIdentity& identity) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return fail(s.error());
+  const std::string id = "sb-" + std::to_string(next_id_++);
+  sandboxes_[id] = Sandbox{identity, ObjectState::kReady};
+  if (lose_run_reply_) {
+    lose_run_reply_ = false;
+    return fail(Code::kUnavailable, "fake runtime: reply lost");
+  }
+  return id;
+}
+
+Result<std::optional<std::string>> FakeRuntime::findSandbox(const WorkloadIdentity& identity) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return fail(s.error());
+  for (const auto& [id, sb] : sandboxes_) {
+    if (sb.identity.uid == identity.uid && sb.identity.attempt == identity.attempt) {
+      return std::optional<std::string>(id);
+    }
+  }
+  return std::optional<std::string>();
+}
+
+Result<std::string> FakeRuntime::createContainer(const WorkloadIdentity& identity,
+                                                 std::string_view sandbox_id) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return fail(s.error());
+  if (!sandboxes_.contains(std::string(sandbox_id))) return fail(Code::kNotFound, "no sandbox");
+  const std::string id = "ct-" + std::to_string(next_id_++);
+  containers_[id] =
+      Container{std::string(sandbox_id), identity.spec.id, ObjectState::kCreated, 0, {}};
+  return id;
+}
+
+Result<std::optional<std::string>> FakeRuntime::findContainer(std::string_view,
+                                                              std::string_view sandbox_id) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return fail(s.error());
+  for (const auto& [id, c] : containers_) {
+    if (c.sandbox_id == sandbox_id) return std::optional<std::string>(id);
+  }
+  return std::optional<std::string>();
+}
+
+Status FakeRuntime::startContainer(std::string_view, std::string_view container_id) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return s;
+  auto it = containers_.find(std::string(container_id));
+  if (it == containers_.end()) return fail(Code::kNotFound, "no container");
+  it->second.state = ObjectState::kRunning;
+  return ok();
+}
+
+Result<ContainerDetail> FakeRuntime::inspectContainer(std::string_view,
+                                                      std::string_view container_id) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return fail(s.error());
+  auto it = containers_.find(std::string(container_id));
+  if (it == containers_.end()) return fail(Code::kNotFound, "no container");
+  ContainerDetail d;
+  d.state = it->second.state;
+  if (d.state == ObjectState::kExited) d.exit_code = it->second.exit_code;
+  d.reason = it->second.reason;
+  return d;
+}
+
+std::shared_ptr<PendingCall> FakeRuntime::stopContainer(std::string_view,
+                                                        std::string_view container_id_view,
+                                                        std::chrono::seconds,
+                                                        std::function<void(Status)> done) {
+  const std::string container_id(container_id_view);
+  Status outcome = ok();
+  {
+    std::lock_guard lock(mutex_);
+    outcome = downError();
+    if (outcome && held_stops_.contains(container_id)) {
+      return hold("stop:" + container_id, std::move(done));
+    }
+    if (outcome) {
+      if (auto it = containers_.find(container_id);
+          it != containers_.end() && it->second.state == ObjectState::kRunning) {
+        it->second.state = ObjectState::kExited;
+        it->second.exit_code = 137;
+      }
+    }
+  }
+  done(outcome);
+  return std::make_shared<Done>();
+}
+
+Status FakeRuntime::stopSandbox(std::string_view, std::string_view sandbox_id) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return s;
+  if (auto it = sandboxes_.find(std::string(sandbox_id)); it != sandboxes_.end()) {
+    it->second.state = ObjectState::kNotReady;
+  }
+  return ok();
+}
+
+Status FakeRuntime::removeWorkload(const WorkloadIdentity&, std::string_view sandbox_id) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return s;
+  sandboxes_.erase(std::string(sandbox_id));
+  std::erase_if(containers_, [&](const auto& c) { return c.second.sandbox_id == sandbox_id; });
+  return ok();
+}
+
+Result<Snapshot> FakeRuntime::snapshot() {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return fail(s.error());
+  if (snapshot_error_) return fail(*snapshot_error_);
+  Snapshot snap;
+  for (const auto& [id, sb] : sandboxes_) {
+    SandboxObservation o;
+    o.sandbox_id = id;
+    o.workload_id = sb.identity.spec.id;
+    o.identity = sb.identity;
+    o.runtime_class = sb.identity.spec.runtime_class;
+    o.runtime_handler = "fake";
+    o.state = sb.state;
+    snap.sandboxes.push_back(std::move(o));
+  }
+  for (const auto& [id, c] : containers_) {
+    snap.containers.push_back(ContainerObservation{id, c.sandbox_id, c.workload_id, c.state});
+  }
+  return snap;
+}
+
+std::shared_ptr<PendingCall> FakeRuntime::waitReady(std::string_view, std::chrono::milliseconds,
+                                                    std::function<void(Status)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (down_) return hold("ready", std::move(done));
+  }
+  done(ok());
+  return std::make_shared<Done>();
+}
+
+std::string FakeRuntime::logPath(const WorkloadIdentity& identity) const {
+  return "/fake/logs/" + identity.spec.id + "_" + identity.uid + "/main.log";
+}
+
+std::string FakeRuntime::handlerFor(std::string_view) const { return "fake"; }
+
+}  // namespace zp::agent::testing

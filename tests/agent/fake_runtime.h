@@ -1,0 +1,121 @@
+#pragma once
+// FakeRuntime: an in-memory Runtime for WorkloadManager tests. Sandboxes,
+// containers and images live in maps; the asynchronous calls (pulls, stops,
+// readiness waits) can be held by the test and completed or cancelled later,
+// and the whole runtime can be taken "down" (every call kUnavailable).
+// Thread-safe: one mutex guards everything; callbacks run outside it.
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/runtime.h"
+
+namespace zp::agent::testing {
+
+class FakeRuntime final : public Runtime {
+ public:
+  struct Sandbox {
+    WorkloadIdentity identity;
+    ObjectState state = ObjectState::kReady;
+  };
+  struct Container {
+    std::string sandbox_id;
+    std::string workload_id;
+    ObjectState state = ObjectState::kCreated;
+    int exit_code = 0;
+    std::string reason;
+  };
+
+  // ---- knobs (all thread-safe)
+  void setDown(bool down);  // going up completes every held readiness wait
+  // The runtime dies: down, and every held pull and stop ends with
+  // kUnavailable (their holds are forgotten, as a restarted runtime would).
+  void crash();
+  void addImage(const std::string& image);
+  // Pulls of `image` wait until completePull() or cancellation.
+  void holdPulls(const std::string& image);
+  // Pulls of `image` end with `error` (once if `once`, then succeed).
+  void failPulls(const std::string& image, Error error, bool once = false);
+  // Pulls in flight (held) of `image`, and how many were ever started/cancelled.
+  int activePulls(const std::string& image) const;
+  int startedPulls(const std::string& image) const;
+  int cancelledPulls() const;
+  void completePull(const std::string& image, Status outcome);
+  // StopContainer of `container_id` waits (a grace period) until finishStop().
+  void holdStops(const std::string& container_id);
+  bool stopHeld(const std::string& container_id) const;
+  void finishStop(const std::string& container_id);
+  // The next RunPodSandbox creates the sandbox but reports kUnavailable.
+  void loseNextRunSandboxReply();
+  // snapshot() fails with `error` (nullopt: works again).
+  void failSnapshot(std::optional<Error> error);
+  // Changes a container's state as if its process exited.
+  void exitContainer(const std::string& container_id, int code, std::string reason = {});
+  // Puts a sandbox (and optionally a container) in place, as if left by an
+  // earlier agent. Returns the sandbox id.
+  std::string addSandbox(const WorkloadIdentity& identity, std::optional<ObjectState> container);
+
+  std::map<std::string, Sandbox> sandboxes() const;
+  std::map<std::string, Container> containers() const;
+  std::string containerOf(const std::string& workload_id) const;
+
+  // ---- Runtime
+  Result<std::optional<ImageFacts>> imageStatus(std::string_view runtime_class,
+                                                std::string_view image) override;
+  std::shared_ptr<PendingCall> pullImage(std::string_view runtime_class, std::string_view image,
+                                         std::chrono::milliseconds timeout,
+                                         std::function<void(Status)> done) override;
+  Result<std::string> runSandbox(const WorkloadIdentity& identity) override;
+  Result<std::optional<std::string>> findSandbox(const WorkloadIdentity& identity) override;
+  Result<std::string> createContainer(const WorkloadIdentity& identity,
+                                      std::string_view sandbox_id) override;
+  Result<std::optional<std::string>> findContainer(std::string_view runtime_class,
+                                                   std::string_view sandbox_id) override;
+  Status startContainer(std::string_view runtime_class, std::string_view container_id) override;
+  Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
+                                           std::string_view container_id) override;
+  std::shared_ptr<PendingCall> stopContainer(std::string_view runtime_class,
+                                             std::string_view container_id,
+                                             std::chrono::seconds grace,
+                                             std::function<void(Status)> done) override;
+  Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) override;
+  Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
+  Result<Snapshot> snapshot() override;
+  std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
+                                         std::chrono::milliseconds timeout,
+                                         std::function<void(Status)> done) override;
+  std::string logPath(const WorkloadIdentity& identity) const override;
+  std::string handlerFor(std::string_view runtime_class) const override;
+  // Nothing lives outside the fake runtime.
+  Status pruneHostState(const Snapshot&) override { return ok(); }
+
+ private:
+  class Held;
+  Status downError() const;  // call with mutex_ held
+  // Registers a held call; call with mutex_ held.
+  std::shared_ptr<PendingCall> hold(std::string key, std::function<void(Status)> done);
+  std::function<void(Status)> takeHeld(const std::string& key, std::uint64_t id);
+
+  mutable std::mutex mutex_;
+  bool down_ = false;
+  std::set<std::string> images_;
+  std::set<std::string> held_images_;
+  std::map<std::string, std::pair<Error, bool>> failing_images_;
+  std::map<std::string, int> started_pulls_;
+  int cancelled_ = 0;
+  std::set<std::string> held_stops_;
+  bool lose_run_reply_ = false;
+  std::optional<Error> snapshot_error_;
+  std::map<std::string, Sandbox> sandboxes_;
+  std::map<std::string, Container> containers_;
+  // Held asynchronous calls: key ("pull:<image>", "stop:<id>", "ready") -> id -> done.
+  std::map<std::string, std::map<std::uint64_t, std::function<void(Status)>>> held_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace zp::agent::testing

@@ -1,0 +1,383 @@
+// WorkloadManager against FakeRuntime, with real thread pools: stops that
+// wait out a grace period hold no thread, pulls are limited per registry and
+// cancelled by a removal, an unreachable runtime is transient, a failing
+// sweep degrades instead of freezing, and recovery honours trimmed specs.
+// No timing thresholds: every wait is for a condition (bounded generously).
+
+#include "agent/workload_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <future>
+#include <thread>
+
+#include "agent/cri_configs.h"
+#include "agent/spec_annotation.h"
+#include "api/validate.h"
+#include "fake_runtime.h"
+
+namespace zp::agent {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using testing::FakeRuntime;
+
+constexpr const char* kImage = "registry.test/app:1";
+
+bool eventually(const std::function<bool()>& predicate) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+api::WorkloadSpec spec(const std::string& id, const std::string& image = kImage) {
+  api::WorkloadSpec s;
+  s.id = id;
+  s.image = image;
+  s.runtime_class = "native";
+  s.memory_mb = 64;
+  s.cpu_millicores = 100;
+  s.command = {"sleep", "300"};
+  return s;
+}
+
+class WorkloadManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    runtime_.addImage(kImage);
+    makeManager();
+  }
+  void TearDown() override {
+    if (manager_) manager_->shutdown();
+    EXPECT_TRUE(eventually([&] { return !manager_ || manager_->operationsInFlight() == 0; }));
+    workers_.join();
+    control_.join();
+  }
+
+  void makeManager(std::size_t max_pulls = 2) {
+    WorkloadManager::Options o;
+    o.node_id = "node-1";
+    o.capacity = {4096, 4000};
+    o.runtime_classes = {"native"};
+    o.version = "test";
+    o.pull_timeout = 7s;
+    o.max_pulls_per_registry = max_pulls;
+    o.retry_initial = 1ms;
+    o.retry_max = 20ms;
+    manager_ = std::make_unique<WorkloadManager>(o, runtime_, SystemClock::instance(),
+                                                 workers_.get_executor());
+  }
+
+  api::WorkloadStatus statusOf(const std::string& id) {
+    auto s = manager_->status(id);
+    EXPECT_TRUE(s.has_value()) << id;
+    return s ? *s : api::WorkloadStatus{};
+  }
+  bool reaches(const std::string& id, api::WorkloadState state) {
+    return eventually([&] {
+      auto s = manager_->status(id);
+      return s && s->state == state;
+    });
+  }
+  bool reason(const std::string& id, std::string_view r) {
+    return eventually([&] {
+      auto s = manager_->status(id);
+      return s && s->reason == r;
+    });
+  }
+  std::future<Result<api::WorkloadStatus>> stop(const std::string& id, std::chrono::seconds grace) {
+    return asio::co_spawn(control_, manager_->stop(id, grace), asio::use_future);
+  }
+  std::future<Status> remove(const std::string& id, std::chrono::seconds grace = 0s) {
+    return asio::co_spawn(control_, manager_->remove(id, grace), asio::use_future);
+  }
+  std::string run(const std::string& id) {
+    EXPECT_TRUE(manager_->start(spec(id)).has_value());
+    EXPECT_TRUE(reaches(id, api::WorkloadState::kRunning)) << statusOf(id).message;
+    return runtime_.containerOf(id);
+  }
+
+  FakeRuntime runtime_;
+  asio::thread_pool workers_{2};
+  asio::thread_pool control_{1};  // one thread: a stop that held it would block the others
+  std::unique_ptr<WorkloadManager> manager_;
+};
+
+TEST_F(WorkloadManagerTest, StartRunsThroughToRunning) {
+  auto accepted = manager_->start(spec("a"));
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(accepted->state, api::WorkloadState::kPending);
+  ASSERT_TRUE(reaches("a", api::WorkloadState::kRunning)) << statusOf("a").message;
+  EXPECT_EQ(runtime_.sandboxes().size(), 1u);
+  EXPECT_EQ(runtime_.containers().size(), 1u);
+  EXPECT_EQ(runtime_.startedPulls(kImage), 0);  // present: no pull
+}
+
+TEST_F(WorkloadManagerTest, AStopInItsGracePeriodHoldsNoThread) {
+  const auto slow = run("slow");
+  const auto quick = run("quick");
+  const auto canary = run("canary");
+  runtime_.holdStops(slow);
+
+  auto slow_stop = stop("slow", 20s);
+  ASSERT_TRUE(eventually([&] { return runtime_.stopHeld(slow); }));
+  // The only control thread is free: another stop completes meanwhile...
+  auto quick_stop = stop("quick", 0s);
+  ASSERT_EQ(quick_stop.wait_for(30s), std::future_status::ready);
+  auto quick_result = quick_stop.get();
+  ASSERT_TRUE(quick_result.has_value()) << quick_result.error().toString();
+  EXPECT_EQ(quick_result->reason, "Stopped");
+  // ...and a sweep observes an exit.
+  runtime_.exitContainer(canary, 0);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  EXPECT_EQ(statusOf("canary").state, api::WorkloadState::kSucceeded);
+  EXPECT_EQ(slow_stop.wait_for(0s), std::future_status::timeout);
+
+  runtime_.finishStop(slow);
+  ASSERT_EQ(slow_stop.wait_for(30s), std::future_status::ready);
+  auto slow_result = slow_stop.get();
+  ASSERT_TRUE(slow_result.has_value()) << slow_result.error().toString();
+  EXPECT_EQ(slow_result->state, api::WorkloadState::kFailed);
+  EXPECT_EQ(slow_result->exit_code, 137);
+  EXPECT_EQ(slow_result->reason, "Stopped");
+}
+
+TEST_F(WorkloadManagerTest, AStopCutShortByARuntimeRestartIsRepeatedOnceItIsBack) {
+  const auto id = run("restarted");
+  runtime_.holdStops(id);
+  auto stopping = stop("restarted", 20s);
+  ASSERT_TRUE(eventually([&] { return runtime_.stopHeld(id); }));
+  runtime_.crash();
+  EXPECT_EQ(stopping.wait_for(50ms), std::future_status::timeout);  // waits for the runtime
+  runtime_.setDown(false);
+  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
+  auto stopped = stopping.get();
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
+  EXPECT_EQ(stopped->reason, "Stopped");
+  EXPECT_EQ(stopped->state, api::WorkloadState::kFailed);
+}
+
+TEST_F(WorkloadManagerTest, PullsAreLimitedPerRegistryAndARemovalFreesItsSlot) {
+  // Two slots per registry (makeManager). Three pulls from a hung registry...
+  const std::vector<std::string> hung = {"hung.test/a:1", "hung.test/b:1", "hung.test/c:1"};
+  for (const auto& image : hung) runtime_.holdPulls(image);
+  for (std::size_t i = 0; i < hung.size(); ++i) {
+    ASSERT_TRUE(manager_->start(spec("h" + std::to_string(i), hung[i])).has_value());
+  }
+  ASSERT_TRUE(eventually([&] {
+    return runtime_.activePulls(hung[0]) + runtime_.activePulls(hung[1]) +
+               runtime_.activePulls(hung[2]) ==
+           2;
+  }));
+  // ...the third waits (no thread held), and says so.
+  std::size_t waiting = 3;
+  for (std::size_t i = 0; i < hung.size(); ++i) {
+    if (runtime_.startedPulls(hung[i]) == 0) waiting = i;
+  }
+  ASSERT_LT(waiting, 3u);
+  const std::string waiter = "h" + std::to_string(waiting);
+  EXPECT_TRUE(eventually([&] {
+    return statusOf(waiter).message.find("waiting to pull") != std::string::npos;
+  })) << statusOf(waiter).message;
+  // Other registries are not affected.
+  EXPECT_EQ(run("other").empty(), false);
+
+  // Removing a pulling workload cancels its pull; its slot goes to the waiter.
+  const std::size_t first = waiting == 0 ? 1 : 0;
+  auto removed = remove("h" + std::to_string(first));
+  ASSERT_EQ(removed.wait_for(30s), std::future_status::ready);
+  ASSERT_TRUE(removed.get().has_value());
+  EXPECT_FALSE(manager_->status("h" + std::to_string(first)).has_value());
+  EXPECT_GE(runtime_.cancelledPulls(), 1);
+  ASSERT_TRUE(eventually([&] { return runtime_.activePulls(hung[waiting]) == 1; }));
+  EXPECT_EQ(statusOf(waiter).message, "pulling image " + hung[waiting]);
+
+  // Removing the rest frees everything: a new pull from there starts at once.
+  for (std::size_t i = 0; i < hung.size(); ++i) {
+    if (i == first) continue;
+    auto r = remove("h" + std::to_string(i));
+    ASSERT_EQ(r.wait_for(30s), std::future_status::ready);
+    ASSERT_TRUE(r.get().has_value());
+  }
+  EXPECT_TRUE(runtime_.sandboxes().size() == 1u);  // only "other"
+  runtime_.holdPulls("hung.test/d:1");
+  ASSERT_TRUE(manager_->start(spec("d", "hung.test/d:1")).has_value());
+  ASSERT_TRUE(eventually([&] { return runtime_.activePulls("hung.test/d:1") == 1; }));
+  runtime_.completePull("hung.test/d:1", ok());
+  EXPECT_TRUE(reaches("d", api::WorkloadState::kRunning)) << statusOf("d").message;
+}
+
+TEST_F(WorkloadManagerTest, AnExpiredPullFailsWithATimeoutMessage) {
+  const std::string image = "slow.test/app:1";
+  runtime_.failPulls(image, Error{Code::kDeadlineExceeded, "PullImage: Deadline Exceeded", ""});
+  ASSERT_TRUE(manager_->start(spec("late", image)).has_value());
+  ASSERT_TRUE(reaches("late", api::WorkloadState::kFailed));
+  const auto st = statusOf("late");
+  EXPECT_EQ(st.reason, "ErrImagePull");
+  EXPECT_NE(st.message.find("\"" + image + "\""), std::string::npos) << st.message;
+  EXPECT_NE(st.message.find("failed: timeout"), std::string::npos) << st.message;
+  EXPECT_NE(st.message.find("7 s"), std::string::npos) << st.message;
+}
+
+TEST_F(WorkloadManagerTest, APullFailureNeverQuotesWhatAnswered) {
+  const std::string image = "127.0.0.1:9000/a/b:1";
+  runtime_.failPulls(image, Error{Code::kInternal,
+                                  "PullImage: failed to pull and unpack image \"" + image +
+                                      "\": failed to do request: Head \"http://127.0.0.1:9000/v2/"
+                                      "a/b/manifests/1\": net/http: HTTP/1.x transport connection "
+                                      "broken: malformed HTTP status code \"JSON:\"",
+                                  ""});
+  ASSERT_TRUE(manager_->start(spec("leak", image)).has_value());
+  ASSERT_TRUE(reaches("leak", api::WorkloadState::kFailed));
+  const auto st = statusOf("leak");
+  EXPECT_EQ(st.reason, "ErrImagePull");
+  EXPECT_EQ(st.message.find("JSON"), std::string::npos) << st.message;
+  EXPECT_NE(st.message.find("bad response"), std::string::npos) << st.message;
+}
+
+TEST_F(WorkloadManagerTest, AnUnreachableRuntimeKeepsNewWorkloadsPendingUntilItIsBack) {
+  runtime_.setDown(true);
+  ASSERT_TRUE(manager_->start(spec("patient")).has_value());
+  ASSERT_TRUE(reason("patient", "RuntimeUnavailable")) << statusOf("patient").message;
+  EXPECT_EQ(statusOf("patient").state, api::WorkloadState::kPending);
+  EXPECT_NE(statusOf("patient").message.find("connection refused"), std::string::npos);
+  runtime_.setDown(false);
+  EXPECT_TRUE(reaches("patient", api::WorkloadState::kRunning)) << statusOf("patient").message;
+}
+
+TEST_F(WorkloadManagerTest, ARuntimeLostDuringAPullIsWaitedForAndThePullRetried) {
+  const std::string image = "flaky.test/app:1";
+  runtime_.failPulls(image, Error{Code::kUnavailable, "PullImage: Socket closed", ""},
+                     /*once=*/true);
+  ASSERT_TRUE(manager_->start(spec("flaky", image)).has_value());
+  ASSERT_TRUE(reaches("flaky", api::WorkloadState::kRunning)) << statusOf("flaky").message;
+  EXPECT_EQ(runtime_.startedPulls(image), 2);
+}
+
+TEST_F(WorkloadManagerTest, ALostRunSandboxReplyAdoptsTheSandboxInsteadOfMakingTwo) {
+  runtime_.loseNextRunSandboxReply();
+  ASSERT_TRUE(manager_->start(spec("once")).has_value());
+  ASSERT_TRUE(reaches("once", api::WorkloadState::kRunning)) << statusOf("once").message;
+  EXPECT_EQ(runtime_.sandboxes().size(), 1u);
+  EXPECT_EQ(statusOf("once").sandbox_id, runtime_.sandboxes().begin()->first);
+}
+
+TEST_F(WorkloadManagerTest, StatusesReadWhileTheRuntimeIsDownAreShownUnknown) {
+  run("steady");
+  runtime_.setDown(true);
+  EXPECT_FALSE(manager_->sweep().has_value());
+  auto st = statusOf("steady");
+  EXPECT_EQ(st.state, api::WorkloadState::kUnknown);
+  EXPECT_EQ(st.reason, "RuntimeUnavailable");
+  EXPECT_NE(st.message.find("last observed state: Running"), std::string::npos) << st.message;
+  runtime_.setDown(false);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  EXPECT_EQ(statusOf("steady").state, api::WorkloadState::kRunning);
+}
+
+TEST_F(WorkloadManagerTest, AFailingListingDegradesToOneCheckPerWorkload) {
+  run("busy");
+  const auto canary = run("canary");
+  runtime_.exitContainer(canary, 0);
+  runtime_.failSnapshot(Error{Code::kResourceExhausted, "ListPodSandbox: message too large", ""});
+  EXPECT_FALSE(manager_->sweep().has_value());
+  EXPECT_EQ(statusOf("canary").state, api::WorkloadState::kSucceeded);
+  EXPECT_EQ(statusOf("busy").state, api::WorkloadState::kRunning);
+}
+
+TEST_F(WorkloadManagerTest, AnOomKillIsFailedEvenWhenTheShellExitedZero) {
+  const auto hog = run("hog");
+  runtime_.exitContainer(hog, 0, "OOMKilled");
+  ASSERT_TRUE(manager_->sweep().has_value());
+  EXPECT_EQ(statusOf("hog").state, api::WorkloadState::kFailed);
+  EXPECT_EQ(statusOf("hog").reason, "OOMKilled");
+}
+
+api::WorkloadSpec bigSpec(const std::string& id) {
+  auto s = spec(id);
+  s.env["BIG"] = std::string(api::kMaxPayloadBytes / 16, 'x');  // over the annotation cap
+  return s;
+}
+
+// The identity a restarted agent reads back from a sandbox made for `full`
+// (through the real annotations).
+WorkloadIdentity recovered(const api::WorkloadSpec& full, const std::string& uid) {
+  const auto config = sandboxConfig(WorkloadIdentity{.spec = full, .uid = uid}, "node-1", "/logs", PodPlacement{});
+  cri::v1::PodSandbox listed;
+  *listed.mutable_metadata() = config.metadata();
+  *listed.mutable_annotations() = config.annotations();
+  auto identity = identityFromSandbox(listed);
+  EXPECT_TRUE(identity.has_value());
+  return identity ? *identity : WorkloadIdentity{};
+}
+
+TEST_F(WorkloadManagerTest, RecoveryDropsAHalfCreatedWorkloadWhoseSpecWasTrimmed) {
+  const auto big = recovered(bigSpec("big-half"), "u1");
+  ASSERT_FALSE(big.spec_complete);
+  EXPECT_TRUE(big.spec.env.empty());
+  const auto small = recovered(spec("small-half"), "u2");
+  ASSERT_TRUE(small.spec_complete);
+  runtime_.addSandbox(big, std::nullopt);
+  runtime_.addSandbox(small, std::nullopt);
+
+  ASSERT_TRUE(manager_->recover().has_value());
+  // The big one cannot be finished: its sandbox is removed, the workload
+  // unknown (the server delivers it again); the small one is finished.
+  EXPECT_FALSE(manager_->status("big-half").has_value());
+  EXPECT_TRUE(reaches("small-half", api::WorkloadState::kRunning))
+      << statusOf("small-half").message;
+  const auto sandboxes = runtime_.sandboxes();
+  ASSERT_EQ(sandboxes.size(), 1u);
+  EXPECT_EQ(sandboxes.begin()->second.identity.spec.id, "small-half");
+
+  // Delivered again, the big one is created anew from its full spec.
+  ASSERT_TRUE(manager_->start(bigSpec("big-half")).has_value());
+  EXPECT_TRUE(reaches("big-half", api::WorkloadState::kRunning)) << statusOf("big-half").message;
+}
+
+TEST_F(WorkloadManagerTest, ARecoveredTrimmedSpecIsComparedByDigest) {
+  const auto big = recovered(bigSpec("big-run"), "u3");
+  ASSERT_FALSE(big.spec_complete);
+  runtime_.addSandbox(big, ObjectState::kRunning);
+  ASSERT_TRUE(manager_->recover().has_value());
+  EXPECT_EQ(statusOf("big-run").state, api::WorkloadState::kRunning);
+
+  auto same = manager_->start(bigSpec("big-run"));
+  ASSERT_TRUE(same.has_value()) << same.error().toString();
+  EXPECT_EQ(same->state, api::WorkloadState::kRunning);
+  auto other = bigSpec("big-run");
+  other.env["BIG"].back() = 'y';
+  auto refused = manager_->start(other);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Code::kAlreadyExists);
+  EXPECT_EQ(runtime_.sandboxes().size(), 1u);
+}
+
+TEST_F(WorkloadManagerTest, ShutdownEndsEveryWait) {
+  runtime_.holdPulls("hung.test/x:1");
+  ASSERT_TRUE(manager_->start(spec("x", "hung.test/x:1")).has_value());
+  ASSERT_TRUE(manager_->start(spec("y", "hung.test/x:1")).has_value());
+  ASSERT_TRUE(manager_->start(spec("z", "hung.test/x:1")).has_value());  // waits for a slot
+  const auto running = run("r");
+  runtime_.holdStops(running);
+  auto stopping = stop("r", 300s);
+  ASSERT_TRUE(eventually([&] { return runtime_.stopHeld(running); }));
+  ASSERT_TRUE(eventually([&] { return runtime_.activePulls("hung.test/x:1") == 2; }));
+  manager_->shutdown();
+  EXPECT_TRUE(eventually([&] { return manager_->operationsInFlight() == 0; }));
+  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
+  auto stopped = stopping.get();
+  ASSERT_FALSE(stopped.has_value());
+  EXPECT_EQ(stopped.error().code, Code::kCancelled);
+  EXPECT_FALSE(manager_->start(spec("late")).has_value());
+}
+
+}  // namespace
+}  // namespace zp::agent

@@ -5,7 +5,8 @@
 // from the image as the agent does (a node-allocated uid for this root image),
 // the pod cgroup with its pids limit, the same builders. Needs the runtime
 // stack (scripts/stack start; eval "$(scripts/stack env)"); teardown is
-// excluded from both timings.
+// excluded from both timings. A third run makes the same direct calls with
+// the hardening taken out (stripHardening), to show what the posture costs.
 
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
@@ -63,14 +64,38 @@ void removeAll(cri::Client& client, const std::string& node_id) {
   }
 }
 
-void BM_DirectCriCalls(benchmark::State& state) {
+// The posture this change added, taken out again: what a container config
+// carried before (never privileged, no_new_privs, RuntimeDefault seccomp, pod
+// namespaces), without masked/read-only paths, dropped capabilities, a user,
+// a pod cgroup or the sandbox's user and read-only root. Used only to measure
+// what the hardening costs.
+void stripHardening(cri::v1::PodSandboxConfig& sandbox, cri::v1::ContainerConfig& container) {
+  auto* ssc = sandbox.mutable_linux()->mutable_security_context();
+  ssc->clear_run_as_user();
+  ssc->clear_run_as_group();
+  ssc->set_readonly_rootfs(false);
+  sandbox.mutable_linux()->clear_cgroup_parent();
+  sandbox.mutable_linux()->clear_sysctls();
+  auto* csc = container.mutable_linux()->mutable_security_context();
+  csc->clear_capabilities();
+  csc->clear_run_as_user();
+  csc->clear_run_as_group();
+  csc->clear_masked_paths();
+  csc->clear_readonly_paths();
+  csc->set_readonly_rootfs(false);
+  container.mutable_linux()->mutable_resources()->clear_unified();
+}
+
+// `hardened`: the configs exactly as the agent sends them (user resolved from
+// the image, pod cgroup with its pids limit); otherwise stripHardening().
+void BM_DirectCriCalls(benchmark::State& state, bool hardened) {
   const auto config = benchConfig();
   auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
   if (!client) return state.SkipWithError(client.error().message.c_str());
   auto cgroups = agent::CgroupfsPodCgroups::create(config.node_id);
   if (!cgroups) return state.SkipWithError(cgroups.error().message.c_str());
   agent::UidAllocator uids(config.uid_range);
-  int n = 0;
+  int n = hardened ? 0 : 500;
   for (auto _ : state) {
     agent::WorkloadIdentity id;
     id.spec = benchSpec(n++);
@@ -83,28 +108,31 @@ void BM_DirectCriCalls(benchmark::State& state) {
       present = (*client)->imageStatus(image);
     }
     if (!present || !*present) return state.SkipWithError("the test image is not present");
-    // The user, as the agent decides it.
-    agent::ImageFacts facts;
-    if ((*present)->has_uid()) facts.uid = (*present)->uid().value();
-    facts.username = (*present)->username();
-    const auto plan = agent::resolveUser(id.spec.security, facts);
-    id.run_as_user = plan.uid;
-    id.run_as_group = plan.gid;
-    if (plan.allocate) {
-      auto allocated = uids.allocate(id.uid);
-      if (!allocated) return state.SkipWithError(allocated.error().message.c_str());
-      id.run_as_user = *allocated;
-      if (!id.run_as_group) id.run_as_group = *allocated;
+    agent::PodPlacement placement;
+    if (hardened) {
+      // The user, as the agent decides it.
+      agent::ImageFacts facts;
+      if ((*present)->has_uid()) facts.uid = (*present)->uid().value();
+      facts.username = (*present)->username();
+      const auto plan = agent::resolveUser(id.spec.security, facts);
+      id.run_as_user = plan.uid;
+      id.run_as_group = plan.gid;
+      if (plan.allocate) {
+        auto allocated = uids.allocate(id.uid);
+        if (!allocated) return state.SkipWithError(allocated.error().message.c_str());
+        id.run_as_user = *allocated;
+        if (!id.run_as_group) id.run_as_group = *allocated;
+      }
+      // The pod cgroup and its pids limit.
+      if (auto s = (*cgroups)->prepare(id); !s) return state.SkipWithError(s.error().message.c_str());
+      placement = (*cgroups)->placement(id);
     }
-    // The pod cgroup and its pids limit.
-    if (auto s = (*cgroups)->prepare(id); !s) return state.SkipWithError(s.error().message.c_str());
-    const auto placement = (*cgroups)->placement(id);
-    const auto sandbox_config =
-        agent::sandboxConfig(id, config.node_id, config.data_dir + "/d", placement);
+    auto sandbox_config = agent::sandboxConfig(id, config.node_id, config.data_dir + "/d", placement);
+    auto container_config = agent::containerConfig(id, config.node_id, placement);
+    if (!hardened) stripHardening(sandbox_config, container_config);
     auto sandbox = (*client)->runPodSandbox(sandbox_config, "runc");
     if (!sandbox) return state.SkipWithError(sandbox.error().message.c_str());
-    auto container = (*client)->createContainer(
-        *sandbox, agent::containerConfig(id, config.node_id, placement), sandbox_config);
+    auto container = (*client)->createContainer(*sandbox, container_config, sandbox_config);
     if (!container) return state.SkipWithError(container.error().message.c_str());
     if (auto s = (*client)->startContainer(*container); !s) return state.SkipWithError(s.error().message.c_str());
     auto status = (*client)->containerStatus(*container);
@@ -116,7 +144,10 @@ void BM_DirectCriCalls(benchmark::State& state) {
     state.ResumeTiming();
   }
 }
-BENCHMARK(BM_DirectCriCalls)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
+BENCHMARK_CAPTURE(BM_DirectCriCalls, unhardened, false)
+    ->Unit(benchmark::kMillisecond)->Iterations(20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
+BENCHMARK_CAPTURE(BM_DirectCriCalls, hardened, true)
+    ->Unit(benchmark::kMillisecond)->Iterations(20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
 
 void BM_AgentStartPath(benchmark::State& state) {
   const auto config = benchConfig();
@@ -148,7 +179,7 @@ void BM_AgentStartPath(benchmark::State& state) {
   manager.shutdown();
   workers.join();
 }
-BENCHMARK(BM_AgentStartPath)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
+BENCHMARK(BM_AgentStartPath)->Unit(benchmark::kMillisecond)->Iterations(20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
 
 }  // namespace
 

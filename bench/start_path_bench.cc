@@ -124,17 +124,20 @@ void BM_DirectCriCalls(benchmark::State& state, bool hardened) {
         if (!id.run_as_group) id.run_as_group = *allocated;
       }
       // The pod cgroup and its pids limit.
-      if (auto s = (*cgroups)->prepare(id); !s) return state.SkipWithError(s.error().message.c_str());
+      if (auto s = (*cgroups)->prepare(id); !s)
+        return state.SkipWithError(s.error().message.c_str());
       placement = (*cgroups)->placement(id);
     }
-    auto sandbox_config = agent::sandboxConfig(id, config.node_id, config.data_dir + "/d", placement);
+    auto sandbox_config =
+        agent::sandboxConfig(id, config.node_id, config.data_dir + "/d", placement);
     auto container_config = agent::containerConfig(id, config.node_id, placement);
     if (!hardened) stripHardening(sandbox_config, container_config);
     auto sandbox = (*client)->runPodSandbox(sandbox_config, "runc");
     if (!sandbox) return state.SkipWithError(sandbox.error().message.c_str());
     auto container = (*client)->createContainer(*sandbox, container_config, sandbox_config);
     if (!container) return state.SkipWithError(container.error().message.c_str());
-    if (auto s = (*client)->startContainer(*container); !s) return state.SkipWithError(s.error().message.c_str());
+    if (auto s = (*client)->startContainer(*container); !s)
+      return state.SkipWithError(s.error().message.c_str());
     auto status = (*client)->containerStatus(*container);
     benchmark::DoNotOptimize(status);
     state.PauseTiming();
@@ -145,9 +148,17 @@ void BM_DirectCriCalls(benchmark::State& state, bool hardened) {
   }
 }
 BENCHMARK_CAPTURE(BM_DirectCriCalls, unhardened, false)
-    ->Unit(benchmark::kMillisecond)->Iterations(20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(20)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_DirectCriCalls, hardened, true)
-    ->Unit(benchmark::kMillisecond)->Iterations(20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(20)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
 
 void BM_AgentStartPath(benchmark::State& state) {
   const auto config = benchConfig();
@@ -179,13 +190,19 @@ void BM_AgentStartPath(benchmark::State& state) {
   manager.shutdown();
   workers.join();
 }
-BENCHMARK(BM_AgentStartPath)->Unit(benchmark::kMillisecond)->Iterations(20)->Repetitions(3)->ReportAggregatesOnly(true)->UseRealTime();
+BENCHMARK(BM_AgentStartPath)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(20)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (*env("ZONEPLANE_CRI_ENDPOINT") == '\0' || *env("ZONEPLANE_TEST_IMAGE") == '\0') {
-    std::cerr << "start_path_bench needs the runtime stack: scripts/stack start && eval \"$(scripts/stack env)\"\n";
+    std::cerr << "start_path_bench needs the runtime stack: scripts/stack start && eval "
+                 "\"$(scripts/stack env)\"\n";
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);

@@ -1,5 +1,5 @@
 #pragma once
-// Agent configuration: a TOML file (DESIGN.md §4) overridden by flags.
+// Agent configuration: a TOML file (docs/architecture.md §4) overridden by flags.
 
 #include <map>
 #include <optional>

@@ -157,7 +157,7 @@ asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, pr
   --conn->in_flight;
   std::string line = protocol::encodeReply(reply);
   if (line.size() > protocol::kMaxLineBytes) {
-    // A peer cannot read a longer line (DESIGN.md §3); say so instead.
+    // A peer cannot read a longer line (docs/architecture.md §3); say so instead.
     line = protocol::encodeReply(
         {req, protocol::ErrorReply{{Code::kResourceExhausted,
                                     "reply of " + std::to_string(line.size()) +

@@ -1,5 +1,5 @@
 #pragma once
-// ProtocolServer: the agent's TCP listener for the line protocol (DESIGN.md
+// ProtocolServer: the agent's TCP listener for the line protocol (docs/architecture.md
 // §3). Owns the acceptor and every connection. Each connection has a reader
 // coroutine (decodes lines, spawns one handler coroutine per request, so many
 // requests can be in flight on one connection) and a writer coroutine (sends

@@ -111,7 +111,7 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
       st.state = api::WorkloadState::kUnknown;
       st.reason = detail.error().code == Code::kUnavailable
                       ? std::string(api::reason::kRuntimeUnavailable)
-                      : std::string("ContainerUnknown");
+                      : std::string(api::reason::kContainerUnknown);
       st.message = detail.error().message;
       entry->stale = true;  // the next sweep looks again
     }

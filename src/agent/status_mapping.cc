@@ -47,7 +47,7 @@ void applyContainerDetail(const ContainerDetail& detail, api::WorkloadStatus& st
     }
     default:
       status.state = WorkloadState::kUnknown;
-      status.reason = "ContainerUnknown";
+      status.reason = api::reason::kContainerUnknown;
       status.message = detail.message.empty() ? "the runtime reports the container state as unknown"
                                               : detail.message;
       return;

@@ -1,6 +1,6 @@
 #pragma once
 // Pure mapping from what the runtime reports about a container to the
-// workload status vocabulary of DESIGN.md §2.
+// workload status vocabulary of docs/architecture.md §2.
 
 #include "agent/runtime.h"
 #include "api/workload.h"

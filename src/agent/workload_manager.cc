@@ -30,8 +30,6 @@ std::string newUid() {
   return uid;
 }
 
-// The kubelet's reason for a container config the node cannot complete.
-constexpr std::string_view kCreateContainerConfigError = "CreateContainerConfigError";
 // Whether `spec` is the one `identity` was made from.
 bool sameSpec(const WorkloadIdentity& identity, const api::WorkloadSpec& spec) {
   if (identity.spec_complete) return identity.spec == spec;
@@ -160,7 +158,7 @@ bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image)
     entry->status.run_as_group = identity.run_as_group;
   }
   if (!failure.empty()) {
-    setFailed(entry, kCreateContainerConfigError, "no uid to run the container as: " + failure);
+    setFailed(entry, api::reason::kCreateContainerConfigError, "no uid to run the container as: " + failure);
     return false;
   }
   const auto& identity = entry->identity;

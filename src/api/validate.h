@@ -1,5 +1,5 @@
 #pragma once
-// Validation of user-supplied values (DESIGN.md §2). Pure functions; each error
+// Validation of user-supplied values (docs/architecture.md §2). Pure functions; each error
 // names the offending field and says what was expected.
 
 #include <string_view>

@@ -33,7 +33,7 @@ inline constexpr std::int64_t kMaxPidsLimit = 32'768;
 inline constexpr std::int64_t kMaxUserId = 2'147'483'647;
 
 // The security profiles, named after Kubernetes' Pod Security Standards and
-// meaning the same (docs/architecture.md, "Workload posture"):
+// meaning the same (docs/architecture.md §5):
 //   restricted  all capabilities dropped (NET_BIND_SERVICE may be added back),
 //               never uid or gid 0. The default.
 //   baseline    may run as root, with the runtime's default capabilities
@@ -109,6 +109,10 @@ inline constexpr std::string_view kUnschedulable = "Unschedulable";
 inline constexpr std::string_view kNodeUnreachable = "NodeUnreachable";
 inline constexpr std::string_view kContainerMissing = "ContainerMissing";
 inline constexpr std::string_view kRunContainerError = "RunContainerError";
+// The node cannot complete the container's config (e.g. no uid left in its range).
+inline constexpr std::string_view kCreateContainerConfigError = "CreateContainerConfigError";
+// The runtime reports the container but not a state zoneplane knows.
+inline constexpr std::string_view kContainerUnknown = "ContainerUnknown";
 // The node's runtime cannot be reached; the workload waits (Pending) or its
 // last observed state is shown as Unknown until the runtime answers again.
 inline constexpr std::string_view kRuntimeUnavailable = "RuntimeUnavailable";

@@ -1,5 +1,5 @@
 #pragma once
-// Decoding the server's replies (DESIGN.md §5) into api types for rendering.
+// Decoding the server's replies (docs/architecture.md §7) into api types for rendering.
 // Tolerant of fields the CLI does not know (a newer server may add some), strict
 // about the types of the fields it uses. Errors are kInternal "unexpected reply
 // from the server: ...".

@@ -1,5 +1,5 @@
 #pragma once
-// Building the REST requests of the CLI (DESIGN.md §5). Pure functions from
+// Building the REST requests of the CLI (docs/architecture.md §7). Pure functions from
 // command-line values to HttpRequests, so each mapping is unit-testable.
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// The control plane <-> agent protocol (DESIGN.md §3): one JSON object per
+// The control plane <-> agent protocol (docs/architecture.md §3): one JSON object per
 // line; every request may carry "req", echoed in its reply. This header holds
 // the typed messages and their codec; it does no I/O.
 //

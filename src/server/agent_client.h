@@ -1,5 +1,5 @@
 #pragma once
-// Talking to node agents over the line protocol (DESIGN.md §3).
+// Talking to node agents over the line protocol (docs/architecture.md §3).
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it

@@ -1,5 +1,5 @@
 #pragma once
-// The /workloads routes of the REST API (DESIGN.md §5):
+// The /workloads routes of the REST API (docs/architecture.md §7):
 //   POST /workloads          body: WorkloadSpec JSON -> 201 {spec, status}, Location
 //   GET /workloads/{id}      -> 200 {spec, status} (refreshed from the agent)
 //   GET /workloads?state=&node=&runtime_class=  -> 200 {items: [{spec, status}]}

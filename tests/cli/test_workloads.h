@@ -1,5 +1,5 @@
 #pragma once
-// Canned server replies (DESIGN.md §5 shapes) for CLI tests.
+// Canned server replies (docs/architecture.md §7 shapes) for CLI tests.
 
 #include <nlohmann/json.hpp>
 #include <optional>

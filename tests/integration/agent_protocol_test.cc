@@ -1,4 +1,4 @@
-// The agent's line protocol (DESIGN.md §3) on the real process: hostile
+// The agent's line protocol (docs/architecture.md §3) on the real process: hostile
 // input, many connections, many requests in flight on one connection, and
 // a slow image pull that must not block anything else.
 

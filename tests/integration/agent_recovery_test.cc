@@ -1,5 +1,5 @@
 // The agent has no database: after a restart it rebuilds its registry from the
-// sandboxes carrying its labels (DESIGN.md §1, §4). These tests kill the real
+// sandboxes carrying its labels (docs/architecture.md §1, §4). These tests kill the real
 // process, change things behind its back through CRI, and check what the
 // restarted agent reports and that it never duplicates a sandbox.
 

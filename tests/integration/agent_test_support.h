@@ -1,6 +1,6 @@
 #pragma once
 // Support for the agent integration tests: the real zoneplane-agent process,
-// a blocking client for the line protocol (DESIGN.md §3) and polling. No
+// a blocking client for the line protocol (docs/architecture.md §3) and polling. No
 // GoogleTest here: failures come back as values for the fixture to assert on.
 //
 // Threading: AgentProcess is used from the test's main thread; each

@@ -23,9 +23,12 @@ namespace {
 
 namespace asio = boost::asio;
 
-// The runtime could not be reached or did not answer in time: try again.
+// The runtime could not be reached, did not answer in time, or cancelled the
+// call itself: try again. (The agent's own cancellation of a workload is
+// decided by cancelled(entry), never by an error code from the runtime.)
 bool isTransient(const Error& error) {
-  return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded;
+  return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded ||
+         error.code == Code::kCancelled;
 }
 
 Error cancelledError() {
@@ -68,10 +71,21 @@ class SlotGuard {
 // Marks the entry as owned by its pipeline for the coroutine's lifetime.
 class WorkloadManager::PipelineScope {
  public:
-  PipelineScope(WorkloadManager& m, EntryPtr entry) : m_(m), entry_(std::move(entry)) {}
-  ~PipelineScope() {
+  PipelineScope(WorkloadManager& m, EntryPtr entry) : m_(m), entry_(std::move(entry)) {
     std::lock_guard lock(m_.mutex_);
-    entry_->pipeline = false;
+    epoch_ = entry_->cancel_epoch;
+  }
+  // A stop/remove that cancelled this pipeline and then failed resumes the
+  // workload while the pipeline is still winding down (resume() sees it
+  // running and starts none): start the next one here.
+  ~PipelineScope() {
+    bool relaunch = false;
+    {
+      std::lock_guard lock(m_.mutex_);
+      entry_->pipeline = false;
+      relaunch = entry_->cancel_epoch != epoch_ && m_.needsPipeline(*entry_);
+    }
+    if (relaunch) m_.launchPipeline(entry_);
   }
   PipelineScope(const PipelineScope&) = delete;
   PipelineScope& operator=(const PipelineScope&) = delete;
@@ -79,6 +93,7 @@ class WorkloadManager::PipelineScope {
  private:
   WorkloadManager& m_;
   EntryPtr entry_;
+  std::uint64_t epoch_ = 0;
 };
 
 void WorkloadManager::launchPipeline(const EntryPtr& entry) {
@@ -181,7 +196,9 @@ asio::awaitable<Status> WorkloadManager::untilAnswered(EntryPtr entry, std::stri
         outcome = step();
       }
     }
-    if (outcome || !isTransient(outcome.error())) co_return outcome;
+    if (outcome) co_return outcome;
+    if (cancelled(entry)) co_return fail(cancelledError());
+    if (!isTransient(outcome.error())) co_return outcome;
     auto waiting = waitForRuntime(entry, doing, outcome.error(), backoff.next());
     const bool go_on = co_await std::move(waiting);
     if (!go_on) co_return fail(cancelledError());
@@ -261,10 +278,11 @@ asio::awaitable<std::optional<ImageFacts>> WorkloadManager::ensureImage(EntryPtr
       pulled = true;
       continue;  // ImageStatus again: the image's facts
     }
-    if (outcome.error().code == Code::kCancelled || cancelled(entry)) co_return std::nullopt;
-    // The runtime went away during the pull: wait for it, then pull again.
-    // (kDeadlineExceeded here is the pull deadline: an answer, not a fault.)
-    if (outcome.error().code == Code::kUnavailable) {
+    if (cancelled(entry)) co_return std::nullopt;
+    // The runtime went away during the pull (or cancelled it itself): wait
+    // for it, then pull again. (kDeadlineExceeded here is the pull deadline:
+    // an answer, not a fault.)
+    if (outcome.error().code == Code::kUnavailable || outcome.error().code == Code::kCancelled) {
       auto waiting = waitForRuntime(entry, "pulling the image", outcome.error(), backoff.next());
       const bool go_on = co_await std::move(waiting);
       if (!go_on) co_return std::nullopt;

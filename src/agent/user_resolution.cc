@@ -85,6 +85,21 @@ void UidAllocator::reserve(const std::string& key, std::int64_t id) {
   ++holders_[id];
 }
 
+Status UidAllocator::claim(const std::string& key, std::int64_t id) {
+  if (!range_.contains(id)) return ok();
+  const auto mine = by_key_.find(key);
+  const bool held_by_me = mine != by_key_.end() && mine->second == id;
+  if (!held_by_me && holders_.contains(id)) {
+    return fail(Code::kAlreadyExists,
+                "uid " + std::to_string(id) + " is in the node's uid range (" +
+                    std::to_string(range_.start) + ".." +
+                    std::to_string(range_.start + range_.size - 1) +
+                    ") and already runs another workload; choose a uid outside that range");
+  }
+  reserve(key, id);
+  return ok();
+}
+
 void UidAllocator::release(const std::string& key) {
   const auto it = by_key_.find(key);
   if (it == by_key_.end()) return;

@@ -75,6 +75,10 @@ class UidAllocator {
   // Records that `key` runs as `id` (a workload recovered after a restart, or
   // a uid the spec or image chose). No-op for ids outside the range.
   void reserve(const std::string& key, std::int64_t id);
+  // Like reserve() for a uid a new workload's spec or image asks for: a uid of
+  // the range that another key holds is refused (kAlreadyExists), so two
+  // workloads never share a node-managed uid.
+  Status claim(const std::string& key, std::int64_t id);
   void release(const std::string& key);
   std::size_t inUse() const { return by_key_.size(); }
 

@@ -152,13 +152,16 @@ bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image)
         failure = id.error().message;
       }
     } else if (identity.run_as_user) {
-      uids_.reserve(identity.uid, *identity.run_as_user);  // never allocated to another
+      // Never allocated to another, and not one another workload already has.
+      if (auto claimed = uids_.claim(identity.uid, *identity.run_as_user); !claimed) {
+        failure = claimed.error().message;
+      }
     }
     entry->status.run_as_user = identity.run_as_user;
     entry->status.run_as_group = identity.run_as_group;
   }
   if (!failure.empty()) {
-    setFailed(entry, api::reason::kCreateContainerConfigError, "no uid to run the container as: " + failure);
+    setFailed(entry, api::reason::kCreateContainerConfigError, "cannot run the container as a uid of its own: " + failure);
     return false;
   }
   const auto& identity = entry->identity;
@@ -204,6 +207,7 @@ void WorkloadManager::cancelPipeline(const EntryPtr& entry) {
   {
     std::lock_guard lock(mutex_);
     ++entry->cancels;
+    ++entry->cancel_epoch;
     for (auto& [id, p] : pending_) {
       if (p.entry != entry || !p.pipeline || p.cancelled) continue;
       p.cancelled = true;
@@ -213,14 +217,21 @@ void WorkloadManager::cancelPipeline(const EntryPtr& entry) {
   for (const auto& call : calls) call->cancel();  // outside the lock: may call back
 }
 
+bool WorkloadManager::needsPipeline(const Entry& entry) const {
+  // A container that was never seen running (kUnknown: created, maybe not
+  // started) needs the pipeline too: its start step inspects first.
+  return entry.cancels == 0 && !entry.pipeline && !stopping_ &&
+         !api::isTerminal(entry.status.state) &&
+         (entry.container_id.empty() || entry.observed == ObjectState::kCreated ||
+          entry.observed == ObjectState::kUnknown);
+}
+
 void WorkloadManager::resume(const EntryPtr& entry) {
   bool relaunch = false;
   {
     std::lock_guard lock(mutex_);
     if (entry->cancels > 0) --entry->cancels;
-    relaunch = entry->cancels == 0 && !entry->pipeline && !stopping_ &&
-               !api::isTerminal(entry->status.state) &&
-               (entry->container_id.empty() || entry->observed == ObjectState::kCreated);
+    relaunch = needsPipeline(*entry);
   }
   if (relaunch) launchPipeline(entry);
 }
@@ -374,11 +385,14 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
                                      : "stopped before the container started");
       } else if (auto detail =
                      runtime_.inspectContainer(entry->identity.spec.runtime_class, container_id);
-                 detail) {
+                 detail && detail->state == ObjectState::kExited) {
         applyDetail(entry, *detail);
         std::lock_guard lock(mutex_);
         entry->status.reason = api::reason::kStopped;
         entry->status.message = "stopped on request";
+      } else if (detail) {
+        // Created but never started: nothing will start it now.
+        setFailed(entry, api::reason::kStopped, "stopped before the container started");
       }
     }
   }

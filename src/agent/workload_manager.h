@@ -137,6 +137,7 @@ class WorkloadManager {
     ObjectState observed = ObjectState::kUnknown;  // container state at the last sweep
     int cancels = 0;        // stops/removes in progress or done: the pipeline ends
     bool pipeline = false;  // a start pipeline runs for it (and owns its status)
+    std::uint64_t cancel_epoch = 0;  // counts cancelPipeline() calls
     bool stale = false;     // shown as Unknown: the runtime could not be reached
     std::mutex op;          // held across one synchronous runtime step
   };
@@ -183,6 +184,9 @@ class WorkloadManager {
   // After a failed stop/remove: uncounts it; restarts the pipeline if the
   // workload still needs one.
   void resume(const EntryPtr& entry);
+  // Whether `entry` is live, uncancelled and unfinished with no pipeline
+  // running for it. Call with `mutex_` held.
+  bool needsPipeline(const Entry& entry) const;
 
   // ---- asynchronous waits (workload_manager.cc)
   boost::asio::awaitable<Status> awaitPending(EntryPtr entry, bool pipeline, StartCall start);

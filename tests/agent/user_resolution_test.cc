@@ -140,10 +140,23 @@ TEST(UidAllocatorTest, ReservedIdsAreNeverAllocated) {
   EXPECT_EQ(*a.allocate("another"), 5000);
 }
 
+TEST(UidAllocatorTest, AClaimedIdOfTheRangeIsNeverShared) {
+  UidAllocator a({5000, 10});
+  const auto given = *a.allocate("x");
+  auto taken = a.claim("y", given);  // a spec naming another workload's allocated uid
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, Code::kAlreadyExists);
+  EXPECT_TRUE(a.claim("x", given));       // its holder may claim it again
+  EXPECT_TRUE(a.claim("y", 5005));        // a free one of the range is fine
+  EXPECT_FALSE(a.claim("z", 5005));
+  EXPECT_TRUE(a.claim("z", 1000));        // outside the range: not the node's to manage
+  EXPECT_TRUE(a.claim("w", 1000));
+}
+
 TEST(UidAllocatorTest, TwoKeysMayHoldTheSameReservedId) {
   UidAllocator a({5000, 1});
   a.reserve("x", 5000);
-  a.reserve("y", 5000);  // two workloads whose spec names the same uid
+  a.reserve("y", 5000);  // recovered workloads that already share it
   a.release("x");
   EXPECT_FALSE(a.allocate("z"));  // still held by y
   a.release("y");

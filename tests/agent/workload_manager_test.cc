@@ -101,6 +101,9 @@ class WorkloadManagerTest : public ::testing::Test {
   std::string run(const std::string& id) {
     EXPECT_TRUE(manager_->start(spec(id)).has_value());
     EXPECT_TRUE(reaches(id, api::WorkloadState::kRunning)) << statusOf(id).message;
+    // The pipeline reports Running before it lets go of the workload; until it
+    // has, a sweep leaves the workload alone.
+    EXPECT_TRUE(eventually([&] { return manager_->operationsInFlight() == 0; }));
     return runtime_.containerOf(id);
   }
 
@@ -258,6 +261,16 @@ TEST_F(WorkloadManagerTest, ARuntimeLostDuringAPullIsWaitedForAndThePullRetried)
                      /*once=*/true);
   ASSERT_TRUE(manager_->start(spec("flaky", image)).has_value());
   ASSERT_TRUE(reaches("flaky", api::WorkloadState::kRunning)) << statusOf("flaky").message;
+  EXPECT_EQ(runtime_.startedPulls(image), 2);
+}
+
+TEST_F(WorkloadManagerTest, APullTheRuntimeCancelsItselfIsRetriedNotTakenForAStop) {
+  // gRPC CANCELLED from the runtime is not the agent cancelling the workload.
+  const std::string image = "cancelling.test/app:1";
+  runtime_.failPulls(image, Error{Code::kCancelled, "PullImage: context canceled", ""},
+                     /*once=*/true);
+  ASSERT_TRUE(manager_->start(spec("retried", image)).has_value());
+  ASSERT_TRUE(reaches("retried", api::WorkloadState::kRunning)) << statusOf("retried").message;
   EXPECT_EQ(runtime_.startedPulls(image), 2);
 }
 

@@ -188,6 +188,7 @@ std::optional<WorkloadIdentity> identityFromSandbox(const cri::v1::PodSandbox& s
                                                   ? std::nullopt
                                                   : std::optional<std::string_view>(digest->second));
   if (!spec || spec->spec.id != sandbox.metadata().name()) return std::nullopt;
+  if (!isValidSubmissionUid(sandbox.metadata().uid())) return std::nullopt;
   const auto user = idLabel(sandbox, kLabelRunAsUser);
   const auto group = idLabel(sandbox, kLabelRunAsGroup);
   if (!user || !group) return std::nullopt;

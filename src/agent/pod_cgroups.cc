@@ -14,15 +14,6 @@ namespace {
 
 constexpr std::string_view kPodPrefix = "pod";
 
-// A submission uid is used as a path component: only [0-9a-z-], 1..64 chars.
-bool isSafeUid(std::string_view uid) {
-  if (uid.empty() || uid.size() > 64) return false;
-  for (char c : uid) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-')) return false;
-  }
-  return true;
-}
-
 Status unsafeUid(std::string_view uid) {
   return fail(Code::kInvalidArgument, "submission uid \"" + std::string(uid.substr(0, 64)) +
                                           "\" is not a safe cgroup name");
@@ -138,7 +129,7 @@ fs::path CgroupfsPodCgroups::podDirectory(const WorkloadIdentity& identity) cons
 }
 
 Status CgroupfsPodCgroups::prepare(const WorkloadIdentity& identity) {
-  if (!isSafeUid(identity.uid)) return unsafeUid(identity.uid);
+  if (!isValidSubmissionUid(identity.uid)) return unsafeUid(identity.uid);
   const fs::path dir = podDirectory(identity);
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -159,7 +150,7 @@ Status CgroupfsPodCgroups::prepare(const WorkloadIdentity& identity) {
 }
 
 Status CgroupfsPodCgroups::release(const WorkloadIdentity& identity) {
-  if (!isSafeUid(identity.uid)) return unsafeUid(identity.uid);
+  if (!isValidSubmissionUid(identity.uid)) return unsafeUid(identity.uid);
   const std::string relative = placement(identity).cgroup_parent.substr(1);
   std::string errors;
   for (const auto& h : hierarchies()) {
@@ -182,7 +173,7 @@ Status CgroupfsPodCgroups::pruneExcept(const std::set<std::string>& live_uids) {
       const std::string name = entry.path().filename().string();
       if (!entry.is_directory(ec) || !name.starts_with(kPodPrefix)) continue;
       const std::string uid = name.substr(kPodPrefix.size());
-      if (isSafeUid(uid) && !live_uids.contains(uid)) dead.insert(uid);
+      if (isValidSubmissionUid(uid) && !live_uids.contains(uid)) dead.insert(uid);
     }
   }
   std::string errors;

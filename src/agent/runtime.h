@@ -63,6 +63,17 @@ struct WorkloadIdentity {
   bool spec_complete = true;
 };
 
+// A submission uid names host paths (log directory, pod cgroup): only
+// [0-9a-z-], 1 to 64 characters. Anything read back from the runtime is
+// checked with this before it is used.
+inline bool isValidSubmissionUid(std::string_view uid) {
+  if (uid.empty() || uid.size() > 64) return false;
+  for (char c : uid) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-')) return false;
+  }
+  return true;
+}
+
 // What the runtime reports about a present image (CRI ImageStatus).
 struct ImageFacts {
   std::optional<std::int64_t> uid;  // the image's user, when it is numeric

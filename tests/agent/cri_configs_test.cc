@@ -277,6 +277,14 @@ TEST(CriConfigsTest, UnreadableSandboxGivesNoIdentity) {
     (*s.mutable_labels())["zoneplane.io/run-as-user"] = bad;
     EXPECT_FALSE(identityFromSandbox(s)) << "\"" << bad << "\"";
   }
+  // The submission uid names host paths: a listed one that could escape them is refused.
+  const std::string too_long(65, 'a');
+  for (const std::string& bad : {std::string(), std::string("../../etc"), std::string("a/b"),
+                                 std::string("UPPER"), too_long}) {
+    auto s = listed(identity());
+    s.mutable_metadata()->set_uid(bad);
+    EXPECT_FALSE(identityFromSandbox(s)) << "\"" << bad << "\"";
+  }
 }
 
 }  // namespace

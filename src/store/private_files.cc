@@ -22,22 +22,39 @@ std::unexpected<Error> systemError(const std::string& what, const std::string& p
   return fail(Code::kUnavailable, what + " \"" + path + "\": " + std::strerror(err), "database");
 }
 
-// Sets `mode` on an existing file; a missing file is fine.
+// Sets `mode` on an existing file or directory; a missing one is fine. Works
+// on the opened descriptor and never follows a symbolic link (a link planted
+// in a shared directory must not make the server chmod its target): a link is
+// an error.
 Status restrictMode(const std::string& path, mode_t mode) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     if (errno == ENOENT) return ok();
-    return systemError("cannot inspect", path, errno);
+    if (errno == ELOOP) return systemError("refusing a symbolic link at", path, errno);
+    return systemError("cannot open", path, errno);
   }
-  if ((st.st_mode & 07777) == mode) return ok();
-  if (::chmod(path.c_str(), mode) != 0) return systemError("cannot make private", path, errno);
-  spdlog::info("store: mode of \"{}\" changed from {:o} to {:o}", path, st.st_mode & 07777, mode);
-  return ok();
+  struct stat st {};
+  Status result = ok();
+  if (::fstat(fd, &st) != 0) {
+    result = systemError("cannot inspect", path, errno);
+  } else if ((st.st_mode & 07777) != mode) {
+    if (::fchmod(fd, mode) != 0) {
+      result = systemError("cannot make private", path, errno);
+    } else {
+      spdlog::info("store: mode of \"{}\" changed from {:o} to {:o}", path, st.st_mode & 07777,
+                   mode);
+    }
+  }
+  ::close(fd);
+  return result;
 }
 
 Status createPrivate(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
-  if (fd < 0) return systemError("cannot create", path, errno);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, kFileMode);
+  if (fd < 0) {
+    if (errno == ELOOP) return systemError("refusing a symbolic link at", path, errno);
+    return systemError("cannot create", path, errno);
+  }
   ::close(fd);
   return ok();
 }

@@ -99,6 +99,25 @@ TEST_F(PrivateFilesTest, ASharedDirectoryKeepsItsModeButTheFilesArePrivate) {
   EXPECT_EQ(modeOf(dir_), 0755u);
 }
 
+TEST_F(PrivateFilesTest, SymbolicLinksAreRefusedNotFollowed) {
+  // A link planted where the WAL will be must not make the server chmod (or
+  // write) what it points at.
+  const fs::path target = root_ / "someone-elses-file";
+  std::ofstream(target) << "x";
+  ASSERT_EQ(::chmod(target.c_str(), 0644), 0);
+  const std::string path = (dir_ / "zoneplane.db").string();
+  fs::create_symlink(target, path + "-wal");
+  auto made = makeDatabaseFilesPrivate(path);
+  ASSERT_FALSE(made);
+  EXPECT_NE(made.error().message.find("symbolic link"), std::string::npos) << made.error().message;
+  EXPECT_EQ(modeOf(target), 0644u);
+  fs::remove(path + "-wal");
+  fs::remove(path);
+  fs::create_symlink(target, path);
+  EXPECT_FALSE(makeDatabaseFilesPrivate(path));
+  EXPECT_EQ(modeOf(target), 0644u);
+}
+
 TEST_F(PrivateFilesTest, MemoryDatabasesAndMissingDirectories) {
   EXPECT_TRUE(makeDatabaseFilesPrivate(":memory:"));
   auto missing = makeDatabaseFilesPrivate((dir_ / "no" / "x.db").string());

@@ -101,14 +101,21 @@ asio::awaitable<std::optional<api::WorkloadStatus>> WorkloadController::deliver(
     status = fromAgent(*record, std::move(*reply));
   } else if (reply.error().code == Code::kCancelled) {
     co_return record->status;  // the server is stopping; the next start re-sends
-  } else if (isPermanentRefusal(reply.error())) {
+  } else if (isPermanentRefusal(reply.error()) ||
+             (reply.error().code == Code::kInternal &&
+              backoff_.failures(id) + 1 >= kMaxInternalErrorAttempts)) {
+    // An internal error may pass (a node restarting), but one that persists
+    // across attempts is as final as a refusal: never retry forever.
+    const int attempts = backoff_.failures(id) + 1;
     backoff_.clear(id);
     spdlog::warn("node \"{}\" refused workload \"{}\": {}", record->node, id,
                  reply.error().toString());
     status.state = api::WorkloadState::kFailed;
     status.reason = std::string(api::reason::kDeliveryFailed);
     status.message = "node \"" + record->node + "\" refused the workload (" +
-                     std::string(codeName(reply.error().code)) + "): " + reply.error().message;
+                     std::string(codeName(reply.error().code)) +
+                     (attempts > 1 ? ", " + std::to_string(attempts) + " attempts" : "") +
+                     "): " + reply.error().message;
     status.finished_at = clock_.now();
   } else {
     const auto wait = backoff_.failed(id);

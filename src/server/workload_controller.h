@@ -105,5 +105,8 @@ class WorkloadController {
 // every Error code except the transient ones (Unavailable, DeadlineExceeded,
 // Cancelled, Internal).
 bool isPermanentRefusal(const Error& error);
+// An Internal error still there at this attempt ends the workload
+// DeliveryFailed: transient at first, final once it persists.
+inline constexpr int kMaxInternalErrorAttempts = 5;
 
 }  // namespace zp::server

@@ -142,6 +142,26 @@ TEST_F(DeliveryTest, ATransientFailureThenARefusalEndsFailed) {
   EXPECT_EQ(starts(), 2);
 }
 
+TEST_F(DeliveryTest, AnInternalErrorThatPersistsEndsFailedInsteadOfRetryingForever) {
+  node_->failStarts(Error{Code::kInternal, "agent sent a reply that is not a JSON object", ""});
+  create("wl-1");
+  for (int attempt = 2; attempt < kMaxInternalErrorAttempts; ++attempt) {
+    clock_.advance(8s);
+    EXPECT_EQ(reconcile(), 1);
+    EXPECT_EQ(stored("wl-1").state, api::WorkloadState::kPending) << attempt;
+  }
+  clock_.advance(8s);
+  EXPECT_EQ(reconcile(), 1);
+  EXPECT_EQ(stored("wl-1").state, api::WorkloadState::kFailed);
+  EXPECT_EQ(stored("wl-1").reason, "DeliveryFailed");
+  EXPECT_NE(stored("wl-1").message.find(std::to_string(kMaxInternalErrorAttempts) + " attempts"),
+            std::string::npos)
+      << stored("wl-1").message;
+  clock_.advance(1h);
+  EXPECT_EQ(reconcile(), 0);
+  EXPECT_EQ(starts(), kMaxInternalErrorAttempts);
+}
+
 TEST_F(DeliveryTest, DeletingAWorkloadThatBacksOffForgetsIt) {
   node_->failStarts(Error{Code::kUnavailable, "not now", ""});
   create("wl-1");

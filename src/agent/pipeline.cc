@@ -35,11 +35,6 @@ Error cancelledError() {
   return Error{Code::kCancelled, "the workload was stopped or removed", ""};
 }
 
-std::string registryOf(const std::string& image) {
-  auto ref = api::parseImageReference(image);
-  return ref ? ref->effectiveRegistry() : image;
-}
-
 // A request for a pull slot, cancellable while it waits.
 class SlotRequest final : public PendingCall {
  public:
@@ -207,7 +202,7 @@ asio::awaitable<Status> WorkloadManager::untilAnswered(EntryPtr entry, std::stri
 
 asio::awaitable<Status> WorkloadManager::pullOnce(EntryPtr entry) {
   const auto& spec = entry->identity.spec;
-  const std::string registry = registryOf(spec.image);
+  const std::string registry = api::registryOf(spec.image);
   const std::string asking = "asking for a pull slot for image " + spec.image;
   if (!enterPhase(entry, api::reason::kPulling, asking)) co_return fail(cancelledError());
   const std::string waiting = "waiting to pull image " + spec.image + ": registry " + registry +

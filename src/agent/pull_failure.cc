@@ -33,11 +33,6 @@ bool hasAny(const std::string& text, std::initializer_list<std::string_view> nee
                      [&](std::string_view n) { return text.find(n) != std::string::npos; });
 }
 
-std::string registryOf(std::string_view image) {
-  auto ref = api::parseImageReference(image);
-  return ref ? ref->effectiveRegistry() : std::string("(unparsable reference)");
-}
-
 }  // namespace
 
 std::string_view pullFailureName(PullFailure failure) {
@@ -88,7 +83,7 @@ PullFailure classifyPullError(std::string_view image, const Error& error) {
 
 std::string pullFailureMessage(std::string_view image, PullFailure failure,
                                std::chrono::milliseconds timeout) {
-  const std::string registry = registryOf(image);
+  const std::string registry = api::registryOf(image);
   std::string explanation;
   switch (failure) {
     case PullFailure::kNotFound:

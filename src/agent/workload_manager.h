@@ -130,7 +130,10 @@ class WorkloadManager {
 
  private:
   struct Entry {
-    WorkloadIdentity identity;  // immutable once registered
+    // Immutable once registered, except the user fields, which settleUser()
+    // writes under `mutex_` before anything reads them (no pipeline step runs
+    // on the workload until then, and a cancelled one never sets them).
+    WorkloadIdentity identity;
     std::string sandbox_id;
     std::string container_id;
     api::WorkloadStatus status;

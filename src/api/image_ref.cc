@@ -138,6 +138,11 @@ std::string ImageReference::host() const {
   return r.substr(0, r.rfind(':'));
 }
 
+std::string registryOf(std::string_view image) {
+  auto ref = parseImageReference(image);
+  return ref ? ref->effectiveRegistry() : std::string("(unparsable reference)");
+}
+
 Result<ImageReference> parseImageReference(std::string_view image) {
   if (image.empty()) return fail(Code::kInvalidArgument, "image is required", "image");
   // Bounded before any parsing: name (255) + ':' tag (128) + '@' digest (~140).

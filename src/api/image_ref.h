@@ -33,4 +33,8 @@ struct ImageReference {
 // components are lowercase; the name is at most 255 characters.
 Result<ImageReference> parseImageReference(std::string_view image);
 
+// The registry `image` is pulled from (effectiveRegistry()), or
+// "(unparsable reference)" when it does not parse.
+std::string registryOf(std::string_view image);
+
 }  // namespace zp::api

@@ -15,9 +15,9 @@ namespace {
 // sandboxes carries at most ~9 KiB (the spec annotation is capped at 8 KiB,
 // see agent/spec_annotation.h, plus labels and metadata), so 64 MiB holds the
 // listing of ~7,000 sandboxes of one node: far more than a node runs (the
-// kubelet's default is 110 pods). A listing over it fails with
-// kResourceExhausted, and the agent's sweep then falls back to per-workload
-// ContainerStatus calls instead of freezing.
+// kubelet's default is 110 pods). A listing over it fails (gRPC
+// RESOURCE_EXHAUSTED, an Internal error here), and the agent's sweep then
+// falls back to per-workload ContainerStatus calls instead of freezing.
 constexpr int kMaxReceiveMessageBytes = 64 * 1024 * 1024;
 // Reconnect quickly after the runtime restarts (gRPC's default cap is 120 s).
 constexpr int kInitialReconnectBackoffMs = 100;

@@ -221,7 +221,8 @@ Status ensureDatabaseDirectory(const std::string& database) {
   const bool existed = std::filesystem::exists(parent, ec);
   if (!existed) std::filesystem::create_directories(parent, ec);
   if (!ec && !existed) {
-    // Only the directory of the database: the parents keep the usual modes.
+    // The directory of the database is owner-only. (The server runs with
+    // umask 077, so parents it had to create are owner-only too.)
     std::filesystem::permissions(parent, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, ec);
   }

@@ -12,7 +12,7 @@
 //   min_profile = "restricted"
 //   [trust.multi_tenant]
 //   runtime_classes = ["edera-zone", "gvisor", "kata"]
-//   min_profile = "baseline"
+//   min_profile = "restricted"
 //   [trust.internal]
 //   runtime_classes = ["edera-zone", "gvisor", "kata", "*"]
 //   min_profile = "baseline"

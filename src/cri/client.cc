@@ -96,7 +96,8 @@ Result<std::unique_ptr<Client>> Client::create(std::string_view endpoint, Client
   auto path = socketPathFromEndpoint(endpoint);
   if (!path) return fail(std::move(path.error()));
   if (options.default_timeout <= std::chrono::milliseconds::zero() ||
-      options.pull_timeout <= std::chrono::milliseconds::zero()) {
+      options.pull_timeout <= std::chrono::milliseconds::zero() ||
+      options.create_timeout <= std::chrono::milliseconds::zero()) {
     return fail(Code::kInvalidArgument, "CRI client timeouts must be positive", "timeout");
   }
   return std::unique_ptr<Client>(new Client(std::string(endpoint), options));
@@ -121,6 +122,10 @@ void Client::resetConnectBackoff() const {
 }
 
 Client::~Client() = default;
+
+std::chrono::milliseconds Client::createDeadlineFor(CallOptions call) const {
+  return call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.create_timeout;
+}
 
 std::chrono::milliseconds Client::deadlineFor(CallOptions call) const {
   return call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.default_timeout;
@@ -157,7 +162,7 @@ Result<std::string> Client::runPodSandbox(const v1::PodSandboxConfig& config,
   request.set_runtime_handler(std::string(runtime_handler));
   auto response =
       invoke("RunPodSandbox", *runtime_, &v1::RuntimeService::StubInterface::RunPodSandbox, request,
-             Deadline{deadlineFor(call), call.wait_for_ready});
+             Deadline{createDeadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   return std::move(*response->mutable_pod_sandbox_id());
 }
@@ -210,7 +215,7 @@ Result<std::string> Client::createContainer(std::string_view pod_sandbox_id,
   *request.mutable_sandbox_config() = sandbox_config;
   auto response =
       invoke("CreateContainer", *runtime_, &v1::RuntimeService::StubInterface::CreateContainer,
-             request, Deadline{deadlineFor(call), call.wait_for_ready});
+             request, Deadline{createDeadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   return std::move(*response->mutable_container_id());
 }
@@ -220,7 +225,7 @@ Status Client::startContainer(std::string_view container_id, CallOptions call) c
   request.set_container_id(std::string(container_id));
   return dropValue(invoke("StartContainer", *runtime_,
                           &v1::RuntimeService::StubInterface::StartContainer, request,
-                          Deadline{deadlineFor(call), call.wait_for_ready}));
+                          Deadline{createDeadlineFor(call), call.wait_for_ready}));
 }
 
 Status Client::stopContainer(std::string_view container_id, std::chrono::seconds grace_period,

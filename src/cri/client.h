@@ -29,6 +29,12 @@ struct ClientOptions {
   std::chrono::milliseconds default_timeout{std::chrono::seconds(10)};
   // Deadline of pullImage when the call does not carry its own: pulls are slow.
   std::chrono::milliseconds pull_timeout{std::chrono::minutes(5)};
+  // Deadline of RunPodSandbox, CreateContainer and StartContainer when the
+  // call does not carry its own: a VM-based runtime boots a kernel in them,
+  // and a create cut short by its deadline leaves the runtime busy with it
+  // (its retry then meets "name is reserved"). The kubelet's default
+  // runtime request timeout is the same two minutes.
+  std::chrono::milliseconds create_timeout{std::chrono::minutes(2)};
 };
 
 // Per-call settings.
@@ -157,6 +163,7 @@ class Client {
   Client(std::string endpoint, ClientOptions options);
 
   std::chrono::milliseconds deadlineFor(CallOptions call) const;
+  std::chrono::milliseconds createDeadlineFor(CallOptions call) const;
   std::chrono::milliseconds stopDeadline(CallOptions call, std::chrono::seconds grace) const;
 
   std::string endpoint_;

@@ -128,6 +128,7 @@ cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity,
   security->mutable_run_as_user()->set_value(non_root ? *identity.run_as_user : kSandboxUser);
   security->mutable_run_as_group()->set_value(non_root ? *identity.run_as_group : kSandboxUser);
   security->set_readonly_rootfs(true);
+  security->set_supplemental_groups_policy(cri::v1::Strict);
   return config;
 }
 
@@ -169,9 +170,12 @@ cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
   auto* caps = security->mutable_capabilities();
   caps->add_drop_capabilities("ALL");
   for (const auto& c : grantedCapabilities(spec.security)) caps->add_add_capabilities(c);
-  // 4. The user decided by the node (unset: the image's own, baseline only).
+  // 4. The user decided by the node (unset: the image's own, baseline only),
+  //    and no supplementary group from the image's /etc/group (Strict; see
+  //    CriRuntime::warnAboutGaps for runtimes that ignore it).
   if (identity.run_as_user) security->mutable_run_as_user()->set_value(*identity.run_as_user);
   if (identity.run_as_group) security->mutable_run_as_group()->set_value(*identity.run_as_group);
+  security->set_supplemental_groups_policy(cri::v1::Strict);
   // 5. The root file system, read-only on request.
   security->set_readonly_rootfs(spec.security.read_only_root_fs);
   // 6. /proc and /sys: hidden and read-only paths.

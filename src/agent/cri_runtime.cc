@@ -90,6 +90,19 @@ std::string CriRuntime::logPath(const WorkloadIdentity& identity) const {
   return logDirectory(identity) + "/" + std::string(kContainerName) + ".log";
 }
 
+void CriRuntime::warnAboutGaps() const {
+  for (const auto& [name, b] : classes_) {
+    auto status = b.client->runtimeStatus();
+    if (!status || status->features().supplemental_groups_policy()) continue;
+    spdlog::warn(
+        "runtime class \"{}\": the runtime does not support the Strict supplemental groups "
+        "policy, so it adds the groups the image's /etc/group gives the container's user; a "
+        "workload whose user comes from its spec or image may get them (gid 0 included). "
+        "Users the node allocates are in no image group.",
+        name);
+  }
+}
+
 Status CriRuntime::ping() const {
   for (const auto& [name, b] : classes_) {
     if (auto s = b.client->ping(); !s) {

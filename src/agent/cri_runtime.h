@@ -55,6 +55,11 @@ class CriRuntime final : public Runtime {
 
   // Checks every endpoint answers Version; the error names the class.
   Status ping() const;
+  // Logs a warning for each class whose runtime lacks something the posture
+  // relies on (today: the Strict supplemental groups policy, which keeps the
+  // image's /etc/group out of the container's groups). Best effort: a runtime
+  // that does not answer is skipped. Blocking.
+  void warnAboutGaps() const;
 
  private:
   struct ClassBinding {

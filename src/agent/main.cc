@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     std::cerr << "zoneplane-agent: " << runtime.error().message << "\n";
     return 2;
   }
+  (*runtime)->warnAboutGaps();
   zp::agent::DaemonOptions options;
   options.on_listening = [](const std::string& where) {
     std::printf("zoneplane-agent listening on %s\n", where.c_str());

@@ -26,9 +26,17 @@ UserPlan resolveUser(const api::SecuritySpec& security, const ImageFacts& image)
   const bool image_named = !image.uid && !image.username.empty();
   const std::optional<std::int64_t> image_uid =
       image.uid ? image.uid : (image_named ? std::nullopt : std::optional<std::int64_t>(0));
+  // A uid past what a workload may use would be written on the sandbox in a
+  // label no restarted agent accepts (and break programs): never used.
+  const bool image_uid_usable = image_uid && *image_uid >= 0 && *image_uid <= api::kMaxUserId;
 
   UserPlan plan;
   if (security.profile == api::Profile::kBaseline) {
+    if (!security.run_as_user && image_uid && !image_uid_usable) {
+      plan.refusal = "the image's user " + std::to_string(*image_uid) + " is outside 0.." +
+                     std::to_string(api::kMaxUserId) + "; set security.run_as_user";
+      return plan;
+    }
     if (security.run_as_user) {
       plan.uid = security.run_as_user;
       plan.reason = "the spec's run_as_user";
@@ -45,14 +53,17 @@ UserPlan resolveUser(const api::SecuritySpec& security, const ImageFacts& image)
   if (security.run_as_user) {
     plan.uid = security.run_as_user;
     plan.reason = "the spec's run_as_user";
-  } else if (image_uid && *image_uid > 0) {
+  } else if (image_uid_usable && *image_uid > 0) {
     plan.uid = image_uid;
     plan.reason = "the image's user";
   } else {
     plan.allocate = true;
     plan.reason = image_named ? "allocated by the node: the image's user \"" + image.username +
                                     "\" is a name that cannot be verified to be non-root"
-                              : "allocated by the node: the image runs as root";
+                  : image_uid && *image_uid != 0
+                      ? "allocated by the node: the image's user " + std::to_string(*image_uid) +
+                            " is out of range"
+                      : "allocated by the node: the image runs as root";
   }
   if (security.run_as_group) {
     plan.gid = security.run_as_group;

@@ -42,6 +42,9 @@ struct UserPlan {
   // is set) from its range.
   bool allocate = false;
   std::string reason;  // why, for the log: "the spec's", "the image's", ...
+  // Non-empty: the container cannot be run as decided (the workload fails
+  // before anything is created); says why.
+  std::string refusal;
 };
 
 // restricted (never uid or gid 0):

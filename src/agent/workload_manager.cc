@@ -137,8 +137,8 @@ int WorkloadManager::operationsInFlight() const {
 
 bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image) {
   const auto plan = resolveUser(entry->identity.spec.security, image);
-  std::string failure;
-  {
+  std::string failure = plan.refusal;
+  if (failure.empty()) {
     std::lock_guard lock(mutex_);
     if (entry->cancels > 0 || stopping_) return false;
     auto& identity = entry->identity;
@@ -161,7 +161,8 @@ bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image)
     entry->status.run_as_group = identity.run_as_group;
   }
   if (!failure.empty()) {
-    setFailed(entry, api::reason::kCreateContainerConfigError, "cannot run the container as a uid of its own: " + failure);
+    setFailed(entry, api::reason::kCreateContainerConfigError,
+              "cannot decide the user the container runs as: " + failure);
     return false;
   }
   const auto& identity = entry->identity;

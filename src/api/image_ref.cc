@@ -8,7 +8,9 @@ namespace {
 bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool isAlnum(char c) { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
 bool isWord(char c) { return isAlnum(c) || c == '_'; }
-bool isHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool isHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 // path-component := [a-z0-9]+ ((\.|_|__|-+)[a-z0-9]+)*
 bool isPathComponent(std::string_view s) {
@@ -73,7 +75,9 @@ Error imageError(std::string what) {
 
 // port := [0-9]+ in 1..65535
 bool isPort(std::string_view s) {
-  if (s.empty() || s.size() > 5) return false;
+  // No leading zero: "05000" would be a second spelling of port 5000, which
+  // policies and per-registry limits would then see as another registry.
+  if (s.empty() || s.size() > 5 || (s.size() > 1 && s.front() == '0')) return false;
   unsigned value = 0;
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   return ec == std::errc{} && ptr == s.data() + s.size() && value >= 1 && value <= 65535;
@@ -116,12 +120,13 @@ Status checkRegistry(std::string_view registry) {
     host = registry.substr(0, colon);
     port = registry.substr(colon + 1);
     if (!isPort(port)) {
-      return fail(imageError("registry port \"" + std::string(port) + "\" must be a number from 1 to 65535"));
+      return fail(imageError("registry port \"" + std::string(port) +
+                             "\" must be a number from 1 to 65535 without leading zeros"));
     }
   }
   if (!isRegistryHost(host)) {
     return fail(imageError("registry host \"" + std::string(host) +
-                      "\" must be a lowercase host name or a bracketed IPv6 address"));
+                           "\" must be a lowercase host name or a bracketed IPv6 address"));
   }
   return ok();
 }
@@ -153,7 +158,7 @@ Result<ImageReference> parseImageReference(std::string_view image) {
     const auto digest = rest.substr(at + 1);
     if (!isDigest(digest)) {
       return fail(imageError("digest \"" + std::string(digest) +
-                        "\" is not algorithm:hex (e.g. sha256:<64 hex digits>)"));
+                             "\" is not algorithm:hex (e.g. sha256:<64 hex digits>)"));
     }
     ref.digest = digest;
     rest = rest.substr(0, at);
@@ -165,14 +170,15 @@ Result<ImageReference> parseImageReference(std::string_view image) {
     const auto tag = rest.substr(tag_colon + 1);
     if (!isTag(tag)) {
       return fail(imageError("tag \"" + std::string(tag) +
-                        "\" must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"));
+                             "\" must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"));
     }
     ref.tag = tag;
     rest = rest.substr(0, tag_colon);
   }
   if (rest.empty()) return fail(imageError("missing repository name"));
   if (rest.size() > kMaxImageNameLength) {
-    return fail(imageError("name is longer than " + std::to_string(kMaxImageNameLength) + " characters"));
+    return fail(
+        imageError("name is longer than " + std::to_string(kMaxImageNameLength) + " characters"));
   }
   std::string_view path = rest;
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -194,8 +200,8 @@ Result<ImageReference> parseImageReference(std::string_view image) {
     const auto component = path.substr(start, slash - start);
     if (!isPathComponent(component)) {
       return fail(imageError("repository component \"" + std::string(component) +
-                        "\" must be lowercase letters and digits separated by '.', '_', '__' "
-                        "or '-'"));
+                             "\" must be lowercase letters and digits separated by '.', '_', '__' "
+                             "or '-'"));
     }
     start = slash + 1;
   }

@@ -34,7 +34,7 @@ inline constexpr unsigned kGatewayTimeout = 504;
 struct HttpRequest {
   boost::beast::http::verb method = boost::beast::http::verb::get;
   std::string path;                           // as sent (still percent-encoded), no query
-  std::map<std::string, std::string> query;   // percent-decoded; last value wins
+  std::map<std::string, std::string> query;   // percent-decoded; each key at most once
   std::map<std::string, std::string> params;  // path parameters, set by the Router
   std::string body;
 };

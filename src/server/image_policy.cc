@@ -63,6 +63,7 @@ std::optional<std::string> ipv4Kind(const std::array<unsigned char, 4>& a) {
   if (a[0] == 127) return "a loopback address";
   if (a[0] == 169 && a[1] == 254) return "a link-local address";
   if (a[0] == 0) return "an unspecified address";
+  if (a[0] >= 224) return "a multicast or broadcast address";
   return std::nullopt;
 }
 
@@ -91,7 +92,11 @@ bool sameHost(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::optional<std::string> localRegistryKind(std::string_view host) {
-  if (host == "localhost" || host.ends_with(".localhost")) return "the local host name";
+  // The names Debian's /etc/hosts and RFC 6761 give the local host.
+  if (host == "localhost" || host.ends_with(".localhost") || host == "localhost.localdomain" ||
+      host == "ip6-localhost" || host == "ip6-loopback") {
+    return "the local host name";
+  }
   if (host.find(':') != std::string_view::npos) {
     auto a = parseIpv6(host);
     if (!a) return std::nullopt;
@@ -106,6 +111,7 @@ std::optional<std::string> localRegistryKind(std::string_view host) {
       if (b[15] == 1) return "a loopback address";
     }
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "a link-local address";
+    if (b[0] == 0xff) return "a multicast address";
     if (mapped || zero12) return ipv4Kind({b[12], b[13], b[14], b[15]});
     return std::nullopt;
   }

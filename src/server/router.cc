@@ -80,7 +80,11 @@ Status parseTarget(std::string_view target, HttpRequest& request) {
     if (!key) return fail(key.error());
     auto value = percentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
     if (!value) return fail(value.error());
-    request.query[*key] = std::move(*value);
+    if (!request.query.emplace(*key, std::move(*value)).second) {
+      return fail(Code::kInvalidArgument,
+                  "query parameter \"" + key->substr(0, 80) + "\" is given more than once",
+                  key->substr(0, 80));
+    }
   }
   return ok();
 }

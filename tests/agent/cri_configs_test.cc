@@ -178,6 +178,15 @@ TEST(CriConfigsTest, UserAndGroupComeFromTheIdentity) {
   EXPECT_TRUE(unset.run_as_username().empty());
 }
 
+TEST(CriConfigsTest, NoSupplementaryGroupsFromTheImage) {
+  for (const auto& id : {identity(), baseline()}) {
+    EXPECT_EQ(containerSecurity(id).supplemental_groups_policy(), cri::v1::Strict);
+    EXPECT_TRUE(containerSecurity(id).supplemental_groups().empty());
+    EXPECT_EQ(sandboxConfig(id, "n", "/x", kV1).linux().security_context().supplemental_groups_policy(),
+              cri::v1::Strict);
+  }
+}
+
 TEST(CriConfigsTest, SandboxRunsAsTheWorkloadsNonRootUserElseTheSandboxUser) {
   auto s = sandboxConfig(identity(), "n", "/x", kV1).linux().security_context();
   EXPECT_EQ(s.run_as_user().value(), 1'000'000'007);

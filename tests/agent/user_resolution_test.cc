@@ -31,6 +31,20 @@ TEST(ResolveUserTest, RestrictedTakesTheSpecsIds) {
   }
 }
 
+TEST(ResolveUserTest, AnImageUserOutOfRangeIsNeverUsed) {
+  for (std::int64_t uid : {std::int64_t{2'147'483'648}, std::int64_t{4'294'967'296}, std::int64_t{-5}}) {
+    const auto r = resolveUser(restricted(), numericImage(uid));
+    EXPECT_TRUE(r.allocate) << uid;
+    EXPECT_TRUE(r.refusal.empty()) << uid;
+    const auto b = resolveUser(baseline(), numericImage(uid));
+    EXPECT_FALSE(b.refusal.empty()) << uid;
+    EXPECT_NE(b.refusal.find("2147483647"), std::string::npos) << b.refusal;
+    auto explicit_user = baseline();
+    explicit_user.run_as_user = 1234;  // the spec's user makes the image's moot
+    EXPECT_TRUE(resolveUser(explicit_user, numericImage(uid)).refusal.empty()) << uid;
+  }
+}
+
 TEST(ResolveUserTest, RestrictedTakesTheImagesNonRootUserWithAPrivateGroup) {
   const auto plan = resolveUser(restricted(), numericImage(1000));
   EXPECT_EQ(plan.uid, 1000);

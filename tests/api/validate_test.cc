@@ -158,7 +158,8 @@ TEST(ValidateTest, RejectsBadImageReferences) {
        {"", "Busybox", "busybox:", ":tag", "a//b", "-a", "a-", "a/b:tag with space",
         "busybox@sha256:short", "busybox@sha256:XYZ", "ex ample/app", "r.io:port/app",
         "a/b:.tag", "a\n/b", "host:99999/x:1", "host:0/x:1", "host:65536/x", "UPPER/case:1",
-        "Registry.io/app", "r.io/UPPER/app", "-r.io/app", "r.io:/app", "[zz]/app"}) {
+        "Registry.io/app", "r.io/UPPER/app", "-r.io/app", "r.io:/app", "[zz]/app",
+        "127.0.0.1:05000/a:1", "r.io:0443/a"}) {
     auto s = validateImageReference(bad);
     ASSERT_FALSE(s) << bad;
     EXPECT_EQ(s.error().field, "image");

@@ -67,6 +67,12 @@ TEST(ImagePolicyTest, LocalRegistryKinds) {
   EXPECT_EQ(localRegistryKind("0.0.0.0"), "an unspecified address");
   EXPECT_EQ(localRegistryKind("::"), "an unspecified address");
   EXPECT_EQ(localRegistryKind("localhost"), "the local host name");
+  for (const char* name : {"localhost.localdomain", "ip6-localhost", "ip6-loopback", "a.localhost"}) {
+    EXPECT_EQ(localRegistryKind(name), "the local host name") << name;
+  }
+  EXPECT_EQ(localRegistryKind("255.255.255.255"), "a multicast or broadcast address");
+  EXPECT_EQ(localRegistryKind("224.0.0.1"), "a multicast or broadcast address");
+  EXPECT_EQ(localRegistryKind("ff02::1"), "a multicast address");
   EXPECT_EQ(localRegistryKind("registry.example.com"), std::nullopt);
   EXPECT_EQ(localRegistryKind("10.1.2.3"), std::nullopt);
   EXPECT_EQ(localRegistryKind("2001:db8::1"), std::nullopt);

@@ -38,6 +38,11 @@ TEST(RouterTest, ParsesTargets) {
   EXPECT_EQ(request.query["flag"], "");
   EXPECT_FALSE(parseTarget("http://host/workloads", request));
   EXPECT_FALSE(parseTarget("/w?a=%4", request));
+  // A parameter given twice is ambiguous: refused, whichever comes first.
+  auto twice = parseTarget("/workloads?state=Bogus&state=Running", request);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().field, "state");
+  EXPECT_FALSE(parseTarget("/workloads?state=Running&state=Running", request));
 }
 
 TEST(RouterTest, MatchesLiteralsAndParameters) {

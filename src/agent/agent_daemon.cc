@@ -75,7 +75,12 @@ Status AgentDaemon::run() {
   RequestHandler handler(*manager_, control_->get_executor());
   ProtocolServer server(io_, handler);
   auto bound = server.listen(config_.listen_host, config_.listen_port);
-  if (!bound) return fail(bound.error());
+  if (!bound) {
+    // Pipelines recover() started may be waiting (a pull, the runtime): end
+    // their waits so the pools can be joined.
+    manager_->shutdown();
+    return fail(bound.error());
+  }
   const std::string where = formatEndpoint(*bound);
   if (!bound->address().is_loopback()) {
     spdlog::warn("INSECURE: listening on {} without TLS or authentication; anyone who can reach "

@@ -163,7 +163,8 @@ asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::strin
     }
   }
   if (gone) co_return false;
-  asio::steady_timer timer(co_await asio::this_coro::executor, backoff);
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, backoff);
   boost::system::error_code ignored;
   auto sleep = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   co_await std::move(sleep);

@@ -298,7 +298,8 @@ asio::awaitable<bool> WorkloadManager::awaitRuntime(EntryPtr entry, SteadyTime u
     if (stopping_) co_return false;
   }
   if (std::chrono::steady_clock::now() >= until) co_return false;
-  asio::steady_timer timer(co_await asio::this_coro::executor, backoff.next());
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, backoff.next());
   boost::system::error_code ignored;
   auto sleep = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   co_await std::move(sleep);

@@ -87,6 +87,18 @@ Status AgentDaemon::run() {
                  "this address can run workloads on this node",
                  where);
   }
+  // Signals are taken over before the agent says it listens: whoever waits
+  // for that line may send SIGTERM at once, and must not kill it outright.
+  asio::signal_set signals(io_);
+  if (options_.handle_signals) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      spdlog::info("signal {}: stopping (workloads keep running)", signo);
+      requestStop();
+    });
+  }
   server.start();
   spdlog::info("node \"{}\" serving on {} ({} runtime class(es))", config_.node_id, where,
                config_.runtime_classes.size());
@@ -113,16 +125,6 @@ Status AgentDaemon::run() {
       },
       asio::detached);
 
-  asio::signal_set signals(io_);
-  if (options_.handle_signals) {
-    signals.add(SIGINT);
-    signals.add(SIGTERM);
-    signals.async_wait([this](const boost::system::error_code& ec, int signo) {
-      if (ec) return;
-      spdlog::info("signal {}: stopping (workloads keep running)", signo);
-      requestStop();
-    });
-  }
   io_.run();
   stopping = true;
   server.stop();

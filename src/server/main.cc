@@ -59,6 +59,14 @@ int main(int argc, char** argv) {
     options.images = std::move(*images);
   }
   server::Server server(io, std::move(options), **store);
+  // Signals are taken over before the server says it listens: whoever waits
+  // for that line may send SIGTERM at once, and must not kill it outright.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {} received, stopping", signal);
+    server.stop();
+  });
   auto bound = server.start(*endpoint);
   if (!bound) return die(bound.error());
   const std::string where = formatEndpoint(*bound);
@@ -69,13 +77,6 @@ int main(int argc, char** argv) {
       config->allowed_registries ? "as listed in allowed_registries"
                                  : "any but local addresses (default)");
   std::cout << "zoneplane-server listening on " << where << std::endl;
-
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {} received, stopping", signal);
-    server.stop();
-  });
   io.run();
   spdlog::info("zoneplane-server stopped");
   return 0;

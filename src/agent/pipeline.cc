@@ -163,19 +163,8 @@ asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::strin
     }
   }
   if (gone) co_return false;
-  auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor, backoff);
-  boost::system::error_code ignored;
-  auto sleep = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  co_await std::move(sleep);
-  if (cancelled(entry)) co_return false;
-  const std::string cls = entry->identity.spec.runtime_class;
-  const auto wait = options_.ready_wait;
-  auto ready =
-      awaitPending(entry, /*pipeline=*/true, [this, cls, wait](std::function<void(Status)> done) {
-        return runtime_.waitReady(cls, wait, std::move(done));
-      });
-  co_await std::move(ready);  // answered or not: the caller tries again
+  auto waiting = pauseThenAwaitReady(entry, /*pipeline=*/true, backoff, options_.ready_wait);
+  co_await std::move(waiting);  // answered or not: the caller tries again
   co_return !cancelled(entry);
 }
 

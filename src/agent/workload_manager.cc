@@ -297,22 +297,29 @@ asio::awaitable<bool> WorkloadManager::awaitRuntime(EntryPtr entry, SteadyTime u
     std::lock_guard lock(mutex_);
     if (stopping_) co_return false;
   }
-  if (std::chrono::steady_clock::now() >= until) co_return false;
+  const auto pause = backoff.next();
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now() - pause);
+  if (left <= std::chrono::milliseconds::zero()) co_return false;
+  auto waiting = pauseThenAwaitReady(std::move(entry), /*pipeline=*/false, pause, left);
+  Status answered = co_await std::move(waiting);
+  co_return answered.has_value();
+}
+
+asio::awaitable<Status> WorkloadManager::pauseThenAwaitReady(EntryPtr entry, bool pipeline,
+                                                             std::chrono::milliseconds pause,
+                                                             std::chrono::milliseconds limit) {
   auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor, backoff.next());
+  asio::steady_timer timer(executor, pause);
   boost::system::error_code ignored;
   auto sleep = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   co_await std::move(sleep);
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      until - std::chrono::steady_clock::now());
-  if (left <= std::chrono::milliseconds::zero()) co_return false;
+  if (pipeline && cancelled(entry)) co_return fail(Code::kCancelled, "cancelled");
   const std::string cls = entry->identity.spec.runtime_class;
-  auto ready =
-      awaitPending(entry, /*pipeline=*/false, [this, cls, left](std::function<void(Status)> done) {
-        return runtime_.waitReady(cls, left, std::move(done));
-      });
-  Status answered = co_await std::move(ready);
-  co_return answered.has_value();
+  auto ready = awaitPending(entry, pipeline, [this, cls, limit](std::function<void(Status)> done) {
+    return runtime_.waitReady(cls, limit, std::move(done));
+  });
+  co_return co_await std::move(ready);
 }
 
 asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::seconds grace) {

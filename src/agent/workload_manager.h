@@ -204,6 +204,13 @@ class WorkloadManager {
   // For stop/remove after kUnavailable: waits (backoff, then until the runtime
   // answers) without a thread. False when shutting down or past `until`.
   boost::asio::awaitable<bool> awaitRuntime(EntryPtr entry, SteadyTime until, Backoff& backoff);
+  // The step both waits for the runtime share: sleep `pause` (no thread
+  // held), then wait up to `limit` for the runtime of `entry`'s class to
+  // answer (cancellable as a pipeline wait when `pipeline`). OK once it
+  // answers. Callers check their own stop conditions around it.
+  boost::asio::awaitable<Status> pauseThenAwaitReady(EntryPtr entry, bool pipeline,
+                                                     std::chrono::milliseconds pause,
+                                                     std::chrono::milliseconds limit);
 
   // ---- start pipeline (pipeline.cc)
   void launchPipeline(const EntryPtr& entry);

@@ -27,6 +27,7 @@ json toJson(const WorkloadSpec& spec) {
   if (!spec.args.empty()) j["args"] = spec.args;
   if (!spec.env.empty()) j["env"] = spec.env;
   if (spec.trust) j["trust"] = trustName(*spec.trust);
+  j["restart_policy"] = restartPolicyName(spec.restart_policy);
   return j;
 }
 
@@ -108,7 +109,7 @@ Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix
     if (auto s = fields::requireObject(j, "workload",
                                        {"id", "image", "runtime_class", "memory_mb",
                                         "cpu_millicores", "command", "args", "env", "trust",
-                                        "security"},
+                                        "security", "restart_policy"},
                                        prefix);
         !s) {
       return fail(s.error());
@@ -150,6 +151,10 @@ Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix
     if (!security) return fail(security.error());
     spec.security = std::move(*security);
   }
+  auto restart = optName<RestartPolicy>(j, "restart_policy", prefix, &parseRestartPolicy,
+                                        "Never, OnFailure, Always");
+  if (!restart) return fail(restart.error());
+  spec.restart_policy = restart->value_or(RestartPolicy::kNever);
   return spec;
 }
 
@@ -192,6 +197,8 @@ json toJson(const WorkloadStatus& s) {
   putIfSet(j, "profile", s.profile);
   if (s.run_as_user) j["run_as_user"] = *s.run_as_user;
   if (s.run_as_group) j["run_as_group"] = *s.run_as_group;
+  putIfSet(j, "uid", s.uid);
+  j["restart_count"] = s.restart_count;
   return j;
 }
 
@@ -230,6 +237,8 @@ Result<WorkloadStatus> workloadStatusFromJson(const json& j) {
   if (auto it = j.find("run_as_group"); it != j.end() && it->is_number_integer()) {
     s.run_as_group = it->get<std::int64_t>();
   }
+  s.uid = getString(j, "uid");
+  s.restart_count = static_cast<int>(getInt(j, "restart_count"));
   return s;
 }
 

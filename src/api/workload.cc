@@ -58,6 +58,31 @@ std::optional<TrustLevel> parseTrust(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view restartPolicyName(RestartPolicy policy) {
+  switch (policy) {
+    case RestartPolicy::kNever: return "Never";
+    case RestartPolicy::kOnFailure: return "OnFailure";
+    case RestartPolicy::kAlways: return "Always";
+  }
+  return "Never";
+}
+
+std::optional<RestartPolicy> parseRestartPolicy(std::string_view name) {
+  for (auto policy : {RestartPolicy::kNever, RestartPolicy::kOnFailure, RestartPolicy::kAlways}) {
+    if (restartPolicyName(policy) == name) return policy;
+  }
+  return std::nullopt;
+}
+
+bool shouldRestart(RestartPolicy policy, int exit_code, bool oom_killed) {
+  switch (policy) {
+    case RestartPolicy::kNever: return false;
+    case RestartPolicy::kOnFailure: return exit_code != 0 || oom_killed;
+    case RestartPolicy::kAlways: return true;
+  }
+  return false;
+}
+
 bool isTerminal(WorkloadState state) {
   return state == WorkloadState::kSucceeded || state == WorkloadState::kFailed;
 }

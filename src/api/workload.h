@@ -69,6 +69,17 @@ struct SecuritySpec {
   bool operator==(const SecuritySpec&) const = default;
 };
 
+// What happens when a workload's container exits (docs/architecture.md §4, §8.6).
+//   Never      the exit is final (the default)
+//   OnFailure  restarted after a non-zero exit or an OOM kill; exit 0 is final
+//   Always     restarted after every exit
+// OnFailure and Always workloads are also placed again when their node is lost.
+enum class RestartPolicy { kNever, kOnFailure, kAlways };
+std::string_view restartPolicyName(RestartPolicy policy);  // "Never", "OnFailure", "Always"
+std::optional<RestartPolicy> parseRestartPolicy(std::string_view name);
+// Whether a container that exited with `exit_code` (`oom_killed`) is restarted.
+bool shouldRestart(RestartPolicy policy, int exit_code, bool oom_killed);
+
 struct WorkloadSpec {
   std::string id;             // DNS-1123 label, <= 63 chars
   std::string image;          // OCI image reference
@@ -80,6 +91,7 @@ struct WorkloadSpec {
   std::map<std::string, std::string> env;  // extra environment variables
   std::optional<TrustLevel> trust;         // unset in a submission: the server's default
   SecuritySpec security;
+  RestartPolicy restart_policy = RestartPolicy::kNever;
 
   bool operator==(const WorkloadSpec&) const = default;
 };
@@ -118,10 +130,22 @@ inline constexpr std::string_view kContainerUnknown = "ContainerUnknown";
 inline constexpr std::string_view kRuntimeUnavailable = "RuntimeUnavailable";
 // The server could not hand the workload to its node (the node refused it).
 inline constexpr std::string_view kDeliveryFailed = "DeliveryFailed";
+// Waiting out the restart back-off after an exit (restart_policy).
+inline constexpr std::string_view kBackOff = "BackOff";
+// The workload's node was lost and its restart policy is Never.
+inline constexpr std::string_view kNodeLost = "NodeLost";
+// Removed from a drained node and not placed again (restart policy Never).
+inline constexpr std::string_view kDrained = "Drained";
 }  // namespace reason
 
+// What became of a workload. On the server the status is also the record of
+// its identity and placement: `id` equals the spec's, `node` is where it is
+// placed ("" while unplaced), `uid` names the current placement (a new uid for
+// every placement, the fence of docs/architecture.md §8.6), `created_at` is
+// when the server accepted it.
 struct WorkloadStatus {
   std::string id;
+  std::string uid;
   WorkloadState state = WorkloadState::kPending;
   std::string reason;
   std::string message;
@@ -139,6 +163,7 @@ struct WorkloadStatus {
   std::string profile;                     // "restricted" or "baseline"
   std::optional<std::int64_t> run_as_user;  // uid the container runs as
   std::optional<std::int64_t> run_as_group;
+  int restart_count = 0;  // restarts of the container on its node (restart_policy)
 
   bool operator==(const WorkloadStatus&) const = default;
 };

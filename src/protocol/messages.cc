@@ -30,12 +30,75 @@ Result<std::string> decodeId(const json& j) {
   return *id;
 }
 
+Result<std::string> decodeUid(const json& j) {
+  auto uid = fields::optString(j, "uid", "");
+  if (!uid) return fail(uid.error());
+  if (!*uid) return std::string{};
+  if (!isValidUid(**uid)) {
+    return fail(Code::kInvalidArgument,
+                "uid must be 1 to " + std::to_string(kMaxUidLength) +
+                    " characters of [a-z0-9-]",
+                "uid");
+  }
+  return **uid;
+}
+
+Result<std::optional<bool>> decodeBool(const json& j, std::string_view key) {
+  auto it = j.find(key);
+  if (it == j.end()) return std::optional<bool>{};
+  if (!it->is_boolean()) {
+    return fail(Code::kInvalidArgument,
+                "field \"" + std::string(key) + "\" must be true or false", std::string(key));
+  }
+  return std::optional<bool>{it->get<bool>()};
+}
+
+// An optional integer in [min, max].
+Result<std::optional<std::int64_t>> decodeBounded(const json& j, std::string_view key,
+                                                  std::int64_t min, std::int64_t max) {
+  auto value = fields::optInt(j, key, "");
+  if (!value) return fail(value.error());
+  if (*value && (**value < min || **value > max)) {
+    return fail(Code::kInvalidArgument,
+                std::string(key) + " must be between " + std::to_string(min) + " and " +
+                    std::to_string(max),
+                std::string(key));
+  }
+  return *value;
+}
+
 Result<RequestBody> decodeBody(const std::string& type, const json& j) {
   const auto only = [&](std::initializer_list<std::string_view> known) {
     return fields::requireObject(j, type + " request", known, "");
   };
+  if (type == "Hello") {
+    if (auto s = only({"type", "req", "node_id", "subscribe"}); !s) return fail(s.error());
+    auto node = fields::reqString(j, "node_id", "");
+    if (!node) return fail(node.error());
+    if (!api::isDns1123Label(*node)) {
+      return fail(Code::kInvalidArgument, "node_id is not a valid node id (DNS-1123 label)",
+                  "node_id");
+    }
+    auto subscribe = decodeBool(j, "subscribe");
+    if (!subscribe) return fail(subscribe.error());
+    return Hello{*node, subscribe->value_or(false)};
+  }
+  if (type == "Logs") {
+    if (auto s = only({"type", "req", "id", "tail", "follow", "timestamps"}); !s) {
+      return fail(s.error());
+    }
+    auto id = decodeId(j);
+    if (!id) return fail(id.error());
+    auto tail = decodeBounded(j, "tail", 0, kMaxLogTail);
+    if (!tail) return fail(tail.error());
+    auto follow = decodeBool(j, "follow");
+    if (!follow) return fail(follow.error());
+    auto timestamps = decodeBool(j, "timestamps");
+    if (!timestamps) return fail(timestamps.error());
+    return Logs{*id, *tail, follow->value_or(false), timestamps->value_or(false)};
+  }
   if (type == "StartWorkload") {
-    if (auto s = only({"type", "req", "workload"}); !s) return fail(s.error());
+    if (auto s = only({"type", "req", "workload", "uid"}); !s) return fail(s.error());
     auto it = j.find("workload");
     if (it == j.end()) {
       return fail(Code::kInvalidArgument, "missing required field \"workload\"", "workload");
@@ -47,7 +110,9 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
       e.field = "workload." + e.field;
       return fail(std::move(e));
     }
-    return StartWorkload{std::move(*spec)};
+    auto uid = decodeUid(j);
+    if (!uid) return fail(uid.error());
+    return StartWorkload{std::move(*spec), std::move(*uid)};
   }
   if (type == "GetStatus") {
     if (auto s = only({"type", "req", "id"}); !s) return fail(s.error());
@@ -56,7 +121,12 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     return GetStatus{*id};
   }
   if (type == "StopWorkload" || type == "RemoveWorkload") {
-    if (auto s = only({"type", "req", "id", "timeout_seconds"}); !s) return fail(s.error());
+    const bool remove = type == "RemoveWorkload";
+    if (auto s = remove ? only({"type", "req", "id", "uid", "timeout_seconds"})
+                        : only({"type", "req", "id", "timeout_seconds"});
+        !s) {
+      return fail(s.error());
+    }
     auto id = decodeId(j);
     if (!id) return fail(id.error());
     auto timeout = fields::optInt(j, "timeout_seconds", "");
@@ -71,22 +141,42 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
       }
       grace = **timeout;
     }
-    if (type == "StopWorkload") return StopWorkload{*id, grace};
-    return RemoveWorkload{*id, grace};
+    if (!remove) return StopWorkload{*id, grace};
+    auto uid = decodeUid(j);
+    if (!uid) return fail(uid.error());
+    return RemoveWorkload{*id, grace, std::move(*uid)};
   }
-  if (type == "ListWorkloads" || type == "NodeInfo") {
+  if (type == "ListWorkloads") {
+    if (auto s = only({"type", "req", "limit", "continue"}); !s) return fail(s.error());
+    auto limit = decodeBounded(j, "limit", 1, kMaxListLimit);
+    if (!limit) return fail(limit.error());
+    auto after = fields::optString(j, "continue", "");
+    if (!after) return fail(after.error());
+    if (*after && !(*after)->empty() && !api::isDns1123Label(**after)) {
+      return fail(Code::kInvalidArgument, "continue must be a workload id", "continue");
+    }
+    return ListWorkloads{limit->value_or(kDefaultListLimit), after->value_or("")};
+  }
+  if (type == "NodeInfo") {
     if (auto s = only({"type", "req"}); !s) return fail(s.error());
-    if (type == "ListWorkloads") return ListWorkloads{};
     return NodeInfo{};
   }
   return fail(Code::kInvalidArgument,
               "unknown message type \"" + type.substr(0, 80) +
-                  "\" (expected StartWorkload, GetStatus, StopWorkload, RemoveWorkload, "
-                  "ListWorkloads or NodeInfo)",
+                  "\" (expected Hello, StartWorkload, GetStatus, StopWorkload, RemoveWorkload, "
+                  "ListWorkloads, NodeInfo or Logs)",
               "type");
 }
 
 }  // namespace
+
+bool isValidUid(std::string_view uid) {
+  if (uid.empty() || uid.size() > kMaxUidLength) return false;
+  for (char c : uid) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
 
 std::expected<Request, RequestError> decodeRequest(std::string_view line) {
   if (line.size() > kMaxLineBytes) {
@@ -133,12 +223,14 @@ std::expected<Request, RequestError> decodeRequest(std::string_view line) {
 
 std::string_view typeName(const RequestBody& body) {
   return std::visit(Overloaded{
+                        [](const Hello&) { return std::string_view{"Hello"}; },
                         [](const StartWorkload&) { return std::string_view{"StartWorkload"}; },
                         [](const GetStatus&) { return std::string_view{"GetStatus"}; },
                         [](const StopWorkload&) { return std::string_view{"StopWorkload"}; },
                         [](const RemoveWorkload&) { return std::string_view{"RemoveWorkload"}; },
                         [](const ListWorkloads&) { return std::string_view{"ListWorkloads"}; },
                         [](const NodeInfo&) { return std::string_view{"NodeInfo"}; },
+                        [](const Logs&) { return std::string_view{"Logs"}; },
                     },
                     body);
 }
@@ -150,6 +242,9 @@ std::string_view typeName(const ReplyBody& body) {
                         [](const api::NodeInfo&) { return std::string_view{"Node"}; },
                         [](const Removed&) { return std::string_view{"Removed"}; },
                         [](const ErrorReply&) { return std::string_view{"Error"}; },
+                        [](const WorkloadEvent&) { return std::string_view{"WorkloadEvent"}; },
+                        [](const LogLine&) { return std::string_view{"LogLine"}; },
+                        [](const LogEnd&) { return std::string_view{"LogEnd"}; },
                     },
                     body);
 }
@@ -157,16 +252,36 @@ std::string_view typeName(const ReplyBody& body) {
 std::string encodeRequest(const Request& request) {
   json j = std::visit(
       Overloaded{
-          [](const StartWorkload& m) { return json{{"workload", api::toJson(m.workload)}}; },
+          [](const Hello& m) {
+            json out{{"node_id", m.node_id}};
+            if (m.subscribe) out["subscribe"] = true;
+            return out;
+          },
+          [](const StartWorkload& m) {
+            json out{{"workload", api::toJson(m.workload)}};
+            if (!m.uid.empty()) out["uid"] = m.uid;
+            return out;
+          },
           [](const GetStatus& m) { return json{{"id", m.id}}; },
           [](const StopWorkload& m) {
             return json{{"id", m.id}, {"timeout_seconds", m.timeout_seconds}};
           },
           [](const RemoveWorkload& m) {
-            return json{{"id", m.id}, {"timeout_seconds", m.timeout_seconds}};
+            json out{{"id", m.id}, {"timeout_seconds", m.timeout_seconds}};
+            if (!m.uid.empty()) out["uid"] = m.uid;
+            return out;
           },
-          [](const ListWorkloads&) { return json::object(); },
+          [](const ListWorkloads& m) {
+            json out{{"limit", m.limit}};
+            if (!m.after.empty()) out["continue"] = m.after;
+            return out;
+          },
           [](const NodeInfo&) { return json::object(); },
+          [](const Logs& m) {
+            json out{{"id", m.id}, {"follow", m.follow}, {"timestamps", m.timestamps}};
+            if (m.tail) out["tail"] = *m.tail;
+            return out;
+          },
       },
       request.body);
   j["type"] = typeName(request.body);
@@ -180,7 +295,9 @@ std::string encodeReply(const Reply& reply) {
                           [](const WorkloadList& l) {
                             json items = json::array();
                             for (const auto& s : l.items) items.push_back(api::toJson(s));
-                            return json{{"items", std::move(items)}};
+                            json out{{"items", std::move(items)}};
+                            if (!l.next.empty()) out["continue"] = l.next;
+                            return out;
                           },
                           [](const api::NodeInfo& n) { return api::toJson(n); },
                           [](const Removed& r) { return json{{"id", r.id}}; },
@@ -191,6 +308,15 @@ std::string encodeReply(const Reply& reply) {
                             if (!e.id.empty()) out["id"] = e.id;
                             return out;
                           },
+                          [](const WorkloadEvent& e) {
+                            return json{{"workload", api::toJson(e.workload)}};
+                          },
+                          [](const LogLine& l) {
+                            json out{{"time", l.time}, {"stream", l.stream}, {"line", l.line}};
+                            if (l.partial) out["partial"] = true;
+                            return out;
+                          },
+                          [](const LogEnd& e) { return json{{"reason", e.reason}}; },
                       },
                       reply.body);
   j["type"] = typeName(reply.body);
@@ -222,7 +348,30 @@ Result<Reply> decodeReply(std::string_view line) {
       if (!s) return fail(Code::kInternal, "bad WorkloadList item: " + s.error().message);
       list.items.push_back(std::move(*s));
     }
+    if (auto next = j.find("continue"); next != j.end() && next->is_string()) {
+      list.next = next->get<std::string>();
+    }
     reply.body = std::move(list);
+  } else if (*type == "WorkloadEvent") {
+    auto it = j.find("workload");
+    if (it == j.end()) return fail(Code::kInternal, "bad WorkloadEvent: no \"workload\"");
+    auto s = api::workloadStatusFromJson(*it);
+    if (!s) return fail(Code::kInternal, "bad WorkloadEvent: " + s.error().message);
+    reply.body = WorkloadEvent{std::move(*s)};
+  } else if (*type == "LogLine") {
+    LogLine l;
+    auto time = fields::optString(j, "time", "");
+    auto stream = fields::optString(j, "stream", "");
+    auto line = fields::reqString(j, "line", "");
+    if (!time || !stream || !line) return fail(Code::kInternal, "bad LogLine");
+    l.time = time->value_or("");
+    l.stream = stream->value_or("");
+    l.line = std::move(*line);
+    if (auto p = j.find("partial"); p != j.end() && p->is_boolean()) l.partial = p->get<bool>();
+    reply.body = std::move(l);
+  } else if (*type == "LogEnd") {
+    auto reason = fields::optString(j, "reason", "");
+    reply.body = LogEnd{reason && *reason ? **reason : std::string{}};
   } else if (*type == "Node") {
     auto n = api::nodeInfoFromJson(j);
     if (!n) return fail(Code::kInternal, "bad Node reply: " + n.error().message);

@@ -3,11 +3,15 @@
 // line; every request may carry "req", echoed in its reply. This header holds
 // the typed messages and their codec; it does no I/O.
 //
-// Requests:  StartWorkload {workload}, GetStatus {id}, StopWorkload {id,
-//            timeout_seconds?}, RemoveWorkload {id, timeout_seconds?}, ListWorkloads,
-//            NodeInfo.
-// Replies:   Status {…WorkloadStatus}, WorkloadList {items}, Node {…NodeInfo},
-//            Removed {id}, Error {id?, code, message, field?}.
+// Requests:  Hello {node_id, subscribe?} (first on every connection),
+//            StartWorkload {workload, uid?}, GetStatus {id}, StopWorkload {id,
+//            timeout_seconds?}, RemoveWorkload {id, uid?, timeout_seconds?},
+//            ListWorkloads {limit?, continue?}, NodeInfo, Logs {id, tail?, follow?,
+//            timestamps?}.
+// Replies:   Status {…WorkloadStatus}, WorkloadList {items, continue?}, Node
+//            {…NodeInfo}, Removed {id}, LogLine {time, stream, line, partial?},
+//            LogEnd {reason}, Error {id?, code, message, field?}.
+// Pushes:    WorkloadEvent {workload} (no req) on a subscribed connection.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,9 +34,26 @@ inline constexpr std::size_t kMaxReqLength = 256;
 // Stop grace period bounds, seconds.
 inline constexpr std::int64_t kDefaultStopTimeoutSeconds = 10;
 inline constexpr std::int64_t kMaxStopTimeoutSeconds = 300;
+// ListWorkloads page size bounds.
+inline constexpr std::int64_t kDefaultListLimit = 500;
+inline constexpr std::int64_t kMaxListLimit = 1000;
+// A submission uid: 1..64 characters of [a-z0-9-].
+inline constexpr std::size_t kMaxUidLength = 64;
+// Logs: a longer log line is cut (LogLine.partial) at this many bytes.
+inline constexpr std::size_t kMaxLogLineBytes = 16 * 1024;
+inline constexpr std::int64_t kMaxLogTail = 100'000;
+
+// Opens every connection: the agent refuses it unless `node_id` is its own.
+// With `subscribe`, the connection also receives WorkloadEvent pushes.
+struct Hello {
+  std::string node_id;
+  bool subscribe = false;
+};
 
 struct StartWorkload {
   api::WorkloadSpec workload;
+  // The submission (placement) this start belongs to; empty: the agent makes one.
+  std::string uid = {};
 };
 struct GetStatus {
   std::string id;
@@ -44,12 +65,26 @@ struct StopWorkload {
 struct RemoveWorkload {
   std::string id;
   std::int64_t timeout_seconds = kDefaultStopTimeoutSeconds;  // grace for a still-running container
+  // When set, only the copy of this submission is removed (the fence); a copy
+  // with another uid is left alone and the reply is still Removed.
+  std::string uid = {};
 };
-struct ListWorkloads {};
+// One page of the node's workloads, ordered by id, after `after` ("continue").
+struct ListWorkloads {
+  std::int64_t limit = kDefaultListLimit;
+  std::string after;
+};
 struct NodeInfo {};
+// Streams the container log: LogLine replies, then one LogEnd.
+struct Logs {
+  std::string id;
+  std::optional<std::int64_t> tail;  // the last N lines; unset: all
+  bool follow = false;               // keep streaming until the workload is final
+  bool timestamps = false;           // informational: the server formats the lines
+};
 
-using RequestBody =
-    std::variant<StartWorkload, GetStatus, StopWorkload, RemoveWorkload, ListWorkloads, NodeInfo>;
+using RequestBody = std::variant<Hello, StartWorkload, GetStatus, StopWorkload, RemoveWorkload,
+                                 ListWorkloads, NodeInfo, Logs>;
 
 struct Request {
   std::optional<std::string> req;
@@ -58,6 +93,22 @@ struct Request {
 
 struct WorkloadList {
   std::vector<api::WorkloadStatus> items;
+  std::string next = {};  // "continue": the id to list after; empty on the last page
+};
+// Pushed (no req) on a subscribed connection when a workload's status changes.
+struct WorkloadEvent {
+  api::WorkloadStatus workload;
+};
+struct LogLine {
+  std::string time;    // RFC 3339 with nanoseconds, as the runtime wrote it
+  std::string stream;  // "stdout" or "stderr"
+  std::string line;    // without the newline; at most kMaxLogLineBytes
+  bool partial = false;  // cut at kMaxLogLineBytes, or the runtime's partial line
+};
+// Ends a Logs stream: "Completed" (the workload is final and its log drained,
+// or not following), "NotFound", or why it stopped.
+struct LogEnd {
+  std::string reason;
 };
 struct Removed {
   std::string id;
@@ -67,7 +118,8 @@ struct ErrorReply {
   std::string id;  // the workload concerned, empty if none
 };
 
-using ReplyBody = std::variant<api::WorkloadStatus, WorkloadList, api::NodeInfo, Removed, ErrorReply>;
+using ReplyBody = std::variant<api::WorkloadStatus, WorkloadList, api::NodeInfo, Removed, ErrorReply,
+                               WorkloadEvent, LogLine, LogEnd>;
 
 struct Reply {
   std::optional<std::string> req;
@@ -88,6 +140,9 @@ struct RequestError {
 std::expected<Request, RequestError> decodeRequest(std::string_view line);
 // Encodes a request as one line, without the trailing '\n'.
 std::string encodeRequest(const Request& request);
+
+// True for a well-formed submission uid (1..kMaxUidLength of [a-z0-9-]).
+bool isValidUid(std::string_view uid);
 
 // Decodes one reply line. Tolerates unknown fields (newer agents).
 Result<Reply> decodeReply(std::string_view line);

@@ -1,4 +1,4 @@
-#include "server/scheduler.h"
+#include "server/workloads/scheduler.h"
 
 #include <gtest/gtest.h>
 

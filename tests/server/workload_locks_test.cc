@@ -1,4 +1,4 @@
-#include "server/workload_locks.h"
+#include "server/workloads/workload_locks.h"
 
 #include <gtest/gtest.h>
 

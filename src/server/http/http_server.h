@@ -14,7 +14,7 @@
 #include <map>
 
 #include "common/status.h"
-#include "server/router.h"
+#include "server/http/router.h"
 
 namespace zp::server {
 

@@ -1,4 +1,4 @@
-#include "server/delivery_backoff.h"
+#include "server/workloads/delivery_backoff.h"
 
 #include <algorithm>
 

@@ -1,4 +1,6 @@
-#include "server/policy_handlers.h"
+#include "server/http/policy_handlers.h"
+
+#include <algorithm>
 
 namespace zp::server {
 
@@ -19,8 +21,12 @@ asio::awaitable<HttpResponse> PolicyHandlers::trustLevels(HttpRequest request) {
         Error{Code::kInvalidArgument,
               "unknown query parameter \"" + key + "\" (/trust-levels takes none)", key});
   }
-  co_await pool_.refresh();
-  const auto offered = pool_.offeredClasses();
+  std::vector<std::string> offered;
+  for (const auto& node : fleet_.nodes()) {
+    offered.insert(offered.end(), node.runtime_classes.begin(), node.runtime_classes.end());
+  }
+  std::sort(offered.begin(), offered.end());
+  offered.erase(std::unique(offered.begin(), offered.end()), offered.end());
   json items = json::array();
   for (auto level : api::kAllTrustLevels) {
     items.push_back(json{{"name", api::trustName(level)},

@@ -1,4 +1,4 @@
-#include "server/workload_locks.h"
+#include "server/workloads/workload_locks.h"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>

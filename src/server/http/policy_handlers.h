@@ -17,9 +17,9 @@
 // clang-format on
 #include <boost/asio/awaitable.hpp>
 
-#include "server/http_message.h"
-#include "server/node_pool.h"
-#include "server/router.h"
+#include "server/http/http_message.h"
+#include "server/nodes/fleet.h"
+#include "server/http/router.h"
 #include "server/trust_policy.h"
 
 namespace zp::server {
@@ -27,8 +27,8 @@ namespace zp::server {
 // Owns nothing; runs on the server's single executor.
 class PolicyHandlers {
  public:
-  PolicyHandlers(const IsolationPolicy& isolation, NodePool& pool)
-      : isolation_(isolation), pool_(pool) {}
+  PolicyHandlers(const IsolationPolicy& isolation, const Fleet& fleet)
+      : isolation_(isolation), fleet_(fleet) {}
 
   void addRoutes(Router& router);
 
@@ -36,7 +36,7 @@ class PolicyHandlers {
 
  private:
   const IsolationPolicy& isolation_;
-  NodePool& pool_;
+  const Fleet& fleet_;
 };
 
 }  // namespace zp::server

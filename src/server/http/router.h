@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "server/http_message.h"
+#include "server/http/http_message.h"
 
 namespace zp::server {
 

@@ -1,0 +1,36 @@
+#pragma once
+// Awaiting a CommitQueue from the server's executor: the coroutine resumes on
+// its own executor once the batch is durable (or failed).
+
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <vector>
+
+#include "common/status.h"
+#include "store/commit_queue.h"
+
+namespace zp::server {
+
+// Submits `batch` and waits for its transaction without blocking the executor.
+inline boost::asio::awaitable<Status> commit(store::CommitQueue& queue,
+                                             std::vector<store::Write> batch) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                                 void(Status)>(
+      [&queue, executor](auto handler, std::vector<store::Write> writes) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        queue.submit(std::move(writes), [executor, shared](Status status) {
+          boost::asio::post(executor, [shared, status = std::move(status)]() mutable {
+            (*shared)(std::move(status));
+          });
+        });
+      },
+      boost::asio::use_awaitable, std::move(batch));
+}
+
+}  // namespace zp::server

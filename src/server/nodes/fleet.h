@@ -1,0 +1,110 @@
+#pragma once
+// The seam between the workload service and the node registry
+// (docs/architecture.md §8.1, §8.2, §8.5, §8.6). The WorkloadService sees the
+// nodes only through `Fleet` and hears from them only through `FleetListener`;
+// NodeRegistry implements Fleet, tests use a fake. Everything here runs on the
+// server's single executor; nothing is thread-safe.
+
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "api/node.h"
+#include "api/workload.h"
+#include "common/status.h"
+#include "common/time.h"
+#include "protocol/messages.h"
+
+namespace zp::server {
+
+enum class NodeState { kReady, kNotReady, kLost };
+std::string_view nodeStateName(NodeState state);  // "Ready", "NotReady", "Lost"
+
+// What the scheduler and the API see of one node.
+struct NodeView {
+  std::string id;
+  std::string address;  // HOST:PORT of its agent
+  NodeState state = NodeState::kNotReady;
+  std::string reason;    // why NotReady/Lost ("NoHeartbeat", "ConnectionRefused", ...); "" when Ready
+  std::string message;   // human detail for `reason`
+  bool schedulable = true;  // false while cordoned
+  std::optional<TimePoint> last_heartbeat;
+  api::Resources capacity;   // from the agent's last Node answer; zeros before
+  api::Resources allocated;  // running count of what placed, non-final workloads request
+  std::vector<std::string> runtime_classes;  // offered classes, sorted
+  std::string version;       // the agent's
+  int workloads = 0;         // workloads placed on it and not final
+  api::Resources allocatable() const {
+    return {capacity.memory_mb - allocated.memory_mb,
+            capacity.cpu_millicores - allocated.cpu_millicores};
+  }
+};
+
+// A log stream opened on a node (its own connection): LogLine items until a
+// LogEnd. Destroying it closes the connection.
+class LogStream {
+ public:
+  virtual ~LogStream() = default;
+  using Item = std::variant<protocol::LogLine, protocol::LogEnd>;
+  // The next item; an Error when the connection fails (kUnavailable) or the
+  // agent answers Error (its code and message).
+  virtual boost::asio::awaitable<Result<Item>> next() = 0;
+};
+
+// The nodes, as the workload service uses them.
+class Fleet {
+ public:
+  virtual ~Fleet() = default;
+
+  // Every node, ordered by id.
+  virtual std::vector<NodeView> nodes() const = 0;
+  virtual std::optional<NodeView> node(std::string_view id) const = 0;
+
+  // Capacity accounting: the service counts a workload on its node when it is
+  // placed (or loaded at start) and releases it when it ends or goes away.
+  virtual void allocate(std::string_view node, const api::Resources& resources) = 0;
+  virtual void release(std::string_view node, const api::Resources& resources) = 0;
+
+  // One request on the node's persistent connection. kUnavailable when the
+  // node is unknown or not connected, kDeadlineExceeded after `timeout`, an
+  // agent Error as its code and message. Never throws.
+  virtual boost::asio::awaitable<Result<protocol::ReplyBody>> call(
+      std::string_view node, protocol::RequestBody request, std::chrono::milliseconds timeout) = 0;
+
+  // Opens a log stream on its own connection to the node.
+  virtual boost::asio::awaitable<Result<std::unique_ptr<LogStream>>> openLogs(
+      std::string_view node, protocol::Logs request) = 0;
+};
+
+// What the node registry tells the workload service. Called on the executor.
+class FleetListener {
+ public:
+  virtual ~FleetListener() = default;
+
+  // A node (re)connected and listed everything it runs (`items`, all pages).
+  // The service fences copies it should not run (RemoveWorkload {id, uid}),
+  // re-delivers what it should run but does not, and applies the statuses.
+  // The node is marked Ready when this returns.
+  virtual boost::asio::awaitable<void> onResync(std::string node,
+                                                std::vector<api::WorkloadStatus> items) = 0;
+  // A pushed status change (WorkloadEvent) from a Ready node.
+  virtual void onStatus(const std::string& node, const api::WorkloadStatus& status) = 0;
+  // The node's state changed (Ready -> NotReady -> Lost, or back), or it was
+  // cordoned/uncordoned/added. Capacity may have appeared: the service
+  // retries its Unschedulable queue; on Lost it reschedules (§8.6).
+  virtual void onNodeChanged(const NodeView& node) = 0;
+  // The node was removed (DELETE /nodes/{id}?force=true): its workloads are
+  // treated as on a lost node.
+  virtual void onNodeRemoved(const std::string& node) = 0;
+};
+
+}  // namespace zp::server

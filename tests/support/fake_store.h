@@ -1,0 +1,78 @@
+#pragma once
+// An in-memory Store for tests, with failure injection: failNextApplies(n)
+// makes the next n apply() calls fail (kUnavailable) without changing
+// anything, as a full disk would. Thread-safe (CommitQueue calls apply() on
+// its own thread).
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "store/store.h"
+
+namespace zp::testing {
+
+class FakeStore final : public store::Store {
+ public:
+  Result<std::vector<store::WorkloadRecord>> loadWorkloads() override {
+    std::lock_guard lock(mu_);
+    std::vector<store::WorkloadRecord> out;
+    for (const auto& [id, record] : workloads_) out.push_back(record);
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      if (a.status.created_at != b.status.created_at) return a.status.created_at < b.status.created_at;
+      return a.spec.id < b.spec.id;
+    });
+    return out;
+  }
+  Result<std::vector<store::NodeRecord>> loadNodes() override {
+    std::lock_guard lock(mu_);
+    std::vector<store::NodeRecord> out;
+    for (const auto& [id, node] : nodes_) out.push_back(node);
+    return out;
+  }
+  Status apply(const std::vector<store::Write>& batch) override {
+    std::lock_guard lock(mu_);
+    ++applies_;
+    if (fail_next_ > 0) {
+      --fail_next_;
+      return fail(Code::kUnavailable, "injected failure: disk full");
+    }
+    for (const auto& write : batch) {
+      if (auto* p = std::get_if<store::PutWorkload>(&write)) {
+        workloads_[p->record.spec.id] = p->record;
+      } else if (auto* d = std::get_if<store::DeleteWorkload>(&write)) {
+        workloads_.erase(d->id);
+      } else if (auto* n = std::get_if<store::PutNode>(&write)) {
+        nodes_[n->node.id] = n->node;
+      } else if (auto* dn = std::get_if<store::DeleteNode>(&write)) {
+        nodes_.erase(dn->id);
+      }
+    }
+    return ok();
+  }
+
+  void failNextApplies(int n) {
+    std::lock_guard lock(mu_);
+    fail_next_ = n;
+  }
+  int applies() const {
+    std::lock_guard lock(mu_);
+    return applies_;
+  }
+  std::size_t workloadCount() const {
+    std::lock_guard lock(mu_);
+    return workloads_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, store::WorkloadRecord> workloads_;
+  std::map<std::string, store::NodeRecord> nodes_;
+  int fail_next_ = 0;
+  int applies_ = 0;
+};
+
+}  // namespace zp::testing

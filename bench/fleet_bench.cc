@@ -1,0 +1,311 @@
+// fleet_bench: the control plane at scale (docs/architecture.md §8), against a
+// simulated fleet (zoneplane-simfleet: N simulated agents speaking the real
+// protocol on N loopback ports). Prints each figure next to its goal:
+//   placements per second for W workloads through the HTTP API, C clients
+//   GET /workloads/{id} latency p50/p99 at a fixed offered rate (open loop:
+//     latency counts from the request's scheduled time, so a stall is not hidden)
+//   server RSS per workload
+//   server restart -> ready with W workloads in the store
+//
+// Usage: fleet_bench --server BIN --simfleet BIN [--nodes 1000] [--workloads 100000]
+//          [--clients 64] [--get-rate 5000] [--get-seconds 10] [--work-dir DIR]
+
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include "bench_http.h"
+#include "bench_process.h"
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+using zp::bench::BenchHttpClient;
+using zp::bench::ChildProcess;
+
+namespace {
+
+struct Options {
+  std::string server_bin;
+  std::string simfleet_bin;
+  int nodes = 1000;
+  int workloads = 100'000;
+  int clients = 64;
+  int get_rate = 5000;
+  int get_seconds = 10;
+  std::filesystem::path work_dir;
+};
+
+bool parseArgs(int argc, char** argv, Options& o) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--server") o.server_bin = v;
+    else if (k == "--simfleet") o.simfleet_bin = v;
+    else if (k == "--nodes") o.nodes = std::stoi(v);
+    else if (k == "--workloads") o.workloads = std::stoi(v);
+    else if (k == "--clients") o.clients = std::stoi(v);
+    else if (k == "--get-rate") o.get_rate = std::stoi(v);
+    else if (k == "--get-seconds") o.get_seconds = std::stoi(v);
+    else if (k == "--work-dir") o.work_dir = v;
+    else return false;
+  }
+  return !o.server_bin.empty() && !o.simfleet_bin.empty();
+}
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  return v[i];
+}
+
+void figure(const std::string& what, const std::string& value, const std::string& goal) {
+  std::printf("  %-52s %16s   goal %s\n", what.c_str(), value.c_str(), goal.c_str());
+  std::fflush(stdout);
+}
+
+std::string fmt(double v, const char* unit, int decimals = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f %s", decimals, v, unit);
+  return buf;
+}
+
+// Starts the server on the config; returns its port (0 on failure).
+unsigned short startServer(ChildProcess& server, const Options& o,
+                           const std::filesystem::path& config) {
+  if (!server.start({o.server_bin, "--config", config.string()},
+                    (o.work_dir / "server.log").string())) {
+    return 0;
+  }
+  const std::string prefix = "zoneplane-server listening on ";
+  while (auto line = server.readLine(std::chrono::minutes(5))) {
+    if (line->rfind(prefix, 0) == 0) {
+      auto colon = line->rfind(':');
+      return static_cast<unsigned short>(std::stoi(line->substr(colon + 1)));
+    }
+  }
+  return 0;
+}
+
+// Runs `body` on a fresh io_context until it finishes.
+template <typename F>
+void runAsync(F body) {
+  asio::io_context io;
+  asio::co_spawn(io, body(io.get_executor()), asio::detached);
+  io.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!parseArgs(argc, argv, o)) {
+    std::fprintf(stderr,
+                 "usage: fleet_bench --server BIN --simfleet BIN [--nodes N] [--workloads W] "
+                 "[--clients C] [--get-rate R] [--get-seconds S] [--work-dir DIR]\n");
+    return 2;
+  }
+  if (o.work_dir.empty()) {
+    o.work_dir = std::filesystem::temp_directory_path() / ("zp-fleet-bench-" + std::to_string(getpid()));
+  }
+  std::filesystem::create_directories(o.work_dir);
+
+  // 1. The simulated fleet.
+  ChildProcess fleet;
+  if (!fleet.start({o.simfleet_bin, "--nodes", std::to_string(o.nodes), "--memory-mb", "1048576",
+                    "--cpu-millicores", "1000000", "--classes", "native"},
+                   (o.work_dir / "simfleet.log").string())) {
+    std::fprintf(stderr, "cannot start %s\n", o.simfleet_bin.c_str());
+    return 1;
+  }
+  std::vector<std::pair<std::string, std::string>> nodes;
+  while (auto line = fleet.readLine(std::chrono::minutes(2))) {
+    auto j = json::parse(*line, nullptr, false);
+    if (j.is_discarded()) continue;
+    if (j.contains("ready")) break;
+    nodes.emplace_back(j.value("node", ""), j.value("address", ""));
+  }
+  if (static_cast<int>(nodes.size()) != o.nodes) {
+    std::fprintf(stderr, "simfleet announced %zu nodes, expected %d\n", nodes.size(), o.nodes);
+    return 1;
+  }
+
+  // 2. The server, with every node in its config file and a durable database.
+  const auto config = o.work_dir / "server.toml";
+  {
+    std::ofstream out(config);
+    out << "listen = \"127.0.0.1:0\"\n"
+        << "database = \"" << (o.work_dir / "db" / "zoneplane.db").string() << "\"\n"
+        << "log_level = \"warn\"\n"
+        << "default_trust = \"internal\"\n";
+    for (const auto& [id, address] : nodes) {
+      out << "[[nodes]]\nid = \"" << id << "\"\naddress = \"" << address << "\"\n";
+    }
+  }
+  ChildProcess server;
+  unsigned short port = startServer(server, o, config);
+  if (port == 0) {
+    std::fprintf(stderr, "server did not start; see %s\n", (o.work_dir / "server.log").c_str());
+    return 1;
+  }
+  const asio::ip::tcp::endpoint api{asio::ip::make_address("127.0.0.1"), port};
+
+  // Wait until every node is Ready.
+  const auto ready_deadline = Clock::now() + std::chrono::minutes(3);
+  int ready = 0;
+  while (Clock::now() < ready_deadline) {
+    runAsync([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+      BenchHttpClient client(ex, api);
+      auto answer = co_await client.request(http::verb::get, "/nodes");
+      ready = 0;
+      auto j = json::parse(answer.body, nullptr, false);
+      if (!j.is_discarded() && j.contains("items")) {
+        for (const auto& n : j["items"]) ready += n.value("state", "") == "Ready";
+      }
+    });
+    if (ready == o.nodes) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  std::printf("fleet_bench: %d simulated nodes (%d Ready), %d workloads, %d clients\n", o.nodes,
+              ready, o.workloads, o.clients);
+  if (ready != o.nodes) return 1;
+  const long rss_before = zp::bench::residentKiB(server.pid());
+
+  // 3. Placements per second.
+  std::atomic<int> next{0}, placed{0}, failed{0};
+  const auto t0 = Clock::now();
+  runAsync([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    std::atomic<int> done{0};
+    auto timer = std::make_shared<asio::steady_timer>(ex, Clock::time_point::max());
+    for (int c = 0; c < o.clients; ++c) {
+      asio::co_spawn(
+          ex,
+          [&, timer]() -> asio::awaitable<void> {
+            BenchHttpClient client(co_await asio::this_coro::executor, api);
+            for (int i = next++; i < o.workloads; i = next++) {
+              json spec{{"id", "wl-" + std::to_string(i)},
+                        {"image", "registry.example.com/app:1.0"},
+                        {"memory_mb", 16},
+                        {"cpu_millicores", 10}};
+              auto answer = co_await client.request(http::verb::post, "/workloads", spec.dump());
+              if (answer.status == 201) ++placed;
+              else if (failed++ < 5) std::fprintf(stderr, "submit: %u %s\n", answer.status, answer.body.c_str());
+            }
+            if (++done == o.clients) timer->cancel();
+          },
+          asio::detached);
+    }
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  });
+  const double submit_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const long rss_after = zp::bench::residentKiB(server.pid());
+
+  // 4. GET latency at a fixed offered rate, open loop over many connections.
+  std::vector<double> latencies;
+  int get_errors = 0;
+  runAsync([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    const int total = o.get_rate * o.get_seconds;
+    const auto interval = std::chrono::nanoseconds(1'000'000'000LL / o.get_rate);
+    const auto start = Clock::now() + std::chrono::milliseconds(50);
+    std::atomic<int> issued{0}, done{0};
+    const int conns = std::max(8, o.clients);
+    auto timer = std::make_shared<asio::steady_timer>(ex, Clock::time_point::max());
+    latencies.reserve(static_cast<std::size_t>(total));
+    for (int c = 0; c < conns; ++c) {
+      asio::co_spawn(
+          ex,
+          [&, timer]() -> asio::awaitable<void> {
+            auto exec = co_await asio::this_coro::executor;
+            BenchHttpClient client(exec, api);
+            asio::steady_timer pace(exec);
+            std::mt19937 rng(static_cast<unsigned>(issued.load()) * 7919u + 1);
+            for (int k = issued++; k < total; k = issued++) {
+              const auto scheduled = start + interval * k;
+              pace.expires_at(scheduled);
+              boost::system::error_code ec;
+              co_await pace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+              const int id = static_cast<int>(rng() % static_cast<unsigned>(std::max(1, o.workloads)));
+              auto answer = co_await client.request(http::verb::get, "/workloads/wl-" + std::to_string(id));
+              if (answer.status == 200) latencies.push_back(ms(Clock::now() - scheduled));
+              else ++get_errors;
+            }
+            if (++done == conns) timer->cancel();
+          },
+          asio::detached);
+    }
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  });
+
+  // 5. Restart -> ready.
+  server.stop();
+  const auto r0 = Clock::now();
+  ChildProcess restarted;
+  port = startServer(restarted, o, config);
+  double restart_ms = 0;
+  std::string restart_check = "not ready";
+  if (port != 0) {
+    const asio::ip::tcp::endpoint api2{asio::ip::make_address("127.0.0.1"), port};
+    runAsync([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+      BenchHttpClient client(ex, api2);
+      const std::string last = "/workloads/wl-" + std::to_string(o.workloads - 1);
+      for (int i = 0; i < 6000; ++i) {
+        auto answer = co_await client.request(http::verb::get, last);
+        if (answer.status == 200) {
+          restart_check = "last workload answered";
+          break;
+        }
+        asio::steady_timer t(ex, std::chrono::milliseconds(10));
+        co_await t.async_wait(asio::use_awaitable);
+      }
+    });
+    restart_ms = ms(Clock::now() - r0);
+  }
+  restarted.stop();
+  fleet.stop();
+
+  std::printf("\nfleet_bench results (%d nodes, %d workloads):\n", o.nodes, o.workloads);
+  figure("placements/s (" + std::to_string(placed.load()) + " placed, " +
+             std::to_string(failed.load()) + " failed)",
+         fmt(placed.load() / submit_s, "/s", 0), ">= 10,000/s");
+  figure("GET /workloads/{id} p50 at " + std::to_string(o.get_rate) + " req/s",
+         fmt(percentile(latencies, 0.50), "ms", 3), "-");
+  figure("GET /workloads/{id} p99 at " + std::to_string(o.get_rate) + " req/s (" +
+             std::to_string(get_errors) + " errors)",
+         fmt(percentile(latencies, 0.99), "ms", 3), "<= 1 ms");
+  const double per_workload =
+      o.workloads > 0 ? (static_cast<double>(rss_after - rss_before) * 1024.0) / o.workloads : 0;
+  figure("server RSS " + std::to_string(rss_before / 1024) + " -> " +
+             std::to_string(rss_after / 1024) + " MiB; per workload",
+         fmt(per_workload / 1024.0, "KiB", 2), "<= 2 KiB");
+  figure("server restart -> ready (" + restart_check + ")", fmt(restart_ms, "ms", 0),
+         "(time)");
+  std::printf("\nwork dir (logs, database): %s\n", o.work_dir.c_str());
+  return 0;
+}

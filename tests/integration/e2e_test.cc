@@ -1,203 +1,40 @@
-// End to end: real zoneplane-server and zoneplane-agent processes on free
-// ports, containerd from the runtime stack, driven through HTTP and the CLI
-// like a user. Each test has its own node id, database and data dir, and
-// removes every sandbox of its node in TearDown, also on failure.
-
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
+// End to end on one node: real zoneplane-server and zoneplane-agent
+// processes, containerd from the runtime stack, driven through HTTP and the
+// CLI like a user (e2e_fixture.h). The fleet's end-to-end tests are in
+// fleet_e2e_test.cc.
 
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <thread>
 
-#include "agent_test_support.h"
-#include "cli/beast_http_client.h"
 #include "cri/client.h"
-#include "daemon_process.h"
+#include "e2e_fixture.h"
 
 namespace zp::testsupport {
 namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
 
-using agent_it::randomHex;
-std::string env(const char* name) { return agent_it::envOrEmpty(name); }
-
-// A port that was free a moment ago (the agent must keep its address across
-// restarts, because the server's node list names it).
-unsigned short freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::string shellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-struct HttpResult {
-  int status = 0;
-  json body;
-};
-
-class EndToEndTest : public ::testing::Test {
+class EndToEndTest : public E2eTest {
  protected:
   void SetUp() override {
-    endpoint_ = env("ZONEPLANE_CRI_ENDPOINT");
-    image_ = env("ZONEPLANE_TEST_IMAGE");
-    if (endpoint_.empty() || image_.empty() || env("ZONEPLANE_TEST_REGISTRY").empty()) {
-      if (env("ZONEPLANE_REQUIRE_STACK") == "1") FAIL() << "runtime stack environment missing";
-      GTEST_SKIP() << "runtime stack not configured (eval \"$(scripts/stack env)\")";
-    }
-    const auto suffix = randomHex(8);
-    node_id_ = "e2e-" + suffix;
-    dir_ = fs::path("/tmp") / ("zp-e2e-" + suffix);
-    fs::create_directories(dir_);
-    agent_port_ = freePort();
-    ASSERT_TRUE(startAgent());
+    E2eTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    agent_ = &addAgent("n");
+    ASSERT_TRUE(startAgent(*agent_));
     ASSERT_TRUE(startServer());
+    waitForNode(agent_->id, [](const json& n) { return n["state"] == "Ready"; });
   }
+  const std::string& node_id() const { return agent_->id; }
 
-  void TearDown() override {
-    server_.terminate();
-    agent_.terminate();
-    if (endpoint_.empty()) return;
-    // Whatever the test left: every sandbox of this test's node.
-    if (auto client = cri::Client::create(endpoint_)) {
-      if (auto s = agent_it::removeSandboxesOfNode(**client, node_id_); !s) {
-        ADD_FAILURE() << s.error().message;
-      }
-    }
-    std::error_code ec;
-    if (!HasFailure()) fs::remove_all(dir_, ec);
-  }
-
-  ::testing::AssertionResult startAgent() {
-    auto s = agent_.start({ZP_AGENT_BINARY, "--node-id", node_id_, "--listen",
-                           "127.0.0.1:" + std::to_string(agent_port_), "--data-dir",
-                           (dir_ / "agent").string(), "--runtime-class",
-                           "native=runc@" + endpoint_, "--runtime-class",
-                           "isolated=" + env("ZONEPLANE_ALT_HANDLER") + "@" + endpoint_},
-                          "zoneplane-agent listening on ", dir_ / "agent.log");
-    if (!s) return ::testing::AssertionFailure() << s.error().message;
-    return ::testing::AssertionSuccess();
-  }
-
-  // The server's policy, set explicitly: the test agent offers only
-  // shared-kernel classes (native = runc, isolated = the alternative runc
-  // handler), so workloads are "internal" unless a test says otherwise, and
-  // images come from the stack's local registry.
-  std::string defaultServerToml() const {
-    return "default_trust = \"internal\"\n"
-           "allowed_registries = [\"" +
-           env("ZONEPLANE_TEST_REGISTRY") + "\"]\n";
-  }
-
-  ::testing::AssertionResult startServer(std::optional<std::string> toml = std::nullopt) {
-    const auto config = dir_ / "server.toml";
-    std::ofstream(config) << toml.value_or(defaultServerToml());
-    auto s = server_.start({ZP_SERVER_BINARY, "--config", config.string(), "--listen",
-                            "127.0.0.1:0", "--database", (dir_ / "server.db").string(), "--node",
-                            node_id_ + "=127.0.0.1:" + std::to_string(agent_port_)},
-                           "zoneplane-server listening on ", dir_ / "server.log");
-    if (!s) return ::testing::AssertionFailure() << s.error().message;
-    server_url_ = "http://127.0.0.1:" + std::to_string(server_.port());
-    return ::testing::AssertionSuccess();
-  }
-
-  HttpResult http(cli::HttpMethod method, const std::string& target, const std::string& body = {}) {
-    cli::BeastHttpClient client(*cli::parseServerUrl(server_url_), 30s);
-    auto response = client.send({method, target, body});
-    if (!response) {
-      ADD_FAILURE() << "HTTP " << target << ": " << response.error().message;
-      return {};
-    }
-    return {response->status, json::parse(response->body, nullptr, false)};
-  }
-
-  // Polls GET /workloads/{id} until status.state == `state` (60 s).
-  json waitForState(const std::string& id, const std::string& state) {
-    json last;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = http(cli::HttpMethod::kGet, "/workloads/" + id);
-      last = r.body;
-      if (r.status == 200 && last["status"]["state"] == state) return last;
-      std::this_thread::sleep_for(200ms);
-    }
-    ADD_FAILURE() << "workload " << id << " never reached " << state << "; last: " << last.dump();
-    return last;
-  }
-
-  CliResult cli(const std::vector<std::string>& args) {
-    std::string cmd = "ZONEPLANE_SERVER=" + server_url_ + " " + shellQuote(ZP_CLI_BINARY);
-    for (const auto& a : args) cmd += " " + shellQuote(a);
-    const auto err_file = dir_ / "cli.err";
-    cmd += " 2>" + shellQuote(err_file.string());
-    CliResult result;
-    FILE* pipe = ::popen(cmd.c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) result.out.append(buf, n);
-    const int status = ::pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.err = logTail(err_file, 200);
-    return result;
-  }
-
-  std::size_t sandboxesOf(const std::string& workload_id) {
-    auto client = cri::Client::create(endpoint_);
-    cri::v1::PodSandboxFilter filter;
-    (*filter.mutable_label_selector())["zoneplane.io/workload-id"] = workload_id;
-    (*filter.mutable_label_selector())["zoneplane.io/node-id"] = node_id_;
-    auto list = (*client)->listPodSandbox(filter);
-    return list ? list->size() : 9999;
-  }
-
-  std::string spec(const std::string& id, const std::string& script, const std::string& cls = "native") {
-    return json{{"id", id},
-                {"image", image_},
-                {"runtime_class", cls},
-                {"memory_mb", 64},
-                {"cpu_millicores", 100},
-                {"command", {"sh", "-c", script}}}
-        .dump();
-  }
-
-  std::string endpoint_, image_, node_id_, server_url_;
-  fs::path dir_;
-  unsigned short agent_port_ = 0;
-  DaemonProcess agent_, server_;
+  Agent* agent_ = nullptr;
 };
 
 TEST_F(EndToEndTest, SubmittedWorkloadRunsToSucceededOverHttp) {
   auto created = http(cli::HttpMethod::kPost, "/workloads", spec("ok-1", "echo hello; sleep 1"));
   ASSERT_EQ(created.status, 201) << created.body.dump();
   EXPECT_EQ(created.body["status"]["state"], "Pending");
-  EXPECT_EQ(created.body["status"]["node"], node_id_);
+  EXPECT_EQ(created.body["status"]["node"], node_id());
   waitForState("ok-1", "Running");
   auto done = waitForState("ok-1", "Succeeded");
   EXPECT_EQ(done["status"]["exit_code"], 0);
@@ -278,14 +115,14 @@ TEST_F(EndToEndTest, RestartedServerKeepsAcceptedWorkloads) {
 TEST_F(EndToEndTest, UnreachableNodeReportsUnknownThenRecovers) {
   ASSERT_EQ(http(cli::HttpMethod::kPost, "/workloads", spec("far-1", "sleep 300")).status, 201);
   auto running = waitForState("far-1", "Running");
-  agent_.kill9();
+  agent_->process.kill9();
   auto unknown = http(cli::HttpMethod::kGet, "/workloads/far-1");
   ASSERT_EQ(unknown.status, 200);
   EXPECT_EQ(unknown.body["status"]["state"], "Unknown");
   EXPECT_EQ(unknown.body["status"]["reason"], "NodeUnreachable");
   auto nodes = http(cli::HttpMethod::kGet, "/nodes");
-  EXPECT_EQ(nodes.body["items"][0]["reachable"], false);
-  ASSERT_TRUE(startAgent());
+  EXPECT_EQ(nodes.body["items"][0]["state"], "NotReady");
+  ASSERT_TRUE(startAgent(*agent_));
   auto back = waitForState("far-1", "Running");
   EXPECT_EQ(back["status"]["sandbox_id"], running["status"]["sandbox_id"]);
   EXPECT_EQ(sandboxesOf("far-1"), 1u);
@@ -296,13 +133,14 @@ TEST_F(EndToEndTest, NodesShowClassesAndCapacity) {
   ASSERT_EQ(nodes.status, 200);
   ASSERT_EQ(nodes.body["items"].size(), 1u);
   const auto& node = nodes.body["items"][0];
-  EXPECT_EQ(node["node_id"], node_id_);
-  EXPECT_EQ(node["reachable"], true);
+  EXPECT_EQ(node["id"], node_id());
+  EXPECT_EQ(node["state"], "Ready");
+  EXPECT_EQ(node["schedulable"], true);
   EXPECT_EQ(node["runtime_classes"], (json{"isolated", "native"}));
   EXPECT_GT(node["capacity"]["memory_mb"].get<int>(), 0);
   auto table = cli({"nodes"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
-  EXPECT_NE(table.out.find(node_id_), std::string::npos);
+  EXPECT_NE(table.out.find(node_id()), std::string::npos);
   EXPECT_EQ(http(cli::HttpMethod::kGet, "/healthz").status, 200);
 }
 
@@ -368,7 +206,7 @@ TEST_F(EndToEndTest, SecureDefaultsRefuseSharedKernelsAndLocalRegistries) {
   EXPECT_EQ(internal.body["error"]["field"], "image");  // 127.0.0.1:5000 is a loopback registry
   auto agent_port = http(cli::HttpMethod::kPost, "/workloads",
                          json{{"id", "sec-3"},
-                              {"image", "127.0.0.1:" + std::to_string(agent_port_) + "/a/b:1"},
+                              {"image", "127.0.0.1:" + std::to_string(agent_->port) + "/a/b:1"},
                               {"trust", "internal"}}
                              .dump());
   EXPECT_EQ(agent_port.status, 422);

@@ -9,12 +9,36 @@ namespace zp::store::sql {
 Error toError(int rc, std::string_view what, sqlite3* db) {
   // With extended result codes enabled, `rc` may be an extended code; the
   // connection's message describes the last failure on it.
+  Code code = Code::kInternal;
+  std::string_view condition;
+  switch (rc & 0xff) {  // the primary result code
+    case SQLITE_FULL:
+      code = Code::kUnavailable;
+      condition = "database disk is full";
+      break;
+    case SQLITE_IOERR:
+      code = Code::kUnavailable;
+      condition = "database I/O error";
+      break;
+    case SQLITE_BUSY:
+      code = Code::kUnavailable;
+      condition = "database is locked";
+      break;
+    default:
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+        code = Code::kAlreadyExists;
+      }
+      break;
+  }
   std::string message(what);
   message += ": ";
+  if (!condition.empty()) {
+    message += condition;
+    message += ": ";
+  }
   message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   message += " (sqlite code " + std::to_string(rc) + ")";
-  const bool duplicate = rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE;
-  return Error{duplicate ? Code::kAlreadyExists : Code::kInternal, std::move(message), {}};
+  return Error{code, std::move(message), {}};
 }
 
 // --- Statement ---
@@ -157,5 +181,7 @@ Status Database::setBusyTimeout(int milliseconds) {
 }
 
 std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
+
+bool Database::inTransaction() const { return db_ != nullptr && sqlite3_get_autocommit(db_) == 0; }
 
 }  // namespace zp::store::sql

@@ -20,8 +20,12 @@ struct sqlite3_stmt;
 namespace zp::store::sql {
 
 // Turns a SQLite result code into an Error: kAlreadyExists for primary-key and
-// unique constraint violations, kInternal for everything else. The message is
-// "<what>: <sqlite message> (sqlite code N)". `db` may be null.
+// unique constraint violations; kUnavailable for conditions of the machine
+// rather than of the data — a full disk ("database disk is full"), an I/O
+// error ("database I/O error"), a lock still held by another connection after
+// the busy timeout ("database is locked"); kInternal for everything else. The
+// message is "<what>: [<condition>: ]<sqlite message> (sqlite code N)". `db`
+// may be null.
 Error toError(int rc, std::string_view what, sqlite3* db);
 
 // One prepared statement. Owns the sqlite3_stmt; finalizes it on destruction.
@@ -102,6 +106,9 @@ class Database {
   Status setBusyTimeout(int milliseconds);
   // Rows changed by the last INSERT/UPDATE/DELETE on this connection.
   std::int64_t changes() const;
+  // True while a transaction is open on this connection (SQLite may end one
+  // by itself after some errors, e.g. a full disk).
+  bool inTransaction() const;
 
   sqlite3* get() const { return db_; }
 

@@ -1,9 +1,11 @@
 #pragma once
-// SqliteStore: the default Store, one SQLite database file per server.
+// SqliteStore: the default Store, one SQLite database file per server
+// (docs/architecture.md §8.1, §8.4).
 
-#include <array>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "store/sqlite.h"
@@ -11,63 +13,82 @@
 
 namespace zp::store {
 
-// Keeps workload records in a SQLite database (WAL journal, synchronous=NORMAL:
-// a committed write survives a crash of the process; a power loss may drop the
-// last few commits). The schema is versioned with PRAGMA user_version and
-// migrated forward on open; a database newer than this binary is refused.
+// Keeps the control plane's records in a SQLite database.
 //
-// Storage: one row per workload; spec and status as JSON text (their api JSON
-// forms), node/state/runtime_class copied into indexed columns for filtering,
-// created_at/updated_at as integer nanoseconds since the epoch (exact round
-// trip). Status timestamps go through JSON, so they keep millisecond precision.
+// Durability: WAL journal with synchronous=FULL, so the WAL is synced at every
+// commit: when apply() returns OK its transaction survives a crash of the
+// process and a power loss. apply() runs BEGIN IMMEDIATE … COMMIT and rolls
+// back on any error, so a batch is applied entirely or not at all.
 //
-// Contract checks beyond Store: create() requires a non-empty spec.id and
-// status.id == spec.id, updateStatus() requires status.id == id
-// (kInvalidArgument otherwise). Strings that cannot be JSON (invalid UTF-8) are
-// kInvalidArgument. A row whose JSON is corrupt yields kInternal naming its id
-// (for list(), the whole call fails); it never crashes.
+// Schema (versioned with PRAGMA user_version and migrated forward on open; a
+// database newer than this binary is refused):
+//   workloads(id TEXT PRIMARY KEY, created_at, updated_at, spec TEXT, status TEXT)
+//   nodes(id TEXT PRIMARY KEY, address, cordoned, added_at)
+// spec and status are their api JSON forms; timestamps are integer
+// nanoseconds since the epoch. created_at is status.created_at (NULL when
+// unset) and is restored from its column, so it round-trips exactly; the
+// other status timestamps go through JSON and keep millisecond precision.
+// Version 1 (one row per workload with node/state/runtime_class columns) is
+// migrated into this shape: status.node from its node column,
+// status.created_at from its created_at, status.id = spec.id.
 //
-// Ownership and threads: owns its connection and prepared statements. All
-// methods are thread-safe: a mutex serializes them, and each call blocks on
-// SQLite I/O. Other processes may open the same file (busy_timeout applies).
+// Contract checks beyond Store (kInvalidArgument, nothing applied): a
+// PutWorkload needs a non-empty spec.id and status.id == spec.id, a PutNode a
+// non-empty id; strings that cannot be JSON (invalid UTF-8) are refused. A row
+// whose JSON is corrupt makes loadWorkloads() fail with kInternal naming its
+// id; it never crashes. Errors: a full disk or an I/O error is kUnavailable
+// ("database disk is full", "database I/O error"), as is a lock held by
+// another process past the busy timeout; everything else is kInternal.
+//
+// Ownership and threads: owns its connection and prepared statements (reused
+// for every call). All methods are thread-safe: a mutex serializes them, and
+// each call blocks on SQLite I/O (the server calls apply() from its
+// CommitQueue thread). Other processes may open the same file (busy_timeout).
 class SqliteStore final : public Store {
  public:
+  struct Options {
+    // When set, the database may not grow past this many bytes: a write that
+    // needs more fails as a full disk would (kUnavailable). Unset: no limit
+    // but the file system's.
+    std::optional<std::int64_t> max_database_bytes = std::nullopt;
+  };
+
   // Opens or creates the database at `path` (its directory must exist);
   // ":memory:" gives a private in-memory database for tests. The database
   // file and its -wal/-shm files are made owner-only (0600), and a directory
   // dedicated to them 0700 (private_files.h), before and after opening.
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, Options options);
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path) {
+    return open(path, Options{});
+  }
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  Status create(const WorkloadRecord& record) override;
-  Result<WorkloadRecord> get(std::string_view id) override;
-  Result<std::vector<WorkloadRecord>> list(const ListFilter& filter) override;
-  Status updateStatus(std::string_view id, const api::WorkloadStatus& status,
-                      TimePoint updated_at) override;
-  Status remove(std::string_view id) override;
+  Result<std::vector<WorkloadRecord>> loadWorkloads() override;
+  Result<std::vector<NodeRecord>> loadNodes() override;
+  Status apply(const std::vector<Write>& batch) override;
 
   // The schema version this binary writes (PRAGMA user_version after open).
   static int schemaVersion();
 
  private:
-  // One prepared SELECT per combination of set filter fields (state, node,
-  // runtime_class), indexed by a bit mask.
-  static constexpr std::size_t kListVariants = 8;
-
   explicit SqliteStore(sql::Database db);
   Status prepareStatements();
 
   std::mutex mu_;
   // Declared before the statements so they are finalized before it closes.
   sql::Database db_;
-  sql::Statement insert_;
-  sql::Statement select_one_;
-  sql::Statement update_status_;
-  sql::Statement delete_;
-  std::array<sql::Statement, kListVariants> list_;
+  sql::Statement begin_;
+  sql::Statement commit_;
+  sql::Statement rollback_;
+  sql::Statement put_workload_;
+  sql::Statement delete_workload_;
+  sql::Statement put_node_;
+  sql::Statement delete_node_;
+  sql::Statement load_workloads_;
+  sql::Statement load_nodes_;
 };
 
 }  // namespace zp::store

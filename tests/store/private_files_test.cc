@@ -53,7 +53,7 @@ class PrivateFilesTest : public ::testing::Test {
     record.spec.runtime_class = "native";
     record.spec.env = {{"TOKEN", "hunter2"}};
     record.status.id = "secret-1";
-    ASSERT_TRUE((*store)->create(record));
+    ASSERT_TRUE((*store)->apply({PutWorkload{record}}));
     ASSERT_TRUE(fs::exists(path + "-wal"));
     ASSERT_TRUE(fs::exists(path + "-shm"));
     for (const char* suffix : {"", "-wal", "-shm"}) {

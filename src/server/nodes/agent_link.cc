@@ -330,6 +330,8 @@ asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
     reason = node_reason::kNodeIdMismatch;
     failure = "the agent at " + address_ + " is node \"" + info->node_id.substr(0, 80) +
               "\", not \"" + node_id_ + "\"";
+  } else if (!conn->open) {
+    failure = "the connection closed right after Hello (" + last_error_ + ")";
   } else {
     conn->established = true;
     connected_ = true;

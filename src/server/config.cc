@@ -26,7 +26,7 @@ Result<std::string> stringValue(const toml::node& node, std::string_view source,
 }
 
 Result<std::int64_t> intValue(const toml::node& node, std::string_view source,
-                             const std::string& key) {
+                              const std::string& key) {
   if (const auto* i = node.as_integer()) return i->get();
   return badKey(source, key, "must be an integer");
 }
@@ -106,16 +106,17 @@ Status parseTrustTables(const toml::node& node, std::string_view source, TrustPo
 Status inRange(std::int64_t value, std::int64_t min, std::int64_t max, const std::string& key) {
   if (value >= min && value <= max) return ok();
   return fail(Code::kInvalidArgument,
-              key + " must be between " + std::to_string(min) + " and " + std::to_string(max),
-              key);
+              key + " must be between " + std::to_string(min) + " and " + std::to_string(max), key);
 }
 
 Status validateNodeLifecycle(const ServerConfig& config) {
-  if (auto s = inRange(config.node_heartbeat_interval_ms, 100, 60'000, "node_heartbeat_interval_ms");
+  if (auto s =
+          inRange(config.node_heartbeat_interval_ms, 100, 60'000, "node_heartbeat_interval_ms");
       !s) {
     return s;
   }
-  if (auto s = inRange(config.node_not_ready_after_ms, 200, 600'000, "node_not_ready_after_ms"); !s) {
+  if (auto s = inRange(config.node_not_ready_after_ms, 200, 600'000, "node_not_ready_after_ms");
+      !s) {
     return s;
   }
   // At least two heartbeats, or one late answer would make a healthy node flap.

@@ -31,7 +31,8 @@ std::string closedAddress() {
   return "127.0.0.1:" + std::to_string(port);
 }
 
-api::WorkloadStatus status(std::string id, api::WorkloadState state = api::WorkloadState::kRunning) {
+api::WorkloadStatus status(std::string id,
+                           api::WorkloadState state = api::WorkloadState::kRunning) {
   api::WorkloadStatus s;
   s.id = std::move(id);
   s.uid = "u-" + s.id;
@@ -64,11 +65,13 @@ class AgentLinkTest : public ::testing::Test {
     return options;
   }
 
-  void makeLink(std::string node_id, std::string address, AgentLinkOptions options = fastOptions()) {
+  void makeLink(std::string node_id, std::string address,
+                AgentLinkOptions options = fastOptions()) {
     AgentLinkEvents events;
     events.connected = [this](const api::NodeInfo& info) {
       log.push_back("connected");
       infos.push_back(info);
+      if (on_connected) on_connected();
     };
     events.resynced = [this](std::vector<api::WorkloadStatus> items) {
       return onResync(std::move(items));
@@ -123,6 +126,7 @@ class AgentLinkTest : public ::testing::Test {
   std::vector<api::NodeInfo> heartbeats;
   std::vector<std::pair<std::string, std::string>> disconnects;
   std::function<asio::awaitable<void>()> during_resync;
+  std::function<void()> on_connected;  // after Hello, before the listing is asked
   // Filled by coroutines the tests spawn (members, so they outlive a failed test body).
   std::map<std::string, std::string> answered;
   std::vector<Result<protocol::ReplyBody>> results;
@@ -265,8 +269,7 @@ TEST_F(AgentLinkTest, ReconnectsAndResyncsAfterTheAgentRestarts) {
   auto away = call(protocol::GetStatus{"wl-a"});
   ASSERT_FALSE(away);
   EXPECT_EQ(away.error().code, Code::kUnavailable);
-  EXPECT_NE(away.error().message.find("cannot connect"), std::string::npos)
-      << away.error().message;
+  EXPECT_NE(away.error().message.find("cannot connect"), std::string::npos) << away.error().message;
 
   agent.put(status("wl-new"));
   agent.restart();
@@ -341,8 +344,32 @@ TEST_F(AgentLinkTest, PushesDuringTheHandUpAreHeldUntilItReturns) {
   };
   startAndResync();
   ASSERT_TRUE(runUntil(io, [&] { return pushes.size() == 1; }));
-  EXPECT_EQ(log, (std::vector<std::string>{"connected", "resynced:1", "called",
-                                           "pushed:wl-a:Running"}));
+  EXPECT_EQ(log,
+            (std::vector<std::string>{"connected", "resynced:1", "called", "pushed:wl-a:Running"}));
+}
+
+TEST_F(AgentLinkTest, PushesDuringTheListingMergeByArrivalOrder) {
+  agent.put(status("wl-a", api::WorkloadState::kPending));
+  agent.put(status("wl-b", api::WorkloadState::kPending));
+  auto options = fastOptions();
+  options.resync_page = 1;  // two pages: [wl-a], [wl-b]
+  makeLink("node-a", agent.address(), options);
+  on_connected = [this] {
+    // These arrive between the two pages.
+    agent.pushAfterNextList(status("wl-a", api::WorkloadState::kRunning));    // newer: wins
+    agent.pushAfterNextList(status("wl-b", api::WorkloadState::kSucceeded));  // older than page 2
+    agent.pushAfterNextList(status("wl-0", api::WorkloadState::kPending));    // started meanwhile
+  };
+  startAndResync();
+  EXPECT_EQ(agent.count("ListWorkloads"), 2);
+  ASSERT_EQ(resyncs[0].size(), 3u);
+  EXPECT_EQ(resyncs[0][0].id, "wl-0");
+  EXPECT_EQ(resyncs[0][1].id, "wl-a");
+  EXPECT_EQ(resyncs[0][1].state, api::WorkloadState::kRunning);
+  EXPECT_EQ(resyncs[0][2].id, "wl-b");
+  EXPECT_EQ(resyncs[0][2].state, api::WorkloadState::kPending);
+  ASSERT_TRUE(call(protocol::NodeInfo{}));
+  EXPECT_TRUE(pushes.empty());  // merged, not delivered again
 }
 
 TEST_F(AgentLinkTest, ResyncPagesThroughMoreThanOnePage) {
@@ -485,9 +512,7 @@ TEST_F(AgentLinkTest, FollowedLogsStreamUntilTheEndAndCloseWithTheStream) {
   ASSERT_TRUE(again);
   std::optional<Result<LogStream::Item>> pending;
   asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> { pending = co_await (*again)->next(); },
-      asio::detached);
+      io, [&]() -> asio::awaitable<void> { pending = co_await (*again)->next(); }, asio::detached);
   io.poll();
   again->reset();
   ASSERT_TRUE(runUntil(io, [&] { return pending.has_value(); }));

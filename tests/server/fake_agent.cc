@@ -42,8 +42,8 @@ struct FakeAgent::Conn {
   tcp::socket socket;
   asio::steady_timer wake;
   std::deque<std::optional<std::string>> out;  // nullopt: end the connection there
-  bool open = true;       // requests are still served
-  bool hello = false;     // a Hello with this node's id was answered
+  bool open = true;                            // requests are still served
+  bool hello = false;                          // a Hello with this node's id was answered
   bool subscribed = false;
   std::multimap<std::string, std::string> follows;  // workload id -> req of a Logs follow
 };
@@ -142,6 +142,10 @@ void FakeAgent::pushLocked(const api::WorkloadStatus& status) {
   for (const auto& conn : conns_) {
     if (conn->open && conn->subscribed) conn->enqueue(line);
   }
+}
+
+void FakeAgent::pushAfterNextList(const api::WorkloadStatus& status) {
+  onIo([&] { push_after_list_.push_back(status); });
 }
 
 void FakeAgent::sendRaw(const std::string& line) {
@@ -292,8 +296,8 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
             [&](const protocol::ListWorkloads& m) -> protocol::ReplyBody {
               protocol::WorkloadList list;
               auto it = m.after.empty() ? workloads_.begin() : workloads_.upper_bound(m.after);
-              for (; it != workloads_.end() &&
-                     static_cast<std::int64_t>(list.items.size()) < m.limit;
+              for (;
+                   it != workloads_.end() && static_cast<std::int64_t>(list.items.size()) < m.limit;
                    ++it) {
                 list.items.push_back(it->second);
               }
@@ -391,6 +395,11 @@ void FakeAgent::onLine(const std::shared_ptr<Conn>& conn, const std::string& lin
   }
   protocol::ReplyBody body = handle(request->body);
   send(conn, protocol::Reply{request->req, std::move(body)});
+  if (std::holds_alternative<protocol::ListWorkloads>(request->body)) {
+    auto pushes = std::move(push_after_list_);
+    push_after_list_.clear();
+    for (const auto& status : pushes) pushLocked(status);
+  }
 }
 
 void FakeAgent::serve(std::shared_ptr<Conn> conn) {
@@ -403,7 +412,7 @@ void FakeAgent::serve(std::shared_ptr<Conn> conn) {
         while (true) {
           auto line = co_await reader.next();
           if (!line) break;
-          if (!conn->open) continue;  // refused: drain until the peer closes
+          if (!conn->open) continue;     // refused: drain until the peer closes
           if (mode_ == Mode::kSilent) {  // counted, never answered
             if (auto request = protocol::decodeRequest(*line)) {
               std::lock_guard lock(mu_);

@@ -60,6 +60,8 @@ class FakeAgent {
   void setAutoPush(bool on) { auto_push_ = on; }
   // Sends WorkloadEvent{status} to every subscribed connection.
   void push(const api::WorkloadStatus& status);
+  // Pushes `status` right after the answer to the next ListWorkloads.
+  void pushAfterNextList(const api::WorkloadStatus& status);
   // Writes `line` + '\n' as is to every connection that said Hello.
   void sendRaw(const std::string& line);
   // The next `n` replies are held, then sent in reverse order.
@@ -121,6 +123,7 @@ class FakeAgent {
   std::set<std::shared_ptr<Conn>> conns_;
   std::map<std::string, std::vector<protocol::LogLine>> logs_;
   int hold_ = 0;
+  std::vector<api::WorkloadStatus> push_after_list_;
   std::vector<std::pair<std::shared_ptr<Conn>, protocol::Reply>> held_;
 
   mutable boost::asio::io_context io_;

@@ -80,9 +80,10 @@ TEST_F(NodeHandlersTest, ListsAndGetsNodeViews) {
 }
 
 TEST_F(NodeHandlersTest, UnknownQueryParametersAre400) {
-  for (const std::string target :
-       {"/nodes?watch=true", "/nodes/node-a?x=1", "/healthz?verbose=1", "/nodes/node-a/cordon?now=1"}) {
-    const auto method = target.find("cordon") != std::string::npos ? http::verb::post : http::verb::get;
+  for (const std::string target : {"/nodes?watch=true", "/nodes/node-a?x=1", "/healthz?verbose=1",
+                                   "/nodes/node-a/cordon?now=1"}) {
+    const auto method =
+        target.find("cordon") != std::string::npos ? http::verb::post : http::verb::get;
     auto response = request(method, target);
     EXPECT_EQ(response.status, 400u) << target;
     EXPECT_EQ(body(response)["error"]["code"], "InvalidArgument") << target;
@@ -93,7 +94,8 @@ TEST_F(NodeHandlersTest, UnknownQueryParametersAre400) {
 }
 
 TEST_F(NodeHandlersTest, AddingANode) {
-  auto created = request(http::verb::post, "/nodes", R"({"id":"node-b","address":"127.0.0.1:9001"})");
+  auto created =
+      request(http::verb::post, "/nodes", R"({"id":"node-b","address":"127.0.0.1:9001"})");
   ASSERT_EQ(created.status, 201u) << created.body;
   EXPECT_EQ(body(created)["id"], "node-b");
   EXPECT_EQ(body(created)["state"], "NotReady");
@@ -105,7 +107,8 @@ TEST_F(NodeHandlersTest, AddingANode) {
   EXPECT_EQ((*stored)[0].id, "node-b");
   EXPECT_EQ(body(request(http::verb::get, "/nodes"))["items"].size(), 2u);
 
-  auto exists = request(http::verb::post, "/nodes", R"({"id":"node-a","address":"127.0.0.1:9001"})");
+  auto exists =
+      request(http::verb::post, "/nodes", R"({"id":"node-a","address":"127.0.0.1:9001"})");
   EXPECT_EQ(exists.status, 409u);
   EXPECT_EQ(body(exists)["error"]["code"], "AlreadyExists");
 }
@@ -120,22 +123,26 @@ TEST_F(NodeHandlersTest, AddingRefusesBadShapesWith400AndBadValuesWith422) {
   EXPECT_EQ(status(R"({"id":"node-b","address":"127.0.0.1:9001","extra":1})"), 400u);
   EXPECT_EQ(status(R"({"id":7,"address":"127.0.0.1:9001"})"), 400u);
   EXPECT_EQ(status(R"({"id":"node-b","id":"node-c","address":"127.0.0.1:9001"})"), 400u);
-  auto bad_id = request(http::verb::post, "/nodes", R"({"id":"Node_B","address":"127.0.0.1:9001"})");
+  auto bad_id =
+      request(http::verb::post, "/nodes", R"({"id":"Node_B","address":"127.0.0.1:9001"})");
   EXPECT_EQ(bad_id.status, 422u);
   EXPECT_EQ(errorField(bad_id), "id");
   auto no_id = request(http::verb::post, "/nodes", R"({"address":"127.0.0.1:9001"})");
   EXPECT_EQ(no_id.status, 422u);
   EXPECT_EQ(errorField(no_id), "id");
-  auto bad_address = request(http::verb::post, "/nodes", R"({"id":"node-b","address":"127.0.0.1:0"})");
+  auto bad_address =
+      request(http::verb::post, "/nodes", R"({"id":"node-b","address":"127.0.0.1:0"})");
   EXPECT_EQ(bad_address.status, 422u);
   EXPECT_EQ(errorField(bad_address), "address");
   EXPECT_EQ(status(R"({"id":"node-b"})"), 422u);
   EXPECT_EQ(store.applies(), 0);
-  EXPECT_EQ(request(http::verb::post, "/nodes?x=1", R"({"id":"node-b","address":"127.0.0.1:9001"})").status,
+  EXPECT_EQ(request(http::verb::post, "/nodes?x=1", R"({"id":"node-b","address":"127.0.0.1:9001"})")
+                .status,
             400u);
 
   store.failNextApplies(1);
-  auto unavailable = request(http::verb::post, "/nodes", R"({"id":"node-b","address":"127.0.0.1:9001"})");
+  auto unavailable =
+      request(http::verb::post, "/nodes", R"({"id":"node-b","address":"127.0.0.1:9001"})");
   EXPECT_EQ(unavailable.status, 503u);
   EXPECT_FALSE(registry.node("node-b"));
 }

@@ -33,7 +33,8 @@ api::WorkloadStatus status(std::string id, std::string node) {
 // Records the listener calls as "what:node:detail" lines.
 class RecordingListener final : public FleetListener {
  public:
-  asio::awaitable<void> onResync(std::string node, std::vector<api::WorkloadStatus> items) override {
+  asio::awaitable<void> onResync(std::string node,
+                                 std::vector<api::WorkloadStatus> items) override {
     // The node is not Ready while its resync is handed up.
     auto view = registry != nullptr ? registry->node(node) : std::nullopt;
     events.push_back("resync:" + node + ":" + std::to_string(items.size()) + ":" +
@@ -119,8 +120,8 @@ class NodeRegistryTest : public ::testing::Test {
 TEST_F(NodeRegistryTest, MembershipIsTheStoreAndTheFileAndTheFileWinsForAddresses) {
   ASSERT_TRUE(store.apply({store::PutNode{{"node-b", "10.0.0.2:9000", false, kStart}},
                            store::PutNode{{"node-a", "10.0.0.1:1", true, kStart}}}));
-  make({{"node-c", "10.0.0.3:9000", {"native", "gvisor"}},
-        {"node-a", "10.0.0.1:9000", {"native"}}});
+  make(
+      {{"node-c", "10.0.0.3:9000", {"native", "gvisor"}}, {"node-a", "10.0.0.1:9000", {"native"}}});
   auto nodes = registry->nodes();
   ASSERT_EQ(nodes.size(), 3u);
   EXPECT_EQ(nodes[0].id, "node-a");
@@ -276,8 +277,8 @@ TEST_F(NodeRegistryTest, ReadyOnlyAfterTheResyncThenPushesFlow) {
   make({{"node-a", agent.address(), {}}});
   registry->start();
   ASSERT_TRUE(waitFor("changed:node-a:Ready"));
-  EXPECT_EQ(listener.events, (std::vector<std::string>{"resync:node-a:2:NotReady",
-                                                       "changed:node-a:Ready"}));
+  EXPECT_EQ(listener.events,
+            (std::vector<std::string>{"resync:node-a:2:NotReady", "changed:node-a:Ready"}));
   auto node = view("node-a");
   EXPECT_EQ(node.state, NodeState::kReady);
   EXPECT_EQ(node.reason, "");
@@ -295,7 +296,8 @@ TEST_F(NodeRegistryTest, ReadyOnlyAfterTheResyncThenPushesFlow) {
   auto unknown = runTask(io, registry->call("node-x", protocol::NodeInfo{}, 5s));
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, Code::kUnavailable);
-  auto logs = runTask(io, registry->openLogs("node-x", protocol::Logs{"wl-2", std::nullopt, false, false}));
+  auto logs =
+      runTask(io, registry->openLogs("node-x", protocol::Logs{"wl-2", std::nullopt, false, false}));
   ASSERT_FALSE(logs);
   EXPECT_EQ(logs.error().code, Code::kUnavailable);
 }
@@ -346,7 +348,8 @@ TEST_F(NodeRegistryTest, ALostConnectionIsNotReadyAtOnceAndHealsWithAResync) {
   agent.stop();
   ASSERT_TRUE(waitFor("changed:node-a:NotReady"));
   EXPECT_EQ(view("node-a").reason, node_reason::kConnectionLost);
-  ASSERT_TRUE(runUntil(io, [&] { return view("node-a").reason == node_reason::kConnectionRefused; }));
+  ASSERT_TRUE(
+      runUntil(io, [&] { return view("node-a").reason == node_reason::kConnectionRefused; }));
   EXPECT_EQ(view("node-a").state, NodeState::kNotReady);
   agent.put(status("wl-9", "node-a"));
   agent.restart();
@@ -373,9 +376,9 @@ TEST_F(NodeRegistryTest, AddedNodesConnectAndRemovedOnesDisconnect) {
   auto added = runTask(io, registry->add("node-a", agent.address()));
   ASSERT_TRUE(added) << added.error().toString();
   ASSERT_TRUE(waitFor("changed:node-a:Ready"));
-  EXPECT_EQ(listener.events, (std::vector<std::string>{"changed:node-a:NotReady",
-                                                       "resync:node-a:0:NotReady",
-                                                       "changed:node-a:Ready"}));
+  EXPECT_EQ(listener.events,
+            (std::vector<std::string>{"changed:node-a:NotReady", "resync:node-a:0:NotReady",
+                                      "changed:node-a:Ready"}));
   registry->allocate("node-a", {128, 100});
   auto removed = runTask(io, registry->remove("node-a", true));
   ASSERT_TRUE(removed);

@@ -14,9 +14,7 @@ namespace http = boost::beast::http;
 using nlohmann::json;
 
 json nodeJson(const NodeView& node) {
-  json out{{"id", node.id},
-           {"address", node.address},
-           {"state", nodeStateName(node.state)}};
+  json out{{"id", node.id}, {"address", node.address}, {"state", nodeStateName(node.state)}};
   if (!node.reason.empty()) out["reason"] = node.reason;
   if (!node.message.empty()) out["message"] = node.message;
   out["schedulable"] = node.schedulable;
@@ -42,12 +40,11 @@ std::optional<HttpResponse> unknownQuery(const HttpRequest& request, std::string
     std::string takes;
     for (auto k : known) takes += (takes.empty() ? "" : ", ") + std::string(k);
     const std::string name = key.substr(0, 80);
-    return errorResponse(
-        http_status::kBadRequest,
-        Error{Code::kInvalidArgument,
-              "unknown query parameter \"" + name + "\" (" + std::string(route) + " takes " +
-                  (takes.empty() ? std::string("none") : takes) + ")",
-              name});
+    return errorResponse(http_status::kBadRequest,
+                         Error{Code::kInvalidArgument,
+                               "unknown query parameter \"" + name + "\" (" + std::string(route) +
+                                   " takes " + (takes.empty() ? std::string("none") : takes) + ")",
+                               name});
   }
   return std::nullopt;
 }

@@ -27,7 +27,9 @@ std::string millis(milliseconds d) { return std::to_string(d.count()) + " ms"; }
 class ReconnectBackoff {
  public:
   ReconnectBackoff(milliseconds initial, milliseconds max)
-      : initial_(std::max(initial, milliseconds(1))), max_(std::max(max, initial_)), next_(initial_) {}
+      : initial_(std::max(initial, milliseconds(1))),
+        max_(std::max(max, initial_)),
+        next_(initial_) {}
   milliseconds next() {
     const auto delay = next_;
     next_ = std::min(next_ * 2, max_);
@@ -164,8 +166,8 @@ asio::awaitable<Result<LogStream::Item>> AgentLogStream::readNext(std::shared_pt
   if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
     co_return fail(std::move(error->error));
   }
-  co_return fail(Code::kUnavailable, state->what + ": the agent sent " +
-                                         std::string(protocol::typeName(reply->body)));
+  co_return fail(Code::kUnavailable,
+                 state->what + ": the agent sent " + std::string(protocol::typeName(reply->body)));
 }
 
 std::shared_ptr<AgentLink> AgentLink::create(asio::any_io_executor executor, std::string node_id,
@@ -374,8 +376,8 @@ asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
         after = l->next;
       }
     } else {
-      error = "the agent answered ListWorkloads with " +
-              std::string(protocol::typeName(*page.reply));
+      error =
+          "the agent answered ListWorkloads with " + std::string(protocol::typeName(*page.reply));
     }
     if (!error.empty()) {
       close(*conn, node_reason::kHandshakeFailed, "resync failed: " + error);
@@ -425,10 +427,9 @@ asio::awaitable<void> AgentLink::readLoop(Self /*self*/, std::shared_ptr<Connect
     auto line = co_await reader.next();
     if (!conn->open || stopped_) co_return;
     if (!line) {
-      const std::string message =
-          line.error().code == Code::kResourceExhausted
-              ? "the agent sent a " + line.error().message
-              : "connection closed: " + line.error().message;
+      const std::string message = line.error().code == Code::kResourceExhausted
+                                      ? "the agent sent a " + line.error().message
+                                      : "connection closed: " + line.error().message;
       close(*conn, node_reason::kConnectionLost, message);
       co_return;
     }
@@ -444,8 +445,8 @@ asio::awaitable<void> AgentLink::readLoop(Self /*self*/, std::shared_ptr<Connect
         onPush(*conn, std::move(event->workload), seq);
         continue;
       }
-      std::string message = "the agent sent " + std::string(protocol::typeName(reply->body)) +
-                            " without req";
+      std::string message =
+          "the agent sent " + std::string(protocol::typeName(reply->body)) + " without req";
       if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
         message += ": " + error->error.message;
       }
@@ -547,7 +548,8 @@ asio::awaitable<Result<protocol::ReplyBody>> AgentLink::call(protocol::RequestBo
                    what + ": the link sends Hello itself; Logs need openLogs()");
   }
   if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
-  if (!connected_) co_return fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")");
+  if (!connected_)
+    co_return fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")");
   const auto deadline = asio::steady_timer::clock_type::now() + timeout;
   if (in_flight_ >= options_.max_in_flight || !slot_waiters_.empty()) {
     auto waiter = std::make_shared<asio::steady_timer>(executor_, deadline);
@@ -558,9 +560,9 @@ asio::awaitable<Result<protocol::ReplyBody>> AgentLink::call(protocol::RequestBo
         it != slot_waiters_.end()) {
       slot_waiters_.erase(it);
       if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
-      co_return fail(Code::kDeadlineExceeded,
-                     what + ": no answer within " + millis(timeout) + " (" +
-                         std::to_string(in_flight_) + " calls in flight)");
+      co_return fail(Code::kDeadlineExceeded, what + ": no answer within " + millis(timeout) +
+                                                  " (" + std::to_string(in_flight_) +
+                                                  " calls in flight)");
     }
     // releaseSlot() handed its slot to this call.
   } else {
@@ -568,8 +570,10 @@ asio::awaitable<Result<protocol::ReplyBody>> AgentLink::call(protocol::RequestBo
   }
   SlotGuard guard{[this] { releaseSlot(); }};
   if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
-  if (!connected_) co_return fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")");
-  const auto left = std::chrono::ceil<milliseconds>(deadline - asio::steady_timer::clock_type::now());
+  if (!connected_)
+    co_return fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")");
+  const auto left =
+      std::chrono::ceil<milliseconds>(deadline - asio::steady_timer::clock_type::now());
   if (left <= milliseconds::zero()) {
     co_return fail(Code::kDeadlineExceeded, what + ": no answer within " + millis(timeout));
   }
@@ -599,17 +603,17 @@ asio::awaitable<Result<std::unique_ptr<LogStream>>> AgentLink::openLogs(protocol
   if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
   if (!line) {
     conn->shut();
-    const std::string why = conn->timed_out ? "no answer to Hello within " +
-                                                  millis(options_.hello_timeout)
-                            : !sent         ? sent.error().message
-                                            : line.error().message;
+    const std::string why = conn->timed_out
+                                ? "no answer to Hello within " + millis(options_.hello_timeout)
+                            : !sent ? sent.error().message
+                                    : line.error().message;
     co_return fail(Code::kUnavailable, what + ": " + why);
   }
   auto reply = protocol::decodeReply(*line);
   if (!reply) {
     conn->shut();
-    co_return fail(Code::kUnavailable, what + ": undecodable line from the agent: " +
-                                           reply.error().message);
+    co_return fail(Code::kUnavailable,
+                   what + ": undecodable line from the agent: " + reply.error().message);
   }
   if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
     conn->shut();

@@ -182,7 +182,7 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   std::string last_logged_;                       // the last failure logged (no repeats)
 
   std::uint64_t next_req_ = 1;
-  std::uint64_t seq_ = 0;  // lines read on any connection
+  std::uint64_t seq_ = 0;                                    // lines read on any connection
   std::map<std::string, std::shared_ptr<Pending>> pending_;  // by req, current connection
   std::size_t in_flight_ = 0;
   std::deque<std::shared_ptr<boost::asio::steady_timer>> slot_waiters_;

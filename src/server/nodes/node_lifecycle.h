@@ -27,10 +27,10 @@ namespace zp::server {
 namespace node_reason {
 inline constexpr std::string_view kConnecting = "Connecting";  // not connected since it was added
 inline constexpr std::string_view kConnectionRefused = "ConnectionRefused";  // connect failed
-inline constexpr std::string_view kConnectionLost = "ConnectionLost";  // an open connection broke
+inline constexpr std::string_view kConnectionLost = "ConnectionLost";    // an open connection broke
 inline constexpr std::string_view kHandshakeFailed = "HandshakeFailed";  // Hello or resync failed
-inline constexpr std::string_view kNodeIdMismatch = "NodeIdMismatch";  // the agent refused Hello
-inline constexpr std::string_view kNoHeartbeat = "NoHeartbeat";  // heartbeats unanswered
+inline constexpr std::string_view kNodeIdMismatch = "NodeIdMismatch";    // the agent refused Hello
+inline constexpr std::string_view kNoHeartbeat = "NoHeartbeat";          // heartbeats unanswered
 }  // namespace node_reason
 
 struct LifecycleOptions {

@@ -47,7 +47,8 @@ api::Resources minus(api::Resources a, const api::Resources& b) {
 
 NodeRegistryOptions nodeRegistryOptions(const ServerConfig& config) {
   NodeRegistryOptions options;
-  options.lifecycle.heartbeat_interval = std::chrono::milliseconds(config.node_heartbeat_interval_ms);
+  options.lifecycle.heartbeat_interval =
+      std::chrono::milliseconds(config.node_heartbeat_interval_ms);
   options.lifecycle.not_ready_after = std::chrono::milliseconds(config.node_not_ready_after_ms);
   options.lifecycle.lost_after = std::chrono::seconds(config.node_lost_after_seconds);
   return options;
@@ -117,9 +118,9 @@ Status NodeRegistry::load(std::vector<store::NodeRecord> stored,
     Node* node = find(config.id);
     if (node == nullptr) {
       store::NodeRecord record{config.id, config.address, false, now};
-      node = (nodes_[config.id] =
-                  std::make_unique<Node>(std::move(record), options_.lifecycle, now))
-                 .get();
+      node =
+          (nodes_[config.id] = std::make_unique<Node>(std::move(record), options_.lifecycle, now))
+              .get();
     }
     node->record.address = config.address;  // the file wins
     node->configured_classes = config.runtime_classes;
@@ -152,7 +153,8 @@ void NodeRegistry::attachLink(Node& node) {
   events.disconnected = [this, id, link_ptr](std::string_view reason, const std::string& message) {
     onDisconnected(id, *link_ptr, reason, message);
   };
-  node.link = AgentLink::create(executor_, id, node.record.address, options_.link, std::move(events));
+  node.link =
+      AgentLink::create(executor_, id, node.record.address, options_.link, std::move(events));
   *link_ptr = node.link.get();
   if (started_ && !stopped_) node.link->start();
 }
@@ -188,8 +190,7 @@ void NodeRegistry::tick(TimePoint now) {
       changed.push_back(id);
       const NodeState state = node->lifecycle.state();
       spdlog::warn("node \"{}\" is {}: {}", id, nodeStateName(state), node->lifecycle.message());
-      if (state == NodeState::kNotReady &&
-          node->lifecycle.reason() == node_reason::kNoHeartbeat) {
+      if (state == NodeState::kNotReady && node->lifecycle.reason() == node_reason::kNoHeartbeat) {
         // Ready again only through a new Hello and resync.
         node->link->reconnect(node_reason::kNoHeartbeat, node->lifecycle.message());
       }
@@ -321,8 +322,8 @@ asio::awaitable<Result<NodeView>> NodeRegistry::add(std::string id, std::string 
   adding_.erase(id);
   if (!committed) co_return fail(committed.error());
   if (stopped_) co_return fail(Code::kCancelled, "the server is shutting down");
-  auto& node = nodes_[id] = std::make_unique<Node>(std::move(record), options_.lifecycle,
-                                                   clock_.now());
+  auto& node = nodes_[id] =
+      std::make_unique<Node>(std::move(record), options_.lifecycle, clock_.now());
   attachLink(*node);
   spdlog::info("node \"{}\" at {} added", id, address);
   notifyChanged(*node);

@@ -16,8 +16,9 @@
 // capacity or classes change; onNodeRemoved after a node was removed.
 //
 // Threading: everything runs on the executor given at construction (the
-// server's io_context); nothing is thread-safe. Call shutdown() before the
-// io_context stops; it ends the tick loop and every link.
+// server's io_context); nothing is thread-safe. shutdown() ends the tick
+// loop and every link; destroy the registry only after the io_context has
+// run out of the work that ends (its coroutines refer to it until then).
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -47,7 +48,8 @@ namespace zp::server {
 
 struct NodeRegistryOptions {
   LifecycleOptions lifecycle;
-  // heartbeat_interval is taken from `lifecycle`.
+  // heartbeat_interval and heartbeat_timeout are set from `lifecycle`
+  // (heartbeat_interval, not_ready_after).
   AgentLinkOptions link;
   std::chrono::milliseconds tick_interval{200};
 };
@@ -106,8 +108,8 @@ class NodeRegistry final : public Fleet {
   struct Node {
     Node(store::NodeRecord record, LifecycleOptions options, TimePoint now)
         : record(std::move(record)), lifecycle(options, now) {}
-    store::NodeRecord record;                       // id, address, cordoned, added_at
-    std::vector<std::string> configured_classes;    // from the config, until NodeInfo
+    store::NodeRecord record;                     // id, address, cordoned, added_at
+    std::vector<std::string> configured_classes;  // from the config, until NodeInfo
     NodeLifecycle lifecycle;
     std::optional<api::NodeInfo> info;  // the agent's last Node answer
     api::Resources allocated;

@@ -25,6 +25,12 @@ Result<std::string> stringValue(const toml::node& node, std::string_view source,
   return badKey(source, key, "must be a string");
 }
 
+Result<std::int64_t> intValue(const toml::node& node, std::string_view source,
+                              const std::string& key) {
+  if (const auto* i = node.as_integer()) return i->get();
+  return badKey(source, key, "must be an integer");
+}
+
 Result<std::vector<std::string>> stringList(const toml::node& node, std::string_view source,
                                             const std::string& key) {
   const auto* array = node.as_array();
@@ -97,6 +103,32 @@ Status parseTrustTables(const toml::node& node, std::string_view source, TrustPo
   return ok();
 }
 
+Status inRange(std::int64_t value, std::int64_t min, std::int64_t max, const std::string& key) {
+  if (value >= min && value <= max) return ok();
+  return fail(Code::kInvalidArgument,
+              key + " must be between " + std::to_string(min) + " and " + std::to_string(max), key);
+}
+
+Status validateNodeLifecycle(const ServerConfig& config) {
+  if (auto s =
+          inRange(config.node_heartbeat_interval_ms, 100, 60'000, "node_heartbeat_interval_ms");
+      !s) {
+    return s;
+  }
+  if (auto s = inRange(config.node_not_ready_after_ms, 200, 600'000, "node_not_ready_after_ms");
+      !s) {
+    return s;
+  }
+  // At least two heartbeats, or one late answer would make a healthy node flap.
+  if (config.node_not_ready_after_ms < 2 * config.node_heartbeat_interval_ms) {
+    return fail(Code::kInvalidArgument,
+                "node_not_ready_after_ms must be at least twice node_heartbeat_interval_ms (" +
+                    std::to_string(2 * config.node_heartbeat_interval_ms) + ")",
+                "node_not_ready_after_ms");
+  }
+  return inRange(config.node_lost_after_seconds, 1, 86'400, "node_lost_after_seconds");
+}
+
 }  // namespace
 
 Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view source) {
@@ -117,6 +149,13 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
       (key == "listen"     ? config.listen
        : key == "database" ? config.database
                            : config.log_level) = std::move(*s);
+    } else if (key == "node_heartbeat_interval_ms" || key == "node_not_ready_after_ms" ||
+               key == "node_lost_after_seconds") {
+      auto n = intValue(value, source, key);
+      if (!n) return fail(n.error());
+      (key == "node_heartbeat_interval_ms" ? config.node_heartbeat_interval_ms
+       : key == "node_not_ready_after_ms"  ? config.node_not_ready_after_ms
+                                           : config.node_lost_after_seconds) = *n;
     } else if (key == "nodes") {
       const auto* array = value.as_array();
       if (array == nullptr) {
@@ -145,7 +184,8 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
     } else {
       return badKey(source, key,
                     "is not a known key (listen, database, log_level, default_trust, trust, "
-                    "allowed_registries, nodes)");
+                    "allowed_registries, node_heartbeat_interval_ms, node_not_ready_after_ms, "
+                    "node_lost_after_seconds, nodes)");
     }
   }
   return config;
@@ -204,6 +244,7 @@ Status validateConfig(const ServerConfig& config) {
       }
     }
   }
+  if (auto s = validateNodeLifecycle(config); !s) return s;
   if (auto s = validateTrustPolicy(config.trust); !s) return s;
   if (config.allowed_registries) {
     if (auto policy = ImagePolicy::create(*config.allowed_registries); !policy) {

@@ -11,11 +11,15 @@
 //   [trust.untrusted]                    # one table per level (trust_policy.h)
 //   runtime_classes = ["edera-zone", "gvisor", "kata"]
 //   min_profile = "restricted"
+//   node_heartbeat_interval_ms = 1000  # NodeInfo to every agent this often
+//   node_not_ready_after_ms = 4000     # no heartbeat answered this long: NotReady
+//   node_lost_after_seconds = 30       # NotReady this long: Lost (workloads move)
 //   [[nodes]]
 //   id = "node-1"
 //   address = "127.0.0.1:9000"
 //   runtime_classes = ["native"]  # optional: used until the node answers NodeInfo
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +47,10 @@ struct ServerConfig {
   // Listening on a non-loopback address needs this (there is no TLS/auth yet).
   bool insecure_listen_any = false;
   std::vector<NodeConfig> nodes;
+  // Node lifecycle (docs/architecture.md §8.2).
+  std::int64_t node_heartbeat_interval_ms = 1'000;  // 100 … 60,000
+  std::int64_t node_not_ready_after_ms = 4'000;     // 2 heartbeats … 600,000
+  std::int64_t node_lost_after_seconds = 30;        // 1 … 86,400
   // default_trust and the [trust.*] tables; levels not configured keep the defaults.
   TrustPolicyConfig trust = TrustPolicyConfig::defaults();
   // Unset: the default image policy (every registry that is not local).
@@ -58,7 +66,9 @@ Result<ServerConfig> loadConfigFile(const std::string& path);
 
 // Checks values: listen parses (and is loopback unless insecure_listen_any),
 // database non-empty, node ids are unique DNS-1123 labels with HOST:PORT
-// addresses (port > 0), runtime class names are DNS-1123 labels, the trust
+// addresses (port > 0), runtime class names are DNS-1123 labels, the node
+// lifecycle durations are in their ranges (not_ready_after at least two
+// heartbeat intervals), the trust
 // policy passes validateTrustPolicy and allowed_registries is a non-empty
 // list of valid patterns.
 Status validateConfig(const ServerConfig& config);

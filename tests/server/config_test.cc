@@ -103,6 +103,54 @@ TEST(ConfigTest, ValidationRules) {
   EXPECT_FALSE(validateConfig(hostname));
 }
 
+TEST(ConfigTest, NodeLifecycleKeys) {
+  auto defaults = parseConfigToml("", "empty.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->node_heartbeat_interval_ms, 1000);
+  EXPECT_EQ(defaults->node_not_ready_after_ms, 4000);
+  EXPECT_EQ(defaults->node_lost_after_seconds, 30);
+
+  auto config = parseConfigToml(
+      "node_heartbeat_interval_ms = 500\nnode_not_ready_after_ms = 2000\n"
+      "node_lost_after_seconds = 60\n",
+      "s.toml");
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_EQ(config->node_heartbeat_interval_ms, 500);
+  EXPECT_EQ(config->node_not_ready_after_ms, 2000);
+  EXPECT_EQ(config->node_lost_after_seconds, 60);
+  EXPECT_TRUE(validateConfig(*config));
+
+  auto text = parseConfigToml("node_lost_after_seconds = \"30\"\n", "s.toml");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().field, "node_lost_after_seconds");
+
+  const auto refused = [](auto change) {
+    ServerConfig c;
+    change(c);
+    auto s = validateConfig(c);
+    return s ? std::string("accepted") : s.error().field;
+  };
+  EXPECT_EQ(refused([](ServerConfig& c) { c.node_heartbeat_interval_ms = 99; }),
+            "node_heartbeat_interval_ms");
+  EXPECT_EQ(refused([](ServerConfig& c) { c.node_heartbeat_interval_ms = 60'001; }),
+            "node_heartbeat_interval_ms");
+  // Less than two heartbeats would make a healthy node flap.
+  EXPECT_EQ(refused([](ServerConfig& c) { c.node_not_ready_after_ms = 1'999; }),
+            "node_not_ready_after_ms");
+  EXPECT_EQ(refused([](ServerConfig& c) { c.node_not_ready_after_ms = 600'001; }),
+            "node_not_ready_after_ms");
+  EXPECT_EQ(refused([](ServerConfig& c) { c.node_lost_after_seconds = 0; }),
+            "node_lost_after_seconds");
+  EXPECT_EQ(refused([](ServerConfig& c) { c.node_lost_after_seconds = 86'401; }),
+            "node_lost_after_seconds");
+  EXPECT_EQ(refused([](ServerConfig& c) {
+              c.node_heartbeat_interval_ms = 100;
+              c.node_not_ready_after_ms = 200;
+              c.node_lost_after_seconds = 1;
+            }),
+            "accepted");
+}
+
 TEST(ConfigTest, TrustPolicyAndImagePolicyDefaults) {
   auto config = parseConfigToml("", "empty.toml");
   ASSERT_TRUE(config);

@@ -3,6 +3,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <deque>
+#include <future>
 
 #include "protocol/line_io.h"
 
@@ -16,30 +21,77 @@ template <class... Fs>
 struct Overloaded : Fs... {
   using Fs::operator()...;
 };
+
+bool isFinal(api::WorkloadState state) {
+  return state == api::WorkloadState::kSucceeded || state == api::WorkloadState::kFailed;
+}
 }  // namespace
+
+struct FakeAgent::Conn {
+  explicit Conn(tcp::socket s) : socket(std::move(s)), wake(socket.get_executor()) {}
+  void enqueue(std::optional<std::string> line) {
+    out.push_back(std::move(line));
+    wake.cancel();
+  }
+  void close() {
+    open = false;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    wake.cancel();
+  }
+  tcp::socket socket;
+  asio::steady_timer wake;
+  std::deque<std::optional<std::string>> out;  // nullopt: end the connection there
+  bool open = true;                            // requests are still served
+  bool hello = false;                          // a Hello with this node's id was answered
+  bool subscribed = false;
+  std::multimap<std::string, std::string> follows;  // workload id -> req of a Logs follow
+};
 
 FakeAgent::FakeAgent(std::string node_id, std::vector<std::string> runtime_classes,
                      api::Resources capacity)
     : node_id_(std::move(node_id)),
       runtime_classes_(std::move(runtime_classes)),
       capacity_(capacity),
-      acceptor_(io_, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
+      work_(io_.get_executor()),
+      acceptor_(io_) {
+  listen();
   acceptLoop();
   thread_ = std::thread([this] { io_.run(); });
 }
 
 FakeAgent::~FakeAgent() {
-  asio::post(io_, [this] {
-    boost::system::error_code ec;
-    acceptor_.close(ec);
+  onIo([this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (const auto& conn : conns_) conn->close();
   });
+  work_.reset();
   io_.stop();
   thread_.join();
+  conns_.clear();
+  held_.clear();
 }
 
-std::string FakeAgent::address() const {
-  return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+void FakeAgent::onIo(const std::function<void()>& f) const {
+  std::promise<void> done;
+  asio::post(io_, [&] {
+    f();
+    done.set_value();
+  });
+  done.get_future().wait();
 }
+
+void FakeAgent::listen() {
+  const tcp::endpoint endpoint(asio::ip::address_v4::loopback(), port_);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen();
+  port_ = acceptor_.local_endpoint().port();
+}
+
+std::string FakeAgent::address() const { return "127.0.0.1:" + std::to_string(port_); }
 
 std::optional<api::WorkloadStatus> FakeAgent::workload(const std::string& id) const {
   std::lock_guard lock(mu_);
@@ -50,13 +102,24 @@ std::optional<api::WorkloadStatus> FakeAgent::workload(const std::string& id) co
 
 void FakeAgent::setState(const std::string& id, api::WorkloadState state, std::string reason,
                          std::optional<int> exit_code) {
+  api::WorkloadStatus copy;
+  {
+    std::lock_guard lock(mu_);
+    auto& status = workloads_[id];
+    status.id = id;
+    status.node = node_id_;
+    status.state = state;
+    status.reason = std::move(reason);
+    status.exit_code = exit_code;
+    copy = status;
+  }
+  if (auto_push_) push(copy);
+}
+
+void FakeAgent::put(api::WorkloadStatus status) {
   std::lock_guard lock(mu_);
-  auto& status = workloads_[id];
-  status.id = id;
-  status.node = node_id_;
-  status.state = state;
-  status.reason = std::move(reason);
-  status.exit_code = exit_code;
+  const std::string id = status.id;
+  workloads_[id] = std::move(status);
 }
 
 void FakeAgent::forget(const std::string& id) {
@@ -67,6 +130,87 @@ void FakeAgent::forget(const std::string& id) {
 void FakeAgent::failStarts(std::optional<Error> error) {
   std::lock_guard lock(mu_);
   start_error_ = std::move(error);
+}
+
+void FakeAgent::push(const api::WorkloadStatus& status) {
+  onIo([&] { pushLocked(status); });
+}
+
+void FakeAgent::pushLocked(const api::WorkloadStatus& status) {
+  const std::string line =
+      protocol::encodeReply(protocol::Reply{std::nullopt, protocol::WorkloadEvent{status}});
+  for (const auto& conn : conns_) {
+    if (conn->open && conn->subscribed) conn->enqueue(line);
+  }
+}
+
+void FakeAgent::pushAfterNextList(const api::WorkloadStatus& status) {
+  onIo([&] { push_after_list_.push_back(status); });
+}
+
+void FakeAgent::sendRaw(const std::string& line) {
+  onIo([&] {
+    for (const auto& conn : conns_) {
+      if (conn->open && conn->hello) conn->enqueue(line);
+    }
+  });
+}
+
+void FakeAgent::holdReplies(int n) {
+  onIo([&] { hold_ = n; });
+}
+
+void FakeAgent::setLog(const std::string& id, std::vector<protocol::LogLine> lines) {
+  onIo([&] { logs_[id] = std::move(lines); });
+}
+
+void FakeAgent::appendLog(const std::string& id, const protocol::LogLine& line) {
+  onIo([&] {
+    logs_[id].push_back(line);
+    for (const auto& conn : conns_) {
+      auto [begin, end] = conn->follows.equal_range(id);
+      for (auto it = begin; it != end; ++it) {
+        conn->enqueue(protocol::encodeReply(protocol::Reply{it->second, line}));
+      }
+    }
+  });
+}
+
+void FakeAgent::endLogs(const std::string& id) {
+  onIo([&] {
+    for (const auto& conn : conns_) {
+      auto [begin, end] = conn->follows.equal_range(id);
+      for (auto it = begin; it != end; ++it) {
+        conn->enqueue(
+            protocol::encodeReply(protocol::Reply{it->second, protocol::LogEnd{"Completed"}}));
+      }
+      conn->follows.erase(id);
+    }
+  });
+}
+
+void FakeAgent::dropConnections() {
+  onIo([this] {
+    for (const auto& conn : conns_) conn->close();
+    conns_.clear();
+  });
+}
+
+void FakeAgent::stop() {
+  onIo([this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (const auto& conn : conns_) conn->close();
+    conns_.clear();
+  });
+}
+
+void FakeAgent::restart() {
+  onIo([this] {
+    if (acceptor_.is_open()) return;
+    listen();
+    acceptLoop();
+  });
 }
 
 int FakeAgent::count(const std::string& type) const {
@@ -80,58 +224,233 @@ void FakeAgent::resetCounts() {
   counts_.clear();
 }
 
+int FakeAgent::connections() const {
+  int n = 0;
+  onIo([&] { n = static_cast<int>(conns_.size()); });
+  return n;
+}
+
+int FakeAgent::subscribers() const {
+  int n = 0;
+  onIo([&] {
+    for (const auto& conn : conns_) n += conn->open && conn->subscribed ? 1 : 0;
+  });
+  return n;
+}
+
 protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
-  std::lock_guard lock(mu_);
-  ++counts_[std::string(protocol::typeName(request))];
-  const auto notFound = [](const std::string& id) {
-    return protocol::ErrorReply{Error{Code::kNotFound, "no workload \"" + id + "\"", ""}, id};
+  std::vector<api::WorkloadStatus> pushes;
+  protocol::ReplyBody reply;
+  {
+    std::lock_guard lock(mu_);
+    const auto notFound = [&](const std::string& id) {
+      return protocol::ErrorReply{
+          Error{Code::kNotFound, "no workload \"" + id + "\" on node \"" + node_id_ + "\"", ""},
+          id};
+    };
+    reply = std::visit(
+        Overloaded{
+            [&](const protocol::StartWorkload& m) -> protocol::ReplyBody {
+              if (start_error_) return protocol::ErrorReply{*start_error_, m.workload.id};
+              auto it = workloads_.find(m.workload.id);
+              if (it != workloads_.end()) {
+                if (!m.uid.empty() && it->second.uid != m.uid) {
+                  return protocol::ErrorReply{
+                      Error{Code::kAlreadyExists,
+                            "workload \"" + m.workload.id + "\" exists with another uid", "id"},
+                      m.workload.id};
+                }
+                return it->second;
+              }
+              api::WorkloadStatus status;
+              status.id = m.workload.id;
+              status.uid = m.uid.empty() ? "u-" + std::to_string(next_uid_++) : m.uid;
+              status.node = node_id_;
+              status.state = api::WorkloadState::kPending;
+              status.reason = std::string(api::reason::kCreating);
+              workloads_[status.id] = status;
+              pushes.push_back(status);
+              return status;
+            },
+            [&](const protocol::GetStatus& m) -> protocol::ReplyBody {
+              auto it = workloads_.find(m.id);
+              if (it == workloads_.end()) return notFound(m.id);
+              return it->second;
+            },
+            [&](const protocol::StopWorkload& m) -> protocol::ReplyBody {
+              auto it = workloads_.find(m.id);
+              if (it == workloads_.end()) return notFound(m.id);
+              if (!isFinal(it->second.state)) {
+                it->second.state = api::WorkloadState::kFailed;
+                pushes.push_back(it->second);
+              }
+              return it->second;
+            },
+            [&](const protocol::RemoveWorkload& m) -> protocol::ReplyBody {
+              last_grace_seconds_ = m.timeout_seconds;
+              auto it = workloads_.find(m.id);
+              if (it == workloads_.end()) return notFound(m.id);
+              if (m.uid.empty() || it->second.uid == m.uid) workloads_.erase(it);
+              return protocol::Removed{m.id};
+            },
+            [&](const protocol::ListWorkloads& m) -> protocol::ReplyBody {
+              protocol::WorkloadList list;
+              auto it = m.after.empty() ? workloads_.begin() : workloads_.upper_bound(m.after);
+              for (;
+                   it != workloads_.end() && static_cast<std::int64_t>(list.items.size()) < m.limit;
+                   ++it) {
+                list.items.push_back(it->second);
+              }
+              if (it != workloads_.end() && !list.items.empty()) list.next = list.items.back().id;
+              return list;
+            },
+            [&](const protocol::NodeInfo&) -> protocol::ReplyBody {
+              api::NodeInfo info;
+              info.node_id = node_id_;
+              info.capacity = capacity_;
+              info.allocatable = capacity_;
+              info.runtime_classes = runtime_classes_;
+              info.version = "fake";
+              info.workloads = static_cast<int>(workloads_.size());
+              return info;
+            },
+            [&](const auto&) -> protocol::ReplyBody {  // Hello, Logs: handled by onLine
+              return protocol::ErrorReply{Error{Code::kInternal, "unexpected", ""}, ""};
+            },
+        },
+        request);
+  }
+  if (auto_push_) {
+    for (const auto& status : pushes) pushLocked(status);
+  }
+  return reply;
+}
+
+void FakeAgent::send(const std::shared_ptr<Conn>& conn, protocol::Reply reply) {
+  if (mode_ == Mode::kWrongReq && reply.req) reply.req = "not-" + *reply.req;
+  if (hold_ > 0) {
+    held_.emplace_back(conn, std::move(reply));
+    if (--hold_ == 0) {
+      auto held = std::move(held_);
+      held_.clear();
+      for (auto it = held.rbegin(); it != held.rend(); ++it) {
+        it->first->enqueue(protocol::encodeReply(it->second));
+      }
+    }
+    return;
+  }
+  conn->enqueue(protocol::encodeReply(reply));
+}
+
+void FakeAgent::onLine(const std::shared_ptr<Conn>& conn, const std::string& line) {
+  auto request = protocol::decodeRequest(line);
+  if (!request) {
+    send(conn, protocol::Reply{request.error().req,
+                               protocol::ErrorReply{request.error().error, request.error().id}});
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++counts_[std::string(protocol::typeName(request->body))];
+  }
+  const auto refuse = [&](std::string message) {
+    send(conn, protocol::Reply{request->req,
+                               protocol::ErrorReply{
+                                   Error{Code::kFailedPrecondition, std::move(message), ""}, ""}});
   };
-  return std::visit(Overloaded{
-                        [&](const protocol::StartWorkload& m) -> protocol::ReplyBody {
-                          if (start_error_)
-                            return protocol::ErrorReply{*start_error_, m.workload.id};
-                          auto [it, inserted] = workloads_.try_emplace(m.workload.id);
-                          if (inserted) {
-                            it->second.id = m.workload.id;
-                            it->second.node = node_id_;
-                            it->second.state = api::WorkloadState::kPending;
-                            it->second.reason = std::string(api::reason::kCreating);
-                          }
-                          return it->second;
-                        },
-                        [&](const protocol::GetStatus& m) -> protocol::ReplyBody {
-                          auto it = workloads_.find(m.id);
-                          if (it == workloads_.end()) return notFound(m.id);
-                          return it->second;
-                        },
-                        [&](const protocol::StopWorkload& m) -> protocol::ReplyBody {
-                          auto it = workloads_.find(m.id);
-                          if (it == workloads_.end()) return notFound(m.id);
-                          it->second.state = api::WorkloadState::kFailed;
-                          return it->second;
-                        },
-                        [&](const protocol::RemoveWorkload& m) -> protocol::ReplyBody {
-                          last_grace_seconds_ = m.timeout_seconds;
-                          if (workloads_.erase(m.id) == 0) return notFound(m.id);
-                          return protocol::Removed{m.id};
-                        },
-                        [&](const protocol::ListWorkloads&) -> protocol::ReplyBody {
-                          protocol::WorkloadList list;
-                          for (const auto& [id, status] : workloads_) list.items.push_back(status);
-                          return list;
-                        },
-                        [&](const protocol::NodeInfo&) -> protocol::ReplyBody {
-                          api::NodeInfo info;
-                          info.node_id = node_id_;
-                          info.capacity = capacity_;
-                          info.allocatable = capacity_;
-                          info.runtime_classes = runtime_classes_;
-                          info.version = "fake";
-                          info.workloads = static_cast<int>(workloads_.size());
-                          return info;
-                        },
-                    },
-                    request);
+  if (auto* hello = std::get_if<protocol::Hello>(&request->body)) {
+    if (conn->hello) return refuse("Hello was already answered on this connection");
+    if (hello->node_id != node_id_) {
+      refuse("this agent is node \"" + node_id_ + "\", not \"" + hello->node_id + "\"");
+      conn->open = false;
+      conn->enqueue(std::nullopt);  // close once the refusal is written
+      return;
+    }
+    conn->hello = true;
+    conn->subscribed = hello->subscribe;
+    send(conn, protocol::Reply{request->req, handle(protocol::NodeInfo{})});
+    return;
+  }
+  if (!conn->hello) return refuse("the first request on a connection must be Hello");
+  if (auto* logs = std::get_if<protocol::Logs>(&request->body)) {
+    auto it = logs_.find(logs->id);
+    if (it == logs_.end()) {
+      send(conn, protocol::Reply{request->req, protocol::LogEnd{"NotFound"}});
+      return;
+    }
+    const auto& lines = it->second;
+    std::size_t first = 0;
+    if (logs->tail && static_cast<std::size_t>(*logs->tail) < lines.size()) {
+      first = lines.size() - static_cast<std::size_t>(*logs->tail);
+    }
+    for (std::size_t i = first; i < lines.size(); ++i) {
+      send(conn, protocol::Reply{request->req, lines[i]});
+    }
+    if (logs->follow) {
+      conn->follows.emplace(logs->id, request->req.value_or(""));
+    } else {
+      send(conn, protocol::Reply{request->req, protocol::LogEnd{"Completed"}});
+    }
+    return;
+  }
+  protocol::ReplyBody body = handle(request->body);
+  send(conn, protocol::Reply{request->req, std::move(body)});
+  if (std::holds_alternative<protocol::ListWorkloads>(request->body)) {
+    auto pushes = std::move(push_after_list_);
+    push_after_list_.clear();
+    for (const auto& status : pushes) pushLocked(status);
+  }
+}
+
+void FakeAgent::serve(std::shared_ptr<Conn> conn) {
+  conns_.insert(conn);
+  // Reader: one request per line, answered in order.
+  asio::co_spawn(
+      io_,
+      [this, conn]() -> asio::awaitable<void> {
+        protocol::LineReader<tcp::socket> reader(conn->socket);
+        while (true) {
+          auto line = co_await reader.next();
+          if (!line) break;
+          if (!conn->open) continue;     // refused: drain until the peer closes
+          if (mode_ == Mode::kSilent) {  // counted, never answered
+            if (auto request = protocol::decodeRequest(*line)) {
+              std::lock_guard lock(mu_);
+              ++counts_[std::string(protocol::typeName(request->body))];
+            }
+            continue;
+          }
+          onLine(conn, *line);
+        }
+        conn->close();
+        conns_.erase(conn);
+      },
+      asio::detached);
+  // Writer: replies and pushes, in order.
+  asio::co_spawn(
+      io_,
+      [this, conn]() -> asio::awaitable<void> {
+        while (conn->socket.is_open()) {
+          if (conn->out.empty()) {
+            conn->wake.expires_at(asio::steady_timer::time_point::max());
+            boost::system::error_code ec;
+            co_await conn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+          }
+          auto next = std::move(conn->out.front());
+          conn->out.pop_front();
+          if (!next) {
+            boost::system::error_code ignored;
+            conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+            co_return;
+          }
+          auto written = co_await protocol::writeLine(conn->socket, std::move(*next));
+          if (!written) break;
+        }
+        conn->close();
+        conns_.erase(conn);
+      },
+      asio::detached);
 }
 
 void FakeAgent::acceptLoop() {
@@ -141,30 +460,7 @@ void FakeAgent::acceptLoop() {
       boost::system::error_code ignored;
       socket.close(ignored);
     } else {
-      asio::co_spawn(
-          io_,
-          [this, s = std::move(socket)]() mutable -> asio::awaitable<void> {
-            tcp::socket socket = std::move(s);
-            protocol::LineReader<tcp::socket> reader(socket);
-            while (true) {
-              auto line = co_await reader.next();
-              if (!line) co_return;
-              if (mode_ == Mode::kSilent) continue;
-              auto request = protocol::decodeRequest(*line);
-              protocol::Reply reply;
-              if (!request) {
-                reply = protocol::Reply{request.error().req,
-                                        protocol::ErrorReply{request.error().error, ""}};
-              } else {
-                reply = protocol::Reply{request->req, handle(request->body)};
-              }
-              if (mode_ == Mode::kWrongReq) reply.req = "not-" + reply.req.value_or("");
-              std::string text = protocol::encodeReply(reply);
-              auto written = co_await protocol::writeLine(socket, std::move(text));
-              if (!written) co_return;
-            }
-          },
-          asio::detached);
+      serve(std::make_shared<Conn>(std::move(socket)));
     }
     acceptLoop();
   });

@@ -102,8 +102,8 @@ class FleetListener {
   // cordoned/uncordoned/added. Capacity may have appeared: the service
   // retries its Unschedulable queue; on Lost it reschedules (§8.6).
   virtual void onNodeChanged(const NodeView& node) = 0;
-  // The node was removed (DELETE /nodes/{id}?force=true): its workloads are
-  // treated as on a lost node.
+  // The node was removed (DELETE /nodes/{id}; while workloads are counted on
+  // it only with force=true): its workloads are treated as on a lost node.
   virtual void onNodeRemoved(const std::string& node) = 0;
 };
 

@@ -1,0 +1,189 @@
+#include "server/http/node_handlers.h"
+
+#include <initializer_list>
+#include <string_view>
+
+#include "api/json.h"
+#include "api/json_fields.h"
+#include "api/strict_json.h"
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+json nodeJson(const NodeView& node) {
+  json out{{"id", node.id}, {"address", node.address}, {"state", nodeStateName(node.state)}};
+  if (!node.reason.empty()) out["reason"] = node.reason;
+  if (!node.message.empty()) out["message"] = node.message;
+  out["schedulable"] = node.schedulable;
+  if (node.last_heartbeat) out["last_heartbeat"] = formatRfc3339(*node.last_heartbeat);
+  out["capacity"] = api::toJson(node.capacity);
+  out["allocated"] = api::toJson(node.allocated);
+  out["allocatable"] = api::toJson(node.allocatable());
+  out["runtime_classes"] = node.runtime_classes;
+  out["workloads"] = node.workloads;
+  if (!node.version.empty()) out["version"] = node.version;
+  return out;
+}
+
+namespace {
+
+// 400 for a query parameter the route does not take.
+std::optional<HttpResponse> unknownQuery(const HttpRequest& request, std::string_view route,
+                                         std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : request.query) {
+    bool found = false;
+    for (auto k : known) found = found || key == k;
+    if (found) continue;
+    std::string takes;
+    for (auto k : known) takes += (takes.empty() ? "" : ", ") + std::string(k);
+    const std::string name = key.substr(0, 80);
+    return errorResponse(http_status::kBadRequest,
+                         Error{Code::kInvalidArgument,
+                               "unknown query parameter \"" + name + "\" (" + std::string(route) +
+                                   " takes " + (takes.empty() ? std::string("none") : takes) + ")",
+                               name});
+  }
+  return std::nullopt;
+}
+
+// POST bodies of the node actions carry nothing: empty or {}.
+std::optional<HttpResponse> unexpectedBody(const HttpRequest& request) {
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;
+  auto j = api::parseStrictJson(request.body);
+  if (j && j->is_object() && j->empty()) return std::nullopt;
+  return errorResponse(http_status::kBadRequest,
+                       Error{Code::kInvalidArgument, "this request takes no body (or {})", ""});
+}
+
+HttpResponse notFound(const std::string& id) {
+  return errorResponse(Error{Code::kNotFound, "no node \"" + id.substr(0, 80) + "\"", ""});
+}
+
+struct NewNode {
+  std::string id;
+  std::string address;
+};
+
+// Shape only (400 when it fails): an object with string "id" and "address"
+// and nothing else. Values are checked by the registry (422).
+Result<NewNode> decodeNewNode(const std::string& body) {
+  auto j = api::parseStrictJson(body);
+  if (!j) return fail(j.error());
+  if (auto s = api::fields::requireObject(*j, "node", {"id", "address"}, ""); !s) {
+    return fail(s.error());
+  }
+  NewNode out;
+  auto id = api::fields::optString(*j, "id", "");
+  if (!id) return fail(id.error());
+  auto address = api::fields::optString(*j, "address", "");
+  if (!address) return fail(address.error());
+  out.id = id->value_or("");
+  out.address = address->value_or("");
+  return out;
+}
+
+}  // namespace
+
+void NodeHandlers::addRoutes(Router& router) {
+  router.add(http::verb::get, "/nodes", [this](HttpRequest r) { return list(std::move(r)); });
+  router.add(http::verb::post, "/nodes", [this](HttpRequest r) { return add(std::move(r)); });
+  router.add(http::verb::get, "/nodes/{id}", [this](HttpRequest r) { return get(std::move(r)); });
+  router.add(http::verb::delete_, "/nodes/{id}",
+             [this](HttpRequest r) { return remove(std::move(r)); });
+  router.add(http::verb::post, "/nodes/{id}/cordon",
+             [this](HttpRequest r) { return cordon(std::move(r)); });
+  router.add(http::verb::post, "/nodes/{id}/uncordon",
+             [this](HttpRequest r) { return uncordon(std::move(r)); });
+  router.add(http::verb::post, "/nodes/{id}/drain",
+             [this](HttpRequest r) { return drain(std::move(r)); });
+  router.add(http::verb::get, "/healthz", [this](HttpRequest r) { return healthz(std::move(r)); });
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::healthz(HttpRequest request) {
+  if (auto bad = unknownQuery(request, "/healthz", {})) co_return *bad;
+  co_return jsonResponse(http_status::kOk, json{{"status", "ok"}});
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::list(HttpRequest request) {
+  if (auto bad = unknownQuery(request, "/nodes", {})) co_return *bad;
+  json items = json::array();
+  for (const auto& node : registry_.nodes()) items.push_back(nodeJson(node));
+  co_return jsonResponse(http_status::kOk, json{{"items", std::move(items)}});
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::get(HttpRequest request) {
+  if (auto bad = unknownQuery(request, "/nodes/{id}", {})) co_return *bad;
+  const std::string& id = request.params["id"];
+  auto node = registry_.node(id);
+  if (!node) co_return notFound(id);
+  co_return jsonResponse(http_status::kOk, nodeJson(*node));
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::add(HttpRequest request) {
+  if (auto bad = unknownQuery(request, "POST /nodes", {})) co_return *bad;
+  auto decoded = decodeNewNode(request.body);
+  if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
+  auto added = co_await registry_.add(std::move(decoded->id), std::move(decoded->address));
+  if (!added) co_return errorResponse(added.error());
+  HttpResponse response = jsonResponse(http_status::kCreated, nodeJson(*added));
+  response.headers.emplace_back("Location", "/nodes/" + added->id);
+  co_return response;
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::remove(HttpRequest request) {
+  if (auto bad = unknownQuery(request, "DELETE /nodes/{id}", {"force"})) co_return *bad;
+  bool force = false;
+  if (auto it = request.query.find("force"); it != request.query.end()) {
+    if (it->second == "true") {
+      force = true;
+    } else if (it->second != "false") {
+      co_return errorResponse(
+          http_status::kBadRequest,
+          Error{Code::kInvalidArgument, "force must be true or false", "force"});
+    }
+  }
+  std::string id = request.params["id"];
+  auto removed = co_await registry_.remove(std::move(id), force);
+  if (!removed) co_return errorResponse(removed.error());
+  co_return jsonResponse(http_status::kOk, nodeJson(*removed));
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::cordon(HttpRequest request) {
+  if (auto bad = unknownQuery(request, "/nodes/{id}/cordon", {})) co_return *bad;
+  if (auto bad = unexpectedBody(request)) co_return *bad;
+  std::string id = request.params["id"];
+  auto node = co_await registry_.cordon(std::move(id));
+  if (!node) co_return errorResponse(node.error());
+  co_return jsonResponse(http_status::kOk, nodeJson(*node));
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::uncordon(HttpRequest request) {
+  if (auto bad = unknownQuery(request, "/nodes/{id}/uncordon", {})) co_return *bad;
+  if (auto bad = unexpectedBody(request)) co_return *bad;
+  std::string id = request.params["id"];
+  auto node = co_await registry_.uncordon(std::move(id));
+  if (!node) co_return errorResponse(node.error());
+  co_return jsonResponse(http_status::kOk, nodeJson(*node));
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::drain(HttpRequest request) {
+  if (auto bad = unknownQuery(request, "/nodes/{id}/drain", {})) co_return *bad;
+  if (auto bad = unexpectedBody(request)) co_return *bad;
+  const std::string id = request.params["id"];
+  std::string cordon_id = id;
+  auto cordoned = co_await registry_.cordon(std::move(cordon_id));
+  if (!cordoned) co_return errorResponse(cordoned.error());
+  if (drain_) {
+    auto hook = drain_;
+    auto drained = co_await hook(id);
+    if (!drained) co_return errorResponse(drained.error());
+  }
+  auto node = registry_.node(id);
+  if (!node) co_return notFound(id);  // removed while draining
+  co_return jsonResponse(http_status::kOk, nodeJson(*node));
+}
+
+}  // namespace zp::server

@@ -1,0 +1,640 @@
+#include "server/nodes/agent_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "protocol/line_io.h"
+#include "server/nodes/node_lifecycle.h"
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string millis(milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+// 250 ms doubling to 5 s (the options'), reset after a successful Hello.
+class ReconnectBackoff {
+ public:
+  ReconnectBackoff(milliseconds initial, milliseconds max)
+      : initial_(std::max(initial, milliseconds(1))),
+        max_(std::max(max, initial_)),
+        next_(initial_) {}
+  milliseconds next() {
+    const auto delay = next_;
+    next_ = std::min(next_ * 2, max_);
+    return delay;
+  }
+  void reset() { next_ = initial_; }
+
+ private:
+  milliseconds initial_, max_, next_;
+};
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+}  // namespace
+
+// One TCP connection: the main one of the link, or a log stream's.
+struct AgentLink::Connection {
+  explicit Connection(const asio::any_io_executor& ex)
+      : socket(ex), resolver(ex), deadline(ex), wake(ex), closed_signal(ex) {
+    closed_signal.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  // Closes the socket and wakes everything that waits on this connection.
+  void shut() {
+    open = false;
+    boost::system::error_code ignored;
+    resolver.cancel();
+    socket.close(ignored);
+    deadline.cancel();
+    wake.cancel();
+    closed_signal.cancel();
+  }
+
+  // Closes the socket if `d` passes first (connect, log handshake).
+  void armDeadline(milliseconds d) {
+    timed_out = false;
+    deadline.expires_after(d);
+    deadline.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: the guarded step finished in time
+      timed_out = true;
+      boost::system::error_code ignored;
+      resolver.cancel();
+      socket.close(ignored);
+    });
+  }
+
+  enum class Phase { kHandshake, kResyncing, kHandingUp, kLive };
+
+  tcp::socket socket;
+  tcp::resolver resolver;
+  asio::steady_timer deadline;       // see armDeadline
+  asio::steady_timer wake;           // wakes the writer when `out` gets a line
+  asio::steady_timer closed_signal;  // its wait ends when the connection closes
+  std::deque<std::string> out;       // lines to send, in order
+  bool open = true;
+  bool timed_out = false;
+  bool established = false;  // Hello answered with this node's id
+  Phase phase = Phase::kHandshake;
+  // During the handshake and resync: what the node lists, by id, with the
+  // arrival number of the line that said it (a later line wins).
+  std::map<std::string, std::pair<api::WorkloadStatus, std::uint64_t>> listing;
+  std::vector<api::WorkloadStatus> held;  // pushes that arrived during the hand-up
+  bool heartbeat_in_flight = false;
+  std::optional<TimePoint> heartbeat_sent;
+};
+
+struct AgentLink::Pending {
+  explicit Pending(const asio::any_io_executor& ex, std::string what)
+      : timer(ex), what(std::move(what)) {}
+  asio::steady_timer timer;  // the call's timeout; cancelled when the reply comes
+  std::string what;          // "NodeInfo to node ..." for errors
+  bool done = false;
+  Result<protocol::ReplyBody> reply = fail(Code::kInternal, "no reply");
+  std::uint64_t seq = 0;
+};
+
+namespace {
+
+// A log stream on its own connection. The state is shared with a next() in
+// progress, so destroying the stream (which closes the socket) is safe at
+// any time: the pending read then ends kCancelled.
+class AgentLogStream final : public LogStream {
+ public:
+  struct State {
+    explicit State(std::shared_ptr<AgentLink::Connection> c, std::string what)
+        : conn(std::move(c)), reader(conn->socket), what(std::move(what)) {}
+    std::shared_ptr<AgentLink::Connection> conn;
+    protocol::LineReader<tcp::socket> reader;
+    std::string what;
+    bool ended = false;
+  };
+
+  explicit AgentLogStream(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  ~AgentLogStream() override;
+
+  asio::awaitable<Result<Item>> next() override { return readNext(state_); }
+
+ private:
+  static asio::awaitable<Result<Item>> readNext(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+// Defined after AgentLink::Connection is complete.
+AgentLogStream::~AgentLogStream() { state_->conn->shut(); }
+
+asio::awaitable<Result<LogStream::Item>> AgentLogStream::readNext(std::shared_ptr<State> state) {
+  if (state->ended) co_return fail(Code::kUnavailable, state->what + ": the stream has ended");
+  auto line = co_await state->reader.next();
+  if (!line) {
+    state->ended = true;
+    state->conn->shut();
+    if (line.error().code == Code::kCancelled) {
+      co_return fail(Code::kCancelled, state->what + ": the stream was closed");
+    }
+    co_return fail(Code::kUnavailable, state->what + ": " + line.error().message);
+  }
+  auto reply = protocol::decodeReply(*line);
+  if (!reply) {
+    state->ended = true;
+    state->conn->shut();
+    co_return fail(Code::kUnavailable,
+                   state->what + ": undecodable line from the agent: " + reply.error().message);
+  }
+  if (auto* l = std::get_if<protocol::LogLine>(&reply->body)) co_return Item{std::move(*l)};
+  state->ended = true;
+  state->conn->shut();
+  if (auto* end = std::get_if<protocol::LogEnd>(&reply->body)) co_return Item{std::move(*end)};
+  if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
+    co_return fail(std::move(error->error));
+  }
+  co_return fail(Code::kUnavailable,
+                 state->what + ": the agent sent " + std::string(protocol::typeName(reply->body)));
+}
+
+std::shared_ptr<AgentLink> AgentLink::create(asio::any_io_executor executor, std::string node_id,
+                                             std::string address, AgentLinkOptions options,
+                                             AgentLinkEvents events) {
+  return std::shared_ptr<AgentLink>(new AgentLink(std::move(executor), std::move(node_id),
+                                                  std::move(address), options, std::move(events)));
+}
+
+AgentLink::AgentLink(asio::any_io_executor executor, std::string node_id, std::string address,
+                     AgentLinkOptions options, AgentLinkEvents events)
+    : executor_(std::move(executor)),
+      node_id_(std::move(node_id)),
+      address_(std::move(address)),
+      options_(options),
+      events_(std::move(events)),
+      retry_timer_(executor_) {}
+
+AgentLink::~AgentLink() = default;
+
+std::string AgentLink::describe(std::string_view what) const {
+  return std::string(what) + " to node \"" + node_id_ + "\" at " + address_;
+}
+
+void AgentLink::start() {
+  if (started_ || stopped_) return;
+  started_ = true;
+  asio::co_spawn(executor_, run(shared_from_this()), asio::detached);
+}
+
+void AgentLink::shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  retry_timer_.cancel();
+  if (current_) close(*current_, {}, "the link is shut down");
+  for (auto& weak : log_connections_) {
+    if (auto conn = weak.lock()) conn->shut();
+  }
+  log_connections_.clear();
+  for (auto& waiter : slot_waiters_) waiter->cancel();
+}
+
+void AgentLink::reconnect(std::string_view reason, std::string message) {
+  if (current_ && current_->open && current_->established) close(*current_, reason, message);
+}
+
+void AgentLink::tick(TimePoint now) {
+  if (stopped_ || !connected_ || !current_) return;
+  Connection& conn = *current_;
+  if (conn.heartbeat_in_flight) return;
+  if (conn.heartbeat_sent && now - *conn.heartbeat_sent < options_.heartbeat_interval) return;
+  conn.heartbeat_sent = now;
+  conn.heartbeat_in_flight = true;
+  asio::co_spawn(executor_, heartbeat(shared_from_this(), current_), asio::detached);
+}
+
+void AgentLink::report(std::string_view reason, const std::string& message) {
+  last_error_ = message;
+  if (stopped_) return;
+  if (message != last_logged_) {
+    spdlog::warn("node \"{}\" at {}: {} ({})", node_id_, address_, message, reason);
+    last_logged_ = message;
+  }
+  if (events_.disconnected) events_.disconnected(reason, message);
+}
+
+void AgentLink::close(Connection& conn, std::string_view reason, const std::string& message) {
+  if (!conn.open) return;
+  conn.shut();
+  if (&conn != current_.get()) return;
+  const bool established = conn.established;
+  connected_ = false;
+  if (!message.empty()) last_error_ = message;
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [req, call] : pending) {
+    call->done = true;
+    call->reply = stopped_ ? fail(Code::kCancelled, call->what + ": the link is shut down")
+                           : fail(Code::kUnavailable, call->what + ": connection lost: " + message);
+    call->timer.cancel();
+  }
+  if (established && !stopped_) report(reason, message);
+}
+
+void AgentLink::releaseSlot() {
+  if (!slot_waiters_.empty()) {
+    // The slot passes to the first waiter: in_flight_ stays as it is.
+    auto waiter = std::move(slot_waiters_.front());
+    slot_waiters_.pop_front();
+    waiter->cancel();
+  } else if (in_flight_ > 0) {
+    --in_flight_;
+  }
+}
+
+asio::awaitable<void> AgentLink::run(Self self) {
+  ReconnectBackoff backoff(options_.backoff_initial, options_.backoff_max);
+  while (!stopped_) {
+    auto conn = std::make_shared<Connection>(executor_);
+    current_ = conn;
+    auto connected = co_await connectSocket(conn);
+    if (stopped_) break;
+    if (!connected) {
+      conn->shut();
+      report(node_reason::kConnectionRefused, connected.error().message);
+    } else {
+      asio::co_spawn(executor_, readLoop(self, conn), asio::detached);
+      asio::co_spawn(executor_, writeLoop(self, conn), asio::detached);
+      co_await handshake(conn);
+      if (conn->established) backoff.reset();
+      if (conn->open && !stopped_) {
+        boost::system::error_code ec;
+        co_await conn->closed_signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
+    if (stopped_) break;
+    retry_timer_.expires_after(backoff.next());
+    boost::system::error_code ec;
+    co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<Status> AgentLink::connectSocket(std::shared_ptr<Connection> conn) {
+  auto hp = parseHostPort(address_, "address");
+  if (!hp) co_return fail(Code::kUnavailable, hp.error().message);
+  conn->armDeadline(options_.connect_timeout);
+  boost::system::error_code ec;
+  const std::string port = std::to_string(hp->port);
+  auto endpoints = co_await conn->resolver.async_resolve(
+      hp->host, port, asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec && conn->open && !conn->timed_out) {
+    co_await asio::async_connect(conn->socket, endpoints,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+  }
+  conn->deadline.cancel();
+  if (!conn->open) co_return fail(Code::kCancelled, "cannot connect to " + address_ + ": closed");
+  if (conn->timed_out) {
+    co_return fail(Code::kUnavailable, "cannot connect to " + address_ + ": no connection within " +
+                                           millis(options_.connect_timeout));
+  }
+  if (ec) co_return fail(Code::kUnavailable, "cannot connect to " + address_ + ": " + ec.message());
+  conn->socket.set_option(tcp::no_delay(true), ec);  // small lines, sent at once
+  co_return ok();
+}
+
+asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
+  protocol::RequestBody hello = protocol::Hello{node_id_, true};
+  auto answer = co_await exchange(conn, std::move(hello), options_.hello_timeout);
+  if (stopped_) co_return;
+  std::string_view reason = node_reason::kHandshakeFailed;
+  std::string failure;
+  if (!answer.reply) {
+    if (answer.reply.error().code == Code::kFailedPrecondition) {
+      reason = node_reason::kNodeIdMismatch;
+      failure = "the agent refused Hello: " + answer.reply.error().message;
+    } else {
+      failure = answer.reply.error().message;
+    }
+  } else if (auto* info = std::get_if<api::NodeInfo>(&*answer.reply); info == nullptr) {
+    failure = "the agent answered Hello with " + std::string(protocol::typeName(*answer.reply));
+  } else if (info->node_id != node_id_) {
+    reason = node_reason::kNodeIdMismatch;
+    failure = "the agent at " + address_ + " is node \"" + info->node_id.substr(0, 80) +
+              "\", not \"" + node_id_ + "\"";
+  } else if (!conn->open) {
+    failure = "the connection closed right after Hello (" + last_error_ + ")";
+  } else {
+    conn->established = true;
+    connected_ = true;
+    last_logged_.clear();
+    spdlog::info("node \"{}\" at {}: connected ({} MB, {} millicores, classes [{}], version {})",
+                 node_id_, address_, info->capacity.memory_mb, info->capacity.cpu_millicores,
+                 joined(info->runtime_classes), info->version);
+    if (events_.connected) events_.connected(*info);
+  }
+  if (!conn->established) {
+    close(*conn, reason, failure);
+    report(reason, failure);
+    co_return;
+  }
+
+  // The resync: every page, merged with the pushes that arrive meanwhile.
+  conn->phase = Connection::Phase::kResyncing;
+  std::string after;
+  while (true) {
+    protocol::RequestBody list = protocol::ListWorkloads{options_.resync_page, after};
+    auto page = co_await exchange(conn, std::move(list), options_.resync_timeout);
+    if (stopped_ || !conn->open) co_return;  // lost: close() reported it
+    std::string error;
+    if (!page.reply) {
+      error = page.reply.error().message;
+    } else if (auto* l = std::get_if<protocol::WorkloadList>(&*page.reply)) {
+      for (auto& item : l->items) {
+        auto it = conn->listing.find(item.id);
+        if (it == conn->listing.end()) {
+          const std::string id = item.id;
+          conn->listing.emplace(id, std::make_pair(std::move(item), page.seq));
+        } else if (it->second.second < page.seq) {
+          it->second = {std::move(item), page.seq};
+        }
+      }
+      if (l->next.empty()) break;
+      if (l->next <= after) {
+        error = "the listing does not advance (continue \"" + l->next.substr(0, 80) + "\")";
+      } else {
+        after = l->next;
+      }
+    } else {
+      error =
+          "the agent answered ListWorkloads with " + std::string(protocol::typeName(*page.reply));
+    }
+    if (!error.empty()) {
+      close(*conn, node_reason::kHandshakeFailed, "resync failed: " + error);
+      co_return;
+    }
+  }
+
+  conn->phase = Connection::Phase::kHandingUp;
+  std::vector<api::WorkloadStatus> items;
+  items.reserve(conn->listing.size());
+  for (auto& [id, entry] : conn->listing) items.push_back(std::move(entry.first));
+  conn->listing.clear();
+  if (events_.resynced) {
+    auto handUp = events_.resynced;
+    co_await handUp(std::move(items));
+  }
+  if (stopped_ || !conn->open) co_return;
+  conn->phase = Connection::Phase::kLive;
+  auto held = std::move(conn->held);
+  conn->held.clear();
+  for (const auto& status : held) {
+    if (stopped_ || !conn->open) break;
+    if (events_.pushed) events_.pushed(status);
+  }
+}
+
+void AgentLink::onPush(Connection& conn, api::WorkloadStatus status, std::uint64_t seq) {
+  switch (conn.phase) {
+    case Connection::Phase::kHandshake:
+    case Connection::Phase::kResyncing: {
+      auto& entry = conn.listing[status.id];
+      if (entry.second < seq) entry = {std::move(status), seq};
+      return;
+    }
+    case Connection::Phase::kHandingUp:
+      conn.held.push_back(std::move(status));
+      return;
+    case Connection::Phase::kLive:
+      if (events_.pushed) events_.pushed(status);
+      return;
+  }
+}
+
+asio::awaitable<void> AgentLink::readLoop(Self /*self*/, std::shared_ptr<Connection> conn) {
+  protocol::LineReader<tcp::socket> reader(conn->socket, protocol::kMaxLineBytes);
+  while (conn->open) {
+    auto line = co_await reader.next();
+    if (!conn->open || stopped_) co_return;
+    if (!line) {
+      const std::string message = line.error().code == Code::kResourceExhausted
+                                      ? "the agent sent a " + line.error().message
+                                      : "connection closed: " + line.error().message;
+      close(*conn, node_reason::kConnectionLost, message);
+      co_return;
+    }
+    const std::uint64_t seq = ++seq_;
+    auto reply = protocol::decodeReply(*line);
+    if (!reply) {
+      close(*conn, node_reason::kConnectionLost,
+            "undecodable line from the agent: " + reply.error().message);
+      co_return;
+    }
+    if (!reply->req) {
+      if (auto* event = std::get_if<protocol::WorkloadEvent>(&reply->body)) {
+        onPush(*conn, std::move(event->workload), seq);
+        continue;
+      }
+      std::string message =
+          "the agent sent " + std::string(protocol::typeName(reply->body)) + " without req";
+      if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
+        message += ": " + error->error.message;
+      }
+      close(*conn, node_reason::kConnectionLost, message);
+      co_return;
+    }
+    auto it = pending_.find(*reply->req);
+    if (it == pending_.end()) continue;  // its call gave up (timeout): the late reply is dropped
+    auto call = std::move(it->second);
+    pending_.erase(it);
+    call->done = true;
+    call->seq = seq;
+    if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
+      call->reply = fail(std::move(error->error));
+    } else {
+      call->reply = std::move(reply->body);
+    }
+    call->timer.cancel();
+  }
+}
+
+asio::awaitable<void> AgentLink::writeLoop(Self /*self*/, std::shared_ptr<Connection> conn) {
+  while (conn->open) {
+    if (conn->out.empty()) {
+      conn->wake.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ec;
+      co_await conn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    std::string line = std::move(conn->out.front());
+    conn->out.pop_front();
+    auto written = co_await protocol::writeLine(conn->socket, std::move(line));
+    if (!conn->open || stopped_) co_return;
+    if (!written) {
+      close(*conn, node_reason::kConnectionLost, "cannot send: " + written.error().message);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> AgentLink::heartbeat(Self /*self*/, std::shared_ptr<Connection> conn) {
+  protocol::RequestBody info = protocol::NodeInfo{};
+  auto answer = co_await exchange(conn, std::move(info), options_.heartbeat_timeout);
+  conn->heartbeat_in_flight = false;
+  if (stopped_ || !conn->open) co_return;
+  if (answer.reply) {
+    if (auto* node = std::get_if<api::NodeInfo>(&*answer.reply)) {
+      if (events_.heartbeat) events_.heartbeat(*node);
+    }
+    co_return;
+  }
+  if (answer.reply.error().code == Code::kDeadlineExceeded) {
+    close(*conn, node_reason::kNoHeartbeat, answer.reply.error().message);
+  } else {
+    spdlog::warn("node \"{}\": heartbeat failed: {}", node_id_, answer.reply.error().message);
+  }
+}
+
+asio::awaitable<AgentLink::Outcome> AgentLink::exchange(std::shared_ptr<Connection> conn,
+                                                        protocol::RequestBody request,
+                                                        milliseconds timeout) {
+  std::string what = describe(protocol::typeName(request));
+  if (!conn->open) {
+    co_return Outcome{fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")"), 0};
+  }
+  const std::string req = "zp-" + std::to_string(next_req_++);
+  auto call = std::make_shared<Pending>(executor_, std::move(what));
+  call->timer.expires_after(timeout);
+  pending_.emplace(req, call);
+  conn->out.push_back(protocol::encodeRequest(protocol::Request{req, std::move(request)}));
+  conn->wake.cancel();
+  if (!call->done) {
+    boost::system::error_code ec;
+    co_await call->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!call->done) {
+    pending_.erase(req);
+    co_return Outcome{
+        fail(Code::kDeadlineExceeded, call->what + ": no answer within " + millis(timeout)), 0};
+  }
+  co_return Outcome{std::move(call->reply), call->seq};
+}
+
+namespace {
+// Gives the call's slot back when the call ends, however it ends.
+struct SlotGuard {
+  std::function<void()> release;
+  ~SlotGuard() { release(); }
+};
+}  // namespace
+
+asio::awaitable<Result<protocol::ReplyBody>> AgentLink::call(protocol::RequestBody request,
+                                                             milliseconds timeout) {
+  auto self = shared_from_this();
+  const std::string what = describe(protocol::typeName(request));
+  if (std::holds_alternative<protocol::Hello>(request) ||
+      std::holds_alternative<protocol::Logs>(request)) {
+    co_return fail(Code::kInvalidArgument,
+                   what + ": the link sends Hello itself; Logs need openLogs()");
+  }
+  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
+  if (!connected_)
+    co_return fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")");
+  const auto deadline = asio::steady_timer::clock_type::now() + timeout;
+  if (in_flight_ >= options_.max_in_flight || !slot_waiters_.empty()) {
+    auto waiter = std::make_shared<asio::steady_timer>(executor_, deadline);
+    slot_waiters_.push_back(waiter);
+    boost::system::error_code ec;
+    co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (auto it = std::find(slot_waiters_.begin(), slot_waiters_.end(), waiter);
+        it != slot_waiters_.end()) {
+      slot_waiters_.erase(it);
+      if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
+      co_return fail(Code::kDeadlineExceeded, what + ": no answer within " + millis(timeout) +
+                                                  " (" + std::to_string(in_flight_) +
+                                                  " calls in flight)");
+    }
+    // releaseSlot() handed its slot to this call.
+  } else {
+    ++in_flight_;
+  }
+  SlotGuard guard{[this] { releaseSlot(); }};
+  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
+  if (!connected_)
+    co_return fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")");
+  const auto left =
+      std::chrono::ceil<milliseconds>(deadline - asio::steady_timer::clock_type::now());
+  if (left <= milliseconds::zero()) {
+    co_return fail(Code::kDeadlineExceeded, what + ": no answer within " + millis(timeout));
+  }
+  auto answer = co_await exchange(current_, std::move(request), left);
+  co_return std::move(answer.reply);
+}
+
+asio::awaitable<Result<std::unique_ptr<LogStream>>> AgentLink::openLogs(protocol::Logs request) {
+  auto self = shared_from_this();
+  const std::string what = describe("Logs");
+  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
+  auto conn = std::make_shared<Connection>(executor_);
+  std::erase_if(log_connections_, [](const auto& weak) { return weak.expired(); });
+  log_connections_.push_back(conn);
+  auto connected = co_await connectSocket(conn);
+  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
+  if (!connected) co_return fail(Code::kUnavailable, what + ": " + connected.error().message);
+
+  auto state = std::make_shared<AgentLogStream::State>(conn, what);
+  conn->armDeadline(options_.hello_timeout);
+  std::string hello_line =
+      protocol::encodeRequest(protocol::Request{"hello", protocol::Hello{node_id_, false}});
+  auto sent = co_await protocol::writeLine(conn->socket, std::move(hello_line));
+  Result<std::string> line = fail(Code::kUnavailable, "not sent");
+  if (sent) line = co_await state->reader.next();
+  conn->deadline.cancel();
+  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
+  if (!line) {
+    conn->shut();
+    const std::string why = conn->timed_out
+                                ? "no answer to Hello within " + millis(options_.hello_timeout)
+                            : !sent ? sent.error().message
+                                    : line.error().message;
+    co_return fail(Code::kUnavailable, what + ": " + why);
+  }
+  auto reply = protocol::decodeReply(*line);
+  if (!reply) {
+    conn->shut();
+    co_return fail(Code::kUnavailable,
+                   what + ": undecodable line from the agent: " + reply.error().message);
+  }
+  if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
+    conn->shut();
+    co_return fail(std::move(error->error));
+  }
+  auto* info = std::get_if<api::NodeInfo>(&reply->body);
+  if (info == nullptr || info->node_id != node_id_) {
+    conn->shut();
+    co_return fail(Code::kFailedPrecondition,
+                   what + ": the agent answered Hello " +
+                       (info == nullptr ? "with " + std::string(protocol::typeName(reply->body))
+                                        : "as node \"" + info->node_id.substr(0, 80) + "\""));
+  }
+  std::string logs_line = protocol::encodeRequest(protocol::Request{"logs", std::move(request)});
+  sent = co_await protocol::writeLine(conn->socket, std::move(logs_line));
+  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
+  if (!sent) {
+    conn->shut();
+    co_return fail(Code::kUnavailable, what + ": " + sent.error().message);
+  }
+  co_return std::unique_ptr<LogStream>(std::make_unique<AgentLogStream>(std::move(state)));
+}
+
+}  // namespace zp::server

@@ -1,0 +1,152 @@
+#pragma once
+// NodeRegistry: the nodes the server manages (docs/architecture.md §8.1,
+// §8.2, §8.5, §8.6) — the Fleet the workload service uses.
+//
+// Owns node membership (the config file's nodes, the stored ones, API
+// additions; every change is durable through the CommitQueue before it is
+// answered), each node's NodeLifecycle and AgentLink, and the running count
+// of the resources allocated on each node. A timer loop calls tick(now)
+// every tick_interval with the Clock's time: it drives the lifecycles
+// (NotReady, Lost) and the heartbeats.
+//
+// FleetListener calls: onResync when a node (re)connected and listed its
+// workloads (the node becomes Ready when it returns); onStatus for pushes
+// from Ready nodes; onNodeChanged when a node's state changes (Ready,
+// NotReady, Lost), when it is added, cordoned or uncordoned, and when its
+// capacity or classes change; onNodeRemoved after a node was removed.
+//
+// Threading: everything runs on the executor given at construction (the
+// server's io_context); nothing is thread-safe. shutdown() ends the tick
+// loop and every link; destroy the registry only after the io_context has
+// run out of the work that ends (its coroutines refer to it until then).
+
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "server/config.h"
+#include "server/nodes/agent_link.h"
+#include "server/nodes/fleet.h"
+#include "server/nodes/node_lifecycle.h"
+#include "store/commit_queue.h"
+#include "store/store.h"
+
+namespace zp::server {
+
+struct NodeRegistryOptions {
+  LifecycleOptions lifecycle;
+  // heartbeat_interval and heartbeat_timeout are set from `lifecycle`
+  // (heartbeat_interval, not_ready_after).
+  AgentLinkOptions link;
+  std::chrono::milliseconds tick_interval{200};
+};
+
+// The lifecycle and link options of a server configuration.
+NodeRegistryOptions nodeRegistryOptions(const ServerConfig& config);
+
+class NodeRegistry final : public Fleet {
+ public:
+  // Borrows `commits` and `clock`, which must outlive it.
+  NodeRegistry(boost::asio::any_io_executor executor, store::CommitQueue& commits,
+               const Clock& clock, NodeRegistryOptions options = {});
+  ~NodeRegistry() override;
+  NodeRegistry(const NodeRegistry&) = delete;
+  NodeRegistry& operator=(const NodeRegistry&) = delete;
+
+  // Set before start(); may be null (nobody listens).
+  void setListener(FleetListener* listener) { listener_ = listener; }
+
+  // Membership at start: the stored nodes (Store::loadNodes) plus the
+  // configured ones; for a node in both the file's address wins. Writes
+  // nothing. Call once, before start(); kInvalidArgument for a configured
+  // node that fails validation (validateConfig catches these first).
+  Status load(std::vector<store::NodeRecord> stored, const std::vector<NodeConfig>& configured);
+  // Starts every link and the tick loop.
+  void start();
+  // Ends the tick loop and every link (their calls fail kCancelled). Idempotent.
+  void shutdown();
+
+  // Adds a node: id a DNS-1123 label, address HOST:PORT with a port > 0
+  // (kInvalidArgument naming "id"/"address"), kAlreadyExists for a known id,
+  // the store's error when the commit fails. The view of the new node.
+  boost::asio::awaitable<Result<NodeView>> add(std::string id, std::string address);
+  // Removes a node: kNotFound if unknown; kFailedPrecondition while
+  // workloads are counted on it, unless `force`. The view it had.
+  boost::asio::awaitable<Result<NodeView>> remove(std::string id, bool force);
+  // Cordons / uncordons (persisted): a cordoned node is not schedulable.
+  boost::asio::awaitable<Result<NodeView>> cordon(std::string id);
+  boost::asio::awaitable<Result<NodeView>> uncordon(std::string id);
+
+  // One round of the timer loop (public so tests can drive it).
+  void tick(TimePoint now);
+
+  // Fleet
+  std::vector<NodeView> nodes() const override;
+  std::optional<NodeView> node(std::string_view id) const override;
+  void allocate(std::string_view node, const api::Resources& resources) override;
+  void release(std::string_view node, const api::Resources& resources) override;
+  boost::asio::awaitable<Result<protocol::ReplyBody>> call(
+      std::string_view node, protocol::RequestBody request,
+      std::chrono::milliseconds timeout) override;
+  boost::asio::awaitable<Result<std::unique_ptr<LogStream>>> openLogs(
+      std::string_view node, protocol::Logs request) override;
+
+ private:
+  struct Node {
+    Node(store::NodeRecord record, LifecycleOptions options, TimePoint now)
+        : record(std::move(record)), lifecycle(options, now) {}
+    store::NodeRecord record;                     // id, address, cordoned, added_at
+    std::vector<std::string> configured_classes;  // from the config, until NodeInfo
+    NodeLifecycle lifecycle;
+    std::optional<api::NodeInfo> info;  // the agent's last Node answer
+    api::Resources allocated;
+    int workloads = 0;
+    bool removing = false;  // a removal is being committed: not schedulable
+    std::shared_ptr<AgentLink> link;
+  };
+
+  Node* find(std::string_view id);
+  const Node* find(std::string_view id) const;
+  NodeView view(const Node& node) const;
+  // Creates the node's link (started if the registry is).
+  void attachLink(Node& node);
+  void notifyChanged(const Node& node);
+  // Link events, by node id (the node may be gone by then).
+  void onConnected(const std::string& id, const AgentLink* link, const api::NodeInfo& info);
+  boost::asio::awaitable<void> onResynced(std::string id, const AgentLink* link,
+                                          std::vector<api::WorkloadStatus> items);
+  void onPushed(const std::string& id, const AgentLink* link, const api::WorkloadStatus& status);
+  void onHeartbeat(const std::string& id, const AgentLink* link, const api::NodeInfo& info);
+  void onDisconnected(const std::string& id, const AgentLink* link, std::string_view reason,
+                      const std::string& message);
+  // Records `info`; true when capacity or classes changed.
+  static bool updateInfo(Node& node, api::NodeInfo info);
+  boost::asio::awaitable<Result<NodeView>> setCordoned(std::string id, bool cordoned);
+  boost::asio::awaitable<void> tickLoop();
+
+  boost::asio::any_io_executor executor_;
+  store::CommitQueue& commits_;
+  const Clock& clock_;
+  NodeRegistryOptions options_;
+  FleetListener* listener_ = nullptr;
+  std::map<std::string, std::unique_ptr<Node>, std::less<>> nodes_;
+  std::set<std::string, std::less<>> adding_;  // ids whose addition is being committed
+  boost::asio::steady_timer tick_timer_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace zp::server

@@ -1,0 +1,114 @@
+#include "server/nodes/node_lifecycle.h"
+
+#include <gtest/gtest.h>
+
+namespace zp::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+const TimePoint kStart = TimePoint{} + std::chrono::hours(1000);
+
+TEST(NodeLifecycleTest, StartsNotReadyAndBecomesReadyOnlyByResync) {
+  NodeLifecycle node({}, kStart);
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_EQ(node.reason(), node_reason::kConnecting);
+  EXPECT_FALSE(node.lastHeartbeat());
+  // Heartbeats alone never make a node Ready.
+  EXPECT_FALSE(node.heartbeatOk(kStart + 1s));
+  EXPECT_FALSE(node.tick(kStart + 2s));
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_TRUE(node.resynced(kStart + 3s));
+  EXPECT_EQ(node.state(), NodeState::kReady);
+  EXPECT_EQ(node.reason(), "");
+  EXPECT_EQ(node.message(), "");
+  EXPECT_EQ(node.lastHeartbeat(), kStart + 3s);
+  EXPECT_FALSE(node.resynced(kStart + 4s));  // no change
+}
+
+TEST(NodeLifecycleTest, ADeadNodeIsNotReadyWithinFiveSeconds) {
+  NodeLifecycle node({}, kStart);
+  node.resynced(kStart);
+  // Heartbeats every second until the node dies just after t = 10 s.
+  for (int s = 1; s <= 10; ++s) {
+    node.heartbeatOk(kStart + std::chrono::seconds(s));
+    EXPECT_FALSE(node.tick(kStart + std::chrono::seconds(s) + 200ms));
+  }
+  const TimePoint died = kStart + 10s + 1ms;
+  // The registry ticks every 200 ms.
+  TimePoint now = died;
+  while (node.state() == NodeState::kReady) {
+    now += 200ms;
+    node.tick(now);
+    ASSERT_LT(now - died, 10s);
+  }
+  EXPECT_LE(now - died, 5s);
+  EXPECT_GE(now - (kStart + 10s), 4s);  // not before not_ready_after
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_EQ(node.reason(), node_reason::kNoHeartbeat);
+  EXPECT_NE(node.message().find("4 s"), std::string::npos) << node.message();
+}
+
+TEST(NodeLifecycleTest, LostThirtySecondsAfterBecomingNotReady) {
+  NodeLifecycle node({}, kStart);
+  node.resynced(kStart);
+  EXPECT_TRUE(node.connectionLost(kStart + 2s, node_reason::kConnectionLost, "closed"));
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_EQ(node.reason(), node_reason::kConnectionLost);
+  EXPECT_EQ(node.message(), "closed");
+  // Reconnection attempts change the reason, not when NotReady began.
+  EXPECT_FALSE(node.connectionLost(kStart + 3s, node_reason::kConnectionRefused, "refused"));
+  EXPECT_EQ(node.reason(), node_reason::kConnectionRefused);
+  EXPECT_EQ(node.notReadySince(), kStart + 2s);
+  EXPECT_FALSE(node.tick(kStart + 31s));
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_TRUE(node.tick(kStart + 32s));
+  EXPECT_EQ(node.state(), NodeState::kLost);
+  EXPECT_EQ(node.reason(), node_reason::kConnectionRefused);  // still says why
+  EXPECT_FALSE(node.tick(kStart + 100s));
+  // A heartbeat does not bring a Lost node back; a resync does.
+  EXPECT_FALSE(node.heartbeatOk(kStart + 101s));
+  EXPECT_FALSE(node.connectionLost(kStart + 102s, node_reason::kNodeIdMismatch, "other"));
+  EXPECT_EQ(node.state(), NodeState::kLost);
+  EXPECT_TRUE(node.resynced(kStart + 103s));
+  EXPECT_EQ(node.state(), NodeState::kReady);
+}
+
+TEST(NodeLifecycleTest, NeverConnectedNodeIsLostAfterLostAfter) {
+  NodeLifecycle node({}, kStart);
+  EXPECT_FALSE(node.tick(kStart + 29s));
+  EXPECT_TRUE(node.tick(kStart + 30s));
+  EXPECT_EQ(node.state(), NodeState::kLost);
+  EXPECT_EQ(node.reason(), node_reason::kConnecting);
+}
+
+TEST(NodeLifecycleTest, NoHeartbeatThenRecoveryNeedsAResync) {
+  LifecycleOptions options;
+  options.not_ready_after = 2s;
+  options.lost_after = 10s;
+  NodeLifecycle node(options, kStart);
+  node.resynced(kStart);
+  EXPECT_TRUE(node.tick(kStart + 2s));
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  // Heartbeats answered again on the old connection: still NotReady.
+  node.heartbeatOk(kStart + 3s);
+  EXPECT_FALSE(node.tick(kStart + 3s));
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_TRUE(node.resynced(kStart + 4s));
+  EXPECT_EQ(node.state(), NodeState::kReady);
+  // Ready again: the heartbeat clock starts at the resync.
+  EXPECT_FALSE(node.tick(kStart + 5s));
+  EXPECT_TRUE(node.tick(kStart + 6s));
+}
+
+TEST(NodeLifecycleTest, ConnectionLossIsImmediate) {
+  NodeLifecycle node({}, kStart);
+  node.resynced(kStart);
+  node.heartbeatOk(kStart + 1s);
+  EXPECT_TRUE(node.connectionLost(kStart + 1s + 10ms, node_reason::kConnectionLost, "reset"));
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_EQ(node.lastHeartbeat(), kStart + 1s);  // kept for the view
+}
+
+}  // namespace
+}  // namespace zp::server

@@ -1,14 +1,17 @@
 #pragma once
 // Awaiting a CommitQueue from the server's executor: the coroutine resumes on
-// its own executor once the batch is durable (or failed).
+// its own executor once the batch is durable (or failed). The executor counts
+// as busy meanwhile, so io_context::run() does not return under a commit.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <memory>
 #include <vector>
 
 #include "common/status.h"
@@ -24,7 +27,9 @@ inline boost::asio::awaitable<Status> commit(store::CommitQueue& queue,
                                                  void(Status)>(
       [&queue, executor](auto handler, std::vector<store::Write> writes) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        queue.submit(std::move(writes), [executor, shared](Status status) {
+        auto work = std::make_shared<boost::asio::executor_work_guard<decltype(executor)>>(
+            boost::asio::make_work_guard(executor));
+        queue.submit(std::move(writes), [executor, shared, work](Status status) {
           boost::asio::post(executor, [shared, status = std::move(status)]() mutable {
             (*shared)(std::move(status));
           });

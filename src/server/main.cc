@@ -2,6 +2,7 @@
 // Server on one io_context until SIGINT/SIGTERM.
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,17 @@ namespace {
 int die(const zp::Error& error) {
   std::cerr << "zoneplane-server: " << error.toString() << std::endl;
   return 1;
+}
+
+// The server holds one connection per node plus the API's clients: take the
+// whole file-descriptor allowance the hard limit grants.
+void raiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot raise the open-file limit to {}", static_cast<unsigned long>(limit.rlim_max));
+  }
 }
 }  // namespace
 
@@ -49,16 +61,11 @@ int main(int argc, char** argv) {
   auto store = store::SqliteStore::open(config->database);
   if (!store) return die(store.error());
 
+  raiseOpenFileLimit();
+  auto options = server::serverOptions(*config);
+  if (!options) return die(options.error());
   boost::asio::io_context io;
-  server::ServerOptions options;
-  options.nodes = config->nodes;
-  options.trust = config->trust;
-  if (config->allowed_registries) {
-    auto images = server::ImagePolicy::create(*config->allowed_registries);
-    if (!images) return die(images.error());
-    options.images = std::move(*images);
-  }
-  server::Server server(io, std::move(options), **store);
+  server::Server server(io, std::move(*options), **store);
   // Signals are taken over before the server says it listens: whoever waits
   // for that line may send SIGTERM at once, and must not kill it outright.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

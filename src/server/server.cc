@@ -1,39 +1,67 @@
 #include "server/server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace zp::server {
 
 namespace asio = boost::asio;
 
-namespace {
-template <typename T, typename Default>
-std::unique_ptr<T> orDefault(std::unique_ptr<T> given) {
-  if (given) return given;
-  return std::make_unique<Default>();
+Result<ServerOptions> serverOptions(const ServerConfig& config) {
+  ServerOptions options;
+  options.nodes = config.nodes;
+  options.trust = config.trust;
+  if (config.allowed_registries) {
+    auto images = ImagePolicy::create(*config.allowed_registries);
+    if (!images) return fail(images.error());
+    options.images = std::move(*images);
+  }
+  options.workloads = workloadServiceOptions(config);
+  options.registry = nodeRegistryOptions(config);
+  return options;
 }
-}  // namespace
 
-Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
-               std::unique_ptr<AgentClient> agents, std::unique_ptr<Scheduler> scheduler,
-               const Clock& clock)
+Server::Server(asio::io_context& io, ServerOptions options, store::Store& store, const Clock& clock)
     : io_(io),
       options_(std::move(options)),
-      agents_(orDefault<AgentClient, TcpAgentClient>(std::move(agents))),
-      scheduler_(orDefault<Scheduler, MostFreeMemoryScheduler>(std::move(scheduler))),
+      store_(store),
+      clock_(clock),
       isolation_(options_.isolation ? options_.isolation
                                     : std::make_shared<const NamedClassPolicy>(options_.trust)),
       admission_(*isolation_, options_.images),
-      pool_(io.get_executor(), options_.nodes, *agents_, options_.timeouts.node_info,
-            options_.node_refresh_interval),
-      controller_(store, pool_, *agents_, clock, options_.timeouts, options_.delivery_backoff),
-      reconciler_(io.get_executor(), store, controller_, options_.reconcile_interval),
-      workload_handlers_(store, pool_, *scheduler_, admission_, controller_, clock),
-      node_handlers_(store, pool_),
-      policy_handlers_(*isolation_, pool_),
-      http_(io.get_executor(), router_, options_.http) {
+      commits_(store),
+      registry_(io.get_executor(), commits_, clock, options_.registry),
+      hub_(io.get_executor()),
+      service_(io.get_executor(), registry_, commits_, admission_, clock, &hub_,
+               options_.workloads),
+      watch_handler_(hub_,
+                     [this](const WatchFilter& filter) {
+                       std::vector<store::WorkloadRecord> out;
+                       auto page = service_.list(ListFilter{}, std::nullopt, "");
+                       if (!page) return out;
+                       for (auto& record : page->items) {
+                         if (filter.matches(record)) out.push_back(std::move(record));
+                       }
+                       return out;
+                     }),
+      logs_handler_(registry_, [this](const std::string& id) { return service_.get(id); }),
+      workload_handlers_(service_,
+                         [this](HttpRequest request) {
+                           return watch_handler_.watch(std::move(request));
+                         }),
+      node_handlers_(registry_,
+                     [this](std::string node) { return service_.drain(std::move(node)); }),
+      policy_handlers_(*isolation_, registry_),
+      http_(io.get_executor(), router_, options_.http),
+      tick_timer_(io) {
+  registry_.setListener(&service_);
   workload_handlers_.addRoutes(router_);
+  router_.add(boost::beast::http::verb::get, "/workloads/{id}/logs",
+              [this](HttpRequest request) { return logs_handler_.logs(std::move(request)); });
   node_handlers_.addRoutes(router_);
   policy_handlers_.addRoutes(router_);
 }
@@ -41,21 +69,35 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
 Server::~Server() { stop(); }
 
 Result<asio::ip::tcp::endpoint> Server::start(const asio::ip::tcp::endpoint& endpoint) {
+  if (auto loaded = service_.load(store_); !loaded) return fail(loaded.error());
+  auto nodes = store_.loadNodes();
+  if (!nodes) return fail(nodes.error());
+  if (auto s = registry_.load(std::move(*nodes), options_.nodes); !s) return fail(s.error());
   auto bound = http_.listen(endpoint);
   if (!bound) return bound;
   started_ = true;
-  asio::co_spawn(io_, pool_.run(), asio::detached);
-  asio::co_spawn(io_, reconciler_.run(), asio::detached);
+  registry_.start();
+  asio::co_spawn(io_, tickLoop(), asio::detached);
   return bound;
+}
+
+asio::awaitable<void> Server::tickLoop() {
+  while (!stopped_) {
+    service_.tick(clock_.now());
+    tick_timer_.expires_after(options_.tick_interval);
+    boost::system::error_code ec;
+    co_await tick_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 void Server::stop() {
   if (stopped_) return;
   stopped_ = true;
   http_.stop();
-  pool_.stop();
-  reconciler_.stop();
-  agents_->shutdown();
+  tick_timer_.cancel();
+  service_.stop();
+  hub_.shutdown();
+  registry_.shutdown();
 }
 
 }  // namespace zp::server

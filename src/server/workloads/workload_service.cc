@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <charconv>
+#include <exception>
 #include <map>
 
 #include "api/validate.h"
@@ -307,8 +308,8 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
                                            " could not be deleted: the store failed (" +
                                            deleted.error().message + "); retry");
   }
-  const auto* now = table_.find(id);
-  const WorkloadRecord last = now != nullptr ? now->record : record;
+  const auto* current = table_.find(id);
+  const WorkloadRecord last = current != nullptr ? current->record : record;
   table_.erase(id);
   undelivered_.erase(id);
   backoff_.clear(id);
@@ -393,7 +394,9 @@ asio::awaitable<Status> WorkloadService::commitChanges(std::vector<Change> chang
     const WorkloadRecord& after = change.after;
     if (isPlaced(before) && !isFinal(before) &&
         (isFinal(after) || after.status.node != before.status.node)) {
-      freed = true;
+      // Capacity others can use: on a Ready, schedulable node.
+      auto node = fleet_.node(before.status.node);
+      freed = freed || (node && node->state == NodeState::kReady && node->schedulable);
     }
     if (after.status.uid != before.status.uid || isFinal(after)) {
       backoff_.clear(change.id);
@@ -492,9 +495,10 @@ asio::awaitable<void> WorkloadService::onResync(std::string node,
     ++applied;
     applyStatus(node, std::move(item));
   }
-  if (!fences.empty()) {
+  const std::size_t fenced = fences.size();
+  if (fenced > 0) {
     spdlog::info("node \"{}\" runs {} copies no record places there: removing them", node,
-                 fences.size());
+                 fenced);
   }
   co_await runConcurrently(std::move(fences));
 
@@ -508,7 +512,7 @@ asio::awaitable<void> WorkloadService::onResync(std::string node,
     startDelivery(id);
   }
   spdlog::info("node \"{}\" resynced: {} copies, {} statuses applied, {} fenced, {} to deliver",
-               node, items.size(), applied, fences.size(), redelivered);
+               node, items.size(), applied, fenced, redelivered);
 }
 
 // ---------------------------------------------------------------------------
@@ -705,12 +709,12 @@ void WorkloadService::fence(const std::string& node, const std::string& id,
 
 asio::awaitable<void> WorkloadService::fenceNow(std::string node, std::string id,
                                                 std::string uid) {
-  spdlog::info("fencing the copy {} of workload \"{}\" on node \"{}\"", uid, id, node);
+  spdlog::info("fencing the copy \"{}\" of workload \"{}\" on node \"{}\"", uid, id, node);
   protocol::RequestBody request = protocol::RemoveWorkload{id, kFenceGrace.count(), uid};
   const std::chrono::milliseconds timeout = options_.remove_timeout + kFenceGrace;
   auto reply = co_await fleet_.call(node, std::move(request), timeout);
   if (!reply && reply.error().code != Code::kNotFound) {
-    spdlog::warn("cannot fence the copy {} of workload \"{}\" on node \"{}\": {}", uid, id, node,
+    spdlog::warn("cannot fence the copy \"{}\" of workload \"{}\" on node \"{}\": {}", uid, id, node,
                  reply.error().toString());
   }
   fencing_.erase(node + "/" + id + "/" + uid);
@@ -725,7 +729,11 @@ void WorkloadService::spawn(asio::awaitable<void> task) {
 }
 
 asio::awaitable<void> WorkloadService::tracked(asio::awaitable<void> task) {
-  co_await std::move(task);
+  try {
+    co_await std::move(task);
+  } catch (const std::exception& e) {
+    spdlog::error("workload service: a background task failed: {}", e.what());
+  }
   --inflight_;
 }
 

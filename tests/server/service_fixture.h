@@ -10,7 +10,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <future>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -77,8 +79,16 @@ class ServiceFixture : public ::testing::Test {
   template <typename T>
   T run(boost::asio::awaitable<T> task) {
     auto future = boost::asio::co_spawn(io_, std::move(task), boost::asio::use_future);
+    return wait(future);
+  }
+  // Runs the io_context until `future` (of a call spawned on it) is ready,
+  // then until the service is idle. (idle() does not count callers' calls.)
+  template <typename T>
+  T wait(std::future<T>& future) {
     settle();
-    while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    for (int rounds = 0; future.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+         ++rounds) {
+      if (rounds == 600) throw std::runtime_error("the call never completed");
       io_.restart();
       io_.run_one_for(std::chrono::milliseconds(100));
       settle();

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/validate.h"
+
 #include "service_fixture.h"
 
 namespace zp::server::testing {
@@ -253,6 +255,32 @@ TEST_F(WorkloadHandlersTest, DeleteRemovesAndAnswersTheRecord) {
   EXPECT_EQ(del("/workloads/web-2").status, 200u);
   EXPECT_EQ(fleet_.requests<protocol::RemoveWorkload>().back().timeout_seconds,
             protocol::kDefaultStopTimeoutSeconds);
+}
+
+// The largest spec admission accepts, in the characters that cost the most
+// to encode, still fits one protocol line and reaches the node; one byte
+// more is refused at admission, before anything is sent.
+TEST_F(WorkloadHandlersTest, ASpecAtTheBoundsFitsTheProtocol) {
+  json env = json::object();
+  const std::size_t entries = api::kMaxPayloadBytes / api::kMaxStringBytes;
+  for (std::size_t i = 0; i < entries; ++i) {
+    const std::string name = "E" + std::to_string(i);
+    env[name] = std::string(api::kMaxStringBytes - name.size(), '\x01');  // "\u0001" in JSON
+  }
+  json spec{{"id", "big-1"}, {"image", "busybox:1.36"}, {"env", env}};
+  const std::string text = spec.dump();
+  ASSERT_GT(text.size(), 6 * api::kMaxPayloadBytes - 1024);
+  auto res = post(text);
+  ASSERT_EQ(res.status, 201u) << res.raw.body.substr(0, 300);
+  EXPECT_EQ(get("/workloads/big-1").body["status"]["reason"], "ContainerCreating");
+  EXPECT_TRUE(fleet_.copies("n1").contains("big-1"));
+  env["E0"] = env["E0"].get<std::string>() + "x";
+  spec["id"] = "big-2";
+  spec["env"] = env;
+  auto over = post(spec.dump());
+  EXPECT_EQ(over.status, 422u);
+  EXPECT_EQ(over.body["error"]["field"], "env");
+  EXPECT_EQ(fleet_.count("StartWorkload"), 1);
 }
 
 }  // namespace

@@ -176,9 +176,8 @@ TEST_F(WorkloadServiceTest, ADuplicateIdIsAlreadyExistsEvenWhileTheFirstCommits)
 
   auto first = boost::asio::co_spawn(io_, service_->submit(spec("dup")), boost::asio::use_future);
   auto second = boost::asio::co_spawn(io_, service_->submit(spec("dup")), boost::asio::use_future);
-  settle();
-  auto a = first.get();
-  auto b = second.get();
+  auto a = wait(first);
+  auto b = wait(second);
   EXPECT_NE(a.has_value(), b.has_value());
   EXPECT_EQ((a ? b : a).error().code, Code::kAlreadyExists);
   EXPECT_EQ(fleet_.count("StartWorkload"), 2);  // web-1 and one dup

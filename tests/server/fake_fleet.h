@@ -143,10 +143,9 @@ class FakeFleet final : public Fleet {
     // The agent's reader refuses a line over the protocol's limit.
     const std::size_t line = protocol::encodeRequest(protocol::Request{"r-1", request}).size();
     if (line > protocol::kMaxLineBytes) {
-      co_return fail(Code::kResourceExhausted, "line of " + std::to_string(line) +
-                                                   " bytes exceeds the limit of " +
-                                                   std::to_string(protocol::kMaxLineBytes) +
-                                                   " bytes");
+      co_return fail(Code::kResourceExhausted,
+                     "line of " + std::to_string(line) + " bytes exceeds the limit of " +
+                         std::to_string(protocol::kMaxLineBytes) + " bytes");
     }
     auto& copies = copies_[node];
     if (auto* start = std::get_if<protocol::StartWorkload>(&request)) {

@@ -55,8 +55,8 @@ class ServiceFixture : public ::testing::Test {
       service_->stop();
       service_.reset();
     }
-    service_ = std::make_unique<WorkloadService>(io_.get_executor(), fleet_, *commits_,
-                                                 admission_, clock_, &sink_, std::move(options));
+    service_ = std::make_unique<WorkloadService>(io_.get_executor(), fleet_, *commits_, admission_,
+                                                 clock_, &sink_, std::move(options));
   }
 
   static WorkloadServiceOptions defaultOptions() {
@@ -116,8 +116,8 @@ class ServiceFixture : public ::testing::Test {
     EXPECT_TRUE(record) << id << ": " << record.error().toString();
     return record ? *record : store::WorkloadRecord{};
   }
-  Result<store::WorkloadRecord> remove(const std::string& id, std::chrono::seconds grace =
-                                                                  std::chrono::seconds(10)) {
+  Result<store::WorkloadRecord> remove(const std::string& id,
+                                       std::chrono::seconds grace = std::chrono::seconds(10)) {
     return run(service_->remove(id, grace));
   }
   store::WorkloadRecord record(const std::string& id) {

@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "api/validate.h"
-
 #include "service_fixture.h"
 
 namespace zp::server::testing {

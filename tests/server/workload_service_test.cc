@@ -298,8 +298,7 @@ TEST_F(WorkloadServiceTest, TransientDeliveryFailuresAreRetriedWithCappedBackoff
     tick();
     EXPECT_EQ(fleet_.count("StartWorkload"), ++expected) << wait.count();
   }
-  EXPECT_NE(status("wl-1").message.find("attempt 8 failed; next attempt in 60s"),
-            std::string::npos)
+  EXPECT_NE(status("wl-1").message.find("attempt 8 failed; next attempt in 60s"), std::string::npos)
       << status("wl-1").message;
   EXPECT_NE(stored("wl-1")->status.message.find("attempt 8 failed"), std::string::npos);
 

@@ -89,8 +89,9 @@ asio::awaitable<HttpResponse> WorkloadHandlers::get(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
-  if (auto bad = unknownParameter(request, "GET /workloads",
-                                  {"state", "node", "runtime_class", "limit", "continue", "watch"})) {
+  if (auto bad =
+          unknownParameter(request, "GET /workloads",
+                           {"state", "node", "runtime_class", "limit", "continue", "watch"})) {
     co_return std::move(*bad);
   }
   if (auto watch = request.query.find("watch"); watch != request.query.end()) {

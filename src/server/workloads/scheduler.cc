@@ -9,7 +9,14 @@ namespace {
 
 // Why a node cannot take the workload, in filter order (the message lists
 // them in this order too).
-enum Reason { kNotReady, kCordoned, kClassNotOffered, kInsufficientMemory, kInsufficientCpu, kCount };
+enum Reason {
+  kNotReady,
+  kCordoned,
+  kClassNotOffered,
+  kInsufficientMemory,
+  kInsufficientCpu,
+  kCount
+};
 constexpr std::array<std::string_view, kCount> kReasonText = {
     "not ready", "cordoned", "class not offered", "insufficient memory", "insufficient cpu"};
 

@@ -120,7 +120,8 @@ Result<WorkloadRecord> WorkloadService::get(std::string_view id) const {
 
 Result<ListPage> WorkloadService::list(const ListFilter& filter, std::optional<std::size_t> limit,
                                        std::string_view after) const {
-  if (limit && *limit == 0) return fail(Code::kInvalidArgument, "limit must be at least 1", "limit");
+  if (limit && *limit == 0)
+    return fail(Code::kInvalidArgument, "limit must be at least 1", "limit");
   auto it = table_.order().begin();
   if (!after.empty()) {
     auto position = decodePosition(after);
@@ -156,9 +157,9 @@ WorkloadRecord WorkloadService::shown(const WorkloadRecord& record) const {
   auto node = fleet_.node(record.status.node);
   if (node && node->state == NodeState::kReady) return record;
   WorkloadRecord view = record;
-  std::string why = node ? "node " + quoted(record.status.node) + " is " +
-                               std::string(nodeStateName(node->state))
-                         : "node " + quoted(record.status.node) + " is not known";
+  std::string why =
+      node ? "node " + quoted(record.status.node) + " is " + std::string(nodeStateName(node->state))
+           : "node " + quoted(record.status.node) + " is not known";
   if (node && !node->reason.empty()) {
     why += " (" + node->reason + (node->message.empty() ? "" : ": " + node->message) + ")";
   }
@@ -265,7 +266,7 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::submit(api::WorkloadSpe
 // Removal and drain
 
 asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
-                                                               std::chrono::seconds grace) {
+                                                                std::chrono::seconds grace) {
   auto guard = co_await locks_.acquire(id);
   const auto* entry = table_.find(id);
   if (entry == nullptr || !entry->committed) co_return notFound(id);
@@ -288,14 +289,13 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
       if (!reply && reply.error().code != Code::kNotFound) {
         if (reply.error().code == Code::kUnavailable ||
             reply.error().code == Code::kDeadlineExceeded) {
-          co_return fail(Code::kUnavailable,
-                         "node " + quoted(node) + " is unreachable, so workload " + quoted(id) +
-                             " was not removed and its record is kept; retry later: " +
-                             reply.error().message);
+          co_return fail(
+              Code::kUnavailable,
+              "node " + quoted(node) + " is unreachable, so workload " + quoted(id) +
+                  " was not removed and its record is kept; retry later: " + reply.error().message);
         }
-        co_return fail(reply.error().code, "node " + quoted(node) +
-                                               " could not remove workload " + quoted(id) + ": " +
-                                               reply.error().message);
+        co_return fail(reply.error().code, "node " + quoted(node) + " could not remove workload " +
+                                               quoted(id) + ": " + reply.error().message);
       }
     }
   }
@@ -497,8 +497,7 @@ asio::awaitable<void> WorkloadService::onResync(std::string node,
   }
   const std::size_t fenced = fences.size();
   if (fenced > 0) {
-    spdlog::info("node \"{}\" runs {} copies no record places there: removing them", node,
-                 fenced);
+    spdlog::info("node \"{}\" runs {} copies no record places there: removing them", node, fenced);
   }
   co_await runConcurrently(std::move(fences));
 
@@ -677,10 +676,9 @@ asio::awaitable<void> WorkloadService::deliver(std::string id) {
     undelivered_.erase(id);
     next.status.state = api::WorkloadState::kFailed;
     next.status.reason = std::string(api::reason::kDeliveryFailed);
-    next.status.message = "node " + quoted(node) + " refused the workload (" +
-                          std::string(codeName(error.code)) +
-                          (attempts > 1 ? ", " + std::to_string(attempts) + " attempts" : "") +
-                          "): " + error.message;
+    next.status.message =
+        "node " + quoted(node) + " refused the workload (" + std::string(codeName(error.code)) +
+        (attempts > 1 ? ", " + std::to_string(attempts) + " attempts" : "") + "): " + error.message;
     next.status.finished_at = clock_.now();
     table_.update(id, next);
     persist(next);
@@ -707,15 +705,14 @@ void WorkloadService::fence(const std::string& node, const std::string& id,
   spawn(fenceNow(node, id, uid));
 }
 
-asio::awaitable<void> WorkloadService::fenceNow(std::string node, std::string id,
-                                                std::string uid) {
+asio::awaitable<void> WorkloadService::fenceNow(std::string node, std::string id, std::string uid) {
   spdlog::info("fencing the copy \"{}\" of workload \"{}\" on node \"{}\"", uid, id, node);
   protocol::RequestBody request = protocol::RemoveWorkload{id, kFenceGrace.count(), uid};
   const std::chrono::milliseconds timeout = options_.remove_timeout + kFenceGrace;
   auto reply = co_await fleet_.call(node, std::move(request), timeout);
   if (!reply && reply.error().code != Code::kNotFound) {
-    spdlog::warn("cannot fence the copy \"{}\" of workload \"{}\" on node \"{}\": {}", uid, id, node,
-                 reply.error().toString());
+    spdlog::warn("cannot fence the copy \"{}\" of workload \"{}\" on node \"{}\": {}", uid, id,
+                 node, reply.error().toString());
   }
   fencing_.erase(node + "/" + id + "/" + uid);
 }

@@ -69,9 +69,9 @@ struct ListPage {
 class WorkloadService final : public FleetListener {
  public:
   // Borrows everything; all must outlive the service. `watch` may be null.
-  WorkloadService(boost::asio::any_io_executor executor, Fleet& fleet,
-                  store::CommitQueue& commits, const Admission& admission, const Clock& clock,
-                  WatchSink* watch, WorkloadServiceOptions options = {});
+  WorkloadService(boost::asio::any_io_executor executor, Fleet& fleet, store::CommitQueue& commits,
+                  const Admission& admission, const Clock& clock, WatchSink* watch,
+                  WorkloadServiceOptions options = {});
   WorkloadService(const WorkloadService&) = delete;
   WorkloadService& operator=(const WorkloadService&) = delete;
 

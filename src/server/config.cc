@@ -129,7 +129,42 @@ Status validateNodeLifecycle(const ServerConfig& config) {
   return inRange(config.node_lost_after_seconds, 1, 86'400, "node_lost_after_seconds");
 }
 
+// The [runtime_classes.NAME] tables onto `floors`.
+Status parseRuntimeClasses(const toml::node& node, std::string_view source, MemoryFloors& floors) {
+  const auto* table = node.as_table();
+  if (table == nullptr) {
+    return badKey(source, "runtime_classes", "must be a table of classes ([runtime_classes.NAME])");
+  }
+  for (auto&& [k, value] : *table) {
+    const std::string where = "runtime_classes." + std::string(k.str());
+    const auto* cls = value.as_table();
+    if (cls == nullptr) return badKey(source, where, "must be a table");
+    for (auto&& [field, setting] : *cls) {
+      const std::string key = where + "." + std::string(field.str());
+      if (field.str() != "memory_floor_mb") {
+        return badKey(source, key, "is not a known key (memory_floor_mb)");
+      }
+      const auto* n = setting.as_integer();
+      if (n == nullptr) return badKey(source, key, "must be an integer");
+      floors[std::string(k.str())] = n->get();
+    }
+  }
+  return ok();
+}
+
 }  // namespace
+
+std::string_view schedulerPolicyName(SchedulerPolicy policy) {
+  return policy == SchedulerPolicy::kSpread ? "spread" : "binpack";
+}
+
+std::optional<SchedulerPolicy> parseSchedulerPolicy(std::string_view name) {
+  if (name == "binpack") return SchedulerPolicy::kBinpack;
+  if (name == "spread") return SchedulerPolicy::kSpread;
+  return std::nullopt;
+}
+
+MemoryFloors defaultMemoryFloors() { return MemoryFloors{{"edera-zone", 300}}; }
 
 Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view source) {
   toml::table root;
@@ -181,11 +216,21 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
       auto list = stringList(value, source, key);
       if (!list) return fail(list.error());
       config.allowed_registries = std::move(*list);
+    } else if (key == "scheduler") {
+      auto name = stringValue(value, source, key);
+      if (!name) return fail(name.error());
+      auto policy = parseSchedulerPolicy(*name);
+      if (!policy) return badKey(source, key, "must be \"binpack\" or \"spread\"");
+      config.scheduler = *policy;
+    } else if (key == "runtime_classes") {
+      if (auto s = parseRuntimeClasses(value, source, config.memory_floors); !s) {
+        return fail(s.error());
+      }
     } else {
       return badKey(source, key,
                     "is not a known key (listen, database, log_level, default_trust, trust, "
                     "allowed_registries, node_heartbeat_interval_ms, node_not_ready_after_ms, "
-                    "node_lost_after_seconds, nodes)");
+                    "node_lost_after_seconds, scheduler, runtime_classes, nodes)");
     }
   }
   return config;
@@ -245,6 +290,18 @@ Status validateConfig(const ServerConfig& config) {
     }
   }
   if (auto s = validateNodeLifecycle(config); !s) return s;
+  for (const auto& [cls, floor] : config.memory_floors) {
+    const std::string key = "runtime_classes." + cls.substr(0, 80) + ".memory_floor_mb";
+    if (!api::isDns1123Label(cls)) {
+      return fail(Code::kInvalidArgument,
+                  "runtime_classes: \"" + cls.substr(0, 80) + "\" is not a DNS-1123 label",
+                  "runtime_classes");
+    }
+    if (floor < 0 || floor > api::kMaxMemoryMb) {
+      return fail(Code::kInvalidArgument,
+                  key + " must be from 0 to " + std::to_string(api::kMaxMemoryMb), key);
+    }
+  }
   if (auto s = validateTrustPolicy(config.trust); !s) return s;
   if (config.allowed_registries) {
     if (auto policy = ImagePolicy::create(*config.allowed_registries); !policy) {

@@ -18,8 +18,12 @@
 //   id = "node-1"
 //   address = "127.0.0.1:9000"
 //   runtime_classes = ["native"]  # optional: used until the node answers NodeInfo
+//   scheduler = "binpack"                # or "spread" (docs/architecture.md §8.3)
+//   [runtime_classes.edera-zone]         # per-class scheduling settings
+//   memory_floor_mb = 300                # a workload of this class accounts at least this
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +36,17 @@ namespace zp::server {
 
 inline constexpr std::string_view kDefaultListen = "127.0.0.1:7700";
 inline constexpr std::string_view kDefaultDatabase = "/var/lib/zoneplane/server/zoneplane.db";
+
+// How the scheduler scores the nodes that fit (docs/architecture.md §8.3):
+// binpack fills the fullest node first, spread the emptiest.
+enum class SchedulerPolicy { kBinpack, kSpread };
+std::string_view schedulerPolicyName(SchedulerPolicy policy);  // "binpack", "spread"
+std::optional<SchedulerPolicy> parseSchedulerPolicy(std::string_view name);
+
+// Runtime class -> the least memory (MB) a workload of that class accounts on
+// its node; classes not listed have none. The default: edera-zone zones need 300 MB.
+using MemoryFloors = std::map<std::string, std::int64_t, std::less<>>;
+MemoryFloors defaultMemoryFloors();
 
 // One node agent the server manages.
 struct NodeConfig {
@@ -55,6 +70,9 @@ struct ServerConfig {
   TrustPolicyConfig trust = TrustPolicyConfig::defaults();
   // Unset: the default image policy (every registry that is not local).
   std::optional<std::vector<std::string>> allowed_registries;
+  SchedulerPolicy scheduler = SchedulerPolicy::kBinpack;
+  // [runtime_classes.NAME] memory_floor_mb; configured classes replace their default.
+  MemoryFloors memory_floors = defaultMemoryFloors();
 };
 
 // Parses TOML text (`source` names it in errors) onto the defaults. Unknown
@@ -68,9 +86,9 @@ Result<ServerConfig> loadConfigFile(const std::string& path);
 // database non-empty, node ids are unique DNS-1123 labels with HOST:PORT
 // addresses (port > 0), runtime class names are DNS-1123 labels, the node
 // lifecycle durations are in their ranges (not_ready_after at least two
-// heartbeat intervals), the trust
-// policy passes validateTrustPolicy and allowed_registries is a non-empty
-// list of valid patterns.
+// heartbeat intervals), the trust policy passes validateTrustPolicy,
+// allowed_registries is a non-empty list of valid patterns, and memory floors
+// name DNS-1123 classes with 0 to api::kMaxMemoryMb.
 Status validateConfig(const ServerConfig& config);
 
 // Creates the directory that will hold the database file, owner-only (0700)

@@ -224,6 +224,66 @@ TEST(ConfigTest, TheExampleConfigParsesAndValidates) {
   auto config = loadConfigFile(ZP_SOURCE_DIR "/examples/server.toml");
   ASSERT_TRUE(config) << config.error().toString();
   EXPECT_TRUE(validateConfig(*config)) << validateConfig(*config).error().toString();
+  EXPECT_EQ(config->scheduler, SchedulerPolicy::kBinpack);
+  EXPECT_EQ(config->memory_floors, defaultMemoryFloors());
+}
+
+TEST(ConfigTest, SchedulerAndMemoryFloors) {
+  auto defaults = parseConfigToml("", "s.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->scheduler, SchedulerPolicy::kBinpack);
+  EXPECT_EQ(defaults->memory_floors, (MemoryFloors{{"edera-zone", 300}}));
+
+  auto config = parseConfigToml(R"(
+scheduler = "spread"
+[runtime_classes.gvisor]
+memory_floor_mb = 64
+[runtime_classes.edera-zone]
+memory_floor_mb = 0
+)",
+                                "s.toml");
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_EQ(config->scheduler, SchedulerPolicy::kSpread);
+  EXPECT_EQ(config->memory_floors, (MemoryFloors{{"edera-zone", 0}, {"gvisor", 64}}));
+  EXPECT_TRUE(validateConfig(*config));
+
+  // A class not configured keeps its default.
+  auto other = parseConfigToml("[runtime_classes.kata]\nmemory_floor_mb = 128\n", "s.toml");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->memory_floors, (MemoryFloors{{"edera-zone", 300}, {"kata", 128}}));
+  EXPECT_EQ(schedulerPolicyName(SchedulerPolicy::kSpread), "spread");
+  EXPECT_EQ(parseSchedulerPolicy("binpack"), SchedulerPolicy::kBinpack);
+  EXPECT_FALSE(parseSchedulerPolicy("Binpack"));
+}
+
+TEST(ConfigTest, SchedulerAndMemoryFloorErrorsNameTheKey) {
+  const std::pair<const char*, const char*> parse_errors[] = {
+      {"scheduler = \"random\"\n", "scheduler"},
+      {"scheduler = 1\n", "scheduler"},
+      {"runtime_classes = 1\n", "runtime_classes"},
+      {"[runtime_classes]\nkata = 1\n", "runtime_classes.kata"},
+      {"[runtime_classes.kata]\nmemory_floor = 1\n", "runtime_classes.kata.memory_floor"},
+      {"[runtime_classes.kata]\nmemory_floor_mb = \"1\"\n",
+       "runtime_classes.kata.memory_floor_mb"},
+  };
+  for (const auto& [toml, field] : parse_errors) {
+    auto config = parseConfigToml(toml, "s.toml");
+    ASSERT_FALSE(config) << toml;
+    EXPECT_EQ(config.error().field, field) << toml << config.error().message;
+  }
+  const std::pair<const char*, const char*> value_errors[] = {
+      {"[runtime_classes.kata]\nmemory_floor_mb = -1\n", "runtime_classes.kata.memory_floor_mb"},
+      {"[runtime_classes.kata]\nmemory_floor_mb = 1048577\n",
+       "runtime_classes.kata.memory_floor_mb"},
+      {"[runtime_classes.Kata]\nmemory_floor_mb = 1\n", "runtime_classes"},
+  };
+  for (const auto& [toml, field] : value_errors) {
+    auto config = parseConfigToml(toml, "s.toml");
+    ASSERT_TRUE(config) << toml << config.error().toString();
+    auto valid = validateConfig(*config);
+    ASSERT_FALSE(valid) << toml;
+    EXPECT_EQ(valid.error().field, field) << toml << valid.error().message;
+  }
 }
 
 TEST(ConfigTest, DatabaseDirectoryIsCreatedOwnerOnly) {

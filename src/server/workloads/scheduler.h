@@ -1,60 +1,61 @@
 #pragma once
-// Placement of a workload on a node: the Scheduler seam and its default
-// implementation. Pure functions of their inputs; no I/O, no threads.
+// Placement of a workload on a node (docs/architecture.md §8.3). Pure: a
+// function of the admitted spec, its candidate classes and the node views; no
+// I/O, no threads, immutable after construction (any thread).
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/node.h"
 #include "api/workload.h"
-#include "common/status.h"
+#include "server/config.h"
+#include "server/nodes/fleet.h"
 
 namespace zp::server {
 
-// What the scheduler knows about one node at decision time.
-struct NodeView {
-  std::string id;
-  std::vector<std::string> runtime_classes;   // classes the node offers
-  std::optional<api::Resources> allocatable;  // nullopt: capacity unknown (unlimited)
-  bool reachable = true;                      // answered its last NodeInfo
+struct Placement {
+  std::string node;
+  std::string runtime_class;
+  bool operator==(const Placement&) const = default;
 };
 
-// Picks the node a workload should run on.
+// The scheduler's answer: a placement, or why there is none.
+struct Decision {
+  std::optional<Placement> placement;
+  // When unplaced, Kubernetes-style: "0/4 nodes available: 1 cordoned, 3
+  // insufficient memory". One reason per node, the first filter it fails, in
+  // this order: not ready, cordoned, class not offered, insufficient memory,
+  // insufficient cpu.
+  std::string message;
+};
+
 class Scheduler {
  public:
-  virtual ~Scheduler() = default;
-  // The id of the chosen node. kResourceExhausted (reason Unschedulable) with a
-  // message explaining why when no node fits; kInvalidArgument (field
-  // "runtime_class") when no node offers the class at all.
-  virtual Result<std::string> pick(const api::WorkloadSpec& spec,
-                                   const std::vector<NodeView>& nodes) const = 0;
-};
+  Scheduler(SchedulerPolicy policy, MemoryFloors floors)
+      : policy_(policy), floors_(std::move(floors)) {}
 
-// Default policy: among the nodes offering the spec's runtime class with enough
-// allocatable memory and cpu, the one with the most free memory. Ties go to
-// more free cpu, then to the smaller node id (deterministic). Reachable nodes
-// are preferred over unreachable ones, and nodes with a known capacity over
-// nodes whose capacity is unknown (those always fit: unknown means unlimited,
-// but a node that never answered is a poor first choice).
-class MostFreeMemoryScheduler final : public Scheduler {
- public:
-  Result<std::string> pick(const api::WorkloadSpec& spec,
-                           const std::vector<NodeView>& nodes) const override;
-};
+  // Filter: Ready, schedulable, offers the class, allocatable memory >=
+  // max(memory_mb, the class's floor) and cpu >= cpu_millicores. Classes are
+  // tried in `classes` order (most preferred first): the first class some
+  // node passes for wins, on its best node. Score among those: binpack = the
+  // node left with the least free memory, then cpu; spread = the most. Ties
+  // go to the smaller node id. `spec.runtime_class` is ignored.
+  Decision place(const api::WorkloadSpec& spec, const std::vector<std::string>& classes,
+                 const std::vector<NodeView>& nodes) const;
 
-struct Placement {
-  std::string runtime_class;
-  std::string node;
-};
+  // What a workload accounts on its node when run as `runtime_class`:
+  // max(memory_mb, floor) and its cpu.
+  api::Resources accounted(const api::WorkloadSpec& spec, std::string_view runtime_class) const;
+  std::int64_t memoryFloor(std::string_view runtime_class) const;
 
-// Tries `classes` in order (most preferred first) and returns the first class
-// for which `scheduler` finds a node, with that node; `spec.runtime_class` is
-// ignored. When no class fits: kResourceExhausted (reason Unschedulable) with
-// each class's reason when some node offers one of them, else
-// kInvalidArgument (field runtime_class). `classes` must not be empty.
-Result<Placement> placeByPreference(const Scheduler& scheduler, api::WorkloadSpec spec,
-                                    const std::vector<std::string>& classes,
-                                    const std::vector<NodeView>& nodes);
+  SchedulerPolicy policy() const { return policy_; }
+
+ private:
+  SchedulerPolicy policy_;
+  MemoryFloors floors_;
+};
 
 }  // namespace zp::server

@@ -1,0 +1,160 @@
+#include "server/http/workload_handlers.h"
+
+#include <algorithm>
+#include <charconv>
+#include <initializer_list>
+#include <string_view>
+
+#include "api/json.h"
+#include "api/strict_json.h"
+#include "server/http/record_json.h"
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+// Shape only: JSON syntax and the strict decoder (a 400 when it fails).
+Result<api::WorkloadSpec> decodeSubmission(const std::string& body) {
+  auto j = api::parseStrictJson(body);
+  if (!j) return fail(j.error());
+  return api::workloadSpecFromJson(*j);
+}
+
+// 400 for the first query parameter not in `known`; nullopt when all are known.
+std::optional<HttpResponse> unknownParameter(const HttpRequest& request, std::string_view route,
+                                             std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : request.query) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
+    const std::string name = key.substr(0, 80);
+    return errorResponse(
+        http_status::kBadRequest,
+        Error{Code::kInvalidArgument,
+              "unknown query parameter \"" + name + "\" (" +
+                  (known.size() == 0 ? std::string(route) + " takes none" : "known: " + list) + ")",
+              name});
+  }
+  return std::nullopt;
+}
+
+// A whole number in [min, max], or an error naming `field`.
+Result<std::int64_t> parseWholeNumber(const std::string& value, std::int64_t min, std::int64_t max,
+                                      const std::string& field) {
+  std::int64_t n = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc{} || ptr != value.data() + value.size() || n < min ||
+      n > max) {
+    return fail(Code::kInvalidArgument,
+                field + " must be a whole number from " + std::to_string(min) + " to " +
+                    std::to_string(max),
+                field);
+  }
+  return n;
+}
+
+}  // namespace
+
+void WorkloadHandlers::addRoutes(Router& router) {
+  router.add(http::verb::post, "/workloads",
+             [this](HttpRequest r) { return create(std::move(r)); });
+  router.add(http::verb::get, "/workloads", [this](HttpRequest r) { return list(std::move(r)); });
+  router.add(http::verb::get, "/workloads/{id}",
+             [this](HttpRequest r) { return get(std::move(r)); });
+  router.add(http::verb::delete_, "/workloads/{id}",
+             [this](HttpRequest r) { return remove(std::move(r)); });
+}
+
+asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
+  if (auto bad = unknownParameter(request, "POST /workloads", {})) co_return std::move(*bad);
+  auto decoded = decodeSubmission(request.body);
+  if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
+  api::WorkloadSpec spec = std::move(*decoded);
+  auto created = co_await service_.submit(std::move(spec));
+  if (!created) co_return errorResponse(created.error());
+  auto response = jsonResponse(http_status::kCreated, recordJson(*created));
+  response.headers.emplace_back("Location", "/workloads/" + created->spec.id);
+  co_return response;
+}
+
+asio::awaitable<HttpResponse> WorkloadHandlers::get(HttpRequest request) {
+  if (auto bad = unknownParameter(request, "GET /workloads/{id}", {})) co_return std::move(*bad);
+  auto record = service_.get(request.params["id"]);
+  if (!record) co_return errorResponse(record.error());
+  co_return jsonResponse(http_status::kOk, recordJson(*record));
+}
+
+asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
+  if (auto bad =
+          unknownParameter(request, "GET /workloads",
+                           {"state", "node", "runtime_class", "limit", "continue", "watch"})) {
+    co_return std::move(*bad);
+  }
+  if (auto watch = request.query.find("watch"); watch != request.query.end()) {
+    if (watch->second != "true" && watch->second != "false") {
+      co_return errorResponse(
+          Error{Code::kInvalidArgument, "watch must be \"true\" or \"false\"", "watch"});
+    }
+    if (watch->second == "true") {
+      if (!watch_) {
+        co_return errorResponse(http_status::kBadRequest,
+                                Error{Code::kInvalidArgument, "watch is not supported", "watch"});
+      }
+      co_return co_await watch_(std::move(request));
+    }
+  }
+  ListFilter filter;
+  std::optional<std::size_t> limit;
+  std::string after;
+  for (const auto& [key, value] : request.query) {
+    if (key == "state") {
+      filter.state = api::parseState(value);
+      if (!filter.state) {
+        co_return errorResponse(Error{Code::kInvalidArgument,
+                                      "state \"" + value.substr(0, 80) +
+                                          "\" is not one of Pending, Running, Succeeded, "
+                                          "Failed, Unknown",
+                                      "state"});
+      }
+    } else if (key == "node") {
+      filter.node = value;
+    } else if (key == "runtime_class") {
+      filter.runtime_class = value;
+    } else if (key == "limit") {
+      auto n = parseWholeNumber(value, 1, protocol::kMaxListLimit, "limit");
+      if (!n) co_return errorResponse(n.error());
+      limit = static_cast<std::size_t>(*n);
+    } else if (key == "continue") {
+      after = value;
+    }
+  }
+  auto page = service_.list(filter, limit, after);
+  if (!page) co_return errorResponse(page.error());
+  json items = json::array();
+  for (const auto& record : page->items) items.push_back(recordJson(record));
+  json body{{"items", std::move(items)}};
+  if (!page->next.empty()) body["continue"] = page->next;
+  co_return jsonResponse(http_status::kOk, body);
+}
+
+asio::awaitable<HttpResponse> WorkloadHandlers::remove(HttpRequest request) {
+  if (auto bad = unknownParameter(request, "DELETE /workloads/{id}", {"grace_seconds"})) {
+    co_return std::move(*bad);
+  }
+  std::string id = request.params["id"];
+  std::chrono::seconds grace{protocol::kDefaultStopTimeoutSeconds};
+  if (auto value = request.query.find("grace_seconds"); value != request.query.end()) {
+    auto n = parseWholeNumber(value->second, 0, protocol::kMaxStopTimeoutSeconds, "grace_seconds");
+    if (!n) co_return errorResponse(n.error());
+    grace = std::chrono::seconds{*n};
+  }
+  auto removed = co_await service_.remove(std::move(id), grace);
+  if (!removed) co_return errorResponse(removed.error());
+  co_return jsonResponse(http_status::kOk, recordJson(*removed));
+}
+
+}  // namespace zp::server

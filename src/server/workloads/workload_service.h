@@ -1,0 +1,198 @@
+#pragma once
+// WorkloadService: the core of the control plane for workloads
+// (docs/architecture.md §8.1, §8.3–§8.7). Owns the in-memory table of
+// workload records (loaded once from the store; every read is answered from
+// it), admission and scheduling of submissions, the Unschedulable queue,
+// delivery to the nodes with backoff, node-loss rescheduling, drain and
+// fencing, and reports every durable change to a WatchSink.
+//
+// Threading: everything runs on the one executor given at construction;
+// nothing is thread-safe. Background work (deliveries, fences, queue passes,
+// evacuations) runs as coroutines spawned on that executor; idle() says when
+// none is left. Writes go through the CommitQueue in program order: placements
+// are awaited before anything is sent to a node (§8.4), status changes are
+// not (their failures are logged). The service must outlive its coroutines:
+// stop() it, let the executor run out, then destroy it.
+//
+// Waiting is driven by tick(now) from the server's timer loop (delivery
+// retries, records left on lost or unknown nodes, queue retries after a
+// failed commit), so tests drive it with a fake clock.
+
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/workload.h"
+#include "common/status.h"
+#include "common/time.h"
+#include "server/admission.h"
+#include "server/nodes/fleet.h"
+#include "server/workloads/delivery_backoff.h"
+#include "server/workloads/scheduler.h"
+#include "server/workloads/watch_sink.h"
+#include "server/workloads/workload_locks.h"
+#include "server/workloads/workload_table.h"
+#include "store/commit_queue.h"
+#include "store/store.h"
+
+namespace zp::server {
+
+struct WorkloadServiceOptions {
+  Scheduler scheduler{SchedulerPolicy::kBinpack, defaultMemoryFloors()};
+  BackoffOptions delivery_backoff;
+  std::chrono::milliseconds start_timeout{10'000};   // StartWorkload
+  std::chrono::milliseconds remove_timeout{30'000};  // RemoveWorkload, plus its grace period
+};
+
+// GET /workloads filters; empty/unset matches everything. `state` matches the
+// state as shown (Unknown while the node is not Ready).
+struct ListFilter {
+  std::optional<api::WorkloadState> state;
+  std::string node;
+  std::string runtime_class;
+};
+
+struct ListPage {
+  std::vector<store::WorkloadRecord> items;
+  std::string next;  // "continue": pass it back for the next page; empty on the last
+};
+
+class WorkloadService final : public FleetListener {
+ public:
+  // Borrows everything; all must outlive the service. `watch` may be null.
+  WorkloadService(boost::asio::any_io_executor executor, Fleet& fleet, store::CommitQueue& commits,
+                  const Admission& admission, const Clock& clock, WatchSink* watch,
+                  WorkloadServiceOptions options = {});
+  WorkloadService(const WorkloadService&) = delete;
+  WorkloadService& operator=(const WorkloadService&) = delete;
+
+  // Reads every record once, at start, before any other call: counts the
+  // allocations of placed, non-final records on their nodes and queues the
+  // unplaced ones. (Records are delivered again by each node's resync.)
+  Status load(store::Store& store);
+
+  // Admits and places a submission (docs/architecture.md §6, §8.3, §8.4):
+  // fills in the id (generated) and defaults, validates, applies admission,
+  // picks a class and a node. Returns the record once it is durable;
+  // StartWorkload is then sent in the background. A workload no node can
+  // take now is accepted Pending/Unschedulable and queued. Errors:
+  // kInvalidArgument (validation, admission, no node offers an allowed
+  // class; naming the field), kAlreadyExists (id taken), kUnavailable (the
+  // store failed: nothing was kept or sent).
+  boost::asio::awaitable<Result<store::WorkloadRecord>> submit(api::WorkloadSpec spec);
+
+  // The record as the API shows it: while its node is not Ready (or not
+  // known), a non-final workload is Unknown/NodeUnreachable in the copy
+  // returned (the stored state is kept). kNotFound when absent.
+  Result<store::WorkloadRecord> get(std::string_view id) const;
+
+  // Records in creation order (created_at, then id) as get() shows them,
+  // those matching `filter`, at most `limit` (unset: all) after the position
+  // `after` (a previous page's `next`; kInvalidArgument field "continue" when
+  // malformed). Pages are stable under inserts and removals.
+  Result<ListPage> list(const ListFilter& filter, std::optional<std::size_t> limit,
+                        std::string_view after) const;
+
+  // Removes a workload: RemoveWorkload {id, uid, grace} on its node, then
+  // deletes the record (durably), releases its capacity, publishes DELETED
+  // and retries the queue. Returns the removed record. A node that is not
+  // known or Lost is not asked (a returning node fences the copy); a node
+  // that does not answer: kUnavailable and the record is kept. kNotFound
+  // when absent.
+  boost::asio::awaitable<Result<store::WorkloadRecord>> remove(std::string id,
+                                                               std::chrono::seconds grace);
+
+  // Removes every workload from `node` (the caller cordons it first): those
+  // with restart_policy OnFailure/Always are placed again elsewhere with a
+  // new uid (or wait Unschedulable), Never ones end Failed/Drained. A
+  // workload whose removal fails stays; the first such error is returned
+  // after the others are done.
+  boost::asio::awaitable<Status> drain(std::string node);
+
+  // Starts what is due at `now`: delivery retries whose backoff is over on
+  // Ready nodes, evacuation of records left on Lost or unknown nodes, and a
+  // queue pass after a failed commit.
+  void tick(TimePoint now);
+
+  // No new background work from now on; what runs finishes.
+  void stop();
+  // True when no background coroutine or status write is in flight.
+  bool idle() const { return inflight_ == 0; }
+
+  // FleetListener (docs/architecture.md §8.5, §8.6).
+  boost::asio::awaitable<void> onResync(std::string node,
+                                        std::vector<api::WorkloadStatus> items) override;
+  void onStatus(const std::string& node, const api::WorkloadStatus& status) override;
+  void onNodeChanged(const NodeView& node) override;
+  void onNodeRemoved(const std::string& node) override;
+
+ private:
+  // One record change awaiting its commit (the table already holds `after`).
+  struct Change {
+    std::string id;
+    store::WorkloadRecord before;
+    store::WorkloadRecord after;
+  };
+
+  // Background work.
+  void spawn(boost::asio::awaitable<void> task);
+  boost::asio::awaitable<void> tracked(boost::asio::awaitable<void> task);
+  void startDelivery(const std::string& id);
+  boost::asio::awaitable<void> deliver(std::string id);
+  void fence(const std::string& node, const std::string& id, const std::string& uid);
+  boost::asio::awaitable<void> fenceNow(std::string node, std::string id, std::string uid);
+  void kickQueue();
+  boost::asio::awaitable<void> processQueue();
+  boost::asio::awaitable<void> evacuate(std::string node);
+
+  // Writes: awaited (placements), or in the background (status changes).
+  boost::asio::awaitable<Status> commitChanges(std::vector<Change> changes);
+  void persist(const store::WorkloadRecord& record);
+  void publish(WatchEventType type, const store::WorkloadRecord& record);
+
+  // A pushed or replied status of the copy `status.uid` on `node`.
+  void applyStatus(const std::string& node, api::WorkloadStatus status);
+  // Is the copy (id, uid) on `node` the record's current placement?
+  bool wantedOn(std::string_view id, std::string_view node, std::string_view uid) const;
+
+  std::vector<std::string> offeredClasses() const;
+  // The scheduler's answer for an admitted spec; a candidate-class error
+  // becomes the unplaced message.
+  Decision decide(const api::WorkloadSpec& spec) const;
+  // `record` placed anew per `decision` (fresh status, new uid) or unplaced.
+  store::WorkloadRecord withPlacement(store::WorkloadRecord record, const Decision& decision,
+                                      const std::string& why) const;
+  store::WorkloadRecord shown(const store::WorkloadRecord& record) const;
+
+  boost::asio::any_io_executor executor_;
+  Fleet& fleet_;
+  store::CommitQueue& commits_;
+  const Admission& admission_;
+  const Clock& clock_;
+  WatchSink* watch_;
+  WorkloadServiceOptions options_;
+
+  WorkloadTable table_;
+  WorkloadLocks locks_;
+  DeliveryBackoff backoff_;
+  std::set<std::string> undelivered_;  // placed, not known to be on the node yet
+  std::set<std::string> delivering_;   // a deliver() is spawned or running
+  std::set<std::string> fencing_;      // node + '/' + id + '/' + uid being fenced
+  std::set<std::string> evacuating_;   // nodes an evacuate() runs for
+  bool queue_running_ = false;
+  bool queue_again_ = false;
+  bool queue_retry_ = false;  // a queue pass failed to commit: tick() tries again
+  bool stopped_ = false;
+  std::size_t inflight_ = 0;
+};
+
+}  // namespace zp::server

@@ -1,0 +1,82 @@
+#pragma once
+// The workload service's in-memory records (docs/architecture.md §8.1) and
+// their indexes: creation order (lists), submission order of the unplaced
+// ones (the Unschedulable queue), the placed ones per node. Keeps the fleet's
+// capacity accounting in step with the records: a record placed and not
+// final counts what its class accounts (Scheduler::accounted) on its node.
+//
+// Owns the records; borrows the fleet and the scheduler, which must outlive
+// it. Runs on the server's single executor; not thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/node.h"
+#include "server/nodes/fleet.h"
+#include "server/workloads/scheduler.h"
+#include "store/store.h"
+
+namespace zp::server {
+
+class WorkloadTable {
+ public:
+  struct Entry {
+    store::WorkloadRecord record;
+    std::uint64_t seq = 0;   // submission order (load order for loaded records)
+    bool committed = false;  // false while its first commit is in flight
+    // What is counted on the fleet for it (node, resources); derived from the record.
+    std::optional<std::pair<std::string, api::Resources>> allocation;
+  };
+  // Creation order: (status.created_at, id).
+  using OrderKey = std::pair<TimePoint, std::string>;
+
+  WorkloadTable(Fleet& fleet, const Scheduler& scheduler) : fleet_(fleet), scheduler_(scheduler) {}
+  WorkloadTable(const WorkloadTable&) = delete;
+  WorkloadTable& operator=(const WorkloadTable&) = delete;
+
+  // nullptr when absent. Valid until the entry is erased.
+  const Entry* find(std::string_view id) const;
+  bool contains(std::string_view id) const { return find(id) != nullptr; }
+
+  // Adds a record whose id is absent and counts its allocation.
+  const Entry& insert(store::WorkloadRecord record, bool committed);
+  // Replaces the record of a present id; the allocation and indexes follow.
+  const Entry& update(std::string_view id, store::WorkloadRecord record);
+  void markCommitted(std::string_view id);
+  // Removes `id` and releases its allocation; nullopt when absent.
+  std::optional<store::WorkloadRecord> erase(std::string_view id);
+
+  // Committed records placed on `node` and not final, in creation order.
+  std::vector<std::string> activeOn(std::string_view node) const;
+  // Nodes some record is placed on and not final (committed or not).
+  std::vector<std::string> nodesInUse() const;
+  // Committed records neither placed nor final, in submission order.
+  std::vector<std::string> queued() const;
+  std::size_t queueSize() const { return queue_.size(); }
+
+  const std::set<OrderKey>& order() const { return order_; }
+  std::size_t size() const { return entries_.size(); }
+
+  static OrderKey orderKey(const store::WorkloadRecord& record);
+
+ private:
+  // Brings the allocation and the per-node and queue indexes in line with the record.
+  void reindex(Entry& entry, const store::WorkloadRecord* before);
+
+  Fleet& fleet_;
+  const Scheduler& scheduler_;
+  std::map<std::string, Entry, std::less<>> entries_;
+  std::set<OrderKey> order_;
+  std::map<std::uint64_t, std::string> queue_;                      // seq -> id
+  std::map<std::string, std::set<OrderKey>, std::less<>> by_node_;  // placed, not final
+  std::uint64_t next_seq_ = 0;
+};
+
+}  // namespace zp::server

@@ -20,7 +20,7 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
     if (!images) return fail(images.error());
     options.images = std::move(*images);
   }
-  options.workloads = workloadServiceOptions(config);
+  options.workloads.scheduler = Scheduler(config.scheduler, config.memory_floors);
   options.registry = nodeRegistryOptions(config);
   return options;
 }

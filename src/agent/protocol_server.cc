@@ -42,6 +42,10 @@ struct ProtocolServer::Connection {
   std::deque<std::string> outbox;
   std::size_t in_flight = 0;
   bool closing = false;
+  // Set by a successful Hello (docs/architecture.md §3): until then every
+  // other request is refused.
+  bool greeted = false;
+  bool subscribed = false;
   std::string peer;
 };
 
@@ -136,6 +140,28 @@ asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn)
     if (!request) {
       auto& e = request.error();
       conn->send(protocol::encodeReply({e.req, protocol::ErrorReply{e.error, e.id}}));
+      continue;
+    }
+    // Hello is answered here, in order: the requests after it depend on it.
+    if (const auto* hello = std::get_if<protocol::Hello>(&request->body)) {
+      auto node = handler_.hello(*hello);
+      if (!node) {
+        spdlog::warn("connection {}: {}; closing", conn->peer, node.error().message);
+        conn->send(protocol::encodeReply({request->req, protocol::ErrorReply{node.error(), ""}}));
+        conn->closeAfterFlush();
+        break;
+      }
+      conn->greeted = true;
+      conn->subscribed = hello->subscribe;
+      conn->send(protocol::encodeReply({request->req, std::move(*node)}));
+      continue;
+    }
+    if (!conn->greeted) {
+      conn->send(protocol::encodeReply(
+          {request->req,
+           protocol::ErrorReply{{Code::kFailedPrecondition,
+                                 "the first request on a connection must be Hello {node_id}", ""},
+                                ""}}));
       continue;
     }
     ++conn->in_flight;

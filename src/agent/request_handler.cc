@@ -14,10 +14,24 @@ protocol::ReplyBody errorBody(Error error, std::string id) {
 
 }  // namespace
 
+Result<api::NodeInfo> RequestHandler::hello(const protocol::Hello& hello) const {
+  const std::string& me = manager_.nodeId();
+  if (hello.node_id != me) {
+    return fail(Code::kFailedPrecondition,
+                "this agent is node " + me + ", not " + hello.node_id, "node_id");
+  }
+  return manager_.nodeInfo();
+}
+
 asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request request) {
   protocol::Reply reply{request.req, protocol::ReplyBody{}};
   auto& body = request.body;
-  if (auto* m = std::get_if<protocol::StartWorkload>(&body)) {
+  if (auto* m = std::get_if<protocol::Hello>(&body)) {
+    // The connection answers Hello itself; this keeps the answer the same
+    // should one arrive here.
+    auto node = hello(*m);
+    reply.body = node ? protocol::ReplyBody{*node} : errorBody(node.error(), "");
+  } else if (auto* m = std::get_if<protocol::StartWorkload>(&body)) {
     auto status = manager_.start(m->workload);
     reply.body = status ? protocol::ReplyBody{*status} : errorBody(status.error(), m->workload.id);
   } else if (auto* m = std::get_if<protocol::GetStatus>(&body)) {
@@ -41,6 +55,8 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
     reply.body = protocol::WorkloadList{manager_.list()};
   } else if (std::holds_alternative<protocol::NodeInfo>(body)) {
     reply.body = manager_.nodeInfo();
+  } else if (auto* m = std::get_if<protocol::Logs>(&body)) {
+    reply.body = errorBody(Error{Code::kUnimplemented, "Logs is not served yet", ""}, m->id);
   }
   co_return reply;
 }

@@ -3,6 +3,9 @@
 // the network executor; stop and remove run as coroutines on the control
 // pool and are awaited, so a slow operation never holds up other requests
 // (and a grace period holds no thread at all).
+//
+// Hello is not handled here as a request: the connection answers it before
+// reading on (hello() below), because every later request depends on it.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -19,6 +22,10 @@ class RequestHandler {
   // Uses (does not own) `manager`; `workers` runs stop and remove.
   RequestHandler(WorkloadManager& manager, boost::asio::any_io_executor workers)
       : manager_(manager), workers_(std::move(workers)) {}
+
+  // The reply to a Hello: this node's NodeInfo, or kFailedPrecondition when
+  // `hello.node_id` names another node (the connection is then closed).
+  Result<api::NodeInfo> hello(const protocol::Hello& hello) const;
 
   boost::asio::awaitable<protocol::Reply> handle(protocol::Request request);
 

@@ -96,6 +96,8 @@ class WorkloadManager {
   Result<api::WorkloadStatus> status(const std::string& id) const;
   std::vector<api::WorkloadStatus> list() const;
   api::NodeInfo nodeInfo() const;
+  // This agent's node id (Options::node_id). Immutable.
+  const std::string& nodeId() const { return options_.node_id; }
 
   // Stops the workload's container (SIGKILL after `grace`, waited for without
   // a thread) and its sandbox; the record stays, in a final state. A pull in

@@ -324,7 +324,10 @@ api::WorkloadSpec bigSpec(const std::string& id) {
 // The identity a restarted agent reads back from a sandbox made for `full`
 // (through the real annotations).
 WorkloadIdentity recovered(const api::WorkloadSpec& full, const std::string& uid) {
-  const auto config = sandboxConfig(WorkloadIdentity{.spec = full, .uid = uid}, "node-1", "/logs", PodPlacement{});
+  WorkloadIdentity made;
+  made.spec = full;
+  made.uid = uid;
+  const auto config = sandboxConfig(made, "node-1", "/logs", PodPlacement{});
   cri::v1::PodSandbox listed;
   *listed.mutable_metadata() = config.metadata();
   *listed.mutable_annotations() = config.annotations();

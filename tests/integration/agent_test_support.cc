@@ -175,6 +175,17 @@ Result<Json> LineClient::call(Json request, std::chrono::milliseconds timeout) {
   return reply;
 }
 
+Status LineClient::hello(const std::string& node_id, bool subscribe) {
+  Json request{{"type", "Hello"}, {"node_id", node_id}};
+  if (subscribe) request["subscribe"] = true;
+  auto reply = call(std::move(request), 60s);
+  if (!reply) return fail(reply.error());
+  if (reply->value("type", "") != "Node" || reply->value("node_id", "") != node_id) {
+    return fail(Code::kFailedPrecondition, "Hello refused: " + reply->dump());
+  }
+  return ok();
+}
+
 bool LineClient::waitClosed(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (true) {

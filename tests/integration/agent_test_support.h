@@ -89,6 +89,9 @@ class LineClient {
   Result<std::string> readLine(std::chrono::milliseconds timeout = 60s);
   // The next line, parsed; kInternal if it is not JSON.
   Result<Json> readJson(std::chrono::milliseconds timeout = 60s);
+  // Sends Hello {node_id, subscribe} (the first request on every connection)
+  // and checks the reply is Node; the error carries the reply otherwise.
+  Status hello(const std::string& node_id, bool subscribe = false);
   // Sends `request` with a fresh "req" and returns the reply carrying it.
   // Replies with another req in between are an error (use call() only when
   // nothing else is in flight on this connection).

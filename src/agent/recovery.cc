@@ -88,6 +88,7 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   const auto& id = entry->identity.spec.id;
   auto& st = entry->status;
   st.id = id;
+  st.uid = entry->identity.uid;
   st.node = options_.node_id;
   st.created_at = sandbox.created_at;
   st.runtime_handler = sandbox.runtime_handler;

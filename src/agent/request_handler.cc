@@ -32,7 +32,7 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
     auto node = hello(*m);
     reply.body = node ? protocol::ReplyBody{*node} : errorBody(node.error(), "");
   } else if (auto* m = std::get_if<protocol::StartWorkload>(&body)) {
-    auto status = manager_.start(m->workload);
+    auto status = manager_.start(m->workload, m->uid);
     reply.body = status ? protocol::ReplyBody{*status} : errorBody(status.error(), m->workload.id);
   } else if (auto* m = std::get_if<protocol::GetStatus>(&body)) {
     auto status = manager_.status(m->id);

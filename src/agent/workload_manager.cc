@@ -53,7 +53,11 @@ WorkloadManager::EntryPtr WorkloadManager::find(const std::string& id) const {
   return it == entries_.end() ? nullptr : it->second;
 }
 
-Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec) {
+Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec,
+                                                   const std::string& uid) {
+  if (!uid.empty() && !isValidSubmissionUid(uid)) {
+    return fail(Code::kInvalidArgument, "uid must be 1 to 64 characters of [a-z0-9-]", "uid");
+  }
   if (std::find(options_.runtime_classes.begin(), options_.runtime_classes.end(),
                 spec.runtime_class) == options_.runtime_classes.end()) {
     std::string offered;
@@ -68,19 +72,38 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
   {
     std::lock_guard lock(mutex_);
     if (const auto it = entries_.find(spec.id); it != entries_.end()) {
-      if (!sameSpec(it->second->identity, spec)) {
+      // Idempotent on (id, uid): a re-sent start is answered with the status.
+      const auto& existing = it->second->identity;
+      if (!uid.empty() && uid != existing.uid) {
         return fail(Code::kAlreadyExists,
-                    "workload \"" + spec.id + "\" already exists with a different spec",
+                    "workload \"" + spec.id + "\" already exists on node \"" + options_.node_id +
+                        "\" with uid \"" + existing.uid + "\"",
+                    "uid");
+      }
+      if (!sameSpec(existing, spec)) {
+        return fail(Code::kAlreadyExists,
+                    "workload \"" + spec.id + "\" already exists with a different spec (uid \"" +
+                        existing.uid + "\")",
                     "workload.id");
       }
       return it->second->status;
     }
     if (stopping_) return fail(Code::kUnavailable, "the agent is stopping");
+    if (!uid.empty()) {
+      // A submission uid names host paths (pod cgroup, uid allocation): never shared.
+      for (const auto& [other_id, other] : entries_) {
+        if (other->identity.uid == uid) {
+          return fail(Code::kAlreadyExists,
+                      "uid \"" + uid + "\" already belongs to workload \"" + other_id + "\"", "uid");
+        }
+      }
+    }
     entry = std::make_shared<Entry>();
     entry->identity.spec = spec;
-    entry->identity.uid = newUid();
+    entry->identity.uid = uid.empty() ? newUid() : uid;
     auto& st = entry->status;
     st.id = spec.id;
+    st.uid = entry->identity.uid;
     st.node = options_.node_id;
     st.state = api::WorkloadState::kPending;
     st.reason = api::reason::kScheduled;

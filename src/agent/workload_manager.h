@@ -89,10 +89,14 @@ class WorkloadManager {
   WorkloadManager& operator=(const WorkloadManager&) = delete;
 
   // Accepts a workload and starts it in the background (image, sandbox,
-  // container). Idempotent: a known id with the same spec returns its
-  // current status and creates nothing (a spec recovered without its
-  // command/args/env is compared by digest); a different spec is kAlreadyExists.
-  Result<api::WorkloadStatus> start(const api::WorkloadSpec& spec);
+  // container). `uid` names the submission (labels, sandbox metadata uid, log
+  // directory, pod cgroup); empty: the agent makes one. Idempotent on
+  // (id, uid): a known id with the same uid (or no uid) and the same spec
+  // returns its current status and creates nothing (a spec recovered without
+  // its command/args/env is compared by digest); the same id with another
+  // uid or another spec is kAlreadyExists naming the existing uid, and so is
+  // a uid another workload holds. A malformed uid is kInvalidArgument.
+  Result<api::WorkloadStatus> start(const api::WorkloadSpec& spec, const std::string& uid = {});
   Result<api::WorkloadStatus> status(const std::string& id) const;
   std::vector<api::WorkloadStatus> list() const;
   api::NodeInfo nodeInfo() const;

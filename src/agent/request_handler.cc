@@ -48,11 +48,13 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
   } else if (auto* m = std::get_if<protocol::RemoveWorkload>(&body)) {
     const std::string id = m->id;
     const std::chrono::seconds grace{m->timeout_seconds};
-    auto op = asio::co_spawn(workers_, manager_.remove(id, grace), asio::use_awaitable);
+    const std::string uid = m->uid;
+    auto op = asio::co_spawn(workers_, manager_.remove(id, grace, uid), asio::use_awaitable);
     auto status = co_await std::move(op);
     reply.body = status ? protocol::ReplyBody{protocol::Removed{id}} : errorBody(status.error(), id);
-  } else if (std::holds_alternative<protocol::ListWorkloads>(body)) {
-    reply.body = protocol::WorkloadList{manager_.list()};
+  } else if (auto* m = std::get_if<protocol::ListWorkloads>(&body)) {
+    auto page = manager_.list(m->after, static_cast<std::size_t>(m->limit));
+    reply.body = protocol::WorkloadList{std::move(page.items), std::move(page.next)};
   } else if (std::holds_alternative<protocol::NodeInfo>(body)) {
     reply.body = manager_.nodeInfo();
   } else if (auto* m = std::get_if<protocol::Logs>(&body)) {

@@ -128,12 +128,15 @@ Result<api::WorkloadStatus> WorkloadManager::status(const std::string& id) const
   return (*entry)->status;
 }
 
-std::vector<api::WorkloadStatus> WorkloadManager::list() const {
+WorkloadManager::Page WorkloadManager::list(const std::string& after, std::size_t limit) const {
   std::lock_guard lock(mutex_);
-  std::vector<api::WorkloadStatus> out;
-  out.reserve(entries_.size());
-  for (const auto& [id, entry] : entries_) out.push_back(entry->status);
-  return out;
+  Page page;
+  auto it = after.empty() ? entries_.begin() : entries_.upper_bound(after);
+  for (; it != entries_.end() && page.items.size() < limit; ++it) {
+    page.items.push_back(it->second->status);
+  }
+  if (it != entries_.end() && !page.items.empty()) page.next = page.items.back().id;
+  return page;
 }
 
 api::NodeInfo WorkloadManager::nodeInfo() const {
@@ -437,10 +440,18 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
   co_return final_status;
 }
 
-asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::seconds grace) {
+asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::seconds grace,
+                                                std::string uid) {
   auto found = existing(id);
   if (!found) co_return fail(found.error());
   const EntryPtr entry = *found;
+  if (!uid.empty() && entry->identity.uid != uid) {
+    // The fence: a removal meant for another submission of this id (say, an
+    // older placement) never touches the one that runs now.
+    spdlog::info("workload \"{}\": removal for uid {} ignored: this node runs uid {}", id, uid,
+                 entry->identity.uid);
+    co_return ok();
+  }
   InFlight counted(*this);
   cancelPipeline(entry);
   auto halting = halt(entry, grace);

@@ -98,7 +98,14 @@ class WorkloadManager {
   // a uid another workload holds. A malformed uid is kInvalidArgument.
   Result<api::WorkloadStatus> start(const api::WorkloadSpec& spec, const std::string& uid = {});
   Result<api::WorkloadStatus> status(const std::string& id) const;
-  std::vector<api::WorkloadStatus> list() const;
+  // One page of the registry, ordered by id: at most `limit` workloads whose
+  // id sorts after `after` ("" = from the start); `next` is the last id of
+  // the page when more follow, "" otherwise.
+  struct Page {
+    std::vector<api::WorkloadStatus> items;
+    std::string next;
+  };
+  Page list(const std::string& after, std::size_t limit) const;
   api::NodeInfo nodeInfo() const;
   // This agent's node id (Options::node_id). Immutable.
   const std::string& nodeId() const { return options_.node_id; }
@@ -112,8 +119,11 @@ class WorkloadManager {
   // Stops and removes sandbox, container and logs, then forgets the workload.
   // A pull in progress is cancelled and frees its slot at once. A runtime
   // that restarts meanwhile is waited for (Options::ready_wait); on another
-  // runtime error the workload is kept (and resumed).
-  boost::asio::awaitable<Status> remove(std::string id, std::chrono::seconds grace);
+  // runtime error the workload is kept (and resumed). With `uid` set, only
+  // that submission is removed: a workload of another uid is left untouched
+  // and the result is OK (the fence of docs/architecture.md §8.6).
+  boost::asio::awaitable<Status> remove(std::string id, std::chrono::seconds grace,
+                                        std::string uid = {});
 
   // Rebuilds the registry from the runtime (sandboxes with this node's
   // labels); finishes half-created workloads, removes duplicates, and removes

@@ -112,8 +112,10 @@ class WorkloadManagerTest : public ::testing::Test {
   std::future<Result<api::WorkloadStatus>> stop(const std::string& id, std::chrono::seconds grace) {
     return boost::asio::co_spawn(control_, manager_->stop(id, grace), boost::asio::use_future);
   }
-  std::future<Status> remove(const std::string& id, std::chrono::seconds grace = 0s) {
-    return boost::asio::co_spawn(control_, manager_->remove(id, grace), boost::asio::use_future);
+  std::future<Status> remove(const std::string& id, std::chrono::seconds grace = 0s,
+                             const std::string& uid = {}) {
+    return boost::asio::co_spawn(control_, manager_->remove(id, grace, uid),
+                                 boost::asio::use_future);
   }
   std::string run(const std::string& id) {
     EXPECT_TRUE(manager_->start(spec(id)).has_value());

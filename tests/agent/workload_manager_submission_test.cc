@@ -103,5 +103,64 @@ TEST_F(SubmissionTest, ARecoveredWorkloadKeepsItsUid) {
   EXPECT_EQ(runtime_.sandboxes().size(), 1u);
 }
 
+TEST_F(SubmissionTest, ARemovalForAnotherUidLeavesTheWorkloadAlone) {
+  ASSERT_TRUE(manager_->start(spec("a"), "uid-now").has_value());
+  ASSERT_TRUE(reaches("a", api::WorkloadState::kRunning));
+  auto fenced = remove("a", 0s, "uid-before");
+  ASSERT_EQ(fenced.wait_for(30s), std::future_status::ready);
+  auto fenced_result = fenced.get();
+  ASSERT_TRUE(fenced_result.has_value()) << fenced_result.error().toString();
+  EXPECT_EQ(statusOf("a").state, api::WorkloadState::kRunning);
+  EXPECT_EQ(runtime_.sandboxes().size(), 1u);
+  EXPECT_EQ(runtime_.containers().begin()->second.state, ObjectState::kRunning);
+
+  // The right uid removes it.
+  auto removed = remove("a", 0s, "uid-now");
+  ASSERT_EQ(removed.wait_for(30s), std::future_status::ready);
+  auto removed_result = removed.get();
+  ASSERT_TRUE(removed_result.has_value()) << removed_result.error().toString();
+  EXPECT_FALSE(manager_->status("a").has_value());
+  EXPECT_TRUE(runtime_.sandboxes().empty());
+  // An unknown id is still NotFound, uid or not.
+  auto missing = remove("a", 0s, "uid-now");
+  ASSERT_EQ(missing.wait_for(30s), std::future_status::ready);
+  auto missing_result = missing.get();
+  ASSERT_FALSE(missing_result.has_value());
+  EXPECT_EQ(missing_result.error().code, Code::kNotFound);
+}
+
+TEST_F(SubmissionTest, ListingPagesInIdOrder) {
+  for (const char* id : {"e", "b", "d", "a", "c"}) {
+    ASSERT_TRUE(manager_->start(spec(id)).has_value());
+  }
+  std::vector<std::string> seen;
+  std::string after;
+  int pages = 0;
+  do {
+    auto page = manager_->list(after, 2);
+    ++pages;
+    ASSERT_LE(page.items.size(), 2u);
+    for (const auto& st : page.items) seen.push_back(st.id);
+    if (!page.next.empty()) {
+      EXPECT_EQ(page.next, page.items.back().id);
+    }
+    after = page.next;
+  } while (!after.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+
+  // A page that ends exactly at the last workload has no `next`.
+  auto last = manager_->list("c", 2);
+  ASSERT_EQ(last.items.size(), 2u);
+  EXPECT_TRUE(last.next.empty());
+  // `after` need not name a workload that exists.
+  auto from_bb = manager_->list("bb", 1);
+  ASSERT_EQ(from_bb.items.size(), 1u);
+  EXPECT_EQ(from_bb.items[0].id, "c");
+  EXPECT_EQ(from_bb.next, "c");
+  EXPECT_TRUE(manager_->list("e", 5).items.empty());
+  EXPECT_EQ(manager_->list("", 500).items.size(), 5u);
+}
+
 }  // namespace
 }  // namespace zp::agent

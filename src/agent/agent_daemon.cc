@@ -41,6 +41,10 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   manager_options.uid_range = config_.uid_range;
   manager_ = std::make_unique<WorkloadManager>(std::move(manager_options), runtime_,
                                                SystemClock::instance(), workers_->get_executor());
+  handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor());
+  server_ = std::make_unique<ProtocolServer>(io_, *handler_);
+  manager_->setObserver(
+      [server = server_.get()](const api::WorkloadStatus& status) { server->publish(status); });
 }
 
 AgentDaemon::~AgentDaemon() {
@@ -72,8 +76,7 @@ Status AgentDaemon::run() {
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 
-  RequestHandler handler(*manager_, control_->get_executor());
-  ProtocolServer server(io_, handler);
+  auto& server = *server_;
   auto bound = server.listen(config_.listen_host, config_.listen_port);
   if (!bound) {
     // Pipelines recover() started may be waiting (a pull, the runtime): end

@@ -107,6 +107,7 @@ bool WorkloadManager::enterPhase(const EntryPtr& entry, std::string_view reason,
   entry->status.state = api::WorkloadState::kPending;
   entry->status.reason = reason;
   entry->status.message = std::move(message);
+  changedLocked(*entry);
   return true;
 }
 
@@ -119,6 +120,7 @@ void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason,
   entry->status.message = std::move(message);
   entry->status.finished_at = clock_.now();
   entry->stale = false;
+  changedLocked(*entry);
 }
 
 void WorkloadManager::failPull(const EntryPtr& entry, const Error& error) {
@@ -142,6 +144,7 @@ void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& 
     spdlog::info("workload \"{}\": {} -> {} ({})", entry->identity.spec.id, api::stateName(before),
                  api::stateName(entry->status.state), entry->status.reason);
   }
+  changedLocked(*entry);
 }
 
 asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::string doing,
@@ -160,6 +163,7 @@ asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::strin
       entry->status.reason = api::reason::kRuntimeUnavailable;
       entry->status.message =
           "waiting for the container runtime to answer (" + doing + "): " + error.message;
+      changedLocked(*entry);
     }
   }
   if (gone) co_return false;
@@ -207,7 +211,10 @@ asio::awaitable<Status> WorkloadManager::pullOnce(EntryPtr entry) {
                      if (request.queued) {
                        // Unless the slot came meanwhile (the pipeline then says "pulling").
                        std::lock_guard lock(mutex_);
-                       if (entry->status.message == asking) entry->status.message = waiting;
+                       if (entry->status.message == asking) {
+                         entry->status.message = waiting;
+                         changedLocked(*entry);
+                       }
                      }
                      return std::make_shared<SlotRequest>(pulls_, request.ticket);
                    });
@@ -329,6 +336,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       std::lock_guard lock(mutex_);
       entry->sandbox_id = sandbox_id;
       entry->status.sandbox_id = sandbox_id;
+      changedLocked(*entry);
       return ok();
     });
     Status created = co_await std::move(creating);
@@ -360,6 +368,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       std::lock_guard lock(mutex_);
       entry->container_id = container_id;
       entry->status.container_id = container_id;
+      changedLocked(*entry);
       return ok();
     });
     Status created = co_await std::move(creating);

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -29,6 +30,15 @@ struct ProtocolServer::Connection {
   // Flushes what is queued, then closes.
   void closeAfterFlush() {
     closing = true;
+    wake.cancel();
+    drained.cancel();
+  }
+  // Closes at once, dropping what is queued.
+  void drop() {
+    closing = true;
+    outbox.clear();
+    boost::system::error_code ignored;
+    socket.close(ignored);
     wake.cancel();
     drained.cancel();
   }
@@ -80,6 +90,30 @@ void ProtocolServer::stop() {
     conn->socket.close(ec);
     conn->wake.cancel();
     conn->drained.cancel();
+  }
+}
+
+void ProtocolServer::publish(const api::WorkloadStatus& status) {
+  std::string line = protocol::encodeReply({std::nullopt, protocol::WorkloadEvent{status}});
+  asio::post(io_, [this, line = std::move(line)] { fanOut(line); });
+}
+
+void ProtocolServer::fanOut(const std::string& line) {
+  if (stopping_) return;
+  std::vector<std::shared_ptr<Connection>> slow;
+  for (const auto& conn : connections_) {
+    if (!conn->subscribed || conn->closing) continue;
+    if (conn->outbox.size() >= limits_.max_unwritten_pushes) {
+      slow.push_back(conn);
+      continue;
+    }
+    conn->send(line);
+  }
+  for (const auto& conn : slow) {
+    spdlog::warn("connection {}: {} lines unwritten; disconnecting the subscriber (it resyncs on "
+                 "reconnect)",
+                 conn->peer, conn->outbox.size());
+    conn->drop();
   }
 }
 

@@ -131,6 +131,7 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   }
   std::lock_guard lock(mutex_);
   entries_[id] = entry;
+  changedLocked(*entry);
   // The uid it runs as stays taken (labels carry it across restarts).
   if (entry->identity.run_as_user) uids_.reserve(entry->identity.uid, *entry->identity.run_as_user);
 }
@@ -160,6 +161,7 @@ void WorkloadManager::markStale(const EntryPtr& entry, const Error& error) {
     st.state = api::WorkloadState::kUnknown;
     st.reason = api::reason::kRuntimeUnavailable;
     entry->stale = true;
+    changedLocked(*entry);
     spdlog::warn("workload \"{}\": status unknown: {}", entry->identity.spec.id, st.message);
   }
 }

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -46,6 +47,33 @@ WorkloadManager::WorkloadManager(Options options, Runtime& runtime, const Clock&
       workers_(std::move(workers)),
       pulls_(options_.max_pulls_per_registry),
       uids_(options_.uid_range) {}
+
+void WorkloadManager::setObserver(Observer observer) { observer_ = std::move(observer); }
+
+void WorkloadManager::changedLocked(Entry& entry) {
+  if (entry.status == entry.published) return;
+  const auto it = entries_.find(entry.identity.spec.id);
+  if (it == entries_.end() || it->second.get() != &entry) return;  // not (or no longer) registered
+  entry.published = entry.status;
+  if (!observer_) return;
+  changes_.push_back(entry.status);
+  if (!delivering_) {
+    delivering_ = true;
+    asio::post(workers_, [this] { deliverChanges(); });
+  }
+}
+
+void WorkloadManager::deliverChanges() {
+  std::unique_lock lock(mutex_);
+  while (!changes_.empty()) {
+    std::deque<api::WorkloadStatus> batch;
+    batch.swap(changes_);
+    lock.unlock();
+    for (const auto& status : batch) observer_(status);
+    lock.lock();
+  }
+  delivering_ = false;
+}
 
 WorkloadManager::EntryPtr WorkloadManager::find(const std::string& id) const {
   std::lock_guard lock(mutex_);
@@ -113,6 +141,7 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
     st.runtime_handler = runtime_.handlerFor(spec.runtime_class);
     st.log_path = runtime_.logPath(entry->identity);
     entries_.emplace(spec.id, entry);
+    changedLocked(*entry);
     accepted = st;
   }
   spdlog::info("workload \"{}\": accepted (image \"{}\", class \"{}\", uid {})", spec.id,
@@ -185,6 +214,7 @@ bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image)
     }
     entry->status.run_as_user = identity.run_as_user;
     entry->status.run_as_group = identity.run_as_group;
+    changedLocked(*entry);
   }
   if (!failure.empty()) {
     setFailed(entry, api::reason::kCreateContainerConfigError,
@@ -425,6 +455,7 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
         std::lock_guard lock(mutex_);
         entry->status.reason = api::reason::kStopped;
         entry->status.message = "stopped on request";
+        changedLocked(*entry);
       } else if (detail) {
         // Created but never started: nothing will start it now.
         setFailed(entry, api::reason::kStopped, "stopped before the container started");

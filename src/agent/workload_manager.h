@@ -44,6 +44,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -87,6 +88,16 @@ class WorkloadManager {
                   boost::asio::any_io_executor workers);
   WorkloadManager(const WorkloadManager&) = delete;
   WorkloadManager& operator=(const WorkloadManager&) = delete;
+
+  // Told every change of a workload's status (any field: state, reason,
+  // message, exit code, restart count, runtime ids, user), once per change
+  // and in the order the changes happened. Called on the workers executor,
+  // one call at a time and outside every lock of the manager; it must return
+  // quickly (hand the status over) and may call the manager. Not told when a
+  // workload is forgotten (removed). Set once, before recover() and before
+  // serving; never changed afterwards.
+  using Observer = std::function<void(const api::WorkloadStatus&)>;
+  void setObserver(Observer observer);
 
   // Accepts a workload and starts it in the background (image, sandbox,
   // container). `uid` names the submission (labels, sandbox metadata uid, log
@@ -158,6 +169,7 @@ class WorkloadManager {
     bool pipeline = false;  // a start pipeline runs for it (and owns its status)
     std::uint64_t cancel_epoch = 0;  // counts cancelPipeline() calls
     bool stale = false;     // shown as Unknown: the runtime could not be reached
+    api::WorkloadStatus published;  // the status last handed to the observer
     std::mutex op;          // held across one synchronous runtime step
   };
   using EntryPtr = std::shared_ptr<Entry>;
@@ -189,6 +201,13 @@ class WorkloadManager {
   };
   // Starts an asynchronous operation that calls `done` exactly once.
   using StartCall = std::function<std::shared_ptr<PendingCall>(std::function<void(Status)> done)>;
+
+  // After a change of `entry.status`: queues it for the observer when it
+  // differs from the last one queued and the entry is registered, and
+  // schedules a delivery. Call with `mutex_` held, right after the change.
+  void changedLocked(Entry& entry);
+  // Hands the queued statuses to the observer, in order (on workers_).
+  void deliverChanges();
 
   EntryPtr find(const std::string& id) const;
   // find(), or kNotFound naming the node.
@@ -277,6 +296,9 @@ class WorkloadManager {
   std::uint64_t next_pending_ = 1;
   int in_flight_ = 0;
   bool stopping_ = false;
+  Observer observer_;
+  std::deque<api::WorkloadStatus> changes_;  // queued for the observer
+  bool delivering_ = false;                  // a deliverChanges() is scheduled or running
 };
 
 }  // namespace zp::agent

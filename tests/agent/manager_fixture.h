@@ -117,10 +117,16 @@ class WorkloadManagerTest : public ::testing::Test {
     return boost::asio::co_spawn(control_, manager_->remove(id, grace, uid),
                                  boost::asio::use_future);
   }
-  std::string run(const std::string& id) {
-    EXPECT_TRUE(manager_->start(spec(id)).has_value());
-    EXPECT_TRUE(reaches(id, api::WorkloadState::kRunning)) << statusOf(id).message;
-    return runtime_.containerOf(id);
+  // Starts `id` and waits until it runs and its pipeline has let go of it
+  // (a sweep leaves a workload alone while its pipeline holds it). Other
+  // operations in flight must not end meanwhile.
+  std::string run(const std::string& id) { return run(spec(id)); }
+  std::string run(const api::WorkloadSpec& workload, const std::string& uid = {}) {
+    const int before = manager_->operationsInFlight();
+    EXPECT_TRUE(manager_->start(workload, uid).has_value());
+    EXPECT_TRUE(reaches(workload.id, api::WorkloadState::kRunning)) << statusOf(workload.id).message;
+    EXPECT_TRUE(eventually([&] { return manager_->operationsInFlight() <= before; }));
+    return runtime_.containerOf(workload.id);
   }
 
   FakeRuntime runtime_;

@@ -296,6 +296,9 @@ TEST_F(WorkloadManagerTest, ShutdownEndsEveryWait) {
   ASSERT_TRUE(manager_->start(spec("x", "hung.test/x:1")).has_value());
   ASSERT_TRUE(manager_->start(spec("y", "hung.test/x:1")).has_value());
   ASSERT_TRUE(manager_->start(spec("z", "hung.test/x:1")).has_value());  // waits for a slot
+  ASSERT_TRUE(eventually([&] {
+    return runtime_.activePulls("hung.test/x:1") == 2 && manager_->operationsInFlight() == 3;
+  }));
   const auto running = run("r");
   runtime_.holdStops(running);
   auto stopping = stop("r", 300s);

@@ -212,6 +212,11 @@ Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
   cri::v1::PodSandboxFilter filter;
   (*filter.mutable_label_selector())["zoneplane.io/node-id"] = node_id;
   std::string last_error;
+  // A RunPodSandbox the killed agent started may still be finishing in the
+  // runtime: its sandbox is listed only once made, and its pod cgroup stays
+  // busy until it is removed. So: until nothing is listed and the node's pod
+  // cgroups (/zoneplane/<node_id>, which the killed agent did not release)
+  // are gone too.
   const bool clean = waitFor(
       [&] {
         auto sandboxes = cri.listPodSandbox(filter);
@@ -219,7 +224,12 @@ Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
           last_error = sandboxes.error().toString();
           return false;
         }
-        if (sandboxes->empty()) return true;
+        if (sandboxes->empty()) {
+          auto removed = agent::removeNodeCgroups(node_id);
+          if (removed) return true;
+          last_error = removed.error().message;
+          return false;
+        }
         for (const auto& sandbox : *sandboxes) {
           auto stopped = cri.stopPodSandbox(sandbox.id());
           auto removed = cri.removePodSandbox(sandbox.id());
@@ -232,11 +242,9 @@ Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
       },
       timeout, 500ms);
   if (!clean) {
-    return fail(Code::kDeadlineExceeded,
-                "sandboxes of node " + node_id + " left behind: " + last_error);
+    return fail(Code::kDeadlineExceeded, "node " + node_id + " left behind: " + last_error);
   }
-  // The node's pod cgroups (the killed agent did not release them).
-  return agent::removeNodeCgroups(node_id);
+  return ok();
 }
 
 }  // namespace zp::agent_it

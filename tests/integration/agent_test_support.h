@@ -111,8 +111,9 @@ class LineClient {
 
 // Stops and removes every sandbox labelled with `node_id`, listing again until
 // none is left: a runtime call cut short by a killed agent may still be
-// finishing, and a loaded runtime may miss a deadline. Error after `timeout`.
-// Then removes the node's pod cgroups (/zoneplane/<node_id> in every hierarchy).
+// finishing, and a loaded runtime may miss a deadline; and until the node's
+// pod cgroups (/zoneplane/<node_id> in every hierarchy) are removed too.
+// Error after `timeout`.
 Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
                              std::chrono::milliseconds timeout = 120s);
 

@@ -107,14 +107,16 @@ Status AgentDaemon::run() {
                config_.runtime_classes.size());
   if (options_.on_listening) options_.on_listening(where);
 
-  // One status sweep per tick for the whole node, on its own thread; never overlapping.
+  // One status sweep per tick for the whole node, on its own thread; never
+  // overlapping. The next tick starts a full interval after a sweep ends.
   bool stopping = false;
+  const std::chrono::milliseconds sweep_interval{config_.status_interval_ms};
   asio::steady_timer tick(io_);
   asio::co_spawn(
       io_,
       [&]() -> asio::awaitable<void> {
         while (!stopping) {
-          tick.expires_after(options_.sweep_interval);
+          tick.expires_after(sweep_interval);
           boost::system::error_code ec;
           co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (stopping) break;

@@ -31,7 +31,6 @@ class RequestHandler;
 class ProtocolServer;
 
 struct DaemonOptions {
-  std::chrono::milliseconds sweep_interval{500};
   std::chrono::seconds runtime_wait{30};  // how long to retry reaching the runtime at start
   std::size_t worker_threads = 8;   // start pipelines
   std::size_t control_threads = 4;  // stop, remove

@@ -313,6 +313,8 @@ Status CriRuntime::pruneHostState(const Snapshot& snapshot) {
 
 Result<Snapshot> CriRuntime::snapshot() {
   Snapshot snap;
+  std::lock_guard identities_lock(identities_mutex_);
+  std::map<std::string, std::optional<WorkloadIdentity>> identities;
   for (const auto& [endpoint, client] : clients_) {
     const std::string& cls = class_of_endpoint_.at(endpoint);
     // Readiness first, briefly: a runtime that is down is reported as such
@@ -342,7 +344,12 @@ Result<Snapshot> CriRuntime::snapshot() {
       o.workload_id = sb.metadata().name();
       const auto uid = sb.labels().find(std::string(kLabelUid));
       o.uid = uid == sb.labels().end() ? std::string{} : uid->second;
-      o.identity = identityFromSandbox(sb);
+      if (const auto known = identities_.find(sb.id()); known != identities_.end()) {
+        o.identity = known->second;
+      } else {
+        o.identity = identityFromSandbox(sb);
+      }
+      identities[sb.id()] = o.identity;
       o.runtime_class = o.identity ? o.identity->spec.runtime_class : cls;
       o.runtime_handler = sb.runtime_handler();
       o.state = fromSandboxState(sb.state());
@@ -359,6 +366,7 @@ Result<Snapshot> CriRuntime::snapshot() {
       snap.containers.push_back(std::move(o));
     }
   }
+  identities_ = std::move(identities);
   return snap;
 }
 

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "agent/config.h"
@@ -78,6 +79,11 @@ class CriRuntime final : public Runtime {
   std::map<std::string, std::string> class_of_endpoint_;         // first class per endpoint
   std::unique_ptr<PodCgroups> cgroupfs_;                         // null when no class uses it
   NoPodCgroups no_cgroups_;
+  // The identity read from each listed sandbox, by sandbox id: a sandbox's
+  // labels and annotations never change, so a sweep parses each spec once,
+  // not every status interval. Pruned to what the last listing held.
+  std::mutex identities_mutex_;
+  std::map<std::string, std::optional<WorkloadIdentity>> identities_;
 };
 
 }  // namespace zp::agent

@@ -39,6 +39,9 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   manager_options.pull_timeout = std::chrono::seconds(config_.pull_timeout_seconds);
   manager_options.max_pulls_per_registry = config_.max_pulls_per_registry;
   manager_options.uid_range = config_.uid_range;
+  manager_options.restart_backoff_initial =
+      std::chrono::milliseconds(config_.restart_backoff_initial_ms);
+  manager_options.restart_backoff_max = std::chrono::seconds(config_.restart_backoff_max_seconds);
   manager_ = std::make_unique<WorkloadManager>(std::move(manager_options), runtime_,
                                                SystemClock::instance(), workers_->get_executor());
   handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor());

@@ -34,9 +34,12 @@ class CriRuntime final : public Runtime {
   Result<std::string> runSandbox(const WorkloadIdentity& identity) override;
   Result<std::optional<std::string>> findSandbox(const WorkloadIdentity& identity) override;
   Result<std::string> createContainer(const WorkloadIdentity& identity,
-                                      std::string_view sandbox_id) override;
+                                      std::string_view sandbox_id, unsigned attempt) override;
   Result<std::optional<std::string>> findContainer(std::string_view runtime_class,
-                                                   std::string_view sandbox_id) override;
+                                                   std::string_view sandbox_id,
+                                                   unsigned attempt) override;
+  Status removeContainer(const WorkloadIdentity& identity, std::string_view container_id,
+                         unsigned attempt) override;
   Status startContainer(std::string_view runtime_class, std::string_view container_id) override;
   Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
                                            std::string_view container_id) override;
@@ -50,7 +53,7 @@ class CriRuntime final : public Runtime {
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
                                          std::function<void(Status)> done) override;
-  std::string logPath(const WorkloadIdentity& identity) const override;
+  std::string logPath(const WorkloadIdentity& identity, unsigned attempt = 0) const override;
   std::string handlerFor(std::string_view runtime_class) const override;
   Status pruneHostState(const Snapshot& snapshot) override;
 

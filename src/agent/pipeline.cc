@@ -140,6 +140,7 @@ void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& 
   applyContainerDetail(detail, entry->status);
   entry->observed = detail.state;
   entry->stale = false;
+  if (detail.state == ObjectState::kExited) planRestartLocked(*entry, detail);
   if (before != entry->status.state) {
     spdlog::info("workload \"{}\": {} -> {} ({})", entry->identity.spec.id, api::stateName(before),
                  api::stateName(entry->status.state), entry->status.reason);
@@ -294,12 +295,14 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
   const auto& identity = entry->identity;
   const std::string cls = identity.spec.runtime_class;
   std::string sandbox_id, container_id;
+  unsigned attempt = 0;
   bool skip = false;
   {
     std::lock_guard lock(mutex_);
     skip = entry->cancels > 0 || stopping_ || api::isTerminal(entry->status.state);
     sandbox_id = entry->sandbox_id;
     container_id = entry->container_id;
+    attempt = entry->attempt;
   }
   if (skip) co_return;
 
@@ -354,13 +357,13 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     auto creating = untilAnswered(entry, "creating the container", [&]() -> Status {
       std::optional<std::string> made;
       if (retry) {
-        auto found = runtime_.findContainer(cls, sandbox_id);
+        auto found = runtime_.findContainer(cls, sandbox_id, attempt);
         if (!found) return fail(found.error());
         made = *found;
       }
       retry = true;
       if (!made) {
-        auto create = runtime_.createContainer(identity, sandbox_id);
+        auto create = runtime_.createContainer(identity, sandbox_id, attempt);
         if (!create) return fail(create.error());
         made = *create;
       }
@@ -368,6 +371,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       std::lock_guard lock(mutex_);
       entry->container_id = container_id;
       entry->status.container_id = container_id;
+      entry->status.log_path = runtime_.logPath(identity, attempt);
       changedLocked(*entry);
       return ok();
     });
@@ -378,6 +382,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       }
       co_return;
     }
+    removePrevious(entry);
   }
 
   bool start_refused = false;

@@ -82,6 +82,13 @@ class WorkloadManager {
     std::chrono::milliseconds retry_initial{200};
     std::chrono::milliseconds retry_max{2000};
     std::chrono::milliseconds ready_wait{std::chrono::seconds(30)};
+    // restart_policy (docs/architecture.md §4): an exited container whose
+    // policy restarts it is replaced after `restart_backoff_initial`,
+    // doubling per restart up to `restart_backoff_max`; a container that ran
+    // for `restart_backoff_reset` restarts after the initial delay again.
+    std::chrono::milliseconds restart_backoff_initial{std::chrono::seconds(1)};
+    std::chrono::milliseconds restart_backoff_max{std::chrono::seconds(60)};
+    std::chrono::milliseconds restart_backoff_reset{std::chrono::minutes(10)};
   };
 
   WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
@@ -144,7 +151,8 @@ class WorkloadManager {
   // One status sweep for the whole node: a single listing, then
   // ContainerStatus only for containers whose state changed (or whose status
   // is stale). Also removes this node's sandboxes that belong to no known
-  // workload. Blocking; see the class comment for its failure modes.
+  // workload, and starts the restarts whose back-off is over (by the
+  // injected Clock). Blocking; see the class comment for its failure modes.
   Status sweep();
 
   // For shutdown: refuses new work and cancels every asynchronous wait
@@ -163,6 +171,15 @@ class WorkloadManager {
     WorkloadIdentity identity;
     std::string sandbox_id;
     std::string container_id;
+    unsigned attempt = 0;  // CRI attempt of `container_id` (= restarts so far)
+    // A restart's predecessor (exited), removed once its successor exists.
+    std::string previous_container;
+    unsigned previous_attempt = 0;
+    // Restart policy: when the pending restart is due (status Pending/BackOff),
+    // the back-off it waits out, and the one the next exit will wait out.
+    std::optional<TimePoint> restart_at;
+    std::chrono::milliseconds restart_delay{0};
+    std::chrono::milliseconds next_restart_delay{0};  // 0: the initial one
     api::WorkloadStatus status;
     ObjectState observed = ObjectState::kUnknown;  // container state at the last sweep
     int cancels = 0;        // stops/removes in progress or done: the pipeline ends
@@ -271,6 +288,17 @@ class WorkloadManager {
   void failPull(const EntryPtr& entry, const Error& error);
   void setFailed(const EntryPtr& entry, std::string_view reason, std::string message);
   void applyDetail(const EntryPtr& entry, const ContainerDetail& detail);
+  // After `detail` (an exited container) was applied to `entry.status`: when
+  // the restart policy restarts it and no stop or removal is under way,
+  // shows Pending/BackOff and sets when the restart is due (kept if already
+  // set for this container). Call with `mutex_` held, or before the entry
+  // is shared.
+  void planRestartLocked(Entry& entry, const ContainerDetail& detail);
+  // Starts (as a pipeline) every restart whose back-off is over.
+  void startDueRestarts();
+  // Once a restart's container exists: removes its predecessor (and that
+  // attempt's log). Best effort: what is left goes with the sandbox.
+  void removePrevious(const EntryPtr& entry);
 
   // ---- recovery and sweeps (recovery.cc)
   void adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,

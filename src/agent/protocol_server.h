@@ -31,6 +31,8 @@ struct ServerLimits {
   std::size_t max_in_flight_per_connection = 64;
   // Unwritten lines a subscribed connection may have before a push drops it.
   std::size_t max_unwritten_pushes = 10'000;
+  // Unwritten lines beyond which a stream (Logs) waits before writing more.
+  std::size_t max_stream_backlog = 32;
 };
 
 class ProtocolServer {

@@ -23,7 +23,8 @@ Result<api::NodeInfo> RequestHandler::hello(const protocol::Hello& hello) const 
   return manager_.nodeInfo();
 }
 
-asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request request) {
+asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request request,
+                                                        ReplyStream& stream) {
   protocol::Reply reply{request.req, protocol::ReplyBody{}};
   auto& body = request.body;
   if (auto* m = std::get_if<protocol::Hello>(&body)) {
@@ -58,7 +59,8 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
   } else if (std::holds_alternative<protocol::NodeInfo>(body)) {
     reply.body = manager_.nodeInfo();
   } else if (auto* m = std::get_if<protocol::Logs>(&body)) {
-    reply.body = errorBody(Error{Code::kUnimplemented, "Logs is not served yet", ""}, m->id);
+    auto streaming = logs(std::move(*m), request.req, stream);
+    reply.body = co_await std::move(streaming);
   }
   co_return reply;
 }

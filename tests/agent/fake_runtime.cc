@@ -422,7 +422,7 @@ std::shared_ptr<PendingCall> FakeRuntime::waitReady(std::string_view, std::chron
 }
 
 std::string FakeRuntime::logPath(const WorkloadIdentity& identity, unsigned attempt) const {
-  return "/fake/logs/" + identity.spec.id + "_" + identity.uid +
+  return log_root_ + "/" + identity.spec.id + "_" + identity.uid +
          (attempt == 0 ? "/main.log" : "/main." + std::to_string(attempt) + ".log");
 }
 

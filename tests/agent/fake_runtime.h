@@ -35,6 +35,8 @@ class FakeRuntime final : public Runtime {
   };
 
   // ---- knobs (all thread-safe)
+  // Where logPath() points (default "/fake/logs"); set before any workload.
+  void setLogRoot(std::string root) { log_root_ = std::move(root); }
   void setDown(bool down);  // going up completes every held readiness wait
   // The runtime dies: down, and every held pull and stop ends with
   // kUnavailable (their holds are forgotten, as a restarted runtime would).
@@ -128,6 +130,7 @@ class FakeRuntime final : public Runtime {
   std::map<std::string, Sandbox> sandboxes_;
   std::map<std::string, Container> containers_;
   int created_containers_ = 0;
+  std::string log_root_ = "/fake/logs";
   // Held asynchronous calls: key ("pull:<image>", "stop:<id>", "ready") -> id -> done.
   std::map<std::string, std::map<std::uint64_t, std::function<void(Status)>>> held_;
   std::uint64_t next_id_ = 1;

@@ -65,10 +65,7 @@ void WorkloadManager::startDueRestarts() {
         continue;
       }
       e.restart_at.reset();
-      if (e.previous_container.empty()) {
-        e.previous_container = e.container_id;
-        e.previous_attempt = e.attempt;
-      }
+      e.previous.emplace_back(e.container_id, e.attempt);
       e.container_id.clear();
       e.observed = ObjectState::kUnknown;
       ++e.attempt;
@@ -86,26 +83,27 @@ void WorkloadManager::startDueRestarts() {
 }
 
 void WorkloadManager::removePrevious(const EntryPtr& entry) {
-  std::string previous;
-  unsigned previous_attempt = 0;
+  std::vector<std::pair<std::string, unsigned>> previous;
   {
     std::lock_guard lock(mutex_);
-    previous = entry->previous_container;
-    previous_attempt = entry->previous_attempt;
+    previous.swap(entry->previous);
   }
-  if (previous.empty()) return;
-  Status removed = ok();
-  {
-    std::lock_guard op(entry->op);
-    removed = runtime_.removeContainer(entry->identity, previous, previous_attempt);
+  std::vector<std::pair<std::string, unsigned>> left;
+  for (const auto& [container_id, attempt] : previous) {
+    Status removed = ok();
+    {
+      std::lock_guard op(entry->op);
+      removed = runtime_.removeContainer(entry->identity, container_id, attempt);
+    }
+    if (!removed) {
+      spdlog::warn("workload \"{}\": cannot remove container {} of attempt {}: {}",
+                   entry->identity.spec.id, container_id, attempt, removed.error().message);
+      left.emplace_back(container_id, attempt);
+    }
   }
-  if (!removed) {
-    spdlog::warn("workload \"{}\": cannot remove container {} of attempt {}: {}",
-                 entry->identity.spec.id, previous, previous_attempt, removed.error().message);
-    return;
-  }
+  if (left.empty()) return;
   std::lock_guard lock(mutex_);
-  if (entry->previous_container == previous) entry->previous_container.clear();
+  entry->previous.insert(entry->previous.begin(), left.begin(), left.end());
 }
 
 }  // namespace zp::agent

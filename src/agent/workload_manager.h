@@ -7,7 +7,13 @@
 // and nodeInfo() only touch memory: the network executor may call them.
 // stop() and remove() are coroutines for a pool executor; recover() and
 // sweep() block (runtime listings): call them from the daemon's own sweeper
-// thread, so a sweep never waits behind stops or pulls.
+// thread, so a sweep never waits behind stops or pulls. The observer
+// (setObserver) is called on the workers executor.
+//
+// Restarts (restart_policy, restarts.cc): an exit the policy restarts shows
+// Pending/BackOff; the sweep launches the start pipeline again once the
+// back-off is over by the injected Clock, and the pipeline creates the next
+// attempt's container in the same sandbox, removes its predecessor, starts it.
 //
 // No thread waits for anything slow. The start pipeline (a coroutine on the
 // workers executor) and stop()/remove() run short runtime calls with
@@ -172,9 +178,9 @@ class WorkloadManager {
     std::string sandbox_id;
     std::string container_id;
     unsigned attempt = 0;  // CRI attempt of `container_id` (= restarts so far)
-    // A restart's predecessor (exited), removed once its successor exists.
-    std::string previous_container;
-    unsigned previous_attempt = 0;
+    // Restarts' predecessors (exited): {container id, attempt}, removed once
+    // the successor exists (kept for another try if the removal fails).
+    std::vector<std::pair<std::string, unsigned>> previous;
     // Restart policy: when the pending restart is due (status Pending/BackOff),
     // the back-off it waits out, and the one the next exit will wait out.
     std::optional<TimePoint> restart_at;
@@ -296,8 +302,9 @@ class WorkloadManager {
   void planRestartLocked(Entry& entry, const ContainerDetail& detail);
   // Starts (as a pipeline) every restart whose back-off is over.
   void startDueRestarts();
-  // Once a restart's container exists: removes its predecessor (and that
-  // attempt's log). Best effort: what is left goes with the sandbox.
+  // Once a restart's container exists: removes its predecessors (and their
+  // attempts' logs). Best effort: what is left is tried again after the next
+  // restart, and goes with the sandbox in any case.
   void removePrevious(const EntryPtr& entry);
 
   // ---- recovery and sweeps (recovery.cc)

@@ -54,7 +54,10 @@ void AgentIntegrationTest::SetUp() {
 
 void AgentIntegrationTest::TearDown() {
   client_.reset();
-  agent_.kill9();
+  // SIGTERM, not SIGKILL: the agent lets the runtime calls it has in flight
+  // finish (a RunPodSandbox cut short by a killed client may still create
+  // the pod's cgroup after the cleanup below), then exits; SIGKILL if it hangs.
+  agent_.terminate(30s);
   if (HasFailure() && !agent_log_.empty()) {
     std::cerr << "---- agent log (" << node_id_ << ", last lines) ----\n"
               << logTail(agent_log_, 80) << "---- end of agent log ----\n";

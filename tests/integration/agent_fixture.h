@@ -10,7 +10,7 @@
 //   ZONEPLANE_ALT_HANDLER   a second runtime handler (runc-alt)
 //   ZONEPLANE_REQUIRE_STACK=1 turns "variables missing" from a skip into a failure.
 //
-// Cleanup (TearDown, also after a failed assertion): SIGKILL the agent, then
+// Cleanup (TearDown, also after a failed assertion): SIGTERM the agent, then
 // stop and remove every sandbox labelled zoneplane.io/node-id=<node id>, then
 // delete the temporary directory. The agent log is printed when the test failed.
 

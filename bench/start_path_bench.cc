@@ -166,9 +166,14 @@ void BM_AgentStartPath(benchmark::State& state) {
   auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
   if (!runtime || !client) return state.SkipWithError("cannot create CRI clients");
   boost::asio::thread_pool workers(4);
-  agent::WorkloadManager manager(
-      {config.node_id, {4096, 4000}, {"native"}, "bench", config.uid_range}, **runtime,
-      SystemClock::instance(), workers.get_executor());
+  agent::WorkloadManager::Options options;
+  options.node_id = config.node_id;
+  options.capacity = {4096, 4000};
+  options.runtime_classes = {"native"};
+  options.version = "bench";
+  options.uid_range = config.uid_range;
+  agent::WorkloadManager manager(options, **runtime, SystemClock::instance(),
+                                 workers.get_executor());
   int n = 0;
   for (auto _ : state) {
     const auto spec = benchSpec(1000 + n++);

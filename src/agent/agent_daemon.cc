@@ -39,8 +39,15 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   manager_options.pull_timeout = std::chrono::seconds(config_.pull_timeout_seconds);
   manager_options.max_pulls_per_registry = config_.max_pulls_per_registry;
   manager_options.uid_range = config_.uid_range;
+  manager_options.restart_backoff_initial =
+      std::chrono::milliseconds(config_.restart_backoff_initial_ms);
+  manager_options.restart_backoff_max = std::chrono::seconds(config_.restart_backoff_max_seconds);
   manager_ = std::make_unique<WorkloadManager>(std::move(manager_options), runtime_,
                                                SystemClock::instance(), workers_->get_executor());
+  handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor());
+  server_ = std::make_unique<ProtocolServer>(io_, *handler_);
+  manager_->setObserver(
+      [server = server_.get()](const api::WorkloadStatus& status) { server->publish(status); });
 }
 
 AgentDaemon::~AgentDaemon() {
@@ -72,8 +79,7 @@ Status AgentDaemon::run() {
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 
-  RequestHandler handler(*manager_, control_->get_executor());
-  ProtocolServer server(io_, handler);
+  auto& server = *server_;
   auto bound = server.listen(config_.listen_host, config_.listen_port);
   if (!bound) {
     // Pipelines recover() started may be waiting (a pull, the runtime): end
@@ -104,14 +110,16 @@ Status AgentDaemon::run() {
                config_.runtime_classes.size());
   if (options_.on_listening) options_.on_listening(where);
 
-  // One status sweep per tick for the whole node, on its own thread; never overlapping.
+  // One status sweep per tick for the whole node, on its own thread; never
+  // overlapping. The next tick starts a full interval after a sweep ends.
   bool stopping = false;
+  const std::chrono::milliseconds sweep_interval{config_.status_interval_ms};
   asio::steady_timer tick(io_);
   asio::co_spawn(
       io_,
       [&]() -> asio::awaitable<void> {
         while (!stopping) {
-          tick.expires_after(options_.sweep_interval);
+          tick.expires_after(sweep_interval);
           boost::system::error_code ec;
           co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (stopping) break;

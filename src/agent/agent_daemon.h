@@ -3,7 +3,8 @@
 // thread: the caller of run()), three pools — the workers (start pipelines),
 // the control pool (stops and removals) and a single sweeper thread (the
 // status sweep, which so never waits behind a stop or a pull) — the workload
-// manager, the protocol server and the sweep timer. Pipelines, stops and
+// manager, the protocol server (which pushes the manager's status changes to
+// subscribed connections) and the sweep timer (`status_interval_ms`). Pipelines, stops and
 // removals hold a thread only for short runtime calls; pulls, grace periods
 // and waits for the runtime hold none (see WorkloadManager).
 // run() blocks until requestStop() (any thread) or SIGINT/SIGTERM when
@@ -26,9 +27,10 @@
 namespace zp::agent {
 
 class WorkloadManager;
+class RequestHandler;
+class ProtocolServer;
 
 struct DaemonOptions {
-  std::chrono::milliseconds sweep_interval{500};
   std::chrono::seconds runtime_wait{30};  // how long to retry reaching the runtime at start
   std::size_t worker_threads = 8;   // start pipelines
   std::size_t control_threads = 4;  // stop, remove
@@ -57,6 +59,11 @@ class AgentDaemon {
   std::unique_ptr<boost::asio::thread_pool> control_;
   std::unique_ptr<boost::asio::thread_pool> sweeper_;
   std::unique_ptr<WorkloadManager> manager_;
+  // After the manager: destroyed first. The manager's observer pushes
+  // through the server, so the server lives as long as the pools that run
+  // the manager's work (joined before any member is destroyed).
+  std::unique_ptr<RequestHandler> handler_;
+  std::unique_ptr<ProtocolServer> server_;
   std::atomic<bool> stop_requested_{false};
 };
 

@@ -79,6 +79,24 @@ Status parseSecurity(AgentConfig& config, const toml::table& table, const std::s
   return ok();  // the range itself is checked by validateConfig
 }
 
+// The top-level integer keys, or null when `key` is not one.
+std::int64_t* integerKey(AgentConfig& config, std::string_view key) {
+  if (key == "pull_timeout_seconds") return &config.pull_timeout_seconds;
+  if (key == "max_pulls_per_registry") return &config.max_pulls_per_registry;
+  if (key == "status_interval_ms") return &config.status_interval_ms;
+  if (key == "restart_backoff_initial_ms") return &config.restart_backoff_initial_ms;
+  if (key == "restart_backoff_max_seconds") return &config.restart_backoff_max_seconds;
+  return nullptr;
+}
+
+Status checkBounds(std::string_view key, std::int64_t value, std::int64_t min, std::int64_t max) {
+  if (value >= min && value <= max) return ok();
+  return fail(Code::kInvalidArgument,
+              std::string(key) + " must be between " + std::to_string(min) + " and " +
+                  std::to_string(max) + ", got " + std::to_string(value),
+              std::string(key));
+}
+
 }  // namespace
 
 std::string_view podCgroupModeName(PodCgroupMode mode) {
@@ -107,11 +125,10 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
       if (key == "listen") {
         if (auto s = parseListen(config, text->get(), origin + ": "); !s) return fail(s.error());
       }
-    } else if (key == "pull_timeout_seconds" || key == "max_pulls_per_registry") {
+    } else if (auto* field = integerKey(config, key)) {
       const auto* number = node.as_integer();
       if (number == nullptr) return fail(wrongType(origin, key, "an integer").error());
-      (key == "pull_timeout_seconds" ? config.pull_timeout_seconds : config.max_pulls_per_registry) =
-          number->get();
+      *field = number->get();  // bounds: validateConfig
     } else if (key == "insecure_listen_any") {
       const auto* flag = node.as_boolean();
       if (flag == nullptr) return fail(wrongType(origin, key, "true or false").error());
@@ -203,20 +220,38 @@ Status validateConfig(const AgentConfig& config) {
     }
   }
   if (auto s = validateUidRange(config.uid_range, "security."); !s) return s;
-  if (config.pull_timeout_seconds < kMinPullTimeoutSeconds ||
-      config.pull_timeout_seconds > kMaxPullTimeoutSeconds) {
-    return fail(Code::kInvalidArgument,
-                "pull_timeout_seconds must be between " + std::to_string(kMinPullTimeoutSeconds) +
-                    " and " + std::to_string(kMaxPullTimeoutSeconds) + ", got " +
-                    std::to_string(config.pull_timeout_seconds),
-                "pull_timeout_seconds");
+  if (auto s = checkBounds("pull_timeout_seconds", config.pull_timeout_seconds,
+                           kMinPullTimeoutSeconds, kMaxPullTimeoutSeconds);
+      !s) {
+    return s;
   }
-  if (config.max_pulls_per_registry < 1 || config.max_pulls_per_registry > kMaxPullsPerRegistry) {
+  if (auto s = checkBounds("max_pulls_per_registry", config.max_pulls_per_registry, 1,
+                           kMaxPullsPerRegistry);
+      !s) {
+    return s;
+  }
+  if (auto s = checkBounds("status_interval_ms", config.status_interval_ms, kMinStatusIntervalMs,
+                           kMaxStatusIntervalMs);
+      !s) {
+    return s;
+  }
+  if (auto s = checkBounds("restart_backoff_initial_ms", config.restart_backoff_initial_ms,
+                           kMinRestartBackoffInitialMs, kMaxRestartBackoffInitialMs);
+      !s) {
+    return s;
+  }
+  if (auto s = checkBounds("restart_backoff_max_seconds", config.restart_backoff_max_seconds, 1,
+                           kMaxRestartBackoffMaxSeconds);
+      !s) {
+    return s;
+  }
+  if (config.restart_backoff_max_seconds * 1000 < config.restart_backoff_initial_ms) {
     return fail(Code::kInvalidArgument,
-                "max_pulls_per_registry must be between 1 and " +
-                    std::to_string(kMaxPullsPerRegistry) + ", got " +
-                    std::to_string(config.max_pulls_per_registry),
-                "max_pulls_per_registry");
+                "restart_backoff_max_seconds (" +
+                    std::to_string(config.restart_backoff_max_seconds) +
+                    " s) must not be below restart_backoff_initial_ms (" +
+                    std::to_string(config.restart_backoff_initial_ms) + " ms)",
+                "restart_backoff_max_seconds");
   }
   if (config.data_dir.empty() || config.data_dir.front() != '/') {
     return fail(Code::kInvalidArgument, "data_dir must be an absolute path", "data_dir");

@@ -31,6 +31,16 @@ inline constexpr std::int64_t kMinPullTimeoutSeconds = 1;
 inline constexpr std::int64_t kMaxPullTimeoutSeconds = 3600;
 inline constexpr std::int64_t kDefaultMaxPullsPerRegistry = 3;
 inline constexpr std::int64_t kMaxPullsPerRegistry = 64;
+// The status sweep's period (docs/architecture.md §4).
+inline constexpr std::int64_t kDefaultStatusIntervalMs = 100;
+inline constexpr std::int64_t kMinStatusIntervalMs = 10;
+inline constexpr std::int64_t kMaxStatusIntervalMs = 60'000;
+// The restart back-off (restart_policy): initial delay, doubling to the cap.
+inline constexpr std::int64_t kDefaultRestartBackoffInitialMs = 1000;
+inline constexpr std::int64_t kMinRestartBackoffInitialMs = 10;
+inline constexpr std::int64_t kMaxRestartBackoffInitialMs = 600'000;
+inline constexpr std::int64_t kDefaultRestartBackoffMaxSeconds = 60;
+inline constexpr std::int64_t kMaxRestartBackoffMaxSeconds = 3600;
 
 struct AgentConfig {
   std::string node_id;
@@ -51,6 +61,12 @@ struct AgentConfig {
   std::int64_t pull_timeout_seconds = kDefaultPullTimeoutSeconds;
   // Image pulls in flight per registry; more wait their turn (no thread held).
   std::int64_t max_pulls_per_registry = kDefaultMaxPullsPerRegistry;
+  // How often the status sweep lists the node (one listing per endpoint).
+  std::int64_t status_interval_ms = kDefaultStatusIntervalMs;
+  // Delay before restarting an exited container (restart_policy), doubling
+  // per restart up to restart_backoff_max_seconds.
+  std::int64_t restart_backoff_initial_ms = kDefaultRestartBackoffInitialMs;
+  std::int64_t restart_backoff_max_seconds = kDefaultRestartBackoffMaxSeconds;
 };
 
 // Parses a TOML document. Unknown keys are errors naming the key.
@@ -63,7 +79,9 @@ Status applyRuntimeClassFlag(AgentConfig& config, const std::string& flag);
 Status applyListenFlag(AgentConfig& config, const std::string& flag);
 
 // Checks the final configuration: node id, classes, endpoints, listen policy,
-// the uid range, pull_timeout_seconds (1..3600) and max_pulls_per_registry (1..64).
+// the uid range, pull_timeout_seconds (1..3600), max_pulls_per_registry
+// (1..64), status_interval_ms (10..60000), restart_backoff_initial_ms
+// (10..600000) and restart_backoff_max_seconds (1..3600, not below the initial delay).
 Status validateConfig(const AgentConfig& config);
 
 // Capacity with machine defaults filled in.

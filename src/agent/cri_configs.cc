@@ -132,13 +132,20 @@ cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity,
   return config;
 }
 
+std::string containerLogName(unsigned attempt) {
+  if (attempt == 0) return std::string(kContainerName) + ".log";
+  return std::string(kContainerName) + "." + std::to_string(attempt) + ".log";
+}
+
 cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
                                          const std::string& node_id,
-                                         const PodPlacement& placement) {
+                                         const PodPlacement& placement, unsigned attempt) {
   const auto& spec = identity.spec;
   cri::v1::ContainerConfig config;
   config.mutable_metadata()->set_name(std::string(kContainerName));
-  config.mutable_metadata()->set_attempt(0);
+  // Each restart is a new container with the next attempt: the runtime
+  // names containers by (name, attempt), so a retried create cannot make two.
+  config.mutable_metadata()->set_attempt(attempt);
   config.mutable_image()->set_image(spec.image);
   for (const auto& c : spec.command) config.add_command(c);
   for (const auto& a : spec.args) config.add_args(a);
@@ -148,7 +155,7 @@ cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
     kv->set_value(v);
   }
   setLabels(*config.mutable_labels(), identity, node_id);
-  config.set_log_path(std::string(kContainerName) + ".log");
+  config.set_log_path(containerLogName(attempt));
 
   auto* linux = config.mutable_linux();
   auto* resources = linux->mutable_resources();

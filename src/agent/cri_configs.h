@@ -62,11 +62,16 @@ cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity,
                                         const std::string& log_directory,
                                         const PodPlacement& placement);
 
+// The log file of container `attempt`, relative to the sandbox's log
+// directory: "main.log" for the first, "main.<attempt>.log" after restarts.
+std::string containerLogName(unsigned attempt);
+
 // The container config: image, command/args/env, resources (memory limit,
-// CFS quota/period, shares; pids.max on cgroup v2) and the posture. Logs to
-// "<log_directory>/main.log".
+// CFS quota/period, shares; pids.max on cgroup v2) and the posture; metadata
+// attempt `attempt`. Logs to "<log_directory>/<containerLogName(attempt)>".
 cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
-                                         const std::string& node_id, const PodPlacement& placement);
+                                         const std::string& node_id, const PodPlacement& placement,
+                                         unsigned attempt = 0);
 
 // The labels every object of this agent carries (used as the list filter too).
 std::map<std::string, std::string> nodeLabels(const std::string& node_id);

@@ -86,8 +86,8 @@ std::string CriRuntime::logDirectory(const WorkloadIdentity& identity) const {
   return data_dir_ + "/logs/" + identity.spec.id + "_" + identity.uid;
 }
 
-std::string CriRuntime::logPath(const WorkloadIdentity& identity) const {
-  return logDirectory(identity) + "/" + std::string(kContainerName) + ".log";
+std::string CriRuntime::logPath(const WorkloadIdentity& identity, unsigned attempt) const {
+  return logDirectory(identity) + "/" + containerLogName(attempt);
 }
 
 void CriRuntime::warnAboutGaps() const {
@@ -190,7 +190,8 @@ Result<std::optional<std::string>> CriRuntime::findSandbox(const WorkloadIdentit
 }
 
 Result<std::optional<std::string>> CriRuntime::findContainer(std::string_view runtime_class,
-                                                             std::string_view sandbox_id) {
+                                                             std::string_view sandbox_id,
+                                                             unsigned attempt) {
   auto b = binding(runtime_class);
   if (!b) return fail(b.error());
   cri::v1::ContainerFilter filter;
@@ -198,12 +199,30 @@ Result<std::optional<std::string>> CriRuntime::findContainer(std::string_view ru
   filter.set_pod_sandbox_id(std::string(sandbox_id));
   auto listed = b->client->listContainers(filter);
   if (!listed) return fail(listed.error());
-  if (listed->empty()) return std::optional<std::string>();
-  return std::optional<std::string>(listed->front().id());
+  for (const auto& c : *listed) {
+    if (c.metadata().attempt() == attempt) return std::optional<std::string>(c.id());
+  }
+  return std::optional<std::string>();
+}
+
+Status CriRuntime::removeContainer(const WorkloadIdentity& identity,
+                                   std::string_view container_id, unsigned attempt) {
+  auto b = binding(identity.spec.runtime_class);
+  if (!b) return fail(b.error());
+  if (auto s = b->client->removeContainer(container_id); !s && s.error().code != Code::kNotFound) {
+    return s;
+  }
+  std::error_code ec;
+  std::filesystem::remove(logPath(identity, attempt), ec);
+  if (ec) {
+    spdlog::warn("workload \"{}\": cannot remove the log of attempt {}: {}", identity.spec.id,
+                 attempt, ec.message());
+  }
+  return ok();
 }
 
 Result<std::string> CriRuntime::createContainer(const WorkloadIdentity& identity,
-                                                std::string_view sandbox_id) {
+                                                std::string_view sandbox_id, unsigned attempt) {
   auto b = binding(identity.spec.runtime_class);
   if (!b) return fail(b.error());
   // The sandbox config is sent again: runtimes take the container's cgroup
@@ -213,7 +232,7 @@ Result<std::string> CriRuntime::createContainer(const WorkloadIdentity& identity
   if (auto s = b->cgroups->prepare(identity); !s) return fail(s.error());
   const auto placement = b->cgroups->placement(identity);
   return b->client->createContainer(
-      sandbox_id, containerConfig(identity, node_id_, placement),
+      sandbox_id, containerConfig(identity, node_id_, placement, attempt),
       sandboxConfig(identity, node_id_, logDirectory(identity), placement));
 }
 
@@ -313,6 +332,8 @@ Status CriRuntime::pruneHostState(const Snapshot& snapshot) {
 
 Result<Snapshot> CriRuntime::snapshot() {
   Snapshot snap;
+  std::lock_guard identities_lock(identities_mutex_);
+  std::map<std::string, std::optional<WorkloadIdentity>> identities;
   for (const auto& [endpoint, client] : clients_) {
     const std::string& cls = class_of_endpoint_.at(endpoint);
     // Readiness first, briefly: a runtime that is down is reported as such
@@ -342,7 +363,12 @@ Result<Snapshot> CriRuntime::snapshot() {
       o.workload_id = sb.metadata().name();
       const auto uid = sb.labels().find(std::string(kLabelUid));
       o.uid = uid == sb.labels().end() ? std::string{} : uid->second;
-      o.identity = identityFromSandbox(sb);
+      if (const auto known = identities_.find(sb.id()); known != identities_.end()) {
+        o.identity = known->second;
+      } else {
+        o.identity = identityFromSandbox(sb);
+      }
+      identities[sb.id()] = o.identity;
       o.runtime_class = o.identity ? o.identity->spec.runtime_class : cls;
       o.runtime_handler = sb.runtime_handler();
       o.state = fromSandboxState(sb.state());
@@ -356,9 +382,11 @@ Result<Snapshot> CriRuntime::snapshot() {
       const auto label = c.labels().find(std::string(kLabelWorkloadId));
       o.workload_id = label == c.labels().end() ? std::string{} : label->second;
       o.state = fromContainerState(c.state());
+      o.attempt = c.metadata().attempt();
       snap.containers.push_back(std::move(o));
     }
   }
+  identities_ = std::move(identities);
   return snap;
 }
 

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "agent/config.h"
@@ -33,9 +34,12 @@ class CriRuntime final : public Runtime {
   Result<std::string> runSandbox(const WorkloadIdentity& identity) override;
   Result<std::optional<std::string>> findSandbox(const WorkloadIdentity& identity) override;
   Result<std::string> createContainer(const WorkloadIdentity& identity,
-                                      std::string_view sandbox_id) override;
+                                      std::string_view sandbox_id, unsigned attempt) override;
   Result<std::optional<std::string>> findContainer(std::string_view runtime_class,
-                                                   std::string_view sandbox_id) override;
+                                                   std::string_view sandbox_id,
+                                                   unsigned attempt) override;
+  Status removeContainer(const WorkloadIdentity& identity, std::string_view container_id,
+                         unsigned attempt) override;
   Status startContainer(std::string_view runtime_class, std::string_view container_id) override;
   Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
                                            std::string_view container_id) override;
@@ -49,7 +53,7 @@ class CriRuntime final : public Runtime {
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
                                          std::function<void(Status)> done) override;
-  std::string logPath(const WorkloadIdentity& identity) const override;
+  std::string logPath(const WorkloadIdentity& identity, unsigned attempt = 0) const override;
   std::string handlerFor(std::string_view runtime_class) const override;
   Status pruneHostState(const Snapshot& snapshot) override;
 
@@ -78,6 +82,11 @@ class CriRuntime final : public Runtime {
   std::map<std::string, std::string> class_of_endpoint_;         // first class per endpoint
   std::unique_ptr<PodCgroups> cgroupfs_;                         // null when no class uses it
   NoPodCgroups no_cgroups_;
+  // The identity read from each listed sandbox, by sandbox id: a sandbox's
+  // labels and annotations never change, so a sweep parses each spec once,
+  // not every status interval. Pruned to what the last listing held.
+  std::mutex identities_mutex_;
+  std::map<std::string, std::optional<WorkloadIdentity>> identities_;
 };
 
 }  // namespace zp::agent

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> classes;
   bool insecure = false;
   std::int64_t memory_mb = 0, cpu_millicores = 0;
-  std::optional<std::int64_t> pull_timeout_seconds, max_pulls_per_registry;
+  std::optional<std::int64_t> pull_timeout_seconds, max_pulls_per_registry, status_interval_ms,
+      restart_backoff_initial_ms, restart_backoff_max_seconds;
   app.add_option("--config", config_path, "TOML configuration file");
   app.add_option("--node-id", node_id, "node id (DNS-1123 label)");
   app.add_option("--listen", listen, "HOST:PORT to serve the protocol on (default 127.0.0.1:9000)");
@@ -36,6 +37,12 @@ int main(int argc, char** argv) {
                  "deadline of one image pull (default 300)");
   app.add_option("--max-pulls-per-registry", max_pulls_per_registry,
                  "image pulls in flight per registry (default 3)");
+  app.add_option("--status-interval-ms", status_interval_ms,
+                 "period of the status sweep (default 100)");
+  app.add_option("--restart-backoff-initial-ms", restart_backoff_initial_ms,
+                 "delay before the first restart of an exited container (default 1000)");
+  app.add_option("--restart-backoff-max-seconds", restart_backoff_max_seconds,
+                 "cap of the doubling restart delay (default 60)");
   CLI11_PARSE(app, argc, argv);
 
   zp::agent::AgentConfig config;
@@ -63,6 +70,9 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) config.log_level = log_level;
   if (pull_timeout_seconds) config.pull_timeout_seconds = *pull_timeout_seconds;
   if (max_pulls_per_registry) config.max_pulls_per_registry = *max_pulls_per_registry;
+  if (status_interval_ms) config.status_interval_ms = *status_interval_ms;
+  if (restart_backoff_initial_ms) config.restart_backoff_initial_ms = *restart_backoff_initial_ms;
+  if (restart_backoff_max_seconds) config.restart_backoff_max_seconds = *restart_backoff_max_seconds;
   apply(zp::agent::validateConfig(config));
   apply(zp::setupLogging(config.log_level));
 

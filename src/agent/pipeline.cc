@@ -107,6 +107,7 @@ bool WorkloadManager::enterPhase(const EntryPtr& entry, std::string_view reason,
   entry->status.state = api::WorkloadState::kPending;
   entry->status.reason = reason;
   entry->status.message = std::move(message);
+  changedLocked(*entry);
   return true;
 }
 
@@ -119,6 +120,7 @@ void WorkloadManager::setFailed(const EntryPtr& entry, std::string_view reason,
   entry->status.message = std::move(message);
   entry->status.finished_at = clock_.now();
   entry->stale = false;
+  changedLocked(*entry);
 }
 
 void WorkloadManager::failPull(const EntryPtr& entry, const Error& error) {
@@ -138,10 +140,12 @@ void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& 
   applyContainerDetail(detail, entry->status);
   entry->observed = detail.state;
   entry->stale = false;
+  if (detail.state == ObjectState::kExited) planRestartLocked(*entry, detail);
   if (before != entry->status.state) {
     spdlog::info("workload \"{}\": {} -> {} ({})", entry->identity.spec.id, api::stateName(before),
                  api::stateName(entry->status.state), entry->status.reason);
   }
+  changedLocked(*entry);
 }
 
 asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::string doing,
@@ -160,6 +164,7 @@ asio::awaitable<bool> WorkloadManager::waitForRuntime(EntryPtr entry, std::strin
       entry->status.reason = api::reason::kRuntimeUnavailable;
       entry->status.message =
           "waiting for the container runtime to answer (" + doing + "): " + error.message;
+      changedLocked(*entry);
     }
   }
   if (gone) co_return false;
@@ -207,7 +212,10 @@ asio::awaitable<Status> WorkloadManager::pullOnce(EntryPtr entry) {
                      if (request.queued) {
                        // Unless the slot came meanwhile (the pipeline then says "pulling").
                        std::lock_guard lock(mutex_);
-                       if (entry->status.message == asking) entry->status.message = waiting;
+                       if (entry->status.message == asking) {
+                         entry->status.message = waiting;
+                         changedLocked(*entry);
+                       }
                      }
                      return std::make_shared<SlotRequest>(pulls_, request.ticket);
                    });
@@ -287,12 +295,14 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
   const auto& identity = entry->identity;
   const std::string cls = identity.spec.runtime_class;
   std::string sandbox_id, container_id;
+  unsigned attempt = 0;
   bool skip = false;
   {
     std::lock_guard lock(mutex_);
     skip = entry->cancels > 0 || stopping_ || api::isTerminal(entry->status.state);
     sandbox_id = entry->sandbox_id;
     container_id = entry->container_id;
+    attempt = entry->attempt;
   }
   if (skip) co_return;
 
@@ -329,6 +339,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       std::lock_guard lock(mutex_);
       entry->sandbox_id = sandbox_id;
       entry->status.sandbox_id = sandbox_id;
+      changedLocked(*entry);
       return ok();
     });
     Status created = co_await std::move(creating);
@@ -346,13 +357,13 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     auto creating = untilAnswered(entry, "creating the container", [&]() -> Status {
       std::optional<std::string> made;
       if (retry) {
-        auto found = runtime_.findContainer(cls, sandbox_id);
+        auto found = runtime_.findContainer(cls, sandbox_id, attempt);
         if (!found) return fail(found.error());
         made = *found;
       }
       retry = true;
       if (!made) {
-        auto create = runtime_.createContainer(identity, sandbox_id);
+        auto create = runtime_.createContainer(identity, sandbox_id, attempt);
         if (!create) return fail(create.error());
         made = *create;
       }
@@ -360,6 +371,8 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       std::lock_guard lock(mutex_);
       entry->container_id = container_id;
       entry->status.container_id = container_id;
+      entry->status.log_path = runtime_.logPath(identity, attempt);
+      changedLocked(*entry);
       return ok();
     });
     Status created = co_await std::move(creating);
@@ -369,6 +382,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       }
       co_return;
     }
+    removePrevious(entry);
   }
 
   bool start_refused = false;

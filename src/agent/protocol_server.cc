@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,11 +17,12 @@ namespace zp::agent {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-struct ProtocolServer::Connection {
-  explicit Connection(tcp::socket s)
+struct ProtocolServer::Connection final : ReplyStream {
+  Connection(tcp::socket s, std::size_t stream_backlog)
       : socket(std::move(s)),
         wake(socket.get_executor(), std::chrono::steady_clock::time_point::max()),
-        drained(socket.get_executor(), std::chrono::steady_clock::time_point::max()) {}
+        drained(socket.get_executor(), std::chrono::steady_clock::time_point::max()),
+        max_stream_backlog(stream_backlog) {}
 
   void send(std::string line) {
     outbox.push_back(std::move(line));
@@ -30,8 +32,39 @@ struct ProtocolServer::Connection {
   void closeAfterFlush() {
     closing = true;
     wake.cancel();
-    drained.cancel();
+    wakeWriters();
   }
+  // Closes at once, dropping what is queued.
+  void drop() {
+    closing = true;
+    outbox.clear();
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    wake.cancel();
+    wakeWriters();
+  }
+  // After a line was written (or the connection ends): the reader and the
+  // streams waiting for room look again.
+  void wakeWriters() {
+    drained.cancel();
+    for (auto* waiter : stream_waiters) waiter->cancel();
+  }
+
+  // ReplyStream
+  asio::awaitable<bool> write(protocol::Reply reply) override {
+    if (closed()) co_return false;
+    send(protocol::encodeReply(reply));
+    while (outbox.size() > max_stream_backlog && !closed()) {
+      asio::steady_timer waiter(socket.get_executor(), std::chrono::steady_clock::time_point::max());
+      stream_waiters.push_back(&waiter);
+      boost::system::error_code ec;
+      auto waiting = waiter.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      co_await std::move(waiting);
+      std::erase(stream_waiters, &waiter);
+    }
+    co_return !closed();
+  }
+  bool closed() const override { return closing || !socket.is_open(); }
   // Requests being handled plus replies not yet written: bounded per connection,
   // so a client that sends without reading cannot grow the agent's memory.
   std::size_t backlog() const { return in_flight + outbox.size(); }
@@ -42,6 +75,12 @@ struct ProtocolServer::Connection {
   std::deque<std::string> outbox;
   std::size_t in_flight = 0;
   bool closing = false;
+  const std::size_t max_stream_backlog;
+  std::vector<asio::steady_timer*> stream_waiters;  // streams waiting for room (write())
+  // Set by a successful Hello (docs/architecture.md §3): until then every
+  // other request is refused.
+  bool greeted = false;
+  bool subscribed = false;
   std::string peer;
 };
 
@@ -75,7 +114,31 @@ void ProtocolServer::stop() {
   for (const auto& conn : connections_) {
     conn->socket.close(ec);
     conn->wake.cancel();
-    conn->drained.cancel();
+    conn->wakeWriters();
+  }
+}
+
+void ProtocolServer::publish(const api::WorkloadStatus& status) {
+  std::string line = protocol::encodeReply({std::nullopt, protocol::WorkloadEvent{status}});
+  asio::post(io_, [this, line = std::move(line)] { fanOut(line); });
+}
+
+void ProtocolServer::fanOut(const std::string& line) {
+  if (stopping_) return;
+  std::vector<std::shared_ptr<Connection>> slow;
+  for (const auto& conn : connections_) {
+    if (!conn->subscribed || conn->closing) continue;
+    if (conn->outbox.size() >= limits_.max_unwritten_pushes) {
+      slow.push_back(conn);
+      continue;
+    }
+    conn->send(line);
+  }
+  for (const auto& conn : slow) {
+    spdlog::warn("connection {}: {} lines unwritten; disconnecting the subscriber (it resyncs on "
+                 "reconnect)",
+                 conn->peer, conn->outbox.size());
+    conn->drop();
   }
 }
 
@@ -91,7 +154,7 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto conn = std::make_shared<Connection>(std::move(socket));
+    auto conn = std::make_shared<Connection>(std::move(socket), limits_.max_stream_backlog);
     boost::system::error_code peer_ec;
     const auto remote = conn->socket.remote_endpoint(peer_ec);
     conn->peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -138,6 +201,28 @@ asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn)
       conn->send(protocol::encodeReply({e.req, protocol::ErrorReply{e.error, e.id}}));
       continue;
     }
+    // Hello is answered here, in order: the requests after it depend on it.
+    if (const auto* hello = std::get_if<protocol::Hello>(&request->body)) {
+      auto node = handler_.hello(*hello);
+      if (!node) {
+        spdlog::warn("connection {}: {}; closing", conn->peer, node.error().message);
+        conn->send(protocol::encodeReply({request->req, protocol::ErrorReply{node.error(), ""}}));
+        conn->closeAfterFlush();
+        break;
+      }
+      conn->greeted = true;
+      conn->subscribed = hello->subscribe;
+      conn->send(protocol::encodeReply({request->req, std::move(*node)}));
+      continue;
+    }
+    if (!conn->greeted) {
+      conn->send(protocol::encodeReply(
+          {request->req,
+           protocol::ErrorReply{{Code::kFailedPrecondition,
+                                 "the first request on a connection must be Hello {node_id}", ""},
+                                ""}}));
+      continue;
+    }
     ++conn->in_flight;
     asio::co_spawn(io_, serve(conn, std::move(*request)), asio::detached);
   }
@@ -147,7 +232,7 @@ asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, pr
   protocol::Reply reply;
   const auto req = request.req;
   try {
-    auto handled = handler_.handle(std::move(request));  // not inside co_await: GCC 12 bug
+    auto handled = handler_.handle(std::move(request), *conn);  // not inside co_await: GCC 12 bug
     reply = co_await std::move(handled);
   } catch (const std::exception& e) {
     // A handler bug must not take the daemon down; report it to the client.
@@ -178,10 +263,10 @@ asio::awaitable<void> ProtocolServer::writeLoop(std::shared_ptr<Connection> conn
       if (auto s = co_await std::move(write); !s) {
         conn->closing = true;
         conn->outbox.clear();
-        conn->drained.cancel();
+        conn->wakeWriters();
         break;
       }
-      conn->drained.cancel();
+      conn->wakeWriters();
     }
     // Close once asked to and nothing is left to write or wait for.
     if (conn->closing && (conn->in_flight == 0 || !conn->socket.is_open())) break;

@@ -4,7 +4,14 @@
 // coroutine (decodes lines, spawns one handler coroutine per request, so many
 // requests can be in flight on one connection) and a writer coroutine (sends
 // replies in completion order; `req` lets the client match them).
-// Everything runs on the single network executor (`io`): no locks.
+// Everything runs on the single network executor (`io`): no locks. The one
+// exception is publish(), which any thread may call.
+//
+// Hello first (docs/architecture.md §3): a connection is answered only after
+// a Hello naming this node; with `subscribe` it also receives every
+// WorkloadEvent push. A subscriber that does not read its pushes is
+// disconnected once `max_unwritten_pushes` lines wait for it (it resyncs
+// when it reconnects), so pushes never grow the agent's memory without bound.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -22,6 +29,10 @@ struct ServerLimits {
   // Requests in flight plus unwritten replies per connection; beyond it the
   // connection is not read until the client reads its replies.
   std::size_t max_in_flight_per_connection = 64;
+  // Unwritten lines a subscribed connection may have before a push drops it.
+  std::size_t max_unwritten_pushes = 10'000;
+  // Unwritten lines beyond which a stream (Logs) waits before writing more.
+  std::size_t max_stream_backlog = 32;
 };
 
 class ProtocolServer {
@@ -35,6 +46,9 @@ class ProtocolServer {
   void start();
   // Stops accepting and closes every connection. Call on `io`.
   void stop();
+  // Pushes `status` as a WorkloadEvent to every subscribed connection.
+  // Thread-safe: encodes on the calling thread, then posts onto `io`.
+  void publish(const api::WorkloadStatus& status);
 
   struct Connection;
 
@@ -43,6 +57,9 @@ class ProtocolServer {
   boost::asio::awaitable<void> readLoop(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> writeLoop(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> serve(std::shared_ptr<Connection> conn, protocol::Request request);
+  // On `io`: queues `line` on every subscribed connection, dropping those
+  // whose backlog is over the limit.
+  void fanOut(const std::string& line);
 
   boost::asio::io_context& io_;
   RequestHandler& handler_;

@@ -12,12 +12,17 @@
 namespace zp::agent {
 namespace {
 
+// The workload's current container in the sandbox: the latest attempt (a
+// restart interrupted after creating its container leaves its predecessor
+// too); among equals, a running one.
 const ContainerObservation* containerOf(const Snapshot& snapshot, std::string_view sandbox_id) {
   const ContainerObservation* best = nullptr;
   for (const auto& c : snapshot.containers) {
     if (c.sandbox_id != sandbox_id) continue;
-    // A running container wins over an exited one (there should be only one).
-    if (best == nullptr || c.state == ObjectState::kRunning) best = &c;
+    if (best == nullptr || c.attempt > best->attempt ||
+        (c.attempt == best->attempt && c.state == ObjectState::kRunning)) {
+      best = &c;
+    }
   }
   return best;
 }
@@ -88,6 +93,7 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   const auto& id = entry->identity.spec.id;
   auto& st = entry->status;
   st.id = id;
+  st.uid = entry->identity.uid;
   st.node = options_.node_id;
   st.created_at = sandbox.created_at;
   st.runtime_handler = sandbox.runtime_handler;
@@ -100,12 +106,26 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
 
   if (container != nullptr) {
     entry->container_id = container->container_id;
+    entry->attempt = container->attempt;
     st.container_id = container->container_id;
+    st.restart_count = static_cast<int>(container->attempt);
+    st.log_path = runtime_.logPath(entry->identity, container->attempt);
+    // Predecessors a restart had not removed yet.
+    for (const auto& c : snapshot.containers) {
+      if (c.sandbox_id != sandbox.sandbox_id || c.container_id == container->container_id) continue;
+      spdlog::info("workload \"{}\": removing container {} of attempt {}", id, c.container_id,
+                   c.attempt);
+      if (auto s = runtime_.removeContainer(entry->identity, c.container_id, c.attempt); !s) {
+        spdlog::warn("workload \"{}\": {}", id, s.error().message);
+      }
+    }
     if (auto detail =
             runtime_.inspectContainer(entry->identity.spec.runtime_class, container->container_id);
         detail) {
       entry->observed = detail->state;
       applyContainerDetail(*detail, st);
+      // An exit its policy restarts: the restart is resumed after the initial back-off.
+      if (detail->state == ObjectState::kExited) planRestartLocked(*entry, *detail);
       if (detail->state == ObjectState::kCreated) to_finish.push_back(entry);
     } else {
       st.state = api::WorkloadState::kUnknown;
@@ -130,6 +150,7 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   }
   std::lock_guard lock(mutex_);
   entries_[id] = entry;
+  changedLocked(*entry);
   // The uid it runs as stays taken (labels carry it across restarts).
   if (entry->identity.run_as_user) uids_.reserve(entry->identity.uid, *entry->identity.run_as_user);
 }
@@ -159,6 +180,7 @@ void WorkloadManager::markStale(const EntryPtr& entry, const Error& error) {
     st.state = api::WorkloadState::kUnknown;
     st.reason = api::reason::kRuntimeUnavailable;
     entry->stale = true;
+    changedLocked(*entry);
     spdlog::warn("workload \"{}\": status unknown: {}", entry->identity.spec.id, st.message);
   }
 }
@@ -224,6 +246,7 @@ Status WorkloadManager::sweep() {
     if (!refresh(entry)) break;  // the runtime went away meanwhile; the next sweep retries
   }
   removeOrphans(*snapshot);
+  startDueRestarts();
   return ok();
 }
 

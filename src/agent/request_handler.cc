@@ -14,11 +14,26 @@ protocol::ReplyBody errorBody(Error error, std::string id) {
 
 }  // namespace
 
-asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request request) {
+Result<api::NodeInfo> RequestHandler::hello(const protocol::Hello& hello) const {
+  const std::string& me = manager_.nodeId();
+  if (hello.node_id != me) {
+    return fail(Code::kFailedPrecondition,
+                "this agent is node " + me + ", not " + hello.node_id, "node_id");
+  }
+  return manager_.nodeInfo();
+}
+
+asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request request,
+                                                        ReplyStream& stream) {
   protocol::Reply reply{request.req, protocol::ReplyBody{}};
   auto& body = request.body;
-  if (auto* m = std::get_if<protocol::StartWorkload>(&body)) {
-    auto status = manager_.start(m->workload);
+  if (auto* m = std::get_if<protocol::Hello>(&body)) {
+    // The connection answers Hello itself; this keeps the answer the same
+    // should one arrive here.
+    auto node = hello(*m);
+    reply.body = node ? protocol::ReplyBody{*node} : errorBody(node.error(), "");
+  } else if (auto* m = std::get_if<protocol::StartWorkload>(&body)) {
+    auto status = manager_.start(m->workload, m->uid);
     reply.body = status ? protocol::ReplyBody{*status} : errorBody(status.error(), m->workload.id);
   } else if (auto* m = std::get_if<protocol::GetStatus>(&body)) {
     auto status = manager_.status(m->id);
@@ -34,13 +49,18 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
   } else if (auto* m = std::get_if<protocol::RemoveWorkload>(&body)) {
     const std::string id = m->id;
     const std::chrono::seconds grace{m->timeout_seconds};
-    auto op = asio::co_spawn(workers_, manager_.remove(id, grace), asio::use_awaitable);
+    const std::string uid = m->uid;
+    auto op = asio::co_spawn(workers_, manager_.remove(id, grace, uid), asio::use_awaitable);
     auto status = co_await std::move(op);
     reply.body = status ? protocol::ReplyBody{protocol::Removed{id}} : errorBody(status.error(), id);
-  } else if (std::holds_alternative<protocol::ListWorkloads>(body)) {
-    reply.body = protocol::WorkloadList{manager_.list()};
+  } else if (auto* m = std::get_if<protocol::ListWorkloads>(&body)) {
+    auto page = manager_.list(m->after, static_cast<std::size_t>(m->limit));
+    reply.body = protocol::WorkloadList{std::move(page.items), std::move(page.next)};
   } else if (std::holds_alternative<protocol::NodeInfo>(body)) {
     reply.body = manager_.nodeInfo();
+  } else if (auto* m = std::get_if<protocol::Logs>(&body)) {
+    auto streaming = logs(std::move(*m), request.req, stream);
+    reply.body = co_await std::move(streaming);
   }
   co_return reply;
 }

@@ -2,9 +2,14 @@
 // RequestHandler: turns one decoded protocol request into its reply. Runs on
 // the network executor; stop and remove run as coroutines on the control
 // pool and are awaited, so a slow operation never holds up other requests
-// (and a grace period holds no thread at all).
+// (and a grace period holds no thread at all). Log files are read on the
+// control pool too, a block at a time.
+//
+// Hello is not handled here as a request: the connection answers it before
+// reading on (hello() below), because every later request depends on it.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 
 #include <boost/asio/awaitable.hpp>
@@ -14,17 +19,50 @@
 
 namespace zp::agent {
 
+// The connection a request came on, as a streaming request (Logs) writes to
+// it. Used on the network executor only.
+class ReplyStream {
+ public:
+  virtual ~ReplyStream() = default;
+  // Queues `reply`, then waits (holding no thread) while the connection has
+  // more unwritten lines than it allows a stream; false once the connection
+  // is closing (the peer went away or the agent stops): the stream ends.
+  virtual boost::asio::awaitable<bool> write(protocol::Reply reply) = 0;
+  // Whether the connection is closing.
+  virtual bool closed() const = 0;
+};
+
+struct LogOptions {
+  // How often a following stream looks for new lines and status changes.
+  std::chrono::milliseconds poll{100};
+  // Lines read from the file per block read.
+  std::size_t batch = 256;
+};
+
 class RequestHandler {
  public:
-  // Uses (does not own) `manager`; `workers` runs stop and remove.
-  RequestHandler(WorkloadManager& manager, boost::asio::any_io_executor workers)
-      : manager_(manager), workers_(std::move(workers)) {}
+  // Uses (does not own) `manager`; `workers` runs stop, remove and file reads.
+  RequestHandler(WorkloadManager& manager, boost::asio::any_io_executor workers,
+                 LogOptions logs = {})
+      : manager_(manager), workers_(std::move(workers)), logs_(logs) {}
 
-  boost::asio::awaitable<protocol::Reply> handle(protocol::Request request);
+  // The reply to a Hello: this node's NodeInfo, or kFailedPrecondition when
+  // `hello.node_id` names another node (the connection is then closed).
+  Result<api::NodeInfo> hello(const protocol::Hello& hello) const;
+
+  // The final reply to `request`. A Logs request first writes its LogLine
+  // replies to `stream` (docs/architecture.md §3), then ends with LogEnd.
+  boost::asio::awaitable<protocol::Reply> handle(protocol::Request request, ReplyStream& stream);
 
  private:
+  // Streams the log of `request.id` to `stream`; the LogEnd (or Error) reply.
+  boost::asio::awaitable<protocol::ReplyBody> logs(protocol::Logs request,
+                                                  std::optional<std::string> req,
+                                                  ReplyStream& stream);
+
   WorkloadManager& manager_;
   boost::asio::any_io_executor workers_;
+  LogOptions logs_;
 };
 
 }  // namespace zp::agent

@@ -100,6 +100,7 @@ struct ContainerObservation {
   std::string sandbox_id;
   std::string workload_id;
   ObjectState state = ObjectState::kUnknown;  // kCreated, kRunning, kExited, kUnknown
+  unsigned attempt = 0;                       // CRI metadata attempt: restarts before it
 };
 
 // One listing of everything this node's agent owns, across all endpoints.
@@ -136,12 +137,19 @@ class Runtime {
   // The sandbox this node made for the identity's submission and attempt, if
   // the runtime has one (after a call whose reply was lost).
   virtual Result<std::optional<std::string>> findSandbox(const WorkloadIdentity& identity) = 0;
-  // Creates the workload's container in `sandbox_id`; returns its id.
+  // Creates the workload's container in `sandbox_id` with CRI metadata
+  // `attempt` (restarts before it), logging to logPath(identity, attempt);
+  // returns its id.
   virtual Result<std::string> createContainer(const WorkloadIdentity& identity,
-                                              std::string_view sandbox_id) = 0;
-  // The container of this node in `sandbox_id`, if any.
+                                              std::string_view sandbox_id, unsigned attempt) = 0;
+  // The container of this node with `attempt` in `sandbox_id`, if any.
   virtual Result<std::optional<std::string>> findContainer(std::string_view runtime_class,
-                                                           std::string_view sandbox_id) = 0;
+                                                           std::string_view sandbox_id,
+                                                           unsigned attempt) = 0;
+  // Removes one container of the workload (a restart's predecessor, with its
+  // `attempt`) and that attempt's log file. Missing: OK. Idempotent.
+  virtual Status removeContainer(const WorkloadIdentity& identity, std::string_view container_id,
+                                 unsigned attempt) = 0;
   virtual Status startContainer(std::string_view runtime_class, std::string_view container_id) = 0;
   virtual Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
                                                    std::string_view container_id) = 0;
@@ -165,8 +173,9 @@ class Runtime {
   virtual std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                                  std::chrono::milliseconds timeout,
                                                  std::function<void(Status)> done) = 0;
-  // Host path of the workload's container log.
-  virtual std::string logPath(const WorkloadIdentity& identity) const = 0;
+  // Host path of the log of the workload's container `attempt` (CRI log
+  // format; one file per attempt).
+  virtual std::string logPath(const WorkloadIdentity& identity, unsigned attempt = 0) const = 0;
   // The runtime handler that serves `runtime_class` ("" when unknown).
   virtual std::string handlerFor(std::string_view runtime_class) const = 0;
   // Frees what the node set up outside the runtime (pod cgroups) for

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -47,13 +48,44 @@ WorkloadManager::WorkloadManager(Options options, Runtime& runtime, const Clock&
       pulls_(options_.max_pulls_per_registry),
       uids_(options_.uid_range) {}
 
+void WorkloadManager::setObserver(Observer observer) { observer_ = std::move(observer); }
+
+void WorkloadManager::changedLocked(Entry& entry) {
+  if (entry.status == entry.published) return;
+  const auto it = entries_.find(entry.identity.spec.id);
+  if (it == entries_.end() || it->second.get() != &entry) return;  // not (or no longer) registered
+  entry.published = entry.status;
+  if (!observer_) return;
+  changes_.push_back(entry.status);
+  if (!delivering_) {
+    delivering_ = true;
+    asio::post(workers_, [this] { deliverChanges(); });
+  }
+}
+
+void WorkloadManager::deliverChanges() {
+  std::unique_lock lock(mutex_);
+  while (!changes_.empty()) {
+    std::deque<api::WorkloadStatus> batch;
+    batch.swap(changes_);
+    lock.unlock();
+    for (const auto& status : batch) observer_(status);
+    lock.lock();
+  }
+  delivering_ = false;
+}
+
 WorkloadManager::EntryPtr WorkloadManager::find(const std::string& id) const {
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(id);
   return it == entries_.end() ? nullptr : it->second;
 }
 
-Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec) {
+Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec,
+                                                   const std::string& uid) {
+  if (!uid.empty() && !isValidSubmissionUid(uid)) {
+    return fail(Code::kInvalidArgument, "uid must be 1 to 64 characters of [a-z0-9-]", "uid");
+  }
   if (std::find(options_.runtime_classes.begin(), options_.runtime_classes.end(),
                 spec.runtime_class) == options_.runtime_classes.end()) {
     std::string offered;
@@ -68,19 +100,38 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
   {
     std::lock_guard lock(mutex_);
     if (const auto it = entries_.find(spec.id); it != entries_.end()) {
-      if (!sameSpec(it->second->identity, spec)) {
+      // Idempotent on (id, uid): a re-sent start is answered with the status.
+      const auto& existing = it->second->identity;
+      if (!uid.empty() && uid != existing.uid) {
         return fail(Code::kAlreadyExists,
-                    "workload \"" + spec.id + "\" already exists with a different spec",
+                    "workload \"" + spec.id + "\" already exists on node \"" + options_.node_id +
+                        "\" with uid \"" + existing.uid + "\"",
+                    "uid");
+      }
+      if (!sameSpec(existing, spec)) {
+        return fail(Code::kAlreadyExists,
+                    "workload \"" + spec.id + "\" already exists with a different spec (uid \"" +
+                        existing.uid + "\")",
                     "workload.id");
       }
       return it->second->status;
     }
     if (stopping_) return fail(Code::kUnavailable, "the agent is stopping");
+    if (!uid.empty()) {
+      // A submission uid names host paths (pod cgroup, uid allocation): never shared.
+      for (const auto& [other_id, other] : entries_) {
+        if (other->identity.uid == uid) {
+          return fail(Code::kAlreadyExists,
+                      "uid \"" + uid + "\" already belongs to workload \"" + other_id + "\"", "uid");
+        }
+      }
+    }
     entry = std::make_shared<Entry>();
     entry->identity.spec = spec;
-    entry->identity.uid = newUid();
+    entry->identity.uid = uid.empty() ? newUid() : uid;
     auto& st = entry->status;
     st.id = spec.id;
+    st.uid = entry->identity.uid;
     st.node = options_.node_id;
     st.state = api::WorkloadState::kPending;
     st.reason = api::reason::kScheduled;
@@ -90,6 +141,7 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
     st.runtime_handler = runtime_.handlerFor(spec.runtime_class);
     st.log_path = runtime_.logPath(entry->identity);
     entries_.emplace(spec.id, entry);
+    changedLocked(*entry);
     accepted = st;
   }
   spdlog::info("workload \"{}\": accepted (image \"{}\", class \"{}\", uid {})", spec.id,
@@ -105,12 +157,15 @@ Result<api::WorkloadStatus> WorkloadManager::status(const std::string& id) const
   return (*entry)->status;
 }
 
-std::vector<api::WorkloadStatus> WorkloadManager::list() const {
+WorkloadManager::Page WorkloadManager::list(const std::string& after, std::size_t limit) const {
   std::lock_guard lock(mutex_);
-  std::vector<api::WorkloadStatus> out;
-  out.reserve(entries_.size());
-  for (const auto& [id, entry] : entries_) out.push_back(entry->status);
-  return out;
+  Page page;
+  auto it = after.empty() ? entries_.begin() : entries_.upper_bound(after);
+  for (; it != entries_.end() && page.items.size() < limit; ++it) {
+    page.items.push_back(it->second->status);
+  }
+  if (it != entries_.end() && !page.items.empty()) page.next = page.items.back().id;
+  return page;
 }
 
 api::NodeInfo WorkloadManager::nodeInfo() const {
@@ -159,6 +214,7 @@ bool WorkloadManager::settleUser(const EntryPtr& entry, const ImageFacts& image)
     }
     entry->status.run_as_user = identity.run_as_user;
     entry->status.run_as_group = identity.run_as_group;
+    changedLocked(*entry);
   }
   if (!failure.empty()) {
     setFailed(entry, api::reason::kCreateContainerConfigError,
@@ -399,6 +455,7 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
         std::lock_guard lock(mutex_);
         entry->status.reason = api::reason::kStopped;
         entry->status.message = "stopped on request";
+        changedLocked(*entry);
       } else if (detail) {
         // Created but never started: nothing will start it now.
         setFailed(entry, api::reason::kStopped, "stopped before the container started");
@@ -414,10 +471,18 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
   co_return final_status;
 }
 
-asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::seconds grace) {
+asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::seconds grace,
+                                                std::string uid) {
   auto found = existing(id);
   if (!found) co_return fail(found.error());
   const EntryPtr entry = *found;
+  if (!uid.empty() && entry->identity.uid != uid) {
+    // The fence: a removal meant for another submission of this id (say, an
+    // older placement) never touches the one that runs now.
+    spdlog::info("workload \"{}\": removal for uid {} ignored: this node runs uid {}", id, uid,
+                 entry->identity.uid);
+    co_return ok();
+  }
   InFlight counted(*this);
   cancelPipeline(entry);
   auto halting = halt(entry, grace);

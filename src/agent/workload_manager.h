@@ -7,7 +7,13 @@
 // and nodeInfo() only touch memory: the network executor may call them.
 // stop() and remove() are coroutines for a pool executor; recover() and
 // sweep() block (runtime listings): call them from the daemon's own sweeper
-// thread, so a sweep never waits behind stops or pulls.
+// thread, so a sweep never waits behind stops or pulls. The observer
+// (setObserver) is called on the workers executor.
+//
+// Restarts (restart_policy, restarts.cc): an exit the policy restarts shows
+// Pending/BackOff; the sweep launches the start pipeline again once the
+// back-off is over by the injected Clock, and the pipeline creates the next
+// attempt's container in the same sandbox, removes its predecessor, starts it.
 //
 // No thread waits for anything slow. The start pipeline (a coroutine on the
 // workers executor) and stop()/remove() run short runtime calls with
@@ -44,6 +50,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -81,6 +88,13 @@ class WorkloadManager {
     std::chrono::milliseconds retry_initial{200};
     std::chrono::milliseconds retry_max{2000};
     std::chrono::milliseconds ready_wait{std::chrono::seconds(30)};
+    // restart_policy (docs/architecture.md §4): an exited container whose
+    // policy restarts it is replaced after `restart_backoff_initial`,
+    // doubling per restart up to `restart_backoff_max`; a container that ran
+    // for `restart_backoff_reset` restarts after the initial delay again.
+    std::chrono::milliseconds restart_backoff_initial{std::chrono::seconds(1)};
+    std::chrono::milliseconds restart_backoff_max{std::chrono::seconds(60)};
+    std::chrono::milliseconds restart_backoff_reset{std::chrono::minutes(10)};
   };
 
   WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
@@ -88,14 +102,37 @@ class WorkloadManager {
   WorkloadManager(const WorkloadManager&) = delete;
   WorkloadManager& operator=(const WorkloadManager&) = delete;
 
+  // Told every change of a workload's status (any field: state, reason,
+  // message, exit code, restart count, runtime ids, user), once per change
+  // and in the order the changes happened. Called on the workers executor,
+  // one call at a time and outside every lock of the manager; it must return
+  // quickly (hand the status over) and may call the manager. Not told when a
+  // workload is forgotten (removed). Set once, before recover() and before
+  // serving; never changed afterwards.
+  using Observer = std::function<void(const api::WorkloadStatus&)>;
+  void setObserver(Observer observer);
+
   // Accepts a workload and starts it in the background (image, sandbox,
-  // container). Idempotent: a known id with the same spec returns its
-  // current status and creates nothing (a spec recovered without its
-  // command/args/env is compared by digest); a different spec is kAlreadyExists.
-  Result<api::WorkloadStatus> start(const api::WorkloadSpec& spec);
+  // container). `uid` names the submission (labels, sandbox metadata uid, log
+  // directory, pod cgroup); empty: the agent makes one. Idempotent on
+  // (id, uid): a known id with the same uid (or no uid) and the same spec
+  // returns its current status and creates nothing (a spec recovered without
+  // its command/args/env is compared by digest); the same id with another
+  // uid or another spec is kAlreadyExists naming the existing uid, and so is
+  // a uid another workload holds. A malformed uid is kInvalidArgument.
+  Result<api::WorkloadStatus> start(const api::WorkloadSpec& spec, const std::string& uid = {});
   Result<api::WorkloadStatus> status(const std::string& id) const;
-  std::vector<api::WorkloadStatus> list() const;
+  // One page of the registry, ordered by id: at most `limit` workloads whose
+  // id sorts after `after` ("" = from the start); `next` is the last id of
+  // the page when more follow, "" otherwise.
+  struct Page {
+    std::vector<api::WorkloadStatus> items;
+    std::string next;
+  };
+  Page list(const std::string& after, std::size_t limit) const;
   api::NodeInfo nodeInfo() const;
+  // This agent's node id (Options::node_id). Immutable.
+  const std::string& nodeId() const { return options_.node_id; }
 
   // Stops the workload's container (SIGKILL after `grace`, waited for without
   // a thread) and its sandbox; the record stays, in a final state. A pull in
@@ -106,8 +143,11 @@ class WorkloadManager {
   // Stops and removes sandbox, container and logs, then forgets the workload.
   // A pull in progress is cancelled and frees its slot at once. A runtime
   // that restarts meanwhile is waited for (Options::ready_wait); on another
-  // runtime error the workload is kept (and resumed).
-  boost::asio::awaitable<Status> remove(std::string id, std::chrono::seconds grace);
+  // runtime error the workload is kept (and resumed). With `uid` set, only
+  // that submission is removed: a workload of another uid is left untouched
+  // and the result is OK (the fence of docs/architecture.md §8.6).
+  boost::asio::awaitable<Status> remove(std::string id, std::chrono::seconds grace,
+                                        std::string uid = {});
 
   // Rebuilds the registry from the runtime (sandboxes with this node's
   // labels); finishes half-created workloads, removes duplicates, and removes
@@ -117,7 +157,8 @@ class WorkloadManager {
   // One status sweep for the whole node: a single listing, then
   // ContainerStatus only for containers whose state changed (or whose status
   // is stale). Also removes this node's sandboxes that belong to no known
-  // workload. Blocking; see the class comment for its failure modes.
+  // workload, and starts the restarts whose back-off is over (by the
+  // injected Clock). Blocking; see the class comment for its failure modes.
   Status sweep();
 
   // For shutdown: refuses new work and cancels every asynchronous wait
@@ -136,12 +177,22 @@ class WorkloadManager {
     WorkloadIdentity identity;
     std::string sandbox_id;
     std::string container_id;
+    unsigned attempt = 0;  // CRI attempt of `container_id` (= restarts so far)
+    // Restarts' predecessors (exited): {container id, attempt}, removed once
+    // the successor exists (kept for another try if the removal fails).
+    std::vector<std::pair<std::string, unsigned>> previous;
+    // Restart policy: when the pending restart is due (status Pending/BackOff),
+    // the back-off it waits out, and the one the next exit will wait out.
+    std::optional<TimePoint> restart_at;
+    std::chrono::milliseconds restart_delay{0};
+    std::chrono::milliseconds next_restart_delay{0};  // 0: the initial one
     api::WorkloadStatus status;
     ObjectState observed = ObjectState::kUnknown;  // container state at the last sweep
     int cancels = 0;        // stops/removes in progress or done: the pipeline ends
     bool pipeline = false;  // a start pipeline runs for it (and owns its status)
     std::uint64_t cancel_epoch = 0;  // counts cancelPipeline() calls
     bool stale = false;     // shown as Unknown: the runtime could not be reached
+    api::WorkloadStatus published;  // the status last handed to the observer
     std::mutex op;          // held across one synchronous runtime step
   };
   using EntryPtr = std::shared_ptr<Entry>;
@@ -173,6 +224,13 @@ class WorkloadManager {
   };
   // Starts an asynchronous operation that calls `done` exactly once.
   using StartCall = std::function<std::shared_ptr<PendingCall>(std::function<void(Status)> done)>;
+
+  // After a change of `entry.status`: queues it for the observer when it
+  // differs from the last one queued and the entry is registered, and
+  // schedules a delivery. Call with `mutex_` held, right after the change.
+  void changedLocked(Entry& entry);
+  // Hands the queued statuses to the observer, in order (on workers_).
+  void deliverChanges();
 
   EntryPtr find(const std::string& id) const;
   // find(), or kNotFound naming the node.
@@ -236,6 +294,18 @@ class WorkloadManager {
   void failPull(const EntryPtr& entry, const Error& error);
   void setFailed(const EntryPtr& entry, std::string_view reason, std::string message);
   void applyDetail(const EntryPtr& entry, const ContainerDetail& detail);
+  // After `detail` (an exited container) was applied to `entry.status`: when
+  // the restart policy restarts it and no stop or removal is under way,
+  // shows Pending/BackOff and sets when the restart is due (kept if already
+  // set for this container). Call with `mutex_` held, or before the entry
+  // is shared.
+  void planRestartLocked(Entry& entry, const ContainerDetail& detail);
+  // Starts (as a pipeline) every restart whose back-off is over.
+  void startDueRestarts();
+  // Once a restart's container exists: removes its predecessors (and their
+  // attempts' logs). Best effort: what is left is tried again after the next
+  // restart, and goes with the sandbox in any case.
+  void removePrevious(const EntryPtr& entry);
 
   // ---- recovery and sweeps (recovery.cc)
   void adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,
@@ -261,6 +331,9 @@ class WorkloadManager {
   std::uint64_t next_pending_ = 1;
   int in_flight_ = 0;
   bool stopping_ = false;
+  Observer observer_;
+  std::deque<api::WorkloadStatus> changes_;  // queued for the observer
+  bool delivering_ = false;                  // a deliverChanges() is scheduled or running
 };
 
 }  // namespace zp::agent

@@ -138,6 +138,43 @@ TEST(AgentConfigTest, PullKnobsHaveDefaultsAndBounds) {
   }
 }
 
+TEST(AgentConfigTest, SweepAndRestartKnobsHaveDefaultsAndBounds) {
+  auto c = *parseConfig(kGood, "agent.toml");
+  EXPECT_EQ(c.status_interval_ms, 100);
+  EXPECT_EQ(c.restart_backoff_initial_ms, 1000);
+  EXPECT_EQ(c.restart_backoff_max_seconds, 60);
+  auto tuned = parseConfig(std::string(kGood).insert(0,
+                                                     "status_interval_ms = 250\n"
+                                                     "restart_backoff_initial_ms = 50\n"
+                                                     "restart_backoff_max_seconds = 5\n"),
+                           "agent.toml");
+  ASSERT_TRUE(tuned) << tuned.error().toString();
+  EXPECT_EQ(tuned->status_interval_ms, 250);
+  EXPECT_EQ(tuned->restart_backoff_initial_ms, 50);
+  EXPECT_EQ(tuned->restart_backoff_max_seconds, 5);
+  EXPECT_TRUE(validateConfig(*tuned));
+  EXPECT_FALSE(parseConfig("status_interval_ms = 1.5", "t.toml"));
+  for (std::int64_t bad : {0, 9, 60'001}) {
+    auto x = c;
+    x.status_interval_ms = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "status_interval_ms") << bad;
+  }
+  for (std::int64_t bad : {0, 9, 600'001}) {
+    auto x = c;
+    x.restart_backoff_initial_ms = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "restart_backoff_initial_ms") << bad;
+  }
+  for (std::int64_t bad : {0, 3601}) {
+    auto x = c;
+    x.restart_backoff_max_seconds = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "restart_backoff_max_seconds") << bad;
+  }
+  auto inverted = c;
+  inverted.restart_backoff_initial_ms = 5000;
+  inverted.restart_backoff_max_seconds = 2;
+  EXPECT_EQ(validateConfig(inverted).error().field, "restart_backoff_max_seconds");
+}
+
 TEST(AgentConfigTest, NonLoopbackNeedsTheInsecureFlag) {
   auto c = *parseConfig(kGood, "agent.toml");
   c.listen_host = "0.0.0.0";

@@ -161,24 +161,47 @@ void FakeRuntime::failSnapshot(std::optional<Error> error) {
   snapshot_error_ = std::move(error);
 }
 
-void FakeRuntime::exitContainer(const std::string& container_id, int code, std::string reason) {
+void FakeRuntime::exitContainer(const std::string& container_id, int code, std::string reason,
+                                std::chrono::milliseconds ran) {
   std::lock_guard lock(mutex_);
   auto& c = containers_.at(container_id);
   c.state = ObjectState::kExited;
   c.exit_code = code;
   c.reason = std::move(reason);
+  c.finished_at = std::chrono::system_clock::now();
+  c.started_at = *c.finished_at - ran;
 }
 
 std::string FakeRuntime::addSandbox(const WorkloadIdentity& identity,
-                                    std::optional<ObjectState> container) {
-  std::lock_guard lock(mutex_);
-  const std::string id = "sb-" + std::to_string(next_id_++);
-  sandboxes_[id] = Sandbox{identity, ObjectState::kReady};
-  if (container) {
-    containers_["ct-" + std::to_string(next_id_++)] =
-        Container{id, identity.spec.id, *container, 0, {}};
+                                    std::optional<ObjectState> container, unsigned attempt,
+                                    int exit_code) {
+  std::string id;
+  {
+    std::lock_guard lock(mutex_);
+    id = "sb-" + std::to_string(next_id_++);
+    sandboxes_[id] = Sandbox{identity, ObjectState::kReady};
   }
+  if (container) addContainer(id, *container, attempt, exit_code);
   return id;
+}
+
+std::string FakeRuntime::addContainer(const std::string& sandbox_id, ObjectState state,
+                                      unsigned attempt, int exit_code) {
+  std::lock_guard lock(mutex_);
+  const std::string id = "ct-" + std::to_string(next_id_++);
+  Container c;
+  c.sandbox_id = sandbox_id;
+  c.workload_id = sandboxes_.at(sandbox_id).identity.spec.id;
+  c.state = state;
+  c.exit_code = exit_code;
+  c.attempt = attempt;
+  containers_[id] = std::move(c);
+  return id;
+}
+
+int FakeRuntime::createdContainers() const {
+  std::lock_guard lock(mutex_);
+  return created_containers_;
 }
 
 std::map<std::string, FakeRuntime::Sandbox> FakeRuntime::sandboxes() const {
@@ -193,10 +216,16 @@ std::map<std::string, FakeRuntime::Container> FakeRuntime::containers() const {
 
 std::string FakeRuntime::containerOf(const std::string& workload_id) const {
   std::lock_guard lock(mutex_);
+  std::string best;
+  unsigned best_attempt = 0;
   for (const auto& [id, c] : containers_) {
-    if (c.workload_id == workload_id) return id;
+    if (c.workload_id != workload_id) continue;
+    if (best.empty() || c.attempt >= best_attempt) {
+      best = id;
+      best_attempt = c.attempt;
+    }
   }
-  return {};
+  return best;
 }
 
 Result<std::optional<ImageFacts>> FakeRuntime::imageStatus(std::string_view,
@@ -255,24 +284,43 @@ Result<std::optional<std::string>> FakeRuntime::findSandbox(const WorkloadIdenti
 }
 
 Result<std::string> FakeRuntime::createContainer(const WorkloadIdentity& identity,
-                                                 std::string_view sandbox_id) {
+                                                 std::string_view sandbox_id, unsigned attempt) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
   if (!sandboxes_.contains(std::string(sandbox_id))) return fail(Code::kNotFound, "no sandbox");
+  for (const auto& [id, c] : containers_) {
+    if (c.sandbox_id == sandbox_id && c.attempt == attempt) {
+      return fail(Code::kInternal, "fake runtime: the name of attempt " + std::to_string(attempt) +
+                                       " is reserved for " + id);
+    }
+  }
   const std::string id = "ct-" + std::to_string(next_id_++);
-  containers_[id] =
-      Container{std::string(sandbox_id), identity.spec.id, ObjectState::kCreated, 0, {}};
+  Container c;
+  c.sandbox_id = std::string(sandbox_id);
+  c.workload_id = identity.spec.id;
+  c.attempt = attempt;
+  containers_[id] = std::move(c);
+  ++created_containers_;
   return id;
 }
 
 Result<std::optional<std::string>> FakeRuntime::findContainer(std::string_view,
-                                                              std::string_view sandbox_id) {
+                                                              std::string_view sandbox_id,
+                                                              unsigned attempt) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
   for (const auto& [id, c] : containers_) {
-    if (c.sandbox_id == sandbox_id) return std::optional<std::string>(id);
+    if (c.sandbox_id == sandbox_id && c.attempt == attempt) return std::optional<std::string>(id);
   }
   return std::optional<std::string>();
+}
+
+Status FakeRuntime::removeContainer(const WorkloadIdentity&, std::string_view container_id,
+                                    unsigned) {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return s;
+  containers_.erase(std::string(container_id));
+  return ok();
 }
 
 Status FakeRuntime::startContainer(std::string_view, std::string_view container_id) {
@@ -281,6 +329,7 @@ Status FakeRuntime::startContainer(std::string_view, std::string_view container_
   auto it = containers_.find(std::string(container_id));
   if (it == containers_.end()) return fail(Code::kNotFound, "no container");
   it->second.state = ObjectState::kRunning;
+  it->second.started_at = std::chrono::system_clock::now();
   return ok();
 }
 
@@ -294,6 +343,8 @@ Result<ContainerDetail> FakeRuntime::inspectContainer(std::string_view,
   d.state = it->second.state;
   if (d.state == ObjectState::kExited) d.exit_code = it->second.exit_code;
   d.reason = it->second.reason;
+  d.started_at = it->second.started_at;
+  d.finished_at = it->second.finished_at;
   return d;
 }
 
@@ -354,7 +405,8 @@ Result<Snapshot> FakeRuntime::snapshot() {
     snap.sandboxes.push_back(std::move(o));
   }
   for (const auto& [id, c] : containers_) {
-    snap.containers.push_back(ContainerObservation{id, c.sandbox_id, c.workload_id, c.state});
+    snap.containers.push_back(
+        ContainerObservation{id, c.sandbox_id, c.workload_id, c.state, c.attempt});
   }
   return snap;
 }
@@ -369,8 +421,9 @@ std::shared_ptr<PendingCall> FakeRuntime::waitReady(std::string_view, std::chron
   return std::make_shared<Done>();
 }
 
-std::string FakeRuntime::logPath(const WorkloadIdentity& identity) const {
-  return "/fake/logs/" + identity.spec.id + "_" + identity.uid + "/main.log";
+std::string FakeRuntime::logPath(const WorkloadIdentity& identity, unsigned attempt) const {
+  return log_root_ + "/" + identity.spec.id + "_" + identity.uid +
+         (attempt == 0 ? "/main.log" : "/main." + std::to_string(attempt) + ".log");
 }
 
 std::string FakeRuntime::handlerFor(std::string_view) const { return "fake"; }

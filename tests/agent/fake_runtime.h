@@ -29,9 +29,14 @@ class FakeRuntime final : public Runtime {
     ObjectState state = ObjectState::kCreated;
     int exit_code = 0;
     std::string reason;
+    unsigned attempt = 0;
+    std::optional<TimePoint> started_at;
+    std::optional<TimePoint> finished_at;
   };
 
   // ---- knobs (all thread-safe)
+  // Where logPath() points (default "/fake/logs"); set before any workload.
+  void setLogRoot(std::string root) { log_root_ = std::move(root); }
   void setDown(bool down);  // going up completes every held readiness wait
   // The runtime dies: down, and every held pull and stop ends with
   // kUnavailable (their holds are forgotten, as a restarted runtime would).
@@ -54,15 +59,23 @@ class FakeRuntime final : public Runtime {
   void loseNextRunSandboxReply();
   // snapshot() fails with `error` (nullopt: works again).
   void failSnapshot(std::optional<Error> error);
-  // Changes a container's state as if its process exited.
-  void exitContainer(const std::string& container_id, int code, std::string reason = {});
-  // Puts a sandbox (and optionally a container) in place, as if left by an
-  // earlier agent. Returns the sandbox id.
-  std::string addSandbox(const WorkloadIdentity& identity, std::optional<ObjectState> container);
+  // Changes a container's state as if its process exited after running for `ran`.
+  void exitContainer(const std::string& container_id, int code, std::string reason = {},
+                     std::chrono::milliseconds ran = std::chrono::milliseconds(100));
+  // Puts a sandbox (and optionally a container of `attempt`) in place, as if
+  // left by an earlier agent. Returns the sandbox id.
+  std::string addSandbox(const WorkloadIdentity& identity, std::optional<ObjectState> container,
+                         unsigned attempt = 0, int exit_code = 0);
+  // Adds a container of `attempt` to an existing sandbox; returns its id.
+  std::string addContainer(const std::string& sandbox_id, ObjectState state, unsigned attempt,
+                           int exit_code = 0);
 
   std::map<std::string, Sandbox> sandboxes() const;
   std::map<std::string, Container> containers() const;
+  // The id of the workload's container with the highest attempt ("" if none).
   std::string containerOf(const std::string& workload_id) const;
+  // Containers ever created by createContainer().
+  int createdContainers() const;
 
   // ---- Runtime
   Result<std::optional<ImageFacts>> imageStatus(std::string_view runtime_class,
@@ -73,9 +86,12 @@ class FakeRuntime final : public Runtime {
   Result<std::string> runSandbox(const WorkloadIdentity& identity) override;
   Result<std::optional<std::string>> findSandbox(const WorkloadIdentity& identity) override;
   Result<std::string> createContainer(const WorkloadIdentity& identity,
-                                      std::string_view sandbox_id) override;
+                                      std::string_view sandbox_id, unsigned attempt) override;
   Result<std::optional<std::string>> findContainer(std::string_view runtime_class,
-                                                   std::string_view sandbox_id) override;
+                                                   std::string_view sandbox_id,
+                                                   unsigned attempt) override;
+  Status removeContainer(const WorkloadIdentity& identity, std::string_view container_id,
+                         unsigned attempt) override;
   Status startContainer(std::string_view runtime_class, std::string_view container_id) override;
   Result<ContainerDetail> inspectContainer(std::string_view runtime_class,
                                            std::string_view container_id) override;
@@ -89,7 +105,7 @@ class FakeRuntime final : public Runtime {
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
                                          std::function<void(Status)> done) override;
-  std::string logPath(const WorkloadIdentity& identity) const override;
+  std::string logPath(const WorkloadIdentity& identity, unsigned attempt = 0) const override;
   std::string handlerFor(std::string_view runtime_class) const override;
   // Nothing lives outside the fake runtime.
   Status pruneHostState(const Snapshot&) override { return ok(); }
@@ -113,6 +129,8 @@ class FakeRuntime final : public Runtime {
   std::optional<Error> snapshot_error_;
   std::map<std::string, Sandbox> sandboxes_;
   std::map<std::string, Container> containers_;
+  int created_containers_ = 0;
+  std::string log_root_ = "/fake/logs";
   // Held asynchronous calls: key ("pull:<image>", "stop:<id>", "ready") -> id -> done.
   std::map<std::string, std::map<std::uint64_t, std::function<void(Status)>>> held_;
   std::uint64_t next_id_ = 1;

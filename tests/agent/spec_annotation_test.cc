@@ -69,7 +69,9 @@ TEST(SpecAnnotationTest, ABigSpecIsStoredWithoutItsPayloadButKeepsTheWholeDigest
 TEST(SpecAnnotationTest, EverySandboxOfAValidSpecStaysSmall) {
   // The annotations of the biggest spec, and every label, fit in a few KiB:
   // the bound the CRI client's receive limit is sized from.
-  WorkloadIdentity identity{bigSpec(), std::string(32, 'u'), 0};
+  WorkloadIdentity identity;
+  identity.spec = bigSpec();
+  identity.uid = std::string(32, 'u');
   const auto config = sandboxConfig(identity, std::string(63, 'n'), "/logs", PodPlacement{});
   std::size_t bytes = 0;
   for (const auto& [k, v] : config.annotations()) bytes += k.size() + v.size();

@@ -8,107 +8,20 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_future.hpp>
-#include <future>
-#include <thread>
-
 #include "agent/cri_configs.h"
 #include "agent/spec_annotation.h"
 #include "api/validate.h"
-#include "fake_runtime.h"
+#include "manager_fixture.h"
 
 namespace zp::agent {
 namespace {
 
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using testing::eventually;
 using testing::FakeRuntime;
-
-constexpr const char* kImage = "registry.test/app:1";
-
-bool eventually(const std::function<bool()>& predicate) {
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-api::WorkloadSpec spec(const std::string& id, const std::string& image = kImage) {
-  api::WorkloadSpec s;
-  s.id = id;
-  s.image = image;
-  s.runtime_class = "native";
-  s.memory_mb = 64;
-  s.cpu_millicores = 100;
-  s.command = {"sleep", "300"};
-  return s;
-}
-
-class WorkloadManagerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    runtime_.addImage(kImage);
-    makeManager();
-  }
-  void TearDown() override {
-    if (manager_) manager_->shutdown();
-    EXPECT_TRUE(eventually([&] { return !manager_ || manager_->operationsInFlight() == 0; }));
-    workers_.join();
-    control_.join();
-  }
-
-  void makeManager(std::size_t max_pulls = 2) {
-    WorkloadManager::Options o;
-    o.node_id = "node-1";
-    o.capacity = {4096, 4000};
-    o.runtime_classes = {"native"};
-    o.version = "test";
-    o.pull_timeout = 7s;
-    o.max_pulls_per_registry = max_pulls;
-    o.retry_initial = 1ms;
-    o.retry_max = 20ms;
-    manager_ = std::make_unique<WorkloadManager>(o, runtime_, SystemClock::instance(),
-                                                 workers_.get_executor());
-  }
-
-  api::WorkloadStatus statusOf(const std::string& id) {
-    auto s = manager_->status(id);
-    EXPECT_TRUE(s.has_value()) << id;
-    return s ? *s : api::WorkloadStatus{};
-  }
-  bool reaches(const std::string& id, api::WorkloadState state) {
-    return eventually([&] {
-      auto s = manager_->status(id);
-      return s && s->state == state;
-    });
-  }
-  bool reason(const std::string& id, std::string_view r) {
-    return eventually([&] {
-      auto s = manager_->status(id);
-      return s && s->reason == r;
-    });
-  }
-  std::future<Result<api::WorkloadStatus>> stop(const std::string& id, std::chrono::seconds grace) {
-    return asio::co_spawn(control_, manager_->stop(id, grace), asio::use_future);
-  }
-  std::future<Status> remove(const std::string& id, std::chrono::seconds grace = 0s) {
-    return asio::co_spawn(control_, manager_->remove(id, grace), asio::use_future);
-  }
-  std::string run(const std::string& id) {
-    EXPECT_TRUE(manager_->start(spec(id)).has_value());
-    EXPECT_TRUE(reaches(id, api::WorkloadState::kRunning)) << statusOf(id).message;
-    return runtime_.containerOf(id);
-  }
-
-  FakeRuntime runtime_;
-  asio::thread_pool workers_{2};
-  asio::thread_pool control_{1};  // one thread: a stop that held it would block the others
-  std::unique_ptr<WorkloadManager> manager_;
-};
+using testing::kImage;
+using testing::spec;
+using WorkloadManagerTest = testing::WorkloadManagerTest;
 
 TEST_F(WorkloadManagerTest, StartRunsThroughToRunning) {
   auto accepted = manager_->start(spec("a"));
@@ -324,7 +237,10 @@ api::WorkloadSpec bigSpec(const std::string& id) {
 // The identity a restarted agent reads back from a sandbox made for `full`
 // (through the real annotations).
 WorkloadIdentity recovered(const api::WorkloadSpec& full, const std::string& uid) {
-  const auto config = sandboxConfig(WorkloadIdentity{.spec = full, .uid = uid}, "node-1", "/logs", PodPlacement{});
+  WorkloadIdentity made;
+  made.spec = full;
+  made.uid = uid;
+  const auto config = sandboxConfig(made, "node-1", "/logs", PodPlacement{});
   cri::v1::PodSandbox listed;
   *listed.mutable_metadata() = config.metadata();
   *listed.mutable_annotations() = config.annotations();
@@ -380,6 +296,9 @@ TEST_F(WorkloadManagerTest, ShutdownEndsEveryWait) {
   ASSERT_TRUE(manager_->start(spec("x", "hung.test/x:1")).has_value());
   ASSERT_TRUE(manager_->start(spec("y", "hung.test/x:1")).has_value());
   ASSERT_TRUE(manager_->start(spec("z", "hung.test/x:1")).has_value());  // waits for a slot
+  ASSERT_TRUE(eventually([&] {
+    return runtime_.activePulls("hung.test/x:1") == 2 && manager_->operationsInFlight() == 3;
+  }));
   const auto running = run("r");
   runtime_.holdStops(running);
   auto stopping = stop("r", 300s);

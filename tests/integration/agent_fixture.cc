@@ -43,7 +43,7 @@ void AgentIntegrationTest::SetUp() {
   ASSERT_TRUE(waitFor([&] { return (pinged = cri_->ping()).has_value(); }, 60s, 200ms))
       << "containerd not reachable: " << pinged.error().toString();
 
-  node_id_ = "it-" + randomHex(10);
+  node_id_ = "ag-" + randomHex(10);
   char dir_template[] = "/tmp/zp-agent-it-XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   dir_ = dir_template;
@@ -54,7 +54,10 @@ void AgentIntegrationTest::SetUp() {
 
 void AgentIntegrationTest::TearDown() {
   client_.reset();
-  agent_.kill9();
+  // SIGTERM, not SIGKILL: the agent lets the runtime calls it has in flight
+  // finish (a RunPodSandbox cut short by a killed client may still create
+  // the pod's cgroup after the cleanup below), then exits; SIGKILL if it hangs.
+  agent_.terminate(30s);
   if (HasFailure() && !agent_log_.empty()) {
     std::cerr << "---- agent log (" << node_id_ << ", last lines) ----\n"
               << logTail(agent_log_, 80) << "---- end of agent log ----\n";
@@ -83,13 +86,22 @@ void AgentIntegrationTest::startAgent(std::vector<std::string> extra_args) {
   client_ = connect();
 }
 
-LineClient AgentIntegrationTest::connect() {
+LineClient AgentIntegrationTest::connectRaw() {
   auto c = LineClient::connect(agent_.port());
   if (!c) {
     ADD_FAILURE() << "cannot connect to the agent: " << c.error().toString();
     return LineClient::disconnected();
   }
   return std::move(*c);
+}
+
+LineClient AgentIntegrationTest::connect(bool subscribe) {
+  auto c = connectRaw();
+  if (auto s = c.hello(node_id_, subscribe); !s) {
+    ADD_FAILURE() << "Hello: " << s.error().toString();
+    return LineClient::disconnected();
+  }
+  return c;
 }
 
 Json AgentIntegrationTest::call(const Json& request) {

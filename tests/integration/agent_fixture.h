@@ -1,6 +1,6 @@
 #pragma once
 // AgentIntegrationTest: the fixture of the zoneplane-agent integration tests.
-// Each test gets its own node id ("it-<random>"), a temporary directory (data
+// Each test gets its own node id ("ag-<random>"), a temporary directory (data
 // dir + agent log), a CRI client on the stack's containerd and helpers to run
 // the real agent process and talk to it.
 //
@@ -10,7 +10,7 @@
 //   ZONEPLANE_ALT_HANDLER   a second runtime handler (runc-alt)
 //   ZONEPLANE_REQUIRE_STACK=1 turns "variables missing" from a skip into a failure.
 //
-// Cleanup (TearDown, also after a failed assertion): SIGKILL the agent, then
+// Cleanup (TearDown, also after a failed assertion): SIGTERM the agent, then
 // stop and remove every sandbox labelled zoneplane.io/node-id=<node id>, then
 // delete the temporary directory. The agent log is printed when the test failed.
 
@@ -36,8 +36,11 @@ class AgentIntegrationTest : public ::testing::Test {
   // the alt handler, both on the stack's endpoint, plus `extra_args`) and
   // connects client_. Use with ASSERT_NO_FATAL_FAILURE.
   void startAgent(std::vector<std::string> extra_args = {});
-  // A new connection to the running agent (fails the test if it cannot connect).
-  LineClient connect();
+  // A new connection to the running agent, greeted with Hello {node_id_,
+  // subscribe} (fails the test if it cannot connect or Hello is refused).
+  LineClient connect(bool subscribe = false);
+  // A new connection without Hello.
+  LineClient connectRaw();
 
   // A request on client_; a transport failure fails the test and returns
   // {"type":"TransportError"}.

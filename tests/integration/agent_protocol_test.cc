@@ -202,6 +202,41 @@ TEST_F(Protocol, HostileInputIsAnsweredWithErrorsAndTheAgentSurvives) {
   EXPECT_GT((*node)["capacity"].value("memory_mb", 0), 0) << node->dump();
 }
 
+TEST_F(Protocol, HelloComesFirstAndMustNameThisNode) {
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  // Before Hello every request is refused; the connection stays usable.
+  auto early = connectRaw();
+  for (const Json& request : {Json{{"type", "NodeInfo"}},
+                              Json{{"type", "StartWorkload"},
+                                   {"workload", workload("ag-early", {"sleep", "1"})}}}) {
+    auto refused = early.call(request);
+    ASSERT_TRUE(refused.has_value()) << refused.error().toString();
+    EXPECT_EQ(refused->value("type", ""), "Error") << refused->dump();
+    EXPECT_EQ(refused->value("code", ""), "FailedPrecondition") << refused->dump();
+  }
+  EXPECT_TRUE(sandboxesOf("ag-early").empty());
+  ASSERT_TRUE(early.hello(node_id_).has_value());
+  auto node = early.call(Json{{"type", "NodeInfo"}});
+  ASSERT_TRUE(node.has_value()) << node.error().toString();
+  EXPECT_EQ(node->value("type", ""), "Node") << node->dump();
+  EXPECT_EQ(node->value("workloads", -1), 0) << node->dump();
+
+  // A Hello for another node: Error, then the agent closes the connection.
+  auto wrong = connectRaw();
+  auto refused = wrong.call(Json{{"type", "Hello"}, {"node_id", "ag-someone-else"}});
+  ASSERT_TRUE(refused.has_value()) << refused.error().toString();
+  EXPECT_EQ(refused->value("type", ""), "Error") << refused->dump();
+  EXPECT_EQ(refused->value("code", ""), "FailedPrecondition") << refused->dump();
+  EXPECT_EQ(refused->value("message", ""),
+            "this agent is node " + node_id_ + ", not ag-someone-else")
+      << refused->dump();
+  EXPECT_TRUE(wrong.waitClosed(30s)) << "the agent kept the connection open";
+  // Other connections are not affected.
+  auto still = early.call(Json{{"type", "NodeInfo"}});
+  ASSERT_TRUE(still.has_value()) << still.error().toString();
+  EXPECT_EQ(still->value("type", ""), "Node") << still->dump();
+}
+
 TEST_F(Protocol, FiftyRequestsInFlightOnOneConnectionAreEachAnsweredOnce) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto id = workloadId("busy");

@@ -175,6 +175,17 @@ Result<Json> LineClient::call(Json request, std::chrono::milliseconds timeout) {
   return reply;
 }
 
+Status LineClient::hello(const std::string& node_id, bool subscribe) {
+  Json request{{"type", "Hello"}, {"node_id", node_id}};
+  if (subscribe) request["subscribe"] = true;
+  auto reply = call(std::move(request), 60s);
+  if (!reply) return fail(reply.error());
+  if (reply->value("type", "") != "Node" || reply->value("node_id", "") != node_id) {
+    return fail(Code::kFailedPrecondition, "Hello refused: " + reply->dump());
+  }
+  return ok();
+}
+
 bool LineClient::waitClosed(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (true) {
@@ -201,6 +212,11 @@ Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
   cri::v1::PodSandboxFilter filter;
   (*filter.mutable_label_selector())["zoneplane.io/node-id"] = node_id;
   std::string last_error;
+  // A RunPodSandbox the killed agent started may still be finishing in the
+  // runtime: its sandbox is listed only once made, and its pod cgroup stays
+  // busy until it is removed. So: until nothing is listed and the node's pod
+  // cgroups (/zoneplane/<node_id>, which the killed agent did not release)
+  // are gone too.
   const bool clean = waitFor(
       [&] {
         auto sandboxes = cri.listPodSandbox(filter);
@@ -208,7 +224,12 @@ Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
           last_error = sandboxes.error().toString();
           return false;
         }
-        if (sandboxes->empty()) return true;
+        if (sandboxes->empty()) {
+          auto removed = agent::removeNodeCgroups(node_id);
+          if (removed) return true;
+          last_error = removed.error().message;
+          return false;
+        }
         for (const auto& sandbox : *sandboxes) {
           auto stopped = cri.stopPodSandbox(sandbox.id());
           auto removed = cri.removePodSandbox(sandbox.id());
@@ -221,11 +242,9 @@ Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
       },
       timeout, 500ms);
   if (!clean) {
-    return fail(Code::kDeadlineExceeded,
-                "sandboxes of node " + node_id + " left behind: " + last_error);
+    return fail(Code::kDeadlineExceeded, "node " + node_id + " left behind: " + last_error);
   }
-  // The node's pod cgroups (the killed agent did not release them).
-  return agent::removeNodeCgroups(node_id);
+  return ok();
 }
 
 }  // namespace zp::agent_it

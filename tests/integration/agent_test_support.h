@@ -89,6 +89,9 @@ class LineClient {
   Result<std::string> readLine(std::chrono::milliseconds timeout = 60s);
   // The next line, parsed; kInternal if it is not JSON.
   Result<Json> readJson(std::chrono::milliseconds timeout = 60s);
+  // Sends Hello {node_id, subscribe} (the first request on every connection)
+  // and checks the reply is Node; the error carries the reply otherwise.
+  Status hello(const std::string& node_id, bool subscribe = false);
   // Sends `request` with a fresh "req" and returns the reply carrying it.
   // Replies with another req in between are an error (use call() only when
   // nothing else is in flight on this connection).
@@ -108,8 +111,9 @@ class LineClient {
 
 // Stops and removes every sandbox labelled with `node_id`, listing again until
 // none is left: a runtime call cut short by a killed agent may still be
-// finishing, and a loaded runtime may miss a deadline. Error after `timeout`.
-// Then removes the node's pod cgroups (/zoneplane/<node_id> in every hierarchy).
+// finishing, and a loaded runtime may miss a deadline; and until the node's
+// pod cgroups (/zoneplane/<node_id> in every hierarchy) are removed too.
+// Error after `timeout`.
 Status removeSandboxesOfNode(const cri::Client& cri, const std::string& node_id,
                              std::chrono::milliseconds timeout = 120s);
 

@@ -1,0 +1,92 @@
+#pragma once
+// LogReader: reads a container log in the CRI log format (docs/architecture.md
+// §3, Logs). Each raw line is
+//   <RFC 3339 time with nanoseconds> <stdout|stderr> <P|F> <content>\n
+// where P marks a partial line the runtime split and F the full line's last
+// piece. A record is the P pieces of one stream followed by its F piece,
+// joined; it becomes one protocol::LogLine, or several when it is longer than
+// protocol::kMaxLogLineBytes (every piece but the last then has partial set).
+//
+// Pure file reading: blocking, no threads, memory bounded by a few blocks
+// whatever the file holds. One reader per stream of lines; not thread-safe.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "protocol/messages.h"
+
+namespace zp::agent {
+
+// One raw line of a CRI log, split (views into the line).
+struct CriLogLine {
+  std::string_view time;
+  std::string_view stream;  // "stdout" or "stderr"
+  bool partial = false;     // tag P
+  std::string_view content;
+};
+// Parses a raw line (without '\n'); nullopt when it is not in the CRI format.
+std::optional<CriLogLine> parseCriLogLine(std::string_view raw);
+
+class LogReader {
+ public:
+  // Opens the log at `path` for reading; kNotFound when there is none (yet).
+  static Result<std::unique_ptr<LogReader>> open(const std::string& path);
+  ~LogReader();
+  LogReader(const LogReader&) = delete;
+  LogReader& operator=(const LogReader&) = delete;
+
+  // Positions the reader at the start of the last `records` records of what
+  // the file holds now, reading backwards from its end in blocks (a huge
+  // file is never read whole). A trailing group of P pieces counts as a
+  // record. An incomplete last raw line (no '\n' yet) is read later.
+  Status seekTail(std::size_t records);
+
+  // The records complete in the file from the current position, about
+  // `max_lines` at most (a block's worth more at worst). A record whose F
+  // piece is not written yet, and a raw line without its '\n', wait for a
+  // later read, unless `flush`: then they are returned as they are, with
+  // partial set. A file that shrank is read again from its start.
+  Result<std::vector<protocol::LogLine>> read(std::size_t max_lines, bool flush);
+
+  // Whether the last read() reached the end of the file as it was then.
+  bool drained() const { return offset_ >= size_; }
+
+ private:
+  explicit LogReader(int fd) : fd_(fd) {}
+  struct Record {
+    std::string time;
+    std::string content;
+    bool open = false;  // a P piece was read and the F piece is still to come
+  };
+  // Splits `data` into raw lines and turns them into records.
+  void consume(std::string_view data, std::vector<protocol::LogLine>& out);
+  // A complete raw line (raw_, header_) ends: adds it to its stream's record.
+  void endRawLine(std::vector<protocol::LogLine>& out);
+  // A raw line too long to hold: its header is parsed and its content so far
+  // moved into the record (a runtime configured without a line size limit).
+  void spillRawLine(std::vector<protocol::LogLine>& out);
+  // Appends to `stream`'s record and emits the full pieces; `last` ends it.
+  void append(int stream, std::string_view time, std::string_view content, bool last,
+              std::vector<protocol::LogLine>& out);
+  void flushOpen(std::vector<protocol::LogLine>& out);
+
+  int fd_ = -1;
+  std::uint64_t offset_ = 0;  // next byte to read
+  std::uint64_t size_ = 0;    // the file's size at the last read
+  std::string raw_;           // the current raw line, not yet ended
+  // Set once the current raw line's header was parsed (spillRawLine).
+  struct Header {
+    std::string time;
+    int stream = 0;  // 0 stdout, 1 stderr
+    bool partial = false;
+  };
+  std::optional<Header> header_;
+  Record records_[2];  // stdout, stderr
+};
+
+}  // namespace zp::agent

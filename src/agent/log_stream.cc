@@ -1,0 +1,124 @@
+// RequestHandler::logs: the Logs request (docs/architecture.md §3). Reads
+// the workload's CRI log with a LogReader on the workers executor, a block
+// at a time, and writes LogLine replies to the connection, waiting whenever
+// the connection has too much unwritten (so a slow client never makes the
+// agent buffer a log). Following, it polls the file and the workload's
+// status every LogOptions::poll: a restart's new attempt is followed into
+// its own log file; the stream ends once the workload is final and its log
+// drained, or when the client goes away.
+
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+
+#include "agent/log_reader.h"
+#include "agent/request_handler.h"
+
+namespace zp::agent {
+namespace {
+
+namespace asio = boost::asio;
+
+using Lines = std::vector<protocol::LogLine>;
+
+// The coroutines that run on the workers executor (blocking file reads).
+asio::awaitable<Result<std::shared_ptr<LogReader>>> openLog(std::string path,
+                                                            std::optional<std::int64_t> tail) {
+  auto opened = LogReader::open(path);
+  if (!opened) co_return fail(opened.error());
+  std::shared_ptr<LogReader> reader = std::move(*opened);
+  if (tail) {
+    if (auto s = reader->seekTail(static_cast<std::size_t>(*tail)); !s) co_return fail(s.error());
+  }
+  co_return reader;
+}
+
+asio::awaitable<Result<Lines>> readLog(std::shared_ptr<LogReader> reader, std::size_t batch,
+                                       bool flush) {
+  co_return reader->read(batch, flush);
+}
+
+protocol::ReplyBody logEnd(std::string reason) { return protocol::LogEnd{std::move(reason)}; }
+
+}  // namespace
+
+asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request,
+                                                          std::optional<std::string> req,
+                                                          ReplyStream& stream) {
+  auto status = manager_.status(request.id);
+  if (!status) co_return protocol::ErrorReply{status.error(), request.id};
+  std::string path = status->log_path;
+  std::optional<std::int64_t> tail = request.tail;
+  std::shared_ptr<LogReader> reader;  // null until the file exists
+  bool final_seen = false;            // the workload was final at the last look
+  bool switching = false;             // a restart moved the log: drain, then switch
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
+
+  while (!stream.closed()) {
+    if (!reader) {
+      auto opening = asio::co_spawn(workers_, openLog(path, tail), asio::use_awaitable);
+      auto opened = co_await std::move(opening);
+      if (opened) {
+        reader = std::move(*opened);
+      } else if (opened.error().code != Code::kNotFound) {
+        co_return protocol::ErrorReply{opened.error(), request.id};
+      } else if (!request.follow) {
+        co_return logEnd("Completed");  // no log written yet: nothing to show
+      }
+    }
+    if (reader) {
+      const bool flush = !request.follow || final_seen || switching;
+      auto reading = asio::co_spawn(workers_, readLog(reader, logs_.batch, flush),
+                                    asio::use_awaitable);
+      auto lines = co_await std::move(reading);
+      if (!lines) co_return protocol::ErrorReply{lines.error(), request.id};
+      for (auto& line : *lines) {
+        auto writing = stream.write(protocol::Reply{req, std::move(line)});
+        if (!co_await std::move(writing)) co_return logEnd("Disconnected");
+      }
+      if (!lines->empty()) continue;  // read on until a read finds nothing new
+      if (!request.follow) co_return logEnd("Completed");
+    }
+    // Drained (or no log yet), following.
+    if (switching) {
+      reader.reset();
+      tail.reset();
+      switching = false;
+      final_seen = false;
+      continue;
+    }
+    auto now = manager_.status(request.id);
+    if (!now) co_return logEnd("NotFound");  // removed meanwhile
+    if (now->log_path != path) {
+      // A restart: the next attempt logs to its own file. Read what is left
+      // of this one (flushed), then follow the new one from its start.
+      path = now->log_path;
+      if (reader) {
+        switching = true;
+        continue;
+      }
+      tail.reset();
+      continue;
+    }
+    if (api::isTerminal(now->state)) {
+      if (final_seen) co_return logEnd("Completed");
+      // The runtime may still be writing the last lines: one more look
+      // after a poll interval, flushing what is pending.
+      final_seen = true;
+    }
+    timer.expires_after(logs_.poll);
+    boost::system::error_code ignored;
+    auto waiting = timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await std::move(waiting);
+  }
+  co_return logEnd("Disconnected");
+}
+
+}  // namespace zp::agent

@@ -1,0 +1,235 @@
+// LogReader on real files in a private temporary directory: parsing CRI log
+// lines, joining partial pieces, cutting long lines, the tail read backwards,
+// and following a file as it grows.
+
+#include "agent/log_reader.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace zp::agent {
+namespace {
+
+constexpr const char* kTime = "2026-11-29T13:40:31.123456789Z";
+
+std::string line(std::string_view stream, char tag, std::string_view content) {
+  return std::string(kTime) + " " + std::string(stream) + " " + tag + " " + std::string(content) +
+         "\n";
+}
+
+class LogReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/zp-log-reader-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path_ = (dir_ / "main.log").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void write(const std::string& text, bool append = true) {
+    std::ofstream out(path_, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
+    out << text;
+  }
+  std::unique_ptr<LogReader> open() {
+    auto reader = LogReader::open(path_);
+    EXPECT_TRUE(reader.has_value()) << reader.error().toString();
+    return reader ? std::move(*reader) : nullptr;
+  }
+  // Everything readable now (flushed as when not following).
+  static std::vector<protocol::LogLine> all(LogReader& reader, bool flush = true) {
+    std::vector<protocol::LogLine> out;
+    while (true) {
+      auto batch = reader.read(100, flush);
+      EXPECT_TRUE(batch.has_value()) << batch.error().toString();
+      if (!batch || batch->empty()) return out;
+      out.insert(out.end(), batch->begin(), batch->end());
+    }
+  }
+  static std::vector<std::string> texts(const std::vector<protocol::LogLine>& lines) {
+    std::vector<std::string> out;
+    for (const auto& l : lines) out.push_back(l.line);
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST(CriLogLineTest, ParsesTheFourFields) {
+  // (The result views the line: the lines are kept.)
+  const std::string full = std::string(kTime) + " stdout F hello world";
+  auto l = parseCriLogLine(full);
+  ASSERT_TRUE(l.has_value());
+  EXPECT_EQ(l->time, kTime);
+  EXPECT_EQ(l->stream, "stdout");
+  EXPECT_FALSE(l->partial);
+  EXPECT_EQ(l->content, "hello world");
+  const std::string piece = std::string(kTime) + " stderr P  two  spaces ";
+  auto p = parseCriLogLine(piece);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->stream, "stderr");
+  EXPECT_TRUE(p->partial);
+  EXPECT_EQ(p->content, " two  spaces ");
+  // An empty line, with or without the space after the tag.
+  const std::string empty = std::string(kTime) + " stdout F ";
+  const std::string bare = std::string(kTime) + " stdout F";
+  EXPECT_EQ(parseCriLogLine(empty)->content, "");
+  EXPECT_EQ(parseCriLogLine(bare)->content, "");
+  for (const std::string& bad : std::vector<std::string>
+       {std::string("hello"), std::string(kTime) + " stdin F x", std::string(kTime) + " stdout X x",
+        std::string(kTime) + " stdout Fx", std::string("12:00 stdout F x"), std::string(""),
+        std::string(" stdout F x")}) {
+    EXPECT_FALSE(parseCriLogLine(bad).has_value()) << bad;
+  }
+}
+
+TEST_F(LogReaderTest, AMissingFileIsNotFound) {
+  auto reader = LogReader::open(path_);
+  ASSERT_FALSE(reader.has_value());
+  EXPECT_EQ(reader.error().code, Code::kNotFound);
+}
+
+TEST_F(LogReaderTest, ReadsRecordsJoiningPartialPiecesPerStream) {
+  write(line("stdout", 'F', "one") + line("stdout", 'P', "tw") + line("stderr", 'F', "err") +
+        line("stdout", 'P', "o ") + line("stdout", 'F', "joined") + "not a cri line\n" +
+        line("stdout", 'F', ""));
+  auto reader = open();
+  ASSERT_TRUE(reader);
+  const auto lines = all(*reader);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0].line, "one");
+  EXPECT_EQ(lines[0].time, kTime);
+  EXPECT_EQ(lines[0].stream, "stdout");
+  EXPECT_EQ(lines[1].line, "err");
+  EXPECT_EQ(lines[1].stream, "stderr");
+  EXPECT_EQ(lines[2].line, "two joined");
+  EXPECT_FALSE(lines[2].partial);
+  EXPECT_EQ(lines[3].line, "not a cri line");
+  EXPECT_EQ(lines[3].time, "");
+  EXPECT_EQ(lines[4].line, "");
+  EXPECT_TRUE(reader->drained());
+}
+
+TEST_F(LogReaderTest, ALongRecordIsCutIntoPartialPiecesOnCharacterBoundaries) {
+  // 3 x 7000 bytes of 3-byte characters in P pieces, then F: 21,000 bytes.
+  std::string euro;
+  for (int i = 0; i < 7000 / 3 + 1; ++i) euro += "\xe2\x82\xac";
+  euro.resize(7002);  // whole characters
+  write(line("stdout", 'P', euro) + line("stdout", 'P', euro) + line("stdout", 'F', euro));
+  auto reader = open();
+  ASSERT_TRUE(reader);
+  const auto lines = all(*reader);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(lines[0].partial);
+  EXPECT_FALSE(lines[1].partial);
+  EXPECT_LE(lines[0].line.size(), protocol::kMaxLogLineBytes);
+  EXPECT_EQ(lines[0].line.size() % 3, 0u);  // never inside a character
+  EXPECT_EQ(lines[0].line + lines[1].line, euro + euro + euro);
+}
+
+TEST_F(LogReaderTest, AnUnfinishedLineWaitsUnlessFlushed) {
+  write(line("stdout", 'F', "done") + line("stdout", 'P', "half") +
+        std::string(kTime) + " stdout F no newline yet");
+  auto reader = open();
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(texts(all(*reader, /*flush=*/false)), std::vector<std::string>{"done"});
+  // The runtime finishes the line: the record is complete.
+  write("\n");
+  EXPECT_EQ(texts(all(*reader, false)), std::vector<std::string>{"halfno newline yet"});
+  // Flushed: what is pending comes out as partial.
+  write(line("stderr", 'P', "cut short") + std::string(kTime) + " stdout F tail");
+  const auto flushed = all(*reader, /*flush=*/true);
+  ASSERT_EQ(flushed.size(), 2u);
+  EXPECT_EQ(flushed[0].line, "tail");
+  EXPECT_TRUE(flushed[0].partial);
+  EXPECT_EQ(flushed[1].line, "cut short");
+  EXPECT_EQ(flushed[1].stream, "stderr");
+  EXPECT_TRUE(flushed[1].partial);
+}
+
+TEST_F(LogReaderTest, FollowsAGrowingFileAndRestartsAfterATruncation) {
+  write(line("stdout", 'F', "a"));
+  auto reader = open();
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(texts(all(*reader, false)), std::vector<std::string>{"a"});
+  EXPECT_TRUE(all(*reader, false).empty());
+  write(line("stdout", 'F', "b") + line("stdout", 'F', "c"));
+  EXPECT_EQ(texts(all(*reader, false)), (std::vector<std::string>{"b", "c"}));
+  write(line("stdout", 'F', "x"), /*append=*/false);
+  EXPECT_EQ(texts(all(*reader, false)), std::vector<std::string>{"x"});
+}
+
+TEST_F(LogReaderTest, TailCountsRecordsFromTheEnd) {
+  write(line("stdout", 'F', "1") + line("stdout", 'P', "2a") + line("stdout", 'F', "2b") +
+        line("stdout", 'F', "3") + line("stdout", 'P', "4a") + line("stdout", 'F', "4b") +
+        line("stdout", 'P', "5 still being written"));
+  for (std::size_t n : {0, 1, 2, 3, 5, 100}) {
+    auto reader = open();
+    ASSERT_TRUE(reader);
+    ASSERT_TRUE(reader->seekTail(n).has_value());
+    const std::vector<std::string> everything = {"1", "2a2b", "3", "4a4b", "5 still being written"};
+    std::vector<std::string> want(everything.end() - std::min(n, everything.size()),
+                                  everything.end());
+    EXPECT_EQ(texts(all(*reader)), want) << "tail " << n;
+  }
+  // Following from the tail, the group still being written completes.
+  auto reader = open();
+  ASSERT_TRUE(reader->seekTail(1).has_value());
+  EXPECT_TRUE(all(*reader, false).empty());
+  write(line("stdout", 'F', "!"));
+  EXPECT_EQ(texts(all(*reader, false)), std::vector<std::string>{"5 still being written!"});
+}
+
+TEST_F(LogReaderTest, TailOfABigFileReadsOnlyItsEnd) {
+  // ~1.5 MB over many blocks; the tail crosses block boundaries.
+  std::string text;
+  for (int i = 0; i < 20'000; ++i) text += line(i % 2 ? "stderr" : "stdout", 'F', "line " + std::to_string(i) + std::string(i % 50, '.'));
+  text += std::string(kTime) + " stdout F incomplete";
+  write(text);
+  for (std::size_t n : {1, 3, 1000, 12'345, 20'000, 30'000}) {
+    auto reader = open();
+    ASSERT_TRUE(reader);
+    ASSERT_TRUE(reader->seekTail(n).has_value());
+    const auto lines = all(*reader, /*flush=*/false);
+    const std::size_t want = std::min<std::size_t>(n, 20'000);
+    ASSERT_EQ(lines.size(), want) << "tail " << n;
+    const int first = static_cast<int>(20'000 - want);
+    EXPECT_EQ(lines.front().line, "line " + std::to_string(first) + std::string(first % 50, '.'));
+    EXPECT_EQ(lines.back().line, "line 19999" + std::string(19'999 % 50, '.'));
+  }
+  // A long line whose header is in one block and its end in the next.
+  std::string long_line(100'000, 'z');
+  write("\n" + line("stdout", 'F', long_line), /*append=*/false);
+  auto reader = open();
+  ASSERT_TRUE(reader->seekTail(1).has_value());
+  const auto lines = all(*reader);
+  ASSERT_EQ(lines.size(), 7u);  // 100,000 bytes in 16 KiB pieces
+  std::string joined;
+  for (const auto& l : lines) joined += l.line;
+  EXPECT_EQ(joined, long_line);
+}
+
+TEST_F(LogReaderTest, ARawLineWithoutALimitIsReadInPieces) {
+  // A runtime configured without a line size limit: 3 MiB in one raw line.
+  const std::string huge(3 << 20, 'h');
+  write(std::string(kTime) + " stdout F " + huge + "\n" + line("stdout", 'F', "after"));
+  auto reader = open();
+  ASSERT_TRUE(reader);
+  const auto lines = all(*reader);
+  ASSERT_GE(lines.size(), 2u);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    EXPECT_LE(lines[i].line.size(), protocol::kMaxLogLineBytes);
+    EXPECT_EQ(lines[i].partial, i + 2 < lines.size()) << i;
+    total += lines[i].line.size();
+  }
+  EXPECT_EQ(total, huge.size());
+  EXPECT_EQ(lines.back().line, "after");
+}
+
+}  // namespace
+}  // namespace zp::agent

@@ -1,0 +1,45 @@
+// Status pushes on the real agent and containerd: a subscribed connection is
+// told a workload's progress as it happens (WorkloadEvent, no req), without
+// asking.
+
+#include "agent_fixture.h"
+
+namespace zp::agent_it {
+namespace {
+
+using Events = AgentIntegrationTest;
+
+TEST_F(Events, ASubscriberIsToldTheWorkloadSucceeded) {
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  auto subscriber = connect(/*subscribe=*/true);
+  const auto id = workloadId("ag-pushed");
+  ASSERT_EQ(startWorkload(workload(id, {"sh", "-c", "exit 0"})).value("type", ""), "Status");
+
+  std::vector<Json> events;
+  std::string last_state;
+  while (last_state != "Succeeded") {
+    auto line = subscriber.readJson(120s);
+    ASSERT_TRUE(line.has_value()) << line.error().toString() << " after " << events.size()
+                                  << " events; last state " << last_state;
+    ASSERT_EQ(line->value("type", ""), "WorkloadEvent") << line->dump();
+    EXPECT_FALSE(line->contains("req")) << line->dump();
+    const auto& status = (*line)["workload"];
+    if (status.value("id", "") != id) continue;
+    events.push_back(status);
+    last_state = status.value("state", "");
+    ASSERT_NE(last_state, "Failed") << status.dump();
+  }
+  const auto& done = events.back();
+  EXPECT_EQ(done.value("exit_code", -1), 0) << done.dump();
+  EXPECT_EQ(done.value("reason", ""), "Completed") << done.dump();
+  EXPECT_EQ(done.value("node", ""), node_id_) << done.dump();
+  EXPECT_FALSE(done.value("container_id", "").empty()) << done.dump();
+  EXPECT_EQ(events.front().value("state", ""), "Pending") << events.front().dump();
+  // What was pushed last is what the node reports.
+  auto status = getStatus(id);
+  EXPECT_EQ(status.value("state", ""), "Succeeded") << status.dump();
+  EXPECT_EQ(status.value("finished_at", ""), done.value("finished_at", "")) << status.dump();
+}
+
+}  // namespace
+}  // namespace zp::agent_it

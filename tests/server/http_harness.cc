@@ -3,6 +3,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 
 namespace zp::server::testing {
@@ -88,7 +90,7 @@ StreamingRequest::StreamingRequest(unsigned short port, const std::string& targe
   http::request<http::empty_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
   http::write(socket_, req);
-  parser_.body_limit(boost::none);
+  parser_.body_limit(std::numeric_limits<std::uint64_t>::max());  // boost::none misbehaves in 1.74
   parser_.skip(method == http::verb::head);
   auto ec = runGuarded(io_, socket_, guard_, [&](auto handler) {
     http::async_read_header(socket_, buffer_, parser_, handler);

@@ -137,22 +137,22 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
                       ->check(CLI::PositiveNumber);
   run->add_option("--env", v.run.env, "Environment variable KEY=VALUE (repeatable)")
       ->allow_extra_args(false);
-  auto* restart_opt =
-      run->add_option("--restart", v.run_restart,
-                      "Restart policy: Never (default), OnFailure or Always")
-          ->check(CLI::IsMember({"Never", "OnFailure", "Always"}));
+  auto* restart_opt = run->add_option("--restart", v.run_restart,
+                                      "Restart policy: Never (default), OnFailure or Always")
+                          ->check(CLI::IsMember({"Never", "OnFailure", "Always"}));
   run->add_option("command", v.run.command, "Command and arguments, after `--`");
 
   auto* apply = app.add_subcommand("apply", "Create a workload from a JSON file (POST /workloads)");
   apply->add_option("-f,--file", v.apply.file, "WorkloadSpec JSON file, or - for stdin")
       ->required();
 
-  auto* get = app.add_subcommand("get", "Show one workload (GET /workloads/ID), or watch workloads");
+  auto* get =
+      app.add_subcommand("get", "Show one workload (GET /workloads/ID), or watch workloads");
   get->footer(std::string(kGetFooter) + "\n\n" + kFooter);
   get->add_option("id", v.get.id, "Workload id (optional with --watch)")
       ->check(workloadIdValidator());
-  auto* watch_opt =
-      get->add_flag("-w,--watch", v.get.watch, "Print each change as it happens (GET /workloads?watch=true)");
+  auto* watch_opt = get->add_flag("-w,--watch", v.get.watch,
+                                  "Print each change as it happens (GET /workloads?watch=true)");
   auto* wait_opt = get->add_option("--wait", v.wait_state, "Wait until the workload is in STATE")
                        ->check(CLI::IsMember(kStateNames))
                        ->excludes(watch_opt);

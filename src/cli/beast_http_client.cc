@@ -172,7 +172,8 @@ Result<HttpResponse> BeastHttpClient::stream(const HttpRequest& request, const L
   if (auto opened = open(exchange, request, header_deadline); !opened) return fail(opened.error());
   beast::tcp_stream& stream = exchange.stream;
   auto timed_out = [&](bool by_options) {
-    if (by_options) return fail(Code::kDeadlineExceeded, "gave up waiting for zoneplane server at " + url);
+    if (by_options)
+      return fail(Code::kDeadlineExceeded, "gave up waiting for zoneplane server at " + url);
     return fail(Code::kDeadlineExceeded,
                 "request to zoneplane server at " + url + " timed out after " + seconds(timeout_));
   };
@@ -216,25 +217,24 @@ Result<HttpResponse> BeastHttpClient::stream(const HttpRequest& request, const L
     pending.append(chunk, sizeof chunk - parser.get().body().size);
     if (!success) {
       if (pending.size() > kMaxErrorReplyBytes) {
-        return fail(Code::kResourceExhausted, "error reply from zoneplane server at " + url +
-                                                  " is larger than 1 MiB");
+        return fail(Code::kResourceExhausted,
+                    "error reply from zoneplane server at " + url + " is larger than 1 MiB");
       }
     } else {
       std::size_t start = 0;
-      for (auto nl = pending.find('\n'); nl != std::string::npos;
-           nl = pending.find('\n', start)) {
+      for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
         if (!on_line(std::string_view(pending).substr(start, nl - start))) return response;
         start = nl + 1;
       }
       pending.erase(0, start);
       if (pending.size() > kMaxStreamLineBytes) {
-        return fail(Code::kResourceExhausted, "a line from zoneplane server at " + url +
-                                                  " is longer than " +
-                                                  std::to_string(kMaxStreamLineBytes >> 20) +
-                                                  " MiB");
+        return fail(Code::kResourceExhausted,
+                    "a line from zoneplane server at " + url + " is longer than " +
+                        std::to_string(kMaxStreamLineBytes >> 20) + " MiB");
       }
     }
-    if (ec == beast::error::timeout) return timed_out(success ? options.deadline.has_value() : deadline_first);
+    if (ec == beast::error::timeout)
+      return timed_out(success ? options.deadline.has_value() : deadline_first);
     if (ec) {
       return fail(Code::kUnavailable,
                   "the reply from zoneplane server at " + url + " broke off: " + ec.message());

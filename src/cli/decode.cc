@@ -68,34 +68,38 @@ Result<NodeView> decodeNode(const json& j) {
   const auto text = [&](const char* key) -> Result<std::string> {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return std::string();
-    if (!it->is_string()) return unexpected(std::string("node field \"") + key + "\" must be a string");
+    if (!it->is_string())
+      return unexpected(std::string("node field \"") + key + "\" must be a string");
     return it->get<std::string>();
   };
   const auto resources = [&](const char* key) -> Result<api::Resources> {
     api::Resources r;
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return r;
-    if (!it->is_object()) return unexpected(std::string("node field \"") + key + "\" must be an object");
-    for (auto [name, field] : {std::pair{"memory_mb", &r.memory_mb},
-                               std::pair{"cpu_millicores", &r.cpu_millicores}}) {
+    if (!it->is_object())
+      return unexpected(std::string("node field \"") + key + "\" must be an object");
+    for (auto [name, field] :
+         {std::pair{"memory_mb", &r.memory_mb}, std::pair{"cpu_millicores", &r.cpu_millicores}}) {
       auto v = it->find(name);
       if (v == it->end()) continue;
       if (!v->is_number_integer()) {
-        return unexpected(std::string("node field \"") + key + "." + name + "\" must be an integer");
+        return unexpected(std::string("node field \"") + key + "." + name +
+                          "\" must be an integer");
       }
       *field = v->get<std::int64_t>();
     }
     return r;
   };
-  for (auto [key, field] : {std::pair{"address", &view.address}, std::pair{"state", &view.state},
-                            std::pair{"reason", &view.reason}, std::pair{"version", &view.version}}) {
+  for (auto [key, field] :
+       {std::pair{"address", &view.address}, std::pair{"state", &view.state},
+        std::pair{"reason", &view.reason}, std::pair{"version", &view.version}}) {
     auto value = text(key);
     if (!value) return fail(value.error());
     *field = std::move(*value);
   }
-  for (auto [key, field] : {std::pair{"capacity", &view.capacity},
-                            std::pair{"allocated", &view.allocated},
-                            std::pair{"allocatable", &view.allocatable}}) {
+  for (auto [key, field] :
+       {std::pair{"capacity", &view.capacity}, std::pair{"allocated", &view.allocated},
+        std::pair{"allocatable", &view.allocatable}}) {
     auto value = resources(key);
     if (!value) return fail(value.error());
     *field = *value;
@@ -119,7 +123,8 @@ Result<NodeView> decodeNode(const json& j) {
   if (!heartbeat) return fail(heartbeat.error());
   if (!heartbeat->empty()) {
     view.last_heartbeat = parseRfc3339(*heartbeat);
-    if (!view.last_heartbeat) return unexpected("node field \"last_heartbeat\" is not an RFC 3339 time");
+    if (!view.last_heartbeat)
+      return unexpected("node field \"last_heartbeat\" is not an RFC 3339 time");
   }
   return view;
 }

@@ -129,8 +129,8 @@ Result<std::string> renderWorkloadList(const json& reply, TimePoint now) {
                     std::to_string(status.restart_count), exitCode(status), orNone(status.node),
                     orNone(spec.runtime_class), orNone(spec.image), age(status, now)});
   }
-  return renderTable(
-      {"ID", "STATE", "REASON", "RESTARTS", "EXIT", "NODE", "CLASS", "IMAGE", "AGE"}, rows);
+  return renderTable({"ID", "STATE", "REASON", "RESTARTS", "EXIT", "NODE", "CLASS", "IMAGE", "AGE"},
+                     rows);
 }
 
 namespace {
@@ -163,13 +163,13 @@ std::string renderNodeTable(const std::vector<NodeView>& nodes, TimePoint now) {
   for (const auto& node : nodes) {
     std::string state = orNone(node.state);
     if (!node.reason.empty()) state += " (" + node.reason + ")";
-    rows.push_back({node.id, state, node.schedulable ? "yes" : "no (cordoned)",
-                    orNone(join(node.runtime_classes, ",")),
-                    allocOfCap(node.allocated.memory_mb, node.capacity.memory_mb, memory),
-                    allocOfCap(node.allocated.cpu_millicores, node.capacity.cpu_millicores, cpu),
-                    std::to_string(node.workloads),
-                    node.last_heartbeat ? formatAge(now - *node.last_heartbeat)
-                                        : std::string(kNone)});
+    rows.push_back(
+        {node.id, state, node.schedulable ? "yes" : "no (cordoned)",
+         orNone(join(node.runtime_classes, ",")),
+         allocOfCap(node.allocated.memory_mb, node.capacity.memory_mb, memory),
+         allocOfCap(node.allocated.cpu_millicores, node.capacity.cpu_millicores, cpu),
+         std::to_string(node.workloads),
+         node.last_heartbeat ? formatAge(now - *node.last_heartbeat) : std::string(kNone)});
   }
   return renderTable({"NODE", "STATE", "SCHEDULABLE", "CLASSES", "MEMORY(alloc/cap)",
                       "CPU(alloc/cap)", "WORKLOADS", "HEARTBEAT"},

@@ -141,16 +141,16 @@ HttpRequest logsRequest(const std::string& path_prefix, const LogsArgs& args) {
 
 HttpRequest addNodeRequest(const std::string& path_prefix, const std::string& id,
                            const std::string& address) {
-  return {HttpMethod::kPost, path_prefix + "/nodes",
-          json{{"id", id}, {"address", address}}.dump(-1, ' ', false,
-                                                      json::error_handler_t::replace)};
+  return {
+      HttpMethod::kPost, path_prefix + "/nodes",
+      json{{"id", id}, {"address", address}}.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 HttpRequest removeNodeRequest(const std::string& path_prefix, const std::string& id, bool force) {
   std::vector<std::pair<std::string, std::string>> params;
   if (force) params.emplace_back("force", "true");
-  return {HttpMethod::kDelete, path_prefix + "/nodes/" + percentEncode(id) + buildQuery(params),
-          {}};
+  return {
+      HttpMethod::kDelete, path_prefix + "/nodes/" + percentEncode(id) + buildQuery(params), {}};
 }
 
 HttpRequest nodeActionRequest(const std::string& path_prefix, const std::string& id,

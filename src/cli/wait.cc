@@ -106,7 +106,8 @@ Result<WaitResult> waitForState(ApiClient& api, const std::string& id, const Wai
   if (!watched) {
     switch (watched.error().code) {
       case Code::kDeadlineExceeded:
-        if (SteadyClock::now() >= deadline) return timedOut(id, options, last, std::move(last_json));
+        if (SteadyClock::now() >= deadline)
+          return timedOut(id, options, last, std::move(last_json));
         return fail(watched.error());
       case Code::kInvalidArgument:
         break;  // a server without watch: poll

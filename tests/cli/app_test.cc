@@ -209,8 +209,7 @@ TEST(Cli, NodeActionsSendTheirRequests) {
                          reply(200, json::object()), reply(200, json::object())});
   CliRun r = cli({"--server", server.url(), "nodes", "add", "n1", "10.0.0.1:7701"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_NE(r.out.find("n1     NotReady (Connecting)   no (cordoned)"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("n1     NotReady (Connecting)   no (cordoned)"), std::string::npos) << r.out;
   for (const char* action : {"cordon", "uncordon", "drain"}) {
     r = cli({"--server", server.url(), "nodes", action, "n1"});
     EXPECT_EQ(r.code, kExitOk) << action << ": " << r.err;
@@ -269,11 +268,12 @@ TEST(Cli, LogsErrorsExit1) {
 }
 
 TEST(Cli, GetWatchPrintsARowPerEvent) {
-  TestHttpServer server({testing::streamed(
-      {event("ADDED", workloadJson("wl-1", "Pending", "Scheduled")),
-       event("MODIFIED", workloadJson("wl-1", "Running", "Started")),
-       event("DELETED", workloadJson("wl-1", "Running", "Started"))})});
-  CliRun r = cli({"--server", server.url(), "get", "-w", "--state", "Running", "--class", "native"});
+  TestHttpServer server(
+      {testing::streamed({event("ADDED", workloadJson("wl-1", "Pending", "Scheduled")),
+                          event("MODIFIED", workloadJson("wl-1", "Running", "Started")),
+                          event("DELETED", workloadJson("wl-1", "Running", "Started"))})});
+  CliRun r =
+      cli({"--server", server.url(), "get", "-w", "--state", "Running", "--class", "native"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(server.requests().at(0).target,
             "/workloads?watch=true&state=Running&runtime_class=native");
@@ -282,8 +282,10 @@ TEST(Cli, GetWatchPrintsARowPerEvent) {
   for (std::string line; std::getline(lines, line);) rows.push_back(line);
   ASSERT_EQ(rows.size(), 4u) << r.out;
   EXPECT_TRUE(rows[0].starts_with("EVENT      ID                     STATE       REASON")) << r.out;
-  EXPECT_TRUE(rows[1].starts_with("ADDED      wl-1                   Pending     Scheduled")) << r.out;
-  EXPECT_TRUE(rows[2].starts_with("MODIFIED   wl-1                   Running     Started")) << r.out;
+  EXPECT_TRUE(rows[1].starts_with("ADDED      wl-1                   Pending     Scheduled"))
+      << r.out;
+  EXPECT_TRUE(rows[2].starts_with("MODIFIED   wl-1                   Running     Started"))
+      << r.out;
   EXPECT_TRUE(rows[3].starts_with("DELETED    wl-1                   Running")) << r.out;
 }
 

@@ -124,8 +124,8 @@ TEST(ParseArgs, GetWatchWithFilters) {
 }
 
 TEST(ParseArgs, Logs) {
-  Invocation inv = parseOk({"logs", "-f", "--tail", "20", "--timestamps", "--stream", "stderr",
-                            "wl-1"});
+  Invocation inv =
+      parseOk({"logs", "-f", "--tail", "20", "--timestamps", "--stream", "stderr", "wl-1"});
   const auto& logs = std::get<LogsArgs>(inv.command);
   EXPECT_EQ(logs.id, "wl-1");
   EXPECT_TRUE(logs.follow);
@@ -150,9 +150,9 @@ TEST(ParseArgs, NodesAndTheirActions) {
   EXPECT_EQ(remove.action, Action::kRemove);
   EXPECT_TRUE(remove.force);
   EXPECT_FALSE(std::get<NodesArgs>(parseOk({"nodes", "remove", "n1"}).command).force);
-  for (auto [name, action] : {std::pair{"cordon", Action::kCordon},
-                              std::pair{"uncordon", Action::kUncordon},
-                              std::pair{"drain", Action::kDrain}}) {
+  for (auto [name, action] :
+       {std::pair{"cordon", Action::kCordon}, std::pair{"uncordon", Action::kUncordon},
+        std::pair{"drain", Action::kDrain}}) {
     const auto args = std::get<NodesArgs>(parseOk({"nodes", name, "n2"}).command);
     EXPECT_EQ(args.action, action) << name;
     EXPECT_EQ(args.id, "n2") << name;

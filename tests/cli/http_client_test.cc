@@ -99,8 +99,7 @@ TEST(BeastHttpClient, StreamsLinesOfAChunkedBody) {
   ASSERT_TRUE(res.has_value()) << res.error().toString();
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->body, "");
-  EXPECT_EQ(lines.seen,
-            (std::vector<std::string>{"one", "two", "three", "last without newline"}));
+  EXPECT_EQ(lines.seen, (std::vector<std::string>{"one", "two", "three", "last without newline"}));
 }
 
 // The server never ends this body: only reading line by line as it comes

@@ -195,10 +195,10 @@ TEST(RenderNodes, OneNodeAndMalformedViews) {
   ASSERT_TRUE(text.has_value()) << text.error().toString();
   EXPECT_NE(text->find("\nn      Ready   no (cordoned)   -         0Mi/0Mi"), std::string::npos)
       << *text;
-  for (const char* bad : {R"({"state":"Ready"})", R"({"id":"n","schedulable":"yes"})",
-                          R"({"id":"n","capacity":{"memory_mb":"1"}})",
-                          R"({"id":"n","last_heartbeat":"yesterday"})",
-                          R"({"id":"n","runtime_classes":[1]})"}) {
+  for (const char* bad :
+       {R"({"state":"Ready"})", R"({"id":"n","schedulable":"yes"})",
+        R"({"id":"n","capacity":{"memory_mb":"1"}})", R"({"id":"n","last_heartbeat":"yesterday"})",
+        R"({"id":"n","runtime_classes":[1]})"}) {
     auto result = renderNode(json::parse(bad), {});
     ASSERT_FALSE(result.has_value()) << bad;
     EXPECT_NE(result.error().message.find("unexpected reply"), std::string::npos);
@@ -218,8 +218,8 @@ TEST(RenderWatch, FixedColumnsPerEvent) {
 }
 
 TEST(DecodeWatchEvent, EventsErrorsAndGarbage) {
-  auto deleted = decodeWatchEvent(
-      json{{"type", "DELETED"}, {"workload", workloadJson("a", "Failed")}}.dump());
+  auto deleted =
+      decodeWatchEvent(json{{"type", "DELETED"}, {"workload", workloadJson("a", "Failed")}}.dump());
   ASSERT_TRUE(deleted.has_value());
   EXPECT_EQ(deleted->type, "DELETED");
   EXPECT_EQ(deleted->view.status.id, "a");
@@ -231,9 +231,9 @@ TEST(DecodeWatchEvent, EventsErrorsAndGarbage) {
   EXPECT_EQ(error.error().code, Code::kResourceExhausted);
   EXPECT_EQ(error.error().message, "the server ended the watch: watch fell behind; list again");
 
-  for (const char* bad : {"not json", "[]", R"({"type":"BOOKMARK","workload":{}})",
-                          R"({"workload":{}})", R"({"type":"ADDED"})",
-                          R"({"type":"ADDED","workload":{"spec":{}}})"}) {
+  for (const char* bad :
+       {"not json", "[]", R"({"type":"BOOKMARK","workload":{}})", R"({"workload":{}})",
+        R"({"type":"ADDED"})", R"({"type":"ADDED","workload":{"spec":{}}})"}) {
     auto result = decodeWatchEvent(bad);
     ASSERT_FALSE(result.has_value()) << bad;
     EXPECT_EQ(result.error().code, Code::kInternal) << bad;

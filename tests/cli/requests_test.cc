@@ -122,8 +122,9 @@ TEST(Requests, WatchLogsAndNodes) {
   ListFilters filters;
   filters.state = "Running";
   filters.node = "n 1";
-  EXPECT_EQ(watchWorkloadsRequest("/p", filters),
-            (HttpRequest{HttpMethod::kGet, "/p/workloads?watch=true&state=Running&node=n%201", ""}));
+  EXPECT_EQ(
+      watchWorkloadsRequest("/p", filters),
+      (HttpRequest{HttpMethod::kGet, "/p/workloads?watch=true&state=Running&node=n%201", ""}));
   EXPECT_EQ(watchWorkloadsRequest("", {}, "wl-1").target, "/workloads?watch=true&id=wl-1");
 
   LogsArgs logs;

@@ -91,11 +91,10 @@ TEST_F(WaitTest, TimesOutOnAQuietWatchWithTheLastStateSeen) {
 }
 
 TEST_F(WaitTest, DeletionEndsTheWaitAsNotFound) {
-  TestHttpServer server(
-      {reply(workloadJson("wl-1", "Pending")),
-       testing::streamed({event("ADDED", workloadJson("wl-1", "Pending")),
-                          event("DELETED", workloadJson("wl-1", "Pending"))},
-                         StreamEnd::kHoldOpen)});
+  TestHttpServer server({reply(workloadJson("wl-1", "Pending")),
+                         testing::streamed({event("ADDED", workloadJson("wl-1", "Pending")),
+                                            event("DELETED", workloadJson("wl-1", "Pending"))},
+                                           StreamEnd::kHoldOpen)});
   auto result = wait(server, WorkloadState::kRunning);
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code, Code::kNotFound);

@@ -23,8 +23,8 @@ using namespace std::chrono_literals;
 struct Feed {
   explicit Feed(asio::any_io_executor executor) : changed(std::move(executor)) {}
   std::deque<std::string> chunks;
-  bool finish = false;      // return after the queued chunks
-  bool abort = false;       // abort() after the queued chunks
+  bool finish = false;  // return after the queued chunks
+  bool abort = false;   // abort() after the queued chunks
   bool producer_ran = false;
   bool close_seen = false;  // onClose ran
   bool last_write_ok = true;

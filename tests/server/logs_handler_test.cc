@@ -182,11 +182,15 @@ TEST_F(LogsHandlerTest, UnknownAndUnplacedWorkloads) {
 
 TEST_F(LogsHandlerTest, BadParameters) {
   const std::vector<std::tuple<std::string, unsigned, std::string>> cases = {
-      {"tail=abc", 400, "tail"},       {"tail=", 400, "tail"},
-      {"tail=-1", 422, "tail"},        {"tail=100001", 422, "tail"},
+      {"tail=abc", 400, "tail"},
+      {"tail=", 400, "tail"},
+      {"tail=-1", 422, "tail"},
+      {"tail=100001", 422, "tail"},
       {"tail=99999999999999999999", 422, "tail"},
-      {"follow=yes", 400, "follow"},   {"timestamps=1", 400, "timestamps"},
-      {"stream=both", 422, "stream"},  {"since=5m", 400, "since"},
+      {"follow=yes", 400, "follow"},
+      {"timestamps=1", 400, "timestamps"},
+      {"stream=both", 422, "stream"},
+      {"since=5m", 400, "since"},
   };
   for (const auto& [query, status, field] : cases) {
     auto res = get("/workloads/web-1/logs?" + query);

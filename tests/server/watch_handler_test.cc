@@ -83,7 +83,8 @@ TEST_F(WatchHandlerTest, StreamsTheMatchingRecordsThenTheirChanges) {
   EXPECT_EQ(json::parse(*watch.readLine()), eventJson("ADDED", table_[0]));
 
   publish(WatchEventType::kModified, record("b", WorkloadState::kRunning));
-  EXPECT_EQ(json::parse(*watch.readLine()), eventJson("ADDED", record("b", WorkloadState::kRunning)));
+  EXPECT_EQ(json::parse(*watch.readLine()),
+            eventJson("ADDED", record("b", WorkloadState::kRunning)));
   publish(WatchEventType::kModified, record("a", WorkloadState::kSucceeded));
   EXPECT_EQ(json::parse(*watch.readLine()),
             eventJson("DELETED", record("a", WorkloadState::kSucceeded)));
@@ -91,7 +92,8 @@ TEST_F(WatchHandlerTest, StreamsTheMatchingRecordsThenTheirChanges) {
   publish(WatchEventType::kAdded, record("c", WorkloadState::kRunning));
   EXPECT_EQ(json::parse(*watch.readLine()),
             eventJson("DELETED", record("b", WorkloadState::kRunning, "node-2")));
-  EXPECT_EQ(json::parse(*watch.readLine()), eventJson("ADDED", record("c", WorkloadState::kRunning)));
+  EXPECT_EQ(json::parse(*watch.readLine()),
+            eventJson("ADDED", record("c", WorkloadState::kRunning)));
 
   ASSERT_EQ(http_->onExecutor([&] { return snapshots_.size(); }), 1u);
   const WatchFilter asked = http_->onExecutor([&] { return snapshots_[0]; });
@@ -106,7 +108,8 @@ TEST_F(WatchHandlerTest, AnUnfilteredWatchPassesEveryEventOn) {
   EXPECT_EQ(json::parse(*watch.readLine())["type"], "ADDED");
   EXPECT_EQ(json::parse(*watch.readLine())["type"], "ADDED");
   publish(WatchEventType::kDeleted, record("a", WorkloadState::kRunning));
-  EXPECT_EQ(json::parse(*watch.readLine()), eventJson("DELETED", record("a", WorkloadState::kRunning)));
+  EXPECT_EQ(json::parse(*watch.readLine()),
+            eventJson("DELETED", record("a", WorkloadState::kRunning)));
 }
 
 TEST_F(WatchHandlerTest, TheClientLeavingEndsTheWatcher) {
@@ -124,7 +127,8 @@ TEST_F(WatchHandlerTest, AWatchThatFallsBehindEndsWithAnErrorLine) {
   ASSERT_TRUE(waitForWatchers(1));
   // More changes at once than the queue holds (3), before the writer runs.
   http_->onExecutor([&] {
-    for (int i = 0; i < 5; ++i) hub_.publish({WatchEventType::kModified, record("zzz", WorkloadState::kPending)});
+    for (int i = 0; i < 5; ++i)
+      hub_.publish({WatchEventType::kModified, record("zzz", WorkloadState::kPending)});
   });
   EXPECT_EQ(json::parse(*watch.readLine()),
             json::parse(R"({"type":"ERROR","error":{"code":"ResourceExhausted",
@@ -160,7 +164,8 @@ TEST_F(WatchHandlerTest, BadParametersAreRefusedBeforeStreaming) {
 
 TEST_F(WatchHandlerTest, ListRequestsGoToTheListHandler) {
   EXPECT_EQ(httpRequest(http_->port(), http::verb::get, "/workloads?state=Running").status, 200u);
-  EXPECT_EQ(httpRequest(http_->port(), http::verb::get, "/workloads?watch=false&node=n").status, 200u);
+  EXPECT_EQ(httpRequest(http_->port(), http::verb::get, "/workloads?watch=false&node=n").status,
+            200u);
   auto queries = http_->onExecutor([&] { return list_queries_; });
   ASSERT_EQ(queries.size(), 2u);
   EXPECT_EQ(queries[0], (std::map<std::string, std::string>{{"state", "Running"}}));

@@ -33,8 +33,9 @@ struct Seen {
 
 asio::awaitable<void> consume(Watcher& watcher, Seen& seen) {
   while (auto event = co_await watcher.next()) {
-    seen.events.push_back(std::string(watchEventTypeName(event->type)) + " " + event->record.spec.id +
-                          " " + std::string(api::stateName(event->record.status.state)));
+    seen.events.push_back(std::string(watchEventTypeName(event->type)) + " " +
+                          event->record.spec.id + " " +
+                          std::string(api::stateName(event->record.status.state)));
   }
   seen.ended = true;
 }
@@ -60,8 +61,8 @@ class WatchHubTest : public ::testing::Test {
 };
 
 TEST_F(WatchHubTest, InitialRecordsComeFirstAsAddedThenChanges) {
-  auto watcher = hub_.subscribe({}, {record("a", WorkloadState::kRunning),
-                                     record("b", WorkloadState::kPending)});
+  auto watcher = hub_.subscribe(
+      {}, {record("a", WorkloadState::kRunning), record("b", WorkloadState::kPending)});
   publish(WatchEventType::kModified, record("b", WorkloadState::kRunning));  // queued before
   Seen seen;
   start(*watcher, seen);
@@ -77,8 +78,8 @@ TEST_F(WatchHubTest, AFilterSeesRecordsEnterAndLeaveIt) {
   WatchFilter running;
   running.state = WorkloadState::kRunning;
   // Initial records the filter does not match are dropped.
-  auto watcher = hub_.subscribe(running, {record("a", WorkloadState::kRunning),
-                                          record("b", WorkloadState::kPending)});
+  auto watcher = hub_.subscribe(
+      running, {record("a", WorkloadState::kRunning), record("b", WorkloadState::kPending)});
   Seen seen;
   start(*watcher, seen);
   publish(WatchEventType::kModified, record("b", WorkloadState::kRunning));    // enters
@@ -136,7 +137,8 @@ TEST_F(WatchHubTest, AWatcherThatFallsBehindEndsWithAnErrorAndOthersGoOn) {
 
 TEST_F(WatchHubTest, TheInitialRecordsDoNotCountAgainstTheQueue) {
   std::vector<store::WorkloadRecord> many;
-  for (int i = 0; i < 10; ++i) many.push_back(record("w" + std::to_string(i), WorkloadState::kRunning));
+  for (int i = 0; i < 10; ++i)
+    many.push_back(record("w" + std::to_string(i), WorkloadState::kRunning));
   auto watcher = hub_.subscribe({}, many);
   publish(WatchEventType::kModified, record("w0", WorkloadState::kFailed));
   EXPECT_FALSE(watcher->ended());

@@ -17,14 +17,15 @@ struct LogPump::State {
   std::unique_ptr<LogStream> stream;
   std::size_t buffer;
   std::deque<Item> items;
-  bool finished = false;   // the reader returned: nothing more will be queued
+  bool finished = false;  // the reader returned: nothing more will be queued
   bool cancelled = false;
-  AsyncEvent changed;      // an item queued or taken, finished, cancelled, a deadline
+  AsyncEvent changed;  // an item queued or taken, finished, cancelled, a deadline
 };
 
 LogPump::LogPump(asio::any_io_executor executor, std::unique_ptr<LogStream> stream,
                  std::size_t buffer)
-    : state_(std::make_shared<State>(executor, std::move(stream), std::max<std::size_t>(buffer, 1))) {
+    : state_(
+          std::make_shared<State>(executor, std::move(stream), std::max<std::size_t>(buffer, 1))) {
   asio::co_spawn(executor, run(state_), asio::detached);
 }
 

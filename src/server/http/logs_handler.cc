@@ -126,17 +126,16 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
     if (!*first) co_return errorResponse(first->error());
     const auto* end = std::get_if<protocol::LogEnd>(&**first);
     if (end != nullptr && end->reason == "NotFound") {
-      co_return errorResponse(Error{Code::kNotFound,
-                                    "node \"" + node + "\" does not have workload \"" +
-                                        id.substr(0, 80) + "\"",
-                                    ""});
+      co_return errorResponse(
+          Error{Code::kNotFound,
+                "node \"" + node + "\" does not have workload \"" + id.substr(0, 80) + "\"", ""});
     }
   }
 
   HttpResponse response;
   response.content_type = "text/plain; charset=utf-8";
-  response.stream = [pump, node, query = std::move(*query)](
-                        ResponseStream& out) -> asio::awaitable<void> {
+  response.stream = [pump, node,
+                     query = std::move(*query)](ResponseStream& out) -> asio::awaitable<void> {
     out.onClose([pump] { pump->cancel(); });
     while (true) {
       std::optional<LogPump::Item> item = co_await pump->take();
@@ -161,8 +160,8 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
       if (!chunk.empty() && !co_await out.write(std::move(chunk))) co_return;
       if (failure) {
         if (failure->code != Code::kCancelled) {
-          spdlog::warn("logs of workload \"{}\" from node \"{}\" ended early: {}",
-                       query.request.id, node, failure->toString());
+          spdlog::warn("logs of workload \"{}\" from node \"{}\" ended early: {}", query.request.id,
+                       node, failure->toString());
         }
         out.abort();
         co_return;

@@ -61,9 +61,9 @@ std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& requ
       (key == "node" ? filter.node : key == "id" ? filter.id : filter.runtime_class) = value;
     } else {
       const std::string name = key.substr(0, 80);
-      return std::unexpected(badRequest("unknown query parameter \"" + name +
-                                            "\" for a watch (known: " + kKnownParameters + ")",
-                                        name));
+      return std::unexpected(badRequest(
+          "unknown query parameter \"" + name + "\" for a watch (known: " + kKnownParameters + ")",
+          name));
     }
   }
   return filter;
@@ -72,16 +72,15 @@ std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& requ
 WatchHandler::WatchHandler(WatchHub& hub, WatchSnapshot snapshot)
     : hub_(hub), snapshot_(std::move(snapshot)) {}
 
-bool WatchHandler::isWatch(const HttpRequest& request) {
-  return request.query.contains("watch");
-}
+bool WatchHandler::isWatch(const HttpRequest& request) { return request.query.contains("watch"); }
 
 asio::awaitable<HttpResponse> WatchHandler::watch(HttpRequest request) {
   auto filter = parseWatchQuery(request);
   if (!filter) co_return std::move(filter.error());
   HttpResponse response;
   response.content_type = "application/x-ndjson";
-  response.stream = [this, filter = std::move(*filter)](ResponseStream& out) -> asio::awaitable<void> {
+  response.stream = [this,
+                     filter = std::move(*filter)](ResponseStream& out) -> asio::awaitable<void> {
     // Subscribe and take the snapshot without suspending in between: every
     // change after the snapshot is in the watcher's queue, none before.
     std::shared_ptr<Watcher> watcher = hub_.subscribe(filter, snapshot_(filter));

@@ -64,8 +64,7 @@ void Watcher::end(std::optional<Error> error) {
   wake_.notify();
 }
 
-void Watcher::offer(WatchEventType type,
-                    const std::shared_ptr<const store::WorkloadRecord>& record,
+void Watcher::offer(WatchEventType type, const std::shared_ptr<const store::WorkloadRecord>& record,
                     std::size_t limit) {
   if (ended_) return;
   if (!filter_.empty()) {

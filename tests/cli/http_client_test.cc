@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "cli/api_client.h"
 #include "cli/beast_http_client.h"
 #include "test_http_server.h"
@@ -112,6 +114,11 @@ TEST(BeastHttpClient, ReadsLinesAsTheyComeAndStopsWhenTold) {
   auto res = client.stream({HttpMethod::kGet, "/x", ""}, lines.handler(), {});
   ASSERT_TRUE(res.has_value()) << res.error().toString();
   EXPECT_EQ(lines.seen, (std::vector<std::string>{"a", "b"}));
+  // The client closed the connection (the server notices on its own thread).
+  for (int i = 0; i < 500 && server.clientClosedStreams() == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(server.clientClosedStreams(), 1);
 }
 
 TEST(BeastHttpClient, TheRequestTimeoutCoversTheHeadersOfAStream) {

@@ -117,7 +117,7 @@ TEST(ParseArgs, GetWatchWithFilters) {
   EXPECT_EQ(get.filters.state, "Running");
   EXPECT_EQ(get.filters.node, "n1");
   EXPECT_EQ(get.filters.runtime_class, "kata");
-  const auto& one = std::get<GetArgs>(parseOk({"get", "--watch", "wl-1"}).command);
+  const auto one = std::get<GetArgs>(parseOk({"get", "--watch", "wl-1"}).command);
   EXPECT_TRUE(one.watch);
   EXPECT_EQ(one.id, "wl-1");
   EXPECT_FALSE(one.filters.state.has_value());
@@ -132,7 +132,7 @@ TEST(ParseArgs, Logs) {
   EXPECT_EQ(logs.tail, 20);
   EXPECT_TRUE(logs.timestamps);
   EXPECT_EQ(logs.stream, "stderr");
-  const auto& plain = std::get<LogsArgs>(parseOk({"logs", "wl-1"}).command);
+  const auto plain = std::get<LogsArgs>(parseOk({"logs", "wl-1"}).command);
   EXPECT_FALSE(plain.follow);
   EXPECT_FALSE(plain.tail.has_value());
   EXPECT_FALSE(plain.timestamps);

@@ -28,6 +28,50 @@ Result<nlohmann::json> ApiClient::deleteWorkload(const std::string& id,
 
 Result<nlohmann::json> ApiClient::listNodes() { return call(listNodesRequest(path_prefix_)); }
 
+Result<nlohmann::json> ApiClient::addNode(const std::string& id, const std::string& address) {
+  return call(addNodeRequest(path_prefix_, id, address));
+}
+
+Result<nlohmann::json> ApiClient::removeNode(const std::string& id, bool force) {
+  return call(removeNodeRequest(path_prefix_, id, force));
+}
+
+Result<nlohmann::json> ApiClient::nodeAction(const std::string& id, const std::string& action) {
+  return call(nodeActionRequest(path_prefix_, id, action));
+}
+
+Status ApiClient::streamLogs(const LogsArgs& args, const LineHandler& on_line) {
+  return stream(logsRequest(path_prefix_, args), on_line);
+}
+
+Status ApiClient::watchWorkloads(const ListFilters& filters, const std::string& id,
+                                 const WatchHandler& on_event, const StreamOptions& options) {
+  std::optional<Error> failure;
+  auto streamed = stream(
+      watchWorkloadsRequest(path_prefix_, filters, id),
+      [&](std::string_view line) {
+        if (line.empty()) return true;
+        auto event = decodeWatchEvent(line);
+        if (!event) {
+          failure = event.error();
+          return false;
+        }
+        return on_event(*event);
+      },
+      options);
+  if (!streamed) return streamed;
+  if (failure) return fail(*failure);
+  return ok();
+}
+
+Status ApiClient::stream(const HttpRequest& request, const LineHandler& on_line,
+                         const StreamOptions& options) {
+  auto response = http_.stream(request, on_line, options);
+  if (!response) return fail(response.error());
+  if (response->status < 200 || response->status > 299) return fail(errorFromResponse(*response));
+  return ok();
+}
+
 Result<nlohmann::json> ApiClient::listTrustLevels() {
   return call(listTrustLevelsRequest(path_prefix_));
 }

@@ -3,10 +3,12 @@
 // sends it through an HttpClient, and turns the reply into JSON or an Error.
 // Borrows the HttpClient; single-threaded like it.
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "cli/decode.h"
 #include "cli/http_client.h"
 #include "cli/requests.h"
 #include "common/status.h"
@@ -24,12 +26,33 @@ class ApiClient {
   Result<nlohmann::json> deleteWorkload(const std::string& id,
                                         std::optional<int> grace_seconds = std::nullopt);
   Result<nlohmann::json> listNodes();
+  Result<nlohmann::json> addNode(const std::string& id, const std::string& address);
+  Result<nlohmann::json> removeNode(const std::string& id, bool force);
+  // `action`: cordon, uncordon or drain.
+  Result<nlohmann::json> nodeAction(const std::string& id, const std::string& action);
   Result<nlohmann::json> listTrustLevels();
+
+  // The workload's log lines as they come (until the body ends or `on_line`
+  // returns false).
+  Status streamLogs(const LogsArgs& args, const LineHandler& on_line);
+
+  using WatchHandler = std::function<bool(const WatchEventView& event)>;
+  // Watches the workloads matching `filters` (and `id`, when not empty):
+  // each event to `on_event` until the server ends the stream or `on_event`
+  // returns false. An ERROR line is the server's error; a line that is not an
+  // event is kInternal. A server that refuses the watch (HTTP 400/422, e.g.
+  // one without watch support) gives kInvalidArgument.
+  Status watchWorkloads(const ListFilters& filters, const std::string& id,
+                        const WatchHandler& on_event, const StreamOptions& options = {});
 
   // Sends one request. 2xx with a JSON body -> that JSON; other statuses -> the
   // server's error (error_body.h); transport failures pass through; a 2xx body
   // that is not JSON is kInternal.
   Result<nlohmann::json> call(const HttpRequest& request);
+  // Sends one request whose 2xx body is read line by line (HttpClient::stream);
+  // other statuses -> the server's error.
+  Status stream(const HttpRequest& request, const LineHandler& on_line,
+                const StreamOptions& options = {});
 
  private:
   HttpClient& http_;

@@ -11,6 +11,10 @@
 
 namespace zp::cli {
 
+namespace {
+constexpr std::chrono::milliseconds kDrainTimeout{120'000};
+}  // namespace
+
 int runCli(const std::vector<std::string>& args, const CliEnvironment& env, std::istream& in,
            std::ostream& out, std::ostream& err) {
   auto parsed = parseArgs(args);
@@ -31,6 +35,11 @@ int runCli(const std::vector<std::string>& args, const CliEnvironment& env, std:
     // The server answers a delete only after the container had its grace period.
     const std::chrono::seconds grace{del->grace_seconds.value_or(kServerDefaultGraceSeconds)};
     timeout = std::max<std::chrono::milliseconds>(timeout, grace + std::chrono::seconds(30));
+  }
+  if (const auto* nodes = std::get_if<NodesArgs>(&invocation.command);
+      nodes && nodes->action == NodesArgs::Action::kDrain) {
+    // The server answers a drain once every workload on the node was removed.
+    timeout = std::max<std::chrono::milliseconds>(timeout, kDrainTimeout);
   }
   BeastHttpClient http(*server, timeout);
   ApiClient api(http, server->path_prefix);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include "api/validate.h"
 #include "cli/exit_codes.h"
@@ -22,6 +24,15 @@ constexpr const char* kFooter =
     "  1  request failed: server unreachable, timed out, or answered with an error\n"
     "  2  usage error: bad flags, server URL or workload file (nothing was sent)\n"
     "  3  get --wait: timed out, or the workload reached a different final state";
+
+constexpr const char* kGetFooter =
+    "With --watch (-w), prints a row for every change until interrupted: the workloads\n"
+    "matching --state/--node/--class (or the one ID) as ADDED, then ADDED, MODIFIED and\n"
+    "DELETED as they enter, change and leave the filter.";
+
+constexpr const char* kNodesFooter =
+    "Without a subcommand, lists the nodes. `drain` cordons the node, then removes its\n"
+    "workloads: OnFailure/Always ones are placed again elsewhere, Never ones end Failed.";
 
 constexpr const char* kRunFooter =
     "Without --class the server picks the first runtime class the trust level allows\n"
@@ -68,8 +79,14 @@ struct Values {
   std::string wait_state;
   double wait_timeout = 60.0;
 
+  std::string run_restart;
+  std::string get_state, get_node, get_class;
   std::string list_state, list_node, list_class;
   DeleteArgs del;
+  LogsArgs logs;
+  std::int64_t logs_tail = 0;
+  std::string logs_stream;
+  NodesArgs nodes;
 };
 
 }  // namespace
@@ -120,20 +137,37 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
                       ->check(CLI::PositiveNumber);
   run->add_option("--env", v.run.env, "Environment variable KEY=VALUE (repeatable)")
       ->allow_extra_args(false);
+  auto* restart_opt = run->add_option("--restart", v.run_restart,
+                                      "Restart policy: Never (default), OnFailure or Always")
+                          ->check(CLI::IsMember({"Never", "OnFailure", "Always"}));
   run->add_option("command", v.run.command, "Command and arguments, after `--`");
 
   auto* apply = app.add_subcommand("apply", "Create a workload from a JSON file (POST /workloads)");
   apply->add_option("-f,--file", v.apply.file, "WorkloadSpec JSON file, or - for stdin")
       ->required();
 
-  auto* get = app.add_subcommand("get", "Show one workload (GET /workloads/ID)");
-  get->add_option("id", v.get.id, "Workload id")->required()->check(workloadIdValidator());
-  auto* wait_opt = get->add_option("--wait", v.wait_state, "Poll until the workload is in STATE")
-                       ->check(CLI::IsMember(kStateNames));
+  auto* get =
+      app.add_subcommand("get", "Show one workload (GET /workloads/ID), or watch workloads");
+  get->footer(std::string(kGetFooter) + "\n\n" + kFooter);
+  get->add_option("id", v.get.id, "Workload id (optional with --watch)")
+      ->check(workloadIdValidator());
+  auto* watch_opt = get->add_flag("-w,--watch", v.get.watch,
+                                  "Print each change as it happens (GET /workloads?watch=true)");
+  auto* wait_opt = get->add_option("--wait", v.wait_state, "Wait until the workload is in STATE")
+                       ->check(CLI::IsMember(kStateNames))
+                       ->excludes(watch_opt);
   get->add_option("--timeout", v.wait_timeout, "With --wait: give up after SECONDS")
       ->check(kSecondsRange)
       ->needs(wait_opt)
       ->capture_default_str();
+  auto* get_state_opt = get->add_option("--state", v.get_state, "With --watch: only this state")
+                            ->check(CLI::IsMember(kStateNames))
+                            ->needs(watch_opt);
+  auto* get_node_opt =
+      get->add_option("--node", v.get_node, "With --watch: only this node")->needs(watch_opt);
+  auto* get_class_opt =
+      get->add_option("--class", v.get_class, "With --watch: only this runtime class")
+          ->needs(watch_opt);
 
   auto* list = app.add_subcommand("list", "List workloads (GET /workloads)");
   auto* state_opt = list->add_option("--state", v.list_state, "Only workloads in this state")
@@ -147,7 +181,37 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
                   "Seconds a running container gets to exit before it is killed (server default: 10)")
       ->check(CLI::Range(0, 300));
 
-  auto* nodes = app.add_subcommand("nodes", "List nodes (GET /nodes)");
+  auto* logs = app.add_subcommand("logs", "Print a workload's log (GET /workloads/ID/logs)");
+  logs->add_option("id", v.logs.id, "Workload id")->required()->check(workloadIdValidator());
+  logs->add_flag("-f,--follow", v.logs.follow, "Keep printing new lines until the workload ends");
+  auto* tail_opt = logs->add_option("--tail", v.logs_tail, "Only the last N lines")
+                       ->check(CLI::Range(std::int64_t{0}, std::int64_t{100'000}));
+  logs->add_flag("--timestamps", v.logs.timestamps, "Prefix each line with its RFC 3339 time");
+  auto* stream_opt = logs->add_option("--stream", v.logs_stream, "Only stdout or stderr")
+                         ->check(CLI::IsMember({"stdout", "stderr"}));
+
+  auto* nodes = app.add_subcommand("nodes", "List and manage nodes (GET /nodes)");
+  nodes->footer(std::string(kNodesFooter) + "\n\n" + kFooter);
+  nodes->require_subcommand(0, 1);
+  nodes->fallthrough();
+  auto* nodes_add = nodes->add_subcommand("add", "Add a node (POST /nodes)");
+  nodes_add->add_option("id", v.nodes.id, "Node id")->required();
+  nodes_add->add_option("address", v.nodes.address, "HOST:PORT of the node's agent")->required();
+  auto* nodes_remove = nodes->add_subcommand("remove", "Remove a node (DELETE /nodes/ID)");
+  nodes_remove->add_option("id", v.nodes.id, "Node id")->required();
+  nodes_remove->add_flag("--force", v.nodes.force,
+                         "Remove it even while workloads are placed on it (they are treated as "
+                         "on a lost node)");
+  std::vector<std::pair<CLI::App*, NodesArgs::Action>> node_actions;
+  for (auto [name, help, action] :
+       {std::tuple{"cordon", "Stop placing workloads on a node", NodesArgs::Action::kCordon},
+        std::tuple{"uncordon", "Place workloads on a node again", NodesArgs::Action::kUncordon},
+        std::tuple{"drain", "Cordon a node and move its workloads away",
+                   NodesArgs::Action::kDrain}}) {
+    auto* sub = nodes->add_subcommand(name, help);
+    sub->add_option("id", v.nodes.id, "Node id")->required();
+    node_actions.emplace_back(sub, action);
+  }
   auto* trust_levels = app.add_subcommand(
       "trust-levels", "Show the trust levels and their runtime classes (GET /trust-levels)");
 
@@ -174,12 +238,21 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
     if (pids_opt->count() > 0) v.run.pids_limit = v.pids_limit;
     if (mem_opt->count() > 0) v.run.memory_mb = v.memory_mb;
     if (cpu_opt->count() > 0) v.run.cpu_millicores = v.cpu_millicores;
+    if (restart_opt->count() > 0) v.run.restart_policy = v.run_restart;
     inv.command = std::move(v.run);
   } else if (apply->parsed()) {
     inv.command = std::move(v.apply);
   } else if (get->parsed()) {
+    if (!v.get.watch && v.get.id.empty()) {
+      return EarlyExit{kExitUsage, "",
+                       "error: get needs a workload ID (or --watch)\n"
+                       "Run with --help for more information.\n"};
+    }
     if (wait_opt->count() > 0) v.get.wait = api::parseState(v.wait_state);
     v.get.wait_timeout = toMillis(v.wait_timeout);
+    if (get_state_opt->count() > 0) v.get.filters.state = v.get_state;
+    if (get_node_opt->count() > 0) v.get.filters.node = v.get_node;
+    if (get_class_opt->count() > 0) v.get.filters.runtime_class = v.get_class;
     inv.command = std::move(v.get);
   } else if (list->parsed()) {
     ListFilters filters;
@@ -189,14 +262,24 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
     inv.command = std::move(filters);
   } else if (del->parsed()) {
     inv.command = std::move(v.del);
+  } else if (logs->parsed()) {
+    if (tail_opt->count() > 0) v.logs.tail = v.logs_tail;
+    if (stream_opt->count() > 0) v.logs.stream = v.logs_stream;
+    inv.command = std::move(v.logs);
   } else if (nodes->parsed()) {
-    inv.command = NodesArgs{};
+    v.nodes.action = NodesArgs::Action::kList;
+    if (nodes_add->parsed()) v.nodes.action = NodesArgs::Action::kAdd;
+    if (nodes_remove->parsed()) v.nodes.action = NodesArgs::Action::kRemove;
+    for (const auto& [sub, action] : node_actions) {
+      if (sub->parsed()) v.nodes.action = action;
+    }
+    inv.command = std::move(v.nodes);
   } else if (trust_levels->parsed()) {
     inv.command = TrustLevelsArgs{};
   } else {
     return EarlyExit{kExitUsage, "",
-                     "error: a command is required: run, apply, get, list, delete, nodes or "
-                     "trust-levels\n"
+                     "error: a command is required: run, apply, get, list, delete, logs, nodes "
+                     "or trust-levels\n"
                      "Run with --help for more information.\n"};
   }
   return inv;

@@ -8,6 +8,7 @@
 
 #include "cli/error_body.h"
 #include "cli/exit_codes.h"
+#include "cli/table.h"
 
 namespace zp::cli {
 namespace {
@@ -53,8 +54,63 @@ int create(ExecuteContext& ctx, OutputFormat format, const json& body) {
   return finish(ctx, format, ctx.api.createWorkload(body), renderCreated);
 }
 
+// `get --watch`: a row (or a JSON line) per event until the stream ends.
+int runWatch(ExecuteContext& ctx, OutputFormat format, const GetArgs& args) {
+  bool header = false;
+  auto watched = ctx.api.watchWorkloads(args.filters, args.id, [&](const WatchEventView& event) {
+    if (format == OutputFormat::kJson) {
+      ctx.io.out << json{{"type", event.type}, {"workload", event.workload}}.dump(
+                        -1, ' ', false, json::error_handler_t::replace)
+                 << "\n";
+    } else {
+      if (!header) ctx.io.out << renderWatchHeader();
+      header = true;
+      ctx.io.out << renderWatchRow(event, ctx.clock.now());
+    }
+    ctx.io.out.flush();
+    return true;
+  });
+  if (!watched) return report(watched.error(), ctx.io.err, kExitRequestError);
+  return kExitOk;
+}
+
+// `logs`: the lines as they come, as the container wrote them.
+int runLogs(ExecuteContext& ctx, const LogsArgs& args) {
+  auto streamed = ctx.api.streamLogs(args, [&](std::string_view line) {
+    ctx.io.out << line << '\n';
+    ctx.io.out.flush();
+    return true;
+  });
+  if (!streamed) return report(streamed.error(), ctx.io.err, kExitRequestError);
+  return kExitOk;
+}
+
+int runNodes(ExecuteContext& ctx, OutputFormat format, const NodesArgs& args) {
+  auto render = [&](const json& j) { return renderNode(j, ctx.clock.now()); };
+  switch (args.action) {
+    case NodesArgs::Action::kList:
+      return finish(ctx, format, ctx.api.listNodes(),
+                    [&](const json& j) { return renderNodes(j, ctx.clock.now()); });
+    case NodesArgs::Action::kAdd:
+      return finish(ctx, format, ctx.api.addNode(args.id, args.address), render);
+    case NodesArgs::Action::kRemove:
+      return finish(ctx, format, ctx.api.removeNode(args.id, args.force),
+                    [&](const json&) -> Result<std::string> {
+                      return "node \"" + sanitize(args.id) + "\" removed\n";
+                    });
+    case NodesArgs::Action::kCordon:
+      return finish(ctx, format, ctx.api.nodeAction(args.id, "cordon"), render);
+    case NodesArgs::Action::kUncordon:
+      return finish(ctx, format, ctx.api.nodeAction(args.id, "uncordon"), render);
+    case NodesArgs::Action::kDrain:
+      return finish(ctx, format, ctx.api.nodeAction(args.id, "drain"), render);
+  }
+  return kExitUsage;
+}
+
 int runGet(ExecuteContext& ctx, OutputFormat format, const GetArgs& args) {
   auto render = [&](const json& j) { return renderWorkload(j, ctx.clock.now()); };
+  if (args.watch) return runWatch(ctx, format, args);
   if (!args.wait) return finish(ctx, format, ctx.api.getWorkload(args.id), render);
   WaitOptions options{*args.wait, args.wait_timeout, ctx.poll_interval};
   auto waited = waitForState(ctx.api, args.id, options);
@@ -130,8 +186,10 @@ int execute(const Invocation& invocation, ExecuteContext& ctx) {
           return finish(ctx, format, ctx.api.listWorkloads(args), render);
         } else if constexpr (std::is_same_v<T, DeleteArgs>) {
           return finish(ctx, format, ctx.api.deleteWorkload(args.id, args.grace_seconds), renderDeleted);
+        } else if constexpr (std::is_same_v<T, LogsArgs>) {
+          return runLogs(ctx, args);
         } else if constexpr (std::is_same_v<T, NodesArgs>) {
-          return finish(ctx, format, ctx.api.listNodes(), renderNodes);
+          return runNodes(ctx, format, args);
         } else {
           static_assert(std::is_same_v<T, TrustLevelsArgs>);
           return finish(ctx, format, ctx.api.listTrustLevels(), renderTrustLevels);

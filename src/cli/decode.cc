@@ -59,32 +59,115 @@ Result<std::vector<WorkloadView>> decodeWorkloadList(const json& j) {
   return out;
 }
 
+Result<NodeView> decodeNode(const json& j) {
+  if (!j.is_object()) return unexpected("a node must be a JSON object");
+  NodeView view;
+  auto id = j.find("id");
+  if (id == j.end() || !id->is_string()) return unexpected("a node needs an \"id\" string");
+  view.id = id->get<std::string>();
+  const auto text = [&](const char* key) -> Result<std::string> {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::string();
+    if (!it->is_string())
+      return unexpected(std::string("node field \"") + key + "\" must be a string");
+    return it->get<std::string>();
+  };
+  const auto resources = [&](const char* key) -> Result<api::Resources> {
+    api::Resources r;
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return r;
+    if (!it->is_object())
+      return unexpected(std::string("node field \"") + key + "\" must be an object");
+    for (auto [name, field] :
+         {std::pair{"memory_mb", &r.memory_mb}, std::pair{"cpu_millicores", &r.cpu_millicores}}) {
+      auto v = it->find(name);
+      if (v == it->end()) continue;
+      if (!v->is_number_integer()) {
+        return unexpected(std::string("node field \"") + key + "." + name +
+                          "\" must be an integer");
+      }
+      *field = v->get<std::int64_t>();
+    }
+    return r;
+  };
+  for (auto [key, field] :
+       {std::pair{"address", &view.address}, std::pair{"state", &view.state},
+        std::pair{"reason", &view.reason}, std::pair{"version", &view.version}}) {
+    auto value = text(key);
+    if (!value) return fail(value.error());
+    *field = std::move(*value);
+  }
+  for (auto [key, field] :
+       {std::pair{"capacity", &view.capacity}, std::pair{"allocated", &view.allocated},
+        std::pair{"allocatable", &view.allocatable}}) {
+    auto value = resources(key);
+    if (!value) return fail(value.error());
+    *field = *value;
+  }
+  if (auto it = j.find("schedulable"); it != j.end()) {
+    if (!it->is_boolean()) return unexpected("node field \"schedulable\" must be a boolean");
+    view.schedulable = it->get<bool>();
+  }
+  if (auto it = j.find("workloads"); it != j.end()) {
+    if (!it->is_number_integer()) return unexpected("node field \"workloads\" must be an integer");
+    view.workloads = it->get<int>();
+  }
+  if (auto it = j.find("runtime_classes"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return unexpected("node field \"runtime_classes\" must be a list");
+    for (const auto& c : *it) {
+      if (!c.is_string()) return unexpected("node field \"runtime_classes\" must hold strings");
+      view.runtime_classes.push_back(c.get<std::string>());
+    }
+  }
+  auto heartbeat = text("last_heartbeat");
+  if (!heartbeat) return fail(heartbeat.error());
+  if (!heartbeat->empty()) {
+    view.last_heartbeat = parseRfc3339(*heartbeat);
+    if (!view.last_heartbeat)
+      return unexpected("node field \"last_heartbeat\" is not an RFC 3339 time");
+  }
+  return view;
+}
+
 Result<std::vector<NodeView>> decodeNodeList(const json& j) {
   auto list = items(j);
   if (!list) return fail(list.error());
   std::vector<NodeView> out;
   out.reserve((*list)->size());
   for (const json& item : **list) {
-    auto info = api::nodeInfoFromJson(item);
-    if (!info) return unexpected(info.error());
-    NodeView view{std::move(*info), {}, std::nullopt, {}};
-    if (auto it = item.find("address"); it != item.end() && it->is_string()) {
-      view.address = it->get<std::string>();
-    }
-    if (auto it = item.find("reachable"); it != item.end() && it->is_boolean()) {
-      view.reachable = it->get<bool>();
-    }
-    if (auto it = item.find("error"); it != item.end()) {
-      if (it->is_string()) {
-        view.error = it->get<std::string>();
-      } else if (auto m = it->find("message");
-                 it->is_object() && m != it->end() && m->is_string()) {
-        view.error = m->get<std::string>();  // tolerate {"code","message"} objects too
-      }
-    }
-    out.push_back(std::move(view));
+    auto view = decodeNode(item);
+    if (!view) return fail(view.error());
+    out.push_back(std::move(*view));
   }
   return out;
+}
+
+Result<WatchEventView> decodeWatchEvent(std::string_view line) {
+  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return unexpected("a watch event must be a JSON object");
+  auto type = j.find("type");
+  if (type == j.end() || !type->is_string()) return unexpected("a watch event needs a \"type\"");
+  const std::string name = type->get<std::string>();
+  if (name == "ERROR") {
+    Error error{Code::kInternal, "the server ended the watch", ""};
+    if (auto e = j.find("error"); e != j.end() && e->is_object()) {
+      if (auto c = e->find("code"); c != e->end() && c->is_string()) {
+        error.code = codeFromName(c->get<std::string>());
+      }
+      if (auto m = e->find("message"); m != e->end() && m->is_string()) {
+        error.message = "the server ended the watch: " + m->get<std::string>();
+      }
+    }
+    return fail(std::move(error));
+  }
+  if (name != "ADDED" && name != "MODIFIED" && name != "DELETED") {
+    return unexpected("unknown watch event type \"" + name.substr(0, 40) + "\"");
+  }
+  auto workload = j.find("workload");
+  if (workload == j.end()) return unexpected("a watch event needs a \"workload\"");
+  auto view = decodeWorkload(*workload);
+  if (!view) return fail(view.error());
+  return WatchEventView{name, std::move(*workload), std::move(*view)};
 }
 
 }  // namespace zp::cli

@@ -7,11 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/node.h"
 #include "api/workload.h"
 #include "common/status.h"
+#include "common/time.h"
 
 namespace zp::cli {
 
@@ -21,18 +23,38 @@ struct WorkloadView {
   api::WorkloadStatus status;
 };
 
-// One item of `GET /nodes`: the node's info plus what the server knows of it.
+// One node view of `GET /nodes` (docs/architecture.md §8.2).
 struct NodeView {
-  api::NodeInfo info;
+  std::string id;
   std::string address;
-  std::optional<bool> reachable;  // nullopt when the server did not say
-  std::string error;              // why the node is unreachable, if known
+  std::string state;   // Ready, NotReady, Lost
+  std::string reason;  // why not Ready
+  bool schedulable = true;
+  std::optional<TimePoint> last_heartbeat;
+  api::Resources capacity;
+  api::Resources allocated;
+  api::Resources allocatable;
+  std::vector<std::string> runtime_classes;
+  int workloads = 0;
+  std::string version;
+};
+
+// One line of a watch: {"type":"ADDED"|"MODIFIED"|"DELETED","workload":{...}}.
+struct WatchEventView {
+  std::string type;
+  nlohmann::json workload;  // {"spec","status"} as sent
+  WorkloadView view;        // decoded
 };
 
 Result<WorkloadView> decodeWorkload(const nlohmann::json& j);
 // `{"items":[{"spec","status"},...]}`
 Result<std::vector<WorkloadView>> decodeWorkloadList(const nlohmann::json& j);
-// `{"items":[{"node_id",...},...]}`
+// One node view `{"id",...}`.
+Result<NodeView> decodeNode(const nlohmann::json& j);
+// `{"items":[{"id",...},...]}`
 Result<std::vector<NodeView>> decodeNodeList(const nlohmann::json& j);
+// One watch line. A {"type":"ERROR","error":{"code","message"}} line is that
+// error (the server ended the watch); anything else malformed is kInternal.
+Result<WatchEventView> decodeWatchEvent(std::string_view line);
 
 }  // namespace zp::cli

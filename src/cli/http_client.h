@@ -1,8 +1,14 @@
 #pragma once
-// The HTTP seam of the CLI: one request in, one response out. The Beast
-// implementation lives in beast_http_client.h; tests may substitute fakes.
+// The HTTP seam of the CLI: one request in, one response out, or a response
+// whose body is read line by line as it arrives (logs --follow, watches). The
+// Beast implementation lives in beast_http_client.h; tests may substitute
+// fakes.
 
+#include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -23,12 +29,28 @@ struct HttpResponse {
   std::string body;
 };
 
+// Gets each line of a streamed body, without its '\n', as soon as it is
+// complete (a last line without '\n' too). Returns false to stop reading.
+using LineHandler = std::function<bool(std::string_view line)>;
+
+struct StreamOptions {
+  // When set, reading gives up at this time (kDeadlineExceeded); otherwise a
+  // streamed body has no deadline.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+};
+
 // Sends requests to one server. Failures to talk HTTP at all (resolve,
 // connect, timeout, malformed reply) are errors; any HTTP status is a response.
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+  // Like send(), but a 2xx body goes to `on_line` line by line as it arrives
+  // (the returned response then has an empty body) until it ends or
+  // `on_line` returns false; other statuses come back whole. A 2xx body that
+  // breaks off before its end is kUnavailable.
+  virtual Result<HttpResponse> stream(const HttpRequest& request, const LineHandler& on_line,
+                                      const StreamOptions& options) = 0;
 };
 
 }  // namespace zp::cli

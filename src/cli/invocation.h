@@ -27,9 +27,11 @@ struct ApplyArgs {
 };
 
 struct GetArgs {
-  std::string id;
+  std::string id;  // empty only with `watch`: every workload the filters match
   std::optional<api::WorkloadState> wait;  // --wait STATE
   std::chrono::milliseconds wait_timeout = kDefaultWaitTimeout;
+  bool watch = false;   // -w/--watch: print each change as it happens
+  ListFilters filters;  // with `watch`: --state, --node, --class
 };
 
 // The grace period the server uses when `delete` does not give one.
@@ -40,12 +42,18 @@ struct DeleteArgs {
   std::optional<int> grace_seconds;  // --grace: SIGTERM-to-SIGKILL time; server default if unset
 };
 
-struct NodesArgs {};
+struct NodesArgs {
+  enum class Action { kList, kAdd, kRemove, kCordon, kUncordon, kDrain };
+  Action action = Action::kList;
+  std::string id;       // every action but kList
+  std::string address;  // kAdd: HOST:PORT of the node's agent
+  bool force = false;   // kRemove: even while workloads are placed on it
+};
 struct TrustLevelsArgs {};
 
-// `run` is RunArgs, `list` is ListFilters (requests.h).
-using Command =
-    std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, NodesArgs, TrustLevelsArgs>;
+// `run` is RunArgs, `list` is ListFilters, `logs` is LogsArgs (requests.h).
+using Command = std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, LogsArgs,
+                             NodesArgs, TrustLevelsArgs>;
 
 struct Invocation {
   GlobalOptions global;

@@ -102,6 +102,7 @@ Result<std::string> renderWorkload(const json& workload, TimePoint now) {
       {"REASON", orNone(status.reason)},
       {"MESSAGE", orNone(status.message)},
       {"EXIT CODE", exitCode(status)},
+      {"RESTARTS", std::to_string(status.restart_count)},
       {"NODE", orNone(status.node)},
       {"IMAGE", orNone(spec.image)},
       {"CLASS", orNone(spec.runtime_class)},
@@ -110,6 +111,7 @@ Result<std::string> renderWorkload(const json& workload, TimePoint now) {
       {"USER", user(*view)},
       {"MEMORY", memory(spec.memory_mb)},
       {"CPU", cpu(spec.cpu_millicores)},
+      {"RESTART POLICY", std::string(api::restartPolicyName(spec.restart_policy))},
       {"CREATED", timestamp(status.created_at, now)},
       {"STARTED", timestamp(status.started_at, now)},
       {"FINISHED", timestamp(status.finished_at, now)},
@@ -124,34 +126,69 @@ Result<std::string> renderWorkloadList(const json& reply, TimePoint now) {
   rows.reserve(views->size());
   for (const auto& [spec, status] : *views) {
     rows.push_back({status.id, std::string(api::stateName(status.state)), orNone(status.reason),
-                    exitCode(status), orNone(status.node), orNone(spec.runtime_class),
-                    orNone(spec.image), age(status, now)});
+                    std::to_string(status.restart_count), exitCode(status), orNone(status.node),
+                    orNone(spec.runtime_class), orNone(spec.image), age(status, now)});
   }
-  return renderTable({"ID", "STATE", "REASON", "EXIT", "NODE", "CLASS", "IMAGE", "AGE"}, rows);
+  return renderTable({"ID", "STATE", "REASON", "RESTARTS", "EXIT", "NODE", "CLASS", "IMAGE", "AGE"},
+                     rows);
 }
 
-Result<std::string> renderNodes(const json& reply) {
+namespace {
+const std::vector<std::size_t> kWatchWidths = {8, 20, 9, 18, 8, 4, 12};
+}  // namespace
+
+std::string renderWatchHeader() {
+  return renderRow({"EVENT", "ID", "STATE", "REASON", "RESTARTS", "EXIT", "NODE", "AGE"},
+                   kWatchWidths);
+}
+
+std::string renderWatchRow(const WatchEventView& event, TimePoint now) {
+  const auto& status = event.view.status;
+  return renderRow({event.type, status.id, std::string(api::stateName(status.state)),
+                    orNone(status.reason), std::to_string(status.restart_count), exitCode(status),
+                    orNone(status.node), age(status, now)},
+                   kWatchWidths);
+}
+
+namespace {
+
+std::string allocOfCap(std::int64_t allocated, std::int64_t capacity,
+                       std::string (*unit)(std::int64_t)) {
+  return unit(allocated) + "/" + unit(capacity);
+}
+
+std::string renderNodeTable(const std::vector<NodeView>& nodes, TimePoint now) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(nodes.size());
+  for (const auto& node : nodes) {
+    std::string state = orNone(node.state);
+    if (!node.reason.empty()) state += " (" + node.reason + ")";
+    rows.push_back(
+        {node.id, state, node.schedulable ? "yes" : "no (cordoned)",
+         orNone(join(node.runtime_classes, ",")),
+         allocOfCap(node.allocated.memory_mb, node.capacity.memory_mb, memory),
+         allocOfCap(node.allocated.cpu_millicores, node.capacity.cpu_millicores, cpu),
+         std::to_string(node.workloads),
+         node.last_heartbeat ? formatAge(now - *node.last_heartbeat) : std::string(kNone)});
+  }
+  return renderTable({"NODE", "STATE", "SCHEDULABLE", "CLASSES", "MEMORY(alloc/cap)",
+                      "CPU(alloc/cap)", "WORKLOADS", "HEARTBEAT"},
+                     rows);
+}
+
+}  // namespace
+
+Result<std::string> renderNodes(const json& reply, TimePoint now) {
   auto nodes = decodeNodeList(reply);
   if (!nodes) return fail(nodes.error());
   if (nodes->empty()) return std::string("No nodes found.\n");
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(nodes->size());
-  std::string errors;
-  for (const auto& node : *nodes) {
-    const auto& info = node.info;
-    std::string reachable = !node.reachable ? "?" : *node.reachable ? "yes" : "no";
-    rows.push_back({info.node_id, reachable, orNone(join(info.runtime_classes, ",")),
-                    cpu(info.allocatable.cpu_millicores) + "/" + cpu(info.capacity.cpu_millicores),
-                    memory(info.allocatable.memory_mb) + "/" + memory(info.capacity.memory_mb),
-                    std::to_string(info.workloads)});
-    if (!node.error.empty()) {
-      errors += "node " + sanitize(info.node_id) + ": " + sanitize(node.error) + "\n";
-    }
-  }
-  std::string out = renderTable(
-      {"NODE", "REACHABLE", "CLASSES", "CPU(alloc/cap)", "MEMORY(alloc/cap)", "WORKLOADS"}, rows);
-  if (!errors.empty()) out += "\n" + errors;
-  return out;
+  return renderNodeTable(*nodes, now);
+}
+
+Result<std::string> renderNode(const json& node, TimePoint now) {
+  auto view = decodeNode(node);
+  if (!view) return fail(view.error());
+  return renderNodeTable({std::move(*view)}, now);
 }
 
 Result<std::string> renderTrustLevels(const json& reply) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/decode.h"
 #include "common/status.h"
 #include "common/time.h"
 
@@ -21,16 +22,23 @@ std::string renderJson(const nlohmann::json& reply);
 Result<std::string> renderCreated(const nlohmann::json& workload);
 // `delete`: `workload "ID" deleted (state: S)`.
 Result<std::string> renderDeleted(const nlohmann::json& workload);
-// `get`: a key: value block (ID, STATE, REASON, MESSAGE, EXIT CODE, NODE, IMAGE,
-// CLASS, TRUST, PROFILE, USER, MEMORY, CPU, CREATED, STARTED, FINISHED); "-" for
-// unset values. PROFILE and USER are what the node reports once it knows
-// them, else what the spec asks for.
+// `get`: a key: value block (ID, STATE, REASON, MESSAGE, EXIT CODE, RESTARTS,
+// NODE, IMAGE, CLASS, TRUST, PROFILE, USER, MEMORY, CPU, RESTART POLICY,
+// CREATED, STARTED, FINISHED); "-" for unset values. PROFILE and USER are what
+// the node reports once it knows them, else what the spec asks for.
 Result<std::string> renderWorkload(const nlohmann::json& workload, TimePoint now);
-// `list`: ID STATE REASON EXIT NODE CLASS IMAGE AGE; a sentence when empty.
+// `list`: ID STATE REASON RESTARTS EXIT NODE CLASS IMAGE AGE; a sentence when
+// empty.
 Result<std::string> renderWorkloadList(const nlohmann::json& reply, TimePoint now);
-// `nodes`: NODE REACHABLE CLASSES CPU(alloc/cap) MEMORY(alloc/cap) WORKLOADS,
-// then one "node X: error" line per node that reported an error.
-Result<std::string> renderNodes(const nlohmann::json& reply);
+// `get --watch`: the header, then one row per event (EVENT ID STATE REASON
+// RESTARTS EXIT NODE AGE) in fixed-width columns, since rows come one by one.
+std::string renderWatchHeader();
+std::string renderWatchRow(const WatchEventView& event, TimePoint now);
+// `nodes`: NODE STATE SCHEDULABLE CLASSES MEMORY(alloc/cap) CPU(alloc/cap)
+// WORKLOADS HEARTBEAT (its age); STATE carries the reason when not Ready.
+Result<std::string> renderNodes(const nlohmann::json& reply, TimePoint now);
+// `nodes add|cordon|uncordon|drain`: the same table for the one node answered.
+Result<std::string> renderNode(const nlohmann::json& node, TimePoint now);
 // `trust-levels`: TRUST DEFAULT MIN-PROFILE CLASSES AVAILABLE, one row per level.
 Result<std::string> renderTrustLevels(const nlohmann::json& reply);
 

@@ -58,6 +58,7 @@ Result<json> buildRunBody(const RunArgs& args) {
   if (args.memory_mb) body["memory_mb"] = *args.memory_mb;
   if (args.cpu_millicores) body["cpu_millicores"] = *args.cpu_millicores;
   if (!args.command.empty()) body["command"] = args.command;
+  if (args.restart_policy) body["restart_policy"] = *args.restart_policy;
   if (!args.env.empty()) {
     std::map<std::string, std::string> env;
     for (const std::string& entry : args.env) {
@@ -117,6 +118,44 @@ HttpRequest listNodesRequest(const std::string& path_prefix) {
 
 HttpRequest listTrustLevelsRequest(const std::string& path_prefix) {
   return {HttpMethod::kGet, path_prefix + "/trust-levels", {}};
+}
+
+HttpRequest watchWorkloadsRequest(const std::string& path_prefix, const ListFilters& filters,
+                                  const std::string& id) {
+  std::vector<std::pair<std::string, std::string>> params{{"watch", "true"}};
+  if (filters.state) params.emplace_back("state", *filters.state);
+  if (filters.node) params.emplace_back("node", *filters.node);
+  if (filters.runtime_class) params.emplace_back("runtime_class", *filters.runtime_class);
+  if (!id.empty()) params.emplace_back("id", id);
+  return {HttpMethod::kGet, path_prefix + "/workloads" + buildQuery(params), {}};
+}
+
+HttpRequest logsRequest(const std::string& path_prefix, const LogsArgs& args) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (args.tail) params.emplace_back("tail", std::to_string(*args.tail));
+  if (args.follow) params.emplace_back("follow", "true");
+  if (args.timestamps) params.emplace_back("timestamps", "true");
+  if (args.stream) params.emplace_back("stream", *args.stream);
+  return {HttpMethod::kGet, workloadPath(path_prefix, args.id) + "/logs" + buildQuery(params), {}};
+}
+
+HttpRequest addNodeRequest(const std::string& path_prefix, const std::string& id,
+                           const std::string& address) {
+  return {
+      HttpMethod::kPost, path_prefix + "/nodes",
+      json{{"id", id}, {"address", address}}.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+HttpRequest removeNodeRequest(const std::string& path_prefix, const std::string& id, bool force) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (force) params.emplace_back("force", "true");
+  return {
+      HttpMethod::kDelete, path_prefix + "/nodes/" + percentEncode(id) + buildQuery(params), {}};
+}
+
+HttpRequest nodeActionRequest(const std::string& path_prefix, const std::string& id,
+                              const std::string& action) {
+  return {HttpMethod::kPost, path_prefix + "/nodes/" + percentEncode(id) + "/" + action, {}};
 }
 
 }  // namespace zp::cli

@@ -27,17 +27,29 @@ struct RunArgs {
   std::optional<std::int64_t> cpu_millicores;
   std::vector<std::string> env;      // "KEY=VALUE" entries, in order
   std::vector<std::string> command;  // everything after `--`
+  std::optional<std::string> restart_policy;  // Never | OnFailure | Always
 };
 
-// Filters of `zoneplane list`; unset ones are left out of the query.
+// Filters of `zoneplane list` and of watches; unset ones are left out of the
+// query.
 struct ListFilters {
   std::optional<std::string> state;
   std::optional<std::string> node;
   std::optional<std::string> runtime_class;
 };
 
+// What `zoneplane logs` asks for.
+struct LogsArgs {
+  std::string id;
+  bool follow = false;
+  std::optional<std::int64_t> tail;
+  bool timestamps = false;
+  std::optional<std::string> stream;  // stdout | stderr
+};
+
 // The WorkloadSpec JSON for `run`: image always, the other keys only when
-// given; --profile, --user, --read-only and --pids-limit go into "security".
+// given; --profile, --user, --read-only and --pids-limit go into "security",
+// --restart is "restart_policy".
 // kInvalidArgument (field "env") for an env entry that is not KEY=VALUE with a
 // non-empty KEY, or a KEY given twice; (field "user") for a --user that is not
 // UID or UID:GID in decimal.
@@ -60,5 +72,18 @@ HttpRequest deleteWorkloadRequest(const std::string& path_prefix, const std::str
                                   std::optional<int> grace_seconds = std::nullopt);
 HttpRequest listNodesRequest(const std::string& path_prefix);
 HttpRequest listTrustLevelsRequest(const std::string& path_prefix);
+// GET /workloads?watch=true&<filters>[&id=ID] (id empty: every workload).
+HttpRequest watchWorkloadsRequest(const std::string& path_prefix, const ListFilters& filters,
+                                  const std::string& id = {});
+// GET /workloads/ID/logs with only the options given (follow/timestamps when true).
+HttpRequest logsRequest(const std::string& path_prefix, const LogsArgs& args);
+// POST /nodes {"id","address"}.
+HttpRequest addNodeRequest(const std::string& path_prefix, const std::string& id,
+                           const std::string& address);
+// DELETE /nodes/ID[?force=true].
+HttpRequest removeNodeRequest(const std::string& path_prefix, const std::string& id, bool force);
+// POST /nodes/ID/<action>: cordon, uncordon or drain.
+HttpRequest nodeActionRequest(const std::string& path_prefix, const std::string& id,
+                              const std::string& action);
 
 }  // namespace zp::cli

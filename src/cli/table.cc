@@ -82,6 +82,21 @@ std::string renderTable(const std::vector<std::string>& header,
   return out;
 }
 
+std::string renderRow(const std::vector<std::string>& cells,
+                      const std::vector<std::size_t>& widths) {
+  std::string text;
+  for (std::size_t c = 0; c < cells.size(); ++c) {
+    if (c + 1 == cells.size()) {
+      text += sanitize(cells[c]);
+    } else {
+      appendPadded(text, sanitize(cells[c]), c < widths.size() ? widths[c] : 0);
+      text += kColumnGap;
+    }
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text + '\n';
+}
+
 std::string renderKeyValues(const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::size_t width = 0;
   for (const auto& [key, value] : pairs) width = std::max(width, displayWidth(key) + 1);

@@ -22,6 +22,12 @@ std::size_t displayWidth(std::string_view utf8);
 std::string renderTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
 
+// One table line for output that streams (no later row can widen a column):
+// each cell sanitised and padded to its entry in `widths` (a longer cell
+// pushes the rest right), separated like renderTable, ending in '\n'.
+std::string renderRow(const std::vector<std::string>& cells,
+                      const std::vector<std::size_t>& widths);
+
 // "KEY:   value" lines, values aligned one column after the longest key.
 std::string renderKeyValues(const std::vector<std::pair<std::string, std::string>>& pairs);
 

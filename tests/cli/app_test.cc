@@ -87,14 +87,21 @@ TEST(Cli, ApplyRejectsBadFilesWithoutSending) {
   EXPECT_TRUE(server.requests().empty());
 }
 
-TEST(Cli, GetWaitPollsUntilRunning) {
-  TestHttpServer server({reply(200, workloadJson("wl-1", "Pending")),
-                         reply(200, workloadJson("wl-1", "Pending", "Pulling")),
-                         reply(200, workloadJson("wl-1", "Running", "Started"))});
+std::string event(const std::string& type, const json& workload) {
+  return json{{"type", type}, {"workload", workload}}.dump();
+}
+
+TEST(Cli, GetWaitWatchesUntilRunning) {
+  TestHttpServer server(
+      {reply(200, workloadJson("wl-1", "Pending")),
+       testing::streamed({event("ADDED", workloadJson("wl-1", "Pending", "Pulling")),
+                          event("MODIFIED", workloadJson("wl-1", "Running", "Started"))},
+                         testing::StreamEnd::kHoldOpen)});
   CliRun r = cli({"--server", server.url(), "get", "wl-1", "--wait", "Running"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_NE(r.out.find("STATE:     Running\n"), std::string::npos) << r.out;
-  EXPECT_EQ(server.requests().size(), 3u);
+  EXPECT_NE(r.out.find("STATE:          Running\n"), std::string::npos) << r.out;
+  ASSERT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.requests()[1].target, "/workloads?watch=true&id=wl-1");
 }
 
 TEST(Cli, GetWaitForRunningButFailedExits3WithTheReason) {
@@ -107,7 +114,10 @@ TEST(Cli, GetWaitForRunningButFailedExits3WithTheReason) {
 }
 
 TEST(Cli, GetWaitTimeoutExits3) {
-  TestHttpServer server({reply(200, workloadJson("wl-1", "Pending", "Pulling"))});
+  TestHttpServer server(
+      {reply(200, workloadJson("wl-1", "Pending", "Pulling")),
+       testing::streamed({event("ADDED", workloadJson("wl-1", "Pending", "Pulling"))},
+                         testing::StreamEnd::kHoldOpen)});
   CliRun r =
       cli({"--server", server.url(), "get", "wl-1", "--wait", "Running", "--timeout", "0.4"});
   EXPECT_EQ(r.code, kExitWaitFailed);
@@ -166,16 +176,19 @@ TEST(Cli, BadServerUrlsAreUsageErrors) {
 }
 
 TEST(Cli, ListEncodesFiltersAndNodesPrintsATable) {
-  json nodes = json::parse(R"({"items":[{"node_id":"n1","address":"a:1","reachable":true,
+  json nodes = json::parse(R"({"items":[{"id":"n1","address":"a:1","state":"Ready","reason":"",
+      "schedulable":true,"last_heartbeat":null,
       "capacity":{"memory_mb":1024,"cpu_millicores":1000},
+      "allocated":{"memory_mb":512,"cpu_millicores":250},
       "allocatable":{"memory_mb":512,"cpu_millicores":750},
-      "runtime_classes":["native"],"workloads":2}]})");
+      "runtime_classes":["native"],"workloads":2,"version":"0.2.0"}]})");
   TestHttpServer server(
       {reply(200, json{{"items", {workloadJson("wl-1", "Running")}}}), reply(200, nodes)});
   CliRun r = cli({"--server", server.url(), "list", "--state", "Running", "--node", "n 1",
                   "--class", "edera-zone"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_TRUE(r.out.starts_with("ID     STATE     REASON   EXIT   NODE     CLASS    IMAGE"))
+  EXPECT_TRUE(
+      r.out.starts_with("ID     STATE     REASON   RESTARTS   EXIT   NODE     CLASS    IMAGE"))
       << r.out;
   EXPECT_EQ(server.requests().at(0).target,
             "/workloads?state=Running&node=n%201&runtime_class=edera-zone");
@@ -183,8 +196,108 @@ TEST(Cli, ListEncodesFiltersAndNodesPrintsATable) {
   r = cli({"--server", server.url(), "nodes"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out,
-            "NODE   REACHABLE   CLASSES   CPU(alloc/cap)   MEMORY(alloc/cap)   WORKLOADS\n"
-            "n1     yes         native    750m/1000m       512Mi/1024Mi        2\n");
+            "NODE   STATE   SCHEDULABLE   CLASSES   MEMORY(alloc/cap)   CPU(alloc/cap)   "
+            "WORKLOADS   HEARTBEAT\n"
+            "n1     Ready   yes           native    512Mi/1024Mi        250m/1000m       "
+            "2           -\n");
+}
+
+TEST(Cli, NodeActionsSendTheirRequests) {
+  json node = json::parse(R"({"id":"n1","address":"10.0.0.1:7701","state":"NotReady",
+      "reason":"Connecting","schedulable":false,"workloads":0})");
+  TestHttpServer server({reply(201, node), reply(200, node), reply(200, node), reply(200, node),
+                         reply(200, json::object()), reply(200, json::object())});
+  CliRun r = cli({"--server", server.url(), "nodes", "add", "n1", "10.0.0.1:7701"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("n1     NotReady (Connecting)   no (cordoned)"), std::string::npos) << r.out;
+  for (const char* action : {"cordon", "uncordon", "drain"}) {
+    r = cli({"--server", server.url(), "nodes", action, "n1"});
+    EXPECT_EQ(r.code, kExitOk) << action << ": " << r.err;
+  }
+  r = cli({"--server", server.url(), "nodes", "remove", "n1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "node \"n1\" removed\n");
+  r = cli({"--server", server.url(), "nodes", "remove", "n1", "--force", "-o", "json"});
+  EXPECT_EQ(r.out, "{}\n");
+
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 6u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/nodes");
+  EXPECT_EQ(json::parse(requests[0].body), json::parse(R"({"id":"n1","address":"10.0.0.1:7701"})"));
+  EXPECT_EQ(requests[1].target, "/nodes/n1/cordon");
+  EXPECT_EQ(requests[2].target, "/nodes/n1/uncordon");
+  EXPECT_EQ(requests[3].method, "POST");
+  EXPECT_EQ(requests[3].target, "/nodes/n1/drain");
+  EXPECT_EQ(requests[4].method, "DELETE");
+  EXPECT_EQ(requests[4].target, "/nodes/n1");
+  EXPECT_EQ(requests[5].target, "/nodes/n1?force=true");
+}
+
+TEST(Cli, NodeRemovalRefusedWhileWorkloadsRunExits1) {
+  TestHttpServer server({{409, testing::errorBody("FailedPrecondition",
+                                                  "node \"n1\" has 2 workloads; drain it or use "
+                                                  "force")}});
+  CliRun r = cli({"--server", server.url(), "nodes", "remove", "n1"});
+  EXPECT_EQ(r.code, kExitRequestError);
+  EXPECT_EQ(r.err, "error: node \"n1\" has 2 workloads; drain it or use force\n");
+}
+
+TEST(Cli, LogsPrintsTheLinesAsTheyCome) {
+  TestHttpServer server({testing::streamed({"hello", "2026-11-29T13:40:31Z world"},
+                                           testing::StreamEnd::kComplete, "text/plain")});
+  CliRun r = cli({"--server", server.url(), "logs", "-f", "--tail", "10", "--timestamps",
+                  "--stream", "stdout", "wl-1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "hello\n2026-11-29T13:40:31Z world\n");
+  EXPECT_EQ(server.requests().at(0).target,
+            "/workloads/wl-1/logs?tail=10&follow=true&timestamps=true&stream=stdout");
+}
+
+TEST(Cli, LogsErrorsExit1) {
+  TestHttpServer server(
+      {{409, testing::errorBody("FailedPrecondition", "workload \"wl-1\" is not placed")},
+       testing::streamed({"partial"}, testing::StreamEnd::kAbort, "text/plain")});
+  CliRun r = cli({"--server", server.url(), "logs", "wl-1"});
+  EXPECT_EQ(r.code, kExitRequestError);
+  EXPECT_EQ(r.err, "error: workload \"wl-1\" is not placed\n");
+  r = cli({"--server", server.url(), "logs", "-f", "wl-1"});
+  EXPECT_EQ(r.code, kExitRequestError);
+  EXPECT_EQ(r.out, "partial\n");
+  EXPECT_NE(r.err.find("broke off"), std::string::npos) << r.err;
+}
+
+TEST(Cli, GetWatchPrintsARowPerEvent) {
+  TestHttpServer server(
+      {testing::streamed({event("ADDED", workloadJson("wl-1", "Pending", "Scheduled")),
+                          event("MODIFIED", workloadJson("wl-1", "Running", "Started")),
+                          event("DELETED", workloadJson("wl-1", "Running", "Started"))})});
+  CliRun r =
+      cli({"--server", server.url(), "get", "-w", "--state", "Running", "--class", "native"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(server.requests().at(0).target,
+            "/workloads?watch=true&state=Running&runtime_class=native");
+  std::istringstream lines(r.out);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 4u) << r.out;
+  EXPECT_TRUE(rows[0].starts_with("EVENT      ID                     STATE       REASON")) << r.out;
+  EXPECT_TRUE(rows[1].starts_with("ADDED      wl-1                   Pending     Scheduled"))
+      << r.out;
+  EXPECT_TRUE(rows[2].starts_with("MODIFIED   wl-1                   Running     Started"))
+      << r.out;
+  EXPECT_TRUE(rows[3].starts_with("DELETED    wl-1                   Running")) << r.out;
+}
+
+TEST(Cli, GetWatchJsonPrintsOneEventPerLineAndReportsAWatchError) {
+  TestHttpServer server({testing::streamed(
+      {event("ADDED", workloadJson("wl-1", "Pending")),
+       R"({"type":"ERROR","error":{"code":"ResourceExhausted","message":"watch fell behind; list again"}})"})});
+  CliRun r = cli({"--server", server.url(), "-o", "json", "get", "--watch", "wl-1"});
+  EXPECT_EQ(r.code, kExitRequestError);
+  EXPECT_EQ(r.out, event("ADDED", workloadJson("wl-1", "Pending")) + "\n");
+  EXPECT_EQ(r.err, "error: the server ended the watch: watch fell behind; list again\n");
+  EXPECT_EQ(server.requests().at(0).target, "/workloads?watch=true&id=wl-1");
 }
 
 TEST(Cli, TrustLevelsPrintsThePolicy) {

@@ -109,6 +109,68 @@ TEST(ParseArgs, GetWithWaitAndTimeout) {
   EXPECT_FALSE(std::get<GetArgs>(parseOk({"get", "wl-1"}).command).wait.has_value());
 }
 
+TEST(ParseArgs, GetWatchWithFilters) {
+  Invocation inv = parseOk({"get", "-w", "--state", "Running", "--node", "n1", "--class", "kata"});
+  const auto& get = std::get<GetArgs>(inv.command);
+  EXPECT_TRUE(get.watch);
+  EXPECT_EQ(get.id, "");
+  EXPECT_EQ(get.filters.state, "Running");
+  EXPECT_EQ(get.filters.node, "n1");
+  EXPECT_EQ(get.filters.runtime_class, "kata");
+  const auto one = std::get<GetArgs>(parseOk({"get", "--watch", "wl-1"}).command);
+  EXPECT_TRUE(one.watch);
+  EXPECT_EQ(one.id, "wl-1");
+  EXPECT_FALSE(one.filters.state.has_value());
+}
+
+TEST(ParseArgs, Logs) {
+  Invocation inv =
+      parseOk({"logs", "-f", "--tail", "20", "--timestamps", "--stream", "stderr", "wl-1"});
+  const auto& logs = std::get<LogsArgs>(inv.command);
+  EXPECT_EQ(logs.id, "wl-1");
+  EXPECT_TRUE(logs.follow);
+  EXPECT_EQ(logs.tail, 20);
+  EXPECT_TRUE(logs.timestamps);
+  EXPECT_EQ(logs.stream, "stderr");
+  const auto plain = std::get<LogsArgs>(parseOk({"logs", "wl-1"}).command);
+  EXPECT_FALSE(plain.follow);
+  EXPECT_FALSE(plain.tail.has_value());
+  EXPECT_FALSE(plain.timestamps);
+  EXPECT_FALSE(plain.stream.has_value());
+}
+
+TEST(ParseArgs, NodesAndTheirActions) {
+  using Action = NodesArgs::Action;
+  EXPECT_EQ(std::get<NodesArgs>(parseOk({"nodes"}).command).action, Action::kList);
+  const auto add = std::get<NodesArgs>(parseOk({"nodes", "add", "n1", "10.0.0.1:7701"}).command);
+  EXPECT_EQ(add.action, Action::kAdd);
+  EXPECT_EQ(add.id, "n1");
+  EXPECT_EQ(add.address, "10.0.0.1:7701");
+  const auto remove = std::get<NodesArgs>(parseOk({"nodes", "remove", "n1", "--force"}).command);
+  EXPECT_EQ(remove.action, Action::kRemove);
+  EXPECT_TRUE(remove.force);
+  EXPECT_FALSE(std::get<NodesArgs>(parseOk({"nodes", "remove", "n1"}).command).force);
+  for (auto [name, action] :
+       {std::pair{"cordon", Action::kCordon}, std::pair{"uncordon", Action::kUncordon},
+        std::pair{"drain", Action::kDrain}}) {
+    const auto args = std::get<NodesArgs>(parseOk({"nodes", name, "n2"}).command);
+    EXPECT_EQ(args.action, action) << name;
+    EXPECT_EQ(args.id, "n2") << name;
+  }
+  // Global options still work after a nested subcommand.
+  EXPECT_EQ(parseOk({"nodes", "cordon", "n2", "-o", "json"}).global.output, OutputFormat::kJson);
+}
+
+TEST(ParseArgs, RunRestartPolicy) {
+  auto body = buildRunBody(
+      std::get<RunArgs>(parseOk({"run", "--image", "i", "--restart", "OnFailure"}).command));
+  ASSERT_TRUE(body.has_value());
+  EXPECT_EQ((*body)["restart_policy"], "OnFailure");
+  auto plain = buildRunBody(std::get<RunArgs>(parseOk({"run", "--image", "i"}).command));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->contains("restart_policy"));
+}
+
 TEST(ParseArgs, ListFilters) {
   Invocation inv = parseOk({"list", "--state", "Failed", "--node", "n1", "--class", "edera-zone"});
   const auto& filters = std::get<ListFilters>(inv.command);
@@ -135,7 +197,18 @@ TEST(ParseArgs, UsageErrorsExitWith2AndSayWhat) {
            {{"run", "--class", "c"}, "--image is required"},
            {{"run", "--image", "i", "--class", "c", "--memory", "-5"}, "--memory"},
            {{"run", "--image", "i", "--class", "c", "--cpu", "lots"}, "--cpu"},
-           {{"get"}, "id is required"},
+           {{"get"}, "get needs a workload ID (or --watch)"},
+           {{"get", "wl-1", "--state", "Running"}, "--state requires --watch"},
+           {{"get", "-w", "--wait", "Running"}, "excludes"},
+           {{"get", "-w", "--state", "running"}, "running"},
+           {{"run", "--image", "i", "--restart", "Sometimes"}, "Sometimes"},
+           {{"logs"}, "id is required"},
+           {{"logs", "wl-1", "--tail", "-1"}, "--tail"},
+           {{"logs", "wl-1", "--stream", "both"}, "both"},
+           {{"logs", "Bad_Id"}, "DNS-1123"},
+           {{"nodes", "add", "n1"}, "address is required"},
+           {{"nodes", "cordon"}, "id is required"},
+           {{"nodes", "remove", "n1", "--hard"}, "--hard"},
            {{"get", "Bad_Id"}, "DNS-1123"},
            {{"delete", "../nodes"}, "DNS-1123"},
            {{"get", "wl-1", "--wait", "Done"}, "Done"},
@@ -163,7 +236,7 @@ TEST(ParseArgs, HelpDocumentsExitCodesAndVersionPrints) {
   EarlyExit help = parseExit({"--help"});
   EXPECT_EQ(help.code, kExitOk);
   for (const char* text : {"Exit codes:", "0  success", "1  request failed", "2  usage error",
-                           "3  get --wait", "ZONEPLANE_SERVER", "run", "apply", "nodes"}) {
+                           "3  get --wait", "ZONEPLANE_SERVER", "run", "apply", "nodes", "logs"}) {
     EXPECT_NE(help.out.find(text), std::string::npos) << text;
   }
   EarlyExit run_help = parseExit({"run", "--help"});

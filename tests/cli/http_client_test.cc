@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "cli/api_client.h"
 #include "cli/beast_http_client.h"
 #include "test_http_server.h"
@@ -11,7 +13,20 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::CannedResponse;
+using testing::StreamEnd;
 using testing::TestHttpServer;
+
+// Collects streamed lines; stops after `stop_after` lines when given.
+struct Lines {
+  std::vector<std::string> seen;
+  std::size_t stop_after = 0;
+  LineHandler handler() {
+    return [this](std::string_view line) {
+      seen.emplace_back(line);
+      return stop_after == 0 || seen.size() < stop_after;
+    };
+  }
+};
 
 ServerUrl urlOf(const TestHttpServer& server, std::string prefix = "") {
   return ServerUrl{"127.0.0.1", server.port(), std::move(prefix)};
@@ -73,6 +88,97 @@ TEST(BeastHttpClient, UnresolvableHostIsUnavailable) {
   EXPECT_TRUE(res.error().message.starts_with(
       "cannot reach zoneplane server at http://no-such-host.invalid:7700: cannot resolve host"))
       << res.error().message;
+}
+
+TEST(BeastHttpClient, StreamsLinesOfAChunkedBody) {
+  CannedResponse canned = testing::streamed({"one", "two"});
+  canned.chunks.push_back("thr");
+  canned.chunks.push_back("ee\nlast without newline");
+  TestHttpServer server({canned});
+  BeastHttpClient client(urlOf(server), 5s);
+  Lines lines;
+  auto res = client.stream({HttpMethod::kGet, "/workloads?watch=true", ""}, lines.handler(), {});
+  ASSERT_TRUE(res.has_value()) << res.error().toString();
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "");
+  EXPECT_EQ(lines.seen, (std::vector<std::string>{"one", "two", "three", "last without newline"}));
+}
+
+// The server never ends this body: only reading line by line as it comes
+// (and closing when the handler says stop) gets the client out.
+TEST(BeastHttpClient, ReadsLinesAsTheyComeAndStopsWhenTold) {
+  TestHttpServer server({testing::streamed({"a", "b", "c"}, StreamEnd::kHoldOpen)});
+  BeastHttpClient client(urlOf(server), 5s);
+  Lines lines;
+  lines.stop_after = 2;
+  auto res = client.stream({HttpMethod::kGet, "/x", ""}, lines.handler(), {});
+  ASSERT_TRUE(res.has_value()) << res.error().toString();
+  EXPECT_EQ(lines.seen, (std::vector<std::string>{"a", "b"}));
+  // The client closed the connection (the server notices on its own thread).
+  for (int i = 0; i < 500 && server.clientClosedStreams() == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(server.clientClosedStreams(), 1);
+}
+
+TEST(BeastHttpClient, TheRequestTimeoutCoversTheHeadersOfAStream) {
+  CannedResponse slow = testing::streamed({"late"});
+  slow.delay = 300ms;  // the headers come after the timeout
+  TestHttpServer server({slow});
+  Lines ignored;
+  auto timed_out = BeastHttpClient(urlOf(server), 100ms)
+                       .stream({HttpMethod::kGet, "/x", ""}, ignored.handler(), {});
+  ASSERT_FALSE(timed_out.has_value());
+  EXPECT_EQ(timed_out.error().code, Code::kDeadlineExceeded);
+}
+
+TEST(BeastHttpClient, AStreamedBodyHasNoDeadlineOfItsOwn) {
+  CannedResponse slow = testing::streamed({"a", "b"});
+  slow.chunk_delay = 300ms;  // longer than the request timeout
+  TestHttpServer server({slow});
+  Lines lines;
+  auto res = BeastHttpClient(urlOf(server), 100ms)
+                 .stream({HttpMethod::kGet, "/x", ""}, lines.handler(), {});
+  ASSERT_TRUE(res.has_value()) << res.error().toString();
+  EXPECT_EQ(lines.seen, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(BeastHttpClient, AStreamStopsAtItsDeadline) {
+  TestHttpServer server({testing::streamed({"a"}, StreamEnd::kHoldOpen)});
+  BeastHttpClient client(urlOf(server), 5s);
+  Lines lines;
+  auto res = client.stream({HttpMethod::kGet, "/x", ""}, lines.handler(),
+                           StreamOptions{std::chrono::steady_clock::now() + 200ms});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kDeadlineExceeded);
+  EXPECT_EQ(lines.seen, (std::vector<std::string>{"a"}));
+}
+
+TEST(BeastHttpClient, ABodyThatBreaksOffIsUnavailable) {
+  TestHttpServer server({testing::streamed({"a"}, StreamEnd::kAbort)});
+  BeastHttpClient client(urlOf(server), 5s);
+  Lines lines;
+  auto res = client.stream({HttpMethod::kGet, "/x", ""}, lines.handler(), {});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kUnavailable);
+  EXPECT_NE(res.error().message.find("broke off"), std::string::npos) << res.error().message;
+  EXPECT_EQ(lines.seen, (std::vector<std::string>{"a"}));
+}
+
+TEST(BeastHttpClient, StreamedErrorRepliesComeBackWhole) {
+  TestHttpServer server({{400, testing::errorBody("InvalidArgument", "unknown query parameter")},
+                         {200, "plain\nbody\n"}});
+  BeastHttpClient client(urlOf(server), 5s);
+  Lines lines;
+  auto res = client.stream({HttpMethod::kGet, "/x", ""}, lines.handler(), {});
+  ASSERT_TRUE(res.has_value()) << res.error().toString();
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(res->body, testing::errorBody("InvalidArgument", "unknown query parameter"));
+  EXPECT_TRUE(lines.seen.empty());
+  // A body with a Content-Length (no chunks) streams too.
+  res = client.stream({HttpMethod::kGet, "/x", ""}, lines.handler(), {});
+  ASSERT_TRUE(res.has_value()) << res.error().toString();
+  EXPECT_EQ(lines.seen, (std::vector<std::string>{"plain", "body"}));
 }
 
 TEST(ApiClient, PrefixesPathsAndDecodesReplies) {

@@ -54,7 +54,8 @@ TEST(RenderWorkload, ShowsAKeyValueBlock) {
   w["status"]["finished_at"] = "2026-11-29T13:40:33.5Z";
   w["status"]["sandbox_id"] = "abc";        // shown nowhere, tolerated
   w["status"]["some_future_field"] = true;  // unknown fields are tolerated
-  w["spec"]["restart_policy"] = "Never";
+  w["spec"]["restart_policy"] = "OnFailure";
+  w["status"]["restart_count"] = 2;
   w["spec"]["trust"] = "internal";
   w["status"]["profile"] = "restricted";
   w["status"]["run_as_user"] = 65534;
@@ -62,22 +63,24 @@ TEST(RenderWorkload, ShowsAKeyValueBlock) {
   auto text = renderWorkload(w, at("2026-11-29T13:45:31.123Z"));
   ASSERT_TRUE(text.has_value()) << text.error().toString();
   EXPECT_EQ(*text,
-            "ID:        job-3\n"
-            "STATE:     Failed\n"
-            "REASON:    Error\n"
-            "MESSAGE:   exited with code 3\n"
-            "EXIT CODE: 3\n"
-            "NODE:      node-1\n"
-            "IMAGE:     busybox:1.36\n"
-            "CLASS:     native\n"
-            "TRUST:     internal\n"
-            "PROFILE:   restricted\n"
-            "USER:      65534:65534\n"
-            "MEMORY:    128Mi\n"
-            "CPU:       250m\n"
-            "CREATED:   2026-11-29T13:40:31.123Z (5m ago)\n"
-            "STARTED:   2026-11-29T13:40:32.000Z (4m ago)\n"
-            "FINISHED:  2026-11-29T13:40:33.500Z (4m ago)\n");
+            "ID:             job-3\n"
+            "STATE:          Failed\n"
+            "REASON:         Error\n"
+            "MESSAGE:        exited with code 3\n"
+            "EXIT CODE:      3\n"
+            "RESTARTS:       2\n"
+            "NODE:           node-1\n"
+            "IMAGE:          busybox:1.36\n"
+            "CLASS:          native\n"
+            "TRUST:          internal\n"
+            "PROFILE:        restricted\n"
+            "USER:           65534:65534\n"
+            "MEMORY:         128Mi\n"
+            "CPU:            250m\n"
+            "RESTART POLICY: OnFailure\n"
+            "CREATED:        2026-11-29T13:40:31.123Z (5m ago)\n"
+            "STARTED:        2026-11-29T13:40:32.000Z (4m ago)\n"
+            "FINISHED:       2026-11-29T13:40:33.500Z (4m ago)\n");
 }
 
 TEST(RenderWorkload, UnsetValuesShowADash) {
@@ -87,7 +90,8 @@ TEST(RenderWorkload, UnsetValuesShowADash) {
   auto text = renderWorkload(w, at("2026-11-29T13:40:31Z"));
   ASSERT_TRUE(text.has_value()) << text.error().toString();
   for (const char* line :
-       {"REASON:    -\n", "EXIT CODE: -\n", "NODE:      -\n", "CREATED:   -\n", "FINISHED:  -\n"}) {
+       {"REASON:         -\n", "EXIT CODE:      -\n", "RESTARTS:       0\n", "NODE:           -\n",
+        "RESTART POLICY: Never\n", "CREATED:        -\n", "FINISHED:       -\n"}) {
     EXPECT_NE(text->find(line), std::string::npos) << line << "in\n" << *text;
   }
 }
@@ -97,14 +101,15 @@ TEST(RenderWorkload, ProfileAndUserFallBackToTheSpec) {
   json w = workloadJson("wl-1", "Pending");
   auto text = renderWorkload(w, at("2026-11-29T13:40:31Z"));
   ASSERT_TRUE(text.has_value()) << text.error().toString();
-  for (const char* line : {"TRUST:     -\n", "PROFILE:   restricted\n", "USER:      -\n"}) {
+  for (const char* line :
+       {"TRUST:          -\n", "PROFILE:        restricted\n", "USER:           -\n"}) {
     EXPECT_NE(text->find(line), std::string::npos) << line << "in\n" << *text;
   }
   w["spec"]["security"] = {{"profile", "baseline"}, {"run_as_user", 1000}};
   text = renderWorkload(w, at("2026-11-29T13:40:31Z"));
   ASSERT_TRUE(text.has_value());
-  EXPECT_NE(text->find("PROFILE:   baseline\n"), std::string::npos) << *text;
-  EXPECT_NE(text->find("USER:      1000\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("PROFILE:        baseline\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("USER:           1000\n"), std::string::npos) << *text;
 }
 
 TEST(RenderTrustLevels, ShowsOneRowPerLevel) {
@@ -142,14 +147,15 @@ TEST(RenderWorkloadList, ShowsColumnsAndAges) {
   reply["items"][1]["spec"]["image"] = "ghcr.io/example/secure-app:1.0";
   reply["items"][1]["spec"]["runtime_class"] = "edera-zone";
   reply["items"][1]["status"]["created_at"] = "2026-11-29T10:40:31Z";
+  reply["items"][1]["status"]["restart_count"] = 4;
   auto text = renderWorkloadList(reply, at("2026-11-29T13:45:31Z"));
   ASSERT_TRUE(text.has_value()) << text.error().toString();
   EXPECT_EQ(*text,
-            "ID      STATE     REASON    EXIT   NODE     CLASS        IMAGE                        "
-            "    AGE\n"
-            "job-3   Failed    Error     3      node-1   native       busybox:1.36                 "
-            "    4m\n"
-            "web     Running   Started   -      node-1   edera-zone   "
+            "ID      STATE     REASON    RESTARTS   EXIT   NODE     CLASS        "
+            "IMAGE                            AGE\n"
+            "job-3   Failed    Error     0          3      node-1   native       "
+            "busybox:1.36                     4m\n"
+            "web     Running   Started   4          -      node-1   edera-zone   "
             "ghcr.io/example/secure-app:1.0   3h\n");
 }
 
@@ -159,25 +165,79 @@ TEST(RenderWorkloadList, EmptyAndMalformed) {
   EXPECT_FALSE(renderWorkloadList(json{{"items", {1}}}, {}).has_value());
 }
 
-TEST(RenderNodes, ShowsResourcesAndErrors) {
+TEST(RenderNodes, ShowsStateAllocationAndHeartbeatAge) {
   json reply = json::parse(R"({"items":[
-    {"node_id":"node-1","address":"10.0.0.1:9000","reachable":true,
+    {"id":"node-1","address":"10.0.0.1:9000","state":"Ready","reason":"","schedulable":true,
+     "last_heartbeat":"2026-11-29T13:45:29Z",
      "capacity":{"memory_mb":4096,"cpu_millicores":4000},
+     "allocated":{"memory_mb":128,"cpu_millicores":250},
      "allocatable":{"memory_mb":3968,"cpu_millicores":3750},
-     "runtime_classes":["edera-zone","native"],"workloads":1,"version":"0.1.0"},
-    {"node_id":"node-2","address":"10.0.0.2:9000","reachable":false,
-     "capacity":{"memory_mb":0,"cpu_millicores":0},"allocatable":{"memory_mb":0,"cpu_millicores":0},
-     "runtime_classes":[],"workloads":0,"error":"connection refused"}]})");
-  auto text = renderNodes(reply);
+     "runtime_classes":["edera-zone","native"],"workloads":1,"version":"0.1.0","future":1},
+    {"id":"node-2","address":"10.0.0.2:9000","state":"NotReady","reason":"ConnectionRefused",
+     "schedulable":false,"last_heartbeat":null,
+     "capacity":{"memory_mb":0,"cpu_millicores":0},"allocated":{"memory_mb":0,"cpu_millicores":0},
+     "allocatable":{"memory_mb":0,"cpu_millicores":0},
+     "runtime_classes":[],"workloads":0,"version":""}]})");
+  auto text = renderNodes(reply, at("2026-11-29T13:45:31Z"));
   ASSERT_TRUE(text.has_value()) << text.error().toString();
-  EXPECT_EQ(
-      *text,
-      "NODE     REACHABLE   CLASSES             CPU(alloc/cap)   MEMORY(alloc/cap)   WORKLOADS\n"
-      "node-1   yes         edera-zone,native   3750m/4000m      3968Mi/4096Mi       1\n"
-      "node-2   no          -                   0m/0m            0Mi/0Mi             0\n"
-      "\n"
-      "node node-2: connection refused\n");
-  EXPECT_EQ(*renderNodes(json{{"items", json::array()}}), "No nodes found.\n");
+  EXPECT_EQ(*text,
+            "NODE     STATE                          SCHEDULABLE     CLASSES             "
+            "MEMORY(alloc/cap)   CPU(alloc/cap)   WORKLOADS   HEARTBEAT\n"
+            "node-1   Ready                          yes             edera-zone,native   "
+            "128Mi/4096Mi        250m/4000m       1           2s\n"
+            "node-2   NotReady (ConnectionRefused)   no (cordoned)   -                   "
+            "0Mi/0Mi             0m/0m            0           -\n");
+  EXPECT_EQ(*renderNodes(json{{"items", json::array()}}, {}), "No nodes found.\n");
+}
+
+TEST(RenderNodes, OneNodeAndMalformedViews) {
+  auto text = renderNode(json::parse(R"({"id":"n","state":"Ready","schedulable":false})"), {});
+  ASSERT_TRUE(text.has_value()) << text.error().toString();
+  EXPECT_NE(text->find("\nn      Ready   no (cordoned)   -         0Mi/0Mi"), std::string::npos)
+      << *text;
+  for (const char* bad :
+       {R"({"state":"Ready"})", R"({"id":"n","schedulable":"yes"})",
+        R"({"id":"n","capacity":{"memory_mb":"1"}})", R"({"id":"n","last_heartbeat":"yesterday"})",
+        R"({"id":"n","runtime_classes":[1]})"}) {
+    auto result = renderNode(json::parse(bad), {});
+    ASSERT_FALSE(result.has_value()) << bad;
+    EXPECT_NE(result.error().message.find("unexpected reply"), std::string::npos);
+  }
+}
+
+TEST(RenderWatch, FixedColumnsPerEvent) {
+  auto event = decodeWatchEvent(
+      json{{"type", "MODIFIED"}, {"workload", workloadJson("web-1", "Running", "Started")}}.dump());
+  ASSERT_TRUE(event.has_value()) << event.error().toString();
+  EXPECT_EQ(renderWatchHeader(),
+            "EVENT      ID                     STATE       REASON               RESTARTS   EXIT   "
+            "NODE           AGE\n");
+  EXPECT_EQ(renderWatchRow(*event, at("2026-11-29T13:40:41.123Z")),
+            "MODIFIED   web-1                  Running     Started              0          -      "
+            "node-1         10s\n");
+}
+
+TEST(DecodeWatchEvent, EventsErrorsAndGarbage) {
+  auto deleted =
+      decodeWatchEvent(json{{"type", "DELETED"}, {"workload", workloadJson("a", "Failed")}}.dump());
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(deleted->type, "DELETED");
+  EXPECT_EQ(deleted->view.status.id, "a");
+  EXPECT_EQ(deleted->workload, workloadJson("a", "Failed"));
+
+  auto error = decodeWatchEvent(
+      R"({"type":"ERROR","error":{"code":"ResourceExhausted","message":"watch fell behind; list again"}})");
+  ASSERT_FALSE(error.has_value());
+  EXPECT_EQ(error.error().code, Code::kResourceExhausted);
+  EXPECT_EQ(error.error().message, "the server ended the watch: watch fell behind; list again");
+
+  for (const char* bad :
+       {"not json", "[]", R"({"type":"BOOKMARK","workload":{}})", R"({"workload":{}})",
+        R"({"type":"ADDED"})", R"({"type":"ADDED","workload":{"spec":{}}})"}) {
+    auto result = decodeWatchEvent(bad);
+    ASSERT_FALSE(result.has_value()) << bad;
+    EXPECT_EQ(result.error().code, Code::kInternal) << bad;
+  }
 }
 
 TEST(RenderCreatedAndDeleted, ShowIdAndState) {

@@ -118,5 +118,33 @@ TEST(Requests, ListFiltersBecomeAnEncodedQuery) {
   EXPECT_EQ(listWorkloadsRequest("", by_class).target, "/workloads?runtime_class=a%26b");
 }
 
+TEST(Requests, WatchLogsAndNodes) {
+  ListFilters filters;
+  filters.state = "Running";
+  filters.node = "n 1";
+  EXPECT_EQ(
+      watchWorkloadsRequest("/p", filters),
+      (HttpRequest{HttpMethod::kGet, "/p/workloads?watch=true&state=Running&node=n%201", ""}));
+  EXPECT_EQ(watchWorkloadsRequest("", {}, "wl-1").target, "/workloads?watch=true&id=wl-1");
+
+  LogsArgs logs;
+  logs.id = "wl-1";
+  EXPECT_EQ(logsRequest("", logs), (HttpRequest{HttpMethod::kGet, "/workloads/wl-1/logs", ""}));
+  logs.follow = true;
+  logs.tail = 0;
+  logs.timestamps = true;
+  logs.stream = "stderr";
+  EXPECT_EQ(logsRequest("/p", logs).target,
+            "/p/workloads/wl-1/logs?tail=0&follow=true&timestamps=true&stream=stderr");
+
+  EXPECT_EQ(addNodeRequest("", "n1", "10.0.0.1:7701"),
+            (HttpRequest{HttpMethod::kPost, "/nodes", R"({"address":"10.0.0.1:7701","id":"n1"})"}));
+  EXPECT_EQ(removeNodeRequest("", "n/1", false),
+            (HttpRequest{HttpMethod::kDelete, "/nodes/n%2F1", ""}));
+  EXPECT_EQ(removeNodeRequest("", "n1", true).target, "/nodes/n1?force=true");
+  EXPECT_EQ(nodeActionRequest("/p", "n1", "drain"),
+            (HttpRequest{HttpMethod::kPost, "/p/nodes/n1/drain", ""}));
+}
+
 }  // namespace
 }  // namespace zp::cli

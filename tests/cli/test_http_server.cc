@@ -1,5 +1,6 @@
 #include "test_http_server.h"
 
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <utility>
@@ -33,6 +34,41 @@ TestHttpServer::~TestHttpServer() {
 std::vector<RecordedRequest> TestHttpServer::requests() const {
   std::lock_guard lock(mutex_);
   return requests_;
+}
+
+int TestHttpServer::clientClosedStreams() const {
+  std::lock_guard lock(mutex_);
+  return client_closed_streams_;
+}
+
+CannedResponse streamed(std::vector<std::string> lines, StreamEnd end, std::string content_type) {
+  CannedResponse canned;
+  for (auto& line : lines) canned.chunks.push_back(std::move(line) + "\n");
+  canned.end = end;
+  canned.content_type = std::move(content_type);
+  return canned;
+}
+
+void TestHttpServer::holdOpen(tcp::socket& socket) {
+  // Wait for the client to close, checking now and then whether we stop.
+  socket.non_blocking(true);
+  char sink[1024];
+  while (true) {
+    boost::system::error_code ec;
+    socket.read_some(boost::asio::buffer(sink), ec);
+    if (ec == boost::asio::error::would_block) {
+      std::unique_lock lock(mutex_);
+      if (stop_cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return stopping_; })) {
+        return;
+      }
+      continue;
+    }
+    if (ec) {
+      std::lock_guard lock(mutex_);
+      ++client_closed_streams_;
+      return;
+    }
+  }
 }
 
 void TestHttpServer::serve() {
@@ -70,8 +106,31 @@ void TestHttpServer::handle(tcp::socket& socket) {
       if (stopping_) return;
     }
   }
+  if (!canned.chunks.empty()) {
+    http::response<http::empty_body> head{static_cast<http::status>(canned.status), 11};
+    head.set(http::field::content_type, canned.content_type);
+    head.keep_alive(false);
+    head.chunked(true);
+    http::response_serializer<http::empty_body> serializer(head);
+    http::write_header(socket, serializer, ec);
+    for (std::size_t i = 0; i < canned.chunks.size() && !ec; ++i) {
+      if (i > 0 && canned.chunk_delay.count() > 0) {
+        std::unique_lock lock(mutex_);
+        if (stop_cv_.wait_for(lock, canned.chunk_delay, [this] { return stopping_; })) return;
+      }
+      boost::asio::write(socket, http::make_chunk(boost::asio::buffer(canned.chunks[i])), ec);
+    }
+    if (ec) return;
+    if (canned.end == StreamEnd::kComplete) {
+      boost::asio::write(socket, http::make_chunk_last(), ec);
+    } else if (canned.end == StreamEnd::kHoldOpen) {
+      holdOpen(socket);
+    }
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    return;
+  }
   http::response<http::string_body> res{static_cast<http::status>(canned.status), 11};
-  res.set(http::field::content_type, "application/json");
+  res.set(http::field::content_type, canned.content_type);
   res.keep_alive(false);
   res.body() = canned.body;
   res.prepare_payload();

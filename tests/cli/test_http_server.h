@@ -2,7 +2,9 @@
 // A tiny HTTP/1.1 server for CLI tests: listens on 127.0.0.1 with an ephemeral
 // port, answers each request with the next canned response (the last one
 // repeats), closes each connection after one exchange, and records requests.
-// Owns one thread that serves connections one at a time.
+// A canned response may be streamed: chunked, one chunk per entry, then the
+// body's end, an abrupt close, or the connection held open until the client
+// leaves. Owns one thread that serves connections one at a time.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,12 +18,29 @@
 
 namespace zp::cli::testing {
 
+// How a streamed (chunked) response ends after its chunks.
+enum class StreamEnd {
+  kComplete,  // the last chunk: a complete body
+  kAbort,     // the connection closes without it: an incomplete body
+  kHoldOpen,  // nothing more until the client closes (or the server stops)
+};
+
 struct CannedResponse {
   int status = 200;
   std::string body;
   // Wait this long before answering (cut short when the server stops).
   std::chrono::milliseconds delay{0};
+  // When non-empty, sent instead of `body` with Transfer-Encoding: chunked,
+  // one chunk per entry, ended as `end` says.
+  std::vector<std::string> chunks = {};
+  StreamEnd end = StreamEnd::kComplete;
+  std::chrono::milliseconds chunk_delay{0};  // a pause before each chunk after the first
+  std::string content_type = "application/json";
 };
+
+// A streamed reply: the lines as chunks ('\n' added to each).
+CannedResponse streamed(std::vector<std::string> lines, StreamEnd end = StreamEnd::kComplete,
+                        std::string content_type = "application/x-ndjson");
 
 struct RecordedRequest {
   std::string method;
@@ -41,10 +60,13 @@ class TestHttpServer {
   std::uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::vector<RecordedRequest> requests() const;
+  // How many held-open streams ended because the client closed its side.
+  int clientClosedStreams() const;
 
  private:
   void serve();
   void handle(boost::asio::ip::tcp::socket& socket);
+  void holdOpen(boost::asio::ip::tcp::socket& socket);
 
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -55,6 +77,7 @@ class TestHttpServer {
   std::vector<CannedResponse> responses_;
   std::size_t next_ = 0;
   std::vector<RecordedRequest> requests_;
+  int client_closed_streams_ = 0;
   std::thread thread_;
 };
 

@@ -24,7 +24,7 @@ Handler answer(std::string text) {
   return [text](HttpRequest request) -> asio::awaitable<HttpResponse> {
     std::string body = text;
     for (const auto& [name, value] : request.params) body += " " + name + "=" + value;
-    co_return HttpResponse{200, body, "text/plain", {}};
+    co_return HttpResponse{200, body, "text/plain", {}, {}};
   };
 }
 

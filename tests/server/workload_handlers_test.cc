@@ -216,7 +216,7 @@ TEST_F(WorkloadHandlersTest, WatchGoesToTheHook) {
   std::map<std::string, std::string> seen;
   routes([&seen](HttpRequest request) -> boost::asio::awaitable<HttpResponse> {
     seen = request.query;
-    co_return HttpResponse{200, "{}\n", "application/x-ndjson", {}};
+    co_return HttpResponse{200, "{}\n", "application/x-ndjson", {}, {}};
   });
   auto watched = get("/workloads?watch=true&node=n1");
   EXPECT_EQ(watched.status, 200u);

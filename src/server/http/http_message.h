@@ -2,9 +2,15 @@
 // The HTTP request/response values handlers see, independent of Beast, and
 // the JSON error format of the API:
 //   {"error": {"code": "<zp::codeName>", "message": "...", "field"?: "...", "reason"?: "..."}}
-// Plain values and pure functions.
+// Plain values and pure functions, plus the interface a streamed body is
+// written through.
 
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,11 +45,44 @@ struct HttpRequest {
   std::string body;
 };
 
+// Where a streamed response body goes (HttpServer implements it). Used by one
+// producer coroutine on the server's executor; not thread-safe.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Sends `chunk` as it is (an empty chunk sends nothing). True once written;
+  // false when the client is gone, the write failed or missed its deadline, or
+  // the server is stopping: the producer should then return, nothing more is
+  // sent. One write at a time.
+  virtual boost::asio::awaitable<bool> write(std::string chunk) = 0;
+  // False once a write() would fail.
+  virtual bool open() const = 0;
+  // Ends the response as incomplete (the body lacks its end, so the client
+  // can tell it from a complete one) and closes the stream; for a producer
+  // that fails half-way. Further writes return false.
+  virtual void abort() = 0;
+  // Runs `callback` once, on the executor, when the stream closes while the
+  // producer may be waiting for something else (client gone, server stopping,
+  // a failed write), so the producer can wake up and return; at once when it
+  // is closed already. Not run when the producer returns first.
+  virtual void onClose(std::function<void()> callback) = 0;
+};
+
+// Produces a streamed body: writes chunks until it has nothing more or a
+// write() returns false. Must not throw (an exception ends the response).
+using BodyProducer = std::function<boost::asio::awaitable<void>(ResponseStream&)>;
+
 struct HttpResponse {
   unsigned status = http_status::kOk;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // When set, `body` is ignored and the body is produced by `stream` as it
+  // goes: sent with "Transfer-Encoding: chunked" (HTTP/1.0: until the
+  // connection closes), no overall deadline, connection closed afterwards.
+  // HEAD gets the headers only and `stream` is never called (it is destroyed
+  // with the response, which must release whatever it holds).
+  BodyProducer stream;
 };
 
 // 200/201 with a JSON body.

@@ -12,6 +12,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 
+#include "server/http/streamed_response.h"
+
 namespace zp::server {
 
 namespace asio = boost::asio;
@@ -171,6 +173,18 @@ asio::awaitable<void> HttpServer::serveRequests(beast::tcp_stream& stream) {
     std::string body = std::move(request.body());
     HttpResponse out = co_await router_.dispatch(request.method(), target, std::move(body));
     const unsigned status = out.status;
+    if (out.stream) {
+      // A streamed body: no keep-alive, the connection ends with the body.
+      const bool head = request.method() == http::verb::head;
+      co_await sendStreamedResponse(stream, std::move(out), request.version(), head,
+                                    options_.write_timeout);
+      spdlog::debug("{} {} -> {} (streamed for {} ms)", std::string(request.method_string()),
+                    std::string(request.target()), status,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count());
+      co_return;
+    }
     auto res = toBeast(std::move(out), request.version(), request.keep_alive() && !stopped_);
     stream.expires_after(options_.write_timeout);
     if (request.method() == http::verb::head) {

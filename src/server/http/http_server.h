@@ -22,17 +22,21 @@ struct HttpServerOptions {
   std::size_t body_limit = 1 << 20;  // larger bodies get 413
   std::size_t header_limit = 16 * 1024;
   // Deadline for reading one whole request (also the keep-alive idle timeout)
-  // and for writing one response.
+  // and for writing one response (for a streamed response: its headers, and
+  // each chunk).
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
 };
 
 // Accepts connections and serves requests through a Router: keep-alive,
 // "Expect: 100-continue", a body limit (413), header/parse errors (400), a
-// read deadline per request, and HEAD (the response's headers, Content-Length
-// included, without its body). Owns the acceptor and tracks open connections so
-// stop() can close them. Everything runs on the executor given at
-// construction (the server's single io_context); not thread-safe.
+// read deadline per request, HEAD (the response's headers, Content-Length
+// included, without its body), and streamed responses (HttpResponse::stream,
+// see streamed_response.h: chunked, a deadline per chunk, ended when the
+// client leaves or on stop(), connection closed afterwards). Owns the acceptor
+// and tracks open connections so stop() can close them. Everything runs on the
+// executor given at construction (the server's single io_context); not
+// thread-safe.
 class HttpServer {
  public:
   HttpServer(boost::asio::any_io_executor executor, const Router& router,
@@ -41,7 +45,8 @@ class HttpServer {
   // Binds and listens on `endpoint` (port 0 picks a free port) and starts
   // accepting. Returns the bound endpoint.
   Result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::tcp::endpoint& endpoint);
-  // Stops accepting and closes every open connection. Idempotent.
+  // Stops accepting and closes every open connection; streamed responses see
+  // their ResponseStream close (their producers must then return). Idempotent.
   void stop();
 
  private:

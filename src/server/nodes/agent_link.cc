@@ -124,12 +124,14 @@ class AgentLogStream final : public LogStream {
     protocol::LineReader<tcp::socket> reader;
     std::string what;
     bool ended = false;
+    bool cancelled = false;  // cancel() was called: every read answers kCancelled
   };
 
   explicit AgentLogStream(std::shared_ptr<State> state) : state_(std::move(state)) {}
   ~AgentLogStream() override;
 
   asio::awaitable<Result<Item>> next() override { return readNext(state_); }
+  void cancel() override;
 
  private:
   static asio::awaitable<Result<Item>> readNext(std::shared_ptr<State> state);
@@ -141,9 +143,19 @@ class AgentLogStream final : public LogStream {
 // Defined after AgentLink::Connection is complete.
 AgentLogStream::~AgentLogStream() { state_->conn->shut(); }
 
+void AgentLogStream::cancel() {
+  state_->cancelled = true;
+  state_->conn->shut();
+}
+
 asio::awaitable<Result<LogStream::Item>> AgentLogStream::readNext(std::shared_ptr<State> state) {
+  if (state->cancelled) co_return fail(Code::kCancelled, state->what + ": the stream was closed");
   if (state->ended) co_return fail(Code::kUnavailable, state->what + ": the stream has ended");
   auto line = co_await state->reader.next();
+  if (state->cancelled) {
+    state->ended = true;
+    co_return fail(Code::kCancelled, state->what + ": the stream was closed");
+  }
   if (!line) {
     state->ended = true;
     state->conn->shut();

@@ -50,7 +50,8 @@ struct NodeView {
 };
 
 // A log stream opened on a node (its own connection): LogLine items until a
-// LogEnd. Destroying it closes the connection.
+// LogEnd. Destroying it closes the connection; not while a next() is
+// suspended (cancel() first).
 class LogStream {
  public:
   virtual ~LogStream() = default;
@@ -58,6 +59,10 @@ class LogStream {
   // The next item; an Error when the connection fails (kUnavailable) or the
   // agent answers Error (its code and message).
   virtual boost::asio::awaitable<Result<Item>> next() = 0;
+  // Ends the stream from this side (the HTTP client left, the server stops):
+  // closes the connection, and a next() suspended now or called later
+  // returns kCancelled. Idempotent; never blocks.
+  virtual void cancel() = 0;
 };
 
 // The nodes, as the workload service uses them.

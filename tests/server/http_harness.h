@@ -1,0 +1,108 @@
+#pragma once
+// HTTP-level test harness: a Router + HttpServer on 127.0.0.1:<port 0>
+// served by an io_context on its own thread, and small blocking clients
+// (whole responses, raw bytes, and streamed bodies read line by line).
+
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "server/http/http_server.h"
+#include "server/http/router.h"
+
+namespace zp::server::testing {
+
+struct HttpResult {
+  unsigned status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  nlohmann::json json;  // parsed body (discarded when not JSON)
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+// One request on a new connection ("Connection: close"), read to the end.
+HttpResult httpRequest(unsigned short port, boost::beast::http::verb method,
+                       const std::string& target, const std::string& body = {},
+                       unsigned version = 11);
+// Raw bytes in (then end of stream unless `keep_sending`), raw bytes out
+// until the server closes.
+std::string rawExchange(unsigned short port, const std::string& bytes, bool keep_sending = false);
+
+// A GET whose body is read as it arrives. Every blocking call gives up after
+// `guard` (a hang guard for a broken test, not a timing check) by throwing.
+class StreamingRequest {
+ public:
+  StreamingRequest(unsigned short port, const std::string& target,
+                   boost::beast::http::verb method = boost::beast::http::verb::get,
+                   std::chrono::milliseconds guard = std::chrono::seconds(10));
+
+  unsigned status() const { return parser_.get().result_int(); }
+  std::string header(const std::string& name) const;
+  // The next line of the body, without its '\n'; nullopt once the body has
+  // ended (complete() says whether it ended properly) or the connection broke.
+  std::optional<std::string> readLine();
+  // Everything up to the end of the body, lines joined with '\n'.
+  std::string readRest();
+  bool complete() const { return complete_; }
+  // The client leaves.
+  void close();
+
+ private:
+  bool fill();  // reads more body bytes into pending_; false at the end
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+  std::chrono::milliseconds guard_;
+  boost::beast::flat_buffer buffer_;
+  boost::beast::http::response_parser<boost::beast::http::buffer_body> parser_;
+  std::string pending_;
+  bool ended_ = false;
+  bool complete_ = false;
+};
+
+// Serves `router` (filled before start()) on a thread of its own running `io`.
+// The destructor stops the server on its executor and joins the thread.
+class HttpHarness {
+ public:
+  HttpHarness(boost::asio::io_context& io, const Router& router, HttpServerOptions options = {});
+  ~HttpHarness();
+
+  void start();
+  unsigned short port() const { return port_; }
+
+  // Runs `f` on the server's executor and waits for it.
+  template <typename F>
+  auto onExecutor(F f) -> decltype(f()) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    boost::asio::post(io_, [&task] { task(); });
+    return result.get();
+  }
+  // Stops the server (on its executor) and waits until io.run() returned:
+  // everything the server started has ended.
+  void stopAndJoin();
+
+ private:
+  boost::asio::io_context& io_;
+  HttpServer server_;
+  unsigned short port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace zp::server::testing

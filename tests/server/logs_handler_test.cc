@@ -1,0 +1,266 @@
+// GET /workloads/{id}/logs through Router + HttpServer, with a fake Fleet
+// whose log stream the test feeds.
+#include "server/http/logs_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <thread>
+
+#include "http_harness.h"
+#include "server/async_event.h"
+
+namespace zp::server::testing {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+
+// What the fake stream yields, fed by the test; on the server's executor.
+struct LogScript {
+  explicit LogScript(asio::any_io_executor executor) : changed(std::move(executor)) {}
+  std::deque<Result<LogStream::Item>> items;
+  bool cancelled = false;
+  bool destroyed = false;
+  AsyncEvent changed;
+};
+
+class FakeLogStream final : public LogStream {
+ public:
+  explicit FakeLogStream(std::shared_ptr<LogScript> script) : script_(std::move(script)) {}
+  ~FakeLogStream() override { script_->destroyed = true; }
+  asio::awaitable<Result<Item>> next() override {
+    auto script = script_;
+    while (script->items.empty() && !script->cancelled) co_await script->changed.wait();
+    if (script->cancelled) co_return fail(Code::kCancelled, "log stream cancelled");
+    Result<Item> item = std::move(script->items.front());
+    script->items.pop_front();
+    co_return item;
+  }
+  void cancel() override {
+    script_->cancelled = true;
+    script_->changed.notify();
+  }
+
+ private:
+  std::shared_ptr<LogScript> script_;
+};
+
+class FakeFleet final : public Fleet {
+ public:
+  explicit FakeFleet(std::shared_ptr<LogScript> script) : script_(std::move(script)) {}
+  std::vector<NodeView> nodes() const override { return {}; }
+  std::optional<NodeView> node(std::string_view) const override { return std::nullopt; }
+  void allocate(std::string_view, const api::Resources&) override {}
+  void release(std::string_view, const api::Resources&) override {}
+  asio::awaitable<Result<protocol::ReplyBody>> call(std::string_view, protocol::RequestBody,
+                                                    std::chrono::milliseconds) override {
+    co_return fail(Code::kUnimplemented, "not in this test");
+  }
+  asio::awaitable<Result<std::unique_ptr<LogStream>>> openLogs(std::string_view node,
+                                                               protocol::Logs request) override {
+    opened.emplace_back(std::string(node), request);
+    if (open_error) co_return fail(*open_error);
+    co_return std::make_unique<FakeLogStream>(script_);
+  }
+
+  std::optional<Error> open_error;
+  std::vector<std::pair<std::string, protocol::Logs>> opened;
+
+ private:
+  std::shared_ptr<LogScript> script_;
+};
+
+protocol::LogLine line(std::string text, std::string stream = "stdout") {
+  return protocol::LogLine{"2026-11-29T13:40:31.123456789Z", std::move(stream), std::move(text),
+                           false};
+}
+
+class LogsHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::WorkloadRecord placed;
+    placed.spec.id = "web-1";
+    placed.status.id = "web-1";
+    placed.status.state = api::WorkloadState::kRunning;
+    placed.status.node = "node-1";
+    records_["web-1"] = placed;
+    store::WorkloadRecord waiting;
+    waiting.spec.id = "queued";
+    waiting.status.id = "queued";
+    waiting.status.reason = "Unschedulable";
+    records_["queued"] = waiting;
+
+    router_.add(http::verb::get, "/workloads/{id}/logs",
+                [this](HttpRequest r) { return handler_.logs(std::move(r)); });
+    http_ = std::make_unique<HttpHarness>(io_, router_);
+    http_->start();
+  }
+  void TearDown() override { http_.reset(); }
+
+  void push(Result<LogStream::Item> item) {
+    http_->onExecutor([&] {
+      script_->items.push_back(item);
+      script_->changed.notify();
+    });
+  }
+  HttpResult get(const std::string& target) {
+    return httpRequest(http_->port(), http::verb::get, target);
+  }
+  bool waitForStreamGone() {
+    for (int i = 0; i < 2000; ++i) {
+      if (http_->onExecutor([&] { return script_->destroyed; })) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+
+  asio::io_context io_;
+  std::shared_ptr<LogScript> script_ = std::make_shared<LogScript>(io_.get_executor());
+  FakeFleet fleet_{script_};
+  std::map<std::string, store::WorkloadRecord> records_;
+  LogsHandler handler_{fleet_,
+                       [this](const std::string& id) -> Result<store::WorkloadRecord> {
+                         auto it = records_.find(id);
+                         if (it == records_.end()) return fail(Code::kNotFound, "no such workload");
+                         return it->second;
+                       },
+                       LogsOptions{50ms}};
+  Router router_;
+  std::unique_ptr<HttpHarness> http_;
+};
+
+TEST_F(LogsHandlerTest, StreamsTheLinesUntilTheEnd) {
+  push(line("hello"));
+  push(line("oops", "stderr"));
+  push(protocol::LogEnd{"Completed"});
+  auto res = get("/workloads/web-1/logs");
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.header("content-type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(res.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(res.body, "hello\noops\n");
+  EXPECT_TRUE(waitForStreamGone());
+}
+
+TEST_F(LogsHandlerTest, AsksTheWorkloadsNodeWithTheParameters) {
+  push(protocol::LogEnd{"Completed"});
+  auto res = get("/workloads/web-1/logs?tail=5&follow=false&timestamps=true");
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.body, "");
+  auto opened = http_->onExecutor([&] { return fleet_.opened; });
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0].first, "node-1");
+  EXPECT_EQ(opened[0].second.id, "web-1");
+  EXPECT_EQ(opened[0].second.tail, 5);
+  EXPECT_FALSE(opened[0].second.follow);
+  EXPECT_TRUE(opened[0].second.timestamps);
+}
+
+TEST_F(LogsHandlerTest, TimestampsPrefixLinesAndStreamFilters) {
+  push(line("hello"));
+  push(line("oops", "stderr"));
+  push(protocol::LogEnd{"Completed"});
+  auto res = get("/workloads/web-1/logs?timestamps=true&stream=stderr");
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.body, "2026-11-29T13:40:31.123456789Z oops\n");
+}
+
+TEST_F(LogsHandlerTest, UnknownAndUnplacedWorkloads) {
+  auto unknown = get("/workloads/nope/logs");
+  EXPECT_EQ(unknown.status, 404u);
+  EXPECT_EQ(unknown.json["error"]["code"], "NotFound");
+  EXPECT_EQ(unknown.json["error"]["message"], "no workload \"nope\"");
+  auto queued = get("/workloads/queued/logs");
+  EXPECT_EQ(queued.status, 409u);
+  EXPECT_EQ(queued.json["error"]["code"], "FailedPrecondition");
+  EXPECT_EQ(queued.json["error"]["message"],
+            "workload \"queued\" is not placed on a node yet, so it has no logs "
+            "(Pending/Unschedulable)");
+  EXPECT_TRUE(http_->onExecutor([&] { return fleet_.opened.empty(); }));
+}
+
+TEST_F(LogsHandlerTest, BadParameters) {
+  const std::vector<std::tuple<std::string, unsigned, std::string>> cases = {
+      {"tail=abc", 400, "tail"},
+      {"tail=", 400, "tail"},
+      {"tail=-1", 422, "tail"},
+      {"tail=100001", 422, "tail"},
+      {"tail=99999999999999999999", 422, "tail"},
+      {"follow=yes", 400, "follow"},
+      {"timestamps=1", 400, "timestamps"},
+      {"stream=both", 422, "stream"},
+      {"since=5m", 400, "since"},
+  };
+  for (const auto& [query, status, field] : cases) {
+    auto res = get("/workloads/web-1/logs?" + query);
+    EXPECT_EQ(res.status, status) << query;
+    EXPECT_EQ(res.json["error"]["field"], field) << query;
+    EXPECT_EQ(res.json["error"]["code"], "InvalidArgument") << query;
+  }
+  EXPECT_TRUE(http_->onExecutor([&] { return fleet_.opened.empty(); }));
+  push(protocol::LogEnd{"Completed"});
+  EXPECT_EQ(get("/workloads/web-1/logs?tail=100000&follow=false").status, 200u);
+}
+
+TEST_F(LogsHandlerTest, ANodeErrorBeforeTheFirstLineIsTheHttpStatus) {
+  push(fail(Code::kNotFound, "no workload \"web-1\" on this node"));
+  auto missing = get("/workloads/web-1/logs");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(missing.json["error"]["message"], "no workload \"web-1\" on this node");
+
+  push(fail(Code::kUnavailable, "connection to node-1 lost"));
+  EXPECT_EQ(get("/workloads/web-1/logs").status, 503u);
+
+  push(protocol::LogEnd{"NotFound"});
+  auto gone = get("/workloads/web-1/logs");
+  EXPECT_EQ(gone.status, 404u);
+  EXPECT_EQ(gone.json["error"]["message"], "node \"node-1\" does not have workload \"web-1\"");
+
+  http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1 is down", ""}; });
+  auto down = get("/workloads/web-1/logs");
+  EXPECT_EQ(down.status, 503u);
+  EXPECT_EQ(down.json["error"]["message"], "node-1 is down");
+}
+
+TEST_F(LogsHandlerTest, FollowSendsTheHeadersBeforeAnyLineAndEndsWhenTheClientLeaves) {
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.status(), 200u);  // nothing logged yet
+  push(line("first"));
+  EXPECT_EQ(follow.readLine(), "first");
+  push(line("second"));
+  EXPECT_EQ(follow.readLine(), "second");
+  follow.close();
+  EXPECT_TRUE(waitForStreamGone());  // the node's connection is closed
+  EXPECT_TRUE(http_->onExecutor([&] { return script_->cancelled; }));
+}
+
+TEST_F(LogsHandlerTest, ANodeErrorAfterTheHeadersLeavesTheBodyIncomplete) {
+  push(line("first"));
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.status(), 200u);
+  EXPECT_EQ(follow.readLine(), "first");
+  push(fail(Code::kUnavailable, "connection to node-1 lost"));
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+  EXPECT_FALSE(follow.complete());
+}
+
+TEST_F(LogsHandlerTest, HeadReleasesTheNodesStream) {
+  push(line("first"));
+  auto head = httpRequest(http_->port(), http::verb::head, "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_TRUE(waitForStreamGone());
+}
+
+TEST_F(LogsHandlerTest, StopEndsAFollow) {
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  push(line("first"));
+  EXPECT_EQ(follow.readLine(), "first");
+  http_->stopAndJoin();
+  EXPECT_TRUE(script_->destroyed);
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+}
+
+}  // namespace
+}  // namespace zp::server::testing

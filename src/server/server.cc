@@ -69,10 +69,12 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
 Server::~Server() { stop(); }
 
 Result<asio::ip::tcp::endpoint> Server::start(const asio::ip::tcp::endpoint& endpoint) {
-  if (auto loaded = service_.load(store_); !loaded) return fail(loaded.error());
+  // The registry first: loading the workloads counts their allocations on
+  // the nodes it knows.
   auto nodes = store_.loadNodes();
   if (!nodes) return fail(nodes.error());
   if (auto s = registry_.load(std::move(*nodes), options_.nodes); !s) return fail(s.error());
+  if (auto loaded = service_.load(store_); !loaded) return fail(loaded.error());
   auto bound = http_.listen(endpoint);
   if (!bound) return bound;
   started_ = true;

@@ -89,11 +89,7 @@ asio::awaitable<HttpResponse> WorkloadHandlers::get(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
-  if (auto bad =
-          unknownParameter(request, "GET /workloads",
-                           {"state", "node", "runtime_class", "limit", "continue", "watch"})) {
-    co_return std::move(*bad);
-  }
+  // A watch checks its own parameters (it also takes "id").
   if (auto watch = request.query.find("watch"); watch != request.query.end()) {
     if (watch->second != "true" && watch->second != "false") {
       co_return errorResponse(
@@ -106,6 +102,11 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
       }
       co_return co_await watch_(std::move(request));
     }
+  }
+  if (auto bad =
+          unknownParameter(request, "GET /workloads",
+                           {"state", "node", "runtime_class", "limit", "continue", "watch"})) {
+    co_return std::move(*bad);
   }
   ListFilter filter;
   std::optional<std::size_t> limit;

@@ -28,7 +28,7 @@ class BenchHttpClient {
   // Sends one request (reconnecting once if the kept-alive connection was
   // closed) and reads the whole answer.
   boost::asio::awaitable<HttpAnswer> request(boost::beast::http::verb method, std::string target,
-                                             std::string body = {});
+                                             std::string body);
 
  private:
   boost::asio::awaitable<bool> ensureConnected();

@@ -47,6 +47,9 @@ using zp::bench::ChildProcess;
 
 namespace {
 
+// Named, so no temporary is created in a co_await expression (g++ 12).
+const std::string kNoBody;
+
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
@@ -138,10 +141,12 @@ int main(int argc, char** argv) {
           const std::string id = "bg-" + std::to_string(i);
           ids.push_back(id);
           auto body = workload(id, image, "sleep 3600").dump();
-          co_await client.request(http::verb::post, "/workloads", body);
+          std::string target = "/workloads";
+          co_await client.request(http::verb::post, target, body);
         }
         for (int round = 0; round < 600; ++round) {
-          auto answer = co_await client.request(http::verb::get, "/workloads?state=Running");
+          std::string target = "/workloads?state=Running";
+          auto answer = co_await client.request(http::verb::get, target, kNoBody);
           auto j = json::parse(answer.body, nullptr, false);
           if (!j.is_discarded() && j.contains("items") &&
               static_cast<int>(j["items"].size()) >= background) {
@@ -172,7 +177,8 @@ int main(int argc, char** argv) {
                 const std::string id = "exit-" + std::to_string(i);
                 ids.push_back(id);
                 auto body = workload(id, image, "sleep 2").dump();
-                co_await submitter.request(http::verb::post, "/workloads", body);
+                std::string target = "/workloads";
+                co_await submitter.request(http::verb::post, target, body);
                 asio::steady_timer t(ex, std::chrono::milliseconds(300));
                 co_await t.async_wait(asio::use_awaitable);
               }
@@ -204,7 +210,8 @@ int main(int argc, char** argv) {
         boost::system::error_code ignored;
         watch.socket().close(ignored);
         for (const auto& id : ids) {
-          co_await client.request(http::verb::delete_, "/workloads/" + id + "?grace_seconds=0");
+          std::string target = "/workloads/" + id + "?grace_seconds=0";
+          co_await client.request(http::verb::delete_, target, kNoBody);
         }
       },
       asio::detached);

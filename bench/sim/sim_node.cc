@@ -7,7 +7,9 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "protocol/line_io.h"
 
@@ -253,14 +255,20 @@ void SimNode::handleLogs(Connection& conn, const std::optional<std::string>& req
     conn.send({req, protocol::LogEnd{"NotFound"}});
     return;
   }
+  // Three lines: the second on stderr, the others on stdout; `stream` keeps
+  // one stream's, and `tail` counts the lines kept.
   constexpr int kLines = 3;
-  const int first = logs.tail ? std::max<int>(0, kLines - static_cast<int>(*logs.tail)) : 0;
   const TimePoint now = std::chrono::system_clock::now();
-  for (int i = first; i < kLines; ++i) {
-    conn.send({req, protocol::LogLine{logTime(now), i == 1 ? "stderr" : "stdout",
-                                      "simulated line " + std::to_string(i + 1) + " of " + logs.id +
-                                          " on " + id()}});
+  std::vector<protocol::LogLine> lines;
+  for (int i = 0; i < kLines; ++i) {
+    std::string stream = i == 1 ? "stderr" : "stdout";
+    if (logs.stream && stream != *logs.stream) continue;
+    lines.push_back({logTime(now), std::move(stream),
+                     "simulated line " + std::to_string(i + 1) + " of " + logs.id + " on " + id()});
   }
+  const std::size_t first =
+      logs.tail ? lines.size() - std::min(lines.size(), static_cast<std::size_t>(*logs.tail)) : 0;
+  for (std::size_t i = first; i < lines.size(); ++i) conn.send({req, std::move(lines[i])});
   conn.send({req, protocol::LogEnd{"Completed"}});
 }
 

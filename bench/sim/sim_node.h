@@ -4,7 +4,8 @@
 // a CRI runtime. Hello first (a node id that is not this node's is refused
 // with FailedPrecondition and the connection closes), pushes to subscribed
 // connections, a started workload turns Running after the run delay, Logs
-// answers three synthetic lines.
+// answers three synthetic lines (the second on stderr; `stream` and `tail`
+// select among them).
 //
 // Threading: everything of a node (acceptor, connections, registry, the run
 // timer) lives on its one io_context, run by one thread: no locks. listen()

@@ -15,6 +15,9 @@ constexpr std::size_t kBlockBytes = 64 * 1024;
 constexpr std::size_t kHeaderBytes = 64;
 // A raw line longer than this (no '\n' within it) is consumed piecewise.
 constexpr std::size_t kMaxRawLineBytes = 1 << 20;
+// One read() stops after this many bytes (a filtered reader may find none of
+// its lines in them), so no call keeps a worker thread for long.
+constexpr std::size_t kReadBudgetBytes = 16 * kBlockBytes;
 
 int streamIndex(std::string_view stream) { return stream == "stderr" ? 1 : 0; }
 std::string_view streamName(int index) { return index == 1 ? "stderr" : "stdout"; }
@@ -60,13 +63,6 @@ Result<std::uint64_t> fileSize(int fd) {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
-// Whether a raw line (given by its first bytes) starts a record when the
-// log is read backwards: its F piece, or a line not in the CRI format.
-bool endsRecord(std::string_view head) {
-  const auto parsed = parseCriLogLine(head);
-  return !parsed || !parsed->partial;
-}
-
 }  // namespace
 
 std::optional<CriLogLine> parseCriLogLine(std::string_view raw) {
@@ -89,7 +85,15 @@ std::optional<CriLogLine> parseCriLogLine(std::string_view raw) {
   return line;
 }
 
-Result<std::unique_ptr<LogReader>> LogReader::open(const std::string& path) {
+Result<std::unique_ptr<LogReader>> LogReader::open(const std::string& path,
+                                                   std::optional<std::string_view> stream) {
+  if (stream && !protocol::isLogStream(*stream)) {
+    return fail(Code::kInvalidArgument,
+                "stream must be \"stdout\" or \"stderr\", not \"" +
+                    std::string(stream->substr(0, 80)) + "\"",
+                "stream");
+  }
+  const int only = stream ? streamIndex(*stream) : -1;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT) return fail(Code::kNotFound, "no log file yet", "id");
@@ -100,7 +104,7 @@ Result<std::unique_ptr<LogReader>> LogReader::open(const std::string& path) {
     ::close(fd);
     return fail(Code::kInternal, "the log is not a regular file");
   }
-  return std::unique_ptr<LogReader>(new LogReader(fd));
+  return std::unique_ptr<LogReader>(new LogReader(fd, only));
 }
 
 LogReader::~LogReader() {
@@ -147,7 +151,7 @@ Status LogReader::seekTail(std::size_t records) {
   offset_ = line_end;
   if (records == 0) return ok();
   std::size_t counted = 0;
-  bool newest = true;
+  bool seen[2] = {false, false};  // a line of the stream was passed (from the end)
   while (line_end > 0) {
     // The raw line [line_start, line_end) ends with '\n' at line_end - 1.
     auto before = previousNewline(line_end - 1);
@@ -156,12 +160,16 @@ Status LogReader::seekTail(std::size_t records) {
     const std::size_t head_len =
         static_cast<std::size_t>(std::min<std::uint64_t>(kHeaderBytes, line_end - 1 - line_start));
     const std::string_view head(buf.data() + (line_start - buf_start), head_len);
-    // Reading backwards, a record begins (from its end) at its F piece; a
-    // group of P pieces at the very end is a record still being written.
-    if (endsRecord(head) || newest) {
+    // Reading backwards, a record begins (from its end) at its F piece (or
+    // a line not in the CRI format, read as stdout); a stream's group of P
+    // pieces after its last F piece is a record still being written.
+    const auto parsed = parseCriLogLine(head);
+    const int stream = parsed ? streamIndex(parsed->stream) : 0;
+    const bool record_end = !parsed || !parsed->partial || !seen[stream];
+    if (parsed) seen[stream] = true;  // (a line not in the CRI format joins no record)
+    if (record_end && wanted(stream)) {
       if (++counted > records) return ok();  // offset_: just after this line
     }
-    newest = false;
     offset_ = line_start;
     line_end = line_start;
   }
@@ -170,6 +178,7 @@ Status LogReader::seekTail(std::size_t records) {
 
 void LogReader::append(int stream, std::string_view time, std::string_view content, bool last,
                        std::vector<protocol::LogLine>& out) {
+  if (!wanted(stream)) return;  // dropped: a stream not selected is never kept
   auto& record = records_[stream];
   if (!record.open) record.time = std::string(time);
   record.open = true;
@@ -206,7 +215,8 @@ void LogReader::endRawLine(std::vector<protocol::LogLine>& out) {
     append(header_->stream, header_->time, raw_, !header_->partial, out);
   } else if (const auto parsed = parseCriLogLine(raw_)) {
     append(streamIndex(parsed->stream), parsed->time, parsed->content, !parsed->partial, out);
-  } else {
+  } else if (wanted(0)) {
+    // Not the CRI format: the bytes as they are, on stdout.
     out.push_back({"", "stdout", raw_.substr(0, cutPoint(raw_, protocol::kMaxLogLineBytes)),
                    raw_.size() > protocol::kMaxLogLineBytes});
   }
@@ -255,7 +265,8 @@ Result<std::vector<protocol::LogLine>> LogReader::read(std::size_t max_lines, bo
   }
   size_ = *size;
   std::vector<protocol::LogLine> out;
-  while (offset_ < size_ && out.size() < max_lines) {
+  std::size_t budget = kReadBudgetBytes;
+  while (offset_ < size_ && out.size() < max_lines && budget > 0) {
     const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(kBlockBytes, size_ - offset_));
     auto block = readAt(fd_, offset_, length);
     if (!block) return fail(block.error());
@@ -264,6 +275,7 @@ Result<std::vector<protocol::LogLine>> LogReader::read(std::size_t max_lines, bo
       break;
     }
     offset_ += block->size();
+    budget -= std::min(budget, block->size());
     consume(*block, out);
   }
   if (flush && offset_ >= size_) flushOpen(out);

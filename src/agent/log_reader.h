@@ -8,7 +8,8 @@
 // protocol::kMaxLogLineBytes (every piece but the last then has partial set).
 //
 // Pure file reading: blocking, no threads, memory bounded by a few blocks
-// whatever the file holds. One reader per stream of lines; not thread-safe.
+// whatever the file holds (lines of a stream not selected are dropped as they
+// are read, never kept). One reader per stream of lines; not thread-safe.
 
 #include <cstdint>
 #include <memory>
@@ -35,29 +36,40 @@ std::optional<CriLogLine> parseCriLogLine(std::string_view raw);
 class LogReader {
  public:
   // Opens the log at `path` for reading; kNotFound when there is none (yet).
-  static Result<std::unique_ptr<LogReader>> open(const std::string& path);
+  // With `stream` ("stdout" or "stderr", else kInvalidArgument) the reader
+  // sees only that stream: seekTail counts its records and read() returns
+  // its lines (a raw line not in the CRI format counts as stdout); without
+  // it, both streams.
+  static Result<std::unique_ptr<LogReader>> open(
+      const std::string& path, std::optional<std::string_view> stream = std::nullopt);
   ~LogReader();
   LogReader(const LogReader&) = delete;
   LogReader& operator=(const LogReader&) = delete;
 
-  // Positions the reader at the start of the last `records` records of what
-  // the file holds now, reading backwards from its end in blocks (a huge
-  // file is never read whole). A trailing group of P pieces counts as a
-  // record. An incomplete last raw line (no '\n' yet) is read later.
+  // Positions the reader at the start of the last `records` records (of the
+  // selected stream) of what the file holds now, reading backwards from its
+  // end in blocks (a huge file is never read whole). A stream's trailing
+  // group of P pieces counts as a record. An incomplete last raw line (no
+  // '\n' yet) is read later.
   Status seekTail(std::size_t records);
 
-  // The records complete in the file from the current position, about
-  // `max_lines` at most (a block's worth more at worst). A record whose F
-  // piece is not written yet, and a raw line without its '\n', wait for a
-  // later read, unless `flush`: then they are returned as they are, with
-  // partial set. A file that shrank is read again from its start.
+  // The records (of the selected stream) complete in the file from the
+  // current position, about `max_lines` at most (a block's worth more at
+  // worst). One call reads at most about a MiB: it may return no line before
+  // the end of the file (drained() says whether it got there). A record whose
+  // F piece is not written yet, and a raw line without its '\n', wait for a
+  // later read, unless `flush` and the end is reached: then they are returned
+  // as they are, with partial set. A file that shrank is read again from its
+  // start.
   Result<std::vector<protocol::LogLine>> read(std::size_t max_lines, bool flush);
 
   // Whether the last read() reached the end of the file as it was then.
   bool drained() const { return offset_ >= size_; }
 
  private:
-  explicit LogReader(int fd) : fd_(fd) {}
+  LogReader(int fd, int only) : fd_(fd), only_(only) {}
+  // Whether the reader returns the lines of stream index `stream`.
+  bool wanted(int stream) const { return only_ < 0 || only_ == stream; }
   struct Record {
     std::string time;
     std::string content;
@@ -76,6 +88,7 @@ class LogReader {
   void flushOpen(std::vector<protocol::LogLine>& out);
 
   int fd_ = -1;
+  int only_ = -1;             // the selected stream (0 stdout, 1 stderr); -1: both
   std::uint64_t offset_ = 0;  // next byte to read
   std::uint64_t size_ = 0;    // the file's size at the last read
   std::string raw_;           // the current raw line, not yet ended

@@ -29,8 +29,9 @@ using Lines = std::vector<protocol::LogLine>;
 
 // The coroutines that run on the workers executor (blocking file reads).
 asio::awaitable<Result<std::shared_ptr<LogReader>>> openLog(std::string path,
+                                                            std::optional<std::string> stream,
                                                             std::optional<std::int64_t> tail) {
-  auto opened = LogReader::open(path);
+  auto opened = LogReader::open(path, stream);
   if (!opened) co_return fail(opened.error());
   std::shared_ptr<LogReader> reader = std::move(*opened);
   if (tail) {
@@ -63,7 +64,8 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
 
   while (!stream.closed()) {
     if (!reader) {
-      auto opening = asio::co_spawn(workers_, openLog(path, tail), asio::use_awaitable);
+      auto opening =
+          asio::co_spawn(workers_, openLog(path, request.stream, tail), asio::use_awaitable);
       auto opened = co_await std::move(opening);
       if (opened) {
         reader = std::move(*opened);
@@ -83,7 +85,8 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
         auto writing = stream.write(protocol::Reply{req, std::move(line)});
         if (!co_await std::move(writing)) co_return logEnd("Disconnected");
       }
-      if (!lines->empty()) continue;  // read on until a read finds nothing new
+      // Read on until a read reaches the end and finds nothing new.
+      if (!lines->empty() || !reader->drained()) continue;
       if (!request.follow) co_return logEnd("Completed");
     }
     // Drained (or no log yet), following.

@@ -84,7 +84,7 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     return Hello{*node, subscribe->value_or(false)};
   }
   if (type == "Logs") {
-    if (auto s = only({"type", "req", "id", "tail", "follow", "timestamps"}); !s) {
+    if (auto s = only({"type", "req", "id", "tail", "follow", "timestamps", "stream"}); !s) {
       return fail(s.error());
     }
     auto id = decodeId(j);
@@ -95,7 +95,16 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     if (!follow) return fail(follow.error());
     auto timestamps = decodeBool(j, "timestamps");
     if (!timestamps) return fail(timestamps.error());
-    return Logs{*id, *tail, follow->value_or(false), timestamps->value_or(false)};
+    auto stream = fields::optString(j, "stream", "");
+    if (!stream) return fail(stream.error());
+    if (*stream && !isLogStream(**stream)) {
+      return fail(Code::kInvalidArgument,
+                  "stream must be \"stdout\" or \"stderr\", not \"" + (*stream)->substr(0, 80) +
+                      "\"",
+                  "stream");
+    }
+    return Logs{*id, *tail, follow->value_or(false), timestamps->value_or(false),
+                std::move(*stream)};
   }
   if (type == "StartWorkload") {
     if (auto s = only({"type", "req", "workload", "uid"}); !s) return fail(s.error());
@@ -177,6 +186,8 @@ bool isValidUid(std::string_view uid) {
   }
   return true;
 }
+
+bool isLogStream(std::string_view stream) { return stream == "stdout" || stream == "stderr"; }
 
 std::expected<Request, RequestError> decodeRequest(std::string_view line) {
   if (line.size() > kMaxLineBytes) {
@@ -280,6 +291,7 @@ std::string encodeRequest(const Request& request) {
           [](const Logs& m) {
             json out{{"id", m.id}, {"follow", m.follow}, {"timestamps", m.timestamps}};
             if (m.tail) out["tail"] = *m.tail;
+            if (m.stream) out["stream"] = *m.stream;
             return out;
           },
       },

@@ -7,7 +7,7 @@
 //            StartWorkload {workload, uid?}, GetStatus {id}, StopWorkload {id,
 //            timeout_seconds?}, RemoveWorkload {id, uid?, timeout_seconds?},
 //            ListWorkloads {limit?, continue?}, NodeInfo, Logs {id, tail?, follow?,
-//            timestamps?}.
+//            timestamps?, stream?}.
 // Replies:   Status {…WorkloadStatus}, WorkloadList {items, continue?}, Node
 //            {…NodeInfo}, Removed {id}, LogLine {time, stream, line, partial?},
 //            LogEnd {reason}, Error {id?, code, message, field?}.
@@ -78,9 +78,12 @@ struct NodeInfo {};
 // Streams the container log: LogLine replies, then one LogEnd.
 struct Logs {
   std::string id;
-  std::optional<std::int64_t> tail;  // the last N lines; unset: all
+  std::optional<std::int64_t> tail;  // the last N lines (of `stream` when set); unset: all
   bool follow = false;               // keep streaming until the workload is final
   bool timestamps = false;           // informational: the server formats the lines
+  // "stdout" or "stderr": only that stream's lines (and `tail` counts only
+  // them); unset: both streams.
+  std::optional<std::string> stream = {};
 };
 
 using RequestBody = std::variant<Hello, StartWorkload, GetStatus, StopWorkload, RemoveWorkload,
@@ -143,6 +146,8 @@ std::string encodeRequest(const Request& request);
 
 // True for a well-formed submission uid (1..kMaxUidLength of [a-z0-9-]).
 bool isValidUid(std::string_view uid);
+// True for a log stream name: "stdout" or "stderr".
+bool isLogStream(std::string_view stream);
 
 // Decodes one reply line. Tolerates unknown fields (newer agents).
 Result<Reply> decodeReply(std::string_view line);

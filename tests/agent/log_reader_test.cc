@@ -1,6 +1,6 @@
 // LogReader on real files in a private temporary directory: parsing CRI log
 // lines, joining partial pieces, cutting long lines, the tail read backwards,
-// and following a file as it grows.
+// following a file as it grows, and a reader limited to one stream.
 
 #include "agent/log_reader.h"
 
@@ -34,20 +34,29 @@ class LogReaderTest : public ::testing::Test {
     std::ofstream out(path_, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
     out << text;
   }
-  std::unique_ptr<LogReader> open() {
-    auto reader = LogReader::open(path_);
+  std::unique_ptr<LogReader> open(std::optional<std::string_view> stream = std::nullopt) {
+    auto reader = LogReader::open(path_, stream);
     EXPECT_TRUE(reader.has_value()) << reader.error().toString();
     return reader ? std::move(*reader) : nullptr;
   }
-  // Everything readable now (flushed as when not following).
+  // Everything readable now (flushed as when not following): reads until a
+  // read reaches the end of the file and finds nothing new.
   static std::vector<protocol::LogLine> all(LogReader& reader, bool flush = true) {
     std::vector<protocol::LogLine> out;
     while (true) {
       auto batch = reader.read(100, flush);
       EXPECT_TRUE(batch.has_value()) << batch.error().toString();
-      if (!batch || batch->empty()) return out;
+      if (!batch || (batch->empty() && reader.drained())) return out;
       out.insert(out.end(), batch->begin(), batch->end());
     }
+  }
+  // The tail of `n` records of `stream` (both: nullopt), flushed.
+  std::vector<std::string> tail(std::size_t n, std::optional<std::string_view> stream) {
+    auto reader = open(stream);
+    if (!reader) return {"open failed"};
+    auto sought = reader->seekTail(n);
+    EXPECT_TRUE(sought.has_value()) << sought.error().toString();
+    return texts(all(*reader));
   }
   static std::vector<std::string> texts(const std::vector<protocol::LogLine>& lines) {
     std::vector<std::string> out;
@@ -229,6 +238,114 @@ TEST_F(LogReaderTest, ARawLineWithoutALimitIsReadInPieces) {
   }
   EXPECT_EQ(total, huge.size());
   EXPECT_EQ(lines.back().line, "after");
+}
+
+TEST_F(LogReaderTest, AnUnknownStreamIsInvalid) {
+  write(line("stdout", 'F', "x"));
+  for (std::string_view bad : {"", "both", "STDOUT", "stdin"}) {
+    auto reader = LogReader::open(path_, bad);
+    ASSERT_FALSE(reader.has_value()) << bad;
+    EXPECT_EQ(reader.error().code, Code::kInvalidArgument) << bad;
+    EXPECT_EQ(reader.error().field, "stream") << bad;
+  }
+}
+
+TEST_F(LogReaderTest, AStreamReaderReturnsOnlyThatStreamJoiningItsPieces) {
+  // The streams' partial pieces interleave; a line not in the CRI format is stdout.
+  write(line("stdout", 'P', "a") + line("stderr", 'P', "x") + line("stdout", 'F', "b") +
+        "plain\n" + line("stderr", 'F', "y") + line("stdout", 'F', "c") +
+        line("stderr", 'P', "z still being written"));
+  auto out = open("stdout");
+  ASSERT_TRUE(out);
+  const auto stdout_lines = all(*out);
+  EXPECT_EQ(texts(stdout_lines), (std::vector<std::string>{"ab", "plain", "c"}));
+  for (const auto& l : stdout_lines) EXPECT_EQ(l.stream, "stdout") << l.line;
+  EXPECT_TRUE(out->drained());
+
+  auto err = open("stderr");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(texts(all(*err, /*flush=*/false)), std::vector<std::string>{"xy"});
+  // The stream's open record is its own: the other stream does not end it.
+  write(line("stdout", 'F', "d") + line("stderr", 'F', "!"));
+  const auto more = all(*err, false);
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0].line, "z still being written!");
+  EXPECT_EQ(more[0].stream, "stderr");
+  EXPECT_FALSE(more[0].partial);
+
+  // Both streams, as before.
+  auto both = open();
+  ASSERT_TRUE(both);
+  EXPECT_EQ(texts(all(*both)),
+            (std::vector<std::string>{"ab", "plain", "xy", "c", "d", "z still being written!"}));
+}
+
+TEST_F(LogReaderTest, TailCountsOnlyTheSelectedStream) {
+  // A workload printed three lines on stdout, then one on stderr.
+  write(line("stdout", 'F', "line1") + line("stdout", 'F', "line2") + line("stdout", 'F', "line3") +
+        line("stderr", 'F', "oops"));
+  EXPECT_EQ(tail(2, "stdout"), (std::vector<std::string>{"line2", "line3"}));
+  EXPECT_EQ(tail(1, "stdout"), std::vector<std::string>{"line3"});
+  EXPECT_EQ(tail(10, "stdout"), (std::vector<std::string>{"line1", "line2", "line3"}));
+  EXPECT_EQ(tail(0, "stdout"), std::vector<std::string>{});
+  EXPECT_EQ(tail(1, "stderr"), std::vector<std::string>{"oops"});
+  EXPECT_EQ(tail(3, "stderr"), std::vector<std::string>{"oops"});
+  EXPECT_EQ(tail(2, std::nullopt), (std::vector<std::string>{"line3", "oops"}));
+}
+
+TEST_F(LogReaderTest, TailOfAStreamKeepsItsPiecesAcrossTheOtherStream) {
+  // stdout's record "ab" began before stderr's line.
+  write(line("stdout", 'P', "a") + line("stderr", 'F', "e") + line("stdout", 'F', "b") +
+        line("stdout", 'F', "c") + line("stdout", 'P', "d being written") +
+        line("stderr", 'F', "f"));
+  EXPECT_EQ(tail(3, "stdout"), (std::vector<std::string>{"ab", "c", "d being written"}));
+  EXPECT_EQ(tail(2, "stdout"), (std::vector<std::string>{"c", "d being written"}));
+  EXPECT_EQ(tail(2, "stderr"), (std::vector<std::string>{"e", "f"}));
+  // Both streams: stdout's group being written counts as a record too.
+  EXPECT_EQ(tail(2, std::nullopt), (std::vector<std::string>{"f", "d being written"}));
+  EXPECT_EQ(tail(1, std::nullopt), std::vector<std::string>{"f"});
+}
+
+TEST_F(LogReaderTest, TailOfAStreamInABigFile) {
+  // ~1.5 MB of alternating streams: the stream's tail crosses block boundaries.
+  std::string text;
+  for (int i = 0; i < 20'000; ++i) {
+    text += line(i % 2 ? "stderr" : "stdout", 'F', "line " + std::to_string(i));
+  }
+  write(text);
+  for (std::size_t n : {1, 1000, 9'999, 10'000, 30'000}) {
+    auto reader = open("stderr");
+    ASSERT_TRUE(reader);
+    ASSERT_TRUE(reader->seekTail(n).has_value());
+    const auto lines = all(*reader);
+    const std::size_t want = std::min<std::size_t>(n, 10'000);
+    ASSERT_EQ(lines.size(), want) << "tail " << n;
+    for (const auto& l : lines) ASSERT_EQ(l.stream, "stderr") << l.line;
+    EXPECT_EQ(lines.front().line, "line " + std::to_string(20'000 - 2 * want + 1)) << "tail " << n;
+    EXPECT_EQ(lines.back().line, "line 19999");
+  }
+}
+
+TEST_F(LogReaderTest, AReadStopsAfterItsBudgetWithoutTheSelectedStream) {
+  // Megabytes of stdout (one huge raw line among them), then one stderr line.
+  std::string text;
+  for (int i = 0; i < 40'000; ++i) text += line("stdout", 'F', "noise " + std::to_string(i));
+  text += std::string(kTime) + " stdout F " + std::string(3 << 20, 'h') + "\n";
+  text += line("stderr", 'F', "the error");
+  write(text);
+  auto reader = open("stderr");
+  ASSERT_TRUE(reader);
+  auto first = reader->read(100, /*flush=*/true);
+  ASSERT_TRUE(first.has_value()) << first.error().toString();
+  EXPECT_TRUE(first->empty());
+  EXPECT_FALSE(reader->drained());  // more to read: not the end
+  EXPECT_EQ(texts(all(*reader)), std::vector<std::string>{"the error"});
+  EXPECT_TRUE(reader->drained());
+  // The tail of the stream finds the line at the very end.
+  EXPECT_EQ(tail(1, "stderr"), std::vector<std::string>{"the error"});
+  std::size_t joined = 0;
+  for (const auto& piece : tail(1, "stdout")) joined += piece.size();
+  EXPECT_EQ(joined, std::size_t{3} << 20);  // the huge line, in pieces
 }
 
 }  // namespace

@@ -231,10 +231,13 @@ class LogsTest : public ProtocolServerTest {
     ProtocolServerTest::TearDown();
     std::filesystem::remove_all(dir_);
   }
-  static void append(const std::string& path, const std::vector<std::string>& lines) {
+  static void append(const std::string& path, const std::vector<std::string>& lines,
+                     const std::string& stream = "stdout") {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
     std::ofstream out(path, std::ios::app);
-    for (const auto& l : lines) out << "2026-11-29T13:40:31.000000001Z stdout F " << l << "\n";
+    for (const auto& l : lines) {
+      out << "2026-11-29T13:40:31.000000001Z " << stream << " F " << l << "\n";
+    }
   }
   // Sends Logs and collects LogLine texts until LogEnd; returns {texts..., "END:<reason>"}.
   std::vector<std::string> stream(Json request, Client& c) {
@@ -273,6 +276,46 @@ TEST_F(LogsTest, TailThenCompleted) {
   auto missing = client_->call({{"type", "Logs"}, {"id", "nope"}});
   EXPECT_EQ(missing.value("type", ""), "Error") << missing.dump();
   EXPECT_EQ(missing.value("code", ""), "NotFound") << missing.dump();
+}
+
+TEST_F(LogsTest, TailOfOneStream) {
+  const auto container = run("w");
+  const auto path = statusOf("w").log_path;
+  append(path, {"line1", "line2", "line3"});
+  append(path, {"oops"}, "stderr");
+  EXPECT_EQ(stream({{"id", "w"}, {"tail", 2}, {"stream", "stdout"}}, *client_),
+            (std::vector<std::string>{"line2", "line3", "END:Completed"}));
+  EXPECT_EQ(stream({{"id", "w"}, {"tail", 2}, {"stream", "stderr"}}, *client_),
+            (std::vector<std::string>{"oops", "END:Completed"}));
+  EXPECT_EQ(stream({{"id", "w"}, {"tail", 2}}, *client_),
+            (std::vector<std::string>{"line3", "oops", "END:Completed"}));
+  auto bad = client_->call({{"type", "Logs"}, {"id", "w"}, {"stream", "both"}});
+  EXPECT_EQ(bad.value("type", ""), "Error") << bad.dump();
+  EXPECT_EQ(bad.value("code", ""), "InvalidArgument") << bad.dump();
+  EXPECT_EQ(bad.value("field", ""), "stream") << bad.dump();
+}
+
+TEST_F(LogsTest, FollowOfOneStreamSkipsTheOther) {
+  const auto container = run("w");
+  const auto path = statusOf("w").log_path;
+  append(path, {"out before"});
+  Client follower(port_);
+  ASSERT_EQ(follower.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
+  ASSERT_TRUE(follower.send(
+      {{"type", "Logs"}, {"id", "w"}, {"follow", true}, {"stream", "stderr"}, {"req", "f"}}));
+  append(path, {"out during"});
+  append(path, {"err"}, "stderr");
+  auto first = follower.read();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->value("line", ""), "err") << first->dump();
+  EXPECT_EQ(first->value("stream", ""), "stderr") << first->dump();
+  append(path, {"out last"});
+  runtime_.exitContainer(container, 0);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  auto end = follower.read();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->value("type", ""), "LogEnd") << end->dump();
+  EXPECT_EQ(end->value("reason", ""), "Completed") << end->dump();
 }
 
 TEST_F(LogsTest, FollowStreamsUntilTheWorkloadIsFinalAndDrained) {

@@ -310,6 +310,23 @@ TEST_F(SimFleetTest, LogsAreThreeLinesAndAnEnd) {
   ASSERT_TRUE(last && std::holds_alternative<protocol::LogLine>(last->body));
   EXPECT_TRUE(std::holds_alternative<protocol::LogEnd>(client.next()->body));
 
+  // One stream: the tail counts its lines only.
+  client.send(protocol::Logs{"wl-a", 2, false, false, "stdout"}, "stdout");
+  for (const char* want : {"simulated line 1 ", "simulated line 3 "}) {
+    auto line = client.next();
+    ASSERT_TRUE(line) << line.error().toString();
+    const auto* log = std::get_if<protocol::LogLine>(&line->body);
+    ASSERT_TRUE(log) << protocol::typeName(line->body);
+    EXPECT_EQ(log->stream, "stdout");
+    EXPECT_EQ(log->line.rfind(want, 0), 0u) << log->line;
+  }
+  EXPECT_TRUE(std::holds_alternative<protocol::LogEnd>(client.next()->body));
+  client.send(protocol::Logs{"wl-a", std::nullopt, false, false, "stderr"}, "stderr");
+  auto err = client.next();
+  ASSERT_TRUE(err && std::holds_alternative<protocol::LogLine>(err->body));
+  EXPECT_EQ(std::get<protocol::LogLine>(err->body).stream, "stderr");
+  EXPECT_TRUE(std::holds_alternative<protocol::LogEnd>(client.next()->body));
+
   auto missing = client.call(protocol::Logs{"wl-none", std::nullopt, false, false});
   ASSERT_TRUE(std::holds_alternative<protocol::LogEnd>(missing.body));
   EXPECT_EQ(std::get<protocol::LogEnd>(missing.body).reason, "NotFound");

@@ -66,6 +66,18 @@ TEST_F(Logs, TheTailOfARunningContainer) {
     EXPECT_EQ(all[i + 1].value("line", ""), "line" + std::to_string(i + 1));
   }
 
+  // One stream: the tail counts only its lines.
+  auto out = readStream(c, {{"id", id}, {"tail", 2}, {"stream", "stdout"}});
+  ASSERT_EQ(out.size(), 3u) << out.back().dump();
+  EXPECT_EQ(out[0].value("line", ""), "line4") << out[0].dump();
+  EXPECT_EQ(out[1].value("line", ""), "line5") << out[1].dump();
+  EXPECT_EQ(out[2].value("type", ""), "LogEnd") << out[2].dump();
+  auto err = readStream(c, {{"id", id}, {"tail", 2}, {"stream", "stderr"}});
+  ASSERT_EQ(err.size(), 2u) << err.back().dump();
+  EXPECT_EQ(err[0].value("line", ""), "oops") << err[0].dump();
+  EXPECT_EQ(err[0].value("stream", ""), "stderr") << err[0].dump();
+  EXPECT_EQ(err[1].value("type", ""), "LogEnd") << err[1].dump();
+
   // An unknown workload.
   auto missing = readStream(c, {{"id", "ag-no-such-workload"}});
   ASSERT_EQ(missing.size(), 1u);

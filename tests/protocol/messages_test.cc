@@ -27,7 +27,8 @@ TEST(MessagesTest, RequestsRoundTrip) {
   const Request requests[] = {
       {"a", GetStatus{"wl-1"}},          {std::nullopt, StopWorkload{"wl-2", 3}},
       {"c", RemoveWorkload{"wl-3"}},     {"d", ListWorkloads{}},
-      {std::nullopt, NodeInfo{}},
+      {std::nullopt, NodeInfo{}},       {"e", Logs{"wl-4", 10, true, false}},
+      {"f", Logs{"wl-5", std::nullopt, false, true, "stderr"}},
   };
   for (const auto& req : requests) {
     const auto line = encodeRequest(req);
@@ -37,6 +38,23 @@ TEST(MessagesTest, RequestsRoundTrip) {
     EXPECT_EQ(back->body.index(), req.body.index());
     EXPECT_EQ(encodeRequest(*back), line);
   }
+}
+
+TEST(MessagesTest, DecodesLogsWithAStream) {
+  auto r = decodeRequest(R"({"type":"Logs","id":"wl-1","tail":2,"stream":"stdout"})");
+  ASSERT_TRUE(r) << r.error().error.toString();
+  const auto* logs = std::get_if<Logs>(&r->body);
+  ASSERT_NE(logs, nullptr);
+  EXPECT_EQ(logs->tail, 2);
+  EXPECT_EQ(logs->stream, "stdout");
+  EXPECT_FALSE(logs->follow);
+  // Without a stream: both streams; the encoding leaves the field out.
+  auto both = decodeRequest(R"({"type":"Logs","id":"wl-1"})");
+  ASSERT_TRUE(both) << both.error().error.toString();
+  EXPECT_EQ(std::get<Logs>(both->body).stream, std::nullopt);
+  EXPECT_EQ(encodeRequest(*both).find("stream"), std::string::npos);
+  const std::string encoded = encodeRequest({"r", Logs{"wl-1", 2, false, false, "stderr"}});
+  EXPECT_NE(encoded.find(R"("stream":"stderr")"), std::string::npos) << encoded;
 }
 
 struct BadCase {
@@ -67,6 +85,12 @@ TEST(MessagesTest, RejectsHostileInputWithPreciseErrors) {
       {R"({"type":"StopWorkload","id":"a","timeout_seconds":-1})", "timeout_seconds",
        "timeout_seconds"},
       {R"({"type":"ListWorkloads","req":5})", "\"req\" must be a string", "req"},
+      {R"({"type":"Logs","id":"a","stream":"both"})", "stream must be \"stdout\" or \"stderr\"",
+       "stream"},
+      {R"({"type":"Logs","id":"a","stream":""})", "stream must be", "stream"},
+      {R"({"type":"Logs","id":"a","stream":"STDOUT"})", "stream must be", "stream"},
+      {R"({"type":"Logs","id":"a","stream":1})", "must be a string", "stream"},
+      {R"({"type":"Logs","id":"a","tail":-1})", "tail must be between", "tail"},
   };
   for (const auto& c : cases) {
     auto r = decodeRequest(c.line);

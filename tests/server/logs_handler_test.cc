@@ -145,25 +145,39 @@ TEST_F(LogsHandlerTest, StreamsTheLinesUntilTheEnd) {
 
 TEST_F(LogsHandlerTest, AsksTheWorkloadsNodeWithTheParameters) {
   push(protocol::LogEnd{"Completed"});
-  auto res = get("/workloads/web-1/logs?tail=5&follow=false&timestamps=true");
+  auto res = get("/workloads/web-1/logs?tail=5&follow=false&timestamps=true&stream=stdout");
   EXPECT_EQ(res.status, 200u);
   EXPECT_EQ(res.body, "");
+  push(protocol::LogEnd{"Completed"});
+  EXPECT_EQ(get("/workloads/web-1/logs?follow=true").status, 200u);
   auto opened = http_->onExecutor([&] { return fleet_.opened; });
-  ASSERT_EQ(opened.size(), 1u);
+  ASSERT_EQ(opened.size(), 2u);
   EXPECT_EQ(opened[0].first, "node-1");
   EXPECT_EQ(opened[0].second.id, "web-1");
   EXPECT_EQ(opened[0].second.tail, 5);
   EXPECT_FALSE(opened[0].second.follow);
   EXPECT_TRUE(opened[0].second.timestamps);
+  EXPECT_EQ(opened[0].second.stream, "stdout");  // the node selects the stream (and its tail)
+  // Without parameters: everything of both streams.
+  EXPECT_EQ(opened[1].second.tail, std::nullopt);
+  EXPECT_TRUE(opened[1].second.follow);
+  EXPECT_FALSE(opened[1].second.timestamps);
+  EXPECT_EQ(opened[1].second.stream, std::nullopt);
 }
 
-TEST_F(LogsHandlerTest, TimestampsPrefixLinesAndStreamFilters) {
-  push(line("hello"));
+TEST_F(LogsHandlerTest, TimestampsPrefixTheLinesTheNodeSends) {
+  // The node answers only the asked stream; the handler shows what it sends.
   push(line("oops", "stderr"));
+  push(line("again", "stderr"));
   push(protocol::LogEnd{"Completed"});
-  auto res = get("/workloads/web-1/logs?timestamps=true&stream=stderr");
+  auto res = get("/workloads/web-1/logs?timestamps=true&stream=stderr&tail=2");
   EXPECT_EQ(res.status, 200u);
-  EXPECT_EQ(res.body, "2026-11-29T13:40:31.123456789Z oops\n");
+  EXPECT_EQ(res.body,
+            "2026-11-29T13:40:31.123456789Z oops\n2026-11-29T13:40:31.123456789Z again\n");
+  auto opened = http_->onExecutor([&] { return fleet_.opened; });
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0].second.stream, "stderr");
+  EXPECT_EQ(opened[0].second.tail, 2);
 }
 
 TEST_F(LogsHandlerTest, UnknownAndUnplacedWorkloads) {
@@ -190,6 +204,8 @@ TEST_F(LogsHandlerTest, BadParameters) {
       {"follow=yes", 400, "follow"},
       {"timestamps=1", 400, "timestamps"},
       {"stream=both", 422, "stream"},
+      {"stream=", 422, "stream"},
+      {"stream=STDERR", 422, "stream"},
       {"since=5m", 400, "since"},
   };
   for (const auto& [query, status, field] : cases) {

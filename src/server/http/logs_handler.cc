@@ -33,16 +33,14 @@ std::optional<bool> parseBool(const std::string& value) {
   return std::nullopt;
 }
 
-// What the client sees of one item; false for the other stream's lines.
-bool appendLine(const protocol::LogLine& line, const LogsQuery& query, std::string& out) {
-  if (query.stream && line.stream != *query.stream) return false;
+// What the client sees of one line (the node sends only the asked stream's).
+void appendLine(const protocol::LogLine& line, const LogsQuery& query, std::string& out) {
   if (query.request.timestamps) {
     out += line.time;
     out += ' ';
   }
   out += line.line;
   out += '\n';
-  return true;
 }
 
 }  // namespace
@@ -74,11 +72,11 @@ std::expected<LogsQuery, HttpResponse> parseLogsQuery(const HttpRequest& request
       }
       (key == "follow" ? query.request.follow : query.request.timestamps) = *flag;
     } else if (key == "stream") {
-      if (value != "stdout" && value != "stderr") {
+      if (!protocol::isLogStream(value)) {
         return std::unexpected(
             invalid("stream must be stdout or stderr, not \"" + shown + "\"", "stream"));
       }
-      query.stream = value;
+      query.request.stream = value;
     } else {
       const std::string name = key.substr(0, 80);
       return std::unexpected(badRequest(

@@ -5,8 +5,8 @@
 // line, prefixed by the runtime's RFC 3339 time and a space with
 // timestamps=true, only the named stream with `stream`; streamed while
 // `follow` (until the workload is final and its log drained, or the client
-// leaves). `tail` counts lines of both streams (the node's tail), before the
-// stream filter.
+// leaves). The node selects the stream, so `tail` counts lines of the
+// selected stream (of both without `stream`).
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -30,8 +30,7 @@ namespace zp::server {
 using WorkloadLookup = std::function<Result<store::WorkloadRecord>(const std::string& id)>;
 
 struct LogsQuery {
-  protocol::Logs request;             // id, tail, follow, timestamps for the node
-  std::optional<std::string> stream;  // "stdout" or "stderr": only that stream
+  protocol::Logs request;  // id, tail, follow, timestamps, stream for the node
 };
 // Parses the query of a logs request for workload `id`, or the error
 // response: an unknown parameter or a value of the wrong type (tail not a

@@ -110,6 +110,8 @@ TEST_F(ServerFixture, RemovingANodeWithWorkloadsNeedsForceWhichTreatsThemAsLost)
   EXPECT_TRUE(contains(node2_->removals(), {"keep-1", keep_uid}));
   EXPECT_TRUE(contains(node2_->removals(), {"job-1", job_uid}));
   EXPECT_EQ(agentUid(*node1_, "keep-1"), new_uid);
+  EXPECT_EQ(server_->get("/nodes/node-2").json["workloads"], 0);
+  EXPECT_EQ(server_->get("/nodes/node-1").json["workloads"], 1);
   EXPECT_EQ(server_->del("/workloads/job-1").status, 200u);
 }
 
@@ -172,7 +174,11 @@ TEST_F(FastLifecycleFixture, SilentNodeIsNotReadyThenLostItsWorkloadsMoveAndItsC
   auto lost = waitState("job-1", "Failed");
   EXPECT_EQ(lost["status"]["reason"], "NodeLost");
   EXPECT_EQ(lost["status"]["node"], "node-2");
-  EXPECT_EQ(server_->get("/nodes/node-2").json["state"], "Lost");
+  auto lost_node = server_->get("/nodes/node-2").json;
+  EXPECT_EQ(lost_node["state"], "Lost");
+  EXPECT_EQ(lost_node["workloads"], 0);
+  EXPECT_EQ(lost_node["allocated"]["memory_mb"], 0);
+  EXPECT_EQ(server_->get("/nodes/node-1").json["allocated"]["memory_mb"], 128);
 
   // Back: its old copies are fenced by uid, nothing is started there.
   node2_->setMode(FakeAgent::Mode::kNormal);
@@ -211,6 +217,89 @@ TEST_F(ServerFixture, SubmissionsBeforeTheNodesConnectWaitForThemOrNeedConfigure
   EXPECT_TRUE(eventually([&] { return agentUid(*node1_, "early-1") == uid; }));
   node2_->restart();
   EXPECT_TRUE(waitNodeState("node-2", NodeState::kReady));
+}
+
+TEST_F(ServerFixture, AReconnectResyncsMissedStatusesAndFencesStrayCopies) {
+  auto web = create(spec("web-1"));
+  ASSERT_EQ(web.json["status"]["node"], "node-2");
+  ASSERT_TRUE(eventually([&] { return node2_->workload("web-1").has_value(); }));
+  // Changes the server does not hear of while the connection is down.
+  node2_->setAutoPush(false);
+  node2_->setState("web-1", WorkloadState::kRunning, "Started");
+  api::WorkloadStatus stray;
+  stray.id = "stray-1";
+  stray.uid = "u-stray";
+  stray.node = "node-2";
+  stray.state = WorkloadState::kRunning;
+  node2_->put(stray);
+  node2_->setAutoPush(true);
+  EXPECT_EQ(server_->get("/workloads/web-1").json["status"]["state"], "Pending");
+
+  node2_->dropConnections();
+  auto running = waitState("web-1", "Running");
+  EXPECT_EQ(running["status"]["uid"], web.json["status"]["uid"]);
+  EXPECT_TRUE(eventually([&] { return !node2_->workload("stray-1"); }));
+  EXPECT_TRUE(contains(node2_->removals(), {"stray-1", "u-stray"}));
+  EXPECT_FALSE(contains(node2_->removals(), {"web-1", web.json["status"]["uid"]}));
+  EXPECT_EQ(server_->get("/workloads/stray-1").status, 404u);
+  EXPECT_TRUE(waitNodeState("node-2", NodeState::kReady));
+}
+
+TEST_F(ServerFixture, WhileANodeIsDownItsWorkloadsAreUnknownAndCannotBeDeleted) {
+  auto web = create(spec("web-1"));
+  ASSERT_EQ(web.json["status"]["node"], "node-2");
+  ASSERT_TRUE(eventually([&] { return node2_->workload("web-1").has_value(); }));
+  node2_->setState("web-1", WorkloadState::kRunning, "Started");
+  waitState("web-1", "Running");
+
+  node2_->stop();  // connections close, new ones are refused
+  ASSERT_TRUE(waitNodeState("node-2", NodeState::kNotReady));
+  auto down = server_->get("/nodes/node-2").json;
+  EXPECT_TRUE(down["reason"] == "ConnectionLost" || down["reason"] == "ConnectionRefused")
+      << down.dump();
+  auto unknown = server_->get("/workloads/web-1").json;
+  EXPECT_EQ(unknown["status"]["state"], "Unknown");
+  EXPECT_EQ(unknown["status"]["reason"], "NodeUnreachable");
+  EXPECT_NE(unknown["status"]["message"].get<std::string>().find("last known state Running"),
+            std::string::npos);
+  EXPECT_EQ(server_->get("/workloads?state=Unknown").json["items"].size(), 1u);
+  auto refused = server_->del("/workloads/web-1");
+  EXPECT_EQ(refused.status, 503u) << refused.body;
+  EXPECT_EQ(refused.json["error"]["code"], "Unavailable");
+  EXPECT_EQ(server_->get("/workloads/web-1").status, 200u);
+  // New work goes to the Ready node.
+  EXPECT_EQ(create(spec("web-2")).json["status"]["node"], "node-1");
+
+  node2_->restart();
+  ASSERT_TRUE(waitNodeState("node-2", NodeState::kReady));
+  EXPECT_EQ(server_->get("/workloads/web-1").json["status"]["state"], "Running");
+  EXPECT_EQ(server_->del("/workloads/web-1").status, 200u);
+  EXPECT_FALSE(node2_->workload("web-1"));
+}
+
+TEST_F(FastLifecycleFixture, AWorkloadOnlyItsLostNodeCanRunWaitsAndReturnsThereWithANewUid) {
+  auto zone = create(spec("zone-1", "edera-zone", 300, "OnFailure"));
+  ASSERT_EQ(zone.json["status"]["node"], "node-2");  // the only edera-zone node
+  const std::string old_uid = zone.json["status"]["uid"];
+  ASSERT_TRUE(eventually([&] { return agentUid(*node2_, "zone-1") == old_uid; }));
+
+  node2_->setMode(FakeAgent::Mode::kSilent);
+  ASSERT_TRUE(waitNodeState("node-2", NodeState::kLost));
+  auto waiting = waitWorkload(
+      "zone-1", [](const json& j) { return j["status"]["reason"] == "Unschedulable"; });
+  EXPECT_EQ(waiting["status"]["node"], "");
+  const std::string message = waiting["status"]["message"];
+  EXPECT_NE(message.find("node \"node-2\" was lost"), std::string::npos) << message;
+  EXPECT_NE(message.find("1 not ready, 1 class not offered"), std::string::npos) << message;
+
+  // Back: the old copy is fenced first, then the new placement is delivered.
+  node2_->setMode(FakeAgent::Mode::kNormal);
+  auto placed = waitWorkload("zone-1", [](const json& j) { return placedOn(j, "node-2"); });
+  const std::string new_uid = placed["status"]["uid"];
+  EXPECT_NE(new_uid, old_uid);
+  EXPECT_TRUE(eventually([&] { return agentUid(*node2_, "zone-1") == new_uid; }));
+  EXPECT_TRUE(contains(node2_->removals(), {"zone-1", old_uid}));
+  EXPECT_EQ(node2_->starts().back(), (FakeAgent::Copy{"zone-1", new_uid}));
 }
 
 json level(const json& levels, const std::string& name) {

@@ -138,9 +138,10 @@ TEST_F(ServerFixture, RestartKeepsWorkloadsAndPlacementsAndRedeliversOnlyWhatThe
   ASSERT_TRUE(eventually(
       [&] { return server_->onServer([](Server& s) { return s.workloads().idle(); }); }));
 
-  restartServer();
+  stopServer();
   node1_->resetCounts();
   node2_->resetCounts();
+  startServer();
   auto after = server_->get("/workloads/web-1").json;
   EXPECT_EQ(after["status"]["state"], "Running");
   EXPECT_EQ(after["status"]["node"], "node-2");
@@ -165,6 +166,30 @@ TEST_F(ServerFixture, RestartKeepsWorkloadsAndPlacementsAndRedeliversOnlyWhatThe
   startServer();
   EXPECT_TRUE(eventually([&] { return agentUid(*node2_, "web-1") == uid; }));
   EXPECT_EQ(node2_->starts().back(), (FakeAgent::Copy{"web-1", uid}));
+}
+
+TEST_F(ServerFixture, AQueuedWorkloadIsPlacedAfterARestartWhenItFits) {
+  auto big = create(spec("big-1", "native", 4000));
+  ASSERT_EQ(big.json["status"]["node"], "node-1");
+  const std::string big_uid = big.json["status"]["uid"];
+  auto waiting = create(spec("wait-1", "native", 3000));
+  ASSERT_EQ(waiting.json["status"]["reason"], "Unschedulable");
+  ASSERT_TRUE(eventually([&] { return node1_->workload("big-1").has_value(); }));
+
+  // While the server is down, big-1's record goes away.
+  stopServer();
+  {
+    auto opened = store::SqliteStore::open((std::filesystem::path(dir_) / "zoneplane.db").string());
+    ASSERT_TRUE(opened) << opened.error().toString();
+    ASSERT_TRUE((*opened)->apply({store::DeleteWorkload{"big-1"}}));
+  }
+  startServer();
+  auto placed = waitWorkload("wait-1", [](const json& j) { return placedOn(j, "node-1"); });
+  const std::string uid = placed["status"]["uid"];
+  EXPECT_TRUE(eventually([&] { return agentUid(*node1_, "wait-1") == uid; }));
+  // The copy no record places there is fenced.
+  EXPECT_TRUE(eventually([&] { return !node1_->workload("big-1"); }));
+  EXPECT_EQ(node1_->removals(), (std::vector<FakeAgent::Copy>{{"big-1", big_uid}}));
 }
 
 // Reads watch events from `watch` until one satisfies `done`; every line
@@ -312,6 +337,25 @@ TEST_F(ServerFixture, LogsComeFromTheNodeThatRunsTheWorkload) {
   EXPECT_EQ(conflict.status, 409u);
   EXPECT_EQ(conflict.json["error"]["code"], "FailedPrecondition");
   EXPECT_EQ(server_->get("/workloads/w-1/logs?tail=-1").status / 100, 4u);
+}
+
+TEST_F(ServerFixture, StoppingTheServerEndsOpenWatchesAndLogFollows) {
+  create(spec("w-1"));
+  ASSERT_TRUE(eventually([&] { return node2_->workload("w-1").has_value(); }));
+  node2_->setLog("w-1", {{"2026-01-02T03:04:05.000000001Z", "stdout", "hello", false}});
+  StreamingRequest watch(server_->port(), "/workloads?watch=true");
+  ASSERT_EQ(watch.status(), 200u);
+  EXPECT_TRUE(is("ADDED", "w-1")(json::parse(watch.readLine().value_or(""), nullptr, false)));
+  StreamingRequest follow(server_->port(), "/workloads/w-1/logs?follow=true");
+  ASSERT_EQ(follow.status(), 200u);
+  EXPECT_EQ(follow.readLine(), "hello");
+
+  stopServer();                           // returns once every coroutine has ended
+  while (auto line = watch.readLine()) {  // a change written before the stop, then the end
+    EXPECT_TRUE(is("MODIFIED", "w-1")(json::parse(*line, nullptr, false))) << *line;
+  }
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+  EXPECT_TRUE(eventually([&] { return node2_->connections() == 0; }));
 }
 
 TEST_F(ServerFixture, ListPagesInCreationOrderAndStaysStableUnderRemovals) {

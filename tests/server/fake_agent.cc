@@ -251,6 +251,7 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
     reply = std::visit(
         Overloaded{
             [&](const protocol::StartWorkload& m) -> protocol::ReplyBody {
+              starts_.emplace_back(m.workload.id, m.uid);
               if (start_error_) return protocol::ErrorReply{*start_error_, m.workload.id};
               auto it = workloads_.find(m.workload.id);
               if (it != workloads_.end()) {
@@ -288,6 +289,7 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
             },
             [&](const protocol::RemoveWorkload& m) -> protocol::ReplyBody {
               last_grace_seconds_ = m.timeout_seconds;
+              removals_.emplace_back(m.id, m.uid);
               auto it = workloads_.find(m.id);
               if (it == workloads_.end()) return notFound(m.id);
               if (m.uid.empty() || it->second.uid == m.uid) workloads_.erase(it);

@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "api/node.h"
@@ -87,6 +88,16 @@ class FakeAgent {
   // Open connections, and those subscribed to pushes.
   int connections() const;
   int subscribers() const;
+  // (id, uid) of every StartWorkload and RemoveWorkload answered, in arrival order.
+  using Copy = std::pair<std::string, std::string>;
+  std::vector<Copy> starts() const {
+    std::lock_guard lock(mu_);
+    return starts_;
+  }
+  std::vector<Copy> removals() const {
+    std::lock_guard lock(mu_);
+    return removals_;
+  }
   // timeout_seconds of the last RemoveWorkload.
   std::int64_t lastGraceSeconds() const {
     std::lock_guard lock(mu_);
@@ -117,6 +128,8 @@ class FakeAgent {
   std::map<std::string, int> counts_;
   std::optional<Error> start_error_;
   std::int64_t last_grace_seconds_ = -1;
+  std::vector<Copy> starts_;
+  std::vector<Copy> removals_;
   int next_uid_ = 1;
 
   // io thread only:

@@ -16,7 +16,7 @@ class FakeClock final : public Clock {
     std::lock_guard lock(mu_);
     return now_;
   }
-  void advance(std::chrono::milliseconds by) {
+  void advance(TimePoint::duration by) {
     std::lock_guard lock(mu_);
     now_ += by;
   }

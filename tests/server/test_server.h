@@ -1,73 +1,89 @@
 #pragma once
-// Test harness: a real zp::server::Server on 127.0.0.1:<port 0> with its own
-// io_context thread, plus a small blocking HTTP client.
+// The assembled zp::server::Server in-process for tests: on 127.0.0.1:<port 0>
+// with its own io_context thread, driven through HTTP (http_harness.h's
+// clients) and inspected on its executor (onServer).
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <map>
+#include <chrono>
+#include <functional>
+#include <future>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/time.h"
+#include "http_harness.h"
 #include "server/server.h"
 #include "store/store.h"
 
 namespace zp::server::testing {
 
-struct HttpResult {
-  unsigned status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  nlohmann::json json;  // parsed body (discarded when not JSON)
-  std::string header(const std::string& lower_name) const {
-    auto it = headers.find(lower_name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-// One request on a new connection ("Connection: close").
-HttpResult httpRequest(unsigned short port, boost::beast::http::verb method,
-                       const std::string& target, const std::string& body = {});
-// Raw bytes in (then end of stream), raw bytes out until the server closes.
-std::string rawExchange(unsigned short port, const std::string& bytes);
-
-// Short timeouts (HTTP read timeout 1 s); background loops effectively off
-// (tests drive them); default trust "internal" (any class, own-kernel ones
-// first), the default image policy.
+// Options for a server whose nodes are fake agents: default trust "internal"
+// (any class: the fake nodes offer "native"), agent links that reconnect and
+// time out within a second, a node lifecycle that does not expire on its own
+// in a test's time (NotReady after 60 s without a heartbeat, Lost after 10 min)
+// and a 2 s HTTP read timeout.
 ServerOptions testOptions(std::vector<NodeConfig> nodes);
+// `options` with the node lifecycle in short real time: a heartbeat every
+// 100 ms, NotReady after 300 ms without an answer, Lost 1 s later.
+ServerOptions withFastLifecycle(ServerOptions options);
 
+// Polls `done` every few milliseconds until it holds. False when `guard`
+// passed first: a hang guard for a broken test, never a timing check.
+bool eventually(const std::function<bool()>& done,
+                std::chrono::milliseconds guard = std::chrono::seconds(20));
+
+// Owns an io_context, the Server on it and the thread that runs it. The
+// store and the clock are borrowed and must outlive it.
 class TestServer {
  public:
-  // `clock` (default: the system clock) must outlive the server.
+  // Starts the server (throws std::runtime_error when it cannot).
   TestServer(ServerOptions options, store::Store& store,
              const Clock& clock = SystemClock::instance());
-  ~TestServer();  // stops the server and joins its thread
+  // Stops the server on its executor, waits until io_context::run() returned
+  // (every coroutine has unwound), then destroys it.
+  ~TestServer();
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
 
   unsigned short port() const { return port_; }
-  Server& server() { return *server_; }
 
-  HttpResult get(const std::string& target) {
-    return httpRequest(port_, boost::beast::http::verb::get, target);
+  HttpResult request(boost::beast::http::verb method, const std::string& target,
+                     const std::string& body = {}) {
+    return httpRequest(port_, method, target, body);
   }
-  HttpResult post(const std::string& target, const std::string& body) {
-    return httpRequest(port_, boost::beast::http::verb::post, target, body);
+  HttpResult get(const std::string& target) {
+    return request(boost::beast::http::verb::get, target);
+  }
+  HttpResult head(const std::string& target) {
+    return request(boost::beast::http::verb::head, target);
+  }
+  HttpResult post(const std::string& target, const std::string& body = {}) {
+    return request(boost::beast::http::verb::post, target, body);
   }
   HttpResult del(const std::string& target) {
-    return httpRequest(port_, boost::beast::http::verb::delete_, target);
+    return request(boost::beast::http::verb::delete_, target);
   }
 
-  // Runs a coroutine on the server's io_context and waits for its result.
-  template <typename T, typename F>
-  T run(F make_awaitable) {
-    return boost::asio::co_spawn(io_, make_awaitable(), boost::asio::use_future).get();
+  // Runs f(server) on the server's executor and returns its result.
+  template <typename F>
+  auto onServer(F f) -> decltype(f(std::declval<Server&>())) {
+    using R = decltype(f(std::declval<Server&>()));
+    std::packaged_task<R()> task([&] { return f(*server_); });
+    auto result = task.get_future();
+    boost::asio::post(io_, [&task] { task(); });
+    return result.get();
   }
+
+  // The registry's view of a node (nullopt when it is not known).
+  std::optional<NodeView> node(const std::string& id);
 
  private:
   boost::asio::io_context io_;

@@ -222,6 +222,14 @@ TEST_F(WorkloadHandlersTest, WatchGoesToTheHook) {
   EXPECT_EQ(watched.status, 200u);
   EXPECT_EQ(watched.raw.content_type, "application/x-ndjson");
   EXPECT_EQ(seen, (std::map<std::string, std::string>{{"watch", "true"}, {"node", "n1"}}));
+  // The hook judges a watch's parameters (id is one); a list does not take id.
+  auto one = get("/workloads?watch=true&id=web-1");
+  EXPECT_EQ(one.status, 200u);
+  EXPECT_EQ(seen, (std::map<std::string, std::string>{{"watch", "true"}, {"id", "web-1"}}));
+  auto listed = get("/workloads?id=web-1");
+  EXPECT_EQ(listed.status, 400u);
+  EXPECT_EQ(listed.body["error"]["field"], "id");
+  EXPECT_EQ(get("/workloads?watch=false&id=web-1").status, 400u);
 }
 
 TEST_F(WorkloadHandlersTest, DeleteRemovesAndAnswersTheRecord) {

@@ -89,24 +89,24 @@ asio::awaitable<HttpResponse> WorkloadHandlers::get(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
-  // A watch checks its own parameters (it also takes "id").
-  if (auto watch = request.query.find("watch"); watch != request.query.end()) {
-    if (watch->second != "true" && watch->second != "false") {
-      co_return errorResponse(
-          Error{Code::kInvalidArgument, "watch must be \"true\" or \"false\"", "watch"});
+  // A watch has parameters of its own (id among them): the hook checks them.
+  if (auto watch = request.query.find("watch");
+      watch != request.query.end() && watch->second == "true") {
+    if (!watch_) {
+      co_return errorResponse(http_status::kBadRequest,
+                              Error{Code::kInvalidArgument, "watch is not supported", "watch"});
     }
-    if (watch->second == "true") {
-      if (!watch_) {
-        co_return errorResponse(http_status::kBadRequest,
-                                Error{Code::kInvalidArgument, "watch is not supported", "watch"});
-      }
-      co_return co_await watch_(std::move(request));
-    }
+    co_return co_await watch_(std::move(request));
   }
   if (auto bad =
           unknownParameter(request, "GET /workloads",
                            {"state", "node", "runtime_class", "limit", "continue", "watch"})) {
     co_return std::move(*bad);
+  }
+  if (auto watch = request.query.find("watch");
+      watch != request.query.end() && watch->second != "false") {
+    co_return errorResponse(
+        Error{Code::kInvalidArgument, "watch must be \"true\" or \"false\"", "watch"});
   }
   ListFilter filter;
   std::optional<std::size_t> limit;

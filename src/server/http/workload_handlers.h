@@ -5,7 +5,8 @@
 //   GET /workloads/{id}      -> 200 {spec, status}
 //   GET /workloads?state=&node=&runtime_class=&limit=&continue=
 //                            -> 200 {items: [{spec, status}], continue?}
-//   GET /workloads?watch=true[&...]  -> the watch hook's answer
+//   GET /workloads?watch=true[&...]  -> the watch hook's answer (the hook checks
+//                            the parameters: a watch takes `id`, a list does not)
 //   DELETE /workloads/{id}?grace_seconds=N -> 200 {spec, status} of the removed workload
 //
 // Input errors: a body that is not JSON, or JSON of the wrong shape (not an

@@ -65,15 +65,13 @@ struct ProtocolServer::Connection final : ReplyStream {
     co_return !closed();
   }
   bool closed() const override { return closing || !socket.is_open(); }
-  // Requests being handled plus replies not yet written: bounded per connection,
-  // so a client that sends without reading cannot grow the agent's memory.
-  std::size_t backlog() const { return in_flight + outbox.size(); }
 
   tcp::socket socket;
   asio::steady_timer wake;     // cancelled to wake the writer
-  asio::steady_timer drained;  // cancelled by the writer after each write, to wake the reader
+  // Cancelled after each write and when a slow request ends, to wake the reader.
+  asio::steady_timer drained;
   std::deque<std::string> outbox;
-  std::size_t in_flight = 0;
+  std::size_t in_flight = 0;  // slow requests being handled (serve())
   bool closing = false;
   const std::size_t max_stream_backlog;
   std::vector<asio::steady_timer*> stream_waiters;  // streams waiting for room (write())
@@ -158,7 +156,7 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
     boost::system::error_code peer_ec;
     const auto remote = conn->socket.remote_endpoint(peer_ec);
     conn->peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
-    if (connections_.size() >= limits_.max_connections) {
+    if (connections_.size() >= limits_.max_connections + limits_.subscriber_reserve) {
       spdlog::warn("refusing connection from {}: {} connections open", conn->peer, connections_.size());
       // Unavailable, not ResourceExhausted: the condition passes, and the
       // server retries a delivery refused with it rather than failing it.
@@ -174,15 +172,48 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
   }
 }
 
+namespace {
+
+// Requests that may take long (a stop's grace period, a followed log): each
+// holds one of the connection's slots while it runs. Every other request
+// only reads or changes the registry in memory and is answered at once.
+bool isSlow(const protocol::RequestBody& body) {
+  return std::holds_alternative<protocol::StopWorkload>(body) ||
+         std::holds_alternative<protocol::RemoveWorkload>(body) ||
+         std::holds_alternative<protocol::Logs>(body);
+}
+
+}  // namespace
+
+bool ProtocolServer::overUnsubscribedLimit(const Connection& conn) const {
+  std::size_t others = 0;
+  for (const auto& c : connections_) {
+    if (c.get() != &conn && !c->closing && !c->subscribed) ++others;
+  }
+  return others >= limits_.max_connections;
+}
+
+asio::awaitable<void> ProtocolServer::waitUntil(std::shared_ptr<Connection> conn,
+                                                std::function<bool()> ready) {
+  while (!ready() && !conn->closing && !stopping_) {
+    boost::system::error_code ec;
+    conn->drained.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await conn->drained.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn) {
   protocol::LineReader<tcp::socket> reader(conn->socket);
+  const std::function<bool()> replies_read = [this, c = conn.get()] {
+    return c->outbox.size() < limits_.max_unwritten_replies;
+  };
+  const std::function<bool()> slot_free = [this, c = conn.get()] {
+    return c->in_flight < limits_.max_in_flight_per_connection;
+  };
   while (!conn->closing && !stopping_) {
-    // Backpressure: stop reading while the backlog is full.
-    while (conn->backlog() >= limits_.max_in_flight_per_connection && !conn->closing && !stopping_) {
-      boost::system::error_code ec;
-      conn->drained.expires_at(std::chrono::steady_clock::time_point::max());
-      co_await conn->drained.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
+    // Backpressure: a client that does not read its replies is not read either.
+    auto reading = waitUntil(conn, replies_read);
+    co_await std::move(reading);
     if (conn->closing || stopping_) break;
     auto line = co_await reader.next();
     if (!line) {
@@ -204,6 +235,14 @@ asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn)
     // Hello is answered here, in order: the requests after it depend on it.
     if (const auto* hello = std::get_if<protocol::Hello>(&request->body)) {
       auto node = handler_.hello(*hello);
+      if (node && !hello->subscribe && overUnsubscribedLimit(*conn)) {
+        // The remaining slots are kept for subscribers (the server's link).
+        node = fail(Code::kUnavailable,
+                    "too many connections (" + std::to_string(connections_.size()) +
+                        " open); only a subscribing Hello may use the reserved ones; try again "
+                        "later",
+                    "");
+      }
       if (!node) {
         spdlog::warn("connection {}: {}; closing", conn->peer, node.error().message);
         conn->send(protocol::encodeReply({request->req, protocol::ErrorReply{node.error(), ""}}));
@@ -223,12 +262,23 @@ asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn)
                                 ""}}));
       continue;
     }
+    if (!isSlow(request->body)) {
+      // Answered from memory, here: never queued behind slow requests.
+      auto answering = answer(conn, std::move(*request));
+      std::string reply_line = co_await std::move(answering);
+      conn->send(std::move(reply_line));
+      continue;
+    }
+    auto waiting = waitUntil(conn, slot_free);
+    co_await std::move(waiting);
+    if (conn->closing || stopping_) break;
     ++conn->in_flight;
     asio::co_spawn(io_, serve(conn, std::move(*request)), asio::detached);
   }
 }
 
-asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, protocol::Request request) {
+asio::awaitable<std::string> ProtocolServer::answer(std::shared_ptr<Connection> conn,
+                                                    protocol::Request request) {
   protocol::Reply reply;
   const auto req = request.req;
   try {
@@ -239,7 +289,6 @@ asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, pr
     spdlog::error("request handler failed: {}", e.what());
     reply = {req, protocol::ErrorReply{{Code::kInternal, "internal error", ""}, ""}};
   }
-  --conn->in_flight;
   std::string line = protocol::encodeReply(reply);
   if (line.size() > protocol::kMaxLineBytes) {
     // A peer cannot read a longer line (docs/architecture.md §3); say so instead.
@@ -251,7 +300,15 @@ asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, pr
                                     ""},
                                    ""}});
   }
+  co_return line;
+}
+
+asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, protocol::Request request) {
+  auto answering = answer(conn, std::move(request));
+  std::string line = co_await std::move(answering);
+  --conn->in_flight;
   conn->send(std::move(line));
+  conn->drained.cancel();  // a slot is free: the reader may go on
 }
 
 asio::awaitable<void> ProtocolServer::writeLoop(std::shared_ptr<Connection> conn) {

@@ -1,6 +1,7 @@
 #include "agent/status_mapping.h"
 
 #include <string>
+#include <string_view>
 
 namespace zp::agent {
 
@@ -52,6 +53,17 @@ void applyContainerDetail(const ContainerDetail& detail, api::WorkloadStatus& st
                                               : detail.message;
       return;
   }
+}
+
+void capMessage(api::WorkloadStatus& status) {
+  auto& message = status.message;
+  if (message.size() <= kMaxStatusMessageBytes) return;
+  static constexpr std::string_view kEllipsis = "\u2026";  // "…", 3 bytes
+  std::size_t cut = kMaxStatusMessageBytes - kEllipsis.size();
+  // Back to the first byte of a character (continuation bytes are 10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  message.resize(cut);
+  message += kEllipsis;
 }
 
 }  // namespace zp::agent

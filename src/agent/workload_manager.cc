@@ -17,6 +17,7 @@
 #include "agent/backoff.h"
 #include "agent/spec_annotation.h"
 #include "agent/status_mapping.h"
+#include "api/json.h"
 
 namespace zp::agent {
 namespace {
@@ -51,6 +52,7 @@ WorkloadManager::WorkloadManager(Options options, Runtime& runtime, const Clock&
 void WorkloadManager::setObserver(Observer observer) { observer_ = std::move(observer); }
 
 void WorkloadManager::changedLocked(Entry& entry) {
+  capMessage(entry.status);  // every change passes here: no status carries a longer one
   if (entry.status == entry.published) return;
   const auto it = entries_.find(entry.identity.spec.id);
   if (it == entries_.end() || it->second.get() != &entry) return;  // not (or no longer) registered
@@ -157,14 +159,33 @@ Result<api::WorkloadStatus> WorkloadManager::status(const std::string& id) const
   return (*entry)->status;
 }
 
-WorkloadManager::Page WorkloadManager::list(const std::string& after, std::size_t limit) const {
-  std::lock_guard lock(mutex_);
+WorkloadManager::Page WorkloadManager::list(const std::string& after, std::size_t limit,
+                                            std::size_t max_bytes) const {
   Page page;
-  auto it = after.empty() ? entries_.begin() : entries_.upper_bound(after);
-  for (; it != entries_.end() && page.items.size() < limit; ++it) {
-    page.items.push_back(it->second->status);
+  bool more = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = after.empty() ? entries_.begin() : entries_.upper_bound(after);
+    for (; it != entries_.end() && page.items.size() < limit; ++it) {
+      page.items.push_back(it->second->status);
+    }
+    more = it != entries_.end();
   }
-  if (it != entries_.end() && !page.items.empty()) page.next = page.items.back().id;
+  // The byte budget, measured outside the lock: each item as the protocol
+  // encodes it, plus a separator; at least one item per page.
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < page.items.size(); ++i) {
+    bytes += api::toJson(page.items[i])
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                 .size() +
+             1;
+    if (i > 0 && bytes > max_bytes) {
+      page.items.resize(i);
+      more = true;
+      break;
+    }
+  }
+  if (more && !page.items.empty()) page.next = page.items.back().id;
   return page;
 }
 

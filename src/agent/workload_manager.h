@@ -123,13 +123,18 @@ class WorkloadManager {
   Result<api::WorkloadStatus> start(const api::WorkloadSpec& spec, const std::string& uid = {});
   Result<api::WorkloadStatus> status(const std::string& id) const;
   // One page of the registry, ordered by id: at most `limit` workloads whose
-  // id sorts after `after` ("" = from the start); `next` is the last id of
-  // the page when more follow, "" otherwise.
+  // id sorts after `after` ("" = from the start), and no more than fit in
+  // `max_bytes` of encoded statuses (but at least one); `next` is the last
+  // id of the page when more follow, "" otherwise.
   struct Page {
     std::vector<api::WorkloadStatus> items;
     std::string next;
   };
-  Page list(const std::string& after, std::size_t limit) const;
+  // Half the protocol's line (protocol::kMaxLineBytes, 1 MiB): a page always
+  // fits in a WorkloadList line (statuses' messages are capped, §3).
+  static constexpr std::size_t kListPageBytes = 512 * 1024;
+  Page list(const std::string& after, std::size_t limit,
+            std::size_t max_bytes = kListPageBytes) const;
   api::NodeInfo nodeInfo() const;
   // This agent's node id (Options::node_id). Immutable.
   const std::string& nodeId() const { return options_.node_id; }

@@ -11,6 +11,11 @@ const Clock& SystemClock::instance() {
   return clock;
 }
 
+const MonotonicClock& SteadyMonotonicClock::instance() {
+  static const SteadyMonotonicClock clock;
+  return clock;
+}
+
 std::string formatRfc3339(TimePoint t) {
   using namespace std::chrono;
   const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();

@@ -25,6 +25,25 @@ class SystemClock final : public Clock {
   static const Clock& instance();
 };
 
+// Monotonic time, for durations that must not follow wall-clock steps (NTP,
+// a VM resumed): timeouts, liveness. Never shown to users.
+using MonotonicTime = std::chrono::steady_clock::time_point;
+
+// Source of monotonic "now". Implementations must be thread-safe.
+class MonotonicClock {
+ public:
+  virtual ~MonotonicClock() = default;
+  virtual MonotonicTime now() const = 0;
+};
+
+// std::chrono::steady_clock.
+class SteadyMonotonicClock final : public MonotonicClock {
+ public:
+  MonotonicTime now() const override { return std::chrono::steady_clock::now(); }
+  // A process-wide instance, for code that has no clock injected.
+  static const MonotonicClock& instance();
+};
+
 // "2026-11-29T13:40:31.123Z" (UTC, millisecond precision).
 std::string formatRfc3339(TimePoint t);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)"; nullopt when malformed.

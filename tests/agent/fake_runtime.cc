@@ -162,12 +162,13 @@ void FakeRuntime::failSnapshot(std::optional<Error> error) {
 }
 
 void FakeRuntime::exitContainer(const std::string& container_id, int code, std::string reason,
-                                std::chrono::milliseconds ran) {
+                                std::chrono::milliseconds ran, std::string message) {
   std::lock_guard lock(mutex_);
   auto& c = containers_.at(container_id);
   c.state = ObjectState::kExited;
   c.exit_code = code;
   c.reason = std::move(reason);
+  c.message = std::move(message);
   c.finished_at = std::chrono::system_clock::now();
   c.started_at = *c.finished_at - ran;
 }
@@ -343,6 +344,7 @@ Result<ContainerDetail> FakeRuntime::inspectContainer(std::string_view,
   d.state = it->second.state;
   if (d.state == ObjectState::kExited) d.exit_code = it->second.exit_code;
   d.reason = it->second.reason;
+  d.message = it->second.message;
   d.started_at = it->second.started_at;
   d.finished_at = it->second.finished_at;
   return d;

@@ -29,6 +29,7 @@ class FakeRuntime final : public Runtime {
     ObjectState state = ObjectState::kCreated;
     int exit_code = 0;
     std::string reason;
+    std::string message;
     unsigned attempt = 0;
     std::optional<TimePoint> started_at;
     std::optional<TimePoint> finished_at;
@@ -59,9 +60,11 @@ class FakeRuntime final : public Runtime {
   void loseNextRunSandboxReply();
   // snapshot() fails with `error` (nullopt: works again).
   void failSnapshot(std::optional<Error> error);
-  // Changes a container's state as if its process exited after running for `ran`.
+  // Changes a container's state as if its process exited after running for
+  // `ran`; `message` is what the runtime says about the exit.
   void exitContainer(const std::string& container_id, int code, std::string reason = {},
-                     std::chrono::milliseconds ran = std::chrono::milliseconds(100));
+                     std::chrono::milliseconds ran = std::chrono::milliseconds(100),
+                     std::string message = {});
   // Puts a sandbox (and optionally a container of `attempt`) in place, as if
   // left by an earlier agent. Returns the sandbox id.
   std::string addSandbox(const WorkloadIdentity& identity, std::optional<ObjectState> container,

@@ -1,6 +1,8 @@
 // ProtocolServer over loopback TCP with a WorkloadManager on FakeRuntime:
-// Hello first, WorkloadEvent pushes to subscribers only, and a subscriber
-// that does not read is disconnected instead of growing the agent's memory.
+// Hello first, WorkloadEvent pushes to subscribers only, a subscriber that
+// does not read is disconnected instead of growing the agent's memory, cheap
+// requests are answered while slow ones fill their slots, subscribers have
+// reserved connections, and list pages fit in a line.
 
 #include "agent/protocol_server.h"
 
@@ -16,9 +18,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "agent/request_handler.h"
+#include "agent/status_mapping.h"
 #include "api/json.h"
 #include "manager_fixture.h"
 
@@ -211,6 +215,125 @@ TEST_F(ProtocolServerTest, ASubscriberThatDoesNotReadIsDisconnected) {
   // The server serves on.
   Client fresh(port_);
   EXPECT_EQ(fresh.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
+}
+
+std::string padded(int i) {
+  std::string n = std::to_string(i);
+  return std::string(3 - std::min<std::size_t>(3, n.size()), '0') + n;
+}
+
+// 64 removals whose containers ignore SIGTERM fill the connection's slow
+// slots; a heartbeat (NodeInfo) and other memory-only requests on the same
+// connection are still answered at once (docs/architecture.md §3).
+TEST_F(ProtocolServerTest, NodeInfoIsAnsweredWhileSlowRequestsFillTheirSlots) {
+  ASSERT_NO_FATAL_FAILURE(startServer());
+  constexpr int kSlow = 64;
+  ASSERT_EQ(ServerLimits{}.max_in_flight_per_connection, static_cast<std::size_t>(kSlow));
+  std::vector<std::string> containers;
+  for (int i = 0; i < kSlow; ++i) {
+    containers.push_back(run("w" + padded(i)));
+    runtime_.holdStops(containers.back());
+  }
+  Client c(port_);
+  ASSERT_EQ(c.call({{"type", "Hello"}, {"node_id", "node-1"}, {"subscribe", false}})
+                .value("type", ""),
+            "Node");
+  for (int i = 0; i < kSlow; ++i) {
+    ASSERT_TRUE(c.send({{"type", "RemoveWorkload"},
+                        {"id", "w" + padded(i)},
+                        {"timeout_seconds", 10},
+                        {"req", "rm" + padded(i)}}));
+  }
+  ASSERT_TRUE(eventually([&] {
+    return std::all_of(containers.begin(), containers.end(),
+                       [&](const std::string& id) { return runtime_.stopHeld(id); });
+  }));
+  // Every slot is taken; the heartbeat is answered anyway.
+  auto node = c.call({{"type", "NodeInfo"}});
+  EXPECT_EQ(node.value("type", ""), "Node") << node.dump();
+  EXPECT_EQ(node.value("workloads", -1), kSlow) << node.dump();
+  auto status = c.call({{"type", "GetStatus"}, {"id", "w000"}});
+  EXPECT_EQ(status.value("type", ""), "Status") << status.dump();
+  auto list = c.call({{"type", "ListWorkloads"}, {"limit", 10}});
+  EXPECT_EQ(list.value("type", ""), "WorkloadList") << list.dump();
+  // The removals end once their stops do.
+  for (const auto& id : containers) runtime_.finishStop(id);
+  std::set<std::string> removed;
+  while (removed.size() < static_cast<std::size_t>(kSlow)) {
+    auto line = c.read();
+    ASSERT_TRUE(line.has_value()) << removed.size() << " removals answered";
+    EXPECT_EQ(line->value("type", ""), "Removed") << line->dump();
+    removed.insert(line->value("req", ""));
+  }
+}
+
+// Other connections (log streams) fill max_connections; a subscribing
+// connection (the server's) still gets one of the reserved slots, which a
+// connection that does not subscribe cannot take.
+TEST_F(ProtocolServerTest, ASubscriberFindsAReservedSlotWhenOthersFillTheConnections) {
+  ServerLimits limits;
+  limits.max_connections = 2;
+  limits.subscriber_reserve = 1;
+  ASSERT_NO_FATAL_FAILURE(startServer(limits));
+  Client first(port_);
+  Client second(port_);
+  ASSERT_EQ(first.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
+  ASSERT_EQ(second.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
+  {
+    Client third(port_);
+    auto refused = third.call({{"type", "Hello"}, {"node_id", "node-1"}});
+    EXPECT_EQ(refused.value("code", ""), "Unavailable") << refused.dump();
+    EXPECT_FALSE(third.read(30s).has_value());
+    EXPECT_TRUE(third.closed);
+  }
+  Client server(port_);
+  auto greeted = server.call({{"type", "Hello"}, {"node_id", "node-1"}, {"subscribe", true}});
+  EXPECT_EQ(greeted.value("type", ""), "Node") << greeted.dump();
+  EXPECT_EQ(server.call({{"type", "NodeInfo"}}).value("type", ""), "Node");
+  // Every slot is taken now: the next connection is refused at once.
+  Client extra(port_);
+  auto full = extra.read(30s);
+  ASSERT_TRUE(full.has_value());
+  EXPECT_EQ(full->value("code", ""), "Unavailable") << full->dump();
+}
+
+// Long runtime messages: each status's message is capped, and a page ends
+// before its line grows near the protocol's 1 MiB (docs/architecture.md §3).
+TEST_F(ProtocolServerTest, ListWorkloadsPagesStayUnderTheLineLimitWithLongMessages) {
+  ASSERT_NO_FATAL_FAILURE(startServer());
+  constexpr int kWorkloads = 250;
+  const std::string words(20'000, 'x');
+  for (int i = 0; i < kWorkloads; ++i) {
+    const auto container = run("w" + padded(i));
+    runtime_.exitContainer(container, 1, "", 100ms, words);
+  }
+  ASSERT_TRUE(manager_->sweep().has_value());
+  ASSERT_EQ(statusOf("w000").state, api::WorkloadState::kFailed);
+  Client c(port_);
+  ASSERT_EQ(c.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
+  std::vector<std::string> ids;
+  std::string after;
+  int pages = 0;
+  while (true) {
+    Json request{{"type", "ListWorkloads"}, {"limit", 500}};
+    if (!after.empty()) request["continue"] = after;
+    auto page = c.call(request);
+    ASSERT_EQ(page.value("type", ""), "WorkloadList") << page.dump().substr(0, 300);
+    EXPECT_LT(page.dump().size(), protocol::kMaxLineBytes);
+    ++pages;
+    for (const auto& item : page["items"]) {
+      ids.push_back(item.value("id", ""));
+      const std::string message = item.value("message", "");
+      EXPECT_EQ(message.size(), kMaxStatusMessageBytes);
+      EXPECT_TRUE(message.ends_with("\u2026")) << message.substr(message.size() - 10);
+    }
+    if (!page.contains("continue")) break;
+    after = page.value("continue", "");
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_GT(pages, 1);
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kWorkloads));
+  for (int i = 0; i < kWorkloads; ++i) EXPECT_EQ(ids[i], "w" + padded(i));
 }
 
 // Logs: the handler streams a workload's CRI log file.

@@ -63,5 +63,26 @@ TEST(StatusMappingTest, UnknownStaysUnknown) {
   EXPECT_EQ(s.state, WorkloadState::kUnknown);
 }
 
+TEST(StatusMappingTest, LongMessagesAreCutOnACharacterBoundary) {
+  api::WorkloadStatus s;
+  s.message = std::string(kMaxStatusMessageBytes, 'a');
+  capMessage(s);
+  EXPECT_EQ(s.message, std::string(kMaxStatusMessageBytes, 'a'));  // at the limit: kept
+  // "é" is two bytes, starting at even offsets: a cut at 4093 would fall
+  // inside one.
+  s.message = "ab";
+  while (s.message.size() < 10'000) s.message += "\u00e9";
+  capMessage(s);
+  EXPECT_LE(s.message.size(), kMaxStatusMessageBytes);
+  EXPECT_EQ(s.message.size(), kMaxStatusMessageBytes - 1);
+  EXPECT_TRUE(s.message.ends_with("\u00e9\u2026"));
+  // The exit message of a container goes through the same cap where the
+  // manager records it (every change of a status), so list pages stay small.
+  applyContainerDetail({ObjectState::kExited, 1, "", std::string(5000, 'm'), {}, {}}, s);
+  EXPECT_EQ(s.message.size(), 5000u);  // the mapping itself keeps it
+  capMessage(s);
+  EXPECT_EQ(s.message.size(), kMaxStatusMessageBytes);
+}
+
 }  // namespace
 }  // namespace zp::agent

@@ -157,7 +157,9 @@ TEST_F(AgentLinkTest, HelloThenResyncOnOneSubscribedConnection) {
 TEST_F(AgentLinkTest, ManyCallsInFlightAreMatchedByReq) {
   constexpr int kCalls = 40;
   for (int i = 0; i < kCalls; ++i) agent.put(status("wl-" + pad(i)));
-  makeLink("node-a", agent.address());
+  auto options = fastOptions();
+  options.max_in_flight = kCalls;
+  makeLink("node-a", agent.address(), options);
   startAndResync();
   // The agent answers the next kCalls requests in reverse order.
   agent.holdReplies(kCalls);
@@ -419,7 +421,7 @@ TEST_F(AgentLinkTest, RefusedConnectionIsUnavailable) {
 TEST_F(AgentLinkTest, HeartbeatsFollowTheCallersClock) {
   makeLink("node-a", agent.address());
   startAndResync();
-  const TimePoint t0 = TimePoint{} + std::chrono::hours(1000);
+  const MonotonicTime t0 = MonotonicTime{} + std::chrono::hours(1000);
   link->tick(t0);
   ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 1; }));
   EXPECT_EQ(heartbeats[0].node_id, "node-a");
@@ -437,13 +439,79 @@ TEST_F(AgentLinkTest, AnUnansweredHeartbeatDropsTheConnection) {
   makeLink("node-a", agent.address(), options);
   startAndResync();
   agent.setMode(FakeAgent::Mode::kSilent);
-  link->tick(TimePoint{} + std::chrono::hours(1000));
+  link->tick(MonotonicTime{} + std::chrono::hours(1000));
   ASSERT_TRUE(runUntil(io, [&] { return !disconnects.empty(); }));
   EXPECT_EQ(disconnects[0].first, node_reason::kNoHeartbeat);
   EXPECT_FALSE(link->connected());
   // Back to normal: a new Hello and resync.
   agent.setMode(FakeAgent::Mode::kNormal);
   ASSERT_TRUE(runUntil(io, [&] { return resyncs.size() == 2; })) << lastDisconnect();
+}
+
+// Slow calls (removals of containers that ignore SIGTERM) fill at most the
+// link's cap, below the agent's limit; the heartbeat is outside the cap and
+// is answered while they wait (§3, §8.1).
+TEST_F(AgentLinkTest, AHeartbeatIsAnsweredWhileManySlowCallsWait) {
+  constexpr int kRemovals = 100;
+  for (int i = 0; i < kRemovals; ++i) agent.put(status("wl-" + pad(i)));
+  makeLink("node-a", agent.address());
+  startAndResync();
+  agent.setMaxSlowCalls(64);  // the agent reads nothing more while it holds 64
+  agent.holdSlowCalls(true);
+  for (int i = 0; i < kRemovals; ++i) {
+    const std::string id = "wl-" + pad(i);
+    asio::co_spawn(
+        io,
+        [this, id]() -> asio::awaitable<void> {
+          protocol::RequestBody request = protocol::RemoveWorkload{id, 10};
+          auto reply = co_await link->call(std::move(request), 30s);
+          answered[id] = reply ? "removed" : "error: " + reply.error().message;
+        },
+        asio::detached);
+  }
+  const auto cap = AgentLinkOptions{}.max_in_flight;
+  ASSERT_LT(cap, 64u);
+  ASSERT_TRUE(runUntil(io, [&] { return agent.heldSlowCalls() == static_cast<int>(cap); }));
+  EXPECT_EQ(link->inFlight(), cap);
+  // The heartbeat goes out beside them and is answered.
+  link->tick(MonotonicTime{} + std::chrono::hours(1000));
+  ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 1 || !disconnects.empty(); }))
+      << lastDisconnect();
+  EXPECT_EQ(heartbeats.size(), 1u);
+  EXPECT_TRUE(disconnects.empty()) << lastDisconnect();
+  EXPECT_LE(agent.heldSlowCalls(), static_cast<int>(cap));
+  // Released, every removal completes on the same connection.
+  agent.releaseSlowCalls();
+  ASSERT_TRUE(runUntil(io, [&] { return answered.size() == kRemovals; }));
+  for (const auto& [id, outcome] : answered) EXPECT_EQ(outcome, "removed") << id;
+  EXPECT_EQ(agent.count("Hello"), 1);
+}
+
+TEST_F(AgentLinkTest, PushesHeldDuringTheHandUpAreBounded) {
+  agent.put(status("wl-a", api::WorkloadState::kPending));
+  auto options = fastOptions();
+  options.max_held_pushes = 3;
+  makeLink("node-a", agent.address(), options);
+  during_resync = [this]() -> asio::awaitable<void> {
+    if (resyncs.size() > 1) co_return;
+    // Four changes while the first hand-up runs: one more than may wait.
+    for (int i = 0; i < 4; ++i) agent.setState("wl-a", api::WorkloadState::kRunning, "", i);
+    protocol::RequestBody request = protocol::GetStatus{"wl-a"};
+    auto reply = co_await link->call(std::move(request), 5s);
+    log.push_back(reply ? "called" : "call failed");
+  };
+  startAndResync();
+  // The connection was dropped instead of holding the fourth; the next
+  // resync lists the latest state, and nothing held was delivered.
+  ASSERT_TRUE(runUntil(io, [&] { return resyncs.size() == 2; })) << lastDisconnect();
+  ASSERT_EQ(disconnects.size(), 1u);
+  EXPECT_EQ(disconnects[0].first, node_reason::kConnectionLost);
+  EXPECT_NE(disconnects[0].second.find("more than 3 status changes"), std::string::npos)
+      << disconnects[0].second;
+  EXPECT_TRUE(pushes.empty());
+  ASSERT_EQ(resyncs[1].size(), 1u);
+  EXPECT_EQ(resyncs[1][0].exit_code, 3);
+  EXPECT_EQ(agent.count("Hello"), 2);
 }
 
 std::vector<std::string> drain(asio::io_context& io, LogStream& stream, std::string& end) {
@@ -532,6 +600,41 @@ TEST_F(AgentLinkTest, LogsOfAnotherNodeAreRefused) {
   auto refused = runTask(io, link->openLogs(protocol::Logs{"wl-a", std::nullopt, false, false}));
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Code::kUnavailable);
+}
+
+TEST_F(AgentLinkTest, LogStreamsPerNodeAreCapped) {
+  agent.setLog("wl-a", {logLine("one")});
+  auto options = fastOptions();
+  options.max_log_streams = 3;
+  makeLink("node-a", agent.address(), options);
+  startAndResync();
+  std::vector<std::unique_ptr<LogStream>> streams;
+  for (int i = 0; i < 3; ++i) {
+    auto stream = runTask(io, link->openLogs(protocol::Logs{"wl-a", std::nullopt, true, false}));
+    ASSERT_TRUE(stream) << stream.error().toString();
+    streams.push_back(std::move(*stream));
+  }
+  EXPECT_EQ(link->openLogStreams(), 3u);
+  auto refused = runTask(io, link->openLogs(protocol::Logs{"wl-a", std::nullopt, true, false}));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kResourceExhausted);
+  EXPECT_NE(refused.error().message.find("too many log streams for node \"node-a\""),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(agent.connections(), 4);  // the main one and three streams: no fourth
+  // A stream that ends (here: closed by its reader) frees its slot.
+  streams.front()->cancel();
+  streams.erase(streams.begin());
+  auto again = runTask(io, link->openLogs(protocol::Logs{"wl-a", std::nullopt, true, false}));
+  ASSERT_TRUE(again) << again.error().toString();
+  // So does one the agent ends.
+  agent.endLogs("wl-a");
+  for (auto& stream : streams) {
+    std::string end;
+    drain(io, *stream, end);
+    EXPECT_EQ(end, "Completed");
+  }
+  EXPECT_EQ(link->openLogStreams(), 1u);
 }
 
 TEST_F(AgentLinkTest, ShutdownEndsEverythingSoTheExecutorRunsOut) {

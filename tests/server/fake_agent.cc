@@ -27,8 +27,14 @@ bool isFinal(api::WorkloadState state) {
 }
 }  // namespace
 
+static bool isSlow(const protocol::RequestBody& body) {
+  return std::holds_alternative<protocol::StopWorkload>(body) ||
+         std::holds_alternative<protocol::RemoveWorkload>(body);
+}
+
 struct FakeAgent::Conn {
-  explicit Conn(tcp::socket s) : socket(std::move(s)), wake(socket.get_executor()) {}
+  explicit Conn(tcp::socket s)
+      : socket(std::move(s)), wake(socket.get_executor()), slot(socket.get_executor()) {}
   void enqueue(std::optional<std::string> line) {
     out.push_back(std::move(line));
     wake.cancel();
@@ -38,9 +44,12 @@ struct FakeAgent::Conn {
     boost::system::error_code ignored;
     socket.close(ignored);
     wake.cancel();
+    slot.cancel();
   }
   tcp::socket socket;
   asio::steady_timer wake;
+  asio::steady_timer slot;  // cancelled when held slow calls are answered
+  std::vector<protocol::Request> held_slow;  // slow calls not answered yet
   std::deque<std::optional<std::string>> out;  // nullopt: end the connection there
   bool open = true;                            // requests are still served
   bool hello = false;                          // a Hello with this node's id was answered
@@ -158,6 +167,36 @@ void FakeAgent::sendRaw(const std::string& line) {
 
 void FakeAgent::holdReplies(int n) {
   onIo([&] { hold_ = n; });
+}
+
+void FakeAgent::holdSlowCalls(bool on) {
+  onIo([&] { hold_slow_ = on; });
+}
+
+void FakeAgent::releaseSlowCalls() {
+  onIo([this] {
+    hold_slow_ = false;
+    for (const auto& conn : conns_) {
+      auto held = std::move(conn->held_slow);
+      conn->held_slow.clear();
+      for (const auto& request : held) {
+        if (conn->open) send(conn, protocol::Reply{request.req, handle(request.body)});
+      }
+      conn->slot.cancel();
+    }
+  });
+}
+
+int FakeAgent::heldSlowCalls() const {
+  int n = 0;
+  onIo([&] {
+    for (const auto& conn : conns_) n += static_cast<int>(conn->held_slow.size());
+  });
+  return n;
+}
+
+void FakeAgent::setMaxSlowCalls(int n) {
+  onIo([&] { max_slow_ = n; });
 }
 
 void FakeAgent::setLog(const std::string& id, std::vector<protocol::LogLine> lines) {
@@ -395,6 +434,10 @@ void FakeAgent::onLine(const std::shared_ptr<Conn>& conn, const std::string& lin
     }
     return;
   }
+  if (hold_slow_ && isSlow(request->body)) {
+    conn->held_slow.push_back(std::move(*request));
+    return;
+  }
   protocol::ReplyBody body = handle(request->body);
   send(conn, protocol::Reply{request->req, std::move(body)});
   if (std::holds_alternative<protocol::ListWorkloads>(request->body)) {
@@ -412,6 +455,14 @@ void FakeAgent::serve(std::shared_ptr<Conn> conn) {
       [this, conn]() -> asio::awaitable<void> {
         protocol::LineReader<tcp::socket> reader(conn->socket);
         while (true) {
+          // The agent's limit: nothing more is read while the connection
+          // holds max_slow_ slow calls.
+          while (conn->open && max_slow_ > 0 &&
+                 static_cast<int>(conn->held_slow.size()) >= max_slow_) {
+            conn->slot.expires_at(asio::steady_timer::time_point::max());
+            boost::system::error_code ec;
+            co_await conn->slot.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          }
           auto line = co_await reader.next();
           if (!line) break;
           if (!conn->open) continue;     // refused: drain until the peer closes

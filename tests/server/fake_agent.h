@@ -67,6 +67,15 @@ class FakeAgent {
   void sendRaw(const std::string& line);
   // The next `n` replies are held, then sent in reverse order.
   void holdReplies(int n);
+  // While on, slow calls (StopWorkload, RemoveWorkload) stay unanswered
+  // until releaseSlowCalls() (as if their containers ignored SIGTERM).
+  void holdSlowCalls(bool on);
+  // Answers every held slow call (and stops holding further ones).
+  void releaseSlowCalls();
+  int heldSlowCalls() const;
+  // Like the agent's per-connection limit of slow requests: a connection
+  // that holds `n` slow calls reads nothing more until one ends (0: no limit).
+  void setMaxSlowCalls(int n);
 
   // The log of a workload. A Logs request gets its lines (the last `tail`),
   // then LogEnd{"Completed"}; with follow, the stream stays open for
@@ -136,6 +145,8 @@ class FakeAgent {
   std::set<std::shared_ptr<Conn>> conns_;
   std::map<std::string, std::vector<protocol::LogLine>> logs_;
   int hold_ = 0;
+  bool hold_slow_ = false;
+  int max_slow_ = 0;
   std::vector<api::WorkloadStatus> push_after_list_;
   std::vector<std::pair<std::shared_ptr<Conn>, protocol::Reply>> held_;
 

@@ -239,6 +239,20 @@ TEST_F(LogsHandlerTest, ANodeErrorBeforeTheFirstLineIsTheHttpStatus) {
   EXPECT_EQ(down.json["error"]["message"], "node-1 is down");
 }
 
+// The node's log streams are all in use (NodeRegistry/AgentLink cap): 429
+// with the error, so the client knows to retry later.
+TEST_F(LogsHandlerTest, TooManyLogStreamsIs429) {
+  http_->onExecutor([&] {
+    fleet_.open_error = Error{Code::kResourceExhausted,
+                              "too many log streams for node \"node-1\" (32 open, at most 32)", ""};
+  });
+  auto busy = get("/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(busy.status, 429u);
+  EXPECT_EQ(busy.json["error"]["code"], "ResourceExhausted");
+  EXPECT_EQ(busy.json["error"]["message"],
+            "too many log streams for node \"node-1\" (32 open, at most 32)");
+}
+
 TEST_F(LogsHandlerTest, FollowSendsTheHeadersBeforeAnyLineAndEndsWhenTheClientLeaves) {
   StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
   EXPECT_EQ(follow.status(), 200u);  // nothing logged yet

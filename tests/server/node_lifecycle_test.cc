@@ -7,7 +7,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const TimePoint kStart = TimePoint{} + std::chrono::hours(1000);
+const MonotonicTime kStart = MonotonicTime{} + std::chrono::hours(1000);
 
 TEST(NodeLifecycleTest, StartsNotReadyAndBecomesReadyOnlyByResync) {
   NodeLifecycle node({}, kStart);
@@ -34,9 +34,9 @@ TEST(NodeLifecycleTest, ADeadNodeIsNotReadyWithinFiveSeconds) {
     node.heartbeatOk(kStart + std::chrono::seconds(s));
     EXPECT_FALSE(node.tick(kStart + std::chrono::seconds(s) + 200ms));
   }
-  const TimePoint died = kStart + 10s + 1ms;
+  const MonotonicTime died = kStart + 10s + 1ms;
   // The registry ticks every 200 ms.
-  TimePoint now = died;
+  MonotonicTime now = died;
   while (node.state() == NodeState::kReady) {
     now += 200ms;
     node.tick(now);
@@ -108,6 +108,56 @@ TEST(NodeLifecycleTest, ConnectionLossIsImmediate) {
   EXPECT_TRUE(node.connectionLost(kStart + 1s + 10ms, node_reason::kConnectionLost, "reset"));
   EXPECT_EQ(node.state(), NodeState::kNotReady);
   EXPECT_EQ(node.lastHeartbeat(), kStart + 1s);  // kept for the view
+}
+
+// A node whose connection said Hello is resyncing: while its heartbeats are
+// answered it is not Lost, however long the resync takes (§8.2).
+TEST(NodeLifecycleTest, AResyncingNodeThatAnswersIsNeverLost) {
+  NodeLifecycle node({}, kStart);
+  node.resynced(kStart);
+  ASSERT_TRUE(node.connectionLost(kStart + 1s, node_reason::kConnectionLost, "reset"));
+  // Back after 20 s: Hello answered, the resync begins.
+  EXPECT_FALSE(node.greeted(kStart + 20s));
+  EXPECT_TRUE(node.resyncing());
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_EQ(node.reason(), node_reason::kResyncing);
+  // The resync takes a minute, heartbeats answered every second.
+  for (int s = 21; s <= 80; ++s) {
+    node.heartbeatOk(kStart + std::chrono::seconds(s));
+    EXPECT_FALSE(node.tick(kStart + std::chrono::seconds(s) + 500ms)) << s;
+  }
+  EXPECT_EQ(node.state(), NodeState::kNotReady);
+  EXPECT_EQ(node.reason(), node_reason::kResyncing);
+  EXPECT_TRUE(node.resynced(kStart + 81s));
+  EXPECT_EQ(node.state(), NodeState::kReady);
+  EXPECT_FALSE(node.resyncing());
+}
+
+// A resync that breaks off: Lost lost_after after the last sign of life.
+TEST(NodeLifecycleTest, AResyncThatBreaksCountsFromTheLastSignOfLife) {
+  NodeLifecycle node({}, kStart);
+  node.resynced(kStart);
+  ASSERT_TRUE(node.connectionLost(kStart + 1s, node_reason::kConnectionLost, "reset"));
+  node.greeted(kStart + 10s);
+  node.heartbeatOk(kStart + 40s);
+  EXPECT_FALSE(node.connectionLost(kStart + 41s, node_reason::kConnectionLost, "reset again"));
+  EXPECT_FALSE(node.resyncing());
+  EXPECT_EQ(node.notReadySince(), kStart + 40s);
+  // Heartbeats answered on a connection that is no longer resyncing do not count.
+  node.heartbeatOk(kStart + 50s);
+  EXPECT_FALSE(node.tick(kStart + 69s));
+  EXPECT_TRUE(node.tick(kStart + 70s));
+  EXPECT_EQ(node.state(), NodeState::kLost);
+}
+
+// Silence during the resync still ends in Lost (the link also drops the
+// connection when a heartbeat goes unanswered).
+TEST(NodeLifecycleTest, ASilentResyncingNodeIsStillLost) {
+  NodeLifecycle node({}, kStart);
+  node.greeted(kStart + 5s);
+  EXPECT_FALSE(node.tick(kStart + 34s));
+  EXPECT_TRUE(node.tick(kStart + 35s));
+  EXPECT_EQ(node.state(), NodeState::kLost);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include "fake_agent.h"
 #include "fake_clock.h"
+#include "fake_monotonic_clock.h"
+#include "server/async_event.h"
 #include "run_io.h"
 #include "support/fake_store.h"
 
@@ -15,6 +17,7 @@ namespace {
 namespace asio = boost::asio;
 using testing::FakeAgent;
 using testing::FakeClock;
+using testing::FakeMonotonicClock;
 using testing::runTask;
 using testing::runUntil;
 using namespace std::chrono_literals;
@@ -39,7 +42,10 @@ class RecordingListener final : public FleetListener {
     auto view = registry != nullptr ? registry->node(node) : std::nullopt;
     events.push_back("resync:" + node + ":" + std::to_string(items.size()) + ":" +
                      std::string(view ? nodeStateName(view->state) : "?"));
-    co_return;
+    if (during_resync) {
+      auto hook = during_resync;
+      co_await hook();
+    }
   }
   void onStatus(const std::string& node, const api::WorkloadStatus& s) override {
     events.push_back("status:" + node + ":" + s.id + ":" + std::string(api::stateName(s.state)));
@@ -56,6 +62,7 @@ class RecordingListener final : public FleetListener {
 
   const NodeRegistry* registry = nullptr;
   std::vector<std::string> events;
+  std::function<asio::awaitable<void>()> during_resync;  // awaited inside onResync
 };
 
 class NodeRegistryTest : public ::testing::Test {
@@ -76,8 +83,10 @@ class NodeRegistryTest : public ::testing::Test {
     return o;
   }
 
-  NodeRegistry& make(std::vector<NodeConfig> configured = {}) {
-    registry = std::make_unique<NodeRegistry>(io.get_executor(), commits, clock, options());
+  NodeRegistry& make(std::vector<NodeConfig> configured = {},
+                     NodeRegistryOptions registry_options = options()) {
+    registry = std::make_unique<NodeRegistry>(io.get_executor(), commits, clock,
+                                              registry_options, monotonic);
     registry->setListener(&listener);
     listener.registry = registry.get();
     auto stored = store.loadNodes();
@@ -96,10 +105,16 @@ class NodeRegistryTest : public ::testing::Test {
     return runUntil(io, [&] { return listener.countOf(event) >= times; });
   }
 
-  // One heartbeat round of the fake clock: the answer has come back.
+  // Both clocks move on together.
+  void advance(std::chrono::milliseconds by) {
+    clock.advance(by);
+    monotonic.advance(by);
+  }
+
+  // One heartbeat round of the fake clocks: the answer has come back.
   void heartbeat(const std::string& id) {
-    clock.advance(1s);
-    registry->tick(clock.now());
+    advance(1s);
+    registry->tick(monotonic.now());
     ASSERT_TRUE(runUntil(io, [&] { return view(id).last_heartbeat == clock.now(); }));
   }
 
@@ -113,6 +128,7 @@ class NodeRegistryTest : public ::testing::Test {
   zp::testing::FakeStore store;
   store::CommitQueue commits{store};
   FakeClock clock{kStart};
+  FakeMonotonicClock monotonic;
   RecordingListener listener;
   std::unique_ptr<NodeRegistry> registry;
 };
@@ -164,7 +180,7 @@ TEST_F(NodeRegistryTest, AddCordonUncordonRemoveArePersisted) {
 
   // A restarted server finds the node, cordoned.
   {
-    NodeRegistry reloaded(io.get_executor(), commits, clock, options());
+    NodeRegistry reloaded(io.get_executor(), commits, clock, options(), monotonic);
     ASSERT_TRUE(reloaded.load(storedNodes(), {}));
     auto node = reloaded.node("node-a");
     ASSERT_TRUE(node);
@@ -310,27 +326,27 @@ TEST_F(NodeRegistryTest, ASilentNodeIsNotReadyWithinFiveSecondsAndLostAfterThirt
   for (int i = 0; i < 3; ++i) heartbeat("node-a");
 
   agent.setMode(FakeAgent::Mode::kSilent);
-  const TimePoint silent_since = clock.now();
+  const MonotonicTime silent_since = monotonic.now();
   while (view("node-a").state == NodeState::kReady) {
-    clock.advance(200ms);
-    registry->tick(clock.now());
+    advance(200ms);
+    registry->tick(monotonic.now());
     io.poll();
-    ASSERT_LT(clock.now() - silent_since, 10s);
+    ASSERT_LT(monotonic.now() - silent_since, 10s);
   }
-  EXPECT_LE(clock.now() - silent_since, 5s);
+  EXPECT_LE(monotonic.now() - silent_since, 5s);
   auto node = view("node-a");
   EXPECT_EQ(node.state, NodeState::kNotReady);
   EXPECT_EQ(node.reason, node_reason::kNoHeartbeat);
   EXPECT_EQ(listener.countOf("changed:node-a:NotReady"), 1);
 
-  const TimePoint not_ready_since = clock.now();
-  clock.advance(29s);
-  registry->tick(clock.now());
+  const MonotonicTime not_ready_since = monotonic.now();
+  advance(29s);
+  registry->tick(monotonic.now());
   EXPECT_EQ(view("node-a").state, NodeState::kNotReady);
-  clock.advance(1s);
-  registry->tick(clock.now());
+  advance(1s);
+  registry->tick(monotonic.now());
   EXPECT_EQ(view("node-a").state, NodeState::kLost);
-  EXPECT_EQ(clock.now() - not_ready_since, 30s);
+  EXPECT_EQ(monotonic.now() - not_ready_since, 30s);
   EXPECT_EQ(listener.countOf("changed:node-a:Lost"), 1);
 
   // It answers again: a new Hello and a resync (seen as Lost) make it Ready.
@@ -403,6 +419,64 @@ TEST_F(NodeRegistryTest, HeartbeatsUpdateCapacityAndTheLastHeartbeat) {
   EXPECT_EQ(agent.count("NodeInfo"), before + 2);
   EXPECT_EQ(view("node-a").last_heartbeat, kStart + 2s);
   EXPECT_EQ(view("node-a").state, NodeState::kReady);
+}
+
+// Liveness runs on the monotonic clock: steps of the wall clock (NTP, a VM
+// resumed) neither make nodes NotReady or Lost nor stop the heartbeats.
+TEST_F(NodeRegistryTest, WallClockStepsChangeNoNodesState) {
+  FakeAgent agent("node-a", {"native"}, {4096, 4000});
+  auto o = options();
+  o.tick_interval = 5ms;  // the registry's own timer loop ticks
+  make({{"node-a", agent.address(), {}}}, o);
+  registry->start();
+  ASSERT_TRUE(waitFor("changed:node-a:Ready"));
+  ASSERT_TRUE(runUntil(io, [&] { return agent.count("NodeInfo") >= 1; }));  // the first one
+  for (const auto step : {std::chrono::milliseconds(1h), std::chrono::milliseconds(-2h)}) {
+    clock.advance(step);
+    const int before = agent.count("NodeInfo");
+    monotonic.advance(1s);  // one heartbeat is due: the loop has ticked once it is sent
+    ASSERT_TRUE(runUntil(io, [&] {
+      return agent.count("NodeInfo") > before && view("node-a").last_heartbeat == clock.now();
+    }));
+    EXPECT_EQ(view("node-a").state, NodeState::kReady);
+  }
+  EXPECT_EQ(listener.countOf("changed:node-a:NotReady"), 0);
+  EXPECT_EQ(listener.countOf("changed:node-a:Lost"), 0);
+}
+
+// A node whose resync takes long (fences waiting on slow removals) is not
+// Lost while its heartbeats are answered: it stays NotReady/Resyncing until
+// onResync returns (§8.2).
+TEST_F(NodeRegistryTest, AResyncingNodeThatAnswersIsNotLost) {
+  FakeAgent agent("node-a", {"native"}, {4096, 4000});
+  make({{"node-a", agent.address(), {}}});
+  registry->start();
+  ASSERT_TRUE(waitFor("changed:node-a:Ready"));
+  AsyncEvent released_event(io.get_executor());
+  bool released = false;
+  bool resync_waits = false;
+  listener.during_resync = [&]() -> asio::awaitable<void> {
+    resync_waits = true;
+    while (!released) co_await released_event.wait();
+    resync_waits = false;
+  };
+  agent.dropConnections();
+  ASSERT_TRUE(waitFor("changed:node-a:NotReady"));
+  ASSERT_TRUE(runUntil(io, [&] { return resync_waits; }));
+  EXPECT_EQ(view("node-a").reason, node_reason::kResyncing);
+  // A minute of resync, the node answering every heartbeat.
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_NO_FATAL_FAILURE(heartbeat("node-a"));
+    auto node = view("node-a");
+    ASSERT_EQ(node.state, NodeState::kNotReady) << i;
+    EXPECT_EQ(node.reason, node_reason::kResyncing);
+  }
+  EXPECT_EQ(listener.countOf("changed:node-a:Lost"), 0);
+  released = true;
+  released_event.notify();
+  ASSERT_TRUE(waitFor("changed:node-a:Ready", 2));
+  EXPECT_EQ(listener.countOf("changed:node-a:Lost"), 0);
+  EXPECT_EQ(agent.count("Hello"), 2);
 }
 
 }  // namespace

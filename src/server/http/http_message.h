@@ -32,6 +32,7 @@ inline constexpr unsigned kMethodNotAllowed = 405;
 inline constexpr unsigned kConflict = 409;
 inline constexpr unsigned kPayloadTooLarge = 413;
 inline constexpr unsigned kUnprocessable = 422;
+inline constexpr unsigned kTooManyRequests = 429;
 inline constexpr unsigned kInternal = 500;
 inline constexpr unsigned kUnavailable = 503;
 inline constexpr unsigned kGatewayTimeout = 504;

@@ -114,7 +114,13 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
 
   protocol::Logs logs_request = query->request;
   auto opened = co_await fleet_.openLogs(node, std::move(logs_request));
-  if (!opened) co_return errorResponse(opened.error());
+  if (!opened) {
+    // The node's log streams are all in use (§8.2): the client may retry later.
+    if (opened.error().code == Code::kResourceExhausted) {
+      co_return errorResponse(http_status::kTooManyRequests, opened.error());
+    }
+    co_return errorResponse(opened.error());
+  }
   auto pump = std::make_shared<LogPump>(co_await asio::this_coro::executor, std::move(*opened));
 
   // An answer that comes at once decides the status: the node's error, or

@@ -54,8 +54,9 @@ class LogsHandler {
   LogsHandler(Fleet& fleet, WorkloadLookup lookup, LogsOptions options = {});
 
   // Errors: 400/422 (parameters), 404 (no such workload, or the node does
-  // not have it), 409 FailedPrecondition (not placed on a node yet), 503
-  // (node unreachable), or the status of the node's error code. An error from
+  // not have it), 409 FailedPrecondition (not placed on a node yet), 429
+  // ResourceExhausted (the node's log streams are all in use), 503 (node
+  // unreachable), or the status of the node's error code. An error from
   // the node after the headers ends the body incomplete (no last chunk).
   boost::asio::awaitable<HttpResponse> logs(HttpRequest request);
 

@@ -97,7 +97,7 @@ struct AgentLink::Connection {
   std::map<std::string, std::pair<api::WorkloadStatus, std::uint64_t>> listing;
   std::vector<api::WorkloadStatus> held;  // pushes that arrived during the hand-up
   bool heartbeat_in_flight = false;
-  std::optional<TimePoint> heartbeat_sent;
+  std::optional<MonotonicTime> heartbeat_sent;
 };
 
 struct AgentLink::Pending {
@@ -226,7 +226,7 @@ void AgentLink::reconnect(std::string_view reason, std::string message) {
   if (current_ && current_->open && current_->established) close(*current_, reason, message);
 }
 
-void AgentLink::tick(TimePoint now) {
+void AgentLink::tick(MonotonicTime now) {
   if (stopped_ || !connected_ || !current_) return;
   Connection& conn = *current_;
   if (conn.heartbeat_in_flight) return;
@@ -425,6 +425,15 @@ void AgentLink::onPush(Connection& conn, api::WorkloadStatus status, std::uint64
       return;
     }
     case Connection::Phase::kHandingUp:
+      if (conn.held.size() >= options_.max_held_pushes) {
+        // Bounded memory: the next connection's resync lists them all.
+        close(conn, node_reason::kConnectionLost,
+              "more than " + std::to_string(options_.max_held_pushes) +
+                  " status changes arrived while the resync was handed up; reconnecting to "
+                  "resync");
+        std::vector<api::WorkloadStatus>().swap(conn.held);
+        return;
+      }
       conn.held.push_back(std::move(status));
       return;
     case Connection::Phase::kLive:
@@ -593,12 +602,25 @@ asio::awaitable<Result<protocol::ReplyBody>> AgentLink::call(protocol::RequestBo
   co_return std::move(answer.reply);
 }
 
+std::size_t AgentLink::openLogStreams() {
+  std::erase_if(log_connections_, [](const auto& weak) {
+    auto conn = weak.lock();
+    return !conn || !conn->open;
+  });
+  return log_connections_.size();
+}
+
 asio::awaitable<Result<std::unique_ptr<LogStream>>> AgentLink::openLogs(protocol::Logs request) {
   auto self = shared_from_this();
   const std::string what = describe("Logs");
   if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
+  if (const auto open = openLogStreams(); open >= options_.max_log_streams) {
+    co_return fail(Code::kResourceExhausted,
+                   "too many log streams for node \"" + node_id_ + "\" (" +
+                       std::to_string(open) + " open, at most " +
+                       std::to_string(options_.max_log_streams) + "); try again when one ends");
+  }
   auto conn = std::make_shared<Connection>(executor_);
-  std::erase_if(log_connections_, [](const auto& weak) { return weak.expired(); });
   log_connections_.push_back(conn);
   auto connected = co_await connectSocket(conn);
   if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");

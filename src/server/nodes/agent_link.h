@@ -16,15 +16,23 @@
 // undecodable line or a non-push without `req` drops the connection (every
 // call in flight fails kUnavailable). Pushes (WorkloadEvent) during the
 // resync are merged into the listing in arrival order; pushes that arrive
-// while `resynced` runs are held and delivered after it, in order.
+// while `resynced` runs are held and delivered after it, in order (at most
+// max_held_pushes: one more drops the connection, and the next resync
+// covers them).
+//
+// call() keeps at most max_in_flight calls on the connection, below the
+// agent's limit of slow requests per connection (64, docs/architecture.md
+// §3), so the agent always has a slot for what the link sends itself.
 //
 // Heartbeats: tick(now) sends NodeInfo every heartbeat_interval of the
-// caller's clock while connected (never two at once); the answer goes to
-// `heartbeat`, and a heartbeat unanswered for heartbeat_timeout drops the
-// connection (reason NoHeartbeat).
+// caller's monotonic clock while connected (never two at once), outside the
+// max_in_flight cap, so a heartbeat never waits behind calls; the answer
+// goes to `heartbeat`, and a heartbeat unanswered for heartbeat_timeout
+// drops the connection (reason NoHeartbeat). Heartbeats run during the
+// resync too.
 //
 // Logs use a dedicated connection each (openLogs), so a slow reader never
-// delays status traffic.
+// delays status traffic; at most max_log_streams are open at once.
 //
 // Threading and ownership: everything runs on the one executor given at
 // creation (the server's io_context); nothing is thread-safe. Always held by
@@ -69,9 +77,15 @@ struct AgentLinkOptions {
   std::chrono::milliseconds heartbeat_timeout{4'000};
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{5'000};
-  // Calls in flight at once; further calls wait for a slot (within their timeout).
-  std::size_t max_in_flight = 1'024;
+  // Calls in flight at once; further calls wait for a slot (within their
+  // timeout). Keep it below the agent's slow requests per connection (64).
+  std::size_t max_in_flight = 32;
   std::int64_t resync_page = protocol::kDefaultListLimit;
+  // Pushes held while `resynced` runs; one more drops the connection.
+  std::size_t max_held_pushes = 10'000;
+  // Log streams (connections) open at once; openLogs beyond it is
+  // kResourceExhausted.
+  std::size_t max_log_streams = 32;
 };
 
 // What the link reports to its owner, on the executor. Any may be empty.
@@ -115,13 +129,14 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
                                                            std::chrono::milliseconds timeout);
 
   // Opens a log stream on a new connection: Hello {node_id} then `request`.
-  // Errors: kUnavailable (cannot connect, connection lost, no Hello answer
-  // within hello_timeout), the agent's Error (e.g. FailedPrecondition for a
-  // node id mismatch), kCancelled after shutdown().
+  // Errors: kResourceExhausted when max_log_streams are open, kUnavailable
+  // (cannot connect, connection lost, no Hello answer within hello_timeout),
+  // the agent's Error (e.g. FailedPrecondition for a node id mismatch),
+  // kCancelled after shutdown().
   boost::asio::awaitable<Result<std::unique_ptr<LogStream>>> openLogs(protocol::Logs request);
 
-  // Sends a heartbeat if one is due at `now` (the owner's clock).
-  void tick(TimePoint now);
+  // Sends a heartbeat if one is due at `now` (the owner's monotonic clock).
+  void tick(MonotonicTime now);
   // Drops the current connection (if any) with this reason; the loop
   // reconnects after its backoff.
   void reconnect(std::string_view reason, std::string message);
@@ -130,6 +145,8 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   bool connected() const { return connected_; }
   // Calls in flight (for tests).
   std::size_t inFlight() const { return in_flight_; }
+  // Log streams open or being opened.
+  std::size_t openLogStreams();
   const std::string& nodeId() const { return node_id_; }
   const std::string& address() const { return address_; }
 

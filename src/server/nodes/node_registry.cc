@@ -55,10 +55,12 @@ NodeRegistryOptions nodeRegistryOptions(const ServerConfig& config) {
 }
 
 NodeRegistry::NodeRegistry(asio::any_io_executor executor, store::CommitQueue& commits,
-                           const Clock& clock, NodeRegistryOptions options)
+                           const Clock& clock, NodeRegistryOptions options,
+                           const MonotonicClock& monotonic)
     : executor_(std::move(executor)),
       commits_(commits),
       clock_(clock),
+      monotonic_(monotonic),
       options_(options),
       tick_timer_(executor_) {
   // One heartbeat cadence: the lifecycle's. A heartbeat unanswered for as
@@ -89,7 +91,7 @@ NodeView NodeRegistry::view(const Node& node) const {
     v.message = node.lifecycle.message();
   }
   v.schedulable = !node.record.cordoned && !node.removing;
-  v.last_heartbeat = node.lifecycle.lastHeartbeat();
+  v.last_heartbeat = node.last_heartbeat;
   v.allocated = node.allocated;
   v.workloads = node.workloads;
   if (node.info) {
@@ -109,18 +111,19 @@ void NodeRegistry::notifyChanged(const Node& node) {
 Status NodeRegistry::load(std::vector<store::NodeRecord> stored,
                           const std::vector<NodeConfig>& configured) {
   const TimePoint now = clock_.now();
+  const MonotonicTime since = monotonic_.now();
   for (auto& record : stored) {
     const std::string id = record.id;
-    nodes_[id] = std::make_unique<Node>(std::move(record), options_.lifecycle, now);
+    nodes_[id] = std::make_unique<Node>(std::move(record), options_.lifecycle, since);
   }
   for (const auto& config : configured) {
     if (auto s = validateNode(config.id, config.address); !s) return s;
     Node* node = find(config.id);
     if (node == nullptr) {
       store::NodeRecord record{config.id, config.address, false, now};
-      node =
-          (nodes_[config.id] = std::make_unique<Node>(std::move(record), options_.lifecycle, now))
-              .get();
+      node = (nodes_[config.id] =
+                  std::make_unique<Node>(std::move(record), options_.lifecycle, since))
+                 .get();
     }
     node->record.address = config.address;  // the file wins
     node->configured_classes = config.runtime_classes;
@@ -175,14 +178,14 @@ void NodeRegistry::shutdown() {
 
 asio::awaitable<void> NodeRegistry::tickLoop() {
   while (!stopped_) {
-    tick(clock_.now());
+    tick(monotonic_.now());
     tick_timer_.expires_after(options_.tick_interval);
     boost::system::error_code ec;
     co_await tick_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
-void NodeRegistry::tick(TimePoint now) {
+void NodeRegistry::tick(MonotonicTime now) {
   if (stopped_) return;
   std::vector<std::string> changed;
   for (auto& [id, node] : nodes_) {
@@ -210,12 +213,17 @@ bool NodeRegistry::updateInfo(Node& node, api::NodeInfo info) {
   return changed;
 }
 
+void NodeRegistry::stampHeartbeat(Node& node) { node.last_heartbeat = clock_.now(); }
+
 void NodeRegistry::onConnected(const std::string& id, const AgentLink* link,
                                const api::NodeInfo& info) {
   Node* node = find(id);
   if (node == nullptr || node->link.get() != link) return;
   updateInfo(*node, info);
-  node->lifecycle.heartbeatOk(clock_.now());
+  // NotReady/Resyncing until onResync returns; never Lost meanwhile while
+  // its heartbeats are answered (§8.2).
+  node->lifecycle.greeted(monotonic_.now());
+  stampHeartbeat(*node);
 }
 
 asio::awaitable<void> NodeRegistry::onResynced(std::string id, const AgentLink* link,
@@ -226,7 +234,8 @@ asio::awaitable<void> NodeRegistry::onResynced(std::string id, const AgentLink* 
   }
   Node* node = find(id);
   if (stopped_ || node == nullptr || node->link.get() != link || !link->connected()) co_return;
-  if (node->lifecycle.resynced(clock_.now())) {
+  stampHeartbeat(*node);
+  if (node->lifecycle.resynced(monotonic_.now())) {
     spdlog::info("node \"{}\" is Ready", id);
     notifyChanged(*node);
   }
@@ -246,7 +255,8 @@ void NodeRegistry::onHeartbeat(const std::string& id, const AgentLink* link,
                                const api::NodeInfo& info) {
   Node* node = find(id);
   if (node == nullptr || node->link.get() != link) return;
-  node->lifecycle.heartbeatOk(clock_.now());
+  node->lifecycle.heartbeatOk(monotonic_.now());
+  stampHeartbeat(*node);
   if (updateInfo(*node, info) && node->lifecycle.state() == NodeState::kReady) {
     notifyChanged(*node);
   }
@@ -256,7 +266,7 @@ void NodeRegistry::onDisconnected(const std::string& id, const AgentLink* link,
                                   std::string_view reason, const std::string& message) {
   Node* node = find(id);
   if (node == nullptr || node->link.get() != link) return;
-  if (node->lifecycle.connectionLost(clock_.now(), reason, message)) notifyChanged(*node);
+  if (node->lifecycle.connectionLost(monotonic_.now(), reason, message)) notifyChanged(*node);
 }
 
 std::vector<NodeView> NodeRegistry::nodes() const {
@@ -323,7 +333,7 @@ asio::awaitable<Result<NodeView>> NodeRegistry::add(std::string id, std::string 
   if (!committed) co_return fail(committed.error());
   if (stopped_) co_return fail(Code::kCancelled, "the server is shutting down");
   auto& node = nodes_[id] =
-      std::make_unique<Node>(std::move(record), options_.lifecycle, clock_.now());
+      std::make_unique<Node>(std::move(record), options_.lifecycle, monotonic_.now());
   attachLink(*node);
   spdlog::info("node \"{}\" at {} added", id, address);
   notifyChanged(*node);

@@ -6,8 +6,14 @@
 // additions; every change is durable through the CommitQueue before it is
 // answered), each node's NodeLifecycle and AgentLink, and the running count
 // of the resources allocated on each node. A timer loop calls tick(now)
-// every tick_interval with the Clock's time: it drives the lifecycles
-// (NotReady, Lost) and the heartbeats.
+// every tick_interval with the MonotonicClock's time: it drives the
+// lifecycles (NotReady, Lost) and the heartbeats, so a step of the wall clock
+// changes no node's state. The wall Clock only stamps what is shown
+// (last_heartbeat) and stored (added_at).
+//
+// Log streams: at most `link.max_log_streams` per node at once (openLogs
+// beyond it is kResourceExhausted), so log followers never use up the
+// agent's connections.
 //
 // FleetListener calls: onResync when a node (re)connected and listed its
 // workloads (the node becomes Ready when it returns); onStatus for pushes
@@ -59,9 +65,10 @@ NodeRegistryOptions nodeRegistryOptions(const ServerConfig& config);
 
 class NodeRegistry final : public Fleet {
  public:
-  // Borrows `commits` and `clock`, which must outlive it.
+  // Borrows `commits`, `clock` and `monotonic`, which must outlive it.
   NodeRegistry(boost::asio::any_io_executor executor, store::CommitQueue& commits,
-               const Clock& clock, NodeRegistryOptions options = {});
+               const Clock& clock, NodeRegistryOptions options = {},
+               const MonotonicClock& monotonic = SteadyMonotonicClock::instance());
   ~NodeRegistry() override;
   NodeRegistry(const NodeRegistry&) = delete;
   NodeRegistry& operator=(const NodeRegistry&) = delete;
@@ -90,8 +97,9 @@ class NodeRegistry final : public Fleet {
   boost::asio::awaitable<Result<NodeView>> cordon(std::string id);
   boost::asio::awaitable<Result<NodeView>> uncordon(std::string id);
 
-  // One round of the timer loop (public so tests can drive it).
-  void tick(TimePoint now);
+  // One round of the timer loop at `now` of the MonotonicClock (public so
+  // tests can drive it).
+  void tick(MonotonicTime now);
 
   // Fleet
   std::vector<NodeView> nodes() const override;
@@ -106,11 +114,12 @@ class NodeRegistry final : public Fleet {
 
  private:
   struct Node {
-    Node(store::NodeRecord record, LifecycleOptions options, TimePoint now)
+    Node(store::NodeRecord record, LifecycleOptions options, MonotonicTime now)
         : record(std::move(record)), lifecycle(options, now) {}
     store::NodeRecord record;                     // id, address, cordoned, added_at
     std::vector<std::string> configured_classes;  // from the config, until NodeInfo
-    NodeLifecycle lifecycle;
+    NodeLifecycle lifecycle;                      // on the monotonic clock
+    std::optional<TimePoint> last_heartbeat;      // wall time, for the view
     std::optional<api::NodeInfo> info;  // the agent's last Node answer
     api::Resources allocated;
     int workloads = 0;
@@ -134,12 +143,15 @@ class NodeRegistry final : public Fleet {
                       const std::string& message);
   // Records `info`; true when capacity or classes changed.
   static bool updateInfo(Node& node, api::NodeInfo info);
+  // A heartbeat, Hello or resync answered now: the wall time for the view.
+  void stampHeartbeat(Node& node);
   boost::asio::awaitable<Result<NodeView>> setCordoned(std::string id, bool cordoned);
   boost::asio::awaitable<void> tickLoop();
 
   boost::asio::any_io_executor executor_;
   store::CommitQueue& commits_;
   const Clock& clock_;
+  const MonotonicClock& monotonic_;
   NodeRegistryOptions options_;
   FleetListener* listener_ = nullptr;
   std::map<std::string, std::unique_ptr<Node>, std::less<>> nodes_;

@@ -1062,7 +1062,6 @@ TEST_F(WorkloadServiceTest, ANodeRemovedAndAddedAgainWhileItsWorkloadsAreBusyCou
     const auto* start = std::get_if<StartWorkload>(&call.request);
     if (start == nullptr || start->workload.id != "b" || readded) return;
     readded = true;
-    auto copies = fleet_.copies("n1");
     fleet_.removeNode("n1");
     service_->onNodeRemoved("n1");
     fleet_.addNode("n1", {"kata"}, {4096, 4000});
@@ -1073,7 +1072,9 @@ TEST_F(WorkloadServiceTest, ANodeRemovedAndAddedAgainWhileItsWorkloadsAreBusyCou
   tick();
   std::int64_t placed = 0;
   int count = 0;
-  for (const auto& rec : service_->list({}, std::nullopt, "")->items) {
+  const auto page = service_->list({}, std::nullopt, "");
+  ASSERT_TRUE(page);
+  for (const auto& rec : page->items) {
     if (rec.status.node == "n1" && !api::isTerminal(rec.status.state)) {
       placed += rec.spec.memory_mb;
       ++count;

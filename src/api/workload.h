@@ -136,6 +136,12 @@ inline constexpr std::string_view kBackOff = "BackOff";
 inline constexpr std::string_view kNodeLost = "NodeLost";
 // Removed from a drained node and not placed again (restart policy Never).
 inline constexpr std::string_view kDrained = "Drained";
+// Set by the server only: the workload is being deleted (its copy is removed
+// from its node, then the record is deleted); the state is the last known.
+inline constexpr std::string_view kTerminating = "Terminating";
+// Set by the server only: the workload is being drained from its node (its
+// copy is removed, then it is placed again or ends Drained).
+inline constexpr std::string_view kDraining = "Draining";
 }  // namespace reason
 
 // What became of a workload. On the server the status is also the record of

@@ -66,7 +66,11 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
   policy_handlers_.addRoutes(router_);
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+  // Drained while every component that submitted to it still exists.
+  commits_.stop();
+}
 
 Result<asio::ip::tcp::endpoint> Server::start(const asio::ip::tcp::endpoint& endpoint) {
   // The registry first: loading the workloads counts their allocations on

@@ -55,8 +55,12 @@ Result<ServerOptions> serverOptions(const ServerConfig& config);
 //
 // Shutdown: stop() closes the listener and the open connections (streams
 // included), ends the tick loops and the agent links, so io_context::run()
-// returns once the last coroutine has unwound; the commit queue applies what
-// is queued when the Server is destroyed.
+// returns once the last coroutine has unwound and every write submitted from
+// the executor has completed there (commits hold the executor busy). The
+// destructor stops the commit queue first (it applies whatever is still
+// queued and joins its thread), so no completion can run on a component
+// already destroyed; then the members go in reverse order (the service
+// before the registry, hub and queue it borrows).
 class Server {
  public:
   Server(boost::asio::io_context& io, ServerOptions options, store::Store& store,
@@ -84,7 +88,7 @@ class Server {
   const Clock& clock_;
   std::shared_ptr<const IsolationPolicy> isolation_;
   Admission admission_;
-  store::CommitQueue commits_;
+  store::CommitQueue commits_;  // before everything that submits to it
   NodeRegistry registry_;
   WatchHub hub_;
   WorkloadService service_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <charconv>
 #include <exception>
@@ -23,6 +24,8 @@ using store::WorkloadRecord;
 namespace {
 
 constexpr int kGeneratedIdAttempts = 5;
+// Rounds of re-checking a resync's listed copies after its fences (§8.6).
+constexpr int kResyncRechecks = 3;
 // Grace a fenced copy gets between SIGTERM and SIGKILL (a drained one: the default too).
 constexpr std::chrono::seconds kFenceGrace{protocol::kDefaultStopTimeoutSeconds};
 
@@ -87,12 +90,15 @@ WorkloadService::WorkloadService(asio::any_io_executor executor, Fleet& fleet,
       table_(fleet_, options_.scheduler),
       backoff_(options_.delivery_backoff) {}
 
+WorkloadService::~WorkloadService() { alive_->store(false); }
+
 // ---------------------------------------------------------------------------
 // Start, reads
 
 Status WorkloadService::load(store::Store& store) {
   auto records = store.loadWorkloads();
   if (!records) return fail(records.error());
+  for (const auto& node : fleet_.nodes()) ready_[node.id] = node.state == NodeState::kReady;
   std::size_t placed = 0;
   std::size_t queued = 0;
   for (auto& record : *records) {
@@ -107,8 +113,10 @@ Status WorkloadService::load(store::Store& store) {
     if (isPlaced(record) && !isFinal(record)) ++placed;
     if (!isPlaced(record) && !isFinal(record)) ++queued;
   }
-  spdlog::info("loaded {} workloads ({} placed and not final, {} waiting to be placed)",
-               records->size(), placed, queued);
+  spdlog::info(
+      "loaded {} workloads ({} placed and not final, {} waiting to be placed, {} being deleted "
+      "or drained)",
+      records->size(), placed, queued, table_.awaitingRemoval().size());
   return ok();
 }
 
@@ -153,7 +161,7 @@ Result<ListPage> WorkloadService::list(const ListFilter& filter, std::optional<s
 }
 
 WorkloadRecord WorkloadService::shown(const WorkloadRecord& record) const {
-  if (!isPlaced(record) || isFinal(record)) return record;
+  if (!isPlaced(record) || isFinal(record) || awaitsRemoval(record)) return record;
   auto node = fleet_.node(record.status.node);
   if (node && node->state == NodeState::kReady) return record;
   WorkloadRecord view = record;
@@ -280,36 +288,149 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
           "node returns",
           id, node, view ? "lost" : "not known");
     } else {
-      protocol::RequestBody request =
-          protocol::RemoveWorkload{id, grace.count(), record.status.uid};
-      // The agent may use the whole grace period before it answers.
-      const auto timeout =
-          options_.remove_timeout + std::chrono::duration_cast<std::chrono::milliseconds>(grace);
-      auto reply = co_await fleet_.call(node, std::move(request), timeout);
-      if (!reply && reply.error().code != Code::kNotFound) {
-        if (reply.error().code == Code::kUnavailable ||
-            reply.error().code == Code::kDeadlineExceeded) {
-          co_return fail(
-              Code::kUnavailable,
-              "node " + quoted(node) + " is unreachable, so workload " + quoted(id) +
-                  " was not removed and its record is kept; retry later: " + reply.error().message);
+      // The intent first, durably: whatever happens next (no answer, a
+      // crash, a failed delete), the record is never delivered again and its
+      // deletion is finished later.
+      if (record.status.reason != api::reason::kTerminating) {
+        std::string message =
+            "being deleted: its copy is removed from node " + quoted(node) + ", then the record";
+        auto marked = co_await mark(id, api::reason::kTerminating, std::move(message));
+        if (!marked) {
+          co_return fail(Code::kUnavailable, "workload " + quoted(id) +
+                                                 " could not be deleted: " +
+                                                 marked.error().message + "; nothing was changed");
         }
-        co_return fail(reply.error().code, "node " + quoted(node) + " could not remove workload " +
-                                               quoted(id) + ": " + reply.error().message);
+      }
+      auto removed = co_await removeCopy(id, node, record.status.uid, grace);
+      if (!removed) {
+        const Error& error = removed.error();
+        const auto wait = backoff_.failed(id, clock_.now());
+        const std::string later = "; it stays Terminating and is deleted once the node has "
+                                  "removed it (next attempt in " +
+                                  seconds(wait) + ")";
+        if (error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded) {
+          co_return fail(Code::kUnavailable, "node " + quoted(node) +
+                                                 " is unreachable, so workload " + quoted(id) +
+                                                 " was not removed yet" + later + ": " +
+                                                 error.message);
+        }
+        co_return fail(error.code, "node " + quoted(node) + " could not remove workload " +
+                                       quoted(id) + later + ": " + error.message);
       }
     }
   }
+  auto deleted = co_await deleteRecord(id);
+  if (!deleted) {
+    backoff_.failed(id, clock_.now());
+    co_return fail(deleted.error());
+  }
+  co_return deleted;
+}
+
+asio::awaitable<Status> WorkloadService::drain(std::string node) {
+  const std::vector<std::string> ids = table_.activeOn(node);
+  int failed = 0;
+  std::optional<Error> first;
+  const auto failedOne = [&](const std::string& id, const Error& error) {
+    ++failed;
+    if (!first) first = error;
+    backoff_.failed(id, clock_.now());
+    spdlog::warn("drain of node \"{}\": workload \"{}\" not drained yet: {}", node, id,
+                 error.toString());
+  };
+  for (const auto& id : ids) {
+    auto guard = co_await locks_.acquire(id);
+    const auto* entry = table_.find(id);
+    if (entry == nullptr || !entry->committed || entry->record.status.node != node ||
+        isFinal(entry->record) || entry->record.status.reason == api::reason::kTerminating) {
+      continue;  // gone, moved, ended, or being deleted
+    }
+    const std::string uid = entry->record.status.uid;
+    if (entry->record.status.reason != api::reason::kDraining) {
+      // Durably first: the copy is never delivered again, and the drain is
+      // finished even if the server stops before it is.
+      std::string message =
+          "being drained from node " + quoted(node) + ": its copy is removed, then it is " +
+          (reschedules(entry->record.spec) ? "placed again" : "ended Drained");
+      auto marked = co_await mark(id, api::reason::kDraining, std::move(message));
+      if (!marked) {
+        failedOne(id, marked.error());
+        continue;
+      }
+    }
+    auto removed = co_await removeCopy(id, node, uid, kFenceGrace);
+    if (!removed) {
+      failedOne(id, removed.error());
+      continue;
+    }
+    auto completed = co_await completeDrain(id);
+    if (!completed) failedOne(id, completed.error());
+  }
+  if (failed > 0) {
+    co_return fail(first->code, std::to_string(failed) + " of " + std::to_string(ids.size()) +
+                                    " workloads could not be drained from node " + quoted(node) +
+                                    ": " + first->message);
+  }
+  co_return ok();
+}
+
+// ---------------------------------------------------------------------------
+// Removals: marked Terminating or Draining, the copy removed, then the record
+// deleted or placed again / ended.
+
+asio::awaitable<Status> WorkloadService::mark(std::string id, std::string_view reason,
+                                              std::string message) {
+  const WorkloadRecord before = table_.find(id)->record;
+  WorkloadRecord after = before;
+  after.status.reason = std::string(reason);
+  after.status.message = std::move(message);
+  after.updated_at = clock_.now();
+  table_.update(id, after);  // from now on: not delivered, its copy's pushes ignored
+  const bool was_undelivered = undelivered_.erase(id) > 0;
+  backoff_.clear(id);
+  std::vector<store::Write> batch{store::PutWorkload{after}};
+  auto stored = co_await commit(commits_, std::move(batch));
+  if (!stored) {
+    spdlog::error("workload \"{}\" cannot be marked {}: {}", id, reason,
+                  stored.error().toString());
+    if (table_.contains(id)) table_.update(id, before);
+    if (was_undelivered) undelivered_.insert(id);
+    co_return fail(Code::kUnavailable, "the store failed (" + stored.error().message + ")");
+  }
+  spdlog::info("workload \"{}\" {}", id, after.status.message);
+  publish(WatchEventType::kModified, after);
+  co_return ok();
+}
+
+asio::awaitable<Status> WorkloadService::removeCopy(std::string id, std::string node,
+                                                    std::string uid, std::chrono::seconds grace) {
+  protocol::RequestBody request = protocol::RemoveWorkload{id, grace.count(), uid};
+  // The agent may use the whole grace period before it answers.
+  const auto timeout =
+      options_.remove_timeout + std::chrono::duration_cast<std::chrono::milliseconds>(grace);
+  auto reply = co_await fleet_.call(node, std::move(request), timeout);
+  if (!reply && reply.error().code != Code::kNotFound) co_return fail(reply.error());
+  co_return ok();
+}
+
+asio::awaitable<Result<WorkloadRecord>> WorkloadService::deleteRecord(std::string id) {
+  // Pushes of its copy are ignored from here on (nothing may write the record again).
+  deleting_.insert(id);
   std::vector<store::Write> batch{store::DeleteWorkload{id}};
   auto deleted = co_await commit(commits_, std::move(batch));
-  if (!deleted) {
-    spdlog::error("workload \"{}\" removed from its node but not from the store: {}", id,
-                  deleted.error().toString());
-    co_return fail(Code::kUnavailable, "workload " + quoted(id) +
-                                           " could not be deleted: the store failed (" +
-                                           deleted.error().message + "); retry");
-  }
+  deleting_.erase(id);
   const auto* current = table_.find(id);
-  const WorkloadRecord last = current != nullptr ? current->record : record;
+  if (!deleted) {
+    const bool marked = current != nullptr && awaitsRemoval(current->record);
+    spdlog::error("workload \"{}\" could not be deleted from the store{}: {}", id,
+                  marked ? " (it stays Terminating; retried)" : "", deleted.error().toString());
+    co_return fail(Code::kUnavailable,
+                   "workload " + quoted(id) + " could not be deleted: the store failed (" +
+                       deleted.error().message + ")" +
+                       (marked ? "; it stays Terminating and its deletion is retried" : "; retry"));
+  }
+  const WorkloadRecord last = current->record;
+  const std::string node = last.status.node;
   table_.erase(id);
   undelivered_.erase(id);
   backoff_.clear(id);
@@ -319,57 +440,63 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
   co_return last;
 }
 
-asio::awaitable<Status> WorkloadService::drain(std::string node) {
-  const std::vector<std::string> ids = table_.activeOn(node);
-  int failed = 0;
-  std::optional<Error> first;
-  for (const auto& id : ids) {
-    auto guard = co_await locks_.acquire(id);
-    const auto* entry = table_.find(id);
-    if (entry == nullptr || !entry->committed || entry->record.status.node != node ||
-        isFinal(entry->record)) {
-      continue;
-    }
-    const std::string uid = entry->record.status.uid;
-    protocol::RequestBody request = protocol::RemoveWorkload{id, kFenceGrace.count(), uid};
-    const std::chrono::milliseconds timeout = options_.remove_timeout + kFenceGrace;
-    auto reply = co_await fleet_.call(node, std::move(request), timeout);
-    if (!reply && reply.error().code != Code::kNotFound) {
-      ++failed;
-      if (!first) first = reply.error();
-      spdlog::warn("drain of node \"{}\": workload \"{}\" not removed: {}", node, id,
-                   reply.error().toString());
-      continue;
-    }
-    entry = table_.find(id);
-    if (entry == nullptr || entry->record.status.uid != uid) continue;
-    const WorkloadRecord before = entry->record;
-    WorkloadRecord after;
-    if (reschedules(before.spec)) {
-      after = withPlacement(before, decide(before.spec),
-                            "removed from node " + quoted(node) + " by a drain; ");
-    } else {
-      after = before;
-      after.status.state = api::WorkloadState::kFailed;
-      after.status.reason = std::string(api::reason::kDrained);
-      after.status.message = "removed from node " + quoted(node) + " by a drain";
-      after.status.finished_at = clock_.now();
-      after.updated_at = clock_.now();
-    }
-    table_.update(id, after);
-    std::vector<Change> changes{Change{id, before, after}};
-    auto committed = co_await commitChanges(std::move(changes));
-    if (!committed) {
-      ++failed;
-      if (!first) first = committed.error();
-    }
+asio::awaitable<Status> WorkloadService::completeDrain(std::string id) {
+  const auto* entry = table_.find(id);
+  if (entry == nullptr || entry->record.status.reason != api::reason::kDraining) co_return ok();
+  const WorkloadRecord before = entry->record;
+  const std::string why = "removed from node " + quoted(before.status.node) + " by a drain";
+  WorkloadRecord after;
+  if (reschedules(before.spec)) {
+    after = withPlacement(before, decide(before.spec), why + "; ");
+  } else {
+    after = before;
+    after.status.state = api::WorkloadState::kFailed;
+    after.status.reason = std::string(api::reason::kDrained);
+    after.status.message = why;
+    after.status.finished_at = clock_.now();
+    after.updated_at = clock_.now();
   }
-  if (failed > 0) {
-    co_return fail(first->code, std::to_string(failed) + " of " + std::to_string(ids.size()) +
-                                    " workloads could not be drained from node " + quoted(node) +
-                                    ": " + first->message);
+  table_.update(id, after);
+  std::vector<Change> changes{Change{id, before, after}};
+  co_return co_await commitChanges(std::move(changes));  // on failure: Draining still
+}
+
+void WorkloadService::startRemoval(const std::string& id) {
+  if (stopped_ || finishing_.contains(id)) return;
+  finishing_.insert(id);
+  spawn(finishRemoval(id));
+}
+
+asio::awaitable<void> WorkloadService::finishRemoval(std::string id) {
+  auto guard = co_await locks_.acquire(id);
+  const auto* entry = table_.find(id);
+  if (entry == nullptr || !entry->committed || !awaitsRemoval(entry->record)) {
+    finishing_.erase(id);
+    co_return;
   }
-  co_return ok();
+  const WorkloadRecord record = entry->record;
+  const std::string& node = record.status.node;
+  auto view = fleet_.node(node);
+  if (view && view->state != NodeState::kLost) {
+    auto removed = co_await removeCopy(id, node, record.status.uid, kFenceGrace);
+    if (!removed) {
+      const auto wait = backoff_.failed(id, clock_.now());
+      spdlog::warn("workload \"{}\" ({}): its copy on node \"{}\" not removed yet (next attempt "
+                   "in {}): {}",
+                   id, record.status.reason, node, seconds(wait), removed.error().toString());
+      finishing_.erase(id);
+      co_return;
+    }
+  }  // else: a returning node's resync fences the copy
+  Status done = ok();
+  if (record.status.reason == api::reason::kTerminating) {
+    auto deleted = co_await deleteRecord(id);
+    if (!deleted) done = fail(deleted.error());
+  } else {
+    done = co_await completeDrain(id);
+  }
+  if (!done) backoff_.failed(id, clock_.now());
+  finishing_.erase(id);
 }
 
 // ---------------------------------------------------------------------------
@@ -421,21 +548,30 @@ asio::awaitable<Status> WorkloadService::commitChanges(std::vector<Change> chang
 void WorkloadService::persist(const WorkloadRecord& record) {
   ++inflight_;
   std::vector<store::Write> batch{store::PutWorkload{record}};
-  commits_.submit(std::move(batch), [this, record](Status status) {
-    asio::post(executor_, [this, record, status = std::move(status)] {
+  // The completion runs on the commit thread: it holds the executor busy
+  // until its handler has run there, and the handler touches the service
+  // only while it exists.
+  auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(executor_);
+  commits_.submit(std::move(batch), [executor = executor_, work, alive = alive_, this,
+                                     record](Status status) {
+    asio::post(executor, [alive, this, record, status = std::move(status)] {
+      if (!alive->load()) return;
       --inflight_;
       if (!status) {
         spdlog::error("cannot store the status of workload \"{}\": {}", record.spec.id,
                       status.error().toString());
         return;
       }
+      // Gone or being deleted: its DELETED says the rest.
+      if (!table_.contains(record.spec.id) || deleting_.contains(record.spec.id)) return;
       publish(WatchEventType::kModified, record);
     });
   });
 }
 
 void WorkloadService::publish(WatchEventType type, const WorkloadRecord& record) {
-  if (watch_ != nullptr) watch_->publish(WatchEvent{type, record});
+  // What get() would answer now: watchers and readers see the same view.
+  if (watch_ != nullptr) watch_->publish(WatchEvent{type, shown(record)});
 }
 
 // ---------------------------------------------------------------------------
@@ -449,9 +585,25 @@ bool WorkloadService::wantedOn(std::string_view id, std::string_view node,
   return status.node == node && status.uid == uid && !endedByServer(status);
 }
 
+bool WorkloadService::removalPending(std::string_view id, std::string_view node,
+                                     std::string_view uid) const {
+  const auto* entry = table_.find(id);
+  if (entry == nullptr || !entry->committed) return false;
+  const api::WorkloadStatus& status = entry->record.status;
+  return status.node == node && status.uid == uid && awaitsRemoval(entry->record);
+}
+
 void WorkloadService::applyStatus(const std::string& node, api::WorkloadStatus status) {
   if (!wantedOn(status.id, node, status.uid)) {
     fence(node, status.id, status.uid);
+    return;
+  }
+  // Being deleted, or its copy being removed: nothing may write the record
+  // but that removal (it would put a deleted record back, or undo the mark).
+  if (deleting_.contains(status.id) || removalPending(status.id, node, status.uid)) return;
+  if (status.reason == api::reason::kTerminating || status.reason == api::reason::kDraining) {
+    spdlog::warn("node \"{}\" reported workload \"{}\" with the server's reason {}: ignored", node,
+                 status.id, status.reason);
     return;
   }
   const WorkloadRecord& current = table_.find(status.id)->record;
@@ -478,71 +630,158 @@ void WorkloadService::onStatus(const std::string& node, const api::WorkloadStatu
 asio::awaitable<void> WorkloadService::onResync(std::string node,
                                                 std::vector<api::WorkloadStatus> items) {
   std::map<std::string, std::string> present;  // id -> uid of the copies on the node
+  std::vector<std::pair<std::string, std::string>> kept;  // (id, uid) wanted when listed
   std::vector<Task> fences;
+  const auto fenceTask = [&](const std::string& id, const std::string& uid) {
+    const std::string key = node + "/" + id + "/" + uid;
+    if (fencing_.contains(key)) return;
+    fencing_.insert(key);
+    fences.push_back([this, node, id, uid]() -> asio::awaitable<void> {
+      std::string n = node, i = id, u = uid;
+      co_await fenceNow(std::move(n), std::move(i), std::move(u));
+    });
+  };
   int applied = 0;
+  int removing = 0;
   for (auto& item : items) {
     present[item.id] = item.uid;
+    if (removalPending(item.id, node, item.uid)) {
+      ++removing;  // finished below, not applied
+      continue;
+    }
     if (!wantedOn(item.id, node, item.uid)) {
-      const std::string key = node + "/" + item.id + "/" + item.uid;
-      if (fencing_.contains(key)) continue;
-      fencing_.insert(key);
-      fences.push_back([this, node, id = item.id, uid = item.uid]() -> asio::awaitable<void> {
-        std::string n = node, i = id, u = uid;
-        co_await fenceNow(std::move(n), std::move(i), std::move(u));
-      });
+      fenceTask(item.id, item.uid);
       continue;
     }
     ++applied;
+    kept.emplace_back(item.id, item.uid);
     applyStatus(node, std::move(item));
   }
-  const std::size_t fenced = fences.size();
+  std::size_t fenced = fences.size();
   if (fenced > 0) {
     spdlog::info("node \"{}\" runs {} copies no record places there: removing them", node, fenced);
   }
   co_await runConcurrently(std::move(fences));
 
+  // While the fences ran, records may have moved away (the node was declared
+  // Lost and evacuated, a workload was deleted or placed again): fence the
+  // listed copies no longer wanted, until none is left or after a few rounds
+  // (then in the background).
+  for (int round = 0; round <= kResyncRechecks && !kept.empty(); ++round) {
+    fences.clear();
+    for (auto it = kept.begin(); it != kept.end();) {
+      const auto& [id, uid] = *it;
+      if ((wantedOn(id, node, uid) && !deleting_.contains(id)) || removalPending(id, node, uid)) {
+        ++it;
+        continue;
+      }
+      present.erase(id);  // if it is wanted here again, it is delivered again
+      if (round < kResyncRechecks) {
+        fenceTask(id, uid);
+      } else {
+        fence(node, id, uid);
+      }
+      it = kept.erase(it);
+    }
+    if (fences.empty()) break;
+    spdlog::info("node \"{}\": {} listed copies are no longer wanted there: removing them", node,
+                 fences.size());
+    fenced += fences.size();
+    co_await runConcurrently(std::move(fences));
+    fences.clear();
+  }
+
   int redelivered = 0;
   for (const auto& id : table_.activeOn(node)) {
     const auto* entry = table_.find(id);
+    if (awaitsRemoval(entry->record)) continue;
     auto it = present.find(id);
     if (it != present.end() && it->second == entry->record.status.uid) continue;
     ++redelivered;
     undelivered_.insert(id);
     startDelivery(id);
   }
-  spdlog::info("node \"{}\" resynced: {} copies, {} statuses applied, {} fenced, {} to deliver",
-               node, items.size(), applied, fenced, redelivered);
+  // Deletions and drains waiting for this node: finished now (their copies
+  // are removed whether listed or not).
+  for (const auto& id : table_.awaitingRemoval()) {
+    const auto* entry = table_.find(id);
+    if (entry == nullptr || entry->record.status.node != node) continue;
+    backoff_.clear(id);
+    startRemoval(id);
+  }
+  spdlog::info(
+      "node \"{}\" resynced: {} copies, {} statuses applied, {} fenced, {} to deliver, {} being "
+      "removed",
+      node, items.size(), applied, fenced, redelivered, removing);
 }
 
 // ---------------------------------------------------------------------------
 // Nodes
 
 void WorkloadService::onNodeChanged(const NodeView& node) {
-  if (node.state == NodeState::kReady && node.schedulable) kickQueue();
+  // A node added again after its removal: what is placed on it counts again.
+  table_.recountNode(node.id);
+  const bool ready = node.state == NodeState::kReady;
+  auto [known, added] = ready_.try_emplace(node.id, false);  // unheard of: shown as not Ready
+  if (known->second != ready) {
+    known->second = ready;
+    publishNode(node.id);
+  }
+  if (ready && node.schedulable) kickQueue();
   if (node.state == NodeState::kLost && !stopped_ && !evacuating_.contains(node.id) &&
-      !table_.activeOn(node.id).empty()) {
+      evacuable(node.id)) {
     evacuating_.insert(node.id);
     spawn(evacuate(node.id));
   }
 }
 
 void WorkloadService::onNodeRemoved(const std::string& node) {
-  if (stopped_ || evacuating_.contains(node) || table_.activeOn(node).empty()) return;
+  // The fleet no longer counts anything on it.
+  table_.forgetNode(node);
+  auto known = ready_.find(node);
+  if (known != ready_.end()) {
+    const bool was_ready = known->second;
+    ready_.erase(known);
+    if (was_ready) publishNode(node);  // now shown as on an unknown node
+  }
+  if (stopped_ || evacuating_.contains(node) || !evacuable(node)) return;
   evacuating_.insert(node);
   spawn(evacuate(node));
 }
 
+void WorkloadService::publishNode(const std::string& node) {
+  for (const auto& id : table_.activeOn(node)) {
+    const auto* entry = table_.find(id);
+    if (!awaitsRemoval(entry->record)) publish(WatchEventType::kModified, entry->record);
+  }
+}
+
+bool WorkloadService::evacuable(const std::string& node) const {
+  // Records awaiting removal are finished by finishRemoval(), not evacuated.
+  for (const auto& id : table_.activeOn(node)) {
+    if (!awaitsRemoval(table_.find(id)->record)) return true;
+  }
+  return false;
+}
+
 asio::awaitable<void> WorkloadService::evacuate(std::string node) {
+  const auto view = fleet_.node(node);
+  if (view && view->state != NodeState::kLost) {  // back (or added again) meanwhile
+    evacuating_.erase(node);
+    co_return;
+  }
   // Every workload of the node at once: one transaction for all.
   std::vector<WorkloadLocks::Guard> guards;
   std::vector<Change> changes;
-  const auto view = fleet_.node(node);
   const std::string why = "node " + quoted(node) + (view ? " was lost" : " was removed");
   for (const auto& id : table_.activeOn(node)) {
     if (locks_.held(id)) continue;  // busy: the next tick() finds it again
     guards.push_back(co_await locks_.acquire(id));
     const auto* entry = table_.find(id);
-    if (entry == nullptr || entry->record.status.node != node || isFinal(entry->record)) continue;
+    if (entry == nullptr || entry->record.status.node != node || isFinal(entry->record) ||
+        awaitsRemoval(entry->record)) {
+      continue;
+    }
     const WorkloadRecord before = entry->record;
     WorkloadRecord after;
     if (reschedules(before.spec)) {
@@ -629,7 +868,7 @@ asio::awaitable<void> WorkloadService::deliver(std::string id) {
   auto guard = co_await locks_.acquire(id);
   const auto* entry = table_.find(id);
   if (entry == nullptr || !entry->committed || !undelivered_.contains(id) ||
-      !isPlaced(entry->record) || isFinal(entry->record)) {
+      !isPlaced(entry->record) || isFinal(entry->record) || awaitsRemoval(entry->record)) {
     delivering_.erase(id);
     co_return;
   }
@@ -743,10 +982,19 @@ void WorkloadService::tick(TimePoint now) {
     auto node = fleet_.node(entry->record.status.node);
     if (node && node->state == NodeState::kReady) startDelivery(id);
   }
+  for (const auto& id : table_.awaitingRemoval()) {
+    if (finishing_.contains(id) || !backoff_.due(id, now)) continue;
+    auto node = fleet_.node(table_.find(id)->record.status.node);
+    // A NotReady node may answer again; a Lost or unknown one is not asked.
+    if (!node || node->state != NodeState::kNotReady) startRemoval(id);
+  }
+  const std::vector<std::string> uncounted(table_.uncountedNodes().begin(),
+                                           table_.uncountedNodes().end());
+  for (const auto& node : uncounted) table_.recountNode(node);
   for (const auto& node : table_.nodesInUse()) {
     auto view = fleet_.node(node);
     if ((view && view->state != NodeState::kLost) || evacuating_.contains(node) ||
-        table_.activeOn(node).empty()) {
+        !evacuable(node)) {
       continue;
     }
     evacuating_.insert(node);

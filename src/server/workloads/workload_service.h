@@ -10,9 +10,12 @@
 // nothing is thread-safe. Background work (deliveries, fences, queue passes,
 // evacuations) runs as coroutines spawned on that executor; idle() says when
 // none is left. Writes go through the CommitQueue in program order: placements
-// are awaited before anything is sent to a node (§8.4), status changes are
-// not (their failures are logged). The service must outlive its coroutines:
-// stop() it, let the executor run out, then destroy it.
+// and removal marks are awaited before anything is sent to a node (§8.4),
+// status changes are not (their failures are logged). A queued status write
+// keeps the executor busy until its completion has run, so io_context::run()
+// does not return under it; a completion that arrives after the service is
+// destroyed touches nothing. The service must outlive its coroutines: stop()
+// it, let the executor run out, then destroy it.
 //
 // Waiting is driven by tick(now) from the server's timer loop (delivery
 // retries, records left on lost or unknown nodes, queue retries after a
@@ -23,8 +26,11 @@
 // clang-format on
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -72,12 +78,14 @@ class WorkloadService final : public FleetListener {
   WorkloadService(boost::asio::any_io_executor executor, Fleet& fleet, store::CommitQueue& commits,
                   const Admission& admission, const Clock& clock, WatchSink* watch,
                   WorkloadServiceOptions options = {});
+  ~WorkloadService() override;
   WorkloadService(const WorkloadService&) = delete;
   WorkloadService& operator=(const WorkloadService&) = delete;
 
   // Reads every record once, at start, before any other call: counts the
   // allocations of placed, non-final records on their nodes and queues the
-  // unplaced ones. (Records are delivered again by each node's resync.)
+  // unplaced ones. (Records are delivered again by each node's resync; those
+  // marked Terminating or Draining have their removal finished instead.)
   Status load(store::Store& store);
 
   // Admits and places a submission (docs/architecture.md §6, §8.3, §8.4):
@@ -102,25 +110,33 @@ class WorkloadService final : public FleetListener {
   Result<ListPage> list(const ListFilter& filter, std::optional<std::size_t> limit,
                         std::string_view after) const;
 
-  // Removes a workload: RemoveWorkload {id, uid, grace} on its node, then
+  // Removes a workload (docs/architecture.md §8.5): when its copy is to be
+  // removed from a node, first marks the record Terminating (durably; the
+  // state is kept), then RemoveWorkload {id, uid, grace} on its node, then
   // deletes the record (durably), releases its capacity, publishes DELETED
   // and retries the queue. Returns the removed record. A node that is not
-  // known or Lost is not asked (a returning node fences the copy); a node
-  // that does not answer: kUnavailable and the record is kept. kNotFound
-  // when absent.
+  // known or Lost is not asked (a returning node fences the copy). A node
+  // that does not answer, or a failed delete: kUnavailable, and the record
+  // is kept marked Terminating; the deletion is finished later (tick(), the
+  // node's resync, or the node being lost) and never undone. kNotFound when
+  // absent; kUnavailable with nothing changed when the mark cannot be stored.
   boost::asio::awaitable<Result<store::WorkloadRecord>> remove(std::string id,
                                                                std::chrono::seconds grace);
 
-  // Removes every workload from `node` (the caller cordons it first): those
-  // with restart_policy OnFailure/Always are placed again elsewhere with a
-  // new uid (or wait Unschedulable), Never ones end Failed/Drained. A
-  // workload whose removal fails stays; the first such error is returned
-  // after the others are done.
+  // Removes every workload from `node` (the caller cordons it first), one at
+  // a time: marks the record Draining (durably), removes its copy, then
+  // those with restart_policy OnFailure/Always are placed again elsewhere
+  // with a new uid (or wait Unschedulable) and Never ones end
+  // Failed/Drained. A workload whose removal fails stays on the node marked
+  // Draining (its drain is finished later, as a deletion is); the first such
+  // error is returned after the others are done.
   boost::asio::awaitable<Status> drain(std::string node);
 
   // Starts what is due at `now`: delivery retries whose backoff is over on
-  // Ready nodes, evacuation of records left on Lost or unknown nodes, and a
-  // queue pass after a failed commit.
+  // Ready nodes, removals (Terminating, Draining) whose backoff is over on
+  // Ready, Lost or unknown nodes, evacuation of records left on Lost or
+  // unknown nodes, a queue pass after a failed commit, and the capacity count
+  // of a node the fleet knows again.
   void tick(TimePoint now);
 
   // No new background work from now on; what runs finishes.
@@ -128,7 +144,10 @@ class WorkloadService final : public FleetListener {
   // True when no background coroutine or status write is in flight.
   bool idle() const { return inflight_ == 0; }
 
-  // FleetListener (docs/architecture.md §8.5, §8.6).
+  // FleetListener (docs/architecture.md §8.5, §8.6). onNodeChanged also
+  // publishes MODIFIED for the node's non-final records when its Ready-ness
+  // flips (their view changes, see get()), and counts the records placed on
+  // a node added again after its removal.
   boost::asio::awaitable<void> onResync(std::string node,
                                         std::vector<api::WorkloadStatus> items) override;
   void onStatus(const std::string& node, const api::WorkloadStatus& status) override;
@@ -150,6 +169,18 @@ class WorkloadService final : public FleetListener {
   boost::asio::awaitable<void> deliver(std::string id);
   void fence(const std::string& node, const std::string& id, const std::string& uid);
   boost::asio::awaitable<void> fenceNow(std::string node, std::string id, std::string uid);
+  bool evacuable(const std::string& node) const;
+  // Removals (Terminating, Draining); the caller holds the id's lock except
+  // in startRemoval/finishRemoval.
+  void startRemoval(const std::string& id);
+  boost::asio::awaitable<void> finishRemoval(std::string id);
+  boost::asio::awaitable<Status> mark(std::string id, std::string_view reason, std::string message);
+  boost::asio::awaitable<Status> removeCopy(std::string id, std::string node, std::string uid,
+                                            std::chrono::seconds grace);
+  boost::asio::awaitable<Result<store::WorkloadRecord>> deleteRecord(std::string id);
+  boost::asio::awaitable<Status> completeDrain(std::string id);
+  // Publishes MODIFIED for the node's non-final records (its Ready-ness flipped).
+  void publishNode(const std::string& node);
   void kickQueue();
   boost::asio::awaitable<void> processQueue();
   boost::asio::awaitable<void> evacuate(std::string node);
@@ -163,6 +194,8 @@ class WorkloadService final : public FleetListener {
   void applyStatus(const std::string& node, api::WorkloadStatus status);
   // Is the copy (id, uid) on `node` the record's current placement?
   bool wantedOn(std::string_view id, std::string_view node, std::string_view uid) const;
+  // Is it the placement of a record that awaits its copy's removal?
+  bool removalPending(std::string_view id, std::string_view node, std::string_view uid) const;
 
   std::vector<std::string> offeredClasses() const;
   // The scheduler's answer for an admitted spec; a candidate-class error
@@ -188,6 +221,12 @@ class WorkloadService final : public FleetListener {
   std::set<std::string> delivering_;   // a deliver() is spawned or running
   std::set<std::string> fencing_;      // node + '/' + id + '/' + uid being fenced
   std::set<std::string> evacuating_;   // nodes an evacuate() runs for
+  std::set<std::string> finishing_;    // a finishRemoval() is spawned or running
+  std::set<std::string> deleting_;     // the record's delete is committing
+  // Whether each node was Ready when last heard of (its records' view follows).
+  std::map<std::string, bool, std::less<>> ready_;
+  // False once the service is destroyed; read by completions posted later.
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
   bool queue_running_ = false;
   bool queue_again_ = false;
   bool queue_retry_ = false;  // a queue pass failed to commit: tick() tries again

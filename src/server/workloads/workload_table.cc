@@ -11,6 +11,11 @@ bool active(const store::WorkloadRecord& record) {
 
 }  // namespace
 
+bool awaitsRemoval(const store::WorkloadRecord& record) {
+  return !record.status.node.empty() && (record.status.reason == api::reason::kTerminating ||
+                                         record.status.reason == api::reason::kDraining);
+}
+
 WorkloadTable::OrderKey WorkloadTable::orderKey(const store::WorkloadRecord& record) {
   return {record.status.created_at.value_or(TimePoint{}), record.spec.id};
 }
@@ -75,6 +80,12 @@ void WorkloadTable::reindex(Entry& entry, const store::WorkloadRecord* before) {
   }
   if (active(now)) by_node_[now.status.node].insert(key);
 
+  if (awaitsRemoval(now)) {
+    removals_.insert(now.spec.id);
+  } else {
+    removals_.erase(now.spec.id);
+  }
+
   queue_.erase(entry.seq);
   if (entry.committed && now.status.node.empty() && !api::isTerminal(now.status.state)) {
     queue_.emplace(entry.seq, now.spec.id);
@@ -85,10 +96,48 @@ void WorkloadTable::reindex(Entry& entry, const store::WorkloadRecord* before) {
     wanted.emplace(now.status.node, scheduler_.accounted(now.spec, now.spec.runtime_class));
   }
   if (wanted != entry.allocation) {
-    if (entry.allocation) fleet_.release(entry.allocation->first, entry.allocation->second);
-    if (wanted) fleet_.allocate(wanted->first, wanted->second);
+    if (entry.allocation) releaseOn(entry.allocation->first, entry.allocation->second);
+    if (wanted) allocateOn(wanted->first, wanted->second);
     entry.allocation = std::move(wanted);
   }
+}
+
+void WorkloadTable::allocateOn(const std::string& node, const api::Resources& resources) {
+  if (uncounted_.contains(node)) return;
+  if (!fleet_.node(node)) {
+    uncounted_.insert(node);
+    return;
+  }
+  fleet_.allocate(node, resources);
+}
+
+void WorkloadTable::releaseOn(const std::string& node, const api::Resources& resources) {
+  if (uncounted_.contains(node)) return;
+  if (!fleet_.node(node)) {
+    uncounted_.insert(node);
+    return;
+  }
+  fleet_.release(node, resources);
+}
+
+void WorkloadTable::forgetNode(std::string_view node) { uncounted_.emplace(node); }
+
+void WorkloadTable::recountNode(std::string_view node) {
+  auto it = uncounted_.find(node);
+  if (it == uncounted_.end() || !fleet_.node(node)) return;
+  uncounted_.erase(it);
+  auto placed = by_node_.find(node);
+  if (placed == by_node_.end()) return;
+  for (const auto& [created, id] : placed->second) {
+    const Entry* entry = find(id);
+    if (entry != nullptr && entry->allocation && entry->allocation->first == node) {
+      fleet_.allocate(node, entry->allocation->second);
+    }
+  }
+}
+
+std::vector<std::string> WorkloadTable::awaitingRemoval() const {
+  return {removals_.begin(), removals_.end()};
 }
 
 std::vector<std::string> WorkloadTable::activeOn(std::string_view node) const {

@@ -1,9 +1,14 @@
 #pragma once
 // The workload service's in-memory records (docs/architecture.md §8.1) and
 // their indexes: creation order (lists), submission order of the unplaced
-// ones (the Unschedulable queue), the placed ones per node. Keeps the fleet's
-// capacity accounting in step with the records: a record placed and not
-// final counts what its class accounts (Scheduler::accounted) on its node.
+// ones (the Unschedulable queue), the placed ones per node, the ones whose
+// copy awaits removal. Keeps the fleet's capacity accounting in step with the
+// records: a record placed and not final counts what its class accounts
+// (Scheduler::accounted) on its node. A node the fleet does not hold counts
+// for (not known to it when counted, or removed since: forgetNode) is
+// "uncounted": nothing is sent to the fleet for it until recountNode() counts
+// every record placed there again, so a node removed and added again with the
+// same id starts from the right total.
 //
 // Owns the records; borrows the fleet and the scheduler, which must outlive
 // it. Runs on the server's single executor; not thread-safe.
@@ -24,6 +29,12 @@
 #include "store/store.h"
 
 namespace zp::server {
+
+// A record whose copy is to be removed from its node before anything else
+// happens to it (docs/architecture.md §8.5): placed, with status.reason
+// Terminating (the record is deleted next) or Draining (it is placed again or
+// ends Drained next). Its last known state is kept.
+bool awaitsRemoval(const store::WorkloadRecord& record);
 
 class WorkloadTable {
  public:
@@ -60,6 +71,15 @@ class WorkloadTable {
   // Committed records neither placed nor final, in submission order.
   std::vector<std::string> queued() const;
   std::size_t queueSize() const { return queue_.size(); }
+  // Records that awaitRemoval(), by id.
+  std::vector<std::string> awaitingRemoval() const;
+
+  // The fleet dropped what it counted on `node` (the node was removed).
+  void forgetNode(std::string_view node);
+  // If `node` is uncounted and the fleet knows it (again), counts every record
+  // placed on it there.
+  void recountNode(std::string_view node);
+  const std::set<std::string, std::less<>>& uncountedNodes() const { return uncounted_; }
 
   const std::set<OrderKey>& order() const { return order_; }
   std::size_t size() const { return entries_.size(); }
@@ -69,6 +89,8 @@ class WorkloadTable {
  private:
   // Brings the allocation and the per-node and queue indexes in line with the record.
   void reindex(Entry& entry, const store::WorkloadRecord* before);
+  void allocateOn(const std::string& node, const api::Resources& resources);
+  void releaseOn(const std::string& node, const api::Resources& resources);
 
   Fleet& fleet_;
   const Scheduler& scheduler_;
@@ -76,6 +98,8 @@ class WorkloadTable {
   std::set<OrderKey> order_;
   std::map<std::uint64_t, std::string> queue_;                      // seq -> id
   std::map<std::string, std::set<OrderKey>, std::less<>> by_node_;  // placed, not final
+  std::set<std::string, std::less<>> removals_;                     // awaitsRemoval()
+  std::set<std::string, std::less<>> uncounted_;                    // nodes, see above
   std::uint64_t next_seq_ = 0;
 };
 

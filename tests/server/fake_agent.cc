@@ -419,7 +419,11 @@ void FakeAgent::onLine(const std::shared_ptr<Conn>& conn, const std::string& lin
       send(conn, protocol::Reply{request->req, protocol::LogEnd{"NotFound"}});
       return;
     }
-    const auto& lines = it->second;
+    // Like the agent: only the asked stream, and the tail counts its lines.
+    std::vector<protocol::LogLine> lines;
+    for (const auto& line : it->second) {
+      if (!logs->stream || line.stream == *logs->stream) lines.push_back(line);
+    }
     std::size_t first = 0;
     if (logs->tail && static_cast<std::size_t>(*logs->tail) < lines.size()) {
       first = lines.size() - static_cast<std::size_t>(*logs->tail);

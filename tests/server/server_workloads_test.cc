@@ -271,6 +271,10 @@ TEST_F(ServerFixture, WatchFiltersByIdAndState) {
 
   ASSERT_EQ(server_->del("/workloads/w-2").status, 200u);
   nextEvent(one, is("DELETED", "w-2"), onlyW2);  // w-1's changes never came
+  // The deletion is recorded first (reason Terminating), then the record goes.
+  auto terminating = json::parse(running.readLine().value_or(""), nullptr, false);
+  EXPECT_TRUE(is("MODIFIED", "w-2", "Running")(terminating)) << terminating.dump();
+  EXPECT_EQ(terminating["workload"]["status"]["reason"], "Terminating");
   auto gone = json::parse(running.readLine().value_or(""), nullptr, false);
   EXPECT_TRUE(is("DELETED", "w-2", "Running")(gone)) << gone.dump();
 }

@@ -72,6 +72,14 @@ class Fleet {
 
   // Every node, ordered by id.
   virtual std::vector<NodeView> nodes() const = 0;
+  // The same, for scheduling: state, schedulability, capacity, allocation and
+  // classes are current; last_heartbeat, reason and message may lag. No copy:
+  // valid until the fleet next changes (use it without suspending). The
+  // default builds it from nodes().
+  virtual const std::vector<NodeView>& schedulingNodes() const {
+    scheduling_scratch_ = nodes();
+    return scheduling_scratch_;
+  }
   virtual std::optional<NodeView> node(std::string_view id) const = 0;
 
   // Capacity accounting: the service counts a workload on its node when it is
@@ -88,6 +96,8 @@ class Fleet {
   // Opens a log stream on its own connection to the node.
   virtual boost::asio::awaitable<Result<std::unique_ptr<LogStream>>> openLogs(
       std::string_view node, protocol::Logs request) = 0;
+ private:
+  mutable std::vector<NodeView> scheduling_scratch_;
 };
 
 // What the node registry tells the workload service. Called on the executor.

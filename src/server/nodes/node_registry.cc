@@ -276,6 +276,36 @@ std::vector<NodeView> NodeRegistry::nodes() const {
   return out;
 }
 
+bool NodeRegistry::schedulingCurrent(const NodeView& cached, const Node& node) {
+  const api::Resources capacity = node.info ? node.info->capacity : api::Resources{};
+  const auto& classes = node.info ? node.info->runtime_classes : node.configured_classes;
+  return cached.id == node.record.id && cached.state == node.lifecycle.state() &&
+         cached.schedulable == (!node.record.cordoned && !node.removing) &&
+         cached.allocated == node.allocated && cached.workloads == node.workloads &&
+         cached.capacity == capacity && cached.runtime_classes == classes;
+}
+
+const std::vector<NodeView>& NodeRegistry::schedulingNodes() const {
+  bool current = scheduling_.size() == nodes_.size();
+  if (current) {
+    std::size_t i = 0;
+    for (const auto& [id, node] : nodes_) {
+      if (!schedulingCurrent(scheduling_[i++], *node)) {
+        current = false;
+        break;
+      }
+    }
+  }
+  if (!current) scheduling_ = nodes();
+  return scheduling_;
+}
+
+NodeView* NodeRegistry::cachedView(std::string_view id) {
+  auto it = std::lower_bound(scheduling_.begin(), scheduling_.end(), id,
+                             [](const NodeView& v, std::string_view key) { return v.id < key; });
+  return it != scheduling_.end() && it->id == id ? &*it : nullptr;
+}
+
 std::optional<NodeView> NodeRegistry::node(std::string_view id) const {
   const Node* node = find(id);
   if (node == nullptr) return std::nullopt;
@@ -288,6 +318,10 @@ void NodeRegistry::allocate(std::string_view id, const api::Resources& resources
   node->allocated.memory_mb += resources.memory_mb;
   node->allocated.cpu_millicores += resources.cpu_millicores;
   ++node->workloads;
+  if (NodeView* cached = cachedView(id)) {
+    cached->allocated = node->allocated;
+    cached->workloads = node->workloads;
+  }
 }
 
 void NodeRegistry::release(std::string_view id, const api::Resources& resources) {
@@ -295,6 +329,10 @@ void NodeRegistry::release(std::string_view id, const api::Resources& resources)
   if (node == nullptr) return;
   node->allocated = minus(node->allocated, resources);
   node->workloads = std::max(0, node->workloads - 1);
+  if (NodeView* cached = cachedView(id)) {
+    cached->allocated = node->allocated;
+    cached->workloads = node->workloads;
+  }
 }
 
 asio::awaitable<Result<protocol::ReplyBody>> NodeRegistry::call(std::string_view id,

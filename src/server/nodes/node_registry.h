@@ -103,6 +103,7 @@ class NodeRegistry final : public Fleet {
 
   // Fleet
   std::vector<NodeView> nodes() const override;
+  const std::vector<NodeView>& schedulingNodes() const override;
   std::optional<NodeView> node(std::string_view id) const override;
   void allocate(std::string_view node, const api::Resources& resources) override;
   void release(std::string_view node, const api::Resources& resources) override;
@@ -130,6 +131,10 @@ class NodeRegistry final : public Fleet {
   Node* find(std::string_view id);
   const Node* find(std::string_view id) const;
   NodeView view(const Node& node) const;
+  // Whether `cached` still shows `node`'s scheduling inputs.
+  static bool schedulingCurrent(const NodeView& cached, const Node& node);
+  // The cached view of `id` in scheduling_, or null.
+  NodeView* cachedView(std::string_view id);
   // Creates the node's link (started if the registry is).
   void attachLink(Node& node);
   void notifyChanged(const Node& node);
@@ -156,6 +161,10 @@ class NodeRegistry final : public Fleet {
   FleetListener* listener_ = nullptr;
   std::map<std::string, std::unique_ptr<Node>, std::less<>> nodes_;
   std::set<std::string, std::less<>> adding_;  // ids whose addition is being committed
+  // schedulingNodes(): views in id order, checked against the nodes on every
+  // use (no allocation) and rebuilt only when something but the allocation
+  // changed; allocate()/release() update their entry in place.
+  mutable std::vector<NodeView> scheduling_;
   boost::asio::steady_timer tick_timer_;
   bool started_ = false;
   bool stopped_ = false;

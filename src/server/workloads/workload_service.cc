@@ -183,18 +183,20 @@ WorkloadRecord WorkloadService::shown(const WorkloadRecord& record) const {
 
 std::vector<std::string> WorkloadService::offeredClasses() const {
   std::vector<std::string> offered;
-  for (const auto& node : fleet_.nodes()) {
-    offered.insert(offered.end(), node.runtime_classes.begin(), node.runtime_classes.end());
+  for (const auto& node : fleet_.schedulingNodes()) {
+    for (const auto& cls : node.runtime_classes) {
+      // Few distinct classes, many nodes: copy each name once.
+      if (std::find(offered.begin(), offered.end(), cls) == offered.end()) offered.push_back(cls);
+    }
   }
   std::sort(offered.begin(), offered.end());
-  offered.erase(std::unique(offered.begin(), offered.end()), offered.end());
   return offered;
 }
 
 Decision WorkloadService::decide(const api::WorkloadSpec& spec) const {
   auto classes = admission_.candidateClasses(spec, offeredClasses());
   if (!classes) return Decision{std::nullopt, classes.error().message};
-  return options_.scheduler.place(spec, *classes, fleet_.nodes());
+  return options_.scheduler.place(spec, *classes, fleet_.schedulingNodes());
 }
 
 WorkloadRecord WorkloadService::withPlacement(WorkloadRecord record, const Decision& decision,
@@ -239,7 +241,8 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::submit(api::WorkloadSpe
   // before another submission is scheduled.
   auto classes = admission_.candidateClasses(*admitted, offeredClasses());
   if (!classes) co_return fail(classes.error());
-  const Decision decision = options_.scheduler.place(*admitted, *classes, fleet_.nodes());
+  const Decision decision =
+      options_.scheduler.place(*admitted, *classes, fleet_.schedulingNodes());
   WorkloadRecord record;
   record.spec = std::move(*admitted);
   record.status.created_at = clock_.now();

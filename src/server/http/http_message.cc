@@ -40,4 +40,14 @@ HttpResponse errorResponse(const Error& error, std::string_view reason) {
   return errorResponse(httpStatusFor(error.code), error, reason);
 }
 
+HttpResponse badRequest(std::string message, std::string field) {
+  return errorResponse(http_status::kBadRequest,
+                       Error{Code::kInvalidArgument, std::move(message), std::move(field)});
+}
+
+HttpResponse invalid(std::string message, std::string field) {
+  return errorResponse(http_status::kUnprocessable,
+                       Error{Code::kInvalidArgument, std::move(message), std::move(field)});
+}
+
 }  // namespace zp::server

@@ -96,6 +96,10 @@ HttpResponse errorResponse(unsigned status, const Error& error, std::string_view
 // DeadlineExceeded 504, anything else 500.
 HttpResponse errorResponse(const Error& error, std::string_view reason = {});
 unsigned httpStatusFor(Code code);
+// An InvalidArgument error about a request parameter or field: 400 for its
+// shape (unknown, wrong type), 422 for a well-formed but invalid value.
+HttpResponse badRequest(std::string message, std::string field);
+HttpResponse invalid(std::string message, std::string field);
 
 // JSON text that never throws (invalid UTF-8 is replaced).
 std::string dumpJson(const nlohmann::json& j);

@@ -17,15 +17,6 @@ constexpr const char* kKnownParameters = "tail, follow, timestamps, stream";
 // Lines ready at once are sent together, up to about this many bytes.
 constexpr std::size_t kChunkBytes = 64 * 1024;
 
-HttpResponse badRequest(std::string message, std::string field) {
-  return errorResponse(http_status::kBadRequest,
-                       Error{Code::kInvalidArgument, std::move(message), std::move(field)});
-}
-
-HttpResponse invalid(std::string message, std::string field) {
-  return errorResponse(http_status::kUnprocessable,
-                       Error{Code::kInvalidArgument, std::move(message), std::move(field)});
-}
 
 std::optional<bool> parseBool(const std::string& value) {
   if (value == "true") return true;

@@ -14,15 +14,6 @@ namespace {
 
 constexpr const char* kKnownParameters = "watch, state, node, runtime_class, id";
 
-HttpResponse badRequest(std::string message, std::string field) {
-  return errorResponse(http_status::kBadRequest,
-                       Error{Code::kInvalidArgument, std::move(message), std::move(field)});
-}
-
-HttpResponse invalid(std::string message, std::string field) {
-  return errorResponse(http_status::kUnprocessable,
-                       Error{Code::kInvalidArgument, std::move(message), std::move(field)});
-}
 
 std::string eventLine(const WatchEvent& event) {
   return dumpJson(json{{"type", watchEventTypeName(event.type)},

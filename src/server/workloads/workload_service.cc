@@ -978,28 +978,45 @@ asio::awaitable<void> WorkloadService::tracked(asio::awaitable<void> task) {
 
 void WorkloadService::tick(TimePoint now) {
   if (stopped_) return;
-  for (const auto& id : std::vector<std::string>(undelivered_.begin(), undelivered_.end())) {
+  // Runs every tick on the one executor: no copies of the table or of node
+  // views, only the ids that have something to start.
+  const auto& nodes = fleet_.schedulingNodes();
+  const auto stateOf = [&nodes](std::string_view id) -> std::optional<NodeState> {
+    auto it = std::lower_bound(nodes.begin(), nodes.end(), id,
+                               [](const NodeView& v, std::string_view key) { return v.id < key; });
+    if (it == nodes.end() || it->id != id) return std::nullopt;
+    return it->state;
+  };
+  std::vector<std::string> deliveries;
+  for (const auto& id : undelivered_) {
     if (delivering_.contains(id) || !backoff_.due(id, now)) continue;
     const auto* entry = table_.find(id);
     if (entry == nullptr) continue;
-    auto node = fleet_.node(entry->record.status.node);
-    if (node && node->state == NodeState::kReady) startDelivery(id);
+    if (stateOf(entry->record.status.node) == NodeState::kReady) deliveries.push_back(id);
   }
+  std::vector<std::string> removals;
   for (const auto& id : table_.awaitingRemoval()) {
     if (finishing_.contains(id) || !backoff_.due(id, now)) continue;
-    auto node = fleet_.node(table_.find(id)->record.status.node);
     // A NotReady node may answer again; a Lost or unknown one is not asked.
-    if (!node || node->state != NodeState::kNotReady) startRemoval(id);
+    if (stateOf(table_.find(id)->record.status.node) != NodeState::kNotReady) {
+      removals.push_back(id);
+    }
   }
   const std::vector<std::string> uncounted(table_.uncountedNodes().begin(),
                                            table_.uncountedNodes().end());
   for (const auto& node : uncounted) table_.recountNode(node);
+  std::vector<std::string> lost;
   for (const auto& node : table_.nodesInUse()) {
-    auto view = fleet_.node(node);
-    if ((view && view->state != NodeState::kLost) || evacuating_.contains(node) ||
-        !evacuable(node)) {
+    const auto state = stateOf(node);
+    if ((state && *state != NodeState::kLost) || evacuating_.contains(node) || !evacuable(node)) {
       continue;
     }
+    lost.push_back(node);
+  }
+  // Started after the scans: they may change the fleet's snapshot and the sets.
+  for (const auto& id : deliveries) startDelivery(id);
+  for (const auto& id : removals) startRemoval(id);
+  for (const auto& node : lost) {
     evacuating_.insert(node);
     spawn(evacuate(node));
   }

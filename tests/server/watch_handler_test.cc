@@ -156,6 +156,10 @@ TEST_F(WatchHandlerTest, BadParametersAreRefusedBeforeStreaming) {
   EXPECT_EQ(state.json["error"]["field"], "state");
   auto empty_node = httpRequest(http_->port(), http::verb::get, "/workloads?watch=true&node=");
   EXPECT_EQ(empty_node.status, 422u);
+  // An id no workload can have would stream nothing forever.
+  auto bad_id = httpRequest(http_->port(), http::verb::get, "/workloads?watch=true&id=BAD_ID");
+  EXPECT_EQ(bad_id.status, 422u);
+  EXPECT_EQ(bad_id.json["error"]["field"], "id");
   auto not_bool = httpRequest(http_->port(), http::verb::get, "/workloads?watch=yes");
   EXPECT_EQ(not_bool.status, 400u);
   EXPECT_EQ(not_bool.json["error"]["field"], "watch");

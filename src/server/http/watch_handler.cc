@@ -3,6 +3,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "api/validate.h"
 #include "server/http/record_json.h"
 
 namespace zp::server {
@@ -49,6 +50,12 @@ std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& requ
       filter.state = *state;
     } else if (key == "node" || key == "runtime_class" || key == "id") {
       if (value.empty()) return std::unexpected(invalid(key + " must not be empty", key));
+      // Ids, node and class names are DNS-1123 labels: another value can
+      // never match, and a watch on it would stream nothing forever.
+      if (!api::isDns1123Label(value)) {
+        return std::unexpected(
+            invalid(key + " \"" + value.substr(0, 80) + "\" is not a DNS-1123 label", key));
+      }
       (key == "node" ? filter.node : key == "id" ? filter.id : filter.runtime_class) = value;
     } else {
       const std::string name = key.substr(0, 80);

@@ -91,6 +91,7 @@ struct AgentLink::Connection {
   bool open = true;
   bool timed_out = false;
   bool established = false;  // Hello answered with this node's id
+  bool resynced = false;     // ... and the whole listing read
   Phase phase = Phase::kHandshake;
   // During the handshake and resync: what the node lists, by id, with the
   // arrival number of the line that said it (a later line wins).
@@ -289,7 +290,9 @@ asio::awaitable<void> AgentLink::run(Self self) {
       asio::co_spawn(executor_, readLoop(self, conn), asio::detached);
       asio::co_spawn(executor_, writeLoop(self, conn), asio::detached);
       co_await handshake(conn);
-      if (conn->established) backoff.reset();
+      // Only a connection that got through its resync resets the back-off: a
+      // node that greets but cannot list is retried ever more slowly.
+      if (conn->resynced) backoff.reset();
       if (conn->open && !stopped_) {
         boost::system::error_code ec;
         co_await conn->closed_signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -397,6 +400,7 @@ asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
     }
   }
 
+  conn->resynced = true;
   conn->phase = Connection::Phase::kHandingUp;
   std::vector<api::WorkloadStatus> items;
   items.reserve(conn->listing.size());

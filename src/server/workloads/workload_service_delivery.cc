@@ -1,0 +1,177 @@
+// WorkloadService: the Unschedulable queue and delivery to the nodes
+// (docs/architecture.md §8.3, §8.7).
+
+#include "server/workloads/workload_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <exception>
+#include <map>
+
+#include "api/validate.h"
+#include "server/commit.h"
+#include "server/concurrently.h"
+#include "server/workloads/workload_ids.h"
+#include "server/workloads/workload_service_detail.h"
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+using store::WorkloadRecord;
+using namespace service_detail;
+
+// ---------------------------------------------------------------------------
+// The queue
+
+void WorkloadService::kickQueue() {
+  if (stopped_ || table_.queueSize() == 0) return;
+  if (queue_running_) {
+    queue_again_ = true;
+    return;
+  }
+  queue_running_ = true;
+  spawn(processQueue());
+}
+
+asio::awaitable<void> WorkloadService::processQueue() {
+  do {
+    queue_again_ = false;
+    std::vector<WorkloadLocks::Guard> guards;
+    std::vector<Change> changes;
+    for (const auto& id : table_.queued()) {
+      if (locks_.held(id)) continue;
+      guards.push_back(co_await locks_.acquire(id));
+      const auto* entry = table_.find(id);
+      if (entry == nullptr || !entry->committed || isPlaced(entry->record) ||
+          isFinal(entry->record)) {
+        continue;
+      }
+      const WorkloadRecord before = entry->record;
+      const Decision decision = decide(before.spec);
+      if (decision.placement) {
+        WorkloadRecord after = withPlacement(before, decision, "");
+        table_.update(id, after);  // counted now: the next one sees the capacity it took
+        changes.push_back(Change{id, before, std::move(after)});
+      } else if (decision.message != before.status.message) {
+        WorkloadRecord after = before;
+        after.status.message = decision.message;
+        after.updated_at = clock_.now();
+        table_.update(id, after);
+        persist(after);
+      }
+    }
+    if (!changes.empty()) {
+      auto committed = co_await commitChanges(std::move(changes));
+      if (!committed) queue_retry_ = true;
+    }
+  } while (queue_again_ && !stopped_);
+  queue_running_ = false;
+}
+
+// ---------------------------------------------------------------------------
+// Delivery
+
+void WorkloadService::startDelivery(const std::string& id) {
+  if (stopped_ || delivering_.contains(id)) return;
+  delivering_.insert(id);
+  spawn(deliver(id));
+}
+
+asio::awaitable<void> WorkloadService::deliver(std::string id) {
+  auto guard = co_await locks_.acquire(id);
+  const auto* entry = table_.find(id);
+  if (entry == nullptr || !entry->committed || !undelivered_.contains(id) ||
+      !isPlaced(entry->record) || isFinal(entry->record) || awaitsRemoval(entry->record)) {
+    delivering_.erase(id);
+    co_return;
+  }
+  const WorkloadRecord sent = entry->record;
+  const std::string node = sent.status.node;
+  protocol::RequestBody request = protocol::StartWorkload{sent.spec, sent.status.uid};
+  auto reply = co_await fleet_.call(node, std::move(request), options_.start_timeout);
+  delivering_.erase(id);
+  entry = table_.find(id);
+  if (entry == nullptr || entry->record.status.uid != sent.status.uid) co_return;
+
+  Result<api::WorkloadStatus> status = fail(Code::kInternal, "");
+  if (!reply) {
+    status = fail(reply.error());
+  } else if (auto* body = std::get_if<api::WorkloadStatus>(&*reply)) {
+    status = std::move(*body);
+  } else if (auto* error = std::get_if<protocol::ErrorReply>(&*reply)) {
+    status = fail(error->error);
+  } else {
+    status = fail(Code::kInternal, "the node answered StartWorkload with " +
+                                       std::string(protocol::typeName(*reply)));
+  }
+  if (status) {
+    backoff_.clear(id);
+    undelivered_.erase(id);
+    // A push may already have said more than this reply: keep the newer.
+    if (entry->record.status != sent.status) co_return;
+    status->id = id;
+    status->uid = sent.status.uid;
+    applyStatus(node, std::move(*status));
+    co_return;
+  }
+  const Error& error = status.error();
+  if (error.code == Code::kCancelled) co_return;  // stopping; the next start delivers it
+  WorkloadRecord next = entry->record;
+  next.updated_at = clock_.now();
+  const int attempts = backoff_.failures(id) + 1;
+  if (isPermanentRefusal(error) ||
+      (error.code == Code::kInternal && attempts >= kMaxInternalErrorAttempts)) {
+    // An internal error may pass (a node restarting), but one that persists
+    // across attempts is as final as a refusal: never retry forever.
+    spdlog::warn("node \"{}\" refused workload \"{}\": {}", node, id, error.toString());
+    backoff_.clear(id);
+    undelivered_.erase(id);
+    next.status.state = api::WorkloadState::kFailed;
+    next.status.reason = std::string(api::reason::kDeliveryFailed);
+    next.status.message =
+        "node " + quoted(node) + " refused the workload (" + std::string(codeName(error.code)) +
+        (attempts > 1 ? ", " + std::to_string(attempts) + " attempts" : "") + "): " + error.message;
+    next.status.finished_at = clock_.now();
+    table_.update(id, next);
+    persist(next);
+    kickQueue();
+    co_return;
+  }
+  const auto wait = backoff_.failed(id, clock_.now());
+  spdlog::info("workload \"{}\" not yet delivered to node \"{}\" (attempt {}; next in {}): {}", id,
+               node, attempts, seconds(wait), error.message);
+  next.status.state = api::WorkloadState::kPending;
+  next.status.reason = std::string(api::reason::kScheduled);
+  next.status.message = "not yet delivered to node " + quoted(node) + " (attempt " +
+                        std::to_string(attempts) + " failed; next attempt in " + seconds(wait) +
+                        "): " + error.message;
+  table_.update(id, next);
+  persist(next);
+}
+
+void WorkloadService::fence(const std::string& node, const std::string& id,
+                            const std::string& uid) {
+  const std::string key = node + "/" + id + "/" + uid;
+  if (stopped_ || fencing_.contains(key)) return;
+  fencing_.insert(key);
+  spawn(fenceNow(node, id, uid));
+}
+
+asio::awaitable<void> WorkloadService::fenceNow(std::string node, std::string id, std::string uid) {
+  spdlog::info("fencing the copy \"{}\" of workload \"{}\" on node \"{}\"", uid, id, node);
+  protocol::RequestBody request = protocol::RemoveWorkload{id, kFenceGrace.count(), uid};
+  const std::chrono::milliseconds timeout = options_.remove_timeout + kFenceGrace;
+  auto reply = co_await fleet_.call(node, std::move(request), timeout);
+  if (!reply && reply.error().code != Code::kNotFound) {
+    spdlog::warn("cannot fence the copy \"{}\" of workload \"{}\" on node \"{}\": {}", uid, id,
+                 node, reply.error().toString());
+  }
+  fencing_.erase(node + "/" + id + "/" + uid);
+}
+
+}  // namespace zp::server

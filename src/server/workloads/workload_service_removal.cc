@@ -1,0 +1,257 @@
+// WorkloadService: removal and drain, and finishing the removals marked
+// Terminating or Draining (docs/architecture.md §8.8).
+
+#include "server/workloads/workload_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <exception>
+#include <map>
+
+#include "api/validate.h"
+#include "server/commit.h"
+#include "server/concurrently.h"
+#include "server/workloads/workload_ids.h"
+#include "server/workloads/workload_service_detail.h"
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+using store::WorkloadRecord;
+using namespace service_detail;
+
+// ---------------------------------------------------------------------------
+// Removal and drain
+
+asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
+                                                                std::chrono::seconds grace) {
+  auto guard = co_await locks_.acquire(id);
+  const auto* entry = table_.find(id);
+  if (entry == nullptr || !entry->committed) co_return notFound(id);
+  const WorkloadRecord record = entry->record;
+  const std::string node = record.status.node;
+  if (isPlaced(record) && !endedByServer(record.status)) {
+    auto view = fleet_.node(node);
+    if (!view || view->state == NodeState::kLost) {
+      spdlog::warn(
+          "deleting workload \"{}\" of node \"{}\", which is {}; its copy is fenced if the "
+          "node returns",
+          id, node, view ? "lost" : "not known");
+    } else {
+      // The intent first, durably: whatever happens next (no answer, a
+      // crash, a failed delete), the record is never delivered again and its
+      // deletion is finished later.
+      if (record.status.reason != api::reason::kTerminating) {
+        std::string message =
+            "being deleted: its copy is removed from node " + quoted(node) + ", then the record";
+        auto marked = co_await mark(id, api::reason::kTerminating, std::move(message));
+        if (!marked) {
+          co_return fail(Code::kUnavailable, "workload " + quoted(id) +
+                                                 " could not be deleted: " +
+                                                 marked.error().message + "; nothing was changed");
+        }
+      }
+      auto removed = co_await removeCopy(id, node, record.status.uid, grace);
+      if (!removed) {
+        const Error& error = removed.error();
+        const auto wait = backoff_.failed(id, clock_.now());
+        const std::string later = "; it stays Terminating and is deleted once the node has "
+                                  "removed it (next attempt in " +
+                                  seconds(wait) + ")";
+        if (error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded) {
+          co_return fail(Code::kUnavailable, "node " + quoted(node) +
+                                                 " is unreachable, so workload " + quoted(id) +
+                                                 " was not removed yet" + later + ": " +
+                                                 error.message);
+        }
+        co_return fail(error.code, "node " + quoted(node) + " could not remove workload " +
+                                       quoted(id) + later + ": " + error.message);
+      }
+    }
+  }
+  auto deleted = co_await deleteRecord(id);
+  if (!deleted) {
+    backoff_.failed(id, clock_.now());
+    co_return fail(deleted.error());
+  }
+  co_return deleted;
+}
+
+asio::awaitable<Status> WorkloadService::drain(std::string node) {
+  const std::vector<std::string> ids = table_.activeOn(node);
+  int failed = 0;
+  std::optional<Error> first;
+  const auto failedOne = [&](const std::string& id, const Error& error) {
+    ++failed;
+    if (!first) first = error;
+    backoff_.failed(id, clock_.now());
+    spdlog::warn("drain of node \"{}\": workload \"{}\" not drained yet: {}", node, id,
+                 error.toString());
+  };
+  for (const auto& id : ids) {
+    auto guard = co_await locks_.acquire(id);
+    const auto* entry = table_.find(id);
+    if (entry == nullptr || !entry->committed || entry->record.status.node != node ||
+        isFinal(entry->record) || entry->record.status.reason == api::reason::kTerminating) {
+      continue;  // gone, moved, ended, or being deleted
+    }
+    const std::string uid = entry->record.status.uid;
+    if (entry->record.status.reason != api::reason::kDraining) {
+      // Durably first: the copy is never delivered again, and the drain is
+      // finished even if the server stops before it is.
+      std::string message =
+          "being drained from node " + quoted(node) + ": its copy is removed, then it is " +
+          (reschedules(entry->record.spec) ? "placed again" : "ended Drained");
+      auto marked = co_await mark(id, api::reason::kDraining, std::move(message));
+      if (!marked) {
+        failedOne(id, marked.error());
+        continue;
+      }
+    }
+    auto removed = co_await removeCopy(id, node, uid, kFenceGrace);
+    if (!removed) {
+      failedOne(id, removed.error());
+      continue;
+    }
+    auto completed = co_await completeDrain(id);
+    if (!completed) failedOne(id, completed.error());
+  }
+  if (failed > 0) {
+    co_return fail(first->code, std::to_string(failed) + " of " + std::to_string(ids.size()) +
+                                    " workloads could not be drained from node " + quoted(node) +
+                                    ": " + first->message);
+  }
+  co_return ok();
+}
+
+// ---------------------------------------------------------------------------
+// Removals: marked Terminating or Draining, the copy removed, then the record
+// deleted or placed again / ended.
+
+asio::awaitable<Status> WorkloadService::mark(std::string id, std::string_view reason,
+                                              std::string message) {
+  const WorkloadRecord before = table_.find(id)->record;
+  WorkloadRecord after = before;
+  after.status.reason = std::string(reason);
+  after.status.message = std::move(message);
+  after.updated_at = clock_.now();
+  table_.update(id, after);  // from now on: not delivered, its copy's pushes ignored
+  const bool was_undelivered = undelivered_.erase(id) > 0;
+  backoff_.clear(id);
+  std::vector<store::Write> batch{store::PutWorkload{after}};
+  auto stored = co_await commit(commits_, std::move(batch));
+  if (!stored) {
+    spdlog::error("workload \"{}\" cannot be marked {}: {}", id, reason,
+                  stored.error().toString());
+    if (table_.contains(id)) table_.update(id, before);
+    if (was_undelivered) undelivered_.insert(id);
+    co_return fail(Code::kUnavailable, "the store failed (" + stored.error().message + ")");
+  }
+  spdlog::info("workload \"{}\" {}", id, after.status.message);
+  publish(WatchEventType::kModified, after);
+  co_return ok();
+}
+
+asio::awaitable<Status> WorkloadService::removeCopy(std::string id, std::string node,
+                                                    std::string uid, std::chrono::seconds grace) {
+  protocol::RequestBody request = protocol::RemoveWorkload{id, grace.count(), uid};
+  // The agent may use the whole grace period before it answers.
+  const auto timeout =
+      options_.remove_timeout + std::chrono::duration_cast<std::chrono::milliseconds>(grace);
+  auto reply = co_await fleet_.call(node, std::move(request), timeout);
+  if (!reply && reply.error().code != Code::kNotFound) co_return fail(reply.error());
+  co_return ok();
+}
+
+asio::awaitable<Result<WorkloadRecord>> WorkloadService::deleteRecord(std::string id) {
+  // Pushes of its copy are ignored from here on (nothing may write the record again).
+  deleting_.insert(id);
+  std::vector<store::Write> batch{store::DeleteWorkload{id}};
+  auto deleted = co_await commit(commits_, std::move(batch));
+  deleting_.erase(id);
+  const auto* current = table_.find(id);
+  if (!deleted) {
+    const bool marked = current != nullptr && awaitsRemoval(current->record);
+    spdlog::error("workload \"{}\" could not be deleted from the store{}: {}", id,
+                  marked ? " (it stays Terminating; retried)" : "", deleted.error().toString());
+    co_return fail(Code::kUnavailable,
+                   "workload " + quoted(id) + " could not be deleted: the store failed (" +
+                       deleted.error().message + ")" +
+                       (marked ? "; it stays Terminating and its deletion is retried" : "; retry"));
+  }
+  const WorkloadRecord last = current->record;
+  const std::string node = last.status.node;
+  table_.erase(id);
+  undelivered_.erase(id);
+  backoff_.clear(id);
+  publish(WatchEventType::kDeleted, last);
+  spdlog::info("workload \"{}\" removed{}", id, node.empty() ? "" : " from node \"" + node + "\"");
+  if (isPlaced(last) && !isFinal(last)) kickQueue();
+  co_return last;
+}
+
+asio::awaitable<Status> WorkloadService::completeDrain(std::string id) {
+  const auto* entry = table_.find(id);
+  if (entry == nullptr || entry->record.status.reason != api::reason::kDraining) co_return ok();
+  const WorkloadRecord before = entry->record;
+  const std::string why = "removed from node " + quoted(before.status.node) + " by a drain";
+  WorkloadRecord after;
+  if (reschedules(before.spec)) {
+    after = withPlacement(before, decide(before.spec), why + "; ");
+  } else {
+    after = before;
+    after.status.state = api::WorkloadState::kFailed;
+    after.status.reason = std::string(api::reason::kDrained);
+    after.status.message = why;
+    after.status.finished_at = clock_.now();
+    after.updated_at = clock_.now();
+  }
+  table_.update(id, after);
+  std::vector<Change> changes{Change{id, before, after}};
+  co_return co_await commitChanges(std::move(changes));  // on failure: Draining still
+}
+
+void WorkloadService::startRemoval(const std::string& id) {
+  if (stopped_ || finishing_.contains(id)) return;
+  finishing_.insert(id);
+  spawn(finishRemoval(id));
+}
+
+asio::awaitable<void> WorkloadService::finishRemoval(std::string id) {
+  auto guard = co_await locks_.acquire(id);
+  const auto* entry = table_.find(id);
+  if (entry == nullptr || !entry->committed || !awaitsRemoval(entry->record)) {
+    finishing_.erase(id);
+    co_return;
+  }
+  const WorkloadRecord record = entry->record;
+  const std::string& node = record.status.node;
+  auto view = fleet_.node(node);
+  if (view && view->state != NodeState::kLost) {
+    auto removed = co_await removeCopy(id, node, record.status.uid, kFenceGrace);
+    if (!removed) {
+      const auto wait = backoff_.failed(id, clock_.now());
+      spdlog::warn("workload \"{}\" ({}): its copy on node \"{}\" not removed yet (next attempt "
+                   "in {}): {}",
+                   id, record.status.reason, node, seconds(wait), removed.error().toString());
+      finishing_.erase(id);
+      co_return;
+    }
+  }  // else: a returning node's resync fences the copy
+  Status done = ok();
+  if (record.status.reason == api::reason::kTerminating) {
+    auto deleted = co_await deleteRecord(id);
+    if (!deleted) done = fail(deleted.error());
+  } else {
+    done = co_await completeDrain(id);
+  }
+  if (!done) backoff_.failed(id, clock_.now());
+  finishing_.erase(id);
+}
+
+}  // namespace zp::server

@@ -1,7 +1,5 @@
 #include "server/http/policy_handlers.h"
 
-#include <algorithm>
-
 namespace zp::server {
 
 namespace asio = boost::asio;
@@ -21,12 +19,7 @@ asio::awaitable<HttpResponse> PolicyHandlers::trustLevels(HttpRequest request) {
         Error{Code::kInvalidArgument,
               "unknown query parameter \"" + key + "\" (/trust-levels takes none)", key});
   }
-  std::vector<std::string> offered;
-  for (const auto& node : fleet_.nodes()) {
-    offered.insert(offered.end(), node.runtime_classes.begin(), node.runtime_classes.end());
-  }
-  std::sort(offered.begin(), offered.end());
-  offered.erase(std::unique(offered.begin(), offered.end()), offered.end());
+  const auto offered = offeredClasses(fleet_.schedulingNodes());
   json items = json::array();
   for (auto level : api::kAllTrustLevels) {
     items.push_back(json{{"name", api::trustName(level)},

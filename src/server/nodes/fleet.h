@@ -49,6 +49,9 @@ struct NodeView {
   }
 };
 
+// The classes some node offers, sorted, each once.
+std::vector<std::string> offeredClasses(const std::vector<NodeView>& nodes);
+
 // A log stream opened on a node (its own connection): LogLine items until a
 // LogEnd. Destroying it closes the connection; not while a next() is
 // suspended (cancel() first).

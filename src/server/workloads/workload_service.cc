@@ -131,20 +131,8 @@ WorkloadRecord WorkloadService::shown(const WorkloadRecord& record) const {
 // ---------------------------------------------------------------------------
 // Placement
 
-std::vector<std::string> WorkloadService::offeredClasses() const {
-  std::vector<std::string> offered;
-  for (const auto& node : fleet_.schedulingNodes()) {
-    for (const auto& cls : node.runtime_classes) {
-      // Few distinct classes, many nodes: copy each name once.
-      if (std::find(offered.begin(), offered.end(), cls) == offered.end()) offered.push_back(cls);
-    }
-  }
-  std::sort(offered.begin(), offered.end());
-  return offered;
-}
-
 Decision WorkloadService::decide(const api::WorkloadSpec& spec) const {
-  auto classes = admission_.candidateClasses(spec, offeredClasses());
+  auto classes = admission_.candidateClasses(spec, offeredClasses(fleet_.schedulingNodes()));
   if (!classes) return Decision{std::nullopt, classes.error().message};
   return options_.scheduler.place(spec, *classes, fleet_.schedulingNodes());
 }
@@ -189,10 +177,9 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::submit(api::WorkloadSpe
 
   // From here to the insert nothing suspends: the capacity it takes is counted
   // before another submission is scheduled.
-  auto classes = admission_.candidateClasses(*admitted, offeredClasses());
+  auto classes = admission_.candidateClasses(*admitted, offeredClasses(fleet_.schedulingNodes()));
   if (!classes) co_return fail(classes.error());
-  const Decision decision =
-      options_.scheduler.place(*admitted, *classes, fleet_.schedulingNodes());
+  const Decision decision = options_.scheduler.place(*admitted, *classes, fleet_.schedulingNodes());
   WorkloadRecord record;
   record.spec = std::move(*admitted);
   record.status.created_at = clock_.now();
@@ -276,21 +263,22 @@ void WorkloadService::persist(const WorkloadRecord& record) {
   // until its handler has run there, and the handler touches the service
   // only while it exists.
   auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(executor_);
-  commits_.submit(std::move(batch), [executor = executor_, work, alive = alive_, this,
-                                     record](Status status) {
-    asio::post(executor, [alive, this, record, status = std::move(status)] {
-      if (!alive->load()) return;
-      --inflight_;
-      if (!status) {
-        spdlog::error("cannot store the status of workload \"{}\": {}", record.spec.id,
-                      status.error().toString());
-        return;
-      }
-      // Gone or being deleted: its DELETED says the rest.
-      if (!table_.contains(record.spec.id) || deleting_.contains(record.spec.id)) return;
-      publish(WatchEventType::kModified, record);
-    });
-  });
+  commits_.submit(std::move(batch),
+                  [executor = executor_, work, alive = alive_, this, record](Status status) {
+                    asio::post(executor, [alive, this, record, status = std::move(status)] {
+                      if (!alive->load()) return;
+                      --inflight_;
+                      if (!status) {
+                        spdlog::error("cannot store the status of workload \"{}\": {}",
+                                      record.spec.id, status.error().toString());
+                        return;
+                      }
+                      // Gone or being deleted: its DELETED says the rest.
+                      if (!table_.contains(record.spec.id) || deleting_.contains(record.spec.id))
+                        return;
+                      publish(WatchEventType::kModified, record);
+                    });
+                  });
 }
 
 void WorkloadService::publish(WatchEventType type, const WorkloadRecord& record) {

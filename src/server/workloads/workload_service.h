@@ -197,7 +197,6 @@ class WorkloadService final : public FleetListener {
   // Is it the placement of a record that awaits its copy's removal?
   bool removalPending(std::string_view id, std::string_view node, std::string_view uid) const;
 
-  std::vector<std::string> offeredClasses() const;
   // The scheduler's answer for an admitted spec; a candidate-class error
   // becomes the unplaced message.
   Decision decide(const api::WorkloadSpec& spec) const;

@@ -5,7 +5,7 @@
 
 namespace zp {
 namespace {
-constexpr std::array<std::pair<Code, std::string_view>, 10> kNames{{
+constexpr std::array<std::pair<Code, std::string_view>, 12> kNames{{
     {Code::kInvalidArgument, "InvalidArgument"},
     {Code::kNotFound, "NotFound"},
     {Code::kAlreadyExists, "AlreadyExists"},
@@ -15,6 +15,8 @@ constexpr std::array<std::pair<Code, std::string_view>, 10> kNames{{
     {Code::kDeadlineExceeded, "DeadlineExceeded"},
     {Code::kCancelled, "Cancelled"},
     {Code::kUnimplemented, "Unimplemented"},
+    {Code::kUnauthenticated, "Unauthenticated"},
+    {Code::kPermissionDenied, "PermissionDenied"},
     {Code::kInternal, "Internal"},
 }};
 }  // namespace

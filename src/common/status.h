@@ -21,6 +21,8 @@ enum class Code {
   kDeadlineExceeded,    // a deadline passed (504)
   kCancelled,           // the caller gave up or the process is stopping
   kUnimplemented,       // the peer does not know the operation
+  kUnauthenticated,     // no valid credentials (401; a refused TLS peer)
+  kPermissionDenied,    // valid credentials, not allowed (403)
   kInternal,            // a bug or an unexpected failure (500)
 };
 

@@ -13,6 +13,7 @@
 
 #include "common/address.h"
 #include "common/logging.h"
+#include "server/admin_commands.h"
 #include "server/command_line.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -38,6 +39,7 @@ void raiseOpenFileLimit() {
 
 int main(int argc, char** argv) {
   using namespace zp;
+  if (argc > 1 && server::isAdminCommand(argv[1])) return server::runAdminCommand(argc, argv);
   auto flags = server::parseCommandLine(argc, argv);
   if (const int* exit_code = std::get_if<int>(&flags)) return *exit_code;
   auto config = server::resolveConfig(std::get<server::CommandLine>(flags));

@@ -24,6 +24,10 @@ unsigned httpStatusFor(Code code) {
       return http_status::kUnavailable;
     case Code::kDeadlineExceeded:
       return http_status::kGatewayTimeout;
+    case Code::kUnauthenticated:
+      return http_status::kUnauthorized;
+    case Code::kPermissionDenied:
+      return http_status::kForbidden;
     default:
       return http_status::kInternal;
   }

@@ -27,6 +27,8 @@ namespace http_status {
 inline constexpr unsigned kOk = 200;
 inline constexpr unsigned kCreated = 201;
 inline constexpr unsigned kBadRequest = 400;
+inline constexpr unsigned kUnauthorized = 401;
+inline constexpr unsigned kForbidden = 403;
 inline constexpr unsigned kNotFound = 404;
 inline constexpr unsigned kMethodNotAllowed = 405;
 inline constexpr unsigned kConflict = 409;
@@ -38,8 +40,16 @@ inline constexpr unsigned kUnavailable = 503;
 inline constexpr unsigned kGatewayTimeout = 504;
 }  // namespace http_status
 
+// What the HTTP layer knows about a request besides its target and body
+// (docs/architecture.md §9.3): filled by HttpServer, read by authentication.
+struct RequestMeta {
+  std::string authorization;  // the Authorization header, as sent ("" if absent)
+  std::string source;         // the client's IP address ("" if unknown)
+};
+
 struct HttpRequest {
   boost::beast::http::verb method = boost::beast::http::verb::get;
+  RequestMeta meta;
   std::string path;                           // as sent (still percent-encoded), no query
   std::map<std::string, std::string> query;   // percent-decoded; each key at most once
   std::map<std::string, std::string> params;  // path parameters, set by the Router

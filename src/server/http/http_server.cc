@@ -171,7 +171,13 @@ asio::awaitable<void> HttpServer::serveRequests(beast::tcp_stream& stream) {
     stream.expires_never();
     const std::string_view target(request.target().data(), request.target().size());
     std::string body = std::move(request.body());
-    HttpResponse out = co_await router_.dispatch(request.method(), target, std::move(body));
+    RequestMeta meta;
+    meta.authorization = std::string(request[http::field::authorization]);
+    boost::system::error_code peer_ec;
+    const auto peer = stream.socket().remote_endpoint(peer_ec);
+    if (!peer_ec) meta.source = peer.address().to_string();
+    auto dispatching = router_.dispatch(request.method(), target, std::move(body), std::move(meta));
+    HttpResponse out = co_await std::move(dispatching);
     const unsigned status = out.status;
     if (out.stream) {
       // A streamed body: no keep-alive, the connection ends with the body.

@@ -96,9 +96,10 @@ void Router::add(http::verb method, std::string_view pattern, Handler handler) {
 }
 
 boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::string_view target,
-                                                      std::string body) const {
+                                                      std::string body, RequestMeta meta) const {
   HttpRequest request;
   request.method = method;
+  request.meta = std::move(meta);
   request.body = std::move(body);
   if (auto s = parseTarget(target, request); !s) {
     co_return errorResponse(http_status::kBadRequest, s.error());

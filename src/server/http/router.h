@@ -34,7 +34,8 @@ class Router {
   // Parses `target`, runs the matching handler and returns its response.
   // Never throws: a handler exception becomes a 500.
   boost::asio::awaitable<HttpResponse> dispatch(boost::beast::http::verb method,
-                                                std::string_view target, std::string body) const;
+                                                std::string_view target, std::string body,
+                                                RequestMeta meta = {}) const;
 
  private:
   struct Route {

@@ -1,0 +1,26 @@
+#include "server/admin_commands.h"
+
+#include "common/version.h"
+
+namespace zp::server {
+
+bool isAdminCommand(std::string_view first_argument) {
+  return first_argument == "ca" || first_argument == "certs" || first_argument == "tokens";
+}
+
+int runAdminCommand(int argc, char** argv) {
+  CLI::App app{"zoneplane-server: cluster CA, certificates and tokens"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+  int exit_code = 0;
+  addPkiCommands(app, exit_code);
+  addTokenCommands(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
+
+}  // namespace zp::server

@@ -1,0 +1,7 @@
+#include "server/admin_commands.h"
+
+namespace zp::server {
+
+void addPkiCommands(CLI::App&, int&) {}
+
+}  // namespace zp::server

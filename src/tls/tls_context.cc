@@ -1,0 +1,1 @@
+#include "tls/tls_context.h"

@@ -8,14 +8,22 @@ namespace zp::server {
 std::variant<CommandLine, int> parseCommandLine(int argc, char** argv) {
   CommandLine flags;
   CLI::App app{"zoneplane-server: the zoneplane control plane (REST API, scheduler, store)"};
-  std::string config_file, listen, database, log_level;
+  std::string config_file, listen, data_dir, database, log_level, tls_cert, tls_key, tls_ca;
   app.add_option("--config", config_file, "TOML config file");
   app.add_option("--listen", listen, "HOST:PORT to serve the API on (default 127.0.0.1:7700)");
-  app.add_option("--database", database, "SQLite database file");
+  app.add_option("--data-dir", data_dir,
+                 "directory of pki/ and the database (default /var/lib/zoneplane/server)");
+  app.add_option("--database", database, "SQLite database file (default DATA_DIR/zoneplane.db)");
+  app.add_option("--tls-cert", tls_cert,
+                 "server certificate chain, PEM (default DATA_DIR/pki/server.crt)");
+  app.add_option("--tls-key", tls_key, "server private key, PEM (default DATA_DIR/pki/server.key)");
+  app.add_option("--tls-ca", tls_ca, "cluster CA certificate, PEM (default DATA_DIR/pki/ca.crt)");
   app.add_option("--node", flags.nodes, "a node agent as ID=HOST:PORT (repeatable)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
-  app.add_flag("--insecure-listen-any", flags.insecure_listen_any,
-               "allow a non-loopback listen address (no TLS/auth yet)");
+  app.add_flag("--insecure-http", flags.insecure_http,
+               "serve the API over plain HTTP (INSECURE; loopback listen address only)");
+  app.add_flag("--insecure-plaintext", flags.insecure_plaintext,
+               "talk to agents over plain TCP (INSECURE; loopback node addresses only)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -23,8 +31,12 @@ std::variant<CommandLine, int> parseCommandLine(int argc, char** argv) {
   }
   if (app.count("--config")) flags.config_file = config_file;
   if (app.count("--listen")) flags.listen = listen;
+  if (app.count("--data-dir")) flags.data_dir = data_dir;
   if (app.count("--database")) flags.database = database;
   if (app.count("--log-level")) flags.log_level = log_level;
+  if (app.count("--tls-cert")) flags.tls_cert = tls_cert;
+  if (app.count("--tls-key")) flags.tls_key = tls_key;
+  if (app.count("--tls-ca")) flags.tls_ca = tls_ca;
   return flags;
 }
 
@@ -36,9 +48,14 @@ Result<ServerConfig> resolveConfig(const CommandLine& flags) {
     config = std::move(*loaded);
   }
   if (flags.listen) config.listen = *flags.listen;
+  if (flags.data_dir) config.data_dir = *flags.data_dir;
   if (flags.database) config.database = *flags.database;
   if (flags.log_level) config.log_level = *flags.log_level;
-  config.insecure_listen_any = flags.insecure_listen_any;
+  if (flags.tls_cert) config.tls.cert = *flags.tls_cert;
+  if (flags.tls_key) config.tls.key = *flags.tls_key;
+  if (flags.tls_ca) config.tls.ca = *flags.tls_ca;
+  if (flags.insecure_http) config.insecure_http = true;
+  if (flags.insecure_plaintext) config.insecure_plaintext = true;
   for (const auto& spec : flags.nodes) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0) {

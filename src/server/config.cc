@@ -31,6 +31,30 @@ Result<std::int64_t> intValue(const toml::node& node, std::string_view source,
   return badKey(source, key, "must be an integer");
 }
 
+Result<bool> boolValue(const toml::node& node, std::string_view source, const std::string& key) {
+  if (const auto* b = node.as_boolean()) return b->get();
+  return badKey(source, key, "must be true or false");
+}
+
+// The [tls] table onto `tls`.
+Status parseTls(const toml::node& node, std::string_view source, ServerTlsConfig& tls) {
+  const auto* table = node.as_table();
+  if (table == nullptr) return badKey(source, "tls", "must be a table ([tls])");
+  for (auto&& [k, value] : *table) {
+    const std::string key = "tls." + std::string(k.str());
+    std::string* target = k.str() == "cert"  ? &tls.cert
+                          : k.str() == "key" ? &tls.key
+                          : k.str() == "ca"  ? &tls.ca
+                                             : nullptr;
+    if (target == nullptr) return badKey(source, key, "is not a known key (cert, key, ca)");
+    auto path = stringValue(value, source, key);
+    if (!path) return fail(path.error());
+    if (path->empty()) return badKey(source, key, "must not be empty");
+    *target = std::move(*path);
+  }
+  return ok();
+}
+
 Result<std::vector<std::string>> stringList(const toml::node& node, std::string_view source,
                                             const std::string& key) {
   const auto* array = node.as_array();
@@ -178,12 +202,19 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
   ServerConfig config;
   for (auto&& [k, value] : root) {
     const std::string key(k.str());
-    if (key == "listen" || key == "database" || key == "log_level") {
+    if (key == "listen" || key == "database" || key == "log_level" || key == "data_dir") {
       auto s = stringValue(value, source, key);
       if (!s) return fail(s.error());
       (key == "listen"     ? config.listen
        : key == "database" ? config.database
+       : key == "data_dir" ? config.data_dir
                            : config.log_level) = std::move(*s);
+    } else if (key == "insecure_http" || key == "insecure_plaintext") {
+      auto b = boolValue(value, source, key);
+      if (!b) return fail(b.error());
+      (key == "insecure_http" ? config.insecure_http : config.insecure_plaintext) = *b;
+    } else if (key == "tls") {
+      if (auto s = parseTls(value, source, config.tls); !s) return fail(s.error());
     } else if (key == "node_heartbeat_interval_ms" || key == "node_not_ready_after_ms" ||
                key == "node_lost_after_seconds") {
       auto n = intValue(value, source, key);
@@ -228,7 +259,8 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
       }
     } else {
       return badKey(source, key,
-                    "is not a known key (listen, database, log_level, default_trust, trust, "
+                    "is not a known key (listen, data_dir, database, log_level, tls, "
+                    "insecure_http, insecure_plaintext, default_trust, trust, "
                     "allowed_registries, node_heartbeat_interval_ms, node_not_ready_after_ms, "
                     "node_lost_after_seconds, scheduler, runtime_classes, nodes)");
     }
@@ -245,20 +277,42 @@ Result<ServerConfig> loadConfigFile(const std::string& path) {
   return parseConfigToml(text.str(), path);
 }
 
+std::string databasePath(const ServerConfig& config) {
+  if (!config.database.empty()) return config.database;
+  return (std::filesystem::path(config.data_dir) / "zoneplane.db").string();
+}
+
+tls::TlsFiles serverTlsFiles(const ServerConfig& config) {
+  const auto pki = std::filesystem::path(config.data_dir) / "pki";
+  const auto pick = [&](const std::string& set, const char* name) {
+    return set.empty() ? (pki / name).string() : set;
+  };
+  return tls::TlsFiles{pick(config.tls.cert, "server.crt"), pick(config.tls.key, "server.key"),
+                       pick(config.tls.ca, "ca.crt")};
+}
+
+bool isLoopbackAddress(std::string_view address) {
+  auto hp = parseHostPort(address, "address");
+  if (!hp) return false;
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(hp->host, ec);
+  return !ec && ip.is_loopback();
+}
+
 Status validateConfig(const ServerConfig& config) {
   auto listen = parseHostPort(config.listen, "listen");
   if (!listen) return fail(listen.error());
   auto endpoint = listenEndpoint(*listen, "listen");
   if (!endpoint) return fail(endpoint.error());
-  if (!endpoint->address().is_loopback() && !config.insecure_listen_any) {
+  if (!endpoint->address().is_loopback() && config.insecure_http) {
     return fail(Code::kInvalidArgument,
                 "listen address \"" + config.listen +
-                    "\" is not loopback; the API has no TLS or authentication yet, so this "
-                    "needs --insecure-listen-any",
+                    "\" is not loopback: --insecure-http serves the API without TLS, so only "
+                    "on a loopback address",
                 "listen");
   }
-  if (config.database.empty()) {
-    return fail(Code::kInvalidArgument, "database must not be empty", "database");
+  if (config.data_dir.empty()) {
+    return fail(Code::kInvalidArgument, "data_dir must not be empty", "data_dir");
   }
   std::set<std::string> ids;
   for (std::size_t i = 0; i < config.nodes.size(); ++i) {
@@ -278,6 +332,13 @@ Status validateConfig(const ServerConfig& config) {
     if (address->port == 0) {
       return fail(Code::kInvalidArgument,
                   where + ".address \"" + node.address + "\" needs a non-zero port",
+                  where + ".address");
+    }
+    if (config.insecure_plaintext && !isLoopbackAddress(node.address)) {
+      return fail(Code::kInvalidArgument,
+                  where + ".address \"" + node.address.substr(0, 200) +
+                      "\" is not a loopback IP address: --insecure-plaintext talks to agents "
+                      "without TLS, so only on loopback",
                   where + ".address");
     }
     for (const auto& cls : node.runtime_classes) {
@@ -307,6 +368,25 @@ Status validateConfig(const ServerConfig& config) {
     if (auto policy = ImagePolicy::create(*config.allowed_registries); !policy) {
       return fail(policy.error());
     }
+  }
+  return ok();
+}
+
+Status checkTlsFiles(const ServerConfig& config) {
+  if (config.insecure_http && config.insecure_plaintext) return ok();
+  const auto files = serverTlsFiles(config);
+  for (const auto& [path, flag] : {std::pair{files.cert, "--tls-cert"},
+                                   std::pair{files.key, "--tls-key"},
+                                   std::pair{files.ca, "--tls-ca"}}) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) continue;
+    return fail(Code::kFailedPrecondition,
+                "no TLS file at \"" + path + "\" (" + flag +
+                    "): create the cluster CA and the server certificate with "
+                    "`zoneplane-server ca init --data-dir " + config.data_dir +
+                    "` and `zoneplane-server certs issue --server --data-dir " + config.data_dir +
+                    "`, or name the files with --tls-cert/--tls-key/--tls-ca",
+                std::string(flag).substr(2));
   }
   return ok();
 }

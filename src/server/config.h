@@ -4,7 +4,12 @@
 // only I/O.
 //
 //   listen   = "127.0.0.1:7700"                          # HOST:PORT, port 0 = any
-//   database = "/var/lib/zoneplane/server/zoneplane.db"  # SQLite file or ":memory:"
+//   data_dir = "/var/lib/zoneplane/server"               # pki/ and the database
+//   database = "/var/lib/zoneplane/server/zoneplane.db"  # default <data_dir>/zoneplane.db
+//   [tls]                                # default <data_dir>/pki/server.crt|server.key|ca.crt
+//   cert = "…/server.crt"  key = "…/server.key"  ca = "…/ca.crt"
+//   insecure_http = false                # API over plain HTTP (loopback listen only)
+//   insecure_plaintext = false           # agents over plain TCP (loopback nodes only)
 //   log_level = "info"                                   # trace|debug|info|warn|error|off
 //   default_trust = "untrusted"          # trust level of workloads that name none
 //   allowed_registries = ["registry.example.com"]  # image policy (image_policy.h)
@@ -31,11 +36,12 @@
 
 #include "common/status.h"
 #include "server/trust_policy.h"
+#include "tls/tls_context.h"
 
 namespace zp::server {
 
 inline constexpr std::string_view kDefaultListen = "127.0.0.1:7700";
-inline constexpr std::string_view kDefaultDatabase = "/var/lib/zoneplane/server/zoneplane.db";
+inline constexpr std::string_view kDefaultDataDir = "/var/lib/zoneplane/server";
 
 // How the scheduler scores the nodes that fit (docs/architecture.md §8.3):
 // binpack fills the fullest node first, spread the emptiest.
@@ -55,12 +61,25 @@ struct NodeConfig {
   std::vector<std::string> runtime_classes;  // assumed until the agent reports its own
 };
 
+// The server's certificate chain, its key and the cluster CA
+// (docs/architecture.md §9.1); "" means the file under <data_dir>/pki/.
+struct ServerTlsConfig {
+  std::string cert;  // default <data_dir>/pki/server.crt
+  std::string key;   // default <data_dir>/pki/server.key
+  std::string ca;    // default <data_dir>/pki/ca.crt
+};
+
 struct ServerConfig {
   std::string listen{kDefaultListen};
-  std::string database{kDefaultDatabase};
+  std::string data_dir{kDefaultDataDir};
+  std::string database;  // "" means <data_dir>/zoneplane.db (databasePath)
   std::string log_level = "info";
-  // Listening on a non-loopback address needs this (there is no TLS/auth yet).
-  bool insecure_listen_any = false;
+  ServerTlsConfig tls;
+  // The API over plain HTTP instead of HTTPS; only on a loopback listen address.
+  bool insecure_http = false;
+  // Agents over plain TCP instead of mutual TLS; only when every configured
+  // node address is a loopback IP (and POST /nodes then refuses any other).
+  bool insecure_plaintext = false;
   std::vector<NodeConfig> nodes;
   // Node lifecycle (docs/architecture.md §8.2).
   std::int64_t node_heartbeat_interval_ms = 1'000;  // 100 … 60,000
@@ -82,14 +101,27 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
 // Reads and parses a file.
 Result<ServerConfig> loadConfigFile(const std::string& path);
 
-// Checks values: listen parses (and is loopback unless insecure_listen_any),
-// database non-empty, node ids are unique DNS-1123 labels with HOST:PORT
+// The database file: `database`, or <data_dir>/zoneplane.db.
+std::string databasePath(const ServerConfig& config);
+// The server's certificate, key and CA: [tls], or the files under <data_dir>/pki/.
+tls::TlsFiles serverTlsFiles(const ServerConfig& config);
+// Whether `address` (HOST:PORT) names a loopback IP literal (127.0.0.0/8, ::1).
+bool isLoopbackAddress(std::string_view address);
+
+// Checks values: listen parses (and is loopback with insecure_http),
+// data_dir non-empty, every node address a loopback IP with
+// insecure_plaintext, node ids are unique DNS-1123 labels with HOST:PORT
 // addresses (port > 0), runtime class names are DNS-1123 labels, the node
 // lifecycle durations are in their ranges (not_ready_after at least two
 // heartbeat intervals), the trust policy passes validateTrustPolicy,
 // allowed_registries is a non-empty list of valid patterns, and memory floors
 // name DNS-1123 classes with 0 to api::kMaxMemoryMb.
 Status validateConfig(const ServerConfig& config);
+
+// Unless both insecure modes are on, the TLS files (serverTlsFiles) must
+// exist: kFailedPrecondition naming the first one missing and saying how to
+// make them (`zoneplane-server ca init`, `zoneplane-server certs issue --server`).
+Status checkTlsFiles(const ServerConfig& config);
 
 // Creates the directory that will hold the database file, owner-only (0700)
 // when it is created here (nothing for ":memory:" or a file in the current

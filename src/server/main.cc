@@ -50,17 +50,24 @@ int main(int argc, char** argv) {
   if (!listen) return die(listen.error());
   auto endpoint = listenEndpoint(*listen, "listen");
   if (!endpoint) return die(endpoint.error());
-  if (!endpoint->address().is_loopback()) {
+  if (auto files = server::checkTlsFiles(*config); !files) return die(files.error());
+  if (config->insecure_http) {
     spdlog::warn(
-        "*** INSECURE: listening on {} with NO TLS and NO authentication: anyone who "
-        "can reach this address can run workloads (--insecure-listen-any) ***",
+        "*** INSECURE: the API on {} is plain HTTP (--insecure-http): requests and bearer "
+        "tokens travel unencrypted; use it for local development only ***",
         config->listen);
+  }
+  if (config->insecure_plaintext) {
+    spdlog::warn(
+        "*** INSECURE: agents are reached over plain TCP without TLS (--insecure-plaintext): "
+        "nothing proves an agent is the node it claims to be; loopback addresses only ***");
   }
   // Whatever the server creates (the database and its journal files, which
   // hold env values) is private to its user.
   ::umask(077);
-  if (auto dir = server::ensureDatabaseDirectory(config->database); !dir) return die(dir.error());
-  auto store = store::SqliteStore::open(config->database);
+  const std::string database = server::databasePath(*config);
+  if (auto dir = server::ensureDatabaseDirectory(database); !dir) return die(dir.error());
+  auto store = store::SqliteStore::open(database);
   if (!store) return die(store.error());
 
   raiseOpenFileLimit();
@@ -80,9 +87,11 @@ int main(int argc, char** argv) {
   if (!bound) return die(bound.error());
   const std::string where = formatEndpoint(*bound);
   spdlog::info(
-      "zoneplane-server listening on {} (database \"{}\", {} node(s), default trust {}, "
-      "image registries: {})",
-      where, config->database, config->nodes.size(), api::trustName(config->trust.default_trust),
+      "zoneplane-server listening on {} ({}, agents over {}; database \"{}\", {} node(s), "
+      "default trust {}, image registries: {})",
+      where, config->insecure_http ? "plain HTTP" : "HTTPS",
+      config->insecure_plaintext ? "plain TCP" : "mutual TLS", database, config->nodes.size(),
+      api::trustName(config->trust.default_trust),
       config->allowed_registries ? "as listed in allowed_registries"
                                  : "any but local addresses (default)");
   std::cout << "zoneplane-server listening on " << where << std::endl;

@@ -7,6 +7,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "tls/tls_context.h"
+
 namespace zp::server {
 
 namespace asio = boost::asio;
@@ -22,6 +24,17 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
   }
   options.workloads.scheduler = Scheduler(config.scheduler, config.memory_floors);
   options.registry = nodeRegistryOptions(config);
+  const auto files = serverTlsFiles(config);
+  if (!config.insecure_http) {
+    auto api = tls::serverContext(files, /*require_client_cert=*/false, tls::MinVersion::kTls12);
+    if (!api) return fail(api.error());
+    options.http.tls = std::move(*api);
+  }
+  if (!config.insecure_plaintext) {
+    auto agents = tls::clientContext(files, tls::MinVersion::kTls13);
+    if (!agents) return fail(agents.error());
+    options.registry.link.tls = std::move(*agents);
+  }
   return options;
 }
 

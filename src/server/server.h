@@ -38,14 +38,18 @@ struct ServerOptions {
   std::shared_ptr<const IsolationPolicy> isolation;  // replaces the NamedClassPolicy
   ImagePolicy images;                                // default: no local registries
   WorkloadServiceOptions workloads;
-  NodeRegistryOptions registry;
-  HttpServerOptions http;
+  NodeRegistryOptions registry;  // registry.link.tls: mutual TLS to the agents (null: plain TCP)
+  HttpServerOptions http;        // http.tls: HTTPS (null: plain HTTP)
   // How often the workload service's waits (delivery retries, evacuations) are checked.
   std::chrono::milliseconds tick_interval{200};
 };
 
-// Builds the options from a validated configuration (kInvalidArgument for an
-// invalid image policy).
+// Builds the options from a validated configuration, with the two TLS
+// contexts built once from serverTlsFiles (docs/architecture.md §9): HTTPS
+// (TLS 1.2+, no client certificate) in http.tls unless insecure_http, and
+// mutual TLS 1.3 to the agents in registry.link.tls unless
+// insecure_plaintext. Errors: kInvalidArgument for an invalid image policy,
+// the TLS context's error for a missing or unusable certificate or key.
 Result<ServerOptions> serverOptions(const ServerConfig& config);
 
 // Owns every server component except the store and the io_context, which

@@ -34,6 +34,8 @@ bool isParseError(const boost::system::error_code& ec) {
 // After an error answer: stop sending, read and discard what the client is
 // still sending (so closing does not reset the connection before it has read
 // our answer), then let the caller close.
+// Over TLS the discarded bytes are read below the TLS layer: nothing of them
+// is used, and the connection is closed afterwards.
 asio::awaitable<void> drain(beast::tcp_stream& stream) {
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -113,11 +115,25 @@ asio::awaitable<void> HttpServer::acceptLoop() {
 }
 
 asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+  tls::Transport stream = options_.tls ? tls::Transport(std::move(socket), *options_.tls)
+                                       : tls::Transport(std::move(socket));
   const std::uint64_t id = next_connection_++;
   connections_[id] = &stream;
   try {
-    co_await serveRequests(stream);
+    stream.tcp().expires_after(options_.read_timeout);
+    auto handshake = stream.handshake(tls::Transport::Role::kServer);
+    auto shaken = co_await std::move(handshake);
+    if (shaken) {
+      co_await serveRequests(stream);
+    } else if (!stopped_) {
+      // A client that does not speak TLS (plain HTTP), refuses the
+      // certificate, or stays silent: nothing to answer.
+      boost::system::error_code peer_ec;
+      const auto peer = stream.socket().remote_endpoint(peer_ec);
+      spdlog::debug("API connection from {}: {}",
+                    peer_ec ? std::string("?") : peer.address().to_string(),
+                    shaken.error().message);
+    }
   } catch (const std::exception& e) {
     spdlog::error("API connection failed: {}", e.what());
   } catch (...) {
@@ -129,14 +145,14 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
   stream.socket().close(ec);
 }
 
-asio::awaitable<void> HttpServer::serveRequests(beast::tcp_stream& stream) {
+asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream) {
   beast::flat_buffer buffer;
   while (!stopped_) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
     parser.body_limit(options_.body_limit);
     boost::system::error_code ec;
-    stream.expires_after(options_.read_timeout);
+    stream.tcp().expires_after(options_.read_timeout);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
     if (!ec && !parser.is_done() &&
@@ -159,16 +175,16 @@ asio::awaitable<void> HttpServer::serveRequests(beast::tcp_stream& stream) {
           toBeast(errorResponse(
                       too_large ? http_status::kPayloadTooLarge : http_status::kBadRequest, error),
                   11, false);
-      stream.expires_after(options_.write_timeout);
+      stream.tcp().expires_after(options_.write_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec) co_await drain(stream);
+      if (!ec) co_await drain(stream.tcp());
       co_return;
     }
     if (ec) co_return;  // closed, reset, timed out or stopped: nothing to answer
 
     auto request = parser.release();
     const auto started = std::chrono::steady_clock::now();
-    stream.expires_never();
+    stream.tcp().expires_never();
     const std::string_view target(request.target().data(), request.target().size());
     std::string body = std::move(request.body());
     RequestMeta meta;
@@ -192,7 +208,7 @@ asio::awaitable<void> HttpServer::serveRequests(beast::tcp_stream& stream) {
       co_return;
     }
     auto res = toBeast(std::move(out), request.version(), request.keep_alive() && !stopped_);
-    stream.expires_after(options_.write_timeout);
+    stream.tcp().expires_after(options_.write_timeout);
     if (request.method() == http::verb::head) {
       // The headers GET would send (Content-Length included), no body.
       http::response_serializer<http::string_body> head(res);

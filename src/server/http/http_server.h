@@ -7,28 +7,35 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 
 #include "common/status.h"
 #include "server/http/router.h"
+#include "tls/transport.h"
 
 namespace zp::server {
 
 struct HttpServerOptions {
+  // HTTPS (tls::serverContext), shared by every connection; read-only once
+  // built. Null: plain HTTP (--insecure-http).
+  std::shared_ptr<boost::asio::ssl::context> tls;
   std::size_t body_limit = 1 << 20;  // larger bodies get 413
   std::size_t header_limit = 16 * 1024;
-  // Deadline for reading one whole request (also the keep-alive idle timeout)
-  // and for writing one response (for a streamed response: its headers, and
+  // Deadline for the TLS handshake, for reading one whole request (also the
+  // keep-alive idle timeout) and for writing one response (for a streamed response: its headers, and
   // each chunk).
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
 };
 
-// Accepts connections and serves requests through a Router: keep-alive,
+// Accepts connections and serves requests through a Router, over HTTPS
+// (TLS 1.2 or 1.3; a connection that fails its handshake, e.g. plain HTTP,
+// is closed) or plain HTTP when options.tls is null: keep-alive,
 // "Expect: 100-continue", a body limit (413), header/parse errors (400), a
 // read deadline per request, HEAD (the response's headers, Content-Length
 // included, without its body), and streamed responses (HttpResponse::stream,
@@ -52,7 +59,7 @@ class HttpServer {
  private:
   boost::asio::awaitable<void> acceptLoop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
-  boost::asio::awaitable<void> serveRequests(boost::beast::tcp_stream& stream);
+  boost::asio::awaitable<void> serveRequests(tls::Transport& stream);
 
   boost::asio::any_io_executor executor_;
   const Router& router_;
@@ -60,7 +67,7 @@ class HttpServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   bool stopped_ = false;
   std::uint64_t next_connection_ = 1;
-  std::map<std::uint64_t, boost::beast::tcp_stream*> connections_;  // open, not owned
+  std::map<std::uint64_t, tls::Transport*> connections_;  // open, not owned
 };
 
 }  // namespace zp::server

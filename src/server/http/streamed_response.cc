@@ -26,7 +26,7 @@ namespace {
 // frame, which outlives the producer and the background read.
 class SocketResponseStream final : public ResponseStream {
  public:
-  SocketResponseStream(beast::tcp_stream& stream, bool chunked,
+  SocketResponseStream(tls::Transport& stream, bool chunked,
                        std::chrono::milliseconds write_timeout)
       : stream_(stream), chunked_(chunked), write_timeout_(write_timeout) {}
 
@@ -34,7 +34,7 @@ class SocketResponseStream final : public ResponseStream {
     if (closed_) co_return false;
     if (chunk.empty()) co_return true;
     boost::system::error_code ec;
-    stream_.expires_after(write_timeout_);
+    stream_.tcp().expires_after(write_timeout_);
     if (chunked_) {
       co_await asio::async_write(stream_, http::make_chunk(asio::buffer(chunk)),
                                  asio::redirect_error(asio::use_awaitable, ec));
@@ -82,14 +82,14 @@ class SocketResponseStream final : public ResponseStream {
   asio::awaitable<void> finish() {
     if (closed_ || !chunked_) co_return;
     boost::system::error_code ec;
-    stream_.expires_after(write_timeout_);
+    stream_.tcp().expires_after(write_timeout_);
     co_await asio::async_write(stream_, http::make_chunk_last(),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) close();
   }
 
  private:
-  beast::tcp_stream& stream_;
+  tls::Transport& stream_;
   bool chunked_;
   std::chrono::milliseconds write_timeout_;
   bool closed_ = false;
@@ -106,12 +106,12 @@ struct ClientWatch {
   bool finished = false;
 };
 
-asio::awaitable<void> watchClient(tcp::socket& socket, SocketResponseStream& out,
+asio::awaitable<void> watchClient(tls::Transport& stream, SocketResponseStream& out,
                                   ClientWatch& state, AsyncEvent& finished) {
   std::array<char, 4096> sink;
   boost::system::error_code ec;
   while (!ec && !state.stop) {
-    co_await socket.async_read_some(asio::buffer(sink),
+    co_await stream.async_read_some(asio::buffer(sink),
                                     asio::redirect_error(asio::use_awaitable, ec));
   }
   if (!state.stop) out.close();
@@ -121,7 +121,7 @@ asio::awaitable<void> watchClient(tcp::socket& socket, SocketResponseStream& out
 
 }  // namespace
 
-asio::awaitable<void> sendStreamedResponse(beast::tcp_stream& stream, HttpResponse response,
+asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse response,
                                            unsigned version, bool head_only,
                                            std::chrono::milliseconds write_timeout) {
   const bool chunked = version >= 11;
@@ -136,7 +136,7 @@ asio::awaitable<void> sendStreamedResponse(beast::tcp_stream& stream, HttpRespon
   if (chunked) head.chunked(true);
   http::response_serializer<http::empty_body> serializer(head);
   boost::system::error_code ec;
-  stream.expires_after(write_timeout);
+  stream.tcp().expires_after(write_timeout);
   co_await http::async_write_header(stream, serializer,
                                     asio::redirect_error(asio::use_awaitable, ec));
   if (ec || head_only || !response.stream) co_return;
@@ -144,7 +144,10 @@ asio::awaitable<void> sendStreamedResponse(beast::tcp_stream& stream, HttpRespon
   SocketResponseStream out(stream, chunked, write_timeout);
   ClientWatch watch;
   AsyncEvent watch_finished(stream.get_executor());
-  asio::co_spawn(stream.get_executor(), watchClient(stream.socket(), out, watch, watch_finished),
+  // The background read has no deadline: it is started with none, and the
+  // writes' deadlines set later apply to writes only while it is pending.
+  stream.tcp().expires_never();
+  asio::co_spawn(stream.get_executor(), watchClient(stream, out, watch, watch_finished),
                  asio::detached);
   bool failed = true;
   try {

@@ -6,10 +6,10 @@
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 
 #include "server/http/http_message.h"
+#include "tls/transport.h"
 
 namespace zp::server {
 
@@ -18,13 +18,14 @@ namespace zp::server {
 // then, unless `head_only`, runs `response.stream` with a ResponseStream on
 // `stream`, and ends the body with the last chunk if the client is still
 // there. Every write has `write_timeout`; the body as a whole has none.
-// While the producer runs, the connection is read in the background: end of
+// While the producer runs, the connection is read in the background (through
+// TLS when the connection has it, with no deadline): end of
 // stream, a reset or a closed socket (HttpServer::stop) closes the
 // ResponseStream and runs its onClose callbacks, so a producer waiting for
 // data wakes up. Returns once the producer has returned and the background
 // read has finished; the caller then closes the connection. Runs on the
 // stream's executor.
-boost::asio::awaitable<void> sendStreamedResponse(boost::beast::tcp_stream& stream,
+boost::asio::awaitable<void> sendStreamedResponse(tls::Transport& stream,
                                                   HttpResponse response, unsigned version,
                                                   bool head_only,
                                                   std::chrono::milliseconds write_timeout);

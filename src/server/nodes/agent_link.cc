@@ -12,6 +12,8 @@
 
 #include "protocol/line_io.h"
 #include "server/nodes/node_lifecycle.h"
+#include "tls/tls_context.h"
+#include "tls/transport.h"
 
 namespace zp::server {
 
@@ -41,6 +43,11 @@ class ReconnectBackoff {
   milliseconds initial_, max_, next_;
 };
 
+// A TLS record (alert or handshake, version 3.x) where a JSON line was expected.
+bool looksLikeTls(std::string_view line) {
+  return line.size() >= 3 && (line[0] == '\x15' || line[0] == '\x16') && line[1] == '\x03';
+}
+
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
@@ -49,40 +56,46 @@ std::string joined(const std::vector<std::string>& items) {
 
 }  // namespace
 
-// One TCP connection: the main one of the link, or a log stream's.
+namespace {
+tls::Transport makeTransport(const asio::any_io_executor& ex, asio::ssl::context* tls) {
+  return tls ? tls::Transport(tcp::socket(ex), *tls) : tls::Transport(tcp::socket(ex));
+}
+}  // namespace
+
+// One connection (TCP, or TLS over TCP): the main one of the link, or a log
+// stream's.
 struct AgentLink::Connection {
-  explicit Connection(const asio::any_io_executor& ex)
-      : socket(ex), resolver(ex), deadline(ex), wake(ex), closed_signal(ex) {
+  // `tls` (may be null: plain TCP) must outlive the connection.
+  Connection(const asio::any_io_executor& ex, asio::ssl::context* tls)
+      : stream(makeTransport(ex, tls)), resolver(ex), deadline(ex), wake(ex), closed_signal(ex) {
     closed_signal.expires_at(asio::steady_timer::time_point::max());
   }
 
   // Closes the socket and wakes everything that waits on this connection.
   void shut() {
     open = false;
-    boost::system::error_code ignored;
     resolver.cancel();
-    socket.close(ignored);
+    stream.close();
     deadline.cancel();
     wake.cancel();
     closed_signal.cancel();
   }
 
-  // Closes the socket if `d` passes first (connect, log handshake).
+  // Closes the socket if `d` passes first (connect, TLS handshake, log Hello).
   void armDeadline(milliseconds d) {
     timed_out = false;
     deadline.expires_after(d);
     deadline.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;  // cancelled: the guarded step finished in time
       timed_out = true;
-      boost::system::error_code ignored;
       resolver.cancel();
-      socket.close(ignored);
+      stream.close();
     });
   }
 
   enum class Phase { kHandshake, kResyncing, kHandingUp, kLive };
 
-  tcp::socket socket;
+  tls::Transport stream;
   tcp::resolver resolver;
   asio::steady_timer deadline;       // see armDeadline
   asio::steady_timer wake;           // wakes the writer when `out` gets a line
@@ -120,9 +133,9 @@ class AgentLogStream final : public LogStream {
  public:
   struct State {
     explicit State(std::shared_ptr<AgentLink::Connection> c, std::string what)
-        : conn(std::move(c)), reader(conn->socket), what(std::move(what)) {}
+        : conn(std::move(c)), reader(conn->stream), what(std::move(what)) {}
     std::shared_ptr<AgentLink::Connection> conn;
-    protocol::LineReader<tcp::socket> reader;
+    protocol::LineReader<tls::Transport> reader;
     std::string what;
     bool ended = false;
     bool cancelled = false;  // cancel() was called: every read answers kCancelled
@@ -279,13 +292,13 @@ void AgentLink::releaseSlot() {
 asio::awaitable<void> AgentLink::run(Self self) {
   ReconnectBackoff backoff(options_.backoff_initial, options_.backoff_max);
   while (!stopped_) {
-    auto conn = std::make_shared<Connection>(executor_);
+    auto conn = std::make_shared<Connection>(executor_, options_.tls.get());
     current_ = conn;
-    auto connected = co_await connectSocket(conn);
+    auto refused = co_await connectSocket(conn);
     if (stopped_) break;
-    if (!connected) {
+    if (refused) {
       conn->shut();
-      report(node_reason::kConnectionRefused, connected.error().message);
+      report(refused->reason, refused->message);
     } else {
       asio::co_spawn(executor_, readLoop(self, conn), asio::detached);
       asio::co_spawn(executor_, writeLoop(self, conn), asio::detached);
@@ -305,27 +318,74 @@ asio::awaitable<void> AgentLink::run(Self self) {
   }
 }
 
-asio::awaitable<Status> AgentLink::connectSocket(std::shared_ptr<Connection> conn) {
+asio::awaitable<std::optional<AgentLink::Refusal>> AgentLink::connectSocket(
+    std::shared_ptr<Connection> conn) {
+  const auto refused = [&](std::string why) {
+    return Refusal{node_reason::kConnectionRefused, "cannot connect to " + address_ + ": " + why};
+  };
   auto hp = parseHostPort(address_, "address");
-  if (!hp) co_return fail(Code::kUnavailable, hp.error().message);
+  if (!hp) co_return refused(hp.error().message);
   conn->armDeadline(options_.connect_timeout);
   boost::system::error_code ec;
   const std::string port = std::to_string(hp->port);
   auto endpoints = co_await conn->resolver.async_resolve(
       hp->host, port, asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec && conn->open && !conn->timed_out && !conn->stream.secure()) {
+    // Plain TCP is for loopback only (--insecure-plaintext): never send the
+    // protocol unencrypted over a network, whatever a name resolves to.
+    for (const auto& entry : endpoints) {
+      if (!entry.endpoint().address().is_loopback()) {
+        conn->deadline.cancel();
+        co_return refused("it resolves to " + entry.endpoint().address().to_string() +
+                          ", not a loopback address, and without TLS (--insecure-plaintext) the "
+                          "server connects to loopback addresses only");
+      }
+    }
+  }
   if (!ec && conn->open && !conn->timed_out) {
-    co_await asio::async_connect(conn->socket, endpoints,
+    co_await asio::async_connect(conn->stream.socket(), endpoints,
                                  asio::redirect_error(asio::use_awaitable, ec));
   }
   conn->deadline.cancel();
-  if (!conn->open) co_return fail(Code::kCancelled, "cannot connect to " + address_ + ": closed");
+  if (!conn->open) co_return refused("closed");
   if (conn->timed_out) {
-    co_return fail(Code::kUnavailable, "cannot connect to " + address_ + ": no connection within " +
-                                           millis(options_.connect_timeout));
+    co_return refused("no connection within " + millis(options_.connect_timeout));
   }
-  if (ec) co_return fail(Code::kUnavailable, "cannot connect to " + address_ + ": " + ec.message());
-  conn->socket.set_option(tcp::no_delay(true), ec);  // small lines, sent at once
-  co_return ok();
+  if (ec) co_return refused(ec.message());
+  conn->stream.socket().set_option(tcp::no_delay(true), ec);  // small lines, sent at once
+  co_return co_await secure(conn);
+}
+
+asio::awaitable<std::optional<AgentLink::Refusal>> AgentLink::secure(
+    std::shared_ptr<Connection> conn) {
+  if (!conn->stream.secure()) co_return std::nullopt;
+  conn->armDeadline(options_.connect_timeout);
+  auto shaken = co_await conn->stream.handshake(tls::Transport::Role::kClient);
+  conn->deadline.cancel();
+  if (!conn->open) co_return Refusal{node_reason::kHandshakeFailed, "closed"};
+  if (conn->timed_out) {
+    co_return Refusal{node_reason::kHandshakeFailed,
+                      "no TLS handshake with " + address_ + " within " +
+                          millis(options_.connect_timeout)};
+  }
+  if (!shaken) {
+    std::string message = "TLS handshake with " + address_ + " failed: " + shaken.error().message;
+    if (message.find("wrong version number") != std::string::npos ||
+        message.find("packet length too long") != std::string::npos) {
+      message += " (the agent answered without TLS: does it run with --insecure-plaintext?)";
+    } else if (message.find("stream truncated") != std::string::npos) {
+      message +=
+          " (the agent closed the connection: does it trust this server's CA, or does it run "
+          "with --insecure-plaintext?)";
+    }
+    co_return Refusal{node_reason::kHandshakeFailed, std::move(message)};
+  }
+  if (auto peer = tls::requirePeer(conn->stream.ssl(), tls::Identity::node(node_id_)); !peer) {
+    co_return Refusal{node_reason::kTlsIdentity,
+                      "the agent at " + address_ + " is not node \"" + node_id_ +
+                          "\": " + peer.error().message};
+  }
+  co_return std::nullopt;
 }
 
 asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
@@ -447,7 +507,7 @@ void AgentLink::onPush(Connection& conn, api::WorkloadStatus status, std::uint64
 }
 
 asio::awaitable<void> AgentLink::readLoop(Self /*self*/, std::shared_ptr<Connection> conn) {
-  protocol::LineReader<tcp::socket> reader(conn->socket, protocol::kMaxLineBytes);
+  protocol::LineReader<tls::Transport> reader(conn->stream, protocol::kMaxLineBytes);
   while (conn->open) {
     auto line = co_await reader.next();
     if (!conn->open || stopped_) co_return;
@@ -461,8 +521,12 @@ asio::awaitable<void> AgentLink::readLoop(Self /*self*/, std::shared_ptr<Connect
     const std::uint64_t seq = ++seq_;
     auto reply = protocol::decodeReply(*line);
     if (!reply) {
-      close(*conn, node_reason::kConnectionLost,
-            "undecodable line from the agent: " + reply.error().message);
+      std::string message = "undecodable line from the agent: " + reply.error().message;
+      if (!conn->stream.secure() && looksLikeTls(*line)) {
+        message = "the agent answered with TLS: it expects a TLS connection, and this server "
+                  "runs with --insecure-plaintext";
+      }
+      close(*conn, node_reason::kConnectionLost, message);
       co_return;
     }
     if (!reply->req) {
@@ -503,7 +567,7 @@ asio::awaitable<void> AgentLink::writeLoop(Self /*self*/, std::shared_ptr<Connec
     }
     std::string line = std::move(conn->out.front());
     conn->out.pop_front();
-    auto written = co_await protocol::writeLine(conn->socket, std::move(line));
+    auto written = co_await protocol::writeLine(conn->stream, std::move(line));
     if (!conn->open || stopped_) co_return;
     if (!written) {
       close(*conn, node_reason::kConnectionLost, "cannot send: " + written.error().message);
@@ -624,17 +688,20 @@ asio::awaitable<Result<std::unique_ptr<LogStream>>> AgentLink::openLogs(protocol
                        std::to_string(open) + " open, at most " +
                        std::to_string(options_.max_log_streams) + "); try again when one ends");
   }
-  auto conn = std::make_shared<Connection>(executor_);
+  auto conn = std::make_shared<Connection>(executor_, options_.tls.get());
   log_connections_.push_back(conn);
-  auto connected = co_await connectSocket(conn);
+  auto refused = co_await connectSocket(conn);
   if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
-  if (!connected) co_return fail(Code::kUnavailable, what + ": " + connected.error().message);
+  if (refused) {
+    conn->shut();
+    co_return fail(Code::kUnavailable, what + ": " + refused->message);
+  }
 
   auto state = std::make_shared<AgentLogStream::State>(conn, what);
   conn->armDeadline(options_.hello_timeout);
   std::string hello_line =
       protocol::encodeRequest(protocol::Request{"hello", protocol::Hello{node_id_, false}});
-  auto sent = co_await protocol::writeLine(conn->socket, std::move(hello_line));
+  auto sent = co_await protocol::writeLine(conn->stream, std::move(hello_line));
   Result<std::string> line = fail(Code::kUnavailable, "not sent");
   if (sent) line = co_await state->reader.next();
   conn->deadline.cancel();
@@ -666,7 +733,7 @@ asio::awaitable<Result<std::unique_ptr<LogStream>>> AgentLink::openLogs(protocol
                                         : "as node \"" + info->node_id.substr(0, 80) + "\""));
   }
   std::string logs_line = protocol::encodeRequest(protocol::Request{"logs", std::move(request)});
-  sent = co_await protocol::writeLine(conn->socket, std::move(logs_line));
+  sent = co_await protocol::writeLine(conn->stream, std::move(logs_line));
   if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
   if (!sent) {
     conn->shut();

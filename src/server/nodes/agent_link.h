@@ -2,7 +2,10 @@
 // AgentLink: the server's one persistent connection to one agent
 // (docs/architecture.md §3, §8.1, §8.5).
 //
-// A connection loop connects (with a timeout), sends Hello {node_id,
+// A connection loop connects (with a timeout), with TLS completes the
+// handshake (within connect_timeout) and requires the agent's certificate to
+// name node/<node_id> (docs/architecture.md §9.2; another identity fails the
+// attempt with reason TlsIdentity before anything is sent), sends Hello {node_id,
 // subscribe: true} and checks that the Node answer names this node, then
 // pages through ListWorkloads and hands everything the node runs to
 // `resynced` before the node may become Ready. It reconnects with backoff
@@ -45,6 +48,7 @@
 // clang-format on
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
@@ -69,7 +73,13 @@
 namespace zp::server {
 
 struct AgentLinkOptions {
-  std::chrono::milliseconds connect_timeout{3'000};  // resolve + TCP connect
+  // Mutual TLS to the agents (tls::clientContext: presents the server's
+  // certificate, verifies the agent's chain), shared by every link and log
+  // stream; read-only once built. Null: plain TCP (--insecure-plaintext),
+  // and then only to loopback addresses.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  // Resolve + TCP connect; then, with TLS, the handshake within as long again.
+  std::chrono::milliseconds connect_timeout{3'000};
   std::chrono::milliseconds hello_timeout{5'000};    // the answer to Hello
   std::chrono::milliseconds resync_timeout{30'000};  // each ListWorkloads page
   std::chrono::milliseconds heartbeat_interval{1'000};
@@ -166,7 +176,14 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   // The coroutines the link spawns hold `self` from their creation on.
   using Self = std::shared_ptr<AgentLink>;
   boost::asio::awaitable<void> run(Self self);
-  boost::asio::awaitable<Status> connectSocket(std::shared_ptr<Connection> conn);
+  // Why a connection attempt failed: a node_reason and a message.
+  struct Refusal {
+    std::string_view reason;
+    std::string message;
+  };
+  // TCP connect, then with TLS the handshake and the identity check.
+  boost::asio::awaitable<std::optional<Refusal>> connectSocket(std::shared_ptr<Connection> conn);
+  boost::asio::awaitable<std::optional<Refusal>> secure(std::shared_ptr<Connection> conn);
   // Hello then the resync; a failure closes `conn` and reports it.
   boost::asio::awaitable<void> handshake(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> readLoop(Self self, std::shared_ptr<Connection> conn);

@@ -360,6 +360,13 @@ asio::awaitable<Result<std::unique_ptr<LogStream>>> NodeRegistry::openLogs(std::
 
 asio::awaitable<Result<NodeView>> NodeRegistry::add(std::string id, std::string address) {
   if (auto s = validateNode(id, address); !s) co_return fail(s.error());
+  if (!options_.link.tls && !isLoopbackAddress(address)) {
+    co_return fail(Code::kInvalidArgument,
+                   "address \"" + address.substr(0, 200) +
+                       "\" is not a loopback IP address: this server talks to agents without "
+                       "TLS (--insecure-plaintext), so only on loopback",
+                   "address");
+  }
   if (find(id) != nullptr || adding_.contains(id)) {
     co_return fail(Code::kAlreadyExists, "node \"" + id + "\" already exists", "id");
   }

@@ -86,8 +86,9 @@ class NodeRegistry final : public Fleet {
   // Ends the tick loop and every link (their calls fail kCancelled). Idempotent.
   void shutdown();
 
-  // Adds a node: id a DNS-1123 label, address HOST:PORT with a port > 0
-  // (kInvalidArgument naming "id"/"address"), kAlreadyExists for a known id,
+  // Adds a node: id a DNS-1123 label, address HOST:PORT with a port > 0, and
+  // a loopback IP when the links have no TLS (kInvalidArgument naming
+  // "id"/"address"), kAlreadyExists for a known id,
   // the store's error when the commit fails. The view of the new node.
   boost::asio::awaitable<Result<NodeView>> add(std::string id, std::string address);
   // Removes a node: kNotFound if unknown; kFailedPrecondition while

@@ -38,8 +38,127 @@ TEST(ConfigTest, DefaultsWhenEmpty) {
   auto config = parseConfigToml("", "empty.toml");
   ASSERT_TRUE(config);
   EXPECT_EQ(config->listen, "127.0.0.1:7700");
-  EXPECT_EQ(config->database, "/var/lib/zoneplane/server/zoneplane.db");
+  EXPECT_EQ(config->data_dir, "/var/lib/zoneplane/server");
+  EXPECT_EQ(databasePath(*config), "/var/lib/zoneplane/server/zoneplane.db");
+  const auto files = serverTlsFiles(*config);
+  EXPECT_EQ(files.cert, "/var/lib/zoneplane/server/pki/server.crt");
+  EXPECT_EQ(files.key, "/var/lib/zoneplane/server/pki/server.key");
+  EXPECT_EQ(files.ca, "/var/lib/zoneplane/server/pki/ca.crt");
+  EXPECT_FALSE(config->insecure_http);
+  EXPECT_FALSE(config->insecure_plaintext);
   EXPECT_TRUE(config->nodes.empty());
+}
+
+TEST(ConfigTest, DataDirTlsAndInsecureKeys) {
+  auto moved = parseConfigToml("data_dir = \"/srv/zp\"\n", "s.toml");
+  ASSERT_TRUE(moved) << moved.error().toString();
+  EXPECT_EQ(databasePath(*moved), "/srv/zp/zoneplane.db");
+  EXPECT_EQ(serverTlsFiles(*moved).cert, "/srv/zp/pki/server.crt");
+
+  auto config = parseConfigToml(R"(
+data_dir = "/srv/zp"
+database = "/db/zp.db"
+insecure_http = true
+insecure_plaintext = true
+[tls]
+cert = "/etc/zp/api.crt"
+key = "/etc/zp/api.key"
+)",
+                                "s.toml");
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_EQ(databasePath(*config), "/db/zp.db");
+  const auto files = serverTlsFiles(*config);
+  EXPECT_EQ(files.cert, "/etc/zp/api.crt");
+  EXPECT_EQ(files.key, "/etc/zp/api.key");
+  EXPECT_EQ(files.ca, "/srv/zp/pki/ca.crt");  // not set: the default
+  EXPECT_TRUE(config->insecure_http);
+  EXPECT_TRUE(config->insecure_plaintext);
+  EXPECT_TRUE(validateConfig(*config));
+
+  auto unknown = parseConfigToml("[tls]\ncertificate = \"x\"\n", "s.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().field, "tls.certificate");
+  auto not_bool = parseConfigToml("insecure_http = \"yes\"\n", "s.toml");
+  ASSERT_FALSE(not_bool);
+  EXPECT_EQ(not_bool.error().field, "insecure_http");
+  auto empty = parseConfigToml("[tls]\nca = \"\"\n", "s.toml");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().field, "tls.ca");
+  // The removed key is an unknown key now.
+  EXPECT_FALSE(parseConfigToml("insecure_listen_any = true\n", "s.toml"));
+}
+
+TEST(ConfigTest, InsecureModesOnlyOnLoopback) {
+  ServerConfig config;
+  config.nodes = {{"node-1", "127.0.0.1:9000", {}}, {"node-2", "[::1]:9000", {}}};
+
+  // TLS makes listening on any address fine.
+  ServerConfig any = config;
+  any.listen = "0.0.0.0:7700";
+  EXPECT_TRUE(validateConfig(any));
+  // Plain HTTP only on loopback.
+  any.insecure_http = true;
+  auto http = validateConfig(any);
+  ASSERT_FALSE(http);
+  EXPECT_EQ(http.error().field, "listen");
+  EXPECT_NE(http.error().message.find("--insecure-http"), std::string::npos);
+  ServerConfig local_http = config;
+  local_http.insecure_http = true;
+  EXPECT_TRUE(validateConfig(local_http));
+
+  // Plain TCP to agents only when every node is a loopback IP.
+  ServerConfig plain = config;
+  plain.insecure_plaintext = true;
+  EXPECT_TRUE(validateConfig(plain));
+  for (const char* address : {"10.0.0.2:9000", "localhost:9000", "agent.example.com:9000"}) {
+    ServerConfig remote = plain;
+    remote.nodes.push_back({"node-3", address, {}});
+    auto refused = validateConfig(remote);
+    ASSERT_FALSE(refused) << address;
+    EXPECT_EQ(refused.error().field, "nodes[2].address");
+    EXPECT_NE(refused.error().message.find("--insecure-plaintext"), std::string::npos);
+    remote.insecure_plaintext = false;
+    EXPECT_TRUE(validateConfig(remote)) << address;
+  }
+  EXPECT_TRUE(isLoopbackAddress("127.0.0.2:1"));
+  EXPECT_TRUE(isLoopbackAddress("[::1]:1"));
+  EXPECT_FALSE(isLoopbackAddress("0.0.0.0:1"));
+  EXPECT_FALSE(isLoopbackAddress("localhost:1"));
+  EXPECT_FALSE(isLoopbackAddress("127.0.0.1"));
+}
+
+TEST(ConfigTest, MissingTlsFilesSayHowToMakeThem) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("zp-server-pki-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ServerConfig config;
+  config.data_dir = dir.string();
+  auto missing = checkTlsFiles(config);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Code::kFailedPrecondition);
+  EXPECT_NE(missing.error().message.find((dir / "pki" / "server.crt").string()), std::string::npos)
+      << missing.error().message;
+  EXPECT_NE(missing.error().message.find("zoneplane-server ca init"), std::string::npos);
+  EXPECT_NE(missing.error().message.find("zoneplane-server certs issue --server"),
+            std::string::npos);
+
+  // Every file present: accepted (their contents are the TLS context's business).
+  std::filesystem::create_directories(dir / "pki");
+  for (const char* name : {"server.crt", "server.key"}) std::ofstream(dir / "pki" / name) << "x";
+  auto no_ca = checkTlsFiles(config);
+  ASSERT_FALSE(no_ca);
+  EXPECT_NE(no_ca.error().message.find("ca.crt"), std::string::npos);
+  std::ofstream(dir / "pki" / "ca.crt") << "x";
+  EXPECT_TRUE(checkTlsFiles(config));
+
+  // Both insecure modes: no TLS file is needed; one alone still needs them.
+  ServerConfig insecure;
+  insecure.data_dir = (dir / "nothing").string();
+  insecure.insecure_http = true;
+  EXPECT_FALSE(checkTlsFiles(insecure));
+  insecure.insecure_plaintext = true;
+  EXPECT_TRUE(checkTlsFiles(insecure));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ConfigTest, UnknownKeysAreErrorsNamingTheKey) {
@@ -70,13 +189,9 @@ TEST(ConfigTest, ValidationRules) {
   config.nodes = {{"node-1", "127.0.0.1:9000", {}}};
   EXPECT_TRUE(validateConfig(config));
 
-  ServerConfig any = config;
-  any.listen = "0.0.0.0:7700";
-  auto refused = validateConfig(any);
-  ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message.find("--insecure-listen-any"), std::string::npos);
-  any.insecure_listen_any = true;
-  EXPECT_TRUE(validateConfig(any));
+  ServerConfig no_data_dir = config;
+  no_data_dir.data_dir = "";
+  EXPECT_EQ(validateConfig(no_data_dir).error().field, "data_dir");
 
   ServerConfig dup = config;
   dup.nodes.push_back({"node-1", "127.0.0.1:9001", {}});
@@ -329,6 +444,38 @@ TEST(CommandLineTest, FlagsOverrideTheFile) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CommandLineTest, DataDirAndTlsFlags) {
+  auto flags = parse({"zoneplane-server", "--data-dir", "/srv/zp", "--tls-cert", "/c.crt",
+                      "--tls-key", "/c.key", "--tls-ca", "/ca.crt", "--insecure-http",
+                      "--insecure-plaintext"});
+  ASSERT_TRUE(std::holds_alternative<CommandLine>(flags));
+  auto config = resolveConfig(std::get<CommandLine>(flags));
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_EQ(config->data_dir, "/srv/zp");
+  EXPECT_EQ(databasePath(*config), "/srv/zp/zoneplane.db");
+  const auto files = serverTlsFiles(*config);
+  EXPECT_EQ(files.cert, "/c.crt");
+  EXPECT_EQ(files.key, "/c.key");
+  EXPECT_EQ(files.ca, "/ca.crt");
+  EXPECT_TRUE(config->insecure_http);
+  EXPECT_TRUE(config->insecure_plaintext);
+
+  // Without the flags the file's settings hold.
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("zp-server-flags-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = (dir / "server.toml").string();
+  std::ofstream(file) << "insecure_http = true\n[tls]\nca = \"/file-ca.crt\"\n";
+  auto from_file = parse({"zoneplane-server", "--config", file, "--data-dir", "/d"});
+  auto resolved = resolveConfig(std::get<CommandLine>(from_file));
+  ASSERT_TRUE(resolved) << resolved.error().toString();
+  EXPECT_TRUE(resolved->insecure_http);
+  EXPECT_FALSE(resolved->insecure_plaintext);
+  EXPECT_EQ(serverTlsFiles(*resolved).ca, "/file-ca.crt");
+  EXPECT_EQ(serverTlsFiles(*resolved).cert, "/d/pki/server.crt");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CommandLineTest, Errors) {
   auto bad_node = parse({"zoneplane-server", "--node", "no-equals-sign"});
   ASSERT_TRUE(std::holds_alternative<CommandLine>(bad_node));
@@ -339,9 +486,14 @@ TEST(CommandLineTest, Errors) {
   EXPECT_FALSE(resolveConfig(std::get<CommandLine>(missing)));
 
   auto any = parse({"zoneplane-server", "--listen", "0.0.0.0:0"});
-  EXPECT_FALSE(resolveConfig(std::get<CommandLine>(any)));
-  auto allowed = parse({"zoneplane-server", "--listen", "0.0.0.0:0", "--insecure-listen-any"});
-  EXPECT_TRUE(resolveConfig(std::get<CommandLine>(allowed)));
+  EXPECT_TRUE(resolveConfig(std::get<CommandLine>(any)));
+  auto plain_any = parse({"zoneplane-server", "--listen", "0.0.0.0:0", "--insecure-http"});
+  EXPECT_FALSE(resolveConfig(std::get<CommandLine>(plain_any)));
+  auto plain_remote =
+      parse({"zoneplane-server", "--node", "n1=10.1.2.3:9000", "--insecure-plaintext"});
+  EXPECT_FALSE(resolveConfig(std::get<CommandLine>(plain_remote)));
+  auto removed = parse({"zoneplane-server", "--insecure-listen-any"});
+  ASSERT_TRUE(std::holds_alternative<int>(removed));
 
   auto unknown_flag = parse({"zoneplane-server", "--bogus"});
   ASSERT_TRUE(std::holds_alternative<int>(unknown_flag));

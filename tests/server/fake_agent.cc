@@ -10,6 +10,8 @@
 #include <future>
 
 #include "protocol/line_io.h"
+#include "tls/tls_context.h"
+#include "tls/transport.h"
 
 namespace zp::server::testing {
 
@@ -32,21 +34,28 @@ static bool isSlow(const protocol::RequestBody& body) {
          std::holds_alternative<protocol::RemoveWorkload>(body);
 }
 
+namespace {
+tls::Transport transportFor(tcp::socket socket, asio::ssl::context* tls) {
+  return tls ? tls::Transport(std::move(socket), *tls) : tls::Transport(std::move(socket));
+}
+}  // namespace
+
 struct FakeAgent::Conn {
-  explicit Conn(tcp::socket s)
-      : socket(std::move(s)), wake(socket.get_executor()), slot(socket.get_executor()) {}
+  Conn(tcp::socket s, asio::ssl::context* tls)
+      : stream(transportFor(std::move(s), tls)),
+        wake(stream.get_executor()),
+        slot(stream.get_executor()) {}
   void enqueue(std::optional<std::string> line) {
     out.push_back(std::move(line));
     wake.cancel();
   }
   void close() {
     open = false;
-    boost::system::error_code ignored;
-    socket.close(ignored);
+    stream.close();
     wake.cancel();
     slot.cancel();
   }
-  tcp::socket socket;
+  tls::Transport stream;
   asio::steady_timer wake;
   asio::steady_timer slot;  // cancelled when held slow calls are answered
   std::vector<protocol::Request> held_slow;  // slow calls not answered yet
@@ -58,10 +67,11 @@ struct FakeAgent::Conn {
 };
 
 FakeAgent::FakeAgent(std::string node_id, std::vector<std::string> runtime_classes,
-                     api::Resources capacity)
+                     api::Resources capacity, std::shared_ptr<asio::ssl::context> tls)
     : node_id_(std::move(node_id)),
       runtime_classes_(std::move(runtime_classes)),
       capacity_(capacity),
+      tls_(std::move(tls)),
       work_(io_.get_executor()),
       acceptor_(io_) {
   listen();
@@ -269,6 +279,16 @@ int FakeAgent::connections() const {
   return n;
 }
 
+int FakeAgent::tlsFailures() const {
+  std::lock_guard lock(mu_);
+  return tls_failures_;
+}
+
+std::string FakeAgent::lastTlsFailure() const {
+  std::lock_guard lock(mu_);
+  return last_tls_failure_;
+}
+
 int FakeAgent::subscribers() const {
   int n = 0;
   onIo([&] {
@@ -453,11 +473,40 @@ void FakeAgent::onLine(const std::shared_ptr<Conn>& conn, const std::string& lin
 
 void FakeAgent::serve(std::shared_ptr<Conn> conn) {
   conns_.insert(conn);
+  if (!conn->stream.secure()) {
+    startConversation(conn);
+    return;
+  }
+  // Like the agent: the handshake, then the peer must be the server.
+  asio::co_spawn(
+      io_,
+      [this, conn]() -> asio::awaitable<void> {
+        conn->stream.tcp().expires_after(std::chrono::seconds(10));
+        auto shaken = co_await conn->stream.handshake(tls::Transport::Role::kServer);
+        conn->stream.tcp().expires_never();
+        Status peer = shaken ? tls::requirePeer(conn->stream.ssl(), tls::Identity::server())
+                             : Status(fail(shaken.error()));
+        if (!peer) {
+          {
+            std::lock_guard lock(mu_);
+            ++tls_failures_;
+            last_tls_failure_ = peer.error().message;
+          }
+          conn->close();
+          conns_.erase(conn);
+          co_return;
+        }
+        if (conn->open) startConversation(conn);
+      },
+      asio::detached);
+}
+
+void FakeAgent::startConversation(const std::shared_ptr<Conn>& conn) {
   // Reader: one request per line, answered in order.
   asio::co_spawn(
       io_,
       [this, conn]() -> asio::awaitable<void> {
-        protocol::LineReader<tcp::socket> reader(conn->socket);
+        protocol::LineReader<tls::Transport> reader(conn->stream);
         while (true) {
           // The agent's limit: nothing more is read while the connection
           // holds max_slow_ slow calls.
@@ -487,7 +536,7 @@ void FakeAgent::serve(std::shared_ptr<Conn> conn) {
   asio::co_spawn(
       io_,
       [this, conn]() -> asio::awaitable<void> {
-        while (conn->socket.is_open()) {
+        while (conn->stream.socket().is_open()) {
           if (conn->out.empty()) {
             conn->wake.expires_at(asio::steady_timer::time_point::max());
             boost::system::error_code ec;
@@ -498,10 +547,10 @@ void FakeAgent::serve(std::shared_ptr<Conn> conn) {
           conn->out.pop_front();
           if (!next) {
             boost::system::error_code ignored;
-            conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+            conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
             co_return;
           }
-          auto written = co_await protocol::writeLine(conn->socket, std::move(*next));
+          auto written = co_await protocol::writeLine(conn->stream, std::move(*next));
           if (!written) break;
         }
         conn->close();
@@ -517,7 +566,7 @@ void FakeAgent::acceptLoop() {
       boost::system::error_code ignored;
       socket.close(ignored);
     } else {
-      serve(std::make_shared<Conn>(std::move(socket)));
+      serve(std::make_shared<Conn>(std::move(socket), tls_.get()));
     }
     acceptLoop();
   });

@@ -3,7 +3,10 @@
 // speaking the line protocol of docs/architecture.md §3 (Hello first, req
 // echoed, many requests per connection, pushes to subscribed connections,
 // paged ListWorkloads, Logs streams), with an in-memory registry instead of a
-// CRI runtime. Runs its own io_context on its own thread; every public method
+// CRI runtime. With a TLS context (tls::serverContext requiring a client
+// certificate, as the agent's) every connection first completes a TLS
+// handshake and must present the identity `server`, else it is closed
+// (docs/architecture.md §9.2). Runs its own io_context on its own thread; every public method
 // is thread-safe and must not be called from that thread. Methods that act
 // on connections return once the action is queued on them.
 
@@ -11,6 +14,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,7 +41,9 @@ class FakeAgent {
     kWrongReq  // answers with a different "req"
   };
 
-  FakeAgent(std::string node_id, std::vector<std::string> runtime_classes, api::Resources capacity);
+  // `tls` null: plain TCP.
+  FakeAgent(std::string node_id, std::vector<std::string> runtime_classes, api::Resources capacity,
+            std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~FakeAgent();
 
   std::string address() const;  // "127.0.0.1:<port>"; the same after restart()
@@ -94,8 +100,12 @@ class FakeAgent {
   // How many requests of a type ("StartWorkload", ...) arrived.
   int count(const std::string& type) const;
   void resetCounts();
-  // Open connections, and those subscribed to pushes.
+  // Open connections (handshakes included), and those subscribed to pushes.
   int connections() const;
+  // Connections that failed the TLS handshake or the peer check, and the
+  // last such failure.
+  int tlsFailures() const;
+  std::string lastTlsFailure() const;
   int subscribers() const;
   // (id, uid) of every StartWorkload and RemoveWorkload answered, in arrival order.
   using Copy = std::pair<std::string, std::string>;
@@ -120,6 +130,7 @@ class FakeAgent {
   void listen();
   void acceptLoop();
   void serve(std::shared_ptr<Conn> conn);
+  void startConversation(const std::shared_ptr<Conn>& conn);
   void onLine(const std::shared_ptr<Conn>& conn, const std::string& line);
   void send(const std::shared_ptr<Conn>& conn, protocol::Reply reply);
   void pushLocked(const api::WorkloadStatus& status);  // on the io thread
@@ -129,6 +140,7 @@ class FakeAgent {
   std::string node_id_;
   std::vector<std::string> runtime_classes_;
   api::Resources capacity_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   std::atomic<Mode> mode_{Mode::kNormal};
   std::atomic<bool> auto_push_{true};
 
@@ -140,6 +152,8 @@ class FakeAgent {
   std::vector<Copy> starts_;
   std::vector<Copy> removals_;
   int next_uid_ = 1;
+  int tls_failures_ = 0;
+  std::string last_tls_failure_;
 
   // io thread only:
   std::set<std::shared_ptr<Conn>> conns_;

@@ -1,7 +1,11 @@
 #include "http_harness.h"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 #include <cstdint>
 #include <limits>
@@ -14,11 +18,34 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
 
-HttpResult httpRequest(unsigned short port, http::verb method, const std::string& target,
-                       const std::string& body, unsigned version) {
-  asio::io_context io;
+namespace {
+
+// Runs `task` on `io` until it ends and returns its value (its exception is rethrown).
+template <typename T>
+T runToEnd(asio::io_context& io, asio::awaitable<T> task) {
+  std::future<T> result = asio::co_spawn(io, std::move(task), asio::use_future);
+  io.restart();
+  io.run();
+  return result.get();
+}
+
+// A connected transport to `to`, its TLS handshake done.
+tls::Transport connectTo(asio::io_context& io, const HttpTarget& to) {
   tcp::socket socket(io);
-  socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+  socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), to.port));
+  tls::Transport stream =
+      to.tls ? tls::Transport(std::move(socket), *to.tls) : tls::Transport(std::move(socket));
+  if (auto named = stream.expectServerName("127.0.0.1", true); !named) {
+    throw std::runtime_error("test HTTP client: " + named.error().message);
+  }
+  auto shaken = runToEnd(io, stream.handshake(tls::Transport::Role::kClient));
+  if (!shaken) throw std::runtime_error("test HTTP client: " + shaken.error().message);
+  return stream;
+}
+
+asio::awaitable<HttpResult> exchange(tls::Transport& stream, http::verb method,
+                                     const std::string& target, const std::string& body,
+                                     unsigned version) {
   http::request<http::string_body> req{method, target, version};
   req.set(http::field::host, "127.0.0.1");
   req.keep_alive(false);
@@ -27,12 +54,12 @@ HttpResult httpRequest(unsigned short port, http::verb method, const std::string
     req.body() = body;
     req.prepare_payload();
   }
-  http::write(socket, req);
+  co_await http::async_write(stream, req, asio::use_awaitable);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
   parser.skip(method == http::verb::head);  // no body follows, whatever the headers say
-  http::read(socket, buffer, parser);
+  co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
   auto res = parser.release();
   HttpResult out;
   out.status = res.result_int();
@@ -43,26 +70,55 @@ HttpResult httpRequest(unsigned short port, http::verb method, const std::string
   }
   out.body = res.body();
   out.json = nlohmann::json::parse(out.body, nullptr, false);
-  return out;
+  co_return out;
 }
 
-std::string rawExchange(unsigned short port, const std::string& bytes, bool keep_sending) {
-  asio::io_context io;
-  tcp::socket socket(io);
-  socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
-  asio::write(socket, asio::buffer(bytes));
-  if (!keep_sending) socket.shutdown(tcp::socket::shutdown_send);  // nothing more will come
-  std::string out;
+asio::awaitable<std::string> rawBytes(tls::Transport& stream, const std::string& bytes,
+                                      bool keep_sending) {
+  co_await asio::async_write(stream, asio::buffer(bytes), asio::use_awaitable);
   boost::system::error_code ec;
-  asio::read(socket, asio::dynamic_buffer(out), ec);  // until the server closes
-  return out;
+  if (!keep_sending) stream.socket().shutdown(tcp::socket::shutdown_send, ec);  // nothing more
+  std::string out;
+  co_await asio::async_read(stream, asio::dynamic_buffer(out),
+                            asio::redirect_error(asio::use_awaitable, ec));  // until closed
+  co_return out;
+}
+
+}  // namespace
+
+HttpResult httpRequest(const HttpTarget& to, http::verb method, const std::string& target,
+                       const std::string& body, unsigned version) {
+  asio::io_context io;
+  auto stream = connectTo(io, to);
+  return runToEnd(io, exchange(stream, method, target, body, version));
+}
+
+std::string rawExchange(const HttpTarget& to, const std::string& bytes, bool keep_sending) {
+  asio::io_context io;
+  auto stream = connectTo(io, to);
+  return runToEnd(io, rawBytes(stream, bytes, keep_sending));
+}
+
+BlockingConnection::BlockingConnection(const HttpTarget& to) : context_(to.tls), socket_(io_) {
+  const tcp::endpoint server(asio::ip::address_v4::loopback(), to.port);
+  if (!context_) {
+    socket_.connect(server);
+    return;
+  }
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *context_);
+  tls_->next_layer().connect(server);
+  tls_->handshake(asio::ssl::stream_base::client);
+}
+
+bool isEndOfStream(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
 }
 
 namespace {
 
 // Runs one asynchronous operation on `io` with a hang guard.
 template <typename Start>
-boost::system::error_code runGuarded(asio::io_context& io, tcp::socket& socket,
+boost::system::error_code runGuarded(asio::io_context& io, tls::Transport& stream,
                                      std::chrono::milliseconds guard, Start start) {
   boost::system::error_code result = asio::error::would_block;
   bool done = false;
@@ -73,7 +129,7 @@ boost::system::error_code runGuarded(asio::io_context& io, tcp::socket& socket,
   io.restart();
   io.run_for(guard);
   if (!done) {
-    socket.close();
+    stream.close();
     io.restart();
     io.run();
     throw std::runtime_error("test HTTP client: no progress within the guard time");
@@ -83,17 +139,19 @@ boost::system::error_code runGuarded(asio::io_context& io, tcp::socket& socket,
 
 }  // namespace
 
-StreamingRequest::StreamingRequest(unsigned short port, const std::string& target,
+StreamingRequest::StreamingRequest(const HttpTarget& to, const std::string& target,
                                    http::verb method, std::chrono::milliseconds guard)
-    : socket_(io_), guard_(guard) {
-  socket_.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    : tls_(to.tls), guard_(guard) {
+  stream_.emplace(connectTo(io_, to));
   http::request<http::empty_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
-  http::write(socket_, req);
+  auto sent = runGuarded(io_, *stream_, guard_,
+                         [&](auto handler) { http::async_write(*stream_, req, handler); });
+  if (sent) throw std::runtime_error("test HTTP client: sending the request: " + sent.message());
   parser_.body_limit(std::numeric_limits<std::uint64_t>::max());  // boost::none misbehaves in 1.74
   parser_.skip(method == http::verb::head);
-  auto ec = runGuarded(io_, socket_, guard_, [&](auto handler) {
-    http::async_read_header(socket_, buffer_, parser_, handler);
+  auto ec = runGuarded(io_, *stream_, guard_, [&](auto handler) {
+    http::async_read_header(*stream_, buffer_, parser_, handler);
   });
   if (ec) throw std::runtime_error("test HTTP client: reading the headers: " + ec.message());
   if (parser_.is_done()) {
@@ -111,8 +169,8 @@ bool StreamingRequest::fill() {
   char chunk[4096];
   parser_.get().body().data = chunk;
   parser_.get().body().size = sizeof chunk;
-  auto ec = runGuarded(io_, socket_, guard_, [&](auto handler) {
-    http::async_read_some(socket_, buffer_, parser_, handler);
+  auto ec = runGuarded(io_, *stream_, guard_, [&](auto handler) {
+    http::async_read_some(*stream_, buffer_, parser_, handler);
   });
   if (ec == http::error::need_buffer) ec = {};
   pending_.append(chunk, sizeof chunk - parser_.get().body().size);
@@ -150,9 +208,7 @@ std::string StreamingRequest::readRest() {
 }
 
 void StreamingRequest::close() {
-  boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  stream_->close();
   ended_ = true;
 }
 

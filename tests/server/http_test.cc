@@ -1,14 +1,17 @@
 // HTTP-level behaviour of HttpServer behind a small Router: routing errors,
-// limits, malformed requests, keep-alive, and streamed responses.
+// limits, malformed requests, keep-alive, and streamed responses; every test
+// runs over plain HTTP and over HTTPS (docs/architecture.md §9.3).
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
+#include <filesystem>
 
 #include "http_harness.h"
 #include "server/async_event.h"
+#include "test_tls.h"
 
 namespace zp::server::testing {
 namespace {
@@ -57,9 +60,17 @@ BodyProducer feedProducer(Feed& feed) {
   };
 }
 
-class HttpTest : public ::testing::Test {
+// The parameter: HTTPS (true) or plain HTTP.
+class HttpTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
+    if (GetParam()) {
+      char dir[] = "/tmp/zp-http-tls-XXXXXX";
+      ASSERT_NE(::mkdtemp(dir), nullptr);
+      dir_ = dir;
+      tls_ = std::make_unique<TestTls>(dir_);
+      options_.tls = tls_->api;
+    }
     const auto text = [](std::string body) {
       return [body](HttpRequest) -> asio::awaitable<HttpResponse> {
         co_return jsonResponse(http_status::kOk, nlohmann::json{{"status", body}});
@@ -85,7 +96,10 @@ class HttpTest : public ::testing::Test {
     http_ = std::make_unique<HttpHarness>(io_, router_, options_);
     http_->start();
   }
-  void TearDown() override { http_.reset(); }
+  void TearDown() override {
+    http_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
 
   void push(std::string chunk) {
     http_->onExecutor([&] {
@@ -102,8 +116,11 @@ class HttpTest : public ::testing::Test {
   bool producerReturned() {
     return feed_.done.get_future().wait_for(10s) == std::future_status::ready;
   }
-  unsigned short port() const { return http_->port(); }
+  // Where clients connect: HTTPS trusting the test CA, or plain HTTP.
+  HttpTarget to() const { return HttpTarget(http_->port(), tls_ ? tls_->client : nullptr); }
 
+  std::filesystem::path dir_;
+  std::unique_ptr<TestTls> tls_;
   asio::io_context io_;
   Feed feed_{io_.get_executor()};
   std::shared_ptr<int> held_ = std::make_shared<int>(0);
@@ -112,40 +129,38 @@ class HttpTest : public ::testing::Test {
   std::unique_ptr<HttpHarness> http_;
 };
 
-TEST_F(HttpTest, UnknownPathIs404) {
-  auto res = httpRequest(port(), http::verb::get, "/no/such/thing");
+TEST_P(HttpTest, UnknownPathIs404) {
+  auto res = httpRequest(to(), http::verb::get, "/no/such/thing");
   EXPECT_EQ(res.status, 404u);
   EXPECT_EQ(res.json["error"]["code"], "NotFound");
-  EXPECT_EQ(httpRequest(port(), http::verb::get, "/workloads/a/b").status, 404u);
-  EXPECT_EQ(httpRequest(port(), http::verb::get, "/workloads/").status, 404u);
+  EXPECT_EQ(httpRequest(to(), http::verb::get, "/workloads/a/b").status, 404u);
+  EXPECT_EQ(httpRequest(to(), http::verb::get, "/workloads/").status, 404u);
 }
 
-TEST_F(HttpTest, WrongMethodIs405WithAllow) {
-  auto put = httpRequest(port(), http::verb::put, "/workloads", "{}");
+TEST_P(HttpTest, WrongMethodIs405WithAllow) {
+  auto put = httpRequest(to(), http::verb::put, "/workloads", "{}");
   EXPECT_EQ(put.status, 405u);
   EXPECT_EQ(put.header("allow"), "GET, HEAD, POST");
   EXPECT_EQ(put.header("content-type"), "application/json");
   EXPECT_TRUE(put.json["error"].contains("message"));
-  auto post = httpRequest(port(), http::verb::post, "/workloads/web-1", "{}");
+  auto post = httpRequest(to(), http::verb::post, "/workloads/web-1", "{}");
   EXPECT_EQ(post.status, 405u);
   EXPECT_EQ(post.header("allow"), "GET, HEAD, DELETE");
 }
 
 // HEAD answers exactly like GET (status, headers, Content-Length) without a
 // body, for answers and errors; the connection stays usable.
-TEST_F(HttpTest, HeadAnswersLikeGetWithoutABody) {
+TEST_P(HttpTest, HeadAnswersLikeGetWithoutABody) {
   for (const char* target : {"/healthz", "/workloads", "/workloads/web-1", "/no/such/path"}) {
-    auto get = httpRequest(port(), http::verb::get, target);
-    auto head = httpRequest(port(), http::verb::head, target);
+    auto get = httpRequest(to(), http::verb::get, target);
+    auto head = httpRequest(to(), http::verb::head, target);
     EXPECT_EQ(head.status, get.status) << target;
     EXPECT_EQ(head.header("content-type"), get.header("content-type")) << target;
     EXPECT_EQ(head.header("content-length"), std::to_string(get.body.size())) << target;
     EXPECT_TRUE(head.body.empty()) << target << ": " << head.body;
   }
 
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::address_v4::loopback(), port()});
+  BlockingConnection socket(to());
   beast::flat_buffer buffer;
   http::request<http::empty_body> head_req{http::verb::head, "/healthz", 11};
   head_req.set(http::field::host, "127.0.0.1");
@@ -163,31 +178,29 @@ TEST_F(HttpTest, HeadAnswersLikeGetWithoutABody) {
   EXPECT_EQ(get_res.body(), "{\"status\":\"ok\"}\n");
 }
 
-TEST_F(HttpTest, BodyOverTheLimitIs413) {
+TEST_P(HttpTest, BodyOverTheLimitIs413) {
   const std::string body = R"({"image":")" + std::string(1 << 20, 'a') + R"("})";
-  auto res = httpRequest(port(), http::verb::post, "/workloads", body);
+  auto res = httpRequest(to(), http::verb::post, "/workloads", body);
   EXPECT_EQ(res.status, 413u);
   EXPECT_EQ(res.json["error"]["code"], "ResourceExhausted");
-  EXPECT_EQ(httpRequest(port(), http::verb::get, "/healthz").status, 200u);
+  EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
 }
 
-TEST_F(HttpTest, MalformedHttpIs400AndTheServerSurvives) {
-  const std::string garbage = rawExchange(port(), "THIS IS NOT HTTP\r\n\r\n");
+TEST_P(HttpTest, MalformedHttpIs400AndTheServerSurvives) {
+  const std::string garbage = rawExchange(to(), "THIS IS NOT HTTP\r\n\r\n");
   EXPECT_NE(garbage.find("400"), std::string::npos) << garbage;
-  const std::string bad_header = rawExchange(port(), "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n");
+  const std::string bad_header = rawExchange(to(), "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n");
   EXPECT_NE(bad_header.find("400"), std::string::npos) << bad_header;
   const std::string huge_header = rawExchange(
-      port(), "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'x') + "\r\n\r\n");
+      to(), "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'x') + "\r\n\r\n");
   EXPECT_NE(huge_header.find("400"), std::string::npos) << huge_header.substr(0, 200);
-  rawExchange(port(), "POST /workloads HTTP/1.1\r\nContent-Length: 10\r\n\r\n{");
-  rawExchange(port(), std::string("\0\xff\xfe\r\n\r\n", 7));
-  EXPECT_EQ(httpRequest(port(), http::verb::get, "/healthz").status, 200u);
+  rawExchange(to(), "POST /workloads HTTP/1.1\r\nContent-Length: 10\r\n\r\n{");
+  rawExchange(to(), std::string("\0\xff\xfe\r\n\r\n", 7));
+  EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
 }
 
-TEST_F(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::address_v4::loopback(), port()});
+TEST_P(HttpTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  BlockingConnection socket(to());
   beast::flat_buffer buffer;
   for (int i = 0; i < 3; ++i) {
     http::request<http::string_body> req{http::verb::get, "/healthz", 11};
@@ -208,22 +221,31 @@ class ShortReadTimeoutTest : public HttpTest {
   }
 };
 
-TEST_F(ShortReadTimeoutTest, IdleConnectionIsClosedAfterTheReadTimeout) {
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::address_v4::loopback(), port()});
+TEST_P(ShortReadTimeoutTest, IdleConnectionIsClosedAfterTheReadTimeout) {
+  BlockingConnection socket(to());
   asio::write(socket, asio::buffer(std::string("GET /hea")));  // and then nothing
   std::string out;
   boost::system::error_code ec;
   asio::read(socket, asio::dynamic_buffer(out), ec);
-  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_TRUE(isEndOfStream(ec)) << ec.message();
   EXPECT_TRUE(out.empty()) << out;
 }
 
-TEST_F(HttpTest, ExpectContinueIsHonoured) {
+TEST_P(ShortReadTimeoutTest, AConnectionThatSendsNothingIsClosedAfterTheReadTimeout) {
+  // Not even a TLS handshake: the read timeout bounds it too.
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::address_v4::loopback(), port()});
+  socket.connect({asio::ip::address_v4::loopback(), to().port});
+  std::string out;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(out), ec);
+  EXPECT_EQ(ec, asio::error::eof) << ec.message();
+  EXPECT_TRUE(out.empty()) << out;
+  EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
+}
+
+TEST_P(HttpTest, ExpectContinueIsHonoured) {
+  BlockingConnection socket(to());
   http::request<http::string_body> req{http::verb::post, "/workloads", 11};
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::expect, "100-continue");
@@ -242,13 +264,13 @@ TEST_F(HttpTest, ExpectContinueIsHonoured) {
   EXPECT_EQ(nlohmann::json::parse(res.body())["echo"], R"({"id":"web-1"})");
 }
 
-TEST_F(HttpTest, StreamedBodyIsChunkedAndEndsTheConnection) {
+TEST_P(HttpTest, StreamedBodyIsChunkedAndEndsTheConnection) {
   push("one\n");
   push("two\n");
   finish();
   // A client that half-closes counts as gone (as the end of its stream), so
   // this one keeps its side open.
-  const std::string raw = rawExchange(port(), "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n", true);
+  const std::string raw = rawExchange(to(), "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n", true);
   EXPECT_NE(raw.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << raw;
   EXPECT_NE(raw.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << raw;
   EXPECT_NE(raw.find("Connection: close\r\n"), std::string::npos) << raw;
@@ -259,8 +281,8 @@ TEST_F(HttpTest, StreamedBodyIsChunkedAndEndsTheConnection) {
   EXPECT_TRUE(producerReturned());
 }
 
-TEST_F(HttpTest, StreamedBodyArrivesAsItIsWritten) {
-  StreamingRequest request(port(), "/stream");
+TEST_P(HttpTest, StreamedBodyArrivesAsItIsWritten) {
+  StreamingRequest request(to(), "/stream");
   EXPECT_EQ(request.status(), 200u);
   EXPECT_EQ(request.header("Content-Type"), "application/x-ndjson");
   push("first\n");
@@ -275,13 +297,13 @@ TEST_F(HttpTest, StreamedBodyArrivesAsItIsWritten) {
   EXPECT_TRUE(producerReturned());
   EXPECT_TRUE(feed_.last_write_ok);
   // The server is still serving.
-  EXPECT_EQ(httpRequest(port(), http::verb::get, "/healthz").status, 200u);
+  EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
 }
 
-TEST_F(HttpTest, HeadOfAStreamedRouteSendsHeadersOnlyAndNeverProduces) {
+TEST_P(HttpTest, HeadOfAStreamedRouteSendsHeadersOnlyAndNeverProduces) {
   std::weak_ptr<int> held = held_;
   held_.reset();
-  auto head = httpRequest(port(), http::verb::head, "/stream");
+  auto head = httpRequest(to(), http::verb::head, "/stream");
   EXPECT_EQ(head.status, 200u);
   EXPECT_EQ(head.header("content-type"), "application/x-ndjson");
   EXPECT_EQ(head.header("transfer-encoding"), "chunked");
@@ -291,9 +313,9 @@ TEST_F(HttpTest, HeadOfAStreamedRouteSendsHeadersOnlyAndNeverProduces) {
   EXPECT_TRUE(held.expired());
 }
 
-TEST_F(HttpTest, ClientLeavingClosesTheStreamAndWakesTheProducer) {
+TEST_P(HttpTest, ClientLeavingClosesTheStreamAndWakesTheProducer) {
   {
-    StreamingRequest request(port(), "/stream");
+    StreamingRequest request(to(), "/stream");
     push("hello\n");
     EXPECT_EQ(request.readLine(), "hello");
     request.close();
@@ -303,8 +325,8 @@ TEST_F(HttpTest, ClientLeavingClosesTheStreamAndWakesTheProducer) {
   EXPECT_TRUE(http_->onExecutor([&] { return feed_.close_seen; }));
 }
 
-TEST_F(HttpTest, StopEndsOpenStreams) {
-  StreamingRequest request(port(), "/stream");
+TEST_P(HttpTest, StopEndsOpenStreams) {
+  StreamingRequest request(to(), "/stream");
   push("hello\n");
   EXPECT_EQ(request.readLine(), "hello");
   http_->stopAndJoin();  // returns only once every coroutine has ended
@@ -322,8 +344,8 @@ class ShortWriteTimeoutTest : public HttpTest {
   }
 };
 
-TEST_F(ShortWriteTimeoutTest, AClientThatStopsReadingHitsTheWriteDeadline) {
-  StreamingRequest request(port(), "/stream");  // and never reads the body
+TEST_P(ShortWriteTimeoutTest, AClientThatStopsReadingHitsTheWriteDeadline) {
+  StreamingRequest request(to(), "/stream");  // and never reads the body
   // Far more than the socket buffers hold: some write has to wait, and fails.
   const std::string big(1 << 20, 'x');
   for (int i = 0; i < 64; ++i) push(big);
@@ -332,26 +354,53 @@ TEST_F(ShortWriteTimeoutTest, AClientThatStopsReadingHitsTheWriteDeadline) {
   EXPECT_TRUE(feed_.close_seen);
 }
 
-TEST_F(HttpTest, Http10ClientGetsABodyEndedByTheConnection) {
+TEST_P(HttpTest, Http10ClientGetsABodyEndedByTheConnection) {
   push("one\n");
   finish();
-  const std::string raw = rawExchange(port(), "GET /stream HTTP/1.0\r\n\r\n", true);
+  const std::string raw = rawExchange(to(), "GET /stream HTTP/1.0\r\n\r\n", true);
   EXPECT_TRUE(raw.starts_with("HTTP/1.0 200 OK\r\n")) << raw;
   EXPECT_EQ(raw.find("chunked"), std::string::npos) << raw;
   EXPECT_TRUE(raw.ends_with("\r\n\r\none\n")) << raw;
 }
 
-TEST_F(HttpTest, AbortLeavesTheBodyIncomplete) {
+TEST_P(HttpTest, AbortLeavesTheBodyIncomplete) {
   push("partial\n");
   http_->onExecutor([&] {
     feed_.abort = true;
     feed_.changed.notify();
   });
-  StreamingRequest request(port(), "/stream");
+  StreamingRequest request(to(), "/stream");
   EXPECT_EQ(request.readLine(), "partial");
   EXPECT_EQ(request.readLine(), std::nullopt);
   EXPECT_FALSE(request.complete());
 }
+
+TEST_P(HttpTest, APlainHttpRequestToTheHttpsPortIsRefusedAndTheServerKeepsServing) {
+  if (!GetParam()) GTEST_SKIP() << "HTTPS only";
+  const std::string raw =
+      rawExchange(HttpTarget(to().port), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(raw.find("HTTP/1.1"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("ok"), std::string::npos) << raw;
+  EXPECT_ANY_THROW(httpRequest(HttpTarget(to().port), http::verb::get, "/healthz"));
+  EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
+}
+
+TEST_P(HttpTest, AnHttpsClientGetsNothingFromAPlainHttpServer) {
+  if (GetParam()) GTEST_SKIP() << "plain HTTP only";
+  TestTls tls(std::filesystem::temp_directory_path() /
+              ("zp-http-client-" + std::to_string(::getpid())));
+  EXPECT_ANY_THROW(httpRequest(HttpTarget(to().port, tls.client), http::verb::get, "/healthz"));
+  EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
+  std::filesystem::remove_all(tls.pki.dir);
+}
+
+const auto kTransports = ::testing::Values(false, true);
+std::string transportName(const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? "Https" : "Http";
+}
+INSTANTIATE_TEST_SUITE_P(Transports, HttpTest, kTransports, transportName);
+INSTANTIATE_TEST_SUITE_P(Transports, ShortReadTimeoutTest, kTransports, transportName);
+INSTANTIATE_TEST_SUITE_P(Transports, ShortWriteTimeoutTest, kTransports, transportName);
 
 }  // namespace
 }  // namespace zp::server::testing

@@ -1,7 +1,9 @@
 #pragma once
 // The assembled server against two fake agents and a SqliteStore in a
 // private temporary directory (so a test can restart the server on the same
-// database):
+// database), over TLS as in production (docs/architecture.md §9): HTTPS for
+// the API and mutual TLS to the agents, with a throw-away PKI in that
+// directory (a fixture whose secure() is false runs both in plain text):
 //   node-1: classes [native],             4096 MB, 4000 millicores
 //   node-2: classes [edera-zone, native], 1024 MB, 2000 millicores
 // With binpack, a small native workload goes to node-2 (it leaves the least
@@ -23,6 +25,7 @@
 #include "fake_clock.h"
 #include "store/sqlite_store.h"
 #include "test_server.h"
+#include "test_tls.h"
 
 namespace zp::server::testing {
 
@@ -44,11 +47,14 @@ class ServerFixture : public ::testing::Test {
     char dir[] = "/tmp/zp-server-test-XXXXXX";
     ASSERT_NE(::mkdtemp(dir), nullptr);
     dir_ = dir;
-    node1_ = std::make_unique<FakeAgent>("node-1", std::vector<std::string>{"native"},
-                                         api::Resources{4096, 4000});
-    node2_ = std::make_unique<FakeAgent>("node-2", std::vector<std::string>{"edera-zone", "native"},
-                                         api::Resources{1024, 2000});
+    if (secure()) tls_ = std::make_unique<TestTls>(std::filesystem::path(dir_) / "pki");
+    node1_ = makeAgent("node-1", {"native"}, {4096, 4000});
+    node2_ = makeAgent("node-2", {"edera-zone", "native"}, {1024, 2000});
     options_ = testOptions({{"node-1", node1_->address(), {}}, {"node-2", node2_->address(), {}}});
+    if (tls_) {
+      options_.http.tls = tls_->api;
+      options_.registry.link.tls = tls_->agents;
+    }
     configure();
     startServer();
   }
@@ -62,6 +68,15 @@ class ServerFixture : public ::testing::Test {
 
   // Derived fixtures change options_ and clock_ here, before the first start.
   virtual void configure() {}
+  // Whether the server and its agents use TLS (decided before anything starts).
+  virtual bool secure() const { return true; }
+
+  // A fake agent for node `id`, with its node certificate when secure().
+  std::unique_ptr<FakeAgent> makeAgent(const std::string& id, std::vector<std::string> classes,
+                                       api::Resources capacity) {
+    return std::make_unique<FakeAgent>(id, std::move(classes), capacity,
+                                       tls_ ? tls_->agent(id) : nullptr);
+  }
 
   // Opens the database and starts a server on it; waits until every
   // configured node is Ready unless told not to.
@@ -69,7 +84,8 @@ class ServerFixture : public ::testing::Test {
     auto opened = store::SqliteStore::open((std::filesystem::path(dir_) / "zoneplane.db").string());
     ASSERT_TRUE(opened) << opened.error().toString();
     store_ = std::move(*opened);
-    server_ = std::make_unique<TestServer>(options_, *store_, *clock_);
+    server_ = std::make_unique<TestServer>(options_, *store_, *clock_,
+                                           tls_ ? tls_->client : nullptr);
     if (!wait_ready) return;
     for (const auto& node : options_.nodes) {
       ASSERT_TRUE(waitNodeState(node.id, NodeState::kReady)) << node.id << " never became Ready";
@@ -121,6 +137,7 @@ class ServerFixture : public ::testing::Test {
   }
 
   std::string dir_;
+  std::unique_ptr<TestTls> tls_;  // null unless secure()
   FakeClock fake_clock_;
   const Clock* clock_ = &fake_clock_;
   std::unique_ptr<FakeAgent> node1_;

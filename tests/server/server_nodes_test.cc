@@ -26,7 +26,8 @@ std::string nodeJson(const std::string& id, const std::string& address) {
 }
 
 TEST_F(ServerFixture, NodeAddedByTheApiAndItsCordonPersistAcrossRestarts) {
-  FakeAgent node3("node-3", {"native"}, {2048, 2000});
+  auto agent3 = makeAgent("node-3", {"native"}, {2048, 2000});
+  FakeAgent& node3 = *agent3;
   auto added = server_->post("/nodes", nodeJson("node-3", node3.address()));
   ASSERT_EQ(added.status, 201u) << added.body;
   EXPECT_EQ(added.header("location"), "/nodes/node-3");
@@ -328,7 +329,8 @@ TEST_F(ServerFixture, TrustLevelsOfferWhatTheNodesRun) {
       server_->post("/workloads", R"({"id":"u-1","image":"busybox:1.36","trust":"untrusted"})");
   EXPECT_EQ(refused.status, 422u) << refused.body;
 
-  FakeAgent node3("node-3", {"gvisor"}, {2048, 2000});
+  auto agent3 = makeAgent("node-3", {"gvisor"}, {2048, 2000});
+  FakeAgent& node3 = *agent3;
   ASSERT_EQ(server_->post("/nodes", nodeJson("node-3", node3.address())).status, 201u);
   ASSERT_TRUE(waitNodeState("node-3", NodeState::kReady));
   auto with = server_->get("/trust-levels").json;
@@ -337,6 +339,51 @@ TEST_F(ServerFixture, TrustLevelsOfferWhatTheNodesRun) {
   EXPECT_EQ(placed.json["spec"]["runtime_class"], "gvisor");
   EXPECT_EQ(placed.json["status"]["node"], "node-3");
   stopServer();  // before node3 goes away
+}
+
+// --insecure-plaintext: agents over plain TCP, on loopback only.
+class PlaintextFixture : public ServerFixture {
+ protected:
+  bool secure() const override { return false; }
+};
+
+TEST_F(PlaintextFixture, AddingANonLoopbackNodeIsRefusedWithoutTls) {
+  EXPECT_EQ(server_->get("/nodes/node-1").json["state"], "Ready");
+  for (const char* address : {"10.0.0.9:9000", "agent.example.com:9000", "0.0.0.0:9000"}) {
+    auto refused = server_->post("/nodes", nodeJson("node-9", address));
+    EXPECT_EQ(refused.status, 422u) << address << ": " << refused.body;
+    EXPECT_EQ(refused.json["error"]["field"], "address") << refused.body;
+    EXPECT_NE(refused.json["error"]["message"].get<std::string>().find("--insecure-plaintext"),
+              std::string::npos)
+        << refused.body;
+  }
+  EXPECT_EQ(server_->get("/nodes/node-9").status, 404u);
+  auto agent3 = makeAgent("node-3", {"native"}, {2048, 2000});
+  ASSERT_EQ(server_->post("/nodes", nodeJson("node-3", agent3->address())).status, 201u);
+  EXPECT_TRUE(waitNodeState("node-3", NodeState::kReady));
+  stopServer();  // before agent3 goes away
+}
+
+TEST_F(ServerFixture, AnAgentWithAnotherNodesCertificateStaysNotReady) {
+  // node-4's agent presents node-5's (valid) certificate.
+  FakeAgent impostor("node-4", {"native"}, {2048, 2000}, tls_->agent("node-5"));
+  ASSERT_EQ(server_->post("/nodes", nodeJson("node-4", impostor.address())).status, 201u);
+  ASSERT_TRUE(eventually([&] {
+    auto node = server_->get("/nodes/node-4").json;
+    return node["reason"] == "TlsIdentity";
+  }));
+  auto node = server_->get("/nodes/node-4").json;
+  EXPECT_EQ(node["state"], "NotReady");
+  EXPECT_NE(node["message"].get<std::string>().find("node/node-5"), std::string::npos)
+      << node.dump();
+  EXPECT_EQ(impostor.count("Hello"), 0);
+  // Nothing is placed there.
+  ASSERT_EQ(server_->post("/nodes/node-1/cordon").status, 200u);
+  ASSERT_EQ(server_->post("/nodes/node-2/cordon").status, 200u);
+  auto queued = create(spec("tls-1"));
+  EXPECT_EQ(queued.json["status"]["node"], "");
+  EXPECT_EQ(impostor.count("StartWorkload"), 0);
+  stopServer();  // before the impostor goes away
 }
 
 }  // namespace

@@ -44,8 +44,10 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds gua
   return true;
 }
 
-TestServer::TestServer(ServerOptions options, store::Store& store, const Clock& clock)
-    : server_(std::make_unique<Server>(io_, std::move(options), store, clock)) {
+TestServer::TestServer(ServerOptions options, store::Store& store, const Clock& clock,
+                       std::shared_ptr<asio::ssl::context> client_tls)
+    : client_tls_(std::move(client_tls)),
+      server_(std::make_unique<Server>(io_, std::move(options), store, clock)) {
   // Before run(): start() is called off the executor while nothing runs on it.
   auto bound = server_->start(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   if (!bound) throw std::runtime_error("server start: " + bound.error().toString());

@@ -1,6 +1,6 @@
 #pragma once
 // The assembled zp::server::Server in-process for tests: on 127.0.0.1:<port 0>
-// with its own io_context thread, driven through HTTP (http_harness.h's
+// with its own io_context thread, driven through HTTP or HTTPS (http_harness.h's
 // clients) and inspected on its executor (onServer).
 
 // clang-format off
@@ -44,9 +44,11 @@ bool eventually(const std::function<bool()>& done,
 // store and the clock are borrowed and must outlive it.
 class TestServer {
  public:
-  // Starts the server (throws std::runtime_error when it cannot).
+  // Starts the server (throws std::runtime_error when it cannot). With
+  // options.http.tls, `client_tls` is the clients' context (trusting the CA).
   TestServer(ServerOptions options, store::Store& store,
-             const Clock& clock = SystemClock::instance());
+             const Clock& clock = SystemClock::instance(),
+             std::shared_ptr<boost::asio::ssl::context> client_tls = nullptr);
   // Stops the server on its executor, waits until io_context::run() returned
   // (every coroutine has unwound), then destroys it.
   ~TestServer();
@@ -54,10 +56,12 @@ class TestServer {
   TestServer& operator=(const TestServer&) = delete;
 
   unsigned short port() const { return port_; }
+  // Where the test clients connect (HTTPS with the client context when set).
+  HttpTarget target() const { return HttpTarget(port_, client_tls_); }
 
   HttpResult request(boost::beast::http::verb method, const std::string& target,
                      const std::string& body = {}) {
-    return httpRequest(port_, method, target, body);
+    return httpRequest(this->target(), method, target, body);
   }
   HttpResult get(const std::string& target) {
     return request(boost::beast::http::verb::get, target);
@@ -87,6 +91,7 @@ class TestServer {
 
  private:
   boost::asio::io_context io_;
+  std::shared_ptr<boost::asio::ssl::context> client_tls_;
   std::unique_ptr<Server> server_;
   unsigned short port_ = 0;
   std::thread thread_;

@@ -5,14 +5,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "agent_test_support.h"
-#include "cli/beast_http_client.h"
-#include "cli/server_url.h"
 #include "cri/client.h"
+#include "tls/transport.h"
 
 namespace zp::testsupport {
 
@@ -49,7 +56,10 @@ void E2eTest::SetUp() {
   }
   suffix_ = agent_it::randomHex(8);
   dir_ = fs::path("/tmp") / ("zp-e2e-" + suffix_);
-  fs::create_directories(dir_);
+  server_dir_ = dir_ / "server";
+  fs::create_directories(dir_ / "pki");
+  pki_ = makeTestPki(dir_ / "pki");
+  ASSERT_FALSE(pki_.server.cert.empty()) << "the test PKI could not be made";
 }
 
 void E2eTest::TearDown() {
@@ -89,6 +99,13 @@ E2eTest::Agent& E2eTest::addAgent(const std::string& name, std::vector<std::stri
                                 "native=runc@" + endpoint_,
                                 "--runtime-class",
                                 "isolated=" + env("ZONEPLANE_ALT_HANDLER") + "@" + endpoint_};
+  if (agent.plaintext) {
+    argv.push_back("--insecure-plaintext");
+  } else {
+    const tls::TlsFiles files = agent.tls_files.value_or(pki_.node(agent.id));
+    argv.insert(argv.end(),
+                {"--tls-cert", files.cert, "--tls-key", files.key, "--tls-ca", files.ca});
+  }
   argv.insert(argv.end(), agent.extra_args.begin(), agent.extra_args.end());
   auto s = agent.process.start(argv, "zoneplane-agent listening on ", dir_ / (agent.id + ".log"));
   if (!s) return ::testing::AssertionFailure() << s.error().message;
@@ -105,9 +122,15 @@ std::string E2eTest::defaultServerToml() const {
                                                 std::optional<std::vector<Agent*>> nodes) {
   const auto config = dir_ / "server.toml";
   std::ofstream(config) << toml.value_or(defaultServerToml());
-  std::vector<std::string> argv{ZP_SERVER_BINARY, "--config",   config.string(),
-                                "--listen",       "127.0.0.1:0", "--database",
-                                (dir_ / "server.db").string()};
+  if (auto token = ensureAdminToken(); !token) return token;
+  std::vector<std::string> argv{ZP_SERVER_BINARY, "--config",    config.string(),
+                                "--listen",       "127.0.0.1:0", "--data-dir",
+                                server_dir_.string(),
+                                "--tls-cert",     pki_.server.cert,
+                                "--tls-key",      pki_.server.key,
+                                "--tls-ca",       pki_.server.ca};
+  if (server_insecure_http_) argv.push_back("--insecure-http");
+  if (server_insecure_plaintext_) argv.push_back("--insecure-plaintext");
   std::vector<Agent*> listed;
   if (nodes) {
     listed = *nodes;
@@ -120,19 +143,128 @@ std::string E2eTest::defaultServerToml() const {
   }
   auto s = server_.start(argv, "zoneplane-server listening on ", dir_ / "server.log");
   if (!s) return ::testing::AssertionFailure() << s.error().message;
-  server_url_ = "http://127.0.0.1:" + std::to_string(server_.port());
+  server_url_ = std::string(server_insecure_http_ ? "http" : "https") + "://127.0.0.1:" +
+                std::to_string(server_.port());
   return ::testing::AssertionSuccess();
+}
+
+// ---- API tokens (docs/architecture.md §9.3): the one place that makes them.
+// Set to true once `zoneplane-server tokens create` exists; until then the
+// server needs none and requests carry no Authorization header.
+constexpr bool kServerIssuesTokens = false;
+
+::testing::AssertionResult E2eTest::ensureAdminToken() {
+  if (!kServerIssuesTokens || !token_.empty()) return ::testing::AssertionSuccess();
+  fs::create_directories(server_dir_);
+  const std::string cmd = shellQuote(ZP_SERVER_BINARY) +
+                          " tokens create --name admin --role admin --data-dir " +
+                          shellQuote(server_dir_.string()) + " 2>&1";
+  std::string out;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return ::testing::AssertionFailure() << "cannot run " << cmd;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return ::testing::AssertionFailure() << "tokens create failed: " << out;
+  }
+  token_ = out.substr(0, out.find('\n'));  // the token alone on the first line
+  return ::testing::AssertionSuccess();
+}
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+http::verb verbOf(cli::HttpMethod method) {
+  switch (method) {
+    case cli::HttpMethod::kPost:
+      return http::verb::post;
+    case cli::HttpMethod::kDelete:
+      return http::verb::delete_;
+    default:
+      return http::verb::get;
+  }
+}
+
+// One request on a new connection to 127.0.0.1:`port`, over TLS when `tls`
+// is set (the server's certificate checked against the test CA and for the
+// name 127.0.0.1). The status and body, or what failed.
+asio::awaitable<Result<std::pair<int, std::string>>> exchange(
+    tls::Transport& stream, unsigned short port, http::request<http::string_body> request) {
+  boost::system::error_code ec;
+  co_await stream.socket().async_connect({asio::ip::address_v4::loopback(), port},
+                                         asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return fail(Code::kUnavailable, "cannot connect: " + ec.message());
+  if (auto named = stream.expectServerName("127.0.0.1", true); !named) co_return fail(named.error());
+  auto shaken = co_await stream.handshake(tls::Transport::Role::kClient);
+  if (!shaken) co_return fail(shaken.error());
+  co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return fail(Code::kUnavailable, "cannot send: " + ec.message());
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  co_await http::async_read(stream, buffer, response,
+                            asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return fail(Code::kUnavailable, "no answer: " + ec.message());
+  co_return std::pair<int, std::string>{response.result_int(), std::move(response.body())};
+}
+
+}  // namespace
+
+// ---- The one place the fixture speaks HTTP(S) to the server.
+Result<HttpResult> E2eTest::tryHttp(cli::HttpMethod method, const std::string& target,
+                                    const std::string& body) {
+  std::shared_ptr<asio::ssl::context> context;
+  if (!server_insecure_http_) {
+    auto made = tls::clientContext(tls::TlsFiles{"", "", pki_.ca_cert_path},
+                                   tls::MinVersion::kTls12);
+    if (!made) return fail(made.error());
+    context = *made;
+  }
+  http::request<http::string_body> request{verbOf(method), target, 11};
+  request.set(http::field::host, "127.0.0.1:" + std::to_string(server_.port()));
+  if (!token_.empty()) request.set(http::field::authorization, "Bearer " + token_);
+  if (!body.empty() || method == cli::HttpMethod::kPost) {
+    request.set(http::field::content_type, "application/json");
+    request.body() = body;
+  }
+  request.prepare_payload();
+  request.keep_alive(false);
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  tls::Transport stream =
+      context ? tls::Transport(std::move(socket), *context) : tls::Transport(std::move(socket));
+  auto task = exchange(stream, server_.port(), std::move(request));
+  auto result = asio::co_spawn(io, std::move(task), asio::use_future);
+  io.run_for(30s);
+  if (result.wait_for(0s) != std::future_status::ready) {
+    stream.close();
+    io.restart();
+    io.run();
+    return fail(Code::kDeadlineExceeded, "no answer within 30 s");
+  }
+  auto answer = result.get();
+  if (!answer) return fail(answer.error());
+  return HttpResult{answer->first, json::parse(answer->second, nullptr, false)};
 }
 
 HttpResult E2eTest::http(cli::HttpMethod method, const std::string& target,
                          const std::string& body) {
-  cli::BeastHttpClient client(*cli::parseServerUrl(server_url_), 30s);
-  auto response = client.send({method, target, body});
+  auto response = tryHttp(method, target, body);
   if (!response) {
     ADD_FAILURE() << "HTTP " << target << ": " << response.error().message;
     return {};
   }
-  return {response->status, json::parse(response->body, nullptr, false)};
+  return *response;
+}
+
+std::string E2eTest::curlOptions() const {
+  std::string out;
+  if (!server_insecure_http_) out += " --cacert " + shellQuote(pki_.ca_cert_path);
+  if (!token_.empty()) out += " -H " + shellQuote("Authorization: Bearer " + token_);
+  return out;
 }
 
 json E2eTest::waitFor(const std::string& id, const std::function<bool(const json&)>& done,
@@ -168,6 +300,7 @@ json E2eTest::waitForNode(const std::string& id, const std::function<bool(const 
 }
 
 CliResult E2eTest::cli(const std::vector<std::string>& args, const std::string& prefix) {
+  // ---- How the CLI is told the server, its CA and the token: the one place.
   std::string cmd = "ZONEPLANE_SERVER=" + server_url_ + " " + prefix + " " +
                     shellQuote(ZP_CLI_BINARY);
   for (const auto& a : args) cmd += " " + shellQuote(a);

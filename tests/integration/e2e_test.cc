@@ -278,7 +278,8 @@ TEST_F(EndToEndTest, CliSecurityFlagsReachTheSpec) {
 TEST_F(EndToEndTest, HeadAnswersLikeGet) {
   ASSERT_EQ(http(cli::HttpMethod::kPost, "/workloads", spec("head-1", "true")).status, 201);
   // curl -I is what a user would try; HEAD has no body, so compare headers.
-  const std::string cmd = "curl -sS -I --max-time 10 " + server_url_ + "/workloads/head-1";
+  const std::string cmd =
+      "curl -sS -I --max-time 10" + curlOptions() + " " + server_url_ + "/workloads/head-1";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string out;

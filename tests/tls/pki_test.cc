@@ -243,8 +243,9 @@ TEST(IssueTest, SerialsAreRandom) {
   auto a = ca.issue(key, CertProfile{.identity = Identity::node("a")});
   auto b = ca.issue(key, CertProfile{.identity = Identity::node("a")});
   ASSERT_TRUE(a && b);
-  const ASN1_INTEGER* serial_a = X509_get0_serialNumber(parseChain(*a)[0].get());
+  auto chain_a = parseChain(*a);
   auto chain_b = parseChain(*b);
+  const ASN1_INTEGER* serial_a = X509_get0_serialNumber(chain_a[0].get());
   EXPECT_NE(ASN1_INTEGER_cmp(serial_a, X509_get0_serialNumber(chain_b[0].get())), 0);
   EXPECT_GE(ASN1_STRING_length(serial_a), 14) << "about 128 random bits";
 }

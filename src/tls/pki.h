@@ -45,6 +45,9 @@ struct Identity {
 // kInvalidArgument unless the name is a DNS-1123 label (lowercase letters,
 // digits and '-', at most 63 characters; for kServer: empty).
 Status validateIdentity(const Identity& identity);
+// A host name for a DNS SAN: dot-separated labels of letters, digits and '-'
+// (not at either end of a label), at most 63 characters each, 253 in all.
+bool isDnsName(std::string_view name);
 
 // A private key of a supported type (EC P-256 or Ed25519). Movable, not
 // copyable; owns its EVP_PKEY.

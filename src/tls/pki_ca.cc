@@ -59,7 +59,7 @@ Result<detail::CertificateSpec> leafSpec(const CertProfile& profile, TimePoint n
     return fail(Code::kInvalidArgument, "at most 100 DNS names and 100 IP addresses", "dns_names");
   }
   for (std::string name : dns_names) {
-    if (!detail::isDnsName(name)) {
+    if (!isDnsName(name)) {
       return fail(Code::kInvalidArgument,
                   "not a DNS name: \"" + name.substr(0, 80) +
                       "\" (dot-separated labels of letters, digits and '-')",

@@ -107,16 +107,6 @@ bool isHostLabel(std::string_view label) {
 }
 }  // namespace
 
-bool isDnsName(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  while (true) {
-    std::size_t dot = name.find('.');
-    if (!isHostLabel(name.substr(0, dot))) return false;
-    if (dot == std::string_view::npos) return true;
-    name.remove_prefix(dot + 1);
-  }
-}
-
 bool isDnsLabel(std::string_view name) {
   if (!isHostLabel(name)) return false;
   for (char c : name) {
@@ -166,3 +156,17 @@ std::string toHex(const unsigned char* data, std::size_t size) {
 }
 
 }  // namespace zp::tls::detail
+
+namespace zp::tls {
+
+bool isDnsName(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  while (true) {
+    std::size_t dot = name.find('.');
+    if (!detail::isHostLabel(name.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) return true;
+    name.remove_prefix(dot + 1);
+  }
+}
+
+}  // namespace zp::tls

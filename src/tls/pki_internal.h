@@ -75,9 +75,6 @@ Result<std::string> certificateFingerprint(X509* certificate);
 // EC P-256 or Ed25519; kInvalidArgument for any other key.
 Result<KeyType> supportedKeyType(const EVP_PKEY* key);
 
-// Host names: dot-separated labels of letters, digits and '-' (not at either
-// end of a label), at most 63 characters each and 253 in all.
-bool isDnsName(std::string_view name);
 // Lowercase DNS-1123 label, at most 63 characters.
 bool isDnsLabel(std::string_view name);
 

@@ -1,6 +1,7 @@
 #pragma once
 // Independent checks on PKI output with libcrypto directly, for the tls tests.
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>

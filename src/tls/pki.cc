@@ -6,8 +6,6 @@
 
 #include <arpa/inet.h>
 
-#include <ctime>
-
 #include "tls/pki_internal.h"
 
 namespace zp::tls {
@@ -21,14 +19,6 @@ std::string quoted(std::string_view text) {
   out += text.substr(0, kMax);
   if (text.size() > kMax) out += "...";
   return out + "\"";
-}
-
-Result<TimePoint> timeOf(const ASN1_TIME* time) {
-  std::tm parts{};
-  if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
-    return fail(detail::opensslError(Code::kInvalidArgument, "unreadable certificate time"));
-  }
-  return std::chrono::system_clock::from_time_t(timegm(&parts));
 }
 
 std::string ipText(const ASN1_OCTET_STRING* address) {
@@ -148,9 +138,9 @@ Result<CertInfo> inspectCertificate(std::string_view pem) {
     return fail(detail::opensslError(Code::kInvalidArgument, "unreadable certificate subject"));
   }
   info.subject = detail::bioText(subject->get());
-  auto not_before = timeOf(X509_get0_notBefore(cert));
+  auto not_before = detail::timeOf(X509_get0_notBefore(cert));
   if (!not_before) return fail(not_before.error());
-  auto not_after = timeOf(X509_get0_notAfter(cert));
+  auto not_after = detail::timeOf(X509_get0_notAfter(cert));
   if (!not_after) return fail(not_after.error());
   info.not_before = *not_before;
   info.not_after = *not_after;

@@ -77,7 +77,8 @@ struct CertProfile {
   // characters (a node also gets its id). Duplicates are dropped.
   std::vector<std::string> dns_names{};
   std::vector<std::string> ip_addresses{};  // IP SANs, textual IPv4 or IPv6
-  // notAfter = now + validity; more than 0, at most 100 years.
+  // notAfter = now + validity, but never after the CA's notAfter; more than
+  // 0, at most 100 years.
   std::chrono::seconds validity{std::chrono::hours(24 * 365)};
   // notBefore = now - backdate (clock skew between machines); 0 to 30 days.
   std::chrono::seconds backdate{std::chrono::minutes(5)};
@@ -134,7 +135,8 @@ class CertificateAuthority {
   // A leaf certificate for `key`'s public key as `profile` says: random
   // 128-bit serial, subject and AKI/SKI, basicConstraints CA:FALSE, keyUsage
   // digitalSignature, extendedKeyUsage per identity kind (§9.1), SAN = the
-  // identity URI + DNS names + IPs. kInvalidArgument for a bad profile.
+  // identity URI + DNS names + IPs. kInvalidArgument for a bad profile,
+  // kFailedPrecondition when the CA has expired.
   // PEM of the leaf then the CA.
   Result<std::string> issue(const PrivateKey& key, const CertProfile& profile) const;
   // The same for the public key of `csr_pem`, after checking the CSR's

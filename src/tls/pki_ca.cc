@@ -142,10 +142,19 @@ Result<CertificateAuthority> CertificateAuthority::fromPem(std::string_view cert
 
 Result<std::string> CertificateAuthority::issueFor(EVP_PKEY* public_key,
                                                    const CertProfile& profile) const {
-  auto spec = leafSpec(profile, std::chrono::system_clock::now());
+  const TimePoint now = std::chrono::system_clock::now();
+  auto spec = leafSpec(profile, now);
   if (!spec) return fail(spec.error());
   auto ca = detail::parseCertificate(cert_pem_);
   if (!ca) return fail(ca.error());
+  auto ca_not_after = detail::timeOf(X509_get0_notAfter(ca->get()));
+  if (!ca_not_after) return fail(ca_not_after.error());
+  if (*ca_not_after <= now) {
+    return fail(Code::kFailedPrecondition,
+                "the CA expired at " + formatRfc3339(*ca_not_after) + ": create a new CA");
+  }
+  // A leaf never outlives its CA: it would not verify afterwards.
+  spec->not_after = std::min(spec->not_after, *ca_not_after);
   spec->subject_key = public_key;
   spec->issuer = ca->get();
   spec->signing_key = key_.get();

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include <climits>
+#include <ctime>
 
 namespace zp::tls::detail {
 
@@ -72,6 +73,14 @@ Result<std::string> certificateFingerprint(X509* certificate) {
     return fail(opensslError(Code::kInternal, "cannot hash the certificate"));
   }
   return toHex(digest, size);
+}
+
+Result<TimePoint> timeOf(const ASN1_TIME* time) {
+  std::tm parts{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
+    return fail(opensslError(Code::kInvalidArgument, "unreadable certificate time"));
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&parts));
 }
 
 Result<KeyType> supportedKeyType(const EVP_PKEY* key) {

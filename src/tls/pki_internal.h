@@ -72,6 +72,9 @@ Result<std::string> certificatePem(X509* certificate);
 // SHA-256 of the DER, lowercase hex.
 Result<std::string> certificateFingerprint(X509* certificate);
 
+// A certificate's notBefore/notAfter.
+Result<TimePoint> timeOf(const ASN1_TIME* time);
+
 // EC P-256 or Ed25519; kInvalidArgument for any other key.
 Result<KeyType> supportedKeyType(const EVP_PKEY* key);
 

@@ -263,6 +263,15 @@ TEST(IssueTest, ExplicitNotBeforeMakesAnExpiredCertificate) {
   EXPECT_LT(info->not_after, now - hours(23));
 }
 
+TEST(IssueTest, LeafNeverOutlivesTheCa) {
+  auto ca = CertificateAuthority::create(KeyType::kEcP256, "short CA", hours(24));
+  ASSERT_TRUE(ca);
+  auto leaf = ca->issue(makeKey(), CertProfile{.identity = Identity::node("a")});
+  ASSERT_TRUE(leaf);
+  EXPECT_EQ(inspectCertificate(*leaf)->not_after, inspectCertificate(ca->certPem())->not_after);
+  EXPECT_EQ(verifyLeaf(ca->certPem(), *leaf, X509_PURPOSE_SSL_SERVER), X509_V_OK);
+}
+
 TEST(IssueTest, BadProfilesAreRefused) {
   CertificateAuthority ca = makeCa();
   PrivateKey key = makeKey();

@@ -375,8 +375,11 @@ TEST_P(HttpTest, AbortLeavesTheBodyIncomplete) {
   EXPECT_FALSE(request.complete());
 }
 
-TEST_P(HttpTest, APlainHttpRequestToTheHttpsPortIsRefusedAndTheServerKeepsServing) {
-  if (!GetParam()) GTEST_SKIP() << "HTTPS only";
+// Tests of one transport only: HTTPS (HttpsTest) or plain HTTP (PlainHttpTest).
+class HttpsTest : public HttpTest {};
+class PlainHttpTest : public HttpTest {};
+
+TEST_P(HttpsTest, APlainHttpRequestToTheHttpsPortIsRefusedAndTheServerKeepsServing) {
   const std::string raw =
       rawExchange(HttpTarget(to().port), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(raw.find("HTTP/1.1"), std::string::npos) << raw;
@@ -385,8 +388,7 @@ TEST_P(HttpTest, APlainHttpRequestToTheHttpsPortIsRefusedAndTheServerKeepsServin
   EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
 }
 
-TEST_P(HttpTest, AnHttpsClientGetsNothingFromAPlainHttpServer) {
-  if (GetParam()) GTEST_SKIP() << "plain HTTP only";
+TEST_P(PlainHttpTest, AnHttpsClientGetsNothingFromAPlainHttpServer) {
   TestTls tls(std::filesystem::temp_directory_path() /
               ("zp-http-client-" + std::to_string(::getpid())));
   EXPECT_ANY_THROW(httpRequest(HttpTarget(to().port, tls.client), http::verb::get, "/healthz"));
@@ -401,6 +403,8 @@ std::string transportName(const ::testing::TestParamInfo<bool>& info) {
 INSTANTIATE_TEST_SUITE_P(Transports, HttpTest, kTransports, transportName);
 INSTANTIATE_TEST_SUITE_P(Transports, ShortReadTimeoutTest, kTransports, transportName);
 INSTANTIATE_TEST_SUITE_P(Transports, ShortWriteTimeoutTest, kTransports, transportName);
+INSTANTIATE_TEST_SUITE_P(Transports, HttpsTest, ::testing::Values(true), transportName);
+INSTANTIATE_TEST_SUITE_P(Transports, PlainHttpTest, ::testing::Values(false), transportName);
 
 }  // namespace
 }  // namespace zp::server::testing

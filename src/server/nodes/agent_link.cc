@@ -400,6 +400,10 @@ asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
       failure = "the agent refused Hello: " + answer.reply.error().message;
     } else {
       failure = answer.reply.error().message;
+      if (!conn->stream.secure() && answer.reply.error().code == Code::kUnavailable &&
+          failure.find("answered with TLS") == std::string::npos) {
+        failure += " (if the agent expects TLS: this server runs with --insecure-plaintext)";
+      }
     }
   } else if (auto* info = std::get_if<api::NodeInfo>(&*answer.reply); info == nullptr) {
     failure = "the agent answered Hello with " + std::string(protocol::typeName(*answer.reply));
@@ -512,9 +516,14 @@ asio::awaitable<void> AgentLink::readLoop(Self /*self*/, std::shared_ptr<Connect
     auto line = co_await reader.next();
     if (!conn->open || stopped_) co_return;
     if (!line) {
-      const std::string message = line.error().code == Code::kResourceExhausted
-                                      ? "the agent sent a " + line.error().message
-                                      : "connection closed: " + line.error().message;
+      std::string message = line.error().code == Code::kResourceExhausted
+                                ? "the agent sent a " + line.error().message
+                                : "connection closed: " + line.error().message;
+      if (conn->stream.secure() && line.error().message.find("alert") != std::string::npos) {
+        // TLS 1.3: the agent checks our certificate after our handshake ended.
+        message = "the agent refused the TLS connection (" + line.error().message +
+                  "): does it trust this server's CA and certificate?";
+      }
       close(*conn, node_reason::kConnectionLost, message);
       co_return;
     }

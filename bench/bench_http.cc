@@ -10,16 +10,22 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-BenchHttpClient::BenchHttpClient(asio::any_io_executor executor, asio::ip::tcp::endpoint server)
-    : server_(server), stream_(executor) {}
+BenchHttpClient::BenchHttpClient(asio::any_io_executor executor, asio::ip::tcp::endpoint server,
+                                 std::shared_ptr<asio::ssl::context> tls)
+    : executor_(std::move(executor)), server_(server), tls_(std::move(tls)) {}
 
 asio::awaitable<bool> BenchHttpClient::ensureConnected() {
   if (connected_) co_return true;
+  if (stream_) stream_->close();
+  asio::ip::tcp::socket socket(executor_);
+  stream_.emplace(tls_ ? tls::Transport(std::move(socket), *tls_)
+                       : tls::Transport(std::move(socket)));
   boost::system::error_code ec;
-  stream_.socket().close(ec);
-  co_await stream_.socket().async_connect(server_, asio::redirect_error(asio::use_awaitable, ec));
+  co_await stream_->socket().async_connect(server_, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return false;
-  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  stream_->socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  auto shaken = co_await stream_->handshake(tls::Transport::Role::kClient);
+  if (!shaken) co_return false;
   buffer_.clear();
   connected_ = true;
   co_return true;
@@ -38,10 +44,10 @@ asio::awaitable<HttpAnswer> BenchHttpClient::request(http::verb method, std::str
     }
     req.prepare_payload();
     boost::system::error_code ec;
-    co_await http::async_write(stream_, req, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_write(*stream_, req, asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) {
       http::response<http::string_body> res;
-      co_await http::async_read(stream_, buffer_, res,
+      co_await http::async_read(*stream_, buffer_, res,
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (!ec) {
         if (!res.keep_alive()) connected_ = false;

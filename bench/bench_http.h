@@ -1,18 +1,21 @@
 #pragma once
 // A small keep-alive HTTP/1.1 client for benchmarks: one connection, one
-// request at a time, coroutines on the caller's executor. Not for production:
-// no TLS, no redirects, no streaming.
+// request at a time, coroutines on the caller's executor, plain HTTP or
+// HTTPS. Not for production: no redirects, no streaming, no server name check.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "tls/transport.h"
 
 namespace zp::bench {
 
@@ -23,7 +26,10 @@ struct HttpAnswer {
 
 class BenchHttpClient {
  public:
-  BenchHttpClient(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint server);
+  // With `tls`, HTTPS (the context verifies the server's chain); it must
+  // outlive the client.
+  BenchHttpClient(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint server,
+                  std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
   // Sends one request (reconnecting once if the kept-alive connection was
   // closed) and reads the whole answer.
@@ -33,8 +39,10 @@ class BenchHttpClient {
  private:
   boost::asio::awaitable<bool> ensureConnected();
 
+  boost::asio::any_io_executor executor_;
   boost::asio::ip::tcp::endpoint server_;
-  boost::beast::tcp_stream stream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::optional<tls::Transport> stream_;
   boost::beast::flat_buffer buffer_;
   bool connected_ = false;
 };

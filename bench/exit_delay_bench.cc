@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   ChildProcess agent;
   agent.start({agent_bin, "--node-id", "exit-bench", "--listen", "127.0.0.1:0", "--data-dir",
                (dir / "agent").string(), "--runtime-class", "native=@" + endpoint, "--memory-mb",
-               "65536", "--cpu-millicores", "64000", "--log-level", "warn"},
+               "65536", "--cpu-millicores", "64000", "--log-level", "warn", "--insecure-plaintext"},
               (dir / "agent.log").string());
   const unsigned short agent_port = waitListening(agent, "zoneplane-agent listening on ");
   if (agent_port == 0) {
@@ -120,7 +120,10 @@ int main(int argc, char** argv) {
         << "[[nodes]]\nid = \"exit-bench\"\naddress = \"127.0.0.1:" << agent_port << "\"\n";
   }
   ChildProcess server;
-  server.start({server_bin, "--config", (dir / "server.toml").string()}, (dir / "server.log").string());
+  // Loopback only, plain text: this measures the exit path, not TLS (tls_bench does).
+  server.start({server_bin, "--config", (dir / "server.toml").string(), "--insecure-http",
+                "--insecure-plaintext"},
+               (dir / "server.log").string());
   const unsigned short port = waitListening(server, "zoneplane-server listening on ");
   if (port == 0) {
     std::fprintf(stderr, "server did not start; see %s\n", (dir / "server.log").c_str());

@@ -101,7 +101,10 @@ std::string fmt(double v, const char* unit, int decimals = 1) {
 // Starts the server on the config; returns its port (0 on failure).
 unsigned short startServer(ChildProcess& server, const Options& o,
                            const std::filesystem::path& config) {
-  if (!server.start({o.server_bin, "--config", config.string()},
+  // The simulated agents speak plain TCP on loopback, and the figures here
+  // are the control plane's own: TLS costs are measured by tls_bench.
+  if (!server.start({o.server_bin, "--config", config.string(), "--insecure-http",
+                     "--insecure-plaintext"},
                     (o.work_dir / "server.log").string())) {
     return 0;
   }

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "protocol/line_io.h"
+#include "tls/tls_context.h"
+#include "tls/transport.h"
 
 namespace zp::sim {
 
@@ -47,7 +49,8 @@ protocol::ReplyBody errorBody(Error error, std::string id) {
 // batches (one write at a time, in order), so replies and pushes keep their
 // order and a burst of pushes costs few system calls. On the node's io_context.
 struct SimNode::Connection : std::enable_shared_from_this<SimNode::Connection> {
-  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  Connection(tcp::socket s, asio::ssl::context* tls)
+      : stream(tls ? tls::Transport(std::move(s), *tls) : tls::Transport(std::move(s))) {}
 
   void send(const protocol::Reply& reply) { sendLine(protocol::encodeReply(reply)); }
 
@@ -72,9 +75,7 @@ struct SimNode::Connection : std::enable_shared_from_this<SimNode::Connection> {
   void close() {
     closing = true;
     closed = true;
-    boost::system::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
+    stream.close();
     if (!writing) pending.clear();
   }
 
@@ -82,7 +83,7 @@ struct SimNode::Connection : std::enable_shared_from_this<SimNode::Connection> {
     writing = true;
     sending.swap(pending);
     pending.clear();
-    asio::async_write(socket, asio::buffer(sending),
+    asio::async_write(stream, asio::buffer(sending),
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                         self->writing = false;
                         self->sending.clear();
@@ -100,7 +101,7 @@ struct SimNode::Connection : std::enable_shared_from_this<SimNode::Connection> {
                       });
   }
 
-  tcp::socket socket;
+  tls::Transport stream;
   std::string pending;  // lines not yet handed to a write
   std::string sending;  // the write in flight
   bool writing = false;
@@ -109,10 +110,12 @@ struct SimNode::Connection : std::enable_shared_from_this<SimNode::Connection> {
   bool greeted = false;  // a Hello with this node's id was answered
 };
 
-SimNode::SimNode(asio::io_context& io, RegistryOptions options, std::chrono::milliseconds run_delay)
+SimNode::SimNode(asio::io_context& io, RegistryOptions options, std::chrono::milliseconds run_delay,
+                 std::shared_ptr<asio::ssl::context> tls)
     : io_(io),
       registry_(std::move(options)),
       run_delay_(run_delay),
+      tls_(std::move(tls)),
       acceptor_(io),
       run_timer_(io) {}
 
@@ -161,14 +164,30 @@ asio::awaitable<void> SimNode::acceptLoop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(std::move(socket));
+    auto conn = std::make_shared<Connection>(std::move(socket), tls_.get());
     connections_.insert(conn);
     asio::co_spawn(io_, serve(conn), asio::detached);
   }
 }
 
+asio::awaitable<bool> SimNode::secure(std::shared_ptr<Connection> conn) {
+  if (!conn->stream.secure()) co_return true;
+  conn->stream.tcp().expires_after(std::chrono::seconds(10));
+  auto shaken = co_await conn->stream.handshake(tls::Transport::Role::kServer);
+  conn->stream.tcp().expires_never();
+  Status peer = shaken;
+  if (peer) peer = tls::requirePeer(conn->stream.ssl(), tls::Identity::server());
+  if (!peer) spdlog::warn("node {}: TLS: {}", id(), peer.error().message);
+  co_return static_cast<bool>(peer);
+}
+
 asio::awaitable<void> SimNode::serve(std::shared_ptr<Connection> conn) {
-  protocol::LineReader<tcp::socket> reader(conn->socket);
+  if (!co_await secure(conn)) {
+    conn->close();
+    connections_.erase(conn);
+    co_return;
+  }
+  protocol::LineReader<tls::Transport> reader(conn->stream);
   while (!conn->closing && !stopping_) {
     auto line = co_await reader.next();
     if (!line) {

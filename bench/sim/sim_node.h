@@ -5,7 +5,10 @@
 // with FailedPrecondition and the connection closes), pushes to subscribed
 // connections, a started workload turns Running after the run delay, Logs
 // answers three synthetic lines (the second on stderr; `stream` and `tail`
-// select among them).
+// select among them). With a TLS context (the agent's: its node certificate,
+// a client certificate of the CA required) each connection completes a TLS
+// handshake and must present the identity `server` first, as
+// zoneplane-agent requires (docs/architecture.md §9.2).
 //
 // Threading: everything of a node (acceptor, connections, registry, the run
 // timer) lives on its one io_context, run by one thread: no locks. listen()
@@ -19,6 +22,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
@@ -34,8 +38,10 @@ namespace zp::sim {
 
 class SimNode {
  public:
+  // `tls` null: plain TCP; otherwise it must outlive the node.
   SimNode(boost::asio::io_context& io, RegistryOptions options,
-          std::chrono::milliseconds run_delay);
+          std::chrono::milliseconds run_delay,
+          std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~SimNode();
   SimNode(const SimNode&) = delete;
   SimNode& operator=(const SimNode&) = delete;
@@ -61,6 +67,8 @@ class SimNode {
 
   boost::asio::awaitable<void> acceptLoop();
   boost::asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  // The TLS handshake and the peer check (no-op for plain TCP); false closes.
+  boost::asio::awaitable<bool> secure(std::shared_ptr<Connection> conn);
   void handle(const std::shared_ptr<Connection>& conn, protocol::Request request);
   void handleLogs(Connection& conn, const std::optional<std::string>& req,
                   const protocol::Logs& logs);
@@ -72,6 +80,7 @@ class SimNode {
   boost::asio::io_context& io_;
   SimRegistry registry_;
   const std::chrono::milliseconds run_delay_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::set<std::shared_ptr<Connection>> connections_;
   std::set<std::shared_ptr<Connection>> subscribers_;

@@ -311,8 +311,8 @@ asio::awaitable<void> measureLink(const Rig& rig, const Options& o, Figures& out
     spec.id = "rt-" + std::to_string(i);
     spec.image = "registry.example.com/bench:1";
     spec.runtime_class = "native";
-    spec.memory_mb = 1;
-    spec.cpu_millicores = 1;
+    spec.memory_mb = 8;
+    spec.cpu_millicores = 10;
     const std::string id = spec.id;
     const auto start = Clock::now();
     protocol::RequestBody request = protocol::StartWorkload{std::move(spec), "u-" + id};

@@ -54,12 +54,11 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-}  // namespace
-
-namespace {
+// A connection's stream: TLS with `tls`, plain TCP without.
 tls::Transport makeTransport(const asio::any_io_executor& ex, asio::ssl::context* tls) {
   return tls ? tls::Transport(tcp::socket(ex), *tls) : tls::Transport(tcp::socket(ex));
 }
+
 }  // namespace
 
 // One connection (TCP, or TLS over TCP): the main one of the link, or a log

@@ -301,8 +301,12 @@ json E2eTest::waitForNode(const std::string& id, const std::function<bool(const 
 
 CliResult E2eTest::cli(const std::vector<std::string>& args, const std::string& prefix) {
   // ---- How the CLI is told the server, its CA and the token: the one place.
-  std::string cmd = "ZONEPLANE_SERVER=" + server_url_ + " " + prefix + " " +
-                    shellQuote(ZP_CLI_BINARY);
+  // XDG_CONFIG_HOME keeps a config file of whoever runs the tests out of it.
+  std::string cmd = "XDG_CONFIG_HOME=" + shellQuote((dir_ / "cli-config").string()) +
+                    " ZONEPLANE_SERVER=" + server_url_;
+  if (!server_insecure_http_) cmd += " ZONEPLANE_CA_CERT=" + shellQuote(pki_.ca_cert_path);
+  if (!token_.empty()) cmd += " ZONEPLANE_TOKEN=" + shellQuote(token_);
+  cmd += " " + prefix + " " + shellQuote(ZP_CLI_BINARY);
   for (const auto& a : args) cmd += " " + shellQuote(a);
   const auto err_file = dir_ / "cli.err";
   cmd += " 2>" + shellQuote(err_file.string());

@@ -24,7 +24,7 @@ Handler answer(std::string text) {
   return [text](HttpRequest request) -> asio::awaitable<HttpResponse> {
     std::string body = text;
     for (const auto& [name, value] : request.params) body += " " + name + "=" + value;
-    co_return HttpResponse{200, body, "text/plain", {}, {}};
+    co_return HttpResponse{200, body, "text/plain", {}, {}, {}};
   };
 }
 
@@ -47,8 +47,8 @@ TEST(RouterTest, ParsesTargets) {
 
 TEST(RouterTest, MatchesLiteralsAndParameters) {
   Router router;
-  router.add(http::verb::get, "/workloads", answer("list"));
-  router.add(http::verb::get, "/workloads/{id}", answer("get"));
+  router.add(http::verb::get, "/workloads", auth::Permission::kPublic, answer("list"));
+  router.add(http::verb::get, "/workloads/{id}", auth::Permission::kPublic, answer("get"));
   EXPECT_EQ(dispatch(router, http::verb::get, "/workloads").body, "list");
   EXPECT_EQ(dispatch(router, http::verb::get, "/workloads/web-1?x=1").body, "get id=web-1");
   // Segments are decoded after splitting: an encoded '/' stays in the parameter.
@@ -60,8 +60,8 @@ TEST(RouterTest, MatchesLiteralsAndParameters) {
 
 TEST(RouterTest, MethodMismatchIs405ListingAllowedMethods) {
   Router router;
-  router.add(http::verb::get, "/workloads/{id}", answer("get"));
-  router.add(http::verb::delete_, "/workloads/{id}", answer("delete"));
+  router.add(http::verb::get, "/workloads/{id}", auth::Permission::kPublic, answer("get"));
+  router.add(http::verb::delete_, "/workloads/{id}", auth::Permission::kPublic, answer("delete"));
   auto res = dispatch(router, http::verb::put, "/workloads/x");
   EXPECT_EQ(res.status, 405u);
   ASSERT_EQ(res.headers.size(), 1u);
@@ -70,8 +70,8 @@ TEST(RouterTest, MethodMismatchIs405ListingAllowedMethods) {
 
 TEST(RouterTest, HeadRunsTheGetHandler) {
   Router router;
-  router.add(http::verb::get, "/workloads/{id}", answer("get"));
-  router.add(http::verb::post, "/workloads", answer("post"));
+  router.add(http::verb::get, "/workloads/{id}", auth::Permission::kPublic, answer("get"));
+  router.add(http::verb::post, "/workloads", auth::Permission::kPublic, answer("post"));
   EXPECT_EQ(dispatch(router, http::verb::head, "/workloads/x").body, "get id=x");
   auto post_only = dispatch(router, http::verb::head, "/workloads");
   EXPECT_EQ(post_only.status, 405u);
@@ -80,7 +80,7 @@ TEST(RouterTest, HeadRunsTheGetHandler) {
 
 TEST(RouterTest, HandlerExceptionsBecome500) {
   Router router;
-  router.add(http::verb::get, "/boom", [](HttpRequest) -> asio::awaitable<HttpResponse> {
+  router.add(http::verb::get, "/boom", auth::Permission::kPublic, [](HttpRequest) -> asio::awaitable<HttpResponse> {
     throw std::runtime_error("boom");
     co_return HttpResponse{};
   });

@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "http_harness.h"
+#include "open_access.h"
 #include "server/async_event.h"
 
 namespace zp::server::testing {
@@ -65,6 +66,7 @@ class HttpTest : public ::testing::Test {
         co_return jsonResponse(http_status::kOk, nlohmann::json{{"status", body}});
       };
     };
+    router_.setAccessControl(&openAccess());  // the router's own 404/405 ask it
     router_.add(http::verb::get, "/healthz", auth::Permission::kPublic, text("ok"));
     router_.add(http::verb::get, "/workloads", auth::Permission::kPublic, text("list"));
     router_.add(http::verb::post, "/workloads", auth::Permission::kPublic, [](HttpRequest r) -> asio::awaitable<HttpResponse> {

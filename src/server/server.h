@@ -65,9 +65,9 @@ struct ServerOptions {
 Result<ServerOptions> serverOptions(const ServerConfig& config);
 
 // Owns every server component except the store and the io_context, which
-// outlive it. Every route but GET /healthz needs an API token (§9.3). Everything runs on the io_context's executor except the commit
-// queue's thread; call start() and stop() from that executor (or before
-// io_context::run()).
+// outlive it. Every route but GET /healthz needs an API token (§9.3). Everything runs on the
+// io_context's executor except the commit queue's thread; call start() and stop() from that
+// executor (or before io_context::run()).
 //
 // Shutdown: stop() closes the listener and the open connections (streams
 // included), ends the tick loops and the agent links, so io_context::run()
@@ -107,7 +107,7 @@ class Server {
   const Clock& clock_;
   std::shared_ptr<const IsolationPolicy> isolation_;
   Admission admission_;
-  store::CommitQueue commits_;  // before everything that submits to it
+  store::CommitQueue commits_;                   // before everything that submits to it
   std::optional<tls::CertificateAuthority> ca_;  // loaded by start()
   auth::TokenRegistry tokens_;
   auth::Authenticator authenticator_;

@@ -121,8 +121,7 @@ int create(const CreateFlags& flags) {
     if (!pem) {
       return report("create", Error{pem.error().code,
                                     "a join token needs the cluster CA (" + ca_file +
-                                        "; run `zoneplane-server ca init`): " +
-                                        pem.error().message,
+                                        "; run `zoneplane-server ca init`): " + pem.error().message,
                                     ""});
     }
     auto fingerprint = tls::fingerprint(*pem);
@@ -212,8 +211,8 @@ void addTokenCommands(CLI::App& app, int& exit_code) {
       "create", "create a token and print it alone on the first line (shown only once)");
   create_command->add_option("--name", create_flags->name,
                              "the token's name (a DNS-1123 label; optional with --join)");
-  auto* role = create_command->add_option("--role", create_flags->role,
-                                          "admin, operator or viewer");
+  auto* role =
+      create_command->add_option("--role", create_flags->role, "admin, operator or viewer");
   auto* join = create_command->add_flag("--join", create_flags->join,
                                         "a one-time join token for an agent (default expiry 1h)");
   role->excludes(join);
@@ -235,8 +234,9 @@ void addTokenCommands(CLI::App& app, int& exit_code) {
 
   auto revoke_flags = std::make_shared<RevokeFlags>();
   CLI::App* revoke_command = tokens->add_subcommand(
-      "revoke", "delete a token by name (an unnamed join token by id); a running server "
-                "stops accepting it within seconds");
+      "revoke",
+      "delete a token by name (an unnamed join token by id); a running server "
+      "stops accepting it within seconds");
   revoke_command->add_option("name", revoke_flags->name, "the token's name or id")->required();
   addStoreFlags(*revoke_command, revoke_flags->store);
   revoke_command->callback([revoke_flags, &exit_code] { exit_code = revoke(*revoke_flags); });

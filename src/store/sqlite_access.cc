@@ -149,8 +149,7 @@ Result<std::vector<TokenRecord>> AccessTables::loadTokens() {
     token.id = r.columnText(kId);
     const bool times_ok = r.isInteger(kCreatedAt) &&
                           (r.isNull(kExpiresAt) || r.isInteger(kExpiresAt)) &&
-                          (r.isNull(kLastUsedAt) || r.isInteger(kLastUsedAt)) &&
-                          r.isInteger(kUsed);
+                          (r.isNull(kLastUsedAt) || r.isInteger(kLastUsedAt)) && r.isInteger(kUsed);
     if (!times_ok) {
       return fail(Code::kInternal, "corrupt record for token " + quote(token.id) +
                                        ": times and used must be integers");

@@ -135,7 +135,6 @@ Status migrateToVersion2(sql::Database& db) {
   return ok();
 }
 
-
 // Version 3: the API's tokens and audit log (docs/architecture.md §9.3).
 // Tokens keep the SHA-256 of their secret (hex), never the secret; a join
 // token may have no name (NULL: UNIQUE allows many). Times are integer

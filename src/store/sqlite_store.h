@@ -39,9 +39,9 @@ namespace zp::store {
 //
 // Contract checks beyond Store (kInvalidArgument, nothing applied): a
 // PutWorkload needs a non-empty spec.id and status.id == spec.id, a PutNode a
-// non-empty id, a PutToken an id, a role and a hex SHA-256; strings that cannot be JSON (invalid UTF-8) are refused. A row
-// whose JSON is corrupt makes loadWorkloads() fail with kInternal naming its
-// id; it never crashes. Errors: a full disk or an I/O error is kUnavailable
+// non-empty id, a PutToken an id, a role and a hex SHA-256; strings that cannot be JSON (invalid
+// UTF-8) are refused. A row whose JSON is corrupt makes loadWorkloads() fail with kInternal naming
+// its id; it never crashes. Errors: a full disk or an I/O error is kUnavailable
 // ("database disk is full", "database I/O error"), as is a lock held by
 // another process past the busy timeout; everything else is kInternal.
 //

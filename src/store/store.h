@@ -59,7 +59,7 @@ struct TokenRecord {
 
 // One line of the audit log (§9.3): who did what to which object, with what result.
 struct AuditEntry {
-  std::int64_t seq = 0;   // assigned by the store, increasing; ignored by AppendAudit
+  std::int64_t seq = 0;  // assigned by the store, increasing; ignored by AppendAudit
   TimePoint time{};
   std::string principal;  // token name, "join:<id>" or "anonymous"
   std::string action;     // "POST /workloads", "DELETE /nodes/{id}", ...
@@ -101,8 +101,8 @@ struct TouchToken {
 struct AppendAudit {
   AuditEntry entry;
 };
-using Write = std::variant<PutWorkload, DeleteWorkload, PutNode, DeleteNode, PutToken,
-                           DeleteToken, TouchToken, AppendAudit>;
+using Write = std::variant<PutWorkload, DeleteWorkload, PutNode, DeleteNode, PutToken, DeleteToken,
+                           TouchToken, AppendAudit>;
 
 class Store {
  public:

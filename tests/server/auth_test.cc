@@ -73,15 +73,15 @@ TEST(TokenTest, AnythingElseIsMalformedAndNeverEchoed) {
       "zp_",
       "zp_" + api.record.id,
       "zp_" + api.record.id + ".",
-      "zp_" + api.record.id + "." + secret + ".x",        // an API token has no CA part
-      "zp_" + api.record.id + "." + secret.substr(1),    // short secret
-      "zp_" + api.record.id + "." + secret + "A",        // long secret
+      "zp_" + api.record.id + "." + secret + ".x",     // an API token has no CA part
+      "zp_" + api.record.id + "." + secret.substr(1),  // short secret
+      "zp_" + api.record.id + "." + secret + "A",      // long secret
       "zp_" + api.record.id + "." + secret.substr(0, 42) + "=",
       "zp_" + api.record.id + "." + secret.substr(0, 42) + "B",  // trailing bits set
-      "zp_0123456789AB." + secret,                       // upper-case id
-      "zp_0123456789a." + secret,                        // short id
+      "zp_0123456789AB." + secret,                               // upper-case id
+      "zp_0123456789a." + secret,                                // short id
       "ZP_" + api.record.id + "." + secret,
-      "zpjoin_" + api.record.id + "." + secret,          // a join token needs the CA part
+      "zpjoin_" + api.record.id + "." + secret,  // a join token needs the CA part
       "zpjoin_" + api.record.id + "." + secret + "." + std::string(64, 'C'),
       "zpjoin_" + api.record.id + "." + secret + "." + std::string(63, 'c'),
   };
@@ -146,7 +146,7 @@ TEST(RolesTest, TheTableGivesEachRoleItsPermissions) {
         P::kManageCluster}},
       {Role::kJoin, {P::kPublic, P::kAuthenticated, P::kJoin}},
   };
-  const P all[] = {P::kPublic,          P::kAuthenticated,  P::kRead, P::kReadLogs,
+  const P all[] = {P::kPublic,          P::kAuthenticated, P::kRead, P::kReadLogs,
                    P::kManageWorkloads, P::kManageCluster, P::kJoin};
   for (const auto& [role, permissions] : expected) {
     EXPECT_EQ(parseRole(roleName(role)), role);
@@ -198,8 +198,8 @@ class AuthenticatorTest : public ::testing::Test {
 
   Decision authenticate(const std::string& token, Permission required,
                         const std::string& source = "10.0.0.1") {
-    return runTask(io_, authenticator_.authenticate(token.empty() ? "" : "Bearer " + token,
-                                                    source, required));
+    return runTask(
+        io_, authenticator_.authenticate(token.empty() ? "" : "Bearer " + token, source, required));
   }
   std::string add(Role role, const std::string& name,
                   std::optional<std::chrono::seconds> lifetime = std::nullopt) {
@@ -239,10 +239,11 @@ TEST_F(AuthenticatorTest, DecidesWhoAndWhatFromTheHeader) {
   EXPECT_EQ(denied.error().error.code, Code::kPermissionDenied);
   EXPECT_EQ(denied.error().principal.name, "looker");
 
-  auto lowercase = runTask(io_, authenticator_.authenticate("bearer " + admin, "s", Permission::kRead));
+  auto lowercase =
+      runTask(io_, authenticator_.authenticate("bearer " + admin, "s", Permission::kRead));
   EXPECT_TRUE(lowercase);
   for (const std::string& header : std::vector<std::string>{"Bearer", "Bearer  ", "Token " + admin,
-                                                           "Bearer " + admin + " extra"}) {
+                                                            "Bearer " + admin + " extra"}) {
     auto refused = runTask(io_, authenticator_.authenticate(header, "s", Permission::kRead));
     ASSERT_FALSE(refused) << header;
     EXPECT_EQ(refused.error().error.code, Code::kUnauthenticated);

@@ -85,10 +85,11 @@ TEST(RouterTest, HeadRunsTheGetHandler) {
 
 TEST(RouterTest, HandlerExceptionsBecome500) {
   Router router;
-  router.add(http::verb::get, "/boom", auth::Permission::kPublic, [](HttpRequest) -> asio::awaitable<HttpResponse> {
-    throw std::runtime_error("boom");
-    co_return HttpResponse{};
-  });
+  router.add(http::verb::get, "/boom", auth::Permission::kPublic,
+             [](HttpRequest) -> asio::awaitable<HttpResponse> {
+               throw std::runtime_error("boom");
+               co_return HttpResponse{};
+             });
   auto res = dispatch(router, http::verb::get, "/boom");
   EXPECT_EQ(res.status, 500u);
   EXPECT_EQ(res.content_type, "application/json");
@@ -142,14 +143,14 @@ TEST(RouterTest, EveryRouteStatesItsPermissionAndTheAccessControlDecides) {
   EXPECT_EQ(dispatch(router, http::verb::post, "/nodes").status, 403u);
   access.refuse = auth::Permission::kAuthenticated;
   EXPECT_EQ(dispatch(router, http::verb::get, "/nope").status, 403u);
-  EXPECT_EQ(access.asked, (std::vector<std::string>{"read", "manage-cluster", "authenticated",
-                                                    "authenticated", "manage-cluster",
-                                                    "authenticated"}));
-  EXPECT_EQ(access.done, (std::vector<std::string>{
-                             "anonymous GET /healthz 200", "someone GET /workloads/{id} 200",
-                             "someone POST /nodes 201", "someone GET /nope 404",
-                             "someone DELETE /nodes 405", "anonymous POST /nodes 403",
-                             "anonymous GET /nope 403"}));
+  EXPECT_EQ(access.asked,
+            (std::vector<std::string>{"read", "manage-cluster", "authenticated", "authenticated",
+                                      "manage-cluster", "authenticated"}));
+  EXPECT_EQ(access.done,
+            (std::vector<std::string>{"anonymous GET /healthz 200",
+                                      "someone GET /workloads/{id} 200", "someone POST /nodes 201",
+                                      "someone GET /nope 404", "someone DELETE /nodes 405",
+                                      "anonymous POST /nodes 403", "anonymous GET /nope 403"}));
 }
 
 TEST(RouterTest, WithoutAccessControlOnlyPublicRoutesRun) {

@@ -115,8 +115,8 @@ TEST_F(AccessMatrixFixture, EveryRouteAgainstEveryCredential) {
           EXPECT_NE(res.status, 401u) << what << " role " << static_cast<int>(who);
           EXPECT_NE(res.status, 403u) << what << " role " << static_cast<int>(who);
         } else {
-          EXPECT_EQ(res.status, 403u) << what << " role " << static_cast<int>(who) << ": "
-                                      << res.body;
+          EXPECT_EQ(res.status, 403u)
+              << what << " role " << static_cast<int>(who) << ": " << res.body;
         }
       }
       // A join token: fresh each time, as a join spends it.
@@ -243,8 +243,7 @@ TEST_F(AccessFixture, AnExpiredTokenIsRefusedOnTheServersClock) {
   fake_clock_.advance(1min);
   auto expired = as(token, http::verb::get, "/workloads");
   EXPECT_EQ(expired.status, 401u);
-  EXPECT_NE(expired.json["error"]["message"].get<std::string>().find("expired"),
-            std::string::npos);
+  EXPECT_NE(expired.json["error"]["message"].get<std::string>().find("expired"), std::string::npos);
 }
 
 TEST_F(AccessFixture, TooManyFailuresFromOneAddressAre429UntilTheMinuteIsOver) {
@@ -286,10 +285,11 @@ TEST_F(AccessFixture, ATokenCreatedOfflineIsFoundAndOneRevokedOfflineIsDropped) 
   for (const auto& t : *tokens) {
     if (t.name == "offline") id = t.id;
   }
-  ASSERT_TRUE(store_->apply({store::DeleteToken{id}}));  // `tokens revoke offline`
+  ASSERT_TRUE(store_->apply({store::DeleteToken{id}}));                // `tokens revoke offline`
   EXPECT_EQ(as(offline, http::verb::get, "/workloads").status, 200u);  // not yet re-read
   fake_clock_.advance(10s);  // the tick loop re-reads the store now
-  EXPECT_TRUE(eventually([&] { return as(offline, http::verb::get, "/workloads").status == 401u; }));
+  EXPECT_TRUE(
+      eventually([&] { return as(offline, http::verb::get, "/workloads").status == 401u; }));
 }
 
 }  // namespace

@@ -44,29 +44,28 @@ TEST_F(AccessFixture, EveryChangeAndEveryRefusalIsAudited) {
   });
   ASSERT_FALSE(admin.empty());
 
-  ASSERT_EQ(server_->post("/workloads", spec("w-1")).status, 201u);        // created
-  ASSERT_EQ(server_->post("/workloads", spec("w-1")).status, 409u);        // exists
-  ASSERT_EQ(server_->post("/workloads", "{not json").status, 400u);        // malformed
-  ASSERT_EQ(server_->get("/workloads/w-1").status, 200u);                  // a read: not audited
-  ASSERT_EQ(server_->del("/workloads/nope").status, 404u);                 // nothing to delete
+  ASSERT_EQ(server_->post("/workloads", spec("w-1")).status, 201u);  // created
+  ASSERT_EQ(server_->post("/workloads", spec("w-1")).status, 409u);  // exists
+  ASSERT_EQ(server_->post("/workloads", "{not json").status, 400u);  // malformed
+  ASSERT_EQ(server_->get("/workloads/w-1").status, 200u);            // a read: not audited
+  ASSERT_EQ(server_->del("/workloads/nope").status, 404u);           // nothing to delete
   ASSERT_EQ(server_->post("/nodes/node-1/cordon").status, 200u);
-  ASSERT_EQ(as("", http::verb::get, "/nodes").status, 401u);               // no token
+  ASSERT_EQ(as("", http::verb::get, "/nodes").status, 401u);  // no token
   ASSERT_EQ(as(viewer, http::verb::delete_, "/nodes/node-2").status, 403u);
-  ASSERT_EQ(as(viewer, http::verb::get, "/nodes").status, 200u);           // not audited
+  ASSERT_EQ(as(viewer, http::verb::get, "/nodes").status, 200u);  // not audited
   ASSERT_EQ(server_->del("/workloads/w-1").status, 200u);
 
   auto entries = audit("since=" + formatRfc3339(start + 1s));
-  EXPECT_EQ(lines(entries),
-            (std::vector<std::string>{
-                admin + " POST /workloads w-1 201",
-                admin + " POST /workloads w-1 409",
-                admin + " POST /workloads  400",
-                admin + " DELETE /workloads/{id} nope 404",
-                admin + " POST /nodes/{id}/cordon node-1 200",
-                "anonymous GET /nodes  401",
-                "auditor DELETE /nodes/{id} node-2 403",
-                admin + " DELETE /workloads/{id} w-1 200",
-            }));
+  EXPECT_EQ(lines(entries), (std::vector<std::string>{
+                                admin + " POST /workloads w-1 201",
+                                admin + " POST /workloads w-1 409",
+                                admin + " POST /workloads  400",
+                                admin + " DELETE /workloads/{id} nope 404",
+                                admin + " POST /nodes/{id}/cordon node-1 200",
+                                "anonymous GET /nodes  401",
+                                "auditor DELETE /nodes/{id} node-2 403",
+                                admin + " DELETE /workloads/{id} w-1 200",
+                            }));
   for (const auto& e : entries) {
     EXPECT_EQ(e["source"], "127.0.0.1");
     EXPECT_EQ(parseRfc3339(e["time"].get<std::string>()),

@@ -32,8 +32,8 @@ std::string joinBody(const std::string& node_id, const std::string& csr,
 TEST_F(AccessFixture, AJoinTokenBuysOneCertificateForTheNodeItNames) {
   const std::string token = joinToken();
   // The CSR claims to be the server: only the key is taken from it.
-  auto joined = as(token, http::verb::post, "/join",
-                   joinBody("node-9", csrFor(tls::Identity::server())));
+  auto joined =
+      as(token, http::verb::post, "/join", joinBody("node-9", csrFor(tls::Identity::server())));
   ASSERT_EQ(joined.status, 200u) << joined.body;
   EXPECT_EQ(joined.json["ca"], ca_pem_);
   auto info = tls::inspectCertificate(joined.json["certificate"].get<std::string>());
@@ -46,7 +46,8 @@ TEST_F(AccessFixture, AJoinTokenBuysOneCertificateForTheNodeItNames) {
   EXPECT_FALSE(server_->node("node-9"));  // no address: not added
 
   // Once only, whatever the body.
-  auto again = as(token, http::verb::post, "/join", joinBody("node-9", csrFor(tls::Identity::node("node-9"))));
+  auto again = as(token, http::verb::post, "/join",
+                  joinBody("node-9", csrFor(tls::Identity::node("node-9"))));
   EXPECT_EQ(again.status, 401u);
   auto listed = server_->get("/tokens").json["items"];
   ASSERT_EQ(listed.size(), 2u);  // the fixture's admin and the join token
@@ -66,31 +67,34 @@ TEST_F(AccessFixture, AJoinTokenBuysOneCertificateForTheNodeItNames) {
   EXPECT_EQ(refused.status, 422u);
   EXPECT_EQ(refused.json["error"]["field"], "csr");
   const std::string bad_id = joinToken();
-  EXPECT_EQ(as(bad_id, http::verb::post, "/join", joinBody("Node_9", csrFor(tls::Identity::server())))
-                .status,
-            422u);
+  EXPECT_EQ(
+      as(bad_id, http::verb::post, "/join", joinBody("Node_9", csrFor(tls::Identity::server())))
+          .status,
+      422u);
 
   // A join token is good for nothing else, an admin token cannot join.
   const std::string other = joinToken();
   EXPECT_EQ(as(other, http::verb::get, "/nodes").status, 403u);
   EXPECT_EQ(server_->post("/join", joinBody("node-9", csrFor(tls::Identity::server()))).status,
             403u);
-  EXPECT_EQ(as(other, http::verb::post, "/join", joinBody("node-8", csrFor(tls::Identity::server())))
-                .status,
-            200u);  // the 403 above did not spend it
+  EXPECT_EQ(
+      as(other, http::verb::post, "/join", joinBody("node-8", csrFor(tls::Identity::server())))
+          .status,
+      200u);  // the 403 above did not spend it
 }
 
 TEST_F(AccessFixture, AnExpiredJoinTokenIsRefused) {
   const std::string token = joinToken("10m");
   fake_clock_.advance(10min);
-  auto res = as(token, http::verb::post, "/join", joinBody("node-9", csrFor(tls::Identity::server())));
+  auto res =
+      as(token, http::verb::post, "/join", joinBody("node-9", csrFor(tls::Identity::server())));
   EXPECT_EQ(res.status, 401u);
   const std::string unlimited = joinToken();  // the default lifetime is one hour
   fake_clock_.advance(1h);
-  EXPECT_EQ(as(unlimited, http::verb::post, "/join",
-               joinBody("node-9", csrFor(tls::Identity::server())))
-                .status,
-            401u);
+  EXPECT_EQ(
+      as(unlimited, http::verb::post, "/join", joinBody("node-9", csrFor(tls::Identity::server())))
+          .status,
+      401u);
 }
 
 TEST_F(AccessFixture, AJoinWithAnAddressAddsTheNode) {

@@ -332,7 +332,8 @@ TEST_F(ServerFixture, LogsComeFromTheNodeThatRunsTheWorkload) {
   leaving.close();
   EXPECT_TRUE(eventually([&] { return node2_->connections() == 1; }));
   // HEAD: the headers, and the node's stream is not held either.
-  auto head_stream = server_->stream("/workloads/w-1/logs?follow=true", boost::beast::http::verb::head);
+  auto head_stream =
+      server_->stream("/workloads/w-1/logs?follow=true", boost::beast::http::verb::head);
   StreamingRequest& head = *head_stream;
   EXPECT_EQ(head.status(), 200u);
   EXPECT_EQ(head.header("Content-Type"), "text/plain; charset=utf-8");

@@ -79,8 +79,7 @@ class TestServer {
   }
   // A streamed GET (or HEAD) with the admin token.
   std::unique_ptr<StreamingRequest> stream(
-      const std::string& target,
-      boost::beast::http::verb method = boost::beast::http::verb::get) {
+      const std::string& target, boost::beast::http::verb method = boost::beast::http::verb::get) {
     return std::make_unique<StreamingRequest>(port_, target, method, std::chrono::seconds(10),
                                               authorization());
   }

@@ -69,8 +69,8 @@ TEST(SqliteAccessTest, ANameTakenByAnotherTokenFailsTheWholeBatch) {
   auto store = openOrDie(dir.file("db"));
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->apply({PutToken{token("aaaaaaaaaaaa", "ci", "viewer")}}));
-  auto clash = store->apply({AppendAudit{entry(1, "POST /tokens", 201)},
-                             PutToken{token("bbbbbbbbbbbb", "ci", "admin")}});
+  auto clash = store->apply(
+      {AppendAudit{entry(1, "POST /tokens", 201)}, PutToken{token("bbbbbbbbbbbb", "ci", "admin")}});
   ASSERT_FALSE(clash);
   EXPECT_EQ(clash.error().code, Code::kAlreadyExists);
   auto audit = store->loadAudit(at(0), 100);
@@ -192,8 +192,9 @@ TEST(SqliteAccessTest, CorruptTokenRowsAreErrorValues) {
   {
     auto db = sql::Database::open(path);
     ASSERT_TRUE(db);
-    ASSERT_TRUE(db->exec("INSERT INTO tokens (id, name, role, secret_sha256, created_at) "
-                         "VALUES ('bad', 'x', 'admin', 'h', 'yesterday')"));
+    ASSERT_TRUE(
+        db->exec("INSERT INTO tokens (id, name, role, secret_sha256, created_at) "
+                 "VALUES ('bad', 'x', 'admin', 'h', 'yesterday')"));
   }
   auto tokens = store->loadTokens();
   ASSERT_FALSE(tokens);

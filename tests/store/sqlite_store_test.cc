@@ -17,10 +17,10 @@
 namespace zp::store {
 namespace {
 
-using testing::TempDir;
 using api::WorkloadState;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
+using testing::TempDir;
 
 std::unique_ptr<SqliteStore> openOrDie(const std::string& path,
                                        SqliteStore::Options options = SqliteStore::Options{}) {

@@ -31,16 +31,16 @@ Refusal Authenticator::unauthenticated(const std::string& source, std::string me
   return Refusal{Error{Code::kUnauthenticated, std::move(message), ""}, {}, Principal{}, true};
 }
 
-asio::awaitable<Decision> Authenticator::authenticate(std::string authorization,
-                                                      std::string source, Permission required) {
+asio::awaitable<Decision> Authenticator::authenticate(std::string authorization, std::string source,
+                                                      Permission required) {
   if (required == Permission::kPublic) co_return Principal{};
   if (auto block = limiter_.blocked(source, clock_.now())) {
-    co_return std::unexpected(Refusal{
-        Error{Code::kResourceExhausted,
-              "too many failed authentications from this address; retry in " +
-                  std::to_string(block->retry_after.count()) + " s",
-              ""},
-        block->retry_after, Principal{}, block->first});
+    co_return std::unexpected(
+        Refusal{Error{Code::kResourceExhausted,
+                      "too many failed authentications from this address; retry in " +
+                          std::to_string(block->retry_after.count()) + " s",
+                      ""},
+                block->retry_after, Principal{}, block->first});
   }
   if (authorization.empty()) {
     co_return std::unexpected(
@@ -48,8 +48,8 @@ asio::awaitable<Decision> Authenticator::authenticate(std::string authorization,
   }
   const auto text = bearerToken(authorization);
   if (!text) {
-    co_return std::unexpected(unauthenticated(
-        source, "the Authorization header must be \"Bearer <token>\""));
+    co_return std::unexpected(
+        unauthenticated(source, "the Authorization header must be \"Bearer <token>\""));
   }
   auto presented = parseToken(*text);
   if (!presented) co_return std::unexpected(unauthenticated(source, presented.error().message));
@@ -80,7 +80,9 @@ asio::awaitable<Decision> Authenticator::authenticate(std::string authorization,
                               " does not allow this request (it needs " +
                               std::string(permissionName(required)) + ")",
                           ""},
-                    {}, principal, true};
+                    {},
+                    principal,
+                    true};
     co_return std::unexpected(std::move(refusal));
   }
   if (*principal.role == Role::kJoin) {

@@ -40,9 +40,9 @@ void FailureLimiter::makeRoom(TimePoint now) {
     return now < entry.second.start || now - entry.second.start >= options_.window;
   });
   while (!sources_.empty() && sources_.size() >= options_.max_sources) {
-    auto oldest = std::min_element(sources_.begin(), sources_.end(), [](const auto& a, const auto& b) {
-      return a.second.start < b.second.start;
-    });
+    auto oldest = std::min_element(
+        sources_.begin(), sources_.end(),
+        [](const auto& a, const auto& b) { return a.second.start < b.second.start; });
     sources_.erase(oldest);
   }
 }

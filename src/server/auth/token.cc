@@ -74,7 +74,7 @@ std::optional<std::vector<unsigned char>> fromBase64Url(std::string_view text) {
 }
 
 std::array<unsigned char, SHA256_DIGEST_LENGTH> sha256(const unsigned char* bytes,
-                                                        std::size_t size) {
+                                                       std::size_t size) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   SHA256(bytes, size, digest.data());
   return digest;
@@ -132,18 +132,17 @@ bool secretMatches(std::string_view secret, std::string_view sha256_hex) {
 
 Status validateTokenSpec(const TokenSpec& spec) {
   const bool join = spec.role == Role::kJoin;
-  if (spec.name.empty() ? !join
-                        : !api::isDns1123Label(spec.name) || spec.name == kAnonymous) {
+  if (spec.name.empty() ? !join : !api::isDns1123Label(spec.name) || spec.name == kAnonymous) {
     return fail(Code::kInvalidArgument,
-                spec.name.empty() ? "a token of role " + std::string(roleName(spec.role)) +
-                                        " needs a name"
-                                  : "token name \"" + spec.name.substr(0, 80) +
-                                        "\" must be a DNS-1123 label (lowercase letters, "
-                                        "digits and '-', at most 63) other than \"anonymous\"",
+                spec.name.empty()
+                    ? "a token of role " + std::string(roleName(spec.role)) + " needs a name"
+                    : "token name \"" + spec.name.substr(0, 80) +
+                          "\" must be a DNS-1123 label (lowercase letters, "
+                          "digits and '-', at most 63) other than \"anonymous\"",
                 "name");
   }
-  if (spec.lifetime && (*spec.lifetime <= std::chrono::seconds::zero() ||
-                        *spec.lifetime > kMaxLifetime)) {
+  if (spec.lifetime &&
+      (*spec.lifetime <= std::chrono::seconds::zero() || *spec.lifetime > kMaxLifetime)) {
     return fail(Code::kInvalidArgument, "the lifetime must be positive and at most 3660 days",
                 "expires_in");
   }
@@ -185,18 +184,28 @@ Result<IssuedToken> issueToken(const TokenSpec& spec, TimePoint now) {
 Result<std::chrono::seconds> parseLifetime(std::string_view text, const std::string& field) {
   auto invalid = [&] {
     return fail(Code::kInvalidArgument,
-                field + " must be a whole number and a unit (d, h, m, s), e.g. 90d, 12h, 30m, "
-                        "3600s, at most 3660 days",
+                field +
+                    " must be a whole number and a unit (d, h, m, s), e.g. 90d, 12h, 30m, "
+                    "3600s, at most 3660 days",
                 field);
   };
   if (text.size() < 2) return invalid();
   std::int64_t unit = 0;
   switch (text.back()) {
-    case 'd': unit = 86400; break;
-    case 'h': unit = 3600; break;
-    case 'm': unit = 60; break;
-    case 's': unit = 1; break;
-    default: return invalid();
+    case 'd':
+      unit = 86400;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 's':
+      unit = 1;
+      break;
+    default:
+      return invalid();
   }
   const std::string_view digits = text.substr(0, text.size() - 1);
   std::int64_t n = 0;
@@ -247,8 +256,8 @@ Principal principalOf(const store::TokenRecord& token) {
   Principal principal;
   principal.token_id = token.id;
   principal.role = parseRole(token.role);
-  principal.name = principal.role == Role::kJoin || token.name.empty() ? "join:" + token.id
-                                                                        : token.name;
+  principal.name =
+      principal.role == Role::kJoin || token.name.empty() ? "join:" + token.id : token.name;
   return principal;
 }
 

@@ -2,10 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-
-#include <algorithm>
 #include <functional>
 
 #include "server/commit.h"
@@ -75,13 +74,7 @@ asio::awaitable<void> TokenRegistry::refresh(bool force) {
 // in `revoking_` is being deleted here.
 void TokenRegistry::merge(std::vector<store::TokenRecord> stored) {
   std::set<std::string> ids;
-  for (auto& token : stored) {
-    ids.insert(token.id);
-    if (by_id_.contains(token.id) || revoking_.contains(token.id)) continue;
-    if (!token.name.empty() && by_name_.contains(token.name)) continue;
-    spdlog::info("tokens: token {} ({}) found in the store", token.id, token.role);
-    add(std::move(token));
-  }
+  for (const auto& token : stored) ids.insert(token.id);
   std::vector<std::string> gone;
   for (const auto& [id, entry] : by_id_) {
     if (!ids.contains(id)) gone.push_back(id);
@@ -90,13 +83,20 @@ void TokenRegistry::merge(std::vector<store::TokenRecord> stored) {
     spdlog::info("tokens: token {} was deleted from the store: revoked", id);
     erase(id);
   }
+  for (auto& token : stored) {
+    if (by_id_.contains(token.id) || revoking_.contains(token.id)) continue;
+    if (!token.name.empty() && (by_name_.contains(token.name) || creating_.contains(token.name))) {
+      continue;
+    }
+    spdlog::info("tokens: token {} ({}) found in the store", token.id, token.role);
+    add(std::move(token));
+  }
 }
 
 void TokenRegistry::tick() {
   const TimePoint now = clock_.now();
-  if (refreshing_ ||
-      (last_refresh_ && now >= *last_refresh_ &&
-       now - *last_refresh_ < options_.reconcile_interval)) {
+  if (refreshing_ || (last_refresh_ && now >= *last_refresh_ &&
+                      now - *last_refresh_ < options_.reconcile_interval)) {
     return;
   }
   asio::co_spawn(executor_, refresh(true), asio::detached);

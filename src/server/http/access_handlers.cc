@@ -29,11 +29,10 @@ std::optional<HttpResponse> unknownQuery(const HttpRequest& request, std::string
     std::string list;
     for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
     const std::string name = key.substr(0, 80);
-    return badRequest("unknown query parameter \"" + name + "\" (" +
-                          (known.size() == 0 ? std::string(route) + " takes none"
-                                             : "known: " + list) +
-                          ")",
-                      name);
+    return badRequest(
+        "unknown query parameter \"" + name + "\" (" +
+            (known.size() == 0 ? std::string(route) + " takes none" : "known: " + list) + ")",
+        name);
   }
   return std::nullopt;
 }
@@ -66,10 +65,10 @@ Result<auth::TokenSpec> tokenSpec(const NewToken& request) {
   spec.name = request.name;
   auto role = auth::parseRole(request.role);
   if (!role) {
-    return fail(Code::kInvalidArgument,
-                "role \"" + request.role.substr(0, 80) +
-                    "\" is not one of viewer, operator, admin, join",
-                "role");
+    return fail(
+        Code::kInvalidArgument,
+        "role \"" + request.role.substr(0, 80) + "\" is not one of viewer, operator, admin, join",
+        "role");
   }
   spec.role = *role;
   if (request.expires_in) {
@@ -81,9 +80,12 @@ Result<auth::TokenSpec> tokenSpec(const NewToken& request) {
 }
 
 json auditJson(const store::AuditEntry& entry) {
-  return json{{"seq", entry.seq},       {"time", formatRfc3339(entry.time)},
-              {"principal", entry.principal}, {"action", entry.action},
-              {"target", entry.target}, {"result", entry.result},
+  return json{{"seq", entry.seq},
+              {"time", formatRfc3339(entry.time)},
+              {"principal", entry.principal},
+              {"action", entry.action},
+              {"target", entry.target},
+              {"result", entry.result},
               {"source", entry.source}};
 }
 

@@ -45,8 +45,8 @@ asio::awaitable<std::optional<HttpResponse>> ApiAccess::authorize(HttpRequest& r
   }
   auth::Refusal& refusal = decision.error();
   request.principal = refusal.principal;
-  const std::string what = std::string(http::to_string(request.method)) + " " +
-                           bounded(request.path);
+  const std::string what =
+      std::string(http::to_string(request.method)) + " " + bounded(request.path);
   HttpResponse response;
   switch (refusal.error.code) {
     case Code::kUnauthenticated:
@@ -54,8 +54,7 @@ asio::awaitable<std::optional<HttpResponse>> ApiAccess::authorize(HttpRequest& r
       response.headers.emplace_back(
           "WWW-Authenticate", sent_token ? "Bearer realm=\"zoneplane\", error=\"invalid_token\""
                                          : "Bearer realm=\"zoneplane\"");
-      spdlog::info("API: 401 for {} from {}: {}", what, request.meta.source,
-                   refusal.error.message);
+      spdlog::info("API: 401 for {} from {}: {}", what, request.meta.source, refusal.error.message);
       break;
     case Code::kPermissionDenied:
       response = errorResponse(http_status::kForbidden, refusal.error);
@@ -92,7 +91,8 @@ void ApiAccess::completed(const HttpRequest& request, std::string_view action,
   entry.result = static_cast<int>(response.status);
   entry.source = bounded(request.meta.source);
   commits_.submit({store::AppendAudit{std::move(entry)}}, [](Status status) {
-    if (!status) spdlog::error("audit: an entry could not be stored: {}", status.error().toString());
+    if (!status)
+      spdlog::error("audit: an entry could not be stored: {}", status.error().toString());
   });
 }
 

@@ -50,14 +50,14 @@ asio::awaitable<HttpResponse> JoinHandler::join(HttpRequest request) {
   // Spent whatever the outcome: a join token is good for one attempt.
   auto spending = tokens_.persistUse(request.principal.token_id);
   if (auto spent = co_await std::move(spending); !spent) {
-    co_return errorResponse(http_status::kUnavailable,
-                            Error{Code::kUnavailable,
-                                  "the join token could not be marked used: " +
-                                      spent.error().message,
-                                  ""});
+    co_return errorResponse(
+        http_status::kUnavailable,
+        Error{Code::kUnavailable,
+              "the join token could not be marked used: " + spent.error().message, ""});
   }
   if (!request.query.empty()) {
-    co_return badRequest("POST /join takes no query parameters", request.query.begin()->first.substr(0, 80));
+    co_return badRequest("POST /join takes no query parameters",
+                         request.query.begin()->first.substr(0, 80));
   }
   auto decoded = decodeJoin(request.body);
   if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
@@ -78,10 +78,10 @@ asio::awaitable<HttpResponse> JoinHandler::join(HttpRequest request) {
   }
   std::optional<NodeView> existing = nodes_.node(node_id);
   if (decoded->address && existing && existing->address != *decoded->address) {
-    co_return refuse(errorResponse(Error{
-        Code::kAlreadyExists,
-        "node \"" + node_id + "\" exists with another address (" + existing->address + ")",
-        "node_id"}));
+    co_return refuse(errorResponse(
+        Error{Code::kAlreadyExists,
+              "node \"" + node_id + "\" exists with another address (" + existing->address + ")",
+              "node_id"}));
   }
   tls::CertProfile profile;
   profile.identity = tls::Identity::node(node_id);
@@ -98,8 +98,8 @@ asio::awaitable<HttpResponse> JoinHandler::join(HttpRequest request) {
   }
   spdlog::info("join: node {} received its certificate (join token {}){}", node_id,
                request.principal.token_id, decoded->address ? " and was added" : "");
-  auto response = jsonResponse(http_status::kOk,
-                               json{{"certificate", *certificate}, {"ca", ca_->certPem()}});
+  auto response =
+      jsonResponse(http_status::kOk, json{{"certificate", *certificate}, {"ca", ca_->certPem()}});
   response.audit.target = node_id;
   co_return response;
 }

@@ -139,7 +139,8 @@ boost::asio::awaitable<HttpResponse> Router::answer(HttpRequest& request, std::s
     if (auto refused = co_await std::move(authorizing)) co_return std::move(*refused);
     co_return response;
   };
-  action = method_name + " " + std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 200)));
+  action = method_name + " " +
+           std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 200)));
   if (auto s = parseTarget(target, request); !s) {
     auto answering = own(errorResponse(http_status::kBadRequest, s.error()));
     co_return co_await std::move(answering);
@@ -182,18 +183,18 @@ boost::asio::awaitable<HttpResponse> Router::answer(HttpRequest& request, std::s
   }
 
   if (match == nullptr && allow.empty()) {
-    auto answering = own(errorResponse(
-        http_status::kNotFound,
-        Error{Code::kNotFound, "no such path: " + request.path.substr(0, 200), ""}));
+    auto answering = own(
+        errorResponse(http_status::kNotFound,
+                      Error{Code::kNotFound, "no such path: " + request.path.substr(0, 200), ""}));
     co_return co_await std::move(answering);
   }
   if (match == nullptr) {
-    auto response = errorResponse(
-        http_status::kMethodNotAllowed,
-        Error{Code::kUnimplemented,
-              "method " + method_name + " is not allowed on " + request.path.substr(0, 200) +
-                  " (allowed: " + allow + ")",
-              ""});
+    auto response =
+        errorResponse(http_status::kMethodNotAllowed,
+                      Error{Code::kUnimplemented,
+                            "method " + method_name + " is not allowed on " +
+                                request.path.substr(0, 200) + " (allowed: " + allow + ")",
+                            ""});
     response.headers.emplace_back("Allow", allow);
     auto answering = own(std::move(response));
     co_return co_await std::move(answering);

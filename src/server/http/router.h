@@ -63,8 +63,8 @@ struct RouteInfo {
 // runs on the server's executor and may be called by many connections.
 class Router {
  public:
-  void add(boost::beast::http::verb method, std::string_view pattern,
-           auth::Permission permission, Handler handler);
+  void add(boost::beast::http::verb method, std::string_view pattern, auth::Permission permission,
+           Handler handler);
   // Borrowed; must outlive every dispatch(). Set before the first request.
   void setAccessControl(AccessControl* access) { access_ = access; }
 
@@ -89,8 +89,8 @@ class Router {
   boost::asio::awaitable<HttpResponse> answer(HttpRequest& request, std::string_view target,
                                               std::string& action) const;
   // The access step: nullopt to go on, or the refusal.
-  boost::asio::awaitable<std::optional<HttpResponse>> authorize(
-      HttpRequest& request, auth::Permission permission) const;
+  boost::asio::awaitable<std::optional<HttpResponse>> authorize(HttpRequest& request,
+                                                                auth::Permission permission) const;
 
   std::vector<Route> routes_;
   AccessControl* access_ = nullptr;

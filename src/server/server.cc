@@ -94,6 +94,11 @@ Result<asio::ip::tcp::endpoint> Server::start(const asio::ip::tcp::endpoint& end
   if (auto loaded = service_.load(store_); !loaded) return fail(loaded.error());
   auto tokens = store_.loadTokens();
   if (!tokens) return fail(tokens.error());
+  if (tokens->empty()) {
+    spdlog::warn(
+        "no API tokens yet: every request but GET /healthz is refused until one is made "
+        "(zoneplane-server tokens create --name admin --role admin)");
+  }
   tokens_.load(std::move(*tokens));
   if (!options_.pki_dir.empty()) {
     auto ca = tls::CertificateAuthority::load(options_.pki_dir);

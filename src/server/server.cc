@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 
 #include "tls/tls_context.h"
 
@@ -35,6 +36,8 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
     if (!agents) return fail(agents.error());
     options.registry.link.tls = std::move(*agents);
   }
+  // The cluster CA (ca.crt, ca.key) for POST /join and join tokens: <data_dir>/pki.
+  options.pki_dir = (std::filesystem::path(config.data_dir) / "pki").string();
   return options;
 }
 
@@ -47,6 +50,9 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
                                     : std::make_shared<const NamedClassPolicy>(options_.trust)),
       admission_(*isolation_, options_.images),
       commits_(store),
+      tokens_(io.get_executor(), commits_, clock, options_.tokens),
+      authenticator_(tokens_, clock, options_.auth_failures),
+      access_(authenticator_, commits_, clock),
       registry_(io.get_executor(), commits_, clock, options_.registry),
       hub_(io.get_executor()),
       service_(io.get_executor(), registry_, commits_, admission_, clock, &hub_,
@@ -69,14 +75,20 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
       node_handlers_(registry_,
                      [this](std::string node) { return service_.drain(std::move(node)); }),
       policy_handlers_(*isolation_, registry_),
+      access_handlers_(tokens_, commits_,
+                       [this] { return ca_ ? std::string(ca_->fingerprint()) : std::string(); }),
+      join_handler_(tokens_, registry_, ca_),
       http_(io.get_executor(), router_, options_.http),
       tick_timer_(io) {
   registry_.setListener(&service_);
   workload_handlers_.addRoutes(router_);
-  router_.add(boost::beast::http::verb::get, "/workloads/{id}/logs",
+  router_.add(boost::beast::http::verb::get, "/workloads/{id}/logs", auth::Permission::kReadLogs,
               [this](HttpRequest request) { return logs_handler_.logs(std::move(request)); });
   node_handlers_.addRoutes(router_);
   policy_handlers_.addRoutes(router_);
+  access_handlers_.addRoutes(router_);
+  join_handler_.addRoutes(router_);
+  router_.setAccessControl(&access_);
 }
 
 Server::~Server() {
@@ -92,6 +104,25 @@ Result<asio::ip::tcp::endpoint> Server::start(const asio::ip::tcp::endpoint& end
   if (!nodes) return fail(nodes.error());
   if (auto s = registry_.load(std::move(*nodes), options_.nodes); !s) return fail(s.error());
   if (auto loaded = service_.load(store_); !loaded) return fail(loaded.error());
+  auto tokens = store_.loadTokens();
+  if (!tokens) return fail(tokens.error());
+  if (tokens->empty()) {
+    spdlog::warn(
+        "no API tokens yet: every request but GET /healthz is refused until one is made "
+        "(zoneplane-server tokens create --name admin --role admin)");
+  }
+  tokens_.load(std::move(*tokens));
+  if (!options_.pki_dir.empty()) {
+    auto ca = tls::CertificateAuthority::load(options_.pki_dir);
+    if (ca) {
+      ca_.emplace(std::move(*ca));
+    } else if (ca.error().code == Code::kNotFound) {
+      spdlog::info("no cluster CA in \"{}\": joining and join tokens are refused",
+                   options_.pki_dir);
+    } else {
+      return fail(ca.error());
+    }
+  }
   auto bound = http_.listen(endpoint);
   if (!bound) return bound;
   started_ = true;
@@ -103,6 +134,7 @@ Result<asio::ip::tcp::endpoint> Server::start(const asio::ip::tcp::endpoint& end
 asio::awaitable<void> Server::tickLoop() {
   while (!stopped_) {
     service_.tick(clock_.now());
+    tokens_.tick();
     tick_timer_.expires_after(options_.tick_interval);
     boost::system::error_code ec;
     co_await tick_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -45,9 +45,10 @@ tls::Transport connectTo(asio::io_context& io, const HttpTarget& to) {
 
 asio::awaitable<HttpResult> exchange(tls::Transport& stream, http::verb method,
                                      const std::string& target, const std::string& body,
-                                     unsigned version) {
+                                     unsigned version, const std::string& authorization) {
   http::request<http::string_body> req{method, target, version};
   req.set(http::field::host, "127.0.0.1");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   req.keep_alive(false);
   if (!body.empty() || method == http::verb::post) {
     req.set(http::field::content_type, "application/json");
@@ -87,10 +88,11 @@ asio::awaitable<std::string> rawBytes(tls::Transport& stream, const std::string&
 }  // namespace
 
 HttpResult httpRequest(const HttpTarget& to, http::verb method, const std::string& target,
-                       const std::string& body, unsigned version) {
+                       const std::string& body, unsigned version,
+                       const std::string& authorization) {
   asio::io_context io;
   auto stream = connectTo(io, to);
-  return runToEnd(io, exchange(stream, method, target, body, version));
+  return runToEnd(io, exchange(stream, method, target, body, version, authorization));
 }
 
 std::string rawExchange(const HttpTarget& to, const std::string& bytes, bool keep_sending) {
@@ -140,11 +142,13 @@ boost::system::error_code runGuarded(asio::io_context& io, tls::Transport& strea
 }  // namespace
 
 StreamingRequest::StreamingRequest(const HttpTarget& to, const std::string& target,
-                                   http::verb method, std::chrono::milliseconds guard)
+                                   http::verb method, std::chrono::milliseconds guard,
+                                   const std::string& authorization)
     : tls_(to.tls), guard_(guard) {
   stream_.emplace(connectTo(io_, to));
   http::request<http::empty_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   auto sent = runGuarded(io_, *stream_, guard_,
                          [&](auto handler) { http::async_write(*stream_, req, handler); });
   if (sent) throw std::runtime_error("test HTTP client: sending the request: " + sent.message());

@@ -51,11 +51,12 @@ struct HttpTarget {
   std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
-// One request on a new connection ("Connection: close"), read to the end.
-// Throws when the connection, the TLS handshake or the exchange fails.
+// One request on a new connection ("Connection: close"), read to the end;
+// `authorization` is sent as the Authorization header unless empty. Throws
+// when the connection, the TLS handshake or the exchange fails.
 HttpResult httpRequest(const HttpTarget& to, boost::beast::http::verb method,
                        const std::string& target, const std::string& body = {},
-                       unsigned version = 11);
+                       unsigned version = 11, const std::string& authorization = {});
 // Raw bytes in (then end of stream unless `keep_sending`), raw bytes out
 // until the server closes (through TLS for a TLS target).
 std::string rawExchange(const HttpTarget& to, const std::string& bytes, bool keep_sending = false);
@@ -108,7 +109,8 @@ class StreamingRequest {
  public:
   StreamingRequest(const HttpTarget& to, const std::string& target,
                    boost::beast::http::verb method = boost::beast::http::verb::get,
-                   std::chrono::milliseconds guard = std::chrono::seconds(10));
+                   std::chrono::milliseconds guard = std::chrono::seconds(10),
+                   const std::string& authorization = {});
 
   unsigned status() const { return parser_.get().result_int(); }
   std::string header(const std::string& name) const;

@@ -148,17 +148,15 @@ std::string E2eTest::defaultServerToml() const {
   return ::testing::AssertionSuccess();
 }
 
-// ---- API tokens (docs/architecture.md §9.3): the one place that makes them.
-// Set to true once `zoneplane-server tokens create` exists; until then the
-// server needs none and requests carry no Authorization header.
-constexpr bool kServerIssuesTokens = false;
-
+// ---- API tokens (docs/architecture.md §9.3): the one place that makes them,
+// offline in the server's database before its first start.
 ::testing::AssertionResult E2eTest::ensureAdminToken() {
-  if (!kServerIssuesTokens || !token_.empty()) return ::testing::AssertionSuccess();
+  if (!token_.empty()) return ::testing::AssertionSuccess();
   fs::create_directories(server_dir_);
   const std::string cmd = shellQuote(ZP_SERVER_BINARY) +
                           " tokens create --name admin --role admin --data-dir " +
-                          shellQuote(server_dir_.string()) + " 2>&1";
+                          shellQuote(server_dir_.string()) + " 2>>" +
+                          shellQuote((dir_ / "tokens.err").string());
   std::string out;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return ::testing::AssertionFailure() << "cannot run " << cmd;
@@ -166,7 +164,8 @@ constexpr bool kServerIssuesTokens = false;
   while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
   const int status = ::pclose(pipe);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return ::testing::AssertionFailure() << "tokens create failed: " << out;
+    return ::testing::AssertionFailure()
+           << "tokens create failed: " << logTail(dir_ / "tokens.err", 20);
   }
   token_ = out.substr(0, out.find('\n'));  // the token alone on the first line
   return ::testing::AssertionSuccess();

@@ -17,11 +17,13 @@ class AccessFixture : public ServerFixture {
     // The fixture's test PKI (server_fixture.h) is there already when the
     // server runs TLS: one cluster CA signs joins and the fake agents alike.
     pki_dir_ = dir_ + "/pki";
-    auto ca = std::filesystem::exists(pki_dir_ + "/ca.key")
-                  ? tls::CertificateAuthority::load(pki_dir_)
-                  : tls::CertificateAuthority::create(tls::KeyType::kEcP256, "zoneplane test CA");
+    const bool made = std::filesystem::exists(pki_dir_ + "/ca.key");
+    auto ca = made ? tls::CertificateAuthority::load(pki_dir_)
+                   : tls::CertificateAuthority::create(tls::KeyType::kEcP256, "zoneplane test CA");
     ASSERT_TRUE(ca) << ca.error().toString();
-    if (!std::filesystem::exists(pki_dir_ + "/ca.key")) ASSERT_TRUE(ca->save(pki_dir_));
+    if (!made) {
+      ASSERT_TRUE(ca->save(pki_dir_));
+    }
     ca_fingerprint_ = std::string(ca->fingerprint());
     ca_pem_ = ca->certPem();
     options_.pki_dir = pki_dir_;

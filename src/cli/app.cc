@@ -22,9 +22,17 @@ int usageError(std::ostream& err, const std::string& message) {
   return kExitUsage;
 }
 
-// The config file the invocation names, else the default one if it exists.
+// The config file the invocation names, else the default one if it exists
+// and could still matter (a flag or variable gives not all three settings).
 Result<ConfigFile> readConfig(const GlobalOptions& global, const CliEnvironment& env) {
   if (global.config) return loadConfigFile(*global.config, /*must_exist=*/true);
+  auto given = [](const std::optional<std::string>& flag, const std::optional<std::string>& var) {
+    return flag.has_value() || (var && !var->empty());
+  };
+  if (given(global.server, env.server) && given(global.token, env.token) &&
+      given(global.ca_cert, env.ca_cert)) {
+    return ConfigFile{};
+  }
   if (auto path = defaultConfigPath(env.xdg_config_home, env.home)) {
     return loadConfigFile(*path, /*must_exist=*/false);
   }

@@ -20,6 +20,8 @@ struct CliEnvironment {
   std::optional<std::string> home;             // $HOME
 };
 
+// The default config file is read only when flags and variables leave one of
+// server, token and CA unset; --config FILE is always read.
 // `args` excludes the program name. Returns the process exit code
 // (exit_codes.h). Catches nothing: main() is the edge that catches.
 int runCli(const std::vector<std::string>& args, const CliEnvironment& env, std::istream& in,

@@ -148,6 +148,12 @@ TEST(CliConfig, ABadOrOpenConfigFileIsAUsageErrorAndNothingIsSent) {
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
   EXPECT_TRUE(server.requests().empty());
+
+  // When flags and variables give all three settings, the default file is not read.
+  env.token = "zp_a.b";
+  r = cli({"list", "--ca-cert", "/unused/for/http"}, env);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(server.requests().size(), 1u);
 }
 
 TEST(CliConfig, BadTokensAndMissingCaFilesAreUsageErrors) {

@@ -301,8 +301,8 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   auto* audit = app.add_subcommand("audit", "Show the audit log, oldest first (admin; GET /audit)");
   auto* since_opt = audit->add_option("--since", v.audit_since, "Only entries from this time on")
                         ->check(rfc3339Validator());
-  auto* limit_opt =
-      audit->add_option("--limit", v.audit_limit, "At most N entries")->check(CLI::PositiveNumber);
+  auto* limit_opt = audit->add_option("--limit", v.audit_limit, "At most N entries (1 to 1000)")
+                        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed

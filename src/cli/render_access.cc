@@ -84,16 +84,24 @@ Result<std::string> renderTokens(const json& reply, TimePoint now) {
   for (const auto& item : **list) {
     if (!item.is_object()) return unexpected("a token must be a JSON object");
     auto name = text(item, "name");
+    auto id = text(item, "id");
     auto role = text(item, "role");
     auto created = text(item, "created_at");
     auto expires = text(item, "expires_at");
     auto used = text(item, "last_used_at");
-    if (!name || !role || !created || !expires || !used) {
+    if (!name || !id || !role || !created || !expires || !used) {
       return unexpected(
-          "token fields name, role, created_at, expires_at, last_used_at must be strings");
+          "token fields name, id, role, created_at, expires_at, last_used_at must be strings");
     }
-    rows.push_back({orNone(*name), orNone(*role), ago(*created, now, "-"), expiry(*expires, now),
-                    ago(*used, now, "never")});
+    // A join token may have no name: it is "join:<id>", as in the audit log.
+    const std::string shown = !name->empty() ? *name : !id->empty() ? "join:" + *id : "-";
+    std::string last_use = ago(*used, now, "never");
+    if (auto spent = item.find("used");
+        used->empty() && spent != item.end() && spent->is_boolean() && spent->get<bool>()) {
+      last_use = "used";
+    }
+    rows.push_back(
+        {shown, orNone(*role), ago(*created, now, "-"), expiry(*expires, now), last_use});
   }
   return renderTable({"NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED"}, rows);
 }

@@ -17,7 +17,8 @@ namespace zp::cli {
 // then one line saying what it is and that it is shown only this once.
 Result<std::string> renderTokenCreated(const nlohmann::json& reply);
 // `tokens list`: NAME ROLE CREATED EXPIRES LAST USED ("in 89d", "expired",
-// "never"); a sentence when empty.
+// "never"); a join token without a name is "join:<id>", one spent "used". A
+// sentence when empty.
 Result<std::string> renderTokens(const nlohmann::json& reply, TimePoint now);
 // `tokens revoke`: `token "NAME" revoked`.
 std::string renderTokenRevoked(const std::string& name);

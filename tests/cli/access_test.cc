@@ -95,6 +95,7 @@ TEST(AuditArgs, SinceAndLimit) {
   EXPECT_NE(usageError({"audit", "--since", "yesterday"}).find("not an RFC 3339 time"),
             std::string::npos);
   EXPECT_FALSE(usageError({"audit", "--limit", "0"}).empty());
+  EXPECT_FALSE(usageError({"audit", "--limit", "1001"}).empty());
 }
 
 TEST(GlobalArgs, TokenCaCertAndConfig) {
@@ -150,14 +151,16 @@ TEST(RenderTokens, AgesExpiryAndLastUse) {
   auto text = renderTokens(json::parse(R"({"items":[
       {"name":"admin","role":"admin","created_at":"2026-11-20T14:00:00Z","last_used_at":"2026-12-01T13:59:30Z"},
       {"name":"ci","role":"operator","created_at":"2026-12-01T13:00:00Z","expires_at":"2027-03-01T14:00:00Z"},
-      {"name":"old","role":"viewer","created_at":"2026-10-01T00:00:00Z","expires_at":"2026-11-29T14:00:00Z","last_used_at":null}]})"),
+      {"name":"old","role":"viewer","created_at":"2026-10-01T00:00:00Z","expires_at":"2026-11-29T14:00:00Z","last_used_at":null},
+      {"id":"0123456789ab","role":"join","created_at":"2026-12-01T13:30:00Z","expires_at":"2026-12-01T14:30:00Z","used":true}]})"),
                            now);
   ASSERT_TRUE(text.has_value()) << text.error().toString();
   EXPECT_EQ(*text,
-            "NAME    ROLE       CREATED   EXPIRES          LAST USED\n"
-            "admin   admin      11d ago   never            30s ago\n"
-            "ci      operator   60m ago   in 90d           never\n"
-            "old     viewer     61d ago   expired 2d ago   never\n");
+            "NAME                ROLE       CREATED   EXPIRES          LAST USED\n"
+            "admin               admin      11d ago   never            30s ago\n"
+            "ci                  operator   60m ago   in 90d           never\n"
+            "old                 viewer     61d ago   expired 2d ago   never\n"
+            "join:0123456789ab   join       30m ago   in 30m           used\n");
   EXPECT_EQ(*renderTokens(json::parse(R"({"items":[]})"), now), "No tokens found.\n");
   EXPECT_FALSE(renderTokens(json::parse(R"({"items":[{"name":1}]})"), now).has_value());
   EXPECT_FALSE(renderTokens(json::parse(R"({"tokens":[]})"), now).has_value());

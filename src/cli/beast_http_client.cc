@@ -78,6 +78,13 @@ BeastHttpClient::BeastHttpClient(ServerUrl server, std::chrono::milliseconds tim
                                  ClientCredentials credentials)
     : server_(std::move(server)), timeout_(timeout), credentials_(std::move(credentials)) {}
 
+// An http:// request to a TLS server ends without a reply: say so.
+std::string BeastHttpClient::plainToTlsHint(boost::system::error_code ec) const {
+  if (server_.tls || ec != http::error::end_of_stream) return {};
+  return " (is it an HTTPS server? zoneplane-server serves https:// unless started with "
+         "--insecure-http)";
+}
+
 Result<asio::ssl::context*> BeastHttpClient::tlsContext() {
   if (tls_context_) return tls_context_.get();
   auto made = tls::clientContext({"", "", credentials_.ca_file}, tls::MinVersion::kTls12);
@@ -236,8 +243,8 @@ Result<HttpResponse> BeastHttpClient::send(const HttpRequest& request) {
                                               std::to_string(kMaxResponseBytes >> 20) + " MiB");
   }
   if (ec) {
-    return fail(Code::kUnavailable,
-                "bad or incomplete reply from zoneplane server at " + url + ": " + ec.message());
+    return fail(Code::kUnavailable, "bad or incomplete reply from zoneplane server at " + url +
+                                        ": " + ec.message() + plainToTlsHint(ec));
   }
   transport.close();
 
@@ -275,8 +282,8 @@ Result<HttpResponse> BeastHttpClient::stream(const HttpRequest& request, const L
   });
   if (ec == beast::error::timeout) return timed_out(deadline_first);
   if (ec) {
-    return fail(Code::kUnavailable,
-                "bad or incomplete reply from zoneplane server at " + url + ": " + ec.message());
+    return fail(Code::kUnavailable, "bad or incomplete reply from zoneplane server at " + url +
+                                        ": " + ec.message() + plainToTlsHint(ec));
   }
   HttpResponse response;
   response.status = static_cast<int>(parser.get().result_int());

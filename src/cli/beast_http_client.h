@@ -57,6 +57,8 @@ class BeastHttpClient final : public HttpClient {
   Result<boost::asio::ssl::context*> tlsContext();
   // Maps a failed handshake to the message the user sees.
   Error handshakeError(Exchange& exchange, const Error& failure) const;
+  // A hint for an http:// URL whose server closed without replying.
+  std::string plainToTlsHint(boost::system::error_code ec) const;
 
   ServerUrl server_;
   std::chrono::milliseconds timeout_;

@@ -312,6 +312,16 @@ TEST_F(BeastHttpsClient, APlainHttpServerIsNotTakenForHttps) {
       << res.error().message;
 }
 
+TEST_F(BeastHttpsClient, AnHttpUrlForAnHttpsServerSaysSo) {
+  TestHttpServer server({{200, "{}"}}, serverTls(pki_.server));
+  BeastHttpClient client(ServerUrl{"127.0.0.1", server.port(), ""}, 5s);
+  auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kUnavailable);
+  EXPECT_NE(res.error().message.find("is it an HTTPS server?"), std::string::npos)
+      << res.error().message;
+}
+
 TEST_F(BeastHttpsClient, AnUnusableCaFileNamesIt) {
   TestHttpServer server({{200, "{}"}}, serverTls(pki_.server));
   BeastHttpClient client(httpsUrl(server), 5s, {"", pki_.server.key});

@@ -294,7 +294,12 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
           ->check(durationValidator());
   auto* tokens_revoke =
       tokens->add_subcommand("revoke", "Revoke a token at once (DELETE /tokens/NAME)");
-  tokens_revoke->add_option("name", v.tokens.name, "Token name")
+  tokens_revoke
+      ->add_option("name", v.tokens.name, "Token name (a join token without one: join:ID or ID)")
+      ->transform([](std::string name) {
+        // `tokens list` shows an unnamed join token as join:<id>; the API takes the id.
+        return name.starts_with("join:") ? name.substr(5) : name;
+      })
       ->required()
       ->check(nameValidator("token name"));
 

@@ -60,6 +60,8 @@ TEST(TokensArgs, CreateListRevoke) {
   tokens = std::get<TokensArgs>(parseOk({"tokens", "revoke", "ci"}).command);
   EXPECT_EQ(tokens.action, TokensArgs::Action::kRevoke);
   EXPECT_EQ(tokens.name, "ci");
+  tokens = std::get<TokensArgs>(parseOk({"tokens", "revoke", "join:0123456789ab"}).command);
+  EXPECT_EQ(tokens.name, "0123456789ab");
 }
 
 TEST(TokensArgs, UsageErrors) {

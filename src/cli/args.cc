@@ -290,7 +290,7 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   auto* token_expires_opt =
       tokens_create
           ->add_option("--expires-in", v.token_expires,
-                       "Lifetime, e.g. 90d, 12h, 30m, 3600s (default: no expiry)")
+                       "Lifetime, e.g. 90d, 12h, 30m, 3600s (default: none; 1h with --join)")
           ->check(durationValidator());
   auto* tokens_revoke =
       tokens->add_subcommand("revoke", "Revoke a token at once (DELETE /tokens/NAME)");

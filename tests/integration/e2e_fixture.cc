@@ -5,21 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <fstream>
-#include <future>
 #include <thread>
 
 #include "agent_test_support.h"
+#include "cli/beast_http_client.h"
+#include "cli/server_url.h"
 #include "cri/client.h"
-#include "tls/transport.h"
 
 namespace zp::testsupport {
 
@@ -171,82 +164,19 @@ std::string E2eTest::defaultServerToml() const {
   return ::testing::AssertionSuccess();
 }
 
-namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-
-http::verb verbOf(cli::HttpMethod method) {
-  switch (method) {
-    case cli::HttpMethod::kPost:
-      return http::verb::post;
-    case cli::HttpMethod::kDelete:
-      return http::verb::delete_;
-    default:
-      return http::verb::get;
-  }
-}
-
-// One request on a new connection to 127.0.0.1:`port`, over TLS when `tls`
-// is set (the server's certificate checked against the test CA and for the
-// name 127.0.0.1). The status and body, or what failed.
-asio::awaitable<Result<std::pair<int, std::string>>> exchange(
-    tls::Transport& stream, unsigned short port, http::request<http::string_body> request) {
-  boost::system::error_code ec;
-  co_await stream.socket().async_connect({asio::ip::address_v4::loopback(), port},
-                                         asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return fail(Code::kUnavailable, "cannot connect: " + ec.message());
-  if (auto named = stream.expectServerName("127.0.0.1", true); !named) co_return fail(named.error());
-  auto shaken = co_await stream.handshake(tls::Transport::Role::kClient);
-  if (!shaken) co_return fail(shaken.error());
-  co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return fail(Code::kUnavailable, "cannot send: " + ec.message());
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  co_await http::async_read(stream, buffer, response,
-                            asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return fail(Code::kUnavailable, "no answer: " + ec.message());
-  co_return std::pair<int, std::string>{response.result_int(), std::move(response.body())};
-}
-
-}  // namespace
-
-// ---- The one place the fixture speaks HTTP(S) to the server.
+// ---- The one place the fixture speaks HTTP(S) to the server: the CLI's
+// client, with the test CA and the admin token.
 Result<HttpResult> E2eTest::tryHttp(cli::HttpMethod method, const std::string& target,
                                     const std::string& body) {
-  std::shared_ptr<asio::ssl::context> context;
-  if (!server_insecure_http_) {
-    auto made = tls::clientContext(tls::TlsFiles{"", "", pki_.ca_cert_path},
-                                   tls::MinVersion::kTls12);
-    if (!made) return fail(made.error());
-    context = *made;
-  }
-  http::request<http::string_body> request{verbOf(method), target, 11};
-  request.set(http::field::host, "127.0.0.1:" + std::to_string(server_.port()));
-  if (!token_.empty()) request.set(http::field::authorization, "Bearer " + token_);
-  if (!body.empty() || method == cli::HttpMethod::kPost) {
-    request.set(http::field::content_type, "application/json");
-    request.body() = body;
-  }
-  request.prepare_payload();
-  request.keep_alive(false);
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  tls::Transport stream =
-      context ? tls::Transport(std::move(socket), *context) : tls::Transport(std::move(socket));
-  auto task = exchange(stream, server_.port(), std::move(request));
-  auto result = asio::co_spawn(io, std::move(task), asio::use_future);
-  io.run_for(30s);
-  if (result.wait_for(0s) != std::future_status::ready) {
-    stream.close();
-    io.restart();
-    io.run();
-    return fail(Code::kDeadlineExceeded, "no answer within 30 s");
-  }
-  auto answer = result.get();
-  if (!answer) return fail(answer.error());
-  return HttpResult{answer->first, json::parse(answer->second, nullptr, false)};
+  auto url = cli::parseServerUrl(server_url_);
+  if (!url) return fail(url.error());
+  cli::ClientCredentials credentials;
+  credentials.token = token_;
+  if (!server_insecure_http_) credentials.ca_file = pki_.ca_cert_path;
+  cli::BeastHttpClient client(*url, 30s, credentials);
+  auto response = client.send({method, target, body});
+  if (!response) return fail(response.error());
+  return HttpResult{response->status, json::parse(response->body, nullptr, false)};
 }
 
 HttpResult E2eTest::http(cli::HttpMethod method, const std::string& target,

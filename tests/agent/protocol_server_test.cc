@@ -24,7 +24,7 @@
 #include "agent/request_handler.h"
 #include "agent/status_mapping.h"
 #include "api/json.h"
-#include "manager_fixture.h"
+#include "protocol_server_fixture.h"
 
 namespace zp::agent {
 namespace {
@@ -103,40 +103,6 @@ class Client {
   int fd_ = -1;
   std::string buffer_;
   int next_ = 0;
-};
-
-class ProtocolServerTest : public testing::WorkloadManagerTest {
- protected:
-  void startServer(ServerLimits limits = {}) {
-    handler_ = std::make_unique<RequestHandler>(*manager_, control_.get_executor(),
-                                                LogOptions{.poll = 5ms, .batch = 256});
-    server_ = std::make_unique<ProtocolServer>(io_, *handler_, limits);
-    manager_->setObserver([this](const api::WorkloadStatus& s) { server_->publish(s); });
-    auto bound = server_->listen("127.0.0.1", 0);
-    ASSERT_TRUE(bound.has_value()) << bound.error().toString();
-    port_ = bound->port();
-    server_->start();
-    io_thread_ = std::thread([this] { io_.run(); });
-  }
-  void TearDown() override {
-    if (server_) boost::asio::post(io_, [this] { server_->stop(); });
-    work_guard_.reset();
-    if (io_thread_.joinable()) {
-      // Once stopped, the connections end and run() returns; do not hang if not.
-      EXPECT_TRUE(eventually([&] { return io_.stopped(); }));
-      io_.stop();
-      io_thread_.join();
-    }
-    WorkloadManagerTest::TearDown();
-  }
-
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_guard_ =
-      boost::asio::make_work_guard(io_);
-  std::unique_ptr<RequestHandler> handler_;
-  std::unique_ptr<ProtocolServer> server_;
-  std::thread io_thread_;
-  unsigned short port_ = 0;
 };
 
 TEST_F(ProtocolServerTest, HelloComesFirstAndMustNameThisNode) {

@@ -18,7 +18,9 @@ int runAdminCommand(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and succeed; any other parse error is a
+    // usage error (CLI11's own codes are 100 and up).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return exit_code;
 }

@@ -65,6 +65,13 @@ Status useIdentity(ssl::context& context, const TlsFiles& files) {
                 "the certificate \"" + files.cert + "\" does not load: " + ec.message());
   }
   context.use_private_key(asio::buffer(*key), ssl::context::pem, ec);
+  if (ec && ec.category() == asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+    ::ERR_clear_error();
+    return fail(Code::kInvalidArgument, "the private key \"" + files.key +
+                                            "\" does not belong to the certificate \"" +
+                                            files.cert + "\"");
+  }
   if (ec) {
     ::ERR_clear_error();
     return fail(Code::kInvalidArgument,

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -125,6 +126,21 @@ Result<std::shared_ptr<boost::asio::ssl::context>> loadNodeTls(const tls::TlsFil
   auto context = tls::serverContext(files, /*require_client_cert=*/true, tls::MinVersion::kTls13);
   if (!context) return fail(context.error().code, context.error().message, "tls.key");
   return context;
+}
+
+std::string presentedIdentity(SSL* ssl) {
+  X509* cert = ssl == nullptr ? nullptr : ::SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return "no certificate";
+  std::unique_ptr<BIO, decltype(&::BIO_free)> bio(::BIO_new(::BIO_s_mem()), &::BIO_free);
+  if (bio && ::PEM_write_bio_X509(bio.get(), cert) == 1) {
+    char* data = nullptr;
+    const long size = ::BIO_get_mem_data(bio.get(), &data);
+    auto info = tls::inspectCertificate(std::string_view(data, static_cast<std::size_t>(size)));
+    if (info && info->identity) return info->identity->describe();
+    if (info) return "a certificate without zoneplane identity (" + info->subject + ")";
+  }
+  ::ERR_clear_error();
+  return "an unreadable certificate";
 }
 
 }  // namespace zp::agent

@@ -12,6 +12,8 @@
 #include "common/status.h"
 #include "tls/tls_context.h"
 
+typedef struct ssl_st SSL;
+
 namespace zp::agent {
 
 // Whether the first certificate of `cert_pem` verifies, now, against the CA
@@ -28,5 +30,10 @@ Status verifyChain(std::string_view cert_pem, std::string_view ca_pem);
 // otherwise; the message names the file and what is wrong.
 Result<std::shared_ptr<boost::asio::ssl::context>> loadNodeTls(const tls::TlsFiles& files,
                                                                const std::string& node_id);
+
+// What the peer of `ssl` presented, for log lines: its identity
+// ("server", "node/ID", ...), else the certificate's subject, else "no
+// certificate". Its chain need not have verified.
+std::string presentedIdentity(SSL* ssl);
 
 }  // namespace zp::agent

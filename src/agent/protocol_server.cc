@@ -1,5 +1,7 @@
 #include "agent/protocol_server.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
 
+#include "agent/node_tls.h"
 #include "protocol/line_io.h"
 #include "tls/tls_context.h"
 #include "tls/transport.h"
@@ -237,22 +240,23 @@ asio::awaitable<void> ProtocolServer::run(std::shared_ptr<Connection> conn) {
     const Status shaken = co_await std::move(handshake);
     conn->transport.tcp().expires_never();
     if (!shaken) {
-      if (!conn->closing && !stopping_) {
-        // Scanners and impatient peers are common: info; refused certificates: warn.
-        if (shaken.error().code == Code::kUnauthenticated) {
-          spdlog::warn("connection {}: {}; closing", conn->peer, shaken.error().message);
-        } else {
-          spdlog::info("connection {}: {}; closing", conn->peer, shaken.error().message);
-        }
+      SSL* ssl = conn->transport.ssl();
+      const long verified = ::SSL_get_verify_result(ssl);
+      if (conn->closing || stopping_) {
+        // Evicted or stopped: said where that happened.
+      } else if (verified != X509_V_OK) {
+        spdlog::warn("connection {}: refusing its certificate: {}; closing", conn->peer,
+                     ::X509_verify_cert_error_string(verified));
+      } else {
+        // Scanners, plaintext clients and peers that give up are common.
+        spdlog::info("connection {}: {}; closing", conn->peer, shaken.error().message);
       }
       release(conn);
       co_return;
     }
     if (auto allowed = tls::requirePeer(conn->transport.ssl(), tls::Identity::server()); !allowed) {
-      const auto identity = tls::peerIdentity(conn->transport.ssl());
-      spdlog::warn("connection {}: refusing peer presenting {}: {}", conn->peer,
-                   identity ? identity->describe() : "no zoneplane identity",
-                   allowed.error().message);
+      spdlog::warn("connection {}: refusing {}: only the server's certificate is served; closing",
+                   conn->peer, presentedIdentity(conn->transport.ssl()));
       release(conn);
       co_return;
     }

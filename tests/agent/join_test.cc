@@ -181,7 +181,7 @@ TEST(JoinTokenTest, ParsesTheTokenAndNeverRepeatsIt) {
   EXPECT_EQ(token->id, "0a1b2c");
   EXPECT_EQ(token->ca_fingerprint, std::string(64, 'a'));
   EXPECT_EQ(token->text, "zpjoin_0a1b2c.s3cr3t-_x." + fingerprint);
-  for (const std::string bad : {
+  for (const std::string& bad : std::vector<std::string>{
            "zp_0a1b2c.s3cr3t." + fingerprint,           // an API token
            "zpjoin_0a1b2c.s3cr3t",                      // no fingerprint
            "zpjoin_0a1b2c.s3cr3t." + fingerprint + ".x",  // a part too many

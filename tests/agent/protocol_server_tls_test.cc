@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -102,8 +103,10 @@ TEST_F(TlsServerTest, APlaintextClientGetsNoReplyAndIsClosed) {
   }
 }
 
-// A connection that starts the TLS handshake and never finishes it (the
-// ClientHello is sent, nothing after): half-open from the agent's side.
+// A connection that starts the TLS handshake and never finishes it (its
+// ClientHello is sent, what the agent answers is never read): half-open from
+// the agent's side. The ClientHello is made in memory, so the handshake
+// cannot go further however fast the agent answers.
 class HalfOpenHandshake {
  public:
   HalfOpenHandshake(unsigned short port, SSL_CTX* context) {
@@ -113,13 +116,16 @@ class HalfOpenHandshake {
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
-    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
-    ssl_ = ::SSL_new(context);
-    ::SSL_set_fd(ssl_, fd_);
-    started_ = ::SSL_connect(ssl_) == -1 && ::SSL_get_error(ssl_, -1) == SSL_ERROR_WANT_READ;
+    SSL* ssl = ::SSL_new(context);
+    if (ssl == nullptr) return;
+    ::SSL_set_bio(ssl, ::BIO_new(::BIO_s_mem()), ::BIO_new(::BIO_s_mem()));  // owned by ssl
+    (void)::SSL_connect(ssl);  // writes the ClientHello, then wants to read
+    char* hello = nullptr;
+    const long size = ::BIO_get_mem_data(::SSL_get_wbio(ssl), &hello);
+    started_ = size > 0 && ::send(fd_, hello, static_cast<std::size_t>(size), MSG_NOSIGNAL) == size;
+    ::SSL_free(ssl);
   }
   ~HalfOpenHandshake() {
-    if (ssl_ != nullptr) ::SSL_free(ssl_);
     if (fd_ >= 0) ::close(fd_);
   }
   HalfOpenHandshake(const HalfOpenHandshake&) = delete;
@@ -139,7 +145,6 @@ class HalfOpenHandshake {
 
  private:
   int fd_ = -1;
-  SSL* ssl_ = nullptr;
   bool started_ = false;
 };
 

@@ -52,7 +52,7 @@ TEST_F(AgentTls, OnlyTheServerIdentityIsServed) {
   while (auto line = plain->readLine(30s)) EXPECT_EQ(line->find("Node"), std::string::npos) << *line;
   // The agent is unaffected.
   EXPECT_EQ(call(Json{{"type", "NodeInfo"}}).value("type", ""), "Node");
-  EXPECT_NE(readFile(agent_log_).find("refusing peer presenting node/" + node_id_),
+  EXPECT_NE(readFile(agent_log_).find("refusing node/" + node_id_),
             std::string::npos)
       << logTail(agent_log_);
 }

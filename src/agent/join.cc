@@ -190,16 +190,7 @@ Result<std::pair<std::string, std::string>> acceptAnswer(const Exchange& answer,
 // Creates the directory of `path` (0700) when it does not exist.
 Status ensureParent(const std::string& path) {
   const auto dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) return ok();
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec)) return ok();
-  std::filesystem::create_directories(dir, ec);
-  if (!ec) {
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace, ec);
-  }
-  if (ec) return fail(Code::kInternal, "cannot create \"" + dir.string() + "\": " + ec.message());
-  return ok();
+  return dir.empty() ? ok() : tls::makePrivateDirectory(dir.string());
 }
 
 Status writeFiles(const tls::TlsFiles& files, const tls::PrivateKey& key, const std::string& cert,

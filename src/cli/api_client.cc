@@ -6,8 +6,12 @@
 
 namespace zp::cli {
 
-ApiClient::ApiClient(HttpClient& http, std::string path_prefix)
-    : http_(http), path_prefix_(std::move(path_prefix)) {}
+ApiClient::ApiClient(HttpClient& http, std::string path_prefix, bool has_token)
+    : http_(http), path_prefix_(std::move(path_prefix)), has_token_(has_token) {}
+
+Error ApiClient::replyError(const HttpResponse& response) const {
+  return withAuthHint(errorFromResponse(response), response.status, has_token_);
+}
 
 Result<nlohmann::json> ApiClient::createWorkload(const nlohmann::json& body) {
   return call(createWorkloadRequest(path_prefix_, body));
@@ -68,7 +72,7 @@ Status ApiClient::stream(const HttpRequest& request, const LineHandler& on_line,
                          const StreamOptions& options) {
   auto response = http_.stream(request, on_line, options);
   if (!response) return fail(response.error());
-  if (response->status < 200 || response->status > 299) return fail(errorFromResponse(*response));
+  if (response->status < 200 || response->status > 299) return fail(replyError(*response));
   return ok();
 }
 
@@ -76,12 +80,24 @@ Result<nlohmann::json> ApiClient::listTrustLevels() {
   return call(listTrustLevelsRequest(path_prefix_));
 }
 
+Result<nlohmann::json> ApiClient::createToken(const TokenSpec& spec) {
+  return call(createTokenRequest(path_prefix_, spec));
+}
+
+Result<nlohmann::json> ApiClient::listTokens() { return call(listTokensRequest(path_prefix_)); }
+
+Result<nlohmann::json> ApiClient::revokeToken(const std::string& name) {
+  return call(revokeTokenRequest(path_prefix_, name));
+}
+
+Result<nlohmann::json> ApiClient::listAudit(const AuditQuery& query) {
+  return call(auditRequest(path_prefix_, query));
+}
+
 Result<nlohmann::json> ApiClient::call(const HttpRequest& request) {
   auto response = http_.send(request);
   if (!response) return fail(response.error());
-  if (response->status < 200 || response->status > 299) {
-    return fail(errorFromResponse(*response));
-  }
+  if (response->status < 200 || response->status > 299) return fail(replyError(*response));
   auto body = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
     return fail(Code::kInternal, "unexpected reply from the server: HTTP " +

@@ -17,8 +17,10 @@ namespace zp::cli {
 
 class ApiClient {
  public:
-  // `path_prefix` is the server URL's path ("" or "/api"); `http` must outlive this.
-  ApiClient(HttpClient& http, std::string path_prefix);
+  // `path_prefix` is the server URL's path ("" or "/api"); `http` must outlive
+  // this. `has_token` (whether `http` sends one) chooses the hint added to a
+  // 401/403 (error_body.h).
+  ApiClient(HttpClient& http, std::string path_prefix, bool has_token = false);
 
   Result<nlohmann::json> createWorkload(const nlohmann::json& body);
   Result<nlohmann::json> getWorkload(const std::string& id);
@@ -31,6 +33,10 @@ class ApiClient {
   // `action`: cordon, uncordon or drain.
   Result<nlohmann::json> nodeAction(const std::string& id, const std::string& action);
   Result<nlohmann::json> listTrustLevels();
+  Result<nlohmann::json> createToken(const TokenSpec& spec);
+  Result<nlohmann::json> listTokens();
+  Result<nlohmann::json> revokeToken(const std::string& name);
+  Result<nlohmann::json> listAudit(const AuditQuery& query);
 
   // The workload's log lines as they come (until the body ends or `on_line`
   // returns false).
@@ -46,8 +52,8 @@ class ApiClient {
                         const WatchHandler& on_event, const StreamOptions& options = {});
 
   // Sends one request. 2xx with a JSON body -> that JSON; other statuses -> the
-  // server's error (error_body.h); transport failures pass through; a 2xx body
-  // that is not JSON is kInternal.
+  // server's error (error_body.h), with a hint for 401/403; transport failures pass through; a 2xx
+  // body that is not JSON is kInternal.
   Result<nlohmann::json> call(const HttpRequest& request);
   // Sends one request whose 2xx body is read line by line (HttpClient::stream);
   // other statuses -> the server's error.
@@ -55,8 +61,11 @@ class ApiClient {
                 const StreamOptions& options = {});
 
  private:
+  Error replyError(const HttpResponse& response) const;
+
   HttpClient& http_;
   std::string path_prefix_;
+  bool has_token_;
 };
 
 }  // namespace zp::cli

@@ -10,19 +10,23 @@
 #include "api/validate.h"
 #include "cli/exit_codes.h"
 #include "cli/server_url.h"
+#include "common/time.h"
 #include "common/version.h"
 
 namespace zp::cli {
 namespace {
 
 constexpr const char* kFooter =
-    "Server: --server URL, else $ZONEPLANE_SERVER, else http://127.0.0.1:7700\n"
-    "(http:// only for now; an optional path prefix such as http://host:7700/api is kept).\n"
+    "Connection: --server URL, --token TOKEN and --ca-cert FILE, else $ZONEPLANE_SERVER,\n"
+    "$ZONEPLANE_TOKEN and $ZONEPLANE_CA_CERT, else server, token and ca_cert in the config\n"
+    "file (--config, default ~/.config/zoneplane/config.toml; 0600 when it holds a token).\n"
+    "The server defaults to https://127.0.0.1:7700, the CA to the system's trust store.\n"
     "\n"
     "Exit codes:\n"
     "  0  success\n"
     "  1  request failed: server unreachable, timed out, or answered with an error\n"
-    "  2  usage error: bad flags, server URL or workload file (nothing was sent)\n"
+    "  2  usage error: bad flags, config file, server URL, token, CA file or workload file\n"
+    "     (nothing was sent)\n"
     "  3  get --wait: timed out, or the workload reached a different final state";
 
 constexpr const char* kGetFooter =
@@ -33,6 +37,11 @@ constexpr const char* kGetFooter =
 constexpr const char* kNodesFooter =
     "Without a subcommand, lists the nodes. `drain` cordons the node, then removes its\n"
     "workloads: OnFailure/Always ones are placed again elsewhere, Never ones end Failed.";
+
+constexpr const char* kTokensFooter =
+    "Without a subcommand, lists the tokens. Roles: viewer (reads), operator (viewer +\n"
+    "workloads and logs), admin (everything: nodes, tokens, audit). A join token lets one\n"
+    "agent join once: zoneplane-agent --join https://SERVER:7700 --join-token TOKEN.";
 
 constexpr const char* kRunFooter =
     "Without --class the server picks the first runtime class the trust level allows\n"
@@ -49,6 +58,41 @@ const CLI::Range kSecondsRange(0.001, 7.0 * 24 * 3600, "SECONDS");
 
 std::chrono::milliseconds toMillis(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000.0)));
+}
+
+// "90d", "12h", "30m", "3600s": what the server takes as expires_in.
+CLI::Validator durationValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool unit =
+            !text.empty() && std::string_view("smhd").find(text.back()) != std::string_view::npos;
+        const std::string digits = unit ? text.substr(0, text.size() - 1) : std::string();
+        const bool number =
+            !digits.empty() && digits.size() <= 9 && digits.front() != '0' &&
+            std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (number) return {};
+        return "duration \"" + text + "\" is not a number with a unit s, m, h or d (e.g. 90d)";
+      },
+      "DURATION");
+}
+
+CLI::Validator nameValidator(std::string what) {
+  return CLI::Validator(
+      [what](std::string& name) -> std::string {
+        if (api::isDns1123Label(name)) return {};
+        return what + " \"" + name +
+               "\" is not a DNS-1123 label (lowercase letters, digits and '-', at most 63)";
+      },
+      "NAME");
+}
+
+CLI::Validator rfc3339Validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (parseRfc3339(text)) return {};
+        return "\"" + text + "\" is not an RFC 3339 time (e.g. 2026-12-01T14:00:00Z)";
+      },
+      "TIME");
 }
 
 CLI::Validator workloadIdValidator() {
@@ -87,6 +131,13 @@ struct Values {
   std::int64_t logs_tail = 0;
   std::string logs_stream;
   NodesArgs nodes;
+  TokensArgs tokens;
+  std::string token_name, token_role, token_expires;
+  bool token_join = false;
+  AuditQuery audit;
+  std::string audit_since;
+  std::int64_t audit_limit = 0;
+  std::string token, ca_cert, config;
 };
 
 }  // namespace
@@ -104,7 +155,13 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   });
   app.set_version_flag("--version", std::string("zoneplane ") + kVersion);
   auto* server_opt =
-      app.add_option("--server", v.server, "Server URL (http://host[:port][/prefix])");
+      app.add_option("--server", v.server, "Server URL (https://host[:port][/prefix])");
+  auto* token_opt = app.add_option(
+      "--token", v.token, "API token (visible to other users in `ps`: prefer the config file)");
+  auto* ca_cert_opt =
+      app.add_option("--ca-cert", v.ca_cert, "CA certificate (PEM) the server's must chain to");
+  auto* config_opt =
+      app.add_option("--config", v.config, "Config file (default ~/.config/zoneplane/config.toml)");
   app.add_option("-o,--output", v.output, "Output format: table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
@@ -215,6 +272,43 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   auto* trust_levels = app.add_subcommand(
       "trust-levels", "Show the trust levels and their runtime classes (GET /trust-levels)");
 
+  auto* tokens = app.add_subcommand("tokens", "List, create and revoke API tokens (admin)");
+  tokens->footer(std::string(kTokensFooter) + "\n\n" + kFooter);
+  tokens->require_subcommand(0, 1);
+  tokens->fallthrough();
+  tokens->add_subcommand("list", "List the tokens (GET /tokens)");  // = `tokens` alone
+  auto* tokens_create = tokens->add_subcommand(
+      "create", "Create a token (POST /tokens); its secret is printed only this once");
+  auto* token_name_opt =
+      tokens_create->add_option("--name", v.token_name, "Token name, unique (optional with --join)")
+          ->check(nameValidator("token name"));
+  auto* token_join_opt =
+      tokens_create->add_flag("--join", v.token_join, "A one-time join token for an agent");
+  auto* token_role_opt = tokens_create->add_option("--role", v.token_role, "Role of the token")
+                             ->check(CLI::IsMember({"admin", "operator", "viewer"}))
+                             ->excludes(token_join_opt);
+  auto* token_expires_opt =
+      tokens_create
+          ->add_option("--expires-in", v.token_expires,
+                       "Lifetime, e.g. 90d, 12h, 30m, 3600s (default: none; 1h with --join)")
+          ->check(durationValidator());
+  auto* tokens_revoke =
+      tokens->add_subcommand("revoke", "Revoke a token at once (DELETE /tokens/NAME)");
+  tokens_revoke
+      ->add_option("name", v.tokens.name, "Token name (a join token without one: join:ID or ID)")
+      ->transform([](std::string name) {
+        // `tokens list` shows an unnamed join token as join:<id>; the API takes the id.
+        return name.starts_with("join:") ? name.substr(5) : name;
+      })
+      ->required()
+      ->check(nameValidator("token name"));
+
+  auto* audit = app.add_subcommand("audit", "Show the audit log, oldest first (admin; GET /audit)");
+  auto* since_opt = audit->add_option("--since", v.audit_since, "Only entries from this time on")
+                        ->check(rfc3339Validator());
+  auto* limit_opt = audit->add_option("--limit", v.audit_limit, "At most N entries (1 to 1000)")
+                        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
     app.parse(reversed);
@@ -226,6 +320,9 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
 
   Invocation inv;
   if (server_opt->count() > 0) inv.global.server = v.server;
+  if (token_opt->count() > 0) inv.global.token = v.token;
+  if (ca_cert_opt->count() > 0) inv.global.ca_cert = v.ca_cert;
+  if (config_opt->count() > 0) inv.global.config = v.config;
   inv.global.output = v.output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
   inv.global.http_timeout = toMillis(v.http_timeout);
 
@@ -276,10 +373,29 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
     inv.command = std::move(v.nodes);
   } else if (trust_levels->parsed()) {
     inv.command = TrustLevelsArgs{};
+  } else if (tokens->parsed()) {
+    v.tokens.action = TokensArgs::Action::kList;
+    if (tokens_revoke->parsed()) v.tokens.action = TokensArgs::Action::kRevoke;
+    if (tokens_create->parsed()) {
+      if (!v.token_join && (token_name_opt->count() == 0 || token_role_opt->count() == 0)) {
+        return EarlyExit{kExitUsage, "",
+                         "error: tokens create needs --name and --role (or --join)\n"
+                         "Run with --help for more information.\n"};
+      }
+      v.tokens.action = TokensArgs::Action::kCreate;
+      v.tokens.create.role = v.token_join ? "join" : v.token_role;
+      if (token_name_opt->count() > 0) v.tokens.create.name = v.token_name;
+      if (token_expires_opt->count() > 0) v.tokens.create.expires_in = v.token_expires;
+    }
+    inv.command = std::move(v.tokens);
+  } else if (audit->parsed()) {
+    if (since_opt->count() > 0) v.audit.since = v.audit_since;
+    if (limit_opt->count() > 0) v.audit.limit = v.audit_limit;
+    inv.command = std::move(v.audit);
   } else {
     return EarlyExit{kExitUsage, "",
-                     "error: a command is required: run, apply, get, list, delete, logs, nodes "
-                     "or trust-levels\n"
+                     "error: a command is required: run, apply, get, list, delete, logs, nodes, "
+                     "trust-levels, tokens or audit\n"
                      "Run with --help for more information.\n"};
   }
   return inv;

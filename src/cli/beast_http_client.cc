@@ -1,15 +1,25 @@
 #include "cli/beast_http_client.h"
 
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <exception>
 #include <limits>
-#include <utility>
+#include <optional>
 
 #include "common/version.h"
+#include "tls/tls_context.h"
+#include "tls/transport.h"
 
 namespace zp::cli {
 namespace {
@@ -60,12 +70,64 @@ std::string seconds(std::chrono::milliseconds d) {
 // One request on its own connection and io_context.
 struct BeastHttpClient::Exchange {
   asio::io_context ioc;
-  beast::tcp_stream stream{ioc};
+  std::optional<tls::Transport> transport;  // set by open(): plain or TLS
   beast::flat_buffer buffer;
 };
 
-BeastHttpClient::BeastHttpClient(ServerUrl server, std::chrono::milliseconds timeout)
-    : server_(std::move(server)), timeout_(timeout) {}
+BeastHttpClient::BeastHttpClient(ServerUrl server, std::chrono::milliseconds timeout,
+                                 ClientCredentials credentials)
+    : server_(std::move(server)), timeout_(timeout), credentials_(std::move(credentials)) {}
+
+// An http:// request to a TLS server ends without a reply: say so.
+std::string BeastHttpClient::plainToTlsHint(boost::system::error_code ec) const {
+  if (server_.tls || ec != http::error::end_of_stream) return {};
+  return " (is it an HTTPS server? zoneplane-server serves https:// unless started with "
+         "--insecure-http)";
+}
+
+Result<asio::ssl::context*> BeastHttpClient::tlsContext() {
+  if (tls_context_) return tls_context_.get();
+  auto made = tls::clientContext({"", "", credentials_.ca_file}, tls::MinVersion::kTls12);
+  if (!made) {
+    // "cannot read the CA certificate \"PATH\": ..." / "... does not load: ..."
+    return fail(Code::kInvalidArgument, made.error().message, "ca_cert");
+  }
+  tls_context_ = std::move(*made);
+  return tls_context_.get();
+}
+
+Error BeastHttpClient::handshakeError(Exchange& exchange, const Error& failure) const {
+  const std::string url = server_.toString();
+  SSL* ssl = exchange.transport->ssl();
+  const long verify = ssl != nullptr ? ::SSL_get_verify_result(ssl) : X509_V_OK;
+  if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    return {Code::kUnauthenticated,
+            "TLS: certificate verify failed: the certificate of zoneplane server at " + url +
+                " does not name \"" + server_.host +
+                "\" (use a host name or address it names, or reissue it with "
+                "`zoneplane-server certs issue --server --dns NAME --ip ADDR`)",
+            {}};
+  }
+  if (verify != X509_V_OK) {
+    const std::string hint =
+        credentials_.ca_file.empty()
+            ? "the system's trust store was used: give the cluster's CA with --ca-cert, "
+              "ZONEPLANE_CA_CERT or ca_cert in the config file"
+            : "is --ca-cert right? it is \"" + credentials_.ca_file + "\"";
+    return {Code::kUnauthenticated,
+            "TLS: certificate verify failed for zoneplane server at " + url + ": " +
+                ::X509_verify_cert_error_string(verify) + " (" + hint + ")",
+            {}};
+  }
+  std::string reason = failure.message;
+  if (constexpr std::string_view prefix = "TLS handshake failed: "; reason.starts_with(prefix)) {
+    reason.erase(0, prefix.size());
+  }
+  return {Code::kUnavailable,
+          "TLS handshake with zoneplane server at " + url + " failed: " + reason +
+              " (is it serving HTTPS? a server started with --insecure-http needs an http:// URL)",
+          {}};
+}
 
 Status BeastHttpClient::open(Exchange& exchange, const HttpRequest& request, SteadyTime deadline) {
   const std::string url = server_.toString();
@@ -77,6 +139,10 @@ Status BeastHttpClient::open(Exchange& exchange, const HttpRequest& request, Ste
     return fail(Code::kDeadlineExceeded,
                 "request to zoneplane server at " + url + " timed out after " + seconds(timeout_));
   };
+  if (!credentials_.token.empty() && !isValidBearerToken(credentials_.token)) {
+    return fail(Code::kInvalidArgument, "the token contains characters a bearer token cannot have",
+                "token");
+  }
   asio::io_context& ioc = exchange.ioc;
   tcp::resolver resolver(ioc);
   asio::steady_timer resolve_timer(ioc);
@@ -100,24 +166,52 @@ Status BeastHttpClient::open(Exchange& exchange, const HttpRequest& request, Ste
   if (resolve_timed_out) return timed_out();
   if (ec) return unreachable("cannot resolve host \"" + server_.host + "\": " + ec.message());
 
-  beast::tcp_stream& stream = exchange.stream;
-  stream.expires_at(deadline);
-  ec = runOp(ioc, [&](auto handler) { stream.async_connect(endpoints, handler); });
+  if (server_.tls) {
+    auto context = tlsContext();
+    if (!context) return fail(context.error());
+    exchange.transport.emplace(tcp::socket(ioc), **context);
+    if (auto named = exchange.transport->expectServerName(server_.host, true); !named) {
+      return named;
+    }
+  } else {
+    exchange.transport.emplace(tcp::socket(ioc));
+  }
+  tls::Transport& transport = *exchange.transport;
+  transport.tcp().expires_at(deadline);
+  ec = runOp(ioc, [&](auto handler) { transport.tcp().async_connect(endpoints, handler); });
   if (ec == beast::error::timeout) return timed_out();
   if (ec) return unreachable(ec.message());
+
+  if (server_.tls) {
+    transport.tcp().expires_at(deadline);
+    Status shaken = fail(Code::kInternal, "the TLS handshake did not finish");
+    asio::co_spawn(ioc, transport.handshake(tls::Transport::Role::kClient),
+                   [&shaken](std::exception_ptr thrown, Status result) {
+                     if (!thrown) shaken = std::move(result);
+                   });
+    ioc.restart();
+    ioc.run();
+    if (!shaken) {
+      if (std::chrono::steady_clock::now() >= deadline) return timed_out();
+      return fail(handshakeError(exchange, shaken.error()));
+    }
+  }
 
   http::request<http::string_body> req{toVerb(request.method), request.target, 11};
   req.set(http::field::host, server_.hostHeader());
   req.set(http::field::user_agent, std::string("zoneplane-cli/") + kVersion);
   req.set(http::field::accept, "application/json");
+  if (!credentials_.token.empty()) {
+    req.set(http::field::authorization, "Bearer " + credentials_.token);
+  }
   req.keep_alive(false);
   if (request.method == HttpMethod::kPost || !request.body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = request.body;
   }
   req.prepare_payload();
-  stream.expires_at(deadline);
-  ec = runOp(ioc, [&](auto handler) { http::async_write(stream, req, handler); });
+  transport.tcp().expires_at(deadline);
+  ec = runOp(ioc, [&](auto handler) { http::async_write(transport, req, handler); });
   if (ec == beast::error::timeout) return timed_out();
   if (ec) {
     return fail(Code::kUnavailable,
@@ -134,9 +228,10 @@ Result<HttpResponse> BeastHttpClient::send(const HttpRequest& request) {
 
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBytes);
-  exchange.stream.expires_at(deadline);
+  tls::Transport& transport = *exchange.transport;
+  transport.tcp().expires_at(deadline);
   error_code ec = runOp(exchange.ioc, [&](auto handler) {
-    http::async_read(exchange.stream, exchange.buffer, parser, handler);
+    http::async_read(transport, exchange.buffer, parser, handler);
   });
   if (ec == beast::error::timeout) {
     return fail(Code::kDeadlineExceeded,
@@ -148,11 +243,10 @@ Result<HttpResponse> BeastHttpClient::send(const HttpRequest& request) {
                                               std::to_string(kMaxResponseBytes >> 20) + " MiB");
   }
   if (ec) {
-    return fail(Code::kUnavailable,
-                "bad or incomplete reply from zoneplane server at " + url + ": " + ec.message());
+    return fail(Code::kUnavailable, "bad or incomplete reply from zoneplane server at " + url +
+                                        ": " + ec.message() + plainToTlsHint(ec));
   }
-  error_code ignored;
-  exchange.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  transport.close();
 
   auto& res = parser.get();
   HttpResponse response;
@@ -170,7 +264,7 @@ Result<HttpResponse> BeastHttpClient::stream(const HttpRequest& request, const L
   if (deadline_first) header_deadline = *options.deadline;
   Exchange exchange;
   if (auto opened = open(exchange, request, header_deadline); !opened) return fail(opened.error());
-  beast::tcp_stream& stream = exchange.stream;
+  tls::Transport& stream = *exchange.transport;
   auto timed_out = [&](bool by_options) {
     if (by_options)
       return fail(Code::kDeadlineExceeded, "gave up waiting for zoneplane server at " + url);
@@ -182,14 +276,14 @@ Result<HttpResponse> BeastHttpClient::stream(const HttpRequest& request, const L
   // Lines are bounded instead. (Not boost::none: Boost 1.74 then refuses
   // every body that has a Content-Length.)
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  stream.expires_at(header_deadline);
+  stream.tcp().expires_at(header_deadline);
   error_code ec = runOp(exchange.ioc, [&](auto handler) {
     http::async_read_header(stream, exchange.buffer, parser, handler);
   });
   if (ec == beast::error::timeout) return timed_out(deadline_first);
   if (ec) {
-    return fail(Code::kUnavailable,
-                "bad or incomplete reply from zoneplane server at " + url + ": " + ec.message());
+    return fail(Code::kUnavailable, "bad or incomplete reply from zoneplane server at " + url +
+                                        ": " + ec.message() + plainToTlsHint(ec));
   }
   HttpResponse response;
   response.status = static_cast<int>(parser.get().result_int());
@@ -204,11 +298,11 @@ Result<HttpResponse> BeastHttpClient::stream(const HttpRequest& request, const L
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
     if (!success) {
-      stream.expires_at(header_deadline);
+      stream.tcp().expires_at(header_deadline);
     } else if (options.deadline) {
-      stream.expires_at(*options.deadline);
+      stream.tcp().expires_at(*options.deadline);
     } else {
-      stream.expires_never();
+      stream.tcp().expires_never();
     }
     ec = runOp(exchange.ioc, [&](auto handler) {
       http::async_read_some(stream, exchange.buffer, parser, handler);
@@ -240,8 +334,7 @@ Result<HttpResponse> BeastHttpClient::stream(const HttpRequest& request, const L
                   "the reply from zoneplane server at " + url + " broke off: " + ec.message());
     }
   }
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.close();
   if (!success) {
     response.body = std::move(pending);
   } else if (!pending.empty()) {

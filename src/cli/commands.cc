@@ -8,6 +8,7 @@
 
 #include "cli/error_body.h"
 #include "cli/exit_codes.h"
+#include "cli/render_access.h"
 #include "cli/table.h"
 
 namespace zp::cli {
@@ -108,6 +109,21 @@ int runNodes(ExecuteContext& ctx, OutputFormat format, const NodesArgs& args) {
   return kExitUsage;
 }
 
+int runTokens(ExecuteContext& ctx, OutputFormat format, const TokensArgs& args) {
+  switch (args.action) {
+    case TokensArgs::Action::kList:
+      return finish(ctx, format, ctx.api.listTokens(),
+                    [&](const json& j) { return renderTokens(j, ctx.clock.now()); });
+    case TokensArgs::Action::kCreate:
+      return finish(ctx, format, ctx.api.createToken(args.create), renderTokenCreated);
+    case TokensArgs::Action::kRevoke:
+      return finish(
+          ctx, format, ctx.api.revokeToken(args.name),
+          [&](const json&) -> Result<std::string> { return renderTokenRevoked(args.name); });
+  }
+  return kExitUsage;
+}
+
 int runGet(ExecuteContext& ctx, OutputFormat format, const GetArgs& args) {
   auto render = [&](const json& j) { return renderWorkload(j, ctx.clock.now()); };
   if (args.watch) return runWatch(ctx, format, args);
@@ -190,9 +206,13 @@ int execute(const Invocation& invocation, ExecuteContext& ctx) {
           return runLogs(ctx, args);
         } else if constexpr (std::is_same_v<T, NodesArgs>) {
           return runNodes(ctx, format, args);
-        } else {
-          static_assert(std::is_same_v<T, TrustLevelsArgs>);
+        } else if constexpr (std::is_same_v<T, TrustLevelsArgs>) {
           return finish(ctx, format, ctx.api.listTrustLevels(), renderTrustLevels);
+        } else if constexpr (std::is_same_v<T, TokensArgs>) {
+          return runTokens(ctx, format, args);
+        } else {
+          static_assert(std::is_same_v<T, AuditQuery>);
+          return finish(ctx, format, ctx.api.listAudit(args), renderAudit);
         }
       },
       invocation.command);

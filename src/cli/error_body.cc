@@ -14,11 +14,16 @@ Code codeFromHttpStatus(int status) {
     case 400:
     case 422:
       return Code::kInvalidArgument;
+    case 401:
+      return Code::kUnauthenticated;
+    case 403:
+      return Code::kPermissionDenied;
     case 404:
       return Code::kNotFound;
     case 409:
       return Code::kAlreadyExists;
     case 413:
+    case 429:
       return Code::kResourceExhausted;
     case 501:
       return Code::kUnimplemented;
@@ -67,9 +72,29 @@ Error errorFromResponse(const HttpResponse& response) {
   return error;
 }
 
+Error withAuthHint(Error error, int http_status, bool has_token) {
+  std::string_view hint;
+  if (http_status == 401 && !has_token) {
+    hint =
+        "no token: set ZONEPLANE_TOKEN or token in ~/.config/zoneplane/config.toml (an admin "
+        "makes one with `zoneplane tokens create`, or `zoneplane-server tokens create` on the "
+        "server's machine)";
+  } else if (http_status == 401) {
+    hint = "the server does not accept this token (mistyped, revoked or expired?)";
+  } else if (http_status == 403) {
+    hint =
+        "the token's role does not allow this (viewer: reads; operator: also workloads and "
+        "logs; admin: also nodes, tokens and audit)";
+  }
+  if (!hint.empty()) error.message += "\nhint: " + std::string(hint);
+  return error;
+}
+
 std::string formatError(const Error& error) {
-  std::string line = "error: " + error.message;
+  const std::size_t newline = error.message.find('\n');
+  std::string line = "error: " + error.message.substr(0, newline);
   if (!error.field.empty()) line += " (field: " + error.field + ")";
+  if (newline != std::string::npos) line += error.message.substr(newline);
   return line;
 }
 

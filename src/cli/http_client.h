@@ -33,6 +33,31 @@ struct HttpResponse {
 // complete (a last line without '\n' too). Returns false to stop reading.
 using LineHandler = std::function<bool(std::string_view line)>;
 
+// What the client proves and trusts (docs/architecture.md §9.3).
+struct ClientCredentials {
+  // Sent as `Authorization: Bearer <token>` when not empty; never logged or
+  // put into messages.
+  std::string token;
+  // https: the CA certificate (PEM) the server's chain must verify against;
+  // empty: the system's trust store.
+  std::string ca_file;
+};
+
+// True for a token that can go into an Authorization header as it is: not
+// empty, at most 4 KiB of RFC 6750 b64token characters (letters, digits and
+// -._~+/ then '=' padding). Rules out line breaks (header injection).
+inline bool isValidBearerToken(std::string_view token) {
+  if (token.empty() || token.size() > 4096) return false;
+  std::size_t end = token.find_last_not_of('=');
+  if (end == std::string_view::npos) return false;  // only padding
+  for (std::size_t i = 0; i <= end; ++i) {
+    const char c = token[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("-._~+/").find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 struct StreamOptions {
   // When set, reading gives up at this time (kDeadlineExceeded); otherwise a
   // streamed body has no deadline.

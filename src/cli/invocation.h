@@ -16,8 +16,13 @@ namespace zp::cli {
 
 inline constexpr std::chrono::milliseconds kDefaultHttpTimeout{10'000};
 
+// Connection settings given as flags; each overrides its environment
+// variable and config file key (config.h).
 struct GlobalOptions {
-  std::optional<std::string> server;  // --server; else $ZONEPLANE_SERVER; else the default
+  std::optional<std::string> server;   // --server
+  std::optional<std::string> token;    // --token
+  std::optional<std::string> ca_cert;  // --ca-cert
+  std::optional<std::string> config;   // --config FILE: instead of the default path
   OutputFormat output = OutputFormat::kTable;
   std::chrono::milliseconds http_timeout = kDefaultHttpTimeout;
 };
@@ -51,9 +56,17 @@ struct NodesArgs {
 };
 struct TrustLevelsArgs {};
 
-// `run` is RunArgs, `list` is ListFilters, `logs` is LogsArgs (requests.h).
+struct TokensArgs {
+  enum class Action { kList, kCreate, kRevoke };
+  Action action = Action::kList;
+  TokenSpec create;  // kCreate
+  std::string name;  // kRevoke
+};
+
+// `run` is RunArgs, `list` is ListFilters, `logs` is LogsArgs, `audit` is
+// AuditQuery (requests.h).
 using Command = std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, LogsArgs,
-                             NodesArgs, TrustLevelsArgs>;
+                             NodesArgs, TrustLevelsArgs, TokensArgs, AuditQuery>;
 
 struct Invocation {
   GlobalOptions global;

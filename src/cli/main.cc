@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,13 @@
 int main(int argc, char** argv) {
   try {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
-    zp::cli::CliEnvironment env;
-    if (const char* server = std::getenv("ZONEPLANE_SERVER")) env.server = server;
+    auto variable = [](const char* name) -> std::optional<std::string> {
+      const char* value = std::getenv(name);
+      return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+    };
+    zp::cli::CliEnvironment env{variable("ZONEPLANE_SERVER"), variable("ZONEPLANE_TOKEN"),
+                                variable("ZONEPLANE_CA_CERT"), variable("XDG_CONFIG_HOME"),
+                                variable("HOME")};
     int code = zp::cli::runCli(args, env, std::cin, std::cout, std::cerr);
     std::cout.flush();
     return code;

@@ -158,4 +158,27 @@ HttpRequest nodeActionRequest(const std::string& path_prefix, const std::string&
   return {HttpMethod::kPost, path_prefix + "/nodes/" + percentEncode(id) + "/" + action, {}};
 }
 
+HttpRequest createTokenRequest(const std::string& path_prefix, const TokenSpec& spec) {
+  json body{{"role", spec.role}};
+  if (spec.name) body["name"] = *spec.name;
+  if (spec.expires_in) body["expires_in"] = *spec.expires_in;
+  return {HttpMethod::kPost, path_prefix + "/tokens",
+          body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+HttpRequest listTokensRequest(const std::string& path_prefix) {
+  return {HttpMethod::kGet, path_prefix + "/tokens", {}};
+}
+
+HttpRequest revokeTokenRequest(const std::string& path_prefix, const std::string& name) {
+  return {HttpMethod::kDelete, path_prefix + "/tokens/" + percentEncode(name), {}};
+}
+
+HttpRequest auditRequest(const std::string& path_prefix, const AuditQuery& query) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (query.since) params.emplace_back("since", *query.since);
+  if (query.limit) params.emplace_back("limit", std::to_string(*query.limit));
+  return {HttpMethod::kGet, path_prefix + "/audit" + buildQuery(params), {}};
+}
+
 }  // namespace zp::cli

@@ -47,6 +47,19 @@ struct LogsArgs {
   std::optional<std::string> stream;  // stdout | stderr
 };
 
+// What `tokens create` asks for (docs/architecture.md §9.3).
+struct TokenSpec {
+  std::optional<std::string> name;        // required unless role is "join"
+  std::string role;                       // admin | operator | viewer | join
+  std::optional<std::string> expires_in;  // "90d", "12h", "30m", "3600s"; none: no expiry
+};
+
+// What `audit` asks for.
+struct AuditQuery {
+  std::optional<std::string> since;  // RFC 3339
+  std::optional<std::int64_t> limit;
+};
+
 // The WorkloadSpec JSON for `run`: image always, the other keys only when
 // given; --profile, --user, --read-only and --pids-limit go into "security",
 // --restart is "restart_policy".
@@ -85,5 +98,13 @@ HttpRequest removeNodeRequest(const std::string& path_prefix, const std::string&
 // POST /nodes/ID/<action>: cordon, uncordon or drain.
 HttpRequest nodeActionRequest(const std::string& path_prefix, const std::string& id,
                               const std::string& action);
+// POST /tokens {"name"?, "role", "expires_in"?}.
+HttpRequest createTokenRequest(const std::string& path_prefix, const TokenSpec& spec);
+// GET /tokens.
+HttpRequest listTokensRequest(const std::string& path_prefix);
+// DELETE /tokens/NAME.
+HttpRequest revokeTokenRequest(const std::string& path_prefix, const std::string& name);
+// GET /audit[?since=…&limit=N].
+HttpRequest auditRequest(const std::string& path_prefix, const AuditQuery& query);
 
 }  // namespace zp::cli

@@ -105,7 +105,9 @@ std::string ServerUrl::hostHeader() const {
   return h + ":" + std::to_string(port);
 }
 
-std::string ServerUrl::toString() const { return "http://" + hostHeader() + path_prefix; }
+std::string ServerUrl::toString() const {
+  return (tls ? "https://" : "http://") + hostHeader() + path_prefix;
+}
 
 Result<ServerUrl> parseServerUrl(std::string_view url) {
   if (url.empty()) return invalid(url, "it is empty");
@@ -119,16 +121,12 @@ Result<ServerUrl> parseServerUrl(std::string_view url) {
   }
   std::size_t sep = url.find("://");
   if (sep == std::string_view::npos) {
-    return invalid(url, "expected http://host[:port][/prefix]");
+    return invalid(url, "expected https://host[:port][/prefix]");
   }
   std::string scheme = toLower(url.substr(0, sep));
-  if (scheme == "https") {
-    return fail(
-        Code::kUnimplemented,
-        "https:// server URLs are not supported yet (\"" + std::string(url) + "\"); use http://",
-        "server");
+  if (scheme != "http" && scheme != "https") {
+    return invalid(url, "only https:// and http:// URLs are supported");
   }
-  if (scheme != "http") return invalid(url, "only http:// URLs are supported");
 
   std::string_view rest = url.substr(sep + 3);
   if (rest.find_first_of("?#") != std::string_view::npos) {
@@ -144,6 +142,8 @@ Result<ServerUrl> parseServerUrl(std::string_view url) {
   if (authority.empty()) return invalid(url, "host is empty");
 
   ServerUrl out;
+  out.tls = scheme == "https";
+  out.port = out.tls ? 443 : 80;
   std::string_view port_text;
   bool has_port = false;
   if (authority.front() == '[') {
@@ -177,13 +177,6 @@ Result<ServerUrl> parseServerUrl(std::string_view url) {
   if (!prefix) return fail(prefix.error());
   out.path_prefix = std::move(*prefix);
   return out;
-}
-
-std::string chooseServerUrl(const std::optional<std::string>& flag,
-                            const std::optional<std::string>& env) {
-  if (flag) return *flag;
-  if (env && !env->empty()) return *env;
-  return std::string(kDefaultServerUrl);
 }
 
 }  // namespace zp::cli

@@ -15,7 +15,9 @@ Status setupLogging(std::string_view level) {
                     "\" (expected trace, debug, info, warn, error or off)",
                 "log-level");
   }
-  auto logger = spdlog::stderr_color_mt("zoneplane");
+  // A second call (a process that runs several commands) reconfigures it.
+  auto logger = spdlog::get("zoneplane");
+  if (!logger) logger = spdlog::stderr_color_mt("zoneplane");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   logger->set_level(parsed);
   spdlog::set_default_logger(logger);

@@ -9,6 +9,7 @@ namespace zp {
 
 // Configures the default spdlog logger: stderr, "[time] [level] message".
 // `level` is one of trace|debug|info|warn|error|off; anything else is an error.
+// May be called again to change the level.
 Status setupLogging(std::string_view level);
 
 }  // namespace zp

@@ -1,5 +1,6 @@
 #include "server/admin_commands.h"
 
+#include "common/logging.h"
 #include "common/version.h"
 
 namespace zp::server {
@@ -9,6 +10,9 @@ bool isAdminCommand(std::string_view first_argument) {
 }
 
 int runAdminCommand(int argc, char** argv) {
+  // stdout carries what the commands print (a token alone on its line):
+  // logging goes to stderr, warnings and errors only.
+  (void)setupLogging("warn");
   CLI::App app{"zoneplane-server: cluster CA, certificates and tokens"};
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);

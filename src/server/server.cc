@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 
 namespace zp::server {
 
@@ -22,6 +23,9 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
   }
   options.workloads.scheduler = Scheduler(config.scheduler, config.memory_floors);
   options.registry = nodeRegistryOptions(config);
+  if (config.database != ":memory:") {
+    options.pki_dir = (std::filesystem::path(config.database).parent_path() / "pki").string();
+  }
   return options;
 }
 
@@ -34,6 +38,9 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
                                     : std::make_shared<const NamedClassPolicy>(options_.trust)),
       admission_(*isolation_, options_.images),
       commits_(store),
+      tokens_(io.get_executor(), commits_, clock, options_.tokens),
+      authenticator_(tokens_, clock, options_.auth_failures),
+      access_(authenticator_, commits_, clock),
       registry_(io.get_executor(), commits_, clock, options_.registry),
       hub_(io.get_executor()),
       service_(io.get_executor(), registry_, commits_, admission_, clock, &hub_,
@@ -56,14 +63,20 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
       node_handlers_(registry_,
                      [this](std::string node) { return service_.drain(std::move(node)); }),
       policy_handlers_(*isolation_, registry_),
+      access_handlers_(tokens_, commits_,
+                       [this] { return ca_ ? std::string(ca_->fingerprint()) : std::string(); }),
+      join_handler_(tokens_, registry_, ca_),
       http_(io.get_executor(), router_, options_.http),
       tick_timer_(io) {
   registry_.setListener(&service_);
   workload_handlers_.addRoutes(router_);
-  router_.add(boost::beast::http::verb::get, "/workloads/{id}/logs",
+  router_.add(boost::beast::http::verb::get, "/workloads/{id}/logs", auth::Permission::kReadLogs,
               [this](HttpRequest request) { return logs_handler_.logs(std::move(request)); });
   node_handlers_.addRoutes(router_);
   policy_handlers_.addRoutes(router_);
+  access_handlers_.addRoutes(router_);
+  join_handler_.addRoutes(router_);
+  router_.setAccessControl(&access_);
 }
 
 Server::~Server() {
@@ -79,6 +92,25 @@ Result<asio::ip::tcp::endpoint> Server::start(const asio::ip::tcp::endpoint& end
   if (!nodes) return fail(nodes.error());
   if (auto s = registry_.load(std::move(*nodes), options_.nodes); !s) return fail(s.error());
   if (auto loaded = service_.load(store_); !loaded) return fail(loaded.error());
+  auto tokens = store_.loadTokens();
+  if (!tokens) return fail(tokens.error());
+  if (tokens->empty()) {
+    spdlog::warn(
+        "no API tokens yet: every request but GET /healthz is refused until one is made "
+        "(zoneplane-server tokens create --name admin --role admin)");
+  }
+  tokens_.load(std::move(*tokens));
+  if (!options_.pki_dir.empty()) {
+    auto ca = tls::CertificateAuthority::load(options_.pki_dir);
+    if (ca) {
+      ca_.emplace(std::move(*ca));
+    } else if (ca.error().code == Code::kNotFound) {
+      spdlog::info("no cluster CA in \"{}\": joining and join tokens are refused",
+                   options_.pki_dir);
+    } else {
+      return fail(ca.error());
+    }
+  }
   auto bound = http_.listen(endpoint);
   if (!bound) return bound;
   started_ = true;
@@ -90,6 +122,7 @@ Result<asio::ip::tcp::endpoint> Server::start(const asio::ip::tcp::endpoint& end
 asio::awaitable<void> Server::tickLoop() {
   while (!stopped_) {
     service_.tick(clock_.now());
+    tokens_.tick();
     tick_timer_.expires_after(options_.tick_interval);
     boost::system::error_code ec;
     co_await tick_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -8,13 +8,21 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "common/time.h"
 #include "server/admission.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/failure_limiter.h"
+#include "server/auth/token_registry.h"
 #include "server/config.h"
+#include "server/http/access_handlers.h"
+#include "server/http/api_access.h"
 #include "server/http/http_server.h"
+#include "server/http/join_handler.h"
 #include "server/http/logs_handler.h"
 #include "server/http/node_handlers.h"
 #include "server/http/policy_handlers.h"
@@ -28,6 +36,7 @@
 #include "server/workloads/workload_service.h"
 #include "store/commit_queue.h"
 #include "store/store.h"
+#include "tls/pki.h"
 
 namespace zp::server {
 
@@ -40,18 +49,25 @@ struct ServerOptions {
   WorkloadServiceOptions workloads;
   NodeRegistryOptions registry;
   HttpServerOptions http;
+  // The cluster CA's directory (ca.crt, ca.key; docs/architecture.md §9.1),
+  // read at start for POST /join and join tokens. "" or no CA there: both
+  // are refused (503, 409); a CA that does not load fails the start.
+  std::string pki_dir;
+  // API authentication (§9.3): failed attempts per source, token re-reads.
+  auth::FailureLimiterOptions auth_failures;
+  auth::TokenRegistry::Options tokens;
   // How often the workload service's waits (delivery retries, evacuations) are checked.
   std::chrono::milliseconds tick_interval{200};
 };
 
 // Builds the options from a validated configuration (kInvalidArgument for an
-// invalid image policy).
+// invalid image policy). The CA is looked for in "pki" next to the database.
 Result<ServerOptions> serverOptions(const ServerConfig& config);
 
 // Owns every server component except the store and the io_context, which
-// outlive it. Everything runs on the io_context's executor except the commit
-// queue's thread; call start() and stop() from that executor (or before
-// io_context::run()).
+// outlive it. Every route but GET /healthz needs an API token (§9.3). Everything runs on the
+// io_context's executor except the commit queue's thread; call start() and stop() from that
+// executor (or before io_context::run()).
 //
 // Shutdown: stop() closes the listener and the open connections (streams
 // included), ends the tick loops and the agent links, so io_context::run()
@@ -69,7 +85,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Loads the store (workloads and nodes), connects to the nodes, starts the
+  // Loads the store (workloads, nodes, tokens) and the CA, connects to the nodes, starts the
   // tick loop and listens on `endpoint` (port 0: any free port). Returns the
   // bound endpoint.
   Result<boost::asio::ip::tcp::endpoint> start(const boost::asio::ip::tcp::endpoint& endpoint);
@@ -78,6 +94,9 @@ class Server {
 
   WorkloadService& workloads() { return service_; }
   NodeRegistry& nodes() { return registry_; }
+  auth::TokenRegistry& tokens() { return tokens_; }
+  // The route table, for tests that check every route's access rule.
+  const Router& router() const { return router_; }
 
  private:
   boost::asio::awaitable<void> tickLoop();
@@ -88,7 +107,11 @@ class Server {
   const Clock& clock_;
   std::shared_ptr<const IsolationPolicy> isolation_;
   Admission admission_;
-  store::CommitQueue commits_;  // before everything that submits to it
+  store::CommitQueue commits_;                   // before everything that submits to it
+  std::optional<tls::CertificateAuthority> ca_;  // loaded by start()
+  auth::TokenRegistry tokens_;
+  auth::Authenticator authenticator_;
+  ApiAccess access_;
   NodeRegistry registry_;
   WatchHub hub_;
   WorkloadService service_;
@@ -97,6 +120,8 @@ class Server {
   WorkloadHandlers workload_handlers_;
   NodeHandlers node_handlers_;
   PolicyHandlers policy_handlers_;
+  AccessHandlers access_handlers_;
+  JoinHandler join_handler_;
   Router router_;
   HttpServer http_;
   boost::asio::steady_timer tick_timer_;

@@ -13,12 +13,24 @@ void CommitQueue::submit(std::vector<Write> batch, Done done) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      queue_.push_back(Pending{std::move(batch), std::move(done)});
+      queue_.push_back(Pending{std::move(batch), std::move(done), {}});
       wake_.notify_one();
       return;
     }
   }
   done(fail(Code::kCancelled, "the store is shutting down"));
+}
+
+void CommitQueue::read(ReadJob job) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(Pending{{}, {}, std::move(job)});
+      wake_.notify_one();
+      return;
+    }
+  }
+  job(nullptr);
 }
 
 void CommitQueue::stop() {
@@ -42,17 +54,24 @@ void CommitQueue::run() {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued is applied
-      // Take whole batches, in order, up to max_group_ writes (at least one batch).
-      std::size_t writes = 0;
-      std::size_t take = 0;
-      while (take < queue_.size() &&
-             (take == 0 || writes + queue_[take].batch.size() <= max_group_)) {
-        writes += queue_[take].batch.size();
-        ++take;
+      // Take whole batches, in order, up to max_group_ writes (at least one
+      // batch) and up to the next read; or the read at the front alone.
+      std::size_t take = 1;
+      if (!queue_.front().read) {
+        std::size_t writes = queue_.front().batch.size();
+        while (take < queue_.size() && !queue_[take].read &&
+               writes + queue_[take].batch.size() <= max_group_) {
+          writes += queue_[take].batch.size();
+          ++take;
+        }
       }
       group.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+    }
+    if (group.front().read) {
+      group.front().read(&store_);
+      continue;
     }
     std::vector<Write> all;
     if (group.size() == 1) {

@@ -6,10 +6,14 @@
 // many concurrent submissions share one fsync, and a caller is told OK only
 // once its writes are durable.
 //
+// Reads after start (the audit log, tokens created by another process) run on
+// the same thread as read jobs, so they never block the caller's executor:
+// a read sees every batch submitted before it and none submitted after it.
+//
 // Owns the commit thread; borrows the Store, which must outlive it. Batches
-// are applied in submission order. stop() (and the destructor) applies what
-// is queued, then joins; a submit after stop() completes at once with
-// kCancelled.
+// and reads run in submission order. stop() (and the destructor) runs what is
+// queued, then joins; a submit after stop() completes at once with
+// kCancelled, a read after stop() is called with no store.
 
 #include <condition_variable>
 #include <cstddef>
@@ -27,6 +31,10 @@ class CommitQueue {
  public:
   // Called on the commit thread (or inline for a refused submit); must not block.
   using Done = std::function<void(Status)>;
+  // Called once on the commit thread with the store to read from (blocking
+  // reads only, never apply()), or inline with nullptr when the queue has
+  // stopped.
+  using ReadJob = std::function<void(Store* store)>;
 
   // `max_group`: at most this many writes per transaction.
   explicit CommitQueue(Store& store, std::size_t max_group = 4096);
@@ -35,15 +43,19 @@ class CommitQueue {
   CommitQueue& operator=(const CommitQueue&) = delete;
 
   void submit(std::vector<Write> batch, Done done);
+  // Queues `job` behind everything submitted so far.
+  void read(ReadJob job);
   void stop();
 
   // Transactions applied so far (for tests and benchmarks).
   std::size_t transactions() const;
 
  private:
+  // A batch of writes, or a read job (when `read` is set).
   struct Pending {
     std::vector<Write> batch;
     Done done;
+    ReadJob read;
   };
   void run();
 

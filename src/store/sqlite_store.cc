@@ -3,277 +3,25 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
-#include <exception>
-#include <initializer_list>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
 #include <variant>
 
-#include "api/json.h"
 #include "store/private_files.h"
+#include "store/sqlite_rows.h"
+#include "store/sqlite_schema.h"
 
 namespace zp::store {
+
+using detail::firstError;
+using detail::fromNanos;
+using detail::quote;
+using detail::toNanos;
+using detail::withContext;
+
 namespace {
 
-using nlohmann::json;
-
-Status createVersion1(sql::Database& db);
-Status migrateToVersion2(sql::Database& db);
-
-// Schema migrations, applied in order: the database is at version N (PRAGMA
-// user_version) once the first N have run, each in its own transaction. Never
-// edit a released step; append a new one instead.
-struct Migration {
-  std::string_view description;
-  Status (*run)(sql::Database& db);
-};
-
-constexpr Migration kMigrations[] = {
-    {"workloads table", &createVersion1},
-    {"workload records as spec and status; nodes table", &migrateToVersion2},
-};
-constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
-
 constexpr int kBusyTimeoutMs = 5000;
-
-// The columns loadWorkloads() reads, in this order.
-constexpr std::string_view kSelectWorkloads =
-    "SELECT id, created_at, updated_at, spec, status FROM workloads ORDER BY created_at, id";
-enum WorkloadColumn { kId = 0, kCreatedAt, kUpdatedAt, kSpec, kStatus };
-
-// A quoted, escaped form of `text` for messages; never throws on bad UTF-8.
-std::string quote(std::string_view text) {
-  return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-Error withContext(Error error, std::string_view what) {
-  error.message = std::string(what) + ": " + error.message;
-  return error;
-}
-
-// The first failure among already evaluated steps (braced lists run in order).
-Status firstError(std::initializer_list<Status> steps) {
-  for (const auto& step : steps) {
-    if (!step) return fail(step.error());
-  }
-  return ok();
-}
-
-std::int64_t toNanos(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-TimePoint fromNanos(std::int64_t nanos) {
-  return TimePoint{
-      std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds{nanos})};
-}
-
-// A workload record in its row form.
-struct WorkloadRow {
-  std::string id;
-  std::optional<std::int64_t> created_at;  // NULL when status.created_at is unset
-  std::int64_t updated_at = 0;
-  std::string spec;
-  std::string status;
-};
-
-// Serializes a spec or status; strings that are not UTF-8 cannot be JSON.
-template <typename T>
-Result<std::string> encodeJson(const T& value, const std::string& id, const char* field) {
-  try {
-    return api::toJson(value).dump();
-  } catch (const std::exception& e) {
-    return fail(Code::kInvalidArgument,
-                "workload " + quote(id) + ": " + field + " cannot be stored: " + e.what(), field);
-  }
-}
-
-Result<WorkloadRow> encodeRecord(const WorkloadRecord& record) {
-  const std::string& id = record.spec.id;
-  if (id.empty()) return fail(Code::kInvalidArgument, "workload id must not be empty", "id");
-  if (record.status.id != id) {
-    return fail(Code::kInvalidArgument,
-                "status.id " + quote(record.status.id) + " differs from id " + quote(id),
-                "status.id");
-  }
-  WorkloadRow row;
-  row.id = id;
-  if (record.status.created_at) row.created_at = toNanos(*record.status.created_at);
-  row.updated_at = toNanos(record.updated_at);
-  auto spec = encodeJson(record.spec, id, "spec");
-  if (!spec) return fail(std::move(spec.error()));
-  row.spec = std::move(*spec);
-  auto status = encodeJson(record.status, id, "status");
-  if (!status) return fail(std::move(status.error()));
-  row.status = std::move(*status);
-  return row;
-}
-
-// Binds `row` to an INSERT with parameters (id, created_at, updated_at, spec, status).
-Status bindRow(sql::Statement& insert, const WorkloadRow& row) {
-  return firstError({
-      insert.bindText(1, row.id),
-      row.created_at ? insert.bindInt(2, *row.created_at) : insert.bindNull(2),
-      insert.bindInt(3, row.updated_at),
-      insert.bindText(4, row.spec),
-      insert.bindText(5, row.status),
-  });
-}
-
-constexpr std::string_view kPutWorkload =
-    "INSERT INTO workloads (id, created_at, updated_at, spec, status) "
-    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET "
-    "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-    "spec = excluded.spec, status = excluded.status";
-
-// Parses a JSON column; nullopt when it is not JSON.
-std::optional<json> parseJson(const std::string& text) {
-  json parsed = json::parse(text, nullptr, false);
-  if (parsed.is_discarded()) return std::nullopt;
-  return parsed;
-}
-
-// Decodes the current row of kSelectWorkloads. Never throws.
-Result<WorkloadRecord> decodeRow(const sql::Statement& row) {
-  const std::string id = row.columnText(kId);
-  auto corrupt = [&](std::string_view detail) {
-    return fail(Code::kInternal,
-                "corrupt record for workload " + quote(id) + ": " + std::string(detail));
-  };
-  try {
-    if (!row.isInteger(kUpdatedAt) || !(row.isNull(kCreatedAt) || row.isInteger(kCreatedAt))) {
-      return corrupt("timestamps are not integers");
-    }
-    const auto spec_json = parseJson(row.columnText(kSpec));
-    if (!spec_json) return corrupt("spec is not valid JSON");
-    auto spec = api::workloadSpecFromJson(*spec_json, {}, api::UnknownFields::kIgnore);
-    if (!spec) return corrupt("spec: " + spec.error().toString());
-    if (spec->id != id) return corrupt("spec.id is " + quote(spec->id));
-
-    const auto status_json = parseJson(row.columnText(kStatus));
-    if (!status_json) return corrupt("status is not valid JSON");
-    auto status = api::workloadStatusFromJson(*status_json);
-    if (!status) return corrupt("status: " + status.error().toString());
-    if (status->id != id) return corrupt("status.id is " + quote(status->id));
-
-    WorkloadRecord record;
-    record.spec = std::move(*spec);
-    record.status = std::move(*status);
-    // The column holds the exact time; the JSON only milliseconds.
-    record.status.created_at = row.isNull(kCreatedAt)
-                                   ? std::nullopt
-                                   : std::optional<TimePoint>(fromNanos(row.columnInt(kCreatedAt)));
-    record.updated_at = fromNanos(row.columnInt(kUpdatedAt));
-    return record;
-  } catch (const std::exception& e) {
-    return corrupt(e.what());
-  }
-}
-
-// --- migrations ---
-
-Status createVersion1(sql::Database& db) {
-  return db.exec(R"sql(
-      CREATE TABLE workloads (
-        id            TEXT PRIMARY KEY NOT NULL,
-        node          TEXT NOT NULL,
-        state         TEXT NOT NULL,
-        runtime_class TEXT NOT NULL,
-        spec_json     TEXT NOT NULL,
-        status_json   TEXT NOT NULL,
-        created_at_ns INTEGER NOT NULL,
-        updated_at_ns INTEGER NOT NULL
-      );
-      CREATE INDEX workloads_by_created ON workloads (created_at_ns, id);
-      CREATE INDEX workloads_by_node ON workloads (node, created_at_ns, id);
-      CREATE INDEX workloads_by_state ON workloads (state, created_at_ns, id);
-      CREATE INDEX workloads_by_runtime_class ON workloads (runtime_class, created_at_ns, id);
-    )sql");
-}
-
-// Version 1 kept the placement in a node column and the creation time in
-// created_at_ns; version 2 keeps both in the status (status.node,
-// status.created_at), which the server's records carry anyway. Rows are
-// converted one by one; a row that cannot be read fails the migration (and
-// so the open) naming it, rather than being dropped.
-Status migrateToVersion2(sql::Database& db) {
-  if (auto s = db.exec(R"sql(
-        DROP INDEX workloads_by_created;
-        DROP INDEX workloads_by_node;
-        DROP INDEX workloads_by_state;
-        DROP INDEX workloads_by_runtime_class;
-        ALTER TABLE workloads RENAME TO workloads_v1;
-        CREATE TABLE workloads (
-          id         TEXT PRIMARY KEY NOT NULL,
-          created_at INTEGER,
-          updated_at INTEGER NOT NULL,
-          spec       TEXT NOT NULL,
-          status     TEXT NOT NULL
-        );
-        CREATE INDEX workloads_by_created ON workloads (created_at, id);
-        CREATE TABLE nodes (
-          id       TEXT PRIMARY KEY NOT NULL,
-          address  TEXT NOT NULL,
-          cordoned INTEGER NOT NULL,
-          added_at INTEGER NOT NULL
-        );
-      )sql");
-      !s) {
-    return s;
-  }
-  auto select = db.prepare(
-      "SELECT id, node, spec_json, status_json, created_at_ns, updated_at_ns FROM workloads_v1");
-  if (!select) return fail(std::move(select.error()));
-  auto insert = db.prepare(kPutWorkload);
-  if (!insert) return fail(std::move(insert.error()));
-  std::int64_t migrated = 0;
-  for (;;) {
-    auto has_row = select->step();
-    if (!has_row) return fail(std::move(has_row.error()));
-    if (!*has_row) break;
-    const std::string id = select->columnText(0);
-    auto unreadable = [&](std::string_view detail) {
-      return fail(Code::kInternal, "cannot migrate the record of workload " + quote(id) + ": " +
-                                       std::string(detail));
-    };
-    if (!select->isInteger(4) || !select->isInteger(5)) {
-      return unreadable("timestamps are not integers");
-    }
-    WorkloadRecord record;
-    try {
-      const auto spec_json = parseJson(select->columnText(2));
-      if (!spec_json) return unreadable("spec is not valid JSON");
-      auto spec = api::workloadSpecFromJson(*spec_json, {}, api::UnknownFields::kIgnore);
-      if (!spec) return unreadable("spec: " + spec.error().toString());
-      const auto status_json = parseJson(select->columnText(3));
-      if (!status_json) return unreadable("status is not valid JSON");
-      auto status = api::workloadStatusFromJson(*status_json);
-      if (!status) return unreadable("status: " + status.error().toString());
-      record.spec = std::move(*spec);
-      record.status = std::move(*status);
-    } catch (const std::exception& e) {
-      return unreadable(e.what());
-    }
-    if (record.spec.id != id) return unreadable("spec.id is " + quote(record.spec.id));
-    record.status.id = record.spec.id;
-    record.status.node = select->columnText(1);
-    record.status.created_at = fromNanos(select->columnInt(4));
-    record.updated_at = fromNanos(select->columnInt(5));
-    auto row = encodeRecord(record);
-    if (!row) return unreadable(row.error().message);
-    sql::ResetOnExit reset(*insert);
-    if (auto s = bindRow(*insert, *row); !s) return s;
-    if (auto s = insert->run(); !s) return fail(withContext(std::move(s.error()), id));
-    ++migrated;
-  }
-  select->reset();
-  if (auto s = db.exec("DROP TABLE workloads_v1"); !s) return s;
-  if (migrated > 0) {
-    spdlog::info("store: {} workload record(s) converted to schema version 2", migrated);
-  }
-  return ok();
-}
 
 // Per-connection settings. WAL is required for files; ":memory:" has its own mode.
 Status configure(sql::Database& db, bool in_memory, const SqliteStore::Options& options) {
@@ -303,48 +51,6 @@ Status configure(sql::Database& db, bool in_memory, const SqliteStore::Options& 
   return ok();
 }
 
-// Brings the schema to kSchemaVersion, one step per transaction. The version
-// is re-read under the write lock, so concurrent openers do not race.
-Status migrate(sql::Database& db) {
-  for (;;) {
-    if (auto s = db.exec("BEGIN IMMEDIATE"); !s) {
-      return fail(withContext(std::move(s.error()), "schema migration"));
-    }
-    auto step = [&]() -> Result<bool> {
-      auto version = db.queryInt("PRAGMA user_version");
-      if (!version) return fail(std::move(version.error()));
-      if (*version < 0 || *version > kSchemaVersion) {
-        return fail(Code::kFailedPrecondition, "database schema version " +
-                                                   std::to_string(*version) +
-                                                   " is not supported by this binary (latest " +
-                                                   std::to_string(kSchemaVersion) + ")");
-      }
-      if (*version == kSchemaVersion) return false;
-      const Migration& m = kMigrations[*version];
-      const int next = static_cast<int>(*version) + 1;
-      if (auto s = m.run(db); !s) {
-        return fail(withContext(std::move(s.error()), "migration to schema version " +
-                                                          std::to_string(next) + " (" +
-                                                          std::string(m.description) + ")"));
-      }
-      if (auto s = db.exec("PRAGMA user_version = " + std::to_string(next)); !s) {
-        return fail(std::move(s.error()));
-      }
-      spdlog::info("store: schema migrated to version {} ({})", next, m.description);
-      return true;
-    }();
-    if (!step) {
-      if (db.inTransaction()) (void)db.exec("ROLLBACK");
-      return fail(std::move(step.error()));
-    }
-    if (auto s = db.exec("COMMIT"); !s) {
-      if (db.inTransaction()) (void)db.exec("ROLLBACK");
-      return fail(withContext(std::move(s.error()), "schema migration"));
-    }
-    if (!*step) return ok();
-  }
-}
-
 // What one write of a batch is called in messages.
 std::string describe(const Write& write) {
   if (const auto* w = std::get_if<PutWorkload>(&write)) {
@@ -352,12 +58,16 @@ std::string describe(const Write& write) {
   }
   if (const auto* w = std::get_if<DeleteWorkload>(&write)) return "delete workload " + quote(w->id);
   if (const auto* w = std::get_if<PutNode>(&write)) return "put node " + quote(w->node.id);
-  return "delete node " + quote(std::get<DeleteNode>(write).id);
+  if (const auto* w = std::get_if<DeleteNode>(&write)) return "delete node " + quote(w->id);
+  if (const auto* w = std::get_if<PutToken>(&write)) return "put token " + quote(w->token.id);
+  if (const auto* w = std::get_if<DeleteToken>(&write)) return "delete token " + quote(w->id);
+  if (const auto* w = std::get_if<TouchToken>(&write)) return "touch token " + quote(w->id);
+  return "append audit entry";
 }
 
 }  // namespace
 
-int SqliteStore::schemaVersion() { return kSchemaVersion; }
+int SqliteStore::schemaVersion() { return detail::latestSchemaVersion(); }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, Options options) {
   if (path.empty() || path.find('\0') != std::string::npos) {
@@ -380,7 +90,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   if (auto s = makeDatabaseFilesPrivate(path); !s) {
     return fail(withContext(std::move(s.error()), where));
   }
-  if (auto s = migrate(*db); !s) return fail(withContext(std::move(s.error()), where));
+  if (auto s = detail::migrate(*db); !s) return fail(withContext(std::move(s.error()), where));
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*db)));
   if (auto s = store->prepareStatements(); !s) {
     return fail(withContext(std::move(s.error()), where));
@@ -403,15 +113,16 @@ Status SqliteStore::prepareStatements() {
       prepare(begin_, "BEGIN IMMEDIATE"),
       prepare(commit_, "COMMIT"),
       prepare(rollback_, "ROLLBACK"),
-      prepare(put_workload_, kPutWorkload),
+      prepare(put_workload_, detail::kPutWorkload),
       prepare(delete_workload_, "DELETE FROM workloads WHERE id = ?1"),
       prepare(put_node_,
               "INSERT INTO nodes (id, address, cordoned, added_at) VALUES (?1, ?2, ?3, ?4) "
               "ON CONFLICT (id) DO UPDATE SET address = excluded.address, "
               "cordoned = excluded.cordoned, added_at = excluded.added_at"),
       prepare(delete_node_, "DELETE FROM nodes WHERE id = ?1"),
-      prepare(load_workloads_, kSelectWorkloads),
+      prepare(load_workloads_, detail::kSelectWorkloads),
       prepare(load_nodes_, "SELECT id, address, cordoned, added_at FROM nodes ORDER BY id"),
+      access_.prepare(db_),
   });
 }
 
@@ -423,7 +134,7 @@ Result<std::vector<WorkloadRecord>> SqliteStore::loadWorkloads() {
     auto row = load_workloads_.step();
     if (!row) return fail(withContext(std::move(row.error()), "load workloads"));
     if (!*row) return records;
-    auto record = decodeRow(load_workloads_);
+    auto record = detail::decodeRow(load_workloads_);
     if (!record) return fail(std::move(record.error()));
     records.push_back(std::move(*record));
   }
@@ -450,18 +161,30 @@ Result<std::vector<NodeRecord>> SqliteStore::loadNodes() {
   }
 }
 
+Result<std::vector<TokenRecord>> SqliteStore::loadTokens() {
+  std::lock_guard lock(mu_);
+  return access_.loadTokens();
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::loadAudit(TimePoint since, std::size_t limit) {
+  std::lock_guard lock(mu_);
+  return access_.loadAudit(since, limit);
+}
+
 Status SqliteStore::apply(const std::vector<Write>& batch) {
   if (batch.empty()) return ok();
   // Everything is encoded and checked first: a bad write refuses the batch
   // before the transaction starts.
-  std::vector<std::optional<WorkloadRow>> rows(batch.size());
+  std::vector<std::optional<detail::WorkloadRow>> rows(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (const auto* put = std::get_if<PutWorkload>(&batch[i])) {
-      auto row = encodeRecord(put->record);
+      auto row = detail::encodeRecord(put->record);
       if (!row) return fail(std::move(row.error()));
       rows[i] = std::move(*row);
     } else if (const auto* node = std::get_if<PutNode>(&batch[i]); node && node->node.id.empty()) {
       return fail(Code::kInvalidArgument, "node id must not be empty", "id");
+    } else if (const auto* token = std::get_if<PutToken>(&batch[i])) {
+      if (auto s = detail::AccessTables::check(*token); !s) return s;
     }
   }
 
@@ -470,7 +193,7 @@ Status SqliteStore::apply(const std::vector<Write>& batch) {
     const Write& write = batch[i];
     if (rows[i]) {
       sql::ResetOnExit reset(put_workload_);
-      if (auto s = bindRow(put_workload_, *rows[i]); !s) return s;
+      if (auto s = detail::bindRow(put_workload_, *rows[i]); !s) return s;
       return put_workload_.run();
     }
     if (const auto* d = std::get_if<DeleteWorkload>(&write)) {
@@ -491,10 +214,15 @@ Status SqliteStore::apply(const std::vector<Write>& batch) {
       }
       return put_node_.run();
     }
-    const auto& dn = std::get<DeleteNode>(write);
-    sql::ResetOnExit reset(delete_node_);
-    if (auto s = delete_node_.bindText(1, dn.id); !s) return s;
-    return delete_node_.run();
+    if (const auto* dn = std::get_if<DeleteNode>(&write)) {
+      sql::ResetOnExit reset(delete_node_);
+      if (auto s = delete_node_.bindText(1, dn->id); !s) return s;
+      return delete_node_.run();
+    }
+    if (const auto* t = std::get_if<PutToken>(&write)) return access_.put(*t);
+    if (const auto* t = std::get_if<DeleteToken>(&write)) return access_.remove(*t);
+    if (const auto* t = std::get_if<TouchToken>(&write)) return access_.touch(*t);
+    return access_.append(std::get<AppendAudit>(write));
   };
   auto rollback = [&] {
     // SQLite ends the transaction itself after some errors (a full disk).

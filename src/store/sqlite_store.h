@@ -9,6 +9,7 @@
 #include <string>
 
 #include "store/sqlite.h"
+#include "store/sqlite_access.h"
 #include "store/store.h"
 
 namespace zp::store {
@@ -24,6 +25,10 @@ namespace zp::store {
 // database newer than this binary is refused):
 //   workloads(id TEXT PRIMARY KEY, created_at, updated_at, spec TEXT, status TEXT)
 //   nodes(id TEXT PRIMARY KEY, address, cordoned, added_at)
+//   tokens(id TEXT PRIMARY KEY, name UNIQUE (NULL for an unnamed join token),
+//          role, secret_sha256 (hex), created_at, expires_at, last_used_at, used)
+//   audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, time, principal, action,
+//         target, result, source)
 // spec and status are their api JSON forms; timestamps are integer
 // nanoseconds since the epoch. created_at is status.created_at (NULL when
 // unset) and is restored from its column, so it round-trips exactly; the
@@ -34,16 +39,16 @@ namespace zp::store {
 //
 // Contract checks beyond Store (kInvalidArgument, nothing applied): a
 // PutWorkload needs a non-empty spec.id and status.id == spec.id, a PutNode a
-// non-empty id; strings that cannot be JSON (invalid UTF-8) are refused. A row
-// whose JSON is corrupt makes loadWorkloads() fail with kInternal naming its
-// id; it never crashes. Errors: a full disk or an I/O error is kUnavailable
+// non-empty id, a PutToken an id, a role and a hex SHA-256; strings that cannot be JSON (invalid
+// UTF-8) are refused. A row whose JSON is corrupt makes loadWorkloads() fail with kInternal naming
+// its id; it never crashes. Errors: a full disk or an I/O error is kUnavailable
 // ("database disk is full", "database I/O error"), as is a lock held by
 // another process past the busy timeout; everything else is kInternal.
 //
 // Ownership and threads: owns its connection and prepared statements (reused
 // for every call). All methods are thread-safe: a mutex serializes them, and
-// each call blocks on SQLite I/O (the server calls apply() from its
-// CommitQueue thread). Other processes may open the same file (busy_timeout).
+// each call blocks on SQLite I/O (the server calls apply() and the reads after
+// start from its CommitQueue thread). Other processes may open the same file (busy_timeout).
 class SqliteStore final : public Store {
  public:
   struct Options {
@@ -68,6 +73,8 @@ class SqliteStore final : public Store {
 
   Result<std::vector<WorkloadRecord>> loadWorkloads() override;
   Result<std::vector<NodeRecord>> loadNodes() override;
+  Result<std::vector<TokenRecord>> loadTokens() override;
+  Result<std::vector<AuditEntry>> loadAudit(TimePoint since, std::size_t limit) override;
   Status apply(const std::vector<Write>& batch) override;
 
   // The schema version this binary writes (PRAGMA user_version after open).
@@ -89,6 +96,7 @@ class SqliteStore final : public Store {
   sql::Statement delete_node_;
   sql::Statement load_workloads_;
   sql::Statement load_nodes_;
+  detail::AccessTables access_;  // tokens and audit
 };
 
 }  // namespace zp::store

@@ -4,9 +4,15 @@
 // memory; the store is read once at start (load*) and then only written, in
 // batches, each applied as one transaction. Implementations: SqliteStore
 // (default), testing::FakeStore (tests, with failure injection).
-// All methods are thread-safe and blocking; the server calls apply() from its
-// CommitQueue thread only (commit_queue.h), never from its executor.
+// The API's tokens and audit log (§9.3) live here too; the audit log is the
+// one table that is read after start (loadAudit, for GET /audit).
+// All methods are thread-safe and blocking; the server calls them from its
+// CommitQueue thread only (commit_queue.h: apply() for writes, read() for the
+// reads after start), never from its executor.
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -37,6 +43,32 @@ struct NodeRecord {
   bool operator==(const NodeRecord&) const = default;
 };
 
+// An API token (docs/architecture.md §9.3). Never the secret: only its
+// SHA-256. Join tokens (role "join") may have no name and are spent once.
+struct TokenRecord {
+  std::string id;             // 12 lowercase hex characters: public, the lookup key
+  std::string name;           // DNS-1123 label, unique; "" for an unnamed join token
+  std::string role;           // "viewer", "operator", "admin" or "join"
+  std::string secret_sha256;  // SHA-256 of the secret's bytes, 64 lowercase hex characters
+  TimePoint created_at{};
+  std::optional<TimePoint> expires_at;    // none: never expires
+  std::optional<TimePoint> last_used_at;  // last successful authentication (coarse)
+  bool used = false;                      // a join token that was presented once
+  bool operator==(const TokenRecord&) const = default;
+};
+
+// One line of the audit log (§9.3): who did what to which object, with what result.
+struct AuditEntry {
+  std::int64_t seq = 0;  // assigned by the store, increasing; ignored by AppendAudit
+  TimePoint time{};
+  std::string principal;  // token name, "join:<id>" or "anonymous"
+  std::string action;     // "POST /workloads", "DELETE /nodes/{id}", ...
+  std::string target;     // the id acted on ("" when none)
+  int result = 0;         // HTTP status
+  std::string source;     // the client's address
+  bool operator==(const AuditEntry&) const = default;
+};
+
 // The writes a batch may hold. Put* inserts or replaces by id; Delete* of an
 // absent id is not an error.
 struct PutWorkload {
@@ -51,7 +83,26 @@ struct PutNode {
 struct DeleteNode {
   std::string id;
 };
-using Write = std::variant<PutWorkload, DeleteWorkload, PutNode, DeleteNode>;
+// A PutToken whose name belongs to another token's id fails the batch
+// (kAlreadyExists): the server checks names before it writes.
+struct PutToken {
+  TokenRecord token;
+};
+struct DeleteToken {
+  std::string id;
+};
+// Updates last_used_at and (once true, it stays true) used of an existing
+// token; nothing when the id is absent (a revoked token is not brought back).
+struct TouchToken {
+  std::string id;
+  TimePoint last_used_at{};
+  bool used = false;
+};
+struct AppendAudit {
+  AuditEntry entry;
+};
+using Write = std::variant<PutWorkload, DeleteWorkload, PutNode, DeleteNode, PutToken, DeleteToken,
+                           TouchToken, AppendAudit>;
 
 class Store {
  public:
@@ -61,6 +112,10 @@ class Store {
   virtual Result<std::vector<WorkloadRecord>> loadWorkloads() = 0;
   // Every node record, ordered by id.
   virtual Result<std::vector<NodeRecord>> loadNodes() = 0;
+  // Every token, ordered by created_at then id.
+  virtual Result<std::vector<TokenRecord>> loadTokens() = 0;
+  // At most `limit` audit entries with time >= since, oldest (lowest seq) first.
+  virtual Result<std::vector<AuditEntry>> loadAudit(TimePoint since, std::size_t limit) = 0;
   // Applies `batch` in order as one transaction: all of it is durable when
   // this returns OK, none of it otherwise (kUnavailable for I/O errors and a
   // full disk, with the cause in the message).

@@ -31,7 +31,8 @@ enum class MinVersion { kTls12, kTls13 };
 Result<std::shared_ptr<boost::asio::ssl::context>> serverContext(const TlsFiles& files,
                                                                  bool require_client_cert,
                                                                  MinVersion min_version);
-// The connecting side: verifies the peer's chain against `files.ca`; presents
+// The connecting side: verifies the peer's chain against `files.ca` (the
+// system's trust store, OpenSSL's default verify paths, when it is empty); presents
 // cert/key when both are set (mutual TLS). Host names are checked only where
 // the caller asks (Transport::expectServerName).
 Result<std::shared_ptr<boost::asio::ssl::context>> clientContext(const TlsFiles& files,

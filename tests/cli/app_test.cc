@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/exit_codes.h"
+#include "cli_run.h"
 #include "test_http_server.h"
 #include "test_workloads.h"
 
@@ -23,22 +24,9 @@ using testing::workloadJson;
 
 CannedResponse reply(int status, const json& body) { return {status, body.dump()}; }
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliRun cli(std::vector<std::string> args, CliEnvironment env = {},
-           const std::string& stdin_text = "") {
-  std::istringstream in(stdin_text);
-  std::ostringstream out, err;
-  CliRun r;
-  r.code = runCli(args, env, in, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
+using testing::cli;
+using testing::CliRun;
+using testing::serverEnv;
 
 TEST(Cli, RunPostsTheSpecAndPrintsIdAndState) {
   TestHttpServer server({reply(201, workloadJson("job-3", "Pending", "Scheduled"))});
@@ -60,14 +48,14 @@ TEST(Cli, ApplySendsTheFileAsIs) {
   const std::string spec =
       R"({"image":"busybox:1.36","runtime_class":"native","args":["-x"],"future_field":1})";
   TestHttpServer server({reply(201, workloadJson("wl-gen", "Pending"))});
-  CliRun r = cli({"apply", "-f", "-"}, {server.url()}, spec);
+  CliRun r = cli({"apply", "-f", "-"}, serverEnv(server.url()), spec);
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(json::parse(server.requests().at(0).body), json::parse(spec));
 
   auto path = std::filesystem::temp_directory_path() /
               ("zp-cli-apply-" + std::to_string(server.port()) + ".json");
   std::ofstream(path) << spec;
-  r = cli({"apply", "-f", path.string(), "-o", "json"}, {server.url()});
+  r = cli({"apply", "-f", path.string(), "-o", "json"}, serverEnv(server.url()));
   std::filesystem::remove(path);
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(json::parse(r.out), workloadJson("wl-gen", "Pending"));
@@ -77,11 +65,11 @@ TEST(Cli, ApplySendsTheFileAsIs) {
 TEST(Cli, ApplyRejectsBadFilesWithoutSending) {
   TestHttpServer server({reply(201, workloadJson("x", "Pending"))});
   for (const char* text : {"", "{oops", "[1,2]", "\"spec\""}) {
-    CliRun r = cli({"apply", "-f", "-"}, {server.url()}, text);
+    CliRun r = cli({"apply", "-f", "-"}, serverEnv(server.url()), text);
     EXPECT_EQ(r.code, kExitUsage) << text;
     EXPECT_TRUE(r.err.starts_with("error: stdin ")) << r.err;
   }
-  CliRun r = cli({"apply", "-f", "/nonexistent/zp.json"}, {server.url()});
+  CliRun r = cli({"apply", "-f", "/nonexistent/zp.json"}, serverEnv(server.url()));
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_EQ(r.err, "error: cannot open \"/nonexistent/zp.json\"\n");
   EXPECT_TRUE(server.requests().empty());
@@ -153,26 +141,27 @@ TEST(Cli, UnreachableServerExits1) {
 TEST(Cli, FlagWinsOverEnvironment) {
   TestHttpServer flag_server({reply(200, json{{"items", json::array()}})});
   TestHttpServer env_server({reply(200, json{{"items", json::array()}})});
-  CliRun r = cli({"list", "--server", flag_server.url()}, {env_server.url()});
+  CliRun r = cli({"list", "--server", flag_server.url()}, serverEnv(env_server.url()));
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out, "No workloads found.\n");
   EXPECT_EQ(flag_server.requests().size(), 1u);
   EXPECT_EQ(env_server.requests().size(), 0u);
 
-  r = cli({"list"}, {env_server.url() + "/prefix/"});
+  r = cli({"list"}, serverEnv(env_server.url() + "/prefix/"));
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(env_server.requests().at(0).target, "/prefix/workloads");
 }
 
 TEST(Cli, BadServerUrlsAreUsageErrors) {
-  CliRun r = cli({"--server", "https://127.0.0.1:7700", "nodes"});
+  CliRun r = cli({"--server", "ftp://127.0.0.1:7700", "nodes"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_EQ(r.err,
-            "error: https:// server URLs are not supported yet (\"https://127.0.0.1:7700\"); use "
-            "http://\n");
-  r = cli({"nodes"}, {"127.0.0.1:7700"});
+            "error: invalid server URL \"ftp://127.0.0.1:7700\": only https:// and http:// URLs "
+            "are supported\n");
+  r = cli({"nodes"}, serverEnv("127.0.0.1:7700"));
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_NE(r.err.find("invalid server URL"), std::string::npos);
+  EXPECT_NE(r.err.find("(from ZONEPLANE_SERVER)"), std::string::npos) << r.err;
 }
 
 TEST(Cli, ListEncodesFiltersAndNodesPrintsATable) {

@@ -4,8 +4,11 @@
 
 #include "cli/api_client.h"
 #include "cli/beast_http_client.h"
+#include "support/temp_dir.h"
+#include "support/test_pki.h"
 #include "test_http_server.h"
 #include "test_workloads.h"
+#include "tls/tls_context.h"
 
 namespace zp::cli {
 namespace {
@@ -205,6 +208,165 @@ TEST(ApiClient, ServerErrorsAndNonJsonBodiesAreErrors) {
   auto garbage = api.listNodes();
   ASSERT_FALSE(garbage.has_value());
   EXPECT_EQ(garbage.error().code, Code::kInternal);
+}
+
+// HTTPS: the server's certificate must chain to the given CA and name the
+// host; the token goes inside TLS.
+class BeastHttpsClient : public ::testing::Test {
+ protected:
+  static std::shared_ptr<boost::asio::ssl::context> serverTls(const tls::TlsFiles& files) {
+    auto context = tls::serverContext(files, false, tls::MinVersion::kTls12);
+    EXPECT_TRUE(context.has_value()) << context.error().toString();
+    return context ? *context : nullptr;
+  }
+  static ServerUrl httpsUrl(const TestHttpServer& server, std::string host = "127.0.0.1") {
+    return ServerUrl{std::move(host), server.port(), "", true};
+  }
+  // The server notices a refused handshake on its own thread.
+  static int failedHandshakes(const TestHttpServer& server) {
+    for (int i = 0; i < 500 && server.failedHandshakes() == 0; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    return server.failedHandshakes();
+  }
+
+  testsupport::TempDir dir_{"zp-cli-tls"};
+  testsupport::TestPki pki_ = testsupport::makeTestPki(dir_.path());
+};
+
+TEST_F(BeastHttpsClient, VerifiesTheServerAndSendsTheToken) {
+  TestHttpServer server({{200, R"({"items":[]})"}}, serverTls(pki_.server));
+  EXPECT_TRUE(server.url().starts_with("https://127.0.0.1:"));
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    BeastHttpClient client(httpsUrl(server, host), 5s,
+                           {"zp_0123456789ab.c2VjcmV0", pki_.ca_cert_path});
+    auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+    ASSERT_TRUE(res.has_value()) << host << ": " << res.error().toString();
+    EXPECT_EQ(res->status, 200);
+  }
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].authorization, "Bearer zp_0123456789ab.c2VjcmV0");
+  EXPECT_EQ(requests[0].target, "/nodes");
+  EXPECT_EQ(server.failedHandshakes(), 0);
+}
+
+TEST_F(BeastHttpsClient, NoTokenNoAuthorizationHeader) {
+  TestHttpServer server({{200, "{}"}}, serverTls(pki_.server));
+  BeastHttpClient client(httpsUrl(server), 5s, {"", pki_.ca_cert_path});
+  ASSERT_TRUE(client.send({HttpMethod::kGet, "/healthz", ""}).has_value());
+  EXPECT_EQ(server.requests().at(0).authorization, "");
+}
+
+TEST_F(BeastHttpsClient, RefusesAServerOfAnotherCa) {
+  testsupport::TempDir other_dir{"zp-cli-tls-other"};
+  const auto other = testsupport::makeTestPki(other_dir.path());
+  TestHttpServer server({{200, "{}"}}, serverTls(other.server));
+  BeastHttpClient client(httpsUrl(server), 5s, {"zp_0123456789ab.c2VjcmV0", pki_.ca_cert_path});
+  auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kUnauthenticated);
+  EXPECT_EQ(res.error().message,
+            "TLS: certificate verify failed for zoneplane server at " + server.url() +
+                ": self-signed certificate in certificate chain (is --ca-cert right? it is \"" +
+                pki_.ca_cert_path + "\")");
+  EXPECT_EQ(failedHandshakes(server), 1);
+  EXPECT_TRUE(server.requests().empty());  // the token never left the client
+}
+
+TEST_F(BeastHttpsClient, TheSystemTrustStoreDoesNotKnowTheClusterCa) {
+  TestHttpServer server({{200, "{}"}}, serverTls(pki_.server));
+  BeastHttpClient client(httpsUrl(server), 5s);
+  auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kUnauthenticated);
+  EXPECT_NE(res.error().message.find("the system's trust store was used"), std::string::npos)
+      << res.error().message;
+}
+
+TEST_F(BeastHttpsClient, RefusesACertificateThatDoesNotNameTheHost) {
+  // A node certificate of the right CA names only its node id.
+  TestHttpServer server({{200, "{}"}}, serverTls(pki_.node("node-1")));
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    BeastHttpClient client(httpsUrl(server, host), 5s,
+                           {"zp_0123456789ab.c2VjcmV0", pki_.ca_cert_path});
+    auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+    ASSERT_FALSE(res.has_value()) << host;
+    EXPECT_EQ(res.error().code, Code::kUnauthenticated);
+    EXPECT_TRUE(res.error().message.starts_with(
+        "TLS: certificate verify failed: the certificate of zoneplane server at https://" +
+        std::string(host) + ":" + std::to_string(server.port()) + " does not name \"" + host +
+        "\""))
+        << res.error().message;
+  }
+  EXPECT_TRUE(server.requests().empty());
+}
+
+TEST_F(BeastHttpsClient, APlainHttpServerIsNotTakenForHttps) {
+  TestHttpServer server({{200, "{}"}});
+  BeastHttpClient client(httpsUrl(server), 5s, {"", pki_.ca_cert_path});
+  auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kUnavailable);
+  EXPECT_NE(res.error().message.find("is it serving HTTPS?"), std::string::npos)
+      << res.error().message;
+}
+
+TEST_F(BeastHttpsClient, AnHttpUrlForAnHttpsServerSaysSo) {
+  TestHttpServer server({{200, "{}"}}, serverTls(pki_.server));
+  BeastHttpClient client(ServerUrl{"127.0.0.1", server.port(), ""}, 5s);
+  auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kUnavailable);
+  EXPECT_NE(res.error().message.find("is it an HTTPS server?"), std::string::npos)
+      << res.error().message;
+}
+
+TEST_F(BeastHttpsClient, AnUnusableCaFileNamesIt) {
+  TestHttpServer server({{200, "{}"}}, serverTls(pki_.server));
+  BeastHttpClient client(httpsUrl(server), 5s, {"", pki_.server.key});
+  auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(res.error().field, "ca_cert");
+  EXPECT_NE(res.error().message.find(pki_.server.key), std::string::npos) << res.error().message;
+  EXPECT_EQ(server.requests().size(), 0u);
+}
+
+TEST_F(BeastHttpsClient, StreamsOverTls) {
+  TestHttpServer server(
+      {testing::streamed({"one", "two"}), testing::streamed({"a", "b", "c"}, StreamEnd::kHoldOpen)},
+      serverTls(pki_.server));
+  BeastHttpClient client(httpsUrl(server), 5s, {"zp_0123456789ab.c2VjcmV0", pki_.ca_cert_path});
+  Lines lines;
+  auto res = client.stream({HttpMethod::kGet, "/workloads?watch=true", ""}, lines.handler(), {});
+  ASSERT_TRUE(res.has_value()) << res.error().toString();
+  EXPECT_EQ(lines.seen, (std::vector<std::string>{"one", "two"}));
+
+  // A body that never ends: the client reads lines as they come and leaves.
+  Lines follow;
+  follow.stop_after = 2;
+  res =
+      client.stream({HttpMethod::kGet, "/workloads/x/logs?follow=true", ""}, follow.handler(), {});
+  ASSERT_TRUE(res.has_value()) << res.error().toString();
+  EXPECT_EQ(follow.seen, (std::vector<std::string>{"a", "b"}));
+  for (int i = 0; i < 500 && server.clientClosedStreams() == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(server.clientClosedStreams(), 1);
+  EXPECT_EQ(server.requests().at(1).authorization, "Bearer zp_0123456789ab.c2VjcmV0");
+}
+
+TEST_F(BeastHttpsClient, TheTimeoutCoversTheHandshake) {
+  // A listener that accepts and never answers: the TLS handshake waits.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor silent(
+      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  BeastHttpClient client(ServerUrl{"127.0.0.1", silent.local_endpoint().port(), "", true}, 200ms,
+                         {"", pki_.ca_cert_path});
+  auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code, Code::kDeadlineExceeded);
 }
 
 }  // namespace

@@ -31,11 +31,22 @@ TEST(ParseServerUrl, AcceptsBracketedIpv6) {
   EXPECT_EQ(url->hostHeader(), "[::1]:7700");
 }
 
-TEST(ParseServerUrl, HttpsIsNotSupportedYet) {
+TEST(ParseServerUrl, HttpsDefaultsPortTo443) {
   auto url = parseServerUrl("https://127.0.0.1:7700");
-  ASSERT_FALSE(url.has_value());
-  EXPECT_EQ(url.error().code, Code::kUnimplemented);
-  EXPECT_NE(url.error().message.find("not supported yet"), std::string::npos);
+  ASSERT_TRUE(url.has_value()) << url.error().toString();
+  EXPECT_EQ(*url, (ServerUrl{"127.0.0.1", 7700, "", true}));
+  EXPECT_EQ(url->toString(), "https://127.0.0.1:7700");
+
+  url = parseServerUrl("HTTPS://control.example.com/api");
+  ASSERT_TRUE(url.has_value()) << url.error().toString();
+  EXPECT_EQ(*url, (ServerUrl{"control.example.com", 443, "/api", true}));
+  EXPECT_EQ(url->toString(), "https://control.example.com:443/api");
+}
+
+TEST(ParseServerUrl, TheDefaultIsHttpsOnLoopback) {
+  auto url = parseServerUrl(kDefaultServerUrl);
+  ASSERT_TRUE(url.has_value()) << url.error().toString();
+  EXPECT_EQ(*url, (ServerUrl{"127.0.0.1", 7700, "", true}));
 }
 
 TEST(ParseServerUrl, RejectsMalformedUrls) {
@@ -43,6 +54,10 @@ TEST(ParseServerUrl, RejectsMalformedUrls) {
                           "127.0.0.1:7700",
                           "localhost",
                           "ftp://host",
+                          "https//host",
+                          "httpss://host",
+                          "https://",
+                          "https://user@host",
                           "tcp://host:1",
                           "http://",
                           "http://:7700",
@@ -75,13 +90,6 @@ TEST(ParseServerUrl, RejectsMalformedUrls) {
     EXPECT_EQ(url.error().code, Code::kInvalidArgument) << bad;
     EXPECT_EQ(url.error().field, "server") << bad;
   }
-}
-
-TEST(ChooseServerUrl, FlagWinsOverEnvironmentWinsOverDefault) {
-  EXPECT_EQ(chooseServerUrl("http://flag:1", "http://env:2"), "http://flag:1");
-  EXPECT_EQ(chooseServerUrl(std::nullopt, "http://env:2"), "http://env:2");
-  EXPECT_EQ(chooseServerUrl(std::nullopt, ""), kDefaultServerUrl);
-  EXPECT_EQ(chooseServerUrl(std::nullopt, std::nullopt), kDefaultServerUrl);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "test_http_server.h"
 
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -11,8 +12,10 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using boost::asio::ip::tcp;
 
-TestHttpServer::TestHttpServer(std::vector<CannedResponse> responses)
-    : acceptor_(ioc_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
+TestHttpServer::TestHttpServer(std::vector<CannedResponse> responses,
+                               std::shared_ptr<boost::asio::ssl::context> tls)
+    : tls_(std::move(tls)),
+      acceptor_(ioc_, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
       responses_(std::move(responses)) {
   port_ = acceptor_.local_endpoint().port();
   thread_ = std::thread([this] { serve(); });
@@ -36,6 +39,11 @@ std::vector<RecordedRequest> TestHttpServer::requests() const {
   return requests_;
 }
 
+int TestHttpServer::failedHandshakes() const {
+  std::lock_guard lock(mutex_);
+  return failed_handshakes_;
+}
+
 int TestHttpServer::clientClosedStreams() const {
   std::lock_guard lock(mutex_);
   return client_closed_streams_;
@@ -50,7 +58,8 @@ CannedResponse streamed(std::vector<std::string> lines, StreamEnd end, std::stri
 }
 
 void TestHttpServer::holdOpen(tcp::socket& socket) {
-  // Wait for the client to close, checking now and then whether we stop.
+  // Wait for the client to close, checking now and then whether we stop. With
+  // TLS the bytes read here (a close_notify) are the record layer's, unparsed.
   socket.non_blocking(true);
   char sink[1024];
   while (true) {
@@ -85,10 +94,27 @@ void TestHttpServer::serve() {
 }
 
 void TestHttpServer::handle(tcp::socket& socket) {
+  if (!tls_) {
+    exchange(socket, socket);
+    return;
+  }
+  boost::asio::ssl::stream<tcp::socket&> stream(socket, *tls_);
+  boost::system::error_code ec;
+  stream.handshake(boost::asio::ssl::stream_base::server, ec);
+  if (ec) {
+    std::lock_guard lock(mutex_);
+    ++failed_handshakes_;
+    return;
+  }
+  exchange(stream, socket);
+}
+
+template <typename Stream>
+void TestHttpServer::exchange(Stream& stream, tcp::socket& socket) {
   beast::flat_buffer buffer;
   http::request<http::string_body> req;
   boost::system::error_code ec;
-  http::read(socket, buffer, req, ec);
+  http::read(stream, buffer, req, ec);
   if (ec) return;
 
   CannedResponse canned;
@@ -96,7 +122,8 @@ void TestHttpServer::handle(tcp::socket& socket) {
     std::unique_lock lock(mutex_);
     requests_.push_back({std::string(req.method_string()), std::string(req.target()), req.body(),
                          std::string(req[http::field::content_type]),
-                         std::string(req[http::field::host])});
+                         std::string(req[http::field::host]),
+                         std::string(req[http::field::authorization])});
     if (!responses_.empty()) {
       canned = responses_[std::min(next_, responses_.size() - 1)];
       ++next_;
@@ -112,17 +139,17 @@ void TestHttpServer::handle(tcp::socket& socket) {
     head.keep_alive(false);
     head.chunked(true);
     http::response_serializer<http::empty_body> serializer(head);
-    http::write_header(socket, serializer, ec);
+    http::write_header(stream, serializer, ec);
     for (std::size_t i = 0; i < canned.chunks.size() && !ec; ++i) {
       if (i > 0 && canned.chunk_delay.count() > 0) {
         std::unique_lock lock(mutex_);
         if (stop_cv_.wait_for(lock, canned.chunk_delay, [this] { return stopping_; })) return;
       }
-      boost::asio::write(socket, http::make_chunk(boost::asio::buffer(canned.chunks[i])), ec);
+      boost::asio::write(stream, http::make_chunk(boost::asio::buffer(canned.chunks[i])), ec);
     }
     if (ec) return;
     if (canned.end == StreamEnd::kComplete) {
-      boost::asio::write(socket, http::make_chunk_last(), ec);
+      boost::asio::write(stream, http::make_chunk_last(), ec);
     } else if (canned.end == StreamEnd::kHoldOpen) {
       holdOpen(socket);
     }
@@ -134,7 +161,7 @@ void TestHttpServer::handle(tcp::socket& socket) {
   res.keep_alive(false);
   res.body() = canned.body;
   res.prepare_payload();
-  http::write(socket, res, ec);
+  http::write(stream, res, ec);
   socket.shutdown(tcp::socket::shutdown_both, ec);
 }
 

@@ -5,12 +5,16 @@
 // A canned response may be streamed: chunked, one chunk per entry, then the
 // body's end, an abrupt close, or the connection held open until the client
 // leaves. Owns one thread that serves connections one at a time.
+// With a TLS context it serves HTTPS (a failed handshake is counted, and no
+// request is recorded for it).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -48,26 +52,37 @@ struct RecordedRequest {
   std::string body;
   std::string content_type;
   std::string host;
+  std::string authorization;  // the Authorization header, "" when absent
 };
 
 class TestHttpServer {
  public:
-  explicit TestHttpServer(std::vector<CannedResponse> responses);
+  explicit TestHttpServer(std::vector<CannedResponse> responses,
+                          std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~TestHttpServer();
   TestHttpServer(const TestHttpServer&) = delete;
   TestHttpServer& operator=(const TestHttpServer&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // "http://127.0.0.1:PORT", or https:// with a TLS context.
+  std::string url() const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+  }
   std::vector<RecordedRequest> requests() const;
+  // How many TLS handshakes failed (the client refused the server, or spoke no TLS).
+  int failedHandshakes() const;
   // How many held-open streams ended because the client closed its side.
   int clientClosedStreams() const;
 
  private:
   void serve();
   void handle(boost::asio::ip::tcp::socket& socket);
+  // One exchange on `stream` (the socket itself, or TLS over it).
+  template <typename Stream>
+  void exchange(Stream& stream, boost::asio::ip::tcp::socket& socket);
   void holdOpen(boost::asio::ip::tcp::socket& socket);
 
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
@@ -78,6 +93,7 @@ class TestHttpServer {
   std::size_t next_ = 0;
   std::vector<RecordedRequest> requests_;
   int client_closed_streams_ = 0;
+  int failed_handshakes_ = 0;
   std::thread thread_;
 };
 

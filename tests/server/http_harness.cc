@@ -15,12 +15,14 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 HttpResult httpRequest(unsigned short port, http::verb method, const std::string& target,
-                       const std::string& body, unsigned version) {
+                       const std::string& body, unsigned version,
+                       const std::string& authorization) {
   asio::io_context io;
   tcp::socket socket(io);
   socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
   http::request<http::string_body> req{method, target, version};
   req.set(http::field::host, "127.0.0.1");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   req.keep_alive(false);
   if (!body.empty() || method == http::verb::post) {
     req.set(http::field::content_type, "application/json");
@@ -84,11 +86,13 @@ boost::system::error_code runGuarded(asio::io_context& io, tcp::socket& socket,
 }  // namespace
 
 StreamingRequest::StreamingRequest(unsigned short port, const std::string& target,
-                                   http::verb method, std::chrono::milliseconds guard)
+                                   http::verb method, std::chrono::milliseconds guard,
+                                   const std::string& authorization)
     : socket_(io_), guard_(guard) {
   socket_.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
   http::request<http::empty_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   http::write(socket_, req);
   parser_.body_limit(std::numeric_limits<std::uint64_t>::max());  // boost::none misbehaves in 1.74
   parser_.skip(method == http::verb::head);

@@ -36,10 +36,11 @@ struct HttpResult {
   }
 };
 
-// One request on a new connection ("Connection: close"), read to the end.
+// One request on a new connection ("Connection: close"), read to the end;
+// `authorization` is sent as the Authorization header unless empty.
 HttpResult httpRequest(unsigned short port, boost::beast::http::verb method,
                        const std::string& target, const std::string& body = {},
-                       unsigned version = 11);
+                       unsigned version = 11, const std::string& authorization = {});
 // Raw bytes in (then end of stream unless `keep_sending`), raw bytes out
 // until the server closes.
 std::string rawExchange(unsigned short port, const std::string& bytes, bool keep_sending = false);
@@ -50,7 +51,8 @@ class StreamingRequest {
  public:
   StreamingRequest(unsigned short port, const std::string& target,
                    boost::beast::http::verb method = boost::beast::http::verb::get,
-                   std::chrono::milliseconds guard = std::chrono::seconds(10));
+                   std::chrono::milliseconds guard = std::chrono::seconds(10),
+                   const std::string& authorization = {});
 
   unsigned status() const { return parser_.get().result_int(); }
   std::string header(const std::string& name) const;

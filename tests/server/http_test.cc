@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "http_harness.h"
+#include "open_access.h"
 #include "server/async_event.h"
 
 namespace zp::server::testing {
@@ -65,23 +66,26 @@ class HttpTest : public ::testing::Test {
         co_return jsonResponse(http_status::kOk, nlohmann::json{{"status", body}});
       };
     };
-    router_.add(http::verb::get, "/healthz", text("ok"));
-    router_.add(http::verb::get, "/workloads", text("list"));
-    router_.add(http::verb::post, "/workloads", [](HttpRequest r) -> asio::awaitable<HttpResponse> {
-      co_return jsonResponse(http_status::kCreated, nlohmann::json{{"echo", r.body}});
-    });
-    router_.add(http::verb::get, "/workloads/{id}", text("get"));
-    router_.add(http::verb::delete_, "/workloads/{id}", text("delete"));
-    router_.add(http::verb::get, "/stream", [this](HttpRequest) -> asio::awaitable<HttpResponse> {
-      HttpResponse response;
-      response.content_type = "application/x-ndjson";
-      response.headers.emplace_back("X-Test", "1");
-      auto held = held_;  // released with the response
-      response.stream = [producer = feedProducer(feed_), held](ResponseStream& out) {
-        return producer(out);
-      };
-      co_return response;
-    });
+    router_.setAccessControl(&openAccess());  // the router's own 404/405 ask it
+    router_.add(http::verb::get, "/healthz", auth::Permission::kPublic, text("ok"));
+    router_.add(http::verb::get, "/workloads", auth::Permission::kPublic, text("list"));
+    router_.add(http::verb::post, "/workloads", auth::Permission::kPublic,
+                [](HttpRequest r) -> asio::awaitable<HttpResponse> {
+                  co_return jsonResponse(http_status::kCreated, nlohmann::json{{"echo", r.body}});
+                });
+    router_.add(http::verb::get, "/workloads/{id}", auth::Permission::kPublic, text("get"));
+    router_.add(http::verb::delete_, "/workloads/{id}", auth::Permission::kPublic, text("delete"));
+    router_.add(http::verb::get, "/stream", auth::Permission::kPublic,
+                [this](HttpRequest) -> asio::awaitable<HttpResponse> {
+                  HttpResponse response;
+                  response.content_type = "application/x-ndjson";
+                  response.headers.emplace_back("X-Test", "1");
+                  auto held = held_;  // released with the response
+                  response.stream = [producer = feedProducer(feed_), held](ResponseStream& out) {
+                    return producer(out);
+                  };
+                  co_return response;
+                });
     http_ = std::make_unique<HttpHarness>(io_, router_, options_);
     http_->start();
   }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "http_harness.h"
+#include "open_access.h"
 #include "server/async_event.h"
 
 namespace zp::server::testing {
@@ -92,7 +93,8 @@ class LogsHandlerTest : public ::testing::Test {
     waiting.status.reason = "Unschedulable";
     records_["queued"] = waiting;
 
-    router_.add(http::verb::get, "/workloads/{id}/logs",
+    router_.setAccessControl(&openAccess());
+    router_.add(http::verb::get, "/workloads/{id}/logs", auth::Permission::kReadLogs,
                 [this](HttpRequest r) { return handler_.logs(std::move(r)); });
     http_ = std::make_unique<HttpHarness>(io_, router_);
     http_->start();

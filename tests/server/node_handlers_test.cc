@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_clock.h"
+#include "open_access.h"
 #include "run_io.h"
 #include "support/fake_store.h"
 
@@ -27,6 +28,7 @@ class NodeHandlersTest : public ::testing::Test {
   NodeHandlersTest() {
     EXPECT_TRUE(registry.load({}, {{"node-a", "127.0.0.1:9000", {"native"}}}));
     handlers.addRoutes(router);
+    router.setAccessControl(&testing::openAccess());
   }
 
   asio::awaitable<Status> drainNode(std::string node) {

@@ -7,6 +7,8 @@
 #include <boost/asio/use_future.hpp>
 #include <stdexcept>
 
+#include "open_access.h"
+
 namespace zp::server {
 namespace {
 
@@ -24,7 +26,7 @@ Handler answer(std::string text) {
   return [text](HttpRequest request) -> asio::awaitable<HttpResponse> {
     std::string body = text;
     for (const auto& [name, value] : request.params) body += " " + name + "=" + value;
-    co_return HttpResponse{200, body, "text/plain", {}, {}};
+    co_return HttpResponse{200, body, "text/plain", {}, {}, {}};
   };
 }
 
@@ -47,8 +49,9 @@ TEST(RouterTest, ParsesTargets) {
 
 TEST(RouterTest, MatchesLiteralsAndParameters) {
   Router router;
-  router.add(http::verb::get, "/workloads", answer("list"));
-  router.add(http::verb::get, "/workloads/{id}", answer("get"));
+  router.setAccessControl(&testing::openAccess());
+  router.add(http::verb::get, "/workloads", auth::Permission::kPublic, answer("list"));
+  router.add(http::verb::get, "/workloads/{id}", auth::Permission::kPublic, answer("get"));
   EXPECT_EQ(dispatch(router, http::verb::get, "/workloads").body, "list");
   EXPECT_EQ(dispatch(router, http::verb::get, "/workloads/web-1?x=1").body, "get id=web-1");
   // Segments are decoded after splitting: an encoded '/' stays in the parameter.
@@ -60,8 +63,9 @@ TEST(RouterTest, MatchesLiteralsAndParameters) {
 
 TEST(RouterTest, MethodMismatchIs405ListingAllowedMethods) {
   Router router;
-  router.add(http::verb::get, "/workloads/{id}", answer("get"));
-  router.add(http::verb::delete_, "/workloads/{id}", answer("delete"));
+  router.setAccessControl(&testing::openAccess());
+  router.add(http::verb::get, "/workloads/{id}", auth::Permission::kPublic, answer("get"));
+  router.add(http::verb::delete_, "/workloads/{id}", auth::Permission::kPublic, answer("delete"));
   auto res = dispatch(router, http::verb::put, "/workloads/x");
   EXPECT_EQ(res.status, 405u);
   ASSERT_EQ(res.headers.size(), 1u);
@@ -70,8 +74,9 @@ TEST(RouterTest, MethodMismatchIs405ListingAllowedMethods) {
 
 TEST(RouterTest, HeadRunsTheGetHandler) {
   Router router;
-  router.add(http::verb::get, "/workloads/{id}", answer("get"));
-  router.add(http::verb::post, "/workloads", answer("post"));
+  router.setAccessControl(&testing::openAccess());
+  router.add(http::verb::get, "/workloads/{id}", auth::Permission::kPublic, answer("get"));
+  router.add(http::verb::post, "/workloads", auth::Permission::kPublic, answer("post"));
   EXPECT_EQ(dispatch(router, http::verb::head, "/workloads/x").body, "get id=x");
   auto post_only = dispatch(router, http::verb::head, "/workloads");
   EXPECT_EQ(post_only.status, 405u);
@@ -80,14 +85,82 @@ TEST(RouterTest, HeadRunsTheGetHandler) {
 
 TEST(RouterTest, HandlerExceptionsBecome500) {
   Router router;
-  router.add(http::verb::get, "/boom", [](HttpRequest) -> asio::awaitable<HttpResponse> {
-    throw std::runtime_error("boom");
-    co_return HttpResponse{};
-  });
+  router.add(http::verb::get, "/boom", auth::Permission::kPublic,
+             [](HttpRequest) -> asio::awaitable<HttpResponse> {
+               throw std::runtime_error("boom");
+               co_return HttpResponse{};
+             });
   auto res = dispatch(router, http::verb::get, "/boom");
   EXPECT_EQ(res.status, 500u);
   EXPECT_EQ(res.content_type, "application/json");
   EXPECT_NE(res.body.find("\"Internal\""), std::string::npos) << res.body;
+}
+
+// Records what the Router asks and refuses what `refuse` names.
+class RecordingAccess final : public AccessControl {
+ public:
+  asio::awaitable<std::optional<HttpResponse>> authorize(HttpRequest& request,
+                                                         auth::Permission permission) override {
+    asked.push_back(std::string(auth::permissionName(permission)));
+    if (permission == refuse) {
+      co_return errorResponse(http_status::kForbidden,
+                              Error{Code::kPermissionDenied, "refused", ""});
+    }
+    request.principal.name = "someone";
+    co_return std::nullopt;
+  }
+  void completed(const HttpRequest& request, std::string_view action,
+                 const HttpResponse& response) override {
+    done.push_back(request.principal.name + " " + std::string(action) + " " +
+                   std::to_string(response.status) + (request.body.empty() ? "" : " +body"));
+  }
+  auth::Permission refuse = auth::Permission::kPublic;
+  std::vector<std::string> asked;
+  std::vector<std::string> done;
+};
+
+TEST(RouterTest, EveryRouteStatesItsPermissionAndTheAccessControlDecides) {
+  Router router;
+  RecordingAccess access;
+  router.setAccessControl(&access);
+  router.add(http::verb::get, "/healthz", auth::Permission::kPublic, answer("ok"));
+  router.add(http::verb::get, "/workloads/{id}", auth::Permission::kRead, answer("get"));
+  router.add(http::verb::post, "/nodes", auth::Permission::kManageCluster,
+             [](HttpRequest request) -> asio::awaitable<HttpResponse> {
+               co_return HttpResponse{201, request.principal.name, "text/plain", {}, {}, {}};
+             });
+  auto routes = router.routes();
+  ASSERT_EQ(routes.size(), 3u);
+  EXPECT_EQ(routes[1].pattern, "/workloads/{id}");
+  EXPECT_EQ(routes[1].permission, auth::Permission::kRead);
+
+  EXPECT_EQ(dispatch(router, http::verb::get, "/healthz").status, 200u);  // nothing asked
+  EXPECT_EQ(dispatch(router, http::verb::get, "/workloads/w-1").body, "get id=w-1");
+  EXPECT_EQ(dispatch(router, http::verb::post, "/nodes").body, "someone");  // the principal
+  EXPECT_EQ(dispatch(router, http::verb::get, "/nope").status, 404u);
+  EXPECT_EQ(dispatch(router, http::verb::delete_, "/nodes").status, 405u);
+  access.refuse = auth::Permission::kManageCluster;
+  EXPECT_EQ(dispatch(router, http::verb::post, "/nodes").status, 403u);
+  access.refuse = auth::Permission::kAuthenticated;
+  EXPECT_EQ(dispatch(router, http::verb::get, "/nope").status, 403u);
+  EXPECT_EQ(access.asked,
+            (std::vector<std::string>{"read", "manage-cluster", "authenticated", "authenticated",
+                                      "manage-cluster", "authenticated"}));
+  EXPECT_EQ(access.done,
+            (std::vector<std::string>{"anonymous GET /healthz 200",
+                                      "someone GET /workloads/{id} 200", "someone POST /nodes 201",
+                                      "someone GET /nope 404", "someone DELETE /nodes 405",
+                                      "anonymous POST /nodes 403", "anonymous GET /nope 403"}));
+}
+
+TEST(RouterTest, WithoutAccessControlOnlyPublicRoutesRun) {
+  Router router;
+  router.add(http::verb::get, "/healthz", auth::Permission::kPublic, answer("ok"));
+  router.add(http::verb::get, "/workloads", auth::Permission::kRead, answer("list"));
+  EXPECT_EQ(dispatch(router, http::verb::get, "/healthz").status, 200u);
+  auto refused = dispatch(router, http::verb::get, "/workloads");
+  EXPECT_EQ(refused.status, 401u);
+  EXPECT_EQ(dispatch(router, http::verb::get, "/nope").status, 401u);
 }
 
 TEST(HttpMessageTest, ErrorStatusMapping) {

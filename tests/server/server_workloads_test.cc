@@ -219,7 +219,8 @@ TEST_F(ServerFixture, WatchStreamsTheCurrentStateThenChangesAsNdjson) {
   create(spec("w-1"));
   ASSERT_TRUE(eventually([&] { return node2_->workload("w-1").has_value(); }));
 
-  StreamingRequest watch(server_->port(), "/workloads?watch=true");
+  auto watch_stream = server_->stream("/workloads?watch=true");
+  StreamingRequest& watch = *watch_stream;
   EXPECT_EQ(watch.status(), 200u);
   EXPECT_EQ(watch.header("Content-Type"), "application/x-ndjson");
   EXPECT_EQ(watch.header("Transfer-Encoding"), "chunked");
@@ -247,9 +248,11 @@ TEST_F(ServerFixture, WatchFiltersByIdAndState) {
   create(spec("w-2"));
   ASSERT_TRUE(eventually([&] { return node2_->workload("w-1") && node2_->workload("w-2"); }));
 
-  StreamingRequest one(server_->port(), "/workloads?watch=true&id=w-2");
+  auto one_stream = server_->stream("/workloads?watch=true&id=w-2");
+  StreamingRequest& one = *one_stream;
   ASSERT_EQ(one.status(), 200u) << one.readRest();
-  StreamingRequest running(server_->port(), "/workloads?watch=true&state=Running");
+  auto running_stream = server_->stream("/workloads?watch=true&state=Running");
+  StreamingRequest& running = *running_stream;
   ASSERT_EQ(running.status(), 200u) << running.readRest();
   EXPECT_TRUE(is("ADDED", "w-2")(json::parse(one.readLine().value_or(""), nullptr, false)));
 
@@ -307,7 +310,8 @@ TEST_F(ServerFixture, LogsComeFromTheNodeThatRunsTheWorkload) {
   EXPECT_EQ(server_->get("/workloads/w-1/logs?timestamps=true&tail=2").body,
             "2026-01-02T03:04:05.000000002Z oops\n2026-01-02T03:04:05.000000003Z bye\n");
 
-  StreamingRequest follow(server_->port(), "/workloads/w-1/logs?follow=true");
+  auto follow_stream = server_->stream("/workloads/w-1/logs?follow=true");
+  StreamingRequest& follow = *follow_stream;
   ASSERT_EQ(follow.status(), 200u);
   EXPECT_EQ(follow.readLine(), "hello");
   EXPECT_EQ(follow.readLine(), "oops");
@@ -320,15 +324,17 @@ TEST_F(ServerFixture, LogsComeFromTheNodeThatRunsTheWorkload) {
 
   // A client that leaves a follow frees the node's log connection.
   EXPECT_TRUE(eventually([&] { return node2_->connections() == 1; }));
-  StreamingRequest leaving(server_->port(), "/workloads/w-1/logs?follow=true");
+  auto leaving_stream = server_->stream("/workloads/w-1/logs?follow=true");
+  StreamingRequest& leaving = *leaving_stream;
   ASSERT_EQ(leaving.status(), 200u);
   EXPECT_EQ(leaving.readLine(), "hello");
   EXPECT_EQ(node2_->connections(), 2);
   leaving.close();
   EXPECT_TRUE(eventually([&] { return node2_->connections() == 1; }));
   // HEAD: the headers, and the node's stream is not held either.
-  StreamingRequest head(server_->port(), "/workloads/w-1/logs?follow=true",
-                        boost::beast::http::verb::head);
+  auto head_stream =
+      server_->stream("/workloads/w-1/logs?follow=true", boost::beast::http::verb::head);
+  StreamingRequest& head = *head_stream;
   EXPECT_EQ(head.status(), 200u);
   EXPECT_EQ(head.header("Content-Type"), "text/plain; charset=utf-8");
   EXPECT_EQ(head.readLine(), std::nullopt);
@@ -347,10 +353,12 @@ TEST_F(ServerFixture, StoppingTheServerEndsOpenWatchesAndLogFollows) {
   create(spec("w-1"));
   ASSERT_TRUE(eventually([&] { return node2_->workload("w-1").has_value(); }));
   node2_->setLog("w-1", {{"2026-01-02T03:04:05.000000001Z", "stdout", "hello", false}});
-  StreamingRequest watch(server_->port(), "/workloads?watch=true");
+  auto watch_stream = server_->stream("/workloads?watch=true");
+  StreamingRequest& watch = *watch_stream;
   ASSERT_EQ(watch.status(), 200u);
   EXPECT_TRUE(is("ADDED", "w-1")(json::parse(watch.readLine().value_or(""), nullptr, false)));
-  StreamingRequest follow(server_->port(), "/workloads/w-1/logs?follow=true");
+  auto follow_stream = server_->stream("/workloads/w-1/logs?follow=true");
+  StreamingRequest& follow = *follow_stream;
   ASSERT_EQ(follow.status(), 200u);
   EXPECT_EQ(follow.readLine(), "hello");
 
@@ -413,7 +421,8 @@ TEST_F(ServerFixture, HeadAnswersEveryGetRouteWithoutABody) {
   EXPECT_EQ(missing.status, 404u);
   EXPECT_EQ(missing.body, "");
   // A streamed GET: the headers only.
-  StreamingRequest watch(server_->port(), "/workloads?watch=true", boost::beast::http::verb::head);
+  auto watch_stream = server_->stream("/workloads?watch=true", boost::beast::http::verb::head);
+  StreamingRequest& watch = *watch_stream;
   EXPECT_EQ(watch.status(), 200u);
   EXPECT_EQ(watch.header("Content-Type"), "application/x-ndjson");
   EXPECT_EQ(watch.readLine(), std::nullopt);

@@ -1,7 +1,10 @@
 #include "test_server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <stdexcept>
+
+#include "server/auth/token.h"
 
 namespace zp::server::testing {
 
@@ -44,8 +47,24 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds gua
   return true;
 }
 
+std::string createToken(store::Store& store, const std::string& name, auth::Role role,
+                        TimePoint now, std::optional<std::chrono::seconds> lifetime,
+                        const std::string& ca_sha256) {
+  auth::TokenSpec spec{name, role, lifetime, ca_sha256};
+  auto issued = auth::issueToken(spec, now);
+  if (!issued) throw std::runtime_error("issue token: " + issued.error().toString());
+  if (auto s = store.apply({store::PutToken{issued->record}}); !s) {
+    throw std::runtime_error("store token: " + s.error().toString());
+  }
+  return issued->text;
+}
+
 TestServer::TestServer(ServerOptions options, store::Store& store, const Clock& clock)
     : server_(std::make_unique<Server>(io_, std::move(options), store, clock)) {
+  // A server restarted on the same database gets a token of its own.
+  static std::atomic<int> servers{0};
+  admin_token_ = createToken(store, "test-admin-" + std::to_string(servers++), auth::Role::kAdmin,
+                             clock.now());
   // Before run(): start() is called off the executor while nothing runs on it.
   auto bound = server_->start(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   if (!bound) throw std::runtime_error("server start: " + bound.error().toString());

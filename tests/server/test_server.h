@@ -1,7 +1,9 @@
 #pragma once
 // The assembled zp::server::Server in-process for tests: on 127.0.0.1:<port 0>
 // with its own io_context thread, driven through HTTP (http_harness.h's
-// clients) and inspected on its executor (onServer).
+// clients) and inspected on its executor (onServer). Requests carry an admin
+// token the TestServer writes into the store before the server starts
+// (requestAs() sends any Authorization header instead).
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -24,6 +26,14 @@
 #include "store/store.h"
 
 namespace zp::server::testing {
+
+// Writes a new token of `role` named `name` into `store` (as `zoneplane-server
+// tokens create` does) and returns its text; throws std::runtime_error when
+// it cannot. `lifetime` none: no expiry (join: the default).
+std::string createToken(store::Store& store, const std::string& name, auth::Role role,
+                        TimePoint now = std::chrono::system_clock::now(),
+                        std::optional<std::chrono::seconds> lifetime = std::nullopt,
+                        const std::string& ca_sha256 = {});
 
 // Options for a server whose nodes are fake agents: default trust "internal"
 // (any class: the fake nodes offer "native"), agent links that reconnect and
@@ -54,10 +64,24 @@ class TestServer {
   TestServer& operator=(const TestServer&) = delete;
 
   unsigned short port() const { return port_; }
+  // The admin token's text and its Authorization header.
+  const std::string& adminToken() const { return admin_token_; }
+  std::string authorization() const { return "Bearer " + admin_token_; }
 
   HttpResult request(boost::beast::http::verb method, const std::string& target,
                      const std::string& body = {}) {
-    return httpRequest(port_, method, target, body);
+    return httpRequest(port_, method, target, body, 11, authorization());
+  }
+  // With `authorization` as the Authorization header ("" sends none).
+  HttpResult requestAs(const std::string& authorization, boost::beast::http::verb method,
+                       const std::string& target, const std::string& body = {}) {
+    return httpRequest(port_, method, target, body, 11, authorization);
+  }
+  // A streamed GET (or HEAD) with the admin token.
+  std::unique_ptr<StreamingRequest> stream(
+      const std::string& target, boost::beast::http::verb method = boost::beast::http::verb::get) {
+    return std::make_unique<StreamingRequest>(port_, target, method, std::chrono::seconds(10),
+                                              authorization());
   }
   HttpResult get(const std::string& target) {
     return request(boost::beast::http::verb::get, target);
@@ -88,6 +112,7 @@ class TestServer {
  private:
   boost::asio::io_context io_;
   std::unique_ptr<Server> server_;
+  std::string admin_token_;
   unsigned short port_ = 0;
   std::thread thread_;
 };

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "http_harness.h"
+#include "open_access.h"
 #include "server/http/record_json.h"
 
 namespace zp::server::testing {
@@ -37,7 +38,8 @@ json eventJson(const std::string& type, const store::WorkloadRecord& r) {
 class WatchHandlerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    router_.add(http::verb::get, "/workloads",
+    router_.setAccessControl(&openAccess());
+    router_.add(http::verb::get, "/workloads", auth::Permission::kRead,
                 handler_.withList([this](HttpRequest request) -> asio::awaitable<HttpResponse> {
                   list_queries_.push_back(request.query);
                   co_return jsonResponse(http_status::kOk, json{{"items", json::array()}});

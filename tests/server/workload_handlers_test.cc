@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/validate.h"
+#include "open_access.h"
 #include "service_fixture.h"
 
 namespace zp::server::testing {
@@ -36,6 +37,7 @@ class WorkloadHandlersTest : public ServiceFixture {
   }
   void routes(WatchHook watch = {}) {
     router_ = Router{};
+    router_.setAccessControl(&openAccess());
     handlers_ = std::make_unique<WorkloadHandlers>(*service_, std::move(watch));
     handlers_->addRoutes(router_);
   }
@@ -216,7 +218,7 @@ TEST_F(WorkloadHandlersTest, WatchGoesToTheHook) {
   std::map<std::string, std::string> seen;
   routes([&seen](HttpRequest request) -> boost::asio::awaitable<HttpResponse> {
     seen = request.query;
-    co_return HttpResponse{200, "{}\n", "application/x-ndjson", {}, {}};
+    co_return HttpResponse{200, "{}\n", "application/x-ndjson", {}, {}, {}};
   });
   auto watched = get("/workloads?watch=true&node=n1");
   EXPECT_EQ(watched.status, 200u);

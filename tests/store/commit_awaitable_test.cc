@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -96,6 +97,54 @@ TEST(CommitAwaitableTest, FailuresAndRefusalsAlsoResumeOnTheIoContextThread) {
   EXPECT_EQ(refused.result->error().code, Code::kCancelled);
   EXPECT_EQ(refused.resumed_on, std::this_thread::get_id());
   EXPECT_EQ(store.inner.workloadCount(), 0u);
+}
+
+TEST(CommitAwaitableTest, ReadStoreRunsOnTheCommitThreadAndResumesOnTheIoContextThread) {
+  GatedStore store;
+  store::CommitQueue queue(store);
+  asio::io_context io;
+  std::optional<Result<std::size_t>> result;
+  std::thread::id read_on;
+  std::thread::id resumed_on;
+  auto run = [&]() -> asio::awaitable<void> {
+    auto write = commit(queue, oneWrite("wl-1"));
+    EXPECT_TRUE(co_await std::move(write));
+    std::function<Result<std::size_t>(store::Store&)> count =
+        [&](store::Store& s) -> Result<std::size_t> {
+      read_on = std::this_thread::get_id();
+      auto all = s.loadWorkloads();
+      if (!all) return fail(all.error());
+      return all->size();
+    };
+    auto read = readStore<std::size_t>(queue, std::move(count));
+    result = co_await std::move(read);
+    resumed_on = std::this_thread::get_id();
+  };
+  asio::co_spawn(io, run(), asio::detached);
+  io.run();
+
+  ASSERT_TRUE(result);
+  ASSERT_TRUE(*result) << result->error().toString();
+  EXPECT_EQ(**result, 1u);  // ordered after the commit before it
+  EXPECT_EQ(resumed_on, std::this_thread::get_id());
+  ASSERT_EQ(store.applyThreads().size(), 1u);
+  EXPECT_EQ(read_on, store.applyThreads()[0]);
+
+  queue.stop();
+  io.restart();
+  result.reset();
+  auto late = [&]() -> asio::awaitable<void> {
+    std::function<Result<std::size_t>(store::Store&)> never = [](store::Store&) {
+      return Result<std::size_t>(0);
+    };
+    auto read = readStore<std::size_t>(queue, std::move(never));
+    result = co_await std::move(read);
+  };
+  asio::co_spawn(io, late(), asio::detached);
+  io.run();
+  ASSERT_TRUE(result);
+  ASSERT_FALSE(*result);
+  EXPECT_EQ(result->error().code, Code::kCancelled);
 }
 
 }  // namespace

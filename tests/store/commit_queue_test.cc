@@ -272,5 +272,46 @@ TEST(CommitQueueTest, AGroupHoldsAtMostMaxGroupWrites) {
   EXPECT_EQ(store.inner.workloadCount(), 20u);
 }
 
+TEST(CommitQueueTest, AReadRunsBetweenTheBatchesAroundIt) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store);
+  store.close();
+  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
+  store.waitForApplies(1);
+  queue.submit(batchOf({"a"}), outcomes.doneFor("a"));
+  std::optional<std::size_t> seen;
+  std::thread::id read_on;
+  queue.read([&](Store* s) {
+    ASSERT_NE(s, nullptr);
+    seen = s->loadWorkloads()->size();
+    read_on = std::this_thread::get_id();
+  });
+  queue.submit(batchOf({"b"}), outcomes.doneFor("b"));
+  store.open();
+  outcomes.waitFor(3);
+
+  // The read split the group: it saw "first" and "a", not "b".
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(*seen, 2u);
+  std::vector<std::vector<std::string>> groups;
+  for (const auto& batch : store.applied()) groups.push_back(idsOf(batch));
+  EXPECT_EQ(groups, (std::vector<std::vector<std::string>>{{"first"}, {"a"}, {"b"}}));
+  EXPECT_EQ(read_on, store.applyThreads()[0]);  // the commit thread
+  EXPECT_EQ(queue.transactions(), 3u);
+}
+
+TEST(CommitQueueTest, AReadAfterStopGetsNoStore) {
+  GatedStore store;
+  CommitQueue queue(store);
+  queue.stop();
+  bool called = false;
+  queue.read([&](Store* s) {
+    called = true;
+    EXPECT_EQ(s, nullptr);
+  });
+  EXPECT_TRUE(called);  // inline, on the caller's thread
+}
+
 }  // namespace
 }  // namespace zp::store

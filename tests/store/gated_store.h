@@ -17,6 +17,10 @@ class GatedStore final : public Store {
  public:
   Result<std::vector<WorkloadRecord>> loadWorkloads() override { return inner.loadWorkloads(); }
   Result<std::vector<NodeRecord>> loadNodes() override { return inner.loadNodes(); }
+  Result<std::vector<TokenRecord>> loadTokens() override { return inner.loadTokens(); }
+  Result<std::vector<AuditEntry>> loadAudit(TimePoint since, std::size_t limit) override {
+    return inner.loadAudit(since, limit);
+  }
 
   Status apply(const std::vector<Write>& batch) override {
     Status status = inner.apply(batch);

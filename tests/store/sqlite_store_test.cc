@@ -12,30 +12,15 @@
 #include <vector>
 
 #include "store/sqlite.h"
+#include "temp_dir.h"
 
 namespace zp::store {
 namespace {
 
-namespace fs = std::filesystem;
 using api::WorkloadState;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
-
-// A private directory for database files, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "zp-store-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_, ec_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-  std::error_code ec_;  // cleanup is best effort
-};
+using testing::TempDir;
 
 std::unique_ptr<SqliteStore> openOrDie(const std::string& path,
                                        SqliteStore::Options options = SqliteStore::Options{}) {
@@ -444,7 +429,7 @@ TEST(SqliteStoreTest, MigratesAVersion1Database) {
   EXPECT_EQ(nodeIds(reopened->loadNodes()), Ids{"node-1"});
   auto db = sql::Database::open(path);
   ASSERT_TRUE(db);
-  EXPECT_EQ(*db->queryInt("PRAGMA user_version"), 2);
+  EXPECT_EQ(*db->queryInt("PRAGMA user_version"), SqliteStore::schemaVersion());
   EXPECT_EQ(*db->queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'workloads_v1'"), 0);
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 // An in-memory Store for tests, with failure injection: failNextApplies(n)
 // makes the next n apply() calls fail (kUnavailable) without changing
-// anything, as a full disk would. Thread-safe (CommitQueue calls apply() on
-// its own thread).
+// anything, as a full disk would. A PutToken whose name another token has
+// fails its batch (kAlreadyExists), as SqliteStore's UNIQUE column does.
+// Thread-safe (CommitQueue calls apply() on its own thread).
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,12 +36,39 @@ class FakeStore final : public store::Store {
     for (const auto& [id, node] : nodes_) out.push_back(node);
     return out;
   }
+  Result<std::vector<store::TokenRecord>> loadTokens() override {
+    std::lock_guard lock(mu_);
+    std::vector<store::TokenRecord> out;
+    for (const auto& [id, token] : tokens_) out.push_back(token);
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+    });
+    return out;
+  }
+  Result<std::vector<store::AuditEntry>> loadAudit(TimePoint since, std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<store::AuditEntry> out;
+    for (const auto& entry : audit_) {
+      if (out.size() >= limit) break;
+      if (entry.time >= since) out.push_back(entry);
+    }
+    return out;
+  }
   Status apply(const std::vector<store::Write>& batch) override {
     std::lock_guard lock(mu_);
     ++applies_;
     if (fail_next_ > 0) {
       --fail_next_;
       return fail(Code::kUnavailable, "injected failure: disk full");
+    }
+    for (const auto& write : batch) {
+      if (auto* t = std::get_if<store::PutToken>(&write); t && !t->token.name.empty()) {
+        for (const auto& [id, token] : tokens_) {
+          if (id != t->token.id && token.name == t->token.name) {
+            return fail(Code::kAlreadyExists, "UNIQUE constraint failed: tokens.name");
+          }
+        }
+      }
     }
     for (const auto& write : batch) {
       if (auto* p = std::get_if<store::PutWorkload>(&write)) {
@@ -49,6 +79,18 @@ class FakeStore final : public store::Store {
         nodes_[n->node.id] = n->node;
       } else if (auto* dn = std::get_if<store::DeleteNode>(&write)) {
         nodes_.erase(dn->id);
+      } else if (auto* t = std::get_if<store::PutToken>(&write)) {
+        tokens_[t->token.id] = t->token;
+      } else if (auto* dt = std::get_if<store::DeleteToken>(&write)) {
+        tokens_.erase(dt->id);
+      } else if (auto* tt = std::get_if<store::TouchToken>(&write)) {
+        if (auto it = tokens_.find(tt->id); it != tokens_.end()) {
+          it->second.last_used_at = tt->last_used_at;
+          it->second.used = it->second.used || tt->used;
+        }
+      } else if (auto* a = std::get_if<store::AppendAudit>(&write)) {
+        audit_.push_back(a->entry);
+        audit_.back().seq = static_cast<std::int64_t>(audit_.size());
       }
     }
     return ok();
@@ -71,6 +113,8 @@ class FakeStore final : public store::Store {
   mutable std::mutex mu_;
   std::map<std::string, store::WorkloadRecord> workloads_;
   std::map<std::string, store::NodeRecord> nodes_;
+  std::map<std::string, store::TokenRecord> tokens_;
+  std::vector<store::AuditEntry> audit_;
   int fail_next_ = 0;
   int applies_ = 0;
 };

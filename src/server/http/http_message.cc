@@ -7,7 +7,7 @@ std::string dumpJson(const nlohmann::json& j) {
 }
 
 HttpResponse jsonResponse(unsigned status, const nlohmann::json& body) {
-  return HttpResponse{status, dumpJson(body) + "\n", "application/json", {}, {}};
+  return HttpResponse{status, dumpJson(body) + "\n", "application/json", {}, {}, {}};
 }
 
 unsigned httpStatusFor(Code code) {

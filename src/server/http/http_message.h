@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "server/auth/principal.h"
 
 namespace zp::server {
 
@@ -50,6 +51,9 @@ struct RequestMeta {
 struct HttpRequest {
   boost::beast::http::verb method = boost::beast::http::verb::get;
   RequestMeta meta;
+  // Who sent it: set by the Router's authorization step before the handler
+  // runs (anonymous on public routes).
+  auth::Principal principal;
   std::string path;                           // as sent (still percent-encoded), no query
   std::map<std::string, std::string> query;   // percent-decoded; each key at most once
   std::map<std::string, std::string> params;  // path parameters, set by the Router
@@ -94,6 +98,14 @@ struct HttpResponse {
   // HEAD gets the headers only and `stream` is never called (it is destroyed
   // with the response, which must release whatever it holds).
   BodyProducer stream;
+  // For the audit log (docs/architecture.md §9.3): the id the request acted
+  // on when no path parameter names it (a POST sets the id it created), and
+  // whether to record the answer at all (a blocked source's repeated 429s are
+  // recorded once per window).
+  struct Audit {
+    std::string target;
+    bool record = true;
+  } audit;
 };
 
 // 200/201 with a JSON body.

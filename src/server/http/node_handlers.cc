@@ -88,18 +88,23 @@ Result<NewNode> decodeNewNode(const std::string& body) {
 }  // namespace
 
 void NodeHandlers::addRoutes(Router& router) {
-  router.add(http::verb::get, "/nodes", [this](HttpRequest r) { return list(std::move(r)); });
-  router.add(http::verb::post, "/nodes", [this](HttpRequest r) { return add(std::move(r)); });
-  router.add(http::verb::get, "/nodes/{id}", [this](HttpRequest r) { return get(std::move(r)); });
-  router.add(http::verb::delete_, "/nodes/{id}",
+  using auth::Permission;
+  router.add(http::verb::get, "/nodes", Permission::kRead,
+             [this](HttpRequest r) { return list(std::move(r)); });
+  router.add(http::verb::post, "/nodes", Permission::kManageCluster,
+             [this](HttpRequest r) { return add(std::move(r)); });
+  router.add(http::verb::get, "/nodes/{id}", Permission::kRead,
+             [this](HttpRequest r) { return get(std::move(r)); });
+  router.add(http::verb::delete_, "/nodes/{id}", Permission::kManageCluster,
              [this](HttpRequest r) { return remove(std::move(r)); });
-  router.add(http::verb::post, "/nodes/{id}/cordon",
+  router.add(http::verb::post, "/nodes/{id}/cordon", Permission::kManageCluster,
              [this](HttpRequest r) { return cordon(std::move(r)); });
-  router.add(http::verb::post, "/nodes/{id}/uncordon",
+  router.add(http::verb::post, "/nodes/{id}/uncordon", Permission::kManageCluster,
              [this](HttpRequest r) { return uncordon(std::move(r)); });
-  router.add(http::verb::post, "/nodes/{id}/drain",
+  router.add(http::verb::post, "/nodes/{id}/drain", Permission::kManageCluster,
              [this](HttpRequest r) { return drain(std::move(r)); });
-  router.add(http::verb::get, "/healthz", [this](HttpRequest r) { return healthz(std::move(r)); });
+  router.add(http::verb::get, "/healthz", Permission::kPublic,
+             [this](HttpRequest r) { return healthz(std::move(r)); });
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::healthz(HttpRequest request) {
@@ -126,10 +131,16 @@ asio::awaitable<HttpResponse> NodeHandlers::add(HttpRequest request) {
   if (auto bad = unknownQuery(request, "POST /nodes", {})) co_return *bad;
   auto decoded = decodeNewNode(request.body);
   if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
+  const std::string id = decoded->id;
   auto added = co_await registry_.add(std::move(decoded->id), std::move(decoded->address));
-  if (!added) co_return errorResponse(added.error());
+  if (!added) {
+    auto refused = errorResponse(added.error());
+    refused.audit.target = id;
+    co_return refused;
+  }
   HttpResponse response = jsonResponse(http_status::kCreated, nodeJson(*added));
   response.headers.emplace_back("Location", "/nodes/" + added->id);
+  response.audit.target = added->id;
   co_return response;
 }
 

@@ -7,7 +7,7 @@ namespace http = boost::beast::http;
 using nlohmann::json;
 
 void PolicyHandlers::addRoutes(Router& router) {
-  router.add(http::verb::get, "/trust-levels",
+  router.add(http::verb::get, "/trust-levels", auth::Permission::kRead,
              [this](HttpRequest r) { return trustLevels(std::move(r)); });
 }
 

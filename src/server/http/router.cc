@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/beast/http/verb.hpp>
 
 namespace zp::server {
@@ -89,10 +90,18 @@ Status parseTarget(std::string_view target, HttpRequest& request) {
   return ok();
 }
 
-void Router::add(http::verb method, std::string_view pattern, Handler handler) {
-  Route route{method, {}, std::move(handler)};
+void Router::add(http::verb method, std::string_view pattern, auth::Permission permission,
+                 Handler handler) {
+  Route route{method, std::string(pattern), {}, permission, std::move(handler)};
   for (auto segment : splitPath(pattern)) route.segments.emplace_back(segment);
   routes_.push_back(std::move(route));
+}
+
+std::vector<RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const auto& route : routes_) out.push_back({route.method, route.pattern, route.permission});
+  return out;
 }
 
 boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::string_view target,
@@ -101,13 +110,48 @@ boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::st
   request.method = method;
   request.meta = std::move(meta);
   request.body = std::move(body);
+  std::string action;
+  auto answering = answer(request, target, action);
+  HttpResponse response = co_await std::move(answering);
+  if (access_ != nullptr) access_->completed(request, action, response);
+  co_return response;
+}
+
+boost::asio::awaitable<std::optional<HttpResponse>> Router::authorize(
+    HttpRequest& request, auth::Permission permission) const {
+  if (permission == auth::Permission::kPublic) co_return std::nullopt;
+  if (access_ == nullptr) {
+    auto refused = errorResponse(
+        http_status::kUnauthorized,
+        Error{Code::kUnauthenticated, "no authentication is configured for this route", ""});
+    refused.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"zoneplane\"");
+    co_return refused;
+  }
+  co_return co_await access_->authorize(request, permission);
+}
+
+boost::asio::awaitable<HttpResponse> Router::answer(HttpRequest& request, std::string_view target,
+                                                    std::string& action) const {
+  const std::string method_name(http::to_string(request.method));
+  // What the Router answers itself still needs a valid token.
+  auto own = [&](HttpResponse response) -> boost::asio::awaitable<HttpResponse> {
+    auto authorizing = authorize(request, auth::Permission::kAuthenticated);
+    if (auto refused = co_await std::move(authorizing)) co_return std::move(*refused);
+    co_return response;
+  };
+  action = method_name + " " +
+           std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 200)));
   if (auto s = parseTarget(target, request); !s) {
-    co_return errorResponse(http_status::kBadRequest, s.error());
+    auto answering = own(errorResponse(http_status::kBadRequest, s.error()));
+    co_return co_await std::move(answering);
   }
   std::vector<std::string> segments;
   for (auto raw : splitPath(request.path)) {
     auto decoded = percentDecode(raw, false);
-    if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
+    if (!decoded) {
+      auto answering = own(errorResponse(http_status::kBadRequest, decoded.error()));
+      co_return co_await std::move(answering);
+    }
     segments.push_back(std::move(*decoded));
   }
 
@@ -127,7 +171,8 @@ boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::st
     }
     if (!same) continue;
     // HEAD runs the GET handler; the HTTP layer sends its headers only.
-    if (route.method == method || (method == http::verb::head && route.method == http::verb::get)) {
+    if (route.method == request.method ||
+        (request.method == http::verb::head && route.method == http::verb::get)) {
       match = &route;
       request.params = std::move(params);
       break;
@@ -138,29 +183,38 @@ boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::st
   }
 
   if (match == nullptr && allow.empty()) {
-    co_return errorResponse(
-        http_status::kNotFound,
-        Error{Code::kNotFound, "no such path: " + request.path.substr(0, 200), ""});
+    auto answering = own(
+        errorResponse(http_status::kNotFound,
+                      Error{Code::kNotFound, "no such path: " + request.path.substr(0, 200), ""}));
+    co_return co_await std::move(answering);
   }
   if (match == nullptr) {
-    auto response = errorResponse(
-        http_status::kMethodNotAllowed,
-        Error{Code::kUnimplemented,
-              "method " + std::string(http::to_string(method)) + " is not allowed on " +
-                  request.path.substr(0, 200) + " (allowed: " + allow + ")",
-              ""});
+    auto response =
+        errorResponse(http_status::kMethodNotAllowed,
+                      Error{Code::kUnimplemented,
+                            "method " + method_name + " is not allowed on " +
+                                request.path.substr(0, 200) + " (allowed: " + allow + ")",
+                            ""});
     response.headers.emplace_back("Allow", allow);
-    co_return response;
+    auto answering = own(std::move(response));
+    co_return co_await std::move(answering);
   }
-  const std::string path = request.path;
+  action = method_name + " " + match->pattern;
+  auto authorizing = authorize(request, match->permission);
+  if (auto refused = co_await std::move(authorizing)) co_return std::move(*refused);
+
+  // The handler takes the request; the audit keeps what it needs (all but the body).
+  std::string body = std::move(request.body);
+  request.body.clear();
+  HttpRequest handed = request;
+  handed.body = std::move(body);
   try {
-    co_return co_await match->handler(std::move(request));
+    auto handling = match->handler(std::move(handed));
+    co_return co_await std::move(handling);
   } catch (const std::exception& e) {
-    spdlog::error("handler for {} {} failed: {}", std::string(http::to_string(method)), path,
-                  e.what());
+    spdlog::error("handler for {} failed: {}", action, e.what());
   } catch (...) {
-    spdlog::error("handler for {} {} failed with an unknown exception",
-                  std::string(http::to_string(method)), path);
+    spdlog::error("handler for {} failed with an unknown exception", action);
   }
   co_return errorResponse(http_status::kInternal,
                           Error{Code::kInternal, "internal error while handling the request", ""});

@@ -4,17 +4,27 @@
 // percent-decoded path. HEAD matches the GET routes (HttpServer leaves the
 // body out). A path that matches a pattern under another method gets 405
 // with an Allow header; a path that matches nothing gets 404.
+//
+// Access (docs/architecture.md §9.3): every route states the permission it
+// requires when it is added. Before a handler runs, the AccessControl
+// decides (it sets the request's principal, or answers 401/403/429 itself);
+// the 400/404/405 the Router answers itself need any valid token
+// (Permission::kAuthenticated). After every request the AccessControl sees
+// the answer (the audit log). Without an AccessControl only kPublic routes
+// run: every other request is 401.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "server/auth/roles.h"
 #include "server/http/http_message.h"
 
 namespace zp::server {
@@ -25,11 +35,41 @@ using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>
 // bad percent-encoding or a target that is not origin-form ("/...").
 Status parseTarget(std::string_view target, HttpRequest& request);
 
+// The Router's authorization step and audit hook. Runs on the server's
+// executor.
+class AccessControl {
+ public:
+  virtual ~AccessControl() = default;
+  // Before the handler of a route that requires `permission` (never
+  // kPublic): sets request.principal and returns nullopt to go on, or
+  // returns the answer to send instead (401, 403 or 429).
+  virtual boost::asio::awaitable<std::optional<HttpResponse>> authorize(
+      HttpRequest& request, auth::Permission permission) = 0;
+  // Once the answer to any request is known (before it is sent). `action` is
+  // "METHOD /pattern" of the route ("METHOD /path" when none matched); the
+  // request's body is gone by then. Must not block.
+  virtual void completed(const HttpRequest& request, std::string_view action,
+                         const HttpResponse& response) = 0;
+};
+
+// One entry of the route table, as routes() lists it.
+struct RouteInfo {
+  boost::beast::http::verb method;
+  std::string pattern;
+  auth::Permission permission;
+};
+
 // Owns the route table. Filled once at startup, then only read: dispatch()
 // runs on the server's executor and may be called by many connections.
 class Router {
  public:
-  void add(boost::beast::http::verb method, std::string_view pattern, Handler handler);
+  void add(boost::beast::http::verb method, std::string_view pattern, auth::Permission permission,
+           Handler handler);
+  // Borrowed; must outlive every dispatch(). Set before the first request.
+  void setAccessControl(AccessControl* access) { access_ = access; }
+
+  // The route table in the order routes were added.
+  std::vector<RouteInfo> routes() const;
 
   // Parses `target`, runs the matching handler and returns its response.
   // Never throws: a handler exception becomes a 500.
@@ -40,10 +80,20 @@ class Router {
  private:
   struct Route {
     boost::beast::http::verb method;
+    std::string pattern;
     std::vector<std::string> segments;  // "{name}" marks a parameter
+    auth::Permission permission;
     Handler handler;
   };
+  // Matches, authorizes and answers `request`; sets `action` for the audit.
+  boost::asio::awaitable<HttpResponse> answer(HttpRequest& request, std::string_view target,
+                                              std::string& action) const;
+  // The access step: nullopt to go on, or the refusal.
+  boost::asio::awaitable<std::optional<HttpResponse>> authorize(HttpRequest& request,
+                                                                auth::Permission permission) const;
+
   std::vector<Route> routes_;
+  AccessControl* access_ = nullptr;
 };
 
 }  // namespace zp::server

@@ -60,12 +60,14 @@ Result<std::int64_t> parseWholeNumber(const std::string& value, std::int64_t min
 }  // namespace
 
 void WorkloadHandlers::addRoutes(Router& router) {
-  router.add(http::verb::post, "/workloads",
+  using auth::Permission;
+  router.add(http::verb::post, "/workloads", Permission::kManageWorkloads,
              [this](HttpRequest r) { return create(std::move(r)); });
-  router.add(http::verb::get, "/workloads", [this](HttpRequest r) { return list(std::move(r)); });
-  router.add(http::verb::get, "/workloads/{id}",
+  router.add(http::verb::get, "/workloads", Permission::kRead,
+             [this](HttpRequest r) { return list(std::move(r)); });
+  router.add(http::verb::get, "/workloads/{id}", Permission::kRead,
              [this](HttpRequest r) { return get(std::move(r)); });
-  router.add(http::verb::delete_, "/workloads/{id}",
+  router.add(http::verb::delete_, "/workloads/{id}", Permission::kManageWorkloads,
              [this](HttpRequest r) { return remove(std::move(r)); });
 }
 
@@ -74,10 +76,16 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
   auto decoded = decodeSubmission(request.body);
   if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
   api::WorkloadSpec spec = std::move(*decoded);
+  const std::string requested_id = spec.id;
   auto created = co_await service_.submit(std::move(spec));
-  if (!created) co_return errorResponse(created.error());
+  if (!created) {
+    auto refused = errorResponse(created.error());
+    refused.audit.target = requested_id;
+    co_return refused;
+  }
   auto response = jsonResponse(http_status::kCreated, recordJson(*created));
   response.headers.emplace_back("Location", "/workloads/" + created->spec.id);
+  response.audit.target = created->spec.id;
   co_return response;
 }
 

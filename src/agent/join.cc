@@ -130,6 +130,7 @@ Error refusal(const Exchange& answer) {
     case 403: code = Code::kPermissionDenied; break;
     case 404: code = Code::kNotFound; break;
     case 409: code = Code::kAlreadyExists; break;
+    case 422: code = Code::kInvalidArgument; break;
     case 429: code = Code::kResourceExhausted; break;
     default: break;
   }

@@ -118,8 +118,6 @@ int main(int argc, char** argv) {
                    "--insecure-plaintext\n";
       return 2;
     }
-    spdlog::warn("*** INSECURE: --insecure-plaintext: no TLS, no authentication on {} ***",
-                 config.listen_host);
   }
   zp::agent::DaemonOptions options;
   if (!config.insecure_plaintext) {

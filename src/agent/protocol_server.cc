@@ -41,9 +41,11 @@ struct ProtocolServer::Connection final : ReplyStream {
     outbox.push_back(std::move(line));
     wake.cancel();
   }
-  // Flushes what is queued, then closes.
+  // Flushes what is queued, then closes (dropped by the idle watch if the
+  // peer does not read it within the idle timeout).
   void closeAfterFlush() {
     closing = true;
+    active = SteadyClock::now();
     wake.cancel();
     wakeWriters();
   }
@@ -283,13 +285,15 @@ asio::awaitable<void> ProtocolServer::run(std::shared_ptr<Connection> conn) {
 }
 
 asio::awaitable<void> ProtocolServer::watchIdle(std::shared_ptr<Connection> conn) {
-  while (!conn->closed() && !stopping_) {
+  while (!conn->socket_closed && !stopping_) {
     const auto now = SteadyClock::now();
     auto deadline = conn->active + limits_.idle_timeout;
     if (now >= deadline) {
-      if (conn->in_flight == 0 && !conn->subscribed) {
-        spdlog::info("connection {}: idle for {} ms; closing", conn->peer,
-                     std::chrono::duration_cast<std::chrono::milliseconds>(now - conn->active).count());
+      // A closing connection whose peer does not take its last lines goes too.
+      if (conn->in_flight == 0 && (conn->closing || !conn->subscribed)) {
+        spdlog::info("connection {}: idle for {} ms{}; closing", conn->peer,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - conn->active).count(),
+                     conn->closing ? " with lines unread" : "");
         conn->drop();
         break;
       }

@@ -45,7 +45,12 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   manager_ = std::make_unique<WorkloadManager>(std::move(manager_options), runtime_,
                                                SystemClock::instance(), workers_->get_executor());
   handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor());
-  server_ = std::make_unique<ProtocolServer>(io_, *handler_);
+  ServerLimits limits;
+  limits.handshake_timeout = std::chrono::milliseconds(config_.handshake_timeout_ms);
+  limits.idle_timeout = std::chrono::seconds(config_.idle_timeout_seconds);
+  limits.max_buffered_bytes = static_cast<std::size_t>(config_.max_buffered_mb) << 20;
+  server_ = std::make_unique<ProtocolServer>(io_, *handler_, limits,
+                                             config_.insecure_plaintext ? nullptr : options_.tls);
   manager_->setObserver(
       [server = server_.get()](const api::WorkloadStatus& status) { server->publish(status); });
 }
@@ -66,6 +71,13 @@ void AgentDaemon::requestStop() {
 }
 
 Status AgentDaemon::run() {
+  if (config_.insecure_plaintext == (options_.tls != nullptr)) {
+    manager_->shutdown();
+    return fail(Code::kFailedPrecondition,
+                config_.insecure_plaintext
+                    ? "a TLS context was given although the agent runs --insecure-plaintext"
+                    : "no TLS context: the agent needs its node certificate, or --insecure-plaintext");
+  }
   // The runtime is the source of truth: rebuild the registry before serving.
   const auto deadline = std::chrono::steady_clock::now() + options_.runtime_wait;
   while (true) {
@@ -88,9 +100,10 @@ Status AgentDaemon::run() {
     return fail(bound.error());
   }
   const std::string where = formatEndpoint(*bound);
-  if (!bound->address().is_loopback()) {
-    spdlog::warn("INSECURE: listening on {} without TLS or authentication; anyone who can reach "
-                 "this address can run workloads on this node",
+  if (config_.insecure_plaintext) {
+    spdlog::warn("INSECURE (--insecure-plaintext): the protocol on {} has no TLS and no "
+                 "authentication; anyone who can connect to it, any user of this machine "
+                 "included, can run workloads on this node",
                  where);
   }
   // Signals are taken over before the agent says it listens: whoever waits
@@ -106,7 +119,8 @@ Status AgentDaemon::run() {
     });
   }
   server.start();
-  spdlog::info("node \"{}\" serving on {} ({} runtime class(es))", config_.node_id, where,
+  spdlog::info("node \"{}\" serving on {} ({}, {} runtime class(es))", config_.node_id, where,
+               config_.insecure_plaintext ? "plaintext" : "mutual TLS 1.3",
                config_.runtime_classes.size());
   if (options_.on_listening) options_.on_listening(where);
 

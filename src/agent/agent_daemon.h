@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
@@ -37,6 +38,9 @@ struct DaemonOptions {
   bool handle_signals = true;
   // Called once listening, with the bound "host:port".
   std::function<void(const std::string&)> on_listening;
+  // The protocol port's TLS context (loadNodeTls()); required unless the
+  // config says insecure_plaintext, and then not allowed.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class AgentDaemon {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -79,6 +80,18 @@ Status parseSecurity(AgentConfig& config, const toml::table& table, const std::s
   return ok();  // the range itself is checked by validateConfig
 }
 
+Status parseTls(AgentConfig& config, const toml::table& table, const std::string& origin) {
+  for (const auto& [key_key, value] : table) {
+    const std::string key(key_key.str());
+    const std::string path = "tls." + key;
+    if (key != "cert" && key != "key" && key != "ca") return unknownKey(origin, path);
+    const auto* text = value.as_string();
+    if (text == nullptr || text->get().empty()) return wrongType(origin, path, "a non-empty path");
+    (key == "cert" ? config.tls.cert : key == "key" ? config.tls.key : config.tls.ca) = text->get();
+  }
+  return ok();
+}
+
 // The top-level integer keys, or null when `key` is not one.
 std::int64_t* integerKey(AgentConfig& config, std::string_view key) {
   if (key == "pull_timeout_seconds") return &config.pull_timeout_seconds;
@@ -86,6 +99,9 @@ std::int64_t* integerKey(AgentConfig& config, std::string_view key) {
   if (key == "status_interval_ms") return &config.status_interval_ms;
   if (key == "restart_backoff_initial_ms") return &config.restart_backoff_initial_ms;
   if (key == "restart_backoff_max_seconds") return &config.restart_backoff_max_seconds;
+  if (key == "handshake_timeout_ms") return &config.handshake_timeout_ms;
+  if (key == "idle_timeout_seconds") return &config.idle_timeout_seconds;
+  if (key == "max_buffered_mb") return &config.max_buffered_mb;
   return nullptr;
 }
 
@@ -129,10 +145,14 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
       const auto* number = node.as_integer();
       if (number == nullptr) return fail(wrongType(origin, key, "an integer").error());
       *field = number->get();  // bounds: validateConfig
-    } else if (key == "insecure_listen_any") {
+    } else if (key == "insecure_plaintext") {
       const auto* flag = node.as_boolean();
       if (flag == nullptr) return fail(wrongType(origin, key, "true or false").error());
-      config.insecure_listen_any = flag->get();
+      config.insecure_plaintext = flag->get();
+    } else if (key == "tls") {
+      const auto* table = node.as_table();
+      if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
+      if (auto s = parseTls(config, *table, origin); !s) return fail(s.error());
     } else if (key == "capacity") {
       const auto* table = node.as_table();
       if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
@@ -253,17 +273,45 @@ Status validateConfig(const AgentConfig& config) {
                     std::to_string(config.restart_backoff_initial_ms) + " ms)",
                 "restart_backoff_max_seconds");
   }
+  if (auto s = checkBounds("handshake_timeout_ms", config.handshake_timeout_ms,
+                           kMinHandshakeTimeoutMs, kMaxHandshakeTimeoutMs);
+      !s) {
+    return s;
+  }
+  if (auto s = checkBounds("idle_timeout_seconds", config.idle_timeout_seconds, 1,
+                           kMaxIdleTimeoutSeconds);
+      !s) {
+    return s;
+  }
+  if (auto s = checkBounds("max_buffered_mb", config.max_buffered_mb, kMinMaxBufferedMb,
+                           kMaxMaxBufferedMb);
+      !s) {
+    return s;
+  }
   if (config.data_dir.empty() || config.data_dir.front() != '/') {
     return fail(Code::kInvalidArgument, "data_dir must be an absolute path", "data_dir");
   }
-  const auto address = boost::asio::ip::make_address(config.listen_host);
-  if (!address.is_loopback() && !config.insecure_listen_any) {
-    return fail(Code::kInvalidArgument,
-                "refusing to listen on non-loopback address " + config.listen_host +
-                    " without TLS; pass --insecure-listen-any to accept connections from anyone",
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(config.listen_host, ec);
+  if (ec) {
+    return fail(Code::kInvalidArgument, "invalid listen address \"" + config.listen_host + "\"",
                 "listen");
   }
+  if (config.insecure_plaintext && !address.is_loopback()) {
+    return fail(Code::kInvalidArgument,
+                "refusing plaintext on the non-loopback address " + config.listen_host +
+                    ": --insecure-plaintext (insecure_plaintext) needs a loopback listen address; "
+                    "elsewhere the agent speaks mutual TLS only",
+                "insecure_plaintext");
+  }
   return ok();
+}
+
+tls::TlsFiles tlsFiles(const AgentConfig& config) {
+  const std::filesystem::path dir = std::filesystem::path(config.data_dir) / "tls";
+  return {config.tls.cert.empty() ? (dir / "node.crt").string() : config.tls.cert,
+          config.tls.key.empty() ? (dir / "node.key").string() : config.tls.key,
+          config.tls.ca.empty() ? (dir / "ca.crt").string() : config.tls.ca};
 }
 
 api::Resources effectiveCapacity(const AgentConfig& config) {

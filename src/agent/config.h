@@ -9,6 +9,7 @@
 #include "agent/user_resolution.h"
 #include "api/node.h"
 #include "common/status.h"
+#include "tls/tls_context.h"
 
 namespace zp::agent {
 
@@ -41,6 +42,15 @@ inline constexpr std::int64_t kMinRestartBackoffInitialMs = 10;
 inline constexpr std::int64_t kMaxRestartBackoffInitialMs = 600'000;
 inline constexpr std::int64_t kDefaultRestartBackoffMaxSeconds = 60;
 inline constexpr std::int64_t kMaxRestartBackoffMaxSeconds = 3600;
+// What a peer may cost the agent (docs/architecture.md §9.2).
+inline constexpr std::int64_t kDefaultHandshakeTimeoutMs = 10'000;
+inline constexpr std::int64_t kMinHandshakeTimeoutMs = 100;
+inline constexpr std::int64_t kMaxHandshakeTimeoutMs = 600'000;
+inline constexpr std::int64_t kDefaultIdleTimeoutSeconds = 120;
+inline constexpr std::int64_t kMaxIdleTimeoutSeconds = 86'400;
+inline constexpr std::int64_t kDefaultMaxBufferedMb = 64;
+inline constexpr std::int64_t kMinMaxBufferedMb = 2;  // above one line (1 MiB)
+inline constexpr std::int64_t kMaxMaxBufferedMb = 65'536;
 
 struct AgentConfig {
   std::string node_id;
@@ -52,8 +62,20 @@ struct AgentConfig {
   std::optional<std::int64_t> capacity_memory_mb;
   std::optional<std::int64_t> capacity_cpu_millicores;
   std::map<std::string, RuntimeClassConfig> runtime_classes;
-  // Allows a non-loopback listen address without TLS. Loudly named on purpose.
-  bool insecure_listen_any = false;
+  // [tls]: the node's certificate (chain: leaf then CA), its key, and the CA
+  // the server's certificate must chain to; "" = the default under data_dir
+  // (tlsFiles()).
+  tls::TlsFiles tls;
+  // Plaintext instead of mutual TLS, only on a loopback listen address.
+  // Loudly named on purpose.
+  bool insecure_plaintext = false;
+  // A TLS handshake must finish within this.
+  std::int64_t handshake_timeout_ms = kDefaultHandshakeTimeoutMs;
+  // A connection idle this long (nothing read, no slow request, not
+  // subscribed) is closed.
+  std::int64_t idle_timeout_seconds = kDefaultIdleTimeoutSeconds;
+  // Unread partial lines all connections together may buffer, in MiB.
+  std::int64_t max_buffered_mb = kDefaultMaxBufferedMb;
   // [security]: the uids the node gives `restricted` workloads whose image
   // would run as root (uid_range_start, uid_range_size).
   UidRange uid_range;
@@ -78,11 +100,16 @@ Status applyRuntimeClassFlag(AgentConfig& config, const std::string& flag);
 // "HOST:PORT"; "[v6]:PORT" for IPv6.
 Status applyListenFlag(AgentConfig& config, const std::string& flag);
 
-// Checks the final configuration: node id, classes, endpoints, listen policy,
-// the uid range, pull_timeout_seconds (1..3600), max_pulls_per_registry
-// (1..64), status_interval_ms (10..60000), restart_backoff_initial_ms
-// (10..600000) and restart_backoff_max_seconds (1..3600, not below the initial delay).
+// Checks the final configuration: node id, classes, endpoints, listen policy
+// (plaintext only on loopback), the uid range, pull_timeout_seconds
+// (1..3600), max_pulls_per_registry (1..64), status_interval_ms (10..60000),
+// restart_backoff_initial_ms (10..600000), restart_backoff_max_seconds
+// (1..3600, not below the initial delay), handshake_timeout_ms (100..600000),
+// idle_timeout_seconds (1..86400) and max_buffered_mb (2..65536).
 Status validateConfig(const AgentConfig& config);
+
+// The TLS files with defaults filled in: <data_dir>/tls/node.crt, node.key, ca.crt.
+tls::TlsFiles tlsFiles(const AgentConfig& config);
 
 // Capacity with machine defaults filled in.
 api::Resources effectiveCapacity(const AgentConfig& config);

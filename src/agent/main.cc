@@ -10,15 +10,33 @@
 #include "agent/agent_daemon.h"
 #include "agent/config.h"
 #include "agent/cri_runtime.h"
+#include "agent/join.h"
+#include "agent/node_tls.h"
+#include "common/address.h"
 #include "common/logging.h"
 #include "common/version.h"
+
+namespace {
+
+// Where the server should reach this agent, for the join: --advertise, else
+// the listen address unless it is a wildcard or an ephemeral port.
+std::optional<std::string> advertisedAddress(const zp::agent::AgentConfig& config,
+                                             const std::string& advertise) {
+  if (!advertise.empty()) return advertise;
+  const auto address = boost::asio::ip::make_address(config.listen_host);
+  if (address.is_unspecified() || config.listen_port == 0) return std::nullopt;
+  return zp::formatEndpoint({address, config.listen_port});
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"zoneplane-agent: runs zoneplane workloads on this node through CRI runtimes"};
   app.set_version_flag("--version", zp::kVersion);
   std::string config_path, node_id, listen, data_dir, log_level;
+  std::string tls_cert, tls_key, tls_ca, join_url, join_token, advertise;
   std::vector<std::string> classes;
-  bool insecure = false;
+  bool insecure_plaintext = false;
   std::int64_t memory_mb = 0, cpu_millicores = 0;
   std::optional<std::int64_t> pull_timeout_seconds, max_pulls_per_registry, status_interval_ms,
       restart_backoff_initial_ms, restart_backoff_max_seconds;
@@ -30,8 +48,20 @@ int main(int argc, char** argv) {
       ->type_name("CLASS");
   app.add_option("--memory-mb", memory_mb, "memory offered to workloads (default: the machine's)");
   app.add_option("--cpu-millicores", cpu_millicores, "CPU offered to workloads (default: the machine's)");
-  app.add_flag("--insecure-listen-any", insecure,
-               "allow a non-loopback listen address although the protocol has no TLS or authentication");
+  app.add_option("--tls-cert", tls_cert,
+                 "this node's certificate, leaf then CA (default <data-dir>/tls/node.crt)");
+  app.add_option("--tls-key", tls_key, "its private key (default <data-dir>/tls/node.key)");
+  app.add_option("--tls-ca", tls_ca,
+                 "the cluster CA the server's certificate must chain to (default <data-dir>/tls/ca.crt)");
+  app.add_flag("--insecure-plaintext", insecure_plaintext,
+               "serve the protocol without TLS or authentication (loopback listen address only)");
+  app.add_option("--join", join_url,
+                 "https://HOST:PORT of the server: get this node's certificate with --join-token "
+                 "before starting (skipped when the node already has one)");
+  app.add_option("--join-token", join_token, "the one-time join token (zpjoin_...)");
+  app.add_option("--advertise", advertise,
+                 "HOST:PORT the server reaches this agent at, sent with --join (default: the "
+                 "listen address unless it is a wildcard)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   app.add_option("--pull-timeout-seconds", pull_timeout_seconds,
                  "deadline of one image pull (default 300)");
@@ -66,7 +96,10 @@ int main(int argc, char** argv) {
   for (const auto& c : classes) apply(zp::agent::applyRuntimeClassFlag(config, c));
   if (memory_mb > 0) config.capacity_memory_mb = memory_mb;
   if (cpu_millicores > 0) config.capacity_cpu_millicores = cpu_millicores;
-  if (insecure) config.insecure_listen_any = true;
+  if (insecure_plaintext) config.insecure_plaintext = true;
+  if (!tls_cert.empty()) config.tls.cert = tls_cert;
+  if (!tls_key.empty()) config.tls.key = tls_key;
+  if (!tls_ca.empty()) config.tls.ca = tls_ca;
   if (!log_level.empty()) config.log_level = log_level;
   if (pull_timeout_seconds) config.pull_timeout_seconds = *pull_timeout_seconds;
   if (max_pulls_per_registry) config.max_pulls_per_registry = *max_pulls_per_registry;
@@ -75,6 +108,39 @@ int main(int argc, char** argv) {
   if (restart_backoff_max_seconds) config.restart_backoff_max_seconds = *restart_backoff_max_seconds;
   apply(zp::agent::validateConfig(config));
   apply(zp::setupLogging(config.log_level));
+  if (join_url.empty() && (!join_token.empty() || !advertise.empty())) {
+    std::cerr << "zoneplane-agent: --join-token and --advertise go with --join\n";
+    return 2;
+  }
+  if (config.insecure_plaintext) {
+    if (!join_url.empty()) {
+      std::cerr << "zoneplane-agent: --join sets up mutual TLS; it cannot go with "
+                   "--insecure-plaintext\n";
+      return 2;
+    }
+  }
+  zp::agent::DaemonOptions options;
+  if (!config.insecure_plaintext) {
+    const auto files = zp::agent::tlsFiles(config);
+    if (!join_url.empty()) {
+      if (join_token.empty()) {
+        std::cerr << "zoneplane-agent: --join needs --join-token\n";
+        return 2;
+      }
+      zp::agent::JoinOptions join{join_url, join_token, config.node_id,
+                                  advertisedAddress(config, advertise), files};
+      if (auto joined = zp::agent::joinCluster(join); !joined) {
+        std::cerr << "zoneplane-agent: " << joined.error().message << "\n";
+        return 1;
+      }
+    }
+    auto tls = zp::agent::loadNodeTls(files, config.node_id);
+    if (!tls) {
+      std::cerr << "zoneplane-agent: " << tls.error().message << "\n";
+      return 2;
+    }
+    options.tls = std::move(*tls);
+  }
 
   auto runtime = zp::agent::CriRuntime::create(config);
   if (!runtime) {
@@ -82,7 +148,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   (*runtime)->warnAboutGaps();
-  zp::agent::DaemonOptions options;
   options.on_listening = [](const std::string& where) {
     std::printf("zoneplane-agent listening on %s\n", where.c_str());
     std::fflush(stdout);

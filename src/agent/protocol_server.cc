@@ -1,5 +1,7 @@
 #include "agent/protocol_server.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,27 +12,40 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
 
+#include "agent/node_tls.h"
 #include "protocol/line_io.h"
+#include "tls/tls_context.h"
+#include "tls/transport.h"
 
 namespace zp::agent {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
 
 struct ProtocolServer::Connection final : ReplyStream {
-  Connection(tcp::socket s, std::size_t stream_backlog)
-      : socket(std::move(s)),
-        wake(socket.get_executor(), std::chrono::steady_clock::time_point::max()),
-        drained(socket.get_executor(), std::chrono::steady_clock::time_point::max()),
+  Connection(tls::Transport t, std::size_t stream_backlog)
+      : transport(std::move(t)),
+        wake(transport.get_executor(), SteadyClock::time_point::max()),
+        drained(transport.get_executor(), SteadyClock::time_point::max()),
+        idle(transport.get_executor(), SteadyClock::time_point::max()),
         max_stream_backlog(stream_backlog) {}
 
+  // Closes the socket (pending operations end) and ends the idle watch.
+  void closeSocket() {
+    transport.close();
+    socket_closed = true;
+    idle.cancel();
+  }
   void send(std::string line) {
     outbox.push_back(std::move(line));
     wake.cancel();
   }
-  // Flushes what is queued, then closes.
+  // Flushes what is queued, then closes (dropped by the idle watch if the
+  // peer does not read it within the idle timeout).
   void closeAfterFlush() {
     closing = true;
+    active = SteadyClock::now();
     wake.cancel();
     wakeWriters();
   }
@@ -38,8 +53,7 @@ struct ProtocolServer::Connection final : ReplyStream {
   void drop() {
     closing = true;
     outbox.clear();
-    boost::system::error_code ignored;
-    socket.close(ignored);
+    closeSocket();
     wake.cancel();
     wakeWriters();
   }
@@ -55,7 +69,7 @@ struct ProtocolServer::Connection final : ReplyStream {
     if (closed()) co_return false;
     send(protocol::encodeReply(reply));
     while (outbox.size() > max_stream_backlog && !closed()) {
-      asio::steady_timer waiter(socket.get_executor(), std::chrono::steady_clock::time_point::max());
+      asio::steady_timer waiter(transport.get_executor(), SteadyClock::time_point::max());
       stream_waiters.push_back(&waiter);
       boost::system::error_code ec;
       auto waiting = waiter.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -64,12 +78,21 @@ struct ProtocolServer::Connection final : ReplyStream {
     }
     co_return !closed();
   }
-  bool closed() const override { return closing || !socket.is_open(); }
+  bool closed() const override { return closing || socket_closed; }
 
-  tcp::socket socket;
+  tls::Transport transport;
+  bool socket_closed = false;  // closeSocket() was called
   asio::steady_timer wake;     // cancelled to wake the writer
   // Cancelled after each write and when a slow request ends, to wake the reader.
   asio::steady_timer drained;
+  asio::steady_timer idle;  // the idle watch's (watchIdle()) deadline
+  // Since when the connection is idle: its accept, then its last read or the
+  // end of its last slow request (docs/architecture.md §9.2).
+  SteadyClock::time_point active = SteadyClock::now();
+  bool handshaking = true;  // the TLS handshake has not finished
+  // Accepted at the cap with nothing to evict: answered Error{Unavailable}
+  // after the handshake, then closed.
+  bool refused = false;
   std::deque<std::string> outbox;
   std::size_t in_flight = 0;  // slow requests being handled (serve())
   bool closing = false;
@@ -82,8 +105,14 @@ struct ProtocolServer::Connection final : ReplyStream {
   std::string peer;
 };
 
-ProtocolServer::ProtocolServer(asio::io_context& io, RequestHandler& handler, ServerLimits limits)
-    : io_(io), handler_(handler), limits_(limits), acceptor_(io) {}
+ProtocolServer::ProtocolServer(asio::io_context& io, RequestHandler& handler, ServerLimits limits,
+                               std::shared_ptr<asio::ssl::context> tls)
+    : io_(io),
+      handler_(handler),
+      limits_(limits),
+      tls_(std::move(tls)),
+      budget_(std::make_shared<protocol::BufferBudget>(limits.max_buffered_bytes)),
+      acceptor_(io) {}
 
 ProtocolServer::~ProtocolServer() = default;
 
@@ -110,7 +139,7 @@ void ProtocolServer::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
   for (const auto& conn : connections_) {
-    conn->socket.close(ec);
+    conn->closeSocket();
     conn->wake.cancel();
     conn->wakeWriters();
   }
@@ -152,23 +181,128 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto conn = std::make_shared<Connection>(std::move(socket), limits_.max_stream_backlog);
     boost::system::error_code peer_ec;
-    const auto remote = conn->socket.remote_endpoint(peer_ec);
+    const auto remote = socket.remote_endpoint(peer_ec);
+    auto conn = std::make_shared<Connection>(
+        tls_ ? tls::Transport(std::move(socket), *tls_) : tls::Transport(std::move(socket)),
+        limits_.max_stream_backlog);
     conn->peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
-    if (connections_.size() >= limits_.max_connections + limits_.subscriber_reserve) {
-      spdlog::warn("refusing connection from {}: {} connections open", conn->peer, connections_.size());
-      // Unavailable, not ResourceExhausted: the condition passes, and the
-      // server retries a delivery refused with it rather than failing it.
-      conn->send(protocol::encodeReply(
-          {std::nullopt,
-           protocol::ErrorReply{
-               {Code::kUnavailable, "too many connections; try again later", ""}, ""}}));
-      conn->closeAfterFlush();
+    if (openConnections() >= limits_.max_connections + limits_.subscriber_reserve && !evictIdlest()) {
+      spdlog::warn("refusing connection from {}: {} connections open, all subscribed", conn->peer,
+                   connections_.size());
+      conn->refused = true;
     }
     connections_.insert(conn);
-    asio::co_spawn(io_, writeLoop(conn), asio::detached);
-    if (!conn->closing) asio::co_spawn(io_, readLoop(conn), asio::detached);
+    asio::co_spawn(io_, run(conn), asio::detached);
+  }
+}
+
+std::size_t ProtocolServer::openConnections() const {
+  return static_cast<std::size_t>(std::count_if(
+      connections_.begin(), connections_.end(), [](const auto& c) { return !c->closing; }));
+}
+
+bool ProtocolServer::evictIdlest() {
+  // Idle ones first (nothing in progress), then those with slow requests;
+  // each by how long they have been idle.
+  std::shared_ptr<Connection> victim;
+  for (const auto& c : connections_) {
+    if (c->closing || c->subscribed) continue;
+    if (!victim || std::pair(c->in_flight > 0, c->active) <
+                       std::pair(victim->in_flight > 0, victim->active)) {
+      victim = c;
+    }
+  }
+  if (!victim) return false;
+  const auto now = SteadyClock::now();
+  const auto idle_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - victim->active).count();
+  ++evicted_unlogged_;
+  if (now - eviction_logged_ >= std::chrono::seconds(10)) {
+    spdlog::warn("{} connections open: closed {} connection(s) idle longest to accept new ones "
+                 "(the last: {}, {}, idle for {} ms)",
+                 connections_.size(), evicted_unlogged_, victim->peer,
+                 victim->handshaking ? "in its TLS handshake" : "not subscribed", idle_ms);
+    evicted_unlogged_ = 0;
+    eviction_logged_ = now;
+  }
+  victim->drop();
+  return true;
+}
+
+void ProtocolServer::release(const std::shared_ptr<Connection>& conn) {
+  conn->closeSocket();
+  connections_.erase(conn);
+}
+
+asio::awaitable<void> ProtocolServer::run(std::shared_ptr<Connection> conn) {
+  if (tls_) {
+    conn->transport.tcp().expires_after(limits_.handshake_timeout);
+    auto handshake = conn->transport.handshake(tls::Transport::Role::kServer);
+    const Status shaken = co_await std::move(handshake);
+    conn->transport.tcp().expires_never();
+    if (!shaken) {
+      SSL* ssl = conn->transport.ssl();
+      const long verified = ::SSL_get_verify_result(ssl);
+      if (conn->closing || stopping_) {
+        // Evicted or stopped: said where that happened.
+      } else if (verified != X509_V_OK) {
+        spdlog::warn("connection {}: refusing its certificate: {}; closing", conn->peer,
+                     ::X509_verify_cert_error_string(verified));
+      } else {
+        // Scanners, plaintext clients and peers that give up are common.
+        spdlog::info("connection {}: {}; closing", conn->peer, shaken.error().message);
+      }
+      release(conn);
+      co_return;
+    }
+    if (auto allowed = tls::requirePeer(conn->transport.ssl(), tls::Identity::server()); !allowed) {
+      spdlog::warn("connection {}: refusing {}: only the server's certificate is served; closing",
+                   conn->peer, presentedIdentity(conn->transport.ssl()));
+      release(conn);
+      co_return;
+    }
+  }
+  if (conn->closing || stopping_) {  // evicted or stopped meanwhile
+    release(conn);
+    co_return;
+  }
+  conn->handshaking = false;
+  conn->active = SteadyClock::now();
+  if (conn->refused) {
+    // Unavailable, not ResourceExhausted: the condition passes, and the
+    // server retries a delivery refused with it rather than failing it.
+    conn->send(protocol::encodeReply(
+        {std::nullopt,
+         protocol::ErrorReply{{Code::kUnavailable, "too many connections; try again later", ""}, ""}}));
+    conn->closeAfterFlush();
+  }
+  asio::co_spawn(io_, writeLoop(conn), asio::detached);
+  if (conn->closing) co_return;
+  asio::co_spawn(io_, watchIdle(conn), asio::detached);
+  auto reading = readLoop(std::move(conn));
+  co_await std::move(reading);
+}
+
+asio::awaitable<void> ProtocolServer::watchIdle(std::shared_ptr<Connection> conn) {
+  while (!conn->socket_closed && !stopping_) {
+    const auto now = SteadyClock::now();
+    auto deadline = conn->active + limits_.idle_timeout;
+    if (now >= deadline) {
+      // A closing connection whose peer does not take its last lines goes too.
+      if (conn->in_flight == 0 && (conn->closing || !conn->subscribed)) {
+        spdlog::info("connection {}: idle for {} ms{}; closing", conn->peer,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - conn->active).count(),
+                     conn->closing ? " with lines unread" : "");
+        conn->drop();
+        break;
+      }
+      // Busy or subscribed: its idle time counts from when that ends.
+      deadline = now + limits_.idle_timeout;
+    }
+    boost::system::error_code ec;
+    conn->idle.expires_at(deadline);
+    co_await conn->idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
@@ -203,7 +337,10 @@ asio::awaitable<void> ProtocolServer::waitUntil(std::shared_ptr<Connection> conn
 }
 
 asio::awaitable<void> ProtocolServer::readLoop(std::shared_ptr<Connection> conn) {
-  protocol::LineReader<tcp::socket> reader(conn->socket);
+  // Held here so the budget outlives the reader, which gives its share back.
+  const auto budget = budget_;
+  protocol::LineReader<tls::Transport> reader(conn->transport, protocol::kMaxLineBytes, budget.get());
+  reader.onRead([c = conn.get()](std::size_t) { c->active = SteadyClock::now(); });
   const std::function<bool()> replies_read = [this, c = conn.get()] {
     return c->outbox.size() < limits_.max_unwritten_replies;
   };
@@ -307,6 +444,7 @@ asio::awaitable<void> ProtocolServer::serve(std::shared_ptr<Connection> conn, pr
   auto answering = answer(conn, std::move(request));
   std::string line = co_await std::move(answering);
   --conn->in_flight;
+  conn->active = SteadyClock::now();  // idle from here, not from its last read
   conn->send(std::move(line));
   conn->drained.cancel();  // a slot is free: the reader may go on
 }
@@ -316,7 +454,7 @@ asio::awaitable<void> ProtocolServer::writeLoop(std::shared_ptr<Connection> conn
     while (!conn->outbox.empty()) {
       std::string line = std::move(conn->outbox.front());
       conn->outbox.pop_front();
-      auto write = protocol::writeLine(conn->socket, std::move(line));  // see serve()
+      auto write = protocol::writeLine(conn->transport, std::move(line));  // see serve()
       if (auto s = co_await std::move(write); !s) {
         conn->closing = true;
         conn->outbox.clear();
@@ -326,16 +464,13 @@ asio::awaitable<void> ProtocolServer::writeLoop(std::shared_ptr<Connection> conn
       conn->wakeWriters();
     }
     // Close once asked to and nothing is left to write or wait for.
-    if (conn->closing && (conn->in_flight == 0 || !conn->socket.is_open())) break;
+    if (conn->closing && (conn->in_flight == 0 || conn->socket_closed)) break;
     if (stopping_) break;
     boost::system::error_code ec;
     conn->wake.expires_at(std::chrono::steady_clock::time_point::max());
     co_await conn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  boost::system::error_code ec;
-  conn->socket.shutdown(tcp::socket::shutdown_both, ec);
-  conn->socket.close(ec);
-  connections_.erase(conn);
+  release(conn);
 }
 
 }  // namespace zp::agent

@@ -28,9 +28,26 @@
 // not subscribe while max_connections others that do not subscribe are open
 // is refused (Error{Unavailable}, then closed). So log streams and other
 // clients never lock the server's subscribed connection out.
+//
+// Transport security and peer cost (docs/architecture.md §9.2): with a TLS
+// context every connection first completes a TLS 1.3 handshake within
+// `handshake_timeout` and must present a certificate of the cluster CA whose
+// identity is `server`; any other peer is closed before a line is read.
+// Without one, connections are plaintext (the explicit insecure mode). Either
+// way a connection that has read nothing for `idle_timeout`, has no slow
+// request in progress and does not subscribe is closed; all connections
+// together buffer at most `max_buffered_bytes` of unread partial lines (a
+// read that passes it gets Error{ResourceExhausted} and closes its
+// connection); and a connection accepted while all max_connections +
+// subscriber_reserve are open closes the one that has been idle longest among
+// those that do not subscribe (one in its handshake is idle since it was
+// accepted; connections with a slow request in progress go last), so a flood
+// of idle or half-open connections never shuts the subscribed connection out.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <set>
@@ -38,6 +55,7 @@
 
 #include "agent/request_handler.h"
 #include "common/status.h"
+#include "protocol/line_io.h"
 
 namespace zp::agent {
 
@@ -56,11 +74,22 @@ struct ServerLimits {
   std::size_t max_unwritten_pushes = 10'000;
   // Unwritten lines beyond which a stream (Logs) waits before writing more.
   std::size_t max_stream_backlog = 32;
+  // Time a TLS handshake may take from the connection's accept.
+  std::chrono::milliseconds handshake_timeout{10'000};
+  // A connection that has read nothing for this long (and has no slow request
+  // in progress and no subscription) is closed.
+  std::chrono::milliseconds idle_timeout{120'000};
+  // Bytes of unread partial lines all connections together may buffer.
+  std::size_t max_buffered_bytes = std::size_t{64} << 20;
 };
 
 class ProtocolServer {
  public:
-  ProtocolServer(boost::asio::io_context& io, RequestHandler& handler, ServerLimits limits = {});
+  // With `tls` (tls::serverContext requiring a client certificate), every
+  // connection is TLS and its peer must be the server (identity `server`);
+  // without it, plaintext.
+  ProtocolServer(boost::asio::io_context& io, RequestHandler& handler, ServerLimits limits = {},
+                 std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~ProtocolServer();
 
   // Binds and listens; returns the bound endpoint (port 0 picks a free one).
@@ -77,7 +106,12 @@ class ProtocolServer {
 
  private:
   boost::asio::awaitable<void> acceptLoop();
+  // A connection's life: the handshake and the peer check (TLS), then its
+  // writer, reader and idle watch.
+  boost::asio::awaitable<void> run(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> readLoop(std::shared_ptr<Connection> conn);
+  // Closes `conn` once it has been idle for idle_timeout (docs/architecture.md §9.2).
+  boost::asio::awaitable<void> watchIdle(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> writeLoop(std::shared_ptr<Connection> conn);
   // Handles a slow request in its own coroutine (holding one of the
   // connection's slots) and queues its reply.
@@ -92,6 +126,14 @@ class ProtocolServer {
                                          std::function<bool()> ready);
   // Whether a Hello without `subscribe` on `conn` finds no free slot.
   bool overUnsubscribedLimit(const Connection& conn) const;
+  // Connections that are not closing.
+  std::size_t openConnections() const;
+  // At the connection cap: closes the connection idle longest among those
+  // that do not subscribe (those with a slow request in progress last).
+  // False when every open connection subscribes.
+  bool evictIdlest();
+  // Forgets `conn` once its socket is closed and its coroutines are ending.
+  void release(const std::shared_ptr<Connection>& conn);
   // On `io`: queues `line` on every subscribed connection, dropping those
   // whose backlog is over the limit.
   void fanOut(const std::string& line);
@@ -99,9 +141,16 @@ class ProtocolServer {
   boost::asio::io_context& io_;
   RequestHandler& handler_;
   ServerLimits limits_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  // Shared by every connection's LineReader; each reader's coroutine holds a
+  // reference, so it outlives them.
+  std::shared_ptr<protocol::BufferBudget> budget_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::set<std::shared_ptr<Connection>> connections_;
   bool stopping_ = false;
+  // Evictions since the last warning about them (warned at most every 10 s).
+  std::size_t evicted_unlogged_ = 0;
+  std::chrono::steady_clock::time_point eviction_logged_{};
 };
 
 }  // namespace zp::agent

@@ -1,16 +1,17 @@
 #pragma once
-// Line framing over any Asio byte stream (plain TCP today, TLS later), for
-// C++20 coroutines. A LineReader is owned by one connection coroutine and is
-// not thread-safe; it must be used from the stream's executor only.
+// Line framing over any Asio byte stream (plain TCP or TLS: tls::Transport),
+// for C++20 coroutines. A LineReader is owned by one connection coroutine and
+// is not thread-safe; it must be used from the stream's executor only.
 
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -18,51 +19,134 @@
 
 namespace zp::protocol {
 
+// A bound on the bytes many LineReaders hold together in their buffers (read
+// from their streams, not yet returned as lines): docs/architecture.md §9.2.
+// Shared by the readers of one server, which release their share when
+// destroyed, so it must outlive them. Not thread-safe: use it from one
+// executor only.
+class BufferBudget {
+ public:
+  explicit BufferBudget(std::size_t limit) : limit_(limit) {}
+  BufferBudget(const BufferBudget&) = delete;
+  BufferBudget& operator=(const BufferBudget&) = delete;
+
+  // Takes `n` bytes; false (and nothing taken) when that would pass the limit.
+  bool take(std::size_t n) {
+    if (n > limit_ - used_) return false;
+    used_ += n;
+    return true;
+  }
+  void give(std::size_t n) { used_ -= std::min(n, used_); }
+  std::size_t used() const { return used_; }
+  std::size_t limit() const { return limit_; }
+
+ private:
+  std::size_t limit_;
+  std::size_t used_ = 0;
+};
+
 template <typename Stream>
 class LineReader {
  public:
-  explicit LineReader(Stream& stream, std::size_t max_line = kMaxLineBytes)
-      : stream_(stream), max_line_(max_line) {}
+  // `budget` (optional, not owned) is charged with the bytes this reader
+  // buffers while it buffers them.
+  explicit LineReader(Stream& stream, std::size_t max_line = kMaxLineBytes,
+                      BufferBudget* budget = nullptr)
+      : stream_(stream), max_line_(max_line), budget_(budget) {}
+  ~LineReader() {
+    if (budget_ != nullptr) budget_->give(charged_);
+  }
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // Called with the number of bytes after every read from the stream that
+  // returned some (e.g. to track when a peer was last heard from).
+  void onRead(std::function<void(std::size_t)> observer) { on_read_ = std::move(observer); }
+
+  // Bytes read from the stream and not yet returned as lines.
+  std::size_t buffered() const { return buffer_.size(); }
 
   // The next line, without its '\n' (and without a '\r' before it).
-  // Errors: kResourceExhausted when a line exceeds the limit (the stream is
-  // then out of sync: reply and close); kUnavailable on end of stream or an
-  // I/O error (kCancelled when the operation was cancelled).
+  // Errors: kResourceExhausted when a line exceeds the limit, or when the
+  // bytes just read would pass the budget (the stream is then out of sync:
+  // reply and close); kUnavailable on end of stream or an I/O error
+  // (kCancelled when the operation was cancelled).
   boost::asio::awaitable<Result<std::string>> next() {
     namespace asio = boost::asio;
-    if (eof_) co_return fail(Code::kUnavailable, "connection closed");
-    boost::system::error_code ec;
-    const std::size_t n = co_await asio::async_read_until(
-        stream_, asio::dynamic_buffer(buffer_, max_line_ + 1), '\n',
-        asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (ec == asio::error::not_found) {
+    while (true) {
+      if (const auto nl = buffer_.find('\n', scanned_); nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        scanned_ = 0;
+        settle();
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        co_return line;
+      }
+      scanned_ = buffer_.size();
+      if (buffer_.size() > max_line_) {
         co_return fail(Code::kResourceExhausted,
                        "line longer than " + std::to_string(max_line_) + " bytes");
       }
-      if (ec == asio::error::operation_aborted) co_return fail(Code::kCancelled, "cancelled");
-      // Asio's reactor is edge-triggered: a read after end of stream would wait
-      // forever, so end of stream is remembered.
-      if (ec == asio::error::eof) eof_ = true;
-      if (ec == asio::error::eof && !buffer_.empty()) {
-        // A final line without '\n' is still a line.
+      if (eof_) {
+        // Asio's reactor is edge-triggered: a read after end of stream would
+        // wait forever, so end of stream is remembered. A final line without
+        // '\n' is still a line.
+        if (buffer_.empty()) co_return fail(Code::kUnavailable, "connection closed");
         std::string last = std::move(buffer_);
         buffer_.clear();
+        scanned_ = 0;
+        settle();
         co_return last;
       }
-      co_return fail(Code::kUnavailable,
-                     ec == asio::error::eof ? "connection closed" : ec.message());
+      // One more byte than a line may have tells an overlong line apart.
+      const std::size_t room = std::min<std::size_t>(kReadChunk, max_line_ + 1 - buffer_.size());
+      const std::size_t old_size = buffer_.size();
+      buffer_.resize(old_size + room);
+      boost::system::error_code ec;
+      const std::size_t n = co_await stream_.async_read_some(
+          asio::buffer(buffer_.data() + old_size, room), asio::redirect_error(asio::use_awaitable, ec));
+      buffer_.resize(old_size + n);
+      if (n > 0) {
+        if (on_read_) on_read_(n);
+        if (budget_ != nullptr) {
+          if (!budget_->take(n)) {
+            co_return fail(Code::kResourceExhausted,
+                           "the buffers for unread lines are full (" +
+                               std::to_string(budget_->limit()) + " bytes in all)");
+          }
+          charged_ += n;
+        }
+      }
+      if (ec) {
+        if (ec == asio::error::eof) {
+          eof_ = true;
+          continue;
+        }
+        if (ec == asio::error::operation_aborted) co_return fail(Code::kCancelled, "cancelled");
+        co_return fail(Code::kUnavailable, ec.message());
+      }
     }
-    std::string line = buffer_.substr(0, n - 1);
-    buffer_.erase(0, n);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    co_return line;
   }
 
  private:
+  static constexpr std::size_t kReadChunk = 64 * 1024;
+
+  // After lines were taken out: gives back to the budget what the buffer no
+  // longer holds, and the memory of a long line once it is gone.
+  void settle() {
+    if (buffer_.capacity() > 2 * kReadChunk && buffer_.size() < kReadChunk) buffer_.shrink_to_fit();
+    if (budget_ == nullptr || charged_ <= buffer_.size()) return;
+    budget_->give(charged_ - buffer_.size());
+    charged_ = buffer_.size();
+  }
+
   Stream& stream_;
   std::size_t max_line_;
-  std::string buffer_;  // bytes read past the last returned line
+  BufferBudget* budget_;
+  std::function<void(std::size_t)> on_read_;
+  std::string buffer_;        // bytes read past the last returned line
+  std::size_t scanned_ = 0;   // buffer_[0, scanned_) holds no '\n'
+  std::size_t charged_ = 0;   // bytes taken from budget_
   bool eof_ = false;
 };
 

@@ -175,14 +175,77 @@ TEST(AgentConfigTest, SweepAndRestartKnobsHaveDefaultsAndBounds) {
   EXPECT_EQ(validateConfig(inverted).error().field, "restart_backoff_max_seconds");
 }
 
-TEST(AgentConfigTest, NonLoopbackNeedsTheInsecureFlag) {
+// Mutual TLS is the default, so any listen address is fine; plaintext is the
+// explicit insecure mode and only on loopback (docs/architecture.md §9.2).
+TEST(AgentConfigTest, PlaintextOnlyOnLoopback) {
   auto c = *parseConfig(kGood, "agent.toml");
+  EXPECT_FALSE(c.insecure_plaintext);
   c.listen_host = "0.0.0.0";
+  EXPECT_TRUE(validateConfig(c));
+  c.insecure_plaintext = true;
   auto s = validateConfig(c);
   ASSERT_FALSE(s);
-  EXPECT_NE(s.error().message.find("--insecure-listen-any"), std::string::npos);
-  c.insecure_listen_any = true;
-  EXPECT_TRUE(validateConfig(c));
+  EXPECT_EQ(s.error().field, "insecure_plaintext");
+  EXPECT_NE(s.error().message.find("loopback"), std::string::npos) << s.error().message;
+  for (const char* loopback : {"127.0.0.1", "::1"}) {
+    c.listen_host = loopback;
+    EXPECT_TRUE(validateConfig(c)) << loopback;
+  }
+  auto parsed = parseConfig(std::string(kGood).insert(0, "insecure_plaintext = true\n"), "agent.toml");
+  ASSERT_TRUE(parsed) << parsed.error().toString();
+  EXPECT_TRUE(parsed->insecure_plaintext);
+  EXPECT_FALSE(parseConfig("insecure_plaintext = \"yes\"", "t.toml"));
+  // The flag of the plaintext-only era is gone.
+  EXPECT_FALSE(parseConfig("insecure_listen_any = true", "t.toml"));
+}
+
+TEST(AgentConfigTest, TlsFilesDefaultUnderTheDataDir) {
+  auto c = *parseConfig(kGood, "agent.toml");
+  EXPECT_EQ(tlsFiles(c).cert, "/var/lib/zp/tls/node.crt");
+  EXPECT_EQ(tlsFiles(c).key, "/var/lib/zp/tls/node.key");
+  EXPECT_EQ(tlsFiles(c).ca, "/var/lib/zp/tls/ca.crt");
+  auto own = parseConfig(std::string(kGood) + "[tls]\ncert = \"/etc/zp/a.crt\"\nca = \"/etc/zp/ca.pem\"\n",
+                         "agent.toml");
+  ASSERT_TRUE(own) << own.error().toString();
+  EXPECT_EQ(tlsFiles(*own).cert, "/etc/zp/a.crt");
+  EXPECT_EQ(tlsFiles(*own).key, "/var/lib/zp/tls/node.key");
+  EXPECT_EQ(tlsFiles(*own).ca, "/etc/zp/ca.pem");
+  for (const char* bad : {"[tls]\ncrt = \"/x\"", "[tls]\ncert = 1", "[tls]\nkey = \"\"", "tls = \"x\""}) {
+    auto refused = parseConfig(bad, "t.toml");
+    EXPECT_FALSE(refused) << bad;
+  }
+}
+
+TEST(AgentConfigTest, PeerCostLimitsHaveDefaultsAndBounds) {
+  auto c = *parseConfig(kGood, "agent.toml");
+  EXPECT_EQ(c.handshake_timeout_ms, 10'000);
+  EXPECT_EQ(c.idle_timeout_seconds, 120);
+  EXPECT_EQ(c.max_buffered_mb, 64);
+  auto tuned = parseConfig(std::string(kGood).insert(0,
+                                                     "handshake_timeout_ms = 2500\n"
+                                                     "idle_timeout_seconds = 30\n"
+                                                     "max_buffered_mb = 16\n"),
+                           "agent.toml");
+  ASSERT_TRUE(tuned) << tuned.error().toString();
+  EXPECT_EQ(tuned->handshake_timeout_ms, 2500);
+  EXPECT_EQ(tuned->idle_timeout_seconds, 30);
+  EXPECT_EQ(tuned->max_buffered_mb, 16);
+  EXPECT_TRUE(validateConfig(*tuned));
+  for (std::int64_t bad : {0, 99, 600'001}) {
+    auto x = c;
+    x.handshake_timeout_ms = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "handshake_timeout_ms") << bad;
+  }
+  for (std::int64_t bad : {0, 86'401}) {
+    auto x = c;
+    x.idle_timeout_seconds = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "idle_timeout_seconds") << bad;
+  }
+  for (std::int64_t bad : {1, 65'537}) {
+    auto x = c;
+    x.max_buffered_mb = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "max_buffered_mb") << bad;
+  }
 }
 
 }  // namespace

@@ -2,21 +2,14 @@
 // Hello first, WorkloadEvent pushes to subscribers only, a subscriber that
 // does not read is disconnected instead of growing the agent's memory, cheap
 // requests are answered while slow ones fill their slots, subscribers have
-// reserved connections, and list pages fit in a line.
+// reserved connections, and list pages fit in a line. Plaintext (the
+// insecure mode): TLS and the peer-cost limits are protocol_server_tls_test.cc
+// and protocol_server_limits_test.cc.
 
 #include "agent/protocol_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -24,7 +17,8 @@
 #include "agent/request_handler.h"
 #include "agent/status_mapping.h"
 #include "api/json.h"
-#include "manager_fixture.h"
+#include "protocol_server_fixture.h"
+#include "test_line_client.h"
 
 namespace zp::agent {
 namespace {
@@ -33,111 +27,6 @@ using namespace std::chrono_literals;
 using Json = nlohmann::json;
 using testing::eventually;
 using testing::spec;
-
-// A blocking line client for the tests (one thread).
-class Client {
- public:
-  explicit Client(unsigned short port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~Client() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return fd_ >= 0; }
-  bool send(const Json& message) {
-    const std::string line = message.dump() + "\n";
-    return ::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
-  }
-  // The next line as JSON; nullopt on timeout or end of stream (`closed` then set).
-  std::optional<Json> read(std::chrono::milliseconds timeout = 30s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
-        auto j = Json::parse(buffer_.substr(0, nl), nullptr, false);
-        buffer_.erase(0, nl + 1);
-        return j;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[64 * 1024];
-      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed = true;
-        return std::nullopt;
-      }
-      buffer_.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  // Reads until the reply carrying `req` (pushes before it are collected).
-  std::optional<Json> reply(const std::string& req, std::vector<Json>* pushes = nullptr) {
-    while (auto line = read()) {
-      if (line->value("req", "") == req) return line;
-      if (pushes != nullptr) pushes->push_back(*line);
-    }
-    return std::nullopt;
-  }
-  Json call(Json request) {
-    const std::string req = "r" + std::to_string(++next_);
-    request["req"] = req;
-    if (!send(request)) return Json{{"type", "SendFailed"}};
-    return reply(req).value_or(Json{{"type", "NoReply"}});
-  }
-
-  bool closed = false;
-
- private:
-  int fd_ = -1;
-  std::string buffer_;
-  int next_ = 0;
-};
-
-class ProtocolServerTest : public testing::WorkloadManagerTest {
- protected:
-  void startServer(ServerLimits limits = {}) {
-    handler_ = std::make_unique<RequestHandler>(*manager_, control_.get_executor(),
-                                                LogOptions{.poll = 5ms, .batch = 256});
-    server_ = std::make_unique<ProtocolServer>(io_, *handler_, limits);
-    manager_->setObserver([this](const api::WorkloadStatus& s) { server_->publish(s); });
-    auto bound = server_->listen("127.0.0.1", 0);
-    ASSERT_TRUE(bound.has_value()) << bound.error().toString();
-    port_ = bound->port();
-    server_->start();
-    io_thread_ = std::thread([this] { io_.run(); });
-  }
-  void TearDown() override {
-    if (server_) boost::asio::post(io_, [this] { server_->stop(); });
-    work_guard_.reset();
-    if (io_thread_.joinable()) {
-      // Once stopped, the connections end and run() returns; do not hang if not.
-      EXPECT_TRUE(eventually([&] { return io_.stopped(); }));
-      io_.stop();
-      io_thread_.join();
-    }
-    WorkloadManagerTest::TearDown();
-  }
-
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_guard_ =
-      boost::asio::make_work_guard(io_);
-  std::unique_ptr<RequestHandler> handler_;
-  std::unique_ptr<ProtocolServer> server_;
-  std::thread io_thread_;
-  unsigned short port_ = 0;
-};
 
 TEST_F(ProtocolServerTest, HelloComesFirstAndMustNameThisNode) {
   ASSERT_NO_FATAL_FAILURE(startServer());
@@ -269,7 +158,8 @@ TEST_F(ProtocolServerTest, NodeInfoIsAnsweredWhileSlowRequestsFillTheirSlots) {
 
 // Other connections (log streams) fill max_connections; a subscribing
 // connection (the server's) still gets one of the reserved slots, which a
-// connection that does not subscribe cannot take.
+// connection that does not subscribe cannot take; beyond all slots a new
+// connection makes room by closing the one idle longest.
 TEST_F(ProtocolServerTest, ASubscriberFindsAReservedSlotWhenOthersFillTheConnections) {
   ServerLimits limits;
   limits.max_connections = 2;
@@ -290,11 +180,36 @@ TEST_F(ProtocolServerTest, ASubscriberFindsAReservedSlotWhenOthersFillTheConnect
   auto greeted = server.call({{"type", "Hello"}, {"node_id", "node-1"}, {"subscribe", true}});
   EXPECT_EQ(greeted.value("type", ""), "Node") << greeted.dump();
   EXPECT_EQ(server.call({{"type", "NodeInfo"}}).value("type", ""), "Node");
-  // Every slot is taken now: the next connection is refused at once.
+  // Every slot is taken now: the next connection closes the one idle longest
+  // that does not subscribe (docs/architecture.md §9.2), never the subscriber.
+  Client extra(port_);
+  EXPECT_EQ(extra.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
+  EXPECT_FALSE(first.read(30s).has_value());
+  EXPECT_TRUE(first.closed) << "the connection idle longest stayed open";
+  EXPECT_EQ(second.call({{"type", "NodeInfo"}}).value("type", ""), "Node");
+  EXPECT_EQ(server.call({{"type", "NodeInfo"}}).value("type", ""), "Node");
+}
+
+// Only when every open connection subscribes is a new one refused.
+TEST_F(ProtocolServerTest, WhenOnlySubscribersAreOpenANewConnectionIsRefused) {
+  ServerLimits limits;
+  limits.max_connections = 1;
+  limits.subscriber_reserve = 1;
+  ASSERT_NO_FATAL_FAILURE(startServer(limits));
+  Client one(port_);
+  Client two(port_);
+  for (auto* c : {&one, &two}) {
+    ASSERT_EQ(c->call({{"type", "Hello"}, {"node_id", "node-1"}, {"subscribe", true}})
+                  .value("type", ""),
+              "Node");
+  }
   Client extra(port_);
   auto full = extra.read(30s);
   ASSERT_TRUE(full.has_value());
   EXPECT_EQ(full->value("code", ""), "Unavailable") << full->dump();
+  EXPECT_FALSE(extra.read(30s).has_value());
+  EXPECT_TRUE(extra.closed);
+  EXPECT_EQ(one.call({{"type", "NodeInfo"}}).value("type", ""), "Node");
 }
 
 // Long runtime messages: each status's message is capped, and a page ends
@@ -334,185 +249,6 @@ TEST_F(ProtocolServerTest, ListWorkloadsPagesStayUnderTheLineLimitWithLongMessag
   EXPECT_GT(pages, 1);
   ASSERT_EQ(ids.size(), static_cast<std::size_t>(kWorkloads));
   for (int i = 0; i < kWorkloads; ++i) EXPECT_EQ(ids[i], "w" + padded(i));
-}
-
-// Logs: the handler streams a workload's CRI log file.
-class LogsTest : public ProtocolServerTest {
- protected:
-  void SetUp() override {
-    char dir[] = "/tmp/zp-logs-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    runtime_.setLogRoot(dir_.string());
-    ProtocolServerTest::SetUp();
-    ASSERT_NO_FATAL_FAILURE(startServer());
-    client_ = std::make_unique<Client>(port_);
-    ASSERT_EQ(client_->call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
-  }
-  void TearDown() override {
-    client_.reset();
-    ProtocolServerTest::TearDown();
-    std::filesystem::remove_all(dir_);
-  }
-  static void append(const std::string& path, const std::vector<std::string>& lines,
-                     const std::string& stream = "stdout") {
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    std::ofstream out(path, std::ios::app);
-    for (const auto& l : lines) {
-      out << "2026-11-29T13:40:31.000000001Z " << stream << " F " << l << "\n";
-    }
-  }
-  // Sends Logs and collects LogLine texts until LogEnd; returns {texts..., "END:<reason>"}.
-  std::vector<std::string> stream(Json request, Client& c) {
-    request["type"] = "Logs";
-    request["req"] = "logs";
-    std::vector<std::string> got;
-    if (!c.send(request)) return {"SendFailed"};
-    while (auto line = c.read()) {
-      if (line->value("req", "") != "logs") continue;
-      const auto type = line->value("type", "");
-      if (type == "LogLine") {
-        got.push_back(line->value("line", ""));
-      } else {
-        got.push_back(type == "LogEnd" ? "END:" + line->value("reason", "") : line->dump());
-        return got;
-      }
-    }
-    got.push_back("NoEnd");
-    return got;
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Client> client_;
-};
-
-TEST_F(LogsTest, TailThenCompleted) {
-  const auto container = run("w");
-  const auto path = statusOf("w").log_path;
-  append(path, {"one", "two", "three"});
-  EXPECT_EQ(stream({{"id", "w"}}, *client_),
-            (std::vector<std::string>{"one", "two", "three", "END:Completed"}));
-  EXPECT_EQ(stream({{"id", "w"}, {"tail", 2}}, *client_),
-            (std::vector<std::string>{"two", "three", "END:Completed"}));
-  EXPECT_EQ(stream({{"id", "w"}, {"tail", 0}}, *client_),
-            (std::vector<std::string>{"END:Completed"}));
-  auto missing = client_->call({{"type", "Logs"}, {"id", "nope"}});
-  EXPECT_EQ(missing.value("type", ""), "Error") << missing.dump();
-  EXPECT_EQ(missing.value("code", ""), "NotFound") << missing.dump();
-}
-
-TEST_F(LogsTest, TailOfOneStream) {
-  const auto container = run("w");
-  const auto path = statusOf("w").log_path;
-  append(path, {"line1", "line2", "line3"});
-  append(path, {"oops"}, "stderr");
-  EXPECT_EQ(stream({{"id", "w"}, {"tail", 2}, {"stream", "stdout"}}, *client_),
-            (std::vector<std::string>{"line2", "line3", "END:Completed"}));
-  EXPECT_EQ(stream({{"id", "w"}, {"tail", 2}, {"stream", "stderr"}}, *client_),
-            (std::vector<std::string>{"oops", "END:Completed"}));
-  EXPECT_EQ(stream({{"id", "w"}, {"tail", 2}}, *client_),
-            (std::vector<std::string>{"line3", "oops", "END:Completed"}));
-  auto bad = client_->call({{"type", "Logs"}, {"id", "w"}, {"stream", "both"}});
-  EXPECT_EQ(bad.value("type", ""), "Error") << bad.dump();
-  EXPECT_EQ(bad.value("code", ""), "InvalidArgument") << bad.dump();
-  EXPECT_EQ(bad.value("field", ""), "stream") << bad.dump();
-}
-
-TEST_F(LogsTest, FollowOfOneStreamSkipsTheOther) {
-  const auto container = run("w");
-  const auto path = statusOf("w").log_path;
-  append(path, {"out before"});
-  Client follower(port_);
-  ASSERT_EQ(follower.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
-  ASSERT_TRUE(follower.send(
-      {{"type", "Logs"}, {"id", "w"}, {"follow", true}, {"stream", "stderr"}, {"req", "f"}}));
-  append(path, {"out during"});
-  append(path, {"err"}, "stderr");
-  auto first = follower.read();
-  ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(first->value("line", ""), "err") << first->dump();
-  EXPECT_EQ(first->value("stream", ""), "stderr") << first->dump();
-  append(path, {"out last"});
-  runtime_.exitContainer(container, 0);
-  ASSERT_TRUE(manager_->sweep().has_value());
-  auto end = follower.read();
-  ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->value("type", ""), "LogEnd") << end->dump();
-  EXPECT_EQ(end->value("reason", ""), "Completed") << end->dump();
-}
-
-TEST_F(LogsTest, FollowStreamsUntilTheWorkloadIsFinalAndDrained) {
-  const auto container = run("w");
-  const auto path = statusOf("w").log_path;
-  append(path, {"before"});
-  Client follower(port_);
-  ASSERT_EQ(follower.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
-  ASSERT_TRUE(follower.send({{"type", "Logs"}, {"id", "w"}, {"follow", true}, {"req", "f"}}));
-  auto first = follower.read();
-  ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(first->value("line", ""), "before") << first->dump();
-  append(path, {"during"});
-  auto second = follower.read();
-  ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(second->value("line", ""), "during") << second->dump();
-  // Still following: nothing more, no end.
-  EXPECT_FALSE(follower.read(100ms).has_value());
-  // The container exits after a last line: the stream drains it and ends.
-  append(path, {"last words"});
-  runtime_.exitContainer(container, 0);
-  ASSERT_TRUE(manager_->sweep().has_value());
-  auto third = follower.read();
-  ASSERT_TRUE(third.has_value());
-  EXPECT_EQ(third->value("line", ""), "last words") << third->dump();
-  auto end = follower.read();
-  ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->value("type", ""), "LogEnd") << end->dump();
-  EXPECT_EQ(end->value("reason", ""), "Completed") << end->dump();
-  EXPECT_EQ(end->value("req", ""), "f") << end->dump();
-}
-
-TEST_F(LogsTest, FollowMovesToTheLogOfARestart) {
-  auto s = spec("w");
-  s.restart_policy = api::RestartPolicy::kAlways;
-  const auto container = run(s);
-  const auto first_path = statusOf("w").log_path;
-  append(first_path, {"attempt 0"});
-  Client follower(port_);
-  ASSERT_EQ(follower.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
-  ASSERT_TRUE(follower.send({{"type", "Logs"}, {"id", "w"}, {"follow", true}, {"req", "f"}}));
-  ASSERT_EQ(follower.read().value_or(Json{}).value("line", ""), "attempt 0");
-  runtime_.exitContainer(container, 1);
-  ASSERT_TRUE(eventually([&] {
-    EXPECT_TRUE(manager_->sweep().has_value());
-    return statusOf("w").reason == "BackOff";
-  }));
-  clock_.advance(1h);
-  ASSERT_TRUE(eventually([&] {
-    EXPECT_TRUE(manager_->sweep().has_value());
-    return statusOf("w").restart_count == 1 && statusOf("w").state == api::WorkloadState::kRunning;
-  }));
-  const auto second_path = statusOf("w").log_path;
-  ASSERT_NE(second_path, first_path);
-  append(second_path, {"attempt 1"});
-  auto next = follower.read();
-  ASSERT_TRUE(next.has_value());
-  EXPECT_EQ(next->value("line", ""), "attempt 1") << next->dump();
-}
-
-TEST_F(LogsTest, ARemovedWorkloadEndsItsStream) {
-  run("w");
-  append(statusOf("w").log_path, {"x"});
-  Client follower(port_);
-  ASSERT_EQ(follower.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
-  ASSERT_TRUE(follower.send({{"type", "Logs"}, {"id", "w"}, {"follow", true}, {"req", "f"}}));
-  ASSERT_EQ(follower.read().value_or(Json{}).value("line", ""), "x");
-  auto removed = remove("w");
-  ASSERT_EQ(removed.wait_for(30s), std::future_status::ready);
-  ASSERT_TRUE(removed.get().has_value());
-  auto end = follower.read();
-  ASSERT_TRUE(end.has_value());
-  EXPECT_EQ(end->value("type", ""), "LogEnd") << end->dump();
-  EXPECT_EQ(end->value("reason", ""), "NotFound") << end->dump();
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <system_error>
+
+#include "tls/tls_context.h"
 
 #ifndef ZP_AGENT_BINARY
 #error "ZP_AGENT_BINARY must name the zoneplane-agent binary (see CMakeLists.txt)"
@@ -50,6 +53,12 @@ void AgentIntegrationTest::SetUp() {
   data_dir_ = dir_ / "data";
   agent_log_ = dir_ / "agent.log";
   std::filesystem::create_directories(data_dir_);
+  std::filesystem::create_directories(dir_ / "pki");
+  pki_ = testsupport::makeTestPki(dir_ / "pki");
+  node_tls_ = pki_.node(node_id_);
+  auto context = tls::clientContext(pki_.server, tls::MinVersion::kTls13);
+  ASSERT_TRUE(context.has_value()) << context.error().toString();
+  client_tls_ = LineClientTls{*context, tls::Identity::node(node_id_)};
 }
 
 void AgentIntegrationTest::TearDown() {
@@ -73,8 +82,18 @@ void AgentIntegrationTest::removeNodeSandboxes() {
   if (auto s = removeSandboxesOfNode(*cri_, node_id_); !s) ADD_FAILURE() << s.error().message;
 }
 
+std::vector<std::string> AgentIntegrationTest::tlsArgs() const {
+  return {"--tls-cert", node_tls_.cert, "--tls-key", node_tls_.key, "--tls-ca", node_tls_.ca};
+}
+
 void AgentIntegrationTest::startAgent(std::vector<std::string> extra_args) {
   client_.reset();
+  plaintext_ = std::find(extra_args.begin(), extra_args.end(), "--insecure-plaintext") !=
+               extra_args.end();
+  if (!plaintext_) {
+    const auto tls = tlsArgs();
+    extra_args.insert(extra_args.begin(), tls.begin(), tls.end());
+  }
   AgentArgs args{ZP_AGENT_BINARY,
                  node_id_,
                  data_dir_,
@@ -87,7 +106,7 @@ void AgentIntegrationTest::startAgent(std::vector<std::string> extra_args) {
 }
 
 LineClient AgentIntegrationTest::connectRaw() {
-  auto c = LineClient::connect(agent_.port());
+  auto c = LineClient::connect(agent_.port(), plaintext_ ? nullptr : &client_tls_);
   if (!c) {
     ADD_FAILURE() << "cannot connect to the agent: " << c.error().toString();
     return LineClient::disconnected();

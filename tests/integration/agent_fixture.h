@@ -10,6 +10,12 @@
 //   ZONEPLANE_ALT_HANDLER   a second runtime handler (runc-alt)
 //   ZONEPLANE_REQUIRE_STACK=1 turns "variables missing" from a skip into a failure.
 //
+// The agent runs with mutual TLS (docs/architecture.md §9.2): its node
+// certificate comes from a test PKI made per test (pki_), and the clients
+// present the PKI's server certificate and require node/<node id>. An agent
+// started with "--insecure-plaintext" among its extra arguments is spoken to
+// in plaintext instead.
+//
 // Cleanup (TearDown, also after a failed assertion): SIGTERM the agent, then
 // stop and remove every sandbox labelled zoneplane.io/node-id=<node id>, then
 // delete the temporary directory. The agent log is printed when the test failed.
@@ -22,6 +28,7 @@
 
 #include "agent_test_support.h"
 #include "cri/client.h"
+#include "support/test_pki.h"
 
 namespace zp::agent_it {
 
@@ -33,9 +40,11 @@ class AgentIntegrationTest : public ::testing::Test {
   void removeNodeSandboxes();
 
   // Starts the agent (classes "native" -> default handler "runc" and "alt" ->
-  // the alt handler, both on the stack's endpoint, plus `extra_args`) and
-  // connects client_. Use with ASSERT_NO_FATAL_FAILURE.
+  // the alt handler, both on the stack's endpoint, its TLS files, plus
+  // `extra_args`) and connects client_. Use with ASSERT_NO_FATAL_FAILURE.
   void startAgent(std::vector<std::string> extra_args = {});
+  // The flags naming the node's TLS files (--tls-cert, --tls-key, --tls-ca).
+  std::vector<std::string> tlsArgs() const;
   // A new connection to the running agent, greeted with Hello {node_id_,
   // subscribe} (fails the test if it cannot connect or Hello is refused).
   LineClient connect(bool subscribe = false);
@@ -73,6 +82,10 @@ class AgentIntegrationTest : public ::testing::Test {
 
   std::string endpoint_, image_, alt_handler_, node_id_;
   std::filesystem::path dir_, data_dir_, agent_log_;
+  testsupport::TestPki pki_;
+  tls::TlsFiles node_tls_;       // the agent's certificate, key and CA
+  LineClientTls client_tls_;     // what connect() uses unless plaintext_
+  bool plaintext_ = false;       // the agent runs --insecure-plaintext
   std::unique_ptr<cri::Client> cri_;
   AgentProcess agent_;
   std::optional<LineClient> client_;

@@ -103,14 +103,18 @@ TEST_F(Pulls, AnExpiredPullDeadlineFailsTheWorkloadWithATimeoutMessage) {
 }
 
 TEST_F(Pulls, AFailedPullNamesTheKindOfFailureAndNeverQuotesWhatAnswered) {
+  // A server that is no registry: it greets every connection with a JSON error line.
+  SilentRegistry garbage;
+  ASSERT_TRUE(garbage.start(
+      R"({"type":"Error","code":"InvalidArgument","message":"malformed JSON at byte 0"})"
+      "\n"));
   ASSERT_NO_FATAL_FAILURE(startAgent());
   struct Case {
     std::string image;
     std::string kind;
   };
   const Case cases[] = {
-      // The agent's own port: it answers an HTTP request with a JSON error line.
-      {"127.0.0.1:" + std::to_string(agent_.port()) + "/a/b:1", "bad response"},
+      {"127.0.0.1:" + std::to_string(garbage.port()) + "/a/b:1", "bad response"},
       // Nothing listens on port 1.
       {"127.0.0.1:1/a/b:1", "unreachable"},
   };

@@ -1,6 +1,6 @@
 #pragma once
 // Support for the agent integration tests: the real zoneplane-agent process,
-// a blocking client for the line protocol (docs/architecture.md §3) and polling. No
+// the blocking client for the line protocol (docs/architecture.md §3) and polling. No
 // GoogleTest here: failures come back as values for the fixture to assert on.
 //
 // Threading: AgentProcess is used from the test's main thread; each
@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "cri/client.h"
 #include "daemon_process.h"
+#include "support/line_client.h"
 
 namespace zp::agent_it {
 
@@ -66,48 +67,9 @@ class AgentProcess {
   testsupport::DaemonProcess process_;
 };
 
-// A blocking TCP client for the line protocol on 127.0.0.1. Replies are
-// JSON objects; call() matches them to requests by "req".
-class LineClient {
- public:
-  static Result<LineClient> connect(unsigned short port);
-  // A client that is not connected: every operation fails with kUnavailable.
-  static LineClient disconnected() { return LineClient(-1); }
-
-  LineClient(LineClient&& other) noexcept;
-  LineClient& operator=(LineClient&& other) noexcept;
-  LineClient(const LineClient&) = delete;
-  LineClient& operator=(const LineClient&) = delete;
-  ~LineClient();
-
-  // Sends bytes as they are (no newline added).
-  Status sendRaw(std::string_view bytes);
-  // Sends `message.dump()` plus '\n'.
-  Status send(const Json& message);
-  // The next line without '\n'. kDeadlineExceeded after `timeout`;
-  // kUnavailable when the peer closed (EOF or reset).
-  Result<std::string> readLine(std::chrono::milliseconds timeout = 60s);
-  // The next line, parsed; kInternal if it is not JSON.
-  Result<Json> readJson(std::chrono::milliseconds timeout = 60s);
-  // Sends Hello {node_id, subscribe} (the first request on every connection)
-  // and checks the reply is Node; the error carries the reply otherwise.
-  Status hello(const std::string& node_id, bool subscribe = false);
-  // Sends `request` with a fresh "req" and returns the reply carrying it.
-  // Replies with another req in between are an error (use call() only when
-  // nothing else is in flight on this connection).
-  Result<Json> call(Json request, std::chrono::milliseconds timeout = 120s);
-  // Waits until the peer closes the connection (true) or `timeout` (false).
-  // Lines read meanwhile are discarded.
-  bool waitClosed(std::chrono::milliseconds timeout = 30s);
-  void close();
-
- private:
-  explicit LineClient(int fd) : fd_(fd) {}
-
-  int fd_ = -1;
-  std::string buffer_;
-  unsigned next_req_ = 0;
-};
+// The blocking line-protocol client, plain or TLS (tests/support/line_client.h).
+using testsupport::LineClient;
+using testsupport::LineClientTls;
 
 // Stops and removes every sandbox labelled with `node_id`, listing again until
 // none is left: a runtime call cut short by a killed agent may still be

@@ -8,7 +8,7 @@
 
 namespace zp::agent_it {
 
-bool SilentRegistry::start() {
+bool SilentRegistry::start(std::string greeting) {
   listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -20,12 +20,13 @@ bool SilentRegistry::start() {
     return false;
   }
   port_ = ntohs(addr.sin_port);
-  thread_ = std::thread([this] {
+  thread_ = std::thread([this, greeting = std::move(greeting)] {
     while (!stop_) {
       pollfd p{listener_, POLLIN, 0};
       if (poll(&p, 1, 100) <= 0) continue;
       const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
+      if (!greeting.empty()) (void)::send(fd, greeting.data(), greeting.size(), MSG_NOSIGNAL);
       std::lock_guard lock(mutex_);
       accepted_.push_back(fd);
     }

@@ -1,12 +1,15 @@
 #pragma once
 // SilentRegistry: a "registry" on 127.0.0.1 (port 0) that accepts TCP
 // connections and never answers, so image pulls from it hang until they are
-// cancelled, time out, or close() drops the connections. Owns its listening
-// socket, every accepted connection and one accept thread.
+// cancelled, time out, or close() drops the connections; or, given a
+// greeting, writes that to every connection (a server that is no registry)
+// and is silent afterwards. Owns its listening socket, every accepted
+// connection and one accept thread.
 
 #include <atomic>
 #include <cstddef>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,8 +22,9 @@ class SilentRegistry {
   SilentRegistry& operator=(const SilentRegistry&) = delete;
   ~SilentRegistry() { close(); }
 
-  // Listens; false if the socket could not be set up.
-  bool start();
+  // Listens; false if the socket could not be set up. `greeting` (if any)
+  // is written to each connection as it is accepted.
+  bool start(std::string greeting = {});
   // Stops listening and closes every accepted connection (pulls then fail).
   void close();
   // Connections accepted so far (open or closed by close()).

@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <functional>
 #include <vector>
 
 namespace zp::protocol {
@@ -15,8 +16,12 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 // Sends `payload` from one end of a loopback TCP pair and collects what a
-// LineReader with `max_line` returns on the other end until an error.
-std::vector<Result<std::string>> readAll(const std::string& payload, std::size_t max_line) {
+// LineReader with `max_line` (and `budget`) returns on the other end until an
+// error. `after_line` sees the reader after each line.
+std::vector<Result<std::string>> readAll(
+    const std::string& payload, std::size_t max_line, BufferBudget* budget = nullptr,
+    const std::function<void(const LineReader<tcp::socket>&)>& after_line = {},
+    std::size_t* bytes_read = nullptr) {
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   tcp::socket client(io);
@@ -29,12 +34,14 @@ std::vector<Result<std::string>> readAll(const std::string& payload, std::size_t
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        LineReader<tcp::socket> reader(server, max_line);
+        LineReader<tcp::socket> reader(server, max_line, budget);
+        if (bytes_read != nullptr) reader.onRead([bytes_read](std::size_t n) { *bytes_read += n; });
         while (true) {
           auto line = co_await reader.next();
           const bool stop = !line.has_value();
           out.push_back(std::move(line));
           if (stop) break;
+          if (after_line) after_line(reader);
         }
       },
       asio::detached);
@@ -62,6 +69,47 @@ TEST(LineIoTest, OverlongLineIsAnError) {
   auto lines = readAll(std::string(101, 'x') + "\n", 100);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].error().code, Code::kResourceExhausted);
+}
+
+TEST(LineIoTest, TheBudgetHoldsWhatIsBufferedAndIsGivenBack) {
+  BufferBudget budget(1000);
+  std::vector<std::size_t> charged;
+  std::size_t bytes_read = 0;
+  auto lines = readAll("one\ntwo\nthree", 100, &budget,
+                       [&](const LineReader<tcp::socket>& reader) {
+                         EXPECT_EQ(budget.used(), reader.buffered());
+                         charged.push_back(budget.used());
+                       },
+                       &bytes_read);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(*lines[2], "three");
+  EXPECT_EQ(charged.back(), 0u);  // after the last line nothing is buffered
+  EXPECT_EQ(bytes_read, 13u);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST(LineIoTest, AReadPastTheBudgetIsAnErrorAndReleasesItsShare) {
+  BufferBudget budget(12);
+  ASSERT_TRUE(budget.take(4));  // another reader's share: 4 + 11 bytes do not fit
+  auto lines = readAll("0123456789\n", 100, &budget);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].error().code, Code::kResourceExhausted);
+  EXPECT_EQ(budget.used(), 4u);
+  budget.give(4);
+  auto fits = readAll("0123456789\n", 100, &budget);
+  ASSERT_TRUE(fits[0]) << fits[0].error().toString();
+  EXPECT_EQ(*fits[0], "0123456789");
+}
+
+TEST(LineIoTest, BudgetTakeAndGive) {
+  BufferBudget budget(5);
+  EXPECT_TRUE(budget.take(5));
+  EXPECT_FALSE(budget.take(1));
+  budget.give(2);
+  EXPECT_FALSE(budget.take(3));
+  EXPECT_TRUE(budget.take(2));
+  budget.give(100);
+  EXPECT_EQ(budget.used(), 0u);
 }
 
 }  // namespace

@@ -1,0 +1,62 @@
+#pragma once
+// Joining a cluster (docs/architecture.md §9.1), the agent's side: with a
+// one-time join token, obtain this node's certificate from the server while
+// trusting nothing but the CA fingerprint the token carries. The key is made
+// here and never leaves the node. Blocking: runs its own io_context on the
+// calling thread (once, at start, before the daemon).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "tls/tls_context.h"
+
+namespace zp::agent {
+
+// "zpjoin_<id>.<secret>.<sha256 of the CA certificate, 64 hex>".
+struct JoinToken {
+  std::string id;              // public: names the token in the server's audit log
+  std::string ca_fingerprint;  // lowercase hex
+  std::string text;            // the whole token, sent as the bearer; never logged
+};
+// kInvalidArgument saying which part is wrong (never repeating the token).
+Result<JoinToken> parseJoinToken(std::string_view text);
+
+// "https://HOST:PORT" (HOST a DNS name, an IPv4 address or [IPv6]; an
+// optional trailing "/").
+struct JoinUrl {
+  std::string host;  // without brackets
+  std::uint16_t port = 0;
+};
+Result<JoinUrl> parseJoinUrl(std::string_view url);
+
+struct JoinOptions {
+  std::string url;                       // --join
+  std::string token;                     // --join-token
+  std::string node_id;                   // --node-id
+  std::optional<std::string> advertise;  // "HOST:PORT" the server reaches this agent at
+  tls::TlsFiles files;                   // where node.key, node.crt and ca.crt go
+  std::chrono::milliseconds timeout{30'000};  // connect to response, in all
+};
+
+enum class JoinOutcome {
+  kJoined,         // the files were written
+  kAlreadyJoined,  // the files already held a valid identity for this node
+};
+
+// Joins unless `files` already hold a valid identity for the node (then
+// nothing is sent and the token is not spent). Otherwise: makes an EC P-256
+// key and a CSR, connects with TLS, accepts the server only when its chain
+// holds the token's CA and its certificate verifies against it and names
+// HOST, sends POST /join {node_id, csr, address?} with the token as bearer,
+// checks the certificate it gets back (this node's identity, this key, the
+// pinned CA) and writes the key (0600), certificate and CA atomically.
+// Errors: kInvalidArgument (options), kUnauthenticated (the server is not
+// the token's cluster, or it refused the token), kUnavailable (network),
+// kDeadlineExceeded, or the server's refusal as an error with its status.
+Result<JoinOutcome> joinCluster(const JoinOptions& options);
+
+}  // namespace zp::agent

@@ -517,6 +517,8 @@ asio::awaitable<void> AgentLink::readLoop(Self /*self*/, std::shared_ptr<Connect
     if (!line) {
       std::string message = line.error().code == Code::kResourceExhausted
                                 ? "the agent sent a " + line.error().message
+                            : line.error().message == "connection closed"
+                                ? "the agent closed the connection"
                                 : "connection closed: " + line.error().message;
       if (conn->stream.secure() && line.error().message.find("alert") != std::string::npos) {
         // TLS 1.3: the agent checks our certificate after our handshake ended.

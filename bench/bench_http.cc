@@ -11,8 +11,11 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 BenchHttpClient::BenchHttpClient(asio::any_io_executor executor, asio::ip::tcp::endpoint server,
-                                 std::shared_ptr<asio::ssl::context> tls)
-    : executor_(std::move(executor)), server_(server), tls_(std::move(tls)) {}
+                                 std::shared_ptr<asio::ssl::context> tls, std::string token)
+    : executor_(std::move(executor)),
+      server_(server),
+      tls_(std::move(tls)),
+      authorization_(token.empty() ? std::string() : "Bearer " + token) {}
 
 asio::awaitable<bool> BenchHttpClient::ensureConnected() {
   if (connected_) co_return true;
@@ -37,6 +40,7 @@ asio::awaitable<HttpAnswer> BenchHttpClient::request(http::verb method, std::str
     if (!co_await ensureConnected()) co_return HttpAnswer{};
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "bench");
+    if (!authorization_.empty()) req.set(http::field::authorization, authorization_);
     req.keep_alive(true);
     if (!body.empty()) {
       req.set(http::field::content_type, "application/json");

@@ -27,9 +27,11 @@ struct HttpAnswer {
 class BenchHttpClient {
  public:
   // With `tls`, HTTPS (the context verifies the server's chain); it must
-  // outlive the client.
+  // outlive the client. `token`, when set, goes with every request as
+  // "Authorization: Bearer <token>".
   BenchHttpClient(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint server,
-                  std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
+                  std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
+                  std::string token = {});
 
   // Sends one request (reconnecting once if the kept-alive connection was
   // closed) and reads the whole answer.
@@ -42,6 +44,7 @@ class BenchHttpClient {
   boost::asio::any_io_executor executor_;
   boost::asio::ip::tcp::endpoint server_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::string authorization_;  // "" or "Bearer <token>"
   std::optional<tls::Transport> stream_;
   boost::beast::flat_buffer buffer_;
   bool connected_ = false;

@@ -100,4 +100,17 @@ long residentKiB(pid_t pid) {
   return 0;
 }
 
+std::string createAdminToken(const std::string& server_bin, const std::string& database,
+                             const std::string& stderr_file) {
+  ChildProcess command;
+  if (!command.start({server_bin, "tokens", "create", "--name", "bench", "--role", "admin",
+                      "--database", database},
+                     stderr_file)) {
+    return "";
+  }
+  auto line = command.readLine(std::chrono::seconds(60));  // the token alone on stdout
+  command.stop();
+  return line.value_or("");
+}
+
 }  // namespace zp::bench

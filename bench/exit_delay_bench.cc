@@ -43,6 +43,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using nlohmann::json;
 using zp::bench::BenchHttpClient;
+using zp::bench::createAdminToken;
 using zp::bench::ChildProcess;
 
 namespace {
@@ -119,6 +120,13 @@ int main(int argc, char** argv) {
         << "allowed_registries = [\"" << registry << "\"]\n"
         << "[[nodes]]\nid = \"exit-bench\"\naddress = \"127.0.0.1:" << agent_port << "\"\n";
   }
+  // An admin token in the database before the server starts (§9.3).
+  const std::string token = createAdminToken(server_bin, (dir / "db" / "zoneplane.db").string(),
+                                             (dir / "tokens.log").string());
+  if (token.empty()) {
+    std::fprintf(stderr, "no API token; see %s\n", (dir / "tokens.log").c_str());
+    return 1;
+  }
   ChildProcess server;
   // Loopback only, plain text: this measures the exit path, not TLS (tls_bench does).
   server.start({server_bin, "--config", (dir / "server.toml").string(), "--insecure-http",
@@ -138,7 +146,7 @@ int main(int argc, char** argv) {
       io,
       [&]() -> asio::awaitable<void> {
         auto ex = co_await asio::this_coro::executor;
-        BenchHttpClient client(ex, api);
+        BenchHttpClient client(ex, api, nullptr, token);
         // The background: long-running workloads, all Running before measuring.
         for (int i = 0; i < background; ++i) {
           const std::string id = "bg-" + std::to_string(i);
@@ -175,7 +183,7 @@ int main(int argc, char** argv) {
         asio::co_spawn(
             ex,
             [&, ex]() -> asio::awaitable<void> {
-              BenchHttpClient submitter(ex, api);
+              BenchHttpClient submitter(ex, api, nullptr, token);
               for (int i = 0; i < samples && watching; ++i) {
                 const std::string id = "exit-" + std::to_string(i);
                 ids.push_back(id);

@@ -45,6 +45,7 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 using zp::bench::BenchHttpClient;
 using zp::bench::ChildProcess;
+using zp::bench::createAdminToken;
 
 namespace {
 
@@ -173,6 +174,13 @@ int main(int argc, char** argv) {
       out << "[[nodes]]\nid = \"" << id << "\"\naddress = \"" << address << "\"\n";
     }
   }
+  // An admin token in the database before the server first starts (§9.3).
+  const std::string token = createAdminToken(
+      o.server_bin, (o.work_dir / "db" / "zoneplane.db").string(), (o.work_dir / "tokens.log").string());
+  if (token.empty()) {
+    std::fprintf(stderr, "no API token; see %s\n", (o.work_dir / "tokens.log").c_str());
+    return 1;
+  }
   ChildProcess server;
   unsigned short port = startServer(server, o, config);
   if (port == 0) {
@@ -186,7 +194,7 @@ int main(int argc, char** argv) {
   int ready = 0;
   while (Clock::now() < ready_deadline) {
     runAsync([&](asio::any_io_executor ex) -> asio::awaitable<void> {
-      BenchHttpClient client(ex, api);
+      BenchHttpClient client(ex, api, nullptr, token);
       std::string target = "/nodes";
       auto answer = co_await client.request(http::verb::get, target, kNoBody);
       ready = 0;
@@ -213,7 +221,7 @@ int main(int argc, char** argv) {
       asio::co_spawn(
           ex,
           [&, timer]() -> asio::awaitable<void> {
-            BenchHttpClient client(co_await asio::this_coro::executor, api);
+            BenchHttpClient client(co_await asio::this_coro::executor, api, nullptr, token);
             for (int i = next++; i < o.workloads; i = next++) {
               json spec{{"id", "wl-" + std::to_string(i)},
                         {"image", "registry.example.com/app:1.0"},
@@ -251,7 +259,7 @@ int main(int argc, char** argv) {
           ex,
           [&, timer]() -> asio::awaitable<void> {
             auto exec = co_await asio::this_coro::executor;
-            BenchHttpClient client(exec, api);
+            BenchHttpClient client(exec, api, nullptr, token);
             asio::steady_timer pace(exec);
             std::mt19937 rng(static_cast<unsigned>(issued.load()) * 7919u + 1);
             for (int k = issued++; k < total; k = issued++) {
@@ -283,7 +291,7 @@ int main(int argc, char** argv) {
   if (port != 0) {
     const asio::ip::tcp::endpoint api2{asio::ip::make_address("127.0.0.1"), port};
     runAsync([&](asio::any_io_executor ex) -> asio::awaitable<void> {
-      BenchHttpClient client(ex, api2);
+      BenchHttpClient client(ex, api2, nullptr, token);
       const std::string last = "/workloads/wl-" + std::to_string(o.workloads - 1);
       for (int i = 0; i < 6000; ++i) {
         auto answer = co_await client.request(http::verb::get, last, kNoBody);

@@ -38,6 +38,7 @@
 #include "bench_http.h"
 #include "bench_pki.h"
 #include "server/async_event.h"
+#include "server/auth/token.h"
 #include "server/nodes/agent_link.h"
 #include "server/server.h"
 #include "sim/sim_node.h"
@@ -170,6 +171,12 @@ class Rig {
     auto store = store::SqliteStore::open((dir / "zoneplane.db").string());
     if (!store) die(store.error().toString());
     store_ = std::move(*store);
+    // An admin token in the store before the server starts (§9.3).
+    auto issued = server::auth::issueToken({"bench", server::auth::Role::kAdmin, std::nullopt, ""},
+                                           std::chrono::system_clock::now());
+    if (!issued) die(issued.error().toString());
+    if (auto s = store_->apply({store::PutToken{issued->record}}); !s) die(s.error().toString());
+    token_ = issued->text;
     server::ServerOptions options;
     options.nodes = {{kNodeId, "127.0.0.1:" + std::to_string(served_at->port()), {"native"}}};
     options.trust.default_trust = api::TrustLevel::kInternal;
@@ -197,6 +204,7 @@ class Rig {
   asio::ip::tcp::endpoint api() const { return api_; }
   std::shared_ptr<asio::ssl::context> clientTls() const { return client_tls_; }
   std::shared_ptr<asio::ssl::context> linkTls() const { return link_tls_; }
+  const std::string& token() const { return token_; }
   const std::string& directAddress() const { return direct_address_; }
 
  private:
@@ -205,6 +213,7 @@ class Rig {
   IoThread server_io_;
   std::unique_ptr<sim::SimNode> served_, direct_;
   std::string direct_address_;
+  std::string token_;
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<server::Server> server_;
   asio::ip::tcp::endpoint api_;
@@ -236,7 +245,7 @@ struct Figures {
 
 asio::awaitable<void> measureApi(const Rig& rig, const Options& o, Figures& out) {
   auto ex = co_await asio::this_coro::executor;
-  bench::BenchHttpClient client(ex, rig.api(), rig.clientTls());
+  bench::BenchHttpClient client(ex, rig.api(), rig.clientTls(), rig.token());
   const std::string node_target = std::string("/nodes/") + kNodeId;
   const std::function<bool(const json&)> node_ready = [](const json& n) {
     return n.value("state", "") == "Ready";
@@ -274,7 +283,7 @@ asio::awaitable<void> measureApi(const Rig& rig, const Options& o, Figures& out)
   // A new connection (and for HTTPS a full handshake) per request.
   for (int i = 0; i < o.fresh; ++i) {
     const auto start = Clock::now();
-    bench::BenchHttpClient once(ex, rig.api(), rig.clientTls());
+    bench::BenchHttpClient once(ex, rig.api(), rig.clientTls(), rig.token());
     auto answer = co_await once.request(http::verb::get, first, kNoBody);
     if (answer.status != 200) die("GET answered " + std::to_string(answer.status));
     out.fresh.ms.push_back(since(start));

@@ -115,6 +115,11 @@ asio::awaitable<void> HttpServer::acceptLoop() {
 }
 
 asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
+  // Answers go out at once: with TLS 1.3 the session tickets sent after the
+  // handshake would otherwise hold the first answer back until the client
+  // acknowledges them (Nagle against delayed ACKs: tens of milliseconds).
+  boost::system::error_code nodelay_ec;
+  socket.set_option(tcp::no_delay(true), nodelay_ec);
   tls::Transport stream = options_.tls ? tls::Transport(std::move(socket), *options_.tls)
                                        : tls::Transport(std::move(socket));
   const std::uint64_t id = next_connection_++;

@@ -53,6 +53,7 @@
 #include <set>
 #include <string>
 
+#include "agent/log_throttle.h"
 #include "agent/request_handler.h"
 #include "common/status.h"
 #include "protocol/line_io.h"
@@ -148,9 +149,12 @@ class ProtocolServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::set<std::shared_ptr<Connection>> connections_;
   bool stopping_ = false;
-  // Evictions since the last warning about them (warned at most every 10 s).
-  std::size_t evicted_unlogged_ = 0;
-  std::chrono::steady_clock::time_point eviction_logged_{};
+  // What strangers can cause at will is logged at most once per 10 s, with
+  // a count of what was held back: evictions, refused certificates and
+  // identities, other failed handshakes (scanners, plaintext clients).
+  LogThrottle eviction_log_;
+  LogThrottle refusal_log_;
+  LogThrottle handshake_log_;
 };
 
 }  // namespace zp::agent

@@ -43,8 +43,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using nlohmann::json;
 using zp::bench::BenchHttpClient;
-using zp::bench::createAdminToken;
 using zp::bench::ChildProcess;
+using zp::bench::createAdminToken;
 
 namespace {
 

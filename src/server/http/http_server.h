@@ -27,8 +27,8 @@ struct HttpServerOptions {
   std::size_t body_limit = 1 << 20;  // larger bodies get 413
   std::size_t header_limit = 16 * 1024;
   // Deadline for the TLS handshake, for reading one whole request (also the
-  // keep-alive idle timeout) and for writing one response (for a streamed response: its headers, and
-  // each chunk).
+  // keep-alive idle timeout) and for writing one response (for a streamed response: its headers,
+  // and each chunk).
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
 };

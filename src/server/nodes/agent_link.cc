@@ -363,9 +363,9 @@ asio::awaitable<std::optional<AgentLink::Refusal>> AgentLink::secure(
   conn->deadline.cancel();
   if (!conn->open) co_return Refusal{node_reason::kHandshakeFailed, "closed"};
   if (conn->timed_out) {
-    co_return Refusal{node_reason::kHandshakeFailed,
-                      "no TLS handshake with " + address_ + " within " +
-                          millis(options_.connect_timeout)};
+    co_return Refusal{
+        node_reason::kHandshakeFailed,
+        "no TLS handshake with " + address_ + " within " + millis(options_.connect_timeout)};
   }
   if (!shaken) {
     std::string message = "TLS handshake with " + address_ + " failed: " + shaken.error().message;
@@ -380,9 +380,8 @@ asio::awaitable<std::optional<AgentLink::Refusal>> AgentLink::secure(
     co_return Refusal{node_reason::kHandshakeFailed, std::move(message)};
   }
   if (auto peer = tls::requirePeer(conn->stream.ssl(), tls::Identity::node(node_id_)); !peer) {
-    co_return Refusal{node_reason::kTlsIdentity,
-                      "the agent at " + address_ + " is not node \"" + node_id_ +
-                          "\": " + peer.error().message};
+    co_return Refusal{node_reason::kTlsIdentity, "the agent at " + address_ + " is not node \"" +
+                                                     node_id_ + "\": " + peer.error().message};
   }
   co_return std::nullopt;
 }
@@ -533,8 +532,9 @@ asio::awaitable<void> AgentLink::readLoop(Self /*self*/, std::shared_ptr<Connect
     if (!reply) {
       std::string message = "undecodable line from the agent: " + reply.error().message;
       if (!conn->stream.secure() && looksLikeTls(*line)) {
-        message = "the agent answered with TLS: it expects a TLS connection, and this server "
-                  "runs with --insecure-plaintext";
+        message =
+            "the agent answered with TLS: it expects a TLS connection, and this server "
+            "runs with --insecure-plaintext";
       }
       close(*conn, node_reason::kConnectionLost, message);
       co_return;

@@ -5,6 +5,7 @@
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,7 +16,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -189,8 +189,8 @@ Status writeFiles(const tls::TlsFiles& files, const tls::PrivateKey& key, const 
 
 Status checkJoinTokenSources(const JoinTokenSources& sources) {
   if (!sources.flag.empty() && !sources.file.empty()) {
-    return fail(Code::kInvalidArgument, "give the join token once: --join-token or --join-token-file",
-                "join-token");
+    return fail(Code::kInvalidArgument,
+                "give the join token once: --join-token or --join-token-file", "join-token");
   }
   return ok();
 }

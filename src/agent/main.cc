@@ -1,8 +1,8 @@
 // zoneplane-agent: the node agent. Wires config, runtime and daemon together.
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
   apply(zp::agent::validateConfig(config));
   apply(zp::setupLogging(config.log_level));
   if (join_url.empty() && (!join_token.empty() || !join_token_file.empty() || !advertise.empty())) {
-    std::cerr << "zoneplane-agent: --join-token, --join-token-file and --advertise go with --join\n";
+    std::cerr
+        << "zoneplane-agent: --join-token, --join-token-file and --advertise go with --join\n";
     return 2;
   }
   if (config.insecure_plaintext) {

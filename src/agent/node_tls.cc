@@ -15,9 +15,10 @@ Result<std::shared_ptr<boost::asio::ssl::context>> loadNodeTls(const tls::TlsFil
   auto cert = tls::readFile(files.cert);
   if (!cert) {
     if (cert.error().code == Code::kNotFound) {
-      return fail(Code::kNotFound, "no node certificate at \"" + files.cert +
-                                       "\": join the cluster (--join URL with --join-token-file) or give "
-                                       "one with --tls-cert/--tls-key/--tls-ca ([tls] in the config)",
+      return fail(Code::kNotFound,
+                  "no node certificate at \"" + files.cert +
+                      "\": join the cluster (--join URL with --join-token-file) or give "
+                      "one with --tls-cert/--tls-key/--tls-ca ([tls] in the config)",
                   "tls.cert");
     }
     return fail(Code::kInvalidArgument,

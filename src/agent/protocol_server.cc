@@ -228,10 +228,11 @@ bool ProtocolServer::evictIdlest() {
   if (const auto held_back = eviction_log_.admit(now)) {
     const auto idle_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(now - victim->active).count();
-    spdlog::warn("{} connections open: closed {} connection(s) idle longest to accept new ones "
-                 "(the last: {}, {}, idle for {} ms)",
-                 connections_.size(), *held_back + 1, victim->peer,
-                 victim->handshaking ? "in its TLS handshake" : "not subscribed", idle_ms);
+    spdlog::warn(
+        "{} connections open: closed {} connection(s) idle longest to accept new ones "
+        "(the last: {}, {}, idle for {} ms)",
+        connections_.size(), *held_back + 1, victim->peer,
+        victim->handshaking ? "in its TLS handshake" : "not subscribed", idle_ms);
   }
   victim->drop();
   return true;
@@ -268,9 +269,10 @@ asio::awaitable<void> ProtocolServer::run(std::shared_ptr<Connection> conn) {
     }
     if (auto allowed = tls::requirePeer(conn->transport.ssl(), tls::Identity::server()); !allowed) {
       if (const auto held_back = refusal_log_.admit(SteadyClock::now())) {
-        spdlog::warn("connection {}: refusing {}: only the server's certificate is served; "
-                     "closing{}",
-                     conn->peer, presentedIdentity(conn->transport.ssl()), heldBack(*held_back));
+        spdlog::warn(
+            "connection {}: refusing {}: only the server's certificate is served; "
+            "closing{}",
+            conn->peer, presentedIdentity(conn->transport.ssl()), heldBack(*held_back));
       }
       release(conn);
       co_return;

@@ -201,11 +201,11 @@ Status BeastHttpClient::open(Exchange& exchange, const HttpRequest& request, Ste
     if (!credentials_.ca_file.empty()) {
       if (auto server = tls::requirePeer(transport.ssl(), tls::Identity::server()); !server) {
         transport.close();
-        return fail(Code::kUnauthenticated,
-                    "TLS: refusing zoneplane server at " + url +
-                        ": its certificate chains to the CA \"" + credentials_.ca_file +
-                        "\" but is not the API server's (" + server.error().message +
-                        "); nothing was sent");
+        return fail(Code::kUnauthenticated, "TLS: refusing zoneplane server at " + url +
+                                                ": its certificate chains to the CA \"" +
+                                                credentials_.ca_file +
+                                                "\" but is not the API server's (" +
+                                                server.error().message + "); nothing was sent");
       }
     }
   }

@@ -4,9 +4,7 @@
 
 namespace zp::tls {
 
-bool isTokenId(std::string_view text) {
-  return text.size() == kTokenIdLength && isLowerHex(text);
-}
+bool isTokenId(std::string_view text) { return text.size() == kTokenIdLength && isLowerHex(text); }
 
 bool isTokenSecret(std::string_view text) {
   if (text.size() != kTokenSecretLength) return false;

@@ -1,11 +1,10 @@
 #include "tls/pki_internal.h"
 
+#include <arpa/inet.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-
-#include <arpa/inet.h>
 
 #include <climits>
 #include <ctime>

@@ -215,7 +215,8 @@ Result<std::string> verifyPinnedServer(SSL* ssl, std::string_view ca_fingerprint
   // certificate may name it too. Only the server's identity is the server.
   auto identity = detail::certificateIdentity(leaf);
   if (!identity || *identity != Identity::server()) {
-    const std::string whose = !identity   ? "has no usable identity (" + identity.error().message + ")"
+    const std::string whose = !identity
+                                  ? "has no usable identity (" + identity.error().message + ")"
                               : *identity ? "is " + (*identity)->describe() + "'s"
                                           : "names no zoneplane identity";
     return fail(Code::kUnauthenticated, "the certificate presented " + whose +

@@ -5,11 +5,11 @@
 // connections never locks the server's subscribed connection out.
 
 #include <fcntl.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 #include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -79,7 +79,8 @@ TEST_F(TlsServerTest, ANodeOrClientCertificateIsRefused) {
 class CapturedLog {
  public:
   CapturedLog()
-      : sink_(std::make_shared<Sink>()), previous_(spdlog::default_logger()),
+      : sink_(std::make_shared<Sink>()),
+        previous_(spdlog::default_logger()),
         logger_(std::make_shared<spdlog::logger>("captured", sink_)) {
     logger_->set_level(spdlog::level::info);
     spdlog::set_default_logger(logger_);

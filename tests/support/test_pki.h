@@ -8,11 +8,10 @@
 //
 // Files in `dir`: ca.crt/ca.key, server.crt/.key, <id>.crt/.key per node,
 // client.<name>.crt/.key, other-ca.<id>.crt/.key (and other-ca/ holding that
-// CA), expired.<id>.crt/.key, localhost-node.<id>.crt/.key. Every file is made once and reused afterwards
-// (also by a later makeTestPki on the same dir), so calls are cheap. Node ids
-// and client names must be DNS-1123 labels; "server" and "ca" are not
-// available as node ids. A failure is reported with ADD_FAILURE and yields
-// empty paths. Not thread-safe: call from the test's thread.
+// CA), expired.<id>.crt/.key, localhost-node.<id>.crt/.key. Every file is made once and reused
+// afterwards (also by a later makeTestPki on the same dir), so calls are cheap. Node ids and client
+// names must be DNS-1123 labels; "server" and "ca" are not available as node ids. A failure is
+// reported with ADD_FAILURE and yields empty paths. Not thread-safe: call from the test's thread.
 
 #include <filesystem>
 #include <string>

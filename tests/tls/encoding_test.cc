@@ -13,9 +13,7 @@
 namespace zp::tls {
 namespace {
 
-std::vector<unsigned char> bytesOf(std::string_view text) {
-  return {text.begin(), text.end()};
-}
+std::vector<unsigned char> bytesOf(std::string_view text) { return {text.begin(), text.end()}; }
 
 TEST(EncodingTest, LowerHex) {
   const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff};
@@ -30,7 +28,7 @@ TEST(EncodingTest, LowerHex) {
 TEST(EncodingTest, Base64UrlRoundTripsWithoutPadding) {
   // RFC 4648 §10's vectors, in the URL alphabet and unpadded.
   const std::pair<std::string_view, std::string_view> vectors[] = {
-      {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},          {"foo", "Zm9v"},
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
       {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
   };
   for (const auto& [plain, encoded] : vectors) {
@@ -72,17 +70,17 @@ TEST(JoinTokenTest, RefusesEveryOtherShapeWithoutRepeatingIt) {
   const std::string secret = "s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tF";
   ASSERT_EQ(secret.size(), 43u);
   for (const std::string& bad : std::vector<std::string>{
-           "zp_" + kId + "." + kSecret + "." + kFingerprint,                  // an API token
-           "zpjoin_" + kId + "." + kSecret,                                   // no fingerprint
-           "zpjoin_" + kId + "." + kSecret + "." + kFingerprint + ".x",       // a part too many
-           "zpjoin_." + kSecret + "." + kFingerprint,                         // no id
-           "zpjoin_0123456789AB." + kSecret + "." + kFingerprint,             // id upper case
-           "zpjoin_0123456789a." + kSecret + "." + kFingerprint,              // id too short
-           "zpjoin_" + kId + ".s3cr3t." + kFingerprint,                       // secret too short
+           "zp_" + kId + "." + kSecret + "." + kFingerprint,                    // an API token
+           "zpjoin_" + kId + "." + kSecret,                                     // no fingerprint
+           "zpjoin_" + kId + "." + kSecret + "." + kFingerprint + ".x",         // a part too many
+           "zpjoin_." + kSecret + "." + kFingerprint,                           // no id
+           "zpjoin_0123456789AB." + kSecret + "." + kFingerprint,               // id upper case
+           "zpjoin_0123456789a." + kSecret + "." + kFingerprint,                // id too short
+           "zpjoin_" + kId + ".s3cr3t." + kFingerprint,                         // secret too short
            "zpjoin_" + kId + "." + std::string(42, 'A') + "/." + kFingerprint,  // not base64url
-           "zpjoin_" + kId + "." + secret + "." + kFingerprint,               // not canonical
-           "zpjoin_" + kId + "." + kSecret + "." + std::string(64, 'E'),      // fingerprint upper
-           "zpjoin_" + kId + "." + kSecret + "." + kFingerprint.substr(1),    // fingerprint short
+           "zpjoin_" + kId + "." + secret + "." + kFingerprint,                 // not canonical
+           "zpjoin_" + kId + "." + kSecret + "." + std::string(64, 'E'),        // fingerprint upper
+           "zpjoin_" + kId + "." + kSecret + "." + kFingerprint.substr(1),      // fingerprint short
        }) {
     auto refused = parseJoinToken(bad);
     ASSERT_FALSE(refused.has_value()) << bad;

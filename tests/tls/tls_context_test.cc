@@ -4,7 +4,6 @@
 #include "tls/tls_context.h"
 
 #include <gtest/gtest.h>
-
 #include <openssl/ssl.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -187,22 +186,21 @@ TEST_F(TlsContextTest, ACertificateNamingTwoIdentitiesSpeaksForNone) {
       *ca_pem, *ca_key, "URI:spiffe://zoneplane/node/node-1,URI:spiffe://zoneplane/server");
   ASSERT_FALSE(forged.cert_pem.empty());
   EXPECT_FALSE(inspectCertificate(forged.cert_pem)->identity.has_value());
-  const TlsFiles files{(dir_ / "two.crt").string(), (dir_ / "two.key").string(),
-                       pki_.ca_cert_path};
+  const TlsFiles files{(dir_ / "two.crt").string(), (dir_ / "two.key").string(), pki_.ca_cert_path};
   ASSERT_TRUE(writeFileAtomically(files.cert, forged.cert_pem, 0644));
   ASSERT_TRUE(writeFileAtomically(files.key, forged.key_pem, 0600));
 
   // Presented by the agent's side: not node-1.
-  auto as_node = connect(agentSide(files), linkSide(pki_.server), std::nullopt,
-                         Identity::node("node-1"));
+  auto as_node =
+      connect(agentSide(files), linkSide(pki_.server), std::nullopt, Identity::node("node-1"));
   ASSERT_FALSE(as_node.client);
   EXPECT_EQ(as_node.client.error().code, Code::kUnauthenticated);
   EXPECT_NE(as_node.client.error().message.find("more than one zoneplane identity"),
             std::string::npos)
       << as_node.client.error().message;
   // Presented by the connecting side: not the server.
-  auto as_server = connect(agentSide(pki_.node("node-1")), linkSide(files), Identity::server(),
-                           std::nullopt);
+  auto as_server =
+      connect(agentSide(pki_.node("node-1")), linkSide(files), Identity::server(), std::nullopt);
   ASSERT_FALSE(as_server.server);
   EXPECT_FALSE(as_server.seen_by_server.has_value());
 }
@@ -220,8 +218,8 @@ TEST_F(TlsContextTest, TheApiOffersTls12OnlyWithForwardSecrecyAndAead) {
   auto api = serverContext(pki_.server, false, MinVersion::kTls12);
   ASSERT_TRUE(api) << api.error().toString();
   // CBC with a SHA-1 MAC: refused.
-  auto cbc = connect(*api, tls12ClientOffering("ECDHE-ECDSA-AES128-SHA"), std::nullopt,
-                     std::nullopt);
+  auto cbc =
+      connect(*api, tls12ClientOffering("ECDHE-ECDSA-AES128-SHA"), std::nullopt, std::nullopt);
   EXPECT_FALSE(cbc.server);
   EXPECT_FALSE(cbc.client);
   // What the suite list keeps: accepted.
@@ -309,8 +307,8 @@ TEST_F(PinnedServerTest, ANodeCertificateOfTheClusterIsNotTheServer) {
   auto ca_pem = readFile(pki_.ca_cert_path);
   ASSERT_TRUE(ca_pem);
   for (const char* host : {"127.0.0.1", "localhost"}) {
-    auto got = pinnedAgainst(pki_.nodeNamingLocalhost("node-1"),
-                             fingerprint(*ca_pem).value_or(""), host);
+    auto got =
+        pinnedAgainst(pki_.nodeNamingLocalhost("node-1"), fingerprint(*ca_pem).value_or(""), host);
     ASSERT_FALSE(got) << host;
     EXPECT_EQ(got.error().code, Code::kUnauthenticated);
     EXPECT_NE(got.error().message.find("node/node-1"), std::string::npos) << got.error().message;

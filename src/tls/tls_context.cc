@@ -117,6 +117,9 @@ Result<ContextPtr> serverContext(const TlsFiles& files, bool require_client_cert
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   if (auto s = setProtocol(*context, min_version); !s) return fail(s.error());
   if (auto s = useIdentity(*context, files); !s) return fail(s.error());
+  // No peer resumes sessions (every connection is long-lived or one-shot),
+  // and a TLS 1.3 ticket sent after the handshake only delays the first answer.
+  ::SSL_CTX_set_num_tickets(context->native_handle(), 0);
   if (require_client_cert) {
     if (auto s = trustCa(*context, files.ca); !s) return fail(s.error());
     context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
+#include <tuple>
 
 #include "agent/node_tls.h"
 #include "protocol/line_io.h"
@@ -213,13 +214,16 @@ std::size_t ProtocolServer::openConnections() const {
 }
 
 bool ProtocolServer::evictIdlest() {
-  // Idle ones first (nothing in progress), then those with slow requests;
+  // Strangers first (not greeted: in the handshake or before Hello), then
+  // idle greeted ones (nothing in progress), then those with slow requests;
   // each by how long they have been idle.
   std::shared_ptr<Connection> victim;
+  const auto rank = [](const Connection& c) {
+    return std::tuple(c.greeted, c.in_flight > 0, c.active);
+  };
   for (const auto& c : connections_) {
     if (c->closing || c->subscribed) continue;
-    if (!victim || std::pair(c->in_flight > 0, c->active) <
-                       std::pair(victim->in_flight > 0, victim->active)) {
+    if (!victim || rank(*c) < rank(*victim)) {
       victim = c;
     }
   }
@@ -336,8 +340,10 @@ bool isSlow(const protocol::RequestBody& body) {
 
 bool ProtocolServer::overUnsubscribedLimit(const Connection& conn) const {
   std::size_t others = 0;
+  // Only greeted connections count: one that has not said Hello yet is a
+  // stranger as far as the slots go, and the accept path evicts it first.
   for (const auto& c : connections_) {
-    if (c.get() != &conn && !c->closing && !c->subscribed) ++others;
+    if (c.get() != &conn && !c->closing && !c->subscribed && c->greeted) ++others;
   }
   return others >= limits_.max_connections;
 }

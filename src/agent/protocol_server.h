@@ -125,12 +125,14 @@ class ProtocolServer {
   // connection closes.
   boost::asio::awaitable<void> waitUntil(std::shared_ptr<Connection> conn,
                                          std::function<bool()> ready);
-  // Whether a Hello without `subscribe` on `conn` finds no free slot.
+  // Whether a Hello without `subscribe` on `conn` finds no free slot: greeted
+  // connections that do not subscribe fill max_connections.
   bool overUnsubscribedLimit(const Connection& conn) const;
   // Connections that are not closing.
   std::size_t openConnections() const;
-  // At the connection cap: closes the connection idle longest among those
-  // that do not subscribe (those with a slow request in progress last).
+  // At the connection cap: closes a connection that does not subscribe:
+  // strangers (not greeted) first, then greeted idle ones, those with a slow
+  // request in progress last; each group by how long it has been idle.
   // False when every open connection subscribes.
   bool evictIdlest();
   // Forgets `conn` once its socket is closed and its coroutines are ending.

@@ -301,6 +301,16 @@ TEST_F(TlsServerTest, AFloodOfIdleAndHalfOpenConnectionsNeverLocksTheServerOut) 
   auto push = server.readJson(30s);
   ASSERT_TRUE(push.has_value()) << push.error().toString();
   EXPECT_EQ(push->value("type", ""), "WorkloadEvent") << push->dump();
+
+  // A second connection of the server that does not subscribe (a log stream)
+  // is not held back by strangers either: they are never greeted, so they
+  // neither count against it nor outlast it.
+  auto logs = connectAsServer();
+  auto greeted = logs.hello("node-1", /*subscribe=*/false);
+  ASSERT_TRUE(greeted.has_value()) << greeted.error().toString();
+  auto again = logs.call(Json{{"type", "NodeInfo"}}, 60s);
+  ASSERT_TRUE(again.has_value()) << again.error().toString();
+  EXPECT_EQ(again->value("type", ""), "Node") << again->dump();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <filesystem>
+#include <thread>
 
 #include "http_harness.h"
 #include "open_access.h"
@@ -356,6 +357,28 @@ TEST_P(ShortWriteTimeoutTest, AClientThatStopsReadingHitsTheWriteDeadline) {
   EXPECT_TRUE(producerReturned());
   EXPECT_FALSE(feed_.last_write_ok);
   EXPECT_TRUE(feed_.close_seen);
+}
+
+// A producer whose first write comes before it ever waits (a watch's
+// snapshot) must not hand that write's deadline to the connection's
+// background read: the stream stays open, and keeps delivering, long after
+// several write deadlines have passed.
+TEST_P(ShortWriteTimeoutTest, AStreamOutlivesManyWriteDeadlinesWhileItsClientReads) {
+  push("snapshot\n");  // written as soon as the producer runs
+  StreamingRequest request(to(), "/stream");
+  ASSERT_EQ(request.status(), 200u);
+  EXPECT_EQ(request.readLine(), "snapshot");
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(3 * options_.write_timeout);  // three deadlines, idle
+    push("event-" + std::to_string(i) + "\n");
+    EXPECT_EQ(request.readLine(), "event-" + std::to_string(i)) << "the stream was cut off";
+  }
+  EXPECT_FALSE(http_->onExecutor([&] { return feed_.close_seen; }));
+  finish();
+  EXPECT_EQ(request.readLine(), std::nullopt);
+  EXPECT_TRUE(request.complete());
+  EXPECT_TRUE(producerReturned());
+  EXPECT_TRUE(feed_.last_write_ok);
 }
 
 TEST_P(HttpTest, Http10ClientGetsABodyEndedByTheConnection) {

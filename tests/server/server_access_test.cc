@@ -3,6 +3,8 @@
 // through the API and offline, expiry on the server's clock, and the failure
 // limit per source address.
 
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <map>
 #include <set>
 
@@ -144,6 +146,68 @@ TEST_F(AccessFixture, PathsNoRouteMatchesNeedATokenToo) {
   auto health = as("", http::verb::get, "/healthz");
   EXPECT_EQ(health.status, 200u);
   EXPECT_EQ(as("", http::verb::head, "/healthz").status, 200u);
+}
+
+// Sends a POST /workloads header announcing a body of `length` bytes (and
+// "Expect: 100-continue" when `expect`) but never the body, and reads the
+// first answer.
+http::response<http::string_body> headerOnly(const HttpTarget& to, const std::string& authorization,
+                                             std::size_t length, bool expect,
+                                             bool* closed_after = nullptr) {
+  BlockingConnection socket(to);
+  std::string head =
+      "POST /workloads HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(length) + "\r\n";
+  if (!authorization.empty()) head += "Authorization: " + authorization + "\r\n";
+  if (expect) head += "Expect: 100-continue\r\n";
+  head += "\r\n";
+  boost::asio::write(socket, boost::asio::buffer(head));
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  if (closed_after != nullptr) {
+    std::string rest;
+    boost::system::error_code ec;
+    boost::asio::read(socket, boost::asio::dynamic_buffer(rest), ec);
+    *closed_after = isEndOfStream(ec) && rest.empty();
+  }
+  return res;
+}
+
+// A refusal is decided from the header alone: no "100 Continue", no body
+// read (these clients never send theirs), "Connection: close", and the
+// connection closed; an oversized body of a refused request is never
+// looked at.
+TEST_F(AccessFixture, RefusalsComeBeforeTheBodyIsRead) {
+  const std::string viewer = newToken("early", "viewer");
+  for (const auto& [authorization, status] : std::vector<std::pair<std::string, unsigned>>{
+           {"", 401u},
+           {"Bearer zp_0123456789ab." + std::string(43, 'A'), 401u},
+           {bearer(viewer), 403u}}) {
+    for (const bool expect : {false, true}) {
+      for (const std::size_t length : {std::size_t{100}, std::size_t{64} << 20}) {
+        bool closed = false;
+        auto res = headerOnly(server_->target(), authorization, length, expect, &closed);
+        EXPECT_EQ(res.result_int(), status) << authorization << " expect=" << expect;
+        EXPECT_FALSE(res.keep_alive());
+        EXPECT_TRUE(closed);
+      }
+    }
+  }
+  // Refusals made this way are audited like any other.
+  auto entries = audit();
+  ASSERT_FALSE(entries.empty());
+  EXPECT_EQ(entries.back()["action"], "POST /workloads");
+  EXPECT_EQ(entries.back()["result"], 403);
+  EXPECT_EQ(entries.back()["principal"], "early");
+
+  // An admitted request gets "100 Continue", or 413 for a body over the limit.
+  auto go_on = headerOnly(server_->target(), server_->authorization(), 100, true);
+  EXPECT_EQ(go_on.result_int(), 100u);
+  auto too_large = headerOnly(server_->target(), server_->authorization(), 64 << 20, true);
+  EXPECT_EQ(too_large.result_int(), 413u);
+  EXPECT_FALSE(too_large.keep_alive());
 }
 
 TEST_F(AccessFixture, RefusalsSayWhyWithoutRepeatingTheToken) {

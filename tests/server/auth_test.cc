@@ -144,7 +144,7 @@ TEST(RolesTest, TheTableGivesEachRoleItsPermissions) {
       {Role::kAdmin,
        {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads,
         P::kManageCluster}},
-      {Role::kJoin, {P::kPublic, P::kAuthenticated, P::kJoin}},
+      {Role::kJoin, {P::kPublic, P::kJoin}},
   };
   const P all[] = {P::kPublic,          P::kAuthenticated, P::kRead, P::kReadLogs,
                    P::kManageWorkloads, P::kManageCluster, P::kJoin};
@@ -260,7 +260,10 @@ TEST_F(AuthenticatorTest, ExpiredAndSpentTokensAreRefusedAndAJoinIsClaimedOnce) 
   ASSERT_FALSE(expired);
   EXPECT_EQ(expired.error().error.code, Code::kUnauthenticated);
 
+  // Anything but kJoin is 403 and does not spend the token.
   EXPECT_EQ(authenticate(join, Permission::kRead).error().error.code, Code::kPermissionDenied);
+  EXPECT_EQ(authenticate(join, Permission::kAuthenticated).error().error.code,
+            Code::kPermissionDenied);
   auto joined = authenticate(join, Permission::kJoin);
   ASSERT_TRUE(joined);
   EXPECT_TRUE(joined->name.starts_with("join:"));

@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "access_fixture.h"
 #include "server/auth/roles.h"
@@ -134,6 +135,30 @@ TEST_F(AccessMatrixFixture, EveryRouteAgainstEveryCredential) {
   for (const auto& [name, who] : kExpected) {
     EXPECT_TRUE(seen.contains(name)) << name << " is not a route of the server";
   }
+
+  // What the Router answers itself (no route, another method, a bad
+  // target) needs an API token of any role; a join token is 403 there and
+  // is not spent by it.
+  const std::string join = joinToken();
+  for (const auto& [method, target, status] :
+       std::vector<std::tuple<http::verb, std::string, unsigned>>{
+           {http::verb::get, "/nope", 404u},
+           {http::verb::post, "/nope", 404u},
+           {http::verb::put, "/workloads", 405u},
+           {http::verb::get, "/join", 405u},
+           {http::verb::get, "/workloads/%zz", 400u}}) {
+    const std::string what = std::string(http::to_string(method)) + " " + target;
+    for (const std::string& token : {std::string(), invalid, revoked, expired}) {
+      EXPECT_EQ(as(token, method, target).status, 401u) << what;
+    }
+    for (const std::string& token : {viewer, operator_token, admin}) {
+      EXPECT_EQ(as(token, method, target).status, status) << what;
+    }
+    auto refused = as(join, method, target);
+    EXPECT_EQ(refused.status, 403u) << what << " as join: " << refused.body;
+  }
+  auto joined = as(join, http::verb::post, "/join", R"({"node_id":"matrix-node"})");
+  EXPECT_EQ(joined.status, 400u) << "the join token was spent before: " << joined.body;
 }
 
 TEST_F(AccessFixture, PathsNoRouteMatchesNeedATokenToo) {

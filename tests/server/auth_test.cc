@@ -16,6 +16,7 @@
 #include "server/auth/token.h"
 #include "server/auth/token_registry.h"
 #include "server/commit.h"
+#include "server/http/api_access.h"
 #include "support/fake_store.h"
 
 namespace zp::server::auth {
@@ -338,3 +339,35 @@ TEST_F(AuthenticatorTest, FailuresAreCountedPerSourceAndSuccessesAreNot) {
 
 }  // namespace
 }  // namespace zp::server::auth
+
+namespace zp::server {
+namespace {
+
+// Each kind of refusal has its status; a code the authenticator never
+// refuses with is an internal error, not a 429.
+TEST(RefusalResponseTest, EachRefusalHasItsStatus) {
+  using std::chrono::seconds;
+  auto answer = [](Code code, bool sent_token = false) {
+    return refusalResponse(auth::Refusal{Error{code, "why", ""}, seconds(7), {}, false},
+                           sent_token);
+  };
+  EXPECT_EQ(answer(Code::kUnauthenticated).status, 401u);
+  EXPECT_EQ(answer(Code::kUnauthenticated).headers,
+            (decltype(HttpResponse::headers){{"WWW-Authenticate", "Bearer realm=\"zoneplane\""}}));
+  EXPECT_EQ(answer(Code::kUnauthenticated, true).headers[0].second,
+            "Bearer realm=\"zoneplane\", error=\"invalid_token\"");
+  EXPECT_EQ(answer(Code::kPermissionDenied).status, 403u);
+  const HttpResponse blocked = answer(Code::kResourceExhausted);
+  EXPECT_EQ(blocked.status, 429u);
+  EXPECT_EQ(blocked.headers, (decltype(HttpResponse::headers){{"Retry-After", "7"}}));
+  EXPECT_FALSE(blocked.audit.record);
+  for (Code code : {Code::kInternal, Code::kUnavailable, Code::kInvalidArgument}) {
+    const HttpResponse other = answer(code);
+    EXPECT_EQ(other.status, 500u) << codeName(code);
+    EXPECT_TRUE(other.headers.empty()) << codeName(code);
+    EXPECT_EQ(other.body.find("why"), std::string::npos) << other.body;
+  }
+}
+
+}  // namespace
+}  // namespace zp::server

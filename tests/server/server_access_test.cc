@@ -358,6 +358,19 @@ TEST_F(AccessFixture, TooManyFailuresFromOneAddressAre429UntilTheMinuteIsOver) {
   EXPECT_EQ(server_->get("/workloads").status, 200u);
 }
 
+TEST_F(AccessFixture, FailureWindowsThatAreOverAreForgottenOnTheTick) {
+  const auto tracked = [&] {
+    return server_->onServer([](Server& s) { return s.authenticator().trackedSources(); });
+  };
+  EXPECT_EQ(as("zp_0123456789ab." + std::string(43, 'A'), http::verb::get, "/workloads").status,
+            401u);
+  EXPECT_EQ(tracked(), 1u);
+  fake_clock_.advance(59s);
+  EXPECT_EQ(tracked(), 1u);
+  fake_clock_.advance(1s);
+  EXPECT_TRUE(eventually([&] { return tracked() == 0u; }));
+}
+
 TEST_F(AccessFixture, ATokenCreatedOfflineIsFoundAndOneRevokedOfflineIsDropped) {
   // As `zoneplane-server tokens create` does, while the server runs.
   const std::string offline =

@@ -47,6 +47,9 @@ class Authenticator {
   // then; for anything else it is a 403 and stays unspent.
   boost::asio::awaitable<Decision> authenticate(std::string authorization, std::string source,
                                                 Permission required);
+  // Forgets the failure windows that are over (the server's tick).
+  void tick() { limiter_.purge(clock_.now()); }
+  std::size_t trackedSources() const { return limiter_.trackedSources(); }
 
  private:
   Refusal unauthenticated(const std::string& source, std::string message);

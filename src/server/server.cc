@@ -135,6 +135,7 @@ asio::awaitable<void> Server::tickLoop() {
   while (!stopped_) {
     service_.tick(clock_.now());
     tokens_.tick();
+    authenticator_.tick();
     tick_timer_.expires_after(options_.tick_interval);
     boost::system::error_code ec;
     co_await tick_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -100,6 +100,7 @@ class Server {
   WorkloadService& workloads() { return service_; }
   NodeRegistry& nodes() { return registry_; }
   auth::TokenRegistry& tokens() { return tokens_; }
+  auth::Authenticator& authenticator() { return authenticator_; }
   // The route table, for tests that check every route's access rule.
   const Router& router() const { return router_; }
 

@@ -13,9 +13,11 @@
 #include "server/auth/authenticator.h"
 #include "server/auth/failure_limiter.h"
 #include "server/auth/roles.h"
+#include "server/auth/source.h"
 #include "server/auth/token.h"
 #include "server/auth/token_registry.h"
 #include "server/commit.h"
+#include "server/http/api_access.h"
 #include "support/fake_store.h"
 
 namespace zp::server::auth {
@@ -144,7 +146,7 @@ TEST(RolesTest, TheTableGivesEachRoleItsPermissions) {
       {Role::kAdmin,
        {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads,
         P::kManageCluster}},
-      {Role::kJoin, {P::kPublic, P::kAuthenticated, P::kJoin}},
+      {Role::kJoin, {P::kPublic, P::kJoin}},
   };
   const P all[] = {P::kPublic,          P::kAuthenticated, P::kRead, P::kReadLogs,
                    P::kManageWorkloads, P::kManageCluster, P::kJoin};
@@ -189,6 +191,63 @@ TEST(FailureLimiterTest, AClockStepBackAndTooManySourcesAreSafe) {
   EXPECT_FALSE(limiter.blocked("a", t0 - 1h));  // stepped back: the window is forgotten
   for (const char* source : {"a", "b", "c", "d", "e"}) limiter.recordFailure(source, t0);
   EXPECT_LE(limiter.trackedSources(), 3u);
+}
+
+TEST(FailureLimiterTest, WindowsThatAreOverArePurgedWithoutNewFailures) {
+  FailureLimiter limiter;
+  const TimePoint t0 = TimePoint{} + 1000h;
+  for (const char* source : {"10.0.0.1", "10.0.0.2", "10.0.0.3"}) limiter.recordFailure(source, t0);
+  limiter.recordFailure("10.0.0.4", t0 + 30s);
+  limiter.purge(t0 + 59s);
+  EXPECT_EQ(limiter.trackedSources(), 4u);
+  limiter.purge(t0 + 60s);
+  EXPECT_EQ(limiter.trackedSources(), 1u);
+  limiter.purge(t0 + 90s);
+  EXPECT_EQ(limiter.trackedSources(), 0u);
+  // New sources purge too, as they come.
+  limiter.recordFailure("10.0.0.1", t0 + 100s);
+  limiter.recordFailure("10.0.0.2", t0 + 170s);
+  EXPECT_EQ(limiter.trackedSources(), 1u);
+}
+
+TEST(FailureLimiterTest, AtTheCapTheWindowThatStartedFirstIsForgotten) {
+  FailureLimiter limiter({.max_failures = 1, .window = 60s, .max_sources = 3});
+  const TimePoint t0 = TimePoint{} + 1000h;
+  limiter.recordFailure("10.0.0.2", t0 + 2s);
+  limiter.recordFailure("10.0.0.1", t0 + 1s);
+  limiter.recordFailure("10.0.0.3", t0 + 3s);
+  limiter.recordFailure("10.0.0.4", t0 + 4s);
+  EXPECT_EQ(limiter.trackedSources(), 3u);
+  EXPECT_FALSE(limiter.blocked("10.0.0.1", t0 + 5s));  // the oldest window, forgotten
+  for (const char* source : {"10.0.0.2", "10.0.0.3", "10.0.0.4"}) {
+    EXPECT_TRUE(limiter.blocked(source, t0 + 5s)) << source;
+  }
+}
+
+TEST(FailureLimiterTest, IPv6SourcesShareTheBudgetOfTheirSlash64) {
+  FailureLimiter limiter({.max_failures = 3, .window = 60s, .max_sources = 100});
+  const TimePoint t0 = TimePoint{} + 1000h;
+  limiter.recordFailure("2001:db8:1:2::1", t0);
+  limiter.recordFailure("2001:db8:1:2:aaaa:bbbb:cccc:dddd", t0);
+  limiter.recordFailure("2001:db8:1:2::ffff", t0);
+  EXPECT_TRUE(limiter.blocked("2001:db8:1:2::1234", t0 + 1s));
+  EXPECT_FALSE(limiter.blocked("2001:db8:1:3::1", t0 + 1s));  // another /64
+  EXPECT_EQ(limiter.trackedSources(), 1u);
+  // An IPv4 client seen through an IPv6 socket is its IPv4 address.
+  limiter.recordFailure("::ffff:192.0.2.7", t0);
+  limiter.recordFailure("192.0.2.7", t0);
+  limiter.recordFailure("::ffff:192.0.2.7", t0);
+  EXPECT_TRUE(limiter.blocked("192.0.2.7", t0 + 1s));
+  EXPECT_FALSE(limiter.blocked("192.0.2.8", t0 + 1s));  // IPv4 addresses are their own
+}
+
+TEST(SourceGroupTest, IPv4AddressesAndIPv6Networks) {
+  EXPECT_EQ(sourceGroup("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(sourceGroup("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(sourceGroup("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(sourceGroup("::1"), "::/64");
+  EXPECT_EQ(sourceGroup("not an address"), "not an address");
+  EXPECT_EQ(sourceGroup(""), "");
 }
 
 // TokenRegistry and Authenticator on one io_context over a FakeStore.
@@ -260,7 +319,10 @@ TEST_F(AuthenticatorTest, ExpiredAndSpentTokensAreRefusedAndAJoinIsClaimedOnce) 
   ASSERT_FALSE(expired);
   EXPECT_EQ(expired.error().error.code, Code::kUnauthenticated);
 
+  // Anything but kJoin is 403 and does not spend the token.
   EXPECT_EQ(authenticate(join, Permission::kRead).error().error.code, Code::kPermissionDenied);
+  EXPECT_EQ(authenticate(join, Permission::kAuthenticated).error().error.code,
+            Code::kPermissionDenied);
   auto joined = authenticate(join, Permission::kJoin);
   ASSERT_TRUE(joined);
   EXPECT_TRUE(joined->name.starts_with("join:"));
@@ -335,3 +397,35 @@ TEST_F(AuthenticatorTest, FailuresAreCountedPerSourceAndSuccessesAreNot) {
 
 }  // namespace
 }  // namespace zp::server::auth
+
+namespace zp::server {
+namespace {
+
+// Each kind of refusal has its status; a code the authenticator never
+// refuses with is an internal error, not a 429.
+TEST(RefusalResponseTest, EachRefusalHasItsStatus) {
+  using std::chrono::seconds;
+  auto answer = [](Code code, bool sent_token = false) {
+    return refusalResponse(auth::Refusal{Error{code, "why", ""}, seconds(7), {}, false},
+                           sent_token);
+  };
+  EXPECT_EQ(answer(Code::kUnauthenticated).status, 401u);
+  EXPECT_EQ(answer(Code::kUnauthenticated).headers,
+            (decltype(HttpResponse::headers){{"WWW-Authenticate", "Bearer realm=\"zoneplane\""}}));
+  EXPECT_EQ(answer(Code::kUnauthenticated, true).headers[0].second,
+            "Bearer realm=\"zoneplane\", error=\"invalid_token\"");
+  EXPECT_EQ(answer(Code::kPermissionDenied).status, 403u);
+  const HttpResponse blocked = answer(Code::kResourceExhausted);
+  EXPECT_EQ(blocked.status, 429u);
+  EXPECT_EQ(blocked.headers, (decltype(HttpResponse::headers){{"Retry-After", "7"}}));
+  EXPECT_FALSE(blocked.audit.record);
+  for (Code code : {Code::kInternal, Code::kUnavailable, Code::kInvalidArgument}) {
+    const HttpResponse other = answer(code);
+    EXPECT_EQ(other.status, 500u) << codeName(code);
+    EXPECT_TRUE(other.headers.empty()) << codeName(code);
+    EXPECT_EQ(other.body.find("why"), std::string::npos) << other.body;
+  }
+}
+
+}  // namespace
+}  // namespace zp::server

@@ -101,15 +101,17 @@ std::string rawExchange(const HttpTarget& to, const std::string& bytes, bool kee
   return runToEnd(io, rawBytes(stream, bytes, keep_sending));
 }
 
-BlockingConnection::BlockingConnection(const HttpTarget& to) : context_(to.tls), socket_(io_) {
+BlockingConnection::BlockingConnection(const HttpTarget& to, const std::string& from)
+    : context_(to.tls), socket_(io_) {
   const tcp::endpoint server(asio::ip::address_v4::loopback(), to.port);
-  if (!context_) {
-    socket_.connect(server);
-    return;
+  if (context_) tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *context_);
+  tcp::socket& socket = tls_ ? tls_->next_layer() : socket_;
+  if (!from.empty()) {
+    socket.open(tcp::v4());
+    socket.bind(tcp::endpoint(asio::ip::make_address(from), 0));
   }
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(io_, *context_);
-  tls_->next_layer().connect(server);
-  tls_->handshake(asio::ssl::stream_base::client);
+  socket.connect(server);
+  if (tls_) tls_->handshake(asio::ssl::stream_base::client);
 }
 
 bool isEndOfStream(const boost::system::error_code& ec) {

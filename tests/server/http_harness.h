@@ -63,10 +63,11 @@ std::string rawExchange(const HttpTarget& to, const std::string& bytes, bool kee
 
 // A blocking client connection to `to` (its TLS handshake done), for tests
 // that speak HTTP by hand: a SyncReadStream and SyncWriteStream, so
-// http::read/http::write and asio::read/asio::write work on it.
+// http::read/http::write and asio::read/asio::write work on it. `from`, when
+// given, is the local IPv4 address to connect from (any of 127.0.0.0/8).
 class BlockingConnection {
  public:
-  explicit BlockingConnection(const HttpTarget& to);
+  explicit BlockingConnection(const HttpTarget& to, const std::string& from = {});
 
   template <typename Buffers>
   std::size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {

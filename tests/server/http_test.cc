@@ -8,6 +8,11 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <filesystem>
+#include <functional>
+#include <thread>
+
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "http_harness.h"
 #include "open_access.h"
@@ -358,6 +363,28 @@ TEST_P(ShortWriteTimeoutTest, AClientThatStopsReadingHitsTheWriteDeadline) {
   EXPECT_TRUE(feed_.close_seen);
 }
 
+// A producer whose first write comes before it ever waits (a watch's
+// snapshot) must not hand that write's deadline to the connection's
+// background read: the stream stays open, and keeps delivering, long after
+// several write deadlines have passed.
+TEST_P(ShortWriteTimeoutTest, AStreamOutlivesManyWriteDeadlinesWhileItsClientReads) {
+  push("snapshot\n");  // written as soon as the producer runs
+  StreamingRequest request(to(), "/stream");
+  ASSERT_EQ(request.status(), 200u);
+  EXPECT_EQ(request.readLine(), "snapshot");
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(3 * options_.write_timeout);  // three deadlines, idle
+    push("event-" + std::to_string(i) + "\n");
+    EXPECT_EQ(request.readLine(), "event-" + std::to_string(i)) << "the stream was cut off";
+  }
+  EXPECT_FALSE(http_->onExecutor([&] { return feed_.close_seen; }));
+  finish();
+  EXPECT_EQ(request.readLine(), std::nullopt);
+  EXPECT_TRUE(request.complete());
+  EXPECT_TRUE(producerReturned());
+  EXPECT_TRUE(feed_.last_write_ok);
+}
+
 TEST_P(HttpTest, Http10ClientGetsABodyEndedByTheConnection) {
   push("one\n");
   finish();
@@ -377,6 +404,91 @@ TEST_P(HttpTest, AbortLeavesTheBodyIncomplete) {
   EXPECT_EQ(request.readLine(), "partial");
   EXPECT_EQ(request.readLine(), std::nullopt);
   EXPECT_FALSE(request.complete());
+}
+
+// Debug logs name each request by its path, without the query and with
+// anything shaped like a token cut to its public id.
+TEST_P(HttpTest, RequestLogsLeaveTokensAndQueriesOut) {
+  auto logger = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  logger->sinks().push_back(sink);
+  const auto level = logger->level();
+  logger->set_level(spdlog::level::debug);
+  const std::string secret = std::string(42, 'S') + "A";
+  httpRequest(to(), http::verb::get, "/workloads/zp_0123456789ab." + secret + "?token=" + secret);
+  finish();
+  httpRequest(to(), http::verb::get, "/stream?token=" + secret);
+  // The server logs once the answer is written, after the client read it.
+  http_->stopAndJoin();
+  logger->set_level(level);
+  logger->sinks().pop_back();
+  const auto lines = sink->last_formatted();
+  std::string all;
+  for (const auto& line : lines) all += line;
+  EXPECT_NE(all.find("GET /workloads/zp_0123456789ab.<redacted> -> 200"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("GET /stream -> 200"), std::string::npos) << all;
+  EXPECT_EQ(all.find(secret), std::string::npos) << all;
+  EXPECT_EQ(all.find("token="), std::string::npos) << all;
+}
+
+// Whether a new connection from `from` is served: GET /healthz on it answers
+// 200. A connection the server closes at once fails the TLS handshake or
+// the read, and is not.
+bool served(const HttpTarget& to, const std::string& from) {
+  try {
+    BlockingConnection socket(to, from);
+    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.keep_alive(false);
+    http::write(socket, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(socket, buffer, res);
+    return res.result_int() == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Polls `done` until it holds; false after a hang guard of 10 s.
+bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 1000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+class ConnectionCapTest : public HttpTest {
+ protected:
+  void SetUp() override {
+    options_.max_connections = 3;
+    options_.max_connections_per_source = 2;
+    HttpTest::SetUp();
+  }
+};
+
+TEST_P(ConnectionCapTest, ConnectionsBeyondTheCapsAreClosedAtOnce) {
+  // Two idle connections from 127.0.0.1 fill its share.
+  auto first = std::make_unique<BlockingConnection>(to(), "127.0.0.1");
+  BlockingConnection second(to(), "127.0.0.1");
+  EXPECT_FALSE(served(to(), "127.0.0.1"));
+  // Another source still gets in, until the total is reached.
+  BlockingConnection third(to(), "127.0.0.2");
+  EXPECT_FALSE(served(to(), "127.0.0.3"));
+  EXPECT_FALSE(served(to(), "127.0.0.1"));
+  // The connections that got in are served.
+  http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(second, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(second, buffer, res);
+  EXPECT_EQ(res.result_int(), 200u);
+  // A connection that ends gives its slot back.
+  first.reset();
+  EXPECT_TRUE(eventually([&] { return served(to(), "127.0.0.1"); }));
 }
 
 // Tests of one transport only: HTTPS (HttpsTest) or plain HTTP (PlainHttpTest).
@@ -407,6 +519,7 @@ std::string transportName(const ::testing::TestParamInfo<bool>& info) {
 INSTANTIATE_TEST_SUITE_P(Transports, HttpTest, kTransports, transportName);
 INSTANTIATE_TEST_SUITE_P(Transports, ShortReadTimeoutTest, kTransports, transportName);
 INSTANTIATE_TEST_SUITE_P(Transports, ShortWriteTimeoutTest, kTransports, transportName);
+INSTANTIATE_TEST_SUITE_P(Transports, ConnectionCapTest, kTransports, transportName);
 INSTANTIATE_TEST_SUITE_P(Transports, HttpsTest, ::testing::Values(true), transportName);
 INSTANTIATE_TEST_SUITE_P(Transports, PlainHttpTest, ::testing::Values(false), transportName);
 

@@ -153,6 +153,41 @@ TEST(RouterTest, EveryRouteStatesItsPermissionAndTheAccessControlDecides) {
                                       "anonymous POST /nodes 403", "anonymous GET /nope 403"}));
 }
 
+// admit() decides from the method, the target and the meta before any body
+// exists; dispatch() then runs with that decision and does not ask again.
+TEST(RouterTest, AdmitDecidesOnceBeforeTheBody) {
+  Router router;
+  RecordingAccess access;
+  router.setAccessControl(&access);
+  router.add(http::verb::post, "/nodes", auth::Permission::kManageCluster,
+             [](HttpRequest request) -> asio::awaitable<HttpResponse> {
+               co_return HttpResponse{
+                   201, request.principal.name + " " + request.body, "text/plain", {}, {}, {}};
+             });
+  auto run = [&](http::verb method, std::string target) {
+    asio::io_context io;
+    auto task = [&]() -> asio::awaitable<HttpResponse> {
+      auto admitting = router.admit(method, target, {});
+      AccessDecision decision = co_await std::move(admitting);
+      auto dispatching = router.dispatch(method, target, "the body", {}, std::move(decision));
+      co_return co_await std::move(dispatching);
+    };
+    auto future = asio::co_spawn(io, task(), asio::use_future);
+    io.run();
+    return future.get();
+  };
+  EXPECT_EQ(run(http::verb::post, "/nodes").body, "someone the body");
+  EXPECT_EQ(run(http::verb::get, "/nope").status, 404u);
+  access.refuse = auth::Permission::kManageCluster;
+  EXPECT_EQ(run(http::verb::post, "/nodes").status, 403u);
+  EXPECT_EQ(access.asked,
+            (std::vector<std::string>{"manage-cluster", "authenticated", "manage-cluster"}));
+  // Each request is reported once: a refusal by admit(), the others by dispatch().
+  EXPECT_EQ(access.done,
+            (std::vector<std::string>{"someone POST /nodes 201", "someone GET /nope 404",
+                                      "anonymous POST /nodes 403"}));
+}
+
 TEST(RouterTest, WithoutAccessControlOnlyPublicRoutesRun) {
   Router router;
   router.add(http::verb::get, "/healthz", auth::Permission::kPublic, answer("ok"));

@@ -3,8 +3,11 @@
 // through the API and offline, expiry on the server's clock, and the failure
 // limit per source address.
 
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "access_fixture.h"
 #include "server/auth/roles.h"
@@ -132,6 +135,30 @@ TEST_F(AccessMatrixFixture, EveryRouteAgainstEveryCredential) {
   for (const auto& [name, who] : kExpected) {
     EXPECT_TRUE(seen.contains(name)) << name << " is not a route of the server";
   }
+
+  // What the Router answers itself (no route, another method, a bad
+  // target) needs an API token of any role; a join token is 403 there and
+  // is not spent by it.
+  const std::string join = joinToken();
+  for (const auto& [method, target, status] :
+       std::vector<std::tuple<http::verb, std::string, unsigned>>{
+           {http::verb::get, "/nope", 404u},
+           {http::verb::post, "/nope", 404u},
+           {http::verb::put, "/workloads", 405u},
+           {http::verb::get, "/join", 405u},
+           {http::verb::get, "/workloads/%zz", 400u}}) {
+    const std::string what = std::string(http::to_string(method)) + " " + target;
+    for (const std::string& token : {std::string(), invalid, revoked, expired}) {
+      EXPECT_EQ(as(token, method, target).status, 401u) << what;
+    }
+    for (const std::string& token : {viewer, operator_token, admin}) {
+      EXPECT_EQ(as(token, method, target).status, status) << what;
+    }
+    auto refused = as(join, method, target);
+    EXPECT_EQ(refused.status, 403u) << what << " as join: " << refused.body;
+  }
+  auto joined = as(join, http::verb::post, "/join", R"({"node_id":"matrix-node"})");
+  EXPECT_EQ(joined.status, 400u) << "the join token was spent before: " << joined.body;
 }
 
 TEST_F(AccessFixture, PathsNoRouteMatchesNeedATokenToo) {
@@ -144,6 +171,68 @@ TEST_F(AccessFixture, PathsNoRouteMatchesNeedATokenToo) {
   auto health = as("", http::verb::get, "/healthz");
   EXPECT_EQ(health.status, 200u);
   EXPECT_EQ(as("", http::verb::head, "/healthz").status, 200u);
+}
+
+// Sends a POST /workloads header announcing a body of `length` bytes (and
+// "Expect: 100-continue" when `expect`) but never the body, and reads the
+// first answer.
+http::response<http::string_body> headerOnly(const HttpTarget& to, const std::string& authorization,
+                                             std::size_t length, bool expect,
+                                             bool* closed_after = nullptr) {
+  BlockingConnection socket(to);
+  std::string head =
+      "POST /workloads HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(length) + "\r\n";
+  if (!authorization.empty()) head += "Authorization: " + authorization + "\r\n";
+  if (expect) head += "Expect: 100-continue\r\n";
+  head += "\r\n";
+  boost::asio::write(socket, boost::asio::buffer(head));
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  if (closed_after != nullptr) {
+    std::string rest;
+    boost::system::error_code ec;
+    boost::asio::read(socket, boost::asio::dynamic_buffer(rest), ec);
+    *closed_after = isEndOfStream(ec) && rest.empty();
+  }
+  return res;
+}
+
+// A refusal is decided from the header alone: no "100 Continue", no body
+// read (these clients never send theirs), "Connection: close", and the
+// connection closed; an oversized body of a refused request is never
+// looked at.
+TEST_F(AccessFixture, RefusalsComeBeforeTheBodyIsRead) {
+  const std::string viewer = newToken("early", "viewer");
+  for (const auto& [authorization, status] : std::vector<std::pair<std::string, unsigned>>{
+           {"", 401u},
+           {"Bearer zp_0123456789ab." + std::string(43, 'A'), 401u},
+           {bearer(viewer), 403u}}) {
+    for (const bool expect : {false, true}) {
+      for (const std::size_t length : {std::size_t{100}, std::size_t{64} << 20}) {
+        bool closed = false;
+        auto res = headerOnly(server_->target(), authorization, length, expect, &closed);
+        EXPECT_EQ(res.result_int(), status) << authorization << " expect=" << expect;
+        EXPECT_FALSE(res.keep_alive());
+        EXPECT_TRUE(closed);
+      }
+    }
+  }
+  // Refusals made this way are audited like any other.
+  auto entries = audit();
+  ASSERT_FALSE(entries.empty());
+  EXPECT_EQ(entries.back()["action"], "POST /workloads");
+  EXPECT_EQ(entries.back()["result"], 403);
+  EXPECT_EQ(entries.back()["principal"], "early");
+
+  // An admitted request gets "100 Continue", or 413 for a body over the limit.
+  auto go_on = headerOnly(server_->target(), server_->authorization(), 100, true);
+  EXPECT_EQ(go_on.result_int(), 100u);
+  auto too_large = headerOnly(server_->target(), server_->authorization(), 64 << 20, true);
+  EXPECT_EQ(too_large.result_int(), 413u);
+  EXPECT_FALSE(too_large.keep_alive());
 }
 
 TEST_F(AccessFixture, RefusalsSayWhyWithoutRepeatingTheToken) {
@@ -267,6 +356,19 @@ TEST_F(AccessFixture, TooManyFailuresFromOneAddressAre429UntilTheMinuteIsOver) {
   // Successes are not counted; a new budget of failures.
   EXPECT_EQ(as(bad, http::verb::get, "/workloads").status, 401u);
   EXPECT_EQ(server_->get("/workloads").status, 200u);
+}
+
+TEST_F(AccessFixture, FailureWindowsThatAreOverAreForgottenOnTheTick) {
+  const auto tracked = [&] {
+    return server_->onServer([](Server& s) { return s.authenticator().trackedSources(); });
+  };
+  EXPECT_EQ(as("zp_0123456789ab." + std::string(43, 'A'), http::verb::get, "/workloads").status,
+            401u);
+  EXPECT_EQ(tracked(), 1u);
+  fake_clock_.advance(59s);
+  EXPECT_EQ(tracked(), 1u);
+  fake_clock_.advance(1s);
+  EXPECT_TRUE(eventually([&] { return tracked() == 0u; }));
 }
 
 TEST_F(AccessFixture, ATokenCreatedOfflineIsFoundAndOneRevokedOfflineIsDropped) {

@@ -104,16 +104,36 @@ TEST_F(AccessFixture, AJoinWithAnAddressAddsTheNode) {
                    joinBody("node-3", csrFor(tls::Identity::server()), node3.address()));
   ASSERT_EQ(joined.status, 200u) << joined.body;
   ASSERT_TRUE(waitNodeState("node-3", NodeState::kReady));
-  // The same node again (a new key): fine with the same address ...
-  EXPECT_EQ(as(joinToken(), http::verb::post, "/join",
-               joinBody("node-3", csrFor(tls::Identity::server()), node3.address()))
+  auto entries = audit();
+  ASSERT_FALSE(entries.empty());
+  EXPECT_EQ(entries.back()["action"], "POST /join");
+  EXPECT_EQ(entries.back()["target"], "node-3");
+  EXPECT_EQ(entries.back()["result"], 200);
+}
+
+// A join token buys a certificate for a new node only: a node id that is
+// registered (from the config file, POST /nodes or an earlier join) is 409
+// with or without an address, whichever address, and nothing is signed,
+// until the node is removed.
+TEST_F(AccessFixture, AJoinForARegisteredNodeIsRefusedUntilItIsRemoved) {
+  auto agent3 = makeAgent("node-3", {"native"}, {2048, 2000});
+  ASSERT_EQ(as(joinToken(), http::verb::post, "/join",
+               joinBody("node-3", csrFor(tls::Identity::server()), agent3->address()))
                 .status,
             200u);
-  // ... 409 with another one, and nothing is signed.
-  auto conflict = as(joinToken(), http::verb::post, "/join",
-                     joinBody("node-1", csrFor(tls::Identity::server()), "127.0.0.1:1"));
-  EXPECT_EQ(conflict.status, 409u);
-  EXPECT_FALSE(conflict.json.contains("certificate"));
+  for (const auto& [node, address] : std::vector<std::pair<std::string, std::string>>{
+           {"node-3", agent3->address()},  // joined before, same address
+           {"node-3", ""},
+           {"node-1", node1_->address()},  // from the configuration
+           {"node-1", "127.0.0.1:1"},
+       }) {
+    auto conflict = as(joinToken(), http::verb::post, "/join",
+                       joinBody(node, csrFor(tls::Identity::server()), address));
+    EXPECT_EQ(conflict.status, 409u) << node << " " << address << ": " << conflict.body;
+    EXPECT_FALSE(conflict.json.contains("certificate"));
+    EXPECT_EQ(conflict.json["error"]["field"], "node_id");
+    EXPECT_NE(conflict.body.find("DELETE /nodes/" + node), std::string::npos) << conflict.body;
+  }
   EXPECT_EQ(server_->node("node-1")->address, node1_->address());
 
   auto entries = audit();
@@ -123,6 +143,13 @@ TEST_F(AccessFixture, AJoinWithAnAddressAddsTheNode) {
   EXPECT_EQ(last["target"], "node-1");
   EXPECT_EQ(last["result"], 409);
   EXPECT_TRUE(last["principal"].get<std::string>().starts_with("join:"));
+
+  // Removed, it may join again.
+  ASSERT_EQ(server_->del("/nodes/node-3").status, 200u);
+  EXPECT_EQ(as(joinToken(), http::verb::post, "/join",
+               joinBody("node-3", csrFor(tls::Identity::server()), agent3->address()))
+                .status,
+            200u);
 }
 
 TEST_F(ServerFixture, WithoutACertificateAuthorityJoiningIsRefused) {

@@ -3,6 +3,7 @@
 // logs and pagination over HTTP (docs/architecture.md §7, §8.3–§8.5).
 
 #include <set>
+#include <thread>
 
 #include "server_fixture.h"
 
@@ -240,6 +241,28 @@ TEST_F(ServerFixture, WatchStreamsTheCurrentStateThenChangesAsNdjson) {
   auto deleted =
       nextEvent(watch, is("DELETED", "w-1"), [](const json& e) { return e["type"] == "MODIFIED"; });
   EXPECT_EQ(deleted["workload"]["status"]["state"], "Running");
+  watch.close();
+}
+
+// A watch writes its snapshot before it first waits; with a short write
+// deadline the stream still stays open well past several of them.
+class ShortWriteDeadlineFixture : public ServerFixture {
+ protected:
+  void configure() override { options_.http.write_timeout = std::chrono::milliseconds(200); }
+};
+
+TEST_F(ShortWriteDeadlineFixture, AWatchOutlivesManyWriteDeadlines) {
+  create(spec("w-0"));
+  auto watch_stream = server_->stream("/workloads?watch=true");
+  StreamingRequest& watch = *watch_stream;
+  ASSERT_EQ(watch.status(), 200u);
+  EXPECT_TRUE(is("ADDED", "w-0")(json::parse(watch.readLine().value_or(""), nullptr, false)));
+  for (int i = 1; i <= 3; ++i) {
+    std::this_thread::sleep_for(3 * options_.http.write_timeout);  // three deadlines, idle
+    const std::string id = "w-" + std::to_string(i);
+    create(spec(id));
+    nextEvent(watch, is("ADDED", id), [](const json& e) { return e["type"] == "MODIFIED"; });
+  }
   watch.close();
 }
 

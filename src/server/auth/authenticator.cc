@@ -85,9 +85,10 @@ asio::awaitable<Decision> Authenticator::authenticate(std::string authorization,
                     true};
     co_return std::unexpected(std::move(refusal));
   }
-  if (*principal.role == Role::kJoin) {
-    // Spent by this call whatever follows; a concurrent call with the same
-    // token finds it used.
+  if (required == Permission::kJoin) {
+    // Only a join token holds kJoin. Spent by this call whatever follows; a
+    // concurrent call with the same token finds it used. A join token
+    // refused above (403, any other permission) is not spent.
     if (!tokens_.claim(token->id)) {
       co_return std::unexpected(unauthenticated(source, "the join token has been used"));
     }

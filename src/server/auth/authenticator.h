@@ -43,9 +43,13 @@ class Authenticator {
   // Decides whether a request with this Authorization header from `source`
   // may use a route requiring `required`. A source over its failure budget
   // is refused before its token is looked at; a 401 counts against it. A
-  // join token that passes for Permission::kJoin is claimed (spent) here.
+  // join token passes for Permission::kJoin only, and is claimed (spent)
+  // then; for anything else it is a 403 and stays unspent.
   boost::asio::awaitable<Decision> authenticate(std::string authorization, std::string source,
                                                 Permission required);
+  // Forgets the failure windows that are over (the server's tick).
+  void tick() { limiter_.purge(clock_.now()); }
+  std::size_t trackedSources() const { return limiter_.trackedSources(); }
 
  private:
   Refusal unauthenticated(const std::string& source, std::string message);

@@ -2,14 +2,21 @@
 
 #include <algorithm>
 
+#include "server/auth/source.h"
+
 namespace zp::server::auth {
 
-FailureLimiter::Window* FailureLimiter::current(const std::string& source, TimePoint now) {
-  auto it = sources_.find(source);
+void FailureLimiter::forget(Windows::iterator it) {
+  starts_.erase({it->second.start, it->first});
+  sources_.erase(it);
+}
+
+FailureLimiter::Window* FailureLimiter::current(const std::string& group, TimePoint now) {
+  auto it = sources_.find(group);
   if (it == sources_.end()) return nullptr;
   // Over, or the wall clock stepped back before it: forget it.
   if (now < it->second.start || now - it->second.start >= options_.window) {
-    sources_.erase(it);
+    forget(it);
     return nullptr;
   }
   return &it->second;
@@ -17,7 +24,7 @@ FailureLimiter::Window* FailureLimiter::current(const std::string& source, TimeP
 
 std::optional<FailureLimiter::Block> FailureLimiter::blocked(const std::string& source,
                                                              TimePoint now) {
-  Window* window = current(source, now);
+  Window* window = current(sourceGroup(source), now);
   if (window == nullptr || window->failures < options_.max_failures) return std::nullopt;
   const auto left = window->start + options_.window - now;
   auto seconds = std::chrono::ceil<std::chrono::seconds>(left);
@@ -27,23 +34,26 @@ std::optional<FailureLimiter::Block> FailureLimiter::blocked(const std::string& 
 }
 
 void FailureLimiter::recordFailure(const std::string& source, TimePoint now) {
-  if (Window* window = current(source, now)) {
+  std::string group = sourceGroup(source);
+  if (Window* window = current(group, now)) {
     ++window->failures;
     return;
   }
-  if (sources_.size() >= options_.max_sources) makeRoom(now);
-  sources_[source] = Window{now, 1, false};
+  purge(now);
+  while (!sources_.empty() && sources_.size() >= options_.max_sources) {
+    forget(sources_.find(starts_.begin()->second));  // the window that started first
+  }
+  starts_.emplace(now, group);
+  sources_.emplace(std::move(group), Window{now, 1, false});
 }
 
-void FailureLimiter::makeRoom(TimePoint now) {
-  std::erase_if(sources_, [&](const auto& entry) {
-    return now < entry.second.start || now - entry.second.start >= options_.window;
-  });
-  while (!sources_.empty() && sources_.size() >= options_.max_sources) {
-    auto oldest = std::min_element(
-        sources_.begin(), sources_.end(),
-        [](const auto& a, const auto& b) { return a.second.start < b.second.start; });
-    sources_.erase(oldest);
+void FailureLimiter::purge(TimePoint now) {
+  // Windows started after `now` (a clock stepped back) stay at the end
+  // until they are looked at or the clock passes them.
+  while (!starts_.empty() && starts_.begin()->first <= now &&
+         now - starts_.begin()->first >= options_.window) {
+    sources_.erase(starts_.begin()->second);
+    starts_.erase(starts_.begin());
   }
 }
 

@@ -1,14 +1,17 @@
 #pragma once
-// Failed authentications per source address (docs/architecture.md §9.3):
-// more than `max_failures` within a window and the source is refused (429)
-// until the window is over. The window starts at the source's first counted
-// failure; successful authentications are not counted.
+// Failed authentications per source (docs/architecture.md §9.3): more than
+// `max_failures` within a window and the source is refused (429) until the
+// window is over. The window starts at the source's first counted failure;
+// successful authentications are not counted. A source is an IPv4 address or
+// an IPv6 /64 (sourceGroup): the addresses of one IPv6 network share a budget.
 
 #include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "common/time.h"
 
@@ -23,8 +26,10 @@ struct FailureLimiterOptions {
 };
 
 // Owns the per-source counts. Driven by the caller's `now` (the server's
-// Clock), so tests advance time instead of sleeping. Runs on the server's
-// executor; not thread-safe.
+// Clock), so tests advance time instead of sleeping. Windows that are over
+// are forgotten by purge() (the server's tick) and, amortised, as new
+// sources come; each call costs O(log n) in the sources tracked, plus the
+// windows it forgets. Runs on the server's executor; not thread-safe.
 class FailureLimiter {
  public:
   explicit FailureLimiter(FailureLimiterOptions options = {}) : options_(options) {}
@@ -37,6 +42,8 @@ class FailureLimiter {
   std::optional<Block> blocked(const std::string& source, TimePoint now);
   // Counts one failed authentication of `source`.
   void recordFailure(const std::string& source, TimePoint now);
+  // Forgets every window that is over at `now`.
+  void purge(TimePoint now);
 
   std::size_t trackedSources() const { return sources_.size(); }
 
@@ -46,12 +53,14 @@ class FailureLimiter {
     std::size_t failures = 0;
     bool refused = false;
   };
-  // The source's window, or nullptr when it has none that is still running.
-  Window* current(const std::string& source, TimePoint now);
-  void makeRoom(TimePoint now);
+  using Windows = std::map<std::string, Window>;
+  // The source group's window, or nullptr when it has none that is still running.
+  Window* current(const std::string& group, TimePoint now);
+  void forget(Windows::iterator it);
 
   FailureLimiterOptions options_;
-  std::map<std::string, Window> sources_;
+  Windows sources_;                                     // by source group
+  std::set<std::pair<TimePoint, std::string>> starts_;  // the same windows, oldest first
 };
 
 }  // namespace zp::server::auth

@@ -20,14 +20,16 @@ constexpr RoleSet kJoin = bit(Role::kJoin);
 // logs, tokens and the audit log; operator also runs and deletes workloads
 // and reads logs; admin does everything an API token can. A join token does
 // one thing only, and only it can join: joining spends a join token, which
-// an admin token is not (an admin creates a join token instead).
+// an admin token is not (an admin creates a join token instead). The
+// Router's own answers (kAuthenticated) are for API tokens: a join token
+// gets 403 there, unspent.
 struct Rule {
   Permission permission;
   RoleSet roles;
 };
 constexpr std::array kRules{
     Rule{Permission::kPublic, kViewer | kOperator | kAdmin | kJoin},
-    Rule{Permission::kAuthenticated, kViewer | kOperator | kAdmin | kJoin},
+    Rule{Permission::kAuthenticated, kViewer | kOperator | kAdmin},
     Rule{Permission::kRead, kViewer | kOperator | kAdmin},
     Rule{Permission::kReadLogs, kOperator | kAdmin},
     Rule{Permission::kManageWorkloads, kOperator | kAdmin},

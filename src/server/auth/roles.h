@@ -20,7 +20,7 @@ std::optional<Role> parseRole(std::string_view name);
 // What a route requires.
 enum class Permission {
   kPublic,           // no token at all: GET /healthz
-  kAuthenticated,    // any valid token: paths no route matches (their 404/405)
+  kAuthenticated,    // any valid API token (not a join token): paths no route matches (400/404/405)
   kRead,             // GET/HEAD of workloads, nodes, trust levels
   kReadLogs,         // GET /workloads/{id}/logs
   kManageWorkloads,  // POST /workloads, DELETE /workloads/{id}

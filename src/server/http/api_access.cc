@@ -33,6 +33,33 @@ bool audited(const HttpRequest& request, const HttpResponse& response) {
 
 }  // namespace
 
+HttpResponse refusalResponse(const auth::Refusal& refusal, bool sent_token) {
+  HttpResponse response;
+  switch (refusal.error.code) {
+    case Code::kUnauthenticated:
+      response = errorResponse(http_status::kUnauthorized, refusal.error);
+      response.headers.emplace_back(
+          "WWW-Authenticate", sent_token ? "Bearer realm=\"zoneplane\", error=\"invalid_token\""
+                                         : "Bearer realm=\"zoneplane\"");
+      break;
+    case Code::kPermissionDenied:
+      response = errorResponse(http_status::kForbidden, refusal.error);
+      break;
+    case Code::kResourceExhausted:
+      response = errorResponse(http_status::kTooManyRequests, refusal.error);
+      response.headers.emplace_back("Retry-After", std::to_string(refusal.retry_after.count()));
+      response.audit.record = refusal.audit;
+      break;
+    default:
+      // The authenticator refuses with the three codes above only.
+      response = errorResponse(
+          http_status::kInternal,
+          Error{Code::kInternal, "internal error while authenticating the request", ""});
+      break;
+  }
+  return response;
+}
+
 asio::awaitable<std::optional<HttpResponse>> ApiAccess::authorize(HttpRequest& request,
                                                                   auth::Permission permission) {
   const bool sent_token = !request.meta.authorization.empty();
@@ -43,35 +70,30 @@ asio::awaitable<std::optional<HttpResponse>> ApiAccess::authorize(HttpRequest& r
     request.principal = std::move(*decision);
     co_return std::nullopt;
   }
-  auth::Refusal& refusal = decision.error();
+  const auth::Refusal& refusal = decision.error();
   request.principal = refusal.principal;
   const std::string what =
       std::string(http::to_string(request.method)) + " " + bounded(request.path);
-  HttpResponse response;
   switch (refusal.error.code) {
     case Code::kUnauthenticated:
-      response = errorResponse(http_status::kUnauthorized, refusal.error);
-      response.headers.emplace_back(
-          "WWW-Authenticate", sent_token ? "Bearer realm=\"zoneplane\", error=\"invalid_token\""
-                                         : "Bearer realm=\"zoneplane\"");
       spdlog::info("API: 401 for {} from {}: {}", what, request.meta.source, refusal.error.message);
       break;
     case Code::kPermissionDenied:
-      response = errorResponse(http_status::kForbidden, refusal.error);
       spdlog::info("API: 403 for {} from {} ({}): {}", what, request.meta.source,
                    refusal.principal.name, refusal.error.message);
       break;
-    default:
-      response = errorResponse(http_status::kTooManyRequests, refusal.error);
-      response.headers.emplace_back("Retry-After", std::to_string(refusal.retry_after.count()));
-      response.audit.record = refusal.audit;
+    case Code::kResourceExhausted:
       if (refusal.audit) {
         spdlog::warn("API: {} blocked for {} s after too many failed authentications",
                      request.meta.source, refusal.retry_after.count());
       }
       break;
+    default:
+      spdlog::error("API: authentication of {} from {} failed: {}", what, request.meta.source,
+                    refusal.error.toString());
+      break;
   }
-  co_return response;
+  co_return refusalResponse(refusal, sent_token);
 }
 
 void ApiAccess::completed(const HttpRequest& request, std::string_view action,

@@ -17,6 +17,13 @@
 
 namespace zp::server {
 
+// The answer to a refusal: 401 with `WWW-Authenticate: Bearer
+// realm="zoneplane"` (plus error="invalid_token" when `sent_token`) for
+// kUnauthenticated, 403 for kPermissionDenied, 429 with Retry-After (and
+// audit.record from the refusal) for kResourceExhausted, 500 for any other
+// code (none is expected).
+HttpResponse refusalResponse(const auth::Refusal& refusal, bool sent_token);
+
 // authorize(): 401 with `WWW-Authenticate: Bearer realm="zoneplane"` (plus
 // error="invalid_token" when a token was sent), 403, or 429 with
 // Retry-After; the refusal is logged (source and reason, never the token).

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,7 +12,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 
+#include "server/auth/source.h"
+#include "server/auth/token.h"
 #include "server/http/streamed_response.h"
 
 namespace zp::server {
@@ -25,6 +29,15 @@ namespace {
 
 constexpr std::chrono::seconds kLingerTimeout{2};
 constexpr std::size_t kLingerMaxBytes = 16 << 20;
+// Connections refused at the caps are logged at most this often.
+constexpr std::chrono::seconds kRefusalLogInterval{10};
+
+// A request target as debug logs show it: the path without the query, cut
+// to 200 characters, anything shaped like a token reduced to its public id.
+std::string loggedPath(std::string_view target) {
+  const auto path = target.substr(0, std::min(target.find('?'), std::size_t{200}));
+  return auth::redactTokens(path);
+}
 
 bool isParseError(const boost::system::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category() &&
@@ -110,11 +123,39 @@ asio::awaitable<void> HttpServer::acceptLoop() {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    asio::co_spawn(executor_, serve(std::move(socket)), asio::detached);
+    const auto peer = socket.remote_endpoint(ec);
+    std::string source = ec ? std::string() : auth::sourceGroup(peer.address().to_string());
+    if (!admitConnection(source)) {
+      socket.close(ec);
+      continue;
+    }
+    // Counted from here; serve() gives the slot back.
+    ++open_;
+    ++open_by_source_[source];
+    asio::co_spawn(executor_, serve(std::move(socket), std::move(source)), asio::detached);
   }
 }
 
-asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
+bool HttpServer::admitConnection(const std::string& source) {
+  const auto it = open_by_source_.find(source);
+  const std::size_t from_source = it == open_by_source_.end() ? 0 : it->second;
+  const bool total_full = open_ >= options_.max_connections;
+  if (!total_full && from_source < options_.max_connections_per_source) return true;
+  ++refused_;
+  const auto now = std::chrono::steady_clock::now();
+  if (!refusal_logged_ || now - *refusal_logged_ >= kRefusalLogInterval) {
+    spdlog::warn("API: {} connection(s) refused at the cap ({}; the last from {})", refused_,
+                 total_full ? std::to_string(options_.max_connections) + " connections in all"
+                            : std::to_string(options_.max_connections_per_source) +
+                                  " connections from one source",
+                 source.empty() ? "?" : source);
+    refused_ = 0;
+    refusal_logged_ = now;
+  }
+  return false;
+}
+
+asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string source) {
   // Answers go out at once: with TLS 1.3 the session tickets sent after the
   // handshake would otherwise hold the first answer back until the client
   // acknowledges them (Nagle against delayed ACKs: tens of milliseconds).
@@ -133,10 +174,7 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
     } else if (!stopped_) {
       // A client that does not speak TLS (plain HTTP), refuses the
       // certificate, or stays silent: nothing to answer.
-      boost::system::error_code peer_ec;
-      const auto peer = stream.socket().remote_endpoint(peer_ec);
-      spdlog::debug("API connection from {}: {}",
-                    peer_ec ? std::string("?") : peer.address().to_string(),
+      spdlog::debug("API connection from {}: {}", source.empty() ? "?" : source,
                     shaken.error().message);
     }
   } catch (const std::exception& e) {
@@ -145,6 +183,10 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
     spdlog::error("API connection failed with an unknown exception");
   }
   connections_.erase(id);
+  --open_;
+  if (auto it = open_by_source_.find(source); it != open_by_source_.end() && --it->second == 0) {
+    open_by_source_.erase(it);
+  }
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.socket().close(ec);
@@ -152,78 +194,129 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket) {
 
 asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream) {
   beast::flat_buffer buffer;
+  boost::system::error_code peer_ec;
+  const auto peer = stream.socket().remote_endpoint(peer_ec);
+  const std::string source = peer_ec ? std::string() : peer.address().to_string();
+  // An error answer (400, 413, 401/403/429) on a connection that is closed
+  // after it.
+  const auto answerAndClose = [&](HttpResponse out, unsigned version,
+                                  bool head) -> asio::awaitable<void> {
+    auto res = toBeast(std::move(out), version, false);
+    boost::system::error_code ec;
+    stream.tcp().expires_after(options_.write_timeout);
+    if (head) {
+      http::response_serializer<http::string_body> serializer(res);
+      co_await http::async_write_header(stream, serializer,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!ec) co_await drain(stream.tcp());
+  };
+  const auto failedRead = [&](const boost::system::error_code& ec) {
+    const bool too_large = ec == http::error::body_limit;
+    const Error error{
+        too_large ? Code::kResourceExhausted : Code::kInvalidArgument,
+        too_large ? "request body is larger than " + std::to_string(options_.body_limit) + " bytes"
+                  : "malformed HTTP request: " + ec.message(),
+        ""};
+    return errorResponse(too_large ? http_status::kPayloadTooLarge : http_status::kBadRequest,
+                         error);
+  };
+
   while (!stopped_) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
-    parser.body_limit(options_.body_limit);
+    // No limit while the header is read: a Content-Length over it is
+    // answered only once the request is admitted (an unauthenticated client
+    // gets 401, not 413). (Boost 1.74 compares a Content-Length with
+    // boost::none as larger, so "no limit" is the largest one.)
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     boost::system::error_code ec;
     stream.tcp().expires_after(options_.read_timeout);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec && !parser.is_done() &&
-        beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-      http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
-      co_await http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (!ec && !parser.is_done()) {
-      co_await http::async_read(stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec == http::error::body_limit || isParseError(ec)) {
-      const bool too_large = ec == http::error::body_limit;
-      const Error error{too_large ? Code::kResourceExhausted : Code::kInvalidArgument,
-                        too_large ? "request body is larger than " +
-                                        std::to_string(options_.body_limit) + " bytes"
-                                  : "malformed HTTP request: " + ec.message(),
-                        ""};
-      auto res =
-          toBeast(errorResponse(
-                      too_large ? http_status::kPayloadTooLarge : http_status::kBadRequest, error),
-                  11, false);
-      stream.tcp().expires_after(options_.write_timeout);
-      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec) co_await drain(stream.tcp());
+    if (isParseError(ec)) {
+      auto answering = answerAndClose(failedRead(ec), 11, false);
+      co_await std::move(answering);
       co_return;
     }
     if (ec) co_return;  // closed, reset, timed out or stopped: nothing to answer
 
-    auto request = parser.release();
+    const auto& header = parser.get();
+    const http::verb method = header.method();
+    const unsigned version = header.version();
+    const bool head = method == http::verb::head;
+    const std::string target(header.target());
+    const std::string logged = loggedPath(target);
     const auto started = std::chrono::steady_clock::now();
-    stream.tcp().expires_never();
-    const std::string_view target(request.target().data(), request.target().size());
-    std::string body = std::move(request.body());
     RequestMeta meta;
-    meta.authorization = std::string(request[http::field::authorization]);
-    boost::system::error_code peer_ec;
-    const auto peer = stream.socket().remote_endpoint(peer_ec);
-    if (!peer_ec) meta.source = peer.address().to_string();
-    auto dispatching = router_.dispatch(request.method(), target, std::move(body), std::move(meta));
+    meta.authorization = std::string(header[http::field::authorization]);
+    meta.source = source;
+
+    // Access first: nothing more of a refused request is read.
+    auto admitting = router_.admit(method, target, meta);
+    AccessDecision decision = co_await std::move(admitting);
+    if (decision.refused()) {
+      const unsigned status = decision.refusal().status;
+      auto answering = answerAndClose(decision.refusal(), version, head);
+      co_await std::move(answering);
+      spdlog::debug("{} {} -> {} (refused before its body)", std::string(http::to_string(method)),
+                    logged, status);
+      co_return;
+    }
+
+    if (!parser.is_done()) {
+      if (auto length = parser.content_length(); length && *length > options_.body_limit) {
+        auto answering = answerAndClose(failedRead(http::error::body_limit), version, head);
+        co_await std::move(answering);
+        co_return;
+      }
+      parser.body_limit(options_.body_limit);  // chunked bodies: counted as they come
+      if (beast::iequals(header[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, version};
+        co_await http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (!ec) {
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (ec == http::error::body_limit || isParseError(ec)) {
+        auto answering = answerAndClose(failedRead(ec), version, head);
+        co_await std::move(answering);
+        co_return;
+      }
+      if (ec) co_return;
+    }
+
+    auto request = parser.release();
+    stream.tcp().expires_never();
+    std::string body = std::move(request.body());
+    auto dispatching =
+        router_.dispatch(method, target, std::move(body), std::move(meta), std::move(decision));
     HttpResponse out = co_await std::move(dispatching);
     const unsigned status = out.status;
     if (out.stream) {
       // A streamed body: no keep-alive, the connection ends with the body.
-      const bool head = request.method() == http::verb::head;
-      co_await sendStreamedResponse(stream, std::move(out), request.version(), head,
-                                    options_.write_timeout);
-      spdlog::debug("{} {} -> {} (streamed for {} ms)", std::string(request.method_string()),
-                    std::string(request.target()), status,
+      co_await sendStreamedResponse(stream, std::move(out), version, head, options_.write_timeout);
+      spdlog::debug("{} {} -> {} (streamed for {} ms)", std::string(http::to_string(method)),
+                    logged, status,
                     std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
                         .count());
       co_return;
     }
-    auto res = toBeast(std::move(out), request.version(), request.keep_alive() && !stopped_);
+    auto res = toBeast(std::move(out), version, request.keep_alive() && !stopped_);
     stream.tcp().expires_after(options_.write_timeout);
-    if (request.method() == http::verb::head) {
+    if (head) {
       // The headers GET would send (Content-Length included), no body.
-      http::response_serializer<http::string_body> head(res);
-      co_await http::async_write_header(stream, head,
+      http::response_serializer<http::string_body> serializer(res);
+      co_await http::async_write_header(stream, serializer,
                                         asio::redirect_error(asio::use_awaitable, ec));
     } else {
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     }
-    spdlog::debug("{} {} -> {} ({} ms)", std::string(request.method_string()),
-                  std::string(request.target()), status,
+    spdlog::debug("{} {} -> {} ({} ms)", std::string(http::to_string(method)), logged, status,
                   std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count());

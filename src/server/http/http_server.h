@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "common/status.h"
 #include "server/http/router.h"
@@ -31,6 +33,12 @@ struct HttpServerOptions {
   // and each chunk).
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
+  // Connections open at once, in all and from one source (auth::sourceGroup:
+  // an IPv4 address or an IPv6 /64). A connection beyond either cap is
+  // closed as soon as it is accepted, before its TLS handshake, without an
+  // answer; the refusals are logged at most once every 10 s.
+  std::size_t max_connections = 4096;
+  std::size_t max_connections_per_source = 256;
 };
 
 // Accepts connections and serves requests through a Router, over HTTPS
@@ -40,10 +48,19 @@ struct HttpServerOptions {
 // read deadline per request, HEAD (the response's headers, Content-Length
 // included, without its body), and streamed responses (HttpResponse::stream,
 // see streamed_response.h: chunked, a deadline per chunk, ended when the
-// client leaves or on stop(), connection closed afterwards). Owns the acceptor
-// and tracks open connections so stop() can close them. Everything runs on the
-// executor given at construction (the server's single io_context); not
-// thread-safe.
+// client leaves or on stop(), connection closed afterwards).
+//
+// A request is taken in this order: its header (400 when malformed), the
+// Router's access decision on its method, target and Authorization header
+// (Router::admit: a 401/403/429 is answered with "Connection: close" and the
+// connection closed after discarding what the client still sends, so an
+// unauthenticated client never gets "100 Continue" nor has its body read),
+// then the body limit (413 for a Content-Length over it), "100 Continue" when
+// asked, the body, and Router::dispatch.
+//
+// Owns the acceptor and tracks open connections so stop() can close them and
+// the connection caps hold. Everything runs on the executor given at
+// construction (the server's single io_context); not thread-safe.
 class HttpServer {
  public:
   HttpServer(boost::asio::any_io_executor executor, const Router& router,
@@ -58,7 +75,9 @@ class HttpServer {
 
  private:
   boost::asio::awaitable<void> acceptLoop();
-  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+  // Whether a connection from `source` (auth::sourceGroup) fits under the caps.
+  bool admitConnection(const std::string& source);
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, std::string source);
   boost::asio::awaitable<void> serveRequests(tls::Transport& stream);
 
   boost::asio::any_io_executor executor_;
@@ -68,6 +87,12 @@ class HttpServer {
   bool stopped_ = false;
   std::uint64_t next_connection_ = 1;
   std::map<std::uint64_t, tls::Transport*> connections_;  // open, not owned
+  // Connections accepted and not yet closed, in all and by source group.
+  std::size_t open_ = 0;
+  std::map<std::string, std::size_t> open_by_source_;
+  // Connections refused by the caps since the last warning about them.
+  std::size_t refused_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> refusal_logged_;
 };
 
 }  // namespace zp::server

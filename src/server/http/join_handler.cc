@@ -76,12 +76,14 @@ asio::awaitable<HttpResponse> JoinHandler::join(HttpRequest request) {
     co_return refuse(errorResponse(Error{
         Code::kUnavailable, "the server has no cluster CA (run `zoneplane-server ca init`)", ""}));
   }
-  std::optional<NodeView> existing = nodes_.node(node_id);
-  if (decoded->address && existing && existing->address != *decoded->address) {
-    co_return refuse(errorResponse(
-        Error{Code::kAlreadyExists,
-              "node \"" + node_id + "\" exists with another address (" + existing->address + ")",
-              "node_id"}));
+  // A joining node is always a new node: a join token must not buy a
+  // certificate for a node that is registered (and trusted) already.
+  if (nodes_.node(node_id)) {
+    co_return refuse(errorResponse(Error{
+        Code::kAlreadyExists,
+        "node \"" + node_id + "\" is registered already: remove the node first (DELETE /nodes/" +
+            node_id + ") to join it again",
+        "node_id"}));
   }
   tls::CertProfile profile;
   profile.identity = tls::Identity::node(node_id);
@@ -91,7 +93,7 @@ asio::awaitable<HttpResponse> JoinHandler::join(HttpRequest request) {
     if (error.code == Code::kInvalidArgument) error.field = "csr";
     co_return refuse(errorResponse(error));
   }
-  if (decoded->address && !existing) {
+  if (decoded->address) {
     auto adding = nodes_.add(node_id, *decoded->address);
     auto added = co_await std::move(adding);
     if (!added) co_return refuse(errorResponse(added.error()));

@@ -10,8 +10,9 @@
 // shape, 422 for a node_id that is not a DNS-1123 label or a CSR that does
 // not parse or verify (its subject and extensions are ignored: the
 // certificate is for identity node/<node_id>), 503 when the server has no
-// CA. With `address` the node is also added as POST /nodes would, or kept
-// when it exists with that address; 409 when it exists with another one.
+// CA, 409 for a node id that is registered already (a joining node is
+// always a new node: it is removed first, DELETE /nodes/{id}, to join it
+// again). With `address` the node is also added as POST /nodes would.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it

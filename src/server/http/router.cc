@@ -104,16 +104,50 @@ std::vector<RouteInfo> Router::routes() const {
   return out;
 }
 
-boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::string_view target,
-                                                      std::string body, RequestMeta meta) const {
+boost::asio::awaitable<AccessDecision> Router::admit(http::verb method, std::string_view target,
+                                                     RequestMeta meta) const {
   HttpRequest request;
   request.method = method;
   request.meta = std::move(meta);
-  request.body = std::move(body);
-  std::string action;
-  auto answering = answer(request, target, action);
-  HttpResponse response = co_await std::move(answering);
-  if (access_ != nullptr) access_->completed(request, action, response);
+  Resolution resolution = resolve(request, target);
+  AccessDecision decision;
+  auto authorizing = authorize(request, resolution.permission());
+  if (auto refused = co_await std::move(authorizing)) {
+    if (access_ != nullptr) access_->completed(request, resolution.action, *refused);
+    decision.refusal_ = std::move(*refused);
+  }
+  decision.principal_ = std::move(request.principal);
+  co_return decision;
+}
+
+boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::string_view target,
+                                                      std::string body, RequestMeta meta) const {
+  auto admitting = admit(method, target, meta);
+  AccessDecision decision = co_await std::move(admitting);
+  auto dispatching =
+      dispatch(method, target, std::move(body), std::move(meta), std::move(decision));
+  co_return co_await std::move(dispatching);
+}
+
+boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::string_view target,
+                                                      std::string body, RequestMeta meta,
+                                                      AccessDecision decision) const {
+  // Audited by admit() already.
+  if (decision.refused()) co_return decision.refusal();
+  HttpRequest request;
+  request.method = method;
+  request.meta = std::move(meta);
+  request.principal = std::move(decision.principal_);
+  Resolution resolution = resolve(request, target);
+  HttpResponse response;
+  if (resolution.own) {
+    response = std::move(*resolution.own);
+  } else {
+    request.body = std::move(body);
+    auto running = run(*resolution.route, request, resolution.action);
+    response = co_await std::move(running);
+  }
+  if (access_ != nullptr) access_->completed(request, resolution.action, response);
   co_return response;
 }
 
@@ -130,32 +164,25 @@ boost::asio::awaitable<std::optional<HttpResponse>> Router::authorize(
   co_return co_await access_->authorize(request, permission);
 }
 
-boost::asio::awaitable<HttpResponse> Router::answer(HttpRequest& request, std::string_view target,
-                                                    std::string& action) const {
+Router::Resolution Router::resolve(HttpRequest& request, std::string_view target) const {
   const std::string method_name(http::to_string(request.method));
-  // What the Router answers itself still needs a valid token.
-  auto own = [&](HttpResponse response) -> boost::asio::awaitable<HttpResponse> {
-    auto authorizing = authorize(request, auth::Permission::kAuthenticated);
-    if (auto refused = co_await std::move(authorizing)) co_return std::move(*refused);
-    co_return response;
-  };
-  action = method_name + " " +
-           std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 200)));
+  Resolution out;
+  out.action = method_name + " " +
+               std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 200)));
   if (auto s = parseTarget(target, request); !s) {
-    auto answering = own(errorResponse(http_status::kBadRequest, s.error()));
-    co_return co_await std::move(answering);
+    out.own = errorResponse(http_status::kBadRequest, s.error());
+    return out;
   }
   std::vector<std::string> segments;
   for (auto raw : splitPath(request.path)) {
     auto decoded = percentDecode(raw, false);
     if (!decoded) {
-      auto answering = own(errorResponse(http_status::kBadRequest, decoded.error()));
-      co_return co_await std::move(answering);
+      out.own = errorResponse(http_status::kBadRequest, decoded.error());
+      return out;
     }
     segments.push_back(std::move(*decoded));
   }
 
-  const Route* match = nullptr;
   std::string allow;
   for (const auto& route : routes_) {
     if (route.segments.size() != segments.size()) continue;
@@ -173,43 +200,40 @@ boost::asio::awaitable<HttpResponse> Router::answer(HttpRequest& request, std::s
     // HEAD runs the GET handler; the HTTP layer sends its headers only.
     if (route.method == request.method ||
         (request.method == http::verb::head && route.method == http::verb::get)) {
-      match = &route;
+      out.route = &route;
+      out.action = method_name + " " + route.pattern;
       request.params = std::move(params);
-      break;
+      return out;
     }
     if (!allow.empty()) allow += ", ";
     allow += std::string(http::to_string(route.method));
     if (route.method == http::verb::get) allow += ", HEAD";
   }
 
-  if (match == nullptr && allow.empty()) {
-    auto answering = own(
+  if (allow.empty()) {
+    out.own =
         errorResponse(http_status::kNotFound,
-                      Error{Code::kNotFound, "no such path: " + request.path.substr(0, 200), ""}));
-    co_return co_await std::move(answering);
+                      Error{Code::kNotFound, "no such path: " + request.path.substr(0, 200), ""});
+    return out;
   }
-  if (match == nullptr) {
-    auto response =
-        errorResponse(http_status::kMethodNotAllowed,
-                      Error{Code::kUnimplemented,
-                            "method " + method_name + " is not allowed on " +
-                                request.path.substr(0, 200) + " (allowed: " + allow + ")",
-                            ""});
-    response.headers.emplace_back("Allow", allow);
-    auto answering = own(std::move(response));
-    co_return co_await std::move(answering);
-  }
-  action = method_name + " " + match->pattern;
-  auto authorizing = authorize(request, match->permission);
-  if (auto refused = co_await std::move(authorizing)) co_return std::move(*refused);
+  out.own = errorResponse(http_status::kMethodNotAllowed,
+                          Error{Code::kUnimplemented,
+                                "method " + method_name + " is not allowed on " +
+                                    request.path.substr(0, 200) + " (allowed: " + allow + ")",
+                                ""});
+  out.own->headers.emplace_back("Allow", allow);
+  return out;
+}
 
+boost::asio::awaitable<HttpResponse> Router::run(const Route& route, HttpRequest& request,
+                                                 const std::string& action) const {
   // The handler takes the request; the audit keeps what it needs (all but the body).
   std::string body = std::move(request.body);
   request.body.clear();
   HttpRequest handed = request;
   handed.body = std::move(body);
   try {
-    auto handling = match->handler(std::move(handed));
+    auto handling = route.handler(std::move(handed));
     co_return co_await std::move(handling);
   } catch (const std::exception& e) {
     spdlog::error("handler for {} failed: {}", action, e.what());

@@ -9,9 +9,12 @@
 // requires when it is added. Before a handler runs, the AccessControl
 // decides (it sets the request's principal, or answers 401/403/429 itself);
 // the 400/404/405 the Router answers itself need any valid token
-// (Permission::kAuthenticated). After every request the AccessControl sees
-// the answer (the audit log). Without an AccessControl only kPublic routes
-// run: every other request is 401.
+// (Permission::kAuthenticated). The decision needs the method, the target
+// and the RequestMeta only, so HttpServer asks for it (admit()) as soon as a
+// request's header is read, before it answers "100 Continue" or reads the
+// body, and hands it to dispatch(). After every request the AccessControl
+// sees the answer (the audit log). Without an AccessControl only kPublic
+// routes run: every other request is 401.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -52,6 +55,25 @@ class AccessControl {
                          const HttpResponse& response) = 0;
 };
 
+// The access decision for one request (Router::admit), made before its body
+// is read. Only the Router makes one; it is good for the request it was
+// made for, once (a join token is spent by the decision).
+class AccessDecision {
+ public:
+  // The request may not proceed: answer refusal() (401, 403 or 429, already
+  // handed to AccessControl::completed) and close the connection.
+  bool refused() const { return refusal_.has_value(); }
+  const HttpResponse& refusal() const { return *refusal_; }
+  // Who the request is from (anonymous on public routes and when refused).
+  const auth::Principal& principal() const { return principal_; }
+
+ private:
+  friend class Router;
+  AccessDecision() = default;
+  std::optional<HttpResponse> refusal_;
+  auth::Principal principal_;
+};
+
 // One entry of the route table, as routes() lists it.
 struct RouteInfo {
   boost::beast::http::verb method;
@@ -71,8 +93,21 @@ class Router {
   // The route table in the order routes were added.
   std::vector<RouteInfo> routes() const;
 
-  // Parses `target`, runs the matching handler and returns its response.
+  // Decides whether a request may proceed, from what its header says: the
+  // route `target` matches under `method` (or none: kAuthenticated) and the
+  // AccessControl's decision on `meta`. A refusal is reported to
+  // AccessControl::completed here.
+  boost::asio::awaitable<AccessDecision> admit(boost::beast::http::verb method,
+                                               std::string_view target, RequestMeta meta) const;
+
+  // Parses `target`, runs the matching handler and returns its response;
+  // `decision` is admit()'s decision for the same method, target and meta
+  // (a refused one is answered with its refusal, nothing runs).
   // Never throws: a handler exception becomes a 500.
+  boost::asio::awaitable<HttpResponse> dispatch(boost::beast::http::verb method,
+                                                std::string_view target, std::string body,
+                                                RequestMeta meta, AccessDecision decision) const;
+  // admit() then dispatch(), for callers that have the whole request at once.
   boost::asio::awaitable<HttpResponse> dispatch(boost::beast::http::verb method,
                                                 std::string_view target, std::string body,
                                                 RequestMeta meta = {}) const;
@@ -85,9 +120,21 @@ class Router {
     auth::Permission permission;
     Handler handler;
   };
-  // Matches, authorizes and answers `request`; sets `action` for the audit.
-  boost::asio::awaitable<HttpResponse> answer(HttpRequest& request, std::string_view target,
-                                              std::string& action) const;
+  // What a target names under a method: the route (and the request's path,
+  // query and params set), or the Router's own answer (400, 404, 405), and
+  // the action for the audit ("METHOD /pattern", else "METHOD /path").
+  struct Resolution {
+    const Route* route = nullptr;
+    std::optional<HttpResponse> own;
+    std::string action;
+    auth::Permission permission() const {
+      return route != nullptr ? route->permission : auth::Permission::kAuthenticated;
+    }
+  };
+  Resolution resolve(HttpRequest& request, std::string_view target) const;
+  // Runs the handler of `route` on `request` (its principal set).
+  boost::asio::awaitable<HttpResponse> run(const Route& route, HttpRequest& request,
+                                           const std::string& action) const;
   // The access step: nullopt to go on, or the refusal.
   boost::asio::awaitable<std::optional<HttpResponse>> authorize(HttpRequest& request,
                                                                 auth::Permission permission) const;

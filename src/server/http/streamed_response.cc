@@ -6,9 +6,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "server/async_event.h"
@@ -22,6 +25,37 @@ using asio::ip::tcp;
 
 namespace {
 
+// The deadline of one write: a timer of its own that closes the transport
+// when it fires first, so the pending write (and the background read) end
+// with an error. The stream's own deadline (tcp().expires_after) is never
+// used here: Beast's tcp_stream arms it for the next read as well as the next
+// write, so a background read started after a write had set it would inherit
+// it and close a healthy stream once it passed.
+// Lives in the writing coroutine's frame for the duration of one write; the
+// timer's handler may run after it is gone and then does nothing.
+class WriteDeadline {
+ public:
+  WriteDeadline(tls::Transport& stream, std::chrono::milliseconds timeout)
+      : timer_(stream.get_executor()), done_(std::make_shared<bool>(false)) {
+    timer_.expires_after(timeout);
+    timer_.async_wait([done = done_, &stream](const boost::system::error_code& ec) {
+      if (ec || *done) return;  // the write finished first
+      spdlog::debug("a streamed response missed its write deadline; closing the connection");
+      stream.close();
+    });
+  }
+  ~WriteDeadline() {
+    *done_ = true;
+    timer_.cancel();
+  }
+  WriteDeadline(const WriteDeadline&) = delete;
+  WriteDeadline& operator=(const WriteDeadline&) = delete;
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> done_;  // shared with the handler, which may outlive this
+};
+
 // The ResponseStream over one connection. Lives in sendStreamedResponse's
 // frame, which outlives the producer and the background read.
 class SocketResponseStream final : public ResponseStream {
@@ -34,7 +68,7 @@ class SocketResponseStream final : public ResponseStream {
     if (closed_) co_return false;
     if (chunk.empty()) co_return true;
     boost::system::error_code ec;
-    stream_.tcp().expires_after(write_timeout_);
+    WriteDeadline deadline(stream_, write_timeout_);
     if (chunked_) {
       co_await asio::async_write(stream_, http::make_chunk(asio::buffer(chunk)),
                                  asio::redirect_error(asio::use_awaitable, ec));
@@ -82,7 +116,7 @@ class SocketResponseStream final : public ResponseStream {
   asio::awaitable<void> finish() {
     if (closed_ || !chunked_) co_return;
     boost::system::error_code ec;
-    stream_.tcp().expires_after(write_timeout_);
+    WriteDeadline deadline(stream_, write_timeout_);
     co_await asio::async_write(stream_, http::make_chunk_last(),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) close();
@@ -136,17 +170,22 @@ asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse 
   if (chunked) head.chunked(true);
   http::response_serializer<http::empty_body> serializer(head);
   boost::system::error_code ec;
-  stream.tcp().expires_after(write_timeout);
-  co_await http::async_write_header(stream, serializer,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+  // No deadline of the stream's own from here on (see WriteDeadline): the
+  // background read below must have none.
+  stream.tcp().expires_never();
+  {
+    WriteDeadline deadline(stream, write_timeout);
+    co_await http::async_write_header(stream, serializer,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+  }
   if (ec || head_only || !response.stream) co_return;
 
   SocketResponseStream out(stream, chunked, write_timeout);
   ClientWatch watch;
   AsyncEvent watch_finished(stream.get_executor());
-  // The background read has no deadline: it is started with none, and the
-  // writes' deadlines set later apply to writes only while it is pending.
-  stream.tcp().expires_never();
+  // The background read has no deadline: the stream's own is never set
+  // again, and each write's deadline is a timer of its own (WriteDeadline),
+  // whichever of the producer's first write and this read starts first.
   asio::co_spawn(stream.get_executor(), watchClient(stream, out, watch, watch_finished),
                  asio::detached);
   bool failed = true;

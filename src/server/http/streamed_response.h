@@ -17,7 +17,10 @@ namespace zp::server {
 // a body delimited by the connection's end for HTTP/1.0; Connection: close),
 // then, unless `head_only`, runs `response.stream` with a ResponseStream on
 // `stream`, and ends the body with the last chunk if the client is still
-// there. Every write has `write_timeout`; the body as a whole has none.
+// there. Every write has `write_timeout` (a timer that closes the connection
+// when the write has not finished by then; the stream's own deadline,
+// tcp().expires_after, is cleared and left unset); the body as a whole has
+// none.
 // While the producer runs, the connection is read in the background (through
 // TLS when the connection has it, with no deadline): end of
 // stream, a reset or a closed socket (HttpServer::stop) closes the

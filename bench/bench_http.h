@@ -30,8 +30,7 @@ class BenchHttpClient {
   // outlive the client. `token`, when set, goes with every request as
   // "Authorization: Bearer <token>".
   BenchHttpClient(boost::asio::any_io_executor executor, boost::asio::ip::tcp::endpoint server,
-                  std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
-                  std::string token = {});
+                  std::shared_ptr<boost::asio::ssl::context> tls = nullptr, std::string token = {});
 
   // Sends one request (reconnecting once if the kept-alive connection was
   // closed) and reads the whole answer.

@@ -104,9 +104,9 @@ unsigned short startServer(ChildProcess& server, const Options& o,
                            const std::filesystem::path& config) {
   // The simulated agents speak plain TCP on loopback, and the figures here
   // are the control plane's own: TLS costs are measured by tls_bench.
-  if (!server.start({o.server_bin, "--config", config.string(), "--insecure-http",
-                     "--insecure-plaintext"},
-                    (o.work_dir / "server.log").string())) {
+  if (!server.start(
+          {o.server_bin, "--config", config.string(), "--insecure-http", "--insecure-plaintext"},
+          (o.work_dir / "server.log").string())) {
     return 0;
   }
   const std::string prefix = "zoneplane-server listening on ";
@@ -175,8 +175,9 @@ int main(int argc, char** argv) {
     }
   }
   // An admin token in the database before the server first starts (§9.3).
-  const std::string token = createAdminToken(
-      o.server_bin, (o.work_dir / "db" / "zoneplane.db").string(), (o.work_dir / "tokens.log").string());
+  const std::string token =
+      createAdminToken(o.server_bin, (o.work_dir / "db" / "zoneplane.db").string(),
+                       (o.work_dir / "tokens.log").string());
   if (token.empty()) {
     std::fprintf(stderr, "no API token; see %s\n", (o.work_dir / "tokens.log").c_str());
     return 1;
@@ -230,8 +231,10 @@ int main(int argc, char** argv) {
               std::string target = "/workloads";
               std::string body = spec.dump();
               auto answer = co_await client.request(http::verb::post, target, body);
-              if (answer.status == 201) ++placed;
-              else if (failed++ < 5) std::fprintf(stderr, "submit: %u %s\n", answer.status, answer.body.c_str());
+              if (answer.status == 201)
+                ++placed;
+              else if (failed++ < 5)
+                std::fprintf(stderr, "submit: %u %s\n", answer.status, answer.body.c_str());
             }
             if (++done == o.clients) timer->cancel();
           },

@@ -155,10 +155,10 @@ class Rig {
       client_tls_ = orDie(tls::clientContext({"", "", pki.ca}, tls::MinVersion::kTls12));
     }
     sim::RegistryOptions node{kNodeId, {65'536, 64'000}, {"native"}, "bench"};
-    served_ = std::make_unique<sim::SimNode>(nodes_.io(), node, std::chrono::milliseconds(0),
-                                             agent_tls);
-    direct_ = std::make_unique<sim::SimNode>(nodes_.io(), node, std::chrono::milliseconds(0),
-                                             agent_tls);
+    served_ =
+        std::make_unique<sim::SimNode>(nodes_.io(), node, std::chrono::milliseconds(0), agent_tls);
+    direct_ =
+        std::make_unique<sim::SimNode>(nodes_.io(), node, std::chrono::milliseconds(0), agent_tls);
     const auto served_at = served_->listen("127.0.0.1");
     const auto direct_at = direct_->listen("127.0.0.1");
     if (!served_at || !direct_at) die("cannot listen for the simulated agents");

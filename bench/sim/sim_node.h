@@ -39,8 +39,7 @@ namespace zp::sim {
 class SimNode {
  public:
   // `tls` null: plain TCP; otherwise it must outlive the node.
-  SimNode(boost::asio::io_context& io, RegistryOptions options,
-          std::chrono::milliseconds run_delay,
+  SimNode(boost::asio::io_context& io, RegistryOptions options, std::chrono::milliseconds run_delay,
           std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~SimNode();
   SimNode(const SimNode&) = delete;

@@ -1,14 +1,11 @@
 #include "agent/join.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,7 +16,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -27,6 +24,7 @@
 #include "api/validate.h"
 #include "common/address.h"
 #include "common/version.h"
+#include "tls/join_token.h"
 #include "tls/pki.h"
 #include "tls/transport.h"
 
@@ -40,14 +38,6 @@ using asio::ip::tcp;
 using Json = nlohmann::json;
 
 constexpr std::size_t kMaxResponseBytes = 1 << 20;
-
-bool allOf(std::string_view text, bool (*ok)(unsigned char)) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
-    return ok(static_cast<unsigned char>(c));
-  });
-}
-bool isHexDigit(unsigned char c) { return std::isxdigit(c) != 0; }
-bool isBase64Url(unsigned char c) { return std::isalnum(c) != 0 || c == '-' || c == '_'; }
 
 // What the server answered.
 struct Exchange {
@@ -66,7 +56,7 @@ Error networkError(const JoinUrl& url, std::string_view step, const boost::syste
 
 // One TLS connection: the pinned handshake, then POST /join on it.
 asio::awaitable<Result<Exchange>> exchange(asio::ssl::context& context, JoinUrl url,
-                                           JoinToken token, std::string body,
+                                           tls::JoinToken token, std::string body,
                                            std::chrono::milliseconds timeout) {
   auto executor = co_await asio::this_coro::executor;
   boost::system::error_code ec;
@@ -97,7 +87,7 @@ asio::awaitable<Result<Exchange>> exchange(asio::ssl::context& context, JoinUrl 
   http::request<http::string_body> request{http::verb::post, "/join", 11};
   const bool v6 = url.host.find(':') != std::string::npos;
   request.set(http::field::host, (v6 ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.port));
-  request.set(http::field::authorization, "Bearer " + token.text);
+  request.set(http::field::authorization, "Bearer " + token.text());
   request.set(http::field::content_type, "application/json");
   request.set(http::field::user_agent, std::string("zoneplane-agent/") + kVersion);
   request.body() = std::move(body);
@@ -140,19 +130,9 @@ Error refusal(const Exchange& answer) {
                ""};
 }
 
-// Whether `cert_pem`'s public key is `key`'s.
-bool holdsKey(std::string_view cert_pem, const tls::PrivateKey& key) {
-  std::unique_ptr<BIO, decltype(&::BIO_free)> bio(
-      ::BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), &::BIO_free);
-  if (!bio) return false;
-  std::unique_ptr<X509, decltype(&::X509_free)> cert(
-      ::PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &::X509_free);
-  return cert && ::EVP_PKEY_eq(::X509_get0_pubkey(cert.get()), key.get()) == 1;
-}
-
 // The certificate and CA of a successful answer, after checking them.
 Result<std::pair<std::string, std::string>> acceptAnswer(const Exchange& answer,
-                                                         const JoinToken& token,
+                                                         const tls::JoinToken& token,
                                                          const std::string& node_id,
                                                          const tls::PrivateKey& key) {
   const auto body = Json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
@@ -177,10 +157,10 @@ Result<std::pair<std::string, std::string>> acceptAnswer(const Exchange& answer,
                                      (info->identity ? info->identity->describe() : "no identity") +
                                      ", not " + expected.describe());
   }
-  if (!holdsKey(cert, key)) {
+  if (!tls::checkCertificateKey(cert, key)) {
     return fail(Code::kInternal, "join: the certificate in the answer is not for this node's key");
   }
-  if (auto chained = verifyChain(cert, ca); !chained) {
+  if (auto chained = tls::verifyChain(cert, ca); !chained) {
     return fail(Code::kUnauthenticated,
                 "join: the certificate in the answer does not verify against the CA: " +
                     chained.error().message);
@@ -207,34 +187,56 @@ Status writeFiles(const tls::TlsFiles& files, const tls::PrivateKey& key, const 
 
 }  // namespace
 
-Result<JoinToken> parseJoinToken(std::string_view text) {
-  constexpr std::string_view kPrefix = "zpjoin_";
-  const auto invalid = [](const std::string& why) {
-    return fail(Code::kInvalidArgument, "the join token is malformed: " + why, "join-token");
-  };
-  if (!text.starts_with(kPrefix)) return invalid("it does not start with \"zpjoin_\"");
-  text.remove_prefix(kPrefix.size());
-  const auto first = text.find('.');
-  const auto second = first == std::string_view::npos ? first : text.find('.', first + 1);
-  if (second == std::string_view::npos || text.find('.', second + 1) != std::string_view::npos) {
-    return invalid("want zpjoin_<id>.<secret>.<CA fingerprint>");
+Status checkJoinTokenSources(const JoinTokenSources& sources) {
+  if (!sources.flag.empty() && !sources.file.empty()) {
+    return fail(Code::kInvalidArgument,
+                "give the join token once: --join-token or --join-token-file", "join-token");
   }
-  const auto id = text.substr(0, first);
-  const auto secret = text.substr(first + 1, second - first - 1);
-  const auto fingerprint = text.substr(second + 1);
-  if (!allOf(id, isHexDigit)) return invalid("its id is not hexadecimal");
-  if (!allOf(secret, isBase64Url)) return invalid("its secret is not base64url");
-  if (fingerprint.size() != 64 || !allOf(fingerprint, isHexDigit)) {
-    return invalid("its CA fingerprint is not 64 hexadecimal characters");
+  return ok();
+}
+
+Result<std::string> resolveJoinToken(const JoinTokenSources& sources) {
+  if (auto s = checkJoinTokenSources(sources); !s) return fail(s.error());
+  if (!sources.flag.empty()) return sources.flag;
+  if (sources.file.empty()) {
+    if (!sources.env.empty()) return sources.env;
+    return fail(Code::kNotFound,
+                std::string("--join needs a join token: --join-token-file PATH, ") + kJoinTokenEnv +
+                    " or --join-token",
+                "join-token");
   }
-  JoinToken token;
-  token.id = std::string(id);
-  token.ca_fingerprint = std::string(fingerprint);
-  std::transform(token.ca_fingerprint.begin(), token.ca_fingerprint.end(),
-                 token.ca_fingerprint.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  token.text = std::string(kPrefix) + std::string(text);
-  return token;
+  const std::string& path = sources.file;
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (error) {
+    return fail(Code::kInvalidArgument,
+                "cannot read the join token file \"" + path + "\": " + error.message(),
+                "join-token-file");
+  }
+  const auto mode = static_cast<unsigned>(status.permissions()) & 0777u;
+  if ((mode & 077u) != 0) {
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "0%03o", mode);
+    return fail(Code::kInvalidArgument,
+                "the join token file \"" + path + "\" has permissions " + octal +
+                    ": other users may read it; chmod 600 it (or 400)",
+                "join-token-file");
+  }
+  auto text = tls::readFile(path);
+  if (!text) {
+    return fail(Code::kInvalidArgument,
+                "cannot read the join token file \"" + path + "\": " + text.error().message,
+                "join-token-file");
+  }
+  constexpr std::string_view kSpace = " \t\r\n";
+  std::string_view token = *text;
+  token.remove_prefix(std::min(token.find_first_not_of(kSpace), token.size()));
+  token.remove_suffix(token.size() - std::min(token.find_last_not_of(kSpace) + 1, token.size()));
+  if (token.empty()) {
+    return fail(Code::kInvalidArgument, "the join token file \"" + path + "\" is empty",
+                "join-token-file");
+  }
+  return std::string(token);
 }
 
 Result<JoinUrl> parseJoinUrl(std::string_view url) {
@@ -258,8 +260,7 @@ Result<JoinOutcome> joinCluster(const JoinOptions& options) {
   }
   auto url = parseJoinUrl(options.url);
   if (!url) return fail(url.error());
-  auto token = parseJoinToken(options.token);
-  if (!token) return fail(token.error());
+  if (auto s = checkJoinTokenSources(options.token); !s) return fail(s.error());
   if (options.advertise) {
     if (auto a = parseHostPort(*options.advertise, "advertise"); !a || a->port == 0) {
       return fail(Code::kInvalidArgument,
@@ -277,6 +278,11 @@ Result<JoinOutcome> joinCluster(const JoinOptions& options) {
   if (existing.error().code != Code::kNotFound) {
     spdlog::warn("join: replacing the node's TLS files: {}", existing.error().message);
   }
+
+  auto text = resolveJoinToken(options.token);
+  if (!text) return fail(text.error());
+  auto token = tls::parseJoinToken(*text);
+  if (!token) return fail(token.error());
 
   auto key = tls::PrivateKey::generate(tls::KeyType::kEcP256);
   if (!key) return fail(key.error());

@@ -16,14 +16,25 @@
 
 namespace zp::agent {
 
-// "zpjoin_<id>.<secret>.<sha256 of the CA certificate, 64 hex>".
-struct JoinToken {
-  std::string id;              // public: names the token in the server's audit log
-  std::string ca_fingerprint;  // lowercase hex
-  std::string text;            // the whole token, sent as the bearer; never logged
+// The environment variable that may hold the join token.
+inline constexpr const char* kJoinTokenEnv = "ZONEPLANE_JOIN_TOKEN";
+
+// Where the join token comes from: at most one of --join-token (visible to
+// other users in the process list) and --join-token-file; else the
+// environment variable ZONEPLANE_JOIN_TOKEN.
+struct JoinTokenSources {
+  std::string flag;  // --join-token
+  std::string file;  // --join-token-file
+  std::string env;   // the value of ZONEPLANE_JOIN_TOKEN; "" = unset
 };
-// kInvalidArgument saying which part is wrong (never repeating the token).
-Result<JoinToken> parseJoinToken(std::string_view text);
+// kInvalidArgument when both flags are given.
+Status checkJoinTokenSources(const JoinTokenSources& sources);
+// The token's text: the flag, the file's content without surrounding
+// whitespace, or the environment's value. kNotFound when none is given;
+// kInvalidArgument when both flags are, or the file cannot be read, is empty
+// or grants its group or others any permission. Messages never hold the
+// token. Its format is checked by tls::parseJoinToken().
+Result<std::string> resolveJoinToken(const JoinTokenSources& sources);
 
 // "https://HOST:PORT" (HOST a DNS name, an IPv4 address or [IPv6]; an
 // optional trailing "/").
@@ -35,7 +46,7 @@ Result<JoinUrl> parseJoinUrl(std::string_view url);
 
 struct JoinOptions {
   std::string url;                       // --join
-  std::string token;                     // --join-token
+  JoinTokenSources token;                // read only when the node joins
   std::string node_id;                   // --node-id
   std::optional<std::string> advertise;  // "HOST:PORT" the server reaches this agent at
   tls::TlsFiles files;                   // where node.key, node.crt and ca.crt go
@@ -48,15 +59,18 @@ enum class JoinOutcome {
 };
 
 // Joins unless `files` already hold a valid identity for the node (then
-// nothing is sent and the token is not spent). Otherwise: makes an EC P-256
-// key and a CSR, connects with TLS, accepts the server only when its chain
-// holds the token's CA and its certificate verifies against it and names
-// HOST, sends POST /join {node_id, csr, address?} with the token as bearer,
-// checks the certificate it gets back (this node's identity, this key, the
-// pinned CA) and writes the key (0600), certificate and CA atomically.
-// Errors: kInvalidArgument (options), kUnauthenticated (the server is not
-// the token's cluster, or it refused the token), kUnavailable (network),
-// kDeadlineExceeded, or the server's refusal as an error with its status.
+// nothing is sent, and the token is neither read nor spent). Otherwise:
+// reads and checks the token (resolveJoinToken, tls::parseJoinToken), makes
+// an EC P-256 key and a CSR, connects with TLS, accepts the server only when
+// its chain holds the token's CA and its certificate verifies against it,
+// names HOST and carries the identity `server`, sends POST /join {node_id,
+// csr, address?} with the token as bearer, checks the certificate it gets
+// back (this node's identity, this key, the pinned CA) and writes the key
+// (0600), certificate and CA atomically.
+// Errors: kInvalidArgument (options, the token's source or format), kNotFound
+// (no token given), kUnauthenticated (the server is not the token's cluster,
+// or it refused the token), kUnavailable (network), kDeadlineExceeded, or
+// the server's refusal as an error with its status.
 Result<JoinOutcome> joinCluster(const JoinOptions& options);
 
 }  // namespace zp::agent

@@ -1,9 +1,10 @@
 // zoneplane-agent: the node agent. Wires config, runtime and daemon together.
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   CLI::App app{"zoneplane-agent: runs zoneplane workloads on this node through CRI runtimes"};
   app.set_version_flag("--version", zp::kVersion);
   std::string config_path, node_id, listen, data_dir, log_level;
-  std::string tls_cert, tls_key, tls_ca, join_url, join_token, advertise;
+  std::string tls_cert, tls_key, tls_ca, join_url, join_token, join_token_file, advertise;
   std::vector<std::string> classes;
   bool insecure_plaintext = false;
   std::int64_t memory_mb = 0, cpu_millicores = 0;
@@ -56,9 +57,14 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-plaintext", insecure_plaintext,
                "serve the protocol without TLS or authentication (loopback listen address only)");
   app.add_option("--join", join_url,
-                 "https://HOST:PORT of the server: get this node's certificate with --join-token "
+                 "https://HOST:PORT of the server: get this node's certificate with a join token "
                  "before starting (skipped when the node already has one)");
-  app.add_option("--join-token", join_token, "the one-time join token (zpjoin_...)");
+  app.add_option("--join-token-file", join_token_file,
+                 "a file (mode 0600 or stricter) holding the one-time join token (zpjoin_...); "
+                 "or set ZONEPLANE_JOIN_TOKEN");
+  app.add_option("--join-token", join_token,
+                 "the join token itself; visible to other users in the process list: prefer "
+                 "--join-token-file or ZONEPLANE_JOIN_TOKEN");
   app.add_option("--advertise", advertise,
                  "HOST:PORT the server reaches this agent at, sent with --join (default: the "
                  "listen address unless it is a wildcard)");
@@ -108,8 +114,9 @@ int main(int argc, char** argv) {
   if (restart_backoff_max_seconds) config.restart_backoff_max_seconds = *restart_backoff_max_seconds;
   apply(zp::agent::validateConfig(config));
   apply(zp::setupLogging(config.log_level));
-  if (join_url.empty() && (!join_token.empty() || !advertise.empty())) {
-    std::cerr << "zoneplane-agent: --join-token and --advertise go with --join\n";
+  if (join_url.empty() && (!join_token.empty() || !join_token_file.empty() || !advertise.empty())) {
+    std::cerr
+        << "zoneplane-agent: --join-token, --join-token-file and --advertise go with --join\n";
     return 2;
   }
   if (config.insecure_plaintext) {
@@ -123,12 +130,17 @@ int main(int argc, char** argv) {
   if (!config.insecure_plaintext) {
     const auto files = zp::agent::tlsFiles(config);
     if (!join_url.empty()) {
-      if (join_token.empty()) {
-        std::cerr << "zoneplane-agent: --join needs --join-token\n";
+      const char* env_token = std::getenv(zp::agent::kJoinTokenEnv);
+      if (join_token.empty() && join_token_file.empty() && (!env_token || !*env_token)) {
+        std::cerr << "zoneplane-agent: --join needs a join token: --join-token-file PATH, "
+                  << zp::agent::kJoinTokenEnv << " or --join-token\n";
         return 2;
       }
-      zp::agent::JoinOptions join{join_url, join_token, config.node_id,
-                                  advertisedAddress(config, advertise), files};
+      zp::agent::JoinOptions join{join_url,
+                                  {join_token, join_token_file, env_token ? env_token : ""},
+                                  config.node_id,
+                                  advertisedAddress(config, advertise),
+                                  files};
       if (auto joined = zp::agent::joinCluster(join); !joined) {
         std::cerr << "zoneplane-agent: " << joined.error().message << "\n";
         return 1;

@@ -3,71 +3,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-
-#include <filesystem>
-#include <vector>
 
 #include "common/time.h"
 #include "tls/pki.h"
 
 namespace zp::agent {
-namespace {
-
-struct X509Free {
-  void operator()(X509* cert) const { ::X509_free(cert); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-
-// Every certificate in `pem`, in order.
-std::vector<X509Ptr> parseCertificates(std::string_view pem) {
-  std::vector<X509Ptr> out;
-  std::unique_ptr<BIO, decltype(&::BIO_free)> bio(
-      ::BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &::BIO_free);
-  if (!bio) return out;
-  while (X509* cert = ::PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    out.emplace_back(cert);
-  }
-  ::ERR_clear_error();  // the end of the input reads as an error
-  return out;
-}
-
-}  // namespace
-
-Status verifyChain(std::string_view cert_pem, std::string_view ca_pem) {
-  const auto chain = parseCertificates(cert_pem);
-  const auto cas = parseCertificates(ca_pem);
-  if (chain.empty()) return fail(Code::kUnauthenticated, "no certificate found");
-  if (cas.empty()) return fail(Code::kUnauthenticated, "no CA certificate found");
-  std::unique_ptr<X509_STORE, decltype(&::X509_STORE_free)> store(::X509_STORE_new(),
-                                                                 &::X509_STORE_free);
-  struct StackFree {
-    void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }  // not the certificates
-  };
-  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
-  std::unique_ptr<X509_STORE_CTX, decltype(&::X509_STORE_CTX_free)> ctx(::X509_STORE_CTX_new(),
-                                                                       &::X509_STORE_CTX_free);
-  if (!store || !untrusted || !ctx) return fail(Code::kInternal, "out of memory");
-  for (const auto& ca : cas) {
-    if (::X509_STORE_add_cert(store.get(), ca.get()) != 1) {
-      ::ERR_clear_error();
-      return fail(Code::kUnauthenticated, "the CA certificate does not load");
-    }
-  }
-  for (std::size_t i = 1; i < chain.size(); ++i) sk_X509_push(untrusted.get(), chain[i].get());
-  if (::X509_STORE_CTX_init(ctx.get(), store.get(), chain.front().get(), untrusted.get()) != 1) {
-    ::ERR_clear_error();
-    return fail(Code::kInternal, "cannot verify the certificate");
-  }
-  ::X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);
-  if (::X509_verify_cert(ctx.get()) != 1) {
-    const int error = ::X509_STORE_CTX_get_error(ctx.get());
-    ::ERR_clear_error();
-    return fail(Code::kUnauthenticated, ::X509_verify_cert_error_string(error));
-  }
-  return ok();
-}
 
 Result<std::shared_ptr<boost::asio::ssl::context>> loadNodeTls(const tls::TlsFiles& files,
                                                                const std::string& node_id) {
@@ -75,9 +15,10 @@ Result<std::shared_ptr<boost::asio::ssl::context>> loadNodeTls(const tls::TlsFil
   auto cert = tls::readFile(files.cert);
   if (!cert) {
     if (cert.error().code == Code::kNotFound) {
-      return fail(Code::kNotFound, "no node certificate at \"" + files.cert +
-                                       "\": join the cluster (--join URL --join-token T) or give "
-                                       "one with --tls-cert/--tls-key/--tls-ca ([tls] in the config)",
+      return fail(Code::kNotFound,
+                  "no node certificate at \"" + files.cert +
+                      "\": join the cluster (--join URL with --join-token-file) or give "
+                      "one with --tls-cert/--tls-key/--tls-ca ([tls] in the config)",
                   "tls.cert");
     }
     return fail(Code::kInvalidArgument,
@@ -116,7 +57,7 @@ Result<std::shared_ptr<boost::asio::ssl::context>> loadNodeTls(const tls::TlsFil
                 "cannot read the CA certificate \"" + files.ca + "\": " + ca.error().message,
                 "tls.ca");
   }
-  if (auto chained = verifyChain(*cert, *ca); !chained) {
+  if (auto chained = tls::verifyChain(*cert, *ca); !chained) {
     return fail(Code::kInvalidArgument,
                 "the certificate \"" + files.cert + "\" does not verify against the CA \"" +
                     files.ca + "\": " + chained.error().message,

@@ -16,11 +16,6 @@ typedef struct ssl_st SSL;
 
 namespace zp::agent {
 
-// Whether the first certificate of `cert_pem` verifies, now, against the CA
-// certificate(s) of `ca_pem` (the other certificates of `cert_pem` may serve
-// as intermediates). kUnauthenticated saying why.
-Status verifyChain(std::string_view cert_pem, std::string_view ca_pem);
-
 // The protocol port's TLS context, after checking that `files` hold node
 // `node_id`'s identity: the certificate loads, names node/<node_id>, is
 // valid now and chains to the CA file, and the key belongs to it. The

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
+#include <tuple>
 
 #include "agent/node_tls.h"
 #include "protocol/line_io.h"
@@ -22,6 +23,16 @@ namespace zp::agent {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+// The end of a throttled log line: how many like it were not logged.
+std::string heldBack(std::size_t count) {
+  if (count == 0) return {};
+  return " (and " + std::to_string(count) + " more since the last line like it, not logged)";
+}
+
+}  // namespace
 
 struct ProtocolServer::Connection final : ReplyStream {
   Connection(tls::Transport t, std::size_t stream_backlog)
@@ -203,28 +214,29 @@ std::size_t ProtocolServer::openConnections() const {
 }
 
 bool ProtocolServer::evictIdlest() {
-  // Idle ones first (nothing in progress), then those with slow requests;
+  // Strangers first (not greeted: in the handshake or before Hello), then
+  // idle greeted ones (nothing in progress), then those with slow requests;
   // each by how long they have been idle.
   std::shared_ptr<Connection> victim;
+  const auto rank = [](const Connection& c) {
+    return std::tuple(c.greeted, c.in_flight > 0, c.active);
+  };
   for (const auto& c : connections_) {
     if (c->closing || c->subscribed) continue;
-    if (!victim || std::pair(c->in_flight > 0, c->active) <
-                       std::pair(victim->in_flight > 0, victim->active)) {
+    if (!victim || rank(*c) < rank(*victim)) {
       victim = c;
     }
   }
   if (!victim) return false;
   const auto now = SteadyClock::now();
-  const auto idle_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now - victim->active).count();
-  ++evicted_unlogged_;
-  if (now - eviction_logged_ >= std::chrono::seconds(10)) {
-    spdlog::warn("{} connections open: closed {} connection(s) idle longest to accept new ones "
-                 "(the last: {}, {}, idle for {} ms)",
-                 connections_.size(), evicted_unlogged_, victim->peer,
-                 victim->handshaking ? "in its TLS handshake" : "not subscribed", idle_ms);
-    evicted_unlogged_ = 0;
-    eviction_logged_ = now;
+  if (const auto held_back = eviction_log_.admit(now)) {
+    const auto idle_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - victim->active).count();
+    spdlog::warn(
+        "{} connections open: closed {} connection(s) idle longest to accept new ones "
+        "(the last: {}, {}, idle for {} ms)",
+        connections_.size(), *held_back + 1, victim->peer,
+        victim->handshaking ? "in its TLS handshake" : "not subscribed", idle_ms);
   }
   victim->drop();
   return true;
@@ -247,18 +259,25 @@ asio::awaitable<void> ProtocolServer::run(std::shared_ptr<Connection> conn) {
       if (conn->closing || stopping_) {
         // Evicted or stopped: said where that happened.
       } else if (verified != X509_V_OK) {
-        spdlog::warn("connection {}: refusing its certificate: {}; closing", conn->peer,
-                     ::X509_verify_cert_error_string(verified));
-      } else {
+        if (const auto held_back = refusal_log_.admit(SteadyClock::now())) {
+          spdlog::warn("connection {}: refusing its certificate: {}; closing{}", conn->peer,
+                       ::X509_verify_cert_error_string(verified), heldBack(*held_back));
+        }
+      } else if (const auto held_back = handshake_log_.admit(SteadyClock::now())) {
         // Scanners, plaintext clients and peers that give up are common.
-        spdlog::info("connection {}: {}; closing", conn->peer, shaken.error().message);
+        spdlog::info("connection {}: {}; closing{}", conn->peer, shaken.error().message,
+                     heldBack(*held_back));
       }
       release(conn);
       co_return;
     }
     if (auto allowed = tls::requirePeer(conn->transport.ssl(), tls::Identity::server()); !allowed) {
-      spdlog::warn("connection {}: refusing {}: only the server's certificate is served; closing",
-                   conn->peer, presentedIdentity(conn->transport.ssl()));
+      if (const auto held_back = refusal_log_.admit(SteadyClock::now())) {
+        spdlog::warn(
+            "connection {}: refusing {}: only the server's certificate is served; "
+            "closing{}",
+            conn->peer, presentedIdentity(conn->transport.ssl()), heldBack(*held_back));
+      }
       release(conn);
       co_return;
     }
@@ -321,8 +340,10 @@ bool isSlow(const protocol::RequestBody& body) {
 
 bool ProtocolServer::overUnsubscribedLimit(const Connection& conn) const {
   std::size_t others = 0;
+  // Only greeted connections count: one that has not said Hello yet is a
+  // stranger as far as the slots go, and the accept path evicts it first.
   for (const auto& c : connections_) {
-    if (c.get() != &conn && !c->closing && !c->subscribed) ++others;
+    if (c.get() != &conn && !c->closing && !c->subscribed && c->greeted) ++others;
   }
   return others >= limits_.max_connections;
 }

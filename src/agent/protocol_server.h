@@ -53,6 +53,7 @@
 #include <set>
 #include <string>
 
+#include "agent/log_throttle.h"
 #include "agent/request_handler.h"
 #include "common/status.h"
 #include "protocol/line_io.h"
@@ -124,12 +125,14 @@ class ProtocolServer {
   // connection closes.
   boost::asio::awaitable<void> waitUntil(std::shared_ptr<Connection> conn,
                                          std::function<bool()> ready);
-  // Whether a Hello without `subscribe` on `conn` finds no free slot.
+  // Whether a Hello without `subscribe` on `conn` finds no free slot: greeted
+  // connections that do not subscribe fill max_connections.
   bool overUnsubscribedLimit(const Connection& conn) const;
   // Connections that are not closing.
   std::size_t openConnections() const;
-  // At the connection cap: closes the connection idle longest among those
-  // that do not subscribe (those with a slow request in progress last).
+  // At the connection cap: closes a connection that does not subscribe:
+  // strangers (not greeted) first, then greeted idle ones, those with a slow
+  // request in progress last; each group by how long it has been idle.
   // False when every open connection subscribes.
   bool evictIdlest();
   // Forgets `conn` once its socket is closed and its coroutines are ending.
@@ -148,9 +151,12 @@ class ProtocolServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::set<std::shared_ptr<Connection>> connections_;
   bool stopping_ = false;
-  // Evictions since the last warning about them (warned at most every 10 s).
-  std::size_t evicted_unlogged_ = 0;
-  std::chrono::steady_clock::time_point eviction_logged_{};
+  // What strangers can cause at will is logged at most once per 10 s, with
+  // a count of what was held back: evictions, refused certificates and
+  // identities, other failed handshakes (scanners, plaintext clients).
+  LogThrottle eviction_log_;
+  LogThrottle refusal_log_;
+  LogThrottle handshake_log_;
 };
 
 }  // namespace zp::agent

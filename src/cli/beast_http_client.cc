@@ -195,6 +195,19 @@ Status BeastHttpClient::open(Exchange& exchange, const HttpRequest& request, Ste
       if (std::chrono::steady_clock::now() >= deadline) return timed_out();
       return fail(handshakeError(exchange, shaken.error()));
     }
+    // With the cluster's CA, a node's certificate also verifies (and may
+    // name the host): only the identity `server` is the API server. Nothing,
+    // the token least of all, is sent to anything else.
+    if (!credentials_.ca_file.empty()) {
+      if (auto server = tls::requirePeer(transport.ssl(), tls::Identity::server()); !server) {
+        transport.close();
+        return fail(Code::kUnauthenticated, "TLS: refusing zoneplane server at " + url +
+                                                ": its certificate chains to the CA \"" +
+                                                credentials_.ca_file +
+                                                "\" but is not the API server's (" +
+                                                server.error().message + "); nothing was sent");
+      }
+    }
   }
 
   http::request<http::string_body> req{toVerb(request.method), request.target, 11};

@@ -6,8 +6,11 @@
 //
 // https: the server's chain must verify against ClientCredentials::ca_file
 // (or the system's trust store when it is empty) and its certificate must name
-// the URL's host (a DNS name, or an IP address). The TLS context is built at
-// the first request and kept.
+// the URL's host (a DNS name, or an IP address). With a CA file (the cluster
+// CA) its certificate must also carry the identity `server`
+// (docs/architecture.md §9.3): a node's certificate of the same CA is refused
+// before anything is sent. The TLS context is built at the first request and
+// kept.
 
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
@@ -38,7 +41,8 @@ class BeastHttpClient final : public HttpClient {
   // kUnavailable for a connection lost mid-request or a malformed reply.
   // https: kUnauthenticated "TLS: certificate verify failed ..." when the
   // server's certificate does not verify against the CA or does not name the
-  // host, kUnavailable for other handshake failures (e.g. a plain HTTP
+  // host, "TLS: refusing ..." when (with a CA file) it is not the server's
+  // identity; kUnavailable for other handshake failures (e.g. a plain HTTP
   // server), kInvalidArgument (field "ca_cert") when the CA file cannot be
   // used. kInvalidArgument (field "token") for a token that cannot be sent.
   Result<HttpResponse> send(const HttpRequest& request) override;

@@ -380,17 +380,17 @@ Status validateConfig(const ServerConfig& config) {
 Status checkTlsFiles(const ServerConfig& config) {
   if (config.insecure_http && config.insecure_plaintext) return ok();
   const auto files = serverTlsFiles(config);
-  for (const auto& [path, flag] : {std::pair{files.cert, "--tls-cert"},
-                                   std::pair{files.key, "--tls-key"},
-                                   std::pair{files.ca, "--tls-ca"}}) {
+  for (const auto& [path, flag] :
+       {std::pair{files.cert, "--tls-cert"}, std::pair{files.key, "--tls-key"},
+        std::pair{files.ca, "--tls-ca"}}) {
     std::error_code ec;
     if (std::filesystem::exists(path, ec)) continue;
     return fail(Code::kFailedPrecondition,
                 "no TLS file at \"" + path + "\" (" + flag +
                     "): create the cluster CA and the server certificate with "
-                    "`zoneplane-server ca init --data-dir " + config.data_dir +
-                    "` and `zoneplane-server certs issue --server --data-dir " + config.data_dir +
-                    "`, or name the files with --tls-cert/--tls-key/--tls-ca",
+                    "`zoneplane-server ca init --data-dir " +
+                    config.data_dir + "` and `zoneplane-server certs issue --server --data-dir " +
+                    config.data_dir + "`, or name the files with --tls-cert/--tls-key/--tls-ca",
                 std::string(flag).substr(2));
   }
   return ok();

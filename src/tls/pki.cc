@@ -35,27 +35,19 @@ std::string stringOf(const ASN1_STRING* text) {
                      static_cast<std::size_t>(ASN1_STRING_length(text)));
 }
 
-// SANs into `info`. A certificate naming more than one zoneplane identity
-// speaks for none of them.
+// DNS and IP SANs into `info`.
 void readAltNames(X509* certificate, CertInfo& info) {
   detail::GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return;
-  int identities = 0;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
     if (name->type == GEN_DNS) {
       info.dns_names.push_back(stringOf(name->d.dNSName));
     } else if (name->type == GEN_IPADD) {
       info.ip_addresses.push_back(ipText(name->d.iPAddress));
-    } else if (name->type == GEN_URI) {
-      std::string uri = stringOf(name->d.uniformResourceIdentifier);
-      if (!uri.starts_with(kUriPrefix)) continue;
-      ++identities;
-      if (auto identity = Identity::fromUri(uri)) info.identity = *identity;
     }
   }
-  if (identities != 1) info.identity.reset();
 }
 
 }  // namespace
@@ -130,6 +122,9 @@ Result<CertInfo> inspectCertificate(std::string_view pem) {
   X509* cert = certificate->get();
 
   CertInfo info;
+  // A certificate naming no identity, a malformed one or more than one
+  // speaks for none.
+  if (auto identity = detail::certificateIdentity(cert); identity) info.identity = *identity;
   readAltNames(cert, info);
   auto subject = detail::writeBio();
   if (!subject) return fail(subject.error());
@@ -157,5 +152,30 @@ Result<std::string> fingerprint(std::string_view cert_pem) {
   if (!certificate) return fail(certificate.error());
   return detail::certificateFingerprint(certificate->get());
 }
+
+namespace detail {
+
+Result<std::optional<Identity>> certificateIdentity(X509* certificate) {
+  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr)));
+  std::optional<Identity> found;
+  if (!names) return found;
+  int identities = 0;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+    if (name->type != GEN_URI) continue;
+    const std::string uri = stringOf(name->d.uniformResourceIdentifier);
+    if (!uri.starts_with(kUriPrefix)) continue;
+    if (++identities > 1) {
+      return fail(Code::kInvalidArgument, "the certificate names more than one zoneplane identity");
+    }
+    auto identity = Identity::fromUri(uri);
+    if (!identity) return fail(identity.error());
+    found = std::move(*identity);
+  }
+  return found;
+}
+
+}  // namespace detail
 
 }  // namespace zp::tls

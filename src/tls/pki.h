@@ -73,8 +73,10 @@ class PrivateKey {
 // CN = identity.describe(), O = zoneplane.
 struct CertProfile {
   Identity identity{};
-  // Extra DNS SANs: host names of letters, digits, '-' and '.', at most 253
-  // characters (a node also gets its id). Duplicates are dropped.
+  // DNS SANs: host names of letters, digits, '-' and '.', at most 253
+  // characters. Duplicates are dropped. A node's id is not one of them: its
+  // identity is the URI SAN, and host names are not checked between the
+  // server and its agents (docs/architecture.md §9.2).
   std::vector<std::string> dns_names{};
   std::vector<std::string> ip_addresses{};  // IP SANs, textual IPv4 or IPv6
   // notAfter = now + validity, but never after the CA's notAfter; more than
@@ -93,7 +95,9 @@ inline constexpr std::chrono::seconds kDefaultLeafValidity{std::chrono::hours(24
 
 // What a certificate says, for checks and `certs` output.
 struct CertInfo {
-  std::optional<Identity> identity;  // from the zoneplane URI SAN, if any
+  // From the zoneplane URI SAN; none when the certificate names none, a
+  // malformed one, or more than one.
+  std::optional<Identity> identity;
   std::vector<std::string> dns_names{};
   std::vector<std::string> ip_addresses;
   std::string subject;  // one-line form
@@ -107,6 +111,16 @@ struct CertInfo {
 Result<CertInfo> inspectCertificate(std::string_view pem);
 // SHA-256 of the first certificate's DER, lowercase hex (64 characters).
 Result<std::string> fingerprint(std::string_view cert_pem);
+
+// Whether the first certificate of `chain_pem` verifies now against the CA
+// certificate(s) of `ca_pem` (the chain's other certificates may serve as
+// intermediates) for TLS: a leaf with an extendedKeyUsage must allow
+// serverAuth. Host names are not checked. kUnauthenticated with OpenSSL's
+// reason; kInvalidArgument when either holds no certificate.
+Status verifyChain(std::string_view chain_pem, std::string_view ca_pem);
+// Whether the first certificate of `cert_pem` certifies `key`'s public key;
+// kInvalidArgument when it does not, or does not load.
+Status checkCertificateKey(std::string_view cert_pem, const PrivateKey& key);
 
 // A certificate signing request for `identity`, signed with `key` (join flow).
 Result<std::string> createCsr(const PrivateKey& key, const Identity& identity);

@@ -53,8 +53,7 @@ Result<detail::CertificateSpec> leafSpec(const CertProfile& profile, TimePoint n
     spec.not_after = now + profile.validity;
   }
 
-  std::vector<std::string> dns_names = profile.dns_names;
-  if (profile.identity.kind == Identity::Kind::kNode) dns_names.push_back(profile.identity.name);
+  const std::vector<std::string>& dns_names = profile.dns_names;
   if (dns_names.size() > kMaxAltNames || profile.ip_addresses.size() > kMaxAltNames) {
     return fail(Code::kInvalidArgument, "at most 100 DNS names and 100 IP addresses", "dns_names");
   }

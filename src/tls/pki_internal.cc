@@ -1,14 +1,15 @@
 #include "tls/pki_internal.h"
 
+#include <arpa/inet.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 
-#include <arpa/inet.h>
-
 #include <climits>
 #include <ctime>
+
+#include "tls/encoding.h"
 
 namespace zp::tls::detail {
 
@@ -57,6 +58,18 @@ Result<X509Ptr> parseCertificate(std::string_view pem) {
   return certificate;
 }
 
+Result<std::vector<X509Ptr>> parseCertificates(std::string_view pem) {
+  auto bio = readBio(pem, "the certificate");
+  if (!bio) return fail(bio.error());
+  std::vector<X509Ptr> certificates;
+  while (X509* certificate = PEM_read_bio_X509(bio->get(), nullptr, nullptr, nullptr)) {
+    certificates.emplace_back(certificate);
+  }
+  // The end of the input is queued as an error: the caller's ErrorQueueScope drops it.
+  if (certificates.empty()) return fail(Code::kInvalidArgument, "not a PEM certificate");
+  return certificates;
+}
+
 Result<std::string> certificatePem(X509* certificate) {
   auto bio = writeBio();
   if (!bio) return fail(bio.error());
@@ -72,7 +85,7 @@ Result<std::string> certificateFingerprint(X509* certificate) {
   if (X509_digest(certificate, EVP_sha256(), digest, &size) != 1) {
     return fail(opensslError(Code::kInternal, "cannot hash the certificate"));
   }
-  return toHex(digest, size);
+  return lowerHex(digest, size);
 }
 
 Result<TimePoint> timeOf(const ASN1_TIME* time) {
@@ -151,17 +164,6 @@ std::optional<std::string> ipAddressBytes(std::string_view text) {
     return std::string(reinterpret_cast<const char*>(bytes), 16);
   }
   return std::nullopt;
-}
-
-std::string toHex(const unsigned char* data, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 0x0f];
-  }
-  return out;
 }
 
 }  // namespace zp::tls::detail

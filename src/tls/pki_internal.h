@@ -68,9 +68,27 @@ std::string bioText(BIO* bio);
 
 // The first certificate of a PEM text; kInvalidArgument when there is none.
 Result<X509Ptr> parseCertificate(std::string_view pem);
+// Every certificate of a PEM text, in order; kInvalidArgument when there is none.
+Result<std::vector<X509Ptr>> parseCertificates(std::string_view pem);
 Result<std::string> certificatePem(X509* certificate);
 // SHA-256 of the DER, lowercase hex.
 Result<std::string> certificateFingerprint(X509* certificate);
+
+// The zoneplane identity the certificate's URI SANs name (those starting
+// with spiffe://zoneplane/): nullopt when it names none; kInvalidArgument when
+// it names more than one (such a certificate speaks for none of them) or a
+// malformed one. The one reading of identities: inspectCertificate(),
+// peerIdentity() and verifyPinnedServer() all use it.
+Result<std::optional<Identity>> certificateIdentity(X509* certificate);
+
+// X509_verify_cert of `leaf` now against the trusted `cas`, with `untrusted`
+// (may be nullptr) as candidate intermediates, for a TLS server (a leaf with
+// an extendedKeyUsage must allow serverAuth); when `host` is not empty, the
+// leaf must also name it (a DNS name, or an IP address as text).
+// kUnauthenticated with OpenSSL's reason; kInvalidArgument when `host`
+// cannot be checked.
+Status verifyLeaf(X509* leaf, STACK_OF(X509) * untrusted, const std::vector<X509*>& cas,
+                  const std::string& host = "");
 
 // A certificate's notBefore/notAfter.
 Result<TimePoint> timeOf(const ASN1_TIME* time);
@@ -85,7 +103,6 @@ bool isDnsLabel(std::string_view name);
 // address bytes) to `names`.
 Status addGeneralName(GENERAL_NAMES* names, int type, std::string_view value);
 
-std::string toHex(const unsigned char* data, std::size_t size);
 // The 4 or 16 bytes of a textual IPv4 or IPv6 address; nullopt when malformed.
 std::optional<std::string> ipAddressBytes(std::string_view text);
 

@@ -7,9 +7,10 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <string_view>
+
+#include "tls/pki_internal.h"
 
 namespace zp::tls {
 
@@ -30,10 +31,19 @@ std::string opensslError() {
   return text;
 }
 
-Status setMinVersion(ssl::context& context, MinVersion min_version) {
+// TLS 1.2 suites: forward-secret key exchange and AEAD only (no CBC, no
+// SHA-1 MAC, no RSA key exchange). TLS 1.3 keeps OpenSSL's default suites,
+// which are all of that kind.
+constexpr const char* kTls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
+
+// The protocol versions, TLS 1.2 cipher suites and options of every context.
+Status setProtocol(ssl::context& context, MinVersion min_version) {
   const int version = min_version == MinVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
   if (::SSL_CTX_set_min_proto_version(context.native_handle(), version) != 1) {
     return fail(Code::kInternal, "cannot set the minimum TLS version: " + opensslError());
+  }
+  if (::SSL_CTX_set_cipher_list(context.native_handle(), kTls12Ciphers) != 1) {
+    return fail(Code::kInternal, "cannot set the TLS 1.2 cipher suites: " + opensslError());
   }
   ::SSL_CTX_set_options(context.native_handle(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                                      SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -100,44 +110,16 @@ Status trustCa(ssl::context& context, const std::string& path) {
   return ok();
 }
 
-std::string lowerHex(const unsigned char* data, unsigned size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (unsigned i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0xf]);
-  }
-  return out;
-}
-
-std::string sha256Of(X509* cert) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned size = 0;
-  if (::X509_digest(cert, ::EVP_sha256(), digest, &size) != 1) {
-    ::ERR_clear_error();
-    return {};
-  }
-  return lowerHex(digest, size);
-}
-
-Result<std::string> pemOf(X509* cert) {
-  std::unique_ptr<BIO, decltype(&::BIO_free)> bio(::BIO_new(::BIO_s_mem()), &::BIO_free);
-  if (!bio || ::PEM_write_bio_X509(bio.get(), cert) != 1) {
-    return fail(Code::kInternal, "cannot encode a certificate: " + opensslError());
-  }
-  char* data = nullptr;
-  const long size = ::BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
-}
-
 }  // namespace
 
 Result<ContextPtr> serverContext(const TlsFiles& files, bool require_client_cert,
                                  MinVersion min_version) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
-  if (auto s = setMinVersion(*context, min_version); !s) return fail(s.error());
+  if (auto s = setProtocol(*context, min_version); !s) return fail(s.error());
   if (auto s = useIdentity(*context, files); !s) return fail(s.error());
+  // No peer resumes sessions (every connection is long-lived or one-shot),
+  // and a TLS 1.3 ticket sent after the handshake only delays the first answer.
+  ::SSL_CTX_set_num_tickets(context->native_handle(), 0);
   if (require_client_cert) {
     if (auto s = trustCa(*context, files.ca); !s) return fail(s.error());
     context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
@@ -149,7 +131,7 @@ Result<ContextPtr> serverContext(const TlsFiles& files, bool require_client_cert
 
 Result<ContextPtr> clientContext(const TlsFiles& files, MinVersion min_version) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
-  if (auto s = setMinVersion(*context, min_version); !s) return fail(s.error());
+  if (auto s = setProtocol(*context, min_version); !s) return fail(s.error());
   if (files.ca.empty()) {
     boost::system::error_code ec;
     context->set_default_verify_paths(ec);
@@ -174,29 +156,16 @@ Result<Identity> peerIdentity(SSL* ssl) {
   if (::SSL_get_verify_result(ssl) != X509_V_OK) {
     return fail(Code::kUnauthenticated, "the peer's certificate was not verified");
   }
-  auto* names = static_cast<GENERAL_NAMES*>(
-      ::X509_get_ext_d2i(peer, NID_subject_alt_name, nullptr, nullptr));
-  if (names == nullptr) {
-    return fail(Code::kUnauthenticated, "the peer's certificate names no zoneplane identity");
-  }
-  std::optional<Result<Identity>> found;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names) && !found; ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-    if (name->type != GEN_URI) continue;
-    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
-    const std::string_view text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                                static_cast<std::size_t>(ASN1_STRING_length(uri)));
-    if (text.starts_with("spiffe://zoneplane/")) found = Identity::fromUri(text);
-  }
-  ::GENERAL_NAMES_free(names);
-  if (!found) {
-    return fail(Code::kUnauthenticated, "the peer's certificate names no zoneplane identity");
-  }
-  if (!*found) {
+  detail::ErrorQueueScope scope;
+  auto identity = detail::certificateIdentity(peer);
+  if (!identity) {
     return fail(Code::kUnauthenticated,
-                "the peer's certificate has a malformed identity: " + found->error().message);
+                "the peer's certificate has no usable identity: " + identity.error().message);
   }
-  return std::move(**found);
+  if (!*identity) {
+    return fail(Code::kUnauthenticated, "the peer's certificate names no zoneplane identity");
+  }
+  return std::move(**identity);
 }
 
 Status requirePeer(SSL* ssl, const Identity& expected) {
@@ -211,7 +180,7 @@ Status requirePeer(SSL* ssl, const Identity& expected) {
 
 Result<ContextPtr> pinningClientContext() {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
-  if (auto s = setMinVersion(*context, MinVersion::kTls12); !s) return fail(s.error());
+  if (auto s = setProtocol(*context, MinVersion::kTls12); !s) return fail(s.error());
   // Nothing is trusted yet: verifyPinnedServer() decides after the handshake.
   context->set_verify_mode(ssl::verify_none);
   return context;
@@ -225,45 +194,39 @@ Result<std::string> verifyPinnedServer(SSL* ssl, std::string_view ca_fingerprint
   if (leaf == nullptr || chain == nullptr) {
     return fail(Code::kUnauthenticated, "the server presented no certificate");
   }
+  detail::ErrorQueueScope scope;
   std::string wanted(ca_fingerprint);
-  std::transform(wanted.begin(), wanted.end(), wanted.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::ranges::transform(wanted, wanted.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   X509* ca = nullptr;
   for (int i = 0; i < sk_X509_num(chain) && ca == nullptr; ++i) {
     X509* candidate = sk_X509_value(chain, i);
-    if (sha256Of(candidate) == wanted && ::X509_check_ca(candidate) != 0) ca = candidate;
+    auto digest = detail::certificateFingerprint(candidate);
+    if (digest && *digest == wanted && ::X509_check_ca(candidate) != 0) ca = candidate;
   }
   if (ca == nullptr) {
     return fail(Code::kUnauthenticated,
                 "the server's certificate chain holds no CA with the fingerprint of the join token "
                 "(a different cluster, or someone in between)");
   }
-  std::unique_ptr<X509_STORE, decltype(&::X509_STORE_free)> store(::X509_STORE_new(),
-                                                                 &::X509_STORE_free);
-  std::unique_ptr<X509_STORE_CTX, decltype(&::X509_STORE_CTX_free)> ctx(::X509_STORE_CTX_new(),
-                                                                       &::X509_STORE_CTX_free);
-  if (!store || !ctx || ::X509_STORE_add_cert(store.get(), ca) != 1 ||
-      ::X509_STORE_CTX_init(ctx.get(), store.get(), leaf, chain) != 1) {
-    return fail(Code::kInternal, "cannot verify the server's certificate: " + opensslError());
+  if (auto verified = detail::verifyLeaf(leaf, chain, {ca}, host); !verified) {
+    return fail(verified.error().code,
+                "the server's certificate does not verify against the pinned CA: " +
+                    verified.error().message);
   }
-  X509_VERIFY_PARAM* param = ::X509_STORE_CTX_get0_param(ctx.get());
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  const int named = ec ? ::X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size())
-                       : ::X509_VERIFY_PARAM_set1_ip_asc(param, address.to_string().c_str());
-  if (named != 1) {
-    ::ERR_clear_error();
-    return fail(Code::kInvalidArgument, "cannot check the server name \"" + host + "\"");
+  // A certificate of the cluster that names the host is not enough: a node's
+  // certificate may name it too. Only the server's identity is the server.
+  auto identity = detail::certificateIdentity(leaf);
+  if (!identity || *identity != Identity::server()) {
+    const std::string whose = !identity
+                                  ? "has no usable identity (" + identity.error().message + ")"
+                              : *identity ? "is " + (*identity)->describe() + "'s"
+                                          : "names no zoneplane identity";
+    return fail(Code::kUnauthenticated, "the certificate presented " + whose +
+                                            ", not the server's (a certificate of this cluster "
+                                            "for another identity)");
   }
-  ::X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);
-  if (::X509_verify_cert(ctx.get()) != 1) {
-    const int error = ::X509_STORE_CTX_get_error(ctx.get());
-    ::ERR_clear_error();
-    return fail(Code::kUnauthenticated, std::string("the server's certificate does not verify "
-                                                    "against the pinned CA: ") +
-                                            ::X509_verify_cert_error_string(error));
-  }
-  return pemOf(ca);
+  return detail::certificatePem(ca);
 }
 
 }  // namespace zp::tls

@@ -22,6 +22,10 @@ struct TlsFiles {
   std::string ca;
 };
 
+// The oldest protocol version a context speaks. Every context offers TLS 1.2
+// only with ECDHE key exchange and AEAD suites (ECDHE+AESGCM, ECDHE+CHACHA20:
+// no CBC, no SHA-1 MAC), TLS 1.3 with OpenSSL's default suites; compression
+// and renegotiation are off.
 enum class MinVersion { kTls12, kTls13 };
 
 // The accepting side: presents cert/key; with `require_client_cert`, a peer
@@ -40,7 +44,8 @@ Result<std::shared_ptr<boost::asio::ssl::context>> clientContext(const TlsFiles&
 
 // The identity (URI SAN) of the peer's verified certificate after a
 // successful handshake. kUnauthenticated when the peer presented none, its
-// chain was not verified, or it names no zoneplane identity.
+// chain was not verified, or it names no zoneplane identity, a malformed one
+// or more than one (as inspectCertificate() reads it).
 Result<Identity> peerIdentity(SSL* ssl);
 // peerIdentity() == expected, else kUnauthenticated saying what the peer is
 // and what was expected ("the peer is node/node-2, expected node/node-1").
@@ -51,8 +56,10 @@ Status requirePeer(SSL* ssl, const Identity& expected);
 Result<std::shared_ptr<boost::asio::ssl::context>> pinningClientContext();
 // After a handshake on a pinningClientContext(): accepts the server only if
 // the chain it sent holds a CA certificate whose SHA-256 is `ca_fingerprint`
-// and the leaf verifies against that CA and names `host` (DNS or IP).
-// Returns the CA's PEM; kUnauthenticated otherwise, saying why.
+// (hex, either case), the leaf verifies against that CA and names `host`
+// (DNS or IP), and the leaf's identity is `server` (a node's certificate of
+// the cluster that names the host is refused). Returns the CA's PEM;
+// kUnauthenticated otherwise, saying why.
 Result<std::string> verifyPinnedServer(SSL* ssl, std::string_view ca_fingerprint,
                                        const std::string& host);
 

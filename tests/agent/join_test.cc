@@ -118,7 +118,8 @@ Response jsonResponse(http::status status, const Json& body) {
   return response;
 }
 
-constexpr const char* kSecret = "c2VjcmV0LW9mLXRoZS1qb2luLXRva2Vu";
+// 43 base64url characters: 32 bytes, as the server makes them.
+constexpr const char* kSecret = "c2VjcmV0LW9mLXRoZS1qb2luLXRva2VuLXRoaXJ0eQA";
 
 class JoinTest : public ::testing::Test {
  protected:
@@ -152,7 +153,7 @@ class JoinTest : public ::testing::Test {
   JoinOptions options(unsigned short port, const std::string& node_id = "node-7") const {
     JoinOptions o;
     o.url = "https://127.0.0.1:" + std::to_string(port);
-    o.token = token_;
+    o.token.flag = token_;
     o.node_id = node_id;
     o.files = files();
     o.timeout = std::chrono::seconds(30);
@@ -174,28 +175,45 @@ class JoinTest : public ::testing::Test {
   std::string token_;
 };
 
-TEST(JoinTokenTest, ParsesTheTokenAndNeverRepeatsIt) {
-  const std::string fingerprint(64, 'A');
-  auto token = parseJoinToken("zpjoin_0a1b2c.s3cr3t-_x." + fingerprint);
-  ASSERT_TRUE(token.has_value()) << token.error().toString();
-  EXPECT_EQ(token->id, "0a1b2c");
-  EXPECT_EQ(token->ca_fingerprint, std::string(64, 'a'));
-  EXPECT_EQ(token->text, "zpjoin_0a1b2c.s3cr3t-_x." + fingerprint);
-  for (const std::string& bad : std::vector<std::string>{
-           "zp_0a1b2c.s3cr3t." + fingerprint,           // an API token
-           "zpjoin_0a1b2c.s3cr3t",                      // no fingerprint
-           "zpjoin_0a1b2c.s3cr3t." + fingerprint + ".x",  // a part too many
-           "zpjoin_.s3cr3t." + fingerprint,             // no id
-           "zpjoin_xyz.s3cr3t." + fingerprint,          // id not hex
-           "zpjoin_0a1b2c.s3c/r3t." + fingerprint,      // secret not base64url
-           "zpjoin_0a1b2c.s3cr3t." + fingerprint.substr(1),
-           "zpjoin_0a1b2c.s3cr3t." + std::string(64, 'g'),
-       }) {
-    auto refused = parseJoinToken(bad);
-    ASSERT_FALSE(refused.has_value()) << bad;
-    EXPECT_EQ(refused.error().code, Code::kInvalidArgument);
-    EXPECT_EQ(refused.error().message.find("s3c"), std::string::npos) << refused.error().message;
-  }
+TEST(JoinTokenSourceTest, TheFlagTheFileOrTheEnvironment) {
+  testsupport::TempDir dir("zp-join-token");
+  const std::string file = dir.file("token");
+  ASSERT_TRUE(tls::writeFileAtomically(file, "\n  zpjoin_from-the-file \n", 0600).has_value());
+
+  EXPECT_EQ(resolveJoinToken({"zpjoin_flag", "", "zpjoin_env"}).value_or(""), "zpjoin_flag");
+  EXPECT_EQ(resolveJoinToken({"", file, "zpjoin_env"}).value_or(""), "zpjoin_from-the-file");
+  EXPECT_EQ(resolveJoinToken({"", "", "zpjoin_env"}).value_or(""), "zpjoin_env");
+
+  auto none = resolveJoinToken({});
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code, Code::kNotFound);
+  EXPECT_NE(none.error().message.find("ZONEPLANE_JOIN_TOKEN"), std::string::npos)
+      << none.error().message;
+
+  auto both = resolveJoinToken({"zpjoin_flag", file, ""});
+  ASSERT_FALSE(both.has_value());
+  EXPECT_EQ(both.error().code, Code::kInvalidArgument);
+  EXPECT_FALSE(checkJoinTokenSources({"zpjoin_flag", file, ""}).has_value());
+}
+
+TEST(JoinTokenSourceTest, AFileOthersMayReadIsRefusedWithoutShowingTheToken) {
+  testsupport::TempDir dir("zp-join-token");
+  const std::string readable = dir.file("readable");
+  ASSERT_TRUE(tls::writeFileAtomically(readable, "zpjoin_s3cr3t\n", 0640).has_value());
+  auto refused = resolveJoinToken({"", readable, ""});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Code::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("0640"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find(readable), std::string::npos) << refused.error().message;
+  EXPECT_EQ(refused.error().message.find("s3cr3t"), std::string::npos) << refused.error().message;
+
+  const std::string empty = dir.file("empty");
+  ASSERT_TRUE(tls::writeFileAtomically(empty, " \n", 0600).has_value());
+  EXPECT_EQ(resolveJoinToken({"", empty, ""}).error().code, Code::kInvalidArgument);
+  auto missing = resolveJoinToken({"", dir.file("missing"), ""});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find(dir.file("missing")), std::string::npos)
+      << missing.error().message;
 }
 
 TEST(JoinUrlTest, WantsHttpsHostAndPort) {
@@ -276,6 +294,45 @@ TEST_F(JoinTest, AServerCertificateThatDoesNotNameTheHostIsRefused) {
   EXPECT_EQ(joined.error().code, Code::kUnauthenticated) << joined.error().toString();
   EXPECT_TRUE(server.requests().empty());
   EXPECT_FALSE(anyFileWritten());
+}
+
+TEST_F(JoinTest, ANodeCertificateOfTheClusterThatNamesTheHostIsNotTheServer) {
+  // Of the pinned CA and naming 127.0.0.1: only its identity (node/node-1)
+  // tells it from the server's.
+  JoinServer server(pki_.nodeNamingLocalhost("node-1"),
+                    [&](const Request& r) { return signingHandler(r); });
+  auto joined = joinCluster(options(server.port()));
+  ASSERT_FALSE(joined.has_value());
+  EXPECT_EQ(joined.error().code, Code::kUnauthenticated) << joined.error().toString();
+  EXPECT_NE(joined.error().message.find("node/node-1"), std::string::npos)
+      << joined.error().message;
+  EXPECT_TRUE(server.requests().empty());
+  EXPECT_FALSE(anyFileWritten());
+}
+
+TEST_F(JoinTest, TheTokenMayComeFromAFile) {
+  JoinServer server(pki_.server, [&](const Request& r) { return signingHandler(r); });
+  auto o = options(server.port());
+  o.token = {"", tmp_.file("join-token"), ""};
+  ASSERT_TRUE(tls::writeFileAtomically(o.token.file, token_ + "\n", 0600).has_value());
+  auto joined = joinCluster(o);
+  ASSERT_TRUE(joined.has_value()) << joined.error().toString();
+  EXPECT_EQ(*joined, JoinOutcome::kJoined);
+  ASSERT_EQ(server.requests().size(), 1u);
+  // Joined: a restart reads no token (its file may be gone).
+  std::filesystem::remove(o.token.file);
+  EXPECT_EQ(joinCluster(o).value_or(JoinOutcome::kJoined), JoinOutcome::kAlreadyJoined);
+}
+
+TEST_F(JoinTest, AMalformedTokenIsRefusedBeforeAnythingIsSent) {
+  JoinServer server(pki_.server, [&](const Request& r) { return signingHandler(r); });
+  auto o = options(server.port());
+  o.token.flag = "zpjoin_0123456789ab.short." + ca_->fingerprint();
+  auto joined = joinCluster(o);
+  ASSERT_FALSE(joined.has_value());
+  EXPECT_EQ(joined.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(joined.error().message.find("short"), std::string::npos) << joined.error().message;
+  EXPECT_TRUE(server.requests().empty());
 }
 
 TEST_F(JoinTest, ARefusedTokenIsAClearErrorThatDoesNotRepeatIt) {

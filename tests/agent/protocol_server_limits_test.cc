@@ -93,9 +93,10 @@ TEST_F(TlsServerTest, TheBufferedBytesBoundClosesTheConnectionThatPassesIt) {
 }
 
 // With room for 4 (3 that do not subscribe + 1 reserved), each new
-// connection closes the one idle longest: a greeted connection counts from
-// its last request, one in its TLS handshake from its accept; the
-// subscriber is never chosen.
+// connection closes one that does not subscribe: strangers (in the TLS
+// handshake, counted from their accept) before greeted connections, and
+// within each group the one idle longest (a greeted one counts from its last
+// request); the subscriber is never chosen.
 TEST_F(TlsServerTest, AtTheCapTheConnectionIdleLongestMakesRoom) {
   ServerLimits limits;
   limits.max_connections = 3;
@@ -116,13 +117,15 @@ TEST_F(TlsServerTest, AtTheCapTheConnectionIdleLongestMakesRoom) {
   // Idle longest first: b (its Hello), c (its accept), a (its NodeInfo).
 
   auto d = connectAsServer();
-  EXPECT_TRUE(b.waitClosed(30s)) << "b, idle longest, was not the one closed";
+  EXPECT_TRUE(c.waitClosed(30s)) << "c, a stranger in its handshake, stayed open";
   ASSERT_TRUE(d.hello("node-1").has_value());
   auto e = connectPlain();
-  EXPECT_TRUE(c.waitClosed(30s)) << "c, in its handshake since before a's request, stayed open";
+  EXPECT_TRUE(b.waitClosed(30s)) << "b, the greeted connection idle longest, stayed open";
   auto f = connectAsServer();
-  EXPECT_TRUE(a.waitClosed(30s)) << "a stayed open";
+  EXPECT_TRUE(e.waitClosed(30s)) << "e, a stranger, stayed open";
   ASSERT_TRUE(f.hello("node-1").has_value());
+  auto still = a.call(Json{{"type", "NodeInfo"}});
+  ASSERT_TRUE(still.has_value()) << "a was closed: " << still.error().toString();
   // The subscriber, idle longer than all of them, was never chosen.
   auto node = subscriber.call(Json{{"type", "NodeInfo"}});
   ASSERT_TRUE(node.has_value()) << node.error().toString();

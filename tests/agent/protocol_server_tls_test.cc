@@ -8,12 +8,17 @@
 #include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "tls/pki.h"
@@ -67,6 +72,70 @@ TEST_F(TlsServerTest, ANodeOrClientCertificateIsRefused) {
     auto c = connectAs(files);
     expectRefused(c);
   }
+}
+
+// Makes the default logger one that keeps its lines (from any thread) for
+// the guard's lifetime; the previous logger is restored afterwards.
+class CapturedLog {
+ public:
+  CapturedLog()
+      : sink_(std::make_shared<Sink>()),
+        previous_(spdlog::default_logger()),
+        logger_(std::make_shared<spdlog::logger>("captured", sink_)) {
+    logger_->set_level(spdlog::level::info);
+    spdlog::set_default_logger(logger_);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+
+  // How many lines logged so far contain `text`.
+  std::size_t count(const std::string& text) const { return sink_->count(text); }
+
+ private:
+  class Sink final : public spdlog::sinks::base_sink<std::mutex> {
+   public:
+    std::size_t count(const std::string& text) {
+      std::lock_guard lock(mutex_);
+      return static_cast<std::size_t>(std::count_if(
+          lines_.begin(), lines_.end(),
+          [&](const std::string& line) { return line.find(text) != std::string::npos; }));
+    }
+
+   protected:
+    void sink_it_(const spdlog::details::log_msg& message) override {
+      lines_.emplace_back(message.payload.data(), message.payload.size());
+    }
+    void flush_() override {}
+
+   private:
+    std::vector<std::string> lines_;
+  };
+
+  std::shared_ptr<Sink> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+TEST_F(TlsServerTest, RefusedPeersDoNotFloodTheLog) {
+  CapturedLog log;
+  ASSERT_NO_FATAL_FAILURE(startTlsServer());
+  testsupport::TempDir other_dir("zp-other-ca");
+  const auto other = testsupport::makeTestPki(other_dir.path());
+  constexpr int kAttempts = 4;
+  for (int i = 0; i < kAttempts; ++i) {
+    for (const auto& files : {pki_.node("node-2"), other.server}) {  // identity, then chain
+      auto c = connectAs(files);
+      expectRefused(c);
+    }
+  }
+  // One line per 10 s for all of them (two if the loop took that long).
+  const std::size_t lines = log.count("refusing");
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 2u) << "every refused peer was logged";
+  // The server's own connections are unaffected.
+  auto server = connectAsServer();
+  EXPECT_TRUE(server.hello("node-1").has_value());
 }
 
 TEST_F(TlsServerTest, AnExpiredServerCertificateIsRefused) {
@@ -232,6 +301,16 @@ TEST_F(TlsServerTest, AFloodOfIdleAndHalfOpenConnectionsNeverLocksTheServerOut) 
   auto push = server.readJson(30s);
   ASSERT_TRUE(push.has_value()) << push.error().toString();
   EXPECT_EQ(push->value("type", ""), "WorkloadEvent") << push->dump();
+
+  // A second connection of the server that does not subscribe (a log stream)
+  // is not held back by strangers either: they are never greeted, so they
+  // neither count against it nor outlast it.
+  auto logs = connectAsServer();
+  auto greeted = logs.hello("node-1", /*subscribe=*/false);
+  ASSERT_TRUE(greeted.has_value()) << greeted.error().toString();
+  auto again = logs.call(Json{{"type", "NodeInfo"}}, 60s);
+  ASSERT_TRUE(again.has_value()) << again.error().toString();
+  EXPECT_EQ(again->value("type", ""), "Node") << again->dump();
 }
 
 }  // namespace

@@ -284,8 +284,27 @@ TEST_F(BeastHttpsClient, TheSystemTrustStoreDoesNotKnowTheClusterCa) {
       << res.error().message;
 }
 
+TEST_F(BeastHttpsClient, RefusesANodeCertificateOfTheClusterCaThatNamesTheHost) {
+  // Chain and host name check out; only the identity tells it from the server.
+  TestHttpServer server({{200, "{}"}}, serverTls(pki_.nodeNamingLocalhost("node-1")));
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    BeastHttpClient client(httpsUrl(server, host), 5s,
+                           {"zp_0123456789ab.c2VjcmV0", pki_.ca_cert_path});
+    auto res = client.send({HttpMethod::kGet, "/nodes", ""});
+    ASSERT_FALSE(res.has_value()) << host;
+    EXPECT_EQ(res.error().code, Code::kUnauthenticated);
+    EXPECT_EQ(res.error().message,
+              "TLS: refusing zoneplane server at https://" + std::string(host) + ":" +
+                  std::to_string(server.port()) + ": its certificate chains to the CA \"" +
+                  pki_.ca_cert_path +
+                  "\" but is not the API server's (the peer is node/node-1, expected server); "
+                  "nothing was sent");
+  }
+  EXPECT_TRUE(server.requests().empty());  // the token never left the client
+}
+
 TEST_F(BeastHttpsClient, RefusesACertificateThatDoesNotNameTheHost) {
-  // A node certificate of the right CA names only its node id.
+  // A node certificate of the right CA names no host.
   TestHttpServer server({{200, "{}"}}, serverTls(pki_.node("node-1")));
   for (const char* host : {"127.0.0.1", "localhost"}) {
     BeastHttpClient client(httpsUrl(server, host), 5s,

@@ -116,12 +116,10 @@ std::string E2eTest::defaultServerToml() const {
   const auto config = dir_ / "server.toml";
   std::ofstream(config) << toml.value_or(defaultServerToml());
   if (auto token = ensureAdminToken(); !token) return token;
-  std::vector<std::string> argv{ZP_SERVER_BINARY, "--config",    config.string(),
-                                "--listen",       "127.0.0.1:0", "--data-dir",
-                                server_dir_.string(),
-                                "--tls-cert",     pki_.server.cert,
-                                "--tls-key",      pki_.server.key,
-                                "--tls-ca",       pki_.server.ca};
+  std::vector<std::string> argv{ZP_SERVER_BINARY, "--config",   config.string(),      "--listen",
+                                "127.0.0.1:0",    "--data-dir", server_dir_.string(), "--tls-cert",
+                                pki_.server.cert, "--tls-key",  pki_.server.key,      "--tls-ca",
+                                pki_.server.ca};
   if (server_insecure_http_) argv.push_back("--insecure-http");
   if (server_insecure_plaintext_) argv.push_back("--insecure-plaintext");
   std::vector<Agent*> listed;
@@ -136,8 +134,8 @@ std::string E2eTest::defaultServerToml() const {
   }
   auto s = server_.start(argv, "zoneplane-server listening on ", dir_ / "server.log");
   if (!s) return ::testing::AssertionFailure() << s.error().message;
-  server_url_ = std::string(server_insecure_http_ ? "http" : "https") + "://127.0.0.1:" +
-                std::to_string(server_.port());
+  server_url_ = std::string(server_insecure_http_ ? "http" : "https") +
+                "://127.0.0.1:" + std::to_string(server_.port());
   return ::testing::AssertionSuccess();
 }
 
@@ -146,10 +144,9 @@ std::string E2eTest::defaultServerToml() const {
 ::testing::AssertionResult E2eTest::ensureAdminToken() {
   if (!token_.empty()) return ::testing::AssertionSuccess();
   fs::create_directories(server_dir_);
-  const std::string cmd = shellQuote(ZP_SERVER_BINARY) +
-                          " tokens create --name admin --role admin --data-dir " +
-                          shellQuote(server_dir_.string()) + " 2>>" +
-                          shellQuote((dir_ / "tokens.err").string());
+  const std::string cmd =
+      shellQuote(ZP_SERVER_BINARY) + " tokens create --name admin --role admin --data-dir " +
+      shellQuote(server_dir_.string()) + " 2>>" + shellQuote((dir_ / "tokens.err").string());
   std::string out;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return ::testing::AssertionFailure() << "cannot run " << cmd;

@@ -22,8 +22,8 @@ class TlsEndToEndTest : public E2eTest {
   // Waits until the node reports `reason`, then checks that it stays
   // NotReady for a few more heartbeats (the server keeps retrying).
   json waitRefused(const Agent& agent, const std::string& reason) {
-    auto node = waitForNode(agent.id, [&](const json& n) { return n.value("reason", "") == reason; },
-                            30s);
+    auto node = waitForNode(
+        agent.id, [&](const json& n) { return n.value("reason", "") == reason; }, 30s);
     EXPECT_EQ(node["state"], "NotReady") << node.dump();
     std::this_thread::sleep_for(2s);
     auto later = http(cli::HttpMethod::kGet, "/nodes/" + agent.id).body;
@@ -54,8 +54,8 @@ TEST_F(TlsEndToEndTest, AnAgentWithAnotherNodesCertificateGetsNothing) {
                               "\"\naddress = \"127.0.0.1:" + std::to_string(other.port) +
                               "\"\nruntime_classes = [\"native\"]\n",
                           std::vector<Agent*>{}));
-  auto node = waitForNode(node_a, [](const json& n) { return n.value("reason", "") == "TlsIdentity"; },
-                          30s);
+  auto node = waitForNode(
+      node_a, [](const json& n) { return n.value("reason", "") == "TlsIdentity"; }, 30s);
   EXPECT_EQ(node["state"], "NotReady") << node.dump();
   const std::string message = node.value("message", "");
   EXPECT_NE(message.find("node/" + other.id), std::string::npos) << message;

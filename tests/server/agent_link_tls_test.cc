@@ -206,9 +206,9 @@ TEST_F(AgentLinkTlsTest, LogStreamsUseTlsAndCheckTheIdentityToo) {
   link_->shutdown();
 
   // An agent with another node's certificate gets no log request either.
-  agent_ = std::make_unique<FakeAgent>("node-a", std::vector<std::string>{"native"},
-                                       api::Resources{1024, 1000},
-                                       agentContext(pki_.node("node-b")));
+  agent_ =
+      std::make_unique<FakeAgent>("node-a", std::vector<std::string>{"native"},
+                                  api::Resources{1024, 1000}, agentContext(pki_.node("node-b")));
   agent_->setLog("wl-a", {});
   disconnects_.clear();
   makeLink(linkContext(pki_.server));

@@ -474,9 +474,9 @@ TEST(CommandLineTest, FlagsOverrideTheFile) {
 }
 
 TEST(CommandLineTest, DataDirAndTlsFlags) {
-  auto flags = parse({"zoneplane-server", "--data-dir", "/srv/zp", "--tls-cert", "/c.crt",
-                      "--tls-key", "/c.key", "--tls-ca", "/ca.crt", "--insecure-http",
-                      "--insecure-plaintext"});
+  auto flags =
+      parse({"zoneplane-server", "--data-dir", "/srv/zp", "--tls-cert", "/c.crt", "--tls-key",
+             "/c.key", "--tls-ca", "/ca.crt", "--insecure-http", "--insecure-plaintext"});
   ASSERT_TRUE(std::holds_alternative<CommandLine>(flags));
   auto config = resolveConfig(std::get<CommandLine>(flags));
   ASSERT_TRUE(config) << config.error().toString();

@@ -84,8 +84,8 @@ class ServerFixture : public ::testing::Test {
     auto opened = store::SqliteStore::open((std::filesystem::path(dir_) / "zoneplane.db").string());
     ASSERT_TRUE(opened) << opened.error().toString();
     store_ = std::move(*opened);
-    server_ = std::make_unique<TestServer>(options_, *store_, *clock_,
-                                           tls_ ? tls_->client : nullptr);
+    server_ =
+        std::make_unique<TestServer>(options_, *store_, *clock_, tls_ ? tls_->client : nullptr);
     if (!wait_ready) return;
     for (const auto& node : options_.nodes) {
       ASSERT_TRUE(waitNodeState(node.id, NodeState::kReady)) << node.id << " never became Ready";

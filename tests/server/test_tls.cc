@@ -27,8 +27,8 @@ TestTls::TestTls(const std::filesystem::path& dir)
     : pki(makePki(dir)),
       api(orNull(tls::serverContext(pki.server, false, tls::MinVersion::kTls12))),
       agents(orNull(tls::clientContext(pki.server, tls::MinVersion::kTls13))),
-      client(orNull(tls::clientContext(tls::TlsFiles{"", "", pki.ca_cert_path},
-                                        tls::MinVersion::kTls12))) {}
+      client(orNull(
+          tls::clientContext(tls::TlsFiles{"", "", pki.ca_cert_path}, tls::MinVersion::kTls12))) {}
 
 std::shared_ptr<boost::asio::ssl::context> TestTls::agent(const std::string& id) const {
   return orNull(tls::serverContext(pki.node(id), true, tls::MinVersion::kTls13));

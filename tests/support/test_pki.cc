@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 using std::chrono::hours;
 
 // How a certificate differs from a plain one of its identity.
-enum class Variant { kNormal, kOtherCa, kExpired };
+enum class Variant { kNormal, kOtherCa, kExpired, kNamesLocalhost };
 
 std::optional<tls::CertificateAuthority> loadOrCreateCa(const fs::path& dir,
                                                         const std::string& name) {
@@ -67,6 +67,10 @@ tls::TlsFiles nodeFiles(const TestPki& pki, const std::string& id, Variant varia
     stem = "expired." + id;
     profile.not_before = std::chrono::system_clock::now() - hours(48);
     profile.validity = hours(24);
+  } else if (variant == Variant::kNamesLocalhost) {
+    stem = "localhost-node." + id;
+    profile.dns_names = {"localhost"};
+    profile.ip_addresses = {"127.0.0.1", "::1"};
   }
   return issueOnce(pki.dir, stem, ca_dir, profile, pki.ca_cert_path);
 }
@@ -75,6 +79,10 @@ tls::TlsFiles nodeFiles(const TestPki& pki, const std::string& id, Variant varia
 
 tls::TlsFiles TestPki::node(const std::string& id) const {
   return nodeFiles(*this, id, Variant::kNormal);
+}
+
+tls::TlsFiles TestPki::nodeNamingLocalhost(const std::string& id) const {
+  return nodeFiles(*this, id, Variant::kNamesLocalhost);
 }
 
 tls::TlsFiles TestPki::client(const std::string& name) const {

@@ -8,11 +8,10 @@
 //
 // Files in `dir`: ca.crt/ca.key, server.crt/.key, <id>.crt/.key per node,
 // client.<name>.crt/.key, other-ca.<id>.crt/.key (and other-ca/ holding that
-// CA), expired.<id>.crt/.key. Every file is made once and reused afterwards
-// (also by a later makeTestPki on the same dir), so calls are cheap. Node ids
-// and client names must be DNS-1123 labels; "server" and "ca" are not
-// available as node ids. A failure is reported with ADD_FAILURE and yields
-// empty paths. Not thread-safe: call from the test's thread.
+// CA), expired.<id>.crt/.key, localhost-node.<id>.crt/.key. Every file is made once and reused
+// afterwards (also by a later makeTestPki on the same dir), so calls are cheap. Node ids and client
+// names must be DNS-1123 labels; "server" and "ca" are not available as node ids. A failure is
+// reported with ADD_FAILURE and yields empty paths. Not thread-safe: call from the test's thread.
 
 #include <filesystem>
 #include <string>
@@ -26,8 +25,12 @@ struct TestPki {
   tls::TlsFiles server;      // identity server; DNS localhost, IPs 127.0.0.1 and ::1
   std::string ca_cert_path;  // dir/ca.crt
 
-  // Identity node/<id> (DNS SAN <id>), valid now, issued by the CA.
+  // Identity node/<id> (no DNS or IP SAN), valid now, issued by the CA.
   tls::TlsFiles node(const std::string& id) const;
+  // Identity node/<id> from this CA that also names localhost, 127.0.0.1 and
+  // ::1 (`certs issue --node ID --dns localhost --ip 127.0.0.1 --ip ::1`):
+  // a node certificate that a host-name check alone takes for the server's.
+  tls::TlsFiles nodeNamingLocalhost(const std::string& id) const;
   // Identity client/<name>.
   tls::TlsFiles client(const std::string& name) const;
   // Identity node/<id> issued by a second, unrelated CA; `ca` is still this

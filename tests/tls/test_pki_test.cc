@@ -34,6 +34,7 @@ TEST(TestPkiTest, EveryKindOfCertificate) {
 
   auto node = pki.node("node-1");
   EXPECT_EQ(tls::inspectCertificate(read(node.cert))->identity, tls::Identity::node("node-1"));
+  EXPECT_TRUE(tls::inspectCertificate(read(node.cert))->dns_names.empty());
   EXPECT_EQ(verifyLeaf(ca, read(node.cert), X509_PURPOSE_SSL_SERVER), X509_V_OK);
   struct stat info {};
   ASSERT_EQ(::stat(node.key.c_str(), &info), 0);
@@ -49,6 +50,12 @@ TEST(TestPkiTest, EveryKindOfCertificate) {
   EXPECT_EQ(tls::inspectCertificate(read(foreign.cert))->identity, tls::Identity::node("node-1"));
   EXPECT_EQ(verifyLeaf(ca, read(foreign.cert), X509_PURPOSE_SSL_SERVER),
             X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+
+  auto naming = tls::inspectCertificate(read(pki.nodeNamingLocalhost("node-1").cert));
+  ASSERT_TRUE(naming);
+  EXPECT_EQ(naming->identity, tls::Identity::node("node-1"));
+  EXPECT_EQ(naming->dns_names, std::vector<std::string>{"localhost"});
+  EXPECT_EQ(naming->ip_addresses, (std::vector<std::string>{"127.0.0.1", "::1"}));
 
   auto expired = pki.expiredNode("node-1");
   EXPECT_EQ(verifyLeaf(ca, read(expired.cert), X509_PURPOSE_SSL_SERVER),

@@ -4,6 +4,7 @@
 #include "tls/tls_context.h"
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +15,7 @@
 #include "protocol/line_io.h"
 #include "support/test_pki.h"
 #include "tls/transport.h"
+#include "tls/x509_check.h"
 
 namespace zp::tls {
 namespace {
@@ -175,14 +177,73 @@ TEST_F(TlsContextTest, MissingFilesAreNamed) {
   EXPECT_NE(ctx.error().message.find("nope.crt"), std::string::npos) << ctx.error().message;
 }
 
+TEST_F(TlsContextTest, ACertificateNamingTwoIdentitiesSpeaksForNone) {
+  // The PKI never issues one; peerIdentity() reads it as inspectCertificate() does.
+  auto ca_pem = readFile(pki_.ca_cert_path);
+  auto ca_key = readFile((dir_ / "ca.key").string());
+  ASSERT_TRUE(ca_pem && ca_key);
+  const auto forged = x509check::forgeLeaf(
+      *ca_pem, *ca_key, "URI:spiffe://zoneplane/node/node-1,URI:spiffe://zoneplane/server");
+  ASSERT_FALSE(forged.cert_pem.empty());
+  EXPECT_FALSE(inspectCertificate(forged.cert_pem)->identity.has_value());
+  const TlsFiles files{(dir_ / "two.crt").string(), (dir_ / "two.key").string(), pki_.ca_cert_path};
+  ASSERT_TRUE(writeFileAtomically(files.cert, forged.cert_pem, 0644));
+  ASSERT_TRUE(writeFileAtomically(files.key, forged.key_pem, 0600));
+
+  // Presented by the agent's side: not node-1.
+  auto as_node =
+      connect(agentSide(files), linkSide(pki_.server), std::nullopt, Identity::node("node-1"));
+  ASSERT_FALSE(as_node.client);
+  EXPECT_EQ(as_node.client.error().code, Code::kUnauthenticated);
+  EXPECT_NE(as_node.client.error().message.find("more than one zoneplane identity"),
+            std::string::npos)
+      << as_node.client.error().message;
+  // Presented by the connecting side: not the server.
+  auto as_server =
+      connect(agentSide(pki_.node("node-1")), linkSide(files), Identity::server(), std::nullopt);
+  ASSERT_FALSE(as_server.server);
+  EXPECT_FALSE(as_server.seen_by_server.has_value());
+}
+
+// A TLS 1.2 client that offers exactly `cipher` (and only TLS 1.2), verifying nothing.
+std::shared_ptr<asio::ssl::context> tls12ClientOffering(const char* cipher) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  EXPECT_EQ(::SSL_CTX_set_max_proto_version(context->native_handle(), TLS1_2_VERSION), 1);
+  EXPECT_EQ(::SSL_CTX_set_cipher_list(context->native_handle(), cipher), 1) << cipher;
+  context->set_verify_mode(asio::ssl::verify_none);
+  return context;
+}
+
+TEST_F(TlsContextTest, TheApiOffersTls12OnlyWithForwardSecrecyAndAead) {
+  auto api = serverContext(pki_.server, false, MinVersion::kTls12);
+  ASSERT_TRUE(api) << api.error().toString();
+  // CBC with a SHA-1 MAC: refused.
+  auto cbc =
+      connect(*api, tls12ClientOffering("ECDHE-ECDSA-AES128-SHA"), std::nullopt, std::nullopt);
+  EXPECT_FALSE(cbc.server);
+  EXPECT_FALSE(cbc.client);
+  // What the suite list keeps: accepted.
+  for (const char* cipher : {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"}) {
+    auto aead = connect(*api, tls12ClientOffering(cipher), std::nullopt, std::nullopt);
+    EXPECT_TRUE(aead.server) << cipher << ": " << aead.server.error().toString();
+    EXPECT_TRUE(aead.client) << cipher << ": " << aead.client.error().toString();
+  }
+}
+
 // The join flow's first contact: nothing trusted during the handshake, then
-// the chain is accepted only with the token's CA fingerprint and the host name.
+// the chain is accepted only with the token's CA fingerprint, the host name
+// and the server's identity.
 class PinnedServerTest : public TlsContextTest {
  protected:
   Result<std::string> pinned(const std::string& fingerprint, const std::string& host) {
+    return pinnedAgainst(pki_.server, fingerprint, host);
+  }
+  // The same against a server presenting `server_files`.
+  Result<std::string> pinnedAgainst(const TlsFiles& server_files, const std::string& fingerprint,
+                                    const std::string& host) {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    auto server_ctx = serverContext(pki_.server, false, MinVersion::kTls12);
+    auto server_ctx = serverContext(server_files, false, MinVersion::kTls12);
     auto client_ctx = pinningClientContext();
     EXPECT_TRUE(server_ctx && client_ctx);
     Result<std::string> result = fail(Code::kInternal, "not run");
@@ -238,6 +299,22 @@ TEST_F(PinnedServerTest, AHostTheCertificateDoesNotNameIsRefused) {
   auto got = pinned(fingerprint(*ca_pem).value_or(""), "evil.example.com");
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, Code::kUnauthenticated);
+}
+
+TEST_F(PinnedServerTest, ANodeCertificateOfTheClusterIsNotTheServer) {
+  // Of the pinned CA and naming the host (127.0.0.1, localhost): only its
+  // identity tells it from the server's.
+  auto ca_pem = readFile(pki_.ca_cert_path);
+  ASSERT_TRUE(ca_pem);
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    auto got =
+        pinnedAgainst(pki_.nodeNamingLocalhost("node-1"), fingerprint(*ca_pem).value_or(""), host);
+    ASSERT_FALSE(got) << host;
+    EXPECT_EQ(got.error().code, Code::kUnauthenticated);
+    EXPECT_NE(got.error().message.find("node/node-1"), std::string::npos) << got.error().message;
+    EXPECT_NE(got.error().message.find("not the server's"), std::string::npos)
+        << got.error().message;
+  }
 }
 
 }  // namespace

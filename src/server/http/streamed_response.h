@@ -28,9 +28,8 @@ namespace zp::server {
 // data wakes up. Returns once the producer has returned and the background
 // read has finished; the caller then closes the connection. Runs on the
 // stream's executor.
-boost::asio::awaitable<void> sendStreamedResponse(tls::Transport& stream,
-                                                  HttpResponse response, unsigned version,
-                                                  bool head_only,
+boost::asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse response,
+                                                  unsigned version, bool head_only,
                                                   std::chrono::milliseconds write_timeout);
 
 }  // namespace zp::server

@@ -31,13 +31,13 @@ namespace zp::server {
 namespace node_reason {
 inline constexpr std::string_view kConnecting = "Connecting";  // not connected since it was added
 inline constexpr std::string_view kConnectionRefused = "ConnectionRefused";  // connect failed
-inline constexpr std::string_view kConnectionLost = "ConnectionLost";    // an open connection broke
+inline constexpr std::string_view kConnectionLost = "ConnectionLost";  // an open connection broke
 // The TLS handshake, Hello or the resync failed.
 inline constexpr std::string_view kHandshakeFailed = "HandshakeFailed";
 // The agent's certificate is valid but names another identity than node/<id>.
 inline constexpr std::string_view kTlsIdentity = "TlsIdentity";
-inline constexpr std::string_view kNodeIdMismatch = "NodeIdMismatch";    // the agent refused Hello
-inline constexpr std::string_view kNoHeartbeat = "NoHeartbeat";          // heartbeats unanswered
+inline constexpr std::string_view kNodeIdMismatch = "NodeIdMismatch";  // the agent refused Hello
+inline constexpr std::string_view kNoHeartbeat = "NoHeartbeat";        // heartbeats unanswered
 inline constexpr std::string_view kResyncing = "Resyncing";  // Hello answered; resync under way
 }  // namespace node_reason
 

@@ -216,12 +216,13 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
     } else if (key == "tls") {
       if (auto s = parseTls(value, source, config.tls); !s) return fail(s.error());
     } else if (key == "node_heartbeat_interval_ms" || key == "node_not_ready_after_ms" ||
-               key == "node_lost_after_seconds") {
+               key == "node_lost_after_seconds" || key == "audit_retention_days") {
       auto n = intValue(value, source, key);
       if (!n) return fail(n.error());
       (key == "node_heartbeat_interval_ms" ? config.node_heartbeat_interval_ms
        : key == "node_not_ready_after_ms"  ? config.node_not_ready_after_ms
-                                           : config.node_lost_after_seconds) = *n;
+       : key == "node_lost_after_seconds"  ? config.node_lost_after_seconds
+                                           : config.audit_retention_days) = *n;
     } else if (key == "nodes") {
       const auto* array = value.as_array();
       if (array == nullptr) {
@@ -262,7 +263,8 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
                     "is not a known key (listen, data_dir, database, log_level, tls, "
                     "insecure_http, insecure_plaintext, default_trust, trust, "
                     "allowed_registries, node_heartbeat_interval_ms, node_not_ready_after_ms, "
-                    "node_lost_after_seconds, scheduler, runtime_classes, nodes)");
+                    "node_lost_after_seconds, audit_retention_days, scheduler, runtime_classes, "
+                    "nodes)");
     }
   }
   return config;
@@ -351,6 +353,9 @@ Status validateConfig(const ServerConfig& config) {
     }
   }
   if (auto s = validateNodeLifecycle(config); !s) return s;
+  if (auto s = inRange(config.audit_retention_days, 1, 36'500, "audit_retention_days"); !s) {
+    return s;
+  }
   for (const auto& [cls, floor] : config.memory_floors) {
     const std::string key = "runtime_classes." + cls.substr(0, 80) + ".memory_floor_mb";
     if (!api::isDns1123Label(cls)) {

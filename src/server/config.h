@@ -19,6 +19,7 @@
 //   node_heartbeat_interval_ms = 1000  # NodeInfo to every agent this often
 //   node_not_ready_after_ms = 4000     # no heartbeat answered this long: NotReady
 //   node_lost_after_seconds = 30       # NotReady this long: Lost (workloads move)
+//   audit_retention_days = 90          # audit entries older than this are deleted
 //   [[nodes]]
 //   id = "node-1"
 //   address = "127.0.0.1:9000"
@@ -85,6 +86,8 @@ struct ServerConfig {
   std::int64_t node_heartbeat_interval_ms = 1'000;  // 100 … 60,000
   std::int64_t node_not_ready_after_ms = 4'000;     // 2 heartbeats … 600,000
   std::int64_t node_lost_after_seconds = 30;        // 1 … 86,400
+  // Audit entries older than this many days are deleted (docs/architecture.md §9.3).
+  std::int64_t audit_retention_days = 90;  // 1 … 36,500
   // default_trust and the [trust.*] tables; levels not configured keep the defaults.
   TrustPolicyConfig trust = TrustPolicyConfig::defaults();
   // Unset: the default image policy (every registry that is not local).
@@ -113,7 +116,7 @@ bool isLoopbackAddress(std::string_view address);
 // insecure_plaintext, node ids are unique DNS-1123 labels with HOST:PORT
 // addresses (port > 0), runtime class names are DNS-1123 labels, the node
 // lifecycle durations are in their ranges (not_ready_after at least two
-// heartbeat intervals), the trust policy passes validateTrustPolicy,
+// heartbeat intervals), audit_retention_days is 1 to 36,500, the trust policy passes validateTrustPolicy,
 // allowed_registries is a non-empty list of valid patterns, and memory floors
 // name DNS-1123 classes with 0 to api::kMaxMemoryMb.
 Status validateConfig(const ServerConfig& config);

@@ -38,6 +38,7 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
   }
   // The cluster CA (ca.crt, ca.key) for POST /join and join tokens: <data_dir>/pki.
   options.pki_dir = (std::filesystem::path(config.data_dir) / "pki").string();
+  options.audit_retention = std::chrono::hours(24 * config.audit_retention_days);
   return options;
 }
 
@@ -136,10 +137,25 @@ asio::awaitable<void> Server::tickLoop() {
     service_.tick(clock_.now());
     tokens_.tick();
     authenticator_.tick();
+    expireAudit(clock_.now());
     tick_timer_.expires_after(options_.tick_interval);
     boost::system::error_code ec;
     co_await tick_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+}
+
+void Server::expireAudit(TimePoint now) {
+  constexpr std::chrono::hours kInterval{1};
+  // A clock stepped back restarts the interval.
+  if (audit_expired_ && now >= *audit_expired_ && now - *audit_expired_ < kInterval) return;
+  audit_expired_ = now;
+  const TimePoint before = now - options_.audit_retention;
+  commits_.submit({store::DeleteAuditBefore{before}}, [before](Status status) {
+    if (!status) {
+      spdlog::error("audit: entries before {} could not be deleted: {}", formatRfc3339(before),
+                    status.error().toString());
+    }
+  });
 }
 
 void Server::stop() {

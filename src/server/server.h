@@ -56,6 +56,9 @@ struct ServerOptions {
   // API authentication (§9.3): failed attempts per source, token re-reads.
   auth::FailureLimiterOptions auth_failures;
   auth::TokenRegistry::Options tokens;
+  // Audit entries older than this are deleted, at start and then hourly on
+  // the server's clock (docs/architecture.md §9.3).
+  std::chrono::hours audit_retention{24 * 90};
   // How often the workload service's waits (delivery retries, evacuations) are checked.
   std::chrono::milliseconds tick_interval{200};
 };
@@ -106,6 +109,9 @@ class Server {
 
  private:
   boost::asio::awaitable<void> tickLoop();
+  // Deletes the audit entries older than the retention, if the last
+  // deletion is an hour old (on the server's clock).
+  void expireAudit(TimePoint now);
 
   boost::asio::io_context& io_;
   ServerOptions options_;
@@ -131,6 +137,7 @@ class Server {
   Router router_;
   HttpServer http_;
   boost::asio::steady_timer tick_timer_;
+  std::optional<TimePoint> audit_expired_;  // when expireAudit() last deleted
   bool started_ = false;
   bool stopped_ = false;
 };

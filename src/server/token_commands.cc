@@ -2,9 +2,13 @@
 // database directly (docs/architecture.md §9.3), for bootstrap (the first
 // admin token) and recovery (a lost or leaked admin token). A running
 // server picks up a new token when it is first presented and drops a
-// revoked one within seconds (auth/token_registry.h).
+// revoked one within seconds (auth/token_registry.h). create and revoke
+// append an audit entry in the same transaction, by principal
+// local:<user name> (local:<uid> when the user has no name).
 
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -88,6 +92,33 @@ const store::TokenRecord* findToken(const std::vector<store::TokenRecord>& token
   return nullptr;
 }
 
+// Who runs the command, as the audit log names them.
+std::string localPrincipal() {
+  const uid_t uid = ::getuid();
+  std::vector<char> buffer(16 * 1024);
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && found->pw_name[0] != '\0') {
+    return "local:" + std::string(found->pw_name);
+  }
+  return "local:" + std::to_string(uid);
+}
+
+// The audit entry of a change made by this command: `result` is the status
+// the API answers for the same change.
+store::Write auditEntry(std::string_view command, const store::TokenRecord& token, int result,
+                        TimePoint now) {
+  store::AuditEntry entry;
+  entry.time = now;
+  entry.principal = localPrincipal();
+  entry.action = "zoneplane-server tokens " + std::string(command);
+  entry.target = token.name.empty() ? token.id : token.name;
+  entry.result = result;
+  entry.source = "local";
+  return store::AppendAudit{std::move(entry)};
+}
+
 std::string describe(const store::TokenRecord& token) {
   std::string out = "token " + token.id;
   if (!token.name.empty()) out += " \"" + token.name + "\"";
@@ -142,15 +173,18 @@ int create(const CreateFlags& flags) {
     return std::any_of(tokens->begin(), tokens->end(),
                        [&](const auto& token) { return token.id == id; });
   };
-  auto issued = auth::issueToken(spec, SystemClock::instance().now());
+  const TimePoint now = SystemClock::instance().now();
+  auto issued = auth::issueToken(spec, now);
   for (int attempt = 0; issued && taken(issued->record.id) && attempt < 8; ++attempt) {
-    issued = auth::issueToken(spec, SystemClock::instance().now());
+    issued = auth::issueToken(spec, now);
   }
   if (!issued) return report("create", issued.error());
   if (taken(issued->record.id)) {
     return report("create", Error{Code::kInternal, "could not draw an unused token id", ""});
   }
-  if (auto s = (*store)->apply({store::PutToken{issued->record}}); !s) {
+  if (auto s = (*store)->apply(
+          {store::PutToken{issued->record}, auditEntry("create", issued->record, 201, now)});
+      !s) {
     return report("create", s.error());
   }
   std::cout << issued->text << std::endl;
@@ -193,7 +227,9 @@ int revoke(const RevokeFlags& flags) {
     return report("revoke", Error{Code::kNotFound,
                                   "no token named \"" + flags.name.substr(0, 80) + "\"", "name"});
   }
-  if (auto s = (*store)->apply({store::DeleteToken{token->id}}); !s) {
+  if (auto s = (*store)->apply({store::DeleteToken{token->id},
+                                auditEntry("revoke", *token, 200, SystemClock::instance().now())});
+      !s) {
     return report("revoke", s.error());
   }
   std::cout << "revoked " << describe(*token) << std::endl;

@@ -63,6 +63,7 @@ Status AccessTables::prepare(sql::Database& db) {
       prepareOne(append_audit_,
                  "INSERT INTO audit (time, principal, action, target, result, source) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+      prepareOne(expire_audit_, "DELETE FROM audit WHERE time < ?1"),
       prepareOne(load_tokens_, kSelectTokens),
       prepareOne(load_audit_, kSelectAudit),
   });
@@ -135,6 +136,12 @@ Status AccessTables::append(const AppendAudit& append) {
     return s;
   }
   return append_audit_.run();
+}
+
+Status AccessTables::expire(const DeleteAuditBefore& expire) {
+  sql::ResetOnExit reset(expire_audit_);
+  if (auto s = expire_audit_.bindInt(1, toNanos(expire.before)); !s) return s;
+  return expire_audit_.run();
 }
 
 Result<std::vector<TokenRecord>> AccessTables::loadTokens() {

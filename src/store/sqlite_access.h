@@ -30,6 +30,7 @@ class AccessTables {
   Status remove(const DeleteToken& remove);
   Status touch(const TouchToken& touch);
   Status append(const AppendAudit& append);
+  Status expire(const DeleteAuditBefore& expire);
 
   Result<std::vector<TokenRecord>> loadTokens();
   Result<std::vector<AuditEntry>> loadAudit(TimePoint since, std::size_t limit);
@@ -39,6 +40,7 @@ class AccessTables {
   sql::Statement delete_token_;
   sql::Statement touch_token_;
   sql::Statement append_audit_;
+  sql::Statement expire_audit_;
   sql::Statement load_tokens_;
   sql::Statement load_audit_;
 };

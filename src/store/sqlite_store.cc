@@ -222,6 +222,7 @@ Status SqliteStore::apply(const std::vector<Write>& batch) {
     if (const auto* t = std::get_if<PutToken>(&write)) return access_.put(*t);
     if (const auto* t = std::get_if<DeleteToken>(&write)) return access_.remove(*t);
     if (const auto* t = std::get_if<TouchToken>(&write)) return access_.touch(*t);
+    if (const auto* e = std::get_if<DeleteAuditBefore>(&write)) return access_.expire(*e);
     return access_.append(std::get<AppendAudit>(write));
   };
   auto rollback = [&] {

@@ -101,8 +101,12 @@ struct TouchToken {
 struct AppendAudit {
   AuditEntry entry;
 };
+// Deletes every audit entry whose time is before `before` (the retention).
+struct DeleteAuditBefore {
+  TimePoint before{};
+};
 using Write = std::variant<PutWorkload, DeleteWorkload, PutNode, DeleteNode, PutToken, DeleteToken,
-                           TouchToken, AppendAudit>;
+                           TouchToken, AppendAudit, DeleteAuditBefore>;
 
 class Store {
  public:

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "server/command_line.h"
+#include "server/server.h"
 
 namespace zp::server {
 namespace {
@@ -264,6 +265,34 @@ TEST(ConfigTest, NodeLifecycleKeys) {
               c.node_lost_after_seconds = 1;
             }),
             "accepted");
+}
+
+TEST(ConfigTest, AuditRetentionDays) {
+  auto defaults = parseConfigToml("", "empty.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->audit_retention_days, 90);
+  auto config = parseConfigToml("audit_retention_days = 7\n", "s.toml");
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_EQ(config->audit_retention_days, 7);
+  EXPECT_TRUE(validateConfig(*config));
+  auto options = serverOptions([&] {
+    ServerConfig insecure = *config;
+    insecure.insecure_http = insecure.insecure_plaintext = true;
+    return insecure;
+  }());
+  ASSERT_TRUE(options) << options.error().toString();
+  EXPECT_EQ(options->audit_retention, std::chrono::hours(7 * 24));
+
+  auto text = parseConfigToml("audit_retention_days = \"90\"\n", "s.toml");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().field, "audit_retention_days");
+  for (std::int64_t days : {0, -1, 36'501}) {
+    ServerConfig c;
+    c.audit_retention_days = days;
+    auto s = validateConfig(c);
+    ASSERT_FALSE(s) << days;
+    EXPECT_EQ(s.error().field, "audit_retention_days");
+  }
 }
 
 TEST(ConfigTest, TrustPolicyAndImagePolicyDefaults) {

@@ -32,6 +32,23 @@ std::string fileBytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// Entries older than the retention (90 days by default) are deleted on the
+// server's clock, hourly; younger ones stay.
+TEST_F(AccessFixture, AuditEntriesOlderThanTheRetentionAreDeleted) {
+  ASSERT_EQ(server_->post("/nodes/node-1/cordon").status, 200u);  // at t0
+  fake_clock_.advance(24h * 89);
+  ASSERT_EQ(server_->post("/nodes/node-2/cordon").status, 200u);  // at t0 + 89 days
+  const auto targets = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : audit()) out.push_back(e["target"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(targets(), (std::vector<std::string>{"node-1", "node-2"}));
+  fake_clock_.advance(24h + 1s);  // node-1's entry is 90 days and a second old
+  EXPECT_TRUE(eventually([&] { return targets() == std::vector<std::string>{"node-2"}; }))
+      << ::testing::PrintToString(targets());
+}
+
 TEST_F(AccessFixture, EveryChangeAndEveryRefusalIsAudited) {
   const std::string viewer = newToken("auditor", "viewer");
   const TimePoint start = fake_clock_.now();

@@ -2,6 +2,9 @@
 // in-process against a database in a private directory, and against the
 // database of a running server (docs/architecture.md §9.3).
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -39,6 +42,14 @@ CommandRun run(std::vector<std::string> args) {
   result.out = out.str();
   result.err = err.str();
   return result;
+}
+
+// The user running the tests as the audit log names them: the name, else the uid.
+std::string localUser() {
+  const struct passwd* entry = ::getpwuid(::getuid());
+  return entry != nullptr && entry->pw_name != nullptr && entry->pw_name[0] != '\0'
+             ? std::string(entry->pw_name)
+             : std::to_string(::getuid());
 }
 
 std::string fileBytes(const std::string& path) {
@@ -110,6 +121,24 @@ TEST_F(TokenCommandsTest, CreateListAndRevokeAgainstTheDatabase) {
   ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
   EXPECT_EQ(tokens({"revoke", "admin"}).exit_code, 1);
   EXPECT_EQ(tokens({"list"}).out.find(parsed->id), std::string::npos);
+
+  // The changes are audited as the local user's; the failures changed nothing.
+  store = store::SqliteStore::open(dir_ + "/zoneplane.db");
+  ASSERT_TRUE(store) << store.error().toString();
+  auto entries = (*store)->loadAudit(TimePoint{}, 100);
+  ASSERT_TRUE(entries) << entries.error().toString();
+  ASSERT_EQ(entries->size(), 2u);
+  const std::string user = localUser();
+  EXPECT_EQ((*entries)[0].principal, "local:" + user);
+  EXPECT_EQ((*entries)[0].action, "zoneplane-server tokens create");
+  EXPECT_EQ((*entries)[0].target, "admin");
+  EXPECT_EQ((*entries)[0].result, 201);
+  EXPECT_EQ((*entries)[0].source, "local");
+  EXPECT_EQ((*entries)[0].time, record.created_at);
+  EXPECT_EQ((*entries)[1].principal, "local:" + user);
+  EXPECT_EQ((*entries)[1].action, "zoneplane-server tokens revoke");
+  EXPECT_EQ((*entries)[1].target, "admin");
+  EXPECT_EQ((*entries)[1].result, 200);
 }
 
 TEST_F(TokenCommandsTest, JoinTokensPinTheCaAndBadInvocationsFail) {
@@ -128,6 +157,16 @@ TEST_F(TokenCommandsTest, JoinTokensPinTheCaAndBadInvocationsFail) {
   EXPECT_EQ(parsed->ca_sha256, std::string(ca->fingerprint()));
   auto named = tokens({"create", "--join", "--name", "rack-7", "--expires-in", "2h"});
   EXPECT_EQ(named.exit_code, 0) << named.err;
+  {
+    // An unnamed join token is audited by its id.
+    auto store = store::SqliteStore::open(dir_ + "/zoneplane.db");
+    ASSERT_TRUE(store) << store.error().toString();
+    auto entries = (*store)->loadAudit(TimePoint{}, 100);
+    ASSERT_TRUE(entries);
+    ASSERT_EQ(entries->size(), 2u);
+    EXPECT_EQ((*entries)[0].target, parsed->id);
+    EXPECT_EQ((*entries)[1].target, "rack-7");
+  }
 
   EXPECT_EQ(tokens({"create", "--name", "x", "--role", "root"}).exit_code, 2);
   EXPECT_EQ(tokens({"create", "--name", "x", "--role", "join"}).exit_code, 2);

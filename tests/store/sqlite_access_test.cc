@@ -117,6 +117,26 @@ TEST(SqliteAccessTest, BadTokensAreRefusedBeforeTheTransaction) {
   EXPECT_TRUE(store->loadAudit(at(0), 10)->empty());
 }
 
+// The retention: entries before the time given go, the rest (that time
+// included) stay with their sequence numbers, and new ones continue them.
+TEST(SqliteAccessTest, AuditEntriesBeforeATimeAreDeleted) {
+  TempDir dir;
+  auto store = openOrDie(dir.file("db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->apply({AppendAudit{entry(10, "POST /workloads", 201)},
+                            AppendAudit{entry(20, "POST /nodes", 201)},
+                            AppendAudit{entry(30, "POST /tokens", 201)}}));
+  ASSERT_TRUE(store->apply({DeleteAuditBefore{at(20)}}));
+  ASSERT_TRUE(store->apply({AppendAudit{entry(40, "DELETE /nodes/{id}", 200)}}));
+  auto left = store->loadAudit(at(0), 100);
+  ASSERT_TRUE(left) << left.error().toString();
+  std::vector<std::int64_t> seqs;
+  for (const auto& e : *left) seqs.push_back(e.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{2, 3, 4}));
+  ASSERT_TRUE(store->apply({DeleteAuditBefore{at(1000)}}));
+  EXPECT_TRUE(store->loadAudit(at(0), 100)->empty());
+}
+
 TEST(SqliteAccessTest, TheAuditLogIsReadOldestFirstFromSinceUpToLimit) {
   TempDir dir;
   auto store = openOrDie(dir.file("db"));

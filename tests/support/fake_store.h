@@ -90,7 +90,9 @@ class FakeStore final : public store::Store {
         }
       } else if (auto* a = std::get_if<store::AppendAudit>(&write)) {
         audit_.push_back(a->entry);
-        audit_.back().seq = static_cast<std::int64_t>(audit_.size());
+        audit_.back().seq = ++audit_seq_;
+      } else if (auto* e = std::get_if<store::DeleteAuditBefore>(&write)) {
+        std::erase_if(audit_, [&](const store::AuditEntry& entry) { return entry.time < e->before; });
       }
     }
     return ok();
@@ -115,6 +117,7 @@ class FakeStore final : public store::Store {
   std::map<std::string, store::NodeRecord> nodes_;
   std::map<std::string, store::TokenRecord> tokens_;
   std::vector<store::AuditEntry> audit_;
+  std::int64_t audit_seq_ = 0;
   int fail_next_ = 0;
   int applies_ = 0;
 };

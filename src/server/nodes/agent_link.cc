@@ -4,26 +4,23 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "protocol/line_io.h"
+#include "server/nodes/agent_link_connection.h"
 #include "server/nodes/node_lifecycle.h"
-#include "tls/tls_context.h"
 #include "tls/transport.h"
 
 namespace zp::server {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 using std::chrono::milliseconds;
 
-namespace {
+using agent_link_detail::millis;
 
-std::string millis(milliseconds d) { return std::to_string(d.count()) + " ms"; }
+namespace {
 
 // 250 ms doubling to 5 s (the options'), reset after a successful Hello.
 class ReconnectBackoff {
@@ -54,64 +51,7 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-// A connection's stream: TLS with `tls`, plain TCP without.
-tls::Transport makeTransport(const asio::any_io_executor& ex, asio::ssl::context* tls) {
-  return tls ? tls::Transport(tcp::socket(ex), *tls) : tls::Transport(tcp::socket(ex));
-}
-
 }  // namespace
-
-// One connection (TCP, or TLS over TCP): the main one of the link, or a log
-// stream's.
-struct AgentLink::Connection {
-  // `tls` (may be null: plain TCP) must outlive the connection.
-  Connection(const asio::any_io_executor& ex, asio::ssl::context* tls)
-      : stream(makeTransport(ex, tls)), resolver(ex), deadline(ex), wake(ex), closed_signal(ex) {
-    closed_signal.expires_at(asio::steady_timer::time_point::max());
-  }
-
-  // Closes the socket and wakes everything that waits on this connection.
-  void shut() {
-    open = false;
-    resolver.cancel();
-    stream.close();
-    deadline.cancel();
-    wake.cancel();
-    closed_signal.cancel();
-  }
-
-  // Closes the socket if `d` passes first (connect, TLS handshake, log Hello).
-  void armDeadline(milliseconds d) {
-    timed_out = false;
-    deadline.expires_after(d);
-    deadline.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;  // cancelled: the guarded step finished in time
-      timed_out = true;
-      resolver.cancel();
-      stream.close();
-    });
-  }
-
-  enum class Phase { kHandshake, kResyncing, kHandingUp, kLive };
-
-  tls::Transport stream;
-  tcp::resolver resolver;
-  asio::steady_timer deadline;       // see armDeadline
-  asio::steady_timer wake;           // wakes the writer when `out` gets a line
-  asio::steady_timer closed_signal;  // its wait ends when the connection closes
-  std::deque<std::string> out;       // lines to send, in order
-  bool open = true;
-  bool timed_out = false;
-  bool established = false;  // Hello answered with this node's id
-  bool resynced = false;     // ... and the whole listing read
-  Phase phase = Phase::kHandshake;
-  // During the handshake and resync: what the node lists, by id, with the
-  // arrival number of the line that said it (a later line wins).
-  std::map<std::string, std::pair<api::WorkloadStatus, std::uint64_t>> listing;
-  std::vector<api::WorkloadStatus> held;  // pushes that arrived during the hand-up
-  bool heartbeat_in_flight = false;
-  std::optional<MonotonicTime> heartbeat_sent;
-};
 
 struct AgentLink::Pending {
   explicit Pending(const asio::any_io_executor& ex, std::string what)
@@ -122,78 +62,6 @@ struct AgentLink::Pending {
   Result<protocol::ReplyBody> reply = fail(Code::kInternal, "no reply");
   std::uint64_t seq = 0;
 };
-
-namespace {
-
-// A log stream on its own connection. The state is shared with a next() in
-// progress, so destroying the stream (which closes the socket) is safe at
-// any time: the pending read then ends kCancelled.
-class AgentLogStream final : public LogStream {
- public:
-  struct State {
-    explicit State(std::shared_ptr<AgentLink::Connection> c, std::string what)
-        : conn(std::move(c)), reader(conn->stream), what(std::move(what)) {}
-    std::shared_ptr<AgentLink::Connection> conn;
-    protocol::LineReader<tls::Transport> reader;
-    std::string what;
-    bool ended = false;
-    bool cancelled = false;  // cancel() was called: every read answers kCancelled
-  };
-
-  explicit AgentLogStream(std::shared_ptr<State> state) : state_(std::move(state)) {}
-  ~AgentLogStream() override;
-
-  asio::awaitable<Result<Item>> next() override { return readNext(state_); }
-  void cancel() override;
-
- private:
-  static asio::awaitable<Result<Item>> readNext(std::shared_ptr<State> state);
-  std::shared_ptr<State> state_;
-};
-
-}  // namespace
-
-// Defined after AgentLink::Connection is complete.
-AgentLogStream::~AgentLogStream() { state_->conn->shut(); }
-
-void AgentLogStream::cancel() {
-  state_->cancelled = true;
-  state_->conn->shut();
-}
-
-asio::awaitable<Result<LogStream::Item>> AgentLogStream::readNext(std::shared_ptr<State> state) {
-  if (state->cancelled) co_return fail(Code::kCancelled, state->what + ": the stream was closed");
-  if (state->ended) co_return fail(Code::kUnavailable, state->what + ": the stream has ended");
-  auto line = co_await state->reader.next();
-  if (state->cancelled) {
-    state->ended = true;
-    co_return fail(Code::kCancelled, state->what + ": the stream was closed");
-  }
-  if (!line) {
-    state->ended = true;
-    state->conn->shut();
-    if (line.error().code == Code::kCancelled) {
-      co_return fail(Code::kCancelled, state->what + ": the stream was closed");
-    }
-    co_return fail(Code::kUnavailable, state->what + ": " + line.error().message);
-  }
-  auto reply = protocol::decodeReply(*line);
-  if (!reply) {
-    state->ended = true;
-    state->conn->shut();
-    co_return fail(Code::kUnavailable,
-                   state->what + ": undecodable line from the agent: " + reply.error().message);
-  }
-  if (auto* l = std::get_if<protocol::LogLine>(&reply->body)) co_return Item{std::move(*l)};
-  state->ended = true;
-  state->conn->shut();
-  if (auto* end = std::get_if<protocol::LogEnd>(&reply->body)) co_return Item{std::move(*end)};
-  if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
-    co_return fail(std::move(error->error));
-  }
-  co_return fail(Code::kUnavailable,
-                 state->what + ": the agent sent " + std::string(protocol::typeName(reply->body)));
-}
 
 std::shared_ptr<AgentLink> AgentLink::create(asio::any_io_executor executor, std::string node_id,
                                              std::string address, AgentLinkOptions options,
@@ -315,75 +183,6 @@ asio::awaitable<void> AgentLink::run(Self self) {
     boost::system::error_code ec;
     co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-}
-
-asio::awaitable<std::optional<AgentLink::Refusal>> AgentLink::connectSocket(
-    std::shared_ptr<Connection> conn) {
-  const auto refused = [&](std::string why) {
-    return Refusal{node_reason::kConnectionRefused, "cannot connect to " + address_ + ": " + why};
-  };
-  auto hp = parseHostPort(address_, "address");
-  if (!hp) co_return refused(hp.error().message);
-  conn->armDeadline(options_.connect_timeout);
-  boost::system::error_code ec;
-  const std::string port = std::to_string(hp->port);
-  auto endpoints = co_await conn->resolver.async_resolve(
-      hp->host, port, asio::redirect_error(asio::use_awaitable, ec));
-  if (!ec && conn->open && !conn->timed_out && !conn->stream.secure()) {
-    // Plain TCP is for loopback only (--insecure-plaintext): never send the
-    // protocol unencrypted over a network, whatever a name resolves to.
-    for (const auto& entry : endpoints) {
-      if (!entry.endpoint().address().is_loopback()) {
-        conn->deadline.cancel();
-        co_return refused("it resolves to " + entry.endpoint().address().to_string() +
-                          ", not a loopback address, and without TLS (--insecure-plaintext) the "
-                          "server connects to loopback addresses only");
-      }
-    }
-  }
-  if (!ec && conn->open && !conn->timed_out) {
-    co_await asio::async_connect(conn->stream.socket(), endpoints,
-                                 asio::redirect_error(asio::use_awaitable, ec));
-  }
-  conn->deadline.cancel();
-  if (!conn->open) co_return refused("closed");
-  if (conn->timed_out) {
-    co_return refused("no connection within " + millis(options_.connect_timeout));
-  }
-  if (ec) co_return refused(ec.message());
-  conn->stream.socket().set_option(tcp::no_delay(true), ec);  // small lines, sent at once
-  co_return co_await secure(conn);
-}
-
-asio::awaitable<std::optional<AgentLink::Refusal>> AgentLink::secure(
-    std::shared_ptr<Connection> conn) {
-  if (!conn->stream.secure()) co_return std::nullopt;
-  conn->armDeadline(options_.connect_timeout);
-  auto shaken = co_await conn->stream.handshake(tls::Transport::Role::kClient);
-  conn->deadline.cancel();
-  if (!conn->open) co_return Refusal{node_reason::kHandshakeFailed, "closed"};
-  if (conn->timed_out) {
-    co_return Refusal{
-        node_reason::kHandshakeFailed,
-        "no TLS handshake with " + address_ + " within " + millis(options_.connect_timeout)};
-  }
-  if (!shaken) {
-    std::string message = "TLS handshake with " + address_ + " failed: " + shaken.error().message;
-    if (message.find("wrong version number") != std::string::npos ||
-        message.find("packet length too long") != std::string::npos) {
-      message += " (the agent answered without TLS: does it run with --insecure-plaintext?)";
-    } else if (message.find("stream truncated") != std::string::npos) {
-      message +=
-          " (the agent closed the connection: does it trust this server's CA, or does it run "
-          "with --insecure-plaintext?)";
-    }
-    co_return Refusal{node_reason::kHandshakeFailed, std::move(message)};
-  }
-  if (auto peer = tls::requirePeer(conn->stream.ssl(), tls::Identity::node(node_id_)); !peer) {
-    co_return Refusal{node_reason::kTlsIdentity, "the agent at " + address_ + " is not node \"" +
-                                                     node_id_ + "\": " + peer.error().message};
-  }
-  co_return std::nullopt;
 }
 
 asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
@@ -678,78 +477,6 @@ asio::awaitable<Result<protocol::ReplyBody>> AgentLink::call(protocol::RequestBo
   }
   auto answer = co_await exchange(current_, std::move(request), left);
   co_return std::move(answer.reply);
-}
-
-std::size_t AgentLink::openLogStreams() {
-  std::erase_if(log_connections_, [](const auto& weak) {
-    auto conn = weak.lock();
-    return !conn || !conn->open;
-  });
-  return log_connections_.size();
-}
-
-asio::awaitable<Result<std::unique_ptr<LogStream>>> AgentLink::openLogs(protocol::Logs request) {
-  auto self = shared_from_this();
-  const std::string what = describe("Logs");
-  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
-  if (const auto open = openLogStreams(); open >= options_.max_log_streams) {
-    co_return fail(Code::kResourceExhausted,
-                   "too many log streams for node \"" + node_id_ + "\" (" +
-                       std::to_string(open) + " open, at most " +
-                       std::to_string(options_.max_log_streams) + "); try again when one ends");
-  }
-  auto conn = std::make_shared<Connection>(executor_, options_.tls.get());
-  log_connections_.push_back(conn);
-  auto refused = co_await connectSocket(conn);
-  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
-  if (refused) {
-    conn->shut();
-    co_return fail(Code::kUnavailable, what + ": " + refused->message);
-  }
-
-  auto state = std::make_shared<AgentLogStream::State>(conn, what);
-  conn->armDeadline(options_.hello_timeout);
-  std::string hello_line =
-      protocol::encodeRequest(protocol::Request{"hello", protocol::Hello{node_id_, false}});
-  auto sent = co_await protocol::writeLine(conn->stream, std::move(hello_line));
-  Result<std::string> line = fail(Code::kUnavailable, "not sent");
-  if (sent) line = co_await state->reader.next();
-  conn->deadline.cancel();
-  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
-  if (!line) {
-    conn->shut();
-    const std::string why = conn->timed_out
-                                ? "no answer to Hello within " + millis(options_.hello_timeout)
-                            : !sent ? sent.error().message
-                                    : line.error().message;
-    co_return fail(Code::kUnavailable, what + ": " + why);
-  }
-  auto reply = protocol::decodeReply(*line);
-  if (!reply) {
-    conn->shut();
-    co_return fail(Code::kUnavailable,
-                   what + ": undecodable line from the agent: " + reply.error().message);
-  }
-  if (auto* error = std::get_if<protocol::ErrorReply>(&reply->body)) {
-    conn->shut();
-    co_return fail(std::move(error->error));
-  }
-  auto* info = std::get_if<api::NodeInfo>(&reply->body);
-  if (info == nullptr || info->node_id != node_id_) {
-    conn->shut();
-    co_return fail(Code::kFailedPrecondition,
-                   what + ": the agent answered Hello " +
-                       (info == nullptr ? "with " + std::string(protocol::typeName(reply->body))
-                                        : "as node \"" + info->node_id.substr(0, 80) + "\""));
-  }
-  std::string logs_line = protocol::encodeRequest(protocol::Request{"logs", std::move(request)});
-  sent = co_await protocol::writeLine(conn->stream, std::move(logs_line));
-  if (stopped_) co_return fail(Code::kCancelled, what + ": the link is shut down");
-  if (!sent) {
-    conn->shut();
-    co_return fail(Code::kUnavailable, what + ": " + sent.error().message);
-  }
-  co_return std::unique_ptr<LogStream>(std::make_unique<AgentLogStream>(std::move(state)));
 }
 
 }  // namespace zp::server

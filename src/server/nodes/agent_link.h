@@ -160,7 +160,7 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   const std::string& nodeId() const { return node_id_; }
   const std::string& address() const { return address_; }
 
-  struct Connection;  // one TCP connection and its queues (agent_link.cc)
+  struct Connection;  // one TCP connection and its queues (agent_link_connection.h)
   struct Pending;     // one call waiting for its reply
 
  private:

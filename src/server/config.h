@@ -116,9 +116,10 @@ bool isLoopbackAddress(std::string_view address);
 // insecure_plaintext, node ids are unique DNS-1123 labels with HOST:PORT
 // addresses (port > 0), runtime class names are DNS-1123 labels, the node
 // lifecycle durations are in their ranges (not_ready_after at least two
-// heartbeat intervals), audit_retention_days is 1 to 36,500, the trust policy passes validateTrustPolicy,
-// allowed_registries is a non-empty list of valid patterns, and memory floors
-// name DNS-1123 classes with 0 to api::kMaxMemoryMb.
+// heartbeat intervals), audit_retention_days is 1 to 36,500, the trust
+// policy passes validateTrustPolicy, allowed_registries is a non-empty list
+// of valid patterns, and memory floors name DNS-1123 classes with 0 to
+// api::kMaxMemoryMb.
 Status validateConfig(const ServerConfig& config);
 
 // Unless both insecure modes are on, the TLS files (serverTlsFiles) must

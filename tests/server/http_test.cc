@@ -3,6 +3,8 @@
 // runs over plain HTTP and over HTTPS (docs/architecture.md §9.3).
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -10,9 +12,6 @@
 #include <filesystem>
 #include <functional>
 #include <thread>
-
-#include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "http_harness.h"
 #include "open_access.h"
@@ -425,8 +424,7 @@ TEST_P(HttpTest, RequestLogsLeaveTokensAndQueriesOut) {
   const auto lines = sink->last_formatted();
   std::string all;
   for (const auto& line : lines) all += line;
-  EXPECT_NE(all.find("GET /workloads/zp_0123456789ab.<redacted> -> 200"), std::string::npos)
-      << all;
+  EXPECT_NE(all.find("GET /workloads/zp_0123456789ab.<redacted> -> 200"), std::string::npos) << all;
   EXPECT_NE(all.find("GET /stream -> 200"), std::string::npos) << all;
   EXPECT_EQ(all.find(secret), std::string::npos) << all;
   EXPECT_EQ(all.find("token="), std::string::npos) << all;

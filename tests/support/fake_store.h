@@ -92,7 +92,8 @@ class FakeStore final : public store::Store {
         audit_.push_back(a->entry);
         audit_.back().seq = ++audit_seq_;
       } else if (auto* e = std::get_if<store::DeleteAuditBefore>(&write)) {
-        std::erase_if(audit_, [&](const store::AuditEntry& entry) { return entry.time < e->before; });
+        std::erase_if(audit_,
+                      [&](const store::AuditEntry& entry) { return entry.time < e->before; });
       }
     }
     return ok();

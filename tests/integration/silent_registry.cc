@@ -26,7 +26,15 @@ bool SilentRegistry::start(std::string greeting) {
       if (poll(&p, 1, 100) <= 0) continue;
       const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
-      if (!greeting.empty()) (void)::send(fd, greeting.data(), greeting.size(), MSG_NOSIGNAL);
+      if (!greeting.empty()) {
+        // Answer only once the client has sent its request: bytes that come
+        // before it make an HTTP client report an unsolicited response
+        // instead of a malformed one.
+        pollfd request{fd, POLLIN, 0};
+        if (poll(&request, 1, 5000) > 0) {
+          (void)::send(fd, greeting.data(), greeting.size(), MSG_NOSIGNAL);
+        }
+      }
       std::lock_guard lock(mutex_);
       accepted_.push_back(fd);
     }

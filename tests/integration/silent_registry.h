@@ -2,7 +2,8 @@
 // SilentRegistry: a "registry" on 127.0.0.1 (port 0) that accepts TCP
 // connections and never answers, so image pulls from it hang until they are
 // cancelled, time out, or close() drops the connections; or, given a
-// greeting, writes that to every connection (a server that is no registry)
+// greeting, writes that to every connection once it has sent something (a
+// server that is no registry)
 // and is silent afterwards. Owns its listening socket, every accepted
 // connection and one accept thread.
 

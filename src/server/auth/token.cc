@@ -11,67 +11,18 @@
 #include <vector>
 
 #include "api/validate.h"
+#include "tls/encoding.h"
 
 namespace zp::server::auth {
 namespace {
 
-constexpr std::string_view kBase64Url =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 // Unpadded base64url of kSecretBytes bytes.
 constexpr std::size_t kSecretLength = (kSecretBytes * 4 + 2) / 3;
 constexpr std::size_t kSha256HexLength = 64;
 
-bool isLowerHex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-std::string hex(const unsigned char* bytes, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 0x0f]);
-  }
-  return out;
-}
-
-std::string base64Url(const unsigned char* bytes, std::size_t size) {
-  std::string out;
-  out.reserve((size * 4 + 2) / 3);
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < size; ++i) {
-    buffer = (buffer << 8) | bytes[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kBase64Url[(buffer >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kBase64Url[(buffer << (6 - bits)) & 0x3f]);
-  return out;
-}
-
-// nullopt unless `text` is unpadded base64url whose unused trailing bits are zero.
-std::optional<std::vector<unsigned char>> fromBase64Url(std::string_view text) {
-  std::vector<unsigned char> out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    const auto value = kBase64Url.find(c);
-    if (value == std::string_view::npos) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<unsigned char>((buffer >> bits) & 0xff));
-    }
-  }
-  if (bits >= 6 || (buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
+using tls::base64Url;
+using tls::fromBase64Url;
+using tls::isLowerHex;
 
 std::array<unsigned char, SHA256_DIGEST_LENGTH> sha256(const unsigned char* bytes,
                                                        std::size_t size) {
@@ -125,7 +76,7 @@ bool secretMatches(std::string_view secret, std::string_view sha256_hex) {
     return false;
   }
   const auto digest = sha256(bytes->data(), bytes->size());
-  const std::string presented = hex(digest.data(), digest.size());
+  const std::string presented = tls::lowerHex(digest.data(), digest.size());
   OPENSSL_cleanse(bytes->data(), bytes->size());
   return CRYPTO_memcmp(presented.data(), sha256_hex.data(), kSha256HexLength) == 0;
 }
@@ -165,10 +116,10 @@ Result<IssuedToken> issueToken(const TokenSpec& spec, TimePoint now) {
   const auto digest = sha256(secret.data(), secret.size());
   IssuedToken issued;
   store::TokenRecord& record = issued.record;
-  record.id = hex(id.data(), id.size());
+  record.id = tls::lowerHex(id.data(), id.size());
   record.name = spec.name;
   record.role = std::string(roleName(spec.role));
-  record.secret_sha256 = hex(digest.data(), digest.size());
+  record.secret_sha256 = tls::lowerHex(digest.data(), digest.size());
   record.created_at = now;
   auto lifetime = spec.lifetime;
   if (!lifetime && spec.role == Role::kJoin) lifetime = kDefaultJoinLifetime;

@@ -21,22 +21,6 @@ namespace {
 
 constexpr std::size_t kMaxAuditLimit = 1000;
 
-// 400 for the first query parameter not in `known`.
-std::optional<HttpResponse> unknownQuery(const HttpRequest& request, std::string_view route,
-                                         std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : request.query) {
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string list;
-    for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
-    const std::string name = key.substr(0, 80);
-    return badRequest(
-        "unknown query parameter \"" + name + "\" (" +
-            (known.size() == 0 ? std::string(route) + " takes none" : "known: " + list) + ")",
-        name);
-  }
-  return std::nullopt;
-}
-
 // The body of POST /tokens as sent: its shape only (400 when wrong).
 struct NewToken {
   std::string name;
@@ -113,7 +97,7 @@ void AccessHandlers::addRoutes(Router& router) {
 }
 
 asio::awaitable<HttpResponse> AccessHandlers::createToken(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "POST /tokens", {})) co_return std::move(*bad);
+  if (auto bad = unknownQueryParameter(request, "POST /tokens", {})) co_return std::move(*bad);
   auto decoded = decodeNewToken(request.body);
   if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
   auto valid = tokenSpec(*decoded);
@@ -142,14 +126,14 @@ asio::awaitable<HttpResponse> AccessHandlers::createToken(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> AccessHandlers::listTokens(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "GET /tokens", {})) co_return std::move(*bad);
+  if (auto bad = unknownQueryParameter(request, "GET /tokens", {})) co_return std::move(*bad);
   json items = json::array();
   for (const auto& token : tokens_.list()) items.push_back(tokenJson(token));
   co_return jsonResponse(http_status::kOk, json{{"items", std::move(items)}});
 }
 
 asio::awaitable<HttpResponse> AccessHandlers::revokeToken(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "DELETE /tokens/{name}", {})) co_return std::move(*bad);
+  if (auto bad = unknownQueryParameter(request, "DELETE /tokens/{name}", {})) co_return std::move(*bad);
   auto revoking = tokens_.revoke(request.params["name"]);
   auto revoked = co_await std::move(revoking);
   if (!revoked) co_return errorResponse(revoked.error());
@@ -157,7 +141,7 @@ asio::awaitable<HttpResponse> AccessHandlers::revokeToken(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> AccessHandlers::audit(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "GET /audit", {"since", "limit"})) co_return std::move(*bad);
+  if (auto bad = unknownQueryParameter(request, "GET /audit", {"since", "limit"})) co_return std::move(*bad);
   TimePoint since{};
   std::size_t limit = kMaxAuditLimit;
   if (auto it = request.query.find("since"); it != request.query.end()) {

@@ -1,5 +1,7 @@
 #include "server/http/http_message.h"
 
+#include <algorithm>
+
 namespace zp::server {
 
 std::string dumpJson(const nlohmann::json& j) {
@@ -52,6 +54,21 @@ HttpResponse badRequest(std::string message, std::string field) {
 HttpResponse invalid(std::string message, std::string field) {
   return errorResponse(http_status::kUnprocessable,
                        Error{Code::kInvalidArgument, std::move(message), std::move(field)});
+}
+
+std::optional<HttpResponse> unknownQueryParameter(const HttpRequest& request,
+                                                  std::string_view route,
+                                                  std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : request.query) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string takes;
+    for (auto name : known) takes += (takes.empty() ? "" : ", ") + std::string(name);
+    const std::string name = key.substr(0, 80);
+    return badRequest("unknown query parameter \"" + name + "\" (" + std::string(route) +
+                          " takes " + (takes.empty() ? std::string("none") : takes) + ")",
+                      name);
+  }
+  return std::nullopt;
 }
 
 }  // namespace zp::server

@@ -11,8 +11,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -121,6 +123,11 @@ unsigned httpStatusFor(Code code);
 // An InvalidArgument error about a request parameter or field: 400 for its
 // shape (unknown, wrong type), 422 for a well-formed but invalid value.
 HttpResponse badRequest(std::string message, std::string field);
+// 400 for the first query parameter of `request` not in `known`, naming
+// `route` and what it takes; nullopt when every parameter is known.
+std::optional<HttpResponse> unknownQueryParameter(const HttpRequest& request,
+                                                  std::string_view route,
+                                                  std::initializer_list<std::string_view> known);
 HttpResponse invalid(std::string message, std::string field);
 
 // JSON text that never throws (invalid UTF-8 is replaced).

@@ -61,6 +61,22 @@ asio::awaitable<void> drain(beast::tcp_stream& stream) {
   }
 }
 
+// Writes `res`, or for HEAD only the headers GET would send (Content-Length
+// included); the write's error, if any.
+asio::awaitable<boost::system::error_code> writeResponse(tls::Transport& stream,
+                                                         http::response<http::string_body>& res,
+                                                         bool head) {
+  boost::system::error_code ec;
+  if (head) {
+    http::response_serializer<http::string_body> serializer(res);
+    co_await http::async_write_header(stream, serializer,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return ec;
+}
+
 http::response<http::string_body> toBeast(HttpResponse out, unsigned version, bool keep_alive) {
   http::response<http::string_body> res;
   res.version(version);
@@ -124,7 +140,8 @@ asio::awaitable<void> HttpServer::acceptLoop() {
       continue;
     }
     const auto peer = socket.remote_endpoint(ec);
-    std::string source = ec ? std::string() : auth::sourceGroup(peer.address().to_string());
+    std::string address = ec ? std::string() : peer.address().to_string();
+    std::string source = auth::sourceGroup(address);
     if (!admitConnection(source)) {
       socket.close(ec);
       continue;
@@ -132,7 +149,8 @@ asio::awaitable<void> HttpServer::acceptLoop() {
     // Counted from here; serve() gives the slot back.
     ++open_;
     ++open_by_source_[source];
-    asio::co_spawn(executor_, serve(std::move(socket), std::move(source)), asio::detached);
+    asio::co_spawn(executor_, serve(std::move(socket), std::move(address), std::move(source)),
+                   asio::detached);
   }
 }
 
@@ -155,10 +173,11 @@ bool HttpServer::admitConnection(const std::string& source) {
   return false;
 }
 
-asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string source) {
-  // Answers go out at once: with TLS 1.3 the session tickets sent after the
-  // handshake would otherwise hold the first answer back until the client
-  // acknowledges them (Nagle against delayed ACKs: tens of milliseconds).
+asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string address,
+                                        std::string source) {
+  // Answers go out at once: a small write after another one (a TLS record
+  // after the handshake, a body after its headers) is never held back by
+  // Nagle against the client's delayed ACK (tens of milliseconds).
   boost::system::error_code nodelay_ec;
   socket.set_option(tcp::no_delay(true), nodelay_ec);
   tls::Transport stream = options_.tls ? tls::Transport(std::move(socket), *options_.tls)
@@ -170,7 +189,7 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string source) 
     auto handshake = stream.handshake(tls::Transport::Role::kServer);
     auto shaken = co_await std::move(handshake);
     if (shaken) {
-      co_await serveRequests(stream);
+      co_await serveRequests(stream, address);
     } else if (!stopped_) {
       // A client that does not speak TLS (plain HTTP), refuses the
       // certificate, or stays silent: nothing to answer.
@@ -192,25 +211,16 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string source) 
   stream.socket().close(ec);
 }
 
-asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream) {
+asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const std::string& source) {
   beast::flat_buffer buffer;
-  boost::system::error_code peer_ec;
-  const auto peer = stream.socket().remote_endpoint(peer_ec);
-  const std::string source = peer_ec ? std::string() : peer.address().to_string();
   // An error answer (400, 413, 401/403/429) on a connection that is closed
   // after it.
   const auto answerAndClose = [&](HttpResponse out, unsigned version,
                                   bool head) -> asio::awaitable<void> {
     auto res = toBeast(std::move(out), version, false);
-    boost::system::error_code ec;
     stream.tcp().expires_after(options_.write_timeout);
-    if (head) {
-      http::response_serializer<http::string_body> serializer(res);
-      co_await http::async_write_header(stream, serializer,
-                                        asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    }
+    auto writing = writeResponse(stream, res, head);
+    const auto ec = co_await std::move(writing);
     if (!ec) co_await drain(stream.tcp());
   };
   const auto failedRead = [&](const boost::system::error_code& ec) {
@@ -308,14 +318,8 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream) {
     }
     auto res = toBeast(std::move(out), version, request.keep_alive() && !stopped_);
     stream.tcp().expires_after(options_.write_timeout);
-    if (head) {
-      // The headers GET would send (Content-Length included), no body.
-      http::response_serializer<http::string_body> serializer(res);
-      co_await http::async_write_header(stream, serializer,
-                                        asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    }
+    auto writing = writeResponse(stream, res, head);
+    ec = co_await std::move(writing);
     spdlog::debug("{} {} -> {} ({} ms)", std::string(http::to_string(method)), logged, status,
                   std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)

@@ -77,8 +77,11 @@ class HttpServer {
   boost::asio::awaitable<void> acceptLoop();
   // Whether a connection from `source` (auth::sourceGroup) fits under the caps.
   bool admitConnection(const std::string& source);
-  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, std::string source);
-  boost::asio::awaitable<void> serveRequests(tls::Transport& stream);
+  // `address` is the client's IP address, `source` its group for the caps
+  // (auth::sourceGroup).
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, std::string address,
+                                     std::string source);
+  boost::asio::awaitable<void> serveRequests(tls::Transport& stream, const std::string& source);
 
   boost::asio::any_io_executor executor_;
   const Router& router_;

@@ -30,25 +30,6 @@ json nodeJson(const NodeView& node) {
 
 namespace {
 
-// 400 for a query parameter the route does not take.
-std::optional<HttpResponse> unknownQuery(const HttpRequest& request, std::string_view route,
-                                         std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : request.query) {
-    bool found = false;
-    for (auto k : known) found = found || key == k;
-    if (found) continue;
-    std::string takes;
-    for (auto k : known) takes += (takes.empty() ? "" : ", ") + std::string(k);
-    const std::string name = key.substr(0, 80);
-    return errorResponse(http_status::kBadRequest,
-                         Error{Code::kInvalidArgument,
-                               "unknown query parameter \"" + name + "\" (" + std::string(route) +
-                                   " takes " + (takes.empty() ? std::string("none") : takes) + ")",
-                               name});
-  }
-  return std::nullopt;
-}
-
 // POST bodies of the node actions carry nothing: empty or {}.
 std::optional<HttpResponse> unexpectedBody(const HttpRequest& request) {
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;
@@ -108,19 +89,19 @@ void NodeHandlers::addRoutes(Router& router) {
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::healthz(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "/healthz", {})) co_return *bad;
+  if (auto bad = unknownQueryParameter(request, "/healthz", {})) co_return *bad;
   co_return jsonResponse(http_status::kOk, json{{"status", "ok"}});
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::list(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "/nodes", {})) co_return *bad;
+  if (auto bad = unknownQueryParameter(request, "/nodes", {})) co_return *bad;
   json items = json::array();
   for (const auto& node : registry_.nodes()) items.push_back(nodeJson(node));
   co_return jsonResponse(http_status::kOk, json{{"items", std::move(items)}});
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::get(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "/nodes/{id}", {})) co_return *bad;
+  if (auto bad = unknownQueryParameter(request, "/nodes/{id}", {})) co_return *bad;
   const std::string& id = request.params["id"];
   auto node = registry_.node(id);
   if (!node) co_return notFound(id);
@@ -128,7 +109,7 @@ asio::awaitable<HttpResponse> NodeHandlers::get(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::add(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "POST /nodes", {})) co_return *bad;
+  if (auto bad = unknownQueryParameter(request, "POST /nodes", {})) co_return *bad;
   auto decoded = decodeNewNode(request.body);
   if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
   const std::string id = decoded->id;
@@ -145,7 +126,7 @@ asio::awaitable<HttpResponse> NodeHandlers::add(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::remove(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "DELETE /nodes/{id}", {"force"})) co_return *bad;
+  if (auto bad = unknownQueryParameter(request, "DELETE /nodes/{id}", {"force"})) co_return *bad;
   bool force = false;
   if (auto it = request.query.find("force"); it != request.query.end()) {
     if (it->second == "true") {
@@ -163,7 +144,7 @@ asio::awaitable<HttpResponse> NodeHandlers::remove(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::cordon(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "/nodes/{id}/cordon", {})) co_return *bad;
+  if (auto bad = unknownQueryParameter(request, "/nodes/{id}/cordon", {})) co_return *bad;
   if (auto bad = unexpectedBody(request)) co_return *bad;
   std::string id = request.params["id"];
   auto node = co_await registry_.cordon(std::move(id));
@@ -172,7 +153,7 @@ asio::awaitable<HttpResponse> NodeHandlers::cordon(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::uncordon(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "/nodes/{id}/uncordon", {})) co_return *bad;
+  if (auto bad = unknownQueryParameter(request, "/nodes/{id}/uncordon", {})) co_return *bad;
   if (auto bad = unexpectedBody(request)) co_return *bad;
   std::string id = request.params["id"];
   auto node = co_await registry_.uncordon(std::move(id));
@@ -181,7 +162,7 @@ asio::awaitable<HttpResponse> NodeHandlers::uncordon(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::drain(HttpRequest request) {
-  if (auto bad = unknownQuery(request, "/nodes/{id}/drain", {})) co_return *bad;
+  if (auto bad = unknownQueryParameter(request, "/nodes/{id}/drain", {})) co_return *bad;
   if (auto bad = unexpectedBody(request)) co_return *bad;
   const std::string id = request.params["id"];
   std::string cordon_id = id;

@@ -12,13 +12,7 @@ void PolicyHandlers::addRoutes(Router& router) {
 }
 
 asio::awaitable<HttpResponse> PolicyHandlers::trustLevels(HttpRequest request) {
-  if (!request.query.empty()) {
-    const std::string key = request.query.begin()->first.substr(0, 80);
-    co_return errorResponse(
-        http_status::kBadRequest,
-        Error{Code::kInvalidArgument,
-              "unknown query parameter \"" + key + "\" (/trust-levels takes none)", key});
-  }
+  if (auto bad = unknownQueryParameter(request, "/trust-levels", {})) co_return std::move(*bad);
   const auto offered = offeredClasses(fleet_.schedulingNodes());
   json items = json::array();
   for (auto level : api::kAllTrustLevels) {

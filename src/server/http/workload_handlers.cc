@@ -24,24 +24,6 @@ Result<api::WorkloadSpec> decodeSubmission(const std::string& body) {
   return api::workloadSpecFromJson(*j);
 }
 
-// 400 for the first query parameter not in `known`; nullopt when all are known.
-std::optional<HttpResponse> unknownParameter(const HttpRequest& request, std::string_view route,
-                                             std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : request.query) {
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string list;
-    for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
-    const std::string name = key.substr(0, 80);
-    return errorResponse(
-        http_status::kBadRequest,
-        Error{Code::kInvalidArgument,
-              "unknown query parameter \"" + name + "\" (" +
-                  (known.size() == 0 ? std::string(route) + " takes none" : "known: " + list) + ")",
-              name});
-  }
-  return std::nullopt;
-}
-
 // A whole number in [min, max], or an error naming `field`.
 Result<std::int64_t> parseWholeNumber(const std::string& value, std::int64_t min, std::int64_t max,
                                       const std::string& field) {
@@ -72,7 +54,7 @@ void WorkloadHandlers::addRoutes(Router& router) {
 }
 
 asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
-  if (auto bad = unknownParameter(request, "POST /workloads", {})) co_return std::move(*bad);
+  if (auto bad = unknownQueryParameter(request, "POST /workloads", {})) co_return std::move(*bad);
   auto decoded = decodeSubmission(request.body);
   if (!decoded) co_return errorResponse(http_status::kBadRequest, decoded.error());
   api::WorkloadSpec spec = std::move(*decoded);
@@ -90,7 +72,7 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> WorkloadHandlers::get(HttpRequest request) {
-  if (auto bad = unknownParameter(request, "GET /workloads/{id}", {})) co_return std::move(*bad);
+  if (auto bad = unknownQueryParameter(request, "GET /workloads/{id}", {})) co_return std::move(*bad);
   auto record = service_.get(request.params["id"]);
   if (!record) co_return errorResponse(record.error());
   co_return jsonResponse(http_status::kOk, recordJson(*record));
@@ -107,7 +89,7 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
     co_return co_await watch_(std::move(request));
   }
   if (auto bad =
-          unknownParameter(request, "GET /workloads",
+          unknownQueryParameter(request, "GET /workloads",
                            {"state", "node", "runtime_class", "limit", "continue", "watch"})) {
     co_return std::move(*bad);
   }
@@ -151,7 +133,7 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
 }
 
 asio::awaitable<HttpResponse> WorkloadHandlers::remove(HttpRequest request) {
-  if (auto bad = unknownParameter(request, "DELETE /workloads/{id}", {"grace_seconds"})) {
+  if (auto bad = unknownQueryParameter(request, "DELETE /workloads/{id}", {"grace_seconds"})) {
     co_return std::move(*bad);
   }
   std::string id = request.params["id"];

@@ -158,6 +158,18 @@ WorkloadRecord WorkloadService::withPlacement(WorkloadRecord record, const Decis
   return record;
 }
 
+WorkloadRecord WorkloadService::movedOff(const WorkloadRecord& before, const std::string& why,
+                                         std::string_view reason, std::string message) const {
+  if (reschedules(before.spec)) return withPlacement(before, decide(before.spec), why + "; ");
+  WorkloadRecord after = before;
+  after.status.state = api::WorkloadState::kFailed;
+  after.status.reason = std::string(reason);
+  after.status.message = std::move(message);
+  after.status.finished_at = clock_.now();
+  after.updated_at = clock_.now();
+  return after;
+}
+
 asio::awaitable<Result<WorkloadRecord>> WorkloadService::submit(api::WorkloadSpec spec) {
   if (stopped_) co_return fail(Code::kUnavailable, "the server is stopping");
   const bool generated = spec.id.empty();

@@ -203,6 +203,11 @@ class WorkloadService final : public FleetListener {
   // `record` placed anew per `decision` (fresh status, new uid) or unplaced.
   store::WorkloadRecord withPlacement(store::WorkloadRecord record, const Decision& decision,
                                       const std::string& why) const;
+  // `before`, taken off its node (lost, drained): placed anew when its
+  // restart policy allows it (`why` prefixes the placement's message),
+  // otherwise Failed with `reason` and `message`.
+  store::WorkloadRecord movedOff(const store::WorkloadRecord& before, const std::string& why,
+                                 std::string_view reason, std::string message) const;
   store::WorkloadRecord shown(const store::WorkloadRecord& record) const;
 
   boost::asio::any_io_executor executor_;

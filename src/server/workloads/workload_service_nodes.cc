@@ -234,20 +234,11 @@ asio::awaitable<void> WorkloadService::evacuate(std::string node) {
       continue;
     }
     const WorkloadRecord before = entry->record;
-    WorkloadRecord after;
-    if (reschedules(before.spec)) {
-      // The node is not Ready (or gone): the scheduler does not pick it.
-      after = withPlacement(before, decide(before.spec), why + "; ");
-    } else {
-      after = before;
-      after.status.state = api::WorkloadState::kFailed;
-      after.status.reason = std::string(api::reason::kNodeLost);
-      after.status.message = why + " (last known state " +
-                             std::string(api::stateName(before.status.state)) +
-                             "); restart_policy Never: not placed again";
-      after.status.finished_at = clock_.now();
-      after.updated_at = clock_.now();
-    }
+    // The node is not Ready (or gone): the scheduler does not pick it.
+    const WorkloadRecord after =
+        movedOff(before, why, api::reason::kNodeLost,
+                 why + " (last known state " + std::string(api::stateName(before.status.state)) +
+                     "); restart_policy Never: not placed again");
     table_.update(id, after);
     changes.push_back(Change{id, before, after});
   }

@@ -200,17 +200,7 @@ asio::awaitable<Status> WorkloadService::completeDrain(std::string id) {
   if (entry == nullptr || entry->record.status.reason != api::reason::kDraining) co_return ok();
   const WorkloadRecord before = entry->record;
   const std::string why = "removed from node " + quoted(before.status.node) + " by a drain";
-  WorkloadRecord after;
-  if (reschedules(before.spec)) {
-    after = withPlacement(before, decide(before.spec), why + "; ");
-  } else {
-    after = before;
-    after.status.state = api::WorkloadState::kFailed;
-    after.status.reason = std::string(api::reason::kDrained);
-    after.status.message = why;
-    after.status.finished_at = clock_.now();
-    after.updated_at = clock_.now();
-  }
+  const WorkloadRecord after = movedOff(before, why, api::reason::kDrained, why);
   table_.update(id, after);
   std::vector<Change> changes{Change{id, before, after}};
   co_return co_await commitChanges(std::move(changes));  // on failure: Draining still

@@ -61,6 +61,8 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
   } else if (auto* m = std::get_if<protocol::Logs>(&body)) {
     auto streaming = logs(std::move(*m), request.req, stream);
     reply.body = co_await std::move(streaming);
+  } else if (std::holds_alternative<protocol::ProbeIsolation>(body)) {
+    reply.body = errorBody(Error{Code::kUnimplemented, "this agent does not probe isolation yet", ""}, "");
   }
   co_return reply;
 }

@@ -96,6 +96,16 @@ struct ConnectResult {
   std::int64_t elapsed_ms = 0;
 };
 
+// Who serves the workload's network. Inside an application kernel the
+// sockets may be its own stack or passed to the host kernel's stack of the
+// pod's network namespace (gVisor --network=host); the probe tells them apart
+// by what it can observe (collect_network.cc documents how).
+struct NetworkFacts {
+  std::vector<std::string> interfaces;          // names, from /proc/net/dev or /sys/class/net
+  std::optional<bool> host_network_stack;       // nullopt: cannot tell
+  std::string host_network_evidence;            // what decided it
+};
+
 struct Report {
   int format = kReportFormat;
   std::string probe_version;  // zoneplane version of the probe binary
@@ -110,6 +120,7 @@ struct Report {
   std::vector<std::string> runtime_sockets;  // unix sockets found at known runtime paths
   std::vector<Mount> mounts;
   CgroupFacts cgroup;
+  NetworkFacts network;
   std::vector<ConnectResult> connects;
   std::vector<std::string> unreadable;  // "<path>: <why>"
 };

@@ -264,7 +264,7 @@ TEST(VerdictFindingsTest, EndpointReachableNamesTheTargetsThatConnected) {
 TEST(VerdictFindingsTest, NoMemoryLimit) {
   EXPECT_FALSE(findingOf(runcProbe(), "no-memory-limit"));
   for (const char* none : {"", "max", "max\n", "9223372036854771712", "-1",
-                           "99999999999999999999999"}) {
+                           "99999999999999999999999", "12abc", "-5"}) {
     auto seen = runcProbe();
     seen.cgroup.memory_limit = none;
     auto f = findingOf(seen, "no-memory-limit");

@@ -91,15 +91,14 @@ std::string deviceText(const probe::Device& d) {
          std::to_string(d.minor) + ")";
 }
 
-// cgroup v1 reports "no limit" as the largest page-aligned int64; treat any
-// value from 2^62 bytes (4 EiB) up as none.
+// A limit is a number of bytes below 2^62 (4 EiB): cgroup v1 reports "no
+// limit" as the largest page-aligned int64, v2 as "max". Anything else (empty,
+// -1, not a number) is no visible limit.
 bool isUnlimited(std::string_view limit) {
   limit = trim(limit);
-  if (limit.empty() || limit == "max" || limit == "-1") return true;
   std::uint64_t bytes = 0;
   auto [end, error] = std::from_chars(limit.data(), limit.data() + limit.size(), bytes);
-  if (error == std::errc::result_out_of_range) return true;
-  if (error != std::errc() || end != limit.data() + limit.size()) return false;
+  if (limit.empty() || error != std::errc() || end != limit.data() + limit.size()) return true;
   return bytes >= (std::uint64_t{1} << 62);
 }
 

@@ -60,9 +60,8 @@ class IsolationMonitorTest : public ::testing::Test {
   // Whether every class has a result verified at the fake clock's now.
   bool allVerifiedNow() {
     const auto view = monitor_->view();
-    return std::all_of(view.classes.begin(), view.classes.end(), [&](const auto& c) {
-      return c.verified_at == clock_.now();
-    });
+    return std::all_of(view.classes.begin(), view.classes.end(),
+                       [&](const auto& c) { return c.verified_at == clock_.now(); });
   }
   std::future<Status> request(const std::string& runtime_class) {
     auto promise = std::make_shared<std::promise<Status>>();

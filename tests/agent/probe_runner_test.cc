@@ -265,8 +265,8 @@ TEST_F(ProbeRunnerTest, ProbeObjectsAreNeverWorkloadsAndLeftoversAreRemoved) {
 // The probe's CRI objects: its posture is a restricted workload's, and its
 // labels make it no workload (never kLabelManaged, never a workload id).
 TEST(ProbeIdentityTest, CriObjectsCarryTheProbeLabelAndThePosture) {
-  const auto identity = probeIdentity("edera-zone", kProbeImage, {"10.0.0.1:1", "10.0.0.2:2"},
-                                      "probe-0123");
+  const auto identity =
+      probeIdentity("edera-zone", kProbeImage, {"10.0.0.1:1", "10.0.0.2:2"}, "probe-0123");
   const PodPlacement placement{"/zoneplane/node-7/podprobe-0123", true};
   const auto sandbox = sandboxConfig(identity, "node-7", "/data/probes/x", placement);
   const auto container = containerConfig(identity, "node-7", placement);

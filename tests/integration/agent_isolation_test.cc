@@ -21,7 +21,7 @@ namespace {
 
 constexpr const char* kLabelProbe = "zoneplane.io/probe";
 
-class AgentIsolationTest : public AgentIntegrationTest {
+class Isolation : public AgentIntegrationTest {
  protected:
   void SetUp() override {
     AgentIntegrationTest::SetUp();
@@ -85,7 +85,7 @@ class AgentIsolationTest : public AgentIntegrationTest {
   std::string probe_image_;
 };
 
-TEST_F(AgentIsolationTest, RuncVerifiesAsSharedKernelAndAFalseHypervisorClaimIsQuarantined) {
+TEST_F(Isolation, RuncVerifiesAsSharedKernelAndAFalseHypervisorClaimIsQuarantined) {
   ASSERT_NO_FATAL_FAILURE(startWithProbe());
   // Every class is probed at start; ProbeIsolation joins those probes (or
   // runs new ones) and answers once all are over. Meanwhile the node's
@@ -153,11 +153,10 @@ TEST_F(AgentIsolationTest, RuncVerifiesAsSharedKernelAndAFalseHypervisorClaimIsQ
       << logTail(agent_log_, 40);
 }
 
-TEST_F(AgentIsolationTest, AProbeSandboxLeftByACrashIsRemovedAtStart) {
+TEST_F(Isolation, AProbeSandboxLeftByACrashIsRemovedAtStart) {
   // A probe sandbox as a crashed agent leaves it: this node's labels, the
   // probe's, no workload's.
-  const auto identity =
-      agent::probeIdentity("native", probe_image_, {}, "probe-" + randomHex(16));
+  const auto identity = agent::probeIdentity("native", probe_image_, {}, "probe-" + randomHex(16));
   const auto logs = data_dir_ / "probes" / ("zoneplane-probe_" + identity.uid);
   std::filesystem::create_directories(logs);
   auto left = cri_->runPodSandbox(

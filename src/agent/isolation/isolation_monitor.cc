@@ -29,10 +29,11 @@ std::string cutText(std::string text, std::size_t max) {
 
 void logQuarantine(const api::ClassIsolation& before, const api::ClassIsolation& after) {
   if (after.quarantined() && !before.quarantined()) {
-    spdlog::warn("runtime class \"{}\" is quarantined: it claims {} isolation but verified as {} "
-                 "(score {}); only trust levels that require nothing may use it",
-                 after.runtime_class, api::isolationLevelName(*after.claim),
-                 api::isolationLevelName(after.level), after.score);
+    spdlog::warn(
+        "runtime class \"{}\" is quarantined: it claims {} isolation but verified as {} "
+        "(score {}); only trust levels that require nothing may use it",
+        after.runtime_class, api::isolationLevelName(*after.claim),
+        api::isolationLevelName(after.level), after.score);
   } else if (before.quarantined() && !after.quarantined()) {
     spdlog::info("runtime class \"{}\" is no longer quarantined (now {})", after.runtime_class,
                  api::isolationLevelName(after.level));
@@ -50,10 +51,11 @@ IsolationMonitor::IsolationMonitor(Options options, Prober& prober, const Clock&
     if (!options_.enabled) entry.isolation.error = std::string(kNoImage);
   }
   if (!options_.enabled) {
-    spdlog::warn("no probe image configured ([probe] image): the isolation of the {} runtime "
-                 "class(es) is not verified, and trust levels that require a verified class "
-                 "cannot use them",
-                 book_.size());
+    spdlog::warn(
+        "no probe image configured ([probe] image): the isolation of the {} runtime "
+        "class(es) is not verified, and trust levels that require a verified class "
+        "cannot use them",
+        book_.size());
   }
 }
 
@@ -115,16 +117,16 @@ bool IsolationMonitor::offers(const std::string& runtime_class) const {
   return book_.contains(runtime_class);
 }
 
-void IsolationMonitor::request(const std::string& runtime_class,
-                               std::function<void(Status)> done) {
+void IsolationMonitor::request(const std::string& runtime_class, std::function<void(Status)> done) {
   Status now = ok();
   bool queued = false;
   {
     std::lock_guard lock(mutex_);
     if (!runtime_class.empty() && !book_.contains(runtime_class)) {
-      now = fail(Code::kNotFound,
-                 "runtime class \"" + runtime_class.substr(0, 80) + "\" is not offered by this node",
-                 "runtime_class");
+      now =
+          fail(Code::kNotFound,
+               "runtime class \"" + runtime_class.substr(0, 80) + "\" is not offered by this node",
+               "runtime_class");
     } else if (stopping_) {
       now = fail(Code::kUnavailable, "the agent is stopping");
     } else if (options_.enabled) {
@@ -167,9 +169,10 @@ void IsolationMonitor::expireLocked(TimePoint now) {
     next.level = api::IsolationLevel::kUnverified;
     next.score = 0;
     next.findings.clear();
-    spdlog::warn("runtime class \"{}\": no successful probe since {}; its isolation counts as "
-                 "unverified",
-                 name, formatRfc3339(*iso.verified_at));
+    spdlog::warn(
+        "runtime class \"{}\": no successful probe since {}; its isolation counts as "
+        "unverified",
+        name, formatRfc3339(*iso.verified_at));
     updateLocked(entry, std::move(next));
   }
 }
@@ -186,8 +189,8 @@ TimePoint IsolationMonitor::nextWakeLocked() const {
     next = std::min(next, entry.next_due);
     const auto& iso = entry.isolation;
     if (iso.level != api::IsolationLevel::kUnverified && iso.verified_at) {
-      next = std::min(next, *iso.verified_at + 3 * options_.interval +
-                                std::chrono::milliseconds(1));
+      next =
+          std::min(next, *iso.verified_at + 3 * options_.interval + std::chrono::milliseconds(1));
     }
   }
   return next;
@@ -259,7 +262,8 @@ void IsolationMonitor::run() {
     }
     const auto wake_at = nextWakeLocked();
     auto sleep = std::chrono::duration_cast<std::chrono::milliseconds>(
-        wake_at == TimePoint::max() ? kMaxSleep : std::min<std::chrono::nanoseconds>(wake_at - now, kMaxSleep));
+        wake_at == TimePoint::max() ? kMaxSleep
+                                    : std::min<std::chrono::nanoseconds>(wake_at - now, kMaxSleep));
     if (sleep < std::chrono::milliseconds(1)) sleep = std::chrono::milliseconds(1);
     // Woken early by a request, recheck() or stop(); the loop reads the clock again.
     wake_.wait_for(lock, sleep);

@@ -52,9 +52,9 @@ class IsolationMonitor {
     std::optional<api::IsolationLevel> claim;  // [runtime_classes.NAME] isolation
   };
   struct Options {
-    std::vector<ClassClaim> classes;  // every offered class
+    std::vector<ClassClaim> classes;     // every offered class
     std::chrono::seconds interval{600};  // [probe] interval_seconds
-    bool enabled = true;  // a probe image is configured
+    bool enabled = true;                 // a probe image is configured
     // The host's own facts (probe::collectHostFacts()); collected by start()
     // when unset.
     std::optional<probe::Report> host;

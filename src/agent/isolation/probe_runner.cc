@@ -125,7 +125,8 @@ bool ProbeRunner::pause(milliseconds duration) {
 Result<probe::Report> ProbeRunner::probe(const std::string& runtime_class) {
   if (cancelled()) return fail(Code::kCancelled, "the agent is stopping");
   const auto deadline = clock_.now() + options_.timeout;
-  const auto identity = probeIdentity(runtime_class, options_.image, options_.targets, newProbeUid());
+  const auto identity =
+      probeIdentity(runtime_class, options_.image, options_.targets, newProbeUid());
   if (auto image = ensureImage(runtime_class, deadline); !image) return fail(image.error());
   std::string sandbox_id;
   auto report = runIn(identity, deadline, sandbox_id);
@@ -214,7 +215,8 @@ Result<probe::Report> ProbeRunner::runIn(const WorkloadIdentity& identity, Monot
     return fail(Code::kInternal, why);
   }
   auto output = readProbeOutput(log, kMaxProbeOutputBytes);
-  if (!output) return fail(output.error().code, "reading the probe's report: " + output.error().message);
+  if (!output)
+    return fail(output.error().code, "reading the probe's report: " + output.error().message);
   auto report = probe::decodeReport(*output);
   if (!report) {
     return fail(Code::kInvalidArgument, "undecodable probe report: " + report.error().message);
@@ -246,9 +248,10 @@ void ProbeRunner::cleanUp(const WorkloadIdentity& identity, std::string sandbox_
   }
   if (sandbox_id.empty()) return;
   if (auto s = runtime_.removeWorkload(identity, sandbox_id); !s) {
-    spdlog::warn("runtime class \"{}\": cannot remove probe sandbox {} ({}); it is removed when "
-                 "the agent next starts",
-                 identity.spec.runtime_class, sandbox_id, s.error().message);
+    spdlog::warn(
+        "runtime class \"{}\": cannot remove probe sandbox {} ({}); it is removed when "
+        "the agent next starts",
+        identity.spec.runtime_class, sandbox_id, s.error().message);
   }
 }
 

@@ -66,8 +66,8 @@ class Prober {
 class ProbeRunner final : public Prober {
  public:
   struct Options {
-    std::string image;                 // [probe] image
-    std::vector<std::string> targets;  // --connect targets, "HOST:PORT"
+    std::string image;                                             // [probe] image
+    std::vector<std::string> targets;                              // --connect targets, "HOST:PORT"
     std::chrono::milliseconds timeout{std::chrono::seconds(120)};  // the whole run, pull included
     std::chrono::milliseconds pull_timeout{std::chrono::seconds(300)};  // the class's pull
     std::chrono::milliseconds poll{250};  // between two looks at the container

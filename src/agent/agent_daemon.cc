@@ -200,9 +200,7 @@ Status AgentDaemon::run() {
   manager_->shutdown();
   isolation_->shutdown();  // a probe cut short still removes its sandbox
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  const auto busy = [this] {
-    return manager_->operationsInFlight() > 0 || isolation_->busy();
-  };
+  const auto busy = [this] { return manager_->operationsInFlight() > 0 || isolation_->busy(); };
   while (busy() && std::chrono::steady_clock::now() < grace_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -115,8 +115,8 @@ Status parseProbe(AgentConfig& config, const toml::table& table, const std::stri
     } else if (key == "interval_seconds" || key == "timeout_seconds") {
       const auto* number = value.as_integer();
       if (number == nullptr) return wrongType(origin, path, "an integer");
-      (key == "interval_seconds" ? config.probe.interval_seconds
-                                 : config.probe.timeout_seconds) = number->get();
+      (key == "interval_seconds" ? config.probe.interval_seconds : config.probe.timeout_seconds) =
+          number->get();
     } else if (key == "connect") {
       const auto* list = value.as_array();
       if (list == nullptr) return wrongType(origin, path, "an array of \"HOST:PORT\" strings");
@@ -181,15 +181,15 @@ Status validateProbe(const ProbeConfig& probe) {
       !s) {
     return s;
   }
-  if (auto s = checkBounds("probe.timeout_seconds", probe.timeout_seconds,
-                           kMinProbeTimeoutSeconds, kMaxProbeTimeoutSeconds);
+  if (auto s = checkBounds("probe.timeout_seconds", probe.timeout_seconds, kMinProbeTimeoutSeconds,
+                           kMaxProbeTimeoutSeconds);
       !s) {
     return s;
   }
   if (probe.connect.size() > kMaxProbeConnectTargets) {
     return fail(Code::kInvalidArgument,
-                "probe.connect has " + std::to_string(probe.connect.size()) +
-                    " targets; at most " + std::to_string(kMaxProbeConnectTargets),
+                "probe.connect has " + std::to_string(probe.connect.size()) + " targets; at most " +
+                    std::to_string(kMaxProbeConnectTargets),
                 "probe.connect");
   }
   for (const auto& target : probe.connect) {

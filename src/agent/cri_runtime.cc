@@ -426,9 +426,10 @@ Result<std::vector<ProbeSandboxObservation>> CriRuntime::probeSandboxes() {
       // Removed through the class named by the label when this node offers
       // it on this endpoint, else through the endpoint's first class.
       const auto named = classes_.find(probe->second);
-      o.identity.spec.runtime_class = named != classes_.end() && named->second.client == client.get()
-                                          ? probe->second
-                                          : class_of_endpoint_.at(endpoint);
+      o.identity.spec.runtime_class =
+          named != classes_.end() && named->second.client == client.get()
+              ? probe->second
+              : class_of_endpoint_.at(endpoint);
       // The name and uid name a host directory: only well-formed ones.
       if (api::isDns1123Label(sb.metadata().name()) && isValidSubmissionUid(sb.metadata().uid())) {
         o.identity.uid = sb.metadata().uid();

@@ -86,6 +86,19 @@ TEST(ReportJson, RecordedGvisorReportsDecode) {
   EXPECT_EQ(netstack->namespaces.size(), 3u);  // gVisor shows net, pid and user only
 }
 
+TEST(ReportJson, RecordedGvisorReportsThroughContainerdDecode) {
+  // The probe image run by containerd's runc shim with runsc as its runtime
+  // binary, as user 65534 on a read-only root.
+  auto hostinet = decodeReport(testData("runsc-ctr-host.report.json"));
+  ASSERT_TRUE(hostinet.has_value()) << hostinet.error().toString();
+  EXPECT_EQ(hostinet->process.uid, 65534);
+  EXPECT_EQ(hostinet->network.host_network_stack, true);
+  auto netstack = decodeReport(testData("runsc-ctr-none.report.json"));
+  ASSERT_TRUE(netstack.has_value()) << netstack.error().toString();
+  EXPECT_EQ(netstack->network.host_network_stack, false);
+  EXPECT_FALSE(netstack->kernel.boot_id.has_value());
+}
+
 TEST(ReportJson, RecordedRuncReportDecodes) {
   auto runc = decodeReport(testData("runc.report.json"));
   ASSERT_TRUE(runc.has_value()) << runc.error().toString();
@@ -94,6 +107,11 @@ TEST(ReportJson, RecordedRuncReportDecodes) {
   EXPECT_FALSE(runc->network.host_network_stack.has_value());
   EXPECT_EQ(runc->process.uid, 1000);  // the busybox-nonroot image
   EXPECT_EQ(runc->cgroup.memory_limit, "67108864");
+  auto image = decodeReport(testData("runc-image.report.json"));
+  ASSERT_TRUE(image.has_value()) << image.error().toString();
+  EXPECT_EQ(image->process.uid, 65534);  // the probe image's own User
+  EXPECT_EQ(image->process.seccomp, 2);
+  EXPECT_EQ(image->writable.proc_sys_mount_ro, true);
 }
 
 TEST(ReportJson, InvalidUtf8IsReplacedNotThrown) {

@@ -19,7 +19,8 @@ Result<std::string_view> optionValue(std::span<const std::string_view> args, std
 }
 
 bool isOption(std::string_view arg, std::string_view name) {
-  return arg == name || (arg.starts_with(name) && arg.size() > name.size() && arg[name.size()] == '=');
+  return arg == name ||
+         (arg.starts_with(name) && arg.size() > name.size() && arg[name.size()] == '=');
 }
 
 }  // namespace
@@ -45,7 +46,8 @@ Result<ProbeArgs> parseProbeArgs(std::span<const std::string_view> args) {
       auto value = optionValue(args, i, "--connect-timeout-ms");
       if (!value) return fail(value.error());
       if (timeout_seen) {
-        return fail(Code::kInvalidArgument, "--connect-timeout-ms given twice", "--connect-timeout-ms");
+        return fail(Code::kInvalidArgument, "--connect-timeout-ms given twice",
+                    "--connect-timeout-ms");
       }
       timeout_seen = true;
       int ms = 0;

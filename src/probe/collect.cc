@@ -3,6 +3,8 @@
 
 #include "probe/collect.h"
 
+#include <algorithm>
+
 #include "common/version.h"
 #include "probe/collect_parts.h"
 #include "probe/connect.h"
@@ -16,7 +18,8 @@ std::vector<ConnectResult> connectTargets(const CollectOptions& options, Notes& 
   std::vector<ConnectResult> refused;  // targets that are no numeric HOST:PORT
   for (const auto& text : options.connect_targets) {
     if (targets.size() + refused.size() >= kMaxTargets) {
-      notes.add("--connect", "more than " + std::to_string(kMaxTargets) + " targets, the rest left out");
+      notes.add("--connect",
+                "more than " + std::to_string(kMaxTargets) + " targets, the rest left out");
       break;
     }
     std::string why;
@@ -34,16 +37,20 @@ std::vector<ConnectResult> connectTargets(const CollectOptions& options, Notes& 
   return results;
 }
 
-// Drops list items from the end of the longest lists until the JSON fits.
+}  // namespace
+
 void fitReport(Report& report) {
+  if (encodeReport(report).size() <= kMaxReportBytes) return;
+  // Room for the note added below.
+  constexpr std::size_t kTarget = kMaxReportBytes - 256;
   std::size_t dropped_mounts = 0, dropped_devices = 0;
-  while (encodeReport(report).size() > kMaxReportBytes) {
+  while (encodeReport(report).size() > kTarget) {
     if (!report.mounts.empty()) {
-      std::size_t n = (report.mounts.size() + 1) / 2;
+      std::size_t n = std::max<std::size_t>(1, report.mounts.size() / 8);
       report.mounts.resize(report.mounts.size() - n);
       dropped_mounts += n;
     } else if (!report.devices.empty()) {
-      std::size_t n = (report.devices.size() + 1) / 2;
+      std::size_t n = std::max<std::size_t>(1, report.devices.size() / 8);
       report.devices.resize(report.devices.size() - n);
       dropped_devices += n;
     } else if (!report.unreadable.empty()) {
@@ -58,8 +65,6 @@ void fitReport(Report& report) {
                                 " devices left out to stay under 256 KiB");
   }
 }
-
-}  // namespace
 
 Report collectReport(const CollectOptions& options) {
   Report report;

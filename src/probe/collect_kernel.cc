@@ -19,8 +19,8 @@ void addSign(std::vector<std::string>& signs, std::string sign) {
 }
 
 // Reads a short file; ENOENT is silent when `missing_is_normal`.
-std::optional<std::string> readShort(const std::string& path, Notes& notes,
-                                     bool missing_is_normal, std::size_t max = 1024) {
+std::optional<std::string> readShort(const std::string& path, Notes& notes, bool missing_is_normal,
+                                     std::size_t max = 1024) {
   FileText file = readFileBounded(path, max);
   if (!file.ok()) {
     if (!(missing_is_normal && file.error == ENOENT)) notes.failed(path, file.error);
@@ -51,8 +51,8 @@ void hypervisorSigns(KernelFacts& kernel, Notes& notes) {
 
 void applicationKernelSigns(KernelFacts& kernel, Notes& notes) {
   if (isGvisorKernelIdentity(kernel.release, kernel.version)) {
-    addSign(kernel.application_kernel_signs,
-            "uname: " + kernel.release + " " + kernel.version + " (gVisor's fixed kernel identity)");
+    addSign(kernel.application_kernel_signs, "uname: " + kernel.release + " " + kernel.version +
+                                                 " (gVisor's fixed kernel identity)");
   }
   if (isGvisorProcVersion(kernel.proc_version)) {
     addSign(kernel.application_kernel_signs, "/proc/version: gVisor's fixed version");

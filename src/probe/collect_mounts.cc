@@ -19,15 +19,14 @@ constexpr std::size_t kMountInfoBytes = 1024 * 1024;
 // only act on a write.
 constexpr std::array<const char*, 3> kProcSysCandidates{
     "/proc/sys/kernel/hostname", "/proc/sys/kernel/domainname", "/proc/sys/vm/swappiness"};
-constexpr std::array<const char*, 3> kSysCandidates{
-    "/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/profiling",
-    "/sys/class/net/lo/tx_queue_len"};
+constexpr std::array<const char*, 3> kSysCandidates{"/sys/kernel/mm/transparent_hugepage/enabled",
+                                                    "/sys/kernel/profiling",
+                                                    "/sys/class/net/lo/tx_queue_len"};
 
 // True if one candidate opened for writing; false when they were refused or
 // none exists (noted).
 template <std::size_t N>
-bool writeOpens(const std::array<const char*, N>& candidates, std::string_view what,
-                Notes& notes) {
+bool writeOpens(const std::array<const char*, N>& candidates, std::string_view what, Notes& notes) {
   for (const char* path : candidates) {
     int fd = ::open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd >= 0) {
@@ -81,8 +80,8 @@ std::optional<std::string> controllerDirectory(const std::vector<CgroupLine>& li
     }
   }
   if (line == nullptr) return std::nullopt;
-  const MountInfoEntry* mount =
-      controller.empty() ? cgroupMount(table, "cgroup2", "") : cgroupMount(table, "cgroup", controller);
+  const MountInfoEntry* mount = controller.empty() ? cgroupMount(table, "cgroup2", "")
+                                                   : cgroupMount(table, "cgroup", controller);
   if (mount == nullptr) {
     notes.add(std::string("cgroup ") + (controller.empty() ? "v2" : std::string(controller)),
               "not mounted");
@@ -113,8 +112,8 @@ std::vector<Mount> reportMounts(const std::vector<MountInfoEntry>& table, Notes&
   std::vector<Mount> mounts;
   for (const auto& entry : table) {
     if (mounts.size() >= kMaxMounts) {
-      notes.add("/proc/self/mountinfo", "more than " + std::to_string(kMaxMounts) +
-                                            " mounts, the report lists the first");
+      notes.add("/proc/self/mountinfo",
+                "more than " + std::to_string(kMaxMounts) + " mounts, the report lists the first");
       break;
     }
     Mount m;

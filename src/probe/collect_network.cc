@@ -91,15 +91,18 @@ NetworkStackDecision decideNetworkStack(bool application_kernel, const TcpInfoSa
     d.evidence = seen + "; no application kernel, the kernel serves its own sockets";
   } else if (linux_initialised) {
     d.host_network_stack = true;
-    d.evidence = seen + " (a Linux kernel's initial values) under an application kernel: "
-                        "socket calls are passed to the host kernel's network stack";
+    d.evidence = seen +
+                 " (a Linux kernel's initial values) under an application kernel: "
+                 "socket calls are passed to the host kernel's network stack";
   } else if (empty) {
     d.host_network_stack = false;
-    d.evidence = seen + " (not initialised before a connection) under an application kernel: "
-                        "its own network stack";
+    d.evidence = seen +
+                 " (not initialised before a connection) under an application kernel: "
+                 "its own network stack";
   } else {
-    d.evidence = seen + " under an application kernel: neither a Linux kernel's initial "
-                        "values nor an empty record";
+    d.evidence = seen +
+                 " under an application kernel: neither a Linux kernel's initial "
+                 "values nor an empty record";
   }
   return d;
 }

@@ -19,16 +19,26 @@ namespace zp::probe {
 namespace {
 
 // The kubelet's default masked paths (runtime default /proc and /sys masks).
-constexpr std::array<const char*, 11> kMaskedPaths{
-    "/proc/asound",       "/proc/acpi",        "/proc/kcore",       "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",         "/sys/firmware",     "/sys/devices/virtual/powercap"};
+constexpr std::array<const char*, 11> kMaskedPaths{"/proc/asound",
+                                                   "/proc/acpi",
+                                                   "/proc/kcore",
+                                                   "/proc/keys",
+                                                   "/proc/latency_stats",
+                                                   "/proc/timer_list",
+                                                   "/proc/timer_stats",
+                                                   "/proc/sched_debug",
+                                                   "/proc/scsi",
+                                                   "/sys/firmware",
+                                                   "/sys/devices/virtual/powercap"};
 
 // Where container runtimes listen.
 constexpr std::array<const char*, 6> kRuntimeSockets{
-    "/run/containerd/containerd.sock",    "/var/run/docker.sock",
-    "/run/crio/crio.sock",                "/var/lib/edera/protect/cri.socket",
-    "/run/k3s/containerd/containerd.sock", "/var/lib/zoneplane-stack/containerd/containerd.sock"};
+    "/run/containerd/containerd.sock",
+    "/var/run/docker.sock",
+    "/run/crio/crio.sock",
+    "/var/lib/edera/protect/cri.socket",
+    "/run/k3s/containerd/containerd.sock",
+    "/var/lib/zoneplane-stack/containerd/containerd.sock"};
 constexpr std::array<const char*, 2> kSocketSearchRoots{"/run", "/var/run"};
 
 constexpr int kMaxWalkDepth = 3;

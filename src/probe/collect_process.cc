@@ -38,7 +38,8 @@ void collectNamespaces(std::map<std::string, std::string>& namespaces, Notes& no
       if (errno != ENOENT) notes.failed(path, errno);
       continue;
     }
-    namespaces[name] = sanitizeText(std::string_view(target.data(), static_cast<std::size_t>(n)), 128);
+    namespaces[name] =
+        sanitizeText(std::string_view(target.data(), static_cast<std::size_t>(n)), 128);
   }
 }
 

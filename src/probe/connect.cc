@@ -68,7 +68,8 @@ void start(Attempt& a, const ConnectTarget& t) {
     auto* in = reinterpret_cast<sockaddr_in*>(&address);
     in->sin_family = AF_INET;
     in->sin_port = htons(t.port);
-    if (::inet_pton(AF_INET, t.host.c_str(), &in->sin_addr) != 1) return finish(a, "error: bad address");
+    if (::inet_pton(AF_INET, t.host.c_str(), &in->sin_addr) != 1)
+      return finish(a, "error: bad address");
     length = sizeof(sockaddr_in);
   } else {
     auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);

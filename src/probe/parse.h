@@ -33,8 +33,8 @@ ProcStatus parseProcStatus(std::string_view text);
 
 // One mountinfo line, fully: the report keeps a subset (probe::Mount).
 struct MountInfoEntry {
-  std::string root;         // field 4: the mounted directory within its filesystem
-  std::string mount_point;  // field 5, unescaped
+  std::string root;           // field 4: the mounted directory within its filesystem
+  std::string mount_point;    // field 5, unescaped
   std::string mount_options;  // field 6: per-mount options ("ro,nosuid,...")
   std::string fs_type;
   std::string source;

@@ -62,8 +62,8 @@ std::optional<std::string> virtualMachineDmiName(std::string_view sys_vendor,
   product_name = trim(product_name);
   // Vendor strings of common hypervisors and clouds.
   static constexpr std::array<std::string_view, 12> kVendors{
-      "QEMU",   "KVM",         "VMware",   "Xen",          "innotek",     "VirtualBox",
-      "Parallels", "Bochs",    "Amazon EC2", "Google",     "Cloud Hypervisor", "Firecracker"};
+      "QEMU",      "KVM",   "VMware",     "Xen",    "innotek",          "VirtualBox",
+      "Parallels", "Bochs", "Amazon EC2", "Google", "Cloud Hypervisor", "Firecracker"};
   for (auto vendor : kVendors) {
     if (containsNoCase(sys_vendor, vendor) || containsNoCase(product_name, vendor)) {
       return std::string(vendor);

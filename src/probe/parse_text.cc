@@ -1,6 +1,7 @@
 // Text helpers and the /proc/self/status, /proc/PID/cmdline and /proc/net/dev
 // parsers of probe/parse.h.
 
+#include <algorithm>
 #include <charconv>
 
 #include "probe/parse.h"

@@ -110,7 +110,7 @@ struct ConnectResult {
 // by what it can observe (collect_network.cc documents how).
 struct NetworkFacts {
   std::vector<std::string> interfaces;          // names, from /proc/net/dev or /sys/class/net
-  std::optional<bool> host_network_stack;       // nullopt: cannot tell
+  std::optional<bool> host_network_stack;       // nullopt: cannot tell, or no application kernel
   std::string host_network_evidence;            // what decided it
 };
 

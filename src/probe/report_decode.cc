@@ -116,7 +116,8 @@ class Reader {
     if (m == nullptr) return out;
     const std::string path = join(prefix_, key);
     if (!m->is_object()) return failed(path, "must be an object"), out;
-    if (m->size() > max) return failed(path, "has more than " + std::to_string(max) + " entries"), out;
+    if (m->size() > max)
+      return failed(path, "has more than " + std::to_string(max) + " entries"), out;
     for (const auto& [k, v] : m->items()) {
       if (k.empty() || k.size() > 64) return failed(path, "has a key of 0 or over 64 bytes"), out;
       out[k] = textOf(v, join(path, k), kMaxTextBytes);
@@ -232,7 +233,8 @@ void decodeRest(Reader root, Report& r) {
     Device item;
     item.path = d.text("path");
     std::string type = d.text("type");
-    if (d.ok() && type != "c" && type != "b") d.failed(join(d.prefix(), "type"), "must be \"c\" or \"b\"");
+    if (d.ok() && type != "c" && type != "b")
+      d.failed(join(d.prefix(), "type"), "must be \"c\" or \"b\"");
     item.type = type.empty() ? 'c' : type[0];
     item.major = static_cast<unsigned>(d.integer("major", 0, kMaxU32));
     item.minor = static_cast<unsigned>(d.integer("minor", 0, kMaxU32));

@@ -2,9 +2,9 @@
 // null. Kept apart from the decoder so zoneplane-probe links nothing but
 // nlohmann-json.
 
-#include <nlohmann/json.hpp>
-
 #include "probe/report_json.h"
+
+#include <nlohmann/json.hpp>
 
 namespace zp::probe {
 namespace {
@@ -72,29 +72,25 @@ std::string encodeReport(const Report& r) {
       {"probe_version", r.probe_version},
       {"kernel", kernelJson(r.kernel)},
       {"process", processJson(r.process)},
-      {"pids",
-       json{{"pid1_comm", r.pids.pid1_comm},
-            {"pid1_cmdline", r.pids.pid1_cmdline},
-            {"visible_processes", r.pids.visible_processes}}},
+      {"pids", json{{"pid1_comm", r.pids.pid1_comm},
+                    {"pid1_cmdline", r.pids.pid1_cmdline},
+                    {"visible_processes", r.pids.visible_processes}}},
       {"namespaces", r.namespaces},
-      {"writable",
-       json{{"proc_sys_writable", r.writable.proc_sys_writable},
-            {"sys_writable", r.writable.sys_writable},
-            {"proc_sys_mount_ro", orNull(r.writable.proc_sys_mount_ro)},
-            {"sys_mount_ro", orNull(r.writable.sys_mount_ro)}}},
+      {"writable", json{{"proc_sys_writable", r.writable.proc_sys_writable},
+                        {"sys_writable", r.writable.sys_writable},
+                        {"proc_sys_mount_ro", orNull(r.writable.proc_sys_mount_ro)},
+                        {"sys_mount_ro", orNull(r.writable.sys_mount_ro)}}},
       {"masked_paths", std::move(masked)},
       {"devices", std::move(devices)},
       {"runtime_sockets", r.runtime_sockets},
       {"mounts", std::move(mounts)},
-      {"cgroup",
-       json{{"version", r.cgroup.version},
-            {"memory_limit", r.cgroup.memory_limit},
-            {"cpu_limit", r.cgroup.cpu_limit},
-            {"pids_limit", r.cgroup.pids_limit}}},
-      {"network",
-       json{{"interfaces", r.network.interfaces},
-            {"host_network_stack", orNull(r.network.host_network_stack)},
-            {"host_network_evidence", r.network.host_network_evidence}}},
+      {"cgroup", json{{"version", r.cgroup.version},
+                      {"memory_limit", r.cgroup.memory_limit},
+                      {"cpu_limit", r.cgroup.cpu_limit},
+                      {"pids_limit", r.cgroup.pids_limit}}},
+      {"network", json{{"interfaces", r.network.interfaces},
+                       {"host_network_stack", orNull(r.network.host_network_stack)},
+                       {"host_network_evidence", r.network.host_network_evidence}}},
       {"connects", std::move(connects)},
       {"unreadable", r.unreadable},
   };

@@ -20,10 +20,10 @@ TEST(ProbeArgs, DefaultsWithoutArguments) {
 }
 
 TEST(ProbeArgs, TargetsAndTimeoutInBothSpellings) {
-  auto a = parse({"--connect", "10.0.0.1:9000", "--connect=[::1]:7700", "--connect-timeout-ms=250"});
+  auto a =
+      parse({"--connect", "10.0.0.1:9000", "--connect=[::1]:7700", "--connect-timeout-ms=250"});
   ASSERT_TRUE(a.has_value()) << a.error().message;
-  EXPECT_EQ(a->options.connect_targets,
-            (std::vector<std::string>{"10.0.0.1:9000", "[::1]:7700"}));
+  EXPECT_EQ(a->options.connect_targets, (std::vector<std::string>{"10.0.0.1:9000", "[::1]:7700"}));
   EXPECT_EQ(a->options.connect_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(parse({"--connect-timeout-ms", "5000"})->options.connect_timeout,
             std::chrono::milliseconds(5000));
@@ -58,7 +58,8 @@ TEST(ProbeArgs, RefusesBadArguments) {
 
 TEST(ProbeArgs, AtMostSixteenTargets) {
   std::vector<std::string> storage;
-  for (int i = 0; i < 17; ++i) storage.push_back("--connect=10.0.0." + std::to_string(i + 1) + ":80");
+  for (int i = 0; i < 17; ++i)
+    storage.push_back("--connect=10.0.0." + std::to_string(i + 1) + ":80");
   std::vector<std::string_view> args(storage.begin(), storage.end());
   EXPECT_FALSE(parseProbeArgs(args).has_value());
   args.pop_back();

@@ -37,8 +37,10 @@ TEST(NetworkStackDecision, CannotTellFromAFailureOrMixedValues) {
   NetworkStackDecision failed = decideNetworkStack(true, TcpInfoSample{EACCES, 0, 0, 0});
   EXPECT_FALSE(failed.host_network_stack.has_value());
   EXPECT_NE(failed.evidence.find("Permission denied"), std::string::npos) << failed.evidence;
-  EXPECT_FALSE(decideNetworkStack(true, TcpInfoSample{0, 0, 0, 536}).host_network_stack.has_value());
-  EXPECT_FALSE(decideNetworkStack(true, TcpInfoSample{0, 1000, 0, 0}).host_network_stack.has_value());
+  EXPECT_FALSE(
+      decideNetworkStack(true, TcpInfoSample{0, 0, 0, 536}).host_network_stack.has_value());
+  EXPECT_FALSE(
+      decideNetworkStack(true, TcpInfoSample{0, 1000, 0, 0}).host_network_stack.has_value());
 }
 
 }  // namespace

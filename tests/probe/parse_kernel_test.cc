@@ -35,8 +35,9 @@ TEST(GvisorIdentity, FixedKernelVersion) {
   EXPECT_FALSE(isGvisorKernelIdentity("6.18.44-fc-v769", "#1 SMP PREEMPT_DYNAMIC @0"));
   EXPECT_FALSE(isGvisorKernelIdentity("4.4.0", "#1 SMP PREEMPT_DYNAMIC @0"));
   EXPECT_TRUE(isGvisorProcVersion(testData("runsc.version")));
-  EXPECT_FALSE(isGvisorProcVersion(
-      "Linux version 6.18.44-fc-v769 (builder@sandboxing) (gcc (GCC) 15.3.0) #1 SMP PREEMPT_DYNAMIC @0"));
+  EXPECT_FALSE(
+      isGvisorProcVersion("Linux version 6.18.44-fc-v769 (builder@sandboxing) (gcc (GCC) 15.3.0) "
+                          "#1 SMP PREEMPT_DYNAMIC @0"));
   EXPECT_FALSE(isGvisorProcVersion("Linux version 4.4.0-210-generic #242-Ubuntu SMP"));
 }
 

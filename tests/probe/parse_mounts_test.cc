@@ -97,7 +97,8 @@ TEST(MountContaining, LongestMountPointWinsAndLaterCoversEarlier) {
   EXPECT_EQ(mountContaining(mounts, "/proc/sysrq-trigger")->mount_point, "/proc");
   EXPECT_EQ(mountContaining(mounts, "/etc/passwd")->mount_point, "/");
   auto stacked = parseMountInfo(
-      "1 0 0:1 / / rw - ext4 a rw\n2 1 0:2 / /sys rw - sysfs s rw\n3 1 0:3 / /sys ro - sysfs s ro\n",
+      "1 0 0:1 / / rw - ext4 a rw\n2 1 0:2 / /sys rw - sysfs s rw\n3 1 0:3 / /sys ro - sysfs s "
+      "ro\n",
       10);
   EXPECT_EQ(mountContaining(stacked, "/sys/kernel")->mount_options, "ro");
   EXPECT_EQ(mountContaining({}, "/sys"), nullptr);

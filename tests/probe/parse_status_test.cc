@@ -106,7 +106,10 @@ TEST(TextHelpers, CmdlineJoinsArgumentsWithSpacesAndIsBounded) {
 
 TEST(TextHelpers, SanitizeKeepsUtf8AndReplacesInvalidBytes) {
   EXPECT_EQ(sanitizeText("caf\xc3\xa9", 100), "caf\xc3\xa9");
-  EXPECT_EQ(sanitizeText("a\xff" "b\xc3", 100), "a?b?");
+  EXPECT_EQ(sanitizeText("a\xff"
+                         "b\xc3",
+                         100),
+            "a?b?");
   EXPECT_EQ(sanitizeText("\xed\xa0\x80", 100), "???");  // a UTF-16 surrogate is not UTF-8
   // Cut at a character boundary, never inside a sequence.
   EXPECT_EQ(sanitizeText("ab\xc3\xa9", 3), "ab");

@@ -3,11 +3,10 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
@@ -33,7 +32,8 @@ std::string drain(int fd) {
   std::string text;
   char buffer[65536];
   ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) text.append(buffer, static_cast<std::size_t>(n));
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0)
+    text.append(buffer, static_cast<std::size_t>(n));
   ::close(fd);
   return text;
 }
@@ -111,8 +111,8 @@ TEST(ProbeBinary, ReportsTheHostKernelAndTheConnects) {
   LocalPort open(true), closed(false);
   ASSERT_TRUE(open.ok() && closed.ok());
   ProbeRun run = runProbe({"--connect", "127.0.0.1:" + std::to_string(closed.port()),
-                      "--connect=127.0.0.1:" + std::to_string(open.port()),
-                      "--connect-timeout-ms", "2000"});
+                           "--connect=127.0.0.1:" + std::to_string(open.port()),
+                           "--connect-timeout-ms", "2000"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   ASSERT_FALSE(run.out.empty());
   EXPECT_EQ(run.out.back(), '\n');
@@ -138,8 +138,10 @@ TEST(ProbeBinary, Version) {
 }
 
 TEST(ProbeBinary, BadArgumentsExitTwoWithAMessage) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--connect", "localhost:80"}, {"--connect-timeout-ms", "0"}, {"--bogus"}, {"--connect"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--connect", "localhost:80"},
+                                                                {"--connect-timeout-ms", "0"},
+                                                                {"--bogus"},
+                                                                {"--connect"}}) {
     ProbeRun run = runProbe(args);
     EXPECT_EQ(run.exit_code, 2) << args[0];
     EXPECT_TRUE(run.out.empty()) << run.out;

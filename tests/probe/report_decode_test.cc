@@ -2,6 +2,7 @@
 // untrusted input from a workload's container.
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "probe/report_json.h"
@@ -103,9 +104,9 @@ TEST(ReportDecode, WrongTypesNameTheField) {
 }
 
 TEST(ReportDecode, MissingFieldsNameTheField) {
-  for (const char* pointer : {"/kernel/sysname", "/process/cap_ambient", "/pids/pid1_comm",
-                              "/writable/proc_sys_writable", "/network/interfaces", "/devices",
-                              "/mounts/0/source", "/unreadable"}) {
+  for (const char* pointer :
+       {"/kernel/sysname", "/process/cap_ambient", "/pids/pid1_comm", "/writable/proc_sys_writable",
+        "/network/interfaces", "/devices", "/mounts/0/source", "/unreadable"}) {
     json j = sample();
     json::json_pointer p(pointer);
     j[p.parent_pointer()].erase(p.back());
@@ -123,14 +124,16 @@ TEST(ReportDecode, RefusesOverLongListsAndStrings) {
   json j = sample();
   j["mounts"] = json::array();
   for (std::size_t i = 0; i <= kMaxMounts; ++i) {
-    j["mounts"].push_back(json{{"mount_point", "/m"}, {"fs_type", "t"}, {"source", "s"}, {"options", "o"}});
+    j["mounts"].push_back(
+        json{{"mount_point", "/m"}, {"fs_type", "t"}, {"source", "s"}, {"options", "o"}});
   }
   expectRefused(j, "mounts", "more than 256");
 
   j = sample();
   j["connects"] = json::array();
   for (std::size_t i = 0; i <= kMaxTargets; ++i) {
-    j["connects"].push_back(json{{"target", "1.2.3.4:5"}, {"result", "timeout"}, {"elapsed_ms", 1}});
+    j["connects"].push_back(
+        json{{"target", "1.2.3.4:5"}, {"result", "timeout"}, {"elapsed_ms", 1}});
   }
   expectRefused(j, "connects");
 

@@ -1,11 +1,14 @@
 // The report's JSON: every field survives encode -> decode, recorded reports
 // decode, and a report always fits kMaxReportBytes.
 
+#include "probe/report_json.h"
+
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "probe/collect.h"
-#include "probe/report_json.h"
+#include "probe/collect_parts.h"
 #include "sample_report.h"
 #include "test_data.h"
 
@@ -40,7 +43,8 @@ void expectSame(const Report& a, const Report& b) {
     EXPECT_EQ(a.devices[i].minor, b.devices[i].minor);
   }
   ASSERT_EQ(a.mounts.size(), b.mounts.size());
-  for (std::size_t i = 0; i < a.mounts.size(); ++i) EXPECT_EQ(a.mounts[i].mount_point, b.mounts[i].mount_point);
+  for (std::size_t i = 0; i < a.mounts.size(); ++i)
+    EXPECT_EQ(a.mounts[i].mount_point, b.mounts[i].mount_point);
   EXPECT_EQ(a.cgroup.cpu_limit, b.cgroup.cpu_limit);
   EXPECT_EQ(a.network.interfaces, b.network.interfaces);
   EXPECT_EQ(a.network.host_network_stack, b.network.host_network_stack);
@@ -132,6 +136,25 @@ TEST(CollectReport, FitsTheBoundAndDecodes) {
   EXPECT_EQ(decoded->format, kReportFormat);
   EXPECT_FALSE(decoded->kernel.release.empty());
   EXPECT_EQ(decoded->masked_paths.size(), 11u);
+}
+
+TEST(FitReport, CutsMountsThenDevicesToTheBound) {
+  Report r = fullReport();
+  r.mounts.assign(kMaxMounts, Mount{std::string(1024, 'm'), "overlay", std::string(1024, 's'),
+                                    std::string(1024, 'o')});
+  r.devices.assign(kMaxDevices, Device{"/dev/" + std::string(1000, 'd'), 'c', 1, 3});
+  ASSERT_GT(encodeReport(r).size(), kMaxReportBytes);
+  fitReport(r);
+  std::string text = encodeReport(r);
+  EXPECT_LE(text.size(), kMaxReportBytes);
+  EXPECT_LT(r.mounts.size(), kMaxMounts);
+  EXPECT_TRUE(r.unreadable.back().starts_with("report: ")) << r.unreadable.back();
+  EXPECT_TRUE(decodeReport(text).has_value());
+
+  Report small = fullReport();
+  std::string before = encodeReport(small);
+  fitReport(small);
+  EXPECT_EQ(encodeReport(small), before);  // a report that fits is left alone
 }
 
 TEST(CollectHostFacts, KernelAndNamespacesOnly) {

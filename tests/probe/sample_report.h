@@ -15,7 +15,8 @@ inline Report fullReport() {
   r.kernel.machine = "x86_64";
   r.kernel.proc_version = "Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016";
   r.kernel.hypervisor_signs = {"/proc/cpuinfo: hypervisor flag"};
-  r.kernel.application_kernel_signs = {"dmesg: Starting gVisor...", "/proc/version: gVisor's fixed version"};
+  r.kernel.application_kernel_signs = {"dmesg: Starting gVisor...",
+                                       "/proc/version: gVisor's fixed version"};
   r.process.pid = 1;
   r.process.uid = 65534;
   r.process.gid = 65534;
@@ -32,7 +33,8 @@ inline Report fullReport() {
   r.pids = PidFacts{"pause", "/pause --flag", 2};
   r.namespaces = {{"pid", "pid:[4026531836]"}, {"net", "net:[4026531833]"}};
   r.writable = WritableFacts{false, true, true, std::nullopt};
-  r.masked_paths = {{"/proc/kcore", "masked"}, {"/proc/acpi", "absent"}, {"/sys/firmware", "readable"}};
+  r.masked_paths = {
+      {"/proc/kcore", "masked"}, {"/proc/acpi", "absent"}, {"/sys/firmware", "readable"}};
   r.devices = {{"/dev/null", 'c', 1, 3}, {"/dev/vda", 'b', 254, 0}};
   r.runtime_sockets = {"/run/containerd/containerd.sock"};
   r.mounts = {{"/", "overlay", "overlay", "rw,relatime"}, {"/mnt dir\ttab", "tmpfs", "x", "ro"}};

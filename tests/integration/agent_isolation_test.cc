@@ -6,8 +6,8 @@
 // workloads, none is left once a probe is over, and one a crash left is
 // removed when the agent starts.
 //
-// Needs ZONEPLANE_PROBE_IMAGE (scripts/stack env) besides the fixture's
-// variables; skipped without it unless ZONEPLANE_REQUIRE_STACK=1.
+// The probing test needs ZONEPLANE_PROBE_IMAGE (scripts/stack env) besides
+// the fixture's variables; skipped without it unless ZONEPLANE_REQUIRE_STACK=1.
 
 #include <fstream>
 #include <future>
@@ -23,17 +23,16 @@ constexpr const char* kLabelProbe = "zoneplane.io/probe";
 
 class Isolation : public AgentIntegrationTest {
  protected:
-  void SetUp() override {
-    AgentIntegrationTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
+  // The probe image, or a skip (a failure under ZONEPLANE_REQUIRE_STACK=1).
+  // Use with ASSERT_NO_FATAL_FAILURE, then return if IsSkipped().
+  void requireProbeImage() {
     probe_image_ = envOrEmpty("ZONEPLANE_PROBE_IMAGE");
-    if (probe_image_.empty()) {
-      const char* why =
-          "ZONEPLANE_PROBE_IMAGE must be set (eval \"$(scripts/stack env)\" after scripts/stack "
-          "start has pushed the zoneplane/probe image)";
-      if (envOrEmpty("ZONEPLANE_REQUIRE_STACK") == "1") FAIL() << why;
-      GTEST_SKIP() << why;
-    }
+    if (!probe_image_.empty()) return;
+    const char* why =
+        "ZONEPLANE_PROBE_IMAGE must be set (eval \"$(scripts/stack env)\" after scripts/stack "
+        "start has pushed the zoneplane/probe image)";
+    if (envOrEmpty("ZONEPLANE_REQUIRE_STACK") == "1") FAIL() << why;
+    GTEST_SKIP() << why;
   }
 
   // Starts the agent with the fixture's classes (native, alt) plus
@@ -86,6 +85,8 @@ class Isolation : public AgentIntegrationTest {
 };
 
 TEST_F(Isolation, RuncVerifiesAsSharedKernelAndAFalseHypervisorClaimIsQuarantined) {
+  ASSERT_NO_FATAL_FAILURE(requireProbeImage());
+  if (IsSkipped()) return;
   ASSERT_NO_FATAL_FAILURE(startWithProbe());
   // Every class is probed at start; ProbeIsolation joins those probes (or
   // runs new ones) and answers once all are over. Meanwhile the node's
@@ -156,7 +157,7 @@ TEST_F(Isolation, RuncVerifiesAsSharedKernelAndAFalseHypervisorClaimIsQuarantine
 TEST_F(Isolation, AProbeSandboxLeftByACrashIsRemovedAtStart) {
   // A probe sandbox as a crashed agent leaves it: this node's labels, the
   // probe's, no workload's.
-  const auto identity = agent::probeIdentity("native", probe_image_, {}, "probe-" + randomHex(16));
+  const auto identity = agent::probeIdentity("native", image_, {}, "probe-" + randomHex(16));
   const auto logs = data_dir_ / "probes" / ("zoneplane-probe_" + identity.uid);
   std::filesystem::create_directories(logs);
   auto left = cri_->runPodSandbox(

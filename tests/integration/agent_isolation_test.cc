@@ -79,7 +79,6 @@ class Isolation : public AgentIntegrationTest {
     return false;
   }
 
-  static bool cgroupV2() { return std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers"); }
 
   std::string probe_image_;
 };
@@ -121,15 +120,6 @@ TEST_F(Isolation, RuncVerifiesAsSharedKernelAndAFalseHypervisorClaimIsQuarantine
   EXPECT_TRUE(hasFinding(*native, "host-kernel-shared")) << native->dump();
   for (const auto& f : native->value("findings", Json::array())) {
     if (f.value("severity", "") != "high") continue;
-    // containerd gives a container its own cgroup namespace only on cgroup
-    // v2, and the CRI has no field to ask for one: on a cgroup v1 host the
-    // host's cgroup namespace (and only that one) is expected.
-    const auto evidence = f.value("evidence", "");
-    const bool only_cgroup_ns =
-        f.value("id", "") == "host-namespace" &&
-        evidence.starts_with("the workload is in the host's (the agent's) namespaces: cgroup ") &&
-        evidence.find(", ") == std::string::npos;
-    if (only_cgroup_ns && !cgroupV2()) continue;
     ADD_FAILURE() << "runc with the full posture has a high finding: " << f.dump();
   }
 

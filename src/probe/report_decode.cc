@@ -284,8 +284,7 @@ Result<Report> decodeReport(std::string_view json_text) {
   Report r;
   // Compared as read (any 64-bit integer), never narrowed first: 2^32 + 1 is
   // not format 1.
-  const std::int64_t format =
-      root.integer("format", std::numeric_limits<std::int64_t>::min());
+  const std::int64_t format = root.integer("format", std::numeric_limits<std::int64_t>::min());
   if (error) return fail(*error);
   if (format != kReportFormat) {
     return fail(Code::kInvalidArgument,

@@ -29,10 +29,10 @@ probe::Report recordingHost() {
   probe::Report host;
   host.kernel = recorded("runc-image.report.json").kernel;
   host.kernel.hypervisor_signs.clear();
-  host.namespaces = {{"pid", "pid:[4026531836]"},       {"net", "net:[4026531840]"},
-                     {"ipc", "ipc:[4026531839]"},       {"uts", "uts:[4026531838]"},
-                     {"mnt", "mnt:[4026531841]"},       {"cgroup", "cgroup:[4026531835]"},
-                     {"user", "user:[4026531837]"},     {"time", "time:[4026531834]"}};
+  host.namespaces = {{"pid", "pid:[4026531836]"},   {"net", "net:[4026531840]"},
+                     {"ipc", "ipc:[4026531839]"},   {"uts", "uts:[4026531838]"},
+                     {"mnt", "mnt:[4026531841]"},   {"cgroup", "cgroup:[4026531835]"},
+                     {"user", "user:[4026531837]"}, {"time", "time:[4026531834]"}};
   return host;
 }
 

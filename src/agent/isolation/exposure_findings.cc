@@ -39,15 +39,14 @@ std::optional<api::Finding> writableFinding(std::string_view id, std::string_vie
                                             bool write_open, const std::optional<bool>& mount_ro,
                                             IsolationLevel level) {
   const bool shared = level == IsolationLevel::kSharedKernel;
-  const std::string remedy = "mount " + std::string(tree) +
-                             " read-only (the kubelet's read-only paths); never privileged";
+  const std::string remedy =
+      "mount " + std::string(tree) + " read-only (the kubelet's read-only paths); never privileged";
   if (write_open) {
-    return makeFinding(
-        id, shared ? Severity::kHigh : Severity::kMedium,
-        "a write-open of a file under " + std::string(tree) + " succeeded (mount " +
-            mountFlag(mount_ro) + "): the workload can change " +
-            (shared ? "the host kernel's settings" : "its kernel's settings"),
-        remedy);
+    return makeFinding(id, shared ? Severity::kHigh : Severity::kMedium,
+                       "a write-open of a file under " + std::string(tree) + " succeeded (mount " +
+                           mountFlag(mount_ro) + "): the workload can change " +
+                           (shared ? "the host kernel's settings" : "its kernel's settings"),
+                       remedy);
   }
   if (!shared || !mount_ro || *mount_ro) return std::nullopt;
   return makeFinding(id, Severity::kMedium,
@@ -143,8 +142,7 @@ std::optional<api::Finding> procSysWritableFinding(const probe::WritableFacts& w
 
 std::optional<api::Finding> sysWritableFinding(const probe::WritableFacts& writable,
                                                IsolationLevel level) {
-  return writableFinding(kSysWritable, "/sys", writable.sys_writable, writable.sys_mount_ro,
-                         level);
+  return writableFinding(kSysWritable, "/sys", writable.sys_writable, writable.sys_mount_ro, level);
 }
 
 std::optional<api::Finding> procUnmaskedFinding(const probe::Report& seen, IsolationLevel level) {

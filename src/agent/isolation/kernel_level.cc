@@ -125,18 +125,20 @@ api::Finding kernelUnidentified(const probe::Report& seen, const probe::Report& 
 api::Finding bootIdMismatch(const probe::KernelFacts& seen, const std::string& seen_boot,
                             const std::string& host_boot,
                             const std::vector<std::string>& identical) {
-  std::string evidence = "boot id " + seen_boot + " differs from the host's " + host_boot +
-                         ", but the kernel identity is byte for byte the host's: " +
-                         joinList(identical) +
-                         "; the boot id is emulated or bind-mounted, not the kernel's own; "
-                         "counted as shared-kernel";
+  std::string evidence =
+      "boot id " + seen_boot + " differs from the host's " + host_boot +
+      ", but the kernel identity is byte for byte the host's: " + joinList(identical) +
+      "; the boot id is emulated or bind-mounted, not the kernel's own; "
+      "counted as shared-kernel";
   std::vector<std::string> hypervisor;
   for (const auto& sign : seen.hypervisor_signs) {
     if (!trim(sign).empty()) hypervisor.push_back(quote(trim(sign), 96));
   }
   if (!hypervisor.empty()) {
-    evidence += "; hypervisor signs seen, not weighed (a host that is a VM shows them in every "
-                "container): " + joinList(hypervisor, 4);
+    evidence +=
+        "; hypervisor signs seen, not weighed (a host that is a VM shows them in every "
+        "container): " +
+        joinList(hypervisor, 4);
   }
   return makeFinding(
       kBootIdMismatch, Severity::kMedium, std::move(evidence),

@@ -1,6 +1,8 @@
 // §10.2's findings about the probe's own process: namespaces, capabilities,
 // seccomp, no_new_privs, user.
 
+#include "agent/isolation/process_findings.h"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -8,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "agent/isolation/process_findings.h"
 #include "agent/isolation/verdict_text.h"
 
 namespace zp::agent::verdict_detail {
@@ -165,8 +166,7 @@ std::vector<std::string> notesAbout(const probe::Report& seen, std::string_view 
 }  // namespace
 
 std::optional<api::Finding> postureUnknownFinding(const probe::Report& seen,
-                                                  const probe::Report& host,
-                                                  IsolationLevel level) {
+                                                  const probe::Report& host, IsolationLevel level) {
   const probe::ProcessFacts& p = seen.process;
   // gVisor writes no CapAmb and no NoNewPrivs line: an application kernel's
   // silence about them hides nothing it would report.
@@ -177,12 +177,9 @@ std::optional<api::Finding> postureUnknownFinding(const probe::Report& seen,
     missing.emplace_back("/proc/self/status (no capability, Seccomp or NoNewPrivs line)");
   } else {
     const std::pair<bool, const char*> lines[] = {
-        {!p.cap_permitted, "CapPrm"},
-        {!p.cap_effective, "CapEff"},
-        {!p.cap_bounding, "CapBnd"},
-        {!p.cap_ambient && !application_kernel, "CapAmb"},
-        {!p.seccomp, "Seccomp"},
-        {!p.no_new_privs && !application_kernel, "NoNewPrivs"},
+        {!p.cap_permitted, "CapPrm"}, {!p.cap_effective, "CapEff"},
+        {!p.cap_bounding, "CapBnd"},  {!p.cap_ambient && !application_kernel, "CapAmb"},
+        {!p.seccomp, "Seccomp"},      {!p.no_new_privs && !application_kernel, "NoNewPrivs"},
     };
     for (const auto& [absent, name] : lines) {
       if (absent) missing.push_back(std::string(name) + " in /proc/self/status");

@@ -76,9 +76,9 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   }
   isolation_options.interval = std::chrono::seconds(config_.probe.interval_seconds);
   isolation_options.enabled = !config_.probe.image.empty();
-  isolation_ = std::make_unique<IsolationMonitor>(std::move(isolation_options), *probe_runner_,
-                                                  SystemClock::instance(),
-                                                  SteadyMonotonicClock::instance());
+  isolation_ =
+      std::make_unique<IsolationMonitor>(std::move(isolation_options), *probe_runner_,
+                                         SystemClock::instance(), SteadyMonotonicClock::instance());
   handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor(), LogOptions{},
                                               isolation_.get());
   ServerLimits limits;
@@ -208,7 +208,8 @@ Status AgentDaemon::run() {
   // finish for a moment; the runtime keeps the truth, so anything cut short
   // is found and finished by the next start.
   manager_->shutdown();
-  isolation_->shutdown();  // (requestStop() did already); a probe cut short still removes its sandbox
+  // (requestStop() did already); a probe cut short still removes its sandbox.
+  isolation_->shutdown();
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   const auto busy = [this] { return manager_->operationsInFlight() > 0 || isolation_->busy(); };
   while (busy() && std::chrono::steady_clock::now() < grace_end) {

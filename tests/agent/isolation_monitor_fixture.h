@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <future>
 #include <memory>
+#include <string_view>
 
 #include "agent/isolation/isolation_monitor.h"
 #include "fake_prober.h"
@@ -19,14 +20,16 @@ namespace zp::agent::testing {
 inline constexpr const char* kHostBoot = "11111111-1111-4111-8111-111111111111";
 inline constexpr const char* kZoneBoot = "22222222-2222-4222-8222-222222222222";
 
-// A report whose kernel is the host's (kHostBoot) or another one.
+// A report whose kernel is the host's (kHostBoot) or another one, booted
+// apart (another boot id, another build).
 inline probe::Report probeReport(const char* boot_id) {
+  const bool host = std::string_view(boot_id) == kHostBoot;
   probe::Report r;
   r.probe_version = "1.0.0";
   r.kernel.boot_id = boot_id;
   r.kernel.sysname = "Linux";
-  r.kernel.release = "6.1.0-host";
-  r.kernel.version = "#1 SMP";
+  r.kernel.release = host ? "6.1.0-host" : "6.6.0-zone";
+  r.kernel.version = host ? "#1 SMP" : "#1 SMP PREEMPT_DYNAMIC";
   return r;
 }
 

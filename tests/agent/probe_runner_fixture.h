@@ -4,10 +4,7 @@
 // soon as it starts. Deadlines follow a clock that moves a second per
 // reading, so a timeout costs no real time.
 
-#include "agent/isolation/probe_runner.h"
-
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -16,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/isolation/probe_runner.h"
 #include "fake_runtime.h"
 #include "probe/report_json.h"
 

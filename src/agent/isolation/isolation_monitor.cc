@@ -200,8 +200,8 @@ MonotonicTime IsolationMonitor::nextWakeLocked() const {
   for (const auto& [name, entry] : book_) {
     next = std::min(next, entry.next_due);
     if (entry.isolation.level != api::IsolationLevel::kUnverified && entry.verified_mono) {
-      next = std::min(next, *entry.verified_mono + 3 * options_.interval +
-                                std::chrono::milliseconds(1));
+      next = std::min(next,
+                      *entry.verified_mono + 3 * options_.interval + std::chrono::milliseconds(1));
     }
   }
   return next;
@@ -214,7 +214,8 @@ void IsolationMonitor::updateLocked(Entry& entry, api::ClassIsolation next, LogL
   if (next.level != api::IsolationLevel::kUnverified) {
     const bool quarantined = next.quarantined();
     if (quarantined && !entry.quarantine_logged) {
-      log.push_back({true, "runtime class \"" + next.runtime_class + "\" is quarantined: it claims " +
+      log.push_back({true, "runtime class \"" + next.runtime_class +
+                               "\" is quarantined: it claims " +
                                std::string(api::isolationLevelName(*next.claim)) +
                                " isolation but verified as " +
                                std::string(api::isolationLevelName(next.level)) + " (score " +
@@ -266,10 +267,10 @@ std::vector<std::function<void(Status)>> IsolationMonitor::recordLocked(
     auto next = entry.isolation;
     next.attempted_at = now;
     next.error = outcome.error().message;  // printable already (conclude())
-    log.push_back({true, "runtime class \"" + name + "\": isolation probe failed: " + next.error +
-                             " (retried in " +
-                             std::to_string(std::chrono::ceil<std::chrono::seconds>(retry).count()) +
-                             " s)"});
+    log.push_back(
+        {true, "runtime class \"" + name + "\": isolation probe failed: " + next.error +
+                   " (retried in " +
+                   std::to_string(std::chrono::ceil<std::chrono::seconds>(retry).count()) + " s)"});
     updateLocked(entry, std::move(next), log);
   }
   std::vector<std::function<void(Status)>> completed;

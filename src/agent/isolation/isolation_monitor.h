@@ -148,9 +148,10 @@ class IsolationMonitor {
   void queueDueLocked(MonotonicTime now);
   bool queuedOrRunningLocked(const std::string& name) const;
   // Records the end of `name`'s probe; returns the requests it completed.
-  std::vector<std::function<void(Status)>> recordLocked(
-      const std::string& name, Result<api::ClassIsolation> outcome, TimePoint now,
-      MonotonicTime mono_now, LogLines& log);
+  std::vector<std::function<void(Status)>> recordLocked(const std::string& name,
+                                                        Result<api::ClassIsolation> outcome,
+                                                        TimePoint now, MonotonicTime mono_now,
+                                                        LogLines& log);
   // Replaces an entry's isolation; bumps the revision and notes a change of
   // quarantine when it changed.
   void updateLocked(Entry& entry, api::ClassIsolation next, LogLines& log);

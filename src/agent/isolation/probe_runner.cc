@@ -60,7 +60,9 @@ std::string lastStderrLine(const std::string& log_path) {
   const auto text = verdict_detail::trim(last);
   if (text.size() <= kMaxStderrQuote) return verdict_detail::printable(text, kMaxStderrQuote);
   constexpr std::string_view kCut = "...";
-  return std::string(kCut) + verdict_detail::printable(text.substr(text.size() - (kMaxStderrQuote - kCut.size())), kMaxStderrQuote);
+  return std::string(kCut) +
+         verdict_detail::printable(text.substr(text.size() - (kMaxStderrQuote - kCut.size())),
+                                   kMaxStderrQuote);
 }
 
 // Waits for an asynchronous runtime call's outcome.

@@ -198,9 +198,11 @@ Status AgentDaemon::run() {
   io_.run();
   stopping = true;
   // Replies already made (ProbeIsolation answered at requestStop()) are
-  // handed to their sockets before these close.
+  // handed to their sockets before these close; bounded, should peers keep
+  // the connections busy.
   io_.restart();
-  io_.poll();
+  for (int handlers = 0; handlers < 10'000 && io_.poll_one() > 0; ++handlers) {
+  }
   server.stop();
   tick.cancel();
   signals.cancel();

@@ -13,11 +13,15 @@ TEST(TrustPolicyTest, DocumentedDefaults) {
   const auto config = TrustPolicyConfig::defaults();
   EXPECT_EQ(config.default_trust, TrustLevel::kUntrusted);
   EXPECT_EQ(config.rule(TrustLevel::kUntrusted),
-            (TrustRule{{"edera-zone", "gvisor", "kata"}, Profile::kRestricted}));
+            (TrustRule{{"edera-zone", "gvisor", "kata"},
+                       Profile::kRestricted,
+                       api::IsolationLevel::kApplicationKernel}));
   EXPECT_EQ(config.rule(TrustLevel::kMultiTenant),
-            (TrustRule{{"edera-zone", "gvisor", "kata"}, Profile::kRestricted}));
+            (TrustRule{{"edera-zone", "gvisor", "kata"},
+                       Profile::kRestricted,
+                       api::IsolationLevel::kApplicationKernel}));
   EXPECT_EQ(config.rule(TrustLevel::kInternal),
-            (TrustRule{{"edera-zone", "gvisor", "kata", "*"}, Profile::kBaseline}));
+            (TrustRule{{"edera-zone", "gvisor", "kata", "*"}, Profile::kBaseline, std::nullopt}));
   EXPECT_TRUE(validateTrustPolicy(config));
 }
 
@@ -32,6 +36,20 @@ TEST(TrustPolicyTest, DefaultsAllowOwnKernelClassesOnlyBelowInternal) {
   }
   EXPECT_EQ(policy.minimumProfile(TrustLevel::kUntrusted), Profile::kRestricted);
   EXPECT_EQ(policy.minimumProfile(TrustLevel::kInternal), Profile::kBaseline);
+  EXPECT_EQ(policy.minimumIsolation(TrustLevel::kUntrusted),
+            api::IsolationLevel::kApplicationKernel);
+  EXPECT_EQ(policy.minimumIsolation(TrustLevel::kMultiTenant),
+            api::IsolationLevel::kApplicationKernel);
+  EXPECT_EQ(policy.minimumIsolation(TrustLevel::kInternal), std::nullopt);
+}
+
+TEST(TrustPolicyTest, MinimumIsolationIsTheConfiguredOne) {
+  auto config = TrustPolicyConfig::defaults();
+  config.rule(TrustLevel::kInternal).min_isolation = api::IsolationLevel::kSharedKernel;
+  config.rule(TrustLevel::kUntrusted).min_isolation = api::IsolationLevel::kHypervisor;
+  const NamedClassPolicy policy(config);
+  EXPECT_EQ(policy.minimumIsolation(TrustLevel::kInternal), api::IsolationLevel::kSharedKernel);
+  EXPECT_EQ(policy.minimumIsolation(TrustLevel::kUntrusted), api::IsolationLevel::kHypervisor);
 }
 
 TEST(TrustPolicyTest, CandidatesFollowTheOrderOfPreferenceNotTheOffer) {

@@ -73,11 +73,10 @@ Result<std::unique_ptr<SimFleet>> SimFleet::start(FleetOptions options) {
     fleet->contexts_.push_back(std::make_unique<asio::io_context>(1));
   }
   const api::Resources capacity{options.memory_mb, options.cpu_millicores};
-  const SimIsolation isolation{options.isolation,
-                               options.isolation == api::IsolationLevel::kUnverified
-                                   ? 0
-                                   : options.isolation_score,
-                               std::chrono::system_clock::now()};
+  const SimIsolation isolation{
+      options.isolation,
+      options.isolation == api::IsolationLevel::kUnverified ? 0 : options.isolation_score,
+      std::chrono::system_clock::now()};
   for (int i = 1; i <= options.nodes; ++i) {
     auto& io = *fleet->contexts_[static_cast<std::size_t>((i - 1) % options.threads)];
     RegistryOptions registry{simNodeId(options.node_prefix, i), capacity, options.runtime_classes,

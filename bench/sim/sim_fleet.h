@@ -33,7 +33,7 @@ struct FleetOptions {
   // What every class reports as verified (docs/architecture.md §10);
   // verified_at is the fleet's start.
   api::IsolationLevel isolation = api::IsolationLevel::kApplicationKernel;
-  int isolation_score = 70;  // 0 … 100
+  int isolation_score = 70;                // 0 … 100
   std::chrono::milliseconds run_delay{0};  // StartWorkload → Running push after this
   int threads = 2;                         // io threads, 1 … kMaxThreads
 };

@@ -31,8 +31,8 @@ namespace zp::sim {
 // application-kernel with score 70, so untrusted workloads may run on it.
 struct SimIsolation {
   api::IsolationLevel level = api::IsolationLevel::kApplicationKernel;
-  int score = 70;                        // 0 … 100
-  TimePoint verified_at{};               // the epoch: set by the fleet at start
+  int score = 70;           // 0 … 100
+  TimePoint verified_at{};  // the epoch: set by the fleet at start
 };
 
 struct RegistryOptions {

@@ -33,13 +33,15 @@ Result<ClassIsolationView> decodeClassIsolation(const json& j) {
   if (!isolation) return unexpected(isolation.error());
   ClassIsolationView view{std::move(*isolation), std::nullopt};
   if (auto it = j.find("age_seconds"); it != j.end() && !it->is_null()) {
-    if (!it->is_number_integer()) return unexpected("isolation field \"age_seconds\" must be an integer");
+    if (!it->is_number_integer())
+      return unexpected("isolation field \"age_seconds\" must be an integer");
     view.age_seconds = it->get<std::int64_t>();
   }
   return view;
 }
 
-Result<std::vector<ClassIsolationView>> decodeClassIsolations(const json& j, std::string_view what) {
+Result<std::vector<ClassIsolationView>> decodeClassIsolations(const json& j,
+                                                              std::string_view what) {
   if (!j.is_array()) return unexpected(std::string(what) + " must be a list");
   std::vector<ClassIsolationView> out;
   out.reserve(j.size());
@@ -60,14 +62,18 @@ Result<WorkloadIsolationView> decodeWorkloadIsolation(const json& j) {
     return unexpected("status field \"isolation.level\" must be a string");
   }
   auto parsed = api::parseIsolationLevel(level->get<std::string>());
-  if (!parsed) return unexpected("unknown isolation level \"" + level->get<std::string>().substr(0, 40) + "\"");
+  if (!parsed)
+    return unexpected("unknown isolation level \"" + level->get<std::string>().substr(0, 40) +
+                      "\"");
   view.level = *parsed;
   if (auto it = j.find("score"); it != j.end()) {
-    if (!it->is_number_integer()) return unexpected("status field \"isolation.score\" must be an integer");
+    if (!it->is_number_integer())
+      return unexpected("status field \"isolation.score\" must be an integer");
     view.score = it->get<int>();
   }
   if (auto it = j.find("quarantined"); it != j.end()) {
-    if (!it->is_boolean()) return unexpected("status field \"isolation.quarantined\" must be a boolean");
+    if (!it->is_boolean())
+      return unexpected("status field \"isolation.quarantined\" must be a boolean");
     view.quarantined = it->get<bool>();
   }
   if (auto it = j.find("verified_at"); it != j.end() && !it->is_null()) {

@@ -168,8 +168,7 @@ std::string renderNodeTable(const std::vector<NodeView>& nodes, TimePoint now) {
     std::string state = orNone(node.state);
     if (!node.reason.empty()) state += " (" + node.reason + ")";
     rows.push_back(
-        {node.id, state, node.schedulable ? "yes" : "no (cordoned)",
-         renderNodeClasses(node),
+        {node.id, state, node.schedulable ? "yes" : "no (cordoned)", renderNodeClasses(node),
          allocOfCap(node.allocated.memory_mb, node.capacity.memory_mb, memory),
          allocOfCap(node.allocated.cpu_millicores, node.capacity.cpu_millicores, cpu),
          std::to_string(node.workloads),
@@ -223,8 +222,8 @@ Result<std::string> renderTrustLevels(const json& reply) {
     rows.push_back({name->get<std::string>(), dflt ? "yes" : "", min_profile->get<std::string>(),
                     isolation, join(*classes, ","), orNone(join(*available, ","))});
   }
-  return renderTable(
-      {"TRUST", "DEFAULT", "MIN PROFILE", "MIN ISOLATION", "CLASSES", "AVAILABLE"}, rows);
+  return renderTable({"TRUST", "DEFAULT", "MIN PROFILE", "MIN ISOLATION", "CLASSES", "AVAILABLE"},
+                     rows);
 }
 
 std::string formatAge(std::chrono::system_clock::duration age) {

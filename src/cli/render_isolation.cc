@@ -26,10 +26,9 @@ std::string orNone(const std::string& s) { return s.empty() ? "-" : s; }
 
 // The findings of one class, most severe first (the agent's order otherwise).
 std::string renderFindings(std::vector<api::Finding> findings) {
-  std::stable_sort(findings.begin(), findings.end(),
-                   [](const api::Finding& a, const api::Finding& b) {
-                     return a.severity > b.severity;
-                   });
+  std::stable_sort(
+      findings.begin(), findings.end(),
+      [](const api::Finding& a, const api::Finding& b) { return a.severity > b.severity; });
   std::string out;
   for (const auto& f : findings) {
     out += "  [" + std::string(api::severityName(f.severity)) + "] " + sanitize(f.id) + "\n";
@@ -103,8 +102,8 @@ Result<std::string> renderNodeIsolation(const nlohmann::json& reply,
     if (!only_class || c.isolation.runtime_class == *only_class) shown.push_back(&c);
   }
   if (only_class && shown.empty()) {
-    return fail(Code::kNotFound, "node \"" + node + "\" reports no runtime class \"" +
-                                     sanitize(*only_class) + "\"");
+    return fail(Code::kNotFound,
+                "node \"" + node + "\" reports no runtime class \"" + sanitize(*only_class) + "\"");
   }
   if (shown.empty()) {
     return "Node \"" + node +

@@ -80,10 +80,11 @@ TEST(RenderIsolation, OneClassNothingAndMalformedReplies) {
   EXPECT_EQ(*renderNodeIsolation(json{{"node", "node-1"}, {"classes", json::array()}}, {}),
             "Node \"node-1\" reports no isolation yet (its agent has not probed its classes, or "
             "does not probe).\n");
-  for (const char* bad :
-       {R"([])", R"({"classes":[]})", R"({"node":"n"})", R"({"node":"n","classes":{}})",
-        R"({"node":"n","classes":[{"runtime_class":"x","level":"strong"}]})",
-        R"({"node":"n","classes":[{"runtime_class":"x","level":"unverified","age_seconds":"1"}]})"}) {
+  for (
+      const char* bad :
+      {R"([])", R"({"classes":[]})", R"({"node":"n"})", R"({"node":"n","classes":{}})",
+       R"({"node":"n","classes":[{"runtime_class":"x","level":"strong"}]})",
+       R"({"node":"n","classes":[{"runtime_class":"x","level":"unverified","age_seconds":"1"}]})"}) {
     auto result = renderNodeIsolation(json::parse(bad), {});
     ASSERT_FALSE(result) << bad;
     EXPECT_EQ(result.error().code, Code::kInternal) << bad;
@@ -111,10 +112,10 @@ TEST(RenderIsolation, NodesShowLevelAndScorePerClass) {
      "workloads":0}]})");
   auto text = renderNodes(reply, at("2026-11-29T13:45:31Z"));
   ASSERT_TRUE(text) << text.error().toString();
-  EXPECT_NE(text->find(
-                "\nnode-2   Ready   yes           "
-                "edera-zone:shared-kernel/15!,gvisor:application-kernel/70,native:unverified   "),
-            std::string::npos)
+  EXPECT_NE(
+      text->find("\nnode-2   Ready   yes           "
+                 "edera-zone:shared-kernel/15!,gvisor:application-kernel/70,native:unverified   "),
+      std::string::npos)
       << *text;
   EXPECT_NE(text->find("\nnode-3   Ready   yes           kata:unverified "), std::string::npos)
       << *text;
@@ -164,9 +165,10 @@ TEST(IsolationArgsTest, NodeProbeAndClass) {
   args = std::get<IsolationArgs>(std::get<Invocation>(parsed).command);
   EXPECT_TRUE(args.probe);
   EXPECT_EQ(args.runtime_class, "gvisor");
-  for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{"isolation"}, {"isolation", "Node_2"},
-        {"isolation", "n", "--class", "Not A Class"}, {"isolation", "n", "m"}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"isolation"},
+                                              {"isolation", "Node_2"},
+                                              {"isolation", "n", "--class", "Not A Class"},
+                                              {"isolation", "n", "m"}}) {
     auto refused = parseArgs(bad);
     ASSERT_TRUE(std::holds_alternative<EarlyExit>(refused)) << bad.size();
     EXPECT_EQ(std::get<EarlyExit>(refused).code, kExitUsage);

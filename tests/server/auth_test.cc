@@ -145,11 +145,11 @@ TEST(RolesTest, TheTableGivesEachRoleItsPermissions) {
        {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads,
         P::kProbeNodes}},
       {Role::kAdmin,
-       {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads,
-        P::kProbeNodes, P::kManageCluster}},
+       {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads, P::kProbeNodes,
+        P::kManageCluster}},
       {Role::kJoin, {P::kPublic, P::kJoin}},
   };
-  const P all[] = {P::kPublic,          P::kAuthenticated, P::kRead,           P::kReadLogs,
+  const P all[] = {P::kPublic,          P::kAuthenticated, P::kRead,          P::kReadLogs,
                    P::kManageWorkloads, P::kProbeNodes,    P::kManageCluster, P::kJoin};
   for (const auto& [role, permissions] : expected) {
     EXPECT_EQ(parseRole(roleName(role)), role);

@@ -378,7 +378,8 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
                       runtime_classes_.end()) {
                 return protocol::ErrorReply{
                     Error{Code::kNotFound,
-                          "node \"" + node_id_ + "\" has no runtime class \"" + m.runtime_class + "\"",
+                          "node \"" + node_id_ + "\" has no runtime class \"" + m.runtime_class +
+                              "\"",
                           "runtime_class"},
                     ""};
               }

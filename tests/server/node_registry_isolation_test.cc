@@ -111,8 +111,8 @@ TEST_F(NodeIsolationTest, TheSchedulingSnapshotFollowsTheListWithoutFindings) {
   EXPECT_TRUE((*snapshot)[0].isolation[0].findings.empty());
   EXPECT_EQ(view("node-a").isolation[0].findings.size(), 1u);  // the API's view has them
 
-  agent.setIsolation({verified("gvisor", IsolationLevel::kSharedKernel, 40,
-                               IsolationLevel::kApplicationKernel)});
+  agent.setIsolation(
+      {verified("gvisor", IsolationLevel::kSharedKernel, 40, IsolationLevel::kApplicationKernel)});
   heartbeat("node-a");
   const auto& after = registry->schedulingNodes();
   ASSERT_EQ(after[0].isolation.size(), 1u);

@@ -156,8 +156,7 @@ TEST(SchedulerIsolationTest, ANodePassesOnlyWhenItsVerificationSatisfiesTheRequi
   // n3 has no entry for gvisor: unverified.
   auto placed = kBinpack.place(spec(), {"gvisor"}, kAppKernel, nodes);
   ASSERT_TRUE(placed.placement) << placed.message;
-  EXPECT_EQ(*placed.placement,
-            (Placement{"n1", "gvisor", IsolationLevel::kApplicationKernel, 70}));
+  EXPECT_EQ(*placed.placement, (Placement{"n1", "gvisor", IsolationLevel::kApplicationKernel, 70}));
   // A stronger level satisfies a weaker requirement.
   nodes[1].isolation = {verified("gvisor", IsolationLevel::kHypervisor, 100)};
   EXPECT_EQ(placedOn(kBinpack.place(spec(), {"gvisor"}, kAppKernel, nodes)), "n2");
@@ -169,8 +168,8 @@ TEST(SchedulerIsolationTest, ANodePassesOnlyWhenItsVerificationSatisfiesTheRequi
 
 TEST(SchedulerIsolationTest, TheMessageNamesTheClassItsLevelAndTheRequirement) {
   std::vector<NodeView> nodes{node("n1", {"edera-zone"}, {4000, 4000})};
-  nodes[0].isolation = {verified("edera-zone", IsolationLevel::kSharedKernel, 15,
-                                 IsolationLevel::kHypervisor)};
+  nodes[0].isolation = {
+      verified("edera-zone", IsolationLevel::kSharedKernel, 15, IsolationLevel::kHypervisor)};
   auto decision = kBinpack.place(spec(), {"edera-zone"}, kAppKernel, nodes);
   ASSERT_FALSE(decision.placement);
   EXPECT_EQ(decision.message,
@@ -183,8 +182,8 @@ TEST(SchedulerIsolationTest, AQuarantinedClassServesOnlyAny) {
   // kernel below a hypervisor claim is quarantined even though the level
   // itself would satisfy application-kernel.
   std::vector<NodeView> nodes{node("n1", {"kata"}, {4000, 4000})};
-  nodes[0].isolation = {verified("kata", IsolationLevel::kApplicationKernel, 70,
-                                 IsolationLevel::kHypervisor)};
+  nodes[0].isolation = {
+      verified("kata", IsolationLevel::kApplicationKernel, 70, IsolationLevel::kHypervisor)};
   auto refused = kBinpack.place(spec(), {"kata"}, kAppKernel, nodes);
   ASSERT_FALSE(refused.placement);
   EXPECT_EQ(refused.message,
@@ -209,16 +208,15 @@ TEST(SchedulerIsolationTest, AnUnverifiedClassIsNamedSo) {
 TEST(SchedulerIsolationTest, VerificationComesBeforeResourcesAndClassesFallBackInOrder) {
   std::vector<NodeView> nodes{node("n1", {"edera-zone", "gvisor"}, {4000, 4000}),
                               node("n2", {"edera-zone"}, {100, 100})};
-  nodes[0].isolation = {verified("edera-zone", IsolationLevel::kSharedKernel, 15,
-                                 IsolationLevel::kHypervisor),
-                        verified("gvisor", IsolationLevel::kApplicationKernel, 70)};
-  nodes[1].isolation = {verified("edera-zone", IsolationLevel::kHypervisor, 100,
-                                 IsolationLevel::kHypervisor)};
+  nodes[0].isolation = {
+      verified("edera-zone", IsolationLevel::kSharedKernel, 15, IsolationLevel::kHypervisor),
+      verified("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  nodes[1].isolation = {
+      verified("edera-zone", IsolationLevel::kHypervisor, 100, IsolationLevel::kHypervisor)};
   // edera-zone is preferred but verified only on n2, which has no room: gvisor on n1.
   auto placed = kBinpack.place(spec(512), {"edera-zone", "gvisor"}, kAppKernel, nodes);
   ASSERT_TRUE(placed.placement) << placed.message;
-  EXPECT_EQ(*placed.placement,
-            (Placement{"n1", "gvisor", IsolationLevel::kApplicationKernel, 70}));
+  EXPECT_EQ(*placed.placement, (Placement{"n1", "gvisor", IsolationLevel::kApplicationKernel, 70}));
   // Only edera-zone: n1 fails its verification first, n2 its memory.
   auto none = kBinpack.place(spec(512), {"edera-zone"}, kAppKernel, nodes);
   EXPECT_EQ(none.message,

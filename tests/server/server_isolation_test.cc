@@ -45,8 +45,8 @@ class ServerIsolationTest : public ServerFixture {
     const json items = server_->get("/audit").json["items"];
     for (const auto& e : items) {
       if (e["action"] != action) continue;
-      out.push_back(e["principal"].get<std::string>() + " " + e["target"].get<std::string>() +
-                    " " + std::to_string(e["result"].get<int>()));
+      out.push_back(e["principal"].get<std::string>() + " " + e["target"].get<std::string>() + " " +
+                    std::to_string(e["result"].get<int>()));
     }
     return out;
   }
@@ -163,8 +163,9 @@ TEST_F(ServerIsolationTest, AProbeAnswersOnceTheNodeHasProbed) {
   ASSERT_GE(probes.size(), 3u);
   EXPECT_TRUE(probes[0].starts_with("test-admin-")) << probes[0];
   EXPECT_TRUE(probes[0].ends_with(" node-2 200")) << probes[0];
-  EXPECT_EQ(audited("isolation.quarantined"),
-            std::vector<std::string>{"node:node-2 edera-zone (shared-kernel, claim hypervisor) 200"});
+  EXPECT_EQ(
+      audited("isolation.quarantined"),
+      std::vector<std::string>{"node:node-2 edera-zone (shared-kernel, claim hypervisor) 200"});
   EXPECT_EQ(audited("isolation.released"),
             std::vector<std::string>{"node:node-2 edera-zone (hypervisor, claim hypervisor) 200"});
 }

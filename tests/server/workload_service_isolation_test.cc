@@ -34,8 +34,7 @@ api::ClassIsolation quarantinedZone() {
 
 class WorkloadIsolationTest : public WorkloadServiceTest {
  protected:
-  static api::WorkloadSpec workload(const std::string& id, TrustLevel trust,
-                                    std::string cls = "") {
+  static api::WorkloadSpec workload(const std::string& id, TrustLevel trust, std::string cls = "") {
     auto s = spec(id);
     s.trust = trust;
     s.runtime_class = std::move(cls);

@@ -45,12 +45,13 @@ asio::awaitable<HttpResponse> PolicyHandlers::trustLevels(HttpRequest request) {
   json items = json::array();
   for (auto level : api::kAllTrustLevels) {
     const api::IsolationRequirement requirement = isolation_.minimumIsolation(level);
-    items.push_back(json{{"name", api::trustName(level)},
-                         {"default", level == isolation_.defaultTrust()},
-                         {"runtime_classes", isolation_.allowedClasses(level)},
-                         {"min_profile", api::profileName(isolation_.minimumProfile(level))},
-                         {"min_isolation", api::requirementName(requirement)},
-                         {"available", isolation_.candidates(level, verifiedClasses(nodes, requirement))}});
+    items.push_back(
+        json{{"name", api::trustName(level)},
+             {"default", level == isolation_.defaultTrust()},
+             {"runtime_classes", isolation_.allowedClasses(level)},
+             {"min_profile", api::profileName(isolation_.minimumProfile(level))},
+             {"min_isolation", api::requirementName(requirement)},
+             {"available", isolation_.candidates(level, verifiedClasses(nodes, requirement))}});
   }
   co_return jsonResponse(http_status::kOk,
                          json{{"default_trust", api::trustName(isolation_.defaultTrust())},

@@ -15,7 +15,6 @@ namespace {
 
 constexpr const char* kKnownParameters = "watch, state, node, runtime_class, id";
 
-
 std::string eventLine(const WatchEvent& event, const IsolationLookup& isolation) {
   return dumpJson(json{{"type", watchEventTypeName(event.type)},
                        {"workload", recordJson(event.record, isolation ? isolation(event.record)

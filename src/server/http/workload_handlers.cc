@@ -65,7 +65,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
     refused.audit.target = requested_id;
     co_return refused;
   }
-  auto response = jsonResponse(http_status::kCreated, recordJson(*created, service_.isolation(*created)));
+  auto response =
+      jsonResponse(http_status::kCreated, recordJson(*created, service_.isolation(*created)));
   response.headers.emplace_back("Location", "/workloads/" + created->spec.id);
   response.audit.target = created->spec.id;
   co_return response;
@@ -126,7 +127,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
   auto page = service_.list(filter, limit, after);
   if (!page) co_return errorResponse(page.error());
   json items = json::array();
-  for (const auto& record : page->items) items.push_back(recordJson(record, service_.isolation(record)));
+  for (const auto& record : page->items)
+    items.push_back(recordJson(record, service_.isolation(record)));
   json body{{"items", std::move(items)}};
   if (!page->next.empty()) body["continue"] = page->next;
   co_return jsonResponse(http_status::kOk, body);

@@ -214,8 +214,8 @@ asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
     conn->established = true;
     connected_ = true;
     last_logged_.clear();
-    isolation_revision_ = info->isolation ? std::optional<std::int64_t>(info->isolation_revision)
-                                          : std::nullopt;
+    isolation_revision_ =
+        info->isolation ? std::optional<std::int64_t>(info->isolation_revision) : std::nullopt;
     spdlog::info("node \"{}\" at {}: connected ({} MB, {} millicores, classes [{}], version {})",
                  node_id_, address_, info->capacity.memory_mb, info->capacity.cpu_millicores,
                  joined(info->runtime_classes), info->version);

@@ -105,7 +105,8 @@ NodeView NodeRegistry::view(const Node& node, bool findings) const {
     v.isolation = node.isolation;
   } else {
     v.isolation.reserve(node.isolation.size());
-    for (const auto& c : node.isolation) v.isolation.push_back(isolationSummary(node.isolation, c.runtime_class));
+    for (const auto& c : node.isolation)
+      v.isolation.push_back(isolationSummary(node.isolation, c.runtime_class));
   }
   return v;
 }
@@ -284,8 +285,8 @@ void NodeRegistry::auditQuarantine(const Node& node, const std::vector<api::Clas
   }
   for (const auto& was : before) {
     if (!was.quarantined() || api::findIsolation(after, was.runtime_class) != nullptr) continue;
-    spdlog::info("node \"{}\": runtime class \"{}\" is no longer reported (was quarantined)",
-                 id, was.runtime_class);
+    spdlog::info("node \"{}\": runtime class \"{}\" is no longer reported (was quarantined)", id,
+                 was.runtime_class);
     entry("isolation.released", was.runtime_class + " (no longer reported)");
   }
 }

@@ -184,8 +184,8 @@ class NodeRegistry final : public Fleet {
   bool updateInfo(Node& node, api::NodeInfo info, bool hello);
   // Replaces the node's isolation list with `classes` of `revision` unless
   // it is stale (see above); audits quarantine changes. True when it changed.
-  bool updateIsolation(Node& node, std::vector<api::ClassIsolation> classes,
-                       std::int64_t revision, bool hello);
+  bool updateIsolation(Node& node, std::vector<api::ClassIsolation> classes, std::int64_t revision,
+                       bool hello);
   // Logs and audits each class whose quarantined() differs between the lists.
   void auditQuarantine(const Node& node, const std::vector<api::ClassIsolation>& before,
                        const std::vector<api::ClassIsolation>& after);

@@ -19,8 +19,8 @@ enum Reason {
   kCount
 };
 constexpr std::array<std::string_view, kCount> kReasonText = {
-    "not ready",          "cordoned",           "class not offered",
-    "class not verified", "insufficient memory", "insufficient cpu"};
+    "not ready",           "cordoned",        "class not offered", "class not verified",
+    "insufficient memory", "insufficient cpu"};
 
 // Distinct verifications named after "class not verified"; more are "…".
 constexpr std::size_t kMaxNamedVerifications = 4;
@@ -42,10 +42,9 @@ bool verified(const NodeView& node, std::string_view cls,
 // "edera-zone: shared-kernel, quarantined", "gvisor: unverified".
 std::string describeVerification(const NodeView& node, const std::string& cls) {
   const api::ClassIsolation* isolation = api::findIsolation(node.isolation, cls);
-  std::string out =
-      cls + ": " +
-      std::string(api::isolationLevelName(isolation ? isolation->level
-                                                    : api::IsolationLevel::kUnverified));
+  std::string out = cls + ": " +
+                    std::string(api::isolationLevelName(
+                        isolation ? isolation->level : api::IsolationLevel::kUnverified));
   if (isolation != nullptr && isolation->quarantined()) out += ", quarantined";
   return out;
 }
@@ -160,7 +159,8 @@ Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::
       return Decision{std::move(placement), {}};
     }
   }
-  return Decision{std::nullopt, unschedulableMessage(nodes.size(), counts, unverified, requirement)};
+  return Decision{std::nullopt,
+                  unschedulableMessage(nodes.size(), counts, unverified, requirement)};
 }
 
 }  // namespace zp::server

@@ -7,7 +7,8 @@
 //
 // Every collector is best effort: what cannot be read is left empty/nullopt
 // and, when the failure itself says something (EACCES, ENOENT), noted in
-// `unreadable` as "<path>: <why>". A report is at most kMaxReportBytes of JSON.
+// `unreadable` as "<path>: <why>". A report's line, its JSON and the newline
+// that ends it, is at most kMaxReportBytes.
 
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,14 @@ inline constexpr std::size_t kMaxMounts = 256;
 inline constexpr std::size_t kMaxDevices = 256;
 inline constexpr std::size_t kMaxSockets = 64;
 inline constexpr std::size_t kMaxTargets = 16;
+// Bounds of the other lists and of every string (the decoder refuses more).
+inline constexpr std::size_t kMaxTextBytes = 4096;
+inline constexpr std::size_t kMaxUnreadable = 128;
+inline constexpr std::size_t kMaxMaskedPaths = 32;
+inline constexpr std::size_t kMaxSigns = 16;
+inline constexpr std::size_t kMaxNamespaces = 16;
+inline constexpr std::size_t kMaxInterfaces = 64;
+inline constexpr std::size_t kMaxGroups = 256;
 
 struct KernelFacts {
   std::optional<std::string> boot_id;  // /proc/sys/kernel/random/boot_id, trimmed
@@ -102,7 +111,7 @@ struct ConnectResult {
 // by what it can observe (collect_network.cc documents how).
 struct NetworkFacts {
   std::vector<std::string> interfaces;          // names, from /proc/net/dev or /sys/class/net
-  std::optional<bool> host_network_stack;       // nullopt: cannot tell
+  std::optional<bool> host_network_stack;       // nullopt: cannot tell, or no application kernel
   std::string host_network_evidence;            // what decided it
 };
 

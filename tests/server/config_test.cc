@@ -334,42 +334,6 @@ min_isolation = "hypervisor"
             defaults.rule(api::TrustLevel::kUntrusted));
 }
 
-TEST(ConfigTest, MinIsolationTakesAnyOrAVerifiedLevel) {
-  const auto parsed = [](const std::string& value) {
-    return parseConfigToml("[trust.untrusted]\nmin_isolation = \"" + value + "\"\n", "s.toml");
-  };
-  for (auto [name, requirement] :
-       std::initializer_list<std::pair<const char*, api::IsolationRequirement>>{
-           {"any", std::nullopt},
-           {"shared-kernel", api::IsolationLevel::kSharedKernel},
-           {"application-kernel", api::IsolationLevel::kApplicationKernel},
-           {"hypervisor", api::IsolationLevel::kHypervisor}}) {
-    auto config = parsed(name);
-    ASSERT_TRUE(config) << name << ": " << config.error().toString();
-    EXPECT_EQ(config->trust.rule(api::TrustLevel::kUntrusted).min_isolation, requirement) << name;
-    EXPECT_TRUE(validateConfig(*config));
-  }
-  // The defaults: own kernels for untrusted and multi_tenant, anything for internal.
-  auto defaults = parseConfigToml("", "s.toml");
-  ASSERT_TRUE(defaults);
-  EXPECT_EQ(defaults->trust.rule(api::TrustLevel::kUntrusted).min_isolation,
-            api::IsolationLevel::kApplicationKernel);
-  EXPECT_EQ(defaults->trust.rule(api::TrustLevel::kMultiTenant).min_isolation,
-            api::IsolationLevel::kApplicationKernel);
-  EXPECT_EQ(defaults->trust.rule(api::TrustLevel::kInternal).min_isolation, std::nullopt);
-  // "unverified" is no requirement; names are exact.
-  for (const char* bad : {"unverified", "Hypervisor", "vm", ""}) {
-    auto config = parsed(bad);
-    ASSERT_FALSE(config) << bad;
-    EXPECT_EQ(config.error().field, "trust.untrusted.min_isolation") << bad;
-    EXPECT_NE(config.error().message.find("\"any\", \"shared-kernel\""), std::string::npos)
-        << config.error().message;
-  }
-  auto wrong_type = parseConfigToml("[trust.internal]\nmin_isolation = 3\n", "s.toml");
-  ASSERT_FALSE(wrong_type);
-  EXPECT_EQ(wrong_type.error().field, "trust.internal.min_isolation");
-}
-
 TEST(ConfigTest, TrustAndRegistryErrorsNameTheKey) {
   struct Case {
     const char* toml;

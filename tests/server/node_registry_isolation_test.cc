@@ -163,6 +163,15 @@ TEST_F(NodeIsolationTest, QuarantineChangesAreAuditedOnce) {
   ASSERT_TRUE(waitFor("changed:node-a:Ready", ready + 1));
   EXPECT_EQ(audit().size(), 1u);
 
+  // The result expires (unverified) and is verified quarantined again: an
+  // expiry neither releases nor quarantines anew.
+  agent.setIsolation({zone(IsolationLevel::kUnverified), gvisor});
+  heartbeat("node-a");
+  EXPECT_FALSE(view("node-a").isolation[0].quarantined());
+  agent.setIsolation({zone(IsolationLevel::kSharedKernel), gvisor});
+  heartbeat("node-a");
+  EXPECT_EQ(audit().size(), 1u);
+
   // Verified as claimed: released.
   agent.setIsolation({zone(IsolationLevel::kHypervisor), gvisor});
   heartbeat("node-a");

@@ -28,8 +28,10 @@
 // list; on one connection a list of a lower isolation_revision than the one
 // held is stale and ignored). It is kept in memory only (a restarted server
 // learns it at the next Hello) and survives reconnections. Whenever a
-// class's quarantined() changes (a class first seen quarantined counts) the
-// registry logs it and appends an audit entry through the CommitQueue:
+// *verified* entry's quarantined() differs from the class's last verified
+// state (a class first seen quarantined counts; an entry that turned
+// unverified, e.g. expired, changes nothing) the registry logs it and
+// appends an audit entry through the CommitQueue:
 // principal "node:<id>", action "isolation.quarantined" or
 // "isolation.released", target "<class> (<level>, claim <claim>)", result
 // 200, source the node's address.
@@ -153,6 +155,9 @@ class NodeRegistry final : public Fleet {
     // they came with (nullopt before the first list).
     std::vector<api::ClassIsolation> isolation;
     std::optional<std::int64_t> isolation_revision;
+    // The classes whose last verified entry was quarantined (what the audit
+    // of quarantine changes compares with).
+    std::set<std::string, std::less<>> quarantined;
     api::Resources allocated;
     int workloads = 0;
     bool removing = false;  // a removal is being committed: not schedulable
@@ -187,7 +192,7 @@ class NodeRegistry final : public Fleet {
   bool updateIsolation(Node& node, std::vector<api::ClassIsolation> classes, std::int64_t revision,
                        bool hello);
   // Logs and audits each class whose quarantined() differs between the lists.
-  void auditQuarantine(const Node& node, const std::vector<api::ClassIsolation>& before,
+  void auditQuarantine(Node& node, const std::vector<api::ClassIsolation>& before,
                        const std::vector<api::ClassIsolation>& after);
   // A heartbeat, Hello or resync answered now: the wall time for the view.
   void stampHeartbeat(Node& node);

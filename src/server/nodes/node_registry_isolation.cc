@@ -31,7 +31,7 @@ bool NodeRegistry::updateIsolation(Node& node, std::vector<api::ClassIsolation> 
   return true;
 }
 
-void NodeRegistry::auditQuarantine(const Node& node, const std::vector<api::ClassIsolation>& before,
+void NodeRegistry::auditQuarantine(Node& node, const std::vector<api::ClassIsolation>& before,
                                    const std::vector<api::ClassIsolation>& after) {
   const std::string& id = node.record.id;
   const auto entry = [&](std::string_view action, std::string target) {
@@ -55,10 +55,13 @@ void NodeRegistry::auditQuarantine(const Node& node, const std::vector<api::Clas
     return out + ")";
   };
   for (const auto& now : after) {
-    const api::ClassIsolation* was = api::findIsolation(before, now.runtime_class);
-    const bool was_quarantined = was != nullptr && was->quarantined();
+    // Only a verified entry starts or ends a quarantine: one that turned
+    // unverified (expired, never verified) keeps the last verified state.
+    if (now.level == api::IsolationLevel::kUnverified) continue;
+    const bool was_quarantined = node.quarantined.contains(now.runtime_class);
     if (now.quarantined() == was_quarantined) continue;
     if (now.quarantined()) {
+      node.quarantined.insert(now.runtime_class);
       spdlog::warn(
           "node \"{}\": runtime class \"{}\" is quarantined: verified {} is below its claim {} "
           "(score {})",
@@ -66,13 +69,18 @@ void NodeRegistry::auditQuarantine(const Node& node, const std::vector<api::Clas
           api::isolationLevelName(now.claim.value_or(now.level)), now.score);
       entry("isolation.quarantined", described(now));
     } else {
+      node.quarantined.erase(now.runtime_class);
       spdlog::info("node \"{}\": runtime class \"{}\" is no longer quarantined: {}", id,
                    now.runtime_class, api::isolationLevelName(now.level));
       entry("isolation.released", described(now));
     }
   }
   for (const auto& was : before) {
-    if (!was.quarantined() || api::findIsolation(after, was.runtime_class) != nullptr) continue;
+    if (!node.quarantined.contains(was.runtime_class) ||
+        api::findIsolation(after, was.runtime_class) != nullptr) {
+      continue;
+    }
+    node.quarantined.erase(was.runtime_class);
     spdlog::info("node \"{}\": runtime class \"{}\" is no longer reported (was quarantined)", id,
                  was.runtime_class);
     entry("isolation.released", was.runtime_class + " (no longer reported)");

@@ -66,10 +66,7 @@ std::optional<Severity> parseSeverity(std::string_view name) {
 
 const ClassIsolation* findIsolation(const std::vector<ClassIsolation>& classes,
                                     std::string_view runtime_class) {
-  for (const auto& c : classes) {
-    if (c.runtime_class == runtime_class) return &c;
-  }
-  return nullptr;
+  return findIsolation(classes, runtime_class, std::identity{});
 }
 
 }  // namespace zp::api

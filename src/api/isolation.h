@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,19 @@ struct ClassIsolation {
   }
   bool operator==(const ClassIsolation&) const = default;
 };
+
+// The item of `items` whose ClassIsolation (`isolation_of`: a member
+// pointer or a function from the item to it) is for `runtime_class`, or
+// nullptr.
+template <typename Item, typename Projection>
+const Item* findIsolation(const std::vector<Item>& items, std::string_view runtime_class,
+                          Projection isolation_of) {
+  for (const auto& item : items) {
+    const ClassIsolation& entry = std::invoke(isolation_of, item);
+    if (entry.runtime_class == runtime_class) return &item;
+  }
+  return nullptr;
+}
 
 // The entry for `runtime_class` in `classes`, or nullptr.
 const ClassIsolation* findIsolation(const std::vector<ClassIsolation>& classes,

@@ -16,8 +16,9 @@ namespace zp::cli {
 namespace {
 
 constexpr std::chrono::milliseconds kDrainTimeout{120'000};
-// The server waits up to 5 minutes for a node's probe (docs/architecture.md §10.3).
-constexpr std::chrono::milliseconds kProbeTimeout{330'000};
+// The server answers a probe within its probe_request_timeout_seconds (at
+// most 3600 s, docs/architecture.md §10.3), 504 then: the CLI waits longer.
+constexpr std::chrono::milliseconds kProbeTimeout{(3'600 + 30) * 1'000};
 
 int usageError(std::ostream& err, const std::string& message) {
   err << "error: " << message << "\n";
@@ -45,7 +46,8 @@ bool isLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
-// The request timeout: at least long enough for the answers that take long.
+}  // namespace
+
 std::chrono::milliseconds requestTimeout(const Invocation& invocation) {
   auto timeout = invocation.global.http_timeout;
   if (const auto* del = std::get_if<DeleteArgs>(&invocation.command)) {
@@ -64,8 +66,6 @@ std::chrono::milliseconds requestTimeout(const Invocation& invocation) {
   }
   return timeout;
 }
-
-}  // namespace
 
 int runCli(const std::vector<std::string>& args, const CliEnvironment& env, std::istream& in,
            std::ostream& out, std::ostream& err) {

@@ -3,10 +3,13 @@
 // parse the arguments, read the config file, resolve the server, token and CA
 // (config.h), send, print.
 
+#include <chrono>
 #include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "cli/invocation.h"
 
 namespace zp::cli {
 
@@ -26,5 +29,10 @@ struct CliEnvironment {
 // (exit_codes.h). Catches nothing: main() is the edge that catches.
 int runCli(const std::vector<std::string>& args, const CliEnvironment& env, std::istream& in,
            std::ostream& out, std::ostream& err);
+
+// How long the CLI waits for the server's answer to `invocation`: --timeout,
+// or longer for the answers that take long (a delete's grace period, a
+// drain, a probe: the server's probe_request_timeout_seconds at most).
+std::chrono::milliseconds requestTimeout(const Invocation& invocation);
 
 }  // namespace zp::cli

@@ -286,7 +286,8 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
       ->check(nameValidator("node id"));
   isolation->add_flag("--probe", v.isolation.probe,
                       "Have the node probe now and wait for the result (POST "
-                      "/nodes/NODE/probe; up to 5 minutes)");
+                      "/nodes/NODE/probe; as long as the server's "
+                      "probe_request_timeout_seconds, 10 minutes by default)");
   auto* isolation_class_opt =
       isolation->add_option("--class", v.isolation_class, "Only this runtime class")
           ->check(nameValidator("runtime class"));

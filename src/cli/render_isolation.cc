@@ -14,14 +14,6 @@ std::string levelName(api::IsolationLevel level) {
   return std::string(api::isolationLevelName(level));
 }
 
-const ClassIsolationView* findClass(const std::vector<ClassIsolationView>& classes,
-                                    const std::string& name) {
-  for (const auto& c : classes) {
-    if (c.isolation.runtime_class == name) return &c;
-  }
-  return nullptr;
-}
-
 std::string orNone(const std::string& s) { return s.empty() ? "-" : s; }
 
 // The findings of one class, most severe first (the agent's order otherwise).
@@ -71,7 +63,8 @@ std::string renderNodeClasses(const NodeView& node) {
     if (!out.empty()) out += ",";
     out += cls;
     if (!node.isolation) continue;  // a server without §10
-    const ClassIsolationView* found = findClass(*node.isolation, cls);
+    const ClassIsolationView* found =
+        api::findIsolation(*node.isolation, cls, &ClassIsolationView::isolation);
     if (found == nullptr || found->isolation.level == api::IsolationLevel::kUnverified) {
       out += ":unverified";
       continue;

@@ -227,13 +227,15 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
     } else if (key == "tls") {
       if (auto s = parseTls(value, source, config.tls); !s) return fail(s.error());
     } else if (key == "node_heartbeat_interval_ms" || key == "node_not_ready_after_ms" ||
-               key == "node_lost_after_seconds" || key == "audit_retention_days") {
+               key == "node_lost_after_seconds" || key == "audit_retention_days" ||
+               key == "probe_request_timeout_seconds") {
       auto n = intValue(value, source, key);
       if (!n) return fail(n.error());
       (key == "node_heartbeat_interval_ms" ? config.node_heartbeat_interval_ms
        : key == "node_not_ready_after_ms"  ? config.node_not_ready_after_ms
        : key == "node_lost_after_seconds"  ? config.node_lost_after_seconds
-                                           : config.audit_retention_days) = *n;
+       : key == "audit_retention_days"     ? config.audit_retention_days
+                                           : config.probe_request_timeout_seconds) = *n;
     } else if (key == "nodes") {
       const auto* array = value.as_array();
       if (array == nullptr) {
@@ -274,7 +276,8 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
                     "is not a known key (listen, data_dir, database, log_level, tls, "
                     "insecure_http, insecure_plaintext, default_trust, trust, "
                     "allowed_registries, node_heartbeat_interval_ms, node_not_ready_after_ms, "
-                    "node_lost_after_seconds, audit_retention_days, scheduler, runtime_classes, "
+                    "node_lost_after_seconds, audit_retention_days, "
+                    "probe_request_timeout_seconds, scheduler, runtime_classes, "
                     "nodes)");
     }
   }
@@ -364,6 +367,11 @@ Status validateConfig(const ServerConfig& config) {
     }
   }
   if (auto s = validateNodeLifecycle(config); !s) return s;
+  if (auto s = inRange(config.probe_request_timeout_seconds, 10, 3'600,
+                       "probe_request_timeout_seconds");
+      !s) {
+    return s;
+  }
   if (auto s = inRange(config.audit_retention_days, 1, 36'500, "audit_retention_days"); !s) {
     return s;
   }

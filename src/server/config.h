@@ -21,6 +21,7 @@
 //   node_not_ready_after_ms = 4000     # no heartbeat answered this long: NotReady
 //   node_lost_after_seconds = 30       # NotReady this long: Lost (workloads move)
 //   audit_retention_days = 90          # audit entries older than this are deleted
+//   probe_request_timeout_seconds = 600  # POST /nodes/{id}/probe waits this long (504)
 //   [[nodes]]
 //   id = "node-1"
 //   address = "127.0.0.1:9000"
@@ -89,6 +90,10 @@ struct ServerConfig {
   std::int64_t node_lost_after_seconds = 30;        // 1 … 86,400
   // Audit entries older than this many days are deleted (docs/architecture.md §9.3).
   std::int64_t audit_retention_days = 90;  // 1 … 36,500
+  // How long POST /nodes/{id}/probe waits for the node's answer, then 504
+  // (docs/architecture.md §10.3): the agent probes one class at a time, each
+  // within its own [probe] timeout_seconds (default 120).
+  std::int64_t probe_request_timeout_seconds = 600;  // 10 … 3,600
   // default_trust and the [trust.*] tables; levels not configured keep the defaults.
   TrustPolicyConfig trust = TrustPolicyConfig::defaults();
   // Unset: the default image policy (every registry that is not local).
@@ -117,7 +122,8 @@ bool isLoopbackAddress(std::string_view address);
 // insecure_plaintext, node ids are unique DNS-1123 labels with HOST:PORT
 // addresses (port > 0), runtime class names are DNS-1123 labels, the node
 // lifecycle durations are in their ranges (not_ready_after at least two
-// heartbeat intervals), audit_retention_days is 1 to 36,500, the trust
+// heartbeat intervals), audit_retention_days is 1 to 36,500,
+// probe_request_timeout_seconds 10 to 3,600, the trust
 // policy passes validateTrustPolicy, allowed_registries is a non-empty list
 // of valid patterns, and memory floors name DNS-1123 classes with 0 to
 // api::kMaxMemoryMb.

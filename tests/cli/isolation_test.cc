@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/app.h"
 #include "cli/args.h"
 #include "cli/exit_codes.h"
 #include "cli/render.h"
@@ -173,6 +174,14 @@ TEST(IsolationArgsTest, NodeProbeAndClass) {
     ASSERT_TRUE(std::holds_alternative<EarlyExit>(refused)) << bad.size();
     EXPECT_EQ(std::get<EarlyExit>(refused).code, kExitUsage);
   }
+}
+
+TEST(IsolationArgsTest, AProbeWaitsForTheServersLongestProbeDeadline) {
+  // The server answers by its probe_request_timeout_seconds (at most 3600 s).
+  auto probe = std::get<Invocation>(parseArgs({"isolation", "node-2", "--probe"}));
+  EXPECT_GT(requestTimeout(probe), std::chrono::seconds(3600));
+  auto show = std::get<Invocation>(parseArgs({"isolation", "node-2"}));
+  EXPECT_EQ(requestTimeout(show), show.global.http_timeout);
 }
 
 TEST(IsolationCommand, ShowsProbesAndFails) {

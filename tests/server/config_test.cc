@@ -295,6 +295,38 @@ TEST(ConfigTest, AuditRetentionDays) {
   }
 }
 
+TEST(ConfigTest, ProbeRequestTimeoutSeconds) {
+  auto defaults = parseConfigToml("", "empty.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->probe_request_timeout_seconds, 600);
+  auto config = parseConfigToml("probe_request_timeout_seconds = 900\n", "s.toml");
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_TRUE(validateConfig(*config));
+  auto options = serverOptions([&] {
+    ServerConfig insecure = *config;
+    insecure.insecure_http = insecure.insecure_plaintext = true;
+    return insecure;
+  }());
+  ASSERT_TRUE(options) << options.error().toString();
+  EXPECT_EQ(options->registry.probe_timeout, std::chrono::seconds(900));
+
+  auto text = parseConfigToml("probe_request_timeout_seconds = \"600\"\n", "s.toml");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().field, "probe_request_timeout_seconds");
+  for (std::int64_t seconds : {9, 0, 3'601}) {
+    ServerConfig c;
+    c.probe_request_timeout_seconds = seconds;
+    auto s = validateConfig(c);
+    ASSERT_FALSE(s) << seconds;
+    EXPECT_EQ(s.error().field, "probe_request_timeout_seconds");
+  }
+  for (std::int64_t seconds : {10, 3'600}) {
+    ServerConfig c;
+    c.probe_request_timeout_seconds = seconds;
+    EXPECT_TRUE(validateConfig(c)) << seconds;
+  }
+}
+
 TEST(ConfigTest, TrustPolicyAndImagePolicyDefaults) {
   auto config = parseConfigToml("", "empty.toml");
   ASSERT_TRUE(config);

@@ -373,6 +373,10 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
             },
             [&](const protocol::ProbeIsolation& m) -> protocol::ReplyBody {
               probes_.push_back(m.runtime_class);
+              if (!verifies_) {
+                return protocol::ErrorReply{
+                    Error{Code::kUnimplemented, "this agent does not probe isolation", ""}, ""};
+              }
               if (!m.runtime_class.empty() &&
                   std::find(runtime_classes_.begin(), runtime_classes_.end(), m.runtime_class) ==
                       runtime_classes_.end()) {
@@ -411,7 +415,7 @@ api::NodeInfo FakeAgent::nodeInfoLocked(bool with_isolation) {
   info.version = "fake";
   info.workloads = static_cast<int>(workloads_.size());
   info.isolation_revision = isolation_revision_;
-  if (with_isolation) {
+  if (with_isolation && verifies_) {
     info.isolation = isolation_;
     ++isolation_lists_;
   }
@@ -422,6 +426,11 @@ void FakeAgent::setIsolation(std::vector<api::ClassIsolation> classes) {
   std::lock_guard lock(mu_);
   isolation_ = std::move(classes);
   ++isolation_revision_;
+}
+
+void FakeAgent::setVerifies(bool on) {
+  std::lock_guard lock(mu_);
+  verifies_ = on;
 }
 
 std::int64_t FakeAgent::isolationRevision() const {

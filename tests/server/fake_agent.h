@@ -94,6 +94,10 @@ class FakeAgent {
   std::vector<std::string> probes() const;
   // How many Node answers carried the isolation list.
   int isolationLists() const;
+  // Off: like an agent that does not verify isolation (older, or without a
+  // probe): no Node answer carries `isolation` and ProbeIsolation is
+  // Unimplemented. On by default.
+  void setVerifies(bool on);
 
   // Like the agent's per-connection limit of slow requests: a connection
   // that holds `n` slow calls reads nothing more until one ends (0: no limit).
@@ -174,6 +178,7 @@ class FakeAgent {
   std::vector<std::optional<std::int64_t>> info_revisions_;
   std::vector<std::string> probes_;
   int isolation_lists_ = 0;
+  bool verifies_ = true;
   int next_uid_ = 1;
   int tls_failures_ = 0;
   std::string last_tls_failure_;

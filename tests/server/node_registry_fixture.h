@@ -50,6 +50,12 @@ class RecordingListener final : public FleetListener {
     events.push_back("changed:" + node.id + ":" + std::string(nodeStateName(node.state)) +
                      (node.schedulable ? "" : ":cordoned"));
   }
+  void onIsolationChanged(const std::string& node,
+                          const std::vector<std::string>& classes) override {
+    std::string joined;
+    for (const auto& c : classes) joined += (joined.empty() ? "" : ",") + c;
+    events.push_back("isolation:" + node + ":" + joined);
+  }
   void onNodeRemoved(const std::string& node) override { events.push_back("removed:" + node); }
 
   int countOf(const std::string& event) const {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "agent/captured_log.h"
 #include "node_registry_fixture.h"
 #include "server/nodes/node_registry.h"
 
@@ -19,6 +20,7 @@ using testing::NodeRegistryTest;
 using testing::runTask;
 using testing::runUntil;
 using namespace std::chrono_literals;
+using CapturedLog = zp::agent::testing::CapturedLog;
 
 api::ClassIsolation verified(std::string cls, IsolationLevel level, int score,
                              std::optional<IsolationLevel> claim = std::nullopt) {
@@ -38,8 +40,8 @@ api::ClassIsolation verified(std::string cls, IsolationLevel level, int score,
 class NodeIsolationTest : public NodeRegistryTest {
  protected:
   // Starts the registry on `agent` and waits until the node is Ready.
-  void startOn(FakeAgent& agent) {
-    make({{"node-a", agent.address(), {}}});
+  void startOn(FakeAgent& agent, NodeRegistryOptions registry_options = options()) {
+    make({{"node-a", agent.address(), {}}}, registry_options);
     registry->start();
     ASSERT_TRUE(waitFor("changed:node-a:Ready"));
   }
@@ -140,9 +142,12 @@ TEST_F(NodeIsolationTest, QuarantineChangesAreAuditedOnce) {
                     IsolationLevel::kHypervisor);
   };
   const auto gvisor = verified("gvisor", IsolationLevel::kApplicationKernel, 70);
-  // Quarantined when the server first hears of it: that counts.
+  // Quarantined when the server first hears of it: that counts. (No rate
+  // limit here: QuarantineAuditsAreRateLimitedPerClass.)
   agent.setIsolation({zone(IsolationLevel::kSharedKernel), gvisor});
-  ASSERT_NO_FATAL_FAILURE(startOn(agent));
+  auto unlimited = options();
+  unlimited.quarantine_audit_interval = 0ms;
+  ASSERT_NO_FATAL_FAILURE(startOn(agent, unlimited));
   auto entries = audit();
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].principal, "node:node-a");
@@ -239,6 +244,143 @@ TEST_F(NodeIsolationTest, AnOlderListOnTheSameConnectionIsIgnored) {
   ASSERT_TRUE(runUntil(io, [&] { return view("node-a").last_heartbeat == clock.now(); }));
   EXPECT_EQ(view("node-a").isolation[0].level, IsolationLevel::kHypervisor);
   EXPECT_EQ(view("node-a").isolation[0].score, 90);
+}
+
+
+TEST_F(NodeIsolationTest, AHelloWithoutAListLeavesEveryClassUnverified) {
+  FakeAgent agent("node-a", {"edera-zone", "gvisor"}, {4096, 4000});
+  const auto zone = verified("edera-zone", IsolationLevel::kSharedKernel, 15,
+                             IsolationLevel::kHypervisor);  // quarantined
+  agent.setIsolation({zone, verified("gvisor", IsolationLevel::kApplicationKernel, 70)});
+  ASSERT_NO_FATAL_FAILURE(startOn(agent));
+  ASSERT_EQ(view("node-a").isolation.size(), 2u);
+  ASSERT_EQ(audit().size(), 1u);
+
+  // The agent is replaced by one that verifies nothing: what the previous
+  // process verified is not kept.
+  agent.setVerifies(false);
+  const int ready = listener.countOf("changed:node-a:Ready");
+  agent.dropConnections();
+  ASSERT_TRUE(waitFor("changed:node-a:Ready", ready + 1));
+  EXPECT_TRUE(view("node-a").isolation.empty());
+  EXPECT_TRUE(registry->schedulingNodes()[0].isolation.empty());
+  EXPECT_EQ(registry->classIsolation("node-a", "gvisor")->level, IsolationLevel::kUnverified);
+  EXPECT_EQ(listener.countOf("isolation:node-a:edera-zone,gvisor"), 2);  // learnt, then lost
+  heartbeat("node-a");
+  EXPECT_EQ(agent.nodeInfoRevisions().back(), std::nullopt);  // the revision is reset
+  // Unverified ends no quarantine: nothing audited; verified quarantined
+  // again, it is the same quarantine.
+  EXPECT_EQ(audit().size(), 1u);
+  agent.setVerifies(true);
+  agent.dropConnections();
+  ASSERT_TRUE(waitFor("changed:node-a:Ready", ready + 2));
+  EXPECT_EQ(view("node-a").isolation.size(), 2u);
+  EXPECT_EQ(audit().size(), 1u);
+}
+
+TEST_F(NodeIsolationTest, ItemsTheNodeMustNotReportAreDropped) {
+  FakeAgent agent("node-a", {"gvisor", "native"}, {4096, 4000});
+  const std::vector<api::ClassIsolation> list{
+      verified("native", IsolationLevel::kSharedKernel, 50),
+      verified("gvisor", IsolationLevel::kApplicationKernel, 70),
+      verified("native", IsolationLevel::kHypervisor, 100),  // which one is true?
+      verified("kata", IsolationLevel::kHypervisor, 100),    // not offered
+      verified("Kata\x1b[2J\n", IsolationLevel::kHypervisor, 100)};
+  agent.setIsolation(list);
+  CapturedLog log(spdlog::level::warn);
+  ASSERT_NO_FATAL_FAILURE(startOn(agent));
+  auto node = view("node-a");
+  ASSERT_EQ(node.isolation.size(), 1u);
+  EXPECT_EQ(node.isolation[0].runtime_class, "gvisor");
+  EXPECT_EQ(registry->classIsolation("node-a", "native")->level, IsolationLevel::kUnverified);
+  EXPECT_FALSE(registry->classIsolation("node-a", "kata")->quarantined());
+  // One warning, counting, with the agent's strings made printable.
+  EXPECT_EQ(log.count("ignored 4 of 5 isolation items from the agent: 1 not a runtime class name "
+                      "(e.g. \"Kata?[2J?\"), 1 of a class the node does not offer (e.g. \"kata\"), "
+                      "2 of a class named more than once (e.g. \"native\")"),
+            1u)
+      << (log.lines().empty() ? "" : log.lines().back());
+  for (const auto& line : log.lines()) EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+  // The same list again (a new revision) is not warned about again.
+  agent.setIsolation(list);
+  heartbeat("node-a");
+  EXPECT_EQ(log.count("ignored 4 of 5"), 1u);
+}
+
+TEST_F(NodeIsolationTest, QuarantineAuditsAreRateLimitedPerClass) {
+  FakeAgent agent("node-a", {"edera-zone", "kata"}, {4096, 4000});
+  const auto zone = [](IsolationLevel level) {
+    return verified("edera-zone", level, 15, IsolationLevel::kHypervisor);
+  };
+  const auto kata = [](IsolationLevel level) {
+    return verified("kata", level, 15, IsolationLevel::kHypervisor);
+  };
+  auto limited = options();
+  limited.quarantine_audit_interval = 10s;
+  agent.setIsolation({zone(IsolationLevel::kSharedKernel), kata(IsolationLevel::kHypervisor)});
+  CapturedLog log(spdlog::level::info);
+  ASSERT_NO_FATAL_FAILURE(startOn(agent, limited));
+  ASSERT_EQ(audit().size(), 1u);
+  // The zone flips on every heartbeat: nothing more within the interval,
+  // in the audit or the log.
+  for (auto level : {IsolationLevel::kHypervisor, IsolationLevel::kSharedKernel,
+                     IsolationLevel::kHypervisor}) {
+    agent.setIsolation({zone(level), kata(IsolationLevel::kHypervisor)});
+    heartbeat("node-a");
+  }
+  EXPECT_EQ(audit().size(), 1u);
+  EXPECT_EQ(log.count("\"edera-zone\" is no longer quarantined"), 0u);
+  // Another class has its own allowance.
+  agent.setIsolation({zone(IsolationLevel::kHypervisor), kata(IsolationLevel::kSharedKernel)});
+  heartbeat("node-a");
+  EXPECT_EQ(actions(audit()).back(), "isolation.quarantined kata (shared-kernel, claim hypervisor)");
+  // Once the interval is over, the zone's current state is written, with
+  // the changes that were not.
+  for (int i = 0; i < 7; ++i) heartbeat("node-a");
+  const auto entries = actions(audit());
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries.back(),
+            "isolation.released edera-zone (hypervisor, claim hypervisor; 2 changes suppressed)");
+  EXPECT_EQ(log.count("\"edera-zone\" is no longer quarantined: hypervisor; 2 changes suppressed"),
+            1u);
+  for (int i = 0; i < 10; ++i) heartbeat("node-a");
+  EXPECT_EQ(audit().size(), 3u);  // nothing held, nothing more
+}
+
+TEST_F(NodeIsolationTest, OnlyWhatSchedulingOrStatusesUseNotifies) {
+  FakeAgent agent("node-a", {"gvisor"}, {4096, 4000});
+  auto gvisor = verified("gvisor", IsolationLevel::kApplicationKernel, 70);
+  agent.setIsolation({gvisor});
+  ASSERT_NO_FATAL_FAILURE(startOn(agent));
+  EXPECT_EQ(listener.countOf("isolation:node-a:gvisor"), 1);
+  const int changed = listener.countOf("changed:node-a:Ready");
+
+  // A new probe with the same result: new times and findings. Shown, but
+  // neither the scheduler nor any workload's status sees a difference.
+  gvisor.verified_at = kStart;
+  gvisor.attempted_at = kStart;
+  gvisor.findings.push_back({"seccomp-off", api::Severity::kLow, "mode 0", "--oci-seccomp"});
+  agent.setIsolation({gvisor});
+  heartbeat("node-a");
+  EXPECT_EQ(view("node-a").isolation[0].verified_at, kStart);
+  EXPECT_EQ(view("node-a").isolation[0].findings.size(), 2u);
+  EXPECT_EQ(registry->classIsolation("node-a", "gvisor")->verified_at, kStart);
+  EXPECT_EQ(listener.countOf("changed:node-a:Ready"), changed);
+  EXPECT_EQ(listener.countOf("isolation:node-a:gvisor"), 1);
+
+  // Another score: both.
+  gvisor.score = 67;
+  agent.setIsolation({gvisor});
+  heartbeat("node-a");
+  EXPECT_EQ(listener.countOf("changed:node-a:Ready"), changed + 1);
+  EXPECT_EQ(listener.countOf("isolation:node-a:gvisor"), 2);
+  EXPECT_EQ(registry->schedulingNodes()[0].isolation[0].score, 67);
+  // A claim it meets: the scheduler's input, not what a status shows.
+  gvisor.claim = IsolationLevel::kApplicationKernel;
+  agent.setIsolation({gvisor});
+  heartbeat("node-a");
+  EXPECT_EQ(listener.countOf("changed:node-a:Ready"), changed + 2);
+  EXPECT_EQ(listener.countOf("isolation:node-a:gvisor"), 2);
 }
 
 }  // namespace

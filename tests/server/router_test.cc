@@ -207,7 +207,8 @@ TEST(HttpMessageTest, ErrorStatusMapping) {
   EXPECT_EQ(httpStatusFor(Code::kUnavailable), 503u);
   EXPECT_EQ(httpStatusFor(Code::kDeadlineExceeded), 504u);
   EXPECT_EQ(httpStatusFor(Code::kInternal), 500u);
-  EXPECT_EQ(httpStatusFor(Code::kCancelled), 500u);
+  EXPECT_EQ(httpStatusFor(Code::kCancelled), 503u);
+  EXPECT_EQ(httpStatusFor(Code::kUnimplemented), 501u);
   auto res = errorResponse(Error{Code::kNotFound, "no \"x\"", "id"}, "Why");
   EXPECT_EQ(res.status, 404u);
   auto body = nlohmann::json::parse(res.body);

@@ -5,6 +5,7 @@
 // entries of quarantine changes.
 
 #include <algorithm>
+#include <future>
 
 #include "server_fixture.h"
 
@@ -23,7 +24,12 @@ bool placedOn(const json& j, const std::string& node) {
 // kernel: quarantined. node-1 (native) has no verification at all.
 class ServerIsolationTest : public ServerFixture {
  protected:
-  void configure() override { node2_->setIsolation({zone(IsolationLevel::kSharedKernel)}); }
+  void configure() override {
+    node2_->setIsolation({zone(IsolationLevel::kSharedKernel)});
+    // Every quarantine change audited at once (the rate limit has its own
+    // test in node_registry_isolation_test.cc).
+    options_.registry.quarantine_audit_interval = 0ms;
+  }
 
   api::ClassIsolation zone(IsolationLevel level) const {
     api::ClassIsolation c;
@@ -168,6 +174,63 @@ TEST_F(ServerIsolationTest, AProbeAnswersOnceTheNodeHasProbed) {
       std::vector<std::string>{"node:node-2 edera-zone (shared-kernel, claim hypervisor) 200"});
   EXPECT_EQ(audited("isolation.released"),
             std::vector<std::string>{"node:node-2 edera-zone (hypervisor, claim hypervisor) 200"});
+}
+
+
+TEST_F(ServerIsolationTest, AProbeOfANodeRemovedMeanwhileOrOfAnAgentThatDoesNotProbe) {
+  node1_->setVerifies(false);
+  auto unimplemented = server_->post("/nodes/node-1/probe");
+  EXPECT_EQ(unimplemented.status, 501u) << unimplemented.body;
+  EXPECT_EQ(unimplemented.json["error"]["code"], "Unimplemented");
+
+  node2_->holdSlowCalls(true);
+  auto probing = std::async(std::launch::async, [&] { return server_->post("/nodes/node-2/probe"); });
+  ASSERT_TRUE(eventually([&] { return node2_->heldSlowCalls() == 1; }));
+  ASSERT_EQ(server_->del("/nodes/node-2?force=true").status, 200u);
+  auto gone = probing.get();
+  EXPECT_EQ(gone.status, 404u) << gone.body;
+  EXPECT_EQ(gone.json["error"]["code"], "NotFound");
+}
+
+TEST_F(ServerIsolationTest, WatchersSeeAVerificationChange) {
+  create(spec("int-1", "edera-zone"));
+  ASSERT_TRUE(eventually([&] { return node2_->workload("int-1").has_value(); }));
+  auto stream = server_->stream("/workloads?watch=true&id=int-1");
+  StreamingRequest& watch = *stream;
+  ASSERT_EQ(watch.status(), 200u);
+  auto added = json::parse(watch.readLine().value_or("{}"));
+  EXPECT_EQ(added["type"], "ADDED");
+  // Verified as claimed: no status of the workload changes, its isolation does.
+  node2_->setIsolation({zone(IsolationLevel::kHypervisor)});
+  std::optional<json> seen;
+  while (auto line = watch.readLine()) {
+    auto event = json::parse(*line);
+    ASSERT_EQ(event["type"], "MODIFIED") << *line;
+    if (event["workload"]["status"]["isolation"]["quarantined"] == false) {
+      seen = event;
+      break;
+    }
+  }
+  ASSERT_TRUE(seen) << "no MODIFIED event showed the new verification";
+  EXPECT_EQ((*seen)["workload"]["status"]["isolation"]["level"], "hypervisor");
+  watch.close();
+}
+
+// POST /nodes/{id}/probe with a deadline far shorter than the default.
+class ShortProbeDeadlineTest : public ServerIsolationTest {
+ protected:
+  void configure() override {
+    ServerIsolationTest::configure();
+    options_.registry.probe_timeout = 300ms;
+  }
+};
+
+TEST_F(ShortProbeDeadlineTest, AProbeThatOutlastsItsDeadlineIs504) {
+  node2_->holdSlowCalls(true);
+  auto late = server_->post("/nodes/node-2/probe?runtime_class=edera-zone");
+  EXPECT_EQ(late.status, 504u) << late.body;
+  EXPECT_EQ(late.json["error"]["code"], "DeadlineExceeded");
+  node2_->releaseSlowCalls();
 }
 
 }  // namespace

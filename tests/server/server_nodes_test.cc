@@ -327,6 +327,24 @@ class VerifiedZoneFixture : public ServerFixture {
 };
 
 TEST_F(VerifiedZoneFixture, TrustLevelsOfferWhatTheNodesRun) {
+  // node-4 offers gvisor and kata, which untrusted workloads may use, but
+  // verified neither: gvisor is quarantined (below its claim), kata
+  // unverified. Neither is available to a level that requires isolation.
+  auto agent4 = makeAgent("node-4", {"gvisor", "kata"}, {8192, 8000});
+  FakeAgent& node4 = *agent4;
+  api::ClassIsolation quarantined;
+  quarantined.runtime_class = "gvisor";
+  quarantined.claim = api::IsolationLevel::kApplicationKernel;
+  quarantined.level = api::IsolationLevel::kSharedKernel;
+  quarantined.score = 40;
+  api::ClassIsolation unverified;
+  unverified.runtime_class = "kata";
+  node4.setIsolation({quarantined, unverified});
+  ASSERT_EQ(server_->post("/nodes", nodeJson("node-4", node4.address())).status, 201u);
+  ASSERT_TRUE(waitNodeState("node-4", NodeState::kReady));
+  ASSERT_TRUE(eventually(
+      [&] { return server_->get("/nodes/node-4").json["isolation"].size() == 2; }));
+
   auto res = server_->get("/trust-levels");
   ASSERT_EQ(res.status, 200u);
   EXPECT_EQ(res.json["default_trust"], "internal");
@@ -334,9 +352,21 @@ TEST_F(VerifiedZoneFixture, TrustLevelsOfferWhatTheNodesRun) {
   EXPECT_EQ(level(res.json, "internal")["min_isolation"], "any");
   EXPECT_EQ(level(res.json, "untrusted")["available"], json::array({"edera-zone"}));
   EXPECT_EQ(level(res.json, "multi_tenant")["available"], json::array({"edera-zone"}));
-  EXPECT_EQ(level(res.json, "internal")["available"], json::array({"edera-zone", "native"}));
+  EXPECT_EQ(level(res.json, "internal")["available"],
+            json::array({"edera-zone", "gvisor", "kata", "native"}));
 
+  // Without node-2's zone: queued rather than refused while node-4 offers
+  // gvisor and kata, placed nowhere.
   ASSERT_EQ(server_->del("/nodes/node-2").status, 200u);
+  auto waiting =
+      server_->post("/workloads", R"({"id":"u-0","image":"busybox:1.36","trust":"untrusted"})");
+  ASSERT_EQ(waiting.status, 201u) << waiting.body;
+  EXPECT_EQ(waiting.json["status"]["reason"], "Unschedulable");
+  EXPECT_EQ(waiting.json["status"]["message"],
+            "0/2 nodes available: 1 class not offered, 1 class not verified (gvisor: "
+            "shared-kernel, quarantined; kata: unverified; below application-kernel)");
+  ASSERT_EQ(server_->del("/workloads/u-0").status, 200u);
+  ASSERT_EQ(server_->del("/nodes/node-4").status, 200u);
   auto without = server_->get("/trust-levels").json;
   EXPECT_EQ(level(without, "untrusted")["available"], json::array());
   EXPECT_EQ(level(without, "internal")["available"], json::array({"native"}));

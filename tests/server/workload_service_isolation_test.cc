@@ -129,5 +129,43 @@ TEST_F(WorkloadIsolationTest, AConfiguredRequirementApplies) {
   EXPECT_EQ(admission_.requirement(workload("i-1", TrustLevel::kInternal)), std::nullopt);
 }
 
+
+TEST_F(WorkloadIsolationTest, AWorkloadPlacedAgainAfterNodeLossKeepsItsClass) {
+  fleet_.addNode("n1", {"edera-zone", "gvisor"}, {4096, 4000});
+  fleet_.view("n1").isolation = {quarantinedZone(),
+                                 verification("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  auto w = workload("u-1", TrustLevel::kUntrusted);
+  w.restart_policy = api::RestartPolicy::kOnFailure;
+  ASSERT_EQ(accepted(w).spec.runtime_class, "gvisor");
+  // n2 verifies both; edera-zone is the level's first choice for a new workload.
+  fleet_.addNode("n2", {"edera-zone", "gvisor"}, {4096, 4000});
+  fleet_.view("n2").isolation = {
+      verification("edera-zone", IsolationLevel::kHypervisor, 100, IsolationLevel::kHypervisor),
+      verification("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  EXPECT_EQ(accepted(workload("u-2", TrustLevel::kUntrusted)).spec.runtime_class, "edera-zone");
+
+  fleet_.setState("n1", NodeState::kLost, "NoHeartbeat");
+  nodeChanged("n1");
+  const auto moved = record("u-1");
+  EXPECT_EQ(moved.status.node, "n2");
+  EXPECT_EQ(moved.spec.runtime_class, "gvisor");
+  EXPECT_EQ(fleet_.copies("n2").at("u-1").spec.runtime_class, "gvisor");
+}
+
+TEST_F(WorkloadIsolationTest, AVerificationChangeIsPublishedForTheClassesWorkloads) {
+  fleet_.addNode("n1", {"edera-zone", "gvisor"}, {4096, 4000});
+  fleet_.addNode("n2", {"gvisor"}, {4096, 4000});
+  accepted(workload("g-1", TrustLevel::kInternal, "gvisor"));
+  accepted(workload("z-1", TrustLevel::kInternal, "edera-zone"));
+  ASSERT_EQ(status("g-1").node, "n1");  // binpack: the first of two equal nodes
+  sink_.events.clear();
+  service_->onIsolationChanged("n1", {"gvisor"});
+  ASSERT_EQ(sink_.events.size(), 1u);
+  EXPECT_EQ(sink_.events[0].type, WatchEventType::kModified);
+  EXPECT_EQ(sink_.events[0].record.spec.id, "g-1");
+  service_->onIsolationChanged("n2", {"edera-zone", "gvisor"});  // nothing of it placed there
+  EXPECT_EQ(sink_.events.size(), 1u);
+}
+
 }  // namespace
 }  // namespace zp::server::testing

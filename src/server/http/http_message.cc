@@ -23,7 +23,10 @@ unsigned httpStatusFor(Code code) {
       return http_status::kConflict;
     case Code::kResourceExhausted:
     case Code::kUnavailable:
+    case Code::kCancelled:  // the server (or what it waited for) is stopping
       return http_status::kUnavailable;
+    case Code::kUnimplemented:
+      return http_status::kNotImplemented;
     case Code::kDeadlineExceeded:
       return http_status::kGatewayTimeout;
     case Code::kUnauthenticated:

@@ -39,6 +39,7 @@ inline constexpr unsigned kPayloadTooLarge = 413;
 inline constexpr unsigned kUnprocessable = 422;
 inline constexpr unsigned kTooManyRequests = 429;
 inline constexpr unsigned kInternal = 500;
+inline constexpr unsigned kNotImplemented = 501;
 inline constexpr unsigned kUnavailable = 503;
 inline constexpr unsigned kGatewayTimeout = 504;
 }  // namespace http_status
@@ -117,7 +118,8 @@ HttpResponse errorResponse(unsigned status, const Error& error, std::string_view
 // An error body with the status for its code: InvalidArgument 422 (values;
 // handlers answer 400 themselves for malformed input), NotFound 404,
 // AlreadyExists/FailedPrecondition 409, ResourceExhausted/Unavailable 503,
-// DeadlineExceeded 504, anything else 500.
+// Cancelled 503 (the server is stopping), Unimplemented 501 (e.g. an agent
+// without the operation), DeadlineExceeded 504, anything else 500.
 HttpResponse errorResponse(const Error& error, std::string_view reason = {});
 unsigned httpStatusFor(Code code);
 // An InvalidArgument error about a request parameter or field: 400 for its

@@ -24,9 +24,7 @@ std::vector<std::string> verifiedClasses(const std::vector<NodeView>& nodes,
   std::vector<std::string> out;
   for (const auto& node : nodes) {
     for (const auto& c : node.isolation) {
-      if (std::find(node.runtime_classes.begin(), node.runtime_classes.end(), c.runtime_class) ==
-              node.runtime_classes.end() ||
-          !c.satisfies(requirement) ||
+      if (!node.admits(c.runtime_class, requirement) ||
           std::find(out.begin(), out.end(), c.runtime_class) != out.end()) {
         continue;
       }

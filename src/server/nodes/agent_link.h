@@ -159,6 +159,14 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   bool connected() const { return connected_; }
   // What the next heartbeat names as the isolation revision it holds.
   std::optional<std::int64_t> isolationRevision() const { return isolation_revision_; }
+  // The owner applied an isolation list of `revision` from a reply on this
+  // link (a ProbeIsolation answer): while connected, the next heartbeat
+  // names it, unless it already names a newer one.
+  void noteIsolationRevision(std::int64_t revision) {
+    if (connected_ && (!isolation_revision_ || revision > *isolation_revision_)) {
+      isolation_revision_ = revision;
+    }
+  }
   // Calls in flight (for tests).
   std::size_t inFlight() const { return in_flight_; }
   // Log streams open or being opened.

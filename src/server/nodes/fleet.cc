@@ -16,18 +16,30 @@ std::string_view nodeStateName(NodeState state) {
   return "NotReady";
 }
 
+bool NodeView::offers(std::string_view runtime_class) const {
+  return std::find(runtime_classes.begin(), runtime_classes.end(), runtime_class) !=
+         runtime_classes.end();
+}
+
+bool NodeView::admits(std::string_view runtime_class,
+                      const api::IsolationRequirement& requirement) const {
+  if (!offers(runtime_class)) return false;
+  if (!requirement) return true;
+  const api::ClassIsolation* entry = api::findIsolation(isolation, runtime_class);
+  return entry != nullptr && entry->satisfies(requirement);
+}
+
+api::ClassIsolation withoutFindings(const api::ClassIsolation& entry) {
+  api::ClassIsolation out = entry;
+  out.findings.clear();
+  out.findings.shrink_to_fit();
+  return out;
+}
+
 api::ClassIsolation isolationSummary(const std::vector<api::ClassIsolation>& classes,
                                      std::string_view runtime_class) {
+  if (const auto* found = api::findIsolation(classes, runtime_class)) return withoutFindings(*found);
   api::ClassIsolation summary;
-  if (const auto* found = api::findIsolation(classes, runtime_class)) {
-    summary.claim = found->claim;
-    summary.level = found->level;
-    summary.score = found->score;
-    summary.verified_at = found->verified_at;
-    summary.probe_version = found->probe_version;
-    summary.attempted_at = found->attempted_at;
-    summary.error = found->error;
-  }
   summary.runtime_class = std::string(runtime_class);
   return summary;
 }

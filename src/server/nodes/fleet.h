@@ -50,8 +50,23 @@ struct NodeView {
     return {capacity.memory_mb - allocated.memory_mb,
             capacity.cpu_millicores - allocated.cpu_millicores};
   }
+  // Whether the node offers `runtime_class`.
+  bool offers(std::string_view runtime_class) const;
+  // Whether it offers `runtime_class` and its verification of the class
+  // satisfies `requirement` (docs/architecture.md §8.3, §10.3; a class
+  // without an entry is unverified, which only "any" takes).
+  bool admits(std::string_view runtime_class, const api::IsolationRequirement& requirement) const;
 };
 
+// What a workload's status needs of its node (docs/architecture.md §8.5).
+struct NodeStatus {
+  NodeState state = NodeState::kNotReady;
+  std::string reason;   // "" when Ready
+  std::string message;  // "" when Ready
+};
+
+// `entry` without its findings (every other field as it is).
+api::ClassIsolation withoutFindings(const api::ClassIsolation& entry);
 // `runtime_class`'s entry in `classes` without its findings, or an
 // unverified entry for it when there is none.
 api::ClassIsolation isolationSummary(const std::vector<api::ClassIsolation>& classes,
@@ -98,6 +113,13 @@ class Fleet {
     auto view = node(id);
     return view ? std::optional<NodeState>(view->state) : std::nullopt;
   }
+  // The node's state, reason and message without copying its view; nullopt
+  // when unknown.
+  virtual std::optional<NodeStatus> nodeStatus(std::string_view id) const {
+    auto view = node(id);
+    if (!view) return std::nullopt;
+    return NodeStatus{view->state, std::move(view->reason), std::move(view->message)};
+  }
   // The node's verification of `runtime_class` without its findings (for
   // display); a class it has no entry for is kUnverified. nullopt when the
   // node is unknown.
@@ -136,9 +158,17 @@ class FleetListener {
   // A pushed status change (WorkloadEvent) from a Ready node.
   virtual void onStatus(const std::string& node, const api::WorkloadStatus& status) = 0;
   // The node's state changed (Ready -> NotReady -> Lost, or back), or it was
-  // cordoned/uncordoned/added. Capacity may have appeared: the service
-  // retries its Unschedulable queue; on Lost it reschedules (§8.6).
+  // cordoned/uncordoned/added, or its classes, capacity or the scheduling
+  // inputs of its isolation list (class, claim, level, score) changed.
+  // Capacity may have appeared: the service retries its Unschedulable
+  // queue; on Lost it reschedules (§8.6). `node` carries its isolation
+  // items without their findings.
   virtual void onNodeChanged(const NodeView& node) = 0;
+  // What a workload's status shows of these classes on the node (level,
+  // score, quarantined: docs/architecture.md §10.3) changed; `classes` is
+  // sorted. The service publishes its records of these classes there.
+  virtual void onIsolationChanged(const std::string& node,
+                                  const std::vector<std::string>& classes) = 0;
   // The node was removed (DELETE /nodes/{id}; while workloads are counted on
   // it only with force=true): its workloads are treated as on a lost node.
   virtual void onNodeRemoved(const std::string& node) = 0;

@@ -51,6 +51,7 @@ NodeRegistryOptions nodeRegistryOptions(const ServerConfig& config) {
       std::chrono::milliseconds(config.node_heartbeat_interval_ms);
   options.lifecycle.not_ready_after = std::chrono::milliseconds(config.node_not_ready_after_ms);
   options.lifecycle.lost_after = std::chrono::seconds(config.node_lost_after_seconds);
+  options.probe_timeout = std::chrono::seconds(config.probe_request_timeout_seconds);
   return options;
 }
 
@@ -81,6 +82,12 @@ const NodeRegistry::Node* NodeRegistry::find(std::string_view id) const {
   return it == nodes_.end() ? nullptr : it->second.get();
 }
 
+std::unique_ptr<NodeRegistry::Node> NodeRegistry::makeNode(store::NodeRecord record,
+                                                           MonotonicTime now) const {
+  return std::make_unique<Node>(std::move(record), options_.lifecycle, now, executor_,
+                                options_.max_probe_calls, options_.quarantine_audit_interval);
+}
+
 NodeView NodeRegistry::view(const Node& node, bool findings) const {
   NodeView v;
   v.id = node.record.id;
@@ -101,18 +108,12 @@ NodeView NodeRegistry::view(const Node& node, bool findings) const {
   } else {
     v.runtime_classes = node.configured_classes;
   }
-  if (findings) {
-    v.isolation = node.isolation;
-  } else {
-    v.isolation.reserve(node.isolation.size());
-    for (const auto& c : node.isolation)
-      v.isolation.push_back(isolationSummary(node.isolation, c.runtime_class));
-  }
+  v.isolation = findings ? node.isolation : node.summaries;
   return v;
 }
 
 void NodeRegistry::notifyChanged(const Node& node) {
-  if (listener_ != nullptr && !stopped_) listener_->onNodeChanged(view(node));
+  if (listener_ != nullptr && !stopped_) listener_->onNodeChanged(view(node, /*findings=*/false));
 }
 
 Status NodeRegistry::load(std::vector<store::NodeRecord> stored,
@@ -121,16 +122,14 @@ Status NodeRegistry::load(std::vector<store::NodeRecord> stored,
   const MonotonicTime since = monotonic_.now();
   for (auto& record : stored) {
     const std::string id = record.id;
-    nodes_[id] = std::make_unique<Node>(std::move(record), options_.lifecycle, since);
+    nodes_[id] = makeNode(std::move(record), since);
   }
   for (const auto& config : configured) {
     if (auto s = validateNode(config.id, config.address); !s) return s;
     Node* node = find(config.id);
     if (node == nullptr) {
       store::NodeRecord record{config.id, config.address, false, now};
-      node = (nodes_[config.id] =
-                  std::make_unique<Node>(std::move(record), options_.lifecycle, since))
-                 .get();
+      node = (nodes_[config.id] = makeNode(std::move(record), since)).get();
     }
     node->record.address = config.address;  // the file wins
     node->configured_classes = config.runtime_classes;
@@ -180,7 +179,10 @@ void NodeRegistry::shutdown() {
   if (stopped_) return;
   stopped_ = true;
   tick_timer_.cancel();
-  for (auto& [id, node] : nodes_) node->link->shutdown();
+  for (auto& [id, node] : nodes_) {
+    node->probe_slots->close();
+    node->link->shutdown();
+  }
 }
 
 asio::awaitable<void> NodeRegistry::tickLoop() {
@@ -206,6 +208,9 @@ void NodeRegistry::tick(MonotonicTime now) {
       }
     }
     node->link->tick(now);
+    if (node->audits.holding()) {
+      for (const auto& entry : node->audits.due(now)) writeQuarantineEntry(*node, entry);
+    }
   }
   for (const auto& id : changed) {
     if (const Node* node = find(id)) notifyChanged(*node);
@@ -219,9 +224,10 @@ bool NodeRegistry::updateInfo(Node& node, api::NodeInfo info, bool hello) {
   std::optional<std::vector<api::ClassIsolation>> isolation = std::move(info.isolation);
   info.isolation.reset();
   const std::int64_t revision = info.isolation_revision;
+  // The classes first: the list is checked against them.
   node.info = std::move(info);
   const bool isolation_changed =
-      isolation && updateIsolation(node, std::move(*isolation), revision, hello);
+      (isolation || hello) && updateIsolation(node, std::move(isolation), revision, hello);
   return changed || isolation_changed;
 }
 
@@ -335,6 +341,17 @@ std::optional<NodeState> NodeRegistry::state(std::string_view id) const {
   return node->lifecycle.state();
 }
 
+std::optional<NodeStatus> NodeRegistry::nodeStatus(std::string_view id) const {
+  const Node* node = find(id);
+  if (node == nullptr) return std::nullopt;
+  NodeStatus status{node->lifecycle.state(), {}, {}};
+  if (status.state != NodeState::kReady) {
+    status.reason = node->lifecycle.reason();
+    status.message = node->lifecycle.message();
+  }
+  return status;
+}
+
 void NodeRegistry::allocate(std::string_view id, const api::Resources& resources) {
   Node* node = find(id);
   if (node == nullptr) return;  // removed meanwhile: nothing to account
@@ -400,8 +417,8 @@ asio::awaitable<Result<NodeView>> NodeRegistry::add(std::string id, std::string 
   adding_.erase(id);
   if (!committed) co_return fail(committed.error());
   if (stopped_) co_return fail(Code::kCancelled, "the server is shutting down");
-  auto& node = nodes_[id] =
-      std::make_unique<Node>(std::move(record), options_.lifecycle, monotonic_.now());
+  auto& node = nodes_[id] = makeNode(std::move(record), monotonic_.now());
+  ++isolation_epoch_;
   attachLink(*node);
   spdlog::info("node \"{}\" at {} added", id, address);
   notifyChanged(*node);
@@ -429,8 +446,14 @@ asio::awaitable<Result<NodeView>> NodeRegistry::remove(std::string id, bool forc
   }
   NodeView last = view(*node);
   last.schedulable = !node->record.cordoned;
+  // Quarantine changes held by the rate limit are written now.
+  for (const auto& entry : node->audits.takeAll()) writeQuarantineEntry(*node, entry);
+  // Probes waiting for a slot end now, those in flight with the link
+  // (kCancelled): both answer that the node is gone.
+  node->probe_slots->close();
   node->link->shutdown();
   nodes_.erase(id);
+  ++isolation_epoch_;
   spdlog::info("node \"{}\" removed{}", id,
                last.workloads > 0 ? " with " + std::to_string(last.workloads) + " workload(s)"
                                   : std::string());

@@ -19,22 +19,36 @@
 // workloads (the node becomes Ready when it returns); onStatus for pushes
 // from Ready nodes; onNodeChanged when a node's state changes (Ready,
 // NotReady, Lost), when it is added, cordoned or uncordoned, and when its
-// capacity, classes or isolation list change; onNodeRemoved after a node
-// was removed.
+// capacity, classes or the scheduling inputs of its isolation list (class,
+// claim, level, score) change; onIsolationChanged when what a workload's
+// status shows of a class (level, score, quarantined) changed; onNodeRemoved
+// after a node was removed.
 //
 // Isolation (docs/architecture.md §10.3): each node's list of class
 // verifications comes with its Hello answer and with every heartbeat or
-// probe answer that carries one (an answer without `isolation` keeps the
-// list; on one connection a list of a lower isolation_revision than the one
-// held is stale and ignored). It is kept in memory only (a restarted server
-// learns it at the next Hello) and survives reconnections. Whenever a
-// *verified* entry's quarantined() differs from the class's last verified
-// state (a class first seen quarantined counts; an entry that turned
-// unverified, e.g. expired, changes nothing) the registry logs it and
-// appends an audit entry through the CommitQueue:
-// principal "node:<id>", action "isolation.quarantined" or
-// "isolation.released", target "<class> (<level>, claim <claim>)", result
-// 200, source the node's address.
+// probe answer that carries one. A Hello without one (an agent that does not
+// verify) empties the list: every class is unverified. A heartbeat answer
+// without one keeps the list; on one connection a list of a lower
+// isolation_revision than the one held is stale and ignored. Items whose
+// runtime_class is no DNS-1123 label, is not one the node offers, or is
+// named more than once are dropped (one warning per distinct problem, with
+// the names quoted and made printable). The list is kept in memory only (a
+// restarted server learns it at the next Hello) and survives reconnections.
+// Whenever a *verified* entry's quarantined() differs from the class's last
+// verified state (a class first seen quarantined counts; an entry that
+// turned unverified, e.g. expired, changes nothing) the registry logs it and
+// appends an audit entry through the CommitQueue: principal "node:<id>",
+// action "isolation.quarantined" or "isolation.released", target "<class>
+// (<level>, claim <claim>)", result 200, source the node's address; at most
+// one per (node, class) per options.quarantine_audit_interval of the
+// monotonic clock (QuarantineAudit: a change within it is held and written
+// when the interval is over, noting "; N changes suppressed").
+//
+// Probes on demand (probe()): one ProbeIsolation in flight per (node,
+// class), "" = every class; a request for a class joins the node's probe of
+// that class or of every class, and gets the same answer. At most
+// options.max_probe_calls of a node's call slots go to probes, so probes
+// never starve its workload calls.
 //
 // Threading: everything runs on the executor given at construction (the
 // server's io_context); nothing is thread-safe. shutdown() ends the tick
@@ -48,6 +62,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -59,10 +74,12 @@
 
 #include "common/status.h"
 #include "common/time.h"
+#include "server/async_slots.h"
 #include "server/config.h"
 #include "server/nodes/agent_link.h"
 #include "server/nodes/fleet.h"
 #include "server/nodes/node_lifecycle.h"
+#include "server/nodes/quarantine_audit.h"
 #include "store/commit_queue.h"
 #include "store/store.h"
 
@@ -74,8 +91,14 @@ struct NodeRegistryOptions {
   // (heartbeat_interval, not_ready_after).
   AgentLinkOptions link;
   std::chrono::milliseconds tick_interval{200};
-  // How long POST /nodes/{id}/probe waits for the agent's ProbeIsolation.
-  std::chrono::milliseconds probe_timeout{std::chrono::minutes(5)};
+  // How long POST /nodes/{id}/probe waits for the agent's ProbeIsolation
+  // (server config probe_request_timeout_seconds), a wait for a probe slot
+  // included.
+  std::chrono::milliseconds probe_timeout{std::chrono::minutes(10)};
+  // ProbeIsolation calls in flight per node at once (of link.max_in_flight).
+  std::size_t max_probe_calls = 2;
+  // At most one quarantine audit entry per (node, class) this often.
+  std::chrono::milliseconds quarantine_audit_interval{std::chrono::minutes(1)};
 };
 
 // The lifecycle and link options of a server configuration.
@@ -118,9 +141,12 @@ class NodeRegistry final : public Fleet {
 
   // Asks the node to probe `runtime_class` ("" = every class) now
   // (ProbeIsolation, docs/architecture.md §10.2), applies the isolation list
-  // of its answer, and returns the node's view. kNotFound for an unknown
-  // node (or an unknown class: the agent's NotFound), kUnavailable when the
-  // node is not connected, kDeadlineExceeded after options.probe_timeout.
+  // of its answer, and returns the node's view; joins a probe of the class
+  // (or of every class) already in flight on the node. kNotFound for an
+  // unknown node, one removed before the answer, or an unknown class (the
+  // agent's NotFound); kUnavailable when the node is not connected;
+  // kDeadlineExceeded after options.probe_timeout; kCancelled when the
+  // server stops first; kUnimplemented from an agent that does not probe.
   boost::asio::awaitable<Result<NodeView>> probe(std::string id, std::string runtime_class);
 
   // One round of the timer loop at `now` of the MonotonicClock (public so
@@ -132,6 +158,7 @@ class NodeRegistry final : public Fleet {
   const std::vector<NodeView>& schedulingNodes() const override;
   std::optional<NodeView> node(std::string_view id) const override;
   std::optional<NodeState> state(std::string_view id) const override;
+  std::optional<NodeStatus> nodeStatus(std::string_view id) const override;
   std::optional<api::ClassIsolation> classIsolation(std::string_view id,
                                                     std::string_view runtime_class) const override;
   void allocate(std::string_view node, const api::Resources& resources) override;
@@ -143,27 +170,45 @@ class NodeRegistry final : public Fleet {
       std::string_view node, protocol::Logs request) override;
 
  private:
+  struct ProbeJob;  // one ProbeIsolation in flight (node_registry_probe.cc)
+
   struct Node {
-    Node(store::NodeRecord record, LifecycleOptions options, MonotonicTime now)
-        : record(std::move(record)), lifecycle(options, now) {}
+    Node(store::NodeRecord record, LifecycleOptions options, MonotonicTime now,
+         const boost::asio::any_io_executor& executor, std::size_t probe_calls,
+         std::chrono::milliseconds audit_interval)
+        : record(std::move(record)),
+          lifecycle(options, now),
+          probe_slots(std::make_shared<AsyncSlots>(executor, probe_calls)),
+          audits(audit_interval) {}
     store::NodeRecord record;                     // id, address, cordoned, added_at
     std::vector<std::string> configured_classes;  // from the config, until NodeInfo
     NodeLifecycle lifecycle;                      // on the monotonic clock
     std::optional<TimePoint> last_heartbeat;      // wall time, for the view
     std::optional<api::NodeInfo> info;  // the agent's last Node answer, without `isolation`
-    // The agent's class verifications, sorted by class, and the revision
-    // they came with (nullopt before the first list).
+    // The agent's class verifications (checked, sorted by class), the same
+    // without their findings (scheduling, status lookups), and the revision
+    // they came with (nullopt before the first list, or after a Hello
+    // without one).
     std::vector<api::ClassIsolation> isolation;
+    std::vector<api::ClassIsolation> summaries;
     std::optional<std::int64_t> isolation_revision;
     // The classes whose last verified entry was quarantined (what the audit
     // of quarantine changes compares with).
     std::set<std::string, std::less<>> quarantined;
+    // The last warning about dropped isolation items (not repeated).
+    std::string dropped_warning;
+    // Probes in flight by class ("" = every class), and the node's probe
+    // slots (shared: a probe waiting for one outlives a removed node).
+    std::map<std::string, std::shared_ptr<ProbeJob>, std::less<>> probes;
+    std::shared_ptr<AsyncSlots> probe_slots;
+    QuarantineAudit audits;
     api::Resources allocated;
     int workloads = 0;
     bool removing = false;  // a removal is being committed: not schedulable
     std::shared_ptr<AgentLink> link;
   };
 
+  std::unique_ptr<Node> makeNode(store::NodeRecord record, MonotonicTime now) const;
   Node* find(std::string_view id);
   const Node* find(std::string_view id) const;
   // `findings` false leaves the isolation items' findings out (the
@@ -185,15 +230,32 @@ class NodeRegistry final : public Fleet {
   void onDisconnected(const std::string& id, const AgentLink* link, std::string_view reason,
                       const std::string& message);
   // Records `info` (from a Hello answer when `hello`); true when capacity,
-  // classes or the isolation list changed.
+  // classes or the scheduling inputs of the isolation list changed.
   bool updateInfo(Node& node, api::NodeInfo info, bool hello);
-  // Replaces the node's isolation list with `classes` of `revision` unless
-  // it is stale (see above); audits quarantine changes. True when it changed.
-  bool updateIsolation(Node& node, std::vector<api::ClassIsolation> classes, std::int64_t revision,
-                       bool hello);
-  // Logs and audits each class whose quarantined() differs between the lists.
+  // Applies an isolation list of `revision` (nullopt `classes`: a Hello
+  // without one, i.e. an empty list and no revision), unless it is stale
+  // (see above): checks its items, audits quarantine changes, tells the
+  // listener what workloads show differently. True when the scheduling
+  // inputs (class, claim, level, score) changed.
+  bool updateIsolation(Node& node, std::optional<std::vector<api::ClassIsolation>> classes,
+                       std::int64_t revision, bool hello);
+  // `items` without those the node must not report (above), sorted by class.
+  std::vector<api::ClassIsolation> checkedIsolation(Node& node,
+                                                    std::vector<api::ClassIsolation> items);
+  // Logs and audits (rate-limited) each class whose quarantined() differs
+  // between the lists.
   void auditQuarantine(Node& node, const std::vector<api::ClassIsolation>& before,
                        const std::vector<api::ClassIsolation>& after);
+  // Logs and appends one quarantine audit entry of the node.
+  void writeQuarantineEntry(const Node& node, const QuarantineAudit::Entry& entry);
+  // The probe of a ProbeJob: waits for a probe slot, calls, applies.
+  boost::asio::awaitable<Result<NodeView>> runProbe(std::string id, std::string runtime_class,
+                                                    std::shared_ptr<AgentLink> link,
+                                                    std::shared_ptr<AsyncSlots> slots);
+  // Why a probe on `link` that ended in `error` failed: kNotFound when the
+  // node is gone (or was removed and added again), kCancelled when the
+  // server stops, else `error`.
+  Error probeFailure(const std::string& id, const AgentLink* link, Error error) const;
   // A heartbeat, Hello or resync answered now: the wall time for the view.
   void stampHeartbeat(Node& node);
   boost::asio::awaitable<Result<NodeView>> setCordoned(std::string id, bool cordoned);
@@ -211,8 +273,9 @@ class NodeRegistry final : public Fleet {
   // use (no allocation) and rebuilt only when something but the allocation
   // changed; allocate()/release() update their entry in place.
   mutable std::vector<NodeView> scheduling_;
-  // Bumped whenever a node's isolation list changes; scheduling_ was built
-  // at scheduling_epoch_ (the lists are not compared on every use).
+  // Bumped whenever the scheduling inputs of a node's isolation list change
+  // and when a node is added or removed; scheduling_ was built at
+  // scheduling_epoch_ (the lists are not compared on every use).
   std::uint64_t isolation_epoch_ = 0;
   mutable std::uint64_t scheduling_epoch_ = 0;
   boost::asio::steady_timer tick_timer_;

@@ -25,20 +25,6 @@ constexpr std::array<std::string_view, kCount> kReasonText = {
 // Distinct verifications named after "class not verified"; more are "…".
 constexpr std::size_t kMaxNamedVerifications = 4;
 
-bool offers(const NodeView& node, std::string_view cls) {
-  return std::find(node.runtime_classes.begin(), node.runtime_classes.end(), cls) !=
-         node.runtime_classes.end();
-}
-
-// Does the node's verification of `cls` satisfy `requirement`? (No entry:
-// unverified, which only "any" takes.)
-bool verified(const NodeView& node, std::string_view cls,
-              const api::IsolationRequirement& requirement) {
-  if (!requirement) return true;
-  const api::ClassIsolation* isolation = api::findIsolation(node.isolation, cls);
-  return isolation != nullptr && isolation->satisfies(requirement);
-}
-
 // "edera-zone: shared-kernel, quarantined", "gvisor: unverified".
 std::string describeVerification(const NodeView& node, const std::string& cls) {
   const api::ClassIsolation* isolation = api::findIsolation(node.isolation, cls);
@@ -99,9 +85,9 @@ Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::
       const api::Resources free = node.allocatable();
       bool offered = false, verified_some = false, memory_fits = false, fits = false;
       for (const auto& cls : classes) {
-        if (!offers(node, cls)) continue;
+        if (!node.offers(cls)) continue;
         offered = true;
-        if (!verified(node, cls, requirement)) continue;
+        if (!node.admits(cls, requirement)) continue;
         verified_some = true;
         if (free.memory_mb < accounted(spec, cls).memory_mb) continue;
         memory_fits = true;
@@ -118,7 +104,7 @@ Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::
     if (reason == kClassNotVerified) {
       // Only for the nodes that fail here: a user must see why.
       for (const auto& cls : classes) {
-        if (!offers(node, cls)) continue;
+        if (!node.offers(cls)) continue;
         std::string seen = describeVerification(node, cls);
         if (std::find(unverified.begin(), unverified.end(), seen) == unverified.end()) {
           unverified.push_back(std::move(seen));
@@ -133,8 +119,7 @@ Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::
     std::tuple<std::int64_t, std::int64_t> best_left{};
     const api::Resources need = accounted(spec, cls);
     for (const auto& node : nodes) {
-      if (node.state != NodeState::kReady || !node.schedulable || !offers(node, cls) ||
-          !verified(node, cls, requirement)) {
+      if (node.state != NodeState::kReady || !node.schedulable || !node.admits(cls, requirement)) {
         continue;
       }
       const api::Resources free = node.allocatable();

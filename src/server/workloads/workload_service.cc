@@ -119,8 +119,8 @@ WorkloadRecord WorkloadService::shown(const WorkloadRecord& record) const {
   if (!isPlaced(record) || isFinal(record) || awaitsRemoval(record)) return record;
   // Every read and watch event goes through here: the state alone (no copy
   // of the node's view) while the node is Ready.
-  if (fleet_.state(record.status.node) == NodeState::kReady) return record;
-  auto node = fleet_.node(record.status.node);
+  auto node = fleet_.nodeStatus(record.status.node);
+  if (node && node->state == NodeState::kReady) return record;
   WorkloadRecord view = record;
   std::string why =
       node ? "node " + quoted(record.status.node) + " is " + std::string(nodeStateName(node->state))

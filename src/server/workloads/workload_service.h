@@ -150,14 +150,18 @@ class WorkloadService final : public FleetListener {
   // True when no background coroutine or status write is in flight.
   bool idle() const { return inflight_ == 0; }
 
-  // FleetListener (docs/architecture.md §8.5, §8.6). onNodeChanged also
-  // publishes MODIFIED for the node's non-final records when its Ready-ness
-  // flips (their view changes, see get()), and counts the records placed on
-  // a node added again after its removal.
+  // FleetListener (docs/architecture.md §8.5, §8.6, §10.3). onNodeChanged
+  // also publishes MODIFIED for the node's non-final records when its
+  // Ready-ness flips (their view changes, see get()), and counts the records
+  // placed on a node added again after its removal; onIsolationChanged
+  // publishes MODIFIED for the node's non-final records of those classes
+  // (the isolation their status shows changed).
   boost::asio::awaitable<void> onResync(std::string node,
                                         std::vector<api::WorkloadStatus> items) override;
   void onStatus(const std::string& node, const api::WorkloadStatus& status) override;
   void onNodeChanged(const NodeView& node) override;
+  void onIsolationChanged(const std::string& node,
+                          const std::vector<std::string>& classes) override;
   void onNodeRemoved(const std::string& node) override;
 
  private:
@@ -185,8 +189,9 @@ class WorkloadService final : public FleetListener {
                                             std::chrono::seconds grace);
   boost::asio::awaitable<Result<store::WorkloadRecord>> deleteRecord(std::string id);
   boost::asio::awaitable<Status> completeDrain(std::string id);
-  // Publishes MODIFIED for the node's non-final records (its Ready-ness flipped).
-  void publishNode(const std::string& node);
+  // Publishes MODIFIED for the node's non-final records (its Ready-ness
+  // flipped), or only for those of `classes` (sorted) when given.
+  void publishNode(const std::string& node, const std::vector<std::string>* classes = nullptr);
   void kickQueue();
   boost::asio::awaitable<void> processQueue();
   boost::asio::awaitable<void> evacuate(std::string node);

@@ -186,6 +186,11 @@ void WorkloadService::onNodeChanged(const NodeView& node) {
   }
 }
 
+void WorkloadService::onIsolationChanged(const std::string& node,
+                                         const std::vector<std::string>& classes) {
+  publishNode(node, &classes);
+}
+
 void WorkloadService::onNodeRemoved(const std::string& node) {
   // The fleet no longer counts anything on it.
   table_.forgetNode(node);
@@ -200,10 +205,16 @@ void WorkloadService::onNodeRemoved(const std::string& node) {
   spawn(evacuate(node));
 }
 
-void WorkloadService::publishNode(const std::string& node) {
+void WorkloadService::publishNode(const std::string& node,
+                                  const std::vector<std::string>* classes) {
   for (const auto& id : table_.activeOn(node)) {
     const auto* entry = table_.find(id);
-    if (!awaitsRemoval(entry->record)) publish(WatchEventType::kModified, entry->record);
+    if (awaitsRemoval(entry->record)) continue;
+    if (classes != nullptr && !std::binary_search(classes->begin(), classes->end(),
+                                                  entry->record.spec.runtime_class)) {
+      continue;
+    }
+    publish(WatchEventType::kModified, entry->record);
   }
 }
 
@@ -216,15 +227,15 @@ bool WorkloadService::evacuable(const std::string& node) const {
 }
 
 asio::awaitable<void> WorkloadService::evacuate(std::string node) {
-  const auto view = fleet_.node(node);
-  if (view && view->state != NodeState::kLost) {  // back (or added again) meanwhile
+  const auto state = fleet_.state(node);
+  if (state && *state != NodeState::kLost) {  // back (or added again) meanwhile
     evacuating_.erase(node);
     co_return;
   }
   // Every workload of the node at once: one transaction for all.
   std::vector<WorkloadLocks::Guard> guards;
   std::vector<Change> changes;
-  const std::string why = "node " + quoted(node) + (view ? " was lost" : " was removed");
+  const std::string why = "node " + quoted(node) + (state ? " was lost" : " was removed");
   for (const auto& id : table_.activeOn(node)) {
     if (locks_.held(id)) continue;  // busy: the next tick() finds it again
     guards.push_back(co_await locks_.acquire(id));

@@ -36,12 +36,12 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
   const WorkloadRecord record = entry->record;
   const std::string node = record.status.node;
   if (isPlaced(record) && !endedByServer(record.status)) {
-    auto view = fleet_.node(node);
-    if (!view || view->state == NodeState::kLost) {
+    const auto state = fleet_.state(node);
+    if (!state || *state == NodeState::kLost) {
       spdlog::warn(
           "deleting workload \"{}\" of node \"{}\", which is {}; its copy is fenced if the "
           "node returns",
-          id, node, view ? "lost" : "not known");
+          id, node, state ? "lost" : "not known");
     } else {
       // The intent first, durably: whatever happens next (no answer, a
       // crash, a failed delete), the record is never delivered again and its
@@ -221,8 +221,8 @@ asio::awaitable<void> WorkloadService::finishRemoval(std::string id) {
   }
   const WorkloadRecord record = entry->record;
   const std::string& node = record.status.node;
-  auto view = fleet_.node(node);
-  if (view && view->state != NodeState::kLost) {
+  const auto state = fleet_.state(node);
+  if (state && *state != NodeState::kLost) {
     auto removed = co_await removeCopy(id, node, record.status.uid, kFenceGrace);
     if (!removed) {
       const auto wait = backoff_.failed(id, clock_.now());

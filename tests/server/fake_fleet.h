@@ -119,16 +119,31 @@ class FakeFleet final : public Fleet {
     return out;
   }
 
+  // How many node views nodes() and node() copied.
+  int viewsCopied() const { return views_copied_; }
+
   // Fleet
   std::vector<NodeView> nodes() const override {
     std::vector<NodeView> out;
     for (const auto& [id, view] : nodes_) out.push_back(view);
+    views_copied_ += static_cast<int>(out.size());
     return out;
   }
   std::optional<NodeView> node(std::string_view id) const override {
     auto it = nodes_.find(std::string(id));
     if (it == nodes_.end()) return std::nullopt;
+    ++views_copied_;
     return it->second;
+  }
+  std::optional<NodeState> state(std::string_view id) const override {
+    auto it = nodes_.find(std::string(id));
+    if (it == nodes_.end()) return std::nullopt;
+    return it->second.state;
+  }
+  std::optional<NodeStatus> nodeStatus(std::string_view id) const override {
+    auto it = nodes_.find(std::string(id));
+    if (it == nodes_.end()) return std::nullopt;
+    return NodeStatus{it->second.state, it->second.reason, it->second.message};
   }
   void allocate(std::string_view node, const api::Resources& r) override {
     auto it = nodes_.find(std::string(node));
@@ -204,6 +219,7 @@ class FakeFleet final : public Fleet {
   std::map<std::string, std::optional<Error>> fail_removes_;
   std::map<std::string, std::map<std::string, Copy>> copies_;
   std::vector<Call> calls_;
+  mutable int views_copied_ = 0;
 };
 
 }  // namespace zp::server::testing

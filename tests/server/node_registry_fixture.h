@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,7 @@ class RecordingListener final : public FleetListener {
     events.push_back("status:" + node + ":" + s.id + ":" + std::string(api::stateName(s.state)));
   }
   void onNodeChanged(const NodeView& node) override {
+    last_changed = node;
     events.push_back("changed:" + node.id + ":" + std::string(nodeStateName(node.state)) +
                      (node.schedulable ? "" : ":cordoned"));
   }
@@ -64,6 +66,7 @@ class RecordingListener final : public FleetListener {
 
   const NodeRegistry* registry = nullptr;
   std::vector<std::string> events;
+  std::optional<NodeView> last_changed;  // the view of the last onNodeChanged
   std::function<boost::asio::awaitable<void>()> during_resync;  // awaited inside onResync
 };
 

@@ -223,6 +223,12 @@ TEST_F(NodeIsolationTest, AProbeAppliesItsAnswer) {
   auto unreachable = runTask(io, registry->probe("node-a", "gvisor"));
   ASSERT_FALSE(unreachable);
   EXPECT_EQ(unreachable.error().code, Code::kUnavailable);
+  auto status = registry->nodeStatus("node-a");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, NodeState::kNotReady);
+  EXPECT_EQ(status->reason, view("node-a").reason);
+  EXPECT_EQ(status->message, view("node-a").message);
+  EXPECT_FALSE(status->reason.empty());
 }
 
 TEST_F(NodeIsolationTest, AnOlderListOnTheSameConnectionIsIgnored) {
@@ -375,6 +381,12 @@ TEST_F(NodeIsolationTest, OnlyWhatSchedulingOrStatusesUseNotifies) {
   EXPECT_EQ(listener.countOf("changed:node-a:Ready"), changed + 1);
   EXPECT_EQ(listener.countOf("isolation:node-a:gvisor"), 2);
   EXPECT_EQ(registry->schedulingNodes()[0].isolation[0].score, 67);
+  ASSERT_TRUE(listener.last_changed);  // the listener's view: no findings to copy
+  ASSERT_EQ(listener.last_changed->isolation.size(), 1u);
+  EXPECT_EQ(listener.last_changed->isolation[0].score, 67);
+  EXPECT_TRUE(listener.last_changed->isolation[0].findings.empty());
+  EXPECT_EQ(registry->nodeStatus("node-a")->state, NodeState::kReady);
+  EXPECT_FALSE(registry->nodeStatus("node-z"));
   // A claim it meets: the scheduler's input, not what a status shows.
   gvisor.claim = IsolationLevel::kApplicationKernel;
   agent.setIsolation({gvisor});

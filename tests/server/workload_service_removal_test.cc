@@ -121,7 +121,9 @@ TEST_F(WorkloadServiceTest, ListFiltersAndTheViewOfANodeThatIsNotReady) {
   fleet_.view("n2").message = "no answer for 4s";
   fleet_.setState("n2", NodeState::kNotReady, "NoHeartbeat");
 
+  const int copies = fleet_.viewsCopied();
   auto shown = status("b");
+  EXPECT_EQ(fleet_.viewsCopied(), copies);  // the node's status only, not its whole view
   EXPECT_EQ(shown.state, WorkloadState::kUnknown);
   EXPECT_EQ(shown.reason, "NodeUnreachable");
   EXPECT_EQ(shown.message,

@@ -118,6 +118,7 @@ TEST_F(WatchHandlerTest, StreamsTheMatchingRecordsThenTheirChanges) {
 
 TEST_F(WatchHandlerTest, EventsCarryTheIsolationOfTheClassOnItsNode) {
   StreamingRequest watch(http_->port(), "/workloads?watch=true&node=node-3");
+  ASSERT_TRUE(waitForWatchers(1));  // no initial records: published only once it watches
   publish(WatchEventType::kAdded, record("z", WorkloadState::kRunning, "node-3"));
   const json event = json::parse(*watch.readLine());
   EXPECT_EQ(event["type"], "ADDED");

@@ -63,6 +63,8 @@ TEST_F(NodeProbeTest, ConcurrentProbesJoinAndLeaveSlotsForWorkloadCalls) {
   for (const char* cls : {"kata", "native", "", "native", "kata", ""}) {
     others.push_back(startProbe(cls));
   }
+  // A class the node does not offer joins nothing: the agent's NotFound.
+  auto unknown = startProbe("edera-zone");
   ASSERT_TRUE(runUntil(io, [&] { return agent.heldSlowCalls() == 2; }));
   // Workload calls still have their slots.
   protocol::RequestBody status = protocol::GetStatus{"w-1"};
@@ -72,10 +74,13 @@ TEST_F(NodeProbeTest, ConcurrentProbesJoinAndLeaveSlotsForWorkloadCalls) {
   EXPECT_EQ(agent.heldSlowCalls(), 2);  // the other probes wait for a probe slot
 
   agent.releaseSlowCalls();
-  ASSERT_TRUE(runUntil(io, [&] { return allDone(gvisor) && allDone(others); }));
+  ASSERT_TRUE(
+      runUntil(io, [&] { return allDone(gvisor) && allDone(others) && unknown->has_value(); }));
   auto probes = agent.probes();
   std::sort(probes.begin(), probes.end());
-  EXPECT_EQ(probes, (std::vector<std::string>{"", "gvisor", "kata", "native"}));
+  EXPECT_EQ(probes, (std::vector<std::string>{"", "edera-zone", "gvisor", "kata", "native"}));
+  ASSERT_FALSE(**unknown);
+  EXPECT_EQ((**unknown).error().code, Code::kNotFound);
   for (const auto& r : gvisor) {
     ASSERT_TRUE(**r) << (**r).error().toString();
     EXPECT_EQ((**r)->isolation, (**gvisor[0])->isolation);  // the same answer

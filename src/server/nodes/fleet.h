@@ -99,8 +99,10 @@ class Fleet {
   // Every node, ordered by id.
   virtual std::vector<NodeView> nodes() const = 0;
   // The same, for scheduling: state, schedulability, capacity, allocation,
-  // classes and isolation levels are current; last_heartbeat, reason and
-  // message may lag, and isolation items may leave out their findings. No
+  // classes and the isolation items' class, claim, level and score are
+  // current; last_heartbeat, reason, message and the items' other fields
+  // (verified_at, attempted_at, ...) may lag, and the items may leave out
+  // their findings. No
   // copy: valid until the fleet next changes (use it without suspending). The
   // default builds it from nodes().
   virtual const std::vector<NodeView>& schedulingNodes() const {

@@ -46,7 +46,8 @@
 //
 // Probes on demand (probe()): one ProbeIsolation in flight per (node,
 // class), "" = every class; a request for a class joins the node's probe of
-// that class or of every class, and gets the same answer. At most
+// that class or (if the node offers it) of every class, and gets the same
+// answer. At most
 // options.max_probe_calls of a node's call slots go to probes, so probes
 // never starve its workload calls.
 //

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "server/async_event.h"
 #include "server/nodes/node_registry.h"
 
@@ -40,12 +42,16 @@ asio::awaitable<Result<NodeView>> NodeRegistry::probe(std::string id, std::strin
     co_return fail(Code::kNotFound, "no node \"" + id.substr(0, 80) + "\"");
   }
   if (stopped_) co_return fail(Code::kCancelled, "the server is shutting down");
-  // A probe of the class, or of every class, already in flight answers
-  // this request too.
+  // A probe of the class, or of every class when the node offers the class
+  // (an unknown one is the agent's NotFound), already in flight answers this
+  // request too.
+  const auto& offered = node->info ? node->info->runtime_classes : node->configured_classes;
   std::shared_ptr<ProbeJob> job;
   if (auto it = node->probes.find(runtime_class); it != node->probes.end()) {
     job = it->second;
-  } else if (auto all = node->probes.find(""); all != node->probes.end()) {
+  } else if (auto all = node->probes.find("");
+             all != node->probes.end() &&
+             std::binary_search(offered.begin(), offered.end(), runtime_class)) {
     job = all->second;
   }
   if (job) {

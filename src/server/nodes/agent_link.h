@@ -34,7 +34,8 @@
 // drops the connection (reason NoHeartbeat). Heartbeats run during the
 // resync too. Each heartbeat names the isolation_revision of the last
 // isolation list this connection delivered (the Hello answer's, then each
-// heartbeat answer that carried one), so the agent sends the list again only
+// heartbeat answer that carried one, and probe answers the owner noted with
+// noteIsolationRevision()), so the agent sends the list again only
 // when it changed (docs/architecture.md §3, §10.2); an answer without
 // `isolation` means "unchanged".
 //

@@ -52,6 +52,21 @@ TEST(VerdictFindingsTest, HostNamespaceOnASharedKernelOnly) {
   EXPECT_FALSE(findingOf(seen, "host-namespace"));
 }
 
+TEST(VerdictFindingsTest, TheHostCgroupNamespaceIsLowAndApart) {
+  // containerd on a cgroup v1 host gives containers no cgroup namespace.
+  auto seen = runcProbe();
+  seen.namespaces["cgroup"] = hostFacts().namespaces["cgroup"];
+  EXPECT_FALSE(findingOf(seen, "host-namespace"));
+  auto f = findingOf(seen, "host-cgroup-namespace");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->severity, Severity::kLow);
+  EXPECT_TRUE(contains(f->evidence, "cgroup"));
+  EXPECT_EQ(judge("native", seen, hostFacts(), std::nullopt).score, 47);
+  auto gvisor = gvisorProbe();
+  gvisor.namespaces = hostFacts().namespaces;
+  EXPECT_FALSE(findingOf(gvisor, "host-cgroup-namespace"));
+}
+
 TEST(VerdictFindingsTest, CapabilitiesBySeverity) {
   auto seen = runcProbe();
   EXPECT_FALSE(findingOf(seen, "capabilities"));

@@ -39,14 +39,13 @@ std::string namespaceIdentity(std::string_view link) {
 
 }  // namespace
 
-std::optional<api::Finding> hostNamespaceFinding(const probe::Report& seen,
-                                                 const probe::Report& host,
-                                                 IsolationLevel level) {
-  // Another kernel's namespace inode numbers are its own: nothing to compare.
-  if (level != IsolationLevel::kSharedKernel) return std::nullopt;
-  constexpr std::array<std::string_view, 6> kTypes = {"pid", "net", "ipc", "uts", "mnt", "cgroup"};
+namespace {
+
+// The namespaces of `types` the workload shares with the host, quoted.
+std::vector<std::string> sharedNamespaces(const probe::Report& seen, const probe::Report& host,
+                                          std::initializer_list<std::string_view> types) {
   std::vector<std::string> shared;
-  for (auto type : kTypes) {
+  for (auto type : types) {
     auto in = seen.namespaces.find(std::string(type));
     auto out = host.namespaces.find(std::string(type));
     if (in == seen.namespaces.end() || out == host.namespaces.end()) continue;
@@ -54,11 +53,37 @@ std::optional<api::Finding> hostNamespaceFinding(const probe::Report& seen,
     if (inside.empty() || inside != namespaceIdentity(out->second)) continue;
     shared.push_back(std::string(type) + " " + quote(trim(in->second), 48));
   }
+  return shared;
+}
+
+}  // namespace
+
+std::optional<api::Finding> hostNamespaceFinding(const probe::Report& seen,
+                                                 const probe::Report& host,
+                                                 IsolationLevel level) {
+  // Another kernel's namespace inode numbers are its own: nothing to compare.
+  if (level != IsolationLevel::kSharedKernel) return std::nullopt;
+  const auto shared = sharedNamespaces(seen, host, {"pid", "net", "ipc", "uts", "mnt"});
   if (shared.empty()) return std::nullopt;
   return makeFinding(kHostNamespace, Severity::kHigh,
                      "the workload is in the host's (the agent's) namespaces: " + joinList(shared),
-                     "give every workload its own pid, net, ipc, uts, mnt and cgroup namespaces: "
+                     "give every workload its own pid, net, ipc, uts and mnt namespaces: "
                      "no host namespaces in the runtime handler's configuration");
+}
+
+std::optional<api::Finding> hostCgroupNamespaceFinding(const probe::Report& seen,
+                                                       const probe::Report& host,
+                                                       IsolationLevel level) {
+  if (level != IsolationLevel::kSharedKernel) return std::nullopt;
+  const auto shared = sharedNamespaces(seen, host, {"cgroup"});
+  if (shared.empty()) return std::nullopt;
+  // It shows the host's cgroup paths in /proc/self/cgroup; the limits still
+  // hold. containerd gives no cgroup namespace on cgroup v1 hosts.
+  return makeFinding(kHostCgroupNamespace, Severity::kLow,
+                     "the workload is in the host's cgroup namespace: " + joinList(shared) +
+                         "; it sees the host's cgroup paths",
+                     "run the node on cgroup v2 (containerd then gives every container its "
+                     "own cgroup namespace)");
 }
 
 std::optional<api::Finding> capabilitiesFinding(const probe::ProcessFacts& p) {

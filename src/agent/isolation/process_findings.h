@@ -15,6 +15,10 @@ namespace zp::agent::verdict_detail {
 std::optional<api::Finding> hostNamespaceFinding(const probe::Report& seen,
                                                  const probe::Report& host,
                                                  api::IsolationLevel level);
+// The host's cgroup namespace on a shared kernel (low: paths, not limits).
+std::optional<api::Finding> hostCgroupNamespaceFinding(const probe::Report& seen,
+                                                       const probe::Report& host,
+                                                       api::IsolationLevel level);
 // Held (effective, permitted or ambient) admin-class capabilities: high;
 // other held capabilities: medium; only a non-empty bounding set: low.
 std::optional<api::Finding> capabilitiesFinding(const probe::ProcessFacts& process);

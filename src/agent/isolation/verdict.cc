@@ -21,6 +21,7 @@ std::vector<api::Finding> postureFindings(const probe::Report& seen, const probe
                                           api::IsolationLevel level) {
   const std::optional<api::Finding> candidates[] = {
       hostNamespaceFinding(seen, host, level),
+      hostCgroupNamespaceFinding(seen, host, level),
       capabilitiesFinding(seen.process),
       seccompFinding(seen.process, level),
       noNewPrivsFinding(seen.process, level),

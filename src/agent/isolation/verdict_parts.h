@@ -18,6 +18,7 @@ inline constexpr std::string_view kHostKernelShared = "host-kernel-shared";
 inline constexpr std::string_view kBootIdHidden = "boot-id-hidden";
 inline constexpr std::string_view kClaimNotMet = "claim-not-met";
 inline constexpr std::string_view kHostNamespace = "host-namespace";
+inline constexpr std::string_view kHostCgroupNamespace = "host-cgroup-namespace";
 inline constexpr std::string_view kCapabilities = "capabilities";
 inline constexpr std::string_view kSeccompOff = "seccomp-off";
 inline constexpr std::string_view kNoNewPrivsOff = "no-new-privs-off";

@@ -266,7 +266,8 @@ TEST_F(IsolationE2eTest, ProbesVerifyEveryClassAndQuarantineTheOneBelowItsClaim)
   json entry;
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (entry.is_null() && std::chrono::steady_clock::now() < deadline) {
-    for (const auto& e : http(cli::HttpMethod::kGet, "/audit").body["items"]) {
+    const auto audit = http(cli::HttpMethod::kGet, "/audit");
+    for (const auto& e : audit.body["items"]) {
       if (e.value("action", "") == "isolation.quarantined") entry = e;
     }
     if (entry.is_null()) std::this_thread::sleep_for(200ms);
@@ -278,22 +279,26 @@ TEST_F(IsolationE2eTest, ProbesVerifyEveryClassAndQuarantineTheOneBelowItsClaim)
   // The CLI: every class with its level and findings, and the node list
   // with CLASS:LEVEL/SCORE, the quarantined class marked.
   auto shown = cli({"isolation", node()});
-  ASSERT_EQ(shown.exit_code, 0) << shown.err;
-  for (const char* text : {"native", "gvisor", "edera-zone", "shared-kernel", "application-kernel",
-                           "hypervisor", "claim-not-met", "network-host-kernel"}) {
-    EXPECT_NE(shown.out.find(text), std::string::npos) << text << " in:\n" << shown.out;
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  if (shown.exit_code == 0) {
+    for (const char* text : {"native", "gvisor", "edera-zone", "shared-kernel",
+                             "application-kernel", "hypervisor", "claim-not-met",
+                             "network-host-kernel"}) {
+      EXPECT_NE(shown.out.find(text), std::string::npos) << text << " in:\n" << shown.out;
+    }
   }
   auto listed = cli({"nodes"});
-  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
   const auto cell = [&](const json& c, const std::string& level) {
     return wordWith(listed.out, c["runtime_class"].get<std::string>() + ":" + level + "/" +
                                     std::to_string(c["score"].get<int>()));
   };
-  EXPECT_NE(cell(native, "shared-kernel"), "") << listed.out;
-  EXPECT_EQ(cell(native, "shared-kernel").find('!'), std::string::npos) << listed.out;
-  EXPECT_NE(cell(gvisor, "application-kernel"), "") << listed.out;
-  EXPECT_EQ(cell(gvisor, "application-kernel").find('!'), std::string::npos) << listed.out;
-  EXPECT_NE(cell(edera, "shared-kernel").find('!'), std::string::npos) << listed.out;
+  const std::string native_cell = cell(native, "shared-kernel");
+  const std::string gvisor_cell = cell(gvisor, "application-kernel");
+  const std::string edera_cell = cell(edera, "shared-kernel");
+  EXPECT_TRUE(!native_cell.empty() && native_cell.find('!') == std::string::npos) << listed.out;
+  EXPECT_TRUE(!gvisor_cell.empty() && gvisor_cell.find('!') == std::string::npos) << listed.out;
+  EXPECT_NE(edera_cell.find('!'), std::string::npos) << listed.out;
 
   // On demand: one class, then every class; each answer carries fresh results.
   auto one = http(cli::HttpMethod::kPost, "/nodes/" + node() + "/probe?runtime_class=gvisor");

@@ -330,6 +330,13 @@ TEST_F(IsolationE2eTest, AdmissionGoesByTheVerifiedLevel) {
   ASSERT_FALSE(HasFailure());
   const json gvisor = classIn(verified["classes"], "gvisor");
   const json native = classIn(verified["classes"], "native");
+  // The default policy's requirements.
+  auto levels = http(cli::HttpMethod::kGet, "/trust-levels");
+  ASSERT_EQ(levels.status, 200) << levels.body.dump();
+  for (const auto& level : levels.body["items"]) {
+    EXPECT_EQ(level["min_isolation"], level["name"] == "internal" ? "any" : "application-kernel")
+        << level.dump();
+  }
 
   // The quarantined class is accepted but never placed for untrusted work.
   auto edera = submit("iso-edera", "untrusted", "edera-zone");

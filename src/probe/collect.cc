@@ -40,7 +40,9 @@ std::vector<ConnectResult> connectTargets(const CollectOptions& options, Notes& 
 }  // namespace
 
 void fitReport(Report& report) {
-  if (encodeReport(report).size() <= kMaxReportBytes) return;
+  // zoneplane-probe prints the JSON and a newline: both within the bound.
+  constexpr std::size_t kMaxJson = kMaxReportBytes - 1;
+  if (encodeReport(report).size() <= kMaxJson) return;
   // Room for the note added below.
   constexpr std::size_t kTarget = kMaxReportBytes - 256;
   std::size_t dropped_mounts = 0, dropped_devices = 0;

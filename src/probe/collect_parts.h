@@ -44,9 +44,9 @@ std::vector<std::string> collectRuntimeSockets(Notes& notes);
 // Interfaces and who serves the sockets (collect_network.cc).
 void collectNetwork(NetworkFacts& network, const KernelFacts& kernel, Notes& notes);
 
-// Cuts the report until its JSON is at most kMaxReportBytes: mounts from the
-// end first, then devices, then unreadable entries; notes what it dropped
-// (collect.cc).
+// Cuts the report until its JSON and a newline are at most kMaxReportBytes
+// (the JSON at most kMaxReportBytes - 1): mounts from the end first, then
+// devices, then unreadable entries; notes what it dropped (collect.cc).
 void fitReport(Report& report);
 
 }  // namespace zp::probe

@@ -94,8 +94,12 @@ bool cpuinfoHasHypervisorFlag(std::string_view cpuinfo);
 std::optional<std::string> virtualMachineDmiName(std::string_view sys_vendor,
                                                  std::string_view product_name);
 
-// gVisor presents a fixed kernel: release "4.4.0", version "#1 SMP Sun Jan 10
-// 15:06:54 PST 2016" (uname and /proc/version alike).
+// gVisor presents a fixed kernel (pkg/sentry/kernel/version.go upstream): the
+// same release and version whatever the host runs, in uname(2) and in
+// /proc/version ("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016").
+inline constexpr std::string_view kGvisorRelease = "4.4.0";
+inline constexpr std::string_view kGvisorVersion = "#1 SMP Sun Jan 10 15:06:54 PST 2016";
+// Both compare after trim(), byte for byte otherwise.
 bool isGvisorKernelIdentity(std::string_view release, std::string_view version);
 bool isGvisorProcVersion(std::string_view proc_version);
 // The first kernel log line that names gVisor, without its level and time
@@ -121,6 +125,9 @@ NetworkStackDecision decideNetworkStack(bool application_kernel, const TcpInfoSa
 
 // Removes leading and trailing ASCII whitespace (and NULs).
 std::string_view trim(std::string_view text);
+// trim(text) in lower case (ASCII), inner runs of whitespace as one space: a
+// form in which kernel strings and boot ids compare without case or spacing.
+std::string normalized(std::string_view text);
 // Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence, and
 // replaces bytes that are not printable ASCII or valid UTF-8 with '?', so the
 // result is always valid for JSON.

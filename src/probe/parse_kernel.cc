@@ -8,11 +8,6 @@
 namespace zp::probe {
 namespace {
 
-// gVisor's uname(2) and /proc/version (pkg/sentry/kernel/version.go upstream):
-// the same fixed values whatever the host runs.
-constexpr std::string_view kGvisorRelease = "4.4.0";
-constexpr std::string_view kGvisorVersion = "#1 SMP Sun Jan 10 15:06:54 PST 2016";
-
 bool containsWord(std::string_view text, std::string_view word) {
   std::size_t pos = 0;
   while ((pos = text.find(word, pos)) != std::string_view::npos) {
@@ -82,9 +77,13 @@ bool isGvisorKernelIdentity(std::string_view release, std::string_view version) 
 bool isGvisorProcVersion(std::string_view proc_version) {
   proc_version = trim(proc_version);
   // "Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016"
-  constexpr std::string_view kPrefix = "Linux version 4.4.0 ";
+  constexpr std::string_view kPrefix = "Linux version ";
   if (!proc_version.starts_with(kPrefix)) return false;
-  return proc_version.find(kGvisorVersion) != std::string_view::npos;
+  proc_version.remove_prefix(kPrefix.size());
+  if (!proc_version.starts_with(kGvisorRelease)) return false;
+  proc_version.remove_prefix(kGvisorRelease.size());
+  return proc_version.starts_with(' ') &&
+         proc_version.find(kGvisorVersion) != std::string_view::npos;
 }
 
 std::optional<std::string> gvisorLogLine(std::string_view kernel_log) {

@@ -78,6 +78,21 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+std::string normalized(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (char c : trim(text)) {
+    if (isSpace(c)) {
+      space = true;
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
 std::string sanitizeText(std::string_view text, std::size_t max) {
   std::string out;
   out.reserve(std::min(text.size(), max));

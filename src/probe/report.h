@@ -7,7 +7,8 @@
 //
 // Every collector is best effort: what cannot be read is left empty/nullopt
 // and, when the failure itself says something (EACCES, ENOENT), noted in
-// `unreadable` as "<path>: <why>". A report is at most kMaxReportBytes of JSON.
+// `unreadable` as "<path>: <why>". A report's line, its JSON and the newline
+// that ends it, is at most kMaxReportBytes.
 
 #include <cstddef>
 #include <cstdint>

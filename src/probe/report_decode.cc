@@ -267,10 +267,12 @@ void decodeRest(Reader root, Report& r) {
 }  // namespace
 
 Result<Report> decodeReport(std::string_view json_text) {
+  // The bound is the line's: the JSON and the newline the probe ends it with.
   if (json_text.size() > kMaxReportBytes) {
     return fail(Code::kResourceExhausted,
                 "probe report: larger than " + std::to_string(kMaxReportBytes) + " bytes");
   }
+  if (json_text.ends_with('\n')) json_text.remove_suffix(1);
   auto parsed = api::parseStrictJson(json_text);
   if (!parsed) {
     return fail(Code::kInvalidArgument, "probe report: " + parsed.error().message,
@@ -280,14 +282,17 @@ Result<Report> decodeReport(std::string_view json_text) {
   std::optional<Error> error;
   Reader root(*parsed, "", error);
   Report r;
-  r.format = static_cast<int>(root.integer("format", std::numeric_limits<std::int64_t>::min()));
+  // Compared as read (any 64-bit integer), never narrowed first: 2^32 + 1 is
+  // not format 1.
+  const std::int64_t format = root.integer("format", std::numeric_limits<std::int64_t>::min());
   if (error) return fail(*error);
-  if (r.format != kReportFormat) {
+  if (format != kReportFormat) {
     return fail(Code::kInvalidArgument,
-                "probe report: format " + std::to_string(r.format) + " is not " +
+                "probe report: format " + std::to_string(format) + " is not " +
                     std::to_string(kReportFormat),
                 "format");
   }
+  r.format = kReportFormat;
   r.probe_version = root.text("probe_version", 64);
   decodeKernel(root.object("kernel"), r.kernel);
   decodeProcess(root.object("process"), r.process);

@@ -2,7 +2,8 @@
 // The JSON form of a probe Report (docs/architecture.md §10.1). The encoder
 // writes every field; the decoder is strict about types and bounds (the
 // report comes out of a workload's container: untrusted input) and refuses a
-// document over kMaxReportBytes or of another format.
+// document over kMaxReportBytes (one trailing newline, as zoneplane-probe
+// prints it, included and accepted) or of another format.
 
 #include <string>
 #include <string_view>

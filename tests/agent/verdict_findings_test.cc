@@ -195,6 +195,137 @@ TEST(VerdictFindingsTest, WritableKernelInterfaces) {
   EXPECT_EQ(findingOf(gvisor, "sys-writable")->severity, Severity::kMedium);
 }
 
+TEST(VerdictFindingsTest, AReadWriteMountIsMediumOnASharedKernelOnly) {
+  // The probe runs without capabilities: its write-open fails even on a
+  // read-write mount, so the mount flag is what counts.
+  auto seen = runcProbe();
+  seen.writable.proc_sys_mount_ro = false;
+  seen.writable.sys_mount_ro = false;
+  auto proc = findingOf(seen, "proc-sys-writable");
+  ASSERT_TRUE(proc);
+  EXPECT_EQ(proc->severity, Severity::kMedium);
+  EXPECT_TRUE(contains(proc->evidence, "/proc/sys is read-write")) << proc->evidence;
+  EXPECT_TRUE(contains(proc->remedy, "read-only"));
+  auto sys = findingOf(seen, "sys-writable");
+  ASSERT_TRUE(sys);
+  EXPECT_EQ(sys->severity, Severity::kMedium);
+  EXPECT_TRUE(contains(sys->evidence, "/sys is read-write")) << sys->evidence;
+  EXPECT_EQ(judge("runc", seen, hostFacts(), std::nullopt).score, 30);
+  // A successful write-open stays high.
+  seen.writable.proc_sys_writable = true;
+  EXPECT_EQ(findingOf(seen, "proc-sys-writable")->severity, Severity::kHigh);
+  // An unknown mount flag is no finding.
+  seen = runcProbe();
+  seen.writable.proc_sys_mount_ro.reset();
+  seen.writable.sys_mount_ro.reset();
+  EXPECT_FALSE(findingOf(seen, "proc-sys-writable"));
+  EXPECT_FALSE(findingOf(seen, "sys-writable"));
+  // Another kernel's read-write tree is its own (gVisor mounts /proc
+  // read-write): only a successful write-open counts there.
+  for (auto other : {gvisorProbe(), vmProbe()}) {
+    other.writable.proc_sys_mount_ro = false;
+    other.writable.sys_mount_ro = false;
+    EXPECT_FALSE(findingOf(other, "proc-sys-writable"));
+    EXPECT_FALSE(findingOf(other, "sys-writable"));
+  }
+}
+
+TEST(VerdictFindingsTest, PostureUnknownWhenStatusFactsAreMissing) {
+  EXPECT_FALSE(findingOf(runcProbe(), "posture-unknown"));
+  EXPECT_FALSE(findingOf(gvisorProbe(), "posture-unknown"));
+  EXPECT_FALSE(findingOf(vmProbe(), "posture-unknown"));
+
+  // The whole of /proc/self/status unreadable: nothing fires, the score
+  // must not rise.
+  auto seen = runcProbe();
+  seen.process.cap_inheritable.reset();
+  seen.process.cap_permitted.reset();
+  seen.process.cap_effective.reset();
+  seen.process.cap_bounding.reset();
+  seen.process.cap_ambient.reset();
+  seen.process.seccomp.reset();
+  seen.process.no_new_privs.reset();
+  seen.unreadable = {"/proc/self/status: Permission denied"};
+  auto f = findingOf(seen, "posture-unknown");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->severity, Severity::kMedium);
+  EXPECT_TRUE(contains(f->evidence, "/proc/self/status")) << f->evidence;
+  EXPECT_TRUE(contains(f->evidence, "Permission denied")) << f->evidence;
+  EXPECT_EQ(judge("runc", seen, hostFacts(), std::nullopt).score, 40);
+  // ... under an application kernel as well.
+  auto gvisor = gvisorProbe();
+  gvisor.process = seen.process;
+  EXPECT_TRUE(findingOf(gvisor, "posture-unknown"));
+
+  // One line missing: named.
+  for (auto [line, clear] :
+       std::initializer_list<std::pair<const char*, void (*)(probe::ProcessFacts&)>>{
+           {"CapEff", [](probe::ProcessFacts& p) { p.cap_effective.reset(); }},
+           {"CapPrm", [](probe::ProcessFacts& p) { p.cap_permitted.reset(); }},
+           {"CapBnd", [](probe::ProcessFacts& p) { p.cap_bounding.reset(); }},
+           {"Seccomp", [](probe::ProcessFacts& p) { p.seccomp.reset(); }}}) {
+    for (auto base : {runcProbe(), gvisorProbe(), vmProbe()}) {
+      clear(base.process);
+      auto missing = findingOf(base, "posture-unknown");
+      ASSERT_TRUE(missing) << line;
+      EXPECT_TRUE(contains(missing->evidence, line)) << missing->evidence;
+    }
+  }
+  // gVisor writes no CapAmb and no NoNewPrivs line: not held against it,
+  // but against a kernel that writes them.
+  gvisor = gvisorProbe();
+  gvisor.process.cap_ambient.reset();
+  gvisor.process.no_new_privs.reset();
+  EXPECT_FALSE(findingOf(gvisor, "posture-unknown"));
+  for (auto base : {runcProbe(), vmProbe()}) {
+    base.process.no_new_privs.reset();
+    auto missing = findingOf(base, "posture-unknown");
+    ASSERT_TRUE(missing);
+    EXPECT_TRUE(contains(missing->evidence, "NoNewPrivs")) << missing->evidence;
+    EXPECT_FALSE(contains(missing->evidence, "CapAmb")) << missing->evidence;
+  }
+  seen = runcProbe();
+  seen.process.uid = seen.process.euid = -1;
+  ASSERT_TRUE(findingOf(seen, "posture-unknown"));
+  EXPECT_TRUE(contains(findingOf(seen, "posture-unknown")->evidence, "uid"));
+}
+
+TEST(VerdictFindingsTest, PostureUnknownWhenNamespacesAreMissingOnASharedKernel) {
+  for (const char* type : {"pid", "net", "mnt"}) {
+    auto seen = runcProbe();
+    seen.namespaces.erase(type);
+    seen.unreadable = {std::string("/proc/self/ns/") + type + ": Permission denied"};
+    auto f = findingOf(seen, "posture-unknown");
+    ASSERT_TRUE(f) << type;
+    EXPECT_TRUE(contains(f->evidence, std::string(type) + " namespace link (workload)"))
+        << f->evidence;
+    EXPECT_TRUE(contains(f->evidence, "Permission denied")) << f->evidence;
+    // The host's link missing: nothing to compare with either.
+    auto host = hostFacts();
+    host.namespaces[type] = "";
+    auto c = judge("runc", runcProbe(), host, std::nullopt);
+    bool named = false;
+    for (const auto& finding : c.findings) {
+      if (finding.id == "posture-unknown") {
+        named = contains(finding.evidence, std::string(type) + " namespace link (host)");
+      }
+    }
+    EXPECT_TRUE(named) << type;
+  }
+  // Another kernel's namespaces are not compared: gVisor shows only net,
+  // pid and user.
+  auto gvisor = gvisorProbe();
+  gvisor.namespaces = {{"net", "net:[110]"}, {"pid", "pid:[111]"}, {"user", "user:[112]"}};
+  EXPECT_FALSE(findingOf(gvisor, "posture-unknown"));
+  auto vm = vmProbe();
+  vm.namespaces.clear();
+  EXPECT_FALSE(findingOf(vm, "posture-unknown"));
+  // ipc and uts are not required.
+  auto seen = runcProbe();
+  seen.namespaces.erase("ipc");
+  EXPECT_FALSE(findingOf(seen, "posture-unknown"));
+}
+
 TEST(VerdictFindingsTest, ProcUnmaskedNamesThePaths) {
   auto seen = runcProbe();
   EXPECT_FALSE(findingOf(seen, "proc-unmasked"));

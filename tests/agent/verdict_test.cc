@@ -156,12 +156,88 @@ TEST(VerdictTest, AVmWithItsOwnBootIdIsHypervisorAndScores100) {
   EXPECT_TRUE(c.satisfies(IsolationLevel::kHypervisor));
 }
 
-TEST(VerdictTest, AVmBootingTheHostsKernelBuildIsStillHypervisor) {
-  auto seen = vmProbe();
+// LXCFS or sysbox: a boot id of its own (emulated or bind-mounted) over the
+// host's kernel. The development host is a VM, so the hypervisor flag shows
+// in such a container too: it decides nothing.
+probe::Report emulatedBootIdProbe() {
+  auto seen = runcProbe();
+  seen.kernel.boot_id = "9b2e4f10-77aa-4d3e-8c21-0f9e8d7c6b5a";
+  seen.kernel.hypervisor_signs = {"/proc/cpuinfo: hypervisor flag"};
+  return seen;
+}
+
+TEST(VerdictTest, AnEmulatedBootIdOverTheHostsKernelIsSharedKernelWithBootIdMismatch) {
+  auto c = judge("sysbox", emulatedBootIdProbe(), hostFacts(), IsolationLevel::kHypervisor);
+  EXPECT_EQ(c.level, IsolationLevel::kSharedKernel);
+  const auto* f = find(c, "boot-id-mismatch");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::kMedium);
+  EXPECT_NE(f->evidence.find("9b2e4f10-77aa-4d3e-8c21-0f9e8d7c6b5a"), std::string::npos);
+  EXPECT_NE(f->evidence.find(kHostBootId), std::string::npos);
+  EXPECT_NE(f->evidence.find(kHostProcVersion), std::string::npos) << f->evidence;
+  EXPECT_NE(f->evidence.find("hypervisor flag"), std::string::npos) << f->evidence;
+  EXPECT_NE(find(c, "host-kernel-shared"), nullptr);
+  EXPECT_TRUE(c.quarantined());
+  // 40 + 10 - 25 (claim-not-met) - 10 (boot-id-mismatch)
+  EXPECT_EQ(c.score, 15);
+  EXPECT_EQ(judge("sysbox", emulatedBootIdProbe(), hostFacts(), std::nullopt).score, 40);
+
+  // The namespace checks of a shared kernel run: the host's pid namespace is found.
+  auto seen = emulatedBootIdProbe();
+  seen.namespaces["pid"] = hostFacts().namespaces.at("pid");
+  const auto with_host_pid = judge("sysbox", seen, hostFacts(), std::nullopt);
+  ASSERT_NE(find(with_host_pid, "host-namespace"), nullptr);
+  EXPECT_EQ(find(with_host_pid, "host-namespace")->severity, Severity::kHigh);
+}
+
+TEST(VerdictTest, EitherKernelIdentityStringByteIdenticalOverrulesTheBootId) {
+  // /proc/version alone is the host's.
+  auto seen = emulatedBootIdProbe();
+  seen.kernel.release = "6.6.30-zone";
+  EXPECT_EQ(judge("x", seen, hostFacts(), std::nullopt).level, IsolationLevel::kSharedKernel);
+  // uname release and version alone are the host's.
+  seen = emulatedBootIdProbe();
+  seen.kernel.proc_version.clear();
+  auto c = judge("x", seen, hostFacts(), std::nullopt);
+  EXPECT_EQ(c.level, IsolationLevel::kSharedKernel);
+  ASSERT_NE(find(c, "boot-id-mismatch"), nullptr);
+  EXPECT_NE(find(c, "boot-id-mismatch")->evidence.find(kHostVersion), std::string::npos);
+  // A VM that boots the host's very kernel build cannot be told apart from
+  // an emulated boot id: the weaker level.
+  seen = vmProbe();
   seen.kernel.release = kHostRelease;
   seen.kernel.version = kHostVersion;
   seen.kernel.proc_version = kHostProcVersion;
+  EXPECT_EQ(judge("kata", seen, hostFacts(), std::nullopt).level, IsolationLevel::kSharedKernel);
+}
+
+TEST(VerdictTest, AVmWhoseKernelStringsAreNotByteIdenticalStaysHypervisor) {
+  // The host's release, another build (version and /proc/version differ).
+  auto seen = vmProbe();
+  seen.kernel.release = kHostRelease;
   EXPECT_EQ(judge("kata", seen, hostFacts(), std::nullopt).level, IsolationLevel::kHypervisor);
+  // The same version text with another release is another kernel.
+  seen = vmProbe();
+  seen.kernel.version = kHostVersion;
+  EXPECT_EQ(judge("kata", seen, hostFacts(), std::nullopt).level, IsolationLevel::kHypervisor);
+  // Equal only without case or spacing: not byte for byte, no override.
+  seen = vmProbe();
+  seen.kernel.release = kHostRelease;
+  seen.kernel.version = std::string(kHostVersion) + " ";
+  seen.kernel.proc_version = "LINUX" + std::string(kHostProcVersion).substr(5);
+  auto c = judge("kata", seen, hostFacts(), std::nullopt);
+  EXPECT_EQ(c.level, IsolationLevel::kHypervisor);
+  EXPECT_EQ(find(c, "boot-id-mismatch"), nullptr);
+  // Empty strings on both sides prove nothing.
+  seen = vmProbe();
+  seen.kernel.release.clear();
+  seen.kernel.version.clear();
+  seen.kernel.proc_version.clear();
+  auto host = hostFacts();
+  host.kernel.release.clear();
+  host.kernel.version.clear();
+  host.kernel.proc_version.clear();
+  EXPECT_EQ(judge("kata", seen, host, std::nullopt).level, IsolationLevel::kHypervisor);
 }
 
 TEST(VerdictTest, AHiddenBootIdWithTheHostsKernelIsSharedKernel) {
@@ -191,6 +267,19 @@ TEST(VerdictTest, BootIdsCompareWithoutCaseOrWhitespace) {
   auto c = judge("runc", seen, host, std::nullopt);
   EXPECT_EQ(c.level, IsolationLevel::kSharedKernel);
   EXPECT_EQ(find(c, "boot-id-hidden"), nullptr);
+}
+
+TEST(VerdictTest, TextIsTrimmedAsTheProbeTrimsIt) {
+  // The verdict's trim and normalized are the probe's (probe/parse.h): a
+  // boot id read with its NUL padding is still the host's.
+  auto seen = runcProbe();
+  seen.kernel.boot_id = std::string(kHostBootId) + std::string(1, '\0');
+  auto c = judge("runc", seen, hostFacts(), std::nullopt);
+  EXPECT_EQ(c.level, IsolationLevel::kSharedKernel);
+  EXPECT_EQ(find(c, "boot-id-hidden"), nullptr);
+  ASSERT_NE(find(c, "host-kernel-shared"), nullptr);
+  EXPECT_NE(find(c, "host-kernel-shared")->evidence.find("boot id " + std::string(kHostBootId)),
+            std::string::npos);
 }
 
 TEST(VerdictTest, KernelStringsCompareWithoutCaseOrWhitespace) {

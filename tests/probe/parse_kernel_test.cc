@@ -39,6 +39,8 @@ TEST(GvisorIdentity, FixedKernelVersion) {
       isGvisorProcVersion("Linux version 6.18.44-fc-v769 (builder@sandboxing) (gcc (GCC) 15.3.0) "
                           "#1 SMP PREEMPT_DYNAMIC @0"));
   EXPECT_FALSE(isGvisorProcVersion("Linux version 4.4.0-210-generic #242-Ubuntu SMP"));
+  EXPECT_FALSE(isGvisorProcVersion("Linux version 4.4.0 #242-Ubuntu SMP"));
+  EXPECT_TRUE(isGvisorProcVersion(" Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016\n"));
 }
 
 TEST(GvisorLogLine, FromDmesgAndFromSyslog) {

@@ -116,5 +116,13 @@ TEST(TextHelpers, SanitizeKeepsUtf8AndReplacesInvalidBytes) {
   EXPECT_EQ(trim("  \t x y \n\0"), "x y");
 }
 
+TEST(TextHelpers, NormalizedIsTrimmedLowerCaseWithSingleSpaces) {
+  EXPECT_EQ(normalized("  #1  SMP\tPREEMPT_DYNAMIC\n\n Debian \0"),
+            "#1 smp preempt_dynamic debian");
+  EXPECT_EQ(normalized("3F1C0A9E-5B2D\n"), "3f1c0a9e-5b2d");
+  EXPECT_EQ(normalized(" \t\n"), "");
+  EXPECT_EQ(normalized("\xc3\x89t\xc3\xa9"), "\xc3\x89t\xc3\xa9");  // ASCII letters only
+}
+
 }  // namespace
 }  // namespace zp::probe

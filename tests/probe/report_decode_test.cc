@@ -35,6 +35,29 @@ TEST(ReportDecode, RefusesOversizeDocuments) {
   EXPECT_EQ(decoded.error().code, Code::kResourceExhausted);
 }
 
+// `sample()` padded with an unknown member to exactly `size` bytes.
+std::string paddedTo(std::size_t size) {
+  std::string text = sample().dump();
+  const std::string member = ",\"padding\":\"\"";
+  text.insert(text.size() - 1, member);
+  text.insert(text.size() - 2, std::string(size - text.size(), 'x'));
+  return text;
+}
+
+TEST(ReportDecode, TheBoundIsTheLineWithItsNewline) {
+  std::string line = paddedTo(kMaxReportBytes - 1) + "\n";
+  ASSERT_EQ(line.size(), kMaxReportBytes);
+  auto decoded = decodeReport(line);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().toString();
+  EXPECT_EQ(decoded->probe_version, testing::fullReport().probe_version);
+  EXPECT_TRUE(decodeReport(paddedTo(kMaxReportBytes)).has_value());
+
+  auto over = decodeReport(paddedTo(kMaxReportBytes) + "\n");
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().code, Code::kResourceExhausted);
+  EXPECT_FALSE(decodeReport(paddedTo(kMaxReportBytes + 1)).has_value());
+}
+
 TEST(ReportDecode, RefusesMalformedJsonAndNonObjects) {
   for (const char* text : {"", "{", "not json", "[]", "42", "null", "{\"format\":1}}"}) {
     auto decoded = decodeReport(text);
@@ -50,6 +73,13 @@ TEST(ReportDecode, RefusesOtherFormats) {
   json j = sample();
   j["format"] = 2;
   expectRefused(j, "format", "format 2");
+  // Not narrowed to int first: 2^32 + 1 would read as 1.
+  j["format"] = 4294967297ll;
+  expectRefused(j, "format", "format 4294967297");
+  j["format"] = -4294967295ll;
+  expectRefused(j, "format", "format -4294967295");
+  j["format"] = 18446744073709551615ull;
+  expectRefused(j, "format");
   j["format"] = "1";
   expectRefused(j, "format", "integer");
   j.erase("format");

@@ -157,6 +157,43 @@ TEST(FitReport, CutsMountsThenDevicesToTheBound) {
   EXPECT_EQ(encodeReport(small), before);  // a report that fits is left alone
 }
 
+// A report whose JSON is exactly `size` bytes and that decodes: mounts of
+// filler, the last one's options adjusted to the byte (every string within
+// kMaxTextBytes).
+Report reportOfSize(std::size_t size) {
+  const Mount filler{"/m", "overlay", "s", std::string(1900, 'o')};
+  Report r = fullReport();
+  r.mounts.clear();
+  const std::size_t base = encodeReport(r).size();
+  r.mounts.push_back(filler);
+  const std::size_t per_mount = encodeReport(r).size() - base + 1;  // and a comma
+  // Less than one mount's JSON left: the last one's options take the rest.
+  while (base + (r.mounts.size() + 1) * per_mount < size) r.mounts.push_back(filler);
+  r.mounts.back().options.append(size - encodeReport(r).size(), 'o');
+  EXPECT_LE(r.mounts.back().options.size(), kMaxTextBytes);
+  EXPECT_LE(r.mounts.size(), kMaxMounts);
+  return r;
+}
+
+TEST(FitReport, LeavesRoomForTheNewlineAtTheBoundary) {
+  // JSON of exactly kMaxReportBytes: with its newline one byte too many.
+  Report r = reportOfSize(kMaxReportBytes);
+  ASSERT_EQ(encodeReport(r).size(), kMaxReportBytes);
+  fitReport(r);
+  std::string line = encodeReport(r) + "\n";
+  EXPECT_LE(line.size(), kMaxReportBytes);
+  auto decoded = decodeReport(line);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().toString();
+  EXPECT_LT(decoded->mounts.size(), reportOfSize(kMaxReportBytes).mounts.size());
+
+  // One byte less fits with its newline: left alone.
+  Report fits = reportOfSize(kMaxReportBytes - 1);
+  std::string before = encodeReport(fits);
+  fitReport(fits);
+  EXPECT_EQ(encodeReport(fits), before);
+  EXPECT_TRUE(decodeReport(before + "\n").has_value());
+}
+
 TEST(CollectHostFacts, KernelAndNamespacesOnly) {
   Report host = collectHostFacts();
   EXPECT_FALSE(host.kernel.release.empty());

@@ -27,17 +27,34 @@ std::string mountFlag(const std::optional<bool>& read_only) {
   return *read_only ? "ro" : "rw";
 }
 
+// A write-open that succeeded: high on the host's kernel, medium on a kernel
+// of its own (its settings only). A read-write mount whose write-open failed:
+// medium on the host's kernel only. The probe runs as an unprivileged user
+// without capabilities, so its write-open fails on a read-write mount all
+// the same; a workload that runs as root or holds capabilities would not
+// fail, and only the mount's read-only flag stops it. Under another kernel
+// the tree is that kernel's (gVisor mounts /proc read-write and serves its
+// own sysctls): nothing of the host's to reach.
 std::optional<api::Finding> writableFinding(std::string_view id, std::string_view tree,
-                                            const std::optional<bool>& mount_ro,
+                                            bool write_open, const std::optional<bool>& mount_ro,
                                             IsolationLevel level) {
-  bool shared = level == IsolationLevel::kSharedKernel;
-  return makeFinding(
-      id, shared ? Severity::kHigh : Severity::kMedium,
-      "a write-open of a file under " + std::string(tree) + " succeeded (mount " +
-          mountFlag(mount_ro) + "): the workload can change " +
-          (shared ? "the host kernel's settings" : "its kernel's settings"),
-      "mount " + std::string(tree) + " read-only (the kubelet's read-only paths); never "
-      "privileged");
+  const bool shared = level == IsolationLevel::kSharedKernel;
+  const std::string remedy =
+      "mount " + std::string(tree) + " read-only (the kubelet's read-only paths); never privileged";
+  if (write_open) {
+    return makeFinding(id, shared ? Severity::kHigh : Severity::kMedium,
+                       "a write-open of a file under " + std::string(tree) + " succeeded (mount " +
+                           mountFlag(mount_ro) + "): the workload can change " +
+                           (shared ? "the host kernel's settings" : "its kernel's settings"),
+                       remedy);
+  }
+  if (!shared || !mount_ro || *mount_ro) return std::nullopt;
+  return makeFinding(id, Severity::kMedium,
+                     "the mount of " + std::string(tree) +
+                         " is read-write; the probe's write-open failed (it runs without "
+                         "capabilities), a workload running as root or with capabilities could "
+                         "change the host kernel's settings",
+                     remedy);
 }
 
 struct StandardDevice {
@@ -119,14 +136,13 @@ std::string listed(std::vector<std::string> raw, std::size_t max_value) {
 
 std::optional<api::Finding> procSysWritableFinding(const probe::WritableFacts& writable,
                                                    IsolationLevel level) {
-  if (!writable.proc_sys_writable) return std::nullopt;
-  return writableFinding(kProcSysWritable, "/proc/sys", writable.proc_sys_mount_ro, level);
+  return writableFinding(kProcSysWritable, "/proc/sys", writable.proc_sys_writable,
+                         writable.proc_sys_mount_ro, level);
 }
 
 std::optional<api::Finding> sysWritableFinding(const probe::WritableFacts& writable,
                                                IsolationLevel level) {
-  if (!writable.sys_writable) return std::nullopt;
-  return writableFinding(kSysWritable, "/sys", writable.sys_mount_ro, level);
+  return writableFinding(kSysWritable, "/sys", writable.sys_writable, writable.sys_mount_ro, level);
 }
 
 std::optional<api::Finding> procUnmaskedFinding(const probe::Report& seen, IsolationLevel level) {

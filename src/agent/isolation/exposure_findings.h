@@ -10,6 +10,9 @@
 
 namespace zp::agent::verdict_detail {
 
+// A write-open under /proc/sys (/sys) succeeded: high on a shared kernel,
+// medium otherwise; on a shared kernel only, a read-write mount whose
+// write-open failed: medium.
 std::optional<api::Finding> procSysWritableFinding(const probe::WritableFacts& writable,
                                                    api::IsolationLevel level);
 std::optional<api::Finding> sysWritableFinding(const probe::WritableFacts& writable,

@@ -1,11 +1,13 @@
 // The level of §10.2 from kernel identity: boot ids first, then uname and
-// /proc/version. Every doubt resolves to the weaker level.
+// /proc/version. Every doubt resolves to the weaker level: a boot id of its
+// own over a kernel identity byte for byte the host's is the host's kernel.
 
 #include <optional>
 #include <string>
 
 #include "agent/isolation/verdict_parts.h"
 #include "agent/isolation/verdict_text.h"
+#include "probe/parse.h"
 
 namespace zp::agent::verdict_detail {
 namespace {
@@ -72,12 +74,30 @@ std::vector<std::string> applicationKernelSigns(const probe::KernelFacts& k) {
   for (const auto& sign : k.application_kernel_signs) {
     if (!trim(sign).empty()) signs.push_back(quote(trim(sign), 96));
   }
-  constexpr std::string_view kGvisorVersion = "#1 smp sun jan 10 15:06:54 pst 2016";
-  if ((normalized(k.release) == "4.4.0" && normalized(k.version) == kGvisorVersion) ||
-      normalized(k.proc_version) == "linux version 4.4.0 " + std::string(kGvisorVersion)) {
-    signs.emplace_back("gVisor's fixed kernel identity 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016");
+  if (probe::isGvisorKernelIdentity(k.release, k.version) ||
+      probe::isGvisorProcVersion(k.proc_version)) {
+    signs.push_back("gVisor's fixed kernel identity " + std::string(probe::kGvisorRelease) + " " +
+                    std::string(probe::kGvisorVersion));
   }
   return signs;
+}
+
+// The kernel identity strings that are byte for byte the host's: uname
+// release and version together (the version carries the build's number and
+// time stamp), and /proc/version (release, compiler, build). Empty strings
+// prove nothing. Unlike compareKernels, nothing is normalized: this is the
+// test that overrules a boot id, so it takes the strongest evidence only.
+std::vector<std::string> identicalKernelStrings(const probe::KernelFacts& seen,
+                                                const probe::KernelFacts& host) {
+  std::vector<std::string> identical;
+  if (!seen.release.empty() && !seen.version.empty() && seen.release == host.release &&
+      seen.version == host.version) {
+    identical.push_back("uname " + quote(seen.release, 64) + " " + quote(seen.version, 96));
+  }
+  if (!seen.proc_version.empty() && seen.proc_version == host.proc_version) {
+    identical.push_back("/proc/version " + quote(seen.proc_version, 256));
+  }
+  return identical;
 }
 
 constexpr std::string_view kOwnKernelRemedy =
@@ -102,6 +122,31 @@ api::Finding kernelUnidentified(const probe::Report& seen, const probe::Report& 
       "sharing the host's kernel");
 }
 
+api::Finding bootIdMismatch(const probe::KernelFacts& seen, const std::string& seen_boot,
+                            const std::string& host_boot,
+                            const std::vector<std::string>& identical) {
+  std::string evidence =
+      "boot id " + seen_boot + " differs from the host's " + host_boot +
+      ", but the kernel identity is byte for byte the host's: " + joinList(identical) +
+      "; the boot id is emulated or bind-mounted, not the kernel's own; "
+      "counted as shared-kernel";
+  std::vector<std::string> hypervisor;
+  for (const auto& sign : seen.hypervisor_signs) {
+    if (!trim(sign).empty()) hypervisor.push_back(quote(trim(sign), 96));
+  }
+  if (!hypervisor.empty()) {
+    evidence +=
+        "; hypervisor signs seen, not weighed (a host that is a VM shows them in every "
+        "container): " +
+        joinList(hypervisor, 4);
+  }
+  return makeFinding(
+      kBootIdMismatch, Severity::kMedium, std::move(evidence),
+      "find out what serves /proc/sys/kernel/random/boot_id in the class (LXCFS, sysbox); a "
+      "class meant to have its own kernel runs the host's: fix its runtime handler. A VM that "
+      "boots the host's very kernel build cannot be told apart: give it a kernel build of its own");
+}
+
 }  // namespace
 
 LevelVerdict verifyLevel(const probe::Report& seen, const probe::Report& host) {
@@ -116,6 +161,19 @@ LevelVerdict verifyLevel(const probe::Report& seen, const probe::Report& host) {
     if (*seen_boot == *host_boot) {  // rule 1
       v.level = IsolationLevel::kSharedKernel;
       v.findings.push_back(hostKernelShared("boot id " + *seen_boot + " is the host's; " + kernels));
+      return v;
+    }
+    // A boot id of its own over the host's very kernel build: the runtime
+    // shows another boot id (LXCFS and sysbox emulate or bind-mount
+    // /proc/sys/kernel/random/boot_id) while the system calls reach the
+    // host's kernel. The boot id cannot be trusted; the weaker level holds.
+    // The hypervisor CPU flag tells nothing here (a host that is itself a VM
+    // shows it inside every container): quoted, never weighed.
+    if (auto identical = identicalKernelStrings(seen.kernel, host.kernel); !identical.empty()) {
+      v.level = IsolationLevel::kSharedKernel;
+      v.findings.push_back(hostKernelShared("its kernel identity is byte for byte the host's (" +
+                                            joinList(identical) + ")"));
+      v.findings.push_back(bootIdMismatch(seen.kernel, *seen_boot, *host_boot, identical));
       return v;
     }
     // Rule 4, unless the workload shows an application kernel: newer gVisor

@@ -1,12 +1,15 @@
 // §10.2's findings about the probe's own process: namespaces, capabilities,
 // seccomp, no_new_privs, user.
 
+#include "agent/isolation/process_findings.h"
+
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "agent/isolation/process_findings.h"
 #include "agent/isolation/verdict_text.h"
 
 namespace zp::agent::verdict_detail {
@@ -146,6 +149,66 @@ std::optional<api::Finding> runsAsRootFinding(const probe::ProcessFacts& p, Isol
                          ", gid " + std::to_string(p.gid) + ", egid " + std::to_string(p.egid),
                      "run as a non-root user: profile restricted, or a numeric non-root user in "
                      "the spec or the image");
+}
+
+namespace {
+
+// The unreadable notes of the probe about `prefix` ("/proc/self/status: ..."),
+// quoted: why a fact is missing, when the probe could tell.
+std::vector<std::string> notesAbout(const probe::Report& seen, std::string_view prefix) {
+  std::vector<std::string> notes;
+  for (const auto& note : seen.unreadable) {
+    if (trim(note).starts_with(prefix)) notes.push_back(quote(trim(note), 96));
+  }
+  return notes;
+}
+
+}  // namespace
+
+std::optional<api::Finding> postureUnknownFinding(const probe::Report& seen,
+                                                  const probe::Report& host, IsolationLevel level) {
+  const probe::ProcessFacts& p = seen.process;
+  // gVisor writes no CapAmb and no NoNewPrivs line: an application kernel's
+  // silence about them hides nothing it would report.
+  const bool application_kernel = level == IsolationLevel::kApplicationKernel;
+  std::vector<std::string> missing;
+  if (!p.cap_inheritable && !p.cap_permitted && !p.cap_effective && !p.cap_bounding &&
+      !p.cap_ambient && !p.seccomp && !p.no_new_privs) {
+    missing.emplace_back("/proc/self/status (no capability, Seccomp or NoNewPrivs line)");
+  } else {
+    const std::pair<bool, const char*> lines[] = {
+        {!p.cap_permitted, "CapPrm"}, {!p.cap_effective, "CapEff"},
+        {!p.cap_bounding, "CapBnd"},  {!p.cap_ambient && !application_kernel, "CapAmb"},
+        {!p.seccomp, "Seccomp"},      {!p.no_new_privs && !application_kernel, "NoNewPrivs"},
+    };
+    for (const auto& [absent, name] : lines) {
+      if (absent) missing.push_back(std::string(name) + " in /proc/self/status");
+    }
+  }
+  if (p.uid < 0 || p.euid < 0) missing.emplace_back("uid/euid");
+  std::vector<std::string> notes = notesAbout(seen, "/proc/self/status");
+  // On the host's kernel the namespaces are compared with the host's
+  // (host-namespace); another kernel's are not.
+  if (level == IsolationLevel::kSharedKernel) {
+    for (std::string_view type : {"pid", "net", "mnt"}) {
+      for (const auto* side : {&seen, &host}) {
+        auto link = side->namespaces.find(std::string(type));
+        if (link == side->namespaces.end() || namespaceIdentity(link->second).empty()) {
+          missing.push_back(std::string(type) + " namespace link (" +
+                            (side == &seen ? "workload" : "host") + ")");
+        }
+      }
+    }
+    for (auto& note : notesAbout(seen, "/proc/self/ns/")) notes.push_back(std::move(note));
+  }
+  if (missing.empty()) return std::nullopt;
+  std::string evidence = "could not be read: " + joinList(missing) +
+                         "; the findings that rest on them (capabilities, seccomp-off, "
+                         "no-new-privs-off, runs-as-root, host-namespace) could not be judged";
+  if (!notes.empty()) evidence += "; the probe noted " + joinList(notes, 4);
+  return makeFinding(kPostureUnknown, Severity::kMedium, std::move(evidence),
+                     "let the probe read /proc/self/status and /proc/self/ns (and the agent its "
+                     "own /proc/self/ns); a posture that cannot be read counts against the class");
 }
 
 }  // namespace zp::agent::verdict_detail

@@ -29,4 +29,14 @@ std::optional<api::Finding> noNewPrivsFinding(const probe::ProcessFacts& process
 std::optional<api::Finding> runsAsRootFinding(const probe::ProcessFacts& process,
                                               api::IsolationLevel level);
 
+// Facts the findings above rest on that could not be read (medium): the
+// whole of /proc/self/status, or its capability (CapPrm, CapEff, CapBnd,
+// CapAmb), Seccomp or NoNewPrivs line, the uid; on a shared kernel the pid,
+// net or mnt namespace link of the workload or of the host. An application
+// kernel's missing CapAmb and NoNewPrivs lines (gVisor writes neither) do not
+// count.
+std::optional<api::Finding> postureUnknownFinding(const probe::Report& seen,
+                                                  const probe::Report& host,
+                                                  api::IsolationLevel level);
+
 }  // namespace zp::agent::verdict_detail

@@ -26,6 +26,7 @@ std::vector<api::Finding> postureFindings(const probe::Report& seen, const probe
       seccompFinding(seen.process, level),
       noNewPrivsFinding(seen.process, level),
       runsAsRootFinding(seen.process, level),
+      postureUnknownFinding(seen, host, level),
       procSysWritableFinding(seen.writable, level),
       sysWritableFinding(seen.writable, level),
       procUnmaskedFinding(seen, level),

@@ -12,8 +12,7 @@
 
 namespace zp::agent::verdict_detail {
 
-// Finding ids: §10.2's table, plus the three that explain a level decided on
-// incomplete or contradictory evidence.
+// Finding ids: §10.2's table.
 inline constexpr std::string_view kHostKernelShared = "host-kernel-shared";
 inline constexpr std::string_view kBootIdHidden = "boot-id-hidden";
 inline constexpr std::string_view kClaimNotMet = "claim-not-met";
@@ -31,12 +30,19 @@ inline constexpr std::string_view kRuntimeSocket = "runtime-socket";
 inline constexpr std::string_view kEndpointReachable = "endpoint-reachable";
 inline constexpr std::string_view kNoMemoryLimit = "no-memory-limit";
 inline constexpr std::string_view kNetworkHostKernel = "network-host-kernel";
+// Posture facts (capabilities, seccomp, no_new_privs, uid, namespaces) that
+// could not be read, so their findings could not be judged (medium).
+inline constexpr std::string_view kPostureUnknown = "posture-unknown";
 // Neither boot ids nor kernel strings could be compared: shared-kernel is
 // assumed (medium).
 inline constexpr std::string_view kKernelUnidentified = "kernel-unidentified";
 // The host's own boot id is unknown, so a hypervisor cannot be told from an
 // application kernel: another kernel counts as application-kernel (info).
 inline constexpr std::string_view kHostBootIdUnknown = "host-boot-id-unknown";
+// A boot id other than the host's over a kernel identity (uname release and
+// version, or /proc/version) byte for byte the host's: the boot id is
+// emulated or bind-mounted (LXCFS, sysbox), shared-kernel (medium).
+inline constexpr std::string_view kBootIdMismatch = "boot-id-mismatch";
 // A boot id of its own, but signs of an application kernel (gVisor releases
 // that show a random boot id): application-kernel, not hypervisor (info).
 inline constexpr std::string_view kApplicationKernelSigns = "application-kernel-signs";

@@ -11,10 +11,6 @@ namespace {
 
 constexpr std::string_view kCut = "...";
 
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 // Linux's capability numbers (linux/capability.h), 0..40.
 constexpr std::array<std::string_view, 41> kCapabilities = {
     "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
@@ -69,27 +65,6 @@ std::string joinList(const std::vector<std::string>& items, std::size_t max_item
   }
   if (items.size() > shown) {
     out += " and " + std::to_string(items.size() - shown) + " more";
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view value) {
-  while (!value.empty() && isSpace(value.front())) value.remove_prefix(1);
-  while (!value.empty() && isSpace(value.back())) value.remove_suffix(1);
-  return value;
-}
-
-std::string normalized(std::string_view value) {
-  std::string out;
-  bool space = false;
-  for (char c : trim(value)) {
-    if (isSpace(c)) {
-      space = true;
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
   }
   return out;
 }

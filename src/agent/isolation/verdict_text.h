@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "probe/parse.h"
+
 namespace zp::agent::verdict_detail {
 
 // Longest single value quoted in evidence (a kernel version, a path).
@@ -33,12 +35,11 @@ inline constexpr std::size_t kMaxListChars = 640;
 std::string joinList(const std::vector<std::string>& items, std::size_t max_items = 16,
                      std::size_t max_chars = kMaxListChars);
 
-// Whitespace trimmed at both ends.
-std::string_view trim(std::string_view value);
-
-// Lower case, whitespace trimmed, inner runs of whitespace as one space: the
-// form in which kernel strings and boot ids are compared.
-std::string normalized(std::string_view value);
+// Whitespace trimmed at both ends, and the form in which kernel strings and
+// boot ids compare (lower case, inner whitespace as one space): the probe's
+// own helpers (probe/parse.h), one definition for the probe and the verdict.
+using probe::normalized;
+using probe::trim;
 
 // The names of the capabilities in `mask`, by bit order: "CAP_CHOWN", ...
 // Bits without a name read "CAP_<bit>" (e.g. "CAP_63").

@@ -76,8 +76,9 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   }
   isolation_options.interval = std::chrono::seconds(config_.probe.interval_seconds);
   isolation_options.enabled = !config_.probe.image.empty();
-  isolation_ = std::make_unique<IsolationMonitor>(std::move(isolation_options), *probe_runner_,
-                                                  SystemClock::instance());
+  isolation_ =
+      std::make_unique<IsolationMonitor>(std::move(isolation_options), *probe_runner_,
+                                         SystemClock::instance(), SteadyMonotonicClock::instance());
   handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor(), LogOptions{},
                                               isolation_.get());
   ServerLimits limits;
@@ -103,6 +104,10 @@ AgentDaemon::~AgentDaemon() {
 
 void AgentDaemon::requestStop() {
   stop_requested_ = true;
+  // First, while connections are still served: requests waiting for a probe
+  // are answered Error{Unavailable} (their replies are posted ahead of the
+  // stop, and written before the sockets close: run()).
+  isolation_->shutdown();
   asio::post(io_, [this] { io_.stop(); });
 }
 
@@ -164,6 +169,7 @@ Status AgentDaemon::run() {
                config_.insecure_plaintext ? "plaintext" : "mutual TLS 1.3",
                config_.runtime_classes.size());
   if (options_.on_listening) options_.on_listening(where);
+  if (auto warning = unpinnedProbeImageWarning(config_.probe.image)) spdlog::warn("{}", *warning);
   isolation_->start();
 
   // One status sweep per tick for the whole node, on its own thread; never
@@ -191,6 +197,12 @@ Status AgentDaemon::run() {
 
   io_.run();
   stopping = true;
+  // Replies already made (ProbeIsolation answered at requestStop()) are
+  // handed to their sockets before these close; bounded, should peers keep
+  // the connections busy.
+  io_.restart();
+  for (int handlers = 0; handlers < 10'000 && io_.poll_one() > 0; ++handlers) {
+  }
   server.stop();
   tick.cancel();
   signals.cancel();
@@ -198,7 +210,8 @@ Status AgentDaemon::run() {
   // finish for a moment; the runtime keeps the truth, so anything cut short
   // is found and finished by the next start.
   manager_->shutdown();
-  isolation_->shutdown();  // a probe cut short still removes its sandbox
+  // (requestStop() did already); a probe cut short still removes its sandbox.
+  isolation_->shutdown();
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   const auto busy = [this] { return manager_->operationsInFlight() > 0 || isolation_->busy(); };
   while (busy() && std::chrono::steady_clock::now() < grace_end) {

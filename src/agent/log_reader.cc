@@ -253,6 +253,8 @@ void LogReader::flushOpen(std::vector<protocol::LogLine>& out) {
   }
 }
 
+Result<std::uint64_t> LogReader::fileBytes() const { return fileSize(fd_); }
+
 Result<std::vector<protocol::LogLine>> LogReader::read(std::size_t max_lines, bool flush) {
   auto size = fileSize(fd_);
   if (!size) return fail(size.error());

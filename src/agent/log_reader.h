@@ -63,6 +63,9 @@ class LogReader {
   // start.
   Result<std::vector<protocol::LogLine>> read(std::size_t max_lines, bool flush);
 
+  // The file's size now (fstat of the reader's own descriptor).
+  Result<std::uint64_t> fileBytes() const;
+
   // Whether the last read() reached the end of the file as it was then.
   bool drained() const { return offset_ >= size_; }
 

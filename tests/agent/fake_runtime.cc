@@ -261,9 +261,23 @@ std::shared_ptr<PendingCall> FakeRuntime::pullImage(std::string_view, std::strin
   return std::make_shared<Done>();
 }
 
+void FakeRuntime::failNext(const std::string& call, Error error) {
+  std::lock_guard lock(mutex_);
+  fail_next_.insert_or_assign(call, std::move(error));
+}
+
+Status FakeRuntime::takeFailure(const std::string& call) {
+  const auto it = fail_next_.find(call);
+  if (it == fail_next_.end()) return ok();
+  Error error = std::move(it->second);
+  fail_next_.erase(it);
+  return fail(std::move(error));
+}
+
 Result<std::string> FakeRuntime::runSandbox(const WorkloadIdentity& identity) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
+  if (auto s = takeFailure("runSandbox"); !s) return fail(s.error());
   const std::string id = "sb-" + std::to_string(next_id_++);
   sandboxes_[id] = Sandbox{identity, ObjectState::kReady};
   if (lose_run_reply_) {
@@ -276,6 +290,7 @@ Result<std::string> FakeRuntime::runSandbox(const WorkloadIdentity& identity) {
 Result<std::optional<std::string>> FakeRuntime::findSandbox(const WorkloadIdentity& identity) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
+  if (auto s = takeFailure("findSandbox"); !s) return fail(s.error());
   for (const auto& [id, sb] : sandboxes_) {
     if (sb.identity.uid == identity.uid && sb.identity.attempt == identity.attempt) {
       return std::optional<std::string>(id);
@@ -288,6 +303,7 @@ Result<std::string> FakeRuntime::createContainer(const WorkloadIdentity& identit
                                                  std::string_view sandbox_id, unsigned attempt) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
+  if (auto s = takeFailure("createContainer"); !s) return fail(s.error());
   if (!sandboxes_.contains(std::string(sandbox_id))) return fail(Code::kNotFound, "no sandbox");
   for (const auto& [id, c] : containers_) {
     if (c.sandbox_id == sandbox_id && c.attempt == attempt) {
@@ -335,6 +351,7 @@ Status FakeRuntime::startContainer(std::string_view, std::string_view container_
   {
     std::lock_guard lock(mutex_);
     if (auto s = downError(); !s) return s;
+    if (auto s = takeFailure("startContainer"); !s) return s;
     auto it = containers_.find(std::string(container_id));
     if (it == containers_.end()) return fail(Code::kNotFound, "no container");
     it->second.state = ObjectState::kRunning;
@@ -398,6 +415,7 @@ Status FakeRuntime::stopSandbox(std::string_view, std::string_view sandbox_id) {
 Status FakeRuntime::removeWorkload(const WorkloadIdentity&, std::string_view sandbox_id) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return s;
+  if (auto s = takeFailure("removeWorkload"); !s) return s;
   sandboxes_.erase(std::string(sandbox_id));
   std::erase_if(containers_, [&](const auto& c) { return c.second.sandbox_id == sandbox_id; });
   return ok();

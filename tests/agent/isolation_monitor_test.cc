@@ -4,14 +4,7 @@
 // is three intervals old, quarantine below a claim, no probing without an
 // image, and stopping.
 
-#include "agent/isolation/isolation_monitor.h"
-
-#include <gtest/gtest.h>
-
-#include <future>
-
-#include "fake_prober.h"
-#include "manager_fixture.h"
+#include "isolation_monitor_fixture.h"
 
 namespace zp::agent {
 namespace {
@@ -19,64 +12,11 @@ namespace {
 using namespace std::chrono_literals;
 using api::IsolationLevel;
 using testing::eventually;
-using testing::FakeClock;
-using testing::FakeProber;
+using testing::IsolationMonitorTest;
+using testing::kHostBoot;
+using testing::kZoneBoot;
 
-constexpr const char* kHostBoot = "11111111-1111-4111-8111-111111111111";
-constexpr const char* kZoneBoot = "22222222-2222-4222-8222-222222222222";
-
-probe::Report report(const char* boot_id) {
-  probe::Report r;
-  r.probe_version = "1.0.0";
-  r.kernel.boot_id = boot_id;
-  r.kernel.sysname = "Linux";
-  r.kernel.release = "6.1.0-host";
-  r.kernel.version = "#1 SMP";
-  return r;
-}
-
-class IsolationMonitorTest : public ::testing::Test {
- protected:
-  void SetUp() override { prober_.setDefault(report(kHostBoot)); }
-
-  IsolationMonitor::Options options(std::vector<IsolationMonitor::ClassClaim> classes) const {
-    IsolationMonitor::Options o;
-    o.classes = std::move(classes);
-    o.interval = 600s;
-    o.host = report(kHostBoot);
-    return o;
-  }
-  void make(std::vector<IsolationMonitor::ClassClaim> classes, bool enabled = true) {
-    auto o = options(std::move(classes));
-    o.enabled = enabled;
-    monitor_ = std::make_unique<IsolationMonitor>(std::move(o), prober_, clock_);
-  }
-  const api::ClassIsolation& entry(const IsolationMonitor::View& view, const std::string& name) {
-    const auto* found = api::findIsolation(view.classes, name);
-    EXPECT_NE(found, nullptr) << name;
-    static const api::ClassIsolation none;
-    return found ? *found : none;
-  }
-  // Whether every class has a result verified at the fake clock's now.
-  bool allVerifiedNow() {
-    const auto view = monitor_->view();
-    return std::all_of(view.classes.begin(), view.classes.end(),
-                       [&](const auto& c) { return c.verified_at == clock_.now(); });
-  }
-  std::future<Status> request(const std::string& runtime_class) {
-    auto promise = std::make_shared<std::promise<Status>>();
-    auto future = promise->get_future();
-    monitor_->request(runtime_class, [promise](Status s) { promise->set_value(std::move(s)); });
-    return future;
-  }
-  static bool ready(std::future<Status>& f, std::chrono::milliseconds wait = 30s) {
-    return f.wait_for(wait) == std::future_status::ready;
-  }
-
-  FakeClock clock_;
-  FakeProber prober_;
-  std::unique_ptr<IsolationMonitor> monitor_;
-};
+probe::Report report(const char* boot_id) { return testing::probeReport(boot_id); }
 
 TEST_F(IsolationMonitorTest, ProbesEveryClassAtStartThenWhenDue) {
   make({{"native", std::nullopt}, {"gvisor", IsolationLevel::kApplicationKernel}});
@@ -102,7 +42,7 @@ TEST_F(IsolationMonitorTest, ProbesEveryClassAtStartThenWhenDue) {
   EXPECT_EQ(prober_.calls("native"), 1);
   EXPECT_EQ(prober_.calls("gvisor"), 1);
 
-  clock_.advance(600s);
+  advance(600s);
   monitor_->recheck();
   ASSERT_TRUE(eventually([&] { return allVerifiedNow(); }));
   EXPECT_EQ(prober_.calls("native"), 2);
@@ -161,7 +101,7 @@ TEST_F(IsolationMonitorTest, TheRevisionChangesWithTheBookOnly) {
   EXPECT_EQ(monitor_->revision(), verified);
 
   // A later probe has a new time; another result a new level.
-  clock_.advance(1s);
+  advance(1s);
   auto later = request("native");
   ASSERT_TRUE(ready(later));
   const auto reprobed = monitor_->revision();
@@ -181,7 +121,7 @@ TEST_F(IsolationMonitorTest, AFailedAttemptKeepsTheResultUntilItIsThreeIntervals
   const auto score = entry(monitor_->view(), "native").score;
 
   prober_.setOutcome("native", fail(Code::kUnavailable, "runtime class \"native\": unreachable"));
-  clock_.advance(600s);
+  advance(600s);
   monitor_->recheck();
   ASSERT_TRUE(eventually([&] { return prober_.calls("native") == 2; }));
   ASSERT_TRUE(eventually([&] { return !entry(monitor_->view(), "native").error.empty(); }));
@@ -193,10 +133,10 @@ TEST_F(IsolationMonitorTest, AFailedAttemptKeepsTheResultUntilItIsThreeIntervals
   EXPECT_EQ(failed.error, "runtime class \"native\": unreachable");
 
   // Three intervals after the last success it still counts; any later it does not.
-  clock_.advance(1200s);
+  advance(1200s);
   EXPECT_EQ(entry(monitor_->view(), "native").level, IsolationLevel::kSharedKernel);
   const auto before = monitor_->revision();
-  clock_.advance(1ms);
+  advance(1ms);
   const auto stale = monitor_->view();
   EXPECT_GT(stale.revision, before);
   const auto& expired = entry(stale, "native");
@@ -232,7 +172,7 @@ TEST_F(IsolationMonitorTest, AClassVerifiedBelowItsClaimIsQuarantined) {
 
   // Released once it verifies at its claim.
   prober_.setOutcome("edera-zone", report(kZoneBoot));
-  clock_.advance(1s);
+  advance(1s);
   auto reprobe = request("edera-zone");
   ASSERT_TRUE(ready(reprobe));
   EXPECT_FALSE(entry(monitor_->view(), "edera-zone").quarantined());

@@ -11,6 +11,7 @@
 #include "agent/isolation/isolation_monitor.h"
 #include "fake_prober.h"
 #include "protocol_server_fixture.h"
+#include "server/fake_monotonic_clock.h"
 #include "test_line_client.h"
 
 namespace zp::agent {
@@ -31,7 +32,7 @@ class ProtocolIsolationTest : public ProtocolServerTest {
     o.classes = {{"native", std::nullopt}, {"edera-zone", api::IsolationLevel::kHypervisor}};
     o.interval = 600s;
     o.host = host;
-    monitor_ = std::make_unique<IsolationMonitor>(std::move(o), prober_, clock_);
+    monitor_ = std::make_unique<IsolationMonitor>(std::move(o), prober_, clock_, mono_);
     isolation_ = monitor_.get();
     ASSERT_NO_FATAL_FAILURE(startServer());
   }
@@ -45,6 +46,7 @@ class ProtocolIsolationTest : public ProtocolServerTest {
                        [](const auto& c) { return c.verified_at.has_value(); });
   }
 
+  server::testing::FakeMonotonicClock mono_;
   testing::FakeProber prober_;
   std::unique_ptr<IsolationMonitor> monitor_;
 };

@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -21,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "captured_log.h"
 #include "tls/pki.h"
 #include "tls_server_fixture.h"
 
@@ -74,48 +74,7 @@ TEST_F(TlsServerTest, ANodeOrClientCertificateIsRefused) {
   }
 }
 
-// Makes the default logger one that keeps its lines (from any thread) for
-// the guard's lifetime; the previous logger is restored afterwards.
-class CapturedLog {
- public:
-  CapturedLog()
-      : sink_(std::make_shared<Sink>()),
-        previous_(spdlog::default_logger()),
-        logger_(std::make_shared<spdlog::logger>("captured", sink_)) {
-    logger_->set_level(spdlog::level::info);
-    spdlog::set_default_logger(logger_);
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  CapturedLog(const CapturedLog&) = delete;
-  CapturedLog& operator=(const CapturedLog&) = delete;
-
-  // How many lines logged so far contain `text`.
-  std::size_t count(const std::string& text) const { return sink_->count(text); }
-
- private:
-  class Sink final : public spdlog::sinks::base_sink<std::mutex> {
-   public:
-    std::size_t count(const std::string& text) {
-      std::lock_guard lock(mutex_);
-      return static_cast<std::size_t>(std::count_if(
-          lines_.begin(), lines_.end(),
-          [&](const std::string& line) { return line.find(text) != std::string::npos; }));
-    }
-
-   protected:
-    void sink_it_(const spdlog::details::log_msg& message) override {
-      lines_.emplace_back(message.payload.data(), message.payload.size());
-    }
-    void flush_() override {}
-
-   private:
-    std::vector<std::string> lines_;
-  };
-
-  std::shared_ptr<Sink> sink_;
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<spdlog::logger> logger_;
-};
+using testing::CapturedLog;
 
 TEST_F(TlsServerTest, RefusedPeersDoNotFloodTheLog) {
   CapturedLog log;

@@ -5,47 +5,32 @@
 #include <algorithm>
 
 #include "agent/isolation/verdict.h"
+#include "agent/isolation/verdict_text.h"
 #include "probe/collect.h"
 
 namespace zp::agent {
 namespace {
 
-// The longest the probe thread sleeps without reading the clock again (a
-// wall clock that was stepped is noticed within this).
+// The longest the probe thread sleeps without reading its clock again.
 constexpr std::chrono::seconds kMaxSleep{60};
 
 constexpr std::string_view kNoImage =
     "not probed: this agent has no probe image ([probe] image, --probe-image)";
 
-// `text` cut to at most `max` bytes on a UTF-8 character boundary, with "…"
-// when cut.
-std::string cutText(std::string text, std::size_t max) {
-  if (text.size() <= max) return text;
-  std::size_t cut = max - 3;  // room for "…"
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  text.resize(cut);
-  return text + "…";
-}
-
-void logQuarantine(const api::ClassIsolation& before, const api::ClassIsolation& after) {
-  if (after.quarantined() && !before.quarantined()) {
-    spdlog::warn(
-        "runtime class \"{}\" is quarantined: it claims {} isolation but verified as {} "
-        "(score {}); only trust levels that require nothing may use it",
-        after.runtime_class, api::isolationLevelName(*after.claim),
-        api::isolationLevelName(after.level), after.score);
-  } else if (before.quarantined() && !after.quarantined()) {
-    spdlog::info("runtime class \"{}\" is no longer quarantined (now {})", after.runtime_class,
-                 api::isolationLevelName(after.level));
-  }
+// A failure's text as the book keeps it: printable ASCII (a probe's stderr,
+// quoted in it, comes from inside a workload), cut to what the protocol
+// carries.
+std::string errorText(std::string_view message) {
+  return verdict_detail::printable(message, api::kMaxIsolationErrorLength);
 }
 
 }  // namespace
 
-IsolationMonitor::IsolationMonitor(Options options, Prober& prober, const Clock& clock)
-    : options_(std::move(options)), prober_(prober), clock_(clock) {
+IsolationMonitor::IsolationMonitor(Options options, Prober& prober, const Clock& clock,
+                                   const MonotonicClock& monotonic)
+    : options_(std::move(options)), prober_(prober), clock_(clock), monotonic_(monotonic) {
   for (const auto& c : options_.classes) {
-    auto& entry = book_[c.name];
+    auto& entry = book_.try_emplace(c.name, options_.interval).first->second;
     entry.isolation.runtime_class = c.name;
     entry.isolation.claim = c.claim;
     if (!options_.enabled) entry.isolation.error = std::string(kNoImage);
@@ -61,13 +46,24 @@ IsolationMonitor::IsolationMonitor(Options options, Prober& prober, const Clock&
 
 IsolationMonitor::~IsolationMonitor() { stop(); }
 
+void IsolationMonitor::emit(LogLines& lines) {
+  for (const auto& line : lines) {
+    if (line.warning) {
+      spdlog::warn("{}", line.text);
+    } else {
+      spdlog::info("{}", line.text);
+    }
+  }
+  lines.clear();
+}
+
 void IsolationMonitor::start() {
   if (!options_.enabled) return;
   host_ = options_.host ? *options_.host : probe::collectHostFacts();
   std::lock_guard lock(mutex_);
   if (started_ || stopping_) return;
   started_ = true;
-  const auto now = clock_.now();
+  const auto now = monotonic_.now();
   for (auto& [name, entry] : book_) entry.next_due = now;
   thread_ = std::thread([this] { run(); });
 }
@@ -98,23 +94,40 @@ void IsolationMonitor::stop() {
 }
 
 IsolationMonitor::View IsolationMonitor::view() {
-  std::lock_guard lock(mutex_);
-  expireLocked(clock_.now());
+  LogLines log;
   View v;
-  v.revision = revision_;
-  for (const auto& [name, entry] : book_) v.classes.push_back(entry.isolation);
+  {
+    std::lock_guard lock(mutex_);
+    expireLocked(monotonic_.now(), log);
+    v.revision = revision_;
+    for (const auto& [name, entry] : book_) v.classes.push_back(entry.isolation);
+  }
+  emit(log);
   return v;
 }
 
 std::int64_t IsolationMonitor::revision() {
-  std::lock_guard lock(mutex_);
-  expireLocked(clock_.now());
-  return revision_;
+  LogLines log;
+  std::int64_t revision = 0;
+  {
+    std::lock_guard lock(mutex_);
+    expireLocked(monotonic_.now(), log);
+    revision = revision_;
+  }
+  emit(log);
+  return revision;
 }
 
 bool IsolationMonitor::offers(const std::string& runtime_class) const {
   std::lock_guard lock(mutex_);
   return book_.contains(runtime_class);
+}
+
+std::optional<MonotonicTime> IsolationMonitor::nextProbe(const std::string& runtime_class) const {
+  std::lock_guard lock(mutex_);
+  const auto it = book_.find(runtime_class);
+  if (it == book_.end() || !started_) return std::nullopt;
+  return it->second.next_due;
 }
 
 void IsolationMonitor::request(const std::string& runtime_class, std::function<void(Status)> done) {
@@ -159,71 +172,106 @@ bool IsolationMonitor::queuedOrRunningLocked(const std::string& name) const {
   return running_ == name || std::find(queue_.begin(), queue_.end(), name) != queue_.end();
 }
 
-void IsolationMonitor::expireLocked(TimePoint now) {
+void IsolationMonitor::expireLocked(MonotonicTime now, LogLines& log) {
   const auto too_old = 3 * options_.interval;
   for (auto& [name, entry] : book_) {
     const auto& iso = entry.isolation;
-    if (iso.level == api::IsolationLevel::kUnverified || !iso.verified_at) continue;
-    if (now - *iso.verified_at <= too_old) continue;
+    if (iso.level == api::IsolationLevel::kUnverified || !entry.verified_mono) continue;
+    if (now - *entry.verified_mono <= too_old) continue;
     auto next = iso;
     next.level = api::IsolationLevel::kUnverified;
     next.score = 0;
     next.findings.clear();
-    spdlog::warn(
-        "runtime class \"{}\": no successful probe since {}; its isolation counts as "
-        "unverified",
-        name, formatRfc3339(*iso.verified_at));
-    updateLocked(entry, std::move(next));
+    log.push_back({true, "runtime class \"" + name + "\": no successful probe since " +
+                             (iso.verified_at ? formatRfc3339(*iso.verified_at) : "start") +
+                             "; its isolation counts as unverified"});
+    updateLocked(entry, std::move(next), log);
   }
 }
 
-void IsolationMonitor::queueDueLocked(TimePoint now) {
+void IsolationMonitor::queueDueLocked(MonotonicTime now) {
   for (const auto& [name, entry] : book_) {
     if (entry.next_due <= now && !queuedOrRunningLocked(name)) queue_.push_back(name);
   }
 }
 
-TimePoint IsolationMonitor::nextWakeLocked() const {
-  auto next = TimePoint::max();
+MonotonicTime IsolationMonitor::nextWakeLocked() const {
+  auto next = MonotonicTime::max();
   for (const auto& [name, entry] : book_) {
     next = std::min(next, entry.next_due);
-    const auto& iso = entry.isolation;
-    if (iso.level != api::IsolationLevel::kUnverified && iso.verified_at) {
-      next =
-          std::min(next, *iso.verified_at + 3 * options_.interval + std::chrono::milliseconds(1));
+    if (entry.isolation.level != api::IsolationLevel::kUnverified && entry.verified_mono) {
+      next = std::min(next,
+                      *entry.verified_mono + 3 * options_.interval + std::chrono::milliseconds(1));
     }
   }
   return next;
 }
 
-void IsolationMonitor::updateLocked(Entry& entry, api::ClassIsolation next) {
+void IsolationMonitor::updateLocked(Entry& entry, api::ClassIsolation next, LogLines& log) {
   if (next == entry.isolation) return;
-  logQuarantine(entry.isolation, next);
+  // Quarantine follows verified results only: an unverified one (expired, or
+  // none yet) neither begins nor ends it.
+  if (next.level != api::IsolationLevel::kUnverified) {
+    const bool quarantined = next.quarantined();
+    if (quarantined && !entry.quarantine_logged) {
+      log.push_back({true, "runtime class \"" + next.runtime_class +
+                               "\" is quarantined: it claims " +
+                               std::string(api::isolationLevelName(*next.claim)) +
+                               " isolation but verified as " +
+                               std::string(api::isolationLevelName(next.level)) + " (score " +
+                               std::to_string(next.score) +
+                               "); only trust levels that require nothing may use it"});
+    } else if (!quarantined && entry.quarantine_logged) {
+      log.push_back({false, "runtime class \"" + next.runtime_class +
+                                "\" is no longer quarantined (now " +
+                                std::string(api::isolationLevelName(next.level)) + ")"});
+    }
+    entry.quarantine_logged = quarantined;
+  }
   entry.isolation = std::move(next);
   ++revision_;
 }
 
+Result<api::ClassIsolation> IsolationMonitor::conclude(const std::string& name,
+                                                       const Result<probe::Report>& report) const {
+  if (!report) return fail(report.error().code, errorText(report.error().message));
+  const auto claim = std::find_if(options_.classes.begin(), options_.classes.end(),
+                                  [&](const ClassClaim& c) { return c.name == name; });
+  auto judged =
+      judge(name, *report, host_, claim == options_.classes.end() ? std::nullopt : claim->claim);
+  judged.runtime_class = name;
+  judged.error.clear();
+  return judged;
+}
+
 std::vector<std::function<void(Status)>> IsolationMonitor::recordLocked(
-    const std::string& name, const Result<probe::Report>& report, TimePoint now) {
+    const std::string& name, Result<api::ClassIsolation> outcome, TimePoint now,
+    MonotonicTime mono_now, LogLines& log) {
   auto& entry = book_.at(name);
-  entry.next_due = now + options_.interval;
-  if (report) {
-    auto judged = judge(name, *report, host_, entry.isolation.claim);
-    judged.runtime_class = name;
+  if (outcome) {
+    entry.retry.reset();
+    entry.next_due = mono_now + options_.interval;
+    entry.verified_mono = mono_now;
+    auto judged = std::move(*outcome);
     judged.claim = entry.isolation.claim;
     judged.verified_at = now;
     judged.attempted_at = now;
-    judged.error.clear();
-    if (judged.probe_version.empty()) judged.probe_version = report->probe_version;
-    spdlog::info("runtime class \"{}\": verified {} (score {}, {} finding(s))", name,
-                 api::isolationLevelName(judged.level), judged.score, judged.findings.size());
-    updateLocked(entry, std::move(judged));
+    log.push_back({false, "runtime class \"" + name + "\": verified " +
+                              std::string(api::isolationLevelName(judged.level)) + " (score " +
+                              std::to_string(judged.score) + ", " +
+                              std::to_string(judged.findings.size()) + " finding(s))"});
+    updateLocked(entry, std::move(judged), log);
   } else {
+    const auto retry = entry.retry.next();
+    entry.next_due = mono_now + retry;
     auto next = entry.isolation;
     next.attempted_at = now;
-    next.error = cutText(report.error().message, api::kMaxIsolationErrorLength);
-    spdlog::warn("runtime class \"{}\": isolation probe failed: {}", name, report.error().message);
-    updateLocked(entry, std::move(next));
+    next.error = outcome.error().message;  // printable already (conclude())
+    log.push_back(
+        {true, "runtime class \"" + name + "\": isolation probe failed: " + next.error +
+                   " (retried in " +
+                   std::to_string(std::chrono::ceil<std::chrono::seconds>(retry).count()) + " s)"});
+    updateLocked(entry, std::move(next), log);
   }
   std::vector<std::function<void(Status)>> completed;
   for (auto it = waiters_.begin(); it != waiters_.end();) {
@@ -239,33 +287,42 @@ std::vector<std::function<void(Status)>> IsolationMonitor::recordLocked(
 }
 
 void IsolationMonitor::run() {
+  LogLines log;
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    auto now = clock_.now();
-    expireLocked(now);
+    const auto now = monotonic_.now();
+    expireLocked(now, log);
     queueDueLocked(now);
+    if (!log.empty()) {
+      lock.unlock();
+      emit(log);
+      lock.lock();
+      continue;  // read the book again: it may have changed meanwhile
+    }
     if (!queue_.empty()) {
       const std::string name = queue_.front();
       queue_.pop_front();
       running_ = name;
       lock.unlock();
       spdlog::debug("runtime class \"{}\": probing its isolation", name);
-      auto report = prober_.probe(name);
+      auto outcome = conclude(name, prober_.probe(name));
       lock.lock();
       running_.reset();
       if (stopping_) break;  // cut short: nothing learnt
-      auto completed = recordLocked(name, report, clock_.now());
+      auto completed = recordLocked(name, std::move(outcome), clock_.now(), monotonic_.now(), log);
       lock.unlock();
+      emit(log);
       for (auto& done : completed) done(ok());
       lock.lock();
       continue;
     }
     const auto wake_at = nextWakeLocked();
     auto sleep = std::chrono::duration_cast<std::chrono::milliseconds>(
-        wake_at == TimePoint::max() ? kMaxSleep
-                                    : std::min<std::chrono::nanoseconds>(wake_at - now, kMaxSleep));
+        wake_at == MonotonicTime::max()
+            ? kMaxSleep
+            : std::min<std::chrono::nanoseconds>(wake_at - now, kMaxSleep));
     if (sleep < std::chrono::milliseconds(1)) sleep = std::chrono::milliseconds(1);
-    // Woken early by a request, recheck() or stop(); the loop reads the clock again.
+    // Woken early by a request, recheck() or shutdown(); the loop reads the clock again.
     wake_.wait_for(lock, sleep);
   }
 }

@@ -3,26 +3,33 @@
 // (docs/architecture.md §10.2). It owns the book of ClassIsolation entries,
 // their revision and the probe schedule:
 //   - every class is probed at start(), then again an interval after its
-//     last attempt, and on request (request(): ProbeIsolation);
+//     last success, and on request (request(): ProbeIsolation); a failed
+//     attempt is retried after kRetryInitial, doubling up to the interval;
 //   - one probe at a time (its own thread; the Prober blocks); a request for
 //     a class whose probe is queued or running joins that probe;
 //   - a successful probe is judged against the host's facts (verdict.h); a
-//     failed one keeps the previous result and sets `error` and
-//     `attempted_at`; a result older than three intervals becomes
-//     unverified;
+//     failed one keeps the previous result and sets `error` (printable
+//     ASCII, at most api::kMaxIsolationErrorLength: a probe's stderr is
+//     untrusted) and `attempted_at`; a result older than three intervals
+//     becomes unverified;
 //   - a class verified below its claim is quarantined: logged as a warning
-//     when that changes;
+//     when that changes (an unverified result changes nothing: it neither
+//     quarantines nor releases);
 //   - every change of any entry bumps the revision (from 1, never reused by
 //     one process).
 // Without a probe image (Options::enabled false) nothing runs: every class
 // stays unverified with an error that says why (a warning is logged once).
 //
+// Time: the schedule and the age of a result follow the MonotonicClock (a
+// wall clock stepped back or forth neither delays a probe nor keeps a stale
+// result fresh); the wall Clock only dates verified_at and attempted_at.
+//
 // Threading: every public method is thread-safe. view(), revision() and
-// request() only take the book's mutex (never held during a probe): the
-// network executor may call them. request()'s callback runs on the monitor's
-// thread (or the caller's, when it completes at once, or stop()'s): it must
-// only hand the outcome over. Times come from the injected Clock; the wait
-// between probes is interrupted by requests, recheck() and stop().
+// request() only take the book's mutex, which is never held during a probe,
+// a verdict or logging: the network executor may call them. request()'s
+// callback runs on the monitor's thread (or the caller's, when it completes
+// at once, or shutdown()'s): it must only hand the outcome over. The wait
+// between probes is interrupted by requests, recheck() and shutdown().
 
 #include <condition_variable>
 #include <cstdint>
@@ -37,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/backoff.h"
 #include "agent/isolation/probe_runner.h"
 #include "api/isolation.h"
 #include "common/status.h"
@@ -51,6 +59,9 @@ class IsolationMonitor {
     std::string name;
     std::optional<api::IsolationLevel> claim;  // [runtime_classes.NAME] isolation
   };
+  // The first retry of a failed probe; later ones double up to the interval.
+  static constexpr std::chrono::seconds kRetryInitial{10};
+
   struct Options {
     std::vector<ClassClaim> classes;     // every offered class
     std::chrono::seconds interval{600};  // [probe] interval_seconds
@@ -64,8 +75,10 @@ class IsolationMonitor {
     std::vector<api::ClassIsolation> classes;  // every class, sorted by name
   };
 
-  // Uses (does not own) `prober` and `clock`, which must outlive the monitor.
-  IsolationMonitor(Options options, Prober& prober, const Clock& clock);
+  // Uses (does not own) `prober` and the clocks, which must outlive the
+  // monitor: `clock` dates results, `monotonic` schedules and ages them.
+  IsolationMonitor(Options options, Prober& prober, const Clock& clock,
+                   const MonotonicClock& monotonic);
   ~IsolationMonitor();  // stop()
   IsolationMonitor(const IsolationMonitor&) = delete;
   IsolationMonitor& operator=(const IsolationMonitor&) = delete;
@@ -94,7 +107,11 @@ class IsolationMonitor {
   // OK at once when probing is disabled, kUnavailable when stopped.
   void request(const std::string& runtime_class, std::function<void(Status)> done);
 
-  // Makes the probe thread read the clock again now (a clock that jumped).
+  // When the schedule probes `runtime_class` next (monotonic time); nullopt
+  // for a class not offered, or before start().
+  std::optional<MonotonicTime> nextProbe(const std::string& runtime_class) const;
+
+  // Makes the probe thread read its clock again now (a test that moved it).
   void recheck();
 
  private:
@@ -103,30 +120,49 @@ class IsolationMonitor {
     std::function<void(Status)> done;
   };
   struct Entry {
+    explicit Entry(std::chrono::seconds interval) : retry(kRetryInitial, interval) {}
     api::ClassIsolation isolation;
-    TimePoint next_due{};  // when the schedule probes the class next
+    MonotonicTime next_due{};                    // when the schedule probes the class next
+    std::optional<MonotonicTime> verified_mono;  // the last success, for its age
+    Backoff retry;                               // delays after failed attempts
+    // Whether the class's quarantine was last logged as begun (a release is
+    // logged only after one, and only by a verified result).
+    bool quarantine_logged = false;
   };
+  // Log lines composed under the mutex, written once it is released.
+  struct LogLine {
+    bool warning = false;
+    std::string text;
+  };
+  using LogLines = std::vector<LogLine>;
+  static void emit(LogLines& lines);
 
   void run();
+  // The verdict on a probe's outcome (no lock: pure, and host_ is the
+  // thread's): the judged isolation, or the failure as printable text.
+  Result<api::ClassIsolation> conclude(const std::string& name,
+                                       const Result<probe::Report>& report) const;
   // Turns results older than three intervals into unverified ones.
-  void expireLocked(TimePoint now);
+  void expireLocked(MonotonicTime now, LogLines& log);
   // Queues the classes that are due and neither queued nor running.
-  void queueDueLocked(TimePoint now);
+  void queueDueLocked(MonotonicTime now);
   bool queuedOrRunningLocked(const std::string& name) const;
   // Records the end of `name`'s probe; returns the requests it completed.
   std::vector<std::function<void(Status)>> recordLocked(const std::string& name,
-                                                        const Result<probe::Report>& report,
-                                                        TimePoint now);
-  // Replaces an entry's isolation; bumps the revision and logs a change of
+                                                        Result<api::ClassIsolation> outcome,
+                                                        TimePoint now, MonotonicTime mono_now,
+                                                        LogLines& log);
+  // Replaces an entry's isolation; bumps the revision and notes a change of
   // quarantine when it changed.
-  void updateLocked(Entry& entry, api::ClassIsolation next);
+  void updateLocked(Entry& entry, api::ClassIsolation next, LogLines& log);
   // The next time the thread has something to do (a class due, a result
   // expiring).
-  TimePoint nextWakeLocked() const;
+  MonotonicTime nextWakeLocked() const;
 
   const Options options_;
   Prober& prober_;
   const Clock& clock_;
+  const MonotonicClock& monotonic_;
   probe::Report host_;  // set by start() before the thread runs; read only there
 
   mutable std::mutex mutex_;

@@ -7,7 +7,9 @@
 #include <optional>
 #include <random>
 
+#include "agent/isolation/verdict_text.h"
 #include "agent/log_reader.h"
+#include "api/image_ref.h"
 #include "probe/report_json.h"
 
 namespace zp::agent {
@@ -28,15 +30,39 @@ std::string seconds(milliseconds d) {
   return std::to_string(duration_cast<std::chrono::seconds>(d).count()) + " s";
 }
 
-// At most the last `max` bytes of the last non-empty line of `text`.
-std::string lastLine(const std::string& text, std::size_t max) {
-  auto end = text.find_last_not_of("\n ");
-  if (end == std::string::npos) return {};
-  const auto start = text.rfind('\n', end);
-  std::string line = text.substr(start == std::string::npos ? 0 : start + 1,
-                                 end + 1 - (start == std::string::npos ? 0 : start + 1));
-  if (line.size() > max) line = "…" + line.substr(line.size() - max);
-  return line;
+// The probe's stderr lines looked at for the reason of a failed run: the last
+// non-empty one of these is quoted, its end at most kMaxStderrQuote bytes.
+constexpr std::size_t kStderrTailRecords = 8;
+constexpr std::size_t kMaxStderrQuote = 512;
+
+// The last non-empty line the probe wrote on stderr (read from the end of its
+// log), as printable ASCII; "" when there is none or it cannot be read. The
+// text comes from inside the workload: never trusted, never shown raw.
+std::string lastStderrLine(const std::string& log_path) {
+  auto reader = LogReader::open(log_path, "stderr");
+  if (!reader) return {};
+  auto& log = **reader;
+  if (auto size = log.fileBytes(); !size || *size > kMaxProbeLogBytes) return {};
+  if (!log.seekTail(kStderrTailRecords)) return {};
+  std::string record;
+  std::string last;
+  do {
+    auto lines = log.read(kStderrTailRecords, /*flush=*/true);
+    if (!lines) return {};
+    for (const auto& line : *lines) {
+      record += line.line;
+      if (line.partial) continue;  // a record longer than one line goes on
+      if (!verdict_detail::trim(record).empty()) last = std::move(record);
+      record.clear();
+    }
+  } while (!log.drained());
+  if (!verdict_detail::trim(record).empty()) last = std::move(record);
+  const auto text = verdict_detail::trim(last);
+  if (text.size() <= kMaxStderrQuote) return verdict_detail::printable(text, kMaxStderrQuote);
+  constexpr std::string_view kCut = "...";
+  return std::string(kCut) +
+         verdict_detail::printable(text.substr(text.size() - (kMaxStderrQuote - kCut.size())),
+                                   kMaxStderrQuote);
 }
 
 // Waits for an asynchronous runtime call's outcome.
@@ -82,6 +108,15 @@ Result<std::string> readProbeOutput(const std::string& log_path, std::size_t max
     }
     return fail(reader.error());
   }
+  // The container has exited: the log is as large as it gets. One over the
+  // bound is refused before anything is read (reading it would take long).
+  auto size = (*reader)->fileBytes();
+  if (!size) return fail(size.error());
+  if (*size > kMaxProbeLogBytes) {
+    return fail(Code::kResourceExhausted,
+                "the probe's log is " + std::to_string(*size) + " bytes, more than the " +
+                    std::to_string(kMaxProbeLogBytes) + " a probe may write");
+  }
   std::string text;
   do {
     auto lines = (*reader)->read(256, /*flush=*/true);
@@ -124,6 +159,11 @@ bool ProbeRunner::pause(milliseconds duration) {
 
 Result<probe::Report> ProbeRunner::probe(const std::string& runtime_class) {
   if (cancelled()) return fail(Code::kCancelled, "the agent is stopping");
+  // Probes run one at a time: every probe sandbox of this node now is one an
+  // earlier probe could not remove (the runtime failed it then).
+  if (auto swept = removeProbeLeftovers(runtime_); !swept) {
+    spdlog::warn("{}", swept.error().message);
+  }
   const auto deadline = clock_.now() + options_.timeout;
   const auto identity =
       probeIdentity(runtime_class, options_.image, options_.targets, newProbeUid());
@@ -204,14 +244,7 @@ Result<probe::Report> ProbeRunner::runIn(const WorkloadIdentity& identity, Monot
   if (*exit_code != 0) {
     std::string why = "the probe exited with code " + std::to_string(*exit_code);
     // Its stderr says why (bad arguments exit 2).
-    if (auto err = LogReader::open(log, "stderr"); err) {
-      std::string text;
-      auto lines = (*err)->read(64, true);
-      if (lines) {
-        for (const auto& line : *lines) text += line.line + "\n";
-      }
-      if (const auto last = lastLine(text, 512); !last.empty()) why += ": " + last;
-    }
+    if (const auto last = lastStderrLine(log); !last.empty()) why += ": " + last;
     return fail(Code::kInternal, why);
   }
   auto output = readProbeOutput(log, kMaxProbeOutputBytes);
@@ -244,15 +277,32 @@ void ProbeRunner::cleanUp(const WorkloadIdentity& identity, std::string sandbox_
   if (sandbox_id.empty()) {
     // A sandbox whose creation timed out or lost its reply may exist all the same.
     auto found = runtime_.findSandbox(identity);
-    if (found && *found) sandbox_id = **found;
+    if (!found) {
+      spdlog::warn(
+          "runtime class \"{}\": cannot look for the probe's sandbox ({}); a leftover is "
+          "removed before the next probe",
+          identity.spec.runtime_class, found.error().message);
+      return;
+    }
+    if (*found) sandbox_id = **found;
   }
   if (sandbox_id.empty()) return;
   if (auto s = runtime_.removeWorkload(identity, sandbox_id); !s) {
     spdlog::warn(
-        "runtime class \"{}\": cannot remove probe sandbox {} ({}); it is removed when "
-        "the agent next starts",
+        "runtime class \"{}\": cannot remove probe sandbox {} ({}); it is removed before "
+        "the next probe",
         identity.spec.runtime_class, sandbox_id, s.error().message);
   }
+}
+
+std::optional<std::string> unpinnedProbeImageWarning(std::string_view image) {
+  if (image.empty()) return std::nullopt;
+  auto ref = api::parseImageReference(image);
+  if (ref && !ref->digest.empty()) return std::nullopt;
+  return "[probe] image \"" + verdict_detail::printable(image, api::kMaxImageNameLength) +
+         "\" names no digest: the image its tag names may change (and a changed tag is not "
+         "pulled again while the old image is present); name it by digest, "
+         "REPOSITORY@sha256:<digest>";
 }
 
 Status removeProbeLeftovers(Runtime& runtime) {
@@ -261,7 +311,7 @@ Status removeProbeLeftovers(Runtime& runtime) {
   std::string errors;
   Code code = Code::kInternal;
   for (const auto& sb : *leftovers) {
-    spdlog::info("runtime class \"{}\": removing probe sandbox {} left by an earlier run",
+    spdlog::info("runtime class \"{}\": removing probe sandbox {} left by an earlier probe",
                  sb.identity.spec.runtime_class, sb.sandbox_id);
     if (auto s = runtime.removeWorkload(sb.identity, sb.sandbox_id); !s) {
       if (errors.empty()) code = s.error().code;

@@ -8,12 +8,14 @@
 // count: a gVisor pod needs about 90). Its objects carry kLabelProbe and not
 // kLabelManaged, so they are never listed as workloads.
 //
-// One run: image status (pull when absent, with the class's pull and at
-// most what is left of the timeout), sandbox, container, start, poll its
-// status until it exits, read its CRI log (stdout only), decode the report
-// strictly. The sandbox is removed at the end whatever happened (timeout and
-// cancellation included); a removal that fails is logged and left to the
-// cleanup at the next start (IsolationMonitor::removeLeftovers()).
+// One run: remove the leftovers of earlier probes (removeProbeLeftovers()),
+// image status (pull when absent, with the class's pull and at most what is
+// left of the timeout), sandbox, container, start, poll its status until it
+// exits, read its CRI log (at most kMaxProbeLogBytes; stdout only), decode
+// the report strictly. A probe that exits non-zero fails with the last line
+// of its stderr, as printable ASCII. The sandbox is removed at the end
+// whatever happened (timeout and cancellation included); a removal that
+// fails is logged and left to the sweep before the next probe.
 //
 // Threading: probe() blocks (runtime calls with deadlines, a poll loop): call
 // it from a thread of its own, never from the network executor; one call at
@@ -24,6 +26,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +48,8 @@ inline constexpr std::int64_t kProbeCpuMillicores = 100;
 inline constexpr std::int64_t kProbePidsLimit = 128;
 // At most this much stdout is read for a report (a larger one is refused).
 inline constexpr std::size_t kMaxProbeOutputBytes = probe::kMaxReportBytes + 4096;
+// A probe's whole CRI log (both streams) larger than this is not read.
+inline constexpr std::uint64_t kMaxProbeLogBytes = 1 << 20;
 
 // The identity of one probe of `runtime_class` with submission uid `uid`:
 // run as `kProbeBinary --connect T...` for each of `targets`.
@@ -108,15 +113,23 @@ class ProbeRunner final : public Prober {
   std::shared_ptr<PendingCall> pull_;  // the pull in flight, cancelled by cancel()
 };
 
+// The warning the agent logs at start for a probe image named by a mutable
+// tag rather than a digest ("…@sha256:…"); nullopt when it has a digest or
+// there is none. Printable ASCII.
+std::optional<std::string> unpinnedProbeImageWarning(std::string_view image);
+
 // Removes every probe sandbox of this node (Runtime::probeSandboxes()), as a
-// crash during a probe leaves them. Call at start, before any probe runs and
-// before the workloads' recovery (which prunes pod cgroups no workload
-// holds). Blocking. An error says what could not be listed or removed.
+// crash during a probe, or a runtime that failed its removal, leaves them.
+// Called at start, before any probe runs and before the workloads' recovery
+// (which prunes pod cgroups no workload holds), and by ProbeRunner before
+// each probe (probes run one at a time, so none is in use then). Blocking.
+// An error says what could not be listed or removed.
 Status removeProbeLeftovers(Runtime& runtime);
 
 // The report text in a CRI log file: the stdout records, joined (a record
 // the runtime or the reader split is put back together), one per line.
-// kResourceExhausted past `max_bytes`; kNotFound when there is no file.
+// kResourceExhausted past `max_bytes`, or when the file is larger than
+// kMaxProbeLogBytes (checked before reading); kNotFound when there is no file.
 Result<std::string> readProbeOutput(const std::string& log_path, std::size_t max_bytes);
 
 }  // namespace zp::agent

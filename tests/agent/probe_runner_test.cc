@@ -214,7 +214,7 @@ TEST(ProbeIdentityTest, CriObjectsCarryTheProbeLabelAndThePosture) {
   ASSERT_EQ(security.capabilities().drop_capabilities_size(), 1);
   EXPECT_EQ(security.capabilities().add_capabilities_size(), 0);
   EXPECT_EQ(container.linux().resources().memory_limit_in_bytes(), 64 * 1024 * 1024);
-  EXPECT_EQ(container.linux().resources().unified().at("pids.max"), "128");
+  EXPECT_EQ(container.linux().resources().unified().at("pids.max"), "64");
   EXPECT_EQ(container.command(0), "/zoneplane-probe");
   EXPECT_EQ(container.args_size(), 4);
   // A workload's labels are unchanged.

@@ -46,7 +46,7 @@ TEST_F(ProbeRunnerTest, RunsTheProbeAndDecodesItsReport) {
   EXPECT_EQ(started_.spec.args, (std::vector<std::string>{"--connect", "10.0.0.1:7443"}));
   EXPECT_EQ(started_.spec.security.profile, api::Profile::kRestricted);
   EXPECT_TRUE(started_.spec.security.read_only_root_fs);
-  EXPECT_EQ(started_.spec.security.pids_limit, 128);
+  EXPECT_EQ(started_.spec.security.pids_limit, 64);
   EXPECT_EQ(started_.spec.memory_mb, 64);
   EXPECT_EQ(started_.spec.cpu_millicores, 100);
   EXPECT_EQ(started_.run_as_user, 65534);

@@ -4,9 +4,8 @@
 // container made through the Runtime seam exactly as a workload's are (the
 // same CRI configs and posture, agent/cri_configs.h), from probeIdentity():
 // the probe image, profile restricted, user and group 65534, a read-only
-// root, 64 MiB, 100 millicores, pids limit 128 (gVisor's own host threads
-// count: a gVisor pod needs about 90). Its objects carry kLabelProbe and not
-// kLabelManaged, so they are never listed as workloads.
+// root, 64 MiB, 100 millicores, pids limit 64. Its objects carry kLabelProbe
+// and not kLabelManaged, so they are never listed as workloads.
 //
 // One run: remove the leftovers of earlier probes (removeProbeLeftovers()),
 // image status (pull when absent, with the class's pull and at most what is
@@ -45,7 +44,7 @@ inline constexpr std::string_view kProbeBinary = "/zoneplane-probe";
 inline constexpr std::int64_t kProbeUser = 65534;  // nobody / nogroup
 inline constexpr std::int64_t kProbeMemoryMb = 64;
 inline constexpr std::int64_t kProbeCpuMillicores = 100;
-inline constexpr std::int64_t kProbePidsLimit = 128;
+inline constexpr std::int64_t kProbePidsLimit = 64;
 // At most this much stdout is read for a report (a larger one is refused).
 inline constexpr std::size_t kMaxProbeOutputBytes = probe::kMaxReportBytes + 4096;
 // A probe's whole CRI log (both streams) larger than this is not read.

@@ -154,7 +154,7 @@ class Rig {
       api_tls_ = orDie(tls::serverContext(pki.server, false, tls::MinVersion::kTls12));
       client_tls_ = orDie(tls::clientContext({"", "", pki.ca}, tls::MinVersion::kTls12));
     }
-    sim::RegistryOptions node{kNodeId, {65'536, 64'000}, {"native"}, "bench"};
+    sim::RegistryOptions node{kNodeId, {65'536, 64'000}, {"native"}, "bench", {}};
     served_ =
         std::make_unique<sim::SimNode>(nodes_.io(), node, std::chrono::milliseconds(0), agent_tls);
     direct_ =

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "api/isolation.h"
 #include "common/logging.h"
 #include "common/version.h"
 #include "sim/sim_fleet.h"
@@ -63,6 +64,14 @@ int main(int argc, char** argv) {
   app.add_option("--classes", options.runtime_classes, "runtime classes each node offers")
       ->delimiter(',')
       ->capture_default_str();
+  std::string isolation = "application-kernel";
+  app.add_option("--isolation", isolation,
+                 "level every class reports as verified: unverified, shared-kernel, "
+                 "application-kernel or hypervisor")
+      ->capture_default_str();
+  app.add_option("--isolation-score", options.isolation_score,
+                 "score every verified class reports (0-100)")
+      ->capture_default_str();
   app.add_option("--run-delay-ms", run_delay_ms,
                  "delay between a StartWorkload and the workload's Running push")
       ->capture_default_str();
@@ -72,6 +81,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   options.run_delay = std::chrono::milliseconds(run_delay_ms);
+  if (auto level = zp::api::parseIsolationLevel(isolation)) {
+    options.isolation = *level;
+  } else {
+    std::cerr << "zoneplane-simfleet: --isolation must be unverified, shared-kernel, "
+                 "application-kernel or hypervisor\n";
+    return 2;
+  }
 
   if (auto s = zp::setupLogging(log_level); !s) {
     std::cerr << "zoneplane-simfleet: " << s.error().message << "\n";

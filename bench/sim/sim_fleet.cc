@@ -49,6 +49,10 @@ Status validateFleetOptions(const FleetOptions& o) {
           "classes");
     }
   }
+  if (o.isolation_score < 0 || o.isolation_score > 100) {
+    return fail(Code::kInvalidArgument, "--isolation-score must be between 0 and 100",
+                "isolation-score");
+  }
   if (o.run_delay.count() < 0 || o.run_delay > std::chrono::hours(24)) {
     return fail(Code::kInvalidArgument, "--run-delay-ms must be between 0 and 86400000",
                 "run-delay-ms");
@@ -69,10 +73,14 @@ Result<std::unique_ptr<SimFleet>> SimFleet::start(FleetOptions options) {
     fleet->contexts_.push_back(std::make_unique<asio::io_context>(1));
   }
   const api::Resources capacity{options.memory_mb, options.cpu_millicores};
+  const SimIsolation isolation{
+      options.isolation,
+      options.isolation == api::IsolationLevel::kUnverified ? 0 : options.isolation_score,
+      std::chrono::system_clock::now()};
   for (int i = 1; i <= options.nodes; ++i) {
     auto& io = *fleet->contexts_[static_cast<std::size_t>((i - 1) % options.threads)];
     RegistryOptions registry{simNodeId(options.node_prefix, i), capacity, options.runtime_classes,
-                             kVersion};
+                             kVersion, isolation};
     auto node = std::make_unique<SimNode>(io, std::move(registry), options.run_delay);
     auto bound = node->listen(options.host);
     if (!bound) return fail(bound.error());  // the fleet so far is torn down

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/isolation.h"
 #include "common/status.h"
 #include "sim/sim_node.h"
 
@@ -29,6 +30,10 @@ struct FleetOptions {
   std::int64_t memory_mb = 65'536;   // capacity of each node
   std::int64_t cpu_millicores = 64'000;
   std::vector<std::string> runtime_classes = {"native"};
+  // What every class reports as verified (docs/architecture.md §10);
+  // verified_at is the fleet's start.
+  api::IsolationLevel isolation = api::IsolationLevel::kApplicationKernel;
+  int isolation_score = 70;                // 0 … 100
   std::chrono::milliseconds run_delay{0};  // StartWorkload → Running push after this
   int threads = 2;                         // io threads, 1 … kMaxThreads
 };

@@ -261,8 +261,11 @@ void SimNode::handle(const std::shared_ptr<Connection>& conn, protocol::Request 
                              : errorBody(removed.error(), m->id)});
   } else if (auto* m = std::get_if<protocol::ListWorkloads>(&body)) {
     conn->send({req, registry_.list(m->limit, m->after)});
-  } else if (std::holds_alternative<protocol::NodeInfo>(body)) {
-    conn->send({req, registry_.nodeInfo()});
+  } else if (auto* m = std::get_if<protocol::NodeInfo>(&body)) {
+    conn->send({req, registry_.nodeInfo(m->isolation_revision)});
+  } else if (auto* m = std::get_if<protocol::ProbeIsolation>(&body)) {
+    auto probed = registry_.probe(m->runtime_class);
+    conn->send({req, probed ? protocol::ReplyBody{*probed} : errorBody(probed.error(), "")});
   } else if (auto* m = std::get_if<protocol::Logs>(&body)) {
     handleLogs(*conn, req, *m);
   }

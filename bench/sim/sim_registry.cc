@@ -161,8 +161,26 @@ protocol::WorkloadList SimRegistry::list(std::int64_t limit, std::string_view af
   return page;
 }
 
-api::NodeInfo SimRegistry::nodeInfo() const {
+api::NodeInfo SimRegistry::nodeInfo(std::optional<std::int64_t> held_revision) const {
+  constexpr std::int64_t kRevision = 1;  // the simulated verification never changes
   api::NodeInfo info;
+  info.isolation_revision = kRevision;
+  if (held_revision != kRevision) {
+    std::vector<api::ClassIsolation> classes;
+    classes.reserve(options_.runtime_classes.size());
+    for (const auto& cls : options_.runtime_classes) {
+      api::ClassIsolation c;
+      c.runtime_class = cls;
+      c.level = options_.isolation.level;
+      c.score = options_.isolation.score;
+      if (c.level != api::IsolationLevel::kUnverified) {
+        c.verified_at = options_.isolation.verified_at;
+        c.probe_version = options_.version;
+      }
+      classes.push_back(std::move(c));
+    }
+    info.isolation = std::move(classes);
+  }
   info.node_id = options_.node_id;
   info.capacity = options_.capacity;
   info.allocatable = {options_.capacity.memory_mb - allocated_.memory_mb,
@@ -171,6 +189,18 @@ api::NodeInfo SimRegistry::nodeInfo() const {
   info.version = options_.version;
   info.workloads = static_cast<int>(workloads_.size());
   return info;
+}
+
+Result<api::NodeInfo> SimRegistry::probe(std::string_view runtime_class) const {
+  if (!runtime_class.empty() &&
+      !std::binary_search(options_.runtime_classes.begin(), options_.runtime_classes.end(),
+                          runtime_class)) {
+    return fail(Code::kNotFound,
+                "node \"" + options_.node_id + "\" has no runtime class \"" +
+                    std::string(runtime_class.substr(0, 80)) + "\"",
+                "runtime_class");
+  }
+  return nodeInfo();
 }
 
 }  // namespace zp::sim

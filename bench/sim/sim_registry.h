@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/isolation.h"
 #include "api/node.h"
 #include "api/workload.h"
 #include "common/status.h"
@@ -25,11 +26,21 @@
 
 namespace zp::sim {
 
+// What every class of a simulated node reports as its verification
+// (docs/architecture.md §10): by default each class verified
+// application-kernel with score 70, so untrusted workloads may run on it.
+struct SimIsolation {
+  api::IsolationLevel level = api::IsolationLevel::kApplicationKernel;
+  int score = 70;           // 0 … 100
+  TimePoint verified_at{};  // the epoch: set by the fleet at start
+};
+
 struct RegistryOptions {
   std::string node_id;
   api::Resources capacity;
   std::vector<std::string> runtime_classes;  // sorted
   std::string version;                       // reported by NodeInfo
+  SimIsolation isolation;
 };
 
 class SimRegistry {
@@ -64,7 +75,12 @@ class SimRegistry {
   // At most `limit` statuses ordered by id, after the id `after`; `next` is
   // set when more follow.
   protocol::WorkloadList list(std::int64_t limit, std::string_view after) const;
-  api::NodeInfo nodeInfo() const;
+  // The Node answer: `isolation` (revision 1, it never changes) unless
+  // `held_revision` names it (a heartbeat of a server that has it).
+  api::NodeInfo nodeInfo(std::optional<std::int64_t> held_revision = std::nullopt) const;
+  // ProbeIsolation: the Node answer with `isolation`; kNotFound for a class
+  // the node does not offer ("" = every class).
+  Result<api::NodeInfo> probe(std::string_view runtime_class) const;
 
   bool contains(std::string_view id) const { return workloads_.find(id) != workloads_.end(); }
   std::size_t size() const { return workloads_.size(); }

@@ -76,6 +76,15 @@ Status ApiClient::stream(const HttpRequest& request, const LineHandler& on_line,
   return ok();
 }
 
+Result<nlohmann::json> ApiClient::nodeIsolation(const std::string& id) {
+  return call(nodeIsolationRequest(path_prefix_, id));
+}
+
+Result<nlohmann::json> ApiClient::probeNode(const std::string& id,
+                                            const std::string& runtime_class) {
+  return call(probeNodeRequest(path_prefix_, id, runtime_class));
+}
+
 Result<nlohmann::json> ApiClient::listTrustLevels() {
   return call(listTrustLevelsRequest(path_prefix_));
 }

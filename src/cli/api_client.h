@@ -32,6 +32,9 @@ class ApiClient {
   Result<nlohmann::json> removeNode(const std::string& id, bool force);
   // `action`: cordon, uncordon or drain.
   Result<nlohmann::json> nodeAction(const std::string& id, const std::string& action);
+  // GET /nodes/ID/isolation; POST /nodes/ID/probe (runtime_class "" = every class).
+  Result<nlohmann::json> nodeIsolation(const std::string& id);
+  Result<nlohmann::json> probeNode(const std::string& id, const std::string& runtime_class);
   Result<nlohmann::json> listTrustLevels();
   Result<nlohmann::json> createToken(const TokenSpec& spec);
   Result<nlohmann::json> listTokens();

@@ -16,6 +16,8 @@ namespace zp::cli {
 namespace {
 
 constexpr std::chrono::milliseconds kDrainTimeout{120'000};
+// The server waits up to 5 minutes for a node's probe (docs/architecture.md §10.3).
+constexpr std::chrono::milliseconds kProbeTimeout{330'000};
 
 int usageError(std::ostream& err, const std::string& message) {
   err << "error: " << message << "\n";
@@ -55,6 +57,10 @@ std::chrono::milliseconds requestTimeout(const Invocation& invocation) {
       nodes && nodes->action == NodesArgs::Action::kDrain) {
     // The server answers a drain once every workload on the node was removed.
     timeout = std::max<std::chrono::milliseconds>(timeout, kDrainTimeout);
+  }
+  if (const auto* isolation = std::get_if<IsolationArgs>(&invocation.command);
+      isolation && isolation->probe) {
+    timeout = std::max<std::chrono::milliseconds>(timeout, kProbeTimeout);
   }
   return timeout;
 }

@@ -38,6 +38,13 @@ constexpr const char* kNodesFooter =
     "Without a subcommand, lists the nodes. `drain` cordons the node, then removes its\n"
     "workloads: OnFailure/Always ones are placed again elsewhere, Never ones end Failed.";
 
+constexpr const char* kIsolationFooter =
+    "Each node probes its runtime classes to verify their isolation: LEVEL is what the\n"
+    "probe saw (shared-kernel, application-kernel, hypervisor; unverified before a probe\n"
+    "or when the last is too old), SCORE 0-100, and the findings say what weakens it.\n"
+    "A class verified below its CLAIM is quarantined: only trust levels that require\n"
+    "nothing use it. --probe needs an operator token.";
+
 constexpr const char* kTokensFooter =
     "Without a subcommand, lists the tokens. Roles: viewer (reads), operator (viewer +\n"
     "workloads and logs), admin (everything: nodes, tokens, audit). A join token lets one\n"
@@ -131,6 +138,8 @@ struct Values {
   std::int64_t logs_tail = 0;
   std::string logs_stream;
   NodesArgs nodes;
+  IsolationArgs isolation;
+  std::string isolation_class;
   TokensArgs tokens;
   std::string token_name, token_role, token_expires;
   bool token_join = false;
@@ -269,6 +278,18 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
     sub->add_option("id", v.nodes.id, "Node id")->required();
     node_actions.emplace_back(sub, action);
   }
+  auto* isolation = app.add_subcommand(
+      "isolation", "Show what a node verified of its runtime classes (GET /nodes/NODE/isolation)");
+  isolation->footer(std::string(kIsolationFooter) + "\n\n" + kFooter);
+  isolation->add_option("node", v.isolation.node, "Node id")
+      ->required()
+      ->check(nameValidator("node id"));
+  isolation->add_flag("--probe", v.isolation.probe,
+                      "Have the node probe now and wait for the result (POST "
+                      "/nodes/NODE/probe; up to 5 minutes)");
+  auto* isolation_class_opt =
+      isolation->add_option("--class", v.isolation_class, "Only this runtime class")
+          ->check(nameValidator("runtime class"));
   auto* trust_levels = app.add_subcommand(
       "trust-levels", "Show the trust levels and their runtime classes (GET /trust-levels)");
 
@@ -371,6 +392,9 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
       if (sub->parsed()) v.nodes.action = action;
     }
     inv.command = std::move(v.nodes);
+  } else if (isolation->parsed()) {
+    if (isolation_class_opt->count() > 0) v.isolation.runtime_class = v.isolation_class;
+    inv.command = std::move(v.isolation);
   } else if (trust_levels->parsed()) {
     inv.command = TrustLevelsArgs{};
   } else if (tokens->parsed()) {
@@ -395,7 +419,7 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   } else {
     return EarlyExit{kExitUsage, "",
                      "error: a command is required: run, apply, get, list, delete, logs, nodes, "
-                     "trust-levels, tokens or audit\n"
+                     "isolation, trust-levels, tokens or audit\n"
                      "Run with --help for more information.\n"};
   }
   return inv;

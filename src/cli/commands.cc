@@ -9,6 +9,7 @@
 #include "cli/error_body.h"
 #include "cli/exit_codes.h"
 #include "cli/render_access.h"
+#include "cli/render_isolation.h"
 #include "cli/table.h"
 
 namespace zp::cli {
@@ -109,6 +110,16 @@ int runNodes(ExecuteContext& ctx, OutputFormat format, const NodesArgs& args) {
   return kExitUsage;
 }
 
+// `isolation NODE`: the node's verification, probed first with --probe.
+int runIsolation(ExecuteContext& ctx, OutputFormat format, const IsolationArgs& args) {
+  auto render = [&](const json& j) { return renderNodeIsolation(j, args.runtime_class); };
+  if (args.probe) {
+    return finish(ctx, format, ctx.api.probeNode(args.node, args.runtime_class.value_or("")),
+                  render);
+  }
+  return finish(ctx, format, ctx.api.nodeIsolation(args.node), render);
+}
+
 int runTokens(ExecuteContext& ctx, OutputFormat format, const TokensArgs& args) {
   switch (args.action) {
     case TokensArgs::Action::kList:
@@ -206,6 +217,8 @@ int execute(const Invocation& invocation, ExecuteContext& ctx) {
           return runLogs(ctx, args);
         } else if constexpr (std::is_same_v<T, NodesArgs>) {
           return runNodes(ctx, format, args);
+        } else if constexpr (std::is_same_v<T, IsolationArgs>) {
+          return runIsolation(ctx, format, args);
         } else if constexpr (std::is_same_v<T, TrustLevelsArgs>) {
           return finish(ctx, format, ctx.api.listTrustLevels(), renderTrustLevels);
         } else if constexpr (std::is_same_v<T, TokensArgs>) {

@@ -27,6 +27,64 @@ Result<const json*> items(const json& j) {
   return &*it;
 }
 
+// One isolation item: api::ClassIsolation plus "age_seconds".
+Result<ClassIsolationView> decodeClassIsolation(const json& j) {
+  auto isolation = api::classIsolationFromJson(j);
+  if (!isolation) return unexpected(isolation.error());
+  ClassIsolationView view{std::move(*isolation), std::nullopt};
+  if (auto it = j.find("age_seconds"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_integer())
+      return unexpected("isolation field \"age_seconds\" must be an integer");
+    view.age_seconds = it->get<std::int64_t>();
+  }
+  return view;
+}
+
+Result<std::vector<ClassIsolationView>> decodeClassIsolations(const json& j,
+                                                              std::string_view what) {
+  if (!j.is_array()) return unexpected(std::string(what) + " must be a list");
+  std::vector<ClassIsolationView> out;
+  out.reserve(j.size());
+  for (const auto& item : j) {
+    auto c = decodeClassIsolation(item);
+    if (!c) return fail(c.error());
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+// status.isolation: {"level", "score", "verified_at"?, "quarantined"}.
+Result<WorkloadIsolationView> decodeWorkloadIsolation(const json& j) {
+  if (!j.is_object()) return unexpected("status field \"isolation\" must be an object");
+  WorkloadIsolationView view;
+  auto level = j.find("level");
+  if (level == j.end() || !level->is_string()) {
+    return unexpected("status field \"isolation.level\" must be a string");
+  }
+  auto parsed = api::parseIsolationLevel(level->get<std::string>());
+  if (!parsed)
+    return unexpected("unknown isolation level \"" + level->get<std::string>().substr(0, 40) +
+                      "\"");
+  view.level = *parsed;
+  if (auto it = j.find("score"); it != j.end()) {
+    if (!it->is_number_integer())
+      return unexpected("status field \"isolation.score\" must be an integer");
+    view.score = it->get<int>();
+  }
+  if (auto it = j.find("quarantined"); it != j.end()) {
+    if (!it->is_boolean())
+      return unexpected("status field \"isolation.quarantined\" must be a boolean");
+    view.quarantined = it->get<bool>();
+  }
+  if (auto it = j.find("verified_at"); it != j.end() && !it->is_null()) {
+    if (!it->is_string() || !parseRfc3339(it->get<std::string>())) {
+      return unexpected("status field \"isolation.verified_at\" is not an RFC 3339 time");
+    }
+    view.verified_at = parseRfc3339(it->get<std::string>());
+  }
+  return view;
+}
+
 }  // namespace
 
 Result<WorkloadView> decodeWorkload(const json& j) {
@@ -43,7 +101,13 @@ Result<WorkloadView> decodeWorkload(const json& j) {
   if (!spec) return unexpected(spec.error());
   auto status = api::workloadStatusFromJson(*status_it);
   if (!status) return unexpected(status.error());
-  return WorkloadView{std::move(*spec), std::move(*status)};
+  WorkloadView view{std::move(*spec), std::move(*status), std::nullopt};
+  if (auto it = status_it->find("isolation"); it != status_it->end() && !it->is_null()) {
+    auto isolation = decodeWorkloadIsolation(*it);
+    if (!isolation) return fail(isolation.error());
+    view.isolation = *isolation;
+  }
+  return view;
 }
 
 Result<std::vector<WorkloadView>> decodeWorkloadList(const json& j) {
@@ -119,6 +183,11 @@ Result<NodeView> decodeNode(const json& j) {
       view.runtime_classes.push_back(c.get<std::string>());
     }
   }
+  if (auto it = j.find("isolation"); it != j.end() && !it->is_null()) {
+    auto isolation = decodeClassIsolations(*it, "node field \"isolation\"");
+    if (!isolation) return fail(isolation.error());
+    view.isolation = std::move(*isolation);
+  }
   auto heartbeat = text("last_heartbeat");
   if (!heartbeat) return fail(heartbeat.error());
   if (!heartbeat->empty()) {
@@ -140,6 +209,17 @@ Result<std::vector<NodeView>> decodeNodeList(const json& j) {
     out.push_back(std::move(*view));
   }
   return out;
+}
+
+Result<NodeIsolationView> decodeNodeIsolation(const json& j) {
+  if (!j.is_object()) return unexpected("expected a JSON object");
+  auto node = j.find("node");
+  if (node == j.end() || !node->is_string()) return unexpected("expected a \"node\" string");
+  auto classes = j.find("classes");
+  if (classes == j.end()) return unexpected("expected a \"classes\" list");
+  auto decoded = decodeClassIsolations(*classes, "\"classes\"");
+  if (!decoded) return fail(decoded.error());
+  return NodeIsolationView{node->get<std::string>(), std::move(*decoded)};
 }
 
 Result<WatchEventView> decodeWatchEvent(std::string_view line) {

@@ -56,6 +56,13 @@ struct NodesArgs {
 };
 struct TrustLevelsArgs {};
 
+// `isolation NODE [--probe] [--class NAME]`.
+struct IsolationArgs {
+  std::string node;
+  bool probe = false;                        // POST /nodes/NODE/probe first
+  std::optional<std::string> runtime_class;  // only this class (and only its probe)
+};
+
 struct TokensArgs {
   enum class Action { kList, kCreate, kRevoke };
   Action action = Action::kList;
@@ -66,7 +73,7 @@ struct TokensArgs {
 // `run` is RunArgs, `list` is ListFilters, `logs` is LogsArgs, `audit` is
 // AuditQuery (requests.h).
 using Command = std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, LogsArgs,
-                             NodesArgs, TrustLevelsArgs, TokensArgs, AuditQuery>;
+                             NodesArgs, IsolationArgs, TrustLevelsArgs, TokensArgs, AuditQuery>;
 
 struct Invocation {
   GlobalOptions global;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/decode.h"
+#include "cli/render_isolation.h"
 #include "cli/table.h"
 
 namespace zp::cli {
@@ -106,6 +107,7 @@ Result<std::string> renderWorkload(const json& workload, TimePoint now) {
       {"NODE", orNone(status.node)},
       {"IMAGE", orNone(spec.image)},
       {"CLASS", orNone(spec.runtime_class)},
+      {"ISOLATION", renderWorkloadIsolation(*view, now)},
       {"TRUST", trust(spec)},
       {"PROFILE", profile(*view)},
       {"USER", user(*view)},
@@ -124,7 +126,9 @@ Result<std::string> renderWorkloadList(const json& reply, TimePoint now) {
   if (views->empty()) return std::string("No workloads found.\n");
   std::vector<std::vector<std::string>> rows;
   rows.reserve(views->size());
-  for (const auto& [spec, status] : *views) {
+  for (const auto& view : *views) {
+    const auto& spec = view.spec;
+    const auto& status = view.status;
     rows.push_back({status.id, std::string(api::stateName(status.state)), orNone(status.reason),
                     std::to_string(status.restart_count), exitCode(status), orNone(status.node),
                     orNone(spec.runtime_class), orNone(spec.image), age(status, now)});
@@ -164,8 +168,7 @@ std::string renderNodeTable(const std::vector<NodeView>& nodes, TimePoint now) {
     std::string state = orNone(node.state);
     if (!node.reason.empty()) state += " (" + node.reason + ")";
     rows.push_back(
-        {node.id, state, node.schedulable ? "yes" : "no (cordoned)",
-         orNone(join(node.runtime_classes, ",")),
+        {node.id, state, node.schedulable ? "yes" : "no (cordoned)", renderNodeClasses(node),
          allocOfCap(node.allocated.memory_mb, node.capacity.memory_mb, memory),
          allocOfCap(node.allocated.cpu_millicores, node.capacity.cpu_millicores, cpu),
          std::to_string(node.workloads),
@@ -212,10 +215,15 @@ Result<std::string> renderTrustLevels(const json& reply) {
     auto is_default = item.find("default");
     const bool dflt =
         is_default != item.end() && is_default->is_boolean() && is_default->get<bool>();
+    auto min_isolation = item.find("min_isolation");
+    const std::string isolation = min_isolation != item.end() && min_isolation->is_string()
+                                      ? min_isolation->get<std::string>()
+                                      : std::string(kNone);
     rows.push_back({name->get<std::string>(), dflt ? "yes" : "", min_profile->get<std::string>(),
-                    join(*classes, ","), orNone(join(*available, ","))});
+                    isolation, join(*classes, ","), orNone(join(*available, ","))});
   }
-  return renderTable({"TRUST", "DEFAULT", "MIN PROFILE", "CLASSES", "AVAILABLE"}, rows);
+  return renderTable({"TRUST", "DEFAULT", "MIN PROFILE", "MIN ISOLATION", "CLASSES", "AVAILABLE"},
+                     rows);
 }
 
 std::string formatAge(std::chrono::system_clock::duration age) {

@@ -23,8 +23,9 @@ Result<std::string> renderCreated(const nlohmann::json& workload);
 // `delete`: `workload "ID" deleted (state: S)`.
 Result<std::string> renderDeleted(const nlohmann::json& workload);
 // `get`: a key: value block (ID, STATE, REASON, MESSAGE, EXIT CODE, RESTARTS,
-// NODE, IMAGE, CLASS, TRUST, PROFILE, USER, MEMORY, CPU, RESTART POLICY,
-// CREATED, STARTED, FINISHED); "-" for unset values. PROFILE and USER are what
+// NODE, IMAGE, CLASS, ISOLATION, TRUST, PROFILE, USER, MEMORY, CPU, RESTART
+// POLICY, CREATED, STARTED, FINISHED); "-" for unset values. ISOLATION is the
+// verification of the class on the node (render_isolation.h). PROFILE and USER are what
 // the node reports once it knows them, else what the spec asks for.
 Result<std::string> renderWorkload(const nlohmann::json& workload, TimePoint now);
 // `list`: ID STATE REASON RESTARTS EXIT NODE CLASS IMAGE AGE; a sentence when
@@ -35,11 +36,13 @@ Result<std::string> renderWorkloadList(const nlohmann::json& reply, TimePoint no
 std::string renderWatchHeader();
 std::string renderWatchRow(const WatchEventView& event, TimePoint now);
 // `nodes`: NODE STATE SCHEDULABLE CLASSES MEMORY(alloc/cap) CPU(alloc/cap)
-// WORKLOADS HEARTBEAT (its age); STATE carries the reason when not Ready.
+// WORKLOADS HEARTBEAT (its age); STATE carries the reason when not Ready,
+// CLASSES each class's verification (renderNodeClasses).
 Result<std::string> renderNodes(const nlohmann::json& reply, TimePoint now);
 // `nodes add|cordon|uncordon|drain`: the same table for the one node answered.
 Result<std::string> renderNode(const nlohmann::json& node, TimePoint now);
-// `trust-levels`: TRUST DEFAULT MIN-PROFILE CLASSES AVAILABLE, one row per level.
+// `trust-levels`: TRUST DEFAULT MIN-PROFILE MIN-ISOLATION CLASSES AVAILABLE,
+// one row per level ("-" for MIN ISOLATION from a server that has none).
 Result<std::string> renderTrustLevels(const nlohmann::json& reply);
 
 // Compact age: "42s" under 2 minutes, "17m" under 2 hours, "30h" under 2 days,

@@ -158,6 +158,19 @@ HttpRequest nodeActionRequest(const std::string& path_prefix, const std::string&
   return {HttpMethod::kPost, path_prefix + "/nodes/" + percentEncode(id) + "/" + action, {}};
 }
 
+HttpRequest nodeIsolationRequest(const std::string& path_prefix, const std::string& id) {
+  return {HttpMethod::kGet, path_prefix + "/nodes/" + percentEncode(id) + "/isolation", {}};
+}
+
+HttpRequest probeNodeRequest(const std::string& path_prefix, const std::string& id,
+                             const std::string& runtime_class) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!runtime_class.empty()) params.emplace_back("runtime_class", runtime_class);
+  return {HttpMethod::kPost,
+          path_prefix + "/nodes/" + percentEncode(id) + "/probe" + buildQuery(params),
+          {}};
+}
+
 HttpRequest createTokenRequest(const std::string& path_prefix, const TokenSpec& spec) {
   json body{{"role", spec.role}};
   if (spec.name) body["name"] = *spec.name;

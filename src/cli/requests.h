@@ -98,6 +98,11 @@ HttpRequest removeNodeRequest(const std::string& path_prefix, const std::string&
 // POST /nodes/ID/<action>: cordon, uncordon or drain.
 HttpRequest nodeActionRequest(const std::string& path_prefix, const std::string& id,
                               const std::string& action);
+// GET /nodes/ID/isolation.
+HttpRequest nodeIsolationRequest(const std::string& path_prefix, const std::string& id);
+// POST /nodes/ID/probe[?runtime_class=NAME] (runtime_class empty: every class).
+HttpRequest probeNodeRequest(const std::string& path_prefix, const std::string& id,
+                             const std::string& runtime_class = {});
 // POST /tokens {"name"?, "role", "expires_in"?}.
 HttpRequest createTokenRequest(const std::string& path_prefix, const TokenSpec& spec);
 // GET /tokens.

@@ -1,8 +1,8 @@
 #pragma once
 // Admission: the policy checks a submission passes after api validation and
 // before scheduling. Trust level and minimum profile, the image's registry,
-// and which runtime classes the workload may run on. Pure functions of the
-// spec and the policies; no I/O.
+// which runtime classes the workload may run on and the isolation their
+// verification must show. Pure functions of the spec and the policies; no I/O.
 
 #include <string>
 #include <vector>
@@ -37,6 +37,12 @@ class Admission {
   // level, its allowed classes and the classes on offer).
   Result<std::vector<std::string>> candidateClasses(const api::WorkloadSpec& spec,
                                                     const std::vector<std::string>& offered) const;
+
+  // What a node's verification of the class must satisfy for the spec's
+  // trust level (the policy's default when absent), for the scheduler.
+  api::IsolationRequirement requirement(const api::WorkloadSpec& spec) const {
+    return isolation_.minimumIsolation(spec.trust.value_or(isolation_.defaultTrust()));
+  }
 
  private:
   const IsolationPolicy& isolation_;

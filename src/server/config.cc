@@ -103,8 +103,19 @@ Status parseTrustRule(const toml::table& table, std::string_view source, const s
       auto profile = api::parseProfile(*name);
       if (!profile) return badKey(source, key, "must be \"restricted\" or \"baseline\"");
       rule.min_profile = *profile;
+    } else if (k.str() == "min_isolation") {
+      auto name = stringValue(value, source, key);
+      if (!name) return fail(name.error());
+      auto requirement = api::parseIsolationRequirement(*name);
+      if (!requirement) {
+        return badKey(source, key,
+                      "must be \"any\", \"shared-kernel\", \"application-kernel\" or "
+                      "\"hypervisor\"");
+      }
+      rule.min_isolation = *requirement;
     } else {
-      return badKey(source, key, "is not a known key (runtime_classes, min_profile)");
+      return badKey(source, key,
+                    "is not a known key (runtime_classes, min_profile, min_isolation)");
     }
   }
   return ok();

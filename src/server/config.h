@@ -16,6 +16,7 @@
 //   [trust.untrusted]                    # one table per level (trust_policy.h)
 //   runtime_classes = ["edera-zone", "gvisor", "kata"]
 //   min_profile = "restricted"
+//   min_isolation = "application-kernel"  # verified isolation the class needs
 //   node_heartbeat_interval_ms = 1000  # NodeInfo to every agent this often
 //   node_not_ready_after_ms = 4000     # no heartbeat answered this long: NotReady
 //   node_lost_after_seconds = 30       # NotReady this long: Lost (workloads move)

@@ -58,22 +58,23 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
       hub_(io.get_executor()),
       service_(io.get_executor(), registry_, commits_, admission_, clock, &hub_,
                options_.workloads),
-      watch_handler_(hub_,
-                     [this](const WatchFilter& filter) {
-                       std::vector<store::WorkloadRecord> out;
-                       auto page = service_.list(ListFilter{}, std::nullopt, "");
-                       if (!page) return out;
-                       for (auto& record : page->items) {
-                         if (filter.matches(record)) out.push_back(std::move(record));
-                       }
-                       return out;
-                     }),
+      watch_handler_(
+          hub_,
+          [this](const WatchFilter& filter) {
+            std::vector<store::WorkloadRecord> out;
+            auto page = service_.list(ListFilter{}, std::nullopt, "");
+            if (!page) return out;
+            for (auto& record : page->items) {
+              if (filter.matches(record)) out.push_back(std::move(record));
+            }
+            return out;
+          },
+          [this](const store::WorkloadRecord& record) { return service_.isolation(record); }),
       logs_handler_(registry_, [this](const std::string& id) { return service_.get(id); }),
-      workload_handlers_(service_,
-                         [this](HttpRequest request) {
-                           return watch_handler_.watch(std::move(request));
-                         }),
-      node_handlers_(registry_,
+      workload_handlers_(
+          service_,
+          [this](HttpRequest request) { return watch_handler_.watch(std::move(request)); }),
+      node_handlers_(registry_, clock,
                      [this](std::string node) { return service_.drain(std::move(node)); }),
       policy_handlers_(*isolation_, registry_),
       access_handlers_(tokens_, commits_,

@@ -14,9 +14,10 @@ TrustPolicyConfig TrustPolicyConfig::defaults() {
   any.emplace_back(kAnyClass);
   TrustPolicyConfig config;
   config.default_trust = api::TrustLevel::kUntrusted;
-  config.rule(api::TrustLevel::kUntrusted) = {own_kernel, api::Profile::kRestricted};
-  config.rule(api::TrustLevel::kMultiTenant) = {own_kernel, api::Profile::kRestricted};
-  config.rule(api::TrustLevel::kInternal) = {any, api::Profile::kBaseline};
+  constexpr api::IsolationRequirement kOwnKernel = api::IsolationLevel::kApplicationKernel;
+  config.rule(api::TrustLevel::kUntrusted) = {own_kernel, api::Profile::kRestricted, kOwnKernel};
+  config.rule(api::TrustLevel::kMultiTenant) = {own_kernel, api::Profile::kRestricted, kOwnKernel};
+  config.rule(api::TrustLevel::kInternal) = {any, api::Profile::kBaseline, std::nullopt};
   return config;
 }
 

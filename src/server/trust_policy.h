@@ -1,8 +1,8 @@
 #pragma once
-// Trust levels -> runtime classes and minimum security profiles (the seed's
-// SecurityProfile / IsolationPolicy). Admission asks an IsolationPolicy, never
-// a list of its own, so a later implementation can base the answer on
-// verified isolation instead of class names. Plain values and pure functions.
+// Trust levels -> runtime classes, minimum security profiles and the
+// isolation a class must have verified (docs/architecture.md §6, §10.3).
+// Admission and scheduling ask an IsolationPolicy, never a list of their
+// own. Plain values and pure functions.
 //
 // Configuration (server TOML; every key optional, defaults below):
 //
@@ -10,20 +10,28 @@
 //   [trust.untrusted]
 //   runtime_classes = ["edera-zone", "gvisor", "kata"]   # in order of preference
 //   min_profile = "restricted"
+//   min_isolation = "application-kernel" # any | shared-kernel | application-kernel | hypervisor
 //   [trust.multi_tenant]
 //   runtime_classes = ["edera-zone", "gvisor", "kata"]
 //   min_profile = "restricted"
+//   min_isolation = "application-kernel"
 //   [trust.internal]
 //   runtime_classes = ["edera-zone", "gvisor", "kata", "*"]
 //   min_profile = "baseline"
+//   min_isolation = "any"
 //
 // "*" in a list stands for every class not named before it, in name order.
+// min_isolation is what a node's verification of the class (§10.2) must
+// satisfy (api::ClassIsolation::satisfies): "any" takes every class,
+// verified or not; a level takes a class verified at least that level and
+// not quarantined.
 
 #include <array>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "api/isolation.h"
 #include "api/workload.h"
 #include "common/status.h"
 
@@ -36,6 +44,8 @@ inline constexpr std::string_view kAnyClass = "*";
 struct TrustRule {
   std::vector<std::string> runtime_classes;  // allowed classes, most preferred first
   api::Profile min_profile = api::Profile::kRestricted;
+  // What the node must have verified of the class (nullopt: any).
+  api::IsolationRequirement min_isolation = api::IsolationLevel::kApplicationKernel;
   bool operator==(const TrustRule&) const = default;
 };
 
@@ -45,8 +55,9 @@ struct TrustPolicyConfig {
   std::array<TrustRule, std::size(api::kAllTrustLevels)> rules;
 
   // The documented defaults: classes with their own kernel for untrusted and
-  // multi_tenant (restricted and baseline at least), any class for internal
-  // (own-kernel classes first), baseline at least.
+  // multi_tenant (restricted at least, verified application-kernel at
+  // least), any class for internal (own-kernel classes first; baseline at
+  // least, any isolation).
   static TrustPolicyConfig defaults();
   const TrustRule& rule(api::TrustLevel level) const {
     return rules[static_cast<std::size_t>(level)];
@@ -67,6 +78,9 @@ class IsolationPolicy {
 
   virtual api::TrustLevel defaultTrust() const = 0;
   virtual api::Profile minimumProfile(api::TrustLevel trust) const = 0;
+  // What a node's verification of the class must satisfy for `trust`
+  // (nullopt: any class, verified or not).
+  virtual api::IsolationRequirement minimumIsolation(api::TrustLevel trust) const = 0;
   // May a workload of `trust` run on `runtime_class`?
   virtual bool allows(api::TrustLevel trust, std::string_view runtime_class) const = 0;
   // Of `offered`, the classes allowed for `trust`, most preferred first.
@@ -77,8 +91,9 @@ class IsolationPolicy {
   virtual std::vector<std::string> allowedClasses(api::TrustLevel trust) const = 0;
 };
 
-// Allows classes by name, as configured. (A class that calls itself
-// "edera-zone" is trusted to be one; verifying that is a later step.)
+// Allows classes by name and requires the configured verified isolation, as
+// configured. (The name picks the candidates; the scheduler checks each
+// node's verification of the class against minimumIsolation.)
 class NamedClassPolicy final : public IsolationPolicy {
  public:
   // `config` must pass validateTrustPolicy.
@@ -87,6 +102,9 @@ class NamedClassPolicy final : public IsolationPolicy {
   api::TrustLevel defaultTrust() const override { return config_.default_trust; }
   api::Profile minimumProfile(api::TrustLevel trust) const override {
     return config_.rule(trust).min_profile;
+  }
+  api::IsolationRequirement minimumIsolation(api::TrustLevel trust) const override {
+    return config_.rule(trust).min_isolation;
   }
   bool allows(api::TrustLevel trust, std::string_view runtime_class) const override;
   std::vector<std::string> candidates(api::TrustLevel trust,

@@ -147,6 +147,48 @@ TEST_F(SimFleetTest, EveryNodeHasItsIdAndPort) {
   }
 }
 
+TEST_F(SimFleetTest, EveryClassReportsItsVerificationOnlyWhenAsked) {
+  Client client(address(0));
+  auto hello = client.hello("sim-0001");
+  const auto* node = std::get_if<api::NodeInfo>(&hello.body);
+  ASSERT_TRUE(node);
+  ASSERT_TRUE(node->isolation);
+  ASSERT_EQ(node->isolation->size(), 2u);
+  for (const auto& c : *node->isolation) {
+    EXPECT_EQ(c.level, api::IsolationLevel::kApplicationKernel) << c.runtime_class;
+    EXPECT_EQ(c.score, 70);
+    EXPECT_FALSE(c.quarantined());
+    EXPECT_TRUE(c.verified_at);
+  }
+  EXPECT_EQ((*node->isolation)[0].runtime_class, "edera-zone");
+  // A heartbeat naming the revision it holds gets no list; another gets it.
+  const std::int64_t revision = node->isolation_revision;
+  auto same = client.call(protocol::NodeInfo{revision});
+  ASSERT_TRUE(std::holds_alternative<api::NodeInfo>(same.body));
+  EXPECT_FALSE(std::get<api::NodeInfo>(same.body).isolation);
+  auto other = client.call(protocol::NodeInfo{revision + 7});
+  EXPECT_TRUE(std::get<api::NodeInfo>(other.body).isolation);
+  // A probe answers at once; an unknown class is NotFound.
+  auto probed = client.call(protocol::ProbeIsolation{"native"});
+  ASSERT_TRUE(std::holds_alternative<api::NodeInfo>(probed.body));
+  EXPECT_EQ(std::get<api::NodeInfo>(probed.body).isolation->size(), 2u);
+  EXPECT_EQ(errorOf(client.call(protocol::ProbeIsolation{"kata"})), Code::kNotFound);
+}
+
+TEST(SimRegistryTest, TheReportedVerificationIsConfigurable) {
+  RegistryOptions options{"sim-0001", {1024, 1000}, {"runc"}, "test", {}};
+  options.isolation = {api::IsolationLevel::kSharedKernel, 50, TimePoint{}};
+  SimRegistry shared(options);
+  auto info = shared.nodeInfo();
+  ASSERT_TRUE(info.isolation);
+  EXPECT_EQ((*info.isolation)[0].level, api::IsolationLevel::kSharedKernel);
+  EXPECT_EQ((*info.isolation)[0].score, 50);
+  options.isolation = {api::IsolationLevel::kUnverified, 0, TimePoint{}};
+  auto unverified = SimRegistry(options).nodeInfo();
+  EXPECT_EQ((*unverified.isolation)[0].level, api::IsolationLevel::kUnverified);
+  EXPECT_FALSE((*unverified.isolation)[0].verified_at);
+}
+
 TEST_F(SimFleetTest, AHelloForAnotherNodeIsRefusedAndTheConnectionCloses) {
   Client client(address(1));
   // Anything before Hello is refused, on an open connection.
@@ -366,13 +408,14 @@ TEST(SimFleetOptionsTest, NodeIdsAndValidation) {
   EXPECT_EQ(bad([](FleetOptions& o) { o.runtime_classes = {"ok", "Not OK"}; }), "classes");
   EXPECT_EQ(bad([](FleetOptions& o) { o.run_delay = std::chrono::milliseconds(-1); }),
             "run-delay-ms");
+  EXPECT_EQ(bad([](FleetOptions& o) { o.isolation_score = 101; }), "isolation-score");
   FleetOptions unbindable;
   unbindable.host = "not-an-address";
   EXPECT_EQ(SimFleet::start(unbindable).error().code, Code::kInvalidArgument);
 }
 
 TEST(SimRegistryTest, HoldsAHundredWorkloadsPerNodeCheaply) {
-  SimRegistry registry({"sim-0001", {1 << 20, 1 << 20}, {"native"}, "test"});
+  SimRegistry registry({"sim-0001", {1 << 20, 1 << 20}, {"native"}, "test", {}});
   const TimePoint now{std::chrono::seconds{1'700'000'000}};
   for (int i = 0; i < 100; ++i) {
     auto started = registry.start(spec("wl-" + std::to_string(1000 + i)), "", now);

@@ -292,14 +292,15 @@ TEST(Cli, GetWatchJsonPrintsOneEventPerLineAndReportsAWatchError) {
 TEST(Cli, TrustLevelsPrintsThePolicy) {
   json levels = json::parse(R"({"default_trust":"untrusted","items":[
       {"name":"untrusted","default":true,"runtime_classes":["edera-zone"],
-       "min_profile":"restricted","available":["edera-zone"]}]})");
+       "min_profile":"restricted","min_isolation":"application-kernel",
+       "available":["edera-zone"]}]})");
   TestHttpServer server({reply(200, levels)});
   CliRun r = cli({"--server", server.url(), "trust-levels"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(server.requests().at(0).target, "/trust-levels");
   EXPECT_EQ(r.out,
-            "TRUST       DEFAULT   MIN PROFILE   CLASSES      AVAILABLE\n"
-            "untrusted   yes       restricted    edera-zone   edera-zone\n");
+            "TRUST       DEFAULT   MIN PROFILE   MIN ISOLATION        CLASSES      AVAILABLE\n"
+            "untrusted   yes       restricted    application-kernel   edera-zone   edera-zone\n");
 }
 
 TEST(Cli, JsonOutputIsTheServersReplyPretty) {

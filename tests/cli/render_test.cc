@@ -72,6 +72,7 @@ TEST(RenderWorkload, ShowsAKeyValueBlock) {
             "NODE:           node-1\n"
             "IMAGE:          busybox:1.36\n"
             "CLASS:          native\n"
+            "ISOLATION:      -\n"
             "TRUST:          internal\n"
             "PROFILE:        restricted\n"
             "USER:           65534:65534\n"
@@ -115,15 +116,18 @@ TEST(RenderWorkload, ProfileAndUserFallBackToTheSpec) {
 TEST(RenderTrustLevels, ShowsOneRowPerLevel) {
   auto reply = json::parse(R"({"default_trust":"internal","items":[
     {"name":"untrusted","default":false,"runtime_classes":["edera-zone","gvisor","kata"],
-     "min_profile":"restricted","available":[]},
+     "min_profile":"restricted","min_isolation":"application-kernel","available":[]},
     {"name":"internal","default":true,"runtime_classes":["edera-zone","*"],
      "min_profile":"baseline","available":["native"],"future":1}]})");
   auto text = renderTrustLevels(reply);
   ASSERT_TRUE(text.has_value()) << text.error().toString();
+  // A server without min_isolation: "-".
   EXPECT_EQ(*text,
-            "TRUST       DEFAULT   MIN PROFILE   CLASSES                  AVAILABLE\n"
-            "untrusted             restricted    edera-zone,gvisor,kata   -\n"
-            "internal    yes       baseline      edera-zone,*             native\n");
+            "TRUST       DEFAULT   MIN PROFILE   MIN ISOLATION        CLASSES                  "
+            "AVAILABLE\n"
+            "untrusted             restricted    application-kernel   edera-zone,gvisor,kata   -\n"
+            "internal    yes       baseline      -                    edera-zone,*             "
+            "native\n");
   EXPECT_FALSE(renderTrustLevels(json::array()));
   EXPECT_FALSE(renderTrustLevels(json::parse(R"({"items":[{"name":"x"}]})")));
 }

@@ -229,11 +229,11 @@ TEST_F(EndToEndTest, TrustLevelsListThePolicyWithTheClassesOnOffer) {
   ASSERT_EQ(levels.status, 200) << levels.body.dump();
   EXPECT_EQ(levels.body, json::parse(R"({"default_trust":"internal","items":[
       {"name":"untrusted","default":false,"runtime_classes":["edera-zone","gvisor","kata"],
-       "min_profile":"restricted","available":[]},
+       "min_profile":"restricted","min_isolation":"application-kernel","available":[]},
       {"name":"multi_tenant","default":false,"runtime_classes":["edera-zone","gvisor","kata"],
-       "min_profile":"restricted","available":[]},
+       "min_profile":"restricted","min_isolation":"application-kernel","available":[]},
       {"name":"internal","default":true,"runtime_classes":["edera-zone","gvisor","kata","*"],
-       "min_profile":"baseline","available":["isolated","native"]}]})"));
+       "min_profile":"baseline","min_isolation":"any","available":["isolated","native"]}]})"));
   auto table = cli({"trust-levels"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   const auto line_at = table.out.find("\ninternal ");
@@ -244,6 +244,46 @@ TEST_F(EndToEndTest, TrustLevelsListThePolicyWithTheClassesOnOffer) {
        {" yes ", " baseline ", " edera-zone,gvisor,kata,* ", " isolated,native"}) {
     EXPECT_NE(line.find(cell), std::string::npos) << cell << " in " << table.out;
   }
+}
+
+// The agent runs without a probe image (docs/architecture.md §10.2): its
+// classes stay unverified, which only "any" (internal here) accepts.
+TEST_F(EndToEndTest, NodesReportTheirIsolationAndProbeOnDemand) {
+  const std::string node = "/nodes/" + node_id();
+  auto isolation = http(cli::HttpMethod::kGet, node + "/isolation");
+  ASSERT_EQ(isolation.status, 200) << isolation.body.dump();
+  EXPECT_EQ(isolation.body["node"], node_id());
+  std::vector<std::string> classes;
+  for (const auto& c : isolation.body["classes"]) {
+    classes.push_back(c["runtime_class"]);
+    EXPECT_EQ(c["level"], "unverified") << c.dump();
+    EXPECT_EQ(c["quarantined"], false);
+  }
+  EXPECT_EQ(classes, (std::vector<std::string>{"isolated", "native"}));
+  EXPECT_EQ(http(cli::HttpMethod::kGet, node).body["isolation"], isolation.body["classes"]);
+
+  auto probed = http(cli::HttpMethod::kPost, node + "/probe?runtime_class=native");
+  EXPECT_EQ(probed.status, 200) << probed.body.dump();
+  EXPECT_EQ(probed.body["node"], node_id());
+  EXPECT_EQ(http(cli::HttpMethod::kPost, node + "/probe?runtime_class=nope").status, 404);
+  EXPECT_EQ(http(cli::HttpMethod::kPost, "/nodes/nope-" + suffix_ + "/probe").status, 404);
+
+  auto table = cli({"nodes"});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("isolated:unverified,native:unverified"), std::string::npos)
+      << table.out;
+  auto shown = cli({"isolation", node_id(), "--probe", "--class", "native"});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("CLASS:       native\n"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("LEVEL:       unverified\n"), std::string::npos) << shown.out;
+
+  // An internal workload runs on an unverified class and shows it so.
+  auto created = http(cli::HttpMethod::kPost, "/workloads", spec("iso-show-1", "sleep 30"));
+  ASSERT_EQ(created.status, 201) << created.body.dump();
+  EXPECT_EQ(created.body["status"]["isolation"],
+            (json{{"level", "unverified"}, {"score", 0}, {"quarantined", false}}));
+  auto got = cli({"get", "iso-show-1"});
+  EXPECT_TRUE(std::regex_search(got.out, std::regex("\nISOLATION: +unverified\n"))) << got.out;
 }
 
 TEST_F(EndToEndTest, CliSecurityFlagsReachTheSpec) {

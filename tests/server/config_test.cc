@@ -312,6 +312,7 @@ allowed_registries = ["127.0.0.1:5000", "*.example.com"]
 runtime_classes = ["native", "*"]
 [trust.multi_tenant]
 min_profile = "restricted"
+min_isolation = "hypervisor"
 )",
                                 "server.toml");
   ASSERT_TRUE(config) << config.error().toString();
@@ -322,11 +323,13 @@ min_profile = "restricted"
   const auto defaults = TrustPolicyConfig::defaults();
   // A level's table changes only the keys it sets.
   EXPECT_EQ(config->trust.rule(api::TrustLevel::kInternal),
-            (TrustRule{{"native", "*"}, api::Profile::kBaseline}));
+            (TrustRule{{"native", "*"}, api::Profile::kBaseline, std::nullopt}));
   EXPECT_EQ(config->trust.rule(api::TrustLevel::kMultiTenant).runtime_classes,
             defaults.rule(api::TrustLevel::kMultiTenant).runtime_classes);
   EXPECT_EQ(config->trust.rule(api::TrustLevel::kMultiTenant).min_profile,
             api::Profile::kRestricted);
+  EXPECT_EQ(config->trust.rule(api::TrustLevel::kMultiTenant).min_isolation,
+            api::IsolationLevel::kHypervisor);
   EXPECT_EQ(config->trust.rule(api::TrustLevel::kUntrusted),
             defaults.rule(api::TrustLevel::kUntrusted));
 }

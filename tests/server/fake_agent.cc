@@ -1,5 +1,6 @@
 #include "fake_agent.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -31,7 +32,8 @@ bool isFinal(api::WorkloadState state) {
 
 static bool isSlow(const protocol::RequestBody& body) {
   return std::holds_alternative<protocol::StopWorkload>(body) ||
-         std::holds_alternative<protocol::RemoveWorkload>(body);
+         std::holds_alternative<protocol::RemoveWorkload>(body) ||
+         std::holds_alternative<protocol::ProbeIsolation>(body);
 }
 
 namespace {
@@ -365,15 +367,28 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
               if (it != workloads_.end() && !list.items.empty()) list.next = list.items.back().id;
               return list;
             },
-            [&](const protocol::NodeInfo&) -> protocol::ReplyBody {
-              api::NodeInfo info;
-              info.node_id = node_id_;
-              info.capacity = capacity_;
-              info.allocatable = capacity_;
-              info.runtime_classes = runtime_classes_;
-              info.version = "fake";
-              info.workloads = static_cast<int>(workloads_.size());
-              return info;
+            [&](const protocol::NodeInfo& m) -> protocol::ReplyBody {
+              info_revisions_.push_back(m.isolation_revision);
+              return nodeInfoLocked(m.isolation_revision != isolation_revision_);
+            },
+            [&](const protocol::ProbeIsolation& m) -> protocol::ReplyBody {
+              probes_.push_back(m.runtime_class);
+              if (!m.runtime_class.empty() &&
+                  std::find(runtime_classes_.begin(), runtime_classes_.end(), m.runtime_class) ==
+                      runtime_classes_.end()) {
+                return protocol::ErrorReply{
+                    Error{Code::kNotFound,
+                          "node \"" + node_id_ + "\" has no runtime class \"" + m.runtime_class +
+                              "\"",
+                          "runtime_class"},
+                    ""};
+              }
+              if (probe_result_) {
+                isolation_ = std::move(*probe_result_);
+                probe_result_.reset();
+                ++isolation_revision_;
+              }
+              return nodeInfoLocked(true);
             },
             [&](const auto&) -> protocol::ReplyBody {  // Hello, Logs: handled by onLine
               return protocol::ErrorReply{Error{Code::kInternal, "unexpected", ""}, ""};
@@ -385,6 +400,53 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
     for (const auto& status : pushes) pushLocked(status);
   }
   return reply;
+}
+
+api::NodeInfo FakeAgent::nodeInfoLocked(bool with_isolation) {
+  api::NodeInfo info;
+  info.node_id = node_id_;
+  info.capacity = capacity_;
+  info.allocatable = capacity_;
+  info.runtime_classes = runtime_classes_;
+  info.version = "fake";
+  info.workloads = static_cast<int>(workloads_.size());
+  info.isolation_revision = isolation_revision_;
+  if (with_isolation) {
+    info.isolation = isolation_;
+    ++isolation_lists_;
+  }
+  return info;
+}
+
+void FakeAgent::setIsolation(std::vector<api::ClassIsolation> classes) {
+  std::lock_guard lock(mu_);
+  isolation_ = std::move(classes);
+  ++isolation_revision_;
+}
+
+std::int64_t FakeAgent::isolationRevision() const {
+  std::lock_guard lock(mu_);
+  return isolation_revision_;
+}
+
+void FakeAgent::setProbeResult(std::vector<api::ClassIsolation> classes) {
+  std::lock_guard lock(mu_);
+  probe_result_ = std::move(classes);
+}
+
+std::vector<std::optional<std::int64_t>> FakeAgent::nodeInfoRevisions() const {
+  std::lock_guard lock(mu_);
+  return info_revisions_;
+}
+
+std::vector<std::string> FakeAgent::probes() const {
+  std::lock_guard lock(mu_);
+  return probes_;
+}
+
+int FakeAgent::isolationLists() const {
+  std::lock_guard lock(mu_);
+  return isolation_lists_;
 }
 
 void FakeAgent::send(const std::shared_ptr<Conn>& conn, protocol::Reply reply) {
@@ -429,7 +491,12 @@ void FakeAgent::onLine(const std::shared_ptr<Conn>& conn, const std::string& lin
     }
     conn->hello = true;
     conn->subscribed = hello->subscribe;
-    send(conn, protocol::Reply{request->req, handle(protocol::NodeInfo{})});
+    api::NodeInfo info;
+    {
+      std::lock_guard lock(mu_);
+      info = nodeInfoLocked(true);
+    }
+    send(conn, protocol::Reply{request->req, std::move(info)});
     return;
   }
   if (!conn->hello) return refuse("the first request on a connection must be Hello");

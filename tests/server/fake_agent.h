@@ -79,6 +79,22 @@ class FakeAgent {
   // Answers every held slow call (and stops holding further ones).
   void releaseSlowCalls();
   int heldSlowCalls() const;
+  // Isolation (docs/architecture.md §10): the list NodeInfo answers carry
+  // (in full unless the request names the current revision). Each set bumps
+  // the revision; the server learns it from its next heartbeat.
+  void setIsolation(std::vector<api::ClassIsolation> classes);
+  std::int64_t isolationRevision() const;
+  // What the next ProbeIsolation installs (bumping the revision) before it
+  // answers; without one a probe answers the current list. A probe of a
+  // class the node does not offer is NotFound.
+  void setProbeResult(std::vector<api::ClassIsolation> classes);
+  // The isolation_revision each NodeInfo request named (nullopt: none), in
+  // arrival order; and the runtime_class of each ProbeIsolation.
+  std::vector<std::optional<std::int64_t>> nodeInfoRevisions() const;
+  std::vector<std::string> probes() const;
+  // How many Node answers carried the isolation list.
+  int isolationLists() const;
+
   // Like the agent's per-connection limit of slow requests: a connection
   // that holds `n` slow calls reads nothing more until one ends (0: no limit).
   void setMaxSlowCalls(int n);
@@ -127,6 +143,7 @@ class FakeAgent {
 
  private:
   protocol::ReplyBody handle(const protocol::RequestBody& request);
+  api::NodeInfo nodeInfoLocked(bool with_isolation);  // mu_ held
   void listen();
   void acceptLoop();
   void serve(std::shared_ptr<Conn> conn);
@@ -151,6 +168,12 @@ class FakeAgent {
   std::int64_t last_grace_seconds_ = -1;
   std::vector<Copy> starts_;
   std::vector<Copy> removals_;
+  std::vector<api::ClassIsolation> isolation_;
+  std::int64_t isolation_revision_ = 1;
+  std::optional<std::vector<api::ClassIsolation>> probe_result_;
+  std::vector<std::optional<std::int64_t>> info_revisions_;
+  std::vector<std::string> probes_;
+  int isolation_lists_ = 0;
   int next_uid_ = 1;
   int tls_failures_ = 0;
   std::string last_tls_failure_;

@@ -10,6 +10,7 @@
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <map>
@@ -35,7 +36,10 @@ class FakeFleet final : public Fleet {
     api::WorkloadSpec spec;
   };
 
-  // Adds a node (Ready, schedulable, connected) or replaces its classes and capacity.
+  // Adds a node (Ready, schedulable, connected) or replaces its classes and
+  // capacity. Every class is verified application-kernel with score 70 (so
+  // untrusted workloads may use it); tests change view(id).isolation for
+  // other verifications.
   NodeView& addNode(const std::string& id, std::vector<std::string> classes,
                     api::Resources capacity) {
     NodeView& view = nodes_[id];
@@ -44,6 +48,16 @@ class FakeFleet final : public Fleet {
     view.state = NodeState::kReady;
     view.runtime_classes = std::move(classes);
     view.capacity = capacity;
+    view.isolation.clear();
+    for (const auto& cls : view.runtime_classes) {
+      api::ClassIsolation verified;
+      verified.runtime_class = cls;
+      verified.level = api::IsolationLevel::kApplicationKernel;
+      verified.score = 70;
+      view.isolation.push_back(std::move(verified));
+    }
+    std::sort(view.isolation.begin(), view.isolation.end(),
+              [](const auto& a, const auto& b) { return a.runtime_class < b.runtime_class; });
     connected_[id] = true;
     return view;
   }

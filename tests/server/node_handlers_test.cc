@@ -51,7 +51,8 @@ class NodeHandlersTest : public ::testing::Test {
   NodeRegistry registry{io.get_executor(), commits, clock, {}};
   std::vector<std::string> drained;
   Status drain_result = ok();
-  NodeHandlers handlers{registry, [this](std::string node) { return drainNode(std::move(node)); }};
+  NodeHandlers handlers{registry, clock,
+                        [this](std::string node) { return drainNode(std::move(node)); }};
   Router router;
 };
 
@@ -201,19 +202,46 @@ TEST(NodeJsonTest, OptionalFieldsAppearWhenSet) {
   view.runtime_classes = {"edera-zone", "native"};
   view.workloads = 3;
   view.version = "0.9.0";
-  const json j = nodeJson(view);
+  const TimePoint now = *view.last_heartbeat;
+  const json j = nodeJson(view, now);
   EXPECT_EQ(j, json::parse(R"({
     "id": "node-a", "address": "127.0.0.1:9000", "state": "Ready", "schedulable": true,
     "last_heartbeat": "2023-11-14T22:13:20.250Z",
     "capacity": {"memory_mb": 4096, "cpu_millicores": 4000},
     "allocated": {"memory_mb": 1024, "cpu_millicores": 500},
     "allocatable": {"memory_mb": 3072, "cpu_millicores": 3500},
-    "runtime_classes": ["edera-zone", "native"], "workloads": 3, "version": "0.9.0"})"));
+    "runtime_classes": ["edera-zone", "native"], "isolation": [], "workloads": 3,
+    "version": "0.9.0"})"));
+
+  api::ClassIsolation zone;
+  zone.runtime_class = "edera-zone";
+  zone.claim = api::IsolationLevel::kHypervisor;
+  zone.level = api::IsolationLevel::kSharedKernel;
+  zone.score = 15;
+  zone.findings = {{"claim-not-met", api::Severity::kHigh, "boot id equal", "fix the handler"}};
+  zone.verified_at = now - 90s;
+  zone.probe_version = "0.9.0";
+  api::ClassIsolation native;
+  native.runtime_class = "native";
+  native.attempted_at = now + 5s;  // the agent's clock may run ahead
+  native.verified_at = now + 5s;
+  native.error = "pull failed";
+  view.isolation = {zone, native};
+  const json items = nodeJson(view, now)["isolation"];
+  EXPECT_EQ(items, json::parse(R"([
+    {"runtime_class": "edera-zone", "claim": "hypervisor", "level": "shared-kernel",
+     "score": 15, "quarantined": true,
+     "findings": [{"id": "claim-not-met", "severity": "high", "evidence": "boot id equal",
+                   "remedy": "fix the handler"}],
+     "verified_at": "2023-11-14T22:11:50.250Z", "age_seconds": 90, "probe_version": "0.9.0"},
+    {"runtime_class": "native", "level": "unverified", "score": 0, "quarantined": false,
+     "findings": [], "verified_at": "2023-11-14T22:13:25.250Z", "age_seconds": 0,
+     "attempted_at": "2023-11-14T22:13:25.250Z", "error": "pull failed"}])"));
   view.state = NodeState::kLost;
   view.reason = "NoHeartbeat";
   view.message = "no heartbeat answered for 4 s";
   view.schedulable = false;
-  const json lost = nodeJson(view);
+  const json lost = nodeJson(view, now);
   EXPECT_EQ(lost["state"], "Lost");
   EXPECT_EQ(lost["reason"], "NoHeartbeat");
   EXPECT_EQ(lost["message"], "no heartbeat answered for 4 s");

@@ -37,6 +37,8 @@ const std::map<std::string, std::set<Who>> kExpected = {
     {"POST /nodes/{id}/cordon", {Who::kAdmin}},
     {"POST /nodes/{id}/uncordon", {Who::kAdmin}},
     {"POST /nodes/{id}/drain", {Who::kAdmin}},
+    {"GET /nodes/{id}/isolation", {Who::kViewer, Who::kOperator, Who::kAdmin}},
+    {"POST /nodes/{id}/probe", {Who::kOperator, Who::kAdmin}},
     {"GET /trust-levels", {Who::kViewer, Who::kOperator, Who::kAdmin}},
     {"POST /tokens", {Who::kAdmin}},
     {"GET /tokens", {Who::kAdmin}},

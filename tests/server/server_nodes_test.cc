@@ -312,10 +312,26 @@ json level(const json& levels, const std::string& name) {
   return json();
 }
 
-TEST_F(ServerFixture, TrustLevelsOfferWhatTheNodesRun) {
+// node-2 verifies its edera-zone as the hypervisor it claims to be; native
+// is not verified anywhere.
+class VerifiedZoneFixture : public ServerFixture {
+ protected:
+  void configure() override {
+    api::ClassIsolation zone;
+    zone.runtime_class = "edera-zone";
+    zone.claim = api::IsolationLevel::kHypervisor;
+    zone.level = api::IsolationLevel::kHypervisor;
+    zone.score = 100;
+    node2_->setIsolation({zone});
+  }
+};
+
+TEST_F(VerifiedZoneFixture, TrustLevelsOfferWhatTheNodesRun) {
   auto res = server_->get("/trust-levels");
   ASSERT_EQ(res.status, 200u);
   EXPECT_EQ(res.json["default_trust"], "internal");
+  EXPECT_EQ(level(res.json, "untrusted")["min_isolation"], "application-kernel");
+  EXPECT_EQ(level(res.json, "internal")["min_isolation"], "any");
   EXPECT_EQ(level(res.json, "untrusted")["available"], json::array({"edera-zone"}));
   EXPECT_EQ(level(res.json, "multi_tenant")["available"], json::array({"edera-zone"}));
   EXPECT_EQ(level(res.json, "internal")["available"], json::array({"edera-zone", "native"}));
@@ -331,6 +347,11 @@ TEST_F(ServerFixture, TrustLevelsOfferWhatTheNodesRun) {
 
   auto agent3 = makeAgent("node-3", {"gvisor"}, {2048, 2000});
   FakeAgent& node3 = *agent3;
+  api::ClassIsolation gvisor;
+  gvisor.runtime_class = "gvisor";
+  gvisor.level = api::IsolationLevel::kApplicationKernel;
+  gvisor.score = 70;
+  node3.setIsolation({gvisor});
   ASSERT_EQ(server_->post("/nodes", nodeJson("node-3", node3.address())).status, 201u);
   ASSERT_TRUE(waitNodeState("node-3", NodeState::kReady));
   auto with = server_->get("/trust-levels").json;

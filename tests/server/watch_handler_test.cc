@@ -69,9 +69,20 @@ class WatchHandlerTest : public ::testing::Test {
   std::vector<store::WorkloadRecord> table_ = {record("a", WorkloadState::kRunning),
                                                record("b", WorkloadState::kPending)};
   std::vector<WatchFilter> snapshots_;  // the filters the snapshot hook was asked for
-  WatchHandler handler_{hub_, [this](const WatchFilter& filter) {
+  WatchHandler handler_{hub_,
+                        [this](const WatchFilter& filter) {
                           snapshots_.push_back(filter);
                           return table_;  // unfiltered: the watcher filters too
+                        },
+                        // Only node-3 has verified its classes.
+                        [](const store::WorkloadRecord& r) -> std::optional<api::ClassIsolation> {
+                          if (r.status.node != "node-3") return std::nullopt;
+                          api::ClassIsolation c;
+                          c.runtime_class = r.spec.runtime_class;
+                          c.level = api::IsolationLevel::kHypervisor;
+                          c.score = 90;
+                          c.verified_at = TimePoint{} + std::chrono::seconds(1'700'000'000);
+                          return c;
                         }};
   std::vector<std::map<std::string, std::string>> list_queries_;
   Router router_;
@@ -103,6 +114,16 @@ TEST_F(WatchHandlerTest, StreamsTheMatchingRecordsThenTheirChanges) {
   EXPECT_EQ(asked.node, "node-1");
   EXPECT_FALSE(asked.runtime_class.has_value());
   EXPECT_TRUE(http_->onExecutor([&] { return list_queries_.empty(); }));
+}
+
+TEST_F(WatchHandlerTest, EventsCarryTheIsolationOfTheClassOnItsNode) {
+  StreamingRequest watch(http_->port(), "/workloads?watch=true&node=node-3");
+  publish(WatchEventType::kAdded, record("z", WorkloadState::kRunning, "node-3"));
+  const json event = json::parse(*watch.readLine());
+  EXPECT_EQ(event["type"], "ADDED");
+  EXPECT_EQ(event["workload"]["status"]["isolation"],
+            json::parse(R"({"level":"hypervisor","score":90,"quarantined":false,
+                            "verified_at":"2023-11-14T22:13:20.000Z"})"));
 }
 
 TEST_F(WatchHandlerTest, AnUnfilteredWatchPassesEveryEventOn) {

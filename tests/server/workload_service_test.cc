@@ -32,7 +32,8 @@ TEST_F(WorkloadServiceTest, SubmitPlacesCommitsThenDelivers) {
   EXPECT_EQ(r.status.node, "n2");  // binpack: the node left with the least free memory
   EXPECT_EQ(r.status.state, WorkloadState::kPending);
   EXPECT_EQ(r.status.reason, "Scheduled");
-  EXPECT_EQ(r.status.message, "scheduled to node \"n2\"");
+  EXPECT_EQ(r.status.message,
+            "scheduled to node \"n2\" (class kata: application-kernel, score 70)");
   EXPECT_TRUE(isHex32(r.status.uid)) << r.status.uid;
   EXPECT_EQ(r.status.created_at, now);
   EXPECT_EQ(r.spec.runtime_class, "kata");

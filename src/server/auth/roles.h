@@ -24,12 +24,13 @@ enum class Permission {
   kRead,             // GET/HEAD of workloads, nodes, trust levels
   kReadLogs,         // GET /workloads/{id}/logs
   kManageWorkloads,  // POST /workloads, DELETE /workloads/{id}
+  kProbeNodes,       // POST /nodes/{id}/probe: verify a node's isolation now
   kManageCluster,    // nodes (add, remove, cordon, uncordon, drain), /tokens, /audit
   kJoin,             // POST /join: a join token, spent by the call
 };
 
 // "public", "authenticated", "read", "read-logs", "manage-workloads",
-// "manage-cluster", "join": for messages.
+// "probe-nodes", "manage-cluster", "join": for messages.
 std::string_view permissionName(Permission permission);
 
 // Whether a token of `role` may use a route that requires `permission`.

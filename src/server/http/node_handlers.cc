@@ -1,11 +1,14 @@
 #include "server/http/node_handlers.h"
 
+#include <algorithm>
+#include <chrono>
 #include <initializer_list>
 #include <string_view>
 
 #include "api/json.h"
 #include "api/json_fields.h"
 #include "api/strict_json.h"
+#include "api/validate.h"
 
 namespace zp::server {
 
@@ -13,7 +16,16 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using nlohmann::json;
 
-json nodeJson(const NodeView& node) {
+json isolationJson(const api::ClassIsolation& isolation, TimePoint now) {
+  json out = api::toJson(isolation);
+  if (isolation.verified_at) {
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - *isolation.verified_at);
+    out["age_seconds"] = std::max<std::int64_t>(0, age.count());
+  }
+  return out;
+}
+
+json nodeJson(const NodeView& node, TimePoint now) {
   json out{{"id", node.id}, {"address", node.address}, {"state", nodeStateName(node.state)}};
   if (!node.reason.empty()) out["reason"] = node.reason;
   if (!node.message.empty()) out["message"] = node.message;
@@ -23,6 +35,9 @@ json nodeJson(const NodeView& node) {
   out["allocated"] = api::toJson(node.allocated);
   out["allocatable"] = api::toJson(node.allocatable());
   out["runtime_classes"] = node.runtime_classes;
+  json isolation = json::array();
+  for (const auto& c : node.isolation) isolation.push_back(isolationJson(c, now));
+  out["isolation"] = std::move(isolation);
   out["workloads"] = node.workloads;
   if (!node.version.empty()) out["version"] = node.version;
   return out;
@@ -84,6 +99,10 @@ void NodeHandlers::addRoutes(Router& router) {
              [this](HttpRequest r) { return uncordon(std::move(r)); });
   router.add(http::verb::post, "/nodes/{id}/drain", Permission::kManageCluster,
              [this](HttpRequest r) { return drain(std::move(r)); });
+  router.add(http::verb::get, "/nodes/{id}/isolation", Permission::kRead,
+             [this](HttpRequest r) { return isolation(std::move(r)); });
+  router.add(http::verb::post, "/nodes/{id}/probe", Permission::kProbeNodes,
+             [this](HttpRequest r) { return probe(std::move(r)); });
   router.add(http::verb::get, "/healthz", Permission::kPublic,
              [this](HttpRequest r) { return healthz(std::move(r)); });
 }
@@ -95,8 +114,9 @@ asio::awaitable<HttpResponse> NodeHandlers::healthz(HttpRequest request) {
 
 asio::awaitable<HttpResponse> NodeHandlers::list(HttpRequest request) {
   if (auto bad = unknownQueryParameter(request, "/nodes", {})) co_return *bad;
+  const TimePoint now = clock_.now();
   json items = json::array();
-  for (const auto& node : registry_.nodes()) items.push_back(nodeJson(node));
+  for (const auto& node : registry_.nodes()) items.push_back(nodeJson(node, now));
   co_return jsonResponse(http_status::kOk, json{{"items", std::move(items)}});
 }
 
@@ -105,7 +125,7 @@ asio::awaitable<HttpResponse> NodeHandlers::get(HttpRequest request) {
   const std::string& id = request.params["id"];
   auto node = registry_.node(id);
   if (!node) co_return notFound(id);
-  co_return jsonResponse(http_status::kOk, nodeJson(*node));
+  co_return jsonResponse(http_status::kOk, nodeJson(*node, clock_.now()));
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::add(HttpRequest request) {
@@ -119,7 +139,7 @@ asio::awaitable<HttpResponse> NodeHandlers::add(HttpRequest request) {
     refused.audit.target = id;
     co_return refused;
   }
-  HttpResponse response = jsonResponse(http_status::kCreated, nodeJson(*added));
+  HttpResponse response = jsonResponse(http_status::kCreated, nodeJson(*added, clock_.now()));
   response.headers.emplace_back("Location", "/nodes/" + added->id);
   response.audit.target = added->id;
   co_return response;
@@ -140,7 +160,7 @@ asio::awaitable<HttpResponse> NodeHandlers::remove(HttpRequest request) {
   std::string id = request.params["id"];
   auto removed = co_await registry_.remove(std::move(id), force);
   if (!removed) co_return errorResponse(removed.error());
-  co_return jsonResponse(http_status::kOk, nodeJson(*removed));
+  co_return jsonResponse(http_status::kOk, nodeJson(*removed, clock_.now()));
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::cordon(HttpRequest request) {
@@ -149,7 +169,7 @@ asio::awaitable<HttpResponse> NodeHandlers::cordon(HttpRequest request) {
   std::string id = request.params["id"];
   auto node = co_await registry_.cordon(std::move(id));
   if (!node) co_return errorResponse(node.error());
-  co_return jsonResponse(http_status::kOk, nodeJson(*node));
+  co_return jsonResponse(http_status::kOk, nodeJson(*node, clock_.now()));
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::uncordon(HttpRequest request) {
@@ -158,7 +178,7 @@ asio::awaitable<HttpResponse> NodeHandlers::uncordon(HttpRequest request) {
   std::string id = request.params["id"];
   auto node = co_await registry_.uncordon(std::move(id));
   if (!node) co_return errorResponse(node.error());
-  co_return jsonResponse(http_status::kOk, nodeJson(*node));
+  co_return jsonResponse(http_status::kOk, nodeJson(*node, clock_.now()));
 }
 
 asio::awaitable<HttpResponse> NodeHandlers::drain(HttpRequest request) {
@@ -175,7 +195,42 @@ asio::awaitable<HttpResponse> NodeHandlers::drain(HttpRequest request) {
   }
   auto node = registry_.node(id);
   if (!node) co_return notFound(id);  // removed while draining
-  co_return jsonResponse(http_status::kOk, nodeJson(*node));
+  co_return jsonResponse(http_status::kOk, nodeJson(*node, clock_.now()));
+}
+
+json NodeHandlers::isolationBody(const NodeView& node) const {
+  const TimePoint now = clock_.now();
+  json classes = json::array();
+  for (const auto& c : node.isolation) classes.push_back(isolationJson(c, now));
+  return json{{"node", node.id}, {"classes", std::move(classes)}};
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::isolation(HttpRequest request) {
+  if (auto bad = unknownQueryParameter(request, "/nodes/{id}/isolation", {})) co_return *bad;
+  const std::string& id = request.params["id"];
+  auto node = registry_.node(id);
+  if (!node) co_return notFound(id);
+  co_return jsonResponse(http_status::kOk, isolationBody(*node));
+}
+
+asio::awaitable<HttpResponse> NodeHandlers::probe(HttpRequest request) {
+  if (auto bad = unknownQueryParameter(request, "POST /nodes/{id}/probe", {"runtime_class"})) {
+    co_return *bad;
+  }
+  if (auto bad = unexpectedBody(request)) co_return *bad;
+  std::string runtime_class;
+  if (auto it = request.query.find("runtime_class"); it != request.query.end()) {
+    if (!api::isDns1123Label(it->second)) {
+      co_return invalid("runtime_class \"" + it->second.substr(0, 80) +
+                            "\" is not a runtime class name (a DNS-1123 label)",
+                        "runtime_class");
+    }
+    runtime_class = it->second;
+  }
+  std::string id = request.params["id"];
+  auto probed = co_await registry_.probe(std::move(id), std::move(runtime_class));
+  if (!probed) co_return errorResponse(probed.error());
+  co_return jsonResponse(http_status::kOk, isolationBody(*probed));
 }
 
 }  // namespace zp::server

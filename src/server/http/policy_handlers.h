@@ -5,12 +5,15 @@
 //    "items": [{"name": "untrusted", "default": true,
 //               "runtime_classes": ["edera-zone", "gvisor", "kata"],
 //               "min_profile": "restricted",
+//               "min_isolation": "application-kernel",
 //               "available": ["edera-zone"]}, ...]}
 //
 // runtime_classes is the configured list in order of preference ("*" = any
-// other class); available is what a submission at that level without
-// runtime_class can get now: the allowed classes some node offers, in the
-// order they are tried.
+// other class); min_isolation what a node's verification of the class must
+// satisfy ("any", or a level: verified at least that and not quarantined);
+// available is what a submission at that level without runtime_class can
+// get now: the allowed classes some node offers with a verification that
+// satisfies min_isolation, in the order they are tried.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it

@@ -15,10 +15,10 @@ namespace {
 
 constexpr const char* kKnownParameters = "watch, state, node, runtime_class, id";
 
-
-std::string eventLine(const WatchEvent& event) {
+std::string eventLine(const WatchEvent& event, const IsolationLookup& isolation) {
   return dumpJson(json{{"type", watchEventTypeName(event.type)},
-                       {"workload", recordJson(event.record)}}) +
+                       {"workload", recordJson(event.record, isolation ? isolation(event.record)
+                                                                       : std::nullopt)}}) +
          "\n";
 }
 
@@ -67,8 +67,8 @@ std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& requ
   return filter;
 }
 
-WatchHandler::WatchHandler(WatchHub& hub, WatchSnapshot snapshot)
-    : hub_(hub), snapshot_(std::move(snapshot)) {}
+WatchHandler::WatchHandler(WatchHub& hub, WatchSnapshot snapshot, IsolationLookup isolation)
+    : hub_(hub), snapshot_(std::move(snapshot)), isolation_(std::move(isolation)) {}
 
 bool WatchHandler::isWatch(const HttpRequest& request) { return request.query.contains("watch"); }
 
@@ -86,7 +86,7 @@ asio::awaitable<HttpResponse> WatchHandler::watch(HttpRequest request) {
     while (true) {
       std::optional<WatchEvent> event = co_await watcher->next();
       if (!event) break;
-      std::string line = eventLine(*event);
+      std::string line = eventLine(*event, isolation_);
       if (!co_await out.write(std::move(line))) co_return;
     }
     if (watcher->error()) {

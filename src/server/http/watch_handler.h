@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "server/http/http_message.h"
+#include "server/http/record_json.h"
 #include "server/http/router.h"
 #include "server/workloads/watch_hub.h"
 #include "store/store.h"
@@ -35,7 +36,9 @@ std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& requ
 // server's executor.
 class WatchHandler {
  public:
-  WatchHandler(WatchHub& hub, WatchSnapshot snapshot);
+  // `isolation` (may be empty) adds each record's isolation as its event is
+  // written (record_json.h).
+  WatchHandler(WatchHub& hub, WatchSnapshot snapshot, IsolationLookup isolation = {});
 
   // Whether `request` asks for a watch (it has a "watch" query parameter).
   static bool isWatch(const HttpRequest& request);
@@ -51,6 +54,7 @@ class WatchHandler {
  private:
   WatchHub& hub_;
   WatchSnapshot snapshot_;
+  IsolationLookup isolation_;
 };
 
 }  // namespace zp::server

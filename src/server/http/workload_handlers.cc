@@ -65,7 +65,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {
     refused.audit.target = requested_id;
     co_return refused;
   }
-  auto response = jsonResponse(http_status::kCreated, recordJson(*created));
+  auto response =
+      jsonResponse(http_status::kCreated, recordJson(*created, service_.isolation(*created)));
   response.headers.emplace_back("Location", "/workloads/" + created->spec.id);
   response.audit.target = created->spec.id;
   co_return response;
@@ -75,7 +76,7 @@ asio::awaitable<HttpResponse> WorkloadHandlers::get(HttpRequest request) {
   if (auto bad = unknownQueryParameter(request, "GET /workloads/{id}", {})) co_return std::move(*bad);
   auto record = service_.get(request.params["id"]);
   if (!record) co_return errorResponse(record.error());
-  co_return jsonResponse(http_status::kOk, recordJson(*record));
+  co_return jsonResponse(http_status::kOk, recordJson(*record, service_.isolation(*record)));
 }
 
 asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
@@ -126,7 +127,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
   auto page = service_.list(filter, limit, after);
   if (!page) co_return errorResponse(page.error());
   json items = json::array();
-  for (const auto& record : page->items) items.push_back(recordJson(record));
+  for (const auto& record : page->items)
+    items.push_back(recordJson(record, service_.isolation(record)));
   json body{{"items", std::move(items)}};
   if (!page->next.empty()) body["continue"] = page->next;
   co_return jsonResponse(http_status::kOk, body);
@@ -145,7 +147,7 @@ asio::awaitable<HttpResponse> WorkloadHandlers::remove(HttpRequest request) {
   }
   auto removed = co_await service_.remove(std::move(id), grace);
   if (!removed) co_return errorResponse(removed.error());
-  co_return jsonResponse(http_status::kOk, recordJson(*removed));
+  co_return jsonResponse(http_status::kOk, recordJson(*removed, service_.isolation(*removed)));
 }
 
 }  // namespace zp::server

@@ -8,6 +8,8 @@
 //   GET /workloads?watch=true[&...]  -> the watch hook's answer (the hook checks
 //                            the parameters: a watch takes `id`, a list does not)
 //   DELETE /workloads/{id}?grace_seconds=N -> 200 {spec, status} of the removed workload
+// A placed workload's status carries the isolation of its class on its node
+// at the time of the answer (record_json.h).
 //
 // Input errors: a body that is not JSON, or JSON of the wrong shape (not an
 // object, unknown field, wrong type, a key twice) is 400, as is an unknown

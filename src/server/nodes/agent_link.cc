@@ -214,6 +214,8 @@ asio::awaitable<void> AgentLink::handshake(std::shared_ptr<Connection> conn) {
     conn->established = true;
     connected_ = true;
     last_logged_.clear();
+    isolation_revision_ =
+        info->isolation ? std::optional<std::int64_t>(info->isolation_revision) : std::nullopt;
     spdlog::info("node \"{}\" at {}: connected ({} MB, {} millicores, classes [{}], version {})",
                  node_id_, address_, info->capacity.memory_mb, info->capacity.cpu_millicores,
                  joined(info->runtime_classes), info->version);
@@ -386,12 +388,13 @@ asio::awaitable<void> AgentLink::writeLoop(Self /*self*/, std::shared_ptr<Connec
 }
 
 asio::awaitable<void> AgentLink::heartbeat(Self /*self*/, std::shared_ptr<Connection> conn) {
-  protocol::RequestBody info = protocol::NodeInfo{};
+  protocol::RequestBody info = protocol::NodeInfo{isolation_revision_};
   auto answer = co_await exchange(conn, std::move(info), options_.heartbeat_timeout);
   conn->heartbeat_in_flight = false;
   if (stopped_ || !conn->open) co_return;
   if (answer.reply) {
     if (auto* node = std::get_if<api::NodeInfo>(&*answer.reply)) {
+      if (node->isolation && conn == current_) isolation_revision_ = node->isolation_revision;
       if (events_.heartbeat) events_.heartbeat(*node);
     }
     co_return;

@@ -32,7 +32,11 @@
 // max_in_flight cap, so a heartbeat never waits behind calls; the answer
 // goes to `heartbeat`, and a heartbeat unanswered for heartbeat_timeout
 // drops the connection (reason NoHeartbeat). Heartbeats run during the
-// resync too.
+// resync too. Each heartbeat names the isolation_revision of the last
+// isolation list this connection delivered (the Hello answer's, then each
+// heartbeat answer that carried one), so the agent sends the list again only
+// when it changed (docs/architecture.md §3, §10.2); an answer without
+// `isolation` means "unchanged".
 //
 // Logs use a dedicated connection each (openLogs), so a slow reader never
 // delays status traffic; at most max_log_streams are open at once.
@@ -153,6 +157,8 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
 
   // Hello answered on the current connection (calls are accepted).
   bool connected() const { return connected_; }
+  // What the next heartbeat names as the isolation revision it holds.
+  std::optional<std::int64_t> isolationRevision() const { return isolation_revision_; }
   // Calls in flight (for tests).
   std::size_t inFlight() const { return in_flight_; }
   // Log streams open or being opened.
@@ -213,6 +219,9 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   std::shared_ptr<Connection> current_;
   boost::asio::steady_timer retry_timer_;
   std::string last_error_ = "not connected yet";  // why not connected, for call errors
+  // The revision of the isolation list last delivered on the current
+  // connection (Hello, heartbeats); nullopt before one.
+  std::optional<std::int64_t> isolation_revision_;
   std::string last_logged_;                       // the last failure logged (no repeats)
 
   std::uint64_t next_req_ = 1;

@@ -41,6 +41,9 @@ struct NodeView {
   api::Resources capacity;   // from the agent's last Node answer; zeros before
   api::Resources allocated;  // running count of what placed, non-final workloads request
   std::vector<std::string> runtime_classes;  // offered classes, sorted
+  // The agent's verification of its classes (docs/architecture.md §10),
+  // sorted by class, from its Hello and heartbeats; empty before the first.
+  std::vector<api::ClassIsolation> isolation;
   std::string version;       // the agent's
   int workloads = 0;         // workloads placed on it and not final
   api::Resources allocatable() const {
@@ -48,6 +51,11 @@ struct NodeView {
             capacity.cpu_millicores - allocated.cpu_millicores};
   }
 };
+
+// `runtime_class`'s entry in `classes` without its findings, or an
+// unverified entry for it when there is none.
+api::ClassIsolation isolationSummary(const std::vector<api::ClassIsolation>& classes,
+                                     std::string_view runtime_class);
 
 // The classes some node offers, sorted, each once.
 std::vector<std::string> offeredClasses(const std::vector<NodeView>& nodes);
@@ -75,15 +83,26 @@ class Fleet {
 
   // Every node, ordered by id.
   virtual std::vector<NodeView> nodes() const = 0;
-  // The same, for scheduling: state, schedulability, capacity, allocation and
-  // classes are current; last_heartbeat, reason and message may lag. No copy:
-  // valid until the fleet next changes (use it without suspending). The
+  // The same, for scheduling: state, schedulability, capacity, allocation,
+  // classes and isolation levels are current; last_heartbeat, reason and
+  // message may lag, and isolation items may leave out their findings. No
+  // copy: valid until the fleet next changes (use it without suspending). The
   // default builds it from nodes().
   virtual const std::vector<NodeView>& schedulingNodes() const {
     scheduling_scratch_ = nodes();
     return scheduling_scratch_;
   }
   virtual std::optional<NodeView> node(std::string_view id) const = 0;
+  // The node's state without copying its view; nullopt when unknown.
+  virtual std::optional<NodeState> state(std::string_view id) const {
+    auto view = node(id);
+    return view ? std::optional<NodeState>(view->state) : std::nullopt;
+  }
+  // The node's verification of `runtime_class` without its findings (for
+  // display); a class it has no entry for is kUnverified. nullopt when the
+  // node is unknown.
+  virtual std::optional<api::ClassIsolation> classIsolation(std::string_view id,
+                                                            std::string_view runtime_class) const;
 
   // Capacity accounting: the service counts a workload on its node when it is
   // placed (or loaded at start) and releases it when it ends or goes away.

@@ -81,7 +81,7 @@ const NodeRegistry::Node* NodeRegistry::find(std::string_view id) const {
   return it == nodes_.end() ? nullptr : it->second.get();
 }
 
-NodeView NodeRegistry::view(const Node& node) const {
+NodeView NodeRegistry::view(const Node& node, bool findings) const {
   NodeView v;
   v.id = node.record.id;
   v.address = node.record.address;
@@ -100,6 +100,13 @@ NodeView NodeRegistry::view(const Node& node) const {
     v.version = node.info->version;
   } else {
     v.runtime_classes = node.configured_classes;
+  }
+  if (findings) {
+    v.isolation = node.isolation;
+  } else {
+    v.isolation.reserve(node.isolation.size());
+    for (const auto& c : node.isolation)
+      v.isolation.push_back(isolationSummary(node.isolation, c.runtime_class));
   }
   return v;
 }
@@ -205,12 +212,17 @@ void NodeRegistry::tick(MonotonicTime now) {
   }
 }
 
-bool NodeRegistry::updateInfo(Node& node, api::NodeInfo info) {
+bool NodeRegistry::updateInfo(Node& node, api::NodeInfo info, bool hello) {
   std::sort(info.runtime_classes.begin(), info.runtime_classes.end());
   const bool changed = !node.info || node.info->capacity != info.capacity ||
                        node.info->runtime_classes != info.runtime_classes;
+  std::optional<std::vector<api::ClassIsolation>> isolation = std::move(info.isolation);
+  info.isolation.reset();
+  const std::int64_t revision = info.isolation_revision;
   node.info = std::move(info);
-  return changed;
+  const bool isolation_changed =
+      isolation && updateIsolation(node, std::move(*isolation), revision, hello);
+  return changed || isolation_changed;
 }
 
 void NodeRegistry::stampHeartbeat(Node& node) { node.last_heartbeat = clock_.now(); }
@@ -219,7 +231,7 @@ void NodeRegistry::onConnected(const std::string& id, const AgentLink* link,
                                const api::NodeInfo& info) {
   Node* node = find(id);
   if (node == nullptr || node->link.get() != link) return;
-  updateInfo(*node, info);
+  updateInfo(*node, info, /*hello=*/true);
   // NotReady/Resyncing until onResync returns; never Lost meanwhile while
   // its heartbeats are answered (§8.2).
   node->lifecycle.greeted(monotonic_.now());
@@ -257,7 +269,7 @@ void NodeRegistry::onHeartbeat(const std::string& id, const AgentLink* link,
   if (node == nullptr || node->link.get() != link) return;
   node->lifecycle.heartbeatOk(monotonic_.now());
   stampHeartbeat(*node);
-  if (updateInfo(*node, info) && node->lifecycle.state() == NodeState::kReady) {
+  if (updateInfo(*node, info, /*hello=*/false) && node->lifecycle.state() == NodeState::kReady) {
     notifyChanged(*node);
   }
 }
@@ -286,7 +298,7 @@ bool NodeRegistry::schedulingCurrent(const NodeView& cached, const Node& node) {
 }
 
 const std::vector<NodeView>& NodeRegistry::schedulingNodes() const {
-  bool current = scheduling_.size() == nodes_.size();
+  bool current = scheduling_.size() == nodes_.size() && scheduling_epoch_ == isolation_epoch_;
   if (current) {
     std::size_t i = 0;
     for (const auto& [id, node] : nodes_) {
@@ -296,7 +308,12 @@ const std::vector<NodeView>& NodeRegistry::schedulingNodes() const {
       }
     }
   }
-  if (!current) scheduling_ = nodes();
+  if (!current) {
+    scheduling_.clear();
+    scheduling_.reserve(nodes_.size());
+    for (const auto& [id, node] : nodes_) scheduling_.push_back(view(*node, /*findings=*/false));
+    scheduling_epoch_ = isolation_epoch_;
+  }
   return scheduling_;
 }
 
@@ -310,6 +327,12 @@ std::optional<NodeView> NodeRegistry::node(std::string_view id) const {
   const Node* node = find(id);
   if (node == nullptr) return std::nullopt;
   return view(*node);
+}
+
+std::optional<NodeState> NodeRegistry::state(std::string_view id) const {
+  const Node* node = find(id);
+  if (node == nullptr) return std::nullopt;
+  return node->lifecycle.state();
 }
 
 void NodeRegistry::allocate(std::string_view id, const api::Resources& resources) {

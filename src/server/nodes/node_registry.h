@@ -19,7 +19,22 @@
 // workloads (the node becomes Ready when it returns); onStatus for pushes
 // from Ready nodes; onNodeChanged when a node's state changes (Ready,
 // NotReady, Lost), when it is added, cordoned or uncordoned, and when its
-// capacity or classes change; onNodeRemoved after a node was removed.
+// capacity, classes or isolation list change; onNodeRemoved after a node
+// was removed.
+//
+// Isolation (docs/architecture.md §10.3): each node's list of class
+// verifications comes with its Hello answer and with every heartbeat or
+// probe answer that carries one (an answer without `isolation` keeps the
+// list; on one connection a list of a lower isolation_revision than the one
+// held is stale and ignored). It is kept in memory only (a restarted server
+// learns it at the next Hello) and survives reconnections. Whenever a
+// *verified* entry's quarantined() differs from the class's last verified
+// state (a class first seen quarantined counts; an entry that turned
+// unverified, e.g. expired, changes nothing) the registry logs it and
+// appends an audit entry through the CommitQueue:
+// principal "node:<id>", action "isolation.quarantined" or
+// "isolation.released", target "<class> (<level>, claim <claim>)", result
+// 200, source the node's address.
 //
 // Threading: everything runs on the executor given at construction (the
 // server's io_context); nothing is thread-safe. shutdown() ends the tick
@@ -33,6 +48,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +74,8 @@ struct NodeRegistryOptions {
   // (heartbeat_interval, not_ready_after).
   AgentLinkOptions link;
   std::chrono::milliseconds tick_interval{200};
+  // How long POST /nodes/{id}/probe waits for the agent's ProbeIsolation.
+  std::chrono::milliseconds probe_timeout{std::chrono::minutes(5)};
 };
 
 // The lifecycle and link options of a server configuration.
@@ -98,6 +116,13 @@ class NodeRegistry final : public Fleet {
   boost::asio::awaitable<Result<NodeView>> cordon(std::string id);
   boost::asio::awaitable<Result<NodeView>> uncordon(std::string id);
 
+  // Asks the node to probe `runtime_class` ("" = every class) now
+  // (ProbeIsolation, docs/architecture.md §10.2), applies the isolation list
+  // of its answer, and returns the node's view. kNotFound for an unknown
+  // node (or an unknown class: the agent's NotFound), kUnavailable when the
+  // node is not connected, kDeadlineExceeded after options.probe_timeout.
+  boost::asio::awaitable<Result<NodeView>> probe(std::string id, std::string runtime_class);
+
   // One round of the timer loop at `now` of the MonotonicClock (public so
   // tests can drive it).
   void tick(MonotonicTime now);
@@ -106,6 +131,9 @@ class NodeRegistry final : public Fleet {
   std::vector<NodeView> nodes() const override;
   const std::vector<NodeView>& schedulingNodes() const override;
   std::optional<NodeView> node(std::string_view id) const override;
+  std::optional<NodeState> state(std::string_view id) const override;
+  std::optional<api::ClassIsolation> classIsolation(std::string_view id,
+                                                    std::string_view runtime_class) const override;
   void allocate(std::string_view node, const api::Resources& resources) override;
   void release(std::string_view node, const api::Resources& resources) override;
   boost::asio::awaitable<Result<protocol::ReplyBody>> call(
@@ -122,7 +150,14 @@ class NodeRegistry final : public Fleet {
     std::vector<std::string> configured_classes;  // from the config, until NodeInfo
     NodeLifecycle lifecycle;                      // on the monotonic clock
     std::optional<TimePoint> last_heartbeat;      // wall time, for the view
-    std::optional<api::NodeInfo> info;  // the agent's last Node answer
+    std::optional<api::NodeInfo> info;  // the agent's last Node answer, without `isolation`
+    // The agent's class verifications, sorted by class, and the revision
+    // they came with (nullopt before the first list).
+    std::vector<api::ClassIsolation> isolation;
+    std::optional<std::int64_t> isolation_revision;
+    // The classes whose last verified entry was quarantined (what the audit
+    // of quarantine changes compares with).
+    std::set<std::string, std::less<>> quarantined;
     api::Resources allocated;
     int workloads = 0;
     bool removing = false;  // a removal is being committed: not schedulable
@@ -131,7 +166,9 @@ class NodeRegistry final : public Fleet {
 
   Node* find(std::string_view id);
   const Node* find(std::string_view id) const;
-  NodeView view(const Node& node) const;
+  // `findings` false leaves the isolation items' findings out (the
+  // scheduling snapshot).
+  NodeView view(const Node& node, bool findings = true) const;
   // Whether `cached` still shows `node`'s scheduling inputs.
   static bool schedulingCurrent(const NodeView& cached, const Node& node);
   // The cached view of `id` in scheduling_, or null.
@@ -147,8 +184,16 @@ class NodeRegistry final : public Fleet {
   void onHeartbeat(const std::string& id, const AgentLink* link, const api::NodeInfo& info);
   void onDisconnected(const std::string& id, const AgentLink* link, std::string_view reason,
                       const std::string& message);
-  // Records `info`; true when capacity or classes changed.
-  static bool updateInfo(Node& node, api::NodeInfo info);
+  // Records `info` (from a Hello answer when `hello`); true when capacity,
+  // classes or the isolation list changed.
+  bool updateInfo(Node& node, api::NodeInfo info, bool hello);
+  // Replaces the node's isolation list with `classes` of `revision` unless
+  // it is stale (see above); audits quarantine changes. True when it changed.
+  bool updateIsolation(Node& node, std::vector<api::ClassIsolation> classes, std::int64_t revision,
+                       bool hello);
+  // Logs and audits each class whose quarantined() differs between the lists.
+  void auditQuarantine(Node& node, const std::vector<api::ClassIsolation>& before,
+                       const std::vector<api::ClassIsolation>& after);
   // A heartbeat, Hello or resync answered now: the wall time for the view.
   void stampHeartbeat(Node& node);
   boost::asio::awaitable<Result<NodeView>> setCordoned(std::string id, bool cordoned);
@@ -166,6 +211,10 @@ class NodeRegistry final : public Fleet {
   // use (no allocation) and rebuilt only when something but the allocation
   // changed; allocate()/release() update their entry in place.
   mutable std::vector<NodeView> scheduling_;
+  // Bumped whenever a node's isolation list changes; scheduling_ was built
+  // at scheduling_epoch_ (the lists are not compared on every use).
+  std::uint64_t isolation_epoch_ = 0;
+  mutable std::uint64_t scheduling_epoch_ = 0;
   boost::asio::steady_timer tick_timer_;
   bool started_ = false;
   bool stopped_ = false;

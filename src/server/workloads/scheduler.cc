@@ -13,19 +13,45 @@ enum Reason {
   kNotReady,
   kCordoned,
   kClassNotOffered,
+  kClassNotVerified,
   kInsufficientMemory,
   kInsufficientCpu,
   kCount
 };
 constexpr std::array<std::string_view, kCount> kReasonText = {
-    "not ready", "cordoned", "class not offered", "insufficient memory", "insufficient cpu"};
+    "not ready",           "cordoned",        "class not offered", "class not verified",
+    "insufficient memory", "insufficient cpu"};
+
+// Distinct verifications named after "class not verified"; more are "…".
+constexpr std::size_t kMaxNamedVerifications = 4;
 
 bool offers(const NodeView& node, std::string_view cls) {
   return std::find(node.runtime_classes.begin(), node.runtime_classes.end(), cls) !=
          node.runtime_classes.end();
 }
 
-std::string unschedulableMessage(std::size_t nodes, const std::array<int, kCount>& counts) {
+// Does the node's verification of `cls` satisfy `requirement`? (No entry:
+// unverified, which only "any" takes.)
+bool verified(const NodeView& node, std::string_view cls,
+              const api::IsolationRequirement& requirement) {
+  if (!requirement) return true;
+  const api::ClassIsolation* isolation = api::findIsolation(node.isolation, cls);
+  return isolation != nullptr && isolation->satisfies(requirement);
+}
+
+// "edera-zone: shared-kernel, quarantined", "gvisor: unverified".
+std::string describeVerification(const NodeView& node, const std::string& cls) {
+  const api::ClassIsolation* isolation = api::findIsolation(node.isolation, cls);
+  std::string out = cls + ": " +
+                    std::string(api::isolationLevelName(
+                        isolation ? isolation->level : api::IsolationLevel::kUnverified));
+  if (isolation != nullptr && isolation->quarantined()) out += ", quarantined";
+  return out;
+}
+
+std::string unschedulableMessage(std::size_t nodes, const std::array<int, kCount>& counts,
+                                 const std::vector<std::string>& unverified,
+                                 const api::IsolationRequirement& requirement) {
   std::string message = "0/" + std::to_string(nodes) + " nodes available: ";
   if (nodes == 0) return message + "no nodes";
   bool first = true;
@@ -33,6 +59,14 @@ std::string unschedulableMessage(std::size_t nodes, const std::array<int, kCount
     if (counts[r] == 0) continue;
     message += (first ? "" : ", ") + std::to_string(counts[r]) + " " + std::string(kReasonText[r]);
     first = false;
+    if (r == kClassNotVerified) {
+      message += " (";
+      for (std::size_t i = 0; i < unverified.size() && i < kMaxNamedVerifications; ++i) {
+        message += unverified[i] + "; ";
+      }
+      if (unverified.size() > kMaxNamedVerifications) message += "…; ";
+      message += "below " + std::string(api::requirementName(requirement)) + ")";
+    }
   }
   return message;
 }
@@ -50,9 +84,11 @@ api::Resources Scheduler::accounted(const api::WorkloadSpec& spec,
 }
 
 Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::string>& classes,
+                          const api::IsolationRequirement& requirement,
                           const std::vector<NodeView>& nodes) const {
   // The first filter each node fails across all classes; kCount = passes for some class.
   std::array<int, kCount> counts{};
+  std::vector<std::string> unverified;  // distinct, in the order seen
   for (const auto& node : nodes) {
     Reason reason = kCount;
     if (node.state != NodeState::kReady) {
@@ -61,20 +97,33 @@ Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::
       reason = kCordoned;
     } else {
       const api::Resources free = node.allocatable();
-      bool offered = false, memory_fits = false, fits = false;
+      bool offered = false, verified_some = false, memory_fits = false, fits = false;
       for (const auto& cls : classes) {
         if (!offers(node, cls)) continue;
         offered = true;
+        if (!verified(node, cls, requirement)) continue;
+        verified_some = true;
         if (free.memory_mb < accounted(spec, cls).memory_mb) continue;
         memory_fits = true;
         if (free.cpu_millicores < spec.cpu_millicores) continue;
         fits = true;
         break;
       }
-      reason = !offered       ? kClassNotOffered
-               : !memory_fits ? kInsufficientMemory
-               : !fits        ? kInsufficientCpu
-                              : kCount;
+      reason = !offered         ? kClassNotOffered
+               : !verified_some ? kClassNotVerified
+               : !memory_fits   ? kInsufficientMemory
+               : !fits          ? kInsufficientCpu
+                                : kCount;
+    }
+    if (reason == kClassNotVerified) {
+      // Only for the nodes that fail here: a user must see why.
+      for (const auto& cls : classes) {
+        if (!offers(node, cls)) continue;
+        std::string seen = describeVerification(node, cls);
+        if (std::find(unverified.begin(), unverified.end(), seen) == unverified.end()) {
+          unverified.push_back(std::move(seen));
+        }
+      }
     }
     if (reason != kCount) ++counts[reason];
   }
@@ -84,7 +133,10 @@ Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::
     std::tuple<std::int64_t, std::int64_t> best_left{};
     const api::Resources need = accounted(spec, cls);
     for (const auto& node : nodes) {
-      if (node.state != NodeState::kReady || !node.schedulable || !offers(node, cls)) continue;
+      if (node.state != NodeState::kReady || !node.schedulable || !offers(node, cls) ||
+          !verified(node, cls, requirement)) {
+        continue;
+      }
       const api::Resources free = node.allocatable();
       if (free.memory_mb < need.memory_mb || free.cpu_millicores < need.cpu_millicores) continue;
       const auto left = std::make_tuple(free.memory_mb - need.memory_mb,
@@ -98,9 +150,17 @@ Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::
         best_left = left;
       }
     }
-    if (best != nullptr) return Decision{Placement{best->id, cls}, {}};
+    if (best != nullptr) {
+      Placement placement{best->id, cls};
+      if (const auto* isolation = api::findIsolation(best->isolation, cls)) {
+        placement.level = isolation->level;
+        placement.score = isolation->score;
+      }
+      return Decision{std::move(placement), {}};
+    }
   }
-  return Decision{std::nullopt, unschedulableMessage(nodes.size(), counts)};
+  return Decision{std::nullopt,
+                  unschedulableMessage(nodes.size(), counts, unverified, requirement)};
 }
 
 }  // namespace zp::server

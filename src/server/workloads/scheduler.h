@@ -1,7 +1,8 @@
 #pragma once
-// Placement of a workload on a node (docs/architecture.md §8.3). Pure: a
-// function of the admitted spec, its candidate classes and the node views; no
-// I/O, no threads, immutable after construction (any thread).
+// Placement of a workload on a node (docs/architecture.md §8.3, §10.3). Pure:
+// a function of the admitted spec, its candidate classes, the isolation its
+// trust level requires and the node views; no I/O, no threads, immutable
+// after construction (any thread).
 
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/isolation.h"
 #include "api/node.h"
 #include "api/workload.h"
 #include "server/config.h"
@@ -19,6 +21,10 @@ namespace zp::server {
 struct Placement {
   std::string node;
   std::string runtime_class;
+  // The node's verification of the class when it was chosen (unverified when
+  // it has none).
+  api::IsolationLevel level = api::IsolationLevel::kUnverified;
+  int score = 0;
   bool operator==(const Placement&) const = default;
 };
 
@@ -27,8 +33,11 @@ struct Decision {
   std::optional<Placement> placement;
   // When unplaced, Kubernetes-style: "0/4 nodes available: 1 cordoned, 3
   // insufficient memory". One reason per node, the first filter it fails, in
-  // this order: not ready, cordoned, class not offered, insufficient memory,
-  // insufficient cpu.
+  // this order: not ready, cordoned, class not offered, class not verified,
+  // insufficient memory, insufficient cpu. "class not verified" names what
+  // the nodes verified of the classes and what was required, e.g. "1 class
+  // not verified (edera-zone: shared-kernel, quarantined; below
+  // application-kernel)".
   std::string message;
 };
 
@@ -37,13 +46,16 @@ class Scheduler {
   Scheduler(SchedulerPolicy policy, MemoryFloors floors)
       : policy_(policy), floors_(std::move(floors)) {}
 
-  // Filter: Ready, schedulable, offers the class, allocatable memory >=
-  // max(memory_mb, the class's floor) and cpu >= cpu_millicores. Classes are
-  // tried in `classes` order (most preferred first): the first class some
-  // node passes for wins, on its best node. Score among those: binpack = the
-  // node left with the least free memory, then cpu; spread = the most. Ties
-  // go to the smaller node id. `spec.runtime_class` is ignored.
+  // Filter: Ready, schedulable, offers the class, its verification of the
+  // class satisfies `requirement` (a class without an entry in
+  // NodeView::isolation is unverified), allocatable memory >= max(memory_mb,
+  // the class's floor) and cpu >= cpu_millicores. Classes are tried in
+  // `classes` order (most preferred first): the first class some node passes
+  // for wins, on its best node. Score among those: binpack = the node left
+  // with the least free memory, then cpu; spread = the most. Ties go to the
+  // smaller node id. `spec.runtime_class` is ignored.
   Decision place(const api::WorkloadSpec& spec, const std::vector<std::string>& classes,
+                 const api::IsolationRequirement& requirement,
                  const std::vector<NodeView>& nodes) const;
 
   // What a workload accounts on its node when run as `runtime_class`:

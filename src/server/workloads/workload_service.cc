@@ -110,10 +110,17 @@ Result<ListPage> WorkloadService::list(const ListFilter& filter, std::optional<s
   return page;
 }
 
+std::optional<api::ClassIsolation> WorkloadService::isolation(const WorkloadRecord& record) const {
+  if (!isPlaced(record) || record.spec.runtime_class.empty()) return std::nullopt;
+  return fleet_.classIsolation(record.status.node, record.spec.runtime_class);
+}
+
 WorkloadRecord WorkloadService::shown(const WorkloadRecord& record) const {
   if (!isPlaced(record) || isFinal(record) || awaitsRemoval(record)) return record;
+  // Every read and watch event goes through here: the state alone (no copy
+  // of the node's view) while the node is Ready.
+  if (fleet_.state(record.status.node) == NodeState::kReady) return record;
   auto node = fleet_.node(record.status.node);
-  if (node && node->state == NodeState::kReady) return record;
   WorkloadRecord view = record;
   std::string why =
       node ? "node " + quoted(record.status.node) + " is " + std::string(nodeStateName(node->state))
@@ -134,7 +141,8 @@ WorkloadRecord WorkloadService::shown(const WorkloadRecord& record) const {
 Decision WorkloadService::decide(const api::WorkloadSpec& spec) const {
   auto classes = admission_.candidateClasses(spec, offeredClasses(fleet_.schedulingNodes()));
   if (!classes) return Decision{std::nullopt, classes.error().message};
-  return options_.scheduler.place(spec, *classes, fleet_.schedulingNodes());
+  return options_.scheduler.place(spec, *classes, admission_.requirement(spec),
+                                  fleet_.schedulingNodes());
 }
 
 WorkloadRecord WorkloadService::withPlacement(WorkloadRecord record, const Decision& decision,
@@ -148,7 +156,14 @@ WorkloadRecord WorkloadService::withPlacement(WorkloadRecord record, const Decis
     status.node = decision.placement->node;
     status.uid = generateUid();
     status.reason = std::string(api::reason::kScheduled);
-    status.message = why + "scheduled to node " + quoted(status.node);
+    const auto& placement = *decision.placement;
+    status.message = why + "scheduled to node " + quoted(status.node) + " (class " +
+                     placement.runtime_class + ": " +
+                     std::string(api::isolationLevelName(placement.level));
+    if (placement.level != api::IsolationLevel::kUnverified) {
+      status.message += ", score " + std::to_string(placement.score);
+    }
+    status.message += ")";
   } else {
     status.reason = std::string(api::reason::kUnschedulable);
     status.message = why + decision.message;
@@ -191,7 +206,8 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::submit(api::WorkloadSpe
   // before another submission is scheduled.
   auto classes = admission_.candidateClasses(*admitted, offeredClasses(fleet_.schedulingNodes()));
   if (!classes) co_return fail(classes.error());
-  const Decision decision = options_.scheduler.place(*admitted, *classes, fleet_.schedulingNodes());
+  const Decision decision = options_.scheduler.place(
+      *admitted, *classes, admission_.requirement(*admitted), fleet_.schedulingNodes());
   WorkloadRecord record;
   record.spec = std::move(*admitted);
   record.status.created_at = clock_.now();

@@ -103,6 +103,12 @@ class WorkloadService final : public FleetListener {
   // returned (the stored state is kept). kNotFound when absent.
   Result<store::WorkloadRecord> get(std::string_view id) const;
 
+  // The verification of a placed record's class on its node now, without
+  // findings (docs/architecture.md §10.3; shown as status.isolation); a
+  // class the node has no entry for is unverified. nullopt when the record
+  // is not placed or its node is not known.
+  std::optional<api::ClassIsolation> isolation(const store::WorkloadRecord& record) const;
+
   // Records in creation order (created_at, then id) as get() shows them,
   // those matching `filter`, at most `limit` (unset: all) after the position
   // `after` (a previous page's `next`; kInvalidArgument field "continue" when

@@ -1,0 +1,133 @@
+// WorkloadService and verified isolation (docs/architecture.md §6, §8.3,
+// §10.3): admission's requirement for the trust level, the "class not
+// verified" reason of queued workloads, the queue retried when a node's
+// verification changes, the placement message, and the isolation shown with
+// a record.
+
+#include <gtest/gtest.h>
+
+#include "workload_service_fixture.h"
+
+namespace zp::server::testing {
+namespace {
+
+using api::IsolationLevel;
+using api::TrustLevel;
+using api::WorkloadState;
+using protocol::StartWorkload;
+
+api::ClassIsolation verification(std::string cls, IsolationLevel level, int score,
+                                 std::optional<IsolationLevel> claim = std::nullopt) {
+  api::ClassIsolation c;
+  c.runtime_class = std::move(cls);
+  c.claim = claim;
+  c.level = level;
+  c.score = score;
+  c.findings = {{"host-kernel-shared", api::Severity::kInfo, "seen", "none"}};
+  return c;
+}
+
+// edera-zone claimed a hypervisor and verified as the host's kernel.
+api::ClassIsolation quarantinedZone() {
+  return verification("edera-zone", IsolationLevel::kSharedKernel, 15, IsolationLevel::kHypervisor);
+}
+
+class WorkloadIsolationTest : public WorkloadServiceTest {
+ protected:
+  static api::WorkloadSpec workload(const std::string& id, TrustLevel trust, std::string cls = "") {
+    auto s = spec(id);
+    s.trust = trust;
+    s.runtime_class = std::move(cls);
+    return s;
+  }
+};
+
+TEST_F(WorkloadIsolationTest, AnUntrustedWorkloadSkipsAQuarantinedZoneForAVerifiedGvisor) {
+  fleet_.addNode("n1", {"edera-zone", "gvisor"}, {4096, 4000});
+  fleet_.view("n1").isolation = {quarantinedZone(),
+                                 verification("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  // No class asked for: edera-zone is preferred, but not verified here.
+  auto r = accepted(workload("u-1", TrustLevel::kUntrusted));
+  EXPECT_EQ(r.spec.runtime_class, "gvisor");
+  EXPECT_EQ(r.status.node, "n1");
+  EXPECT_EQ(r.status.message,
+            "scheduled to node \"n1\" (class gvisor: application-kernel, score 70)");
+  // Shown with the record: the class's verification on its node, no findings.
+  auto shown = service_->isolation(record("u-1"));
+  ASSERT_TRUE(shown);
+  EXPECT_EQ(shown->runtime_class, "gvisor");
+  EXPECT_EQ(shown->level, IsolationLevel::kApplicationKernel);
+  EXPECT_EQ(shown->score, 70);
+  EXPECT_TRUE(shown->findings.empty());
+}
+
+TEST_F(WorkloadIsolationTest, AQuarantinedZoneQueuesTheWorkloadWithTheReasonUntilItVerifies) {
+  fleet_.addNode("n1", {"edera-zone"}, {4096, 4000});
+  fleet_.addNode("n2", {"native"}, {4096, 4000});
+  fleet_.view("n1").isolation = {quarantinedZone()};
+  auto queued = submit(workload("u-1", TrustLevel::kUntrusted));
+  ASSERT_TRUE(queued) << queued.error().toString();  // accepted (201), not refused
+  EXPECT_EQ(queued->status.state, WorkloadState::kPending);
+  EXPECT_EQ(queued->status.reason, "Unschedulable");
+  EXPECT_EQ(queued->status.message,
+            "0/2 nodes available: 1 class not offered, 1 class not verified (edera-zone: "
+            "shared-kernel, quarantined; below application-kernel)");
+  EXPECT_FALSE(service_->isolation(*queued));  // not placed: nothing to show
+  // Naming the class changes nothing.
+  auto named = submit(workload("u-2", TrustLevel::kUntrusted, "edera-zone"));
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->status.reason, "Unschedulable");
+  EXPECT_EQ(fleet_.count("StartWorkload"), 0);
+
+  // Verified as claimed: the registry reports the node changed, the queue
+  // runs, both are placed in submission order.
+  fleet_.view("n1").isolation = {
+      verification("edera-zone", IsolationLevel::kHypervisor, 100, IsolationLevel::kHypervisor)};
+  sink_.events.clear();
+  nodeChanged("n1");
+  EXPECT_EQ(status("u-1").node, "n1");
+  EXPECT_EQ(status("u-2").node, "n1");
+  ASSERT_GE(sink_.events.size(), 2u);
+  EXPECT_EQ(sink_.events[0].record.status.message,
+            "scheduled to node \"n1\" (class edera-zone: hypervisor, score 100)");
+  EXPECT_EQ(fleet_.requests<StartWorkload>("n1").size(), 2u);
+}
+
+TEST_F(WorkloadIsolationTest, UnverifiedClassesServeOnlyTrustLevelsThatRequireNothing) {
+  fleet_.addNode("n1", {"edera-zone", "native"}, {4096, 4000});
+  fleet_.view("n1").isolation.clear();  // never probed
+  auto waiting = accepted(workload("u-1", TrustLevel::kMultiTenant));
+  EXPECT_EQ(waiting.status.message,
+            "0/1 nodes available: 1 class not verified (edera-zone: unverified; below "
+            "application-kernel)");
+  // internal requires "any": unverified and quarantined classes do.
+  auto internal = accepted(workload("i-1", TrustLevel::kInternal, "native"));
+  EXPECT_EQ(internal.status.node, "n1");
+  EXPECT_EQ(internal.status.message, "scheduled to node \"n1\" (class native: unverified)");
+  auto shown = service_->isolation(record("i-1"));
+  ASSERT_TRUE(shown);
+  EXPECT_EQ(shown->level, IsolationLevel::kUnverified);
+  fleet_.view("n1").isolation = {quarantinedZone()};
+  auto zone = accepted(workload("i-2", TrustLevel::kInternal, "edera-zone"));
+  EXPECT_EQ(zone.status.node, "n1");
+  EXPECT_EQ(zone.status.message,
+            "scheduled to node \"n1\" (class edera-zone: shared-kernel, score 15)");
+  EXPECT_TRUE(service_->isolation(record("i-2"))->quarantined());
+  // The node gone: nothing to show.
+  fleet_.removeNode("n1");
+  EXPECT_FALSE(service_->isolation(record("i-2")));
+}
+
+TEST_F(WorkloadIsolationTest, AConfiguredRequirementApplies) {
+  auto config = TrustPolicyConfig::defaults();
+  config.rule(TrustLevel::kInternal).min_isolation = IsolationLevel::kHypervisor;
+  const NamedClassPolicy strict(config);
+  const Admission admission(strict, images_);
+  EXPECT_EQ(admission.requirement(workload("i-1", TrustLevel::kInternal)),
+            IsolationLevel::kHypervisor);
+  EXPECT_EQ(admission.requirement(spec("d-1")), IsolationLevel::kApplicationKernel);  // untrusted
+  EXPECT_EQ(admission_.requirement(workload("i-1", TrustLevel::kInternal)), std::nullopt);
+}
+
+}  // namespace
+}  // namespace zp::server::testing

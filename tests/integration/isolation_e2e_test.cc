@@ -286,6 +286,7 @@ TEST_F(IsolationE2eTest, ProbesVerifyEveryClassAndQuarantineTheOneBelowItsClaim)
                              "network-host-kernel"}) {
       EXPECT_NE(shown.out.find(text), std::string::npos) << text << " in:\n" << shown.out;
     }
+    EXPECT_NE(shown.out.find(evidence), std::string::npos) << evidence << " in:\n" << shown.out;
   }
   auto listed = cli({"nodes"});
   EXPECT_EQ(listed.exit_code, 0) << listed.err;

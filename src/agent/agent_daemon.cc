@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "agent/isolation/isolation_monitor.h"
+#include "agent/isolation/probe_runner.h"
 #include "agent/protocol_server.h"
 #include "agent/request_handler.h"
 #include "agent/workload_manager.h"
@@ -21,6 +23,24 @@
 namespace zp::agent {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// What the probe tries to reach from inside a class: the agent's own listen
+// address (unless loopback, unspecified or an ephemeral port) and [probe]
+// connect.
+std::vector<std::string> probeTargets(const AgentConfig& config) {
+  std::vector<std::string> targets;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(config.listen_host, ec);
+  if (!ec && !address.is_loopback() && !address.is_unspecified() && config.listen_port != 0) {
+    targets.push_back(formatEndpoint({address, config.listen_port}));
+  }
+  for (const auto& target : config.probe.connect) targets.push_back(target);
+  return targets;
+}
+
+}  // namespace
 
 AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions options)
     : config_(std::move(config)),
@@ -44,7 +64,22 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   manager_options.restart_backoff_max = std::chrono::seconds(config_.restart_backoff_max_seconds);
   manager_ = std::make_unique<WorkloadManager>(std::move(manager_options), runtime_,
                                                SystemClock::instance(), workers_->get_executor());
-  handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor());
+  ProbeRunner::Options probe_options;
+  probe_options.image = config_.probe.image;
+  probe_options.targets = probeTargets(config_);
+  probe_options.timeout = std::chrono::seconds(config_.probe.timeout_seconds);
+  probe_options.pull_timeout = std::chrono::seconds(config_.pull_timeout_seconds);
+  probe_runner_ = std::make_unique<ProbeRunner>(runtime_, std::move(probe_options));
+  IsolationMonitor::Options isolation_options;
+  for (const auto& [name, rc] : config_.runtime_classes) {
+    isolation_options.classes.push_back({name, rc.isolation});
+  }
+  isolation_options.interval = std::chrono::seconds(config_.probe.interval_seconds);
+  isolation_options.enabled = !config_.probe.image.empty();
+  isolation_ = std::make_unique<IsolationMonitor>(std::move(isolation_options), *probe_runner_,
+                                                  SystemClock::instance());
+  handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor(), LogOptions{},
+                                              isolation_.get());
   ServerLimits limits;
   limits.handshake_timeout = std::chrono::milliseconds(config_.handshake_timeout_ms);
   limits.idle_timeout = std::chrono::seconds(config_.idle_timeout_seconds);
@@ -56,6 +91,7 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
 }
 
 AgentDaemon::~AgentDaemon() {
+  isolation_->stop();
   // Pools first: tasks still queued in them refer to the manager.
   sweeper_->join();
   control_->join();
@@ -81,6 +117,11 @@ Status AgentDaemon::run() {
   // The runtime is the source of truth: rebuild the registry before serving.
   const auto deadline = std::chrono::steady_clock::now() + options_.runtime_wait;
   while (true) {
+    // Probe sandboxes a crash left go first: the recovery prunes the pod
+    // cgroups no workload holds, theirs included.
+    if (auto leftovers = removeProbeLeftovers(runtime_); !leftovers) {
+      spdlog::warn("{}", leftovers.error().message);
+    }
     auto recovered = manager_->recover();
     if (recovered) break;
     if (std::chrono::steady_clock::now() >= deadline || stop_requested_) {
@@ -123,6 +164,7 @@ Status AgentDaemon::run() {
                config_.insecure_plaintext ? "plaintext" : "mutual TLS 1.3",
                config_.runtime_classes.size());
   if (options_.on_listening) options_.on_listening(where);
+  isolation_->start();
 
   // One status sweep per tick for the whole node, on its own thread; never
   // overlapping. The next tick starts a full interval after a sweep ends.
@@ -156,18 +198,22 @@ Status AgentDaemon::run() {
   // finish for a moment; the runtime keeps the truth, so anything cut short
   // is found and finished by the next start.
   manager_->shutdown();
+  isolation_->shutdown();  // a probe cut short still removes its sandbox
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (manager_->operationsInFlight() > 0 && std::chrono::steady_clock::now() < grace_end) {
+  const auto busy = [this] { return manager_->operationsInFlight() > 0 || isolation_->busy(); };
+  while (busy() && std::chrono::steady_clock::now() < grace_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (manager_->operationsInFlight() > 0) {
-    spdlog::warn("{} runtime operation(s) still running at exit; they resume on the next start",
-                 manager_->operationsInFlight());
+  if (busy()) {
+    spdlog::warn("{} runtime operation(s){} still running at exit; they resume on the next start",
+                 manager_->operationsInFlight(),
+                 isolation_->busy() ? " and a probe (its sandbox is removed then)" : "");
     // Threads blocked in runtime calls cannot be joined in bounded time and
     // would touch freed state when they return: end the process here.
     spdlog::shutdown();
     std::_Exit(0);
   }
+  isolation_->stop();
   sweeper_->stop();
   control_->stop();
   workers_->stop();

@@ -3,7 +3,8 @@
 // thread: the caller of run()), three pools — the workers (start pipelines),
 // the control pool (stops and removals) and a single sweeper thread (the
 // status sweep, which so never waits behind a stop or a pull) — the workload
-// manager, the protocol server (which pushes the manager's status changes to
+// manager, the isolation monitor (its own thread, one probe at a time), the
+// protocol server (which pushes the manager's status changes to
 // subscribed connections) and the sweep timer (`status_interval_ms`). Pipelines, stops and
 // removals hold a thread only for short runtime calls; pulls, grace periods
 // and waits for the runtime hold none (see WorkloadManager).
@@ -30,6 +31,8 @@ namespace zp::agent {
 class WorkloadManager;
 class RequestHandler;
 class ProtocolServer;
+class ProbeRunner;
+class IsolationMonitor;
 
 struct DaemonOptions {
   std::chrono::seconds runtime_wait{30};  // how long to retry reaching the runtime at start
@@ -63,6 +66,10 @@ class AgentDaemon {
   std::unique_ptr<boost::asio::thread_pool> control_;
   std::unique_ptr<boost::asio::thread_pool> sweeper_;
   std::unique_ptr<WorkloadManager> manager_;
+  // The isolation probes (docs/architecture.md §10.2): the monitor's thread
+  // runs them one at a time through the runner; the runner outlives it.
+  std::unique_ptr<ProbeRunner> probe_runner_;
+  std::unique_ptr<IsolationMonitor> isolation_;
   // After the manager: destroyed first. The manager's observer pushes
   // through the server, so the server lives as long as the pools that run
   // the manager's work (joined before any member is destroyed).

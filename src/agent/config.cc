@@ -44,10 +44,22 @@ Status parseRuntimeClasses(AgentConfig& config, const toml::table& table, const 
     for (const auto& [key_key, value] : *cls) {
       const std::string key(key_key.str());
       const std::string path = "runtime_classes." + name + "." + key;
-      if (key != "endpoint" && key != "handler" && key != "pod_cgroup")
+      if (key != "endpoint" && key != "handler" && key != "pod_cgroup" && key != "isolation")
         return unknownKey(origin, path);
       const auto* text = value.as_string();
       if (text == nullptr) return wrongType(origin, path, "a string");
+      if (key == "isolation") {
+        rc.isolation = api::parseIsolationClaim(text->get());
+        if (!rc.isolation) {
+          return fail(Code::kInvalidArgument,
+                      origin + ": \"" + path +
+                          "\" must be \"shared-kernel\", \"application-kernel\" or "
+                          "\"hypervisor\", got \"" +
+                          text->get() + "\"",
+                      path);
+        }
+        continue;
+      }
       if (key == "pod_cgroup") {
         if (text->get() == "cgroupfs") {
           rc.pod_cgroup = PodCgroupMode::kCgroupfs;
@@ -92,6 +104,35 @@ Status parseTls(AgentConfig& config, const toml::table& table, const std::string
   return ok();
 }
 
+Status parseProbe(AgentConfig& config, const toml::table& table, const std::string& origin) {
+  for (const auto& [key_key, value] : table) {
+    const std::string key(key_key.str());
+    const std::string path = "probe." + key;
+    if (key == "image") {
+      const auto* text = value.as_string();
+      if (text == nullptr) return wrongType(origin, path, "a string");
+      config.probe.image = text->get();
+    } else if (key == "interval_seconds" || key == "timeout_seconds") {
+      const auto* number = value.as_integer();
+      if (number == nullptr) return wrongType(origin, path, "an integer");
+      (key == "interval_seconds" ? config.probe.interval_seconds : config.probe.timeout_seconds) =
+          number->get();
+    } else if (key == "connect") {
+      const auto* list = value.as_array();
+      if (list == nullptr) return wrongType(origin, path, "an array of \"HOST:PORT\" strings");
+      config.probe.connect.clear();
+      for (const auto& item : *list) {
+        const auto* text = item.as_string();
+        if (text == nullptr) return wrongType(origin, path, "an array of \"HOST:PORT\" strings");
+        config.probe.connect.push_back(text->get());
+      }
+    } else {
+      return unknownKey(origin, path);
+    }
+  }
+  return ok();  // values: validateConfig
+}
+
 // The top-level integer keys, or null when `key` is not one.
 std::int64_t* integerKey(AgentConfig& config, std::string_view key) {
   if (key == "pull_timeout_seconds") return &config.pull_timeout_seconds;
@@ -111,6 +152,50 @@ Status checkBounds(std::string_view key, std::int64_t value, std::int64_t min, s
               std::string(key) + " must be between " + std::to_string(min) + " and " +
                   std::to_string(max) + ", got " + std::to_string(value),
               std::string(key));
+}
+
+// A probe target: "HOST:PORT" with an IP literal host and a port above 0.
+Status validateProbeTarget(const std::string& target) {
+  const std::string field = "probe.connect";
+  auto address = parseHostPort(target, field);
+  if (!address) return fail(address.error());
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(address->host, ec);
+  if (ec || address->port == 0) {
+    return fail(Code::kInvalidArgument,
+                "probe.connect: \"" + target +
+                    "\" must be HOST:PORT with a numeric host and a port above 0",
+                field);
+  }
+  return ok();
+}
+
+Status validateProbe(const ProbeConfig& probe) {
+  if (!probe.image.empty()) {
+    if (auto s = api::validateImageReference(probe.image); !s) {
+      return fail(Code::kInvalidArgument, "probe.image: " + s.error().message, "probe.image");
+    }
+  }
+  if (auto s = checkBounds("probe.interval_seconds", probe.interval_seconds,
+                           kMinProbeIntervalSeconds, kMaxProbeIntervalSeconds);
+      !s) {
+    return s;
+  }
+  if (auto s = checkBounds("probe.timeout_seconds", probe.timeout_seconds, kMinProbeTimeoutSeconds,
+                           kMaxProbeTimeoutSeconds);
+      !s) {
+    return s;
+  }
+  if (probe.connect.size() > kMaxProbeConnectTargets) {
+    return fail(Code::kInvalidArgument,
+                "probe.connect has " + std::to_string(probe.connect.size()) + " targets; at most " +
+                    std::to_string(kMaxProbeConnectTargets),
+                "probe.connect");
+  }
+  for (const auto& target : probe.connect) {
+    if (auto s = validateProbeTarget(target); !s) return s;
+  }
+  return ok();
 }
 
 }  // namespace
@@ -172,6 +257,10 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
       const auto* table = node.as_table();
       if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
       if (auto s = parseSecurity(config, *table, origin); !s) return fail(s.error());
+    } else if (key == "probe") {
+      const auto* table = node.as_table();
+      if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
+      if (auto s = parseProbe(config, *table, origin); !s) return fail(s.error());
     } else if (key == "runtime_classes") {
       const auto* table = node.as_table();
       if (table == nullptr) return fail(wrongType(origin, key, "a table").error());
@@ -288,6 +377,7 @@ Status validateConfig(const AgentConfig& config) {
       !s) {
     return s;
   }
+  if (auto s = validateProbe(config.probe); !s) return s;
   if (config.data_dir.empty() || config.data_dir.front() != '/') {
     return fail(Code::kInvalidArgument, "data_dir must be an absolute path", "data_dir");
   }

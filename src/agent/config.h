@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/user_resolution.h"
+#include "api/isolation.h"
 #include "api/node.h"
 #include "common/status.h"
 #include "tls/tls_context.h"
@@ -24,7 +25,33 @@ struct RuntimeClassConfig {
   std::string endpoint;  // CRI endpoint, "unix:///path.sock"
   std::string handler;   // CRI runtime handler ("" = the runtime's default)
   PodCgroupMode pod_cgroup = PodCgroupMode::kCgroupfs;
+  // `isolation`: what the class is expected to give (docs/architecture.md
+  // §10.2); a class verified below it is quarantined. nullopt: no claim.
+  std::optional<api::IsolationLevel> isolation = std::nullopt;
   bool operator==(const RuntimeClassConfig&) const = default;
+};
+
+// [probe]: the isolation probe run in every class (docs/architecture.md §10.2).
+inline constexpr std::int64_t kDefaultProbeIntervalSeconds = 600;
+inline constexpr std::int64_t kMinProbeIntervalSeconds = 60;
+inline constexpr std::int64_t kMaxProbeIntervalSeconds = 86'400;
+inline constexpr std::int64_t kDefaultProbeTimeoutSeconds = 120;
+inline constexpr std::int64_t kMinProbeTimeoutSeconds = 10;
+inline constexpr std::int64_t kMaxProbeTimeoutSeconds = 3600;
+// The probe takes 16 targets; the agent's own listen address may take one,
+// and one stays spare.
+inline constexpr std::size_t kMaxProbeConnectTargets = 14;
+
+struct ProbeConfig {
+  // The zoneplane-probe image reference; "" = no probe runs and every class
+  // stays unverified.
+  std::string image;
+  std::int64_t interval_seconds = kDefaultProbeIntervalSeconds;
+  std::int64_t timeout_seconds = kDefaultProbeTimeoutSeconds;  // pull included
+  // Further "HOST:PORT" targets (numeric hosts) the probe tries to reach,
+  // e.g. the control plane: reachable ones are findings.
+  std::vector<std::string> connect;
+  bool operator==(const ProbeConfig&) const = default;
 };
 
 inline constexpr std::int64_t kDefaultPullTimeoutSeconds = 300;
@@ -89,6 +116,7 @@ struct AgentConfig {
   // per restart up to restart_backoff_max_seconds.
   std::int64_t restart_backoff_initial_ms = kDefaultRestartBackoffInitialMs;
   std::int64_t restart_backoff_max_seconds = kDefaultRestartBackoffMaxSeconds;
+  ProbeConfig probe;
 };
 
 // Parses a TOML document. Unknown keys are errors naming the key.
@@ -105,7 +133,9 @@ Status applyListenFlag(AgentConfig& config, const std::string& flag);
 // (1..3600), max_pulls_per_registry (1..64), status_interval_ms (10..60000),
 // restart_backoff_initial_ms (10..600000), restart_backoff_max_seconds
 // (1..3600, not below the initial delay), handshake_timeout_ms (100..600000),
-// idle_timeout_seconds (1..86400) and max_buffered_mb (2..65536).
+// idle_timeout_seconds (1..86400), max_buffered_mb (2..65536) and [probe]
+// (image reference, interval 60..86400, timeout 10..3600, at most 14 numeric
+// connect targets).
 Status validateConfig(const AgentConfig& config);
 
 // The TLS files with defaults filled in: <data_dir>/tls/node.crt, node.key, ca.crt.

@@ -28,9 +28,11 @@ namespace {
 
 void setLabels(google::protobuf::Map<std::string, std::string>& out,
                const WorkloadIdentity& identity, const std::string& node_id) {
-  for (const auto& [k, v] : nodeLabels(node_id)) out[k] = v;
-  out[std::string(kLabelWorkloadId)] = identity.spec.id;
+  for (const auto& [k, v] : ownerLabels(identity, node_id)) out[k] = v;
   out[std::string(kLabelUid)] = identity.uid;
+  // A probe is no workload: no workload id, and not kLabelManaged (above).
+  if (identity.probe) return;
+  out[std::string(kLabelWorkloadId)] = identity.spec.id;
   // The decided user survives an agent restart on the objects themselves.
   if (identity.run_as_user)
     out[std::string(kLabelRunAsUser)] = std::to_string(*identity.run_as_user);
@@ -79,6 +81,13 @@ std::optional<std::optional<std::int64_t>> idLabel(const cri::v1::PodSandbox& sa
 
 std::map<std::string, std::string> nodeLabels(const std::string& node_id) {
   return {{std::string(kLabelManaged), "true"}, {std::string(kLabelNodeId), node_id}};
+}
+
+std::map<std::string, std::string> ownerLabels(const WorkloadIdentity& identity,
+                                               const std::string& node_id) {
+  if (!identity.probe) return nodeLabels(node_id);
+  return {{std::string(kLabelProbe), identity.spec.runtime_class},
+          {std::string(kLabelNodeId), node_id}};
 }
 
 std::int64_t cpuShares(std::int64_t millicores) {

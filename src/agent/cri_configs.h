@@ -73,8 +73,14 @@ cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
                                          const std::string& node_id, const PodPlacement& placement,
                                          unsigned attempt = 0);
 
-// The labels every object of this agent carries (used as the list filter too).
+// The labels every workload object of this agent carries (used as the list
+// filter too).
 std::map<std::string, std::string> nodeLabels(const std::string& node_id);
+// The labels that say who owns the identity's objects: nodeLabels() for a
+// workload; for a probe (identity.probe) the node id and kLabelProbe = its
+// class, and not kLabelManaged. Also the filter for the identity's objects.
+std::map<std::string, std::string> ownerLabels(const WorkloadIdentity& identity,
+                                               const std::string& node_id);
 
 // Rebuilds the identity (the user included) from a listed sandbox; nullopt if
 // its annotation, metadata or user labels are unreadable.

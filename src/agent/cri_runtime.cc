@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "agent/cri_configs.h"
+#include "api/validate.h"
 
 namespace zp::agent {
 namespace {
@@ -30,6 +31,15 @@ constexpr std::chrono::milliseconds kReadyWait{1000};
 template <typename Filter>
 void selectNode(Filter& filter, const std::string& node_id) {
   for (const auto& [k, v] : nodeLabels(node_id)) (*filter.mutable_label_selector())[k] = v;
+}
+
+// The objects of the identity's owner: this node's workloads, or its probes of
+// the identity's class.
+template <typename Filter>
+void selectOwner(Filter& filter, const WorkloadIdentity& identity, const std::string& node_id) {
+  for (const auto& [k, v] : ownerLabels(identity, node_id)) {
+    (*filter.mutable_label_selector())[k] = v;
+  }
 }
 
 }  // namespace
@@ -83,7 +93,9 @@ std::string CriRuntime::handlerFor(std::string_view runtime_class) const {
 }
 
 std::string CriRuntime::logDirectory(const WorkloadIdentity& identity) const {
-  return data_dir_ + "/logs/" + identity.spec.id + "_" + identity.uid;
+  // Probes log apart: a workload's id never names a probe's directory.
+  return data_dir_ + (identity.probe ? "/probes/" : "/logs/") + identity.spec.id + "_" +
+         identity.uid;
 }
 
 std::string CriRuntime::logPath(const WorkloadIdentity& identity, unsigned attempt) const {
@@ -179,7 +191,7 @@ Result<std::optional<std::string>> CriRuntime::findSandbox(const WorkloadIdentit
   auto b = binding(identity.spec.runtime_class);
   if (!b) return fail(b.error());
   cri::v1::PodSandboxFilter filter;
-  selectNode(filter, node_id_);
+  selectOwner(filter, identity, node_id_);
   (*filter.mutable_label_selector())[std::string(kLabelUid)] = identity.uid;
   auto listed = b->client->listPodSandbox(filter);
   if (!listed) return fail(listed.error());
@@ -307,8 +319,10 @@ Status CriRuntime::removeWorkload(const WorkloadIdentity& identity, std::string_
   }
   // The log directory belongs to the submission (uid), which other attempts'
   // sandboxes (a duplicate removed by recovery) share: keep it while any is left.
+  // A probe sandbox whose uid could not be read names no directory or cgroup.
+  if (!isValidSubmissionUid(identity.uid)) return ok();
   cri::v1::PodSandboxFilter same_submission;
-  selectNode(same_submission, node_id_);
+  selectOwner(same_submission, identity, node_id_);
   (*same_submission.mutable_label_selector())[std::string(kLabelUid)] = identity.uid;
   auto left = b->client->listPodSandbox(same_submission);
   if (!left) return fail(left.error());
@@ -388,6 +402,42 @@ Result<Snapshot> CriRuntime::snapshot() {
   }
   identities_ = std::move(identities);
   return snap;
+}
+
+Result<std::vector<ProbeSandboxObservation>> CriRuntime::probeSandboxes() {
+  std::vector<ProbeSandboxObservation> found;
+  for (const auto& [endpoint, client] : clients_) {
+    // Exact-match selectors only: list the node's objects, keep the probes'.
+    cri::v1::PodSandboxFilter filter;
+    (*filter.mutable_label_selector())[std::string(kLabelNodeId)] = node_id_;
+    auto sandboxes = client->listPodSandbox(filter);
+    if (!sandboxes) {
+      return fail(sandboxes.error().code, "runtime class \"" + class_of_endpoint_.at(endpoint) +
+                                              "\" (" + endpoint +
+                                              "): " + sandboxes.error().message);
+    }
+    for (const auto& sb : *sandboxes) {
+      const auto probe = sb.labels().find(std::string(kLabelProbe));
+      if (probe == sb.labels().end() || sb.labels().contains(std::string(kLabelManaged))) continue;
+      ProbeSandboxObservation o;
+      o.sandbox_id = sb.id();
+      o.identity.probe = true;
+      o.identity.spec.id = sb.metadata().name();
+      // Removed through the class named by the label when this node offers
+      // it on this endpoint, else through the endpoint's first class.
+      const auto named = classes_.find(probe->second);
+      o.identity.spec.runtime_class =
+          named != classes_.end() && named->second.client == client.get()
+              ? probe->second
+              : class_of_endpoint_.at(endpoint);
+      // The name and uid name a host directory: only well-formed ones.
+      if (api::isDns1123Label(sb.metadata().name()) && isValidSubmissionUid(sb.metadata().uid())) {
+        o.identity.uid = sb.metadata().uid();
+      }
+      found.push_back(std::move(o));
+    }
+  }
+  return found;
 }
 
 }  // namespace zp::agent

@@ -50,6 +50,7 @@ class CriRuntime final : public Runtime {
   Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) override;
   Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
   Result<Snapshot> snapshot() override;
+  Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
                                          std::function<void(Status)> done) override;

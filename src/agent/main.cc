@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", zp::kVersion);
   std::string config_path, node_id, listen, data_dir, log_level;
   std::string tls_cert, tls_key, tls_ca, join_url, join_token, join_token_file, advertise;
+  std::string probe_image;
   std::vector<std::string> classes;
   bool insecure_plaintext = false;
   std::int64_t memory_mb = 0, cpu_millicores = 0;
@@ -79,6 +80,9 @@ int main(int argc, char** argv) {
                  "delay before the first restart of an exited container (default 1000)");
   app.add_option("--restart-backoff-max-seconds", restart_backoff_max_seconds,
                  "cap of the doubling restart delay (default 60)");
+  app.add_option("--probe-image", probe_image,
+                 "the zoneplane-probe image run in every runtime class to verify its isolation "
+                 "(config [probe] image; without one every class stays unverified)");
   CLI11_PARSE(app, argc, argv);
 
   zp::agent::AgentConfig config;
@@ -112,6 +116,7 @@ int main(int argc, char** argv) {
   if (status_interval_ms) config.status_interval_ms = *status_interval_ms;
   if (restart_backoff_initial_ms) config.restart_backoff_initial_ms = *restart_backoff_initial_ms;
   if (restart_backoff_max_seconds) config.restart_backoff_max_seconds = *restart_backoff_max_seconds;
+  if (!probe_image.empty()) config.probe.image = probe_image;
   apply(zp::agent::validateConfig(config));
   apply(zp::setupLogging(config.log_level));
   if (join_url.empty() && (!join_token.empty() || !join_token_file.empty() || !advertise.empty())) {

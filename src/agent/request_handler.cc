@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "agent/await_callback.h"
+
 namespace zp::agent {
 namespace {
 
@@ -20,7 +22,28 @@ Result<api::NodeInfo> RequestHandler::hello(const protocol::Hello& hello) const 
     return fail(Code::kFailedPrecondition,
                 "this agent is node " + me + ", not " + hello.node_id, "node_id");
   }
-  return manager_.nodeInfo();
+  return nodeInfo(std::nullopt);
+}
+
+api::NodeInfo RequestHandler::nodeInfo(std::optional<std::int64_t> known_revision) const {
+  auto info = manager_.nodeInfo();
+  if (isolation_ == nullptr) return info;
+  auto view = isolation_->view();
+  info.isolation_revision = view.revision;
+  if (known_revision != view.revision) info.isolation = std::move(view.classes);
+  return info;
+}
+
+asio::awaitable<protocol::ReplyBody> RequestHandler::probe(std::string runtime_class) {
+  if (isolation_ == nullptr) {
+    co_return errorBody(Error{Code::kUnimplemented, "this agent does not probe isolation", ""}, "");
+  }
+  auto probing = awaitCallback<Status>([monitor = isolation_, runtime_class](auto done) {
+    monitor->request(runtime_class, std::move(done));
+  });
+  auto probed = co_await std::move(probing);
+  if (!probed) co_return errorBody(probed.error(), "");
+  co_return protocol::ReplyBody{nodeInfo(std::nullopt)};
 }
 
 asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request request,
@@ -56,11 +79,14 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
   } else if (auto* m = std::get_if<protocol::ListWorkloads>(&body)) {
     auto page = manager_.list(m->after, static_cast<std::size_t>(m->limit));
     reply.body = protocol::WorkloadList{std::move(page.items), std::move(page.next)};
-  } else if (std::holds_alternative<protocol::NodeInfo>(body)) {
-    reply.body = manager_.nodeInfo();
+  } else if (auto* m = std::get_if<protocol::NodeInfo>(&body)) {
+    reply.body = nodeInfo(m->isolation_revision);
   } else if (auto* m = std::get_if<protocol::Logs>(&body)) {
     auto streaming = logs(std::move(*m), request.req, stream);
     reply.body = co_await std::move(streaming);
+  } else if (auto* m = std::get_if<protocol::ProbeIsolation>(&body)) {
+    auto probing = probe(m->runtime_class);
+    reply.body = co_await std::move(probing);
   }
   co_return reply;
 }

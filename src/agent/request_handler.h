@@ -14,6 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "agent/isolation/isolation_monitor.h"
 #include "agent/workload_manager.h"
 #include "protocol/messages.h"
 
@@ -41,13 +42,16 @@ struct LogOptions {
 
 class RequestHandler {
  public:
-  // Uses (does not own) `manager`; `workers` runs stop, remove and file reads.
+  // Uses (does not own) `manager` and `isolation`; `workers` runs stop,
+  // remove and file reads. Without `isolation` the node reports no
+  // verification and ProbeIsolation is kUnimplemented.
   RequestHandler(WorkloadManager& manager, boost::asio::any_io_executor workers,
-                 LogOptions logs = {})
-      : manager_(manager), workers_(std::move(workers)), logs_(logs) {}
+                 LogOptions logs = {}, IsolationMonitor* isolation = nullptr)
+      : manager_(manager), workers_(std::move(workers)), logs_(logs), isolation_(isolation) {}
 
-  // The reply to a Hello: this node's NodeInfo, or kFailedPrecondition when
-  // `hello.node_id` names another node (the connection is then closed).
+  // The reply to a Hello: this node's NodeInfo (with its isolation in
+  // full), or kFailedPrecondition when `hello.node_id` names another node
+  // (the connection is then closed).
   Result<api::NodeInfo> hello(const protocol::Hello& hello) const;
 
   // The final reply to `request`. A Logs request first writes its LogLine
@@ -60,9 +64,17 @@ class RequestHandler {
                                                   std::optional<std::string> req,
                                                   ReplyStream& stream);
 
+  // The node's NodeInfo with its isolation revision, and the isolation list
+  // unless `known_revision` is the current revision (docs/architecture.md §3).
+  api::NodeInfo nodeInfo(std::optional<std::int64_t> known_revision) const;
+  // Probes as ProbeIsolation asks (awaited without a thread), then the Node
+  // reply with the isolation in full.
+  boost::asio::awaitable<protocol::ReplyBody> probe(std::string runtime_class);
+
   WorkloadManager& manager_;
   boost::asio::any_io_executor workers_;
   LogOptions logs_;
+  IsolationMonitor* isolation_;
 };
 
 }  // namespace zp::agent

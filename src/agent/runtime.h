@@ -32,10 +32,15 @@
 namespace zp::agent {
 
 // Labels and annotations the agent puts on every sandbox and container. The
-// agent never touches an object without kLabelManaged and its own node id.
+// agent never touches an object without its own node id and either
+// kLabelManaged (a workload's) or kLabelProbe (an isolation probe's, never
+// listed as a workload: docs/architecture.md §10.2).
 inline constexpr std::string_view kLabelWorkloadId = "zoneplane.io/workload-id";
 inline constexpr std::string_view kLabelNodeId = "zoneplane.io/node-id";
 inline constexpr std::string_view kLabelManaged = "zoneplane.io/managed";
+// On a probe's sandbox and container instead of kLabelManaged and
+// kLabelWorkloadId; the value is the runtime class probed.
+inline constexpr std::string_view kLabelProbe = "zoneplane.io/probe";
 inline constexpr std::string_view kLabelUid = "zoneplane.io/uid";
 // The user and group the container runs as (WorkloadIdentity), when decided.
 inline constexpr std::string_view kLabelRunAsUser = "zoneplane.io/run-as-user";
@@ -61,6 +66,10 @@ struct WorkloadIdentity {
   // and the workload's container cannot be created from it.
   std::string spec_digest;
   bool spec_complete = true;
+  // An isolation probe of spec.runtime_class rather than a workload: its
+  // objects carry kLabelProbe (not kLabelManaged), so snapshot() never lists
+  // them, and its log lives apart from the workloads'.
+  bool probe = false;
 };
 
 // A submission uid names host paths (log directory, pod cgroup): only
@@ -103,7 +112,17 @@ struct ContainerObservation {
   unsigned attempt = 0;                       // CRI metadata attempt: restarts before it
 };
 
-// One listing of everything this node's agent owns, across all endpoints.
+// A probe's sandbox of this node, as listed by the runtime (probeSandboxes()).
+// `identity` is enough to remove it: probe set, spec.id and spec.runtime_class
+// (the class whose endpoint listed it when the label names no offered class),
+// and the uid, "" when it is not a valid submission uid (then only the
+// sandbox itself is removed).
+struct ProbeSandboxObservation {
+  std::string sandbox_id;
+  WorkloadIdentity identity;
+};
+
+// One listing of every workload this node's agent owns, across all endpoints.
 struct Snapshot {
   std::vector<SandboxObservation> sandboxes;
   std::vector<ContainerObservation> containers;
@@ -162,11 +181,16 @@ class Runtime {
   // Stops the sandbox (what still runs in it is killed). Missing: OK. Idempotent.
   virtual Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) = 0;
   // Removes the sandbox (and its containers), then the workload's logs unless
-  // another sandbox of the same submission (uid) is left. Idempotent.
+  // another sandbox of the same submission (uid) is left. Idempotent. Also
+  // removes a probe (identity.probe) the same way.
   virtual Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) = 0;
-  // Everything of this node's agent, in one listing per distinct endpoint.
-  // kUnavailable when a runtime cannot be reached within about a second.
+  // Every workload of this node's agent (kLabelManaged; never a probe's
+  // objects), in one listing per distinct endpoint. kUnavailable when a
+  // runtime cannot be reached within about a second.
   virtual Result<Snapshot> snapshot() = 0;
+  // This node's probe sandboxes (kLabelProbe), across all endpoints: what a
+  // probe cut short by a crash left. Remove each with removeWorkload().
+  virtual Result<std::vector<ProbeSandboxObservation>> probeSandboxes() = 0;
   // Completes (asynchronous) with OK as soon as the class's runtime answers,
   // reconnecting at once rather than after a backoff; kDeadlineExceeded if it
   // did not within `timeout`.

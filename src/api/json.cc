@@ -247,12 +247,19 @@ json toJson(const Resources& r) {
 }
 
 json toJson(const NodeInfo& n) {
-  return json{{"node_id", n.node_id},
+  json j{{"node_id", n.node_id},
               {"capacity", toJson(n.capacity)},
               {"allocatable", toJson(n.allocatable)},
               {"runtime_classes", n.runtime_classes},
               {"version", n.version},
               {"workloads", n.workloads}};
+  j["isolation_revision"] = n.isolation_revision;
+  if (n.isolation) {
+    json classes = json::array();
+    for (const auto& c : *n.isolation) classes.push_back(toJson(c));
+    j["isolation"] = std::move(classes);
+  }
+  return j;
 }
 
 Result<NodeInfo> nodeInfoFromJson(const json& j) {
@@ -276,6 +283,22 @@ Result<NodeInfo> nodeInfoFromJson(const json& j) {
   if (*classes) n.runtime_classes = std::move(**classes);
   n.version = getString(j, "version");
   n.workloads = static_cast<int>(getInt(j, "workloads"));
+  n.isolation_revision = getInt(j, "isolation_revision");
+  if (auto it = j.find("isolation"); it != j.end() && !it->is_null()) {
+    if (!it->is_array() || it->size() > kMaxIsolationClasses) {
+      return fail(Code::kInvalidArgument,
+                  "isolation must be an array of at most " +
+                      std::to_string(kMaxIsolationClasses) + " classes",
+                  "isolation");
+    }
+    std::vector<ClassIsolation> classes;
+    for (const auto& item : *it) {
+      auto c = classIsolationFromJson(item);
+      if (!c) return fail(c.error());
+      classes.push_back(std::move(*c));
+    }
+    n.isolation = std::move(classes);
+  }
   return n;
 }
 

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/isolation.h"
 #include "api/node.h"
 #include "api/workload.h"
 #include "common/status.h"
@@ -16,6 +17,8 @@ nlohmann::json toJson(const SecuritySpec& security);
 nlohmann::json toJson(const WorkloadStatus& status);
 nlohmann::json toJson(const Resources& resources);
 nlohmann::json toJson(const NodeInfo& node);
+nlohmann::json toJson(const Finding& finding);
+nlohmann::json toJson(const ClassIsolation& isolation);
 
 // What a decoder does with a key it does not know.
 enum class UnknownFields {
@@ -29,5 +32,8 @@ Result<WorkloadSpec> workloadSpecFromJson(const nlohmann::json& j,
                                           UnknownFields unknown = UnknownFields::kReject);
 Result<WorkloadStatus> workloadStatusFromJson(const nlohmann::json& j);
 Result<NodeInfo> nodeInfoFromJson(const nlohmann::json& j);
+// Ignores unknown fields (it decodes replies); refuses wrong types, unknown
+// level or severity names and more than the api/isolation.h bounds.
+Result<ClassIsolation> classIsolationFromJson(const nlohmann::json& j);
 
 }  // namespace zp::api

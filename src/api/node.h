@@ -2,8 +2,11 @@
 // What a node offers: answered by the agent to `NodeInfo`, shown by `GET /nodes`.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "api/isolation.h"
 
 namespace zp::api {
 
@@ -20,6 +23,14 @@ struct NodeInfo {
   std::vector<std::string> runtime_classes;  // sorted names
   std::string version;                       // zoneplane version of the agent
   int workloads = 0;                         // workloads the agent knows
+  // Each offered class's verification (docs/architecture.md §10), sorted by
+  // class. Present in a Hello reply, a ProbeIsolation reply, and a NodeInfo
+  // reply whose request named another isolation_revision; absent otherwise
+  // (the receiver keeps what it has).
+  std::optional<std::vector<ClassIsolation>> isolation;
+  // Changes whenever any class's verification changes (never reused by one
+  // agent process; a restarted agent is seen through a new Hello anyway).
+  std::int64_t isolation_revision = 0;
   bool operator==(const NodeInfo&) const = default;
 };
 

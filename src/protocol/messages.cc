@@ -167,13 +167,25 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     return ListWorkloads{limit->value_or(kDefaultListLimit), after->value_or("")};
   }
   if (type == "NodeInfo") {
-    if (auto s = only({"type", "req"}); !s) return fail(s.error());
-    return NodeInfo{};
+    if (auto s = only({"type", "req", "isolation_revision"}); !s) return fail(s.error());
+    auto revision = fields::optInt(j, "isolation_revision", "");
+    if (!revision) return fail(revision.error());
+    return NodeInfo{*revision};
+  }
+  if (type == "ProbeIsolation") {
+    if (auto s = only({"type", "req", "runtime_class"}); !s) return fail(s.error());
+    auto cls = fields::optString(j, "runtime_class", "");
+    if (!cls) return fail(cls.error());
+    if (*cls && !api::isDns1123Label(**cls)) {
+      return fail(Code::kInvalidArgument, "runtime_class is not a valid class name (DNS-1123 label)",
+                  "runtime_class");
+    }
+    return ProbeIsolation{cls->value_or("")};
   }
   return fail(Code::kInvalidArgument,
               "unknown message type \"" + type.substr(0, 80) +
                   "\" (expected Hello, StartWorkload, GetStatus, StopWorkload, RemoveWorkload, "
-                  "ListWorkloads, NodeInfo or Logs)",
+                  "ListWorkloads, NodeInfo, Logs or ProbeIsolation)",
               "type");
 }
 
@@ -242,6 +254,7 @@ std::string_view typeName(const RequestBody& body) {
                         [](const ListWorkloads&) { return std::string_view{"ListWorkloads"}; },
                         [](const NodeInfo&) { return std::string_view{"NodeInfo"}; },
                         [](const Logs&) { return std::string_view{"Logs"}; },
+                        [](const ProbeIsolation&) { return std::string_view{"ProbeIsolation"}; },
                     },
                     body);
 }
@@ -287,7 +300,16 @@ std::string encodeRequest(const Request& request) {
             if (!m.after.empty()) out["continue"] = m.after;
             return out;
           },
-          [](const NodeInfo&) { return json::object(); },
+          [](const NodeInfo& m) {
+            json out = json::object();
+            if (m.isolation_revision) out["isolation_revision"] = *m.isolation_revision;
+            return out;
+          },
+          [](const ProbeIsolation& m) {
+            json out = json::object();
+            if (!m.runtime_class.empty()) out["runtime_class"] = m.runtime_class;
+            return out;
+          },
           [](const Logs& m) {
             json out{{"id", m.id}, {"follow", m.follow}, {"timestamps", m.timestamps}};
             if (m.tail) out["tail"] = *m.tail;

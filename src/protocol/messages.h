@@ -6,8 +6,9 @@
 // Requests:  Hello {node_id, subscribe?} (first on every connection),
 //            StartWorkload {workload, uid?}, GetStatus {id}, StopWorkload {id,
 //            timeout_seconds?}, RemoveWorkload {id, uid?, timeout_seconds?},
-//            ListWorkloads {limit?, continue?}, NodeInfo, Logs {id, tail?, follow?,
-//            timestamps?, stream?}.
+//            ListWorkloads {limit?, continue?}, NodeInfo {isolation_revision?},
+//            Logs {id, tail?, follow?, timestamps?, stream?},
+//            ProbeIsolation {runtime_class?}.
 // Replies:   Status {…WorkloadStatus}, WorkloadList {items, continue?}, Node
 //            {…NodeInfo}, Removed {id}, LogLine {time, stream, line, partial?},
 //            LogEnd {reason}, Error {id?, code, message, field?}.
@@ -74,7 +75,19 @@ struct ListWorkloads {
   std::int64_t limit = kDefaultListLimit;
   std::string after;
 };
-struct NodeInfo {};
+// The node's NodeInfo. The reply carries `isolation` in full unless
+// `isolation_revision` is the agent's current one (§10): a heartbeat sends the
+// revision it holds, so an unchanged verification is not sent again.
+struct NodeInfo {
+  std::optional<std::int64_t> isolation_revision = {};
+};
+// Probes the node's runtime classes now (all, or only `runtime_class`) and
+// answers, once every probe asked for has finished or failed, with the Node
+// reply (isolation in full). A slow request (§3); an unknown class is
+// Error{NotFound}. Probes already running are joined, not repeated.
+struct ProbeIsolation {
+  std::string runtime_class = {};  // "" = every class
+};
 // Streams the container log: LogLine replies, then one LogEnd.
 struct Logs {
   std::string id;
@@ -87,7 +100,7 @@ struct Logs {
 };
 
 using RequestBody = std::variant<Hello, StartWorkload, GetStatus, StopWorkload, RemoveWorkload,
-                                 ListWorkloads, NodeInfo, Logs>;
+                                 ListWorkloads, NodeInfo, Logs, ProbeIsolation>;
 
 struct Request {
   std::optional<std::string> req;

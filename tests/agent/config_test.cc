@@ -248,5 +248,79 @@ TEST(AgentConfigTest, PeerCostLimitsHaveDefaultsAndBounds) {
   }
 }
 
+TEST(AgentConfigTest, ClassesMayClaimAnIsolationLevel) {
+  auto c = *parseConfig(kGood, "agent.toml");
+  EXPECT_EQ(c.runtime_classes.at("native").isolation, std::nullopt);  // no claim by default
+  auto claimed = parseConfig(std::string(kGood) + "isolation = \"shared-kernel\"\n", "agent.toml");
+  ASSERT_TRUE(claimed) << claimed.error().toString();
+  EXPECT_EQ(claimed->runtime_classes.at("native").isolation, api::IsolationLevel::kSharedKernel);
+  for (const char* level : {"hypervisor", "application-kernel"}) {
+    auto x = parseConfig(std::string(kGood) + "isolation = \"" + level + "\"\n", "agent.toml");
+    ASSERT_TRUE(x) << level;
+    EXPECT_EQ(api::isolationLevelName(*x->runtime_classes.at("native").isolation), level);
+  }
+  for (const char* bad : {"isolation = \"unverified\"", "isolation = \"vm\"", "isolation = 3"}) {
+    auto refused = parseConfig(std::string(kGood) + bad + "\n", "agent.toml");
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().field, "runtime_classes.native.isolation") << bad;
+  }
+}
+
+TEST(AgentConfigTest, ProbeTableHasDefaultsAndBounds) {
+  auto c = *parseConfig(kGood, "agent.toml");
+  EXPECT_EQ(c.probe, ProbeConfig{});
+  EXPECT_EQ(c.probe.image, "");  // no probe: every class stays unverified
+  EXPECT_EQ(c.probe.interval_seconds, 600);
+  EXPECT_EQ(c.probe.timeout_seconds, 120);
+  auto tuned = parseConfig(std::string(kGood) +
+                               "[probe]\nimage = \"registry.test/zoneplane/probe:1\"\n"
+                               "interval_seconds = 60\ntimeout_seconds = 10\n"
+                               "connect = [\"10.0.0.1:7443\", \"[fd00::1]:80\"]\n",
+                           "agent.toml");
+  ASSERT_TRUE(tuned) << tuned.error().toString();
+  EXPECT_EQ(tuned->probe.image, "registry.test/zoneplane/probe:1");
+  EXPECT_EQ(tuned->probe.interval_seconds, 60);
+  EXPECT_EQ(tuned->probe.timeout_seconds, 10);
+  EXPECT_EQ(tuned->probe.connect, (std::vector<std::string>{"10.0.0.1:7443", "[fd00::1]:80"}));
+  EXPECT_TRUE(validateConfig(*tuned));
+  for (const char* bad : {"[probe]\nimage = 1", "[probe]\nintervall_seconds = 60",
+                          "[probe]\ntimeout_seconds = \"10\"", "[probe]\nconnect = \"1.2.3.4:5\"",
+                          "[probe]\nconnect = [1]", "probe = \"x\""}) {
+    EXPECT_FALSE(parseConfig(bad, "t.toml")) << bad;
+  }
+  for (std::int64_t bad : {59, 86'401}) {
+    auto x = c;
+    x.probe.interval_seconds = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "probe.interval_seconds") << bad;
+  }
+  for (std::int64_t bad : {9, 3601}) {
+    auto x = c;
+    x.probe.timeout_seconds = bad;
+    EXPECT_EQ(validateConfig(x).error().field, "probe.timeout_seconds") << bad;
+  }
+  auto x = c;
+  x.probe.image = "Not A Reference";
+  EXPECT_EQ(validateConfig(x).error().field, "probe.image");
+  for (const char* bad : {"server.example:7443", "10.0.0.1", "10.0.0.1:0", "10.0.0.1:x"}) {
+    x = c;
+    x.probe.connect = {bad};
+    EXPECT_EQ(validateConfig(x).error().field, "probe.connect") << bad;
+  }
+  x = c;
+  x.probe.connect.assign(kMaxProbeConnectTargets, "10.0.0.1:1");
+  EXPECT_TRUE(validateConfig(x));
+  x.probe.connect.push_back("10.0.0.1:2");
+  EXPECT_EQ(validateConfig(x).error().field, "probe.connect");
+}
+
+// The shipped example stays valid.
+TEST(AgentConfigTest, TheExampleParses) {
+  auto c = loadConfigFile(ZP_SOURCE_DIR "/examples/agent.toml");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_TRUE(validateConfig(*c));
+  EXPECT_FALSE(c->probe.image.empty());
+  EXPECT_EQ(c->runtime_classes.at("edera-zone").isolation, api::IsolationLevel::kHypervisor);
+}
+
 }  // namespace
 }  // namespace zp::agent

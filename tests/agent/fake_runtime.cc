@@ -324,13 +324,25 @@ Status FakeRuntime::removeContainer(const WorkloadIdentity&, std::string_view co
   return ok();
 }
 
-Status FakeRuntime::startContainer(std::string_view, std::string_view container_id) {
+void FakeRuntime::setStartHook(StartHook hook) {
   std::lock_guard lock(mutex_);
-  if (auto s = downError(); !s) return s;
-  auto it = containers_.find(std::string(container_id));
-  if (it == containers_.end()) return fail(Code::kNotFound, "no container");
-  it->second.state = ObjectState::kRunning;
-  it->second.started_at = std::chrono::system_clock::now();
+  start_hook_ = std::move(hook);
+}
+
+Status FakeRuntime::startContainer(std::string_view, std::string_view container_id) {
+  StartHook hook;
+  WorkloadIdentity identity;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto s = downError(); !s) return s;
+    auto it = containers_.find(std::string(container_id));
+    if (it == containers_.end()) return fail(Code::kNotFound, "no container");
+    it->second.state = ObjectState::kRunning;
+    it->second.started_at = std::chrono::system_clock::now();
+    hook = start_hook_;
+    if (hook) identity = sandboxes_.at(it->second.sandbox_id).identity;
+  }
+  if (hook) hook(std::string(container_id), identity);
   return ok();
 }
 
@@ -396,7 +408,12 @@ Result<Snapshot> FakeRuntime::snapshot() {
   if (auto s = downError(); !s) return fail(s.error());
   if (snapshot_error_) return fail(*snapshot_error_);
   Snapshot snap;
+  std::set<std::string> probes;
   for (const auto& [id, sb] : sandboxes_) {
+    if (sb.identity.probe) {
+      probes.insert(id);
+      continue;
+    }
     SandboxObservation o;
     o.sandbox_id = id;
     o.workload_id = sb.identity.spec.id;
@@ -407,10 +424,21 @@ Result<Snapshot> FakeRuntime::snapshot() {
     snap.sandboxes.push_back(std::move(o));
   }
   for (const auto& [id, c] : containers_) {
+    if (probes.contains(c.sandbox_id)) continue;
     snap.containers.push_back(
         ContainerObservation{id, c.sandbox_id, c.workload_id, c.state, c.attempt});
   }
   return snap;
+}
+
+Result<std::vector<ProbeSandboxObservation>> FakeRuntime::probeSandboxes() {
+  std::lock_guard lock(mutex_);
+  if (auto s = downError(); !s) return fail(s.error());
+  std::vector<ProbeSandboxObservation> found;
+  for (const auto& [id, sb] : sandboxes_) {
+    if (sb.identity.probe) found.push_back({id, sb.identity});
+  }
+  return found;
 }
 
 std::shared_ptr<PendingCall> FakeRuntime::waitReady(std::string_view, std::chrono::milliseconds,

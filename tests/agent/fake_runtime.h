@@ -73,6 +73,12 @@ class FakeRuntime final : public Runtime {
   std::string addContainer(const std::string& sandbox_id, ObjectState state, unsigned attempt,
                            int exit_code = 0);
 
+  // Called after every successful startContainer (outside the lock), with the
+  // container's id and its sandbox's identity: a test may write the
+  // container's log and exit it, as the process would.
+  using StartHook = std::function<void(const std::string& container_id, const WorkloadIdentity&)>;
+  void setStartHook(StartHook hook);
+
   std::map<std::string, Sandbox> sandboxes() const;
   std::map<std::string, Container> containers() const;
   // The id of the workload's container with the highest attempt ("" if none).
@@ -104,7 +110,10 @@ class FakeRuntime final : public Runtime {
                                              std::function<void(Status)> done) override;
   Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) override;
   Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
+  // Workloads only: sandboxes of probe identities (and their containers)
+  // are listed by probeSandboxes().
   Result<Snapshot> snapshot() override;
+  Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
                                          std::function<void(Status)> done) override;
@@ -134,6 +143,7 @@ class FakeRuntime final : public Runtime {
   std::map<std::string, Container> containers_;
   int created_containers_ = 0;
   std::string log_root_ = "/fake/logs";
+  StartHook start_hook_;
   // Held asynchronous calls: key ("pull:<image>", "stop:<id>", "ready") -> id -> done.
   std::map<std::string, std::map<std::uint64_t, std::function<void(Status)>>> held_;
   std::uint64_t next_id_ = 1;

@@ -22,7 +22,7 @@ class ProtocolServerTest : public testing::WorkloadManagerTest {
                    std::shared_ptr<boost::asio::ssl::context> tls = nullptr) {
     using namespace std::chrono_literals;
     handler_ = std::make_unique<RequestHandler>(*manager_, control_.get_executor(),
-                                                LogOptions{.poll = 5ms, .batch = 256});
+                                                LogOptions{.poll = 5ms, .batch = 256}, isolation_);
     server_ = std::make_unique<ProtocolServer>(io_, *handler_, limits, std::move(tls));
     manager_->setObserver([this](const api::WorkloadStatus& s) { server_->publish(s); });
     auto bound = server_->listen("127.0.0.1", 0);
@@ -46,6 +46,8 @@ class ProtocolServerTest : public testing::WorkloadManagerTest {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_guard_ =
       boost::asio::make_work_guard(io_);
+  // Set before startServer() to serve the node's isolation (not owned).
+  IsolationMonitor* isolation_ = nullptr;
   std::unique_ptr<RequestHandler> handler_;
   std::unique_ptr<ProtocolServer> server_;
   std::thread io_thread_;

@@ -43,9 +43,8 @@ json classIn(const json& classes, const std::string& name) {
 
 bool hasFinding(const json& cls, const std::string& id) {
   const auto& findings = cls["findings"];
-  return findings.is_array() && std::any_of(findings.begin(), findings.end(), [&](const json& f) {
-           return f.value("id", "") == id;
-         });
+  return findings.is_array() && std::any_of(findings.begin(), findings.end(),
+                                            [&](const json& f) { return f.value("id", "") == id; });
 }
 
 json finding(const json& cls, const std::string& id) {
@@ -139,8 +138,7 @@ class IsolationE2eTest : public E2eTest {
       return "[runtime_classes." + name + "]\nendpoint = \"" + endpoint_ + "\"\nhandler = \"" +
              handler + "\"\nisolation = \"" + claim + "\"\n";
     };
-    return "[probe]\nimage = \"" + probe_image_ + "\"\n" +
-           cls("native", "runc", "shared-kernel") +
+    return "[probe]\nimage = \"" + probe_image_ + "\"\n" + cls("native", "runc", "shared-kernel") +
            cls("gvisor", gvisor_handler_, "application-kernel") +
            cls("edera-zone", "runc", "hypervisor");
   }
@@ -162,8 +160,8 @@ class IsolationE2eTest : public E2eTest {
       }
       std::this_thread::sleep_for(200ms);
     }
-    ADD_FAILURE() << "the classes of " << node() << " were never all verified; last: "
-                  << last.dump();
+    ADD_FAILURE() << "the classes of " << node()
+                  << " were never all verified; last: " << last.dump();
     return last;
   }
 
@@ -198,12 +196,8 @@ class IsolationE2eTest : public E2eTest {
 
   HttpResult submit(const std::string& id, const std::string& trust,
                     const std::string& runtime_class) {
-    json body{{"id", id},
-              {"image", image_},
-              {"trust", trust},
-              {"memory_mb", 64},
-              {"cpu_millicores", 100},
-              {"command", {"sleep", "3600"}}};
+    json body{{"id", id},        {"image", image_},       {"trust", trust},
+              {"memory_mb", 64}, {"cpu_millicores", 100}, {"command", {"sleep", "3600"}}};
     if (!runtime_class.empty()) body["runtime_class"] = runtime_class;
     return http(cli::HttpMethod::kPost, "/workloads", body.dump());
   }
@@ -281,9 +275,9 @@ TEST_F(IsolationE2eTest, ProbesVerifyEveryClassAndQuarantineTheOneBelowItsClaim)
   auto shown = cli({"isolation", node()});
   EXPECT_EQ(shown.exit_code, 0) << shown.err;
   if (shown.exit_code == 0) {
-    for (const char* text : {"native", "gvisor", "edera-zone", "shared-kernel",
-                             "application-kernel", "hypervisor", "claim-not-met",
-                             "network-host-kernel"}) {
+    for (const char* text :
+         {"native", "gvisor", "edera-zone", "shared-kernel", "application-kernel", "hypervisor",
+          "claim-not-met", "network-host-kernel"}) {
       EXPECT_NE(shown.out.find(text), std::string::npos) << text << " in:\n" << shown.out;
     }
     EXPECT_NE(shown.out.find(evidence), std::string::npos) << evidence << " in:\n" << shown.out;
@@ -383,9 +377,9 @@ TEST_F(IsolationE2eTest, AdmissionGoesByTheVerifiedLevel) {
   EXPECT_FALSE(waiting.body["status"].contains("isolation")) << waiting.body.dump();
 
   for (const char* id : {"iso-edera", "iso-gvisor", "iso-native"}) {
-    EXPECT_EQ(http(cli::HttpMethod::kDelete, std::string("/workloads/") + id + "?grace_seconds=0")
-                  .status,
-              200)
+    EXPECT_EQ(
+        http(cli::HttpMethod::kDelete, std::string("/workloads/") + id + "?grace_seconds=0").status,
+        200)
         << id;
     EXPECT_EQ(sandboxesOf(id), 0u) << id;
   }

@@ -5,14 +5,26 @@
 // from the image as the agent does (a node-allocated uid for this root image),
 // the pod cgroup with its pids limit, the same builders. Needs the runtime
 // stack (scripts/stack start; eval "$(scripts/stack env)"); teardown is
-// excluded from both timings. A third run makes the same direct calls with
+// excluded from every timing. A third run makes the same direct calls with
 // the hardening taken out (stripHardening), to show what the posture costs.
+//
+// The hardened direct calls and the agent's path run once per runtime class
+// ("native" = runc, "gvisor" = the stack's gVisor handler, skipped when the
+// stack has none), so one run shows what gVisor's start costs next to runc.
+// The direct calls also report their phases: sandbox_ms (RunPodSandbox) and
+// create_start_ms (CreateContainer + StartContainer), per workload.
+//
+// Usage: start_path_bench [--samples N] [benchmark flags]
+//   --samples N  workloads per repetition (default 20; 3 repetitions)
 
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <chrono>
+#include <charconv>
+#include <string_view>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 #include <cstdlib>
@@ -34,23 +46,49 @@ const char* env(const char* name) {
   return v == nullptr ? "" : v;
 }
 
+constexpr std::string_view kGvisorClass = "gvisor";
+
+// The CRI handler of a runtime class: "runc" for native, the stack's gVisor
+// handler ("" when the stack has none) for gvisor.
+std::string handlerOf(std::string_view runtime_class) {
+  return runtime_class == kGvisorClass ? env("ZONEPLANE_GVISOR_HANDLER") : "runc";
+}
+
 agent::AgentConfig benchConfig() {
   agent::AgentConfig c;
   c.node_id = "bench-" + std::to_string(::getpid());
   c.data_dir = "/tmp/zoneplane-bench-" + std::to_string(::getpid());
   c.runtime_classes["native"] = {env("ZONEPLANE_CRI_ENDPOINT"), "runc"};
+  if (!handlerOf(kGvisorClass).empty()) {
+    c.runtime_classes[std::string(kGvisorClass)] = {env("ZONEPLANE_CRI_ENDPOINT"),
+                                                    handlerOf(kGvisorClass)};
+  }
   return c;
 }
 
-api::WorkloadSpec benchSpec(int n) {
+api::WorkloadSpec benchSpec(int n, const std::string& runtime_class) {
   api::WorkloadSpec spec;
   spec.id = "bench-" + std::to_string(n);
   spec.image = env("ZONEPLANE_TEST_IMAGE");
-  spec.runtime_class = "native";
+  spec.runtime_class = runtime_class;
   spec.memory_mb = 64;
   spec.cpu_millicores = 100;
   spec.command = {"sleep", "300"};
   return spec;  // default security: restricted, pids limit 1024
+}
+
+// Skips the benchmark (false) when the class has no handler on this stack.
+bool classAvailable(benchmark::State& state, const std::string& runtime_class) {
+  if (!handlerOf(runtime_class).empty()) return true;
+  state.SkipWithError(("no handler for class \"" + runtime_class +
+                       "\" on this stack (ZONEPLANE_GVISOR_HANDLER is empty)")
+                          .c_str());
+  return false;
+}
+
+double msSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 void removeAll(cri::Client& client, const std::string& node_id) {
@@ -88,8 +126,11 @@ void stripHardening(cri::v1::PodSandboxConfig& sandbox, cri::v1::ContainerConfig
 
 // `hardened`: the configs exactly as the agent sends them (user resolved from
 // the image, pod cgroup with its pids limit); otherwise stripHardening().
-void BM_DirectCriCalls(benchmark::State& state, bool hardened) {
+void BM_DirectCriCalls(benchmark::State& state, bool hardened, const std::string& runtime_class) {
+  if (!classAvailable(state, runtime_class)) return;
   const auto config = benchConfig();
+  const auto handler = handlerOf(runtime_class);
+  double sandbox_ms = 0, create_start_ms = 0;
   auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
   if (!client) return state.SkipWithError(client.error().message.c_str());
   auto cgroups = agent::CgroupfsPodCgroups::create(config.node_id);
@@ -98,7 +139,7 @@ void BM_DirectCriCalls(benchmark::State& state, bool hardened) {
   int n = hardened ? 0 : 500;
   for (auto _ : state) {
     agent::WorkloadIdentity id;
-    id.spec = benchSpec(n++);
+    id.spec = benchSpec(n++, runtime_class);
     id.uid = "direct" + std::to_string(n);
     cri::v1::ImageSpec image;
     image.set_image(id.spec.image);
@@ -132,12 +173,16 @@ void BM_DirectCriCalls(benchmark::State& state, bool hardened) {
         agent::sandboxConfig(id, config.node_id, config.data_dir + "/d", placement);
     auto container_config = agent::containerConfig(id, config.node_id, placement);
     if (!hardened) stripHardening(sandbox_config, container_config);
-    auto sandbox = (*client)->runPodSandbox(sandbox_config, "runc");
+    auto phase = std::chrono::steady_clock::now();
+    auto sandbox = (*client)->runPodSandbox(sandbox_config, handler);
     if (!sandbox) return state.SkipWithError(sandbox.error().message.c_str());
+    sandbox_ms += msSince(phase);
+    phase = std::chrono::steady_clock::now();
     auto container = (*client)->createContainer(*sandbox, container_config, sandbox_config);
     if (!container) return state.SkipWithError(container.error().message.c_str());
     if (auto s = (*client)->startContainer(*container); !s)
       return state.SkipWithError(s.error().message.c_str());
+    create_start_ms += msSince(phase);
     auto status = (*client)->containerStatus(*container);
     benchmark::DoNotOptimize(status);
     state.PauseTiming();
@@ -146,21 +191,14 @@ void BM_DirectCriCalls(benchmark::State& state, bool hardened) {
     uids.release(id.uid);
     state.ResumeTiming();
   }
+  state.counters["sandbox_ms"] = benchmark::Counter(sandbox_ms, benchmark::Counter::kAvgIterations);
+  state.counters["create_start_ms"] =
+      benchmark::Counter(create_start_ms, benchmark::Counter::kAvgIterations);
 }
-BENCHMARK_CAPTURE(BM_DirectCriCalls, unhardened, false)
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(20)
-    ->Repetitions(3)
-    ->ReportAggregatesOnly(true)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_DirectCriCalls, hardened, true)
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(20)
-    ->Repetitions(3)
-    ->ReportAggregatesOnly(true)
-    ->UseRealTime();
 
-void BM_AgentStartPath(benchmark::State& state) {
+// Submit -> Running through the agent's workload manager.
+void BM_AgentStartPath(benchmark::State& state, const std::string& runtime_class) {
+  if (!classAvailable(state, runtime_class)) return;
   const auto config = benchConfig();
   auto runtime = agent::CriRuntime::create(config);
   auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
@@ -169,14 +207,14 @@ void BM_AgentStartPath(benchmark::State& state) {
   agent::WorkloadManager::Options options;
   options.node_id = config.node_id;
   options.capacity = {4096, 4000};
-  options.runtime_classes = {"native"};
+  for (const auto& [name, rc] : config.runtime_classes) options.runtime_classes.push_back(name);
   options.version = "bench";
   options.uid_range = config.uid_range;
   agent::WorkloadManager manager(options, **runtime, SystemClock::instance(),
                                  workers.get_executor());
   int n = 0;
   for (auto _ : state) {
-    const auto spec = benchSpec(1000 + n++);
+    const auto spec = benchSpec(1000 + n++, runtime_class);
     if (auto s = manager.start(spec); !s) return state.SkipWithError(s.error().message.c_str());
     while (true) {
       auto s = manager.status(spec.id);
@@ -195,12 +233,45 @@ void BM_AgentStartPath(benchmark::State& state) {
   manager.shutdown();
   workers.join();
 }
-BENCHMARK(BM_AgentStartPath)
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(20)
-    ->Repetitions(3)
-    ->ReportAggregatesOnly(true)
-    ->UseRealTime();
+// Every benchmark: `samples` workloads per repetition, 3 repetitions, the
+// mean and standard deviation reported.
+void registerAll(int samples) {
+  const auto add = [samples](const std::string& name, auto fn) {
+    benchmark::RegisterBenchmark(name.c_str(), fn)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(samples)
+        ->Repetitions(3)
+        ->ReportAggregatesOnly(true)
+        ->UseRealTime();
+  };
+  add("BM_DirectCriCalls/unhardened/native",
+      [](benchmark::State& s) { BM_DirectCriCalls(s, false, "native"); });
+  for (const std::string cls : {"native", "gvisor"}) {
+    add("BM_DirectCriCalls/hardened/" + cls,
+        [cls](benchmark::State& s) { BM_DirectCriCalls(s, true, cls); });
+  }
+  for (const std::string cls : {"native", "gvisor"}) {
+    add("BM_AgentStartPath/" + cls, [cls](benchmark::State& s) { BM_AgentStartPath(s, cls); });
+  }
+}
+
+// Takes "--samples N" out of argv (the rest goes to the benchmark library).
+int takeSamples(int& argc, char** argv) {
+  int samples = 20;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "--samples") continue;
+    const std::string_view value = i + 1 < argc ? argv[i + 1] : "";
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), samples);
+    if (ec != std::errc{} || end != value.data() + value.size() || samples < 1 || samples > 1000) {
+      std::cerr << "start_path_bench: --samples needs a number 1..1000\n";
+      std::exit(2);
+    }
+    for (int j = i; j + 2 <= argc; ++j) argv[j] = argv[j + 2];
+    argc -= 2;
+    break;
+  }
+  return samples;
+}
 
 }  // namespace
 
@@ -211,6 +282,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);
+  registerAll(takeSamples(argc, argv));
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -46,7 +46,7 @@ TEST_F(ProbeRunnerTest, RunsTheProbeAndDecodesItsReport) {
   EXPECT_EQ(started_.spec.args, (std::vector<std::string>{"--connect", "10.0.0.1:7443"}));
   EXPECT_EQ(started_.spec.security.profile, api::Profile::kRestricted);
   EXPECT_TRUE(started_.spec.security.read_only_root_fs);
-  EXPECT_EQ(started_.spec.security.pids_limit, 64);
+  EXPECT_EQ(started_.spec.security.pids_limit, 256);
   EXPECT_EQ(started_.spec.memory_mb, 64);
   EXPECT_EQ(started_.spec.cpu_millicores, 100);
   EXPECT_EQ(started_.run_as_user, 65534);
@@ -214,7 +214,7 @@ TEST(ProbeIdentityTest, CriObjectsCarryTheProbeLabelAndThePosture) {
   ASSERT_EQ(security.capabilities().drop_capabilities_size(), 1);
   EXPECT_EQ(security.capabilities().add_capabilities_size(), 0);
   EXPECT_EQ(container.linux().resources().memory_limit_in_bytes(), 64 * 1024 * 1024);
-  EXPECT_EQ(container.linux().resources().unified().at("pids.max"), "64");
+  EXPECT_EQ(container.linux().resources().unified().at("pids.max"), "256");
   EXPECT_EQ(container.command(0), "/zoneplane-probe");
   EXPECT_EQ(container.args_size(), 4);
   // A workload's labels are unchanged.

@@ -423,6 +423,20 @@ TEST(VerdictFindingsTest, NoMemoryLimit) {
   EXPECT_FALSE(findingOf(seen, "no-memory-limit"));
 }
 
+TEST(VerdictFindingsTest, NoMemoryLimitUnderAnotherKernelOnlyWithACgroupTree) {
+  // gVisor shows no cgroup tree: its limit is enforced outside, not judged.
+  auto gvisor = gvisorProbe();
+  gvisor.cgroup = {};
+  EXPECT_FALSE(findingOf(gvisor, "no-memory-limit"));
+  gvisor.cgroup.version = 2;
+  gvisor.cgroup.memory_limit = "max";
+  EXPECT_TRUE(findingOf(gvisor, "no-memory-limit"));
+  // A shared kernel with nothing visible still counts.
+  auto runc = runcProbe();
+  runc.cgroup = {};
+  EXPECT_TRUE(findingOf(runc, "no-memory-limit"));
+}
+
 TEST(VerdictFindingsTest, NetworkHostKernelOnAnApplicationKernelOnly) {
   auto gvisor = gvisorProbe();
   EXPECT_FALSE(findingOf(gvisor, "network-host-kernel"));

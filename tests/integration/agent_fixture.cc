@@ -28,6 +28,7 @@ void AgentIntegrationTest::SetUp() {
   endpoint_ = envOrEmpty("ZONEPLANE_CRI_ENDPOINT");
   image_ = envOrEmpty("ZONEPLANE_TEST_IMAGE");
   alt_handler_ = envOrEmpty("ZONEPLANE_ALT_HANDLER");
+  gvisor_handler_ = envOrEmpty("ZONEPLANE_GVISOR_HANDLER");
   if (endpoint_.empty() || image_.empty() || alt_handler_.empty()) {
     const char* why =
         "ZONEPLANE_CRI_ENDPOINT, ZONEPLANE_TEST_IMAGE and ZONEPLANE_ALT_HANDLER must be set "
@@ -94,12 +95,11 @@ void AgentIntegrationTest::startAgent(std::vector<std::string> extra_args) {
     const auto tls = tlsArgs();
     extra_args.insert(extra_args.begin(), tls.begin(), tls.end());
   }
-  AgentArgs args{ZP_AGENT_BINARY,
-                 node_id_,
-                 data_dir_,
-                 {"native=runc@" + endpoint_, "alt=" + alt_handler_ + "@" + endpoint_},
-                 agent_log_,
-                 std::move(extra_args)};
+  std::vector<std::string> classes = {"native=runc@" + endpoint_,
+                                      "alt=" + alt_handler_ + "@" + endpoint_};
+  if (!gvisor_handler_.empty()) classes.push_back("gvisor=" + gvisor_handler_ + "@" + endpoint_);
+  AgentArgs args{ZP_AGENT_BINARY, node_id_,  data_dir_, std::move(classes),
+                 agent_log_,      std::move(extra_args)};
   auto started = agent_.start(args);
   ASSERT_TRUE(started.has_value()) << started.error().toString();
   client_ = connect();
@@ -215,6 +215,24 @@ std::string AgentIntegrationTest::waitLogContains(const std::string& path, const
       },
       timeout, 100ms);
   return log;
+}
+
+std::vector<std::string> runtimeClassNames() { return {"native", "gvisor"}; }
+
+std::string classParamName(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+void PerClassTest::SetUp() {
+  AgentIntegrationTest::SetUp();
+  if (IsSkipped() || HasFatalFailure()) return;
+  if (gvisor() && gvisor_handler_.empty()) {
+    const char* why =
+        "the stack has no gVisor handler (ZONEPLANE_GVISOR_HANDLER is empty: runsc or jq is not "
+        "installed; scripts/setup installs them, then scripts/stack start)";
+    if (envOrEmpty("ZONEPLANE_REQUIRE_STACK") == "1") FAIL() << why;
+    GTEST_SKIP() << why;
+  }
 }
 
 }  // namespace zp::agent_it

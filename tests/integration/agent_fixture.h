@@ -8,7 +8,13 @@
 //   ZONEPLANE_CRI_ENDPOINT  the containerd CRI socket, unix:///...
 //   ZONEPLANE_TEST_IMAGE    busybox image in the local registry
 //   ZONEPLANE_ALT_HANDLER   a second runtime handler (runc-alt)
+//   ZONEPLANE_GVISOR_HANDLER the gVisor handler ("gvisor"); empty or unset when
+//                           the stack has none (runsc or jq not installed)
 //   ZONEPLANE_REQUIRE_STACK=1 turns "variables missing" from a skip into a failure.
+//
+// PerClassTest runs a test once per runtime class the stack offers ("native"
+// = runc, "gvisor" = runsc): instantiate it with ::testing::ValuesIn
+// (runtimeClassNames()) and classParamName.
 //
 // The agent runs with mutual TLS (docs/architecture.md §9.2): its node
 // certificate comes from a test PKI made per test (pki_), and the clients
@@ -39,9 +45,11 @@ class AgentIntegrationTest : public ::testing::Test {
   // Stops and removes every sandbox labelled with node_id_ (retrying).
   void removeNodeSandboxes();
 
-  // Starts the agent (classes "native" -> default handler "runc" and "alt" ->
-  // the alt handler, both on the stack's endpoint, its TLS files, plus
-  // `extra_args`) and connects client_. Use with ASSERT_NO_FATAL_FAILURE.
+  // Starts the agent (classes "native" -> default handler "runc", "alt" ->
+  // the alt handler and, when the stack has it, "gvisor" -> its gVisor
+  // handler, all on the stack's endpoint with pod_cgroup "cgroupfs"; its TLS
+  // files, plus `extra_args`) and connects client_. Use with
+  // ASSERT_NO_FATAL_FAILURE.
   void startAgent(std::vector<std::string> extra_args = {});
   // The flags naming the node's TLS files (--tls-cert, --tls-key, --tls-ca).
   std::vector<std::string> tlsArgs() const;
@@ -80,7 +88,7 @@ class AgentIntegrationTest : public ::testing::Test {
   static std::string waitLogContains(const std::string& path, const std::string& needle,
                                      std::chrono::milliseconds timeout = 30s);
 
-  std::string endpoint_, image_, alt_handler_, node_id_;
+  std::string endpoint_, image_, alt_handler_, gvisor_handler_, node_id_;
   std::filesystem::path dir_, data_dir_, agent_log_;
   testsupport::TestPki pki_;
   tls::TlsFiles node_tls_;       // the agent's certificate, key and CA
@@ -89,6 +97,29 @@ class AgentIntegrationTest : public ::testing::Test {
   std::unique_ptr<cri::Client> cri_;
   AgentProcess agent_;
   std::optional<LineClient> client_;
+};
+
+// The runtime classes every PerClassTest runs on, in order.
+std::vector<std::string> runtimeClassNames();
+// The test name suffix: the class name ("native", "gvisor").
+std::string classParamName(const ::testing::TestParamInfo<std::string>& info);
+
+// A test run once per runtime class (GetParam() is the class name). SetUp
+// skips a "gvisor" instance when the stack has no gVisor handler, or fails it
+// when ZONEPLANE_REQUIRE_STACK=1 (scripts/stack installs one).
+class PerClassTest : public AgentIntegrationTest,
+                     public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override;
+  const std::string& runtimeClass() const { return GetParam(); }
+  bool gvisor() const { return GetParam() == "gvisor"; }
+  // The CRI handler the agent gives the class ("runc" for native).
+  std::string handler() const { return gvisor() ? gvisor_handler_ : "runc"; }
+  // A workload of this test's class.
+  Json classWorkload(const std::string& id, std::vector<std::string> command,
+                     std::int64_t memory_mb = 64) const {
+    return workload(id, std::move(command), runtimeClass(), memory_mb);
+  }
 };
 
 }  // namespace zp::agent_it

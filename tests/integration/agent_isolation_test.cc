@@ -2,7 +2,8 @@
 // §10.2): the real agent runs the real zoneplane-probe image in its classes.
 // `native` (runc) verifies as shared-kernel without a high finding; a class
 // `edera-zone` backed by the same runc but claiming `hypervisor` is
-// quarantined after one probe (claim-not-met). Probe sandboxes never show as
+// quarantined after one probe (claim-not-met); the stack's gVisor handler
+// verifies as application-kernel. Probe sandboxes never show as
 // workloads, none is left once a probe is over, and one a crash left is
 // removed when the agent starts.
 //
@@ -107,7 +108,8 @@ TEST_F(Isolation, RuncVerifiesAsSharedKernelAndAFalseHypervisorClaimIsQuarantine
   const Json& node = *reply;
   ASSERT_EQ(node.value("type", ""), "Node") << node.dump();
   ASSERT_TRUE(node.contains("isolation")) << node.dump();
-  EXPECT_EQ(node["isolation"].size(), 3u) << node.dump();  // alt, edera-zone, native
+  // alt, edera-zone, native, and gvisor when the stack has it
+  EXPECT_EQ(node["isolation"].size(), gvisor_handler_.empty() ? 3u : 4u) << node.dump();
   if (!probe_seen) std::cerr << "(no probe sandbox was caught while listing)\n";
 
   const Json* native = classOf(node, "native");
@@ -142,6 +144,43 @@ TEST_F(Isolation, RuncVerifiesAsSharedKernelAndAFalseHypervisorClaimIsQuarantine
   EXPECT_TRUE(listWorkloads()["items"].empty());
   EXPECT_NE(readFile(agent_log_).find("\"edera-zone\" is quarantined"), std::string::npos)
       << logTail(agent_log_, 40);
+}
+
+// The stack's gVisor handler verifies as what it claims, an application
+// kernel, and the probe reports what the handler's --network=host gives
+// away: the host kernel serves the workload's sockets.
+TEST_F(Isolation, GvisorVerifiesAsAnApplicationKernel) {
+  ASSERT_NO_FATAL_FAILURE(requireProbeImage());
+  if (IsSkipped()) return;
+  if (gvisor_handler_.empty()) {
+    const char* why = "the stack has no gVisor handler (ZONEPLANE_GVISOR_HANDLER is empty)";
+    if (envOrEmpty("ZONEPLANE_REQUIRE_STACK") == "1") FAIL() << why;
+    GTEST_SKIP() << why;
+  }
+  // A class of its own: the fixture's "gvisor" flag carries no claim.
+  const auto config = dir_ / "agent.toml";
+  std::ofstream out(config);
+  out << "[probe]\n"
+      << "image = \"" << probe_image_ << "\"\n"
+      << "timeout_seconds = 120\n"
+      << "[runtime_classes.sandboxed]\n"
+      << "endpoint = \"" << endpoint_ << "\"\n"
+      << "handler = \"" << gvisor_handler_ << "\"\n"
+      << "isolation = \"application-kernel\"\n";
+  out.close();
+  ASSERT_NO_FATAL_FAILURE(startAgent({"--config", config.string()}));
+  auto prober = connect();
+  auto reply = prober.call({{"type", "ProbeIsolation"}, {"runtime_class", "sandboxed"}}, 5min);
+  ASSERT_TRUE(reply.has_value()) << reply.error().toString();
+  const Json* gvisor = classOf(*reply, "sandboxed");
+  ASSERT_NE(gvisor, nullptr) << reply->dump();
+  EXPECT_EQ(gvisor->value("error", ""), "") << gvisor->dump();
+  EXPECT_EQ(gvisor->value("claim", ""), "application-kernel") << gvisor->dump();
+  EXPECT_EQ(gvisor->value("level", ""), "application-kernel") << gvisor->dump();
+  EXPECT_FALSE(gvisor->value("quarantined", true)) << gvisor->dump();
+  EXPECT_TRUE(hasFinding(*gvisor, "network-host-kernel")) << gvisor->dump();
+  EXPECT_FALSE(hasFinding(*gvisor, "host-kernel-shared")) << gvisor->dump();
+  EXPECT_TRUE(probeSandboxes().empty());
 }
 
 TEST_F(Isolation, AProbeSandboxLeftByACrashIsRemovedAtStart) {

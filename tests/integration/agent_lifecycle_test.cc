@@ -1,6 +1,7 @@
 // The real zoneplane-agent against the stack's containerd: a workload's life
 // from StartWorkload to Succeeded/Failed, its logs and limits, and teardown
-// with StopWorkload/RemoveWorkload.
+// with StopWorkload/RemoveWorkload. The ClassLifecycle tests run once per
+// runtime class: "native" (runc) and "gvisor" (runsc, gVisor's own kernel).
 
 #include <filesystem>
 
@@ -10,12 +11,13 @@ namespace zp::agent_it {
 namespace {
 
 using Lifecycle = AgentIntegrationTest;
+using ClassLifecycle = PerClassTest;
 
-TEST_F(Lifecycle, RunsToCompletionSucceedsAndLogs) {
+TEST_P(ClassLifecycle, RunsToCompletionSucceedsAndLogs) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto id = workloadId("ok");
   const std::string marker = "zp-hello-" + randomHex(6);
-  auto accepted = startWorkload(workload(id, {"sh", "-c", "echo " + marker + "; sleep 5"}));
+  auto accepted = startWorkload(classWorkload(id, {"sh", "-c", "echo " + marker + "; sleep 3"}));
   ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
   EXPECT_EQ(accepted.value("id", ""), id);
   EXPECT_EQ(accepted.value("state", ""), "Pending");
@@ -25,7 +27,7 @@ TEST_F(Lifecycle, RunsToCompletionSucceedsAndLogs) {
   ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
   EXPECT_FALSE(st.value("sandbox_id", "").empty()) << st.dump();
   EXPECT_FALSE(st.value("container_id", "").empty()) << st.dump();
-  EXPECT_EQ(st.value("runtime_handler", ""), "runc") << st.dump();
+  EXPECT_EQ(st.value("runtime_handler", ""), handler()) << st.dump();
 
   ASSERT_TRUE(waitTerminal(id, 60s, st)) << st.dump();
   EXPECT_EQ(st.value("state", ""), "Succeeded") << st.dump();
@@ -40,10 +42,10 @@ TEST_F(Lifecycle, RunsToCompletionSucceedsAndLogs) {
   EXPECT_NE(log.find(" stdout F " + marker), std::string::npos) << "log " << log_path << ":\n" << log;
 }
 
-TEST_F(Lifecycle, NonZeroExitIsFailedWithTheExitCode) {
+TEST_P(ClassLifecycle, NonZeroExitIsFailedWithTheExitCode) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto id = workloadId("exit3");
-  auto accepted = startWorkload(workload(id, {"sh", "-c", "exit 3"}));
+  auto accepted = startWorkload(classWorkload(id, {"sh", "-c", "exit 3"}));
   ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
   Json st;
   ASSERT_TRUE(waitTerminal(id, 60s, st)) << st.dump();
@@ -52,66 +54,60 @@ TEST_F(Lifecycle, NonZeroExitIsFailedWithTheExitCode) {
   EXPECT_FALSE(st.value("reason", "").empty()) << st.dump();
 }
 
-TEST_F(Lifecycle, UnknownImageIsFailedWithErrImagePull) {
-  ASSERT_NO_FATAL_FAILURE(startAgent());
-  const auto id = workloadId("noimage");
-  const std::string image = "127.0.0.1:5000/zoneplane/does-not-exist:1";
-  auto accepted = startWorkload(workloadJson(id, image, {"sh", "-c", "exit 0"}));
-  ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
-  Json st;
-  ASSERT_TRUE(waitTerminal(id, 120s, st)) << st.dump();
-  EXPECT_EQ(st.value("state", ""), "Failed") << st.dump();
-  EXPECT_EQ(st.value("reason", ""), "ErrImagePull") << st.dump();
-  // The image, its registry and the kind of failure (not the runtime's raw words).
-  const std::string message = st.value("message", "");
-  EXPECT_NE(message.find("\"" + image + "\""), std::string::npos) << message;
-  EXPECT_NE(message.find("failed: not found"), std::string::npos) << message;
-  EXPECT_NE(message.find("registry 127.0.0.1:5000"), std::string::npos) << message;
-  EXPECT_FALSE(st.contains("exit_code")) << st.dump();
-  EXPECT_TRUE(sandboxesOf(id).empty());
-}
-
-TEST_F(Lifecycle, MemoryLimitIsVisibleInsideTheContainer) {
+// runc: the container's memory cgroup (v1 first, v2 as the fallback) holds
+// the limit. gVisor: no host cgroup files inside (its /sys/fs/cgroup is
+// empty); its kernel sizes the machine it shows to the limit instead.
+TEST_P(ClassLifecycle, MemoryLimitIsVisibleInsideTheContainer) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto id = workloadId("mem");
-  // cgroup v1 first, v2 as the fallback.
-  auto accepted = startWorkload(workload(
-      id,
-      {"sh", "-c",
-       "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"},
-      "native", 64));
+  const std::string probe =
+      gvisor() ? "awk '/^MemTotal:/ { print \"total=\" $2 $3 }' /proc/meminfo"
+               : "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+                 "cat /sys/fs/cgroup/memory.max";
+  const std::string expected = gvisor() ? " stdout F total=65536kB" : " stdout F 67108864";
+  auto accepted = startWorkload(classWorkload(id, {"sh", "-c", probe}, 64));
   ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
   Json st;
   ASSERT_TRUE(waitTerminal(id, 60s, st)) << st.dump();
   EXPECT_EQ(st.value("state", ""), "Succeeded") << st.dump();
-  const auto log = waitLogContains(st.value("log_path", ""), " stdout F 67108864");
-  EXPECT_NE(log.find(" stdout F 67108864"), std::string::npos) << "log:\n" << log;
+  const auto log = waitLogContains(st.value("log_path", ""), expected);
+  EXPECT_NE(log.find(expected), std::string::npos) << "log:\n" << log;
 }
 
 // The OOM rule: a container in which the kernel OOM-killed a process is
 // Failed/OOMKilled, even when its main process exits 0 afterwards (here a
-// shell whose child grew past the 16 MiB limit).
-TEST_F(Lifecycle, AnOomKillFailsTheWorkloadEvenWhenItsShellExitsZero) {
+// shell whose child grows past the limit). runc: the host kernel kills the
+// child, the shell goes on and exits 0. gVisor: the limit bounds the whole
+// sandbox (its kernel, the gofer and the workload's memory), so the host
+// kills the sandbox: the container ends 137 and the shell never goes on.
+TEST_P(ClassLifecycle, AnOomKillFailsTheWorkload) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto id = workloadId("oom");
-  auto accepted = startWorkload(workload(
+  // gVisor's own kernel needs a few MiB of the limit before the workload runs.
+  const std::int64_t limit_mb = gvisor() ? 32 : 16;
+  auto accepted = startWorkload(classWorkload(
       id, {"sh", "-c", "sh -c 'x=0123456789abcdef; while :; do x=$x$x; done'; echo survived; exit 0"},
-      "native", 16));
+      limit_mb));
   ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
   Json st;
   ASSERT_TRUE(waitTerminal(id, 60s, st)) << st.dump();
   EXPECT_EQ(st.value("state", ""), "Failed") << st.dump();
   EXPECT_EQ(st.value("reason", ""), "OOMKilled") << st.dump();
-  EXPECT_EQ(st.value("exit_code", -1), 0) << st.dump();
   EXPECT_NE(st.value("message", "").find("memory limit"), std::string::npos) << st.dump();
-  const auto log = waitLogContains(st.value("log_path", ""), "survived");
-  EXPECT_NE(log.find("survived"), std::string::npos) << log;
+  if (gvisor()) {
+    EXPECT_EQ(st.value("exit_code", -1), 137) << st.dump();
+    EXPECT_EQ(readFile(st.value("log_path", "")).find("survived"), std::string::npos);
+  } else {
+    EXPECT_EQ(st.value("exit_code", -1), 0) << st.dump();
+    const auto log = waitLogContains(st.value("log_path", ""), "survived");
+    EXPECT_NE(log.find("survived"), std::string::npos) << log;
+  }
 }
 
-TEST_F(Lifecycle, StopThenRemoveLeavesNothingBehind) {
+TEST_P(ClassLifecycle, StopThenRemoveLeavesNothingBehind) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto id = workloadId("stop");
-  auto accepted = startWorkload(workload(id, {"sleep", "300"}));
+  auto accepted = startWorkload(classWorkload(id, {"sleep", "300"}));
   ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
   Json st;
   ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
@@ -151,6 +147,25 @@ TEST_F(Lifecycle, StopThenRemoveLeavesNothingBehind) {
   EXPECT_TRUE(list["items"].empty()) << list.dump();
 }
 
+TEST_F(Lifecycle, UnknownImageIsFailedWithErrImagePull) {
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  const auto id = workloadId("noimage");
+  const std::string image = "127.0.0.1:5000/zoneplane/does-not-exist:1";
+  auto accepted = startWorkload(workloadJson(id, image, {"sh", "-c", "exit 0"}));
+  ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
+  Json st;
+  ASSERT_TRUE(waitTerminal(id, 120s, st)) << st.dump();
+  EXPECT_EQ(st.value("state", ""), "Failed") << st.dump();
+  EXPECT_EQ(st.value("reason", ""), "ErrImagePull") << st.dump();
+  // The image, its registry and the kind of failure (not the runtime's raw words).
+  const std::string message = st.value("message", "");
+  EXPECT_NE(message.find("\"" + image + "\""), std::string::npos) << message;
+  EXPECT_NE(message.find("failed: not found"), std::string::npos) << message;
+  EXPECT_NE(message.find("registry 127.0.0.1:5000"), std::string::npos) << message;
+  EXPECT_FALSE(st.contains("exit_code")) << st.dump();
+  EXPECT_TRUE(sandboxesOf(id).empty());
+}
+
 TEST_F(Lifecycle, RemoveOfARunningWorkloadStopsItFirst) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto id = workloadId("rmrun");
@@ -164,6 +179,9 @@ TEST_F(Lifecycle, RemoveOfARunningWorkloadStopsItFirst) {
   EXPECT_TRUE(containersOf(id).empty());
   EXPECT_EQ(getStatus(id).value("code", ""), "NotFound");
 }
+
+INSTANTIATE_TEST_SUITE_P(Runtime, ClassLifecycle, ::testing::ValuesIn(runtimeClassNames()),
+                         classParamName);
 
 }  // namespace
 }  // namespace zp::agent_it

@@ -17,6 +17,7 @@ namespace zp::agent_it {
 namespace {
 
 using Recovery = AgentIntegrationTest;
+using ClassRecovery = PerClassTest;
 
 std::map<std::string, Json> byId(const Json& list) {
   std::map<std::string, Json> out;
@@ -26,15 +27,19 @@ std::map<std::string, Json> byId(const Json& list) {
   return out;
 }
 
-TEST_F(Recovery, KillNineAndRestartReportsTheSameWorkloads) {
+// Once per runtime class; under "native" the killed workload runs in the
+// "alt" class, so a second handler is recovered too.
+TEST_P(ClassRecovery, KillNineAndRestartReportsTheSameWorkloads) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
   const auto keep = workloadId("keep");      // keeps running throughout
   const auto killed = workloadId("killed");  // SIGKILLed while the agent is down
   const auto done = workloadId("done");      // exits 0 on SIGTERM while the agent is down
+  const std::string killed_class = gvisor() ? runtimeClass() : "alt";
+  const std::string killed_handler = gvisor() ? handler() : alt_handler_;
   const std::map<std::string, Json> specs = {
-      {keep, workload(keep, {"sleep", "300"})},
-      {killed, workload(killed, {"sleep", "300"}, "alt")},
-      {done, workload(done, {"sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"})},
+      {keep, classWorkload(keep, {"sleep", "300"})},
+      {killed, workload(killed, {"sleep", "300"}, killed_class)},
+      {done, classWorkload(done, {"sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"})},
   };
   for (const auto& [id, spec] : specs) {
     auto accepted = startWorkload(spec);
@@ -71,7 +76,8 @@ TEST_F(Recovery, KillNineAndRestartReportsTheSameWorkloads) {
     EXPECT_EQ(after[keep].value("state", ""), "Running") << after[keep].dump();
     EXPECT_EQ(after[killed].value("state", ""), "Failed") << after[killed].dump();
     EXPECT_EQ(after[killed].value("exit_code", 0), 137) << after[killed].dump();
-    EXPECT_EQ(after[killed].value("runtime_handler", ""), alt_handler_) << after[killed].dump();
+    EXPECT_EQ(after[killed].value("runtime_handler", ""), killed_handler) << after[killed].dump();
+    EXPECT_EQ(after[keep].value("runtime_handler", ""), handler()) << after[keep].dump();
     EXPECT_EQ(after[done].value("state", ""), "Succeeded") << after[done].dump();
     EXPECT_EQ(after[done].value("exit_code", -1), 0) << after[done].dump();
 
@@ -306,6 +312,9 @@ TEST_F(Recovery, SigtermExitsZeroAndLeavesWorkloadsRunning) {
   ASSERT_TRUE(container.has_value()) << container.error().toString();
   EXPECT_EQ(container->status().state(), cri::v1::CONTAINER_RUNNING);
 }
+
+INSTANTIATE_TEST_SUITE_P(Runtime, ClassRecovery, ::testing::ValuesIn(runtimeClassNames()),
+                         classParamName);
 
 }  // namespace
 }  // namespace zp::agent_it

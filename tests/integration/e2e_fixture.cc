@@ -87,11 +87,11 @@ E2eTest::Agent& E2eTest::addAgent(const std::string& name, std::vector<std::stri
                                 "--listen",
                                 "127.0.0.1:" + std::to_string(agent.port),
                                 "--data-dir",
-                                (dir_ / agent.id).string(),
-                                "--runtime-class",
-                                "native=runc@" + endpoint_,
-                                "--runtime-class",
-                                "isolated=" + env("ZONEPLANE_ALT_HANDLER") + "@" + endpoint_};
+                                (dir_ / agent.id).string()};
+  if (agent.default_classes) {
+    argv.insert(argv.end(), {"--runtime-class", "native=runc@" + endpoint_, "--runtime-class",
+                             "isolated=" + env("ZONEPLANE_ALT_HANDLER") + "@" + endpoint_});
+  }
   if (agent.plaintext) {
     argv.push_back("--insecure-plaintext");
   } else {

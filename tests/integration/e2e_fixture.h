@@ -56,6 +56,9 @@ class E2eTest : public ::testing::Test {
     // The certificate it presents: its node's by default (set before startAgent).
     std::optional<tls::TlsFiles> tls_files;
     bool plaintext = false;  // --insecure-plaintext instead of TLS
+    // --runtime-class native (runc) and isolated (the alt handler) on the
+    // stack's endpoint; false: the classes come from extra_args (e.g. --config).
+    bool default_classes = true;
     DaemonProcess process;
   };
 

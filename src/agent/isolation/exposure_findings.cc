@@ -206,8 +206,13 @@ std::optional<api::Finding> endpointReachableFinding(const probe::Report& seen) 
                      "firewall it from the pod network");
 }
 
-std::optional<api::Finding> noMemoryLimitFinding(const probe::CgroupFacts& cgroup) {
+std::optional<api::Finding> noMemoryLimitFinding(const probe::CgroupFacts& cgroup,
+                                                 IsolationLevel level) {
   if (!isUnlimited(cgroup.memory_limit)) return std::nullopt;
+  // Another kernel (gVisor, a VM) shows no cgroup tree at all: its memory is
+  // bounded from outside (gVisor's sandbox cgroup, the VM's size), which the
+  // workload cannot see. Only a visible tree without a limit counts there.
+  if (level != IsolationLevel::kSharedKernel && cgroup.version == 0) return std::nullopt;
   std::string seen = trim(cgroup.memory_limit).empty()
                          ? "no memory limit found"
                          : "memory limit " + quote(trim(cgroup.memory_limit), 32);

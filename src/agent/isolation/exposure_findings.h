@@ -29,7 +29,10 @@ std::optional<api::Finding> runtimeSocketFinding(const probe::Report& seen);
 // A --connect target that accepted the connection.
 std::optional<api::Finding> endpointReachableFinding(const probe::Report& seen);
 // No memory limit: none found, "max", or cgroup v1's "unlimited" value.
-std::optional<api::Finding> noMemoryLimitFinding(const probe::CgroupFacts& cgroup);
+// Another kernel with no visible cgroup tree is not judged (its memory is
+// bounded outside it).
+std::optional<api::Finding> noMemoryLimitFinding(const probe::CgroupFacts& cgroup,
+                                                 api::IsolationLevel level);
 // An application kernel whose sockets are the host kernel's.
 std::optional<api::Finding> networkHostKernelFinding(const probe::NetworkFacts& network,
                                                      api::IsolationLevel level);

@@ -44,7 +44,10 @@ inline constexpr std::string_view kProbeBinary = "/zoneplane-probe";
 inline constexpr std::int64_t kProbeUser = 65534;  // nobody / nogroup
 inline constexpr std::int64_t kProbeMemoryMb = 64;
 inline constexpr std::int64_t kProbeCpuMillicores = 100;
-inline constexpr std::int64_t kProbePidsLimit = 64;
+// The pod's pids limit. Under gVisor the pod cgroup also holds the host
+// threads of its two sandboxes (about 85 on 2 CPUs, more with more CPUs): a
+// lower limit keeps the probe from starting in an application-kernel class.
+inline constexpr std::int64_t kProbePidsLimit = 256;
 // At most this much stdout is read for a report (a larger one is refused).
 inline constexpr std::size_t kMaxProbeOutputBytes = probe::kMaxReportBytes + 4096;
 // A probe's whole CRI log (both streams) larger than this is not read.

@@ -33,7 +33,7 @@ std::vector<api::Finding> postureFindings(const probe::Report& seen, const probe
       hostDevicesFinding(seen, level),
       runtimeSocketFinding(seen),
       endpointReachableFinding(seen),
-      noMemoryLimitFinding(seen.cgroup),
+      noMemoryLimitFinding(seen.cgroup, level),
       networkHostKernelFinding(seen.network, level),
   };
   std::vector<api::Finding> findings;

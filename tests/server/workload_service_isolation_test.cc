@@ -152,6 +152,40 @@ TEST_F(WorkloadIsolationTest, AWorkloadPlacedAgainAfterNodeLossKeepsItsClass) {
   EXPECT_EQ(fleet_.copies("n2").at("u-1").spec.runtime_class, "gvisor");
 }
 
+TEST_F(WorkloadIsolationTest, ADeliveryRechecksTheClassAndPlacesAgainWhenItNoLongerVerifies) {
+  fleet_.addNode("n1", {"gvisor"}, {4096, 4000});
+  fleet_.view("n1").isolation = {verification("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  // Placed while verified, but the node does not take the delivery.
+  fleet_.setConnected("n1", false);
+  auto placed = accepted(workload("u-1", TrustLevel::kUntrusted));
+  ASSERT_EQ(placed.status.node, "n1");
+  ASSERT_EQ(fleet_.copiesOf("u-1"), 0);
+  // The agent comes back restarted: its class is not verified (yet, or its
+  // handler changed). The redelivery of the resync must not start it there.
+  fleet_.view("n1").isolation = {verification("gvisor", IsolationLevel::kUnverified, 0)};
+  fleet_.setConnected("n1", true);
+  fleet_.clearCalls();
+  resync("n1", {});
+  settle();
+  EXPECT_EQ(fleet_.count("StartWorkload"), 0);
+  EXPECT_EQ(fleet_.copiesOf("u-1"), 0);
+  const auto after = record("u-1");
+  EXPECT_EQ(after.status.state, WorkloadState::kPending);
+  EXPECT_EQ(after.status.reason, "Unschedulable");
+  EXPECT_EQ(after.status.node, "");
+  EXPECT_NE(after.status.message.find("class \"gvisor\" on node \"n1\" is not verified, "
+                                      "below the application-kernel its trust level \"untrusted\" needs"),
+            std::string::npos)
+      << after.status.message;
+  EXPECT_EQ(after.spec.runtime_class, "gvisor");  // kept, as on a lost node
+  // Verified again: placed and delivered.
+  fleet_.view("n1").isolation = {verification("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  nodeChanged("n1");
+  settle();
+  EXPECT_EQ(record("u-1").status.node, "n1");
+  EXPECT_EQ(fleet_.copiesOf("u-1"), 1);
+}
+
 TEST_F(WorkloadIsolationTest, AVerificationChangeIsPublishedForTheClassesWorkloads) {
   fleet_.addNode("n1", {"edera-zone", "gvisor"}, {4096, 4000});
   fleet_.addNode("n2", {"gvisor"}, {4096, 4000});

@@ -175,6 +175,11 @@ class WorkloadService final : public FleetListener {
   // Background work.
   void spawn(boost::asio::awaitable<void> task);
   boost::asio::awaitable<void> tracked(boost::asio::awaitable<void> task);
+  // Why the record's class on its node does not (any more) satisfy its trust
+  // level's verified minimum (§10.3); nullopt when it does. Checked before
+  // every delivery, so a workload is never started on a class that stopped
+  // verifying after it was placed.
+  std::optional<std::string> isolationShortfall(const store::WorkloadRecord& record) const;
   void startDelivery(const std::string& id);
   boost::asio::awaitable<void> deliver(std::string id);
   void fence(const std::string& node, const std::string& id, const std::string& uid);

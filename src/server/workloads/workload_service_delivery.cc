@@ -76,6 +76,22 @@ asio::awaitable<void> WorkloadService::processQueue() {
 // ---------------------------------------------------------------------------
 // Delivery
 
+std::optional<std::string> WorkloadService::isolationShortfall(const WorkloadRecord& record) const {
+  const api::IsolationRequirement required = admission_.requirement(record.spec);
+  if (!required) return std::nullopt;
+  const auto verified = fleet_.classIsolation(record.status.node, record.spec.runtime_class);
+  if (verified && verified->satisfies(required)) return std::nullopt;
+  std::string level = verified && verified->level != api::IsolationLevel::kUnverified
+                          ? "verified " + std::string(api::isolationLevelName(verified->level))
+                          : std::string("not verified");
+  if (verified && verified->quarantined()) level += ", quarantined";
+  // The stored spec always names its (effective) trust level.
+  const std::string trust = record.spec.trust ? quoted(api::trustName(*record.spec.trust)) : "";
+  return "class " + quoted(record.spec.runtime_class) + " on node " + quoted(record.status.node) +
+         " is " + level + ", below the " + std::string(api::requirementName(required)) +
+         " its trust level " + trust + " needs";
+}
+
 void WorkloadService::startDelivery(const std::string& id) {
   if (stopped_ || delivering_.contains(id)) return;
   delivering_.insert(id);
@@ -88,6 +104,26 @@ asio::awaitable<void> WorkloadService::deliver(std::string id) {
   if (entry == nullptr || !entry->committed || !undelivered_.contains(id) ||
       !isPlaced(entry->record) || isFinal(entry->record) || awaitsRemoval(entry->record)) {
     delivering_.erase(id);
+    co_return;
+  }
+  if (auto below = isolationShortfall(entry->record)) {
+    // The class no longer verifies as the trust level needs (a restarted
+    // agent not probed yet, a reconfigured handler, a quarantine): never
+    // start it there. It is placed again, as on a lost node (its class kept).
+    delivering_.erase(id);
+    backoff_.clear(id);
+    undelivered_.erase(id);
+    const WorkloadRecord before = entry->record;
+    spdlog::warn("workload \"{}\" is not delivered to node \"{}\": {}", id,
+                 before.status.node, *below);
+    WorkloadRecord next = withPlacement(before, decide(before.spec), *below + "; ");
+    table_.update(id, next);
+    persist(next);
+    publish(WatchEventType::kModified, next);
+    if (isPlaced(next)) {
+      undelivered_.insert(id);
+      startDelivery(id);
+    }
     co_return;
   }
   const WorkloadRecord sent = entry->record;

@@ -21,6 +21,7 @@
 
 #include "agent/spec_annotation.h"
 #include "api/json.h"
+#include "api/posture_paths.h"
 #include "api/validate.h"
 
 namespace zp::agent {
@@ -195,8 +196,8 @@ cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
   // 5. The root file system, read-only on request.
   security->set_readonly_rootfs(spec.security.read_only_root_fs);
   // 6. /proc and /sys: hidden and read-only paths.
-  for (auto p : kMaskedPaths) security->add_masked_paths(std::string(p));
-  for (auto p : kReadonlyPaths) security->add_readonly_paths(std::string(p));
+  for (auto p : api::kMaskedPaths) security->add_masked_paths(std::string(p));
+  for (auto p : api::kReadonlyPaths) security->add_readonly_paths(std::string(p));
   return config;
 }
 

@@ -19,24 +19,6 @@ namespace zp::agent {
 
 inline constexpr std::int64_t kCpuPeriodMicros = 100'000;  // CFS period: 100 ms
 
-// /proc and /sys paths hidden from every container (an empty file or tmpfs
-// over them): the kubelet's defaults (pkg/securitycontext, kept in sync with
-// Docker's), which containerd applies only when the CRI client sends them.
-inline constexpr std::string_view kMaskedPaths[] = {"/proc/asound",
-                                                    "/proc/acpi",
-                                                    "/proc/kcore",
-                                                    "/proc/keys",
-                                                    "/proc/latency_stats",
-                                                    "/proc/timer_list",
-                                                    "/proc/timer_stats",
-                                                    "/proc/sched_debug",
-                                                    "/proc/scsi",
-                                                    "/sys/firmware",
-                                                    "/sys/devices/virtual/powercap"};
-// Paths every container sees read-only (the kubelet's defaults): writing them
-// would reconfigure the host's kernel.
-inline constexpr std::string_view kReadonlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq",
-                                                      "/proc/sys", "/proc/sysrq-trigger"};
 // The sandbox (pause) process runs as the workload's non-root user, else as
 // this uid/gid (the kubelet's pause image's): it never needs root.
 inline constexpr std::int64_t kSandboxUser = 65535;

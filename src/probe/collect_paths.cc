@@ -13,23 +13,11 @@
 #include <set>
 #include <utility>
 
+#include "api/posture_paths.h"
 #include "probe/collect_parts.h"
 
 namespace zp::probe {
 namespace {
-
-// The kubelet's default masked paths (runtime default /proc and /sys masks).
-constexpr std::array<const char*, 11> kMaskedPaths{"/proc/asound",
-                                                   "/proc/acpi",
-                                                   "/proc/kcore",
-                                                   "/proc/keys",
-                                                   "/proc/latency_stats",
-                                                   "/proc/timer_list",
-                                                   "/proc/timer_stats",
-                                                   "/proc/sched_debug",
-                                                   "/proc/scsi",
-                                                   "/sys/firmware",
-                                                   "/sys/devices/virtual/powercap"};
 
 // Where container runtimes listen.
 constexpr std::array<const char*, 6> kRuntimeSockets{
@@ -102,7 +90,10 @@ bool socketName(std::string_view name) {
 
 std::vector<MaskedPath> collectMaskedPaths(Notes& /*notes*/) {
   std::vector<MaskedPath> out;
-  for (const char* path : kMaskedPaths) out.push_back(MaskedPath{path, maskedState(path)});
+  for (std::string_view path : api::kMaskedPaths) {
+    const std::string p(path);
+    out.push_back(MaskedPath{p, maskedState(p.c_str())});
+  }
   return out;
 }
 

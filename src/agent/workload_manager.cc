@@ -406,6 +406,10 @@ asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::secon
   // A runtime that restarts meanwhile is waited for, this long past the grace period.
   const auto give_up = kill_at + options_.ready_wait;
   Backoff backoff(options_.retry_initial, options_.retry_max);
+  // A runtime's own errors (not Unavailable) on a running container are
+  // retried this many times; then the removal reports the error.
+  constexpr int kMaxInternalStopErrors = 3;
+  int internal_errors = 0;
   std::string container_id;
   {
     // Waits for a pipeline step in progress; after it the pipeline creates nothing.
@@ -423,12 +427,31 @@ asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::secon
                      });
     Status stopped = co_await std::move(stopping);
     if (stopped) break;
-    if (stopped.error().code != Code::kUnavailable) co_return stopped;
-    // The runtime went away mid-stop (say, it restarted): once it answers
-    // again, stop again with what is left of the grace period.
-    auto back = awaitRuntime(entry, give_up, backoff);
-    const bool is_back = co_await std::move(back);
-    if (!is_back) co_return stopped;
+    if (stopped.error().code == Code::kUnavailable) {
+      // The runtime went away mid-stop (say, it restarted): once it answers
+      // again, stop again with what is left of the grace period.
+      auto back = awaitRuntime(entry, give_up, backoff);
+      const bool is_back = co_await std::move(back);
+      if (!is_back) co_return stopped;
+      continue;
+    }
+    // A container that exits while it is being killed can make the runtime
+    // answer with an error of its own (containerd: "ttrpc: closed"). What
+    // counts is the container's state: exited or gone is stopped.
+    const auto detail = runtime_.inspectContainer(cls, container_id);
+    if (detail ? detail->state == ObjectState::kExited
+               : detail.error().code == Code::kNotFound) {
+      spdlog::info("workload \"{}\": container exited while being stopped ({})",
+                   entry->identity.spec.id, stopped.error().message);
+      break;
+    }
+    if (stopped.error().code != Code::kInternal || ++internal_errors > kMaxInternalStopErrors)
+      co_return stopped;
+    spdlog::warn("workload \"{}\": stopping the container failed, retrying: {}",
+                    entry->identity.spec.id, stopped.error().message);
+    auto again = awaitRuntime(entry, give_up, backoff);
+    const bool retry = co_await std::move(again);
+    if (!retry) co_return stopped;
   }
   while (true) {
     Status result = ok();

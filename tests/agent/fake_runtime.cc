@@ -261,16 +261,16 @@ std::shared_ptr<PendingCall> FakeRuntime::pullImage(std::string_view, std::strin
   return std::make_shared<Done>();
 }
 
-void FakeRuntime::failNext(const std::string& call, Error error) {
+void FakeRuntime::failNext(const std::string& call, Error error, int times) {
   std::lock_guard lock(mutex_);
-  fail_next_.insert_or_assign(call, std::move(error));
+  fail_next_.insert_or_assign(call, std::pair{std::move(error), times});
 }
 
 Status FakeRuntime::takeFailure(const std::string& call) {
   const auto it = fail_next_.find(call);
   if (it == fail_next_.end()) return ok();
-  Error error = std::move(it->second);
-  fail_next_.erase(it);
+  Error error = it->second.first;
+  if (--it->second.second <= 0) fail_next_.erase(it);
   return fail(std::move(error));
 }
 
@@ -388,6 +388,7 @@ std::shared_ptr<PendingCall> FakeRuntime::stopContainer(std::string_view,
   {
     std::lock_guard lock(mutex_);
     outcome = downError();
+    if (outcome) outcome = takeFailure("stopContainer");
     if (outcome && held_stops_.contains(container_id)) {
       return hold("stop:" + container_id, std::move(done));
     }

@@ -58,9 +58,10 @@ class FakeRuntime final : public Runtime {
   void finishStop(const std::string& container_id);
   // The next RunPodSandbox creates the sandbox but reports kUnavailable.
   void loseNextRunSandboxReply();
-  // The next call of `call` ("runSandbox", "findSandbox", "createContainer",
-  // "startContainer" or "removeWorkload") fails with `error`, changing nothing.
-  void failNext(const std::string& call, Error error);
+  // The next `times` calls of `call` ("runSandbox", "findSandbox",
+  // "createContainer", "startContainer", "stopContainer" or "removeWorkload")
+  // fail with `error`, changing nothing.
+  void failNext(const std::string& call, Error error, int times = 1);
   // snapshot() fails with `error` (nullopt: works again).
   void failSnapshot(std::optional<Error> error);
   // Changes a container's state as if its process exited after running for
@@ -141,7 +142,7 @@ class FakeRuntime final : public Runtime {
   int cancelled_ = 0;
   std::set<std::string> held_stops_;
   bool lose_run_reply_ = false;
-  std::map<std::string, Error> fail_next_;  // failNext()
+  std::map<std::string, std::pair<Error, int>> fail_next_;  // failNext(): error, calls left
   // The failure failNext() set for `call`, taken; ok() if none. Call with mutex_ held.
   Status takeFailure(const std::string& call);
   std::optional<Error> snapshot_error_;

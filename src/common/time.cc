@@ -85,8 +85,14 @@ std::optional<TimePoint> parseRfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  const auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
-  return time_point_cast<system_clock::duration>(tp);
+  // Whole seconds first (no overflow for any four-digit year), then the range
+  // a TimePoint holds: 64-bit nanoseconds, about the years 1678 to 2261.
+  const sys_seconds whole = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - offset;
+  constexpr sys_seconds kEarliest = time_point_cast<seconds>(TimePoint::min()) + seconds{1};
+  constexpr sys_seconds kLatest = time_point_cast<seconds>(TimePoint::max()) - seconds{1};
+  if (whole < kEarliest || whole > kLatest) return std::nullopt;
+  return time_point_cast<system_clock::duration>(whole) +
+         duration_cast<system_clock::duration>(frac);
 }
 
 std::optional<TimePoint> fromUnixNanos(long long nanos) {

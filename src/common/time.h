@@ -46,7 +46,8 @@ class SteadyMonotonicClock final : public MonotonicClock {
 
 // "2026-11-29T13:40:31.123Z" (UTC, millisecond precision).
 std::string formatRfc3339(TimePoint t);
-// Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)"; nullopt when malformed.
+// Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)"; nullopt when malformed
+// or outside what a TimePoint holds (about the years 1678 to 2261).
 std::optional<TimePoint> parseRfc3339(std::string_view text);
 // Converts CRI nanoseconds since the epoch; nullopt for 0 (CRI's "unset").
 std::optional<TimePoint> fromUnixNanos(long long nanos);

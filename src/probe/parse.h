@@ -129,8 +129,9 @@ std::string_view trim(std::string_view text);
 // form in which kernel strings and boot ids compare without case or spacing.
 std::string normalized(std::string_view text);
 // Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence, and
-// replaces bytes that are not printable ASCII or valid UTF-8 with '?', so the
-// result is always valid for JSON.
+// replaces bytes that are not printable ASCII or valid UTF-8 (ASCII control
+// characters included) with '?', so the result is always valid for JSON and
+// safe to show on a terminal.
 std::string sanitizeText(std::string_view text, std::size_t max);
 // /proc/PID/cmdline: NUL separators as spaces, trailing NULs dropped, at most
 // `max` bytes.

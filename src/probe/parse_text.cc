@@ -99,7 +99,8 @@ std::string sanitizeText(std::string_view text, std::size_t max) {
   std::size_t i = 0;
   while (i < text.size()) {
     std::size_t n = utf8Length(text, i);
-    if (n == 0) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (n == 0 || byte < 0x20 || byte == 0x7F) {  // invalid, or an ASCII control character
       if (out.size() + 1 > max) break;
       out.push_back('?');
       ++i;

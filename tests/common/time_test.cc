@@ -34,6 +34,23 @@ TEST(TimeTest, RejectsMalformed) {
   }
 }
 
+// Found by fuzzing (protocol_fuzz): a status time from an agent in the year
+// 1013 overflowed the nanosecond count (undefined behaviour) instead of
+// being refused.
+TEST(TimeTest, RejectsTimesATimePointCannotHold) {
+  for (const char* far : {"1013-01-02T03:04:05.123456789Z", "0000-01-01T00:00:00Z",
+                          "1677-09-21T00:00:00Z", "2262-04-12T00:00:00Z",
+                          "9999-12-31T23:59:59.999999999-23:59"}) {
+    EXPECT_FALSE(parseRfc3339(far)) << far;
+  }
+  auto early = parseRfc3339("1678-01-01T00:00:00.5Z");
+  ASSERT_TRUE(early);
+  EXPECT_EQ(formatRfc3339(*early), "1678-01-01T00:00:00.500Z");
+  auto late = parseRfc3339("2261-12-31T23:59:59.999999999Z");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(formatRfc3339(*late), "2261-12-31T23:59:59.999Z");
+}
+
 TEST(TimeTest, UnixNanosZeroMeansUnset) {
   EXPECT_FALSE(fromUnixNanos(0));
   ASSERT_TRUE(fromUnixNanos(1'000'000'000));

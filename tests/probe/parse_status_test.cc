@@ -116,6 +116,16 @@ TEST(TextHelpers, SanitizeKeepsUtf8AndReplacesInvalidBytes) {
   EXPECT_EQ(trim("  \t x y \n\0"), "x y");
 }
 
+// Found by fuzzing (probe_fuzz): control characters (a newline, a terminal
+// escape) from a container's files passed through, though the contract is
+// printable ASCII or UTF-8 only.
+TEST(TextHelpers, SanitizeReplacesControlCharacters) {
+  using namespace std::string_literals;
+  EXPECT_EQ(sanitizeText("Linux version 4.4.0\n", 100), "Linux version 4.4.0?");
+  EXPECT_EQ(sanitizeText("a\x1b[31mred\tb\x7f\0"s, 100), "a?[31mred?b??");
+  EXPECT_EQ(sanitizeText("caf\xc3\xa9 ~", 100), "caf\xc3\xa9 ~");
+}
+
 TEST(TextHelpers, NormalizedIsTrimmedLowerCaseWithSingleSpaces) {
   EXPECT_EQ(normalized("  #1  SMP\tPREEMPT_DYNAMIC\n\n Debian \0"),
             "#1 smp preempt_dynamic debian");

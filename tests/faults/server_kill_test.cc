@@ -39,6 +39,7 @@ enum class Outcome {
 
 struct Submission {
   Outcome submit = Outcome::kRefused;
+  std::string uid;  // the placement the 201 named (empty otherwise)
   bool delete_sent = false;
   Outcome removal = Outcome::kRefused;  // when delete_sent
 };
@@ -46,9 +47,10 @@ struct Submission {
 // Every request the clients made, by workload id. Thread-safe.
 class Ledger {
  public:
-  void submitted(const std::string& id, Outcome outcome) {
+  void submitted(const std::string& id, Outcome outcome, std::string uid = {}) {
     std::lock_guard lock(mu_);
     entries_[id].submit = outcome;
+    entries_[id].uid = std::move(uid);
   }
   void deleted(const std::string& id, Outcome outcome) {
     std::lock_guard lock(mu_);
@@ -129,7 +131,13 @@ class ServerKillTest : public FaultTest {
         ledger.submitted(id, ApiClient::classify(answer.error()));
         continue;
       }
-      ledger.submitted(id, answer->status == 201 ? Outcome::kAcknowledged : Outcome::kRefused);
+      if (answer->status == 201) {
+        const json body = json::parse(answer->body, nullptr, false);
+        ledger.submitted(id, Outcome::kAcknowledged,
+                         body.is_object() ? body["status"].value("uid", "") : "");
+      } else {
+        ledger.submitted(id, Outcome::kRefused);
+      }
       if (answer->status != 201 || random() % 3 != 0) continue;
       auto removed = api.send(cli::HttpMethod::kDelete, "/workloads/" + id + "?grace_seconds=0");
       if (!removed) {
@@ -252,6 +260,11 @@ TEST_F(ServerKillTest, AcknowledgedWorkloadsSurviveAndRunOnce) {
           problem(lost, id, "acknowledged and missing");
         } else if (!runs_once) {
           problem(wrong_state, id, "does not run exactly once: " + it->second["status"].dump());
+        } else if (s.uid.empty() || it->second["status"]["uid"] != s.uid ||
+                   c.uids != std::set<std::string>{s.uid}) {
+          // Placed again since its 201: its first copy ran and was replaced.
+          problem(duplicated, id, "placement " + s.uid + " acknowledged, now " +
+                                      it->second["status"]["uid"].dump() + " runs");
         }
         break;
       case Outcome::kRefused:

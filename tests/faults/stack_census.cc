@@ -24,6 +24,10 @@ Result<std::map<std::string, Copies>> census(const std::string& endpoint,
       Copies& copies = out[label->second];
       ++copies.sandboxes;
       if (sandbox.state() == cri::v1::SANDBOX_READY) ++copies.ready_sandboxes;
+      if (auto uid = sandbox.labels().find(std::string(agent::kLabelUid));
+          uid != sandbox.labels().end()) {
+        copies.uids.insert(uid->second);
+      }
       workload_of_sandbox[sandbox.id()] = label->second;
     }
   }

@@ -6,6 +6,7 @@
 // running workload, nothing for a workload the API does not have.
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct Copies {
   int ready_sandboxes = 0; // of which SANDBOX_READY
   int containers = 0;      // containers in those sandboxes, any state
   int max_attempt = 0;     // the highest container attempt number (0: never re-created)
+  std::set<std::string> uids;  // the placements (uid labels) the sandboxes belong to
 };
 
 // Workload id -> its copies on `nodes` (each sandbox counted once, under the

@@ -32,6 +32,14 @@ std::string newUid() {
   return uid;
 }
 
+// The runtime gave no answer: it could not be reached, or the call outlasted
+// its deadline (a runtime that hangs, e.g. a stopped containerd). Nothing was
+// decided about the container: stop and remove repeat the step once the
+// runtime answers again.
+bool noAnswer(const Error& error) {
+  return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded;
+}
+
 // Whether `spec` is the one `identity` was made from.
 bool sameSpec(const WorkloadIdentity& identity, const api::WorkloadSpec& spec) {
   if (identity.spec_complete) return identity.spec == spec;
@@ -427,9 +435,10 @@ asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::secon
                      });
     Status stopped = co_await std::move(stopping);
     if (stopped) break;
-    if (stopped.error().code == Code::kUnavailable) {
-      // The runtime went away mid-stop (say, it restarted): once it answers
-      // again, stop again with what is left of the grace period.
+    if (noAnswer(stopped.error())) {
+      // The runtime went away or hung mid-stop (say, it restarted or was
+      // paused): once it answers again, stop again with what is left of the
+      // grace period.
       auto back = awaitRuntime(entry, give_up, backoff);
       const bool is_back = co_await std::move(back);
       if (!is_back) co_return stopped;
@@ -460,7 +469,7 @@ asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::secon
       const std::string sandbox_id = runtimeIds(entry).first;
       if (!sandbox_id.empty()) result = runtime_.stopSandbox(cls, sandbox_id);
     }
-    if (result || result.error().code != Code::kUnavailable) co_return result;
+    if (result || !noAnswer(result.error())) co_return result;
     auto back = awaitRuntime(entry, give_up, backoff);
     const bool is_back = co_await std::move(back);
     if (!is_back) co_return result;
@@ -540,7 +549,7 @@ asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::sec
       sandbox_id = runtimeIds(entry).first;
       removed = runtime_.removeWorkload(entry->identity, sandbox_id);
     }
-    if (removed || removed.error().code != Code::kUnavailable) break;
+    if (removed || !noAnswer(removed.error())) break;
     auto back = awaitRuntime(entry, give_up, backoff);
     const bool is_back = co_await std::move(back);
     if (!is_back) break;

@@ -141,14 +141,15 @@ class WorkloadManager {
 
   // Stops the workload's container (SIGKILL after `grace`, waited for without
   // a thread) and its sandbox; the record stays, in a final state. A pull in
-  // progress is cancelled. A runtime that restarts meanwhile is waited for
-  // (Options::ready_wait past the grace period).
+  // progress is cancelled. A runtime that restarts meanwhile, or hangs (a
+  // call past its deadline), is waited for (Options::ready_wait past the
+  // grace period), then the step is repeated.
   boost::asio::awaitable<Result<api::WorkloadStatus>> stop(std::string id,
                                                            std::chrono::seconds grace);
   // Stops and removes sandbox, container and logs, then forgets the workload.
   // A pull in progress is cancelled and frees its slot at once. A runtime
-  // that restarts meanwhile is waited for (Options::ready_wait); on another
-  // runtime error the workload is kept (and resumed). With `uid` set, only
+  // that restarts or hangs meanwhile is waited for (Options::ready_wait); on
+  // another runtime error the workload is kept (and resumed). With `uid` set, only
   // that submission is removed: a workload of another uid is left untouched
   // and the result is OK (the fence of docs/architecture.md §8.6).
   boost::asio::awaitable<Status> remove(std::string id, std::chrono::seconds grace,

@@ -49,11 +49,12 @@ bool sameSpec(const WorkloadIdentity& identity, const api::WorkloadSpec& spec) {
 }  // namespace
 
 WorkloadManager::WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
-                                 asio::any_io_executor workers)
+                                 asio::any_io_executor workers, asio::any_io_executor events)
     : options_(std::move(options)),
       runtime_(runtime),
       clock_(clock),
       workers_(std::move(workers)),
+      events_(std::move(events)),
       pulls_(options_.max_pulls_per_registry),
       uids_(options_.uid_range) {}
 
@@ -69,7 +70,7 @@ void WorkloadManager::changedLocked(Entry& entry) {
   changes_.push_back(entry.status);
   if (!delivering_) {
     delivering_ = true;
-    asio::post(workers_, [this] { deliverChanges(); });
+    asio::post(events_, [this] { deliverChanges(); });
   }
 }
 

@@ -149,6 +149,9 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
   const int hung_count = scaled(4, 2);
   const int steady_count = scaled(4, 2);
   const int during_count = scaled(4, 2);
+  // Submitted at once when the runtime stops: more start pipelines than the
+  // agent has worker threads (8), each blocked in a CRI call until its deadline.
+  const int burst_count = 10;
 
   agent_it::SilentRegistry silent;
   ASSERT_TRUE(silent.start());
@@ -215,6 +218,13 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
     delete_seconds = secondsSince(t0);
     delete_status = r ? r->status : -1;
   });
+  for (int i = 0; i < burst_count; ++i) {
+    during.push_back("sr-burst-" + std::to_string(i));
+    EXPECT_EQ(submit(during.back(), image_, "Always"), a.id);
+  }
+  // When the server first shows every running workload Unknown (the agent's
+  // sweep found the runtime silent and pushed it).
+  std::optional<double> unknown_s;
   int submitted = 0;
   while (secondsSince(pause_start) < pause_seconds) {
     // Submissions go on, spread over the pause.
@@ -223,7 +233,16 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
       during.push_back("sr-during-" + std::to_string(submitted++));
       EXPECT_EQ(submit(during.back(), image_, "Always"), a.id);
     }
-    for (const auto& [id, st] : statuses()) {
+    const auto current = statuses();
+    bool all_unknown = true;
+    for (const auto& id : steady) {
+      if (id == deleted) continue;  // marked Terminating: its copy's reports change nothing
+      const auto it = current.find(id);
+      all_unknown = all_unknown && it != current.end() &&
+                    it->second.value("state", "") == "Unknown";
+    }
+    if (all_unknown && !unknown_s) unknown_s = secondsSince(pause_start);
+    for (const auto& [id, st] : current) {
       const std::string state = st.value("state", "");
       seen.insert(state + "/" + st.value("reason", ""));
       const bool final = state == "Failed" || state == "Succeeded";
@@ -293,7 +312,7 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
   figures.faults = std::to_string(hung_count) + " pulls from a silent registry (deadline " +
                    std::to_string(pull_timeout_seconds) + " s); containerd SIGSTOPped " +
                    std::to_string(pause_seconds) + " s";
-  figures.workloads = hung_count + steady_count + during_count;
+  figures.workloads = hung_count + steady_count + burst_count + during_count;
   figures.lost = lost;
   figures.duplicated = duplicated;
   figures.wrong_state = wrong_state;
@@ -306,6 +325,7 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
                      {"api_failures", sampler.failures()},
                      {"api_slowest_s", sampler.slowestSeconds()},
                      {"api_slowest_during_pulls_s", slowest_during_pulls},
+                     {"running_shown_unknown_after_s", unknown_s.value_or(-1)},
                      {"delete_during_pause_status", delete_status.value_or(0)},
                      {"delete_during_pause_s", delete_seconds},
                      {"states_seen_during_pause", seen_list},
@@ -317,6 +337,7 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
   EXPECT_EQ(not_ready_during_pulls, 0) << "the node was not Ready while pulls hung";
   EXPECT_EQ(sampler.failures(), 0) << "API requests failed";
   EXPECT_EQ(restarts, 0) << "workloads restarted because of the pause";
+  EXPECT_TRUE(unknown_s) << "the running workloads were never shown Unknown during the pause";
   if (not_ready_during_pause > 0) {
     // §8.2: the node answers NodeInfo from memory, so a paused runtime should
     // not make it NotReady; shown here with what the server said.

@@ -215,12 +215,13 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
     }
     boost::system::error_code peer_ec;
     const auto remote = socket.remote_endpoint(peer_ec);
-    enableKeepalive(socket, peer_ec ? "?" : remote.address().to_string() + ":" +
-                                                std::to_string(remote.port()));
+    const std::string peer =
+        peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    enableKeepalive(socket, peer);
     auto conn = std::make_shared<Connection>(
         tls_ ? tls::Transport(std::move(socket), *tls_) : tls::Transport(std::move(socket)),
         limits_.max_stream_backlog);
-    conn->peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    conn->peer = peer;
     if (openConnections() >= limits_.max_connections + limits_.subscriber_reserve && !evictIdlest()) {
       spdlog::warn("refusing connection from {}: {} connections open, all subscribed", conn->peer,
                    connections_.size());

@@ -49,8 +49,8 @@ bool validTag(const std::string& tag) {
 
 }  // namespace
 
-Result<std::unique_ptr<IsolatedNetwork>> IsolatedNetwork::create(
-    const std::string& tag, int index, const std::filesystem::path& log) {
+Result<std::unique_ptr<IsolatedNetwork>> IsolatedNetwork::create(const std::string& tag, int index,
+                                                                 const std::filesystem::path& log) {
   if (!validTag(tag) || index < 0 || index > 9) {
     return fail(Code::kInvalidArgument, "tag must be 1-6 of [a-z0-9] and index 0-9", "tag");
   }
@@ -124,9 +124,9 @@ Status IsolatedNetwork::partition() { return run("ip link set " + shellQuote(hos
 Status IsolatedNetwork::heal() { return run("ip link set " + shellQuote(host_if_) + " up"); }
 
 Result<int> IsolatedNetwork::establishedOn(unsigned short port) {
-  const auto out = capture("ip netns exec " + shellQuote(netns_) +
-                           " ss -Htn state established '( sport = :" + std::to_string(port) +
-                           " )'");
+  const auto out =
+      capture("ip netns exec " + shellQuote(netns_) +
+              " ss -Htn state established '( sport = :" + std::to_string(port) + " )'");
   if (!out) return fail(Code::kInternal, "ss in " + netns_ + " failed");
   int lines = 0;
   for (char c : *out) lines += c == '\n' ? 1 : 0;

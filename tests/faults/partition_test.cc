@@ -33,9 +33,9 @@ double secondsBetween(SteadyClock::time_point from, SteadyClock::time_point to) 
 // One workload of the scenario and what must become of it.
 struct Tracked {
   std::string id;
-  std::string restart;   // Never | OnFailure | Always
-  bool on_partitioned;   // placed on A before the partition
-  std::string uid;       // the placement before the partition
+  std::string restart;  // Never | OnFailure | Always
+  bool on_partitioned;  // placed on A before the partition
+  std::string uid;      // the placement before the partition
 };
 
 class PartitionTest : public FaultTest {
@@ -81,7 +81,8 @@ class PartitionTest : public FaultTest {
 
   std::string submit(const std::string& id, const std::string& restart) {
     // Ends at once on SIGTERM, as a service should: a fence takes no grace period.
-    auto body = json::parse(spec(id, "trap 'exit 0' TERM; while :; do sleep 1; done", "native", 32));
+    auto body =
+        json::parse(spec(id, "trap 'exit 0' TERM; while :; do sleep 1; done", "native", 32));
     body["restart_policy"] = restart;
     auto created = http(cli::HttpMethod::kPost, "/workloads", body.dump());
     EXPECT_EQ(created.status, 201) << created.body.dump();
@@ -145,8 +146,10 @@ TEST_F(PartitionTest, PartitionedNodeIsLostItsWorkloadsMoveAndAfterHealOneCopyRu
   // A's workloads (every restart policy), then B's own.
   std::vector<Tracked> tracked;
   setCordon(b, true);
-  for (int i = 0; i < scaled(3, 2); ++i) tracked.push_back({"pa-always-" + std::to_string(i), "Always", true, ""});
-  for (int i = 0; i < scaled(2, 1); ++i) tracked.push_back({"pa-onfail-" + std::to_string(i), "OnFailure", true, ""});
+  for (int i = 0; i < scaled(3, 2); ++i)
+    tracked.push_back({"pa-always-" + std::to_string(i), "Always", true, ""});
+  for (int i = 0; i < scaled(2, 1); ++i)
+    tracked.push_back({"pa-onfail-" + std::to_string(i), "OnFailure", true, ""});
   tracked.push_back({"pa-never-0", "Never", true, ""});
   for (const auto& t : tracked) ASSERT_EQ(submit(t.id, t.restart), a.id) << t.id;
   setCordon(b, false);
@@ -163,20 +166,22 @@ TEST_F(PartitionTest, PartitionedNodeIsLostItsWorkloadsMoveAndAfterHealOneCopyRu
   const int brief_seconds = scaled(14, 6);  // NotReady after ~4 s; Lost would come later
   const auto brief_start = SteadyClock::now();
   ASSERT_TRUE(networks_[0]->partition());
-  waitForNode(a.id, [](const json& n) { return n["state"] == "NotReady"; }, 20s);
+  waitForNode(
+      a.id, [](const json& n) { return n["state"] == "NotReady"; }, 20s);
   const double brief_not_ready_s = secondsBetween(brief_start, SteadyClock::now());
   std::this_thread::sleep_until(brief_start + std::chrono::seconds(brief_seconds));
   const auto brief_healed = SteadyClock::now();
   ASSERT_TRUE(networks_[0]->heal());
-  waitForNode(a.id, [](const json& n) { return n["state"] == "Ready"; }, 60s);
+  waitForNode(
+      a.id, [](const json& n) { return n["state"] == "Ready"; }, 60s);
   const double brief_ready_s = secondsBetween(brief_healed, SteadyClock::now());
   int brief_moved = 0;
   for (const auto& [id, st] : statuses()) {
     for (const auto& t : tracked) {
       if (t.id == id && (st.value("uid", "") != t.uid || st.value("state", "") != "Running")) {
         ++brief_moved;
-        ADD_FAILURE() << id << " changed during a partition shorter than the lost timeout: "
-                      << st.dump();
+        ADD_FAILURE() << id
+                      << " changed during a partition shorter than the lost timeout: " << st.dump();
       }
     }
   }
@@ -190,9 +195,9 @@ TEST_F(PartitionTest, PartitionedNodeIsLostItsWorkloadsMoveAndAfterHealOneCopyRu
   const auto start = SteadyClock::now();
   ASSERT_TRUE(networks_[0]->partition());
   std::optional<SteadyClock::time_point> not_ready_at, lost_at, moved_at;
-  int unknown_seen = 0;       // A's workloads shown Unknown while A was NotReady
-  int b_disturbed = 0;        // observations of B's own workloads not Running
-  int early_final = 0;        // A's workloads final before A was Lost
+  int unknown_seen = 0;  // A's workloads shown Unknown while A was NotReady
+  int b_disturbed = 0;   // observations of B's own workloads not Running
+  int early_final = 0;   // A's workloads final before A was Lost
   while (SteadyClock::now() < start + std::chrono::seconds(partition_seconds)) {
     const auto now = SteadyClock::now();
     const std::string state = http(cli::HttpMethod::kGet, "/nodes/" + a.id).body.value("state", "");
@@ -214,8 +219,8 @@ TEST_F(PartitionTest, PartitionedNodeIsLostItsWorkloadsMoveAndAfterHealOneCopyRu
       if (t.restart == "Never") {
         moved = moved && s == "Failed" && st.value("reason", "") == "NodeLost";
       } else {
-        moved = moved && s == "Running" && st.value("node", "") == b.id &&
-                st.value("uid", "") != t.uid;
+        moved =
+            moved && s == "Running" && st.value("node", "") == b.id && st.value("uid", "") != t.uid;
       }
     }
     if (moved && !moved_at) moved_at = now;
@@ -248,8 +253,10 @@ TEST_F(PartitionTest, PartitionedNodeIsLostItsWorkloadsMoveAndAfterHealOneCopyRu
       const std::size_t want = t.restart == "Never" ? 0 : 1;
       whole = sandboxesOf(t.id, a.id) == 0 && sandboxesOf(t.id) == want;
     }
-    if (whole) converged_at = now;
-    else std::this_thread::sleep_for(250ms);
+    if (whole)
+      converged_at = now;
+    else
+      std::this_thread::sleep_for(250ms);
   }
   EXPECT_TRUE(ready_at) << "A did not become Ready after the heal";
   EXPECT_TRUE(converged_at) << "not exactly one copy of every workload 120 s after the heal";
@@ -290,7 +297,8 @@ TEST_F(PartitionTest, PartitionedNodeIsLostItsWorkloadsMoveAndAfterHealOneCopyRu
     EXPECT_EQ(copies, 1u);
   }
 
-  const auto since = [&](const std::optional<SteadyClock::time_point>& at, SteadyClock::time_point from) {
+  const auto since = [&](const std::optional<SteadyClock::time_point>& at,
+                         SteadyClock::time_point from) {
     return at ? secondsBetween(from, *at) : -1.0;
   };
   FaultFigures figures;

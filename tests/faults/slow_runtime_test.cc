@@ -24,8 +24,8 @@
 #include <set>
 #include <thread>
 
-#include "fault_fixture.h"
 #include "agent_test_support.h"
+#include "fault_fixture.h"
 #include "silent_registry.h"
 
 namespace zp::faults {
@@ -68,8 +68,8 @@ class ApiSampler {
       for (const std::string& target : {"/nodes/" + node_, std::string("/workloads")}) {
         const auto t0 = SteadyClock::now();
         auto r = get_(target);
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            SteadyClock::now() - t0).count();
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
         ++requests_;
         if (ms > slowest_ms_) slowest_ms_ = ms;
         if (!r || r->status != 200) {
@@ -159,20 +159,20 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
   Agent& a = addAgent("a", {"--pull-timeout-seconds", std::to_string(pull_timeout_seconds)});
   ASSERT_TRUE(startAgent(a));
   ASSERT_TRUE(startServer("default_trust = \"internal\"\nallowed_registries = [\"" +
-                          testsupport::env("ZONEPLANE_TEST_REGISTRY") + "\", \"" +
-                          silent_registry + "\"]\n"));
+                          testsupport::env("ZONEPLANE_TEST_REGISTRY") + "\", \"" + silent_registry +
+                          "\"]\n"));
   waitForNode(a.id, [](const json& n) { return n["state"] == "Ready"; });
   ASSERT_FALSE(HasFailure());
-  ApiSampler sampler([this](const std::string& target) {
-    return tryHttp(cli::HttpMethod::kGet, target);
-  }, a.id);
+  ApiSampler sampler(
+      [this](const std::string& target) { return tryHttp(cli::HttpMethod::kGet, target); }, a.id);
 
   // ---- (a) pulls from a registry that never answers.
   const auto hung_start = SteadyClock::now();
   std::vector<std::string> hung, steady, during;
   for (int i = 0; i < hung_count; ++i) {
     hung.push_back("sr-hung-" + std::to_string(i));
-    ASSERT_EQ(submit(hung.back(), silent_registry + "/hung/app:" + std::to_string(i), "Never"), a.id);
+    ASSERT_EQ(submit(hung.back(), silent_registry + "/hung/app:" + std::to_string(i), "Never"),
+              a.id);
   }
   ASSERT_TRUE(agent_it::waitFor([&] { return silent.accepted() >= 1; }, 60s))
       << "the runtime never connected to the silent registry";
@@ -186,8 +186,9 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
   // The hung pulls are still pending (or have just timed out), never Running.
   int wrong_state = 0;
   for (const auto& id : hung) {
-    auto w = waitFor(id, [](const json& w) { return w["status"]["state"] == "Failed"; },
-                     std::chrono::seconds(4 * pull_timeout_seconds + 60));
+    auto w = waitFor(
+        id, [](const json& w) { return w["status"]["state"] == "Failed"; },
+        std::chrono::seconds(4 * pull_timeout_seconds + 60));
     const std::string message = w["status"].value("message", "");
     if (w["status"].value("reason", "") != "ErrImagePull" ||
         message.find("timeout") == std::string::npos) {
@@ -238,8 +239,8 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
     for (const auto& id : steady) {
       if (id == deleted) continue;  // marked Terminating: its copy's reports change nothing
       const auto it = current.find(id);
-      all_unknown = all_unknown && it != current.end() &&
-                    it->second.value("state", "") == "Unknown";
+      all_unknown =
+          all_unknown && it != current.end() && it->second.value("state", "") == "Unknown";
     }
     if (all_unknown && !unknown_s) unknown_s = secondsSince(pause_start);
     for (const auto& [id, st] : current) {
@@ -270,11 +271,13 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
     for (const auto& id : live) {
       if (!whole) break;
       const auto it = current.find(id);
-      whole = it != current.end() && it->second.value("state", "") == "Running" &&
-              sandboxesOf(id) == 1;
+      whole =
+          it != current.end() && it->second.value("state", "") == "Running" && sandboxesOf(id) == 1;
     }
-    if (whole) converged_s = secondsSince(resumed);
-    else std::this_thread::sleep_for(250ms);
+    if (whole)
+      converged_s = secondsSince(resumed);
+    else
+      std::this_thread::sleep_for(250ms);
   }
   sampler.stop();
   EXPECT_TRUE(converged_s) << "not converged 120 s after SIGCONT";
@@ -341,8 +344,8 @@ TEST_F(SlowRuntimeTest, HungPullsAndAPausedRuntimeHitDeadlinesAndTheNodeStaysRes
   if (not_ready_during_pause > 0) {
     // §8.2: the node answers NodeInfo from memory, so a paused runtime should
     // not make it NotReady; shown here with what the server said.
-    ADD_FAILURE() << "node NotReady during the pause " << not_ready_during_pause
-                  << " times; e.g. " << not_ready_example;
+    ADD_FAILURE() << "node NotReady during the pause " << not_ready_during_pause << " times; e.g. "
+                  << not_ready_example;
   }
 }
 

@@ -407,6 +407,7 @@ std::shared_ptr<PendingCall> FakeRuntime::stopContainer(std::string_view,
 Status FakeRuntime::stopSandbox(std::string_view, std::string_view sandbox_id) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return s;
+  if (auto s = takeFailure("stopSandbox"); !s) return s;
   if (auto it = sandboxes_.find(std::string(sandbox_id)); it != sandboxes_.end()) {
     it->second.state = ObjectState::kNotReady;
   }

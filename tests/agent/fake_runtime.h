@@ -59,7 +59,8 @@ class FakeRuntime final : public Runtime {
   // The next RunPodSandbox creates the sandbox but reports kUnavailable.
   void loseNextRunSandboxReply();
   // The next `times` calls of `call` ("runSandbox", "findSandbox",
-  // "createContainer", "startContainer", "stopContainer" or "removeWorkload")
+  // "createContainer", "startContainer", "stopContainer", "stopSandbox" or
+  // "removeWorkload")
   // fail with `error`, changing nothing.
   void failNext(const std::string& call, Error error, int times = 1);
   // snapshot() fails with `error` (nullopt: works again).

@@ -1,5 +1,6 @@
 #include "proc_sample.h"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>

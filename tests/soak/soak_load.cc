@@ -1,5 +1,7 @@
 #include "soak_load.h"
 
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -56,7 +58,8 @@ void SoakTest::startCluster() {
     auto& agent = addAgent(name);
     ASSERT_TRUE(startAgent(agent));
   }
-  ASSERT_TRUE(startServer());
+  // spread: every agent carries part of the load (binpack would fill one).
+  ASSERT_TRUE(startServer(defaultServerToml() + "scheduler = \"spread\"\n"));
   for (auto& agent : agents_) {
     waitForNode(agent->id, [](const json& n) { return n["state"] == "Ready"; });
   }

@@ -2,10 +2,10 @@
 // SoakTest: the end-to-end fixture (real server and agents, TLS and an admin
 // token, tests/integration/e2e_fixture.h) plus the soak's load and sampling.
 //
-// Load (docs/architecture.md §11.1): one submission every submit interval
-// while fewer than max_live workloads are live, cycling through ten kinds:
-// six that print and exit 0, two that exit 1, two long ones that print a
-// line a second until deleted after 20-40 s. Finished workloads are checked
+// Load (docs/architecture.md §11.1), placed by the spread scheduler: one
+// submission every submit interval while fewer than max_live workloads are
+// live, cycling through ten kinds: six that print and exit 0, two that exit
+// 1, two long ones that print a line a second until deleted after 20-40 s. Finished workloads are checked
 // (Succeeded/exit 0, Failed/exit 1) and deleted. Two stream threads open and
 // close streams all the time: `zoneplane logs --follow` of a running long
 // workload for 4 s, and `GET /workloads?watch=true` (curl) for 3 s.

@@ -49,7 +49,10 @@ double slope(const std::vector<double>& t, const std::vector<double>& values) {
 }
 
 Verdict judge(const Series& series, double warmup_fraction) {
-  Verdict v{.daemon = series.daemon, .metric = series.metric, .after_drain = series.after_drain};
+  Verdict v;
+  v.daemon = series.daemon;
+  v.metric = series.metric;
+  v.after_drain = series.after_drain;
   const auto& t = series.t_seconds;
   const auto& x = series.values;
   if (t.empty() || t.size() != x.size()) {

@@ -27,17 +27,17 @@ namespace zp::soak {
 struct MetricRule {
   double abs_tolerance = 0;
   double rel_tolerance = 0;
-  std::optional<double> drain_limit;  // after the drain: value <= this
-  bool return_to_load = false;        // after the drain: value <= middle median + tolerance
+  std::optional<double> drain_limit = std::nullopt;  // after the drain: value <= this
+  bool return_to_load = false;  // after the drain: value <= middle median + tolerance
 };
 
 struct Series {
   std::string daemon;  // "server", "agent-1", ...
   std::string metric;  // "rss_mib", "fds", "threads", "watchers", ...
-  MetricRule rule;
-  std::vector<double> t_seconds;  // since the load started, ascending
-  std::vector<double> values;     // one per t_seconds
-  std::optional<double> after_drain;
+  MetricRule rule = {};
+  std::vector<double> t_seconds = {};  // since the load started, ascending
+  std::vector<double> values = {};     // one per t_seconds
+  std::optional<double> after_drain = std::nullopt;
 };
 
 struct Verdict {

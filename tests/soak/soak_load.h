@@ -49,7 +49,7 @@ class SoakTest : public testsupport::E2eTest {
   };
 
   // Settings from the environment: ZONEPLANE_SOAK_MINUTES (default 2),
-  // ZONEPLANE_SOAK_MAX_LIVE (30), ZONEPLANE_SOAK_SUBMIT_MS (1500),
+  // ZONEPLANE_SOAK_MAX_LIVE (30), ZONEPLANE_SOAK_SUBMIT_MS (1000),
   // ZONEPLANE_SOAK_SAMPLE_SECONDS (5, 2 for runs under 5 minutes).
   static double envNumber(const char* name, double fallback);
 

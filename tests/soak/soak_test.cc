@@ -33,7 +33,7 @@ TEST_F(SoakTest, SteadyMixLevelsOff) {
   const double minutes = envNumber("ZONEPLANE_SOAK_MINUTES", 2);
   const auto max_live = static_cast<std::size_t>(envNumber("ZONEPLANE_SOAK_MAX_LIVE", 30));
   const auto submit_every =
-      std::chrono::milliseconds(static_cast<long>(envNumber("ZONEPLANE_SOAK_SUBMIT_MS", 1500)));
+      std::chrono::milliseconds(static_cast<long>(envNumber("ZONEPLANE_SOAK_SUBMIT_MS", 1000)));
   const auto sample_every = std::chrono::seconds(
       static_cast<long>(envNumber("ZONEPLANE_SOAK_SAMPLE_SECONDS", minutes < 5 ? 2 : 5)));
   // A run of a few minutes is mostly the allocator warming up: RSS gets room.

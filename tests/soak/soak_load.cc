@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cri/client.h"
 #include "proc_sample.h"
 
 namespace zp::soak {
@@ -200,12 +201,28 @@ void SoakTest::drain(std::chrono::seconds timeout) {
       for (const auto& node : stats->body["nodes"]) {
         empty = empty && node["agent_workloads"] == 0 && node["workloads_placed"] == 0;
       }
-      if (empty) return;
+      if (empty) break;
     }
     std::this_thread::sleep_for(500ms);
   }
-  error("the cluster still holds workloads " + std::to_string(timeout.count()) +
-        " s after the drain: " + last.dump());
+  if (Clock::now() >= deadline) {
+    return error("the cluster still holds workloads " + std::to_string(timeout.count()) +
+                 " s after the drain: " + last.dump());
+  }
+  // What containerd still holds of the soak's nodes: nothing, once the
+  // agents have removed what they were told to.
+  auto client = cri::Client::create(endpoint_);
+  if (!client) return error("CRI: " + client.error().message);
+  std::size_t left = 0;
+  for (auto& agent : agents_) {
+    cri::v1::PodSandboxFilter filter;
+    (*filter.mutable_label_selector())["zoneplane.io/node-id"] = agent->id;
+    auto listed = (*client)->listPodSandbox(filter);
+    if (!listed) return error("CRI ListPodSandbox: " + listed.error().message);
+    left += listed->size();
+  }
+  sandboxes_left_ = static_cast<int>(left);
+  if (left != 0) error(std::to_string(left) + " sandboxes of the soak's nodes left after the drain");
 }
 
 void SoakTest::logStreams(const std::atomic<bool>& stop) {

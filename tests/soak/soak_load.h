@@ -61,7 +61,8 @@ class SoakTest : public testsupport::E2eTest {
   // ones past their lifetime deleted, stuck ones reported.
   void reap();
   // Deletes every live workload and waits until the server and every agent
-  // hold none (at most `timeout`).
+  // hold none (at most `timeout`); then counts the sandboxes containerd
+  // still has of the soak's nodes into sandboxes_left_ (an error unless 0).
   void drain(std::chrono::seconds timeout);
   std::size_t liveCount();
 
@@ -79,6 +80,7 @@ class SoakTest : public testsupport::E2eTest {
 
   SoakCounts counts_;
   double rss_rel_tolerance_ = 0.10;
+  int sandboxes_left_ = -1;  // after the drain; -1 before it counted them
 
  private:
   void add(const std::string& daemon, const std::string& metric, const MetricRule& rule, double t,

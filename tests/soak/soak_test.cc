@@ -90,6 +90,7 @@ TEST_F(SoakTest, SteadyMixLevelsOff) {
   report << "\nworkloads: submitted " << counts_.submitted << ", succeeded " << counts_.succeeded
          << ", failed (exit 1, as meant) " << counts_.failed << ", deleted " << counts_.deleted
          << " (" << counts_.deleted_running << " while running), errors " << counts_.errors
+         << ", sandboxes left after the drain " << sandboxes_left_
          << "\nstreams: logs --follow " << counts_.log_streams << " (" << counts_.log_lines
          << " lines), watches " << counts_.watch_streams << " (" << counts_.watch_lines
          << " lines)\n";

@@ -17,8 +17,7 @@ std::optional<long long> statusField(std::string_view status, std::string_view k
     const std::size_t eol = std::min(status.find('\n', pos), status.size());
     const std::string_view line = status.substr(pos, eol - pos);
     pos = eol + 1;
-    if (line.size() <= key.size() || line.substr(0, key.size()) != key ||
-        line[key.size()] != ':') {
+    if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ':') {
       continue;
     }
     std::string_view rest = line.substr(key.size() + 1);
@@ -48,7 +47,8 @@ Result<ProcSample> sampleProc(pid_t pid) {
   std::error_code ec;
   int fds = 0;
   for (fs::directory_iterator it(dir / "fd", ec), end; !ec && it != end; it.increment(ec)) ++fds;
-  if (ec) return fail(Code::kInternal, "cannot list " + (dir / "fd").string() + ": " + ec.message());
+  if (ec)
+    return fail(Code::kInternal, "cannot list " + (dir / "fd").string() + ": " + ec.message());
   return ProcSample{.rss_mib = static_cast<double>(*rss_kib) / 1024.0,
                     .fds = fds,
                     .threads = static_cast<int>(*threads)};

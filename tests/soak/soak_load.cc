@@ -90,9 +90,15 @@ void SoakTest::submitOne() {
   const std::string id = "soak-" + suffix_ + "-" + std::to_string(n);
   std::string script;
   switch (kind) {
-    case Kind::kOk: script = "echo start; sleep 2; echo done"; break;
-    case Kind::kFail: script = "echo oops >&2; sleep 1; exit 1"; break;
-    case Kind::kLong: script = "while true; do echo tick; sleep 1; done"; break;
+    case Kind::kOk:
+      script = "echo start; sleep 2; echo done";
+      break;
+    case Kind::kFail:
+      script = "echo oops >&2; sleep 1; exit 1";
+      break;
+    case Kind::kLong:
+      script = "while true; do echo tick; sleep 1; done";
+      break;
   }
   auto r = tryHttp(cli::HttpMethod::kPost, "/workloads", spec(id, script, "native", 32));
   if (!r) return error("submit " + id + ": " + r.error().message);
@@ -222,7 +228,8 @@ void SoakTest::drain(std::chrono::seconds timeout) {
     left += listed->size();
   }
   sandboxes_left_ = static_cast<int>(left);
-  if (left != 0) error(std::to_string(left) + " sandboxes of the soak's nodes left after the drain");
+  if (left != 0)
+    error(std::to_string(left) + " sandboxes of the soak's nodes left after the drain");
 }
 
 void SoakTest::logStreams(const std::atomic<bool>& stop) {
@@ -314,7 +321,8 @@ void SoakTest::sampleAll(double t, bool after_drain) {
   }
   const json& b = stats->body;
   // The sampler's own request is one of the connections.
-  add("server", "http_connections", queue(3, 2), t, b["http_connections"].get<double>(), after_drain);
+  add("server", "http_connections", queue(3, 2), t, b["http_connections"].get<double>(),
+      after_drain);
   add("server", "watchers", queue(2, 0), t, b["watchers"].get<double>(), after_drain);
   add("server", "commit_backlog", queue(5, 0), t, b["commit_backlog"].get<double>(), after_drain);
   for (const auto& node : b["nodes"]) {
@@ -322,7 +330,7 @@ void SoakTest::sampleAll(double t, bool after_drain) {
     for (std::size_t i = 0; i < agents_.size(); ++i) {
       if (agents_[i]->id == name) name = "agent-" + std::to_string(i + 1);
     }
-    add(name, "link_calls",  queue(4, 0), t,
+    add(name, "link_calls", queue(4, 0), t,
         node["calls_in_flight"].get<double>() + node["calls_waiting"].get<double>(), after_drain);
     add(name, "log_streams", queue(2, 0), t, node["log_streams"].get<double>(), after_drain);
     add(name, "workloads_placed", queue(5, 0), t, node["workloads_placed"].get<double>(),

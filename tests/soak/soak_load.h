@@ -5,10 +5,10 @@
 // Load (docs/architecture.md §11.1), placed by the spread scheduler: one
 // submission every submit interval while fewer than max_live workloads are
 // live, cycling through ten kinds: six that print and exit 0, two that exit
-// 1, two long ones that print a line a second until deleted after 20-40 s. Finished workloads are checked
-// (Succeeded/exit 0, Failed/exit 1) and deleted. Two stream threads open and
-// close streams all the time: `zoneplane logs --follow` of a running long
-// workload for 4 s, and `GET /workloads?watch=true` (curl) for 3 s.
+// 1, two long ones that print a line a second until deleted after 20-40 s. Finished workloads are
+// checked (Succeeded/exit 0, Failed/exit 1) and deleted. Two stream threads open and close streams
+// all the time: `zoneplane logs --follow` of a running long workload for 4 s, and `GET
+// /workloads?watch=true` (curl) for 3 s.
 //
 // Sampling: every sample interval, /proc of the server and each agent (RSS,
 // fds, threads) and the server's GET /stats (its backlogs and each node's

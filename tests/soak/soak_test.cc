@@ -25,7 +25,8 @@ void writeSamples(const std::string& path, const std::vector<Series>& all) {
     for (std::size_t i = 0; i < s.values.size(); ++i) {
       out << s.daemon << ',' << s.metric << ',' << s.t_seconds[i] << ',' << s.values[i] << '\n';
     }
-    if (s.after_drain) out << s.daemon << ',' << s.metric << ",after_drain," << *s.after_drain << '\n';
+    if (s.after_drain)
+      out << s.daemon << ',' << s.metric << ",after_drain," << *s.after_drain << '\n';
   }
 }
 
@@ -83,17 +84,16 @@ TEST_F(SoakTest, SteadyMixLevelsOff) {
   std::vector<Verdict> verdicts;
   for (const auto& s : series()) verdicts.push_back(judge(s));
   std::ostringstream report;
-  report << "soak: " << minutes << " min, 1 server + " << agents_.size()
-         << " agents, at most " << max_live << " live workloads, a submission every "
-         << submit_every.count() << " ms, samples every " << sample_every.count() << " s\n\n";
+  report << "soak: " << minutes << " min, 1 server + " << agents_.size() << " agents, at most "
+         << max_live << " live workloads, a submission every " << submit_every.count()
+         << " ms, samples every " << sample_every.count() << " s\n\n";
   printTable(report, verdicts);
   report << "\nworkloads: submitted " << counts_.submitted << ", succeeded " << counts_.succeeded
          << ", failed (exit 1, as meant) " << counts_.failed << ", deleted " << counts_.deleted
          << " (" << counts_.deleted_running << " while running), errors " << counts_.errors
-         << ", sandboxes left after the drain " << sandboxes_left_
-         << "\nstreams: logs --follow " << counts_.log_streams << " (" << counts_.log_lines
-         << " lines), watches " << counts_.watch_streams << " (" << counts_.watch_lines
-         << " lines)\n";
+         << ", sandboxes left after the drain " << sandboxes_left_ << "\nstreams: logs --follow "
+         << counts_.log_streams << " (" << counts_.log_lines << " lines), watches "
+         << counts_.watch_streams << " (" << counts_.watch_lines << " lines)\n";
   std::cout << "\n" << report.str() << std::endl;
   if (const auto path = testsupport::env("ZONEPLANE_SOAK_REPORT"); !path.empty()) {
     std::ofstream(path, std::ios::app) << report.str();
@@ -110,7 +110,8 @@ TEST_F(SoakTest, SteadyMixLevelsOff) {
     for (const auto& e : errorMessages()) all += "\n  " + e;
     return all;
   }();
-  for (const auto& v : verdicts) EXPECT_FALSE(v.leak) << v.daemon << " " << v.metric << ": " << v.reason;
+  for (const auto& v : verdicts)
+    EXPECT_FALSE(v.leak) << v.daemon << " " << v.metric << ": " << v.reason;
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ double median(std::vector<double> v) {
 }
 
 std::vector<double> slice(const std::vector<double>& v, std::size_t from, std::size_t to) {
-  return {v.begin() + static_cast<std::ptrdiff_t>(from), v.begin() + static_cast<std::ptrdiff_t>(to)};
+  return {v.begin() + static_cast<std::ptrdiff_t>(from),
+          v.begin() + static_cast<std::ptrdiff_t>(to)};
 }
 
 std::string number(double v) {
@@ -79,15 +80,16 @@ Verdict judge(const Series& series, double warmup_fraction) {
   const std::size_t third = n / 3;
   v.middle_median = median(slice(sx, third, 2 * third));
   v.last_median = median(slice(sx, n - third, n));
-  v.tolerance = std::max(series.rule.abs_tolerance, series.rule.rel_tolerance * std::fabs(v.middle_median));
+  v.tolerance =
+      std::max(series.rule.abs_tolerance, series.rule.rel_tolerance * std::fabs(v.middle_median));
 
   const double growth = v.last_median - v.middle_median;
   const double fitted = slope(st, sx) * (st.back() - st.front());
   if (growth > v.tolerance && fitted > v.tolerance) {
     v.leak = true;
     v.reason = "still growing: last third " + number(v.last_median) + " vs middle third " +
-               number(v.middle_median) + " (tolerance " + number(v.tolerance) + "), fitted growth " +
-               number(fitted);
+               number(v.middle_median) + " (tolerance " + number(v.tolerance) +
+               "), fitted growth " + number(fitted);
     return v;
   }
   if (series.after_drain) {
@@ -95,8 +97,7 @@ Verdict judge(const Series& series, double warmup_fraction) {
       v.leak = true;
       v.reason = "after the drain " + number(*series.after_drain) + " > " +
                  number(*series.rule.drain_limit);
-    } else if (series.rule.return_to_load &&
-               *series.after_drain > v.middle_median + v.tolerance) {
+    } else if (series.rule.return_to_load && *series.after_drain > v.middle_median + v.tolerance) {
       v.leak = true;
       v.reason = "after the drain " + number(*series.after_drain) + " > the load's " +
                  number(v.middle_median) + " + " + number(v.tolerance);

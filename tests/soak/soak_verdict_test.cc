@@ -1,12 +1,13 @@
 // The soak's leak rule and /proc parsing, without a stack.
 
+#include "soak_verdict.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
 
 #include "proc_sample.h"
-#include "soak_verdict.h"
 
 namespace zp::soak {
 namespace {
@@ -32,9 +33,7 @@ TEST(SoakVerdict, AFlatSeriesPasses) {
 
 TEST(SoakVerdict, GrowthThatLevelsOffPasses) {
   // Climbs to 100 during the first fifth, then stays within 1 of 100.
-  auto v = judge(make(100, [](double t) {
-    return t < 100 ? t : 100 + std::sin(t);
-  }));
+  auto v = judge(make(100, [](double t) { return t < 100 ? t : 100 + std::sin(t); }));
   EXPECT_FALSE(v.leak) << v.reason;
   EXPECT_EQ(v.min, 0);
 }
@@ -82,7 +81,8 @@ TEST(SoakVerdict, TooFewSamplesAreNotJudged) {
 }
 
 TEST(ProcSample, StatusFields) {
-  const std::string status = "Name:\tzoneplane-agent\nVmRSS:\t   12345 kB\nThreads:\t7\nVmRSSx: 1\n";
+  const std::string status =
+      "Name:\tzoneplane-agent\nVmRSS:\t   12345 kB\nThreads:\t7\nVmRSSx: 1\n";
   EXPECT_EQ(statusField(status, "VmRSS"), 12345);
   EXPECT_EQ(statusField(status, "Threads"), 7);
   EXPECT_EQ(statusField(status, "VmSwap"), std::nullopt);

@@ -129,7 +129,7 @@ TEST_F(AgentKillTest, KillNineWhileSubmittingAndDeleting) {
         ready_after.push_back(secondsSince(restarted));
       }
       if (ready_seen) {
-        auto items = listWorkloads(agent.id);
+        auto items = listWorkloads();
         const bool none_unknown =
             items && std::none_of(items->begin(), items->end(), [](const auto& item) {
               return item.second["status"]["state"] == "Unknown";
@@ -158,7 +158,7 @@ TEST_F(AgentKillTest, KillNineWhileSubmittingAndDeleting) {
     all = tracked_;
   }
   auto settled = [&] {
-    auto items = listWorkloads(agent.id);
+    auto items = listWorkloads();
     if (!items) return false;
     for (const auto& t : all) {
       if (t.submit_status != 201) continue;
@@ -175,7 +175,7 @@ TEST_F(AgentKillTest, KillNineWhileSubmittingAndDeleting) {
   while (secondsSince(settle_start) < 120 && !settled()) std::this_thread::sleep_for(250ms);
   const double settle_seconds = secondsSince(settle_start);
 
-  auto items = listWorkloads(agent.id);
+  auto items = listWorkloads();
   ASSERT_TRUE(items.has_value());
   auto runtime = census(agent.id);
   ASSERT_TRUE(runtime) << runtime.error().message;

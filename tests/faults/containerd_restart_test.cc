@@ -41,6 +41,7 @@ class ContainerdRestartTest : public ScenarioTest {
   std::map<std::string, Expected> expected_;           // every workload submitted, by id
   std::map<std::string, json> wrong_seen_;             // id -> first wrong final status sampled
   std::map<std::string, int> states_seen_;             // state -> samples
+  std::set<std::string> exit_lost_;                    // exitStatusLostByRuntime()
   std::atomic<bool> stop_submitting_{false}, stop_sampling_{false};
 
   void submitUntilStopped() {
@@ -60,9 +61,9 @@ class ContainerdRestartTest : public ScenarioTest {
     }
   }
 
-  void sample(const std::string& node) {
+  void sample() {
     while (!stop_sampling_) {
-      if (auto items = listWorkloads(node)) {
+      if (auto items = listWorkloads()) {
         std::lock_guard lock(mu_);
         for (const auto& [id, item] : *items) {
           const json& status = item["status"];
@@ -72,7 +73,11 @@ class ContainerdRestartTest : public ScenarioTest {
           if (e == expected_.end() || !isFinal(state)) continue;
           const bool right = state == expectedState(e->second.kind) &&
                              status.value("exit_code", -1) == (e->second.kind == Kind::kExitsThree ? 3 : 0);
-          if (!right && !wrong_seen_.contains(id)) wrong_seen_[id] = status;
+          if (!right && exitStatusLostByRuntime(e->second.kind, status)) {
+            exit_lost_.insert(id);
+          } else if (!right && !wrong_seen_.contains(id)) {
+            wrong_seen_[id] = status;
+          }
         }
       }
       std::this_thread::sleep_for(200ms);
@@ -102,7 +107,7 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
   }
 
   // Stopped and joined below, or by `stopper` when an assertion returns early.
-  std::jthread sampler([&] { sample(agent.id); });
+  std::jthread sampler([&] { sample(); });
   std::jthread submitter([&] { submitUntilStopped(); });
   const std::shared_ptr<void> stopper(nullptr, [&](void*) {
     stop_submitting_ = true;
@@ -136,7 +141,7 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
     // again (none Unknown or waiting for the runtime), the running ones as before.
     bool recovered = false;
     while (secondsSince(up) < 60) {
-      auto items = listWorkloads(agent.id);
+      auto items = listWorkloads();
       if (items && nodeState(agent.id) == "Ready" && baseRunningAsBefore(*items) &&
           std::none_of(items->begin(), items->end(), [](const auto& item) {
             const json& status = item.second["status"];
@@ -163,7 +168,7 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
     all = expected_;
   }
   auto settled = [&] {
-    auto items = listWorkloads(agent.id);
+    auto items = listWorkloads();
     if (!items) return false;
     for (const auto& [id, e] : all) {
       if (e.submit_status != 201) continue;
@@ -177,7 +182,7 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
   stop_sampling_ = true;
   sampler.join();
 
-  auto items = listWorkloads(agent.id);
+  auto items = listWorkloads();
   ASSERT_TRUE(items.has_value());
   auto runtime = census(agent.id);
   ASSERT_TRUE(runtime) << runtime.error().message;
@@ -213,6 +218,11 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
       right = status["container_id"] == before[id]["container_id"] &&
               status["sandbox_id"] == before[id]["sandbox_id"] && status.value("restart_count", 0) == 0;
     }
+    if (!right && exitStatusLostByRuntime(e.kind, status)) {
+      std::lock_guard lock(mu_);
+      exit_lost_.insert(id);
+      continue;
+    }
     if (!right) {
       (is_base ? terminated : failed_by_it)++;
       problems.push_back({{"id", id}, {"expected", expectedState(e.kind)}, {"status", status}});
@@ -241,6 +251,7 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
                      {"terminated_by_it", terminated},
                      {"new_failed_by_it", failed_by_it},
                      {"wrong_final_sampled", wrong_final},
+                     {"exit_status_lost_by_runtime", exit_lost_.size()},
                      {"refused", refused},
                      {"states_sampled", states_seen_},
                      {"problems", problems}};

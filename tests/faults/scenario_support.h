@@ -34,6 +34,16 @@ inline std::string expectedState(Kind kind) {
 
 inline bool isFinal(const std::string& state) { return state == "Succeeded" || state == "Failed"; }
 
+// containerd 1.6 deletes an exited task before it records the exit: killed in
+// between, it comes back without the exit status and reports the container
+// exited with 255, reason "Unknown". The agent shows what the runtime says
+// (Failed); for a workload that was about to exit anyway this is the
+// runtime's loss, counted apart from the wrong states the orchestrator makes.
+inline bool exitStatusLostByRuntime(Kind kind, const nlohmann::json& status) {
+  return kind != Kind::kLongRunning && status.value("state", "") == "Failed" &&
+         status.value("reason", "") == "Unknown" && status.value("exit_code", 0) == 255;
+}
+
 // p50 and max of recovery times, for the figures' details.
 inline nlohmann::json summarize(std::vector<double> seconds) {
   if (seconds.empty()) return {{"count", 0}};
@@ -53,10 +63,11 @@ inline double secondsSince(std::chrono::steady_clock::time_point start) {
 
 class ScenarioTest : public FaultTest {
  protected:
-  // Workload ids of one node -> {spec, status} as GET /workloads lists them;
-  // nullopt when the server did not answer 200.
-  std::optional<std::map<std::string, nlohmann::json>> listWorkloads(const std::string& node) {
-    auto r = tryHttp(cli::HttpMethod::kGet, "/workloads?node=" + node);
+  // Workload ids -> {spec, status} as GET /workloads lists them (every
+  // workload: a scenario's server has one node, and one not placed has no
+  // node); nullopt when the server did not answer 200.
+  std::optional<std::map<std::string, nlohmann::json>> listWorkloads() {
+    auto r = tryHttp(cli::HttpMethod::kGet, "/workloads");
     if (!r || r->status != 200 || !r->body.contains("items")) return std::nullopt;
     std::map<std::string, nlohmann::json> out;
     for (const auto& item : r->body["items"]) out[item["spec"]["id"].get<std::string>()] = item;
@@ -81,11 +92,11 @@ class ScenarioTest : public FaultTest {
   // API so a record that changed meanwhile is not counted. nullopt when a
   // read failed.
   std::optional<std::vector<std::string>> runningWithoutSandbox(const std::string& node) {
-    auto before = listWorkloads(node);
+    auto before = listWorkloads();
     if (!before) return std::nullopt;
     auto runtime = census(node);
     if (!runtime) return std::nullopt;
-    auto after = listWorkloads(node);
+    auto after = listWorkloads();
     if (!after) return std::nullopt;
     std::vector<std::string> out;
     for (const auto& [id, item] : *before) {
@@ -106,14 +117,19 @@ class ScenarioTest : public FaultTest {
 
   // A workload spec whose command matches `kind`; long-running ones sleep an
   // hour, the others exit after `run_seconds`.
+  // They ask for little (16 MB, 10 millicores) so a hundred fit on one node.
   std::string kindSpec(const std::string& id, Kind kind, int run_seconds) {
     const std::string after = std::to_string(run_seconds);
-    switch (kind) {
-      case Kind::kLongRunning: return spec(id, "sleep 3600", "native", 16);
-      case Kind::kExitsZero: return spec(id, "sleep " + after + "; exit 0", "native", 16);
-      case Kind::kExitsThree: return spec(id, "sleep " + after + "; exit 3", "native", 16);
-    }
-    return "";
+    const std::string script = kind == Kind::kLongRunning ? "sleep 3600"
+                               : kind == Kind::kExitsZero ? "sleep " + after + "; exit 0"
+                                                          : "sleep " + after + "; exit 3";
+    return nlohmann::json{{"id", id},
+                          {"image", image_},
+                          {"runtime_class", "native"},
+                          {"memory_mb", 16},
+                          {"cpu_millicores", 10},
+                          {"command", {"sh", "-c", script}}}
+        .dump();
   }
 };
 

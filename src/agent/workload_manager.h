@@ -317,6 +317,11 @@ class WorkloadManager {
   // attempts' logs). Best effort: what is left is tried again after the next
   // restart, and goes with the sandbox in any case.
   void removePrevious(const EntryPtr& entry);
+  // The pipeline's replacement of a container whose start the runtime
+  // refuses after an interrupted start (pipeline.cc). Call with entry->op held.
+  Result<std::string> replaceUnstartable(const EntryPtr& entry, const std::string& sandbox_id,
+                                         const std::string& container_id, unsigned attempt,
+                                         const Error& refusal);
 
   // ---- recovery and sweeps (recovery.cc)
   void adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,

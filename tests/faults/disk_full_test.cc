@@ -144,6 +144,20 @@ TEST_F(DiskFullTest, WritesAre507ReadsWorkAndSpaceReturning) {
   EXPECT_EQ(http(cli::HttpMethod::kGet, "/nodes/" + agent.id).status, 200);
   EXPECT_EQ(http(cli::HttpMethod::kGet, "/healthz").status, 200);
 
+  // A restart while the disk is full: the server starts from what is stored,
+  // answers reads and refuses writes the same way.
+  server_.kill9();
+  ASSERT_TRUE(startServer()) << "the server does not start on a full disk";
+  waitForNode(agent.id, [](const json& n) { return n["state"] == "Ready"; });
+  EXPECT_EQ(http(cli::HttpMethod::kGet, "/workloads").body["items"].size(), acknowledged.size());
+  {
+    const std::string id = prefix + "refused-restarted";
+    auto answer = http(cli::HttpMethod::kPost, "/workloads", workload(id));
+    ++statuses_while_full[answer.status];
+    refused.push_back(id);
+    if (answer.status != 507) problem(id + ": answered " + std::to_string(answer.status));
+  }
+
   // Space returns: the next submission succeeds, without a restart.
   fs::remove(filler);
   const auto freed = Clock::now();

@@ -71,9 +71,8 @@ class DiskFullTest : public FaultTest {
 
 TEST_F(DiskFullTest, WritesAre507ReadsWorkAndSpaceReturning) {
   fs::create_directories(server_dir_);
-  ASSERT_EQ(::mount("tmpfs", server_dir_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
-                    "size=16m,mode=0700"),
-            0)
+  ASSERT_EQ(
+      ::mount("tmpfs", server_dir_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0700"), 0)
       << "mount tmpfs on " << server_dir_ << ": " << std::strerror(errno);
   mounted_ = true;
   auto& agent = addAgent("a");
@@ -114,8 +113,11 @@ TEST_F(DiskFullTest, WritesAre507ReadsWorkAndSpaceReturning) {
       acknowledged.push_back(id);
     } else {
       refused.push_back(id);
-      if (answer->status == 507) refusal = answer->body;
-      else problem(id + ": answered " + std::to_string(answer->status) + " " + answer->body.dump());
+      if (answer->status == 507) {
+        refusal = answer->body;
+      } else {
+        problem(id + ": answered " + std::to_string(answer->status) + " " + answer->body.dump());
+      }
     }
   }
   ASSERT_FALSE(refusal.is_null()) << "no 507 while the disk was full";
@@ -178,8 +180,8 @@ TEST_F(DiskFullTest, WritesAre507ReadsWorkAndSpaceReturning) {
   // Every acknowledged workload runs, before and after a restart (kill -9).
   auto check = [&](const std::string& when, int& lost, int& duplicated) {
     for (const auto& id : acknowledged) {
-      auto shown = waitFor(id, [](const json& w) { return w["status"]["state"] == "Running"; },
-                           90s);
+      auto shown = waitFor(
+          id, [](const json& w) { return w["status"]["state"] == "Running"; }, 90s);
       if (shown["spec"]["id"] != id) {
         ++lost;
         problems.push_back(id + ": acknowledged and missing " + when);

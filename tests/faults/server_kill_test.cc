@@ -85,9 +85,9 @@ class ApiClient {
   // connection, or the TLS handshake failed: BeastHttpClient sends after
   // it), indeterminate otherwise.
   static Outcome classify(const Error& error) {
-    const bool unsent =
-        error.message.starts_with("cannot reach zoneplane server") ||
-        (error.message.starts_with("TLS handshake with zoneplane server") && error.code == Code::kUnavailable);
+    const bool unsent = error.message.starts_with("cannot reach zoneplane server") ||
+                        (error.message.starts_with("TLS handshake with zoneplane server") &&
+                         error.code == Code::kUnavailable);
     return unsent ? Outcome::kRefused : Outcome::kIndeterminate;
   }
 
@@ -111,7 +111,9 @@ class ServerKillTest : public FaultTest {
     auto nodes = tryHttp(cli::HttpMethod::kGet, "/nodes");
     if (!nodes || nodes->status != 200 || !nodes->body["items"].is_array()) return false;
     std::size_t ready = 0;
-    for (const auto& node : nodes->body["items"]) ready += node.value("state", "") == "Ready" ? 1 : 0;
+    for (const auto& node : nodes->body["items"]) {
+      ready += node.value("state", "") == "Ready" ? 1 : 0;
+    }
     return ready == agents_.size();
   }
 
@@ -124,8 +126,8 @@ class ServerKillTest : public FaultTest {
     for (int n = 0; !stop.load(); ++n) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50 + random() % 200));
       if (budget.fetch_sub(1) <= 0) continue;
-      const std::string id = "sk-" + suffix_ + "-" + std::to_string(index) + "-" +
-                             std::to_string(n);
+      const std::string id =
+          "sk-" + suffix_ + "-" + std::to_string(index) + "-" + std::to_string(n);
       auto answer = api.send(cli::HttpMethod::kPost, "/workloads", workload(id));
       if (!answer) {
         ledger.submitted(id, ApiClient::classify(answer.error()));
@@ -184,7 +186,8 @@ TEST_F(ServerKillTest, AcknowledgedWorkloadsSurviveAndRunOnce) {
     const auto killed = Clock::now();
     std::this_thread::sleep_for(std::chrono::milliseconds(random() % 500));
     restarted = static_cast<bool>(startServer());
-    EXPECT_TRUE(restarted) << "restart " << k + 1 << ":\n" << testsupport::logTail(dir_ / "server.log");
+    EXPECT_TRUE(restarted) << "restart " << k + 1 << ":\n"
+                           << testsupport::logTail(dir_ / "server.log");
     const auto deadline = Clock::now() + 90s;
     while (restarted && !allNodesReady() && Clock::now() < deadline) {
       std::this_thread::sleep_for(50ms);
@@ -263,8 +266,9 @@ TEST_F(ServerKillTest, AcknowledgedWorkloadsSurviveAndRunOnce) {
         } else if (s.uid.empty() || it->second["status"]["uid"] != s.uid ||
                    c.uids != std::set<std::string>{s.uid}) {
           // Placed again since its 201: its first copy ran and was replaced.
-          problem(duplicated, id, "placement " + s.uid + " acknowledged, now " +
-                                      it->second["status"]["uid"].dump() + " runs");
+          problem(duplicated, id,
+                  "placement " + s.uid + " acknowledged, now " +
+                      it->second["status"]["uid"].dump() + " runs");
         }
         break;
       case Outcome::kRefused:
@@ -286,16 +290,17 @@ TEST_F(ServerKillTest, AcknowledgedWorkloadsSurviveAndRunOnce) {
     if (!ledger_now.contains(id)) problem(wrong_state, id, "runs but never submitted");
   }
 
-  const double worst = recoveries.empty() ? 0 : *std::max_element(recoveries.begin(), recoveries.end());
+  const double worst =
+      recoveries.empty() ? 0 : *std::max_element(recoveries.begin(), recoveries.end());
   json details{{"kills", recoveries.size()},
                {"clients", clients},
                {"recover_seconds_each", recoveries},
                {"settle_seconds", settle_seconds},
                {"sqlite", "journal_mode=WAL, synchronous=FULL; 201 after COMMIT"}};
   for (const auto& [name, n] : counts) details[name] = n;
-  report(FaultFigures{"server-kill", std::to_string(recoveries.size()) +
-                                         " x SIGKILL of the server under " +
-                                         std::to_string(clients) + " submitting clients",
+  report(FaultFigures{"server-kill",
+                      std::to_string(recoveries.size()) + " x SIGKILL of the server under " +
+                          std::to_string(clients) + " submitting clients",
                       static_cast<int>(ledger_now.size()), lost, duplicated, wrong_state, worst,
                       details});
   for (const auto& p : problems) ADD_FAILURE() << p;

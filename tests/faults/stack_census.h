@@ -15,10 +15,10 @@
 namespace zp::faults {
 
 struct Copies {
-  int sandboxes = 0;       // pod sandboxes labelled with the workload id, any state
-  int ready_sandboxes = 0; // of which SANDBOX_READY
-  int containers = 0;      // containers in those sandboxes, any state
-  int max_attempt = 0;     // the highest container attempt number (0: never re-created)
+  int sandboxes = 0;           // pod sandboxes labelled with the workload id, any state
+  int ready_sandboxes = 0;     // of which SANDBOX_READY
+  int containers = 0;          // containers in those sandboxes, any state
+  int max_attempt = 0;         // the highest container attempt number (0: never re-created)
   std::set<std::string> uids;  // the placements (uid labels) the sandboxes belong to
 };
 

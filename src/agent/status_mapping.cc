@@ -66,4 +66,13 @@ void capMessage(api::WorkloadStatus& status) {
   message += kEllipsis;
 }
 
+bool startCutShort(const ContainerDetail& detail) {
+  return detail.state == ObjectState::kExited && detail.reason == "StartError" &&
+         detail.message.find("context canceled") != std::string::npos;
+}
+
+bool startInProgress(const Error& error) {
+  return error.message.find("already in starting state") != std::string::npos;
+}
+
 }  // namespace zp::agent

@@ -67,8 +67,11 @@ void capMessage(api::WorkloadStatus& status) {
 }
 
 bool startCutShort(const ContainerDetail& detail) {
-  return detail.state == ObjectState::kExited && detail.reason == "StartError" &&
-         detail.message.find("context canceled") != std::string::npos;
+  if (detail.state != ObjectState::kExited || detail.reason != "StartError") return false;
+  const auto says = [&](std::string_view text) { return detail.message.find(text) != std::string::npos; };
+  // Cancelled in the CRI service, or while the task's shim was being started
+  // (the shim's start command is killed with the call's context).
+  return says("context canceled") || (says("failed to start shim") && says("signal: killed"));
 }
 
 bool startInProgress(const Error& error) {

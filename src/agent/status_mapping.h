@@ -25,7 +25,8 @@ void applyContainerDetail(const ContainerDetail& detail, api::WorkloadStatus& st
 // A start the runtime cancelled because its caller went away (an agent
 // killed during StartContainer, or a call past its deadline): containerd
 // ends such a container with reason "StartError" and a "context canceled"
-// message, and the workload's process never ran. The agent replaces the
+// message (or "failed to start shim ... signal: killed" when the shim's start
+// was killed with the call), and the workload's process never ran. The agent replaces the
 // container rather than report the workload Failed (§4 "Faults").
 bool startCutShort(const ContainerDetail& detail);
 // StartContainer refused because another start of the container (one whose

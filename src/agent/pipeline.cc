@@ -286,18 +286,19 @@ asio::awaitable<std::optional<ImageFacts>> WorkloadManager::ensureImage(EntryPtr
   }
 }
 
-// Replaces a container the runtime will not start (its interrupted start
-// left a task behind): removes it and creates the same attempt again.
+// Replaces a container the runtime will not start (an interrupted start left
+// a task behind, or cancelled it): removes it and creates the same attempt
+// again; `why` is the runtime's word, for the log.
 // Returns the new container's id; an error (the removal or the create) is
 // the step's outcome, retried when transient. Call with entry->op held.
 Result<std::string> WorkloadManager::replaceUnstartable(const EntryPtr& entry,
                                                        const std::string& sandbox_id,
                                                        const std::string& container_id,
-                                                       unsigned attempt, const Error& refusal) {
+                                                       unsigned attempt, std::string_view why) {
   const auto& identity = entry->identity;
   spdlog::warn("workload \"{}\": container {} cannot be started after an interrupted start ({}); "
                "replacing it",
-               identity.spec.id, container_id, refusal.message);
+               identity.spec.id, container_id, why);
   if (auto s = runtime_.removeContainer(identity, container_id, attempt); !s) return fail(s.error());
   {
     std::lock_guard lock(mutex_);
@@ -418,14 +419,31 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     // Inspect first: after a lost reply the container may be running already.
     auto detail = runtime_.inspectContainer(cls, container_id);
     if (!detail) return fail(detail.error());
+    if (startCutShort(*detail)) {
+      // An earlier start's caller went away (this agent before a restart, or
+      // a call past its deadline) and the runtime cancelled it before the
+      // process ran: start a new container instead.
+      auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, detail->message);
+      if (!replaced) {
+        start_refused = !isTransient(replaced.error());
+        return fail(replaced.error());
+      }
+      container_id = *replaced;
+      detail = runtime_.inspectContainer(cls, container_id);
+      if (!detail) return fail(detail.error());
+    }
     if (detail->state == ObjectState::kCreated) {
       Status s = runtime_.startContainer(cls, container_id);
+      if (!s && startInProgress(s.error())) {
+        // Look again once the runtime has finished the other start.
+        return fail(Code::kUnavailable, s.error().message);
+      }
       if (!s && start_interrupted && s.error().code == Code::kAlreadyExists) {
         // The runtime restarted during the interrupted start: it kept the
         // task that start made (not started) with the container still
         // created, and refuses every further start. The process never ran:
         // replace the container and start the new one.
-        auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, s.error());
+        auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, s.error().message);
         if (!replaced) {
           start_refused = !isTransient(replaced.error());
           return fail(replaced.error());

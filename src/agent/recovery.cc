@@ -121,7 +121,15 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
     }
     if (auto detail =
             runtime_.inspectContainer(entry->identity.spec.runtime_class, container->container_id);
-        detail) {
+        detail && startCutShort(*detail)) {
+      // Killed during StartContainer: the runtime cancelled the start, the
+      // process never ran. The pipeline replaces the container and starts it.
+      entry->observed = ObjectState::kCreated;
+      st.state = api::WorkloadState::kPending;
+      st.reason = api::reason::kCreating;
+      st.message = "resuming the start cut short by an agent restart";
+      to_finish.push_back(entry);
+    } else if (detail) {
       entry->observed = detail->state;
       applyContainerDetail(*detail, st);
       // An exit its policy restarts: the restart is resumed after the initial back-off.

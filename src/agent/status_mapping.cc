@@ -66,4 +66,16 @@ void capMessage(api::WorkloadStatus& status) {
   message += kEllipsis;
 }
 
+bool startCutShort(const ContainerDetail& detail) {
+  if (detail.state != ObjectState::kExited || detail.reason != "StartError") return false;
+  const auto says = [&](std::string_view text) { return detail.message.find(text) != std::string::npos; };
+  // Cancelled in the CRI service, or while the task's shim was being started
+  // (the shim's start command is killed with the call's context).
+  return says("context canceled") || (says("failed to start shim") && says("signal: killed"));
+}
+
+bool startInProgress(const Error& error) {
+  return error.message.find("already in starting state") != std::string::npos;
+}
+
 }  // namespace zp::agent

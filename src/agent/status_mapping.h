@@ -22,4 +22,16 @@ void capMessage(api::WorkloadStatus& status);
 // `status` from `detail`. Leaves id, node, created_at and runtime ids alone.
 void applyContainerDetail(const ContainerDetail& detail, api::WorkloadStatus& status);
 
+// A start the runtime cancelled because its caller went away (an agent
+// killed during StartContainer, or a call past its deadline): containerd
+// ends such a container with reason "StartError" and a "context canceled"
+// message (or "failed to start shim ... signal: killed" when the shim's start
+// was killed with the call), and the workload's process never ran. The agent replaces the
+// container rather than report the workload Failed (§4 "Faults").
+bool startCutShort(const ContainerDetail& detail);
+// StartContainer refused because another start of the container (one whose
+// caller went away) is still being finished by the runtime: containerd's
+// "container is already in starting state". Wait and look again.
+bool startInProgress(const Error& error);
+
 }  // namespace zp::agent

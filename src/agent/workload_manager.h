@@ -318,10 +318,11 @@ class WorkloadManager {
   // restart, and goes with the sandbox in any case.
   void removePrevious(const EntryPtr& entry);
   // The pipeline's replacement of a container whose start the runtime
-  // refuses after an interrupted start (pipeline.cc). Call with entry->op held.
+  // refuses or cancelled after an interrupted start (pipeline.cc). Call with
+  // entry->op held.
   Result<std::string> replaceUnstartable(const EntryPtr& entry, const std::string& sandbox_id,
                                          const std::string& container_id, unsigned attempt,
-                                         const Error& refusal);
+                                         std::string_view why);
 
   // ---- recovery and sweeps (recovery.cc)
   void adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,

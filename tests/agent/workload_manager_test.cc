@@ -328,5 +328,61 @@ TEST_F(WorkloadManagerTest, ShutdownEndsEveryWait) {
   EXPECT_FALSE(manager_->start(spec("late")).has_value());
 }
 
+// An agent killed during StartContainer: containerd cancels the start and ends
+// the container StartError ("context canceled") before the process ran. The
+// restarted agent starts a new container rather than report Failed.
+TEST_F(WorkloadManagerTest, AStartCancelledByTheAgentsDeathIsRedoneAfterARestart) {
+  const auto identity = recovered(spec("cut-short"), "u7");
+  runtime_.addSandbox(identity, ObjectState::kCreated);
+  const auto first = runtime_.containerOf("cut-short");
+  runtime_.exitContainer(first, 128, "StartError", std::chrono::milliseconds(0),
+                         "failed to start containerd task \"" + first + "\": context canceled: unknown");
+  ASSERT_TRUE(manager_->recover().has_value());
+  ASSERT_TRUE(reaches("cut-short", api::WorkloadState::kRunning)) << statusOf("cut-short").message;
+  const auto containers = runtime_.containers();
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_NE(containers.begin()->first, first);
+  EXPECT_EQ(statusOf("cut-short").container_id, containers.begin()->first);
+}
+
+// The same when the cancellation killed the task's shim while it started.
+TEST_F(WorkloadManagerTest, AStartWhoseShimWasKilledWithTheAgentIsRedoneAfterARestart) {
+  const auto identity = recovered(spec("shim-killed"), "u8");
+  runtime_.addSandbox(identity, ObjectState::kCreated);
+  const auto first = runtime_.containerOf("shim-killed");
+  runtime_.exitContainer(first, 128, "StartError", std::chrono::milliseconds(0),
+                         "failed to create containerd task: failed to start shim: start failed: : "
+                         "signal: killed: unknown");
+  ASSERT_TRUE(manager_->recover().has_value());
+  ASSERT_TRUE(reaches("shim-killed", api::WorkloadState::kRunning)) << statusOf("shim-killed").message;
+  EXPECT_NE(runtime_.containerOf("shim-killed"), first);
+  EXPECT_EQ(runtime_.containers().size(), 1u);
+}
+
+// A start refused for good (StartError for another reason) still fails the workload.
+TEST_F(WorkloadManagerTest, AStartErrorOfItsOwnStillFails) {
+  const auto identity = recovered(spec("bad-exec"), "u9");
+  runtime_.addSandbox(identity, ObjectState::kCreated);
+  const auto first = runtime_.containerOf("bad-exec");
+  runtime_.exitContainer(first, 128, "StartError", std::chrono::milliseconds(0),
+                         "exec: \"nope\": executable file not found in $PATH: unknown");
+  ASSERT_TRUE(manager_->recover().has_value());
+  EXPECT_EQ(statusOf("bad-exec").state, api::WorkloadState::kFailed);
+  EXPECT_EQ(runtime_.containerOf("bad-exec"), first);
+}
+
+// The restarted agent's start meets the cancelled one still being finished by
+// containerd ("container is already in starting state"): it waits, it does not fail.
+TEST_F(WorkloadManagerTest, AStartStillInProgressInTheRuntimeIsWaitedFor) {
+  runtime_.failNext("startContainer",
+                    Error{Code::kInternal,
+                          "StartContainer: failed to set starting state for container \"c\": "
+                          "container is already in starting state",
+                          ""});
+  ASSERT_TRUE(manager_->start(spec("starting")).has_value());
+  ASSERT_TRUE(reaches("starting", api::WorkloadState::kRunning)) << statusOf("starting").message;
+  EXPECT_EQ(runtime_.containers().size(), 1u);
+}
+
 }  // namespace
 }  // namespace zp::agent

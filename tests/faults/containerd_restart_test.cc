@@ -21,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "agent_test_support.h"
 #include "scenario_support.h"
 
 namespace zp::faults {
@@ -236,6 +237,14 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
     }
   }
 
+  // How often the agent met what an interrupted runtime call leaves (§4 "Faults").
+  const std::string agent_log = agent_it::readFile(dir_ / (agent.id + ".log"));
+  auto occurrences = [&](const std::string& needle) {
+    int n = 0;
+    for (auto at = agent_log.find(needle); at != std::string::npos; at = agent_log.find(needle, at + 1)) ++n;
+    return n;
+  };
+
   FaultFigures figures;
   figures.scenario = "containerd-restart";
   figures.faults = std::to_string(restarts) + " x containerd restart (SIGKILL and clean stop, down 0-5 s)";
@@ -253,6 +262,8 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
                      {"wrong_final_sampled", wrong_final},
                      {"exit_status_lost_by_runtime", exit_lost_.size()},
                      {"refused", refused},
+                     {"sandboxes_left_not_ready_replaced", occurrences("left not ready by an interrupted start")},
+                     {"containers_replaced_after_interrupted_start", occurrences("after an interrupted start (")},
                      {"states_sampled", states_seen_},
                      {"problems", problems}};
   report(figures);

@@ -203,7 +203,7 @@ bool WorkloadManager::refresh(const EntryPtr& entry) {
   } else if (detail.error().code == Code::kNotFound) {
     setFailed(entry, api::reason::kContainerMissing,
               "container " + container_id + " disappeared from the runtime");
-  } else if (detail.error().code == Code::kUnavailable) {
+  } else if (noAnswer(detail.error())) {
     markStale(entry, detail.error());
     return false;
   } else {
@@ -218,8 +218,10 @@ Status WorkloadManager::sweep() {
   if (!snapshot) {
     const Error error = snapshot.error();
     auto entries = sweepable();
-    if (error.code == Code::kUnavailable) {
-      // Nothing can be read: what the registry holds is no longer fresh.
+    if (noAnswer(error)) {
+      // Nothing can be read (the runtime is unreachable, or silent past the
+      // listing's deadline): what the registry holds is no longer fresh.
+      // Checking each workload would wait out a deadline per workload.
       for (const auto& entry : entries) markStale(entry, error);
       return fail(error);
     }

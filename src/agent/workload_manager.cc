@@ -32,14 +32,6 @@ std::string newUid() {
   return uid;
 }
 
-// The runtime gave no answer: it could not be reached, or the call outlasted
-// its deadline (a runtime that hangs, e.g. a stopped containerd). Nothing was
-// decided about the container: stop and remove repeat the step once the
-// runtime answers again.
-bool noAnswer(const Error& error) {
-  return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded;
-}
-
 // Whether `spec` is the one `identity` was made from.
 bool sameSpec(const WorkloadIdentity& identity, const api::WorkloadSpec& spec) {
   if (identity.spec_complete) return identity.spec == spec;
@@ -84,6 +76,10 @@ void WorkloadManager::deliverChanges() {
     lock.lock();
   }
   delivering_ = false;
+}
+
+bool WorkloadManager::noAnswer(const Error& error) {
+  return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded;
 }
 
 WorkloadManager::EntryPtr WorkloadManager::find(const std::string& id) const {

@@ -243,6 +243,13 @@ class WorkloadManager {
   // Hands the queued statuses to the observer, in order (on events_).
   void deliverChanges();
 
+  // The runtime gave no answer: it could not be reached, or the call
+  // outlasted its deadline (a runtime that hangs, e.g. a stopped containerd).
+  // Nothing was decided about the container: stop and remove repeat the
+  // step once the runtime answers again, and a sweep shows its workloads
+  // Unknown.
+  static bool noAnswer(const Error& error);
+
   EntryPtr find(const std::string& id) const;
   // find(), or kNotFound naming the node.
   Result<EntryPtr> existing(const std::string& id) const;

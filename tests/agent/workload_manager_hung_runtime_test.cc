@@ -55,3 +55,25 @@ TEST_F(WorkloadManagerTest, ARemovalPastItsDeadlineIsRepeated) {
 
 }  // namespace
 }  // namespace zp::agent
+
+namespace zp::agent {
+namespace {
+
+// A sweep whose listing outlasts its deadline found the runtime silent: its
+// workloads are shown Unknown at once, not checked one by one (each check
+// would wait out a deadline of its own, and the sweep would show nothing
+// for as long).
+TEST_F(WorkloadManagerTest, AListingPastItsDeadlineShowsTheWorkloadsUnknown) {
+  run("listed");
+  runtime_.failSnapshot(deadline("ListContainers"));
+  EXPECT_FALSE(manager_->sweep().has_value());
+  const auto st = statusOf("listed");
+  EXPECT_EQ(st.state, api::WorkloadState::kUnknown) << st.message;
+  EXPECT_EQ(st.reason, "RuntimeUnavailable");
+  runtime_.failSnapshot(std::nullopt);
+  EXPECT_TRUE(manager_->sweep().has_value());
+  EXPECT_EQ(statusOf("listed").state, api::WorkloadState::kRunning);
+}
+
+}  // namespace
+}  // namespace zp::agent

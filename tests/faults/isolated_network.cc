@@ -104,14 +104,18 @@ Result<std::unique_ptr<IsolatedNetwork>> IsolatedNetwork::create(const std::stri
 IsolatedNetwork::~IsolatedNetwork() { remove(); }
 
 void IsolatedNetwork::remove() {
-  if (route_added_) (void)run("ip route del unreachable " + subnet_ + " metric 4242");
+  // Output discarded: the cleanup must not depend on the log's directory
+  // still being there.
+  const auto quietly = [](const std::string& command) {
+    (void)std::system((command + " >/dev/null 2>&1").c_str());
+  };
+  if (route_added_) quietly("ip route del unreachable " + subnet_ + " metric 4242");
   route_added_ = false;
   if (netns_.empty()) return;
   // Deleting the namespace destroys its end of the pair, and with it the host end.
-  (void)run("ip netns del " + shellQuote(netns_));
-  if (capture("ip link show " + shellQuote(host_if_))) {
-    (void)run("ip link del " + shellQuote(host_if_));
-  }
+  quietly("ip netns del " + shellQuote(netns_));
+  if (capture("ip link show " + shellQuote(host_if_)))
+    quietly("ip link del " + shellQuote(host_if_));
   netns_.clear();
 }
 

@@ -415,16 +415,51 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
 
   bool start_refused = false;
   bool start_interrupted = false;  // a StartContainer got no answer
+  // When the runtime first said an earlier start is still in progress.
+  std::optional<std::chrono::steady_clock::time_point> in_progress_since;
+  // Replacements of this attempt's container so far: a runtime that keeps
+  // refusing new containers too fails the workload instead of looping.
+  int replacements = 0;
+  constexpr int kMaxReplacements = 3;
+  // After a failed replacement: the container it removed, or "" when the
+  // removal went through (then the next try finds or creates it anew).
+  const auto afterFailedReplacement = [&] {
+    std::lock_guard lock(mutex_);
+    container_id = entry->container_id;
+  };
   auto starting = untilAnswered(entry, "starting the container", [&]() -> Status {
+    if (container_id.empty()) {
+      // A replacement removed the container and its create failed: adopt
+      // what a lost create reply made, or create the attempt again.
+      auto found = runtime_.findContainer(cls, sandbox_id, attempt);
+      if (!found) return fail(found.error());
+      std::string id;
+      if (*found) {
+        id = **found;
+      } else {
+        auto made = runtime_.createContainer(identity, sandbox_id, attempt);
+        if (!made) {
+          start_refused = !isTransient(made.error());
+          return fail(made.error());
+        }
+        id = *made;
+      }
+      container_id = id;
+      std::lock_guard lock(mutex_);
+      entry->container_id = id;
+      entry->status.container_id = id;
+      changedLocked(*entry);
+    }
     // Inspect first: after a lost reply the container may be running already.
     auto detail = runtime_.inspectContainer(cls, container_id);
     if (!detail) return fail(detail.error());
-    if (startCutShort(*detail)) {
+    if (startCutShort(*detail) && replacements++ < kMaxReplacements) {
       // An earlier start's caller went away (this agent before a restart, or
       // a call past its deadline) and the runtime cancelled it before the
       // process ran: start a new container instead.
       auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, detail->message);
       if (!replaced) {
+        afterFailedReplacement();
         start_refused = !isTransient(replaced.error());
         return fail(replaced.error());
       }
@@ -435,16 +470,28 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     if (detail->state == ObjectState::kCreated) {
       Status s = runtime_.startContainer(cls, container_id);
       if (!s && startInProgress(s.error())) {
-        // Look again once the runtime has finished the other start.
+        // The runtime is still finishing a start this agent lost (it was
+        // cut short): look again once that is done, for as long as a
+        // runtime restart is waited for; then the workload fails.
+        start_interrupted = true;
+        const auto now = std::chrono::steady_clock::now();
+        if (!in_progress_since) in_progress_since = now;
+        if (now - *in_progress_since > options_.ready_wait) {
+          start_refused = true;
+          return fail(Code::kInternal, "the runtime kept an earlier start of the container in "
+                                       "progress: " + s.error().message);
+        }
         return fail(Code::kUnavailable, s.error().message);
       }
-      if (!s && start_interrupted && s.error().code == Code::kAlreadyExists) {
+      if (!s && start_interrupted && s.error().code == Code::kAlreadyExists &&
+          replacements++ < kMaxReplacements) {
         // The runtime restarted during the interrupted start: it kept the
         // task that start made (not started) with the container still
         // created, and refuses every further start. The process never ran:
         // replace the container and start the new one.
         auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, s.error().message);
         if (!replaced) {
+          afterFailedReplacement();
           start_refused = !isTransient(replaced.error());
           return fail(replaced.error());
         }

@@ -70,8 +70,12 @@ bool startCutShort(const ContainerDetail& detail) {
   if (detail.state != ObjectState::kExited || detail.reason != "StartError") return false;
   const auto says = [&](std::string_view text) { return detail.message.find(text) != std::string::npos; };
   // Cancelled in the CRI service, or while the task's shim was being started
-  // (the shim's start command is killed with the call's context).
-  return says("context canceled") || (says("failed to start shim") && says("signal: killed"));
+  // (the shim's start command is killed with the call's context). Only
+  // containerd's own wording of those two: any other StartError is the
+  // workload's.
+  return (says("failed to start containerd task") && says(": context canceled")) ||
+         (says("failed to create containerd task: failed to start shim") &&
+          says("signal: killed"));
 }
 
 bool startInProgress(const Error& error) {

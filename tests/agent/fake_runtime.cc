@@ -151,9 +151,10 @@ void FakeRuntime::finishStop(const std::string& container_id) {
   for (auto& d : done) d(ok());
 }
 
-void FakeRuntime::interruptNextStart() {
+void FakeRuntime::interruptNextStart(std::optional<Error> then_fail_create) {
   std::lock_guard lock(mutex_);
   interrupt_start_ = true;
+  fail_create_after_interrupt_ = std::move(then_fail_create);
 }
 
 void FakeRuntime::loseNextRunSandboxReply() {
@@ -366,6 +367,11 @@ Status FakeRuntime::startContainer(std::string_view, std::string_view container_
     if (interrupt_start_) {
       interrupt_start_ = false;
       unstartable_.insert(it->first);
+      if (fail_create_after_interrupt_) {
+        fail_next_.insert_or_assign("createContainer",
+                                    std::pair{std::move(*fail_create_after_interrupt_), 1});
+        fail_create_after_interrupt_.reset();
+      }
       return fail(Code::kUnavailable, "fake runtime: StartContainer: Socket closed");
     }
     it->second.state = ObjectState::kRunning;

@@ -61,7 +61,8 @@ class FakeRuntime final : public Runtime {
   // The next StartContainer is cut short by a runtime restart: it reports
   // kUnavailable, and the container stays created with its task left behind,
   // so every later StartContainer of it is kAlreadyExists (containerd 1.6).
-  void interruptNextStart();
+  // With `then_fail_create`, the next CreateContainer after it fails so.
+  void interruptNextStart(std::optional<Error> then_fail_create = std::nullopt);
   // The next `times` calls of `call` ("runSandbox", "findSandbox",
   // "createContainer", "startContainer", "stopContainer", "stopSandbox" or
   // "removeWorkload")
@@ -148,6 +149,7 @@ class FakeRuntime final : public Runtime {
   std::set<std::string> held_stops_;
   bool lose_run_reply_ = false;
   bool interrupt_start_ = false;
+  std::optional<Error> fail_create_after_interrupt_;
   std::set<std::string> unstartable_;  // containers an interrupted start left
   std::map<std::string, std::pair<Error, int>> fail_next_;  // failNext(): error, calls left
   // The failure failNext() set for `call`, taken; ok() if none. Call with mutex_ held.

@@ -57,6 +57,25 @@ TEST(StatusMappingTest, OtherRuntimeReasonsOfAZeroExitStaySucceeded) {
   EXPECT_EQ(s.state, WorkloadState::kSucceeded);
 }
 
+TEST(StatusMappingTest, OnlyContainerdsWordingOfACancelledStartIsCutShort) {
+  const auto exited = [](std::string reason, std::string message) {
+    return ContainerDetail{ObjectState::kExited, 128, std::move(reason), std::move(message), {}, {}};
+  };
+  EXPECT_TRUE(startCutShort(exited(
+      "StartError", "failed to start containerd task \"abc\": context canceled: unknown")));
+  EXPECT_TRUE(startCutShort(exited("StartError",
+                                   "failed to create containerd task: failed to start shim: start "
+                                   "failed: : signal: killed: unknown")));
+  // The workload's own start failures stay failures.
+  EXPECT_FALSE(startCutShort(exited(
+      "StartError", "failed to create containerd task: OCI runtime create failed: hook: context "
+                    "canceled: unknown")));
+  EXPECT_FALSE(startCutShort(exited("StartError", "exec: \"nope\": executable file not found")));
+  EXPECT_FALSE(startCutShort(exited("OOMKilled", "signal: killed")));
+  EXPECT_FALSE(startCutShort(exited(
+      "Error", "failed to start containerd task \"abc\": context canceled: unknown")));
+}
+
 TEST(StatusMappingTest, UnknownStaysUnknown) {
   api::WorkloadStatus s;
   applyContainerDetail({ObjectState::kUnknown, {}, "", "", {}, {}}, s);

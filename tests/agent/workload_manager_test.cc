@@ -207,6 +207,17 @@ TEST_F(WorkloadManagerTest, AStartInterruptedByARuntimeRestartReplacesTheContain
   EXPECT_EQ(runtime_.sandboxes().size(), 1u);
 }
 
+TEST_F(WorkloadManagerTest, AReplacementWhoseCreateFailsIsCreatedAgainOnTheNextTry) {
+  runtime_.interruptNextStart(Error{Code::kUnavailable, "fake runtime: Socket closed", {}});
+  ASSERT_TRUE(manager_->start(spec("replaced-late")).has_value());
+  ASSERT_TRUE(reaches("replaced-late", api::WorkloadState::kRunning))
+      << statusOf("replaced-late").message;
+  const auto containers = runtime_.containers();
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(statusOf("replaced-late").container_id, containers.begin()->first);
+  EXPECT_EQ(containers.begin()->second.state, ObjectState::kRunning);
+}
+
 TEST_F(WorkloadManagerTest, StatusesReadWhileTheRuntimeIsDownAreShownUnknown) {
   run("steady");
   runtime_.setDown(true);

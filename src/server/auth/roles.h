@@ -21,7 +21,7 @@ std::optional<Role> parseRole(std::string_view name);
 enum class Permission {
   kPublic,           // no token at all: GET /healthz
   kAuthenticated,    // any valid API token (not a join token): paths no route matches (400/404/405)
-  kRead,             // GET/HEAD of workloads, nodes, trust levels
+  kRead,             // GET/HEAD of workloads, nodes, trust levels, /stats
   kReadLogs,         // GET /workloads/{id}/logs
   kManageWorkloads,  // POST /workloads, DELETE /workloads/{id}
   kProbeNodes,       // POST /nodes/{id}/probe: verify a node's isolation now

@@ -204,6 +204,7 @@ void BM_AgentStartPath(benchmark::State& state, const std::string& runtime_class
   auto client = cri::Client::create(env("ZONEPLANE_CRI_ENDPOINT"));
   if (!runtime || !client) return state.SkipWithError("cannot create CRI clients");
   boost::asio::thread_pool workers(4);
+  boost::asio::thread_pool events(1);
   agent::WorkloadManager::Options options;
   options.node_id = config.node_id;
   options.capacity = {4096, 4000};
@@ -211,7 +212,7 @@ void BM_AgentStartPath(benchmark::State& state, const std::string& runtime_class
   options.version = "bench";
   options.uid_range = config.uid_range;
   agent::WorkloadManager manager(options, **runtime, SystemClock::instance(),
-                                 workers.get_executor());
+                                 workers.get_executor(), events.get_executor());
   int n = 0;
   for (auto _ : state) {
     const auto spec = benchSpec(1000 + n++, runtime_class);

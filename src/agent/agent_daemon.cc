@@ -48,7 +48,8 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
       options_(std::move(options)),
       workers_(std::make_unique<asio::thread_pool>(options_.worker_threads)),
       control_(std::make_unique<asio::thread_pool>(options_.control_threads)),
-      sweeper_(std::make_unique<asio::thread_pool>(1)) {
+      sweeper_(std::make_unique<asio::thread_pool>(1)),
+      events_(std::make_unique<asio::thread_pool>(1)) {
   WorkloadManager::Options manager_options;
   manager_options.node_id = config_.node_id;
   manager_options.capacity = effectiveCapacity(config_);
@@ -63,7 +64,8 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
       std::chrono::milliseconds(config_.restart_backoff_initial_ms);
   manager_options.restart_backoff_max = std::chrono::seconds(config_.restart_backoff_max_seconds);
   manager_ = std::make_unique<WorkloadManager>(std::move(manager_options), runtime_,
-                                               SystemClock::instance(), workers_->get_executor());
+                                               SystemClock::instance(), workers_->get_executor(),
+                                               events_->get_executor());
   ProbeRunner::Options probe_options;
   probe_options.image = config_.probe.image;
   probe_options.targets = probeTargets(config_);
@@ -97,9 +99,11 @@ AgentDaemon::~AgentDaemon() {
   sweeper_->join();
   control_->join();
   workers_->join();
+  events_->join();
   sweeper_.reset();
   control_.reset();
   workers_.reset();
+  events_.reset();
 }
 
 void AgentDaemon::requestStop() {
@@ -233,6 +237,7 @@ Status AgentDaemon::run() {
   sweeper_->join();
   control_->join();
   workers_->join();
+  events_->join();  // after the others: it delivers the last changes they made
   // Drain what the io_context still holds (connection coroutines) before destruction.
   io_.restart();
   io_.poll();

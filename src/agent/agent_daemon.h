@@ -1,8 +1,10 @@
 #pragma once
 // AgentDaemon: one zoneplane-agent, wired. Owns the network io_context (one
-// thread: the caller of run()), three pools — the workers (start pipelines),
-// the control pool (stops and removals) and a single sweeper thread (the
-// status sweep, which so never waits behind a stop or a pull) — the workload
+// thread: the caller of run()), four pools — the workers (start pipelines),
+// the control pool (stops and removals), a single sweeper thread (the
+// status sweep, which so never waits behind a stop or a pull) and a single
+// events thread (status changes handed to the protocol server, which so are
+// pushed while every other thread waits for a hung runtime) — the workload
 // manager, the isolation monitor (its own thread, one probe at a time), the
 // protocol server (which pushes the manager's status changes to
 // subscribed connections) and the sweep timer (`status_interval_ms`). Pipelines, stops and
@@ -65,6 +67,7 @@ class AgentDaemon {
   std::unique_ptr<boost::asio::thread_pool> workers_;
   std::unique_ptr<boost::asio::thread_pool> control_;
   std::unique_ptr<boost::asio::thread_pool> sweeper_;
+  std::unique_ptr<boost::asio::thread_pool> events_;
   std::unique_ptr<WorkloadManager> manager_;
   // The isolation probes (docs/architecture.md §10.2): the monitor's thread
   // runs them one at a time through the runner; the runner outlives it.

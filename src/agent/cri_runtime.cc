@@ -196,7 +196,20 @@ Result<std::optional<std::string>> CriRuntime::findSandbox(const WorkloadIdentit
   auto listed = b->client->listPodSandbox(filter);
   if (!listed) return fail(listed.error());
   for (const auto& sb : *listed) {
-    if (sb.metadata().attempt() == identity.attempt) return std::optional<std::string>(sb.id());
+    if (sb.metadata().attempt() != identity.attempt) continue;
+    if (sb.state() == cri::v1::SANDBOX_READY) return std::optional<std::string>(sb.id());
+    // Not ready: its start was cut short (the runtime went away during
+    // RunPodSandbox and came back without its pause task). No container can
+    // run in it, and it holds the name a new RunPodSandbox needs: remove it
+    // (stop first, which releases its network) so the caller runs a new one.
+    spdlog::warn("workload \"{}\": removing sandbox {}, left not ready by an interrupted start",
+                 identity.spec.id, sb.id());
+    if (auto s = b->client->stopPodSandbox(sb.id()); !s && s.error().code != Code::kNotFound) {
+      return fail(s.error());
+    }
+    if (auto s = b->client->removePodSandbox(sb.id()); !s && s.error().code != Code::kNotFound) {
+      return fail(s.error());
+    }
   }
   return std::optional<std::string>();
 }

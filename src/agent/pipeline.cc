@@ -286,6 +286,33 @@ asio::awaitable<std::optional<ImageFacts>> WorkloadManager::ensureImage(EntryPtr
   }
 }
 
+// Replaces a container the runtime will not start (its interrupted start
+// left a task behind): removes it and creates the same attempt again.
+// Returns the new container's id; an error (the removal or the create) is
+// the step's outcome, retried when transient. Call with entry->op held.
+Result<std::string> WorkloadManager::replaceUnstartable(const EntryPtr& entry,
+                                                       const std::string& sandbox_id,
+                                                       const std::string& container_id,
+                                                       unsigned attempt, const Error& refusal) {
+  const auto& identity = entry->identity;
+  spdlog::warn("workload \"{}\": container {} cannot be started after an interrupted start ({}); "
+               "replacing it",
+               identity.spec.id, container_id, refusal.message);
+  if (auto s = runtime_.removeContainer(identity, container_id, attempt); !s) return fail(s.error());
+  {
+    std::lock_guard lock(mutex_);
+    entry->container_id.clear();
+    entry->status.container_id.clear();
+  }
+  auto made = runtime_.createContainer(identity, sandbox_id, attempt);
+  if (!made) return fail(made.error());
+  std::lock_guard lock(mutex_);
+  entry->container_id = *made;
+  entry->status.container_id = *made;
+  changedLocked(*entry);
+  return *made;
+}
+
 // Image -> sandbox -> container -> start. Resumes where a previous attempt
 // stopped (sandbox_id / container_id already set after recovery). Checks for
 // cancellation before every step; stop()/remove() clean up what was made.
@@ -386,12 +413,28 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
   }
 
   bool start_refused = false;
+  bool start_interrupted = false;  // a StartContainer got no answer
   auto starting = untilAnswered(entry, "starting the container", [&]() -> Status {
     // Inspect first: after a lost reply the container may be running already.
     auto detail = runtime_.inspectContainer(cls, container_id);
     if (!detail) return fail(detail.error());
     if (detail->state == ObjectState::kCreated) {
-      if (auto s = runtime_.startContainer(cls, container_id); !s) {
+      Status s = runtime_.startContainer(cls, container_id);
+      if (!s && start_interrupted && s.error().code == Code::kAlreadyExists) {
+        // The runtime restarted during the interrupted start: it kept the
+        // task that start made (not started) with the container still
+        // created, and refuses every further start. The process never ran:
+        // replace the container and start the new one.
+        auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, s.error());
+        if (!replaced) {
+          start_refused = !isTransient(replaced.error());
+          return fail(replaced.error());
+        }
+        container_id = *replaced;
+        s = runtime_.startContainer(cls, container_id);
+      }
+      if (!s) {
+        start_interrupted = start_interrupted || isTransient(s.error());
         start_refused = !isTransient(s.error());
         return s;
       }

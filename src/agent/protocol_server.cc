@@ -1,5 +1,7 @@
 #include "agent/protocol_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +12,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <tuple>
 
@@ -30,6 +34,23 @@ namespace {
 std::string heldBack(std::size_t count) {
   if (count == 0) return {};
   return " (and " + std::to_string(count) + " more since the last line like it, not logged)";
+}
+
+// TCP keepalive on an accepted connection: after 30 s without a packet the
+// kernel probes the peer, 3 times 10 s apart, then ends the connection. A
+// peer that vanished without closing (a partition that outlasted its FIN, a
+// host that lost power) so leaves no half-open connection behind, even one
+// that subscribes (never closed for being idle). Best effort: a failure is
+// logged and the connection served anyway.
+void enableKeepalive(tcp::socket& socket, const std::string& peer) {
+  const int fd = socket.native_handle();
+  const int on = 1, idle_s = 30, interval_s = 10, probes = 3;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes) != 0) {
+    spdlog::warn("connection {}: cannot enable TCP keepalive: {}", peer, std::strerror(errno));
+  }
 }
 
 }  // namespace
@@ -194,10 +215,13 @@ asio::awaitable<void> ProtocolServer::acceptLoop() {
     }
     boost::system::error_code peer_ec;
     const auto remote = socket.remote_endpoint(peer_ec);
+    const std::string peer =
+        peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    enableKeepalive(socket, peer);
     auto conn = std::make_shared<Connection>(
         tls_ ? tls::Transport(std::move(socket), *tls_) : tls::Transport(std::move(socket)),
         limits_.max_stream_backlog);
-    conn->peer = peer_ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    conn->peer = peer;
     if (openConnections() >= limits_.max_connections + limits_.subscriber_reserve && !evictIdlest()) {
       spdlog::warn("refusing connection from {}: {} connections open, all subscribed", conn->peer,
                    connections_.size());

@@ -32,6 +32,14 @@ std::string newUid() {
   return uid;
 }
 
+// The runtime gave no answer: it could not be reached, or the call outlasted
+// its deadline (a runtime that hangs, e.g. a stopped containerd). Nothing was
+// decided about the container: stop and remove repeat the step once the
+// runtime answers again.
+bool noAnswer(const Error& error) {
+  return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded;
+}
+
 // Whether `spec` is the one `identity` was made from.
 bool sameSpec(const WorkloadIdentity& identity, const api::WorkloadSpec& spec) {
   if (identity.spec_complete) return identity.spec == spec;
@@ -41,11 +49,12 @@ bool sameSpec(const WorkloadIdentity& identity, const api::WorkloadSpec& spec) {
 }  // namespace
 
 WorkloadManager::WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
-                                 asio::any_io_executor workers)
+                                 asio::any_io_executor workers, asio::any_io_executor events)
     : options_(std::move(options)),
       runtime_(runtime),
       clock_(clock),
       workers_(std::move(workers)),
+      events_(std::move(events)),
       pulls_(options_.max_pulls_per_registry),
       uids_(options_.uid_range) {}
 
@@ -61,7 +70,7 @@ void WorkloadManager::changedLocked(Entry& entry) {
   changes_.push_back(entry.status);
   if (!delivering_) {
     delivering_ = true;
-    asio::post(workers_, [this] { deliverChanges(); });
+    asio::post(events_, [this] { deliverChanges(); });
   }
 }
 
@@ -427,9 +436,10 @@ asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::secon
                      });
     Status stopped = co_await std::move(stopping);
     if (stopped) break;
-    if (stopped.error().code == Code::kUnavailable) {
-      // The runtime went away mid-stop (say, it restarted): once it answers
-      // again, stop again with what is left of the grace period.
+    if (noAnswer(stopped.error())) {
+      // The runtime went away or hung mid-stop (say, it restarted or was
+      // paused): once it answers again, stop again with what is left of the
+      // grace period.
       auto back = awaitRuntime(entry, give_up, backoff);
       const bool is_back = co_await std::move(back);
       if (!is_back) co_return stopped;
@@ -460,7 +470,7 @@ asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::secon
       const std::string sandbox_id = runtimeIds(entry).first;
       if (!sandbox_id.empty()) result = runtime_.stopSandbox(cls, sandbox_id);
     }
-    if (result || result.error().code != Code::kUnavailable) co_return result;
+    if (result || !noAnswer(result.error())) co_return result;
     auto back = awaitRuntime(entry, give_up, backoff);
     const bool is_back = co_await std::move(back);
     if (!is_back) co_return result;
@@ -540,7 +550,7 @@ asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::sec
       sandbox_id = runtimeIds(entry).first;
       removed = runtime_.removeWorkload(entry->identity, sandbox_id);
     }
-    if (removed || removed.error().code != Code::kUnavailable) break;
+    if (removed || !noAnswer(removed.error())) break;
     auto back = awaitRuntime(entry, give_up, backoff);
     const bool is_back = co_await std::move(back);
     if (!is_back) break;

@@ -1,14 +1,17 @@
 #pragma once
 // WorkloadManager: the agent's registry of workloads and every operation on
 // them. It owns the registry and the per-registry pull limiter; it uses (does
-// not own) a Runtime, a Clock and an executor for start pipelines.
+// not own) a Runtime, a Clock, an executor for start pipelines and one for
+// telling the observer.
 //
 // Threading: all public methods are thread-safe. start(), status(), list()
 // and nodeInfo() only touch memory: the network executor may call them.
 // stop() and remove() are coroutines for a pool executor; recover() and
 // sweep() block (runtime listings): call them from the daemon's own sweeper
 // thread, so a sweep never waits behind stops or pulls. The observer
-// (setObserver) is called on the workers executor.
+// (setObserver) is called on the `events` executor, never on the workers:
+// their threads may all be blocked in runtime calls (a hung runtime holds
+// each until its deadline), and a status change must not wait for them.
 //
 // Restarts (restart_policy, restarts.cc): an exit the policy restarts shows
 // Pending/BackOff; the sweep launches the start pipeline again once the
@@ -97,14 +100,16 @@ class WorkloadManager {
     std::chrono::milliseconds restart_backoff_reset{std::chrono::minutes(10)};
   };
 
+  // `workers` runs start pipelines; `events` only the observer's calls (it
+  // must not be an executor whose threads wait for the runtime).
   WorkloadManager(Options options, Runtime& runtime, const Clock& clock,
-                  boost::asio::any_io_executor workers);
+                  boost::asio::any_io_executor workers, boost::asio::any_io_executor events);
   WorkloadManager(const WorkloadManager&) = delete;
   WorkloadManager& operator=(const WorkloadManager&) = delete;
 
   // Told every change of a workload's status (any field: state, reason,
   // message, exit code, restart count, runtime ids, user), once per change
-  // and in the order the changes happened. Called on the workers executor,
+  // and in the order the changes happened. Called on the events executor,
   // one call at a time and outside every lock of the manager; it must return
   // quickly (hand the status over) and may call the manager. Not told when a
   // workload is forgotten (removed). Set once, before recover() and before
@@ -141,14 +146,15 @@ class WorkloadManager {
 
   // Stops the workload's container (SIGKILL after `grace`, waited for without
   // a thread) and its sandbox; the record stays, in a final state. A pull in
-  // progress is cancelled. A runtime that restarts meanwhile is waited for
-  // (Options::ready_wait past the grace period).
+  // progress is cancelled. A runtime that restarts meanwhile, or hangs (a
+  // call past its deadline), is waited for (Options::ready_wait past the
+  // grace period), then the step is repeated.
   boost::asio::awaitable<Result<api::WorkloadStatus>> stop(std::string id,
                                                            std::chrono::seconds grace);
   // Stops and removes sandbox, container and logs, then forgets the workload.
   // A pull in progress is cancelled and frees its slot at once. A runtime
-  // that restarts meanwhile is waited for (Options::ready_wait); on another
-  // runtime error the workload is kept (and resumed). With `uid` set, only
+  // that restarts or hangs meanwhile is waited for (Options::ready_wait); on
+  // another runtime error the workload is kept (and resumed). With `uid` set, only
   // that submission is removed: a workload of another uid is left untouched
   // and the result is OK (the fence of docs/architecture.md §8.6).
   boost::asio::awaitable<Status> remove(std::string id, std::chrono::seconds grace,
@@ -234,7 +240,7 @@ class WorkloadManager {
   // differs from the last one queued and the entry is registered, and
   // schedules a delivery. Call with `mutex_` held, right after the change.
   void changedLocked(Entry& entry);
-  // Hands the queued statuses to the observer, in order (on workers_).
+  // Hands the queued statuses to the observer, in order (on events_).
   void deliverChanges();
 
   EntryPtr find(const std::string& id) const;
@@ -311,6 +317,11 @@ class WorkloadManager {
   // attempts' logs). Best effort: what is left is tried again after the next
   // restart, and goes with the sandbox in any case.
   void removePrevious(const EntryPtr& entry);
+  // The pipeline's replacement of a container whose start the runtime
+  // refuses after an interrupted start (pipeline.cc). Call with entry->op held.
+  Result<std::string> replaceUnstartable(const EntryPtr& entry, const std::string& sandbox_id,
+                                         const std::string& container_id, unsigned attempt,
+                                         const Error& refusal);
 
   // ---- recovery and sweeps (recovery.cc)
   void adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,
@@ -328,6 +339,7 @@ class WorkloadManager {
   Runtime& runtime_;
   const Clock& clock_;
   boost::asio::any_io_executor workers_;
+  boost::asio::any_io_executor events_;
   PullLimiter pulls_;
   mutable std::mutex mutex_;
   std::map<std::string, EntryPtr> entries_;

@@ -31,6 +31,8 @@ Code codeFromHttpStatus(int status) {
       return Code::kUnavailable;
     case 504:
       return Code::kDeadlineExceeded;
+    case 507:
+      return Code::kStorageFull;
     default:
       return Code::kInternal;
   }

@@ -5,13 +5,14 @@
 
 namespace zp {
 namespace {
-constexpr std::array<std::pair<Code, std::string_view>, 12> kNames{{
+constexpr std::array<std::pair<Code, std::string_view>, 13> kNames{{
     {Code::kInvalidArgument, "InvalidArgument"},
     {Code::kNotFound, "NotFound"},
     {Code::kAlreadyExists, "AlreadyExists"},
     {Code::kFailedPrecondition, "FailedPrecondition"},
     {Code::kResourceExhausted, "ResourceExhausted"},
     {Code::kUnavailable, "Unavailable"},
+    {Code::kStorageFull, "StorageFull"},
     {Code::kDeadlineExceeded, "DeadlineExceeded"},
     {Code::kCancelled, "Cancelled"},
     {Code::kUnimplemented, "Unimplemented"},

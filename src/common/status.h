@@ -18,6 +18,7 @@ enum class Code {
   kFailedPrecondition,  // operation not valid in the current state (409)
   kResourceExhausted,   // too large / no capacity (413 / 503)
   kUnavailable,         // peer unreachable (503)
+  kStorageFull,         // the server's own storage is full: nothing was written (507)
   kDeadlineExceeded,    // a deadline passed (504)
   kCancelled,           // the caller gave up or the process is stopping
   kUnimplemented,       // the peer does not know the operation

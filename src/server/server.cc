@@ -80,6 +80,12 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
       access_handlers_(tokens_, commits_,
                        [this] { return ca_ ? std::string(ca_->fingerprint()) : std::string(); }),
       join_handler_(tokens_, registry_, ca_),
+      stats_handler_([this] {
+        return ServerStats{.http_connections = http_.openConnections(),
+                           .watchers = hub_.watcherCount(),
+                           .commit_backlog = commits_.pending(),
+                           .nodes = registry_.linkLoads()};
+      }),
       http_(io.get_executor(), router_, options_.http),
       tick_timer_(io) {
   registry_.setListener(&service_);
@@ -90,6 +96,7 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
   policy_handlers_.addRoutes(router_);
   access_handlers_.addRoutes(router_);
   join_handler_.addRoutes(router_);
+  stats_handler_.addRoutes(router_);
   router_.setAccessControl(&access_);
 }
 

@@ -27,6 +27,7 @@
 #include "server/http/node_handlers.h"
 #include "server/http/policy_handlers.h"
 #include "server/http/router.h"
+#include "server/http/stats_handler.h"
 #include "server/http/watch_handler.h"
 #include "server/http/workload_handlers.h"
 #include "server/image_policy.h"
@@ -134,6 +135,7 @@ class Server {
   PolicyHandlers policy_handlers_;
   AccessHandlers access_handlers_;
   JoinHandler join_handler_;
+  StatsHandler stats_handler_;  // reads http_ (below) only when a request comes
   Router router_;
   HttpServer http_;
   boost::asio::steady_timer tick_timer_;

@@ -47,6 +47,11 @@ std::size_t CommitQueue::transactions() const {
   return transactions_;
 }
 
+std::size_t CommitQueue::pending() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 void CommitQueue::run() {
   for (;;) {
     std::vector<Pending> group;

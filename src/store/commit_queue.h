@@ -49,6 +49,9 @@ class CommitQueue {
 
   // Transactions applied so far (for tests and benchmarks).
   std::size_t transactions() const;
+  // Writes and reads submitted and not yet taken by the commit thread (the
+  // backlog GET /stats shows).
+  std::size_t pending() const;
 
  private:
   // A batch of writes, or a read job (when `read` is set).

@@ -13,7 +13,7 @@ Error toError(int rc, std::string_view what, sqlite3* db) {
   std::string_view condition;
   switch (rc & 0xff) {  // the primary result code
     case SQLITE_FULL:
-      code = Code::kUnavailable;
+      code = Code::kStorageFull;
       condition = "database disk is full";
       break;
     case SQLITE_IOERR:

@@ -20,10 +20,11 @@ struct sqlite3_stmt;
 namespace zp::store::sql {
 
 // Turns a SQLite result code into an Error: kAlreadyExists for primary-key and
-// unique constraint violations; kUnavailable for conditions of the machine
-// rather than of the data — a full disk ("database disk is full"), an I/O
-// error ("database I/O error"), a lock still held by another connection after
-// the busy timeout ("database is locked"); kInternal for everything else. The
+// unique constraint violations; kStorageFull for a full disk or the size limit
+// ("database disk is full"); kUnavailable for the other conditions of the
+// machine rather than of the data — an I/O error ("database I/O error"), a
+// lock still held by another connection after the busy timeout ("database is
+// locked"); kInternal for everything else. The
 // message is "<what>: [<condition>: ]<sqlite message> (sqlite code N)". `db`
 // may be null.
 Error toError(int rc, std::string_view what, sqlite3* db);

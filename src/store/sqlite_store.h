@@ -41,9 +41,10 @@ namespace zp::store {
 // PutWorkload needs a non-empty spec.id and status.id == spec.id, a PutNode a
 // non-empty id, a PutToken an id, a role and a hex SHA-256; strings that cannot be JSON (invalid
 // UTF-8) are refused. A row whose JSON is corrupt makes loadWorkloads() fail with kInternal naming
-// its id; it never crashes. Errors: a full disk or an I/O error is kUnavailable
-// ("database disk is full", "database I/O error"), as is a lock held by
-// another process past the busy timeout; everything else is kInternal.
+// its id; it never crashes. Errors: a full disk is kStorageFull ("database
+// disk is full"); an I/O error is kUnavailable ("database I/O error"), as is a
+// lock held by another process past the busy timeout; everything else is
+// kInternal.
 //
 // Ownership and threads: owns its connection and prepared statements (reused
 // for every call). All methods are thread-safe: a mutex serializes them, and
@@ -53,7 +54,7 @@ class SqliteStore final : public Store {
  public:
   struct Options {
     // When set, the database may not grow past this many bytes: a write that
-    // needs more fails as a full disk would (kUnavailable). Unset: no limit
+    // needs more fails as a full disk would (kStorageFull). Unset: no limit
     // but the file system's.
     std::optional<std::int64_t> max_database_bytes = std::nullopt;
   };

@@ -121,8 +121,8 @@ class Store {
   // At most `limit` audit entries with time >= since, oldest (lowest seq) first.
   virtual Result<std::vector<AuditEntry>> loadAudit(TimePoint since, std::size_t limit) = 0;
   // Applies `batch` in order as one transaction: all of it is durable when
-  // this returns OK, none of it otherwise (kUnavailable for I/O errors and a
-  // full disk, with the cause in the message).
+  // this returns OK, none of it otherwise (kStorageFull for a full disk,
+  // kUnavailable for I/O errors, with the cause in the message).
   virtual Status apply(const std::vector<Write>& batch) = 0;
 };
 

@@ -151,6 +151,11 @@ void FakeRuntime::finishStop(const std::string& container_id) {
   for (auto& d : done) d(ok());
 }
 
+void FakeRuntime::interruptNextStart() {
+  std::lock_guard lock(mutex_);
+  interrupt_start_ = true;
+}
+
 void FakeRuntime::loseNextRunSandboxReply() {
   std::lock_guard lock(mutex_);
   lose_run_reply_ = true;
@@ -354,6 +359,15 @@ Status FakeRuntime::startContainer(std::string_view, std::string_view container_
     if (auto s = takeFailure("startContainer"); !s) return s;
     auto it = containers_.find(std::string(container_id));
     if (it == containers_.end()) return fail(Code::kNotFound, "no container");
+    if (unstartable_.contains(it->first)) {
+      return fail(Code::kAlreadyExists, "failed to create containerd task: task " + it->first +
+                                            ": already exists");
+    }
+    if (interrupt_start_) {
+      interrupt_start_ = false;
+      unstartable_.insert(it->first);
+      return fail(Code::kUnavailable, "fake runtime: StartContainer: Socket closed");
+    }
     it->second.state = ObjectState::kRunning;
     it->second.started_at = std::chrono::system_clock::now();
     hook = start_hook_;
@@ -407,6 +421,7 @@ std::shared_ptr<PendingCall> FakeRuntime::stopContainer(std::string_view,
 Status FakeRuntime::stopSandbox(std::string_view, std::string_view sandbox_id) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return s;
+  if (auto s = takeFailure("stopSandbox"); !s) return s;
   if (auto it = sandboxes_.find(std::string(sandbox_id)); it != sandboxes_.end()) {
     it->second.state = ObjectState::kNotReady;
   }

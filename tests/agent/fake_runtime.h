@@ -58,8 +58,13 @@ class FakeRuntime final : public Runtime {
   void finishStop(const std::string& container_id);
   // The next RunPodSandbox creates the sandbox but reports kUnavailable.
   void loseNextRunSandboxReply();
+  // The next StartContainer is cut short by a runtime restart: it reports
+  // kUnavailable, and the container stays created with its task left behind,
+  // so every later StartContainer of it is kAlreadyExists (containerd 1.6).
+  void interruptNextStart();
   // The next `times` calls of `call` ("runSandbox", "findSandbox",
-  // "createContainer", "startContainer", "stopContainer" or "removeWorkload")
+  // "createContainer", "startContainer", "stopContainer", "stopSandbox" or
+  // "removeWorkload")
   // fail with `error`, changing nothing.
   void failNext(const std::string& call, Error error, int times = 1);
   // snapshot() fails with `error` (nullopt: works again).
@@ -142,6 +147,8 @@ class FakeRuntime final : public Runtime {
   int cancelled_ = 0;
   std::set<std::string> held_stops_;
   bool lose_run_reply_ = false;
+  bool interrupt_start_ = false;
+  std::set<std::string> unstartable_;  // containers an interrupted start left
   std::map<std::string, std::pair<Error, int>> fail_next_;  // failNext(): error, calls left
   // The failure failNext() set for `call`, taken; ok() if none. Call with mutex_ held.
   Status takeFailure(const std::string& call);

@@ -73,6 +73,7 @@ class WorkloadManagerTest : public ::testing::Test {
     EXPECT_TRUE(eventually([&] { return !manager_ || manager_->operationsInFlight() == 0; }));
     workers_.join();
     control_.join();
+    events_.join();
   }
 
   WorkloadManager::Options options(std::size_t max_pulls = 2) const {
@@ -89,7 +90,8 @@ class WorkloadManagerTest : public ::testing::Test {
   }
   void makeManager(std::size_t max_pulls = 2) { makeManager(options(max_pulls)); }
   void makeManager(const WorkloadManager::Options& o) {
-    manager_ = std::make_unique<WorkloadManager>(o, runtime_, clock_, workers_.get_executor());
+    manager_ = std::make_unique<WorkloadManager>(o, runtime_, clock_, workers_.get_executor(),
+                                                 events_.get_executor());
   }
 
   api::WorkloadStatus statusOf(const std::string& id) {
@@ -133,6 +135,7 @@ class WorkloadManagerTest : public ::testing::Test {
   FakeClock clock_;
   boost::asio::thread_pool workers_{2};
   boost::asio::thread_pool control_{1};  // one thread: a stop that held it would block the others
+  boost::asio::thread_pool events_{1};   // the observer's calls
   std::unique_ptr<WorkloadManager> manager_;
 };
 

@@ -192,6 +192,21 @@ TEST_F(WorkloadManagerTest, ALostRunSandboxReplyAdoptsTheSandboxInsteadOfMakingT
   EXPECT_EQ(statusOf("once").sandbox_id, runtime_.sandboxes().begin()->first);
 }
 
+// containerd restarted during StartContainer keeps the container created and
+// its half-made task, and refuses to start it again ("task ... already
+// exists"): the workload is not failed; the container is replaced and runs.
+TEST_F(WorkloadManagerTest, AStartInterruptedByARuntimeRestartReplacesTheContainer) {
+  runtime_.interruptNextStart();
+  ASSERT_TRUE(manager_->start(spec("interrupted")).has_value());
+  ASSERT_TRUE(reaches("interrupted", api::WorkloadState::kRunning)) << statusOf("interrupted").message;
+  const auto containers = runtime_.containers();
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(statusOf("interrupted").container_id, containers.begin()->first);
+  EXPECT_EQ(containers.begin()->second.state, ObjectState::kRunning);
+  EXPECT_EQ(runtime_.createdContainers(), 2);
+  EXPECT_EQ(runtime_.sandboxes().size(), 1u);
+}
+
 TEST_F(WorkloadManagerTest, StatusesReadWhileTheRuntimeIsDownAreShownUnknown) {
   run("steady");
   runtime_.setDown(true);

@@ -32,6 +32,9 @@ TEST(ErrorFromResponse, FallsBackToTheHttpStatus) {
   EXPECT_EQ(e.code, Code::kUnavailable);
   EXPECT_EQ(e.message, "server replied HTTP 503 Service Unavailable");
 
+  e = errorFromResponse({507, "Insufficient Storage", ""});
+  EXPECT_EQ(e.code, Code::kStorageFull);
+
   e = errorFromResponse({404, "Not Found", R"({"error":{"code":"NotFound"}})"});
   EXPECT_EQ(e.code, Code::kNotFound);
   EXPECT_TRUE(e.message.starts_with("server replied HTTP 404 Not Found")) << e.message;

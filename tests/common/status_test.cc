@@ -22,10 +22,11 @@ TEST(StatusTest, ResultCarriesValueOrError) {
 TEST(StatusTest, CodeNamesRoundTrip) {
   for (Code c : {Code::kInvalidArgument, Code::kNotFound, Code::kAlreadyExists,
                  Code::kFailedPrecondition, Code::kResourceExhausted, Code::kUnavailable,
-                 Code::kDeadlineExceeded, Code::kCancelled, Code::kUnimplemented,
-                 Code::kInternal}) {
+                 Code::kStorageFull, Code::kDeadlineExceeded, Code::kCancelled,
+                 Code::kUnimplemented, Code::kInternal}) {
     EXPECT_EQ(codeFromName(codeName(c)), c);
   }
+  EXPECT_EQ(codeName(Code::kStorageFull), "StorageFull");
   EXPECT_EQ(codeFromName("NoSuchCode"), Code::kInternal);
 }
 

@@ -117,7 +117,7 @@ std::string E2eTest::defaultServerToml() const {
   std::ofstream(config) << toml.value_or(defaultServerToml());
   if (auto token = ensureAdminToken(); !token) return token;
   std::vector<std::string> argv{ZP_SERVER_BINARY, "--config",   config.string(),      "--listen",
-                                "127.0.0.1:0",    "--data-dir", server_dir_.string(), "--tls-cert",
+                                server_listen_,    "--data-dir", server_dir_.string(), "--tls-cert",
                                 pki_.server.cert, "--tls-key",  pki_.server.key,      "--tls-ca",
                                 pki_.server.ca};
   if (server_insecure_http_) argv.push_back("--insecure-http");

@@ -104,6 +104,7 @@ class E2eTest : public ::testing::Test {
   // The server's modes, read by startServer().
   bool server_insecure_http_ = false;       // --insecure-http
   bool server_insecure_plaintext_ = false;  // --insecure-plaintext
+  std::string server_listen_ = "127.0.0.1:0";  // --listen (a fixed port keeps server_url_)
 
   std::string endpoint_, image_, suffix_, server_url_;
   std::filesystem::path dir_;

@@ -150,6 +150,34 @@ TEST_F(WorkloadHandlersTest, DuplicateIs409AndAStoreFailureIs503) {
   EXPECT_EQ(get("/workloads/web-2").status, 404u);
 }
 
+TEST_F(WorkloadHandlersTest, AFullDiskIs507WithAJsonErrorAndReadsStillWork) {
+  ASSERT_EQ(post(body("web-1")).status, 201u);
+  store_.failNextApplies(1, Code::kStorageFull);
+  auto full = post(body("web-2"));
+  EXPECT_EQ(full.status, 507u) << full.raw.body;
+  EXPECT_EQ(full.raw.content_type, "application/json");
+  EXPECT_EQ(full.body["error"]["code"], "StorageFull");
+  EXPECT_NE(full.body["error"]["message"].get<std::string>().find("database disk is full"),
+            std::string::npos)
+      << full.raw.body;
+  EXPECT_EQ(get("/workloads/web-2").status, 404u);
+  EXPECT_EQ(get("/workloads/web-1").status, 200u);
+  EXPECT_EQ(get("/workloads").body["items"].size(), 1u);
+  EXPECT_EQ(fleet_.count("StartWorkload"), 1);  // nothing sent for web-2
+
+  // A delete whose mark cannot be stored changes nothing.
+  store_.failNextApplies(1, Code::kStorageFull);
+  auto undeleted = del("/workloads/web-1");
+  EXPECT_EQ(undeleted.status, 507u) << undeleted.raw.body;
+  EXPECT_EQ(undeleted.body["error"]["code"], "StorageFull");
+  EXPECT_NE(get("/workloads/web-1").body["status"]["reason"], "Terminating");
+  EXPECT_EQ(fleet_.count("RemoveWorkload"), 0);
+
+  // Space is back: the same submission succeeds.
+  EXPECT_EQ(post(body("web-2")).status, 201u);
+  EXPECT_EQ(store_.workloadCount(), 2u);
+}
+
 TEST_F(WorkloadHandlersTest, GetIsTheServicesView) {
   ASSERT_EQ(post(body("web-1")).status, 201u);
   auto res = get("/workloads/web-1");

@@ -282,7 +282,7 @@ TEST(SqliteStoreTest, AnInvalidWriteRefusesTheBatchBeforeItStarts) {
   EXPECT_EQ(nodeIds(store->loadNodes()), Ids{});
 }
 
-TEST(SqliteStoreTest, AFullDiskIsUnavailableAndLeavesNothing) {
+TEST(SqliteStoreTest, AFullDiskIsStorageFullAndLeavesNothing) {
   TempDir dir;
   const std::string path = dir.file("small.db");
   auto store = openOrDie(path, SqliteStore::Options{.max_database_bytes = 64 * 1024});
@@ -299,7 +299,7 @@ TEST(SqliteStoreTest, AFullDiskIsUnavailableAndLeavesNothing) {
   big.push_back(DeleteWorkload{"wl-small"});
   auto s = store->apply(big);
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().code, Code::kUnavailable);
+  EXPECT_EQ(s.error().code, Code::kStorageFull);
   EXPECT_NE(s.error().message.find("database disk is full"), std::string::npos)
       << s.error().message;
 

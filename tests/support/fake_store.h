@@ -1,7 +1,7 @@
 #pragma once
 // An in-memory Store for tests, with failure injection: failNextApplies(n)
-// makes the next n apply() calls fail (kUnavailable) without changing
-// anything, as a full disk would. A PutToken whose name another token has
+// makes the next n apply() calls fail (kUnavailable, or the code given: a
+// full disk is kStorageFull) without changing anything. A PutToken whose name another token has
 // fails its batch (kAlreadyExists), as SqliteStore's UNIQUE column does.
 // Thread-safe (CommitQueue calls apply() on its own thread).
 
@@ -59,7 +59,9 @@ class FakeStore final : public store::Store {
     ++applies_;
     if (fail_next_ > 0) {
       --fail_next_;
-      return fail(Code::kUnavailable, "injected failure: disk full");
+      return fail(fail_code_, fail_code_ == Code::kStorageFull
+                                  ? "injected failure: database disk is full"
+                                  : "injected failure: database I/O error");
     }
     for (const auto& write : batch) {
       if (auto* t = std::get_if<store::PutToken>(&write); t && !t->token.name.empty()) {
@@ -99,9 +101,10 @@ class FakeStore final : public store::Store {
     return ok();
   }
 
-  void failNextApplies(int n) {
+  void failNextApplies(int n, Code code = Code::kUnavailable) {
     std::lock_guard lock(mu_);
     fail_next_ = n;
+    fail_code_ = code;
   }
   int applies() const {
     std::lock_guard lock(mu_);
@@ -120,6 +123,7 @@ class FakeStore final : public store::Store {
   std::vector<store::AuditEntry> audit_;
   std::int64_t audit_seq_ = 0;
   int fail_next_ = 0;
+  Code fail_code_ = Code::kUnavailable;
   int applies_ = 0;
 };
 

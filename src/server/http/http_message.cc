@@ -29,6 +29,8 @@ unsigned httpStatusFor(Code code) {
       return http_status::kNotImplemented;
     case Code::kDeadlineExceeded:
       return http_status::kGatewayTimeout;
+    case Code::kStorageFull:
+      return http_status::kInsufficientStorage;
     case Code::kUnauthenticated:
       return http_status::kUnauthorized;
     case Code::kPermissionDenied:

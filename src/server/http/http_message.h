@@ -42,6 +42,7 @@ inline constexpr unsigned kInternal = 500;
 inline constexpr unsigned kNotImplemented = 501;
 inline constexpr unsigned kUnavailable = 503;
 inline constexpr unsigned kGatewayTimeout = 504;
+inline constexpr unsigned kInsufficientStorage = 507;
 }  // namespace http_status
 
 // What the HTTP layer knows about a request besides its target and body

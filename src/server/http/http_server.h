@@ -73,6 +73,9 @@ class HttpServer {
   // their ResponseStream close (their producers must then return). Idempotent.
   void stop();
 
+  // Connections accepted and not yet closed (streams included).
+  std::size_t openConnections() const { return open_; }
+
  private:
   boost::asio::awaitable<void> acceptLoop();
   // Whether a connection from `source` (auth::sourceGroup) fits under the caps.

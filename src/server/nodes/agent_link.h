@@ -170,6 +170,8 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   }
   // Calls in flight (for tests).
   std::size_t inFlight() const { return in_flight_; }
+  // Calls waiting for one of the max_in_flight slots.
+  std::size_t waitingForSlot() const { return slot_waiters_.size(); }
   // Log streams open or being opened.
   std::size_t openLogStreams();
   const std::string& nodeId() const { return node_id_; }

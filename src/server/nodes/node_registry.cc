@@ -294,6 +294,22 @@ std::vector<NodeView> NodeRegistry::nodes() const {
   return out;
 }
 
+std::vector<NodeRegistry::LinkLoad> NodeRegistry::linkLoads() {
+  std::vector<LinkLoad> out;
+  out.reserve(nodes_.size());
+  for (auto& [id, node] : nodes_) {
+    LinkLoad load{.node = id, .workloads_placed = node->workloads};
+    if (node->info) load.agent_workloads = node->info->workloads;
+    if (node->link) {
+      load.calls_in_flight = node->link->inFlight();
+      load.calls_waiting = node->link->waitingForSlot();
+      load.log_streams = node->link->openLogStreams();
+    }
+    out.push_back(std::move(load));
+  }
+  return out;
+}
+
 bool NodeRegistry::schedulingCurrent(const NodeView& cached, const Node& node) {
   const api::Resources capacity = node.info ? node.info->capacity : api::Resources{};
   const auto& classes = node.info ? node.info->runtime_classes : node.configured_classes;

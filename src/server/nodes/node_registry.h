@@ -158,6 +158,20 @@ class NodeRegistry final : public Fleet {
   std::vector<NodeView> nodes() const override;
   const std::vector<NodeView>& schedulingNodes() const override;
   std::optional<NodeView> node(std::string_view id) const override;
+
+  // The backlog of one node's link, for GET /stats: calls in flight and
+  // waiting for a slot, log streams open, workloads placed here and the
+  // workloads the agent reported knowing in its last NodeInfo.
+  struct LinkLoad {
+    std::string node;
+    std::size_t calls_in_flight = 0;
+    std::size_t calls_waiting = 0;
+    std::size_t log_streams = 0;
+    int workloads_placed = 0;
+    int agent_workloads = 0;
+  };
+  // One entry per node, ordered by id.
+  std::vector<LinkLoad> linkLoads();
   std::optional<NodeState> state(std::string_view id) const override;
   std::optional<NodeStatus> nodeStatus(std::string_view id) const override;
   std::optional<api::ClassIsolation> classIsolation(std::string_view id,

@@ -220,9 +220,9 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::submit(api::WorkloadSpe
     table_.erase(id);
     spdlog::error("workload \"{}\" not accepted: the store failed: {}", id,
                   stored.error().toString());
-    co_return fail(Code::kUnavailable, "workload " + quoted(id) +
-                                           " was not accepted: the store failed (" +
-                                           stored.error().message + "); nothing was started");
+    co_return storeFailed(stored.error(), "workload " + quoted(id) +
+                                              " was not accepted: the store failed (" +
+                                              stored.error().message + "); nothing was started");
   }
   table_.markCommitted(id);
   publish(WatchEventType::kAdded, record);
@@ -252,7 +252,7 @@ asio::awaitable<Status> WorkloadService::commitChanges(std::vector<Change> chang
     for (const auto& change : changes) {
       if (table_.contains(change.id)) table_.update(change.id, change.before);
     }
-    co_return fail(Code::kUnavailable, "the store failed: " + stored.error().message);
+    co_return storeFailed(stored.error(), "the store failed: " + stored.error().message);
   }
   bool freed = false;
   for (const auto& change : changes) {

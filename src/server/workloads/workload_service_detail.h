@@ -52,6 +52,14 @@ inline std::unexpected<Error> alreadyExists(const std::string& id) {
   return fail(Code::kAlreadyExists, "workload " + quoted(id) + " already exists", "id");
 }
 
+// What a caller is told when the store failed a write: kStorageFull when its
+// disk is full (HTTP 507: a retry helps only once space returns), kUnavailable
+// otherwise; `message` says what was (not) done.
+inline std::unexpected<Error> storeFailed(const Error& cause, std::string message) {
+  return fail(cause.code == Code::kStorageFull ? Code::kStorageFull : Code::kUnavailable,
+              std::move(message));
+}
+
 inline std::unexpected<Error> notFound(std::string_view id) {
   return fail(Code::kNotFound, "no workload " + quoted(id));
 }

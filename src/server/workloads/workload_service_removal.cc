@@ -51,9 +51,9 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
             "being deleted: its copy is removed from node " + quoted(node) + ", then the record";
         auto marked = co_await mark(id, api::reason::kTerminating, std::move(message));
         if (!marked) {
-          co_return fail(Code::kUnavailable, "workload " + quoted(id) +
-                                                 " could not be deleted: " +
-                                                 marked.error().message + "; nothing was changed");
+          co_return fail(marked.error().code, "workload " + quoted(id) +
+                                                  " could not be deleted: " +
+                                                  marked.error().message + "; nothing was changed");
         }
       }
       auto removed = co_await removeCopy(id, node, record.status.uid, grace);
@@ -150,7 +150,7 @@ asio::awaitable<Status> WorkloadService::mark(std::string id, std::string_view r
                   stored.error().toString());
     if (table_.contains(id)) table_.update(id, before);
     if (was_undelivered) undelivered_.insert(id);
-    co_return fail(Code::kUnavailable, "the store failed (" + stored.error().message + ")");
+    co_return storeFailed(stored.error(), "the store failed (" + stored.error().message + ")");
   }
   spdlog::info("workload \"{}\" {}", id, after.status.message);
   publish(WatchEventType::kModified, after);
@@ -179,10 +179,11 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::deleteRecord(std::strin
     const bool marked = current != nullptr && awaitsRemoval(current->record);
     spdlog::error("workload \"{}\" could not be deleted from the store{}: {}", id,
                   marked ? " (it stays Terminating; retried)" : "", deleted.error().toString());
-    co_return fail(Code::kUnavailable,
-                   "workload " + quoted(id) + " could not be deleted: the store failed (" +
-                       deleted.error().message + ")" +
-                       (marked ? "; it stays Terminating and its deletion is retried" : "; retry"));
+    co_return storeFailed(deleted.error(),
+                          "workload " + quoted(id) + " could not be deleted: the store failed (" +
+                              deleted.error().message + ")" +
+                              (marked ? "; it stays Terminating and its deletion is retried"
+                                      : "; retry"));
   }
   const WorkloadRecord last = current->record;
   const std::string node = last.status.node;

@@ -483,12 +483,14 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
         }
         return fail(Code::kUnavailable, s.error().message);
       }
-      if (!s && start_interrupted && s.error().code == Code::kAlreadyExists &&
+      if (!s && ((start_interrupted && s.error().code == Code::kAlreadyExists) ||
+                 startLostItsIo(s.error())) &&
           replacements++ < kMaxReplacements) {
         // The runtime restarted during the interrupted start: it kept the
         // task that start made (not started) with the container still
-        // created, and refuses every further start. The process never ran:
-        // replace the container and start the new one.
+        // created, and refuses every further start. Or it restarted after
+        // the create and lost the container's log pipes. Either way the
+        // process never ran: replace the container and start the new one.
         auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, s.error().message);
         if (!replaced) {
           afterFailedReplacement();

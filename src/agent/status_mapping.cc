@@ -73,9 +73,15 @@ bool startCutShort(const ContainerDetail& detail) {
   // (the shim's start command is killed with the call's context). Only
   // containerd's own wording of those two: any other StartError is the
   // workload's.
-  return (says("failed to start containerd task") && says(": context canceled")) ||
+  return ((says("failed to start containerd task") ||
+           says("failed to create containerd task: failed to create shim task")) &&
+          says(": context canceled")) ||
          (says("failed to create containerd task: failed to start shim") &&
           says("signal: killed"));
+}
+
+bool startLostItsIo(const Error& error) {
+  return error.message.find("failed to start io pipe copy") != std::string::npos;
 }
 
 bool startInProgress(const Error& error) {

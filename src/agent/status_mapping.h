@@ -33,5 +33,10 @@ bool startCutShort(const ContainerDetail& detail);
 // caller went away) is still being finished by the runtime: containerd's
 // "container is already in starting state". Wait and look again.
 bool startInProgress(const Error& error);
+// A StartContainer the runtime refused because the container's log pipes are
+// gone (containerd restarted between CreateContainer and StartContainer and
+// dropped their directory: "failed to start io pipe copy"). The process never
+// ran; a new container of the same attempt starts.
+bool startLostItsIo(const Error& error);
 
 }  // namespace zp::agent

@@ -63,6 +63,9 @@ TEST(StatusMappingTest, OnlyContainerdsWordingOfACancelledStartIsCutShort) {
   };
   EXPECT_TRUE(startCutShort(exited(
       "StartError", "failed to start containerd task \"abc\": context canceled: unknown")));
+  EXPECT_TRUE(startCutShort(exited(
+      "StartError",
+      "failed to create containerd task: failed to create shim task: context canceled: unknown")));
   EXPECT_TRUE(startCutShort(exited("StartError",
                                    "failed to create containerd task: failed to start shim: start "
                                    "failed: : signal: killed: unknown")));

@@ -218,6 +218,22 @@ TEST_F(WorkloadManagerTest, AReplacementWhoseCreateFailsIsCreatedAgainOnTheNextT
   EXPECT_EQ(containers.begin()->second.state, ObjectState::kRunning);
 }
 
+TEST_F(WorkloadManagerTest, AContainerWhoseLogPipesTheRuntimeLostIsReplaced) {
+  // containerd restarted between CreateContainer and StartContainer.
+  runtime_.failNext("startContainer",
+                    Error{Code::kInternal,
+                          "StartContainer: failed to create containerd task: failed to create shim "
+                          "task: failed to start io pipe copy: unable to copy pipes: no such file "
+                          "or directory: unknown",
+                          {}});
+  ASSERT_TRUE(manager_->start(spec("lost-io")).has_value());
+  ASSERT_TRUE(reaches("lost-io", api::WorkloadState::kRunning)) << statusOf("lost-io").message;
+  const auto containers = runtime_.containers();
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(statusOf("lost-io").container_id, containers.begin()->first);
+  EXPECT_EQ(runtime_.createdContainers(), 2);
+}
+
 TEST_F(WorkloadManagerTest, StatusesReadWhileTheRuntimeIsDownAreShownUnknown) {
   run("steady");
   runtime_.setDown(true);

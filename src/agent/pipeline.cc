@@ -421,11 +421,23 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
   // refusing new containers too fails the workload instead of looping.
   int replacements = 0;
   constexpr int kMaxReplacements = 3;
-  // After a failed replacement: the container it removed, or "" when the
-  // removal went through (then the next try finds or creates it anew).
-  const auto afterFailedReplacement = [&] {
-    std::lock_guard lock(mutex_);
-    container_id = entry->container_id;
+  // Replaces the container (see replaceUnstartable); false when that failed
+  // (`error` is the step's outcome): container_id is then the container it
+  // left, or "" when the removal went through and the next try finds or
+  // creates it anew.
+  const auto replace = [&](std::string_view why, Error& error) {
+    auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, why);
+    if (replaced) {
+      container_id = *replaced;
+      return true;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      container_id = entry->container_id;
+    }
+    start_refused = !isTransient(replaced.error());
+    error = replaced.error();
+    return false;
   };
   auto starting = untilAnswered(entry, "starting the container", [&]() -> Status {
     if (container_id.empty()) {
@@ -457,13 +469,8 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       // An earlier start's caller went away (this agent before a restart, or
       // a call past its deadline) and the runtime cancelled it before the
       // process ran: start a new container instead.
-      auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, detail->message);
-      if (!replaced) {
-        afterFailedReplacement();
-        start_refused = !isTransient(replaced.error());
-        return fail(replaced.error());
-      }
-      container_id = *replaced;
+      Error error;
+      if (!replace(detail->message, error)) return fail(std::move(error));
       detail = runtime_.inspectContainer(cls, container_id);
       if (!detail) return fail(detail.error());
     }
@@ -491,13 +498,8 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
         // created, and refuses every further start. Or it restarted after
         // the create and lost the container's log pipes. Either way the
         // process never ran: replace the container and start the new one.
-        auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, s.error().message);
-        if (!replaced) {
-          afterFailedReplacement();
-          start_refused = !isTransient(replaced.error());
-          return fail(replaced.error());
-        }
-        container_id = *replaced;
+        Error error;
+        if (!replace(s.error().message, error)) return fail(std::move(error));
         s = runtime_.startContainer(cls, container_id);
       }
       if (!s) {

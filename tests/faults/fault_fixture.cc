@@ -26,4 +26,13 @@ Status FaultTest::stack(const std::string& args) {
   return ok();
 }
 
+std::map<std::string, nlohmann::json> FaultTest::statuses() {
+  std::map<std::string, nlohmann::json> out;
+  auto list = http(cli::HttpMethod::kGet, "/workloads");
+  for (const auto& item : list.body.value("items", nlohmann::json::array())) {
+    out[item["spec"].value("id", "")] = item["status"];
+  }
+  return out;
+}
+
 }  // namespace zp::faults

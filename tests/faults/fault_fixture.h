@@ -9,6 +9,8 @@
 // stack: run them alone, or against a private stack (scripts/stack documents
 // ZONEPLANE_STACK_DIR, ZONEPLANE_REGISTRY_PORT, ZONEPLANE_CNI_BRIDGE/SUBNET).
 
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/status.h"
@@ -25,6 +27,8 @@ class FaultTest : public testsupport::E2eTest {
   static int scaled(int full, int short_value) { return shortMode() ? short_value : full; }
   // Runs `scripts/stack ARGS` (output to the test's log); fails with its tail.
   Status stack(const std::string& args);
+  // Workload id -> status, from one GET /workloads.
+  std::map<std::string, nlohmann::json> statuses();
 };
 
 }  // namespace zp::faults

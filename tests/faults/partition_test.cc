@@ -94,16 +94,6 @@ class PartitionTest : public FaultTest {
     ASSERT_EQ(http(cli::HttpMethod::kPost, "/nodes/" + agent.id + op).status, 200);
   }
 
-  // id -> status, from one GET /workloads.
-  std::map<std::string, json> statuses() {
-    std::map<std::string, json> out;
-    auto list = http(cli::HttpMethod::kGet, "/workloads");
-    for (const auto& item : list.body.value("items", json::array())) {
-      out[item["spec"].value("id", "")] = item["status"];
-    }
-    return out;
-  }
-
   // Waits (90 s at most) until node `agent` holds exactly one established
   // connection on its port (the server's): seconds from `since`, -1 (and a
   // failure) if it never does.

@@ -131,15 +131,6 @@ class SlowRuntimeTest : public FaultTest {
     return created.body["status"].value("node", "");
   }
 
-  std::map<std::string, json> statuses() {
-    std::map<std::string, json> out;
-    auto list = http(cli::HttpMethod::kGet, "/workloads");
-    for (const auto& item : list.body.value("items", json::array())) {
-      out[item["spec"].value("id", "")] = item["status"];
-    }
-    return out;
-  }
-
   pid_t paused_ = 0;
 };
 

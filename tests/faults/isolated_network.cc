@@ -39,25 +39,43 @@ bool subnetInUse(const std::string& subnet) {
   return false;
 }
 
-bool validTag(const std::string& tag) {
-  if (tag.empty() || tag.size() > 6) return false;
-  for (char c : tag) {
+bool lowerAlnum(const std::string& text) {
+  for (char c : text) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
   }
   return true;
 }
 
+bool validTag(const std::string& tag) { return !tag.empty() && tag.size() <= 6 && lowerAlnum(tag); }
+
+// An interface name as scripts/stack accepts for the bridge.
+bool validScope(const std::string& scope) {
+  return !scope.empty() && scope.size() <= 15 && scope[0] >= 'a' && scope[0] <= 'z' &&
+         lowerAlnum(scope);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<IsolatedNetwork>> IsolatedNetwork::create(const std::string& tag, int index,
+std::string IsolatedNetwork::stackScope() {
+  const char* bridge = std::getenv("ZONEPLANE_CNI_BRIDGE");
+  return bridge != nullptr && *bridge != '\0' ? bridge : "zp0";
+}
+
+Result<std::unique_ptr<IsolatedNetwork>> IsolatedNetwork::create(const std::string& scope,
+                                                                 const std::string& tag, int index,
                                                                  const std::filesystem::path& log) {
+  if (!validScope(scope)) {
+    return fail(Code::kInvalidArgument, "scope must be a bridge name ([a-z][a-z0-9]{0,14})",
+                "scope");
+  }
   if (!validTag(tag) || index < 0 || index > 9) {
     return fail(Code::kInvalidArgument, "tag must be 1-6 of [a-z0-9] and index 0-9", "tag");
   }
   std::unique_ptr<IsolatedNetwork> net(new IsolatedNetwork());
   net->log_ = log;
   const std::string name = tag + std::to_string(index);
-  net->netns_ = "zpfault-" + name;
+  // The names scripts/lib/fault_networks.sh sweeps; keep them in step.
+  net->netns_ = "zpfault-" + scope + "-" + name;
   net->host_if_ = "zfh" + name;  // at most 10 characters (IFNAMSIZ is 16)
   net->inner_if_ = "zfn" + name;
 

@@ -8,9 +8,13 @@
 // nothing for those addresses leaves through another interface.
 //
 // Owns the namespace, the pair and the route: the destructor removes them
-// (also after a failed assertion). Names carry the caller's tag, unique per
-// run. Runs `ip` (iproute2) as root; every command's output goes to `log`.
-// Not thread-safe; used from the test's thread.
+// (also after a failed assertion). A run killed with SIGKILL leaves them:
+// scripts/faults sweeps them at its start (scripts/lib/fault_networks.sh),
+// which is why the namespace's name carries the stack's CNI bridge
+// (zpfault-<bridge>-<tag><index>): a sweep removes only its own stack's.
+// Names carry the caller's tag, unique per run. Runs `ip` (iproute2) as
+// root; every command's output goes to `log`. Not thread-safe; used from the
+// test's thread.
 
 #include <filesystem>
 #include <memory>
@@ -25,8 +29,12 @@ class IsolatedNetwork {
  public:
   // `tag`: up to 6 lowercase letters or digits, unique per run (the test's
   // suffix); `index` 0…9 tells a run's networks apart (and picks the /30).
-  static Result<std::unique_ptr<IsolatedNetwork>> create(const std::string& tag, int index,
+  // `scope`: the stack's CNI bridge (stackScope()), named in the namespace.
+  static Result<std::unique_ptr<IsolatedNetwork>> create(const std::string& scope,
+                                                         const std::string& tag, int index,
                                                          const std::filesystem::path& log);
+  // The stack's CNI bridge: $ZONEPLANE_CNI_BRIDGE, else scripts/stack's default.
+  static std::string stackScope();
   IsolatedNetwork(const IsolatedNetwork&) = delete;
   IsolatedNetwork& operator=(const IsolatedNetwork&) = delete;
   ~IsolatedNetwork();

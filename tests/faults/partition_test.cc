@@ -44,7 +44,8 @@ class PartitionTest : public FaultTest {
     FaultTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     for (int i = 0; i < 2; ++i) {
-      auto net = IsolatedNetwork::create(suffix_.substr(0, 6), i, dir_ / "network.log");
+      auto net = IsolatedNetwork::create(IsolatedNetwork::stackScope(), suffix_.substr(0, 6), i,
+                                         dir_ / "network.log");
       ASSERT_TRUE(net) << net.error().message;
       networks_.push_back(std::move(*net));
       Agent& agent = addAgent(i == 0 ? "a" : "b");

@@ -10,7 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-enum WorkloadColumn { kId = 0, kCreatedAt, kUpdatedAt, kSpec, kStatus };
+enum WorkloadColumn { kId = 0, kCreatedAt, kUpdatedAt, kSpec, kStatus, kTerminationGrace };
 
 // Serializes a spec or status; strings that are not UTF-8 cannot be JSON.
 template <typename T>
@@ -43,11 +43,27 @@ Result<WorkloadRow> encodeRecord(const WorkloadRecord& record) {
   auto status = encodeJson(record.status, id, "status");
   if (!status) return fail(std::move(status.error()));
   row.status = std::move(*status);
+  if (record.termination_grace) {
+    if (record.termination_grace->count() < 0) {
+      return fail(Code::kInvalidArgument,
+                  "workload " + quote(id) + ": termination_grace must not be negative",
+                  "termination_grace");
+    }
+    row.termination_grace = record.termination_grace->count();
+  }
   return row;
 }
 
-// Binds `row` to an INSERT with parameters (id, created_at, updated_at, spec, status).
+// Binds `row` to an INSERT with parameters (id, created_at, updated_at, spec,
+// status, termination_grace).
 Status bindRow(sql::Statement& insert, const WorkloadRow& row) {
+  return firstError({
+      bindRowVersion2(insert, row),
+      row.termination_grace ? insert.bindInt(6, *row.termination_grace) : insert.bindNull(6),
+  });
+}
+
+Status bindRowVersion2(sql::Statement& insert, const WorkloadRow& row) {
   return firstError({
       insert.bindText(1, row.id),
       row.created_at ? insert.bindInt(2, *row.created_at) : insert.bindNull(2),
@@ -75,6 +91,10 @@ Result<WorkloadRecord> decodeRow(const sql::Statement& row) {
     if (!row.isInteger(kUpdatedAt) || !(row.isNull(kCreatedAt) || row.isInteger(kCreatedAt))) {
       return corrupt("timestamps are not integers");
     }
+    if (!row.isNull(kTerminationGrace) &&
+        (!row.isInteger(kTerminationGrace) || row.columnInt(kTerminationGrace) < 0)) {
+      return corrupt("termination_grace is not a whole number of seconds");
+    }
     const auto spec_json = parseJson(row.columnText(kSpec));
     if (!spec_json) return corrupt("spec is not valid JSON");
     auto spec = api::workloadSpecFromJson(*spec_json, {}, api::UnknownFields::kIgnore);
@@ -95,6 +115,9 @@ Result<WorkloadRecord> decodeRow(const sql::Statement& row) {
                                    ? std::nullopt
                                    : std::optional<TimePoint>(fromNanos(row.columnInt(kCreatedAt)));
     record.updated_at = fromNanos(row.columnInt(kUpdatedAt));
+    if (!row.isNull(kTerminationGrace)) {
+      record.termination_grace = std::chrono::seconds{row.columnInt(kTerminationGrace)};
+    }
     return record;
   } catch (const std::exception& e) {
     return corrupt(e.what());

@@ -47,14 +47,17 @@ inline TimePoint fromNanos(std::int64_t nanos) {
 
 // The columns SELECTed for workloads, in this order.
 inline constexpr std::string_view kSelectWorkloads =
-    "SELECT id, created_at, updated_at, spec, status FROM workloads ORDER BY created_at, id";
+    "SELECT id, created_at, updated_at, spec, status, termination_grace FROM workloads "
+    "ORDER BY created_at, id";
 
-// An upsert with parameters (id, created_at, updated_at, spec, status).
+// An upsert with parameters (id, created_at, updated_at, spec, status,
+// termination_grace).
 inline constexpr std::string_view kPutWorkload =
-    "INSERT INTO workloads (id, created_at, updated_at, spec, status) "
-    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET "
+    "INSERT INTO workloads (id, created_at, updated_at, spec, status, termination_grace) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET "
     "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-    "spec = excluded.spec, status = excluded.status";
+    "spec = excluded.spec, status = excluded.status, "
+    "termination_grace = excluded.termination_grace";
 
 // A workload record in its row form.
 struct WorkloadRow {
@@ -63,6 +66,7 @@ struct WorkloadRow {
   std::int64_t updated_at = 0;
   std::string spec;
   std::string status;
+  std::optional<std::int64_t> termination_grace;  // seconds; NULL when unset
 };
 
 // Checks and serializes a record (kInvalidArgument for an empty id, a
@@ -70,6 +74,9 @@ struct WorkloadRow {
 Result<WorkloadRow> encodeRecord(const WorkloadRecord& record);
 // Binds `row` to kPutWorkload.
 Status bindRow(sql::Statement& insert, const WorkloadRow& row);
+// Binds the columns of schema version 2 (id, created_at, updated_at, spec,
+// status: parameters 1-5) only; for the migration to that version.
+Status bindRowVersion2(sql::Statement& insert, const WorkloadRow& row);
 // Parses a JSON column; nullopt when it is not JSON.
 std::optional<nlohmann::json> parseJson(const std::string& text);
 // Decodes the current row of kSelectWorkloads (kInternal naming the id when

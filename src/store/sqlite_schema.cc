@@ -17,6 +17,7 @@ namespace {
 Status createVersion1(sql::Database& db);
 Status migrateToVersion2(sql::Database& db);
 Status createVersion3(sql::Database& db);
+Status addTerminationGrace(sql::Database& db);
 
 // Schema migrations, applied in order: the database is at version N (PRAGMA
 // user_version) once the first N have run, each in its own transaction. Never
@@ -30,6 +31,7 @@ constexpr Migration kMigrations[] = {
     {"workloads table", &createVersion1},
     {"workload records as spec and status; nodes table", &migrateToVersion2},
     {"API tokens and the audit log", &createVersion3},
+    {"the grace period of a pending deletion", &addTerminationGrace},
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -85,7 +87,10 @@ Status migrateToVersion2(sql::Database& db) {
   auto select = db.prepare(
       "SELECT id, node, spec_json, status_json, created_at_ns, updated_at_ns FROM workloads_v1");
   if (!select) return fail(std::move(select.error()));
-  auto insert = db.prepare(kPutWorkload);
+  // The upsert as it was at version 2 (kPutWorkload follows the latest schema).
+  auto insert = db.prepare(
+      "INSERT INTO workloads (id, created_at, updated_at, spec, status) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!insert) return fail(std::move(insert.error()));
   std::int64_t migrated = 0;
   for (;;) {
@@ -123,7 +128,7 @@ Status migrateToVersion2(sql::Database& db) {
     auto row = encodeRecord(record);
     if (!row) return unreadable(row.error().message);
     sql::ResetOnExit reset(*insert);
-    if (auto s = bindRow(*insert, *row); !s) return s;
+    if (auto s = bindRowVersion2(*insert, *row); !s) return s;
     if (auto s = insert->run(); !s) return fail(withContext(std::move(s.error()), id));
     ++migrated;
   }
@@ -162,6 +167,12 @@ Status createVersion3(sql::Database& db) {
       );
       CREATE INDEX audit_by_time ON audit (time, seq);
     )sql");
+}
+
+// Version 4: the grace period a DELETE asked for, stored with its
+// Terminating mark (whole seconds; NULL for every other record).
+Status addTerminationGrace(sql::Database& db) {
+  return db.exec("ALTER TABLE workloads ADD COLUMN termination_grace INTEGER");
 }
 
 }  // namespace

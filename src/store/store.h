@@ -10,6 +10,7 @@
 // CommitQueue thread only (commit_queue.h: apply() for writes, read() for the
 // reads after start), never from its executor.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -31,6 +32,11 @@ struct WorkloadRecord {
   api::WorkloadSpec spec;
   api::WorkloadStatus status;
   TimePoint updated_at{};  // last write of this record
+  // The grace period of the DELETE that marked it Terminating (the latest
+  // such DELETE's), kept with the mark so a deletion finished later (tick,
+  // the node's resync, after a restart) asks the node for the same one
+  // (docs/architecture.md §8.5). Unset when not Terminating; 0 or more.
+  std::optional<std::chrono::seconds> termination_grace;
   bool operator==(const WorkloadRecord&) const = default;
 };
 

@@ -201,7 +201,7 @@ TEST(SqliteAccessTest, AVersion2DatabaseGetsTheNewTablesAndKeepsItsRows) {
   store.reset();
   auto db = sql::Database::open(path);
   ASSERT_TRUE(db);
-  EXPECT_EQ(*db->queryInt("PRAGMA user_version"), 3);
+  EXPECT_EQ(*db->queryInt("PRAGMA user_version"), 4);
 }
 
 TEST(SqliteAccessTest, CorruptTokenRowsAreErrorValues) {

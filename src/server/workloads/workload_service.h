@@ -123,8 +123,10 @@ class WorkloadService final : public FleetListener {
   // and retries the queue. Returns the removed record. A node that is not
   // known or Lost is not asked (a returning node fences the copy). A node
   // that does not answer, or a failed delete: kUnavailable, and the record
-  // is kept marked Terminating; the deletion is finished later (tick(), the
-  // node's resync, or the node being lost) and never undone. kNotFound when
+  // is kept marked Terminating, with `grace` stored alongside; the deletion
+  // is finished later (tick(), the node's resync, or the node being lost),
+  // asking the node for that same grace period, and never undone. A DELETE
+  // of a record already Terminating replaces the stored grace period. kNotFound when
   // absent; kUnavailable with nothing changed when the mark cannot be stored.
   boost::asio::awaitable<Result<store::WorkloadRecord>> remove(std::string id,
                                                                std::chrono::seconds grace);
@@ -189,7 +191,10 @@ class WorkloadService final : public FleetListener {
   // in startRemoval/finishRemoval.
   void startRemoval(const std::string& id);
   boost::asio::awaitable<void> finishRemoval(std::string id);
-  boost::asio::awaitable<Status> mark(std::string id, std::string_view reason, std::string message);
+  // Marks the record `reason` (Terminating, Draining) durably; `grace` is
+  // the deletion's grace period, stored with a Terminating mark.
+  boost::asio::awaitable<Status> mark(std::string id, std::string_view reason, std::string message,
+                                      std::optional<std::chrono::seconds> grace = std::nullopt);
   boost::asio::awaitable<Status> removeCopy(std::string id, std::string node, std::string uid,
                                             std::chrono::seconds grace);
   boost::asio::awaitable<Result<store::WorkloadRecord>> deleteRecord(std::string id);

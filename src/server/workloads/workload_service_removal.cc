@@ -43,13 +43,17 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
           "node returns",
           id, node, state ? "lost" : "not known");
     } else {
-      // The intent first, durably: whatever happens next (no answer, a
-      // crash, a failed delete), the record is never delivered again and its
-      // deletion is finished later.
-      if (record.status.reason != api::reason::kTerminating) {
+      // The intent first, durably, with the grace period asked for:
+      // whatever happens next (no answer, a crash, a failed delete), the
+      // record is never delivered again and its deletion is finished later
+      // with that grace period (a later DELETE's replaces it).
+      if (record.status.reason != api::reason::kTerminating ||
+          record.termination_grace != grace) {
         std::string message =
             "being deleted: its copy is removed from node " + quoted(node) + ", then the record";
-        auto marked = co_await mark(id, api::reason::kTerminating, std::move(message));
+        const std::optional<std::chrono::seconds> kept = grace;
+        auto marking = mark(id, api::reason::kTerminating, std::move(message), kept);
+        auto marked = co_await std::move(marking);
         if (!marked) {
           co_return fail(marked.error().code, "workload " + quoted(id) +
                                                   " could not be deleted: " +
@@ -134,11 +138,13 @@ asio::awaitable<Status> WorkloadService::drain(std::string node) {
 // deleted or placed again / ended.
 
 asio::awaitable<Status> WorkloadService::mark(std::string id, std::string_view reason,
-                                              std::string message) {
+                                              std::string message,
+                                              std::optional<std::chrono::seconds> grace) {
   const WorkloadRecord before = table_.find(id)->record;
   WorkloadRecord after = before;
   after.status.reason = std::string(reason);
   after.status.message = std::move(message);
+  after.termination_grace = grace;
   after.updated_at = clock_.now();
   table_.update(id, after);  // from now on: not delivered, its copy's pushes ignored
   const bool was_undelivered = undelivered_.erase(id) > 0;
@@ -224,7 +230,13 @@ asio::awaitable<void> WorkloadService::finishRemoval(std::string id) {
   const std::string& node = record.status.node;
   const auto state = fleet_.state(node);
   if (state && *state != NodeState::kLost) {
-    auto removed = co_await removeCopy(id, node, record.status.uid, kFenceGrace);
+    // A deletion keeps the grace period its DELETE asked for; a drain (and
+    // a mark stored before the grace was kept) uses the default.
+    const std::chrono::seconds grace =
+        record.status.reason == api::reason::kTerminating && record.termination_grace
+            ? *record.termination_grace
+            : kFenceGrace;
+    auto removed = co_await removeCopy(id, node, record.status.uid, grace);
     if (!removed) {
       const auto wait = backoff_.failed(id, clock_.now());
       spdlog::warn("workload \"{}\" ({}): its copy on node \"{}\" not removed yet (next attempt "

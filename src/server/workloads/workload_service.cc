@@ -346,17 +346,22 @@ void WorkloadService::tick(TimePoint now) {
     if (it == nodes.end() || it->id != id) return std::nullopt;
     return it->state;
   };
+  // Only the ids whose delivery stalled (failed, or put back undelivered):
+  // a backlog being delivered is not looked at.
   std::vector<std::string> deliveries;
-  // Both sets are ordered: one walk skips the ids being delivered (a large
-  // backlog costs a comparison per id, not a lookup).
-  auto busy = delivering_.begin();
-  for (const auto& id : undelivered_) {
-    while (busy != delivering_.end() && *busy < id) ++busy;
-    if (busy != delivering_.end() && *busy == id) continue;
-    if (!backoff_.due(id, now)) continue;
+  for (auto it = stalled_.begin(); it != stalled_.end();) {
+    const std::string& id = *it;
     const auto* entry = table_.find(id);
-    if (entry == nullptr) continue;
-    if (stateOf(entry->record.status.node) == NodeState::kReady) deliveries.push_back(id);
+    if (entry == nullptr || !undelivered_.contains(id) || delivering_.contains(id)) {
+      it = stalled_.erase(it);
+      continue;
+    }
+    if (backoff_.due(id, now) && stateOf(entry->record.status.node) == NodeState::kReady) {
+      deliveries.push_back(id);
+      it = stalled_.erase(it);
+      continue;
+    }
+    ++it;
   }
   std::vector<std::string> removals;
   for (const auto& id : table_.awaitingRemoval()) {

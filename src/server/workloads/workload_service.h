@@ -244,6 +244,10 @@ class WorkloadService final : public FleetListener {
   DeliveryBackoff backoff_;
   std::set<std::string> undelivered_;  // placed, not known to be on the node yet
   std::set<std::string> delivering_;   // queued in delivery_queues_ or being delivered
+  // Undelivered ids no delivery is under way for (a failed attempt waits out
+  // its backoff; a failed mark put one back): what tick() looks at. May hold
+  // ids that are no longer so; tick() drops them.
+  std::set<std::string> stalled_;
   // Deliveries waiting per node (by the node the record named when queued),
   // and the workers taking them in order.
   struct DeliveryQueue {

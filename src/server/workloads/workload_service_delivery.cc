@@ -121,11 +121,13 @@ asio::awaitable<void> WorkloadService::deliveryWorker(std::string node) {
     std::string id = std::move(queue.ids.front());
     queue.ids.pop_front();
     try {
-      auto delivery = deliver(std::move(id));
+      auto delivery = deliver(id);
       co_await std::move(delivery);
     } catch (const std::exception& e) {
       spdlog::error("workload service: a delivery failed: {}", e.what());
     }
+    // Not delivered and nothing under way: tick() retries it when due.
+    if (undelivered_.contains(id) && !delivering_.contains(id)) stalled_.insert(std::move(id));
   }
 }
 

@@ -222,6 +222,7 @@ class FakeFleet final : public Fleet {
     copies_.clear();
     calls_.clear();
     views_copied_ = 0;
+    on_call = nullptr;
   }
 
  private:

@@ -211,6 +211,20 @@ class FakeFleet final : public Fleet {
     co_return fail(Code::kUnimplemented, "the fake fleet has no logs");
   }
 
+  // Forgets every node, copy, failure and call: a fresh fleet (Fleet is
+  // not assignable).
+  void reset() {
+    nodes_.clear();
+    connected_.clear();
+    fail_starts_.clear();
+    fail_start_ids_.clear();
+    fail_removes_.clear();
+    copies_.clear();
+    calls_.clear();
+    views_copied_ = 0;
+    on_call = nullptr;
+  }
+
  private:
   std::map<std::string, NodeView> nodes_;
   std::map<std::string, bool> connected_;

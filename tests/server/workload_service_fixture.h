@@ -51,7 +51,7 @@ class WorkloadServiceTest : public ServiceFixture {
     settle();
     service_->stop();
     service_.reset();
-    fleet_ = FakeFleet{};
+    fleet_.reset();
   }
 };
 

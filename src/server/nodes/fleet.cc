@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/nodes/scheduling_index.h"
+
 namespace zp::server {
 
 std::string_view nodeStateName(NodeState state) {
@@ -42,6 +44,15 @@ api::ClassIsolation isolationSummary(const std::vector<api::ClassIsolation>& cla
   api::ClassIsolation summary;
   summary.runtime_class = std::string(runtime_class);
   return summary;
+}
+
+Fleet::Fleet() = default;
+Fleet::~Fleet() = default;
+
+const SchedulingIndex& Fleet::schedulingIndex() const {
+  if (!index_scratch_) index_scratch_ = std::make_unique<SchedulingIndex>();
+  index_scratch_->assign(nodes());
+  return *index_scratch_;
 }
 
 std::optional<api::ClassIsolation> Fleet::classIsolation(std::string_view id,

@@ -91,10 +91,13 @@ class LogStream {
   virtual void cancel() = 0;
 };
 
+class SchedulingIndex;  // scheduling_index.h
+
 // The nodes, as the workload service uses them.
 class Fleet {
  public:
-  virtual ~Fleet() = default;
+  Fleet();
+  virtual ~Fleet();
 
   // Every node, ordered by id.
   virtual std::vector<NodeView> nodes() const = 0;
@@ -109,6 +112,10 @@ class Fleet {
     scheduling_scratch_ = nodes();
     return scheduling_scratch_;
   }
+  // The same views indexed by free capacity per class (what the scheduler
+  // places with), under the same contract: valid until the fleet next
+  // changes. The default builds it from nodes() on every call.
+  virtual const SchedulingIndex& schedulingIndex() const;
   virtual std::optional<NodeView> node(std::string_view id) const = 0;
   // The node's state without copying its view; nullopt when unknown.
   virtual std::optional<NodeState> state(std::string_view id) const {
@@ -144,6 +151,7 @@ class Fleet {
       std::string_view node, protocol::Logs request) = 0;
  private:
   mutable std::vector<NodeView> scheduling_scratch_;
+  mutable std::unique_ptr<SchedulingIndex> index_scratch_;
 };
 
 // What the node registry tells the workload service. Called on the executor.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -11,6 +12,7 @@
 #include "api/validate.h"
 #include "common/address.h"
 #include "server/commit.h"
+#include "server/nodes/scheduling_index.h"
 
 namespace zp::server {
 
@@ -63,6 +65,7 @@ NodeRegistry::NodeRegistry(asio::any_io_executor executor, store::CommitQueue& c
       clock_(clock),
       monotonic_(monotonic),
       options_(options),
+      index_(std::make_unique<SchedulingIndex>()),
       tick_timer_(executor_) {
   // One heartbeat cadence: the lifecycle's. A heartbeat unanswered for as
   // long as makes the node NotReady also ends its connection.
@@ -138,6 +141,7 @@ Status NodeRegistry::load(std::vector<store::NodeRecord> stored,
   for (auto& [id, node] : nodes_) {
     if (!node->link) attachLink(*node);
   }
+  rebuildIndex();
   return ok();
 }
 
@@ -199,6 +203,7 @@ void NodeRegistry::tick(MonotonicTime now) {
   std::vector<std::string> changed;
   for (auto& [id, node] : nodes_) {
     if (node->lifecycle.tick(now)) {
+      touched(*node);
       changed.push_back(id);
       const NodeState state = node->lifecycle.state();
       spdlog::warn("node \"{}\" is {}: {}", id, nodeStateName(state), node->lifecycle.message());
@@ -228,6 +233,7 @@ bool NodeRegistry::updateInfo(Node& node, api::NodeInfo info, bool hello) {
   node.info = std::move(info);
   const bool isolation_changed =
       (isolation || hello) && updateIsolation(node, std::move(isolation), revision, hello);
+  touched(node);
   return changed || isolation_changed;
 }
 
@@ -241,6 +247,7 @@ void NodeRegistry::onConnected(const std::string& id, const AgentLink* link,
   // NotReady/Resyncing until onResync returns; never Lost meanwhile while
   // its heartbeats are answered (§8.2).
   node->lifecycle.greeted(monotonic_.now());
+  touched(*node);
   stampHeartbeat(*node);
 }
 
@@ -254,6 +261,7 @@ asio::awaitable<void> NodeRegistry::onResynced(std::string id, const AgentLink* 
   if (stopped_ || node == nullptr || node->link.get() != link || !link->connected()) co_return;
   stampHeartbeat(*node);
   if (node->lifecycle.resynced(monotonic_.now())) {
+    touched(*node);
     spdlog::info("node \"{}\" is Ready", id);
     notifyChanged(*node);
   }
@@ -273,7 +281,7 @@ void NodeRegistry::onHeartbeat(const std::string& id, const AgentLink* link,
                                const api::NodeInfo& info) {
   Node* node = find(id);
   if (node == nullptr || node->link.get() != link) return;
-  node->lifecycle.heartbeatOk(monotonic_.now());
+  if (node->lifecycle.heartbeatOk(monotonic_.now())) touched(*node);
   stampHeartbeat(*node);
   if (updateInfo(*node, info, /*hello=*/false) && node->lifecycle.state() == NodeState::kReady) {
     notifyChanged(*node);
@@ -284,7 +292,10 @@ void NodeRegistry::onDisconnected(const std::string& id, const AgentLink* link,
                                   std::string_view reason, const std::string& message) {
   Node* node = find(id);
   if (node == nullptr || node->link.get() != link) return;
-  if (node->lifecycle.connectionLost(monotonic_.now(), reason, message)) notifyChanged(*node);
+  if (node->lifecycle.connectionLost(monotonic_.now(), reason, message)) {
+    touched(*node);
+    notifyChanged(*node);
+  }
 }
 
 std::vector<NodeView> NodeRegistry::nodes() const {
@@ -316,33 +327,41 @@ bool NodeRegistry::schedulingCurrent(const NodeView& cached, const Node& node) {
   return cached.id == node.record.id && cached.state == node.lifecycle.state() &&
          cached.schedulable == (!node.record.cordoned && !node.removing) &&
          cached.allocated == node.allocated && cached.workloads == node.workloads &&
-         cached.capacity == capacity && cached.runtime_classes == classes;
+         cached.capacity == capacity && cached.runtime_classes == classes &&
+         cached.isolation == node.summaries;
+}
+
+void NodeRegistry::rebuildIndex() {
+  std::vector<NodeView> views;
+  views.reserve(nodes_.size());
+  for (const auto& [id, node] : nodes_) views.push_back(view(*node, /*findings=*/false));
+  index_->assign(std::move(views));
+}
+
+void NodeRegistry::touched(const Node& node) {
+  const NodeView* held = index_->find(node.record.id);
+  if (held == nullptr) {
+    rebuildIndex();
+  } else if (!schedulingCurrent(*held, node)) {
+    index_->update(view(node, /*findings=*/false));
+  }
+}
+
+const SchedulingIndex& NodeRegistry::schedulingIndex() const {
+#ifndef NDEBUG
+  // Kept current by touched() at every change of a node's scheduling
+  // inputs; debug builds check that none was missed.
+  assert(index_->views().size() == nodes_.size());
+  std::size_t i = 0;
+  for (const auto& [id, node] : nodes_) {
+    assert(schedulingCurrent(index_->views()[i++], *node));
+  }
+#endif
+  return *index_;
 }
 
 const std::vector<NodeView>& NodeRegistry::schedulingNodes() const {
-  bool current = scheduling_.size() == nodes_.size() && scheduling_epoch_ == isolation_epoch_;
-  if (current) {
-    std::size_t i = 0;
-    for (const auto& [id, node] : nodes_) {
-      if (!schedulingCurrent(scheduling_[i++], *node)) {
-        current = false;
-        break;
-      }
-    }
-  }
-  if (!current) {
-    scheduling_.clear();
-    scheduling_.reserve(nodes_.size());
-    for (const auto& [id, node] : nodes_) scheduling_.push_back(view(*node, /*findings=*/false));
-    scheduling_epoch_ = isolation_epoch_;
-  }
-  return scheduling_;
-}
-
-NodeView* NodeRegistry::cachedView(std::string_view id) {
-  auto it = std::lower_bound(scheduling_.begin(), scheduling_.end(), id,
-                             [](const NodeView& v, std::string_view key) { return v.id < key; });
-  return it != scheduling_.end() && it->id == id ? &*it : nullptr;
+  return schedulingIndex().views();
 }
 
 std::optional<NodeView> NodeRegistry::node(std::string_view id) const {
@@ -374,10 +393,7 @@ void NodeRegistry::allocate(std::string_view id, const api::Resources& resources
   node->allocated.memory_mb += resources.memory_mb;
   node->allocated.cpu_millicores += resources.cpu_millicores;
   ++node->workloads;
-  if (NodeView* cached = cachedView(id)) {
-    cached->allocated = node->allocated;
-    cached->workloads = node->workloads;
-  }
+  index_->setAllocated(id, node->allocated, node->workloads);
 }
 
 void NodeRegistry::release(std::string_view id, const api::Resources& resources) {
@@ -385,10 +401,7 @@ void NodeRegistry::release(std::string_view id, const api::Resources& resources)
   if (node == nullptr) return;
   node->allocated = minus(node->allocated, resources);
   node->workloads = std::max(0, node->workloads - 1);
-  if (NodeView* cached = cachedView(id)) {
-    cached->allocated = node->allocated;
-    cached->workloads = node->workloads;
-  }
+  index_->setAllocated(id, node->allocated, node->workloads);
 }
 
 asio::awaitable<Result<protocol::ReplyBody>> NodeRegistry::call(std::string_view id,
@@ -434,7 +447,7 @@ asio::awaitable<Result<NodeView>> NodeRegistry::add(std::string id, std::string 
   if (!committed) co_return fail(committed.error());
   if (stopped_) co_return fail(Code::kCancelled, "the server is shutting down");
   auto& node = nodes_[id] = makeNode(std::move(record), monotonic_.now());
-  ++isolation_epoch_;
+  rebuildIndex();
   attachLink(*node);
   spdlog::info("node \"{}\" at {} added", id, address);
   notifyChanged(*node);
@@ -452,12 +465,14 @@ asio::awaitable<Result<NodeView>> NodeRegistry::remove(std::string id, bool forc
                        " workload(s); drain it first or remove it with force=true");
   }
   node->removing = true;  // not schedulable while the removal commits
+  touched(*node);
   std::vector<store::Write> batch{store::DeleteNode{id}};
   auto committed = co_await commit(commits_, std::move(batch));
   node = find(id);
   if (node == nullptr) co_return fail(Code::kNotFound, "no node \"" + id + "\"");
   if (!committed) {
     node->removing = false;
+    touched(*node);
     co_return fail(committed.error());
   }
   NodeView last = view(*node);
@@ -469,7 +484,7 @@ asio::awaitable<Result<NodeView>> NodeRegistry::remove(std::string id, bool forc
   node->probe_slots->close();
   node->link->shutdown();
   nodes_.erase(id);
-  ++isolation_epoch_;
+  rebuildIndex();
   spdlog::info("node \"{}\" removed{}", id,
                last.workloads > 0 ? " with " + std::to_string(last.workloads) + " workload(s)"
                                   : std::string());
@@ -500,6 +515,7 @@ asio::awaitable<Result<NodeView>> NodeRegistry::setCordoned(std::string id, bool
   if (node == nullptr) co_return fail(Code::kNotFound, "no node \"" + id + "\"");
   if (node->record.cordoned != cordoned) {
     node->record.cordoned = cordoned;
+    touched(*node);
     spdlog::info("node \"{}\" {}", id, cordoned ? "cordoned" : "uncordoned");
     notifyChanged(*node);
   }

@@ -157,6 +157,7 @@ class NodeRegistry final : public Fleet {
   // Fleet
   std::vector<NodeView> nodes() const override;
   const std::vector<NodeView>& schedulingNodes() const override;
+  const SchedulingIndex& schedulingIndex() const override;
   std::optional<NodeView> node(std::string_view id) const override;
 
   // The backlog of one node's link, for GET /stats: calls in flight and
@@ -231,8 +232,13 @@ class NodeRegistry final : public Fleet {
   NodeView view(const Node& node, bool findings = true) const;
   // Whether `cached` still shows `node`'s scheduling inputs.
   static bool schedulingCurrent(const NodeView& cached, const Node& node);
-  // The cached view of `id` in scheduling_, or null.
-  NodeView* cachedView(std::string_view id);
+  // The index's views again from every node (membership changed).
+  void rebuildIndex();
+  // The node's scheduling inputs may have changed: its entry in the index
+  // follows. Called at every change of them (lifecycle state, cordon,
+  // removal, capacity, classes, isolation); allocate()/release() update the
+  // index themselves.
+  void touched(const Node& node);
   // Creates the node's link (started if the registry is).
   void attachLink(Node& node);
   void notifyChanged(const Node& node);
@@ -284,15 +290,10 @@ class NodeRegistry final : public Fleet {
   FleetListener* listener_ = nullptr;
   std::map<std::string, std::unique_ptr<Node>, std::less<>> nodes_;
   std::set<std::string, std::less<>> adding_;  // ids whose addition is being committed
-  // schedulingNodes(): views in id order, checked against the nodes on every
-  // use (no allocation) and rebuilt only when something but the allocation
-  // changed; allocate()/release() update their entry in place.
-  mutable std::vector<NodeView> scheduling_;
-  // Bumped whenever the scheduling inputs of a node's isolation list change
-  // and when a node is added or removed; scheduling_ was built at
-  // scheduling_epoch_ (the lists are not compared on every use).
-  std::uint64_t isolation_epoch_ = 0;
-  mutable std::uint64_t scheduling_epoch_ = 0;
+  // schedulingNodes() and schedulingIndex(): the nodes' scheduling views,
+  // kept current by touched() and allocate()/release() (no walk over the
+  // nodes per use).
+  std::unique_ptr<SchedulingIndex> index_;
   boost::asio::steady_timer tick_timer_;
   bool started_ = false;
   bool stopped_ = false;

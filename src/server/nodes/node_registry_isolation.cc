@@ -156,7 +156,8 @@ bool NodeRegistry::updateIsolation(Node& node,
   std::vector<std::string> shown = shownChanges(node.summaries, summaries);
   node.isolation = std::move(checked);
   node.summaries = std::move(summaries);
-  if (scheduling) ++isolation_epoch_;
+  // The index first: the listener may schedule.
+  touched(node);
   if (!shown.empty() && listener_ != nullptr && !stopped_) {
     listener_->onIsolationChanged(node.record.id, shown);
   }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <tuple>
 
 namespace zp::server {
 namespace {
@@ -72,6 +71,47 @@ api::Resources Scheduler::accounted(const api::WorkloadSpec& spec,
 Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::string>& classes,
                           const api::IsolationRequirement& requirement,
                           const std::vector<NodeView>& nodes) const {
+  std::vector<NodeView> by_id = nodes;
+  std::stable_sort(by_id.begin(), by_id.end(),
+                   [](const NodeView& a, const NodeView& b) { return a.id < b.id; });
+  const SchedulingIndex index(std::move(by_id));
+  if (auto placement = pick(spec, classes, requirement, index)) {
+    return Decision{std::move(placement), {}};
+  }
+  return Decision{std::nullopt, unplacedMessage(spec, classes, requirement, nodes)};
+}
+
+Decision Scheduler::placeIndexed(const api::WorkloadSpec& spec,
+                                 const std::vector<std::string>& classes,
+                                 const api::IsolationRequirement& requirement,
+                                 const SchedulingIndex& index) const {
+  if (auto placement = pick(spec, classes, requirement, index)) {
+    return Decision{std::move(placement), {}};
+  }
+  return Decision{std::nullopt, unplacedMessage(spec, classes, requirement, index.views())};
+}
+
+std::optional<Placement> Scheduler::pick(const api::WorkloadSpec& spec,
+                                         const std::vector<std::string>& classes,
+                                         const api::IsolationRequirement& requirement,
+                                         const SchedulingIndex& index) const {
+  for (const auto& cls : classes) {
+    const NodeView* best = index.best(cls, accounted(spec, cls), requirement, policy_);
+    if (best == nullptr) continue;
+    Placement placement{best->id, cls};
+    if (const auto* isolation = api::findIsolation(best->isolation, cls)) {
+      placement.level = isolation->level;
+      placement.score = isolation->score;
+    }
+    return placement;
+  }
+  return std::nullopt;
+}
+
+std::string Scheduler::unplacedMessage(const api::WorkloadSpec& spec,
+                                       const std::vector<std::string>& classes,
+                                       const api::IsolationRequirement& requirement,
+                                       const std::vector<NodeView>& nodes) const {
   // The first filter each node fails across all classes; kCount = passes for some class.
   std::array<int, kCount> counts{};
   std::vector<std::string> unverified;  // distinct, in the order seen
@@ -113,39 +153,7 @@ Decision Scheduler::place(const api::WorkloadSpec& spec, const std::vector<std::
     }
     if (reason != kCount) ++counts[reason];
   }
-
-  for (const auto& cls : classes) {
-    const NodeView* best = nullptr;
-    std::tuple<std::int64_t, std::int64_t> best_left{};
-    const api::Resources need = accounted(spec, cls);
-    for (const auto& node : nodes) {
-      if (node.state != NodeState::kReady || !node.schedulable || !node.admits(cls, requirement)) {
-        continue;
-      }
-      const api::Resources free = node.allocatable();
-      if (free.memory_mb < need.memory_mb || free.cpu_millicores < need.cpu_millicores) continue;
-      const auto left = std::make_tuple(free.memory_mb - need.memory_mb,
-                                        free.cpu_millicores - need.cpu_millicores);
-      const bool better =
-          best == nullptr ||
-          (policy_ == SchedulerPolicy::kBinpack ? left < best_left : left > best_left) ||
-          (left == best_left && node.id < best->id);
-      if (better) {
-        best = &node;
-        best_left = left;
-      }
-    }
-    if (best != nullptr) {
-      Placement placement{best->id, cls};
-      if (const auto* isolation = api::findIsolation(best->isolation, cls)) {
-        placement.level = isolation->level;
-        placement.score = isolation->score;
-      }
-      return Decision{std::move(placement), {}};
-    }
-  }
-  return Decision{std::nullopt,
-                  unschedulableMessage(nodes.size(), counts, unverified, requirement)};
+  return unschedulableMessage(nodes.size(), counts, unverified, requirement);
 }
 
 }  // namespace zp::server

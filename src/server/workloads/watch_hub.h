@@ -116,6 +116,7 @@ class WatchHub final : public WatchSink {
   void shutdown();
 
   std::size_t watcherCount() const { return watchers_.size(); }
+  bool listening() const override { return !watchers_.empty(); }
 
  private:
   friend class Watcher;

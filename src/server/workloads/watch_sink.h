@@ -21,6 +21,9 @@ class WatchSink {
  public:
   virtual ~WatchSink() = default;
   virtual void publish(const WatchEvent& event) = 0;
+  // False when publish() would drop every event now (nobody watches): the
+  // service then builds none.
+  virtual bool listening() const { return true; }
 };
 
 }  // namespace zp::server

@@ -139,10 +139,10 @@ WorkloadRecord WorkloadService::shown(const WorkloadRecord& record) const {
 // Placement
 
 Decision WorkloadService::decide(const api::WorkloadSpec& spec) const {
-  auto classes = admission_.candidateClasses(spec, offeredClasses(fleet_.schedulingNodes()));
+  const SchedulingIndex& nodes = fleet_.schedulingIndex();
+  auto classes = admission_.candidateClasses(spec, nodes.offeredClasses());
   if (!classes) return Decision{std::nullopt, classes.error().message};
-  return options_.scheduler.place(spec, *classes, admission_.requirement(spec),
-                                  fleet_.schedulingNodes());
+  return options_.scheduler.placeIndexed(spec, *classes, admission_.requirement(spec), nodes);
 }
 
 WorkloadRecord WorkloadService::withPlacement(WorkloadRecord record, const Decision& decision,
@@ -204,10 +204,11 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::submit(api::WorkloadSpe
 
   // From here to the insert nothing suspends: the capacity it takes is counted
   // before another submission is scheduled.
-  auto classes = admission_.candidateClasses(*admitted, offeredClasses(fleet_.schedulingNodes()));
+  const SchedulingIndex& nodes = fleet_.schedulingIndex();
+  auto classes = admission_.candidateClasses(*admitted, nodes.offeredClasses());
   if (!classes) co_return fail(classes.error());
-  const Decision decision = options_.scheduler.place(
-      *admitted, *classes, admission_.requirement(*admitted), fleet_.schedulingNodes());
+  const Decision decision = options_.scheduler.placeIndexed(
+      *admitted, *classes, admission_.requirement(*admitted), nodes);
   WorkloadRecord record;
   record.spec = std::move(*admitted);
   record.status.created_at = clock_.now();
@@ -261,8 +262,8 @@ asio::awaitable<Status> WorkloadService::commitChanges(std::vector<Change> chang
     if (isPlaced(before) && !isFinal(before) &&
         (isFinal(after) || after.status.node != before.status.node)) {
       // Capacity others can use: on a Ready, schedulable node.
-      auto node = fleet_.node(before.status.node);
-      freed = freed || (node && node->state == NodeState::kReady && node->schedulable);
+      const NodeView* node = fleet_.schedulingIndex().find(before.status.node);
+      freed = freed || (node != nullptr && node->state == NodeState::kReady && node->schedulable);
     }
     if (after.status.uid != before.status.uid || isFinal(after)) {
       backoff_.clear(change.id);
@@ -287,31 +288,34 @@ asio::awaitable<Status> WorkloadService::commitChanges(std::vector<Change> chang
 void WorkloadService::persist(const WorkloadRecord& record) {
   ++inflight_;
   std::vector<store::Write> batch{store::PutWorkload{record}};
+  // Held once for the completion, which publishes it.
+  auto written = std::make_shared<const WorkloadRecord>(record);
   // The completion runs on the commit thread: it holds the executor busy
   // until its handler has run there, and the handler touches the service
   // only while it exists.
   auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(executor_);
-  commits_.submit(std::move(batch),
-                  [executor = executor_, work, alive = alive_, this, record](Status status) {
-                    asio::post(executor, [alive, this, record, status = std::move(status)] {
-                      if (!alive->load()) return;
-                      --inflight_;
-                      if (!status) {
-                        spdlog::error("cannot store the status of workload \"{}\": {}",
-                                      record.spec.id, status.error().toString());
-                        return;
-                      }
-                      // Gone or being deleted: its DELETED says the rest.
-                      if (!table_.contains(record.spec.id) || deleting_.contains(record.spec.id))
-                        return;
-                      publish(WatchEventType::kModified, record);
-                    });
-                  });
+  commits_.submit(std::move(batch), [executor = executor_, work, alive = alive_, this,
+                                     written = std::move(written)](Status status) mutable {
+    asio::post(executor, [alive, this, written = std::move(written),
+                          status = std::move(status)] {
+      if (!alive->load()) return;
+      --inflight_;
+      const WorkloadRecord& record = *written;
+      if (!status) {
+        spdlog::error("cannot store the status of workload \"{}\": {}", record.spec.id,
+                      status.error().toString());
+        return;
+      }
+      // Gone or being deleted: its DELETED says the rest.
+      if (!table_.contains(record.spec.id) || deleting_.contains(record.spec.id)) return;
+      publish(WatchEventType::kModified, record);
+    });
+  });
 }
 
 void WorkloadService::publish(WatchEventType type, const WorkloadRecord& record) {
   // What get() would answer now: watchers and readers see the same view.
-  if (watch_ != nullptr) watch_->publish(WatchEvent{type, shown(record)});
+  if (watch_ != nullptr && watch_->listening()) watch_->publish(WatchEvent{type, shown(record)});
 }
 
 // ---------------------------------------------------------------------------
@@ -342,12 +346,22 @@ void WorkloadService::tick(TimePoint now) {
     if (it == nodes.end() || it->id != id) return std::nullopt;
     return it->state;
   };
+  // Only the ids whose delivery stalled (failed, or put back undelivered):
+  // a backlog being delivered is not looked at.
   std::vector<std::string> deliveries;
-  for (const auto& id : undelivered_) {
-    if (delivering_.contains(id) || !backoff_.due(id, now)) continue;
+  for (auto it = stalled_.begin(); it != stalled_.end();) {
+    const std::string& id = *it;
     const auto* entry = table_.find(id);
-    if (entry == nullptr) continue;
-    if (stateOf(entry->record.status.node) == NodeState::kReady) deliveries.push_back(id);
+    if (entry == nullptr || !undelivered_.contains(id) || delivering_.contains(id)) {
+      it = stalled_.erase(it);
+      continue;
+    }
+    if (backoff_.due(id, now) && stateOf(entry->record.status.node) == NodeState::kReady) {
+      deliveries.push_back(id);
+      it = stalled_.erase(it);
+      continue;
+    }
+    ++it;
   }
   std::vector<std::string> removals;
   for (const auto& id : table_.awaitingRemoval()) {

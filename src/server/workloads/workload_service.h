@@ -29,6 +29,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -182,7 +183,11 @@ class WorkloadService final : public FleetListener {
   // every delivery, so a workload is never started on a class that stopped
   // verifying after it was placed.
   std::optional<std::string> isolationShortfall(const store::WorkloadRecord& record) const;
+  // Queues the delivery of `id` on its node's delivery queue (at most
+  // kDeliveriesPerNode run at once per node, so a backlog waits as ids, not
+  // as coroutines holding copies of their records).
   void startDelivery(const std::string& id);
+  boost::asio::awaitable<void> deliveryWorker(std::string node);
   boost::asio::awaitable<void> deliver(std::string id);
   void fence(const std::string& node, const std::string& id, const std::string& uid);
   boost::asio::awaitable<void> fenceNow(std::string node, std::string id, std::string uid);
@@ -243,7 +248,19 @@ class WorkloadService final : public FleetListener {
   WorkloadLocks locks_;
   DeliveryBackoff backoff_;
   std::set<std::string> undelivered_;  // placed, not known to be on the node yet
-  std::set<std::string> delivering_;   // a deliver() is spawned or running
+  std::set<std::string> delivering_;   // queued in delivery_queues_ or being delivered
+  // Undelivered ids no delivery is under way for (a failed attempt waits out
+  // its backoff; a failed mark put one back): what tick() looks at. May hold
+  // ids that are no longer so; tick() drops them.
+  std::set<std::string> stalled_;
+  // Deliveries waiting per node (by the node the record named when queued),
+  // and the workers taking them in order.
+  struct DeliveryQueue {
+    std::deque<std::string> ids;
+    std::size_t workers = 0;
+  };
+  static constexpr std::size_t kDeliveriesPerNode = 32;  // AgentLink's calls in flight
+  std::map<std::string, DeliveryQueue, std::less<>> delivery_queues_;
   std::set<std::string> fencing_;      // node + '/' + id + '/' + uid being fenced
   std::set<std::string> evacuating_;   // nodes an evacuate() runs for
   std::set<std::string> finishing_;    // a finishRemoval() is spawned or running

@@ -95,7 +95,40 @@ std::optional<std::string> WorkloadService::isolationShortfall(const WorkloadRec
 void WorkloadService::startDelivery(const std::string& id) {
   if (stopped_ || delivering_.contains(id)) return;
   delivering_.insert(id);
-  spawn(deliver(id));
+  const auto* entry = table_.find(id);
+  const std::string node = entry != nullptr ? entry->record.status.node : std::string();
+  DeliveryQueue& queue = delivery_queues_[node];
+  queue.ids.push_back(id);
+  if (queue.workers < kDeliveriesPerNode) {
+    ++queue.workers;
+    spawn(deliveryWorker(node));
+  }
+}
+
+asio::awaitable<void> WorkloadService::deliveryWorker(std::string node) {
+  while (true) {
+    auto it = delivery_queues_.find(node);
+    if (it == delivery_queues_.end()) co_return;
+    DeliveryQueue& queue = it->second;
+    if (queue.ids.empty() || stopped_) {
+      if (--queue.workers == 0) {
+        // Stopping: what is left is delivered by the next start's resyncs.
+        for (const auto& id : queue.ids) delivering_.erase(id);
+        delivery_queues_.erase(it);
+      }
+      co_return;
+    }
+    std::string id = std::move(queue.ids.front());
+    queue.ids.pop_front();
+    try {
+      auto delivery = deliver(id);
+      co_await std::move(delivery);
+    } catch (const std::exception& e) {
+      spdlog::error("workload service: a delivery failed: {}", e.what());
+    }
+    // Not delivered and nothing under way: tick() retries it when due.
+    if (undelivered_.contains(id) && !delivering_.contains(id)) stalled_.insert(std::move(id));
+  }
 }
 
 asio::awaitable<void> WorkloadService::deliver(std::string id) {

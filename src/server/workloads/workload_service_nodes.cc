@@ -69,9 +69,9 @@ void WorkloadService::applyStatus(const std::string& node, api::WorkloadStatus s
   backoff_.clear(id);
   if (next.status == current.status) return;
   next.updated_at = clock_.now();
-  table_.update(id, next);
-  persist(next);
-  if (isFinal(next)) kickQueue();
+  const WorkloadRecord& stored = table_.update(id, std::move(next)).record;
+  persist(stored);
+  if (isFinal(stored)) kickQueue();
 }
 
 void WorkloadService::onStatus(const std::string& node, const api::WorkloadStatus& status) {

@@ -155,7 +155,10 @@ asio::awaitable<Status> WorkloadService::mark(std::string id, std::string_view r
     spdlog::error("workload \"{}\" cannot be marked {}: {}", id, reason,
                   stored.error().toString());
     if (table_.contains(id)) table_.update(id, before);
-    if (was_undelivered) undelivered_.insert(id);
+    if (was_undelivered) {
+      undelivered_.insert(id);
+      stalled_.insert(id);  // tick() delivers it
+    }
     co_return storeFailed(stored.error(), "the store failed (" + stored.error().message + ")");
   }
   spdlog::info("workload \"{}\" {}", id, after.status.message);

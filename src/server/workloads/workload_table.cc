@@ -104,7 +104,7 @@ void WorkloadTable::reindex(Entry& entry, const store::WorkloadRecord* before) {
 
 void WorkloadTable::allocateOn(const std::string& node, const api::Resources& resources) {
   if (uncounted_.contains(node)) return;
-  if (!fleet_.node(node)) {
+  if (!fleet_.state(node)) {
     uncounted_.insert(node);
     return;
   }
@@ -113,7 +113,7 @@ void WorkloadTable::allocateOn(const std::string& node, const api::Resources& re
 
 void WorkloadTable::releaseOn(const std::string& node, const api::Resources& resources) {
   if (uncounted_.contains(node)) return;
-  if (!fleet_.node(node)) {
+  if (!fleet_.state(node)) {
     uncounted_.insert(node);
     return;
   }
@@ -124,7 +124,7 @@ void WorkloadTable::forgetNode(std::string_view node) { uncounted_.emplace(node)
 
 void WorkloadTable::recountNode(std::string_view node) {
   auto it = uncounted_.find(node);
-  if (it == uncounted_.end() || !fleet_.node(node)) return;
+  if (it == uncounted_.end() || !fleet_.state(node)) return;
   uncounted_.erase(it);
   auto placed = by_node_.find(node);
   if (placed == by_node_.end()) return;

@@ -30,6 +30,11 @@ namespace {
 
 namespace asio = boost::asio;
 
+// An exit of a container the runtime never recorded as started.
+bool neverStarted(const ContainerDetail& detail) {
+  return detail.state == ObjectState::kExited && !detail.started_at;
+}
+
 std::string seconds(std::chrono::milliseconds d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
 }
@@ -74,9 +79,45 @@ asio::awaitable<void> WorkloadManager::settleUnknown(EntryPtr entry, std::string
                                });
   Status stopped = co_await std::move(stopping);
   Result<ContainerDetail> detail = fail(Code::kInternal, "not inspected");
+  bool replaced = false;
   if (stopped) {
     std::lock_guard op(entry->op);
     detail = runtime_.inspectContainer(cls, container_id);
+    if (detail && neverStarted(*detail) && !cancelled(entry)) {
+      // The runtime never recorded the container as started: its start was
+      // cut short by the runtime's restart (containerd reports it unknown,
+      // then an exit without a start time, e.g. code 1). Like every start
+      // cut short, it is replaced (same attempt) and started again.
+      unsigned attempt = 0;
+      std::string sandbox_id;
+      {
+        std::lock_guard lock(mutex_);
+        attempt = entry->attempt;
+        sandbox_id = entry->sandbox_id;
+      }
+      auto made = replaceUnstartable(entry, sandbox_id, container_id, attempt,
+                                     "ended unknown to the runtime, never recorded as started");
+      if (made) {
+        replaced = true;
+      } else {
+        spdlog::warn("workload \"{}\": {}", id, made.error().message);
+      }
+    }
+  }
+  if (replaced) {
+    {
+      std::lock_guard lock(mutex_);
+      entry->settling = false;
+      noteObservedLocked(*entry, ObjectState::kCreated);
+      entry->stale = false;
+      entry->status.state = api::WorkloadState::kPending;
+      entry->status.reason = api::reason::kCreating;
+      entry->status.message = "starting the container again: its start was cut short by a "
+                              "runtime restart";
+      changedLocked(*entry);
+    }
+    launchPipeline(entry);
+    co_return;
   }
   std::lock_guard lock(mutex_);
   entry->settling = false;

@@ -189,10 +189,11 @@ void FakeRuntime::exitContainer(const std::string& container_id, int code, std::
 }
 
 void FakeRuntime::loseTrackOf(const std::string& container_id, int code_after_stop,
-                              std::string reason_after_stop) {
+                              std::string reason_after_stop, bool never_started) {
   std::lock_guard lock(mutex_);
   auto& c = containers_.at(container_id);
   c.state = ObjectState::kUnknown;
+  if (never_started) c.started_at.reset();
   c.exit_after_stop = std::make_pair(code_after_stop, std::move(reason_after_stop));
 }
 
@@ -225,6 +226,9 @@ std::string FakeRuntime::addContainer(const std::string& sandbox_id, ObjectState
   c.state = state;
   c.exit_code = exit_code;
   c.attempt = attempt;
+  if (state == ObjectState::kRunning || state == ObjectState::kExited) {
+    c.started_at = std::chrono::system_clock::now();
+  }
   containers_[id] = std::move(c);
   return id;
 }

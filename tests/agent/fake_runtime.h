@@ -81,9 +81,10 @@ class FakeRuntime final : public Runtime {
   // that could not load its task: CONTAINER_UNKNOWN). Its state reads
   // kUnknown until a StopContainer, which ends it as containerd does: exited
   // with `code_after_stop` and `reason_after_stop` (the real exit when the
-  // task was still there; 255 when it was not).
+  // task was still there; 255 when it was not). `never_started`: the
+  // runtime has no record of its start (a start cut short by its restart).
   void loseTrackOf(const std::string& container_id, int code_after_stop,
-                   std::string reason_after_stop = {});
+                   std::string reason_after_stop = {}, bool never_started = false);
   // StopContainer calls made for the container (held or not).
   int stopCalls(const std::string& container_id) const;
   // Puts a sandbox (and optionally a container of `attempt`) in place, as if

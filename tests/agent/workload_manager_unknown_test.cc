@@ -123,6 +123,24 @@ TEST_F(UnknownStateTest, OnFailureRestartsAContainerWhoseExitWasLost) {
   EXPECT_EQ(runtime_.sandboxes().size(), 1u);  // the same sandbox
 }
 
+TEST_F(UnknownStateTest, AStartTheRuntimeNeverRecordedIsMadeAgain) {
+  // containerd restarted during StartContainer: unknown, then exited (code 1)
+  // with no start time once stopped. The start was cut short: replaced.
+  const auto first = run("w");
+  runtime_.loseTrackOf(first, 1, "Error", /*never_started=*/true);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  clock_.advance(kGrace);
+  ASSERT_TRUE(eventually([&] {
+    EXPECT_TRUE(manager_->sweep().has_value());
+    const auto st = statusOf("w");
+    return st.state == api::WorkloadState::kRunning && st.container_id != first;
+  })) << statusOf("w").message;
+  const auto st = statusOf("w");
+  EXPECT_EQ(st.restart_count, 0);  // the same attempt, not a restart
+  EXPECT_EQ(runtime_.createdContainers(), 2);
+  EXPECT_EQ(runtime_.containers().size(), 1u);  // the cut-short one removed
+}
+
 TEST_F(UnknownStateTest, AnUnreachableRuntimeNeverTriggersTheStop) {
   const auto container = runThenLoseTrack(spec("w"), 3);
   runtime_.setDown(true);

@@ -201,15 +201,12 @@ Result<std::optional<std::string>> CriRuntime::findSandbox(const WorkloadIdentit
     // Not ready: its start was cut short (the runtime went away during
     // RunPodSandbox and came back without its pause task). No container can
     // run in it, and it holds the name a new RunPodSandbox needs: remove it
-    // (stop first, which releases its network) so the caller runs a new one.
+    // the one way a sandbox is removed (network, then the sandbox, then the
+    // submission's logs and pod cgroup once none of its sandboxes is left),
+    // so the caller runs a new one, which prepares them again.
     spdlog::warn("workload \"{}\": removing sandbox {}, left not ready by an interrupted start",
                  identity.spec.id, sb.id());
-    if (auto s = b->client->stopPodSandbox(sb.id()); !s && s.error().code != Code::kNotFound) {
-      return fail(s.error());
-    }
-    if (auto s = b->client->removePodSandbox(sb.id()); !s && s.error().code != Code::kNotFound) {
-      return fail(s.error());
-    }
+    if (auto s = removeWorkload(identity, sb.id()); !s) return fail(s.error());
   }
   return std::optional<std::string>();
 }

@@ -138,7 +138,7 @@ void WorkloadManager::applyDetail(const EntryPtr& entry, const ContainerDetail& 
   std::lock_guard lock(mutex_);
   const auto before = entry->status.state;
   applyContainerDetail(detail, entry->status);
-  entry->observed = detail.state;
+  noteObservedLocked(*entry, detail.state);
   entry->stale = false;
   if (detail.state == ObjectState::kExited) planRestartLocked(*entry, detail);
   if (before != entry->status.state) {

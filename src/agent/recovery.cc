@@ -130,7 +130,7 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
       st.message = "resuming the start cut short by an agent restart";
       to_finish.push_back(entry);
     } else if (detail) {
-      entry->observed = detail->state;
+      noteObservedLocked(*entry, detail->state);
       applyContainerDetail(*detail, st);
       // An exit its policy restarts: the restart is resumed after the initial back-off.
       if (detail->state == ObjectState::kExited) planRestartLocked(*entry, *detail);
@@ -168,7 +168,9 @@ std::vector<WorkloadManager::EntryPtr> WorkloadManager::sweepable() const {
   std::vector<EntryPtr> out;
   for (const auto& [id, entry] : entries_) {
     // A running pipeline owns its workload's status.
-    if (api::isTerminal(entry->status.state) || entry->container_id.empty() || entry->pipeline) {
+    // So does settleUnknown() while it stops an unknown container.
+    if (api::isTerminal(entry->status.state) || entry->container_id.empty() || entry->pipeline ||
+        entry->settling) {
       continue;
     }
     out.push_back(entry);
@@ -180,6 +182,8 @@ void WorkloadManager::markStale(const EntryPtr& entry, const Error& error) {
   std::lock_guard lock(mutex_);
   auto& st = entry->status;
   if (api::isTerminal(st.state) || entry->pipeline) return;
+  // The unknown-state grace counts only while the runtime answers.
+  entry->unknown_since.reset();
   if (!entry->stale) {
     std::string last = std::string(api::stateName(st.state));
     if (!st.reason.empty()) last += " (" + st.reason + ")";
@@ -256,8 +260,18 @@ Status WorkloadManager::sweep() {
     if (!refresh(entry)) break;  // the runtime went away meanwhile; the next sweep retries
   }
   removeOrphans(*snapshot);
+  settleDueUnknowns();
   startDueRestarts();
   return ok();
+}
+
+void WorkloadManager::noteObservedLocked(Entry& entry, ObjectState state) {
+  entry.observed = state;
+  if (state != ObjectState::kUnknown) {
+    entry.unknown_since.reset();
+  } else if (!entry.unknown_since) {
+    entry.unknown_since = clock_.now();
+  }
 }
 
 // Sandboxes with this node's labels that no workload owns (e.g. a

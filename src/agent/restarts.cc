@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "agent/status_mapping.h"
 #include "agent/workload_manager.h"
 
 namespace zp::agent {
@@ -19,11 +20,18 @@ std::string describe(std::chrono::milliseconds delay) {
   return std::to_string(delay.count()) + " ms";
 }
 
+std::string exitText(int code, bool lost) {
+  return lost ? "ended with its exit status lost by the runtime"
+              : "exited with code " + std::to_string(code);
+}
+
 }  // namespace
 
 void WorkloadManager::planRestartLocked(Entry& entry, const ContainerDetail& detail) {
   if (entry.cancels > 0) return;  // stopped or being removed: the exit is final
-  const int code = detail.exit_code.value_or(-1);
+  // A lost exit status counts as a failure (code -1): OnFailure restarts it.
+  const bool lost = exitStatusLost(detail);
+  const int code = lost ? -1 : detail.exit_code.value_or(-1);
   const bool oom = detail.reason == api::reason::kOOMKilled;
   if (!api::shouldRestart(entry.identity.spec.restart_policy, code, oom)) return;
   if (!entry.restart_at) {
@@ -37,15 +45,15 @@ void WorkloadManager::planRestartLocked(Entry& entry, const ContainerDetail& det
     entry.restart_delay = delay;
     entry.restart_at = clock_.now() + delay;
     entry.next_restart_delay = std::min(delay * 2, options_.restart_backoff_max);
-    spdlog::info("workload \"{}\": container exited with code {}{}; restarting in {} (attempt {})",
-                 entry.identity.spec.id, code, oom ? " (OOM killed)" : "",
+    spdlog::info("workload \"{}\": container {}{}; restarting in {} (attempt {})",
+                 entry.identity.spec.id, exitText(code, lost), oom ? " (OOM killed)" : "",
                  describe(delay), entry.attempt + 1);
   }
   auto& st = entry.status;
   st.state = api::WorkloadState::kPending;
   st.reason = api::reason::kBackOff;
   st.message = std::string("back-off ") + describe(entry.restart_delay) +
-               " restarting the container, which exited with code " + std::to_string(code) +
+               " restarting the container, which " + exitText(code, lost) +
                (oom ? " after an OOM kill" : "") + " (restart_policy " +
                std::string(api::restartPolicyName(entry.identity.spec.restart_policy)) + ")";
 }

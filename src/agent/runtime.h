@@ -156,7 +156,8 @@ class Runtime {
   // The ready sandbox this node made for the identity's submission and
   // attempt, if the runtime has one (after a call whose reply was lost). One
   // left not ready (its start interrupted by a runtime restart) is removed
-  // and not returned, so the caller runs the sandbox anew.
+  // as removeWorkload() removes one (host state included) and not returned,
+  // so the caller runs the sandbox anew.
   virtual Result<std::optional<std::string>> findSandbox(const WorkloadIdentity& identity) = 0;
   // Creates the workload's container in `sandbox_id` with CRI metadata
   // `attempt` (restarts before it), logging to logPath(identity, attempt);

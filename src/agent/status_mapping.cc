@@ -22,6 +22,15 @@ void applyContainerDetail(const ContainerDetail& detail, api::WorkloadStatus& st
       status.message = "";
       return;
     case ObjectState::kExited: {
+      if (exitStatusLost(detail)) {
+        status.state = WorkloadState::kFailed;
+        status.reason = api::reason::kExitStatusLost;
+        status.message = "the container ended, but the runtime lost its exit status (it reports "
+                         "only its placeholder, exit code " +
+                         std::to_string(detail.exit_code.value_or(kLostExitCode)) + ")";
+        if (!detail.message.empty()) status.message += ": " + detail.message;
+        return;
+      }
       const int code = detail.exit_code.value_or(-1);
       status.exit_code = code;
       // The OOM rule: once the kernel killed a process of the container for
@@ -78,6 +87,17 @@ bool startCutShort(const ContainerDetail& detail) {
           says(": context canceled")) ||
          (says("failed to create containerd task: failed to start shim") &&
           says("signal: killed"));
+}
+
+bool exitStatusLost(const ContainerDetail& detail) {
+  return detail.state == ObjectState::kExited && detail.reason == kLostExitReason;
+}
+
+void markLostAfterUnknownStop(ContainerDetail& detail) {
+  if (detail.state == ObjectState::kExited && detail.exit_code == kLostExitCode &&
+      detail.reason != api::reason::kOOMKilled) {
+    detail.reason = kLostExitReason;
+  }
 }
 
 bool startLostItsIo(const Error& error) {

@@ -3,6 +3,7 @@
 // workload status vocabulary of docs/architecture.md §2.
 
 #include <cstddef>
+#include <string_view>
 
 #include "agent/runtime.h"
 #include "api/workload.h"
@@ -18,9 +19,30 @@ inline constexpr std::size_t kMaxStatusMessageBytes = 4096;
 // boundary, ending with "…". Shorter messages are left alone.
 void capMessage(api::WorkloadStatus& status);
 
+// containerd's placeholder for an exit status it never learned (its CRI
+// plugin's unknownExitCode and unknownExitReason): a container it found
+// without its task after a restart, or that it ended on a StopContainer of a
+// container in CONTAINER_UNKNOWN state without finding its task.
+inline constexpr int kLostExitCode = 255;
+inline constexpr std::string_view kLostExitReason = "Unknown";
+
 // Updates state, reason, message, exit code and start/finish times of
 // `status` from `detail`. Leaves id, node, created_at and runtime ids alone.
+// An exit whose status the runtime lost (exitStatusLost) is Failed with
+// reason ExitStatusLost and no exit code: the placeholder is not reported as
+// the workload's.
 void applyContainerDetail(const ContainerDetail& detail, api::WorkloadStatus& status);
+
+// An exited container whose exit status the runtime reports as lost: its
+// placeholder reason (kLostExitReason), which no process exit produces.
+bool exitStatusLost(const ContainerDetail& detail);
+// After the node stopped a container the runtime had reported unknown
+// (CONTAINER_UNKNOWN): containerd then reports either the real exit (its task
+// was still there) or, when it found no task, kLostExitCode with the reason
+// of its last record of the container ("Error" for one that was running).
+// The second cannot be told from a real exit 255, so an exit 255 there counts
+// as lost: this marks it with kLostExitReason, so exitStatusLost() holds.
+void markLostAfterUnknownStop(ContainerDetail& detail);
 
 // A start the runtime cancelled because its caller went away (an agent
 // killed during StartContainer, or a call past its deadline): containerd

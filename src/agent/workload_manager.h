@@ -98,6 +98,13 @@ class WorkloadManager {
     std::chrono::milliseconds restart_backoff_initial{std::chrono::seconds(1)};
     std::chrono::milliseconds restart_backoff_max{std::chrono::seconds(60)};
     std::chrono::milliseconds restart_backoff_reset{std::chrono::minutes(10)};
+    // A container the runtime (reachable and answering) keeps reporting in
+    // an unknown state (CRI CONTAINER_UNKNOWN) for this long, by the injected
+    // Clock, is stopped (SIGKILL after `unknown_stop_grace`) so that its end
+    // becomes known, as the kubelet does; then its exit is handled as any
+    // other (restart_policy). Never while the runtime cannot be reached.
+    std::chrono::milliseconds unknown_grace{std::chrono::seconds(10)};
+    std::chrono::seconds unknown_stop_grace{std::chrono::seconds(5)};
   };
 
   // `workers` runs start pipelines; `events` only the observer's calls (it
@@ -203,6 +210,10 @@ class WorkloadManager {
     bool pipeline = false;  // a start pipeline runs for it (and owns its status)
     std::uint64_t cancel_epoch = 0;  // counts cancelPipeline() calls
     bool stale = false;     // shown as Unknown: the runtime could not be reached
+    // Since when (Clock) the runtime has answered that the container's state
+    // is unknown; reset by any other answer and while it cannot be reached.
+    std::optional<TimePoint> unknown_since;
+    bool settling = false;  // settleUnknown() runs for it (and owns its status)
     api::WorkloadStatus published;  // the status last handed to the observer
     std::mutex op;          // held across one synchronous runtime step
   };
@@ -342,6 +353,21 @@ class WorkloadManager {
   // the runtime again.
   void markStale(const EntryPtr& entry, const Error& error);
   void removeOrphans(const Snapshot& snapshot);
+  // Records what the runtime answered about the container's state for the
+  // unknown-state grace (Entry::unknown_since). Call with `mutex_` held.
+  void noteObservedLocked(Entry& entry, ObjectState state);
+
+  // ---- containers the runtime reports unknown (unknown_state.cc)
+  // Starts settleUnknown() for every workload whose container the runtime
+  // has reported unknown for Options::unknown_grace. Called by a sweep whose
+  // listing succeeded (the runtime answers).
+  void settleDueUnknowns();
+  // Stops the container (asynchronously) so its end becomes known, then
+  // applies its exit like a sweep (an exit whose status containerd lost is
+  // ExitStatusLost; restart_policy applies). Leaves the status to a stop or
+  // removal that began meanwhile. A failed stop is tried again after
+  // another grace.
+  boost::asio::awaitable<void> settleUnknown(EntryPtr entry, std::string container_id);
 
   Options options_;
   Runtime& runtime_;

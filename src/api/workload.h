@@ -125,6 +125,12 @@ inline constexpr std::string_view kRunContainerError = "RunContainerError";
 inline constexpr std::string_view kCreateContainerConfigError = "CreateContainerConfigError";
 // The runtime reports the container but not a state zoneplane knows.
 inline constexpr std::string_view kContainerUnknown = "ContainerUnknown";
+// The container ended but the runtime lost how: it reports only a placeholder
+// exit status (containerd: exit code 255, reason "Unknown"), e.g. for a
+// container that exited while the runtime was down, or one the node stopped
+// after the runtime had kept reporting it unknown. No exit code is shown; a
+// lost exit counts as a failure for the restart policy (docs/architecture.md §4).
+inline constexpr std::string_view kExitStatusLost = "ExitStatusLost";
 // The node's runtime cannot be reached; the workload waits (Pending) or its
 // last observed state is shown as Unknown until the runtime answers again.
 inline constexpr std::string_view kRuntimeUnavailable = "RuntimeUnavailable";

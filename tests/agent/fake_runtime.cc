@@ -135,6 +135,19 @@ bool FakeRuntime::stopHeld(const std::string& container_id) const {
   return it != held_.end() && !it->second.empty();
 }
 
+void FakeRuntime::endByStop(Container& c) {
+  if (c.state == ObjectState::kRunning) {
+    c.state = ObjectState::kExited;
+    c.exit_code = 137;
+  } else if (c.state == ObjectState::kUnknown && c.exit_after_stop) {
+    c.state = ObjectState::kExited;
+    c.exit_code = c.exit_after_stop->first;
+    c.reason = c.exit_after_stop->second;
+    c.finished_at = std::chrono::system_clock::now();
+    c.exit_after_stop.reset();
+  }
+}
+
 void FakeRuntime::finishStop(const std::string& container_id) {
   std::vector<std::function<void(Status)>> done;
   {
@@ -142,11 +155,7 @@ void FakeRuntime::finishStop(const std::string& container_id) {
     for (auto& [id, d] : held_["stop:" + container_id]) done.push_back(std::move(d));
     held_["stop:" + container_id].clear();
     held_stops_.erase(container_id);
-    if (auto it = containers_.find(container_id);
-        it != containers_.end() && it->second.state == ObjectState::kRunning) {
-      it->second.state = ObjectState::kExited;
-      it->second.exit_code = 137;
-    }
+    if (auto it = containers_.find(container_id); it != containers_.end()) endByStop(it->second);
   }
   for (auto& d : done) d(ok());
 }
@@ -179,6 +188,21 @@ void FakeRuntime::exitContainer(const std::string& container_id, int code, std::
   c.started_at = *c.finished_at - ran;
 }
 
+void FakeRuntime::loseTrackOf(const std::string& container_id, int code_after_stop,
+                              std::string reason_after_stop, bool never_started) {
+  std::lock_guard lock(mutex_);
+  auto& c = containers_.at(container_id);
+  c.state = ObjectState::kUnknown;
+  if (never_started) c.started_at.reset();
+  c.exit_after_stop = std::make_pair(code_after_stop, std::move(reason_after_stop));
+}
+
+int FakeRuntime::stopCalls(const std::string& container_id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = stop_calls_.find(container_id);
+  return it == stop_calls_.end() ? 0 : it->second;
+}
+
 std::string FakeRuntime::addSandbox(const WorkloadIdentity& identity,
                                     std::optional<ObjectState> container, unsigned attempt,
                                     int exit_code) {
@@ -202,6 +226,9 @@ std::string FakeRuntime::addContainer(const std::string& sandbox_id, ObjectState
   c.state = state;
   c.exit_code = exit_code;
   c.attempt = attempt;
+  if (state == ObjectState::kRunning || state == ObjectState::kExited) {
+    c.started_at = std::chrono::system_clock::now();
+  }
   containers_[id] = std::move(c);
   return id;
 }
@@ -407,16 +434,15 @@ std::shared_ptr<PendingCall> FakeRuntime::stopContainer(std::string_view,
   Status outcome = ok();
   {
     std::lock_guard lock(mutex_);
+    ++stop_calls_[container_id];
     outcome = downError();
     if (outcome) outcome = takeFailure("stopContainer");
     if (outcome && held_stops_.contains(container_id)) {
       return hold("stop:" + container_id, std::move(done));
     }
     if (outcome) {
-      if (auto it = containers_.find(container_id);
-          it != containers_.end() && it->second.state == ObjectState::kRunning) {
-        it->second.state = ObjectState::kExited;
-        it->second.exit_code = 137;
+      if (auto it = containers_.find(container_id); it != containers_.end()) {
+        endByStop(it->second);
       }
     }
   }

@@ -31,6 +31,8 @@ class FakeRuntime final : public Runtime {
     std::string reason;
     std::string message;
     unsigned attempt = 0;
+    // loseTrackOf(): how a StopContainer ends the container in kUnknown.
+    std::optional<std::pair<int, std::string>> exit_after_stop;
     std::optional<TimePoint> started_at;
     std::optional<TimePoint> finished_at;
   };
@@ -75,6 +77,16 @@ class FakeRuntime final : public Runtime {
   void exitContainer(const std::string& container_id, int code, std::string reason = {},
                      std::chrono::milliseconds ran = std::chrono::milliseconds(100),
                      std::string message = {});
+  // The runtime loses track of the container (containerd after a restart
+  // that could not load its task: CONTAINER_UNKNOWN). Its state reads
+  // kUnknown until a StopContainer, which ends it as containerd does: exited
+  // with `code_after_stop` and `reason_after_stop` (the real exit when the
+  // task was still there; 255 when it was not). `never_started`: the
+  // runtime has no record of its start (a start cut short by its restart).
+  void loseTrackOf(const std::string& container_id, int code_after_stop,
+                   std::string reason_after_stop = {}, bool never_started = false);
+  // StopContainer calls made for the container (held or not).
+  int stopCalls(const std::string& container_id) const;
   // Puts a sandbox (and optionally a container of `attempt`) in place, as if
   // left by an earlier agent. Returns the sandbox id.
   std::string addSandbox(const WorkloadIdentity& identity, std::optional<ObjectState> container,
@@ -135,6 +147,8 @@ class FakeRuntime final : public Runtime {
  private:
   class Held;
   Status downError() const;  // call with mutex_ held
+  // What a completed StopContainer does to the container; call with mutex_ held.
+  static void endByStop(Container& c);
   // Registers a held call; call with mutex_ held.
   std::shared_ptr<PendingCall> hold(std::string key, std::function<void(Status)> done);
   std::function<void(Status)> takeHeld(const std::string& key, std::uint64_t id);
@@ -147,6 +161,7 @@ class FakeRuntime final : public Runtime {
   std::map<std::string, int> started_pulls_;
   int cancelled_ = 0;
   std::set<std::string> held_stops_;
+  std::map<std::string, int> stop_calls_;
   bool lose_run_reply_ = false;
   bool interrupt_start_ = false;
   std::optional<Error> fail_create_after_interrupt_;

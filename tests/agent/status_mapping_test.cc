@@ -31,6 +31,34 @@ TEST(StatusMappingTest, ExitCodesDecideSuccess) {
   EXPECT_EQ(s.message, "container exited with code 3");
 }
 
+TEST(StatusMappingTest, AnExitStatusTheRuntimeLostIsNotReportedAsAnExit) {
+  // containerd's placeholder: exit code 255, reason "Unknown".
+  api::WorkloadStatus s;
+  const ContainerDetail lost{ObjectState::kExited, 255, "Unknown", "", {}, TimePoint{}};
+  EXPECT_TRUE(exitStatusLost(lost));
+  applyContainerDetail(lost, s);
+  EXPECT_EQ(s.state, WorkloadState::kFailed);
+  EXPECT_EQ(s.reason, "ExitStatusLost");
+  EXPECT_FALSE(s.exit_code);
+  EXPECT_TRUE(s.finished_at);
+  EXPECT_NE(s.message.find("255"), std::string::npos) << s.message;
+  EXPECT_FALSE(exitStatusLost({ObjectState::kExited, 255, "Error", "", {}, {}}));
+  EXPECT_FALSE(exitStatusLost({ObjectState::kUnknown, {}, "Unknown", "", {}, {}}));
+}
+
+TEST(StatusMappingTest, Exit255AfterAStopOfAnUnknownContainerCountsAsLost) {
+  ContainerDetail ended{ObjectState::kExited, 255, "Error", "", {}, {}};
+  markLostAfterUnknownStop(ended);
+  EXPECT_TRUE(exitStatusLost(ended));
+  ContainerDetail real{ObjectState::kExited, 3, "Error", "", {}, {}};
+  markLostAfterUnknownStop(real);
+  EXPECT_FALSE(exitStatusLost(real));
+  EXPECT_EQ(real.reason, "Error");
+  ContainerDetail oom{ObjectState::kExited, 255, "OOMKilled", "", {}, {}};
+  markLostAfterUnknownStop(oom);
+  EXPECT_EQ(oom.reason, "OOMKilled");
+}
+
 TEST(StatusMappingTest, RuntimeReasonPassesThrough) {
   api::WorkloadStatus s;
   applyContainerDetail({ObjectState::kExited, 137, "OOMKilled", "", {}, {}}, s);

@@ -264,6 +264,7 @@ TEST_F(ContainerdRestartTest, RestartsWhileWorkloadsRunAndArrive) {
                      {"refused", refused},
                      {"sandboxes_left_not_ready_replaced", occurrences("left not ready by an interrupted start")},
                      {"containers_replaced_after_interrupted_start", occurrences("after an interrupted start (")},
+                     {"unknown_containers_stopped", occurrences("stopping it to learn its end")},
                      {"states_sampled", states_seen_},
                      {"problems", problems}};
   report(figures);

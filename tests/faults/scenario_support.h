@@ -36,12 +36,14 @@ inline bool isFinal(const std::string& state) { return state == "Succeeded" || s
 
 // containerd 1.6 deletes an exited task before it records the exit: killed in
 // between, it comes back without the exit status and reports the container
-// exited with 255, reason "Unknown". The agent shows what the runtime says
-// (Failed); for a workload that was about to exit anyway this is the
-// runtime's loss, counted apart from the wrong states the orchestrator makes.
+// exited with its placeholder (255, reason "Unknown"); a container it reports
+// CONTAINER_UNKNOWN and cannot find the task of when the agent stops it ends
+// with 255 too. The agent shows that as Failed/ExitStatusLost without an exit
+// code; for a workload that was about to exit anyway this is the runtime's
+// loss, counted apart from the wrong states the orchestrator makes.
 inline bool exitStatusLostByRuntime(Kind kind, const nlohmann::json& status) {
   return kind != Kind::kLongRunning && status.value("state", "") == "Failed" &&
-         status.value("reason", "") == "Unknown" && status.value("exit_code", 0) == 255;
+         status.value("reason", "") == "ExitStatusLost" && !status.contains("exit_code");
 }
 
 // p50 and max of recovery times, for the figures' details.

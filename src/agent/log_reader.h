@@ -77,12 +77,11 @@ class LogReader {
   // The records (of the selected stream) complete in the file from the
   // current position, about `max_lines` at most (a block's worth more at
   // worst). One call reads at most about read_budget_bytes (a MiB by
-  // default): it may return no line before
-  // the end of the file (drained() says whether it got there). A record whose
-  // F piece is not written yet, and a raw line without its '\n', wait for a
-  // later read, unless `flush` and the end is reached: then they are returned
-  // as they are, with partial set. A file that shrank is read again from its
-  // start.
+  // default): it may return no line before the end of the file (drained()
+  // says whether it got there). A record whose F piece is not written yet,
+  // and a raw line without its '\n', wait for a later read, unless `flush`
+  // and the end is reached: then they are returned as they are, with partial
+  // set. A file that shrank is read again from its start.
   Result<std::vector<protocol::LogLine>> read(std::size_t max_lines, bool flush);
 
   // The file's size now (fstat of the reader's own descriptor).

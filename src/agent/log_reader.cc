@@ -10,15 +10,6 @@
 namespace zp::agent {
 namespace {
 
-constexpr std::size_t kBlockBytes = 64 * 1024;
-// A raw line's header ("<time> <stream> <tag> ") fits in this many bytes.
-constexpr std::size_t kHeaderBytes = 64;
-// A raw line longer than this (no '\n' within it) is consumed piecewise.
-constexpr std::size_t kMaxRawLineBytes = 1 << 20;
-// One read() stops after this many bytes (a filtered reader may find none of
-// its lines in them), so no call keeps a worker thread for long.
-constexpr std::size_t kReadBudgetBytes = 16 * kBlockBytes;
-
 int streamIndex(std::string_view stream) { return stream == "stderr" ? 1 : 0; }
 std::string_view streamName(int index) { return index == 1 ? "stderr" : "stdout"; }
 
@@ -86,12 +77,17 @@ std::optional<CriLogLine> parseCriLogLine(std::string_view raw) {
 }
 
 Result<std::unique_ptr<LogReader>> LogReader::open(const std::string& path,
-                                                   std::optional<std::string_view> stream) {
+                                                   std::optional<std::string_view> stream,
+                                                   const LogReaderLimits& limits) {
   if (stream && !protocol::isLogStream(*stream)) {
     return fail(Code::kInvalidArgument,
                 "stream must be \"stdout\" or \"stderr\", not \"" +
                     std::string(stream->substr(0, 80)) + "\"",
                 "stream");
+  }
+  if (limits.block_bytes == 0 || limits.read_budget_bytes == 0 ||
+      limits.max_raw_line_bytes < kLogHeaderBytes || limits.max_line_bytes < 4) {
+    return fail(Code::kInvalidArgument, "log reader limits below their minimums", "limits");
   }
   const int only = stream ? streamIndex(*stream) : -1;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -104,7 +100,7 @@ Result<std::unique_ptr<LogReader>> LogReader::open(const std::string& path,
     ::close(fd);
     return fail(Code::kInternal, "the log is not a regular file");
   }
-  return std::unique_ptr<LogReader>(new LogReader(fd, only));
+  return std::unique_ptr<LogReader>(new LogReader(fd, only, limits));
 }
 
 LogReader::~LogReader() {
@@ -132,10 +128,10 @@ Status LogReader::seekTail(std::size_t records) {
         }
       }
       if (buf_start == 0) return std::optional<std::uint64_t>();
-      const std::uint64_t start = buf_start > kBlockBytes ? buf_start - kBlockBytes : 0;
+      const std::uint64_t start = buf_start > limits_.block_bytes ? buf_start - limits_.block_bytes : 0;
       auto block = readAt(fd_, start, buf_start - start);
       if (!block) return fail(block.error());
-      buf = *block + buf.substr(0, std::min(buf.size(), kHeaderBytes));
+      buf = *block + buf.substr(0, std::min(buf.size(), kLogHeaderBytes));
       buf_start = start;
       before = std::min<std::uint64_t>(before, start + block->size());
     }
@@ -158,7 +154,7 @@ Status LogReader::seekTail(std::size_t records) {
     if (!before) return fail(before.error());
     const std::uint64_t line_start = *before ? **before + 1 : 0;
     const std::size_t head_len =
-        static_cast<std::size_t>(std::min<std::uint64_t>(kHeaderBytes, line_end - 1 - line_start));
+        static_cast<std::size_t>(std::min<std::uint64_t>(kLogHeaderBytes, line_end - 1 - line_start));
     const std::string_view head(buf.data() + (line_start - buf_start), head_len);
     // Reading backwards, a record begins (from its end) at its F piece (or
     // a line not in the CRI format, read as stdout); a stream's group of P
@@ -184,8 +180,8 @@ void LogReader::append(int stream, std::string_view time, std::string_view conte
   record.open = true;
   record.content.append(content);
   // Longer than a line may be: emit cut pieces, partial.
-  while (record.content.size() > protocol::kMaxLogLineBytes) {
-    const auto cut = cutPoint(record.content, protocol::kMaxLogLineBytes);
+  while (record.content.size() > limits_.max_line_bytes) {
+    const auto cut = cutPoint(record.content, limits_.max_line_bytes);
     out.push_back({record.time, std::string(streamName(stream)), record.content.substr(0, cut), true});
     record.content.erase(0, cut);
   }
@@ -217,8 +213,8 @@ void LogReader::endRawLine(std::vector<protocol::LogLine>& out) {
     append(streamIndex(parsed->stream), parsed->time, parsed->content, !parsed->partial, out);
   } else if (wanted(0)) {
     // Not the CRI format: the bytes as they are, on stdout.
-    out.push_back({"", "stdout", raw_.substr(0, cutPoint(raw_, protocol::kMaxLogLineBytes)),
-                   raw_.size() > protocol::kMaxLogLineBytes});
+    out.push_back({"", "stdout", raw_.substr(0, cutPoint(raw_, limits_.max_line_bytes)),
+                   raw_.size() > limits_.max_line_bytes});
   }
   raw_.clear();
   header_.reset();
@@ -229,7 +225,7 @@ void LogReader::consume(std::string_view data, std::vector<protocol::LogLine>& o
     const auto nl = data.find('\n');
     raw_.append(data.substr(0, nl));
     if (nl == std::string_view::npos) {
-      if (raw_.size() > kMaxRawLineBytes) spillRawLine(out);
+      if (raw_.size() > limits_.max_raw_line_bytes) spillRawLine(out);
       return;
     }
     endRawLine(out);
@@ -267,9 +263,9 @@ Result<std::vector<protocol::LogLine>> LogReader::read(std::size_t max_lines, bo
   }
   size_ = *size;
   std::vector<protocol::LogLine> out;
-  std::size_t budget = kReadBudgetBytes;
+  std::size_t budget = limits_.read_budget_bytes;
   while (offset_ < size_ && out.size() < max_lines && budget > 0) {
-    const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(kBlockBytes, size_ - offset_));
+    const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(limits_.block_bytes, size_ - offset_));
     auto block = readAt(fd_, offset_, length);
     if (!block) return fail(block.error());
     if (block->empty()) {

@@ -11,6 +11,7 @@
 // whatever the file holds (lines of a stream not selected are dropped as they
 // are read, never kept). One reader per stream of lines; not thread-safe.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,15 +34,35 @@ struct CriLogLine {
 // Parses a raw line (without '\n'); nullopt when it is not in the CRI format.
 std::optional<CriLogLine> parseCriLogLine(std::string_view raw);
 
+// The reader's sizes. The defaults are the agent's; tests and the fuzz target
+// give small ones to reach the same boundaries (blocks, read budget, raw line
+// limit, line cuts) with small files.
+struct LogReaderLimits {
+  // The bytes one pread asks for; seekTail reads backwards in such blocks.
+  std::size_t block_bytes = 64 * 1024;
+  // One read() stops once it has read this many bytes (a filtered reader may
+  // find none of its lines in them), so no call keeps a worker thread long.
+  std::size_t read_budget_bytes = 16 * 64 * 1024;
+  // A raw line longer than this (no '\n' within it) is consumed piecewise;
+  // at least kLogHeaderBytes.
+  std::size_t max_raw_line_bytes = 1 << 20;
+  // The longest protocol::LogLine::line returned; at least 4 (one UTF-8
+  // sequence).
+  std::size_t max_line_bytes = protocol::kMaxLogLineBytes;
+};
+// A raw line's header ("<time> <stream> <tag> ") fits in this many bytes.
+inline constexpr std::size_t kLogHeaderBytes = 64;
+
 class LogReader {
  public:
   // Opens the log at `path` for reading; kNotFound when there is none (yet).
   // With `stream` ("stdout" or "stderr", else kInvalidArgument) the reader
   // sees only that stream: seekTail counts its records and read() returns
   // its lines (a raw line not in the CRI format counts as stdout); without
-  // it, both streams.
+  // it, both streams. kInvalidArgument for `limits` below their minimums.
   static Result<std::unique_ptr<LogReader>> open(
-      const std::string& path, std::optional<std::string_view> stream = std::nullopt);
+      const std::string& path, std::optional<std::string_view> stream = std::nullopt,
+      const LogReaderLimits& limits = {});
   ~LogReader();
   LogReader(const LogReader&) = delete;
   LogReader& operator=(const LogReader&) = delete;
@@ -55,12 +76,12 @@ class LogReader {
 
   // The records (of the selected stream) complete in the file from the
   // current position, about `max_lines` at most (a block's worth more at
-  // worst). One call reads at most about a MiB: it may return no line before
-  // the end of the file (drained() says whether it got there). A record whose
-  // F piece is not written yet, and a raw line without its '\n', wait for a
-  // later read, unless `flush` and the end is reached: then they are returned
-  // as they are, with partial set. A file that shrank is read again from its
-  // start.
+  // worst). One call reads at most about read_budget_bytes (a MiB by
+  // default): it may return no line before the end of the file (drained()
+  // says whether it got there). A record whose F piece is not written yet,
+  // and a raw line without its '\n', wait for a later read, unless `flush`
+  // and the end is reached: then they are returned as they are, with partial
+  // set. A file that shrank is read again from its start.
   Result<std::vector<protocol::LogLine>> read(std::size_t max_lines, bool flush);
 
   // The file's size now (fstat of the reader's own descriptor).
@@ -70,7 +91,8 @@ class LogReader {
   bool drained() const { return offset_ >= size_; }
 
  private:
-  LogReader(int fd, int only) : fd_(fd), only_(only) {}
+  LogReader(int fd, int only, const LogReaderLimits& limits)
+      : fd_(fd), only_(only), limits_(limits) {}
   // Whether the reader returns the lines of stream index `stream`.
   bool wanted(int stream) const { return only_ < 0 || only_ == stream; }
   struct Record {
@@ -92,6 +114,7 @@ class LogReader {
 
   int fd_ = -1;
   int only_ = -1;             // the selected stream (0 stdout, 1 stderr); -1: both
+  LogReaderLimits limits_;
   std::uint64_t offset_ = 0;  // next byte to read
   std::uint64_t size_ = 0;    // the file's size at the last read
   std::string raw_;           // the current raw line, not yet ended

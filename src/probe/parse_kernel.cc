@@ -21,19 +21,14 @@ bool containsWord(std::string_view text, std::string_view word) {
   return false;
 }
 
-bool containsNoCase(std::string_view text, std::string_view needle) {
-  if (needle.empty()) return true;
-  for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
-    bool match = true;
-    for (std::size_t k = 0; k < needle.size() && match; ++k) {
-      char a = text[i + k], b = needle[k];
-      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-      match = a == b;
-    }
-    if (match) return true;
+// `text` with ASCII letters in lower case (DMI strings are ASCII; other
+// bytes are kept as they are).
+std::string lowerAscii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return false;
+  return out;
 }
 
 }  // namespace
@@ -59,12 +54,18 @@ std::optional<std::string> virtualMachineDmiName(std::string_view sys_vendor,
   static constexpr std::array<std::string_view, 12> kVendors{
       "QEMU",      "KVM",   "VMware",     "Xen",    "innotek",          "VirtualBox",
       "Parallels", "Bochs", "Amazon EC2", "Google", "Cloud Hypervisor", "Firecracker"};
+  // Compared without regard to ASCII case: each string is folded once.
+  const std::string vendor_folded = lowerAscii(sys_vendor);
+  const std::string product_folded = lowerAscii(product_name);
+  const auto contains = [](const std::string& folded, std::string_view needle) {
+    return folded.find(lowerAscii(needle)) != std::string::npos;
+  };
   for (auto vendor : kVendors) {
-    if (containsNoCase(sys_vendor, vendor) || containsNoCase(product_name, vendor)) {
+    if (contains(vendor_folded, vendor) || contains(product_folded, vendor)) {
       return std::string(vendor);
     }
   }
-  if (containsNoCase(sys_vendor, "Microsoft") && containsNoCase(product_name, "Virtual Machine")) {
+  if (contains(vendor_folded, "Microsoft") && contains(product_folded, "Virtual Machine")) {
     return std::string("Hyper-V");
   }
   return std::nullopt;

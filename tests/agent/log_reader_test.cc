@@ -34,8 +34,9 @@ class LogReaderTest : public ::testing::Test {
     std::ofstream out(path_, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
     out << text;
   }
-  std::unique_ptr<LogReader> open(std::optional<std::string_view> stream = std::nullopt) {
-    auto reader = LogReader::open(path_, stream);
+  std::unique_ptr<LogReader> open(std::optional<std::string_view> stream = std::nullopt,
+                                  const LogReaderLimits& limits = {}) {
+    auto reader = LogReader::open(path_, stream, limits);
     EXPECT_TRUE(reader.has_value()) << reader.error().toString();
     return reader ? std::move(*reader) : nullptr;
   }
@@ -51,8 +52,9 @@ class LogReaderTest : public ::testing::Test {
     }
   }
   // The tail of `n` records of `stream` (both: nullopt), flushed.
-  std::vector<std::string> tail(std::size_t n, std::optional<std::string_view> stream) {
-    auto reader = open(stream);
+  std::vector<std::string> tail(std::size_t n, std::optional<std::string_view> stream,
+                                const LogReaderLimits& limits = {}) {
+    auto reader = open(stream, limits);
     if (!reader) return {"open failed"};
     auto sought = reader->seekTail(n);
     EXPECT_TRUE(sought.has_value()) << sought.error().toString();
@@ -346,6 +348,73 @@ TEST_F(LogReaderTest, AReadStopsAfterItsBudgetWithoutTheSelectedStream) {
   std::size_t joined = 0;
   for (const auto& piece : tail(1, "stdout")) joined += piece.size();
   EXPECT_EQ(joined, std::size_t{3} << 20);  // the huge line, in pieces
+}
+
+TEST_F(LogReaderTest, LimitsBelowTheirMinimumsAreInvalid) {
+  write(line("stdout", 'F', "x"));
+  for (const LogReaderLimits& bad :
+       {LogReaderLimits{.block_bytes = 0}, LogReaderLimits{.read_budget_bytes = 0},
+        LogReaderLimits{.max_raw_line_bytes = kLogHeaderBytes - 1},
+        LogReaderLimits{.max_line_bytes = 3}}) {
+    auto reader = LogReader::open(path_, std::nullopt, bad);
+    ASSERT_FALSE(reader.has_value());
+    EXPECT_EQ(reader.error().code, Code::kInvalidArgument);
+    EXPECT_EQ(reader.error().field, "limits");
+  }
+  EXPECT_TRUE(LogReader::open(path_, std::nullopt,
+                              LogReaderLimits{.block_bytes = 1, .read_budget_bytes = 1,
+                                              .max_raw_line_bytes = kLogHeaderBytes,
+                                              .max_line_bytes = 4}));
+}
+
+TEST_F(LogReaderTest, SmallBlocksReadAndTailTheSameRecords) {
+  // Blocks and a read budget of a few bytes cross every boundary the 64 KiB
+  // ones cross in a big file: the records are the same.
+  std::string text;
+  for (int i = 0; i < 60; ++i) {
+    text += line(i % 3 ? "stdout" : "stderr", i % 4 ? 'F' : 'P', "line " + std::to_string(i));
+    if (i % 7 == 0) text += "plain " + std::to_string(i) + "\n";
+  }
+  text += line("stderr", 'P', "open group");
+  write(text);
+  const LogReaderLimits small{.block_bytes = 7, .read_budget_bytes = 7};
+  for (std::optional<std::string_view> stream :
+       {std::optional<std::string_view>(), std::optional<std::string_view>("stdout"),
+        std::optional<std::string_view>("stderr")}) {
+    auto reference = open(stream);
+    auto reader = open(stream, small);
+    ASSERT_TRUE(reference && reader);
+    const auto want = all(*reference);
+    ASSERT_FALSE(want.empty());
+    EXPECT_EQ(texts(all(*reader)), texts(want));
+    for (std::size_t n : {0, 1, 2, 5, 17, 100}) {
+      EXPECT_EQ(tail(n, stream, small), tail(n, stream)) << "tail " << n;
+    }
+  }
+}
+
+TEST_F(LogReaderTest, SmallLineLimitsCutAndSpillAsTheDefaultsDo) {
+  // A record longer than max_line_bytes is cut into partial pieces, and a raw
+  // line longer than max_raw_line_bytes is read in pieces, as with 16 KiB and
+  // 1 MiB.
+  const std::string content(100, 'c');
+  write(line("stdout", 'F', content) + line("stderr", 'P', "ab") + line("stderr", 'F', "cd"));
+  auto reader = open(std::nullopt, LogReaderLimits{.block_bytes = 32,
+                                                   .max_raw_line_bytes = kLogHeaderBytes,
+                                                   .max_line_bytes = 16});
+  ASSERT_TRUE(reader);
+  const auto lines = all(*reader);
+  ASSERT_EQ(lines.size(), 8u);  // 100 bytes in 16-byte pieces, then "abcd"
+  std::string joined;
+  for (std::size_t i = 0; i < 7; ++i) {
+    EXPECT_LE(lines[i].line.size(), 16u);
+    EXPECT_EQ(lines[i].partial, i < 6) << i;
+    EXPECT_EQ(lines[i].stream, "stdout");
+    joined += lines[i].line;
+  }
+  EXPECT_EQ(joined, content);
+  EXPECT_EQ(lines[7].line, "abcd");
+  EXPECT_EQ(lines[7].stream, "stderr");
 }
 
 }  // namespace

@@ -34,5 +34,34 @@ TEST(StrictJsonTest, ReportsSyntaxErrors) {
   }
 }
 
+// The message is nlohmann's own description of the first syntax error, as
+// its throwing parser reports it; a syntax error wins over a duplicate key.
+TEST(StrictJsonTest, SyntaxErrorsKeepTheParsersMessage) {
+  for (const char* text : {"", "{", "[1,]", R"({"a": 1, "a": 2)", "{\"a\": 1} trailing", "\"\x01\""}) {
+    std::string expected;
+    try {
+      (void)nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      expected = e.what();
+    }
+    ASSERT_FALSE(expected.empty()) << text;
+    auto j = parseStrictJson(text);
+    ASSERT_FALSE(j) << text;
+    EXPECT_EQ(j.error().message, "malformed JSON: " + expected) << text;
+    EXPECT_EQ(j.error().field, "") << text;
+  }
+}
+
+TEST(StrictJsonTest, KeepsNumbersAndNestingAsParsed) {
+  const char* text = R"({"n": -3, "u": 18446744073709551615, "f": 1.5e3, "s": "x\u00e9",
+                         "a": [null, true, false, [], {}], "o": {"k": {"k": 1}}})";
+  auto j = parseStrictJson(text);
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ(*j, nlohmann::json::parse(text));
+  EXPECT_TRUE((*j)["n"].is_number_integer());
+  EXPECT_TRUE((*j)["u"].is_number_unsigned());
+  EXPECT_TRUE((*j)["f"].is_number_float());
+}
+
 }  // namespace
 }  // namespace zp::api

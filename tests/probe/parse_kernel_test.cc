@@ -30,6 +30,17 @@ TEST(VirtualMachineDmiName, KnownVendors) {
   EXPECT_FALSE(virtualMachineDmiName("", "").has_value());
 }
 
+TEST(VirtualMachineDmiName, IgnoresAsciiCaseOnly) {
+  EXPECT_EQ(virtualMachineDmiName("qemu", "x"), "QEMU");
+  EXPECT_EQ(virtualMachineDmiName("VMWARE, INC.", ""), "VMware");
+  EXPECT_EQ(virtualMachineDmiName("Dell Inc.", "a Kvm guest"), "KVM");
+  EXPECT_EQ(virtualMachineDmiName("MICROSOFT CORPORATION", "virtual machine"), "Hyper-V");
+  // Vendor names at the end of a long string are found.
+  EXPECT_EQ(virtualMachineDmiName(std::string(900, 'x') + "Firecracker", ""), "Firecracker");
+  // Only ASCII letters fold: a non-ASCII byte never matches a letter.
+  EXPECT_FALSE(virtualMachineDmiName("\xd1\x85" "en", "").has_value());
+}
+
 TEST(GvisorIdentity, FixedKernelVersion) {
   EXPECT_TRUE(isGvisorKernelIdentity("4.4.0", "#1 SMP Sun Jan 10 15:06:54 PST 2016"));
   EXPECT_FALSE(isGvisorKernelIdentity("6.18.44-fc-v769", "#1 SMP PREEMPT_DYNAMIC @0"));

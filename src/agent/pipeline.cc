@@ -465,10 +465,13 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     // Inspect first: after a lost reply the container may be running already.
     auto detail = runtime_.inspectContainer(cls, container_id);
     if (!detail) return fail(detail.error());
-    if (startCutShort(*detail) && replacements++ < kMaxReplacements) {
+    if ((startCutShort(*detail) || (start_interrupted && exitedWithoutStart(*detail))) &&
+        replacements++ < kMaxReplacements) {
       // An earlier start's caller went away (this agent before a restart, or
       // a call past its deadline) and the runtime cancelled it before the
-      // process ran: start a new container instead.
+      // process ran; or this attempt's start got no answer and the restarted
+      // runtime found its task stopped without a start: start a new
+      // container instead.
       Error error;
       if (!replace(detail->message, error)) return fail(std::move(error));
       detail = runtime_.inspectContainer(cls, container_id);

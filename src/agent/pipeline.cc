@@ -465,12 +465,21 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     // Inspect first: after a lost reply the container may be running already.
     auto detail = runtime_.inspectContainer(cls, container_id);
     if (!detail) return fail(detail.error());
-    if (startCutShort(*detail) && replacements++ < kMaxReplacements) {
+    if ((startCutShort(*detail) || (start_interrupted && exitedWithoutStart(*detail))) &&
+        replacements++ < kMaxReplacements) {
       // An earlier start's caller went away (this agent before a restart, or
       // a call past its deadline) and the runtime cancelled it before the
-      // process ran: start a new container instead.
+      // process ran; or this attempt's start got no answer and the restarted
+      // runtime found its task stopped without a start: start a new
+      // container instead.
+      const std::string why =
+          !detail->message.empty()
+              ? detail->message
+              : "the runtime reports it exited with code " +
+                    std::to_string(detail->exit_code.value_or(-1)) +
+                    " and no start time after the start got no answer";
       Error error;
-      if (!replace(detail->message, error)) return fail(std::move(error));
+      if (!replace(why, error)) return fail(std::move(error));
       detail = runtime_.inspectContainer(cls, container_id);
       if (!detail) return fail(detail.error());
     }

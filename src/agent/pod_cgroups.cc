@@ -2,11 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
+#include <sys/types.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 namespace zp::agent {
 namespace fs = std::filesystem;
@@ -63,6 +69,43 @@ Status removeTree(const fs::path& dir) {
   }
   if (!errors.empty()) return fail(Code::kInternal, errors);
   return ok();
+}
+
+// The processes listed in the cgroup.procs of `dir` and of every cgroup below
+// it that are still alive.
+std::vector<pid_t> processesIn(const fs::path& dir) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return out;
+  std::istringstream listed(readSmallFile(dir / "cgroup.procs"));
+  for (long pid = 0; listed >> pid;) {
+    if (pid > 1 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) {
+      out.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    auto below = processesIn(entry.path());
+    out.insert(out.end(), below.begin(), below.end());
+  }
+  return out;
+}
+
+// Kills what the runtime left in a pod cgroup no sandbox uses any more (say a
+// `runc init` of a container whose start a runtime restart cut short, which
+// RemovePodSandbox does not end), as the kubelet does before it removes a
+// pod's cgroup: SIGKILL to every process in the tree, then a bounded wait
+// (1 s) for the tree to empty so it can be removed. The cgroup is the
+// agent's (prepare() made it); nothing outside the pod is touched.
+void killLeftIn(const fs::path& dir, const std::string& pod) {
+  auto left = processesIn(dir);
+  if (left.empty()) return;
+  spdlog::warn("pod cgroup {}: killing {} process(es) the runtime left after its sandbox was "
+               "removed",
+               pod, left.size());
+  for (pid_t pid : left) ::kill(pid, SIGKILL);
+  using namespace std::chrono_literals;
+  for (int i = 0; i < 50 && !processesIn(dir).empty(); ++i) std::this_thread::sleep_for(20ms);
 }
 
 }  // namespace
@@ -152,6 +195,7 @@ Status CgroupfsPodCgroups::prepare(const WorkloadIdentity& identity) {
 Status CgroupfsPodCgroups::release(const WorkloadIdentity& identity) {
   if (!isValidSubmissionUid(identity.uid)) return unsafeUid(identity.uid);
   const std::string relative = placement(identity).cgroup_parent.substr(1);
+  killLeftIn(pidsHierarchy() / relative, relative);
   std::string errors;
   for (const auto& h : hierarchies()) {
     if (auto s = removeTree(h / relative); !s)
@@ -178,6 +222,8 @@ Status CgroupfsPodCgroups::pruneExcept(const std::set<std::string>& live_uids) {
   }
   std::string errors;
   for (const auto& uid : dead) {
+    const std::string pod_relative = node_relative + "/" + std::string(kPodPrefix) + uid;
+    killLeftIn(pidsHierarchy() / pod_relative, pod_relative);
     std::string uid_errors;
     for (const auto& h : hierarchies()) {
       if (auto s = removeTree(h / node_relative / (std::string(kPodPrefix) + uid)); !s) {

@@ -50,10 +50,13 @@ class PodCgroups {
   // Idempotent (an existing cgroup gets the limit written again).
   virtual Status prepare(const WorkloadIdentity& identity) = 0;
   // Removes the pod's cgroup, once no sandbox of the submission is left.
-  // Idempotent; an error names what could not be removed.
+  // Processes the runtime left in it (a `runc init` whose start a runtime
+  // restart cut short) are killed first: the cgroup is the agent's and no
+  // sandbox uses it. Idempotent; an error names what could not be removed.
   virtual Status release(const WorkloadIdentity& identity) = 0;
   // Removes the pod cgroups of this node whose submission uid is not in
-  // `live_uids` (left by a crash). Call only while no pod is being created.
+  // `live_uids` (left by a crash), killing what is left in them as release()
+  // does. Call only while no pod is being created.
   virtual Status pruneExcept(const std::set<std::string>& live_uids) = 0;
   // One line for the log: the mechanism and where it lives.
   virtual std::string describe() const = 0;

@@ -89,6 +89,10 @@ bool startCutShort(const ContainerDetail& detail) {
           says("signal: killed"));
 }
 
+bool exitedWithoutStart(const ContainerDetail& detail) {
+  return detail.state == ObjectState::kExited && !detail.started_at && detail.reason.empty();
+}
+
 bool exitStatusLost(const ContainerDetail& detail) {
   return detail.state == ObjectState::kExited && detail.reason == kLostExitReason;
 }

@@ -166,6 +166,11 @@ void FakeRuntime::interruptNextStart(std::optional<Error> then_fail_create) {
   fail_create_after_interrupt_ = std::move(then_fail_create);
 }
 
+void FakeRuntime::cutNextStartToExit(int code, std::string reason, std::string message) {
+  std::lock_guard lock(mutex_);
+  cut_start_to_exit_ = CutExit{code, std::move(reason), std::move(message)};
+}
+
 void FakeRuntime::loseNextRunSandboxReply() {
   std::lock_guard lock(mutex_);
   lose_run_reply_ = true;
@@ -390,6 +395,17 @@ Status FakeRuntime::startContainer(std::string_view, std::string_view container_
     if (unstartable_.contains(it->first)) {
       return fail(Code::kAlreadyExists, "failed to create containerd task: task " + it->first +
                                             ": already exists");
+    }
+    if (cut_start_to_exit_) {
+      auto& c = it->second;
+      c.state = ObjectState::kExited;
+      c.exit_code = cut_start_to_exit_->code;
+      c.reason = std::move(cut_start_to_exit_->reason);
+      c.message = std::move(cut_start_to_exit_->message);
+      c.finished_at = std::chrono::system_clock::now();
+      c.started_at.reset();
+      cut_start_to_exit_.reset();
+      return fail(Code::kUnavailable, "fake runtime: StartContainer: Socket closed");
     }
     if (interrupt_start_) {
       interrupt_start_ = false;

@@ -65,6 +65,11 @@ class FakeRuntime final : public Runtime {
   // so every later StartContainer of it is kAlreadyExists (containerd 1.6).
   // With `then_fail_create`, the next CreateContainer after it fails so.
   void interruptNextStart(std::optional<Error> then_fail_create = std::nullopt);
+  // The next StartContainer is cut short by a runtime restart that finds the
+  // task stopped before it was started: it reports kUnavailable, and the
+  // container reads exited with `code`, `reason` and `message` and no start
+  // time (containerd 1.6 reloading a stopped task: code 1, no reason).
+  void cutNextStartToExit(int code, std::string reason = {}, std::string message = {});
   // The next `times` calls of `call` ("runSandbox", "findSandbox",
   // "createContainer", "startContainer", "stopContainer", "stopSandbox" or
   // "removeWorkload")
@@ -165,6 +170,11 @@ class FakeRuntime final : public Runtime {
   bool lose_run_reply_ = false;
   bool interrupt_start_ = false;
   std::optional<Error> fail_create_after_interrupt_;
+  struct CutExit {
+    int code = 0;
+    std::string reason, message;
+  };
+  std::optional<CutExit> cut_start_to_exit_;
   std::set<std::string> unstartable_;  // containers an interrupted start left
   std::map<std::string, std::pair<Error, int>> fail_next_;  // failNext(): error, calls left
   // The failure failNext() set for `call`, taken; ok() if none. Call with mutex_ held.

@@ -6,7 +6,10 @@
 #include "agent/pod_cgroups.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -123,6 +126,29 @@ TEST_F(PodCgroupsTest, ReleaseRemovesThePodFromEveryHierarchyAndOnlyIt) {
   }
   EXPECT_TRUE(fs::exists(root_ / "pids/zoneplane/node-1/poddef/pids.max"));
   EXPECT_TRUE(cg->release(pod("abc")));  // idempotent
+}
+
+// A process the runtime left in the pod's cgroup (a `runc init` never
+// started) would keep it busy: release() kills it before removing the cgroup.
+TEST_F(PodCgroupsTest, ReleaseKillsWhatTheRuntimeLeftInThePod) {
+  layOutV1();
+  auto cg = std::move(*CgroupfsPodCgroups::create("node-1", root_));
+  ASSERT_TRUE(cg->prepare(pod("abc")));
+  const pid_t left = ::fork();
+  ASSERT_GE(left, 0);
+  if (left == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  touch(root_ / "pids/zoneplane/node-1/podabc/c0ffee/cgroup.procs",
+        std::to_string(left) + "\n");
+  EXPECT_TRUE(cg->release(pod("abc")));
+  ::kill(left, SIGTERM);  // ends it if release() did not (a zombie ignores it)
+  int status = 0;
+  ASSERT_EQ(::waitpid(left, &status, 0), left);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_FALSE(fs::exists(root_ / "pids/zoneplane/node-1/podabc"));
 }
 
 TEST_F(PodCgroupsTest, PruneRemovesPodsWithoutASandboxAndNothingElse) {

@@ -107,6 +107,21 @@ TEST(StatusMappingTest, OnlyContainerdsWordingOfACancelledStartIsCutShort) {
       "Error", "failed to start containerd task \"abc\": context canceled: unknown")));
 }
 
+// containerd 1.6 reloading a stopped task it never marked started: exit code
+// of the task, no reason, no start time. Its own start errors, lost exits and
+// OOM kills carry a reason; an exit of a started process has a start time.
+TEST(StatusMappingTest, OnlyAnExitWithoutStartOrReasonIsExitedWithoutStart) {
+  const auto exited = [](int code, std::string reason, std::optional<TimePoint> started) {
+    return ContainerDetail{ObjectState::kExited, code, std::move(reason), "", started, TimePoint{}};
+  };
+  EXPECT_TRUE(exitedWithoutStart(exited(1, "", std::nullopt)));
+  EXPECT_FALSE(exitedWithoutStart(exited(1, "", TimePoint{})));
+  EXPECT_FALSE(exitedWithoutStart(exited(128, "StartError", std::nullopt)));
+  EXPECT_FALSE(exitedWithoutStart(exited(255, "Unknown", std::nullopt)));
+  EXPECT_FALSE(exitedWithoutStart(exited(137, "OOMKilled", std::nullopt)));
+  EXPECT_FALSE(exitedWithoutStart({ObjectState::kCreated, {}, "", "", {}, {}}));
+}
+
 TEST(StatusMappingTest, UnknownStaysUnknown) {
   api::WorkloadStatus s;
   applyContainerDetail({ObjectState::kUnknown, {}, "", "", {}, {}}, s);

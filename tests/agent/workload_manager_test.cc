@@ -207,6 +207,33 @@ TEST_F(WorkloadManagerTest, AStartInterruptedByARuntimeRestartReplacesTheContain
   EXPECT_EQ(runtime_.sandboxes().size(), 1u);
 }
 
+// containerd restarted during StartContainer and, reloading, found the task
+// stopped before it was started: exited with code 1, no reason, no start
+// time. The process never ran: the container is replaced and runs.
+TEST_F(WorkloadManagerTest, AStartThatARuntimeRestartEndedWithoutAStartIsRedone) {
+  runtime_.cutNextStartToExit(1);
+  ASSERT_TRUE(manager_->start(spec("cut-to-exit")).has_value());
+  ASSERT_TRUE(reaches("cut-to-exit", api::WorkloadState::kRunning))
+      << statusOf("cut-to-exit").message;
+  const auto containers = runtime_.containers();
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(statusOf("cut-to-exit").container_id, containers.begin()->first);
+  EXPECT_EQ(runtime_.createdContainers(), 2);
+  EXPECT_EQ(statusOf("cut-to-exit").restart_count, 0);
+}
+
+// The same interrupted start, but containerd's own verdict is a start error
+// of the workload (StartError, exit 128): it still fails, nothing replaced.
+TEST_F(WorkloadManagerTest, AStartErrorAfterAnInterruptedStartStillFails) {
+  runtime_.cutNextStartToExit(128, "StartError",
+                              "exec: \"nope\": executable file not found in $PATH: unknown");
+  ASSERT_TRUE(manager_->start(spec("bad-exec-cut")).has_value());
+  ASSERT_TRUE(reaches("bad-exec-cut", api::WorkloadState::kFailed))
+      << statusOf("bad-exec-cut").message;
+  EXPECT_EQ(statusOf("bad-exec-cut").reason, "StartError");
+  EXPECT_EQ(runtime_.createdContainers(), 1);
+}
+
 TEST_F(WorkloadManagerTest, AReplacementWhoseCreateFailsIsCreatedAgainOnTheNextTry) {
   runtime_.interruptNextStart(Error{Code::kUnavailable, "fake runtime: Socket closed", {}});
   ASSERT_TRUE(manager_->start(spec("replaced-late")).has_value());

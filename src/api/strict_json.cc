@@ -1,6 +1,8 @@
 #include "api/strict_json.h"
 
 #include <set>
+#include <string_view>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -9,44 +11,53 @@ namespace {
 
 using nlohmann::json;
 
-// nlohmann's SAX events, passed on to its DOM builder (which never throws:
-// allow_exceptions is off), with the keys of each open object checked for
-// repeats. A syntax error is kept as nlohmann's own message and stops the
-// parse, without throwing: refusing hostile input is the common case on
-// these paths, and an exception per refusal is costly.
+// Builds the document from nlohmann's SAX events (only its public SAX
+// interface), with the keys of each open object checked for repeats. A
+// syntax error is kept as nlohmann's own message and stops the parse,
+// without throwing: refusing hostile input is the common case on these
+// paths, and an exception per refusal is costly. After the first repeated
+// key the parse goes on (a later syntax error is what gets reported) but
+// nothing more is stored: the document is refused either way.
 class StrictBuilder {
  public:
-  explicit StrictBuilder(json& result) : dom_(result, /*allow_exceptions=*/false) {}
+  explicit StrictBuilder(json& result) : result_(result) {}
 
-  bool null() { return dom_.null(); }
-  bool boolean(bool value) { return dom_.boolean(value); }
-  bool number_integer(json::number_integer_t value) { return dom_.number_integer(value); }
-  bool number_unsigned(json::number_unsigned_t value) { return dom_.number_unsigned(value); }
-  bool number_float(json::number_float_t value, const json::string_t& text) {
-    return dom_.number_float(value, text);
+  bool null() { return put(json(nullptr)); }
+  bool boolean(bool value) { return put(json(value)); }
+  bool number_integer(json::number_integer_t value) { return put(json(value)); }
+  bool number_unsigned(json::number_unsigned_t value) { return put(json(value)); }
+  bool number_float(json::number_float_t value, const json::string_t& /*text*/) {
+    return put(json(value));
   }
-  bool string(json::string_t& value) { return dom_.string(value); }
-  bool binary(json::binary_t& value) { return dom_.binary(value); }
-  bool start_object(std::size_t elements) {
-    open_objects_.emplace_back();
-    return dom_.start_object(elements);
+  bool string(json::string_t& value) { return put(json(std::move(value))); }
+  bool binary(json::binary_t& value) { return put(json(std::move(value))); }
+  bool start_object(std::size_t /*elements*/) {
+    open_.push_back(Open{place(json::object()), {}, {}});
+    return true;
   }
   bool key(json::string_t& value) {
-    if (!open_objects_.empty() && duplicate_.empty() && !open_objects_.back().insert(value).second) {
-      duplicate_ = value;
-    }
-    return dom_.key(value);
+    if (discarding()) return true;
+    auto& top = open_.back();
+    if (!top.keys.insert(value).second && duplicate_.empty()) duplicate_ = value;
+    top.key = std::move(value);
+    return true;
   }
   bool end_object() {
-    if (!open_objects_.empty()) open_objects_.pop_back();
-    return dom_.end_object();
+    open_.pop_back();
+    return true;
   }
-  bool start_array(std::size_t elements) { return dom_.start_array(elements); }
-  bool end_array() { return dom_.end_array(); }
-  template <class Exception>
-  bool parse_error(std::size_t position, const std::string& last_token, const Exception& error) {
+  bool start_array(std::size_t /*elements*/) {
+    open_.push_back(Open{place(json::array()), {}, {}});
+    return true;
+  }
+  bool end_array() {
+    open_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const json::exception& error) {
     if (syntax_error_.empty()) syntax_error_ = error.what();
-    return dom_.parse_error(position, last_token, error);
+    return false;
   }
 
   // nlohmann's message for the first syntax error; empty when there was none.
@@ -55,9 +66,42 @@ class StrictBuilder {
   const std::string& duplicate() const { return duplicate_; }
 
  private:
-  nlohmann::detail::json_sax_dom_parser<json> dom_;
-  // One set of seen keys per open object, innermost last.
-  std::vector<std::set<std::string, std::less<>>> open_objects_;
+  // An object or array being filled. `value` points into the document: an
+  // element is only ever added to the innermost open container, so the
+  // outer ones (and these pointers) do not move meanwhile. nullptr once
+  // discarding.
+  struct Open {
+    json* value;
+    std::string key;  // objects: the key of the value that comes next
+    std::set<std::string, std::less<>> keys;
+  };
+
+  bool discarding() const { return !duplicate_.empty(); }
+
+  // Stores `value` where the document expects the next one; returns where
+  // (nullptr once discarding).
+  json* place(json value) {
+    if (discarding()) return nullptr;
+    if (open_.empty()) {
+      result_ = std::move(value);
+      return &result_;
+    }
+    json& parent = *open_.back().value;
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    json& slot = parent[open_.back().key];
+    slot = std::move(value);
+    return &slot;
+  }
+  bool put(json value) {
+    place(std::move(value));
+    return true;
+  }
+
+  json& result_;
+  std::vector<Open> open_;
   std::string duplicate_;
   std::string syntax_error_;
 };

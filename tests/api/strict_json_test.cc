@@ -40,7 +40,7 @@ TEST(StrictJsonTest, SyntaxErrorsKeepTheParsersMessage) {
   for (const char* text : {"", "{", "[1,]", R"({"a": 1, "a": 2)", "{\"a\": 1} trailing", "\"\x01\""}) {
     std::string expected;
     try {
-      (void)nlohmann::json::parse(text);
+      [[maybe_unused]] auto parsed = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
       expected = e.what();
     }
@@ -61,6 +61,33 @@ TEST(StrictJsonTest, KeepsNumbersAndNestingAsParsed) {
   EXPECT_TRUE((*j)["n"].is_number_integer());
   EXPECT_TRUE((*j)["u"].is_number_unsigned());
   EXPECT_TRUE((*j)["f"].is_number_float());
+}
+
+
+// After the first repeated key nothing more is stored, but the parse goes on
+// through nested objects and arrays: still refused for the duplicate, or for
+// a syntax error further on.
+TEST(StrictJsonTest, ARepeatedKeyFollowedByNestingIsStillRefused) {
+  auto j = parseStrictJson(R"({"a": 1, "a": {"b": [1, {"c": {"d": []}}], "b": 2}, "e": [[{}]]})");
+  ASSERT_FALSE(j);
+  EXPECT_EQ(j.error().field, "a");
+  auto late = parseStrictJson(R"({"a": 1, "a": {"b": [1, {"c": 2}]}, "e": [})");
+  ASSERT_FALSE(late);
+  EXPECT_NE(late.error().message.find("malformed JSON"), std::string::npos);
+}
+
+// What is accepted is exactly the document nlohmann's own parser builds.
+TEST(StrictJsonTest, BuildsWhatNlohmannBuilds) {
+  std::string deep(2000, '[');
+  deep += std::string(2000, ']');
+  for (const std::string& text : {std::string("7"), std::string("\"s\""), std::string("null"),
+                                 std::string("[[1, [2, [3]]], {\"a\": [{}, []]}]"),
+                                 std::string(R"({"a": {"a": {"a": 1}}, "b": [{"a": 1}, {"a": 2}]})"),
+                                 deep}) {
+    auto j = parseStrictJson(text);
+    ASSERT_TRUE(j) << text << ": " << j.error().message;
+    EXPECT_EQ(*j, nlohmann::json::parse(text)) << text;
+  }
 }
 
 }  // namespace

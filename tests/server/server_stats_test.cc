@@ -88,6 +88,12 @@ TEST_F(StatsLinkTest, StatsCountTheCallsAndLogStreamsOnEachAgentLink) {
   EXPECT_EQ(follow.readLine(), "hello");
 
   node2_->holdSlowCalls(true);
+  // Declared before the futures: a failed ASSERT below releases the held
+  // calls first, so the futures' destructors do not wait out the call timeout.
+  struct ReleaseOnExit {
+    FakeAgent& agent;
+    ~ReleaseOnExit() { agent.releaseSlowCalls(); }
+  } release_on_exit{*node2_};
   auto first = std::async(std::launch::async, [&] { return server_->del("/workloads/w-del-1"); });
   ASSERT_TRUE(eventually([&] { return node2_->heldSlowCalls() == 1; }));
   auto second = std::async(std::launch::async, [&] { return server_->del("/workloads/w-del-2"); });

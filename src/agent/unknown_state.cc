@@ -69,6 +69,16 @@ void WorkloadManager::settleDueUnknowns() {
 
 asio::awaitable<void> WorkloadManager::settleUnknown(EntryPtr entry, std::string container_id) {
   InFlight counted(*this);
+  // However this ends (an exception from the runtime included), the sweep
+  // looks after the entry again afterwards.
+  struct SettlingScope {
+    WorkloadManager& manager;
+    Entry& entry;
+    ~SettlingScope() {
+      std::lock_guard lock(manager.mutex_);
+      entry.settling = false;
+    }
+  } settling{*this, *entry};
   const std::string cls = entry->identity.spec.runtime_class;
   const auto& id = entry->identity.spec.id;
   const auto grace = options_.unknown_stop_grace;
@@ -80,6 +90,7 @@ asio::awaitable<void> WorkloadManager::settleUnknown(EntryPtr entry, std::string
   Status stopped = co_await std::move(stopping);
   Result<ContainerDetail> detail = fail(Code::kInternal, "not inspected");
   bool replaced = false;
+  bool recreate = false;  // removed, but its create failed: the pipeline makes it
   if (stopped) {
     std::lock_guard op(entry->op);
     detail = runtime_.inspectContainer(cls, container_id);
@@ -101,13 +112,17 @@ asio::awaitable<void> WorkloadManager::settleUnknown(EntryPtr entry, std::string
         replaced = true;
       } else {
         spdlog::warn("workload \"{}\": {}", id, made.error().message);
+        std::lock_guard lock(mutex_);
+        recreate = entry->container_id.empty();
       }
     }
   }
-  if (replaced) {
+  if (replaced || recreate) {
     {
       std::lock_guard lock(mutex_);
       entry->settling = false;
+      // A stop, removal or shutdown that began meanwhile owns what is left.
+      if (entry->cancels > 0 || entry->pipeline || stopping_) co_return;
       noteObservedLocked(*entry, ObjectState::kCreated);
       entry->stale = false;
       entry->status.state = api::WorkloadState::kPending;

@@ -141,6 +141,25 @@ TEST_F(UnknownStateTest, AStartTheRuntimeNeverRecordedIsMadeAgain) {
   EXPECT_EQ(runtime_.containers().size(), 1u);  // the cut-short one removed
 }
 
+// The replacement removed the cut-short container but its create failed
+// (the runtime restarting again): the pipeline makes and starts it, instead
+// of the workload staying Unknown without a container.
+TEST_F(UnknownStateTest, AReplacementWhoseCreateFailedIsMadeByThePipeline) {
+  const auto first = run("w");
+  runtime_.loseTrackOf(first, 1, "Error", /*never_started=*/true);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  runtime_.failNext("createContainer", Error{Code::kUnavailable, "connection refused", ""});
+  clock_.advance(kGrace);
+  ASSERT_TRUE(eventually([&] {
+    EXPECT_TRUE(manager_->sweep().has_value());
+    const auto st = statusOf("w");
+    return st.state == api::WorkloadState::kRunning && !st.container_id.empty() &&
+           st.container_id != first;
+  })) << statusOf("w").message;
+  EXPECT_EQ(statusOf("w").restart_count, 0);
+  EXPECT_EQ(runtime_.containers().size(), 1u);
+}
+
 TEST_F(UnknownStateTest, AnUnreachableRuntimeNeverTriggersTheStop) {
   const auto container = runThenLoseTrack(spec("w"), 3);
   runtime_.setDown(true);

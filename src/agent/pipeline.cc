@@ -325,12 +325,14 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
   std::string sandbox_id, container_id;
   unsigned attempt = 0;
   bool skip = false;
+  bool replace_ended = false;  // the container ended never started: replace it
   {
     std::lock_guard lock(mutex_);
     skip = entry->cancels > 0 || stopping_ || api::isTerminal(entry->status.state);
     sandbox_id = entry->sandbox_id;
     container_id = entry->container_id;
     attempt = entry->attempt;
+    replace_ended = std::exchange(entry->replace_ended, false);
   }
   if (skip) co_return;
 
@@ -417,8 +419,9 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
   bool start_interrupted = false;  // a StartContainer got no answer
   // When the runtime first said an earlier start is still in progress.
   std::optional<std::chrono::steady_clock::time_point> in_progress_since;
-  // Replacements of this attempt's container so far: a runtime that keeps
-  // refusing new containers too fails the workload instead of looping.
+  // Replacements of this attempt's container made so far: a runtime that
+  // keeps refusing new containers too fails the workload instead of looping.
+  // (A replacement that failed is retried as the step is, not counted.)
   int replacements = 0;
   constexpr int kMaxReplacements = 3;
   // Replaces the container (see replaceUnstartable); false when that failed
@@ -429,6 +432,8 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     auto replaced = replaceUnstartable(entry, sandbox_id, container_id, attempt, why);
     if (replaced) {
       container_id = *replaced;
+      ++replacements;
+      replace_ended = false;
       return true;
     }
     {
@@ -457,6 +462,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
         id = *made;
       }
       container_id = id;
+      replace_ended = false;  // not the container that ended
       std::lock_guard lock(mutex_);
       entry->container_id = id;
       entry->status.container_id = id;
@@ -465,19 +471,22 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     // Inspect first: after a lost reply the container may be running already.
     auto detail = runtime_.inspectContainer(cls, container_id);
     if (!detail) return fail(detail.error());
-    if ((startCutShort(*detail) || (start_interrupted && exitedWithoutStart(*detail))) &&
-        replacements++ < kMaxReplacements) {
+    if ((startCutShort(*detail) || (start_interrupted && exitedWithoutStart(*detail)) ||
+         (replace_ended && detail->state == ObjectState::kExited)) &&
+        replacements < kMaxReplacements) {
       // An earlier start's caller went away (this agent before a restart, or
       // a call past its deadline) and the runtime cancelled it before the
       // process ran; or this attempt's start got no answer and the restarted
-      // runtime found its task stopped without a start: start a new
-      // container instead.
+      // runtime found its task stopped without a start (or, stopped in an
+      // unknown state, it ended never started): start a new container
+      // instead.
       const std::string why =
-          !detail->message.empty()
-              ? detail->message
-              : "the runtime reports it exited with code " +
-                    std::to_string(detail->exit_code.value_or(-1)) +
-                    " and no start time after the start got no answer";
+          !detail->message.empty() ? detail->message
+                                   : "the runtime reports it exited with code " +
+                                         std::to_string(detail->exit_code.value_or(-1)) +
+                                         " and no start time" +
+                                         (replace_ended ? " after its state was unknown"
+                                                        : " after the start got no answer");
       Error error;
       if (!replace(why, error)) return fail(std::move(error));
       detail = runtime_.inspectContainer(cls, container_id);
@@ -501,7 +510,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       }
       if (!s && ((start_interrupted && s.error().code == Code::kAlreadyExists) ||
                  startLostItsIo(s.error())) &&
-          replacements++ < kMaxReplacements) {
+          replacements < kMaxReplacements) {
         // The runtime restarted during the interrupted start: it kept the
         // task that start made (not started) with the container still
         // created, and refuses every further start. Or it restarted after

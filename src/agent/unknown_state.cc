@@ -89,42 +89,29 @@ asio::awaitable<void> WorkloadManager::settleUnknown(EntryPtr entry, std::string
                                });
   Status stopped = co_await std::move(stopping);
   Result<ContainerDetail> detail = fail(Code::kInternal, "not inspected");
-  bool replaced = false;
-  bool recreate = false;  // removed, but its create failed: the pipeline makes it
   if (stopped) {
     std::lock_guard op(entry->op);
     detail = runtime_.inspectContainer(cls, container_id);
-    if (detail && neverStarted(*detail) && !cancelled(entry)) {
-      // The runtime never recorded the container as started: its start was
-      // cut short by the runtime's restart (containerd reports it unknown,
-      // then an exit without a start time, e.g. code 1). Like every start
-      // cut short, it is replaced (same attempt) and started again.
-      unsigned attempt = 0;
-      std::string sandbox_id;
-      {
-        std::lock_guard lock(mutex_);
-        attempt = entry->attempt;
-        sandbox_id = entry->sandbox_id;
-      }
-      auto made = replaceUnstartable(entry, sandbox_id, container_id, attempt,
-                                     "ended unknown to the runtime, never recorded as started");
-      if (made) {
-        replaced = true;
-      } else {
-        spdlog::warn("workload \"{}\": {}", id, made.error().message);
-        std::lock_guard lock(mutex_);
-        recreate = entry->container_id.empty();
-      }
-    }
   }
-  if (replaced || recreate) {
+  // A stop or removal that began meanwhile (or a pipeline a failed one
+  // resumed) owns the status now. Call with mutex_ held.
+  const auto ownedElsewhere = [&] {
+    return entry->cancels > 0 || entry->pipeline || stopping_ ||
+           entry->container_id != container_id;
+  };
+  if (stopped && detail && neverStarted(*detail)) {
+    // The runtime never recorded the container as started: its start was
+    // cut short by the runtime's restart (containerd reports it unknown,
+    // then an exit without a start time, e.g. code 1). Like every start cut
+    // short, it is replaced (same attempt) and started again, by the
+    // pipeline, which retries a runtime that fails meanwhile: never taken
+    // for the workload's own exit.
     {
       std::lock_guard lock(mutex_);
-      entry->settling = false;
-      // A stop, removal or shutdown that began meanwhile owns what is left.
-      if (entry->cancels > 0 || entry->pipeline || stopping_) co_return;
-      noteObservedLocked(*entry, ObjectState::kCreated);
+      if (ownedElsewhere()) co_return;
+      noteObservedLocked(*entry, ObjectState::kExited);
       entry->stale = false;
+      entry->replace_ended = true;
       entry->status.state = api::WorkloadState::kPending;
       entry->status.reason = api::reason::kCreating;
       entry->status.message = "starting the container again: its start was cut short by a "
@@ -135,12 +122,7 @@ asio::awaitable<void> WorkloadManager::settleUnknown(EntryPtr entry, std::string
     co_return;
   }
   std::lock_guard lock(mutex_);
-  entry->settling = false;
-  // A stop or removal that began meanwhile (or a pipeline a failed one
-  // resumed) owns the status now; so does one that replaced the container.
-  if (entry->cancels > 0 || entry->pipeline || stopping_ || entry->container_id != container_id) {
-    co_return;
-  }
+  if (ownedElsewhere()) co_return;
   if (!stopped || !detail) {
     const Error& error = !stopped ? stopped.error() : detail.error();
     // Not found: the next sweep reports the container missing. Unreachable:

@@ -214,6 +214,9 @@ class WorkloadManager {
     // is unknown; reset by any other answer and while it cannot be reached.
     std::optional<TimePoint> unknown_since;
     bool settling = false;  // settleUnknown() runs for it (and owns its status)
+    // Its container ended never started (a start a runtime restart cut short,
+    // learned by settleUnknown): the pipeline's start step replaces it.
+    bool replace_ended = false;
     api::WorkloadStatus published;  // the status last handed to the observer
     std::mutex op;          // held across one synchronous runtime step
   };

@@ -25,6 +25,8 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
   }
   options.workloads.scheduler = Scheduler(config.scheduler, config.memory_floors);
   options.registry = nodeRegistryOptions(config);
+  // A delivery beyond the link's calls in flight would only wait for a slot.
+  options.workloads.deliveries_per_node = options.registry.link.max_in_flight;
   const auto files = serverTlsFiles(config);
   if (!config.insecure_http) {
     auto api = tls::serverContext(files, /*require_client_cert=*/false, tls::MinVersion::kTls12);

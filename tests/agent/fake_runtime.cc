@@ -374,6 +374,7 @@ Status FakeRuntime::removeContainer(const WorkloadIdentity&, std::string_view co
                                     unsigned) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return s;
+  if (auto s = takeFailure("removeContainer"); !s) return s;
   containers_.erase(std::string(container_id));
   return ok();
 }

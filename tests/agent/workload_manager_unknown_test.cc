@@ -160,6 +160,25 @@ TEST_F(UnknownStateTest, AReplacementWhoseCreateFailedIsMadeByThePipeline) {
   EXPECT_EQ(runtime_.containers().size(), 1u);
 }
 
+// The cut-short container's removal fails (the runtime blinks again): the
+// replacement is retried, and the exit is never taken for the workload's own.
+TEST_F(UnknownStateTest, AReplacementWhoseRemovalFailedIsRetriedNotFailed) {
+  const auto first = run("w");
+  runtime_.loseTrackOf(first, 1, "Error", /*never_started=*/true);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  runtime_.failNext("removeContainer", Error{Code::kUnavailable, "connection refused", ""}, 2);
+  clock_.advance(kGrace);
+  ASSERT_TRUE(eventually([&] {
+    EXPECT_TRUE(manager_->sweep().has_value());
+    const auto st = statusOf("w");
+    EXPECT_NE(st.state, api::WorkloadState::kFailed) << st.reason << ": " << st.message;
+    return st.state == api::WorkloadState::kRunning && st.container_id != first;
+  })) << statusOf("w").message;
+  EXPECT_EQ(statusOf("w").restart_count, 0);
+  EXPECT_EQ(runtime_.createdContainers(), 2);
+  EXPECT_EQ(runtime_.containers().size(), 1u);
+}
+
 TEST_F(UnknownStateTest, AnUnreachableRuntimeNeverTriggersTheStop) {
   const auto container = runThenLoseTrack(spec("w"), 3);
   runtime_.setDown(true);

@@ -12,6 +12,10 @@
 // clang-format on
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,7 +46,7 @@ class FakeFleet final : public Fleet {
   // other verifications.
   NodeView& addNode(const std::string& id, std::vector<std::string> classes,
                     api::Resources capacity) {
-    NodeView& view = nodes_[id];
+    NodeView& view = state_.nodes[id];
     view.id = id;
     view.address = "127.0.0.1:1";
     view.state = NodeState::kReady;
@@ -58,52 +62,68 @@ class FakeFleet final : public Fleet {
     }
     std::sort(view.isolation.begin(), view.isolation.end(),
               [](const auto& a, const auto& b) { return a.runtime_class < b.runtime_class; });
-    connected_[id] = true;
+    state_.connected[id] = true;
     return view;
   }
   void removeNode(const std::string& id) {
-    nodes_.erase(id);
-    connected_.erase(id);
+    state_.nodes.erase(id);
+    state_.connected.erase(id);
   }
   // The node's view, to change its state or cordon it. The node must exist.
-  NodeView& view(const std::string& id) { return nodes_.at(id); }
+  NodeView& view(const std::string& id) { return state_.nodes.at(id); }
   void setState(const std::string& id, NodeState state, std::string reason = {}) {
-    NodeView& node = nodes_.at(id);
+    NodeView& node = state_.nodes.at(id);
     node.state = state;
     node.reason = std::move(reason);
   }
   // A disconnected node answers every call kUnavailable.
-  void setConnected(const std::string& id, bool connected) { connected_[id] = connected; }
+  void setConnected(const std::string& id, bool connected) { state_.connected[id] = connected; }
 
   // Every StartWorkload / RemoveWorkload on `node` answers `error` (nullopt: normal).
   void failStarts(const std::string& node, std::optional<Error> error) {
-    fail_starts_[node] = std::move(error);
+    state_.fail_starts[node] = std::move(error);
   }
   // Every StartWorkload of workload `id`, on any node, answers `error` (nullopt: normal).
   void failStartsOf(const std::string& id, std::optional<Error> error) {
-    fail_start_ids_[id] = std::move(error);
+    state_.fail_start_ids[id] = std::move(error);
   }
   void failRemoves(const std::string& node, std::optional<Error> error) {
-    fail_removes_[node] = std::move(error);
+    state_.fail_removes[node] = std::move(error);
+  }
+
+  // A slow node: every call to `node` waits, after it is recorded, until
+  // release(node); then the held calls are answered in the order they came.
+  void hold(const std::string& node) { held_.try_emplace(node); }
+  void release(const std::string& node) {
+    auto it = held_.find(node);
+    if (it == held_.end()) return;
+    for (const auto& timer : it->second) timer->cancel();
+    held_.erase(it);
+  }
+  // How many calls wait on held nodes.
+  int heldCalls() const {
+    int n = 0;
+    for (const auto& [node, timers] : held_) n += static_cast<int>(timers.size());
+    return n;
   }
 
   // The agent model: what runs on `node`, by id.
-  std::map<std::string, Copy>& copies(const std::string& node) { return copies_[node]; }
+  std::map<std::string, Copy>& copies(const std::string& node) { return state_.copies[node]; }
   int copiesOf(const std::string& id) const {
     int n = 0;
-    for (const auto& [node, copies] : copies_) n += static_cast<int>(copies.count(id));
+    for (const auto& [node, copies] : state_.copies) n += static_cast<int>(copies.count(id));
     return n;
   }
 
   // Called at the start of every call, before it is answered.
   std::function<void(const Call&)> on_call;
 
-  const std::vector<Call>& calls() const { return calls_; }
-  void clearCalls() { calls_.clear(); }
+  const std::vector<Call>& calls() const { return state_.calls; }
+  void clearCalls() { state_.calls.clear(); }
   // Calls of one type ("StartWorkload", "RemoveWorkload"), on one node or all.
   int count(std::string_view type, std::string_view node = {}) const {
     int n = 0;
-    for (const auto& call : calls_) {
+    for (const auto& call : state_.calls) {
       if (protocol::typeName(call.request) == type && (node.empty() || call.node == node)) ++n;
     }
     return n;
@@ -111,7 +131,7 @@ class FakeFleet final : public Fleet {
   template <typename T>
   std::vector<T> requests(std::string_view node = {}) const {
     std::vector<T> out;
-    for (const auto& call : calls_) {
+    for (const auto& call : state_.calls) {
       if (const auto* r = std::get_if<T>(&call.request)) {
         if (node.empty() || call.node == node) out.push_back(*r);
       }
@@ -120,41 +140,41 @@ class FakeFleet final : public Fleet {
   }
 
   // How many node views nodes() and node() copied.
-  int viewsCopied() const { return views_copied_; }
+  int viewsCopied() const { return state_.views_copied; }
 
   // Fleet
   std::vector<NodeView> nodes() const override {
     std::vector<NodeView> out;
-    for (const auto& [id, view] : nodes_) out.push_back(view);
-    views_copied_ += static_cast<int>(out.size());
+    for (const auto& [id, view] : state_.nodes) out.push_back(view);
+    state_.views_copied += static_cast<int>(out.size());
     return out;
   }
   std::optional<NodeView> node(std::string_view id) const override {
-    auto it = nodes_.find(std::string(id));
-    if (it == nodes_.end()) return std::nullopt;
-    ++views_copied_;
+    auto it = state_.nodes.find(std::string(id));
+    if (it == state_.nodes.end()) return std::nullopt;
+    ++state_.views_copied;
     return it->second;
   }
   std::optional<NodeState> state(std::string_view id) const override {
-    auto it = nodes_.find(std::string(id));
-    if (it == nodes_.end()) return std::nullopt;
+    auto it = state_.nodes.find(std::string(id));
+    if (it == state_.nodes.end()) return std::nullopt;
     return it->second.state;
   }
   std::optional<NodeStatus> nodeStatus(std::string_view id) const override {
-    auto it = nodes_.find(std::string(id));
-    if (it == nodes_.end()) return std::nullopt;
+    auto it = state_.nodes.find(std::string(id));
+    if (it == state_.nodes.end()) return std::nullopt;
     return NodeStatus{it->second.state, it->second.reason, it->second.message};
   }
   void allocate(std::string_view node, const api::Resources& r) override {
-    auto it = nodes_.find(std::string(node));
-    if (it == nodes_.end()) return;
+    auto it = state_.nodes.find(std::string(node));
+    if (it == state_.nodes.end()) return;
     it->second.allocated.memory_mb += r.memory_mb;
     it->second.allocated.cpu_millicores += r.cpu_millicores;
     ++it->second.workloads;
   }
   void release(std::string_view node, const api::Resources& r) override {
-    auto it = nodes_.find(std::string(node));
-    if (it == nodes_.end()) return;
+    auto it = state_.nodes.find(std::string(node));
+    if (it == state_.nodes.end()) return;
     it->second.allocated.memory_mb -= r.memory_mb;
     it->second.allocated.cpu_millicores -= r.cpu_millicores;
     --it->second.workloads;
@@ -164,9 +184,16 @@ class FakeFleet final : public Fleet {
       std::string_view node_id, protocol::RequestBody request,
       std::chrono::milliseconds /*timeout*/) override {
     const std::string node(node_id);
-    calls_.push_back(Call{node, request});
-    if (on_call) on_call(calls_.back());
-    if (!nodes_.contains(node) || !connected_[node]) {
+    state_.calls.push_back(Call{node, request});
+    if (on_call) on_call(state_.calls.back());
+    if (auto it = held_.find(node); it != held_.end()) {
+      auto timer = std::make_shared<boost::asio::steady_timer>(
+          co_await boost::asio::this_coro::executor, boost::asio::steady_timer::time_point::max());
+      it->second.push_back(timer);
+      boost::system::error_code ignored;
+      co_await timer->async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+    }
+    if (!state_.nodes.contains(node) || !state_.connected[node]) {
       co_return fail(Code::kUnavailable, "node \"" + node + "\" is not connected");
     }
     // The agent's reader refuses a line over the protocol's limit.
@@ -176,11 +203,11 @@ class FakeFleet final : public Fleet {
                      "line of " + std::to_string(line) + " bytes exceeds the limit of " +
                          std::to_string(protocol::kMaxLineBytes) + " bytes");
     }
-    auto& copies = copies_[node];
+    auto& copies = state_.copies[node];
     if (auto* start = std::get_if<protocol::StartWorkload>(&request)) {
       const std::string& id = start->workload.id;
-      if (auto& error = fail_starts_[node]) co_return fail(*error);
-      if (auto& error = fail_start_ids_[id]) co_return fail(*error);
+      if (auto& error = state_.fail_starts[node]) co_return fail(*error);
+      if (auto& error = state_.fail_start_ids[id]) co_return fail(*error);
       auto it = copies.find(id);
       if (it != copies.end() && it->second.uid != start->uid) {
         co_return fail(Code::kAlreadyExists,
@@ -196,7 +223,7 @@ class FakeFleet final : public Fleet {
       co_return protocol::ReplyBody{status};
     }
     if (auto* remove = std::get_if<protocol::RemoveWorkload>(&request)) {
-      if (auto& error = fail_removes_[node]) co_return fail(*error);
+      if (auto& error = state_.fail_removes[node]) co_return fail(*error);
       auto it = copies.find(remove->id);
       if (it != copies.end() && (remove->uid.empty() || it->second.uid == remove->uid)) {
         copies.erase(it);
@@ -212,28 +239,27 @@ class FakeFleet final : public Fleet {
   }
 
   // Forgets every node, copy, failure and call: a fresh fleet (Fleet is
-  // not assignable).
+  // not assignable). Held calls are released first.
   void reset() {
-    nodes_.clear();
-    connected_.clear();
-    fail_starts_.clear();
-    fail_start_ids_.clear();
-    fail_removes_.clear();
-    copies_.clear();
-    calls_.clear();
-    views_copied_ = 0;
+    while (!held_.empty()) release(held_.begin()->first);
+    state_ = State{};
     on_call = nullptr;
   }
 
  private:
-  std::map<std::string, NodeView> nodes_;
-  std::map<std::string, bool> connected_;
-  std::map<std::string, std::optional<Error>> fail_starts_;
-  std::map<std::string, std::optional<Error>> fail_start_ids_;
-  std::map<std::string, std::optional<Error>> fail_removes_;
-  std::map<std::string, std::map<std::string, Copy>> copies_;
-  std::vector<Call> calls_;
-  mutable int views_copied_ = 0;
+  // Everything reset() forgets.
+  struct State {
+    std::map<std::string, NodeView> nodes;
+    std::map<std::string, bool> connected;
+    std::map<std::string, std::optional<Error>> fail_starts;
+    std::map<std::string, std::optional<Error>> fail_start_ids;
+    std::map<std::string, std::optional<Error>> fail_removes;
+    std::map<std::string, std::map<std::string, Copy>> copies;
+    std::vector<Call> calls;
+    mutable int views_copied = 0;
+  };
+  State state_;
+  std::map<std::string, std::vector<std::shared_ptr<boost::asio::steady_timer>>> held_;
 };
 
 }  // namespace zp::server::testing

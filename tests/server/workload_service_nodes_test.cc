@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <future>
 #include <set>
 
@@ -178,6 +179,55 @@ TEST_F(WorkloadServiceTest, ALostNodesWorkloadsArePlacedAgainOrEndNodeLost) {
   EXPECT_EQ(fleet_.copiesOf("b"), 0);
   EXPECT_EQ(status("b").state, WorkloadState::kFailed);  // not revived by its copy's status
   EXPECT_EQ(status("a").node, "n2");
+}
+
+TEST_F(WorkloadServiceTest, AQueuedDeliveryPlacedElsewhereDoesNotWaitForItsOldNode) {
+  auto options = defaultOptions();
+  options.deliveries_per_node = 2;
+  makeService(options);
+  fleet_.addNode("n1", {"kata"}, {4096, 4000});
+  fleet_.addNode("n2", {"kata"}, {4096, 4000});
+  fleet_.hold("n1");  // a slow node: its calls are not answered until released
+  struct Release {  // also when an assertion ends the test early
+    FakeFleet& fleet;
+    ~Release() { fleet.release("n1"); }
+  } release{fleet_};
+  // Held calls keep the service busy, so settle() would never return.
+  const auto runUntil = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 600 && !done(); ++i) {
+      io_.restart();
+      if (io_.poll() == 0) io_.run_one_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  };
+  for (const char* id : {"a", "b", "c"}) {
+    auto submitted = boost::asio::co_spawn(
+        io_, service_->submit(spec(id, 512, RestartPolicy::kAlways)), boost::asio::use_future);
+    ASSERT_TRUE(runUntil([&] {
+      return submitted.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    }));
+    auto record = submitted.get();
+    ASSERT_TRUE(record) << record.error().toString();
+    ASSERT_EQ(record->status.node, "n1") << id;
+  }
+  // a and b are being delivered; c waits in n1's queue.
+  ASSERT_TRUE(runUntil([&] { return fleet_.heldCalls() == 2; }));
+
+  // n1 is lost while its calls hang: c (no delivery under way) is placed on
+  // n2 and delivered there at once, not after n1's calls end.
+  fleet_.setState("n1", NodeState::kLost, "NoHeartbeat");
+  service_->onNodeChanged(fleet_.view("n1"));
+  ASSERT_TRUE(runUntil([&] { return fleet_.copies("n2").contains("c"); }));
+  EXPECT_EQ(fleet_.copies("n2").at("c").uid, status("c").uid);
+  EXPECT_EQ(status("c").node, "n2");
+  EXPECT_EQ(fleet_.heldCalls(), 2);
+
+  // n1 answers at last: c's old queue entry is skipped, never sent to n1.
+  fleet_.release("n1");
+  settle();
+  EXPECT_EQ(fleet_.count("StartWorkload", "n1"), 2);
+  EXPECT_EQ(fleet_.count("StartWorkload", "n2"), 1);
+  EXPECT_EQ(fleet_.copiesOf("c"), 1);
 }
 
 TEST_F(WorkloadServiceTest, ALostWorkloadWithoutRoomWaitsAndIsPlacedWhenANodeReturns) {

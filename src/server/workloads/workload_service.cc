@@ -38,7 +38,9 @@ WorkloadService::WorkloadService(asio::any_io_executor executor, Fleet& fleet,
       watch_(watch),
       options_(std::move(options)),
       table_(fleet_, options_.scheduler),
-      backoff_(options_.delivery_backoff) {}
+      backoff_(options_.delivery_backoff) {
+  options_.deliveries_per_node = std::max<std::size_t>(options_.deliveries_per_node, 1);
+}
 
 WorkloadService::~WorkloadService() { alive_->store(false); }
 

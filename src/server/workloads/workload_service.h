@@ -58,6 +58,9 @@ struct WorkloadServiceOptions {
   BackoffOptions delivery_backoff;
   std::chrono::milliseconds start_timeout{10'000};   // StartWorkload
   std::chrono::milliseconds remove_timeout{30'000};  // RemoveWorkload, plus its grace period
+  // StartWorkload calls under way at once per node (the agent link's calls
+  // in flight); the rest wait in the node's delivery queue as ids.
+  std::size_t deliveries_per_node = 32;
 };
 
 // GET /workloads filters; empty/unset matches everything. `state` matches the
@@ -184,9 +187,12 @@ class WorkloadService final : public FleetListener {
   // verifying after it was placed.
   std::optional<std::string> isolationShortfall(const store::WorkloadRecord& record) const;
   // Queues the delivery of `id` on its node's delivery queue (at most
-  // kDeliveriesPerNode run at once per node, so a backlog waits as ids, not
+  // options_.deliveries_per_node run at once per node, so a backlog waits as ids, not
   // as coroutines holding copies of their records).
   void startDelivery(const std::string& id);
+  // Appends `id` to `node`'s queue, adding a worker if it has fewer than
+  // options_.deliveries_per_node; queued_on_ says which queue's entry counts.
+  void enqueueDelivery(std::string node, const std::string& id);
   boost::asio::awaitable<void> deliveryWorker(std::string node);
   boost::asio::awaitable<void> deliver(std::string id);
   void fence(const std::string& node, const std::string& id, const std::string& uid);
@@ -249,6 +255,9 @@ class WorkloadService final : public FleetListener {
   DeliveryBackoff backoff_;
   std::set<std::string> undelivered_;  // placed, not known to be on the node yet
   std::set<std::string> delivering_;   // queued in delivery_queues_ or being delivered
+  // Queued ids and the node whose queue holds their live entry (an id placed
+  // elsewhere while queued also has a stale entry in its old node's queue).
+  std::map<std::string, std::string, std::less<>> queued_on_;
   // Undelivered ids no delivery is under way for (a failed attempt waits out
   // its backoff; a failed mark put one back): what tick() looks at. May hold
   // ids that are no longer so; tick() drops them.
@@ -259,7 +268,6 @@ class WorkloadService final : public FleetListener {
     std::deque<std::string> ids;
     std::size_t workers = 0;
   };
-  static constexpr std::size_t kDeliveriesPerNode = 32;  // AgentLink's calls in flight
   std::map<std::string, DeliveryQueue, std::less<>> delivery_queues_;
   std::set<std::string> fencing_;      // node + '/' + id + '/' + uid being fenced
   std::set<std::string> evacuating_;   // nodes an evacuate() runs for

@@ -93,15 +93,29 @@ std::optional<std::string> WorkloadService::isolationShortfall(const WorkloadRec
 }
 
 void WorkloadService::startDelivery(const std::string& id) {
-  if (stopped_ || delivering_.contains(id)) return;
-  delivering_.insert(id);
+  if (stopped_) return;
   const auto* entry = table_.find(id);
-  const std::string node = entry != nullptr ? entry->record.status.node : std::string();
+  std::string node = entry != nullptr ? entry->record.status.node : std::string();
+  if (auto queued = queued_on_.find(id); queued != queued_on_.end()) {
+    if (queued->second == node) return;  // already waits there
+    // Placed elsewhere while it waited (its node lost, drained or too slow
+    // to take it yet): it waits in the new node's queue instead; the old
+    // queue's entry is skipped when reached.
+    queued->second = node;
+    enqueueDelivery(std::move(node), id);
+    return;
+  }
+  if (!delivering_.insert(id).second) return;  // being delivered now
+  queued_on_.emplace(id, node);
+  enqueueDelivery(std::move(node), id);
+}
+
+void WorkloadService::enqueueDelivery(std::string node, const std::string& id) {
   DeliveryQueue& queue = delivery_queues_[node];
   queue.ids.push_back(id);
-  if (queue.workers < kDeliveriesPerNode) {
+  if (queue.workers < options_.deliveries_per_node) {
     ++queue.workers;
-    spawn(deliveryWorker(node));
+    spawn(deliveryWorker(std::move(node)));
   }
 }
 
@@ -113,13 +127,21 @@ asio::awaitable<void> WorkloadService::deliveryWorker(std::string node) {
     if (queue.ids.empty() || stopped_) {
       if (--queue.workers == 0) {
         // Stopping: what is left is delivered by the next start's resyncs.
-        for (const auto& id : queue.ids) delivering_.erase(id);
+        for (const auto& id : queue.ids) {
+          auto queued = queued_on_.find(id);
+          if (queued == queued_on_.end() || queued->second != node) continue;
+          queued_on_.erase(queued);
+          delivering_.erase(id);
+        }
         delivery_queues_.erase(it);
       }
       co_return;
     }
     std::string id = std::move(queue.ids.front());
     queue.ids.pop_front();
+    auto queued = queued_on_.find(id);
+    if (queued == queued_on_.end() || queued->second != node) continue;  // moved to another node
+    queued_on_.erase(queued);
     try {
       auto delivery = deliver(id);
       co_await std::move(delivery);

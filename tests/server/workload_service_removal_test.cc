@@ -55,6 +55,32 @@ TEST_F(WorkloadServiceTest, RemoveOnAnUnreachableNodeKeepsTheRecord) {
   EXPECT_TRUE(remove("web-1"));
 }
 
+// The node answers but its runtime cannot remove the copy yet (containerd:
+// "container is in starting state, can't be removed"): the deletion is
+// finished later, as for an unreachable node, so the answer is the same 503.
+TEST_F(WorkloadServiceTest, RemoveThatTheNodeCannotDoYetIsUnavailableAndFinishedLater) {
+  fleet_.addNode("n1", {"kata"}, {4096, 4000});
+  accepted(spec("web-1", 512));
+  fleet_.failRemoves("n1", Error{Code::kInternal, "container is in starting state", ""});
+  auto refused = remove("web-1");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kUnavailable);
+  EXPECT_NE(refused.error().message.find("could not remove workload \"web-1\" yet"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("Internal: container is in starting state"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(status("web-1").reason, "Terminating");
+  EXPECT_EQ(stored("web-1")->status.reason, "Terminating");
+  fleet_.failRemoves("n1", std::nullopt);
+  clock_.advance(std::chrono::minutes(1));
+  tick();
+  EXPECT_FALSE(service_->get("web-1"));
+  EXPECT_FALSE(stored("web-1"));
+  EXPECT_EQ(fleet_.copiesOf("web-1"), 0);
+}
+
 TEST_F(WorkloadServiceTest, RemoveOfAWorkloadOnALostNodeDoesNotAskIt) {
   fleet_.addNode("n1", {"kata"}, {4096, 4000});
   auto r = accepted(spec("job"));

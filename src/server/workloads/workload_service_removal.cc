@@ -73,8 +73,14 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
                                                  " was not removed yet" + later + ": " +
                                                  error.message);
         }
-        co_return fail(error.code, "node " + quoted(node) + " could not remove workload " +
-                                       quoted(id) + later + ": " + error.message);
+        // The node answered but could not remove it yet (its runtime busy:
+        // a container still starting cannot be removed). Retried as above,
+        // so the request's outcome is the same: not done yet, done later.
+        co_return fail(Code::kUnavailable, "node " + quoted(node) +
+                                               " could not remove workload " + quoted(id) +
+                                               " yet" + later + ": " +
+                                               std::string(codeName(error.code)) + ": " +
+                                               error.message);
       }
     }
   }

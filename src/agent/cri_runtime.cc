@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <system_error>
+#include <thread>
 
 #include "agent/cri_configs.h"
 #include "api/validate.h"
@@ -231,7 +233,9 @@ Status CriRuntime::removeContainer(const WorkloadIdentity& identity,
                                    std::string_view container_id, unsigned attempt) {
   auto b = binding(identity.spec.runtime_class);
   if (!b) return fail(b.error());
-  if (auto s = b->client->removeContainer(container_id); !s && s.error().code != Code::kNotFound) {
+  const auto remove = [&] { return b->client->removeContainer(container_id); };
+  if (auto s = removeKillingLeftovers(*b, identity, {std::string(container_id)}, remove);
+      !s && s.error().code != Code::kNotFound) {
     return s;
   }
   std::error_code ec;
@@ -315,6 +319,35 @@ std::shared_ptr<PendingCall> CriRuntime::waitReady(std::string_view runtime_clas
   return b->client->waitReady({.timeout = timeout}, std::move(done));
 }
 
+namespace {
+
+// containerd refusing to delete a container whose task still exists.
+bool stillHasATask(const Error& error) {
+  return error.message.find("cannot delete running task") != std::string::npos;
+}
+
+}  // namespace
+
+Status CriRuntime::removeKillingLeftovers(const ClassBinding& b, const WorkloadIdentity& identity,
+                                          const std::vector<std::string>& containers,
+                                          const std::function<Status()>& remove) const {
+  Status removed = remove();
+  if (removed || !stillHasATask(removed.error())) return removed;
+  std::size_t killed = 0;
+  for (const auto& id : containers) killed += b.cgroups->killContainer(identity, id);
+  if (killed == 0) return removed;  // nothing of ours to end: the runtime's answer stands
+  spdlog::warn("workload \"{}\": the runtime kept the task of a stopped container ({}); its {} "
+               "process(es) were killed, removing again",
+               identity.spec.id, removed.error().message, killed);
+  using namespace std::chrono_literals;
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(100ms);  // the runtime deletes the task once it sees the exit
+    removed = remove();
+    if (removed || !stillHasATask(removed.error())) break;
+  }
+  return removed;
+}
+
 Status CriRuntime::removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) {
   auto b = binding(identity.spec.runtime_class);
   if (!b) return fail(b.error());
@@ -323,9 +356,18 @@ Status CriRuntime::removeWorkload(const WorkloadIdentity& identity, std::string_
     if (auto s = b->client->stopPodSandbox(sandbox_id); !s && s.error().code != Code::kNotFound) {
       return s;
     }
-    if (auto s = b->client->removePodSandbox(sandbox_id); !s && s.error().code != Code::kNotFound) {
-      return s;
+    const auto remove = [&] { return b->client->removePodSandbox(sandbox_id); };
+    auto removed = remove();
+    if (!removed && stillHasATask(removed.error())) {
+      cri::v1::ContainerFilter in_sandbox;
+      in_sandbox.set_pod_sandbox_id(std::string(sandbox_id));
+      std::vector<std::string> containers;
+      if (auto listed = b->client->listContainers(in_sandbox)) {
+        for (const auto& c : *listed) containers.push_back(c.id());
+      }
+      removed = removeKillingLeftovers(*b, identity, containers, remove);
     }
+    if (!removed && removed.error().code != Code::kNotFound) return removed;
   }
   // The log directory belongs to the submission (uid), which other attempts'
   // sandboxes (a duplicate removed by recovery) share: keep it while any is left.

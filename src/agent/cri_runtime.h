@@ -6,6 +6,7 @@
 // use it). Stateless beyond that: the CRI runtime is the source of truth.
 // Thread-safe (clients and PodCgroups are), blocking: call from workers.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -74,6 +75,16 @@ class CriRuntime final : public Runtime {
   };
   CriRuntime(std::string node_id, std::string data_dir) : node_id_(std::move(node_id)), data_dir_(std::move(data_dir)) {}
   Result<ClassBinding> binding(std::string_view runtime_class) const;
+  // Runs `remove` (a CRI removal of something already stopped). When the
+  // runtime refuses it because a container's task still exists (containerd
+  // 1.6 keeps the task of a start a restart cut short, which it never recorded
+  // as started, so stopping does not end it: "cannot delete running task"),
+  // kills what is left in the cgroups of `containers` (the pod's, by id; see
+  // PodCgroups::killContainer) and tries again while the runtime takes in
+  // their exit (up to 2 s). Otherwise `remove`'s answer, unchanged.
+  Status removeKillingLeftovers(const ClassBinding& b, const WorkloadIdentity& identity,
+                                const std::vector<std::string>& containers,
+                                const std::function<Status()>& remove) const;
   std::string logDirectory(const WorkloadIdentity& identity) const;
 
   std::string node_id_;

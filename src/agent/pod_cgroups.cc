@@ -97,15 +97,20 @@ std::vector<pid_t> processesIn(const fs::path& dir) {
 // pod's cgroup: SIGKILL to every process in the tree, then a bounded wait
 // (1 s) for the tree to empty so it can be removed. The cgroup is the
 // agent's (prepare() made it); nothing outside the pod is touched.
-void killLeftIn(const fs::path& dir, const std::string& pod) {
+// Returns how many processes it killed; `what` names the cgroup and why, for
+// the log.
+std::size_t killLeftIn(const fs::path& dir, const std::string& what) {
   auto left = processesIn(dir);
-  if (left.empty()) return;
-  spdlog::warn("pod cgroup {}: killing {} process(es) the runtime left after its sandbox was "
-               "removed",
-               pod, left.size());
+  if (left.empty()) return 0;
+  spdlog::warn("{}: killing {} process(es) the runtime left", what, left.size());
   for (pid_t pid : left) ::kill(pid, SIGKILL);
   using namespace std::chrono_literals;
   for (int i = 0; i < 50 && !processesIn(dir).empty(); ++i) std::this_thread::sleep_for(20ms);
+  return left.size();
+}
+
+std::string podLeftovers(const std::string& pod) {
+  return "pod cgroup " + pod + " (its sandbox removed)";
 }
 
 }  // namespace
@@ -195,7 +200,7 @@ Status CgroupfsPodCgroups::prepare(const WorkloadIdentity& identity) {
 Status CgroupfsPodCgroups::release(const WorkloadIdentity& identity) {
   if (!isValidSubmissionUid(identity.uid)) return unsafeUid(identity.uid);
   const std::string relative = placement(identity).cgroup_parent.substr(1);
-  killLeftIn(pidsHierarchy() / relative, relative);
+  killLeftIn(pidsHierarchy() / relative, podLeftovers(relative));
   std::string errors;
   for (const auto& h : hierarchies()) {
     if (auto s = removeTree(h / relative); !s)
@@ -223,7 +228,7 @@ Status CgroupfsPodCgroups::pruneExcept(const std::set<std::string>& live_uids) {
   std::string errors;
   for (const auto& uid : dead) {
     const std::string pod_relative = node_relative + "/" + std::string(kPodPrefix) + uid;
-    killLeftIn(pidsHierarchy() / pod_relative, pod_relative);
+    killLeftIn(pidsHierarchy() / pod_relative, podLeftovers(pod_relative));
     std::string uid_errors;
     for (const auto& h : hierarchies()) {
       if (auto s = removeTree(h / node_relative / (std::string(kPodPrefix) + uid)); !s) {
@@ -238,6 +243,18 @@ Status CgroupfsPodCgroups::pruneExcept(const std::set<std::string>& live_uids) {
   }
   if (!errors.empty()) return fail(Code::kInternal, "orphan pod cgroups: " + errors);
   return ok();
+}
+
+std::size_t CgroupfsPodCgroups::killContainer(const WorkloadIdentity& identity,
+                                              std::string_view container_id) {
+  if (!isValidSubmissionUid(identity.uid) || container_id.empty() || container_id.size() > 128 ||
+      container_id.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+    return 0;
+  }
+  const std::string relative =
+      placement(identity).cgroup_parent.substr(1) + "/" + std::string(container_id);
+  return killLeftIn(pidsHierarchy() / relative,
+                    "container cgroup " + relative + " (stopped, yet not removable)");
 }
 
 std::string CgroupfsPodCgroups::describe() const {

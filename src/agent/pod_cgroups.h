@@ -58,6 +58,14 @@ class PodCgroups {
   // `live_uids` (left by a crash), killing what is left in them as release()
   // does. Call only while no pod is being created.
   virtual Status pruneExcept(const std::set<std::string>& live_uids) = 0;
+  // Kills every process in the cgroup of the pod's container `container_id`
+  // (the runtime's <pod cgroup>/<container id>), as release() does, and
+  // returns how many there were. For a container the runtime was told to stop
+  // or remove yet lost track of: a task whose start a runtime restart cut
+  // short, which containerd 1.6 keeps and then refuses to delete. Nothing
+  // else of the pod is touched; an id that is not plain hex kills nothing.
+  virtual std::size_t killContainer(const WorkloadIdentity& identity,
+                                    std::string_view container_id) = 0;
   // One line for the log: the mechanism and where it lives.
   virtual std::string describe() const = 0;
 };
@@ -69,6 +77,7 @@ class NoPodCgroups final : public PodCgroups {
   Status prepare(const WorkloadIdentity&) override { return ok(); }
   Status release(const WorkloadIdentity&) override { return ok(); }
   Status pruneExcept(const std::set<std::string>&) override { return ok(); }
+  std::size_t killContainer(const WorkloadIdentity&, std::string_view) override { return 0; }
   std::string describe() const override;
 };
 
@@ -90,6 +99,8 @@ class CgroupfsPodCgroups final : public PodCgroups {
   Status prepare(const WorkloadIdentity& identity) override;
   Status release(const WorkloadIdentity& identity) override;
   Status pruneExcept(const std::set<std::string>& live_uids) override;
+  std::size_t killContainer(const WorkloadIdentity& identity,
+                            std::string_view container_id) override;
   std::string describe() const override;
 
   Layout layout() const { return layout_; }

@@ -90,7 +90,10 @@ bool startCutShort(const ContainerDetail& detail) {
 }
 
 bool exitedWithoutStart(const ContainerDetail& detail) {
-  return detail.state == ObjectState::kExited && !detail.started_at && detail.reason.empty();
+  // "Error" and "Completed" are what containerd's CRI fills in from the exit
+  // code alone when it has no reason of its own.
+  return detail.state == ObjectState::kExited && !detail.started_at &&
+         (detail.reason.empty() || detail.reason == "Error" || detail.reason == "Completed");
 }
 
 bool exitStatusLost(const ContainerDetail& detail) {

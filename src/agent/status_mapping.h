@@ -51,11 +51,12 @@ void markLostAfterUnknownStop(ContainerDetail& detail);
 // was killed with the call), and the workload's process never ran. The agent replaces the
 // container rather than report the workload Failed (§4 "Faults").
 bool startCutShort(const ContainerDetail& detail);
-// An exit the runtime recorded with no start time and no reason of its own:
-// what containerd 1.6 reports when, on its restart, it finds the task of a
-// container it never marked started already stopped (a StartContainer its
-// restart cut short; the code is the task's, e.g. 1 for a `runc init` that
-// died). A start containerd refused itself has reason "StartError" (code
+// An exit the runtime recorded with no start time and no reason of its own
+// (none, or the "Error"/"Completed" containerd's CRI derives from the exit
+// code): what containerd 1.6 reports when, on its restart, it finds the task
+// of a container it never marked started already stopped (a StartContainer
+// its restart cut short; the code is the task's, e.g. 1 for a `runc init`
+// that died). A start containerd refused itself has reason "StartError" (code
 // 128), a lost exit "Unknown" (255), an OOM kill "OOMKilled": none of those
 // match. Only meaningful right after a start that got no answer (the
 // pipeline's start_interrupted): a task that ran and exited while containerd

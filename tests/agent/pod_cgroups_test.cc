@@ -151,6 +151,38 @@ TEST_F(PodCgroupsTest, ReleaseKillsWhatTheRuntimeLeftInThePod) {
   EXPECT_FALSE(fs::exists(root_ / "pids/zoneplane/node-1/podabc"));
 }
 
+// A stopped container whose task the runtime kept (containerd 1.6 after a
+// start a restart cut short): only that container's cgroup is emptied.
+TEST_F(PodCgroupsTest, KillContainerEndsOnlyThatContainersProcesses) {
+  layOutV1();
+  auto cg = std::move(*CgroupfsPodCgroups::create("node-1", root_));
+  ASSERT_TRUE(cg->prepare(pod("abc")));
+  const auto child = [] {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+    return pid;
+  };
+  const pid_t left = child();
+  const pid_t other = child();
+  ASSERT_GT(left, 0);
+  ASSERT_GT(other, 0);
+  touch(root_ / "pids/zoneplane/node-1/podabc/c0ffee/cgroup.procs", std::to_string(left) + "\n");
+  touch(root_ / "pids/zoneplane/node-1/podabc/beef/cgroup.procs", std::to_string(other) + "\n");
+  EXPECT_EQ(cg->killContainer(pod("abc"), "../podabc"), 0u);  // not a container id
+  EXPECT_EQ(cg->killContainer(pod("abc"), "c0ffee"), 1u);
+  int status = 0;
+  ASSERT_EQ(::waitpid(left, &status, 0), left);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  EXPECT_EQ(::waitpid(other, &status, WNOHANG), 0);  // the other container's process lives
+  EXPECT_EQ(cg->killContainer(pod("abc"), "0ddba11"), 0u);  // no such cgroup
+  ::kill(other, SIGKILL);
+  ASSERT_EQ(::waitpid(other, &status, 0), other);
+}
+
 TEST_F(PodCgroupsTest, PruneRemovesPodsWithoutASandboxAndNothingElse) {
   layOutV1();
   auto cg = std::move(*CgroupfsPodCgroups::create("node-1", root_));

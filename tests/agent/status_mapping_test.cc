@@ -108,14 +108,18 @@ TEST(StatusMappingTest, OnlyContainerdsWordingOfACancelledStartIsCutShort) {
 }
 
 // containerd 1.6 reloading a stopped task it never marked started: exit code
-// of the task, no reason, no start time. Its own start errors, lost exits and
+// of the task, no reason (or the one derived from the code), no start time. Its own start errors, lost exits and
 // OOM kills carry a reason; an exit of a started process has a start time.
 TEST(StatusMappingTest, OnlyAnExitWithoutStartOrReasonIsExitedWithoutStart) {
   const auto exited = [](int code, std::string reason, std::optional<TimePoint> started) {
     return ContainerDetail{ObjectState::kExited, code, std::move(reason), "", started, TimePoint{}};
   };
   EXPECT_TRUE(exitedWithoutStart(exited(1, "", std::nullopt)));
+  // containerd's CRI fills a missing reason in from the exit code.
+  EXPECT_TRUE(exitedWithoutStart(exited(1, "Error", std::nullopt)));
+  EXPECT_TRUE(exitedWithoutStart(exited(0, "Completed", std::nullopt)));
   EXPECT_FALSE(exitedWithoutStart(exited(1, "", TimePoint{})));
+  EXPECT_FALSE(exitedWithoutStart(exited(1, "Error", TimePoint{})));
   EXPECT_FALSE(exitedWithoutStart(exited(128, "StartError", std::nullopt)));
   EXPECT_FALSE(exitedWithoutStart(exited(255, "Unknown", std::nullopt)));
   EXPECT_FALSE(exitedWithoutStart(exited(137, "OOMKilled", std::nullopt)));

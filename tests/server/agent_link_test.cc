@@ -433,6 +433,25 @@ TEST_F(AgentLinkTest, HeartbeatsFollowTheCallersClock) {
   EXPECT_EQ(agent.count("NodeInfo"), 2);
 }
 
+TEST_F(AgentLinkTest, AHeartbeatPhaseDelaysOnlyTheFirstHeartbeat) {
+  auto options = fastOptions();
+  options.heartbeat_interval = 1s;
+  options.heartbeat_phase = 300ms;
+  makeLink("node-a", agent.address(), options);
+  startAndResync();
+  const MonotonicTime t0 = MonotonicTime{} + std::chrono::hours(1000);
+  link->tick(t0);
+  link->tick(t0 + 299ms);
+  link->tick(t0 + 299ms);
+  EXPECT_EQ(agent.count("NodeInfo"), 0);  // Hello's answer is not a heartbeat
+  link->tick(t0 + 300ms);
+  ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 1; }));
+  link->tick(t0 + 1299ms);  // then every interval
+  link->tick(t0 + 1300ms);
+  ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 2; }));
+  EXPECT_EQ(agent.count("NodeInfo"), 2);
+}
+
 TEST_F(AgentLinkTest, AnUnansweredHeartbeatDropsTheConnection) {
   auto options = fastOptions();
   options.heartbeat_timeout = 100ms;

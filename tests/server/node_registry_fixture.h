@@ -82,6 +82,7 @@ class NodeRegistryTest : public ::testing::Test {
   static NodeRegistryOptions options() {
     NodeRegistryOptions o;
     o.tick_interval = std::chrono::hours(1);  // the tests tick themselves
+    o.spread_heartbeats = false;              // a first tick sends the first heartbeat
     o.link.backoff_initial = std::chrono::milliseconds(10);
     o.link.backoff_max = std::chrono::milliseconds(40);
     o.link.hello_timeout = std::chrono::milliseconds(300);

@@ -376,5 +376,22 @@ TEST_F(NodeRegistryTest, AResyncingNodeThatAnswersIsNotLost) {
   EXPECT_EQ(agent.count("Hello"), 2);
 }
 
+// A thousand nodes' heartbeat phases: each in [0, interval), the same for
+// the same id, and spread over the interval (no tenth holds more than 15 %).
+TEST(HeartbeatPhaseTest, PhasesAreStableAndSpreadOverTheInterval) {
+  using std::chrono::milliseconds;
+  std::vector<int> tenths(10, 0);
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = "sim-" + std::to_string(i);
+    const milliseconds phase = heartbeatPhase(id, milliseconds(1000));
+    ASSERT_GE(phase.count(), 0) << id;
+    ASSERT_LT(phase.count(), 1000) << id;
+    EXPECT_EQ(heartbeatPhase(id, milliseconds(1000)), phase);
+    ++tenths[static_cast<std::size_t>(phase.count() / 100)];
+  }
+  for (int n : tenths) EXPECT_LE(n, 150);
+  EXPECT_EQ(heartbeatPhase("node-a", milliseconds(0)), milliseconds(0));
+}
+
 }  // namespace
 }  // namespace zp::server

@@ -111,6 +111,11 @@ void AgentLink::tick(MonotonicTime now) {
   if (stopped_ || !connected_ || !current_) return;
   Connection& conn = *current_;
   if (conn.heartbeat_in_flight) return;
+  if (!conn.heartbeat_sent && options_.heartbeat_phase.count() > 0) {
+    // The connection's first tick: its first heartbeat is due a phase later.
+    conn.heartbeat_sent = now - options_.heartbeat_interval + options_.heartbeat_phase;
+    return;
+  }
   if (conn.heartbeat_sent && now - *conn.heartbeat_sent < options_.heartbeat_interval) return;
   conn.heartbeat_sent = now;
   conn.heartbeat_in_flight = true;

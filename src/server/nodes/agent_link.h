@@ -88,6 +88,12 @@ struct AgentLinkOptions {
   std::chrono::milliseconds hello_timeout{5'000};    // the answer to Hello
   std::chrono::milliseconds resync_timeout{30'000};  // each ListWorkloads page
   std::chrono::milliseconds heartbeat_interval{1'000};
+  // The first heartbeat on a connection goes this long after the
+  // connection's first tick (0: at that tick). Links connected together (a
+  // server start) would otherwise all send in the same tick, every interval,
+  // and the answers would arrive in one burst that delays everything else
+  // the server does; the registry gives each node its own phase.
+  std::chrono::milliseconds heartbeat_phase{0};
   // A heartbeat unanswered this long drops the connection.
   std::chrono::milliseconds heartbeat_timeout{4'000};
   std::chrono::milliseconds backoff_initial{250};

@@ -47,6 +47,17 @@ api::Resources minus(api::Resources a, const api::Resources& b) {
 
 }  // namespace
 
+std::chrono::milliseconds heartbeatPhase(std::string_view id, std::chrono::milliseconds interval) {
+  if (interval.count() <= 0) return std::chrono::milliseconds(0);
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : id) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return std::chrono::milliseconds(
+      static_cast<std::int64_t>(hash % static_cast<std::uint64_t>(interval.count())));
+}
+
 NodeRegistryOptions nodeRegistryOptions(const ServerConfig& config) {
   NodeRegistryOptions options;
   options.lifecycle.heartbeat_interval =
@@ -166,8 +177,9 @@ void NodeRegistry::attachLink(Node& node) {
   events.disconnected = [this, id, link_ptr](std::string_view reason, const std::string& message) {
     onDisconnected(id, *link_ptr, reason, message);
   };
-  node.link =
-      AgentLink::create(executor_, id, node.record.address, options_.link, std::move(events));
+  AgentLinkOptions link = options_.link;
+  if (options_.spread_heartbeats) link.heartbeat_phase = heartbeatPhase(id, link.heartbeat_interval);
+  node.link = AgentLink::create(executor_, id, node.record.address, link, std::move(events));
   *link_ptr = node.link.get();
   if (started_ && !stopped_) node.link->start();
 }

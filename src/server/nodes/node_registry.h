@@ -86,12 +86,25 @@
 
 namespace zp::server {
 
+// A node's heartbeat phase: a fixed point in [0, interval) from its id
+// (FNV-1a), so a fleet's heartbeats are spread over the interval and a node
+// keeps its phase across reconnects and server restarts.
+std::chrono::milliseconds heartbeatPhase(std::string_view node_id,
+                                         std::chrono::milliseconds interval);
+
 struct NodeRegistryOptions {
   LifecycleOptions lifecycle;
   // heartbeat_interval and heartbeat_timeout are set from `lifecycle`
   // (heartbeat_interval, not_ready_after).
+  // heartbeat_phase is set per node (see spread_heartbeats).
   AgentLinkOptions link;
-  std::chrono::milliseconds tick_interval{200};
+  // Heartbeats go out on these ticks, each node at its phase: short enough
+  // that a thousand nodes' heartbeats arrive a few dozen at a time.
+  std::chrono::milliseconds tick_interval{25};
+  // Each node's heartbeats at its own phase (link.heartbeat_phase); false:
+  // every first heartbeat at its connection's first tick (tests that tick by
+  // hand).
+  bool spread_heartbeats = true;
   // How long POST /nodes/{id}/probe waits for the agent's ProbeIsolation
   // (server config probe_request_timeout_seconds), a wait for a probe slot
   // included.

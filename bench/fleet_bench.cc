@@ -12,6 +12,7 @@
 //
 // Usage: fleet_bench --server BIN --simfleet BIN [--nodes 1000] [--workloads 100000]
 //          [--clients 64] [--get-rate 5000] [--get-seconds 10] [--work-dir DIR]
+//          [--heartbeat-ms MS]  (the server's node_heartbeat_interval_ms)
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -63,6 +64,7 @@ struct Options {
   int clients = 64;
   int get_rate = 5000;
   int get_seconds = 10;
+  int heartbeat_ms = 0;  // 0: the server's default
   std::filesystem::path work_dir;
 };
 
@@ -77,6 +79,7 @@ bool parseArgs(int argc, char** argv, Options& o) {
     else if (k == "--get-rate") o.get_rate = std::stoi(v);
     else if (k == "--get-seconds") o.get_seconds = std::stoi(v);
     else if (k == "--work-dir") o.work_dir = v;
+    else if (k == "--heartbeat-ms") o.heartbeat_ms = std::stoi(v);
     else return false;
   }
   return !o.server_bin.empty() && !o.simfleet_bin.empty();
@@ -208,7 +211,8 @@ int main(int argc, char** argv) {
   if (!parseArgs(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: fleet_bench --server BIN --simfleet BIN [--nodes N] [--workloads W] "
-                 "[--clients C] [--get-rate R] [--get-seconds S] [--work-dir DIR]\n");
+                 "[--clients C] [--get-rate R] [--get-seconds S] [--work-dir DIR] "
+                 "[--heartbeat-ms MS]\n");
     return 2;
   }
   if (o.work_dir.empty()) {
@@ -244,6 +248,10 @@ int main(int argc, char** argv) {
         << "database = \"" << (o.work_dir / "db" / "zoneplane.db").string() << "\"\n"
         << "log_level = \"warn\"\n"
         << "default_trust = \"internal\"\n";
+    if (o.heartbeat_ms > 0) {
+      out << "node_heartbeat_interval_ms = " << o.heartbeat_ms << "\n"
+          << "node_not_ready_after_ms = " << 4 * o.heartbeat_ms << "\n";
+    }
     for (const auto& [id, address] : nodes) {
       out << "[[nodes]]\nid = \"" << id << "\"\naddress = \"" << address << "\"\n";
     }

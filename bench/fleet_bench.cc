@@ -180,8 +180,9 @@ GetLatencies measureGets(const asio::ip::tcp::endpoint& api, const std::string& 
   return out;
 }
 
-// Polls until no workload is Pending (every one delivered and Running) or
-// `limit` passes; returns whether it got there.
+// Polls until no workload is Pending (every one delivered: Running, or
+// ended; the simulated fleet ends none) or `limit` passes; returns whether
+// it got there.
 bool awaitAllRunning(const asio::ip::tcp::endpoint& api, const std::string& token,
                      Clock::duration limit) {
   const auto deadline = Clock::now() + limit;
@@ -248,7 +249,7 @@ int main(int argc, char** argv) {
         << "database = \"" << (o.work_dir / "db" / "zoneplane.db").string() << "\"\n"
         << "log_level = \"warn\"\n"
         << "default_trust = \"internal\"\n";
-    if (o.heartbeat_ms > 0) {
+    if (o.heartbeat_ms >= 100 && o.heartbeat_ms <= 60'000) {  // the server's range
       out << "node_heartbeat_interval_ms = " << o.heartbeat_ms << "\n"
           << "node_not_ready_after_ms = " << 4 * o.heartbeat_ms << "\n";
     }
@@ -367,7 +368,9 @@ int main(int argc, char** argv) {
              std::to_string(failed.load()) + " failed)",
          fmt(placed.load() / submit_s, "/s", 0), ">= 10,000/s");
   const std::string rate = std::to_string(o.get_rate) + " req/s";
-  figure("every workload Running (after the last 201)",
+  // Checked only after the first GET pass (a poll during it would add its
+  // own list scans to the latencies measured): an upper bound.
+  figure("every workload delivered, within (after the last 201)",
          settled ? fmt(delivered_s, "s", 1) : std::string("not within 10 min"), "(time)");
   figure("GET p50 at " + rate + ", delivering", fmt(percentile(busy.ms, 0.50), "ms", 3), "-");
   figure("GET p99 at " + rate + ", delivering (" + std::to_string(busy.errors) + " errors)",

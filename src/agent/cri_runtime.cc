@@ -340,7 +340,7 @@ Status CriRuntime::removeKillingLeftovers(const ClassBinding& b, const WorkloadI
                "process(es) were killed, removing again",
                identity.spec.id, removed.error().message, killed);
   using namespace std::chrono_literals;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 10; ++i) {
     std::this_thread::sleep_for(100ms);  // the runtime deletes the task once it sees the exit
     removed = remove();
     if (removed || !stillHasATask(removed.error())) break;

@@ -332,7 +332,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     sandbox_id = entry->sandbox_id;
     container_id = entry->container_id;
     attempt = entry->attempt;
-    replace_ended = std::exchange(entry->replace_ended, false);
+    replace_ended = entry->replace_ended;  // cleared once the replacement is settled
   }
   if (skip) co_return;
 
@@ -424,6 +424,14 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
   // (A replacement that failed is retried as the step is, not counted.)
   int replacements = 0;
   constexpr int kMaxReplacements = 3;
+  // The ended container settled: replaced, created anew, or its exit left to
+  // stand. Until then a pipeline cancelled by a stop that fails is launched
+  // again (needsPipeline), and the sweep leaves the status alone.
+  const auto settleReplacement = [&] {
+    replace_ended = false;
+    std::lock_guard lock(mutex_);
+    entry->replace_ended = false;
+  };
   // Replaces the container (see replaceUnstartable); false when that failed
   // (`error` is the step's outcome): container_id is then the container it
   // left, or "" when the removal went through and the next try finds or
@@ -433,7 +441,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     if (replaced) {
       container_id = *replaced;
       ++replacements;
-      replace_ended = false;
+      if (replace_ended) settleReplacement();
       return true;
     }
     {
@@ -462,7 +470,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
         id = *made;
       }
       container_id = id;
-      replace_ended = false;  // not the container that ended
+      if (replace_ended) settleReplacement();  // not the container that ended
       std::lock_guard lock(mutex_);
       entry->container_id = id;
       entry->status.container_id = id;
@@ -488,7 +496,18 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
                                          (replace_ended ? " after its state was unknown"
                                                         : " after the start got no answer");
       Error error;
-      if (!replace(why, error)) return fail(std::move(error));
+      if (!replace(why, error)) {
+        if (replace_ended && start_refused) {
+          // The runtime refuses to remove or replace it, and retrying will
+          // not change that: its exit stands, handled as any exit
+          // (restart_policy), rather than failing the workload outright.
+          start_refused = false;
+          settleReplacement();
+          applyDetail(entry, *detail);
+          return ok();
+        }
+        return fail(std::move(error));
+      }
       detail = runtime_.inspectContainer(cls, container_id);
       if (!detail) return fail(detail.error());
     }
@@ -528,6 +547,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       detail = runtime_.inspectContainer(cls, container_id);
       if (!detail) return fail(detail.error());
     }
+    if (replace_ended) settleReplacement();  // replacements used up: its exit stands
     applyDetail(entry, *detail);
     return ok();
   });
@@ -536,7 +556,9 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
     if (start_refused) {
       setFailed(entry, api::reason::kRunContainerError, started.error().message);
     } else {
-      // ContainerStatus refused: the next sweep looks again.
+      // ContainerStatus refused: the next sweep looks again (and, for an
+      // ended container still to be replaced, takes its exit as it is).
+      if (replace_ended) settleReplacement();
       spdlog::warn("workload \"{}\": cannot inspect container: {}", identity.spec.id,
                    started.error().message);
     }

@@ -168,9 +168,10 @@ std::vector<WorkloadManager::EntryPtr> WorkloadManager::sweepable() const {
   std::vector<EntryPtr> out;
   for (const auto& [id, entry] : entries_) {
     // A running pipeline owns its workload's status.
-    // So does settleUnknown() while it stops an unknown container.
+    // So does settleUnknown() while it stops an unknown container, and the
+    // pipeline while an ended container waits for its replacement.
     if (api::isTerminal(entry->status.state) || entry->container_id.empty() || entry->pipeline ||
-        entry->settling) {
+        entry->settling || entry->replace_ended) {
       continue;
     }
     out.push_back(entry);

@@ -303,10 +303,11 @@ void WorkloadManager::cancelPipeline(const EntryPtr& entry) {
 bool WorkloadManager::needsPipeline(const Entry& entry) const {
   // A container that was never seen running (kUnknown: created, maybe not
   // started) needs the pipeline too: its start step inspects first.
+  // So does an ended container the pipeline has still to replace.
   return entry.cancels == 0 && !entry.pipeline && !stopping_ &&
          !api::isTerminal(entry.status.state) &&
          (entry.container_id.empty() || entry.observed == ObjectState::kCreated ||
-          entry.observed == ObjectState::kUnknown);
+          entry.observed == ObjectState::kUnknown || entry.replace_ended);
 }
 
 void WorkloadManager::resume(const EntryPtr& entry) {

@@ -215,7 +215,10 @@ class WorkloadManager {
     std::optional<TimePoint> unknown_since;
     bool settling = false;  // settleUnknown() runs for it (and owns its status)
     // Its container ended never started (a start a runtime restart cut short,
-    // learned by settleUnknown): the pipeline's start step replaces it.
+    // learned by settleUnknown): the pipeline's start step replaces it. Set
+    // until that is settled (replaced, made anew, or its exit left to stand);
+    // meanwhile the sweep leaves the status to the pipeline, and a pipeline a
+    // failed stop cancelled is launched again.
     bool replace_ended = false;
     api::WorkloadStatus published;  // the status last handed to the observer
     std::mutex op;          // held across one synchronous runtime step

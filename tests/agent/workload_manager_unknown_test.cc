@@ -179,6 +179,30 @@ TEST_F(UnknownStateTest, AReplacementWhoseRemovalFailedIsRetriedNotFailed) {
   EXPECT_EQ(runtime_.containers().size(), 1u);
 }
 
+// The runtime refuses outright to remove the cut-short container (not an
+// outage: retrying will not help): its exit stands and is handled as any
+// exit, so OnFailure restarts the workload instead of it failing for good.
+TEST_F(UnknownStateTest, AReplacementTheRuntimeRefusesLeavesTheExitToTheRestartPolicy) {
+  const auto first = run(withPolicy("w", api::RestartPolicy::kOnFailure));
+  runtime_.loseTrackOf(first, 1, "Error", /*never_started=*/true);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  runtime_.failNext("removeContainer",
+                    Error{Code::kFailedPrecondition, "cannot delete running task", ""});
+  clock_.advance(kGrace);
+  ASSERT_TRUE(eventually([&] {
+    EXPECT_TRUE(manager_->sweep().has_value());
+    const auto st = statusOf("w");
+    EXPECT_NE(st.reason, "RunContainerError") << st.message;
+    return st.reason == "BackOff";
+  })) << statusOf("w").message;
+  clock_.advance(1s);
+  ASSERT_TRUE(eventually([&] {
+    EXPECT_TRUE(manager_->sweep().has_value());
+    const auto st = statusOf("w");
+    return st.state == api::WorkloadState::kRunning && st.restart_count == 1;
+  })) << statusOf("w").message;
+}
+
 TEST_F(UnknownStateTest, AnUnreachableRuntimeNeverTriggersTheStop) {
   const auto container = runThenLoseTrack(spec("w"), 3);
   runtime_.setDown(true);

@@ -322,6 +322,14 @@ TEST_F(WorkloadServiceTest, DrainKeepsWhatItCannotRemoveAndSaysSo) {
             "1 of 1 workloads could not be drained from node \"n1\": connection reset");
   EXPECT_EQ(status("a").node, "n1");
   EXPECT_EQ(fleet_.view("n1").workloads, 1);
+  // A node that answers but cannot remove it yet: the same (finished later).
+  fleet_.failRemoves("n1", Error{Code::kInternal, "container is in starting state", ""});
+  drained = run(service_->drain("n1"));
+  ASSERT_FALSE(drained);
+  EXPECT_EQ(drained.error().code, Code::kUnavailable);
+  EXPECT_NE(drained.error().message.find("Internal: container is in starting state"),
+            std::string::npos)
+      << drained.error().message;
 }
 
 }  // namespace

@@ -126,7 +126,7 @@ class WorkloadService final : public FleetListener {
   // deletes the record (durably), releases its capacity, publishes DELETED
   // and retries the queue. Returns the removed record. A node that is not
   // known or Lost is not asked (a returning node fences the copy). A node
-  // that does not answer, or a failed delete: kUnavailable, and the record
+  // that does not answer or cannot remove the copy yet: kUnavailable, and the record
   // is kept marked Terminating, with `grace` stored alongside; the deletion
   // is finished later (tick(), the node's resync, or the node being lost),
   // asking the node for that same grace period, and never undone. A DELETE

@@ -125,7 +125,13 @@ asio::awaitable<Status> WorkloadService::drain(std::string node) {
     }
     auto removed = co_await removeCopy(id, node, uid, kFenceGrace);
     if (!removed) {
-      failedOne(id, removed.error());
+      // Unreachable, or the node cannot remove it yet: either way it stays
+      // Draining and the drain is finished later, so the answer is the same.
+      const Error& error = removed.error();
+      failedOne(id, error.code == Code::kUnavailable
+                        ? error
+                        : Error{Code::kUnavailable,
+                                std::string(codeName(error.code)) + ": " + error.message, ""});
       continue;
     }
     auto completed = co_await completeDrain(id);

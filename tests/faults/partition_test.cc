@@ -191,10 +191,14 @@ TEST_F(PartitionTest, PartitionedNodeIsLostItsWorkloadsMoveAndAfterHealOneCopyRu
   int early_final = 0;   // A's workloads final before A was Lost
   while (SteadyClock::now() < start + std::chrono::seconds(partition_seconds)) {
     const auto now = SteadyClock::now();
+    // The workloads first, then the node: a workload seen ended was read
+    // before the node, so the node's state read after it shows whether it
+    // was Lost by then (read the other way round, A could become Lost and
+    // its Never workloads NodeLost between the two reads).
+    const auto current = statuses();
     const std::string state = http(cli::HttpMethod::kGet, "/nodes/" + a.id).body.value("state", "");
     if (state == "NotReady" && !not_ready_at) not_ready_at = now;
     if (state == "Lost" && !lost_at) lost_at = now;
-    const auto current = statuses();
     bool moved = lost_at.has_value();
     for (const auto& t : tracked) {
       const auto it = current.find(t.id);

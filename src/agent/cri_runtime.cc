@@ -234,7 +234,8 @@ Status CriRuntime::removeContainer(const WorkloadIdentity& identity,
   auto b = binding(identity.spec.runtime_class);
   if (!b) return fail(b.error());
   const auto remove = [&] { return b->client->removeContainer(container_id); };
-  if (auto s = removeKillingLeftovers(*b, identity, {std::string(container_id)}, remove);
+  const auto just_it = [&] { return std::vector<std::string>{std::string(container_id)}; };
+  if (auto s = removeKillingLeftovers(*b, identity, just_it, remove);
       !s && s.error().code != Code::kNotFound) {
     return s;
   }
@@ -328,13 +329,14 @@ bool stillHasATask(const Error& error) {
 
 }  // namespace
 
-Status CriRuntime::removeKillingLeftovers(const ClassBinding& b, const WorkloadIdentity& identity,
-                                          const std::vector<std::string>& containers,
-                                          const std::function<Status()>& remove) const {
+Status CriRuntime::removeKillingLeftovers(
+    const ClassBinding& b, const WorkloadIdentity& identity,
+    const std::function<std::vector<std::string>()>& containers,
+    const std::function<Status()>& remove) const {
   Status removed = remove();
   if (removed || !stillHasATask(removed.error())) return removed;
   std::size_t killed = 0;
-  for (const auto& id : containers) killed += b.cgroups->killContainer(identity, id);
+  for (const auto& id : containers()) killed += b.cgroups->killContainer(identity, id);
   if (killed == 0) return removed;  // nothing of ours to end: the runtime's answer stands
   spdlog::warn("workload \"{}\": the runtime kept the task of a stopped container ({}); its {} "
                "process(es) were killed, removing again",
@@ -357,17 +359,19 @@ Status CriRuntime::removeWorkload(const WorkloadIdentity& identity, std::string_
       return s;
     }
     const auto remove = [&] { return b->client->removePodSandbox(sandbox_id); };
-    auto removed = remove();
-    if (!removed && stillHasATask(removed.error())) {
+    const auto containers = [&] {
       cri::v1::ContainerFilter in_sandbox;
       in_sandbox.set_pod_sandbox_id(std::string(sandbox_id));
-      std::vector<std::string> containers;
+      std::vector<std::string> ids;
       if (auto listed = b->client->listContainers(in_sandbox)) {
-        for (const auto& c : *listed) containers.push_back(c.id());
+        for (const auto& c : *listed) ids.push_back(c.id());
       }
-      removed = removeKillingLeftovers(*b, identity, containers, remove);
+      return ids;
+    };
+    if (auto s = removeKillingLeftovers(*b, identity, containers, remove);
+        !s && s.error().code != Code::kNotFound) {
+      return s;
     }
-    if (!removed && removed.error().code != Code::kNotFound) return removed;
   }
   // The log directory belongs to the submission (uid), which other attempts'
   // sandboxes (a duplicate removed by recovery) share: keep it while any is left.

@@ -79,13 +79,14 @@ class CriRuntime final : public Runtime {
   // runtime refuses it because a container's task still exists (containerd
   // 1.6 keeps the task of a start a restart cut short, which it never recorded
   // as started, so stopping does not end it: "cannot delete running task"),
-  // kills what is left in the cgroups of `containers` (the pod's, by id; see
+  // kills what is left in the cgroups of the containers `containers()` lists
+  // (asked only then; the pod's, by id; see
   // PodCgroups::killContainer, which waits up to 1 s for each to empty) and
   // tries again while the runtime takes in their exit (up to 1 s more).
   // Otherwise `remove`'s answer, unchanged. Blocks its thread meanwhile: a
   // rare path (a start cut short), bounded, on the caller's worker.
   Status removeKillingLeftovers(const ClassBinding& b, const WorkloadIdentity& identity,
-                                const std::vector<std::string>& containers,
+                                const std::function<std::vector<std::string>()>& containers,
                                 const std::function<Status()>& remove) const;
   std::string logDirectory(const WorkloadIdentity& identity) const;
 

@@ -164,7 +164,8 @@ GetLatencies measureGets(const asio::ip::tcp::endpoint& api, const std::string& 
               pace.expires_at(scheduled);
               boost::system::error_code ec;
               co_await pace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-              const int id = static_cast<int>(rng() % static_cast<unsigned>(std::max(1, o.workloads)));
+              const int id =
+                  static_cast<int>(rng() % static_cast<unsigned>(std::max(1, o.workloads)));
               std::string target = "/workloads/wl-" + std::to_string(id);
               auto answer = co_await client.request(http::verb::get, target, kNoBody);
               if (answer.status == 200) out.ms.push_back(ms(Clock::now() - scheduled));

@@ -108,8 +108,9 @@ TEST(StatusMappingTest, OnlyContainerdsWordingOfACancelledStartIsCutShort) {
 }
 
 // containerd 1.6 reloading a stopped task it never marked started: exit code
-// of the task, no reason (or the one derived from the code), no start time. Its own start errors, lost exits and
-// OOM kills carry a reason; an exit of a started process has a start time.
+// of the task, no reason (or the one derived from the code), no start time.
+// Its own start errors, lost exits and OOM kills carry a reason; an exit of a
+// started process has a start time.
 TEST(StatusMappingTest, OnlyAnExitWithoutStartOrReasonIsExitedWithoutStart) {
   const auto exited = [](int code, std::string reason, std::optional<TimePoint> started) {
     return ContainerDetail{ObjectState::kExited, code, std::move(reason), "", started, TimePoint{}};

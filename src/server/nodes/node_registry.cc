@@ -178,7 +178,9 @@ void NodeRegistry::attachLink(Node& node) {
     onDisconnected(id, *link_ptr, reason, message);
   };
   AgentLinkOptions link = options_.link;
-  if (options_.spread_heartbeats) link.heartbeat_phase = heartbeatPhase(id, link.heartbeat_interval);
+  if (options_.spread_heartbeats) {
+    link.heartbeat_phase = heartbeatPhase(id, link.heartbeat_interval);
+  }
   node.link = AgentLink::create(executor_, id, node.record.address, link, std::move(events));
   *link_ptr = node.link.get();
   if (started_ && !stopped_) node.link->start();

@@ -81,8 +81,9 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   isolation_ =
       std::make_unique<IsolationMonitor>(std::move(isolation_options), *probe_runner_,
                                          SystemClock::instance(), SteadyMonotonicClock::instance());
+  exec_ = std::make_unique<ExecRunner>(*manager_, runtime_);
   handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor(), LogOptions{},
-                                              isolation_.get());
+                                              isolation_.get(), exec_.get());
   ServerLimits limits;
   limits.handshake_timeout = std::chrono::milliseconds(config_.handshake_timeout_ms);
   limits.idle_timeout = std::chrono::seconds(config_.idle_timeout_seconds);
@@ -214,6 +215,7 @@ Status AgentDaemon::run() {
   // finish for a moment; the runtime keeps the truth, so anything cut short
   // is found and finished by the next start.
   manager_->shutdown();
+  exec_->shutdown();
   // (requestStop() did already); a probe cut short still removes its sandbox.
   isolation_->shutdown();
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);

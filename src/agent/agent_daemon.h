@@ -32,6 +32,7 @@ namespace zp::agent {
 
 class WorkloadManager;
 class RequestHandler;
+class ExecRunner;
 class ProtocolServer;
 class ProbeRunner;
 class IsolationMonitor;
@@ -73,6 +74,8 @@ class AgentDaemon {
   // runs them one at a time through the runner; the runner outlives it.
   std::unique_ptr<ProbeRunner> probe_runner_;
   std::unique_ptr<IsolationMonitor> isolation_;
+  // ExecSync requests (the handler uses it).
+  std::unique_ptr<ExecRunner> exec_;
   // After the manager: destroyed first. The manager's observer pushes
   // through the server, so the server lives as long as the pools that run
   // the manager's work (joined before any member is destroyed).

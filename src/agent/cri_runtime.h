@@ -48,6 +48,12 @@ class CriRuntime final : public Runtime {
                                              std::string_view container_id,
                                              std::chrono::seconds grace,
                                              std::function<void(Status)> done) override;
+  // (cri_runtime_exec.cc)
+  std::shared_ptr<PendingCall> execSync(std::string_view runtime_class,
+                                        std::string_view container_id,
+                                        std::vector<std::string> command,
+                                        std::chrono::milliseconds timeout,
+                                        std::function<void(Result<ExecOutput>)> done) override;
   Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) override;
   Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
   Result<Snapshot> snapshot() override;

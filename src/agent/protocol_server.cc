@@ -351,14 +351,15 @@ asio::awaitable<void> ProtocolServer::watchIdle(std::shared_ptr<Connection> conn
 
 namespace {
 
-// Requests that may take long (a stop's grace period, a followed log): each
-// holds one of the connection's slots while it runs (a probe too). Every other request
+// Requests that may take long (a stop's grace period, a followed log, an
+// exec): each holds one of the connection's slots while it runs (a probe too). Every other request
 // only reads or changes the registry in memory and is answered at once.
 bool isSlow(const protocol::RequestBody& body) {
   return std::holds_alternative<protocol::StopWorkload>(body) ||
          std::holds_alternative<protocol::RemoveWorkload>(body) ||
          std::holds_alternative<protocol::Logs>(body) ||
-         std::holds_alternative<protocol::ProbeIsolation>(body);
+         std::holds_alternative<protocol::ProbeIsolation>(body) ||
+         std::holds_alternative<protocol::ExecSync>(body);
 }
 
 }  // namespace

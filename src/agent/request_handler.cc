@@ -87,6 +87,14 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
   } else if (auto* m = std::get_if<protocol::ProbeIsolation>(&body)) {
     auto probing = probe(m->runtime_class);
     reply.body = co_await std::move(probing);
+  } else if (auto* m = std::get_if<protocol::ExecSync>(&body)) {
+    if (exec_ == nullptr) {
+      reply.body =
+          errorBody(Error{Code::kUnimplemented, "this agent does not run execs", ""}, m->workload_id);
+    } else {
+      auto running = exec_->run(std::move(*m));
+      reply.body = co_await std::move(running);
+    }
   }
   co_return reply;
 }

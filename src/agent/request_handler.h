@@ -2,7 +2,8 @@
 // RequestHandler: turns one decoded protocol request into its reply. Runs on
 // the network executor; stop and remove run as coroutines on the control
 // pool and are awaited, so a slow operation never holds up other requests
-// (and a grace period holds no thread at all). Log files are read on the
+// (and a grace period holds no thread at all). An exec holds no thread
+// while its command runs (ExecRunner). Log files are read on the
 // control pool too, a block at a time.
 //
 // Hello is not handled here as a request: the connection answers it before
@@ -14,6 +15,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "agent/exec_runner.h"
 #include "agent/isolation/isolation_monitor.h"
 #include "agent/workload_manager.h"
 #include "protocol/messages.h"
@@ -42,12 +44,18 @@ struct LogOptions {
 
 class RequestHandler {
  public:
-  // Uses (does not own) `manager` and `isolation`; `workers` runs stop,
-  // remove and file reads. Without `isolation` the node reports no
-  // verification and ProbeIsolation is kUnimplemented.
+  // Uses (does not own) `manager`, `isolation` and `exec`; `workers` runs
+  // stop, remove and file reads. Without `isolation` the node reports no
+  // verification and ProbeIsolation is kUnimplemented; without `exec`,
+  // ExecSync is kUnimplemented.
   RequestHandler(WorkloadManager& manager, boost::asio::any_io_executor workers,
-                 LogOptions logs = {}, IsolationMonitor* isolation = nullptr)
-      : manager_(manager), workers_(std::move(workers)), logs_(logs), isolation_(isolation) {}
+                 LogOptions logs = {}, IsolationMonitor* isolation = nullptr,
+                 ExecRunner* exec = nullptr)
+      : manager_(manager),
+        workers_(std::move(workers)),
+        logs_(logs),
+        isolation_(isolation),
+        exec_(exec) {}
 
   // The reply to a Hello: this node's NodeInfo (with its isolation in
   // full), or kFailedPrecondition when `hello.node_id` names another node
@@ -75,6 +83,7 @@ class RequestHandler {
   boost::asio::any_io_executor workers_;
   LogOptions logs_;
   IsolationMonitor* isolation_;
+  ExecRunner* exec_;
 };
 
 }  // namespace zp::agent

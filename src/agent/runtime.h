@@ -138,6 +138,14 @@ struct ContainerDetail {
   std::optional<TimePoint> finished_at;
 };
 
+// What a command run in a container ended with (CRI ExecSync): its exit
+// code and its whole output, as bytes (the runtime caps each stream at 16 MiB).
+struct ExecOutput {
+  int exit_code = 0;
+  std::string stdout_bytes;
+  std::string stderr_bytes;
+};
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
@@ -181,6 +189,19 @@ class Runtime {
                                                      std::string_view container_id,
                                                      std::chrono::seconds grace,
                                                      std::function<void(Status)> done) = 0;
+  // Runs `command` (argv, no shell) in the running container (asynchronous:
+  // holds no thread while it runs), as the container's process runs: same
+  // user, capabilities, no_new_privs, seccomp and cgroup. `done` gets its
+  // exit code and output; kDeadlineExceeded when it has not ended within
+  // `timeout` (the runtime ends it); a command the runtime cannot start at
+  // all (not found, not executable) is an ExecOutput with the exit code a
+  // shell gives it (127, 126) and the runtime's message on stderr. Other
+  // errors are the runtime's (kNotFound: no such container).
+  virtual std::shared_ptr<PendingCall> execSync(std::string_view runtime_class,
+                                                std::string_view container_id,
+                                                std::vector<std::string> command,
+                                                std::chrono::milliseconds timeout,
+                                                std::function<void(Result<ExecOutput>)> done) = 0;
   // Stops the sandbox (what still runs in it is killed). Missing: OK. Idempotent.
   virtual Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) = 0;
   // Removes the sandbox (and its containers), then the workload's logs unless

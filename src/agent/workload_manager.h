@@ -151,6 +151,16 @@ class WorkloadManager {
   // This agent's node id (Options::node_id). Immutable.
   const std::string& nodeId() const { return options_.node_id; }
 
+  // Where an exec in workload `id` runs: its class and running container.
+  struct ExecTarget {
+    std::string runtime_class;
+    std::string container_id;
+  };
+  // kNotFound when the node has no workload `id`; kFailedPrecondition when
+  // its copy is of another submission than `uid` (when set) or it is not
+  // Running (exec_target.cc). Memory only.
+  Result<ExecTarget> execTarget(const std::string& id, const std::string& uid) const;
+
   // Stops the workload's container (SIGKILL after `grace`, waited for without
   // a thread) and its sandbox; the record stays, in a final state. A pull in
   // progress is cancelled. A runtime that restarts meanwhile, or hangs (a

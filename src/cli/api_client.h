@@ -22,6 +22,9 @@ class ApiClient {
   // 401/403 (error_body.h).
   ApiClient(HttpClient& http, std::string path_prefix, bool has_token = false);
 
+  // The server URL's path, which every request's target starts with.
+  const std::string& pathPrefix() const { return path_prefix_; }
+
   Result<nlohmann::json> createWorkload(const nlohmann::json& body);
   Result<nlohmann::json> getWorkload(const std::string& id);
   Result<nlohmann::json> listWorkloads(const ListFilters& filters);

@@ -55,6 +55,10 @@ std::chrono::milliseconds requestTimeout(const Invocation& invocation) {
     const std::chrono::seconds grace{del->grace_seconds.value_or(kServerDefaultGraceSeconds)};
     timeout = std::max<std::chrono::milliseconds>(timeout, grace + std::chrono::seconds(30));
   }
+  if (const auto* exec = std::get_if<ExecArgs>(&invocation.command)) {
+    // The server answers once the command ended or was killed at its timeout.
+    timeout = std::max<std::chrono::milliseconds>(timeout, exec->timeout + std::chrono::seconds(30));
+  }
   if (const auto* nodes = std::get_if<NodesArgs>(&invocation.command);
       nodes && nodes->action == NodesArgs::Action::kDrain) {
     // The server answers a drain once every workload on the node was removed.

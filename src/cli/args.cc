@@ -144,6 +144,7 @@ struct Values {
   std::string token_name, token_role, token_expires;
   bool token_join = false;
   AuditQuery audit;
+  ExecArgs exec;
   std::string audit_since;
   std::int64_t audit_limit = 0;
   std::string token, ca_cert, config;
@@ -255,6 +256,8 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   logs->add_flag("--timestamps", v.logs.timestamps, "Prefix each line with its RFC 3339 time");
   auto* stream_opt = logs->add_option("--stream", v.logs_stream, "Only stdout or stderr")
                          ->check(CLI::IsMember({"stdout", "stderr"}));
+
+  auto* exec = addExecCommand(app, v.exec);
 
   auto* nodes = app.add_subcommand("nodes", "List and manage nodes (GET /nodes)");
   nodes->footer(std::string(kNodesFooter) + "\n\n" + kFooter);
@@ -385,6 +388,8 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
     if (tail_opt->count() > 0) v.logs.tail = v.logs_tail;
     if (stream_opt->count() > 0) v.logs.stream = v.logs_stream;
     inv.command = std::move(v.logs);
+  } else if (exec->parsed()) {
+    inv.command = std::move(v.exec);
   } else if (nodes->parsed()) {
     v.nodes.action = NodesArgs::Action::kList;
     if (nodes_add->parsed()) v.nodes.action = NodesArgs::Action::kAdd;
@@ -419,8 +424,8 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
     inv.command = std::move(v.audit);
   } else {
     return EarlyExit{kExitUsage, "",
-                     "error: a command is required: run, apply, get, list, delete, logs, nodes, "
-                     "isolation, trust-levels, tokens or audit\n"
+                     "error: a command is required: run, apply, get, list, delete, logs, exec, "
+                     "nodes, isolation, trust-levels, tokens or audit\n"
                      "Run with --help for more information.\n"};
   }
   return inv;

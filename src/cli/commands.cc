@@ -223,6 +223,8 @@ int execute(const Invocation& invocation, ExecuteContext& ctx) {
           return finish(ctx, format, ctx.api.listTrustLevels(), renderTrustLevels);
         } else if constexpr (std::is_same_v<T, TokensArgs>) {
           return runTokens(ctx, format, args);
+        } else if constexpr (std::is_same_v<T, ExecArgs>) {
+          return runExec(ctx.api, args, format == OutputFormat::kJson, ctx.io.out, ctx.io.err);
         } else {
           static_assert(std::is_same_v<T, AuditQuery>);
           return finish(ctx, format, ctx.api.listAudit(args), renderAudit);

@@ -11,5 +11,11 @@ inline constexpr int kExitRequestError = 1;
 inline constexpr int kExitUsage = 2;
 // `get --wait`: timed out, or the workload reached a different terminal state.
 inline constexpr int kExitWaitFailed = 3;
+// `exec` exits with the command's own exit code, except: the command did not
+// finish within --timeout (the runtime killed it; as timeout(1) does) ...
+inline constexpr int kExitExecTimeout = 124;
+// ... or the request failed (server unreachable, refused, workload not
+// running): nothing ran, or its outcome is unknown (as docker exec does).
+inline constexpr int kExitExecFailed = 125;
 
 }  // namespace zp::cli

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "api/workload.h"
+#include "cli/exec_command.h"
 #include "cli/render.h"
 #include "cli/requests.h"
 #include "cli/wait.h"
@@ -71,9 +72,10 @@ struct TokensArgs {
 };
 
 // `run` is RunArgs, `list` is ListFilters, `logs` is LogsArgs, `audit` is
-// AuditQuery (requests.h).
+// AuditQuery (requests.h), `exec` is ExecArgs (exec_command.h).
 using Command = std::variant<RunArgs, ApplyArgs, GetArgs, ListFilters, DeleteArgs, LogsArgs,
-                             NodesArgs, IsolationArgs, TrustLevelsArgs, TokensArgs, AuditQuery>;
+                             NodesArgs, IsolationArgs, TrustLevelsArgs, TokensArgs, AuditQuery,
+                             ExecArgs>;
 
 struct Invocation {
   GlobalOptions global;

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "cri/endpoint.h"
@@ -136,6 +137,32 @@ std::chrono::milliseconds Client::stopDeadline(CallOptions call, std::chrono::se
   return call.timeout > std::chrono::milliseconds::zero() ? call.timeout
                                                           : options_.default_timeout + grace;
 }
+
+std::chrono::milliseconds Client::execDeadline(CallOptions call,
+                                               std::chrono::seconds timeout) const {
+  return call.timeout > std::chrono::milliseconds::zero() ? call.timeout
+                                                          : options_.default_timeout + timeout;
+}
+
+namespace {
+
+// The CRI timeout of an exec: whole seconds, rounded up, at least one (0
+// would mean no limit at all).
+std::chrono::seconds execSeconds(std::chrono::milliseconds timeout) {
+  auto seconds = std::chrono::ceil<std::chrono::seconds>(timeout);
+  return std::max(seconds, std::chrono::seconds{1});
+}
+
+v1::ExecSyncRequest execRequest(std::string_view container_id, const std::vector<std::string>& cmd,
+                                std::chrono::seconds timeout) {
+  v1::ExecSyncRequest request;
+  request.set_container_id(std::string(container_id));
+  for (const auto& arg : cmd) request.add_cmd(arg);
+  request.set_timeout(timeout.count());
+  return request;
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------- runtime
 
@@ -336,6 +363,31 @@ std::shared_ptr<PendingCall> Client::stopContainerAsync(std::string_view contain
       [done = std::move(done)](Result<v1::StopContainerResponse> response) {
         done(dropValue(std::move(response)));
       });
+}
+
+Result<v1::ExecSyncResponse> Client::execSync(std::string_view container_id,
+                                              const std::vector<std::string>& cmd,
+                                              std::chrono::milliseconds timeout,
+                                              CallOptions call) const {
+  const auto seconds = execSeconds(timeout);
+  return invoke("ExecSync", *runtime_, &v1::RuntimeService::StubInterface::ExecSync,
+                execRequest(container_id, cmd, seconds),
+                Deadline{execDeadline(call, seconds), call.wait_for_ready});
+}
+
+std::shared_ptr<PendingCall> Client::execSyncAsync(
+    std::string_view container_id, const std::vector<std::string>& cmd,
+    std::chrono::milliseconds timeout, CallOptions call,
+    std::function<void(Result<v1::ExecSyncResponse>)> done) const {
+  const auto seconds = execSeconds(timeout);
+  auto* async = runtime_->async();
+  return invokeAsync<v1::ExecSyncRequest, v1::ExecSyncResponse>(
+      "ExecSync", execRequest(container_id, cmd, seconds),
+      Deadline{execDeadline(call, seconds), call.wait_for_ready},
+      [async](auto* context, auto* req, auto* resp, auto on_done) {
+        async->ExecSync(context, req, resp, std::move(on_done));
+      },
+      std::move(done));
 }
 
 std::shared_ptr<PendingCall> Client::waitReady(CallOptions call,

@@ -132,6 +132,18 @@ class Client {
   Result<std::vector<v1::Container>> listContainers(const v1::ContainerFilter& filter = {},
                                                     CallOptions call = {}) const;
 
+  // Runs `cmd` (argv, no shell) in the running container and returns its
+  // exit code and whole output (the runtime caps each stream at 16 MiB).
+  // The runtime ends the command after `timeout` (rounded up to whole
+  // seconds; at least 1 s) and then fails the call; the call's default
+  // deadline is `timeout` plus the client's default timeout, so the
+  // runtime's own answer comes first. A command that cannot be started
+  // (not found, not executable) is the runtime's error, not an exit code.
+  Result<v1::ExecSyncResponse> execSync(std::string_view container_id,
+                                        const std::vector<std::string>& cmd,
+                                        std::chrono::milliseconds timeout,
+                                        CallOptions call = {}) const;
+
   // ---- ImageService
 
   // The image if present locally, std::nullopt if not (absence is no error).
@@ -154,6 +166,11 @@ class Client {
   std::shared_ptr<PendingCall> stopContainerAsync(std::string_view container_id,
                                                   std::chrono::seconds grace_period, CallOptions call,
                                                   std::function<void(Status)> done) const;
+  // ExecSync without a waiting thread (see execSync()).
+  std::shared_ptr<PendingCall> execSyncAsync(
+      std::string_view container_id, const std::vector<std::string>& cmd,
+      std::chrono::milliseconds timeout, CallOptions call,
+      std::function<void(Result<v1::ExecSyncResponse>)> done) const;
   // Completes with OK as soon as the runtime answers Version, waiting through
   // reconnection attempts (wait_for_ready) until the call's deadline; then
   // kDeadlineExceeded. Use it to wait for a restarting runtime.
@@ -165,6 +182,7 @@ class Client {
   std::chrono::milliseconds deadlineFor(CallOptions call) const;
   std::chrono::milliseconds createDeadlineFor(CallOptions call) const;
   std::chrono::milliseconds stopDeadline(CallOptions call, std::chrono::seconds grace) const;
+  std::chrono::milliseconds execDeadline(CallOptions call, std::chrono::seconds timeout) const;
 
   std::string endpoint_;
   ClientOptions options_;

@@ -6,6 +6,7 @@
 #include "api/json_fields.h"
 #include "api/strict_json.h"
 #include "api/validate.h"
+#include "protocol/messages_exec.h"
 
 namespace zp::protocol {
 
@@ -182,10 +183,15 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     }
     return ProbeIsolation{cls->value_or("")};
   }
+  if (type == "ExecSync") {
+    auto exec = detail::decodeExecSync(j);
+    if (!exec) return fail(exec.error());
+    return std::move(*exec);
+  }
   return fail(Code::kInvalidArgument,
               "unknown message type \"" + type.substr(0, 80) +
                   "\" (expected Hello, StartWorkload, GetStatus, StopWorkload, RemoveWorkload, "
-                  "ListWorkloads, NodeInfo, Logs or ProbeIsolation)",
+                  "ListWorkloads, NodeInfo, Logs, ProbeIsolation or ExecSync)",
               "type");
 }
 
@@ -255,6 +261,7 @@ std::string_view typeName(const RequestBody& body) {
                         [](const NodeInfo&) { return std::string_view{"NodeInfo"}; },
                         [](const Logs&) { return std::string_view{"Logs"}; },
                         [](const ProbeIsolation&) { return std::string_view{"ProbeIsolation"}; },
+                        [](const ExecSync&) { return std::string_view{"ExecSync"}; },
                     },
                     body);
 }
@@ -269,6 +276,7 @@ std::string_view typeName(const ReplyBody& body) {
                         [](const WorkloadEvent&) { return std::string_view{"WorkloadEvent"}; },
                         [](const LogLine&) { return std::string_view{"LogLine"}; },
                         [](const LogEnd&) { return std::string_view{"LogEnd"}; },
+                        [](const ExecResult&) { return std::string_view{"ExecResult"}; },
                     },
                     body);
 }
@@ -310,6 +318,7 @@ std::string encodeRequest(const Request& request) {
             if (!m.runtime_class.empty()) out["runtime_class"] = m.runtime_class;
             return out;
           },
+          [](const ExecSync& m) { return detail::execSyncJson(m); },
           [](const Logs& m) {
             json out{{"id", m.id}, {"follow", m.follow}, {"timestamps", m.timestamps}};
             if (m.tail) out["tail"] = *m.tail;
@@ -351,6 +360,7 @@ std::string encodeReply(const Reply& reply) {
                             return out;
                           },
                           [](const LogEnd& e) { return json{{"reason", e.reason}}; },
+                          [](const ExecResult& r) { return detail::execResultJson(r); },
                       },
                       reply.body);
   j["type"] = typeName(reply.body);
@@ -414,6 +424,10 @@ Result<Reply> decodeReply(std::string_view line) {
     auto id = fields::reqString(j, "id", "");
     if (!id) return fail(Code::kInternal, "bad Removed reply: " + id.error().message);
     reply.body = Removed{*id};
+  } else if (*type == "ExecResult") {
+    auto r = detail::decodeExecResult(j);
+    if (!r) return fail(r.error());
+    reply.body = std::move(*r);
   } else if (*type == "Error") {
     ErrorReply e;
     auto code = fields::optString(j, "code", "");

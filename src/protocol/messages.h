@@ -8,10 +8,13 @@
 //            timeout_seconds?}, RemoveWorkload {id, uid?, timeout_seconds?},
 //            ListWorkloads {limit?, continue?}, NodeInfo {isolation_revision?},
 //            Logs {id, tail?, follow?, timestamps?, stream?},
-//            ProbeIsolation {runtime_class?}.
+//            ProbeIsolation {runtime_class?}, ExecSync {workload_id, uid?,
+//            command, timeout_ms?, max_output_bytes?}.
 // Replies:   Status {…WorkloadStatus}, WorkloadList {items, continue?}, Node
 //            {…NodeInfo}, Removed {id}, LogLine {time, stream, line, partial?},
-//            LogEnd {reason}, Error {id?, code, message, field?}.
+//            LogEnd {reason}, ExecResult {exit_code, stdout, stderr,
+//            stdout_truncated, stderr_truncated}, Error {id?, code, message,
+//            field?}.
 // Pushes:    WorkloadEvent {workload} (no req) on a subscribed connection.
 
 #include <cstddef>
@@ -43,6 +46,16 @@ inline constexpr std::size_t kMaxUidLength = 64;
 // Logs: a longer log line is cut (LogLine.partial) at this many bytes.
 inline constexpr std::size_t kMaxLogLineBytes = 16 * 1024;
 inline constexpr std::int64_t kMaxLogTail = 100'000;
+// ExecSync bounds: argv of 1..kMaxExecArgs strings of 1..kMaxExecArgBytes
+// bytes (no NUL); the whole request line must also fit kMaxLineBytes.
+inline constexpr std::size_t kMaxExecArgs = 64;
+inline constexpr std::size_t kMaxExecArgBytes = 4096;
+inline constexpr std::int64_t kDefaultExecTimeoutMs = 10'000;
+inline constexpr std::int64_t kMaxExecTimeoutMs = 300'000;
+// Each output stream of an ExecResult holds at most this many bytes of UTF-8
+// (exec_output.h). Two such streams, JSON-escaped (at most 6 bytes per
+// byte), stay well under kMaxLineBytes: the reply fits by construction.
+inline constexpr std::int64_t kMaxExecOutputBytes = 64 * 1024;
 
 // Opens every connection: the agent refuses it unless `node_id` is its own.
 // With `subscribe`, the connection also receives WorkloadEvent pushes.
@@ -99,8 +112,24 @@ struct Logs {
   std::optional<std::string> stream = {};
 };
 
+// Runs `command` (argv, no shell) in the workload's running container as
+// the container's own process would run (same user, capabilities and
+// no_new_privs) and answers ExecResult once it ends. A slow request (§3):
+// kDeadlineExceeded when it has not ended within `timeout_ms` (the runtime
+// kills it); kFailedPrecondition when the workload is not Running or its
+// copy is of another submission than `uid` (when set); kNotFound when the
+// node has no such workload; kResourceExhausted when the agent runs its
+// most execs at once. Output streams are capped at `max_output_bytes`.
+struct ExecSync {
+  std::string workload_id;
+  std::string uid = {};
+  std::vector<std::string> command = {};
+  std::int64_t timeout_ms = kDefaultExecTimeoutMs;               // 1..kMaxExecTimeoutMs
+  std::int64_t max_output_bytes = kMaxExecOutputBytes;           // 0..kMaxExecOutputBytes
+};
+
 using RequestBody = std::variant<Hello, StartWorkload, GetStatus, StopWorkload, RemoveWorkload,
-                                 ListWorkloads, NodeInfo, Logs, ProbeIsolation>;
+                                 ListWorkloads, NodeInfo, Logs, ProbeIsolation, ExecSync>;
 
 struct Request {
   std::optional<std::string> req;
@@ -129,13 +158,22 @@ struct LogEnd {
 struct Removed {
   std::string id;
 };
+// The answer to ExecSync: the command's exit code and its output, each
+// stream valid UTF-8 cut at the request's max_output_bytes (exec_output.h).
+struct ExecResult {
+  int exit_code = 0;
+  std::string stdout_text;
+  std::string stderr_text;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+};
 struct ErrorReply {
   Error error;
   std::string id;  // the workload concerned, empty if none
 };
 
 using ReplyBody = std::variant<api::WorkloadStatus, WorkloadList, api::NodeInfo, Removed, ErrorReply,
-                               WorkloadEvent, LogLine, LogEnd>;
+                               WorkloadEvent, LogLine, LogEnd, ExecResult>;
 
 struct Reply {
   std::optional<std::string> req;
@@ -161,6 +199,9 @@ std::string encodeRequest(const Request& request);
 bool isValidUid(std::string_view uid);
 // True for a log stream name: "stdout" or "stderr".
 bool isLogStream(std::string_view stream);
+// Checks an exec command against the ExecSync bounds; the error names
+// `field` (e.g. "command[2]").
+Status validateExecCommand(const std::vector<std::string>& command, std::string_view field);
 
 // Decodes one reply line. Tolerates unknown fields (newer agents).
 Result<Reply> decodeReply(std::string_view line);

@@ -106,6 +106,18 @@ class FakeRuntime final : public Runtime {
   using StartHook = std::function<void(const std::string& container_id, const WorkloadIdentity&)>;
   void setStartHook(StartHook hook);
 
+  // ExecSync: `hook` answers each exec in a container that exists (default:
+  // exit 0, no output). Held execs (holdExecs) wait for finishExecs(), which
+  // answers them with the hook, or for their cancellation.
+  using ExecHook = std::function<Result<ExecOutput>(const std::string& container_id,
+                                                    const std::vector<std::string>& command,
+                                                    std::chrono::milliseconds timeout)>;
+  void setExecHook(ExecHook hook);
+  void holdExecs(bool hold);
+  void finishExecs();
+  int heldExecs() const;
+  int execCalls() const;
+
   std::map<std::string, Sandbox> sandboxes() const;
   std::map<std::string, Container> containers() const;
   // The id of the workload's container with the highest attempt ("" if none).
@@ -135,6 +147,11 @@ class FakeRuntime final : public Runtime {
                                              std::string_view container_id,
                                              std::chrono::seconds grace,
                                              std::function<void(Status)> done) override;
+  std::shared_ptr<PendingCall> execSync(std::string_view runtime_class,
+                                        std::string_view container_id,
+                                        std::vector<std::string> command,
+                                        std::chrono::milliseconds timeout,
+                                        std::function<void(Result<ExecOutput>)> done) override;
   Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) override;
   Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
   // Workloads only: sandboxes of probe identities (and their containers)
@@ -185,6 +202,9 @@ class FakeRuntime final : public Runtime {
   int created_containers_ = 0;
   std::string log_root_ = "/fake/logs";
   StartHook start_hook_;
+  ExecHook exec_hook_;
+  bool hold_execs_ = false;
+  int exec_calls_ = 0;
   // Held asynchronous calls: key ("pull:<image>", "stop:<id>", "ready") -> id -> done.
   std::map<std::string, std::map<std::uint64_t, std::function<void(Status)>>> held_;
   std::uint64_t next_id_ = 1;

@@ -142,15 +142,16 @@ TEST(RolesTest, TheTableGivesEachRoleItsPermissions) {
   const std::map<Role, std::set<Permission>> expected = {
       {Role::kViewer, {P::kPublic, P::kAuthenticated, P::kRead}},
       {Role::kOperator,
-       {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads,
+       {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads, P::kExec,
         P::kProbeNodes}},
       {Role::kAdmin,
-       {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads, P::kProbeNodes,
-        P::kManageCluster}},
+       {P::kPublic, P::kAuthenticated, P::kRead, P::kReadLogs, P::kManageWorkloads, P::kExec,
+        P::kProbeNodes, P::kManageCluster}},
       {Role::kJoin, {P::kPublic, P::kJoin}},
   };
   const P all[] = {P::kPublic,          P::kAuthenticated, P::kRead,          P::kReadLogs,
-                   P::kManageWorkloads, P::kProbeNodes,    P::kManageCluster, P::kJoin};
+                   P::kManageWorkloads, P::kExec,          P::kProbeNodes,    P::kManageCluster,
+                   P::kJoin};
   for (const auto& [role, permissions] : expected) {
     EXPECT_EQ(parseRole(roleName(role)), role);
     for (P p : all) {
@@ -161,6 +162,7 @@ TEST(RolesTest, TheTableGivesEachRoleItsPermissions) {
   EXPECT_FALSE(parseRole("root"));
   EXPECT_FALSE(parseRole("Admin"));
   EXPECT_EQ(permissionName(P::kProbeNodes), "probe-nodes");
+  EXPECT_EQ(permissionName(P::kExec), "exec");
 }
 
 TEST(FailureLimiterTest, TenFailuresBlockTheSourceUntilTheWindowEnds) {

@@ -394,6 +394,14 @@ protocol::ReplyBody FakeAgent::handle(const protocol::RequestBody& request) {
               }
               return nodeInfoLocked(true);
             },
+            [&](const protocol::ExecSync& m) -> protocol::ReplyBody {
+              execs_.push_back(m);
+              if (exec_answer_) return exec_answer_(m);
+              if (!workloads_.contains(m.workload_id)) return notFound(m.workload_id);
+              protocol::ExecResult result;
+              for (const auto& word : m.command) result.stdout_text += word + "\n";
+              return result;
+            },
             [&](const auto&) -> protocol::ReplyBody {  // Hello, Logs: handled by onLine
               return protocol::ErrorReply{Error{Code::kInternal, "unexpected", ""}, ""};
             },
@@ -446,6 +454,16 @@ void FakeAgent::setProbeResult(std::vector<api::ClassIsolation> classes) {
 std::vector<std::optional<std::int64_t>> FakeAgent::nodeInfoRevisions() const {
   std::lock_guard lock(mu_);
   return info_revisions_;
+}
+
+void FakeAgent::setExecAnswer(std::function<protocol::ReplyBody(const protocol::ExecSync&)> answer) {
+  std::lock_guard lock(mu_);
+  exec_answer_ = std::move(answer);
+}
+
+std::vector<protocol::ExecSync> FakeAgent::execs() const {
+  std::lock_guard lock(mu_);
+  return execs_;
 }
 
 std::vector<std::string> FakeAgent::probes() const {

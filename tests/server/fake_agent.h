@@ -92,6 +92,11 @@ class FakeAgent {
   // arrival order; and the runtime_class of each ProbeIsolation.
   std::vector<std::optional<std::int64_t>> nodeInfoRevisions() const;
   std::vector<std::string> probes() const;
+  // ExecSync: answered by `answer` (default: a workload it does not have is
+  // NotFound, one it has answers exit code 0 with the command's words on
+  // stdout, one per line). execs() lists the requests in arrival order.
+  void setExecAnswer(std::function<protocol::ReplyBody(const protocol::ExecSync&)> answer);
+  std::vector<protocol::ExecSync> execs() const;
   // How many Node answers carried the isolation list.
   int isolationLists() const;
   // Off: like an agent that does not verify isolation (older, or without a
@@ -177,6 +182,8 @@ class FakeAgent {
   std::optional<std::vector<api::ClassIsolation>> probe_result_;
   std::vector<std::optional<std::int64_t>> info_revisions_;
   std::vector<std::string> probes_;
+  std::function<protocol::ReplyBody(const protocol::ExecSync&)> exec_answer_;
+  std::vector<protocol::ExecSync> execs_;
   int isolation_lists_ = 0;
   bool verifies_ = true;
   int next_uid_ = 1;

@@ -117,6 +117,10 @@ class FakeFleet final : public Fleet {
 
   // Called at the start of every call, before it is answered.
   std::function<void(const Call&)> on_call;
+  // Answers ExecSync (unset: Unimplemented); `last_exec_timeout` is the
+  // timeout the last one was called with.
+  std::function<Result<protocol::ReplyBody>(const protocol::ExecSync&)> answer_exec;
+  std::chrono::milliseconds last_exec_timeout{0};
 
   const std::vector<Call>& calls() const { return state_.calls; }
   void clearCalls() { state_.calls.clear(); }
@@ -182,7 +186,7 @@ class FakeFleet final : public Fleet {
 
   boost::asio::awaitable<Result<protocol::ReplyBody>> call(
       std::string_view node_id, protocol::RequestBody request,
-      std::chrono::milliseconds /*timeout*/) override {
+      std::chrono::milliseconds timeout) override {
     const std::string node(node_id);
     state_.calls.push_back(Call{node, request});
     if (on_call) on_call(state_.calls.back());
@@ -222,6 +226,10 @@ class FakeFleet final : public Fleet {
       status.reason = std::string(api::reason::kCreating);
       co_return protocol::ReplyBody{status};
     }
+    if (auto* exec = std::get_if<protocol::ExecSync>(&request); exec && answer_exec) {
+      last_exec_timeout = timeout;
+      co_return answer_exec(*exec);
+    }
     if (auto* remove = std::get_if<protocol::RemoveWorkload>(&request)) {
       if (auto& error = state_.fail_removes[node]) co_return fail(*error);
       auto it = copies.find(remove->id);
@@ -244,6 +252,7 @@ class FakeFleet final : public Fleet {
     while (!held_.empty()) release(held_.begin()->first);
     state_ = State{};
     on_call = nullptr;
+    answer_exec = nullptr;
   }
 
  private:

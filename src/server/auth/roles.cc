@@ -18,7 +18,8 @@ constexpr RoleSet kJoin = bit(Role::kJoin);
 
 // Who holds what (docs/architecture.md §9.3): viewer reads everything but
 // logs, tokens and the audit log; operator also runs and deletes workloads,
-// reads logs and has nodes verify their isolation now (a probe changes
+// reads logs, runs commands in workloads (exec) and has nodes verify their
+// isolation now (a probe changes
 // nothing but the verification); admin does everything an API token can. A join token does
 // one thing only, and only it can join: joining spends a join token, which
 // an admin token is not (an admin creates a join token instead). The
@@ -34,6 +35,7 @@ constexpr std::array kRules{
     Rule{Permission::kRead, kViewer | kOperator | kAdmin},
     Rule{Permission::kReadLogs, kOperator | kAdmin},
     Rule{Permission::kManageWorkloads, kOperator | kAdmin},
+    Rule{Permission::kExec, kOperator | kAdmin},
     Rule{Permission::kProbeNodes, kOperator | kAdmin},
     Rule{Permission::kManageCluster, kAdmin},
     Rule{Permission::kJoin, kJoin},
@@ -46,12 +48,13 @@ constexpr std::array<std::pair<Role, std::string_view>, 4> kRoleNames{{
     {Role::kJoin, "join"},
 }};
 
-constexpr std::array<std::pair<Permission, std::string_view>, 8> kPermissionNames{{
+constexpr std::array<std::pair<Permission, std::string_view>, 9> kPermissionNames{{
     {Permission::kPublic, "public"},
     {Permission::kAuthenticated, "authenticated"},
     {Permission::kRead, "read"},
     {Permission::kReadLogs, "read-logs"},
     {Permission::kManageWorkloads, "manage-workloads"},
+    {Permission::kExec, "exec"},
     {Permission::kProbeNodes, "probe-nodes"},
     {Permission::kManageCluster, "manage-cluster"},
     {Permission::kJoin, "join"},

@@ -24,12 +24,13 @@ enum class Permission {
   kRead,             // GET/HEAD of workloads, nodes, trust levels, /stats
   kReadLogs,         // GET /workloads/{id}/logs
   kManageWorkloads,  // POST /workloads, DELETE /workloads/{id}
+  kExec,             // POST /workloads/{id}/exec: run a command in a workload
   kProbeNodes,       // POST /nodes/{id}/probe: verify a node's isolation now
   kManageCluster,    // nodes (add, remove, cordon, uncordon, drain), /tokens, /audit
   kJoin,             // POST /join: a join token, spent by the call
 };
 
-// "public", "authenticated", "read", "read-logs", "manage-workloads",
+// "public", "authenticated", "read", "read-logs", "manage-workloads", "exec",
 // "probe-nodes", "manage-cluster", "join": for messages.
 std::string_view permissionName(Permission permission);
 

@@ -103,13 +103,16 @@ void ApiAccess::completed(const HttpRequest& request, std::string_view action,
   entry.time = clock_.now();
   entry.principal = bounded(request.principal.name);
   entry.action = bounded(action);
+  std::string target;
   if (auto id = request.params.find("id"); id != request.params.end()) {
-    entry.target = bounded(id->second);
+    target = id->second.substr(0, kMaxAuditField);
   } else if (auto name = request.params.find("name"); name != request.params.end()) {
-    entry.target = bounded(name->second);
+    target = name->second.substr(0, kMaxAuditField);
   } else {
-    entry.target = bounded(response.audit.target);
+    target = response.audit.target.substr(0, kMaxAuditField);
   }
+  if (!response.audit.detail.empty()) target += " " + response.audit.detail;
+  entry.target = bounded(target);
   entry.result = static_cast<int>(response.status);
   entry.source = bounded(request.meta.source);
   commits_.submit({store::AppendAudit{std::move(entry)}}, [](Status status) {

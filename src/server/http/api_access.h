@@ -32,7 +32,8 @@ HttpResponse refusalResponse(const auth::Refusal& refusal, bool sent_token);
 // 403 and 429 appends {time, principal, action, target, result, source} to
 // the store through the commit queue without delaying the answer (a failed
 // append is logged). The target is the route's {id} or {name}, else the
-// answer's audit.target; a blocked source's repeated 429s are left out.
+// answer's audit.target, followed by the answer's audit.detail when set (at
+// most 256 bytes in all); a blocked source's repeated 429s are left out.
 //
 // Borrows the authenticator, the commit queue and the clock. Runs on the
 // server's executor.

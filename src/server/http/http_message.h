@@ -106,9 +106,12 @@ struct HttpResponse {
   // on when no path parameter names it (a POST sets the id it created), and
   // whether to record the answer at all (a blocked source's repeated 429s are
   // recorded once per window).
+  // `detail`, when set, follows the target in the entry's target field (an
+  // exec: where and what it ran), bounded like every audit field.
   struct Audit {
     std::string target;
     bool record = true;
+    std::string detail;
   } audit;
 };
 

@@ -51,6 +51,8 @@ void WorkloadHandlers::addRoutes(Router& router) {
              [this](HttpRequest r) { return get(std::move(r)); });
   router.add(http::verb::delete_, "/workloads/{id}", Permission::kManageWorkloads,
              [this](HttpRequest r) { return remove(std::move(r)); });
+  router.add(http::verb::post, "/workloads/{id}/exec", Permission::kExec,
+             [this](HttpRequest r) { return exec(std::move(r)); });
 }
 
 asio::awaitable<HttpResponse> WorkloadHandlers::create(HttpRequest request) {

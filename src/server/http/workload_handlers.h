@@ -8,6 +8,11 @@
 //   GET /workloads?watch=true[&...]  -> the watch hook's answer (the hook checks
 //                            the parameters: a watch takes `id`, a list does not)
 //   DELETE /workloads/{id}?grace_seconds=N -> 200 {spec, status} of the removed workload
+//   POST /workloads/{id}/exec  body: {command, timeout_seconds?} -> 200 {exit_code,
+//                            stdout, stderr, stdout_truncated, stderr_truncated}
+//                            (exec_request.h); 400 bad body, 404, 409 not
+//                            Running, 503 node not Ready, 504 timed out. The
+//                            audit entry names the node and the command.
 // A placed workload's status carries the isolation of its class on its node
 // at the time of the answer (record_json.h).
 //
@@ -46,6 +51,7 @@ class WorkloadHandlers {
   boost::asio::awaitable<HttpResponse> get(HttpRequest request);
   boost::asio::awaitable<HttpResponse> list(HttpRequest request);
   boost::asio::awaitable<HttpResponse> remove(HttpRequest request);
+  boost::asio::awaitable<HttpResponse> exec(HttpRequest request);  // workload_exec_handler.cc
 
  private:
   WorkloadService& service_;

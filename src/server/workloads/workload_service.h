@@ -58,6 +58,9 @@ struct WorkloadServiceOptions {
   BackoffOptions delivery_backoff;
   std::chrono::milliseconds start_timeout{10'000};   // StartWorkload
   std::chrono::milliseconds remove_timeout{30'000};  // RemoveWorkload, plus its grace period
+  // How much longer than the command's own timeout an ExecSync call waits
+  // for the node's answer (the runtime's answer to a command it ended).
+  std::chrono::milliseconds exec_margin{10'000};
   // StartWorkload calls under way at once per node (the agent link's calls
   // in flight); the rest wait in the node's delivery queue as ids.
   std::size_t deliveries_per_node = 32;
@@ -69,6 +72,12 @@ struct ListFilter {
   std::optional<api::WorkloadState> state;
   std::string node;
   std::string runtime_class;
+};
+
+// What an exec (POST /workloads/{id}/exec) came to, and where it ran.
+struct ExecAnswer {
+  std::string node;  // the workload's node ("" when it is not placed)
+  Result<protocol::ExecResult> result;
 };
 
 struct ListPage {
@@ -134,6 +143,18 @@ class WorkloadService final : public FleetListener {
   // absent; kUnavailable with nothing changed when the mark cannot be stored.
   boost::asio::awaitable<Result<store::WorkloadRecord>> remove(std::string id,
                                                                std::chrono::seconds grace);
+
+  // Runs `command` in the workload's running container on its node
+  // (ExecSync, docs/architecture.md §3, §7) and answers with its exit code
+  // and output (each stream at most protocol::kMaxExecOutputBytes of UTF-8).
+  // Errors: kNotFound (no such workload), kFailedPrecondition (not placed,
+  // not Running, or its node does not run this copy), kUnavailable (its node
+  // is not Ready or does not answer; kResourceExhausted when the node runs
+  // its most execs), kDeadlineExceeded (the command did not end within
+  // `timeout`), kInvalidArgument (the command does not fit a protocol line).
+  // Changes nothing (workload_service_exec.cc).
+  boost::asio::awaitable<ExecAnswer> exec(std::string id, std::vector<std::string> command,
+                                          std::chrono::seconds timeout);
 
   // Removes every workload from `node` (the caller cordons it first), one at
   // a time: marks the record Draining (durably), removes its copy, then

@@ -71,9 +71,9 @@ asio::awaitable<protocol::ReplyBody> ExecRunner::run(protocol::ExecSync request)
   spdlog::info("workload \"{}\": exec of {} argument(s) in container {} (timeout {} ms)", id,
                request.command.size(), target->container_id, timeout.count());
   auto executing = awaitCallback<Result<ExecOutput>>(
-      [this, slot, target = *target, command = std::move(request.command),
+      [this, slot, where = *target, command = std::move(request.command),
        timeout](auto done) mutable {
-        auto call = runtime_.execSync(target.runtime_class, target.container_id,
+        auto call = runtime_.execSync(where.runtime_class, where.container_id,
                                       std::move(command), timeout, std::move(done));
         bool cancel = false;
         {

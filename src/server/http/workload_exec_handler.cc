@@ -28,7 +28,7 @@ asio::awaitable<HttpResponse> WorkloadHandlers::exec(HttpRequest request) {
   }
   // Who (the principal) and what workload the audit has already; where and what ran.
   response.audit.detail =
-      (answer.node.empty() ? std::string("(not placed)") : "on " + answer.node) + ": " + command;
+      (answer.node.empty() ? std::string("(no node)") : "on " + answer.node) + ": " + command;
   co_return response;
 }
 

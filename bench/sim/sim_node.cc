@@ -268,6 +268,9 @@ void SimNode::handle(const std::shared_ptr<Connection>& conn, protocol::Request 
     conn->send({req, probed ? protocol::ReplyBody{*probed} : errorBody(probed.error(), "")});
   } else if (auto* m = std::get_if<protocol::Logs>(&body)) {
     handleLogs(*conn, req, *m);
+  } else if (auto* m = std::get_if<protocol::ExecSync>(&body)) {
+    conn->send({req, errorBody(Error{Code::kUnimplemented, "a simulated node runs no commands", ""},
+                               m->workload_id)});
   }
 }
 

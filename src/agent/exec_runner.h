@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "agent/runtime.h"
 #include "agent/workload_manager.h"

@@ -132,12 +132,12 @@ int runExec(ApiClient& api, const ExecArgs& args, bool as_json, std::ostream& ou
     err << result->err;
   }
   out.flush();
-  const auto note = [&](std::string_view stream) {
-    err << (result->err.empty() || result->err.ends_with('\n') ? "" : "\n") << "zoneplane exec: "
-        << stream << " was cut at 64 KiB\n";
-  };
-  if (result->out_truncated) note("stdout");
-  if (result->err_truncated) note("stderr");
+  if (result->out_truncated || result->err_truncated) {
+    // The notes start on a line of their own.
+    if (!as_json && !result->err.empty() && !result->err.ends_with('\n')) err << "\n";
+    if (result->out_truncated) err << "zoneplane exec: stdout was cut at 64 KiB\n";
+    if (result->err_truncated) err << "zoneplane exec: stderr was cut at 64 KiB\n";
+  }
   if (result->exit_code < 0 || result->exit_code > 255) {
     err << "zoneplane exec: the command ended with exit code " << result->exit_code << "\n";
     return kExitExecFailed;

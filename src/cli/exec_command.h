@@ -8,6 +8,7 @@
 // the message on stderr is what tells them apart.
 
 #include <chrono>
+#include <iosfwd>
 #include <string>
 #include <vector>
 

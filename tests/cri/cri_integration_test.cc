@@ -19,6 +19,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -260,6 +262,65 @@ TEST_F(CriIntegrationTest, RuntimeErrorsComeBackAsValues) {
   if (!slow.has_value()) {
     EXPECT_EQ(slow.error().code, Code::kDeadlineExceeded) << slow.error().toString();
   }
+}
+
+}  // namespace
+}  // namespace zp::cri
+
+namespace zp::cri {
+namespace {
+
+// ExecSync on a running container of the real runtime: output and exit code,
+// both call shapes, a real timeout (the runtime kills the command and fails
+// the call) and a command that is not there (the runtime's error, in words).
+TEST_F(CriIntegrationTest, ExecSyncRunsInARunningContainer) {
+  auto pulled = client_->pullImage(imageSpec(), {.timeout = 60s});
+  ASSERT_TRUE(pulled.has_value()) << pulled.error().toString();
+  const v1::PodSandboxConfig sandbox_config = sandboxConfig(run_id_ + "-exec");
+  auto sandbox_id = client_->runPodSandbox(sandbox_config, "");
+  ASSERT_TRUE(sandbox_id.has_value()) << sandbox_id.error().toString();
+  v1::ContainerConfig config;
+  config.mutable_metadata()->set_name("main");
+  *config.mutable_image() = imageSpec();
+  for (const char* arg : {"sleep", "300"}) config.add_command(arg);
+  config.set_log_path("exec_0.log");
+  auto container_id = client_->createContainer(*sandbox_id, config, sandbox_config);
+  ASSERT_TRUE(container_id.has_value()) << container_id.error().toString();
+  ASSERT_TRUE(client_->startContainer(*container_id).has_value());
+
+  auto ran = client_->execSync(*container_id, {"sh", "-c", "echo out; echo err >&2; exit 4"}, 10s);
+  ASSERT_TRUE(ran.has_value()) << ran.error().toString();
+  EXPECT_EQ(ran->exit_code(), 4);
+  EXPECT_EQ(ran->stdout(), "out\n");
+  EXPECT_EQ(ran->stderr(), "err\n");
+
+  std::promise<Result<v1::ExecSyncResponse>> promise;
+  auto future = promise.get_future();
+  auto call = client_->execSyncAsync(*container_id, {"cat", "/proc/self/status"}, 10s, {},
+                                     [&promise](Result<v1::ExecSyncResponse> response) {
+                                       promise.set_value(std::move(response));
+                                     });
+  auto async = future.get();
+  ASSERT_TRUE(async.has_value()) << async.error().toString();
+  EXPECT_EQ(async->exit_code(), 0);
+  EXPECT_NE(async->stdout().find("NoNewPrivs:"), std::string::npos) << async->stdout();
+
+  const auto started = std::chrono::steady_clock::now();
+  auto late = client_->execSync(*container_id, {"sleep", "5"}, 1s);
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(late.has_value());
+  std::cout << "[ runtime ] a timed-out ExecSync: " << late.error().toString() << "\n";
+  EXPECT_NE(late.error().message.find("timeout"), std::string::npos) << late.error().toString();
+  EXPECT_LT(took, 5s) << "the runtime waited for the command instead of killing it";
+
+  auto missing = client_->execSync(*container_id, {"no-such-command"}, 10s);
+  ASSERT_FALSE(missing.has_value());
+  std::cout << "[ runtime ] ExecSync of a missing command: " << missing.error().toString() << "\n";
+  EXPECT_NE(missing.error().message.find("not found"), std::string::npos)
+      << missing.error().toString();
+
+  EXPECT_TRUE(client_->stopPodSandbox(*sandbox_id).has_value());
+  EXPECT_TRUE(client_->removePodSandbox(*sandbox_id).has_value());
 }
 
 }  // namespace

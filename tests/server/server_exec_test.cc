@@ -145,7 +145,7 @@ TEST_F(ServerExecTest, InvalidBodiesAre400AndAudited) {
       {R"({})", "command"},
       {R"({"command":[]})", "command"},
       {R"({"command":"id"})", "command"},
-      {R"({"command":["id",1]})", "command"},
+      {R"({"command":["id",1]})", "command[1]"},
       {R"({"command":[""]})", "command[0]"},
       {R"({"command":["a\u0000b"]})", "command[0]"},
       {json{{"command", {long_arg}}}.dump(), "command[0]"},

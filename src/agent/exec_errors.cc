@@ -24,8 +24,7 @@ Result<ExecOutput> execFailure(Error error, std::chrono::milliseconds elapsed,
   const bool said_timeout = contains(message, "timeout") && contains(message, "exceeded");
   if (error.code == Code::kDeadlineExceeded || said_timeout ||
       (error.code != Code::kUnavailable && error.code != Code::kNotFound && elapsed >= timeout)) {
-    return fail(Code::kDeadlineExceeded,
-                "the command did not finish within " + seconds(timeout));
+    return fail(Code::kDeadlineExceeded, "the command did not finish within " + seconds(timeout));
   }
   // runc: `exec failed: unable to start container process: exec: "x":
   // executable file not found in $PATH` (or stat x: no such file or

@@ -70,19 +70,19 @@ asio::awaitable<protocol::ReplyBody> ExecRunner::run(protocol::ExecSync request)
   const std::chrono::milliseconds timeout{request.timeout_ms};
   spdlog::info("workload \"{}\": exec of {} argument(s) in container {} (timeout {} ms)", id,
                request.command.size(), target->container_id, timeout.count());
-  auto executing = awaitCallback<Result<ExecOutput>>(
-      [this, slot, where = *target, command = std::move(request.command),
-       timeout](auto done) mutable {
-        auto call = runtime_.execSync(where.runtime_class, where.container_id,
-                                      std::move(command), timeout, std::move(done));
-        bool cancel = false;
-        {
-          std::lock_guard lock(mutex_);
-          if (auto it = calls_.find(slot); it != calls_.end()) it->second = call;
-          cancel = stopped_;
-        }
-        if (cancel) call->cancel();
-      });
+  auto executing = awaitCallback<Result<ExecOutput>>([this, slot, where = *target,
+                                                      command = std::move(request.command),
+                                                      timeout](auto done) mutable {
+    auto call = runtime_.execSync(where.runtime_class, where.container_id, std::move(command),
+                                  timeout, std::move(done));
+    bool cancel = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = calls_.find(slot); it != calls_.end()) it->second = call;
+      cancel = stopped_;
+    }
+    if (cancel) call->cancel();
+  });
   auto output = co_await std::move(executing);
   if (!output) {
     spdlog::info("workload \"{}\": exec failed: {}", id, output.error().message);
@@ -91,9 +91,8 @@ asio::awaitable<protocol::ReplyBody> ExecRunner::run(protocol::ExecSync request)
   const auto cap = static_cast<std::size_t>(request.max_output_bytes);
   auto out = protocol::capUtf8(output->stdout_bytes, cap);
   auto err = protocol::capUtf8(output->stderr_bytes, cap);
-  co_return protocol::ReplyBody{protocol::ExecResult{output->exit_code, std::move(out.text),
-                                                     std::move(err.text), out.truncated,
-                                                     err.truncated}};
+  co_return protocol::ReplyBody{protocol::ExecResult{
+      output->exit_code, std::move(out.text), std::move(err.text), out.truncated, err.truncated}};
 }
 
 }  // namespace zp::agent

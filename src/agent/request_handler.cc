@@ -89,8 +89,8 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
     reply.body = co_await std::move(probing);
   } else if (auto* m = std::get_if<protocol::ExecSync>(&body)) {
     if (exec_ == nullptr) {
-      reply.body =
-          errorBody(Error{Code::kUnimplemented, "this agent does not run execs", ""}, m->workload_id);
+      reply.body = errorBody(Error{Code::kUnimplemented, "this agent does not run execs", ""},
+                             m->workload_id);
     } else {
       auto running = exec_->run(std::move(*m));
       reply.body = co_await std::move(running);

@@ -57,7 +57,8 @@ std::chrono::milliseconds requestTimeout(const Invocation& invocation) {
   }
   if (const auto* exec = std::get_if<ExecArgs>(&invocation.command)) {
     // The server answers once the command ended or was killed at its timeout.
-    timeout = std::max<std::chrono::milliseconds>(timeout, exec->timeout + std::chrono::seconds(30));
+    timeout =
+        std::max<std::chrono::milliseconds>(timeout, exec->timeout + std::chrono::seconds(30));
   }
   if (const auto* nodes = std::get_if<NodesArgs>(&invocation.command);
       nodes && nodes->action == NodesArgs::Action::kDrain) {

@@ -46,8 +46,8 @@ Result<std::chrono::seconds> parseExecTimeout(const std::string& text) {
 }
 
 CLI::App* addExecCommand(CLI::App& app, ExecArgs& args) {
-  auto* exec = app.add_subcommand(
-      "exec", "Run a command in a running workload (POST /workloads/ID/exec)");
+  auto* exec =
+      app.add_subcommand("exec", "Run a command in a running workload (POST /workloads/ID/exec)");
   exec->footer(kExecFooter);
   exec->add_option("id", args.id, "Workload id")
       ->required()

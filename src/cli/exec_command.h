@@ -42,7 +42,6 @@ HttpRequest execRequest(const std::string& path_prefix, const ExecArgs& args);
 
 // Sends the exec and prints its outcome (`json`: the reply as JSON on
 // `out` instead of the streams). Returns the process exit code.
-int runExec(ApiClient& api, const ExecArgs& args, bool json, std::ostream& out,
-            std::ostream& err);
+int runExec(ApiClient& api, const ExecArgs& args, bool json, std::ostream& out, std::ostream& err);
 
 }  // namespace zp::cli

@@ -59,7 +59,8 @@ Result<ExecSync> decodeExecSync(const json& j) {
   }
   auto command = fields::optStringList(j, "command", "");
   if (!command) return fail(command.error());
-  if (!*command) return fail(Code::kInvalidArgument, "missing required field \"command\"", "command");
+  if (!*command)
+    return fail(Code::kInvalidArgument, "missing required field \"command\"", "command");
   if (auto s = validateExecCommand(**command, "command"); !s) return fail(s.error());
   out.command = std::move(**command);
   const auto bounded = [&](std::string_view key, std::int64_t min, std::int64_t max,
@@ -110,8 +111,8 @@ Result<ExecResult> decodeExecResult(const json& j) {
     return fail(Code::kInternal, "bad ExecResult reply: \"exit_code\" must be an integer");
   }
   out.exit_code = static_cast<int>(**code);
-  for (auto [key, into] : {std::pair{"stdout", &out.stdout_text},
-                           std::pair{"stderr", &out.stderr_text}}) {
+  for (auto [key, into] :
+       {std::pair{"stdout", &out.stdout_text}, std::pair{"stderr", &out.stderr_text}}) {
     auto text = fields::optString(j, key, "");
     if (!text) return fail(Code::kInternal, "bad ExecResult reply: " + text.error().message);
     *into = text->value_or("");

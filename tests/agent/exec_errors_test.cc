@@ -31,11 +31,12 @@ TEST(ExecErrors, AnyFailureAfterTheTimeoutIsATimeout) {
 }
 
 TEST(ExecErrors, CommandNotFoundIsExitCode127) {
-  auto r = execFailure(Error{Code::kInternal,
-                             "ExecSync: OCI runtime exec failed: exec failed: unable to start "
-                             "container process: exec: \"nope\": executable file not found in $PATH",
-                             ""},
-                       10ms, 1s);
+  auto r =
+      execFailure(Error{Code::kInternal,
+                        "ExecSync: OCI runtime exec failed: exec failed: unable to start "
+                        "container process: exec: \"nope\": executable file not found in $PATH",
+                        ""},
+                  10ms, 1s);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->exit_code, 127);
   EXPECT_NE(r->stderr_bytes.find("executable file not found"), std::string::npos);

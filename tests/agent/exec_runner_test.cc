@@ -1,13 +1,14 @@
 // ExecSync on the agent: RequestHandler -> ExecRunner -> Runtime, with the
 // FakeRuntime.
 
+#include "agent/exec_runner.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 #include <string>
 
-#include "agent/exec_runner.h"
 #include "agent/request_handler.h"
 #include "manager_fixture.h"
 
@@ -123,7 +124,8 @@ TEST_F(ExecRunnerTest, AnotherSubmissionsCopyIsRefused) {
   EXPECT_EQ(errorCode(body), Code::kFailedPrecondition);
   EXPECT_EQ(std::get<protocol::ErrorReply>(body).error.field, "uid");
   EXPECT_EQ(runtime_.execCalls(), 0);
-  EXPECT_TRUE(std::holds_alternative<protocol::ExecResult>(exec(request("web", {"true"}, "uid-a"))));
+  EXPECT_TRUE(
+      std::holds_alternative<protocol::ExecResult>(exec(request("web", {"true"}, "uid-a"))));
 }
 
 TEST_F(ExecRunnerTest, TimeoutIsItsOwnError) {
@@ -160,12 +162,17 @@ TEST_F(ExecRunnerTest, InvalidUtf8IsReplaced) {
   makeRunner(4);
   run("web");
   runtime_.setExecHook([](auto&&...) -> Result<ExecOutput> {
-    return ExecOutput{0, "a\xff" "b\xc3", "\xed\xa0\x80"};
+    return ExecOutput{0,
+                      "a\xff"
+                      "b\xc3",
+                      "\xed\xa0\x80"};
   });
   auto body = exec(request("web", {"cat", "bin"}));
   auto* result = std::get_if<protocol::ExecResult>(&body);
   ASSERT_NE(result, nullptr);
-  EXPECT_EQ(result->stdout_text, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(result->stdout_text,
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
   EXPECT_EQ(result->stderr_text, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
@@ -178,9 +185,10 @@ TEST_F(ExecRunnerTest, ConcurrentExecsAreBoundedAndDoNotBlockOtherRequests) {
   ASSERT_TRUE(eventually([&] { return runtime_.heldExecs() == 2; }));
   // A third is refused at once; other requests are answered meanwhile.
   EXPECT_EQ(errorCode(exec(request("web", {"true"}))), Code::kResourceExhausted);
-  auto status = asio::co_spawn(control_, handler_->handle({"s", protocol::GetStatus{"web"}}, stream_),
-                               asio::use_future)
-                    .get();
+  auto status =
+      asio::co_spawn(control_, handler_->handle({"s", protocol::GetStatus{"web"}}, stream_),
+                     asio::use_future)
+          .get();
   EXPECT_TRUE(std::holds_alternative<api::WorkloadStatus>(status.body));
   EXPECT_EQ(exec_->running(), 2u);
   runtime_.finishExecs();

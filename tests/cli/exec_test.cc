@@ -22,8 +22,10 @@ CannedResponse reply(int status, const json& body) { return {status, body.dump()
 
 json result(int code, std::string out, std::string err, bool out_cut = false,
             bool err_cut = false) {
-  return json{{"exit_code", code},          {"stdout", std::move(out)},
-              {"stderr", std::move(err)},   {"stdout_truncated", out_cut},
+  return json{{"exit_code", code},
+              {"stdout", std::move(out)},
+              {"stderr", std::move(err)},
+              {"stdout_truncated", out_cut},
               {"stderr_truncated", err_cut}};
 }
 
@@ -61,10 +63,12 @@ TEST(CliExec, NotesCutStreamsOnStderr) {
 
 TEST(CliExec, ApiErrorsHaveTheirOwnExitCodes) {
   TestHttpServer server(
-      {reply(409, json{{"error", {{"code", "FailedPrecondition"},
-                                  {"message", "workload \"web\" is Pending, not Running"}}}}),
-       reply(504, json{{"error", {{"code", "DeadlineExceeded"},
-                                  {"message", "the command did not finish within 1 s"}}}}),
+      {reply(409, json{{"error",
+                        {{"code", "FailedPrecondition"},
+                         {"message", "workload \"web\" is Pending, not Running"}}}}),
+       reply(504, json{{"error",
+                        {{"code", "DeadlineExceeded"},
+                         {"message", "the command did not finish within 1 s"}}}}),
        reply(200, json{{"exit_code", "zero"}})});
   CliRun refused = cli({"exec", "web", "--", "true"}, serverEnv(server.url()));
   EXPECT_EQ(refused.code, kExitExecFailed);
@@ -85,11 +89,12 @@ TEST(CliExec, JsonOutputPrintsTheReply) {
 }
 
 TEST(CliExec, ArgumentErrorsAreUsageErrors) {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"exec", "web"}, {"exec", "--", "true"},
-        {"exec", "Bad_Id", "--", "true"}, {"exec", "--timeout", "0s", "web", "--", "true"},
-        {"exec", "--timeout", "301", "web", "--", "true"},
-        {"exec", "--timeout", "ten", "web", "--", "true"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"exec", "web"},
+                                               {"exec", "--", "true"},
+                                               {"exec", "Bad_Id", "--", "true"},
+                                               {"exec", "--timeout", "0s", "web", "--", "true"},
+                                               {"exec", "--timeout", "301", "web", "--", "true"},
+                                               {"exec", "--timeout", "ten", "web", "--", "true"}}) {
     CliRun r = cli(args, serverEnv("http://127.0.0.1:1"));
     EXPECT_EQ(r.code, kExitUsage) << ::testing::PrintToString(args) << r.err;
   }

@@ -117,7 +117,8 @@ TEST_F(AgentExec, ACommandThatIsNotThereExits127) {
 TEST_F(AgentExec, OutputIsCappedAndMadeUtf8) {
   const std::string id = workloadId("exec-output");
   runningSleeper(id);
-  auto reply = exec(id, {"sh", "-c", "head -c 100000 /dev/zero | tr '\\000' a; printf 'x\\377y' >&2"});
+  auto reply =
+      exec(id, {"sh", "-c", "head -c 100000 /dev/zero | tr '\\000' a; printf 'x\\377y' >&2"});
   ASSERT_EQ(reply.value("type", ""), "ExecResult") << reply.dump().substr(0, 300);
   EXPECT_EQ(reply.value("stdout", "").size(), 64u * 1024);
   EXPECT_TRUE(reply.value("stdout_truncated", false));

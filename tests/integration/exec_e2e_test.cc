@@ -61,18 +61,20 @@ TEST_F(ExecEndToEndTest, ExecPrintsTheOutputAndPassesTheExitCodeThrough) {
   std::vector<std::string> execs;
   for (const auto& e : audit.body["items"]) {
     if (e["action"] == "POST /workloads/{id}/exec") {
-      execs.push_back(e["target"].get<std::string>() + " " + std::to_string(e["result"].get<int>()));
+      execs.push_back(e["target"].get<std::string>() + " " +
+                      std::to_string(e["result"].get<int>()));
     }
   }
-  EXPECT_EQ(execs, (std::vector<std::string>{
-                       "exec-1 on " + agent_->id + ": sh -c 'echo hello; echo oops >&2; exit 4' 200",
-                       "exec-1 on " + agent_->id +
-                           ": sh -c 'id -u; grep -E '\\''^(CapEff|NoNewPrivs):'\\'' "
-                           "/proc/self/status' 200",
-                       "exec-1 on " + agent_->id + ": sleep 5 504",
-                       "exec-1 on " + agent_->id + ": no-such-command 200",
-                       "nope (no node): true 404",
-                   }));
+  EXPECT_EQ(execs,
+            (std::vector<std::string>{
+                "exec-1 on " + agent_->id + ": sh -c 'echo hello; echo oops >&2; exit 4' 200",
+                "exec-1 on " + agent_->id +
+                    ": sh -c 'id -u; grep -E '\\''^(CapEff|NoNewPrivs):'\\'' "
+                    "/proc/self/status' 200",
+                "exec-1 on " + agent_->id + ": sleep 5 504",
+                "exec-1 on " + agent_->id + ": no-such-command 200",
+                "nope (no node): true 404",
+            }));
 }
 
 }  // namespace

@@ -90,11 +90,11 @@ TEST(ExecMessages, ResultRoundTripsAndFitsALine) {
 }
 
 TEST(ExecMessages, BadResultsAreInternalErrors) {
-  for (const char* line : {R"({"type":"ExecResult","req":"r"})",
-                           R"({"type":"ExecResult","exit_code":"0"})",
-                           R"({"type":"ExecResult","exit_code":0,"stdout":1})",
-                           R"({"type":"ExecResult","exit_code":0,"stdout_truncated":"yes"})",
-                           R"({"type":"ExecResult","exit_code":99999999999})"}) {
+  for (const char* line :
+       {R"({"type":"ExecResult","req":"r"})", R"({"type":"ExecResult","exit_code":"0"})",
+        R"({"type":"ExecResult","exit_code":0,"stdout":1})",
+        R"({"type":"ExecResult","exit_code":0,"stdout_truncated":"yes"})",
+        R"({"type":"ExecResult","exit_code":99999999999})"}) {
     auto decoded = decodeReply(line);
     ASSERT_FALSE(decoded) << line;
     EXPECT_EQ(decoded.error().code, Code::kInternal) << line;
@@ -110,11 +110,15 @@ TEST(ExecOutput, ValidUtf8PassesUnchanged) {
 
 TEST(ExecOutput, InvalidBytesBecomeReplacementCharacters) {
   const std::string r = "\xEF\xBF\xBD";
-  EXPECT_EQ(capUtf8("a\xFF" "b", 100).text, "a" + r + "b");
-  EXPECT_EQ(capUtf8("\xC0\xAF", 100).text, r + r);             // overlong '/'
-  EXPECT_EQ(capUtf8("\xED\xA0\x80", 100).text, r + r + r);     // a surrogate
+  EXPECT_EQ(capUtf8("a\xFF"
+                    "b",
+                    100)
+                .text,
+            "a" + r + "b");
+  EXPECT_EQ(capUtf8("\xC0\xAF", 100).text, r + r);                  // overlong '/'
+  EXPECT_EQ(capUtf8("\xED\xA0\x80", 100).text, r + r + r);          // a surrogate
   EXPECT_EQ(capUtf8("\xF4\x90\x80\x80", 100).text, r + r + r + r);  // past U+10FFFF
-  EXPECT_EQ(capUtf8("x\xE2\x82", 100).text, "x" + r + r);      // cut short
+  EXPECT_EQ(capUtf8("x\xE2\x82", 100).text, "x" + r + r);           // cut short
   EXPECT_EQ(capUtf8(std::string("a\0b", 3), 100).text, std::string("a\0b", 3));
 }
 

@@ -24,8 +24,7 @@ class ServerExecTest : public AccessFixture {
   }
   std::string node_;
   FakeAgent* agent_ = nullptr;
-  HttpResult exec(const std::string& id, const std::string& body,
-                  const std::string& token = {}) {
+  HttpResult exec(const std::string& id, const std::string& body, const std::string& token = {}) {
     if (token.empty()) return server_->post("/workloads/" + id + "/exec", body);
     return as(token, http::verb::post, "/workloads/" + id + "/exec", body);
   }
@@ -76,9 +75,9 @@ TEST_F(ServerExecTest, AnswersAndCodesOfTheAgent) {
   running("web");
   agent_->setExecAnswer([](const protocol::ExecSync& m) -> protocol::ReplyBody {
     if (m.command[0] == "slow") {
-      return protocol::ErrorReply{
-          Error{Code::kDeadlineExceeded, "the command did not finish within 1 s", "timeout_seconds"},
-          m.workload_id};
+      return protocol::ErrorReply{Error{Code::kDeadlineExceeded,
+                                        "the command did not finish within 1 s", "timeout_seconds"},
+                                  m.workload_id};
     }
     if (m.command[0] == "busy") {
       return protocol::ErrorReply{Error{Code::kResourceExhausted, "node runs 16 execs", ""},

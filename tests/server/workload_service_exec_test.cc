@@ -48,9 +48,8 @@ TEST_F(WorkloadServiceExecTest, SendsExecSyncToTheNodeAndWaitsLongerThanTheComma
 TEST_F(WorkloadServiceExecTest, OutputOverTheCapIsCutEvenIfTheNodeDidNot) {
   runningWeb();
   fleet_.answer_exec = [](const protocol::ExecSync&) -> Result<protocol::ReplyBody> {
-    return protocol::ReplyBody{
-        protocol::ExecResult{0, std::string(protocol::kMaxExecOutputBytes + 5, 'x'), "", false,
-                             false}};
+    return protocol::ReplyBody{protocol::ExecResult{
+        0, std::string(protocol::kMaxExecOutputBytes + 5, 'x'), "", false, false}};
   };
   auto answer = exec("web", {"cat"});
   ASSERT_TRUE(answer.result);

@@ -18,7 +18,8 @@ Result<ExecBody> decodeExecBody(std::string_view body) {
   ExecBody out;
   auto command = fields::optStringList(j, "command", "");
   if (!command) return fail(command.error());
-  if (!*command) return fail(Code::kInvalidArgument, "missing required field \"command\"", "command");
+  if (!*command)
+    return fail(Code::kInvalidArgument, "missing required field \"command\"", "command");
   if (auto s = protocol::validateExecCommand(**command, "command"); !s) return fail(s.error());
   out.command = std::move(**command);
   auto timeout = fields::optInt(j, "timeout_seconds", "");

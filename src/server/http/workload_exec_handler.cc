@@ -20,9 +20,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::exec(HttpRequest request) {
   HttpResponse response;
   if (!answer.result) {
     const Error& error = answer.result.error();
-    response = error.code == Code::kInvalidArgument
-                   ? errorResponse(http_status::kBadRequest, error)
-                   : errorResponse(error);
+    response = error.code == Code::kInvalidArgument ? errorResponse(http_status::kBadRequest, error)
+                                                    : errorResponse(error);
   } else {
     response = jsonResponse(http_status::kOk, execResultJson(*answer.result));
   }

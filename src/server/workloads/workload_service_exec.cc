@@ -9,8 +9,7 @@ namespace zp::server {
 
 namespace asio = boost::asio;
 
-asio::awaitable<ExecAnswer> WorkloadService::exec(std::string id,
-                                                  std::vector<std::string> command,
+asio::awaitable<ExecAnswer> WorkloadService::exec(std::string id, std::vector<std::string> command,
                                                   std::chrono::seconds timeout) {
   ExecAnswer answer{"", fail(Code::kInternal, "exec did not run")};
   auto record = get(id);
@@ -26,9 +25,9 @@ asio::awaitable<ExecAnswer> WorkloadService::exec(std::string id,
     return state;
   };
   if (node.empty()) {
-    answer.result = fail(Code::kFailedPrecondition,
-                         "workload \"" + id + "\" is not placed on a node yet (" + shown_state() +
-                             ")");
+    answer.result =
+        fail(Code::kFailedPrecondition,
+             "workload \"" + id + "\" is not placed on a node yet (" + shown_state() + ")");
     co_return answer;
   }
   if (auto state = fleet_.nodeStatus(node); !state || state->state != NodeState::kReady) {
@@ -38,9 +37,8 @@ asio::awaitable<ExecAnswer> WorkloadService::exec(std::string id,
     co_return answer;
   }
   if (record->status.state != api::WorkloadState::kRunning) {
-    answer.result =
-        fail(Code::kFailedPrecondition, "workload \"" + id + "\" is " + shown_state() +
-                                            ", not Running");
+    answer.result = fail(Code::kFailedPrecondition,
+                         "workload \"" + id + "\" is " + shown_state() + ", not Running");
     co_return answer;
   }
 
@@ -57,8 +55,8 @@ asio::awaitable<ExecAnswer> WorkloadService::exec(std::string id,
     answer.result = fail(Code::kInvalidArgument, "command is too long once encoded", "command");
     co_return answer;
   }
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(timeout) +
-                    options_.exec_margin;
+  const auto wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout) + options_.exec_margin;
   auto calling = fleet_.call(node, std::move(request), wait);
   auto reply = co_await std::move(calling);
   if (!reply) {

@@ -1,8 +1,11 @@
 #pragma once
-// What a failed CRI ExecSync means (docs/architecture.md §3). Runtimes say
-// it in words only: containerd answers a command that outlived its timeout,
-// and one that could not be started, with gRPC UNKNOWN and a message. Pure
-// functions; thread-safe.
+// What a failed CRI ExecSync means (docs/architecture.md §3). The CRI has
+// no codes for it: containerd answers a command that outlived its timeout
+// with DEADLINE_EXCEEDED ("failed to exec in container: timeout 1s exceeded:
+// context deadline exceeded"), and one runc could not start with UNKNOWN and
+// runc's words ("OCI runtime exec failed: exec failed: unable to start
+// container process: exec: \"x\": executable file not found in $PATH");
+// other runtimes may say either in words only. Pure functions; thread-safe.
 
 #include <chrono>
 

@@ -30,6 +30,7 @@ const std::map<std::string, std::set<Who>> kExpected = {
     {"POST /workloads", {Who::kOperator, Who::kAdmin}},
     {"DELETE /workloads/{id}", {Who::kOperator, Who::kAdmin}},
     {"GET /workloads/{id}/logs", {Who::kOperator, Who::kAdmin}},
+    {"POST /workloads/{id}/exec", {Who::kOperator, Who::kAdmin}},
     {"GET /nodes", {Who::kViewer, Who::kOperator, Who::kAdmin}},
     {"GET /nodes/{id}", {Who::kViewer, Who::kOperator, Who::kAdmin}},
     {"POST /nodes", {Who::kAdmin}},

@@ -1,0 +1,13 @@
+# Runs PROGRAM with ARGS (a ;-list) and writes its standard output to OUTPUT;
+# fails the build when the program fails. Used to generate the shell
+# completion scripts from the built `zoneplane` (cmake/packaging.cmake).
+#
+#   cmake -DPROGRAM=... -DARGS=... -DOUTPUT=... -P run_to_file.cmake
+execute_process(COMMAND "${PROGRAM}" ${ARGS}
+  OUTPUT_FILE "${OUTPUT}.tmp"
+  RESULT_VARIABLE result)
+if(NOT result EQUAL 0)
+  file(REMOVE "${OUTPUT}.tmp")
+  message(FATAL_ERROR "${PROGRAM} ${ARGS} failed: ${result}")
+endif()
+file(RENAME "${OUTPUT}.tmp" "${OUTPUT}")

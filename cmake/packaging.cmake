@@ -1,5 +1,5 @@
 # Installation (`cmake --install`) and the Debian package (`cpack -G DEB`),
-# docs/architecture.md §12. Paths follow the FHS through GNUInstallDirs; with
+# docs/architecture.md §13. Paths follow the FHS through GNUInstallDirs; with
 # the package's prefix /usr:
 #   /usr/bin                            zoneplane, zoneplane-server, zoneplane-agent
 #   /usr/libexec/zoneplane              zoneplane-probe (static; the content of the
@@ -35,7 +35,7 @@ foreach(shell bash zsh)
     COMMAND ${CMAKE_COMMAND} -E make_directory ${ZP_COMPLETION_DIR}
     # A sanitized build's LeakSanitizer may not run here (no ptrace): off.
     COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=0
-      ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:zoneplane> "-DARGS=completion\\;${shell}"
+      ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:zoneplane> "-DARGS=completion ${shell}"
       -DOUTPUT=${ZP_COMPLETION_DIR}/zoneplane.${shell} -P ${PROJECT_SOURCE_DIR}/cmake/run_to_file.cmake
     DEPENDS zoneplane ${PROJECT_SOURCE_DIR}/cmake/run_to_file.cmake
     COMMENT "Generating the ${shell} completion of zoneplane"

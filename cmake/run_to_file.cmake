@@ -1,9 +1,10 @@
-# Runs PROGRAM with ARGS (a ;-list) and writes its standard output to OUTPUT;
-# fails the build when the program fails. Used to generate the shell
+# Runs PROGRAM with ARGS (words separated by spaces) and writes its standard
+# output to OUTPUT; fails the build when the program fails. Used to generate the shell
 # completion scripts from the built `zoneplane` (cmake/packaging.cmake).
 #
 #   cmake -DPROGRAM=... -DARGS=... -DOUTPUT=... -P run_to_file.cmake
-execute_process(COMMAND "${PROGRAM}" ${ARGS}
+separate_arguments(args UNIX_COMMAND "${ARGS}")
+execute_process(COMMAND "${PROGRAM}" ${args}
   OUTPUT_FILE "${OUTPUT}.tmp"
   RESULT_VARIABLE result)
 if(NOT result EQUAL 0)

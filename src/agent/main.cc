@@ -32,7 +32,8 @@ std::optional<std::string> advertisedAddress(const zp::agent::AgentConfig& confi
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"zoneplane-agent: runs zoneplane workloads on this node through CRI runtimes"};
+  CLI::App app{"zoneplane-agent: runs zoneplane workloads on this node through CRI runtimes",
+               "zoneplane-agent"};
   app.set_version_flag("--version", zp::versionText("zoneplane-agent"));
   app.footer(
       "The config file gives the base (/etc/zoneplane/agent.toml in the package,\n"

@@ -183,8 +183,8 @@ void writeOptionFunction(std::ostream& out, const std::string& fn,
   for (const auto& command : commands) {
     for (const auto& option : command.options) {
       if (option.kind == ValueKind::kNone || option.names.empty()) continue;
-      out << "    " << optionPattern(command.path, option) << ") " << kind_var << "="
-          << kindName(option.kind);
+      out << "    " << optionPattern(command.path, option) << ") " << kind_var << "='"
+          << kindName(option.kind) << "'";
       if (option.kind == ValueKind::kWords) {
         out << "; " << words_assign_prefix << join(option.words) << words_suffix;
       }

@@ -32,7 +32,8 @@ constexpr const char* kFooter =
 
 std::variant<CommandLine, int> parseCommandLine(int argc, char** argv) {
   CommandLine flags;
-  CLI::App app{"zoneplane-server: the zoneplane control plane (REST API, scheduler, store)"};
+  CLI::App app{"zoneplane-server: the zoneplane control plane (REST API, scheduler, store)",
+               "zoneplane-server"};
   app.set_version_flag("--version", versionText("zoneplane-server"));
   app.footer(kFooter);
   std::string config_file, listen, data_dir, database, log_level, tls_cert, tls_key, tls_ca;

@@ -14,8 +14,8 @@
 #include "agent/join.h"
 #include "agent/node_tls.h"
 #include "common/address.h"
-#include "common/logging.h"
 #include "common/build_info.h"
+#include "common/logging.h"
 
 namespace {
 

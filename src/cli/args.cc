@@ -12,8 +12,8 @@
 #include "cli/exit_codes.h"
 #include "cli/help_examples.h"
 #include "cli/server_url.h"
-#include "common/time.h"
 #include "common/build_info.h"
+#include "common/time.h"
 
 namespace zp::cli {
 namespace {

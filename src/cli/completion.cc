@@ -32,8 +32,8 @@ struct CommandInfo {
 // A word the scripts may hold unquoted in a case pattern or a word list.
 bool isPlainWord(std::string_view word) {
   return !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '/' || c == ':' || c == '+';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '/' || c == ':' || c == '+';
   });
 }
 
@@ -163,10 +163,14 @@ std::string optionPattern(const std::string& path, const OptionInfo& option) {
 
 const char* kindName(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kWords: return "words";
-    case ValueKind::kFile: return "file";
-    case ValueKind::kDir: return "dir";
-    default: return "text";
+    case ValueKind::kWords:
+      return "words";
+    case ValueKind::kFile:
+      return "file";
+    case ValueKind::kDir:
+      return "dir";
+    default:
+      return "text";
   }
 }
 
@@ -239,7 +243,8 @@ std::string bashScript(const std::vector<CommandInfo>& commands, std::string_vie
       << "      " << commandPatterns(commands) << ") cmd_path=$cmd_path/$word ;;\n"
       << "    esac\n"
       << "  done\n"
-      << "  if [[ $prev == = ]] && ((COMP_CWORD >= 2)); then prev=${COMP_WORDS[COMP_CWORD - 2]}; fi\n"
+      << "  if [[ $prev == = ]] && ((COMP_CWORD >= 2)); then prev=${COMP_WORDS[COMP_CWORD - 2]}; "
+         "fi\n"
       << "  if [[ $prev == -* ]] && " << fn << "_option \"$cmd_path\" \"$prev\"; then\n"
       << "    case $" << fn << "_kind in\n"
       << "      words) mapfile -t COMPREPLY < <(compgen -W \"$" << fn
@@ -279,8 +284,8 @@ std::string zshScript(const std::vector<CommandInfo>& commands, std::string_view
   std::ostringstream out;
   out << "#compdef " << program << "\n"
       << header(program, "zsh",
-                std::string(program) + " completion zsh > \"${fpath[1]}/_" +
-                    std::string(program) + "\"")
+                std::string(program) + " completion zsh > \"${fpath[1]}/_" + std::string(program) +
+                    "\"")
       << "\n";
   writeOptionFunction(out, fn, commands, "REPLY", "reply=(", ")");
   out << fn << "() {\n"
@@ -343,7 +348,8 @@ std::string zshScript(const std::vector<CommandInfo>& commands, std::string_view
 }  // namespace
 
 CLI::App* addCompletionCommand(CLI::App& app, std::string& shell) {
-  auto* command = app.add_subcommand("completion", "Print the shell completion script (bash or zsh)");
+  auto* command =
+      app.add_subcommand("completion", "Print the shell completion script (bash or zsh)");
   command->add_option("shell", shell, "bash or zsh")
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));

@@ -1,7 +1,7 @@
 #include "server/admin_commands.h"
 
-#include "common/logging.h"
 #include "common/build_info.h"
+#include "common/logging.h"
 
 namespace zp::server {
 

@@ -88,6 +88,35 @@ TEST(Completion, ZshScriptParsesAndRegisters) {
   EXPECT_EQ(loaded.out, "_zoneplane\n") << loaded.err;
 }
 
+// The zsh function's choices, with zsh's completion builtins replaced by
+// stubs that print what they were given (a real completion needs a terminal).
+TEST(Completion, ZshOffersCommandsOptionsAndValues) {
+  if (!inPath("zsh")) GTEST_SKIP() << "no zsh";
+  testsupport::TempDir dir("zp-completion");
+  const std::string file = testing::writeFile(dir.path(), "_zoneplane", script("zsh"));
+  const std::string stubs =
+      "compdef() { :; }\n"
+      "source \"$1\" || exit 9\n"
+      "_describe() { print -r -- \"${(P)4}\"; }\n"
+      "compadd() { [[ $1 == -a ]] && print -r -- \"${(P)2}\"; }\n"
+      "_files() { print -r -- \"<files $*>\"; }\n"
+      "_message() { print -r -- \"<message>\"; }\n"
+      "words=(${=2}); [[ $2 == *' ' ]] && words+=(''); CURRENT=$#words; "
+      "PREFIX=${words[CURRENT]}; _zoneplane\n";
+  auto complete = [&](const std::string& line) {
+    auto run = runProgram({"zsh", "-fc", stubs, "zsh", file, line});
+    EXPECT_EQ(run.exit_code, 0) << line << ": " << run.err;
+    return run.out;
+  };
+  EXPECT_NE(complete("zoneplane nodes ").find("drain:Cordon a node"), std::string::npos);
+  EXPECT_EQ(complete("zoneplane -o "), "table json\n");
+  EXPECT_EQ(complete("zoneplane --server https://x:7700 run --restart "),
+            "Never OnFailure Always\n");
+  EXPECT_EQ(complete("zoneplane apply -f "), "<files >\n");
+  EXPECT_EQ(complete("zoneplane run --image "), "<message>\n");
+  EXPECT_NE(complete("zoneplane logs --").find("--follow:Keep printing"), std::string::npos);
+}
+
 TEST(Completion, UnknownShellIsAUsageError) {
   auto parsed = parseArgs({"completion", "fish"});
   const auto* early = std::get_if<EarlyExit>(&parsed);

@@ -174,9 +174,10 @@ const char* kindName(ValueKind kind) {
   }
 }
 
-// The function both shells share: OPTION_FN PATH WORD succeeds when WORD is an
-// option of PATH that takes a value, and sets the kind and the words in the
-// shell's own way (`set_words` gets the word list).
+// The function both shells share: <fn>_option PATH WORD succeeds when WORD is
+// an option of PATH that takes a value, and sets `kind_var` to its kind and,
+// for listed values, the words in the shell's own way
+// (words_assign_prefix + "a b c" + words_suffix).
 void writeOptionFunction(std::ostream& out, const std::string& fn,
                          const std::vector<CommandInfo>& commands, const std::string& kind_var,
                          const std::string& words_assign_prefix, const std::string& words_suffix) {

@@ -1,0 +1,444 @@
+#!/usr/bin/python3
+"""The web dashboard (GET /ui) in a real browser against a real cluster.
+
+Starts zoneplane-server (HTTPS, a throw-away cluster CA made with its own
+`ca init` / `certs issue`) and one zoneplane-agent on the runtime stack's
+containerd (scripts/stack), makes an operator token with `zoneplane-server
+tokens create`, and drives headless Chromium (Debian's chromium +
+chromium-driver, through python3-selenium) like an operator:
+
+  sign in (a wrong token first) -> the node is listed with its capacity and
+  its classes verified by the probe -> a form with a missing image and one the
+  server refuses shows the validation messages -> a workload submitted through
+  the form reaches Running and its log line appears in the workload view ->
+  the list updates live and filters -> a workload is deleted after the
+  confirmation dialog -> sign out forgets the token.
+
+Screenshots go to --screenshots (scripts/test keeps them under
+build/<tree>/ui-screenshots/). Every workload the test makes is deleted, also
+on failure, and the daemons are stopped.
+
+Exit 0 passed, 1 failed, 77 skipped (no stack environment, or no Chromium /
+Selenium; with ZONEPLANE_REQUIRE_STACK=1 a missing stack or browser fails).
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+SKIP = 77
+REQUIRE = os.environ.get("ZONEPLANE_REQUIRE_STACK") == "1"
+
+
+def skip_or_fail(why):
+    print(("FAILED: " if REQUIRE else "SKIPPED: ") + why, file=sys.stderr)
+    sys.exit(1 if REQUIRE else SKIP)
+
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+except ImportError:
+    skip_or_fail("python3-selenium is not installed (scripts/setup installs it)")
+
+
+class Daemon:
+    """A daemon process whose output goes to a log file; started() waits for
+    the line that says it listens and returns the address from it."""
+
+    def __init__(self, name, argv, log):
+        self.name, self.log = name, Path(log)
+        self.handle = open(self.log, "wb")
+        self.proc = subprocess.Popen(argv, stdout=self.handle, stderr=subprocess.STDOUT)
+
+    def started(self, marker, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_text(errors="replace")
+            match = re.search(re.escape(marker) + r"(\S+)", text)
+            if match:
+                return match.group(1)
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name} did not start; log:\n{self.tail()}")
+
+    def tail(self, lines=40):
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.handle.close()
+
+
+class Cluster:
+    """zoneplane-server + one zoneplane-agent in a private directory."""
+
+    def __init__(self, bin_dir, work):
+        self.bin = Path(bin_dir)
+        self.work = Path(work)
+        self.suffix = secrets.token_hex(4)
+        self.node = f"ui-{self.suffix}"
+        self.data = self.work / "server"
+        self.server = self.agent = None
+        self.url = ""
+        self.token = ""
+        self.context = None
+
+    def run(self, *args):
+        out = subprocess.run([str(self.bin / "zoneplane-server"), *args], check=True,
+                             capture_output=True, text=True)
+        return out.stdout
+
+    def start(self):
+        endpoint = os.environ["ZONEPLANE_CRI_ENDPOINT"]
+        registry = os.environ["ZONEPLANE_TEST_REGISTRY"]
+        # The cluster CA, the server's certificate and the node's.
+        self.run("ca", "init", "--data-dir", str(self.data))
+        self.run("certs", "issue", "--server", "--data-dir", str(self.data))
+        tls = self.work / "agent-tls"
+        self.run("certs", "issue", "--node", self.node, "--data-dir", str(self.data), "--out", str(tls))
+        # An operator: reads, submits, deletes and reads logs.
+        self.token = self.run("tokens", "create", "--name", "ui-test", "--role", "operator",
+                              "--data-dir", str(self.data)).splitlines()[0].strip()
+        assert self.token.startswith("zp_"), "tokens create printed no token"
+
+        agent_port = free_port()
+        classes = f'[runtime_classes.native]\nendpoint = "{endpoint}"\nhandler = "runc"\n' \
+                  'isolation = "shared-kernel"\n'
+        offered = ['"native"']
+        gvisor = os.environ.get("ZONEPLANE_GVISOR_HANDLER", "")
+        if gvisor:
+            classes += f'\n[runtime_classes.gvisor]\nendpoint = "{endpoint}"\nhandler = "{gvisor}"\n' \
+                       'isolation = "application-kernel"\n'
+            offered.append('"gvisor"')
+        probe = os.environ.get("ZONEPLANE_PROBE_IMAGE", "")
+        agent_toml = self.work / "agent.toml"
+        agent_toml.write_text(
+            f'node_id = "{self.node}"\nlisten = "127.0.0.1:{agent_port}"\n'
+            f'data_dir = "{self.work / "agent"}"\n\n'
+            f'[capacity]\nmemory_mb = 2048\ncpu_millicores = 2000\n\n'
+            + (f'[probe]\nimage = "{probe}"\n\n' if probe else "") + classes)
+        self.agent = Daemon("zoneplane-agent", [
+            str(self.bin / "zoneplane-agent"), "--config", str(agent_toml),
+            "--tls-cert", str(tls / f"{self.node}.crt"), "--tls-key", str(tls / f"{self.node}.key"),
+            "--tls-ca", str(tls / "ca.crt")], self.work / "agent.log")
+        self.agent.started("zoneplane-agent listening on ")
+
+        server_toml = self.work / "server.toml"
+        server_toml.write_text(
+            f'listen = "127.0.0.1:0"\ndata_dir = "{self.data}"\ndefault_trust = "internal"\n'
+            f'allowed_registries = ["{registry}"]\n\n'
+            f'[[nodes]]\nid = "{self.node}"\naddress = "127.0.0.1:{agent_port}"\n'
+            f'runtime_classes = [{", ".join(offered)}]\n')
+        self.server = Daemon("zoneplane-server", [str(self.bin / "zoneplane-server"), "--config",
+                                                  str(server_toml)], self.work / "server.log")
+        address = self.server.started("zoneplane-server listening on ")
+        self.url = f"https://{address}"
+        self.context = ssl.create_default_context(cafile=str(self.data / "pki" / "ca.crt"))
+
+    def api(self, method, path, body=None):
+        """(status, JSON body) of one request with the operator token."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, context=self.context, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def workload_ids(self):
+        status, body = self.api("GET", "/workloads")
+        assert status == 200, body
+        return [w["spec"]["id"] for w in body["items"]]
+
+    def delete_all(self):
+        """Deletes every workload, waiting until each is gone; returns what is left."""
+        if not self.server or self.server.proc.poll() is not None:
+            return []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ids = self.workload_ids()
+            if not ids:
+                return []
+            for wid in ids:
+                self.api("DELETE", f"/workloads/{wid}?grace_seconds=0")
+            time.sleep(0.5)
+        return self.workload_ids()
+
+    def stop(self):
+        for daemon in (self.server, self.agent):
+            if daemon:
+                daemon.stop()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser(profile_dir):
+    chromium = shutil.which("chromium")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        skip_or_fail("chromium and chromium-driver are not installed (scripts/setup installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-default-apps", "--disable-extensions", "--metrics-recording-only",
+                 "--disable-dev-shm-usage", "--window-size=1440,1000", "--force-device-scale-factor=1",
+                 f"--user-data-dir={profile_dir}"):
+        options.add_argument(flag)
+    # The server's certificate is from the test's own CA, which this fresh
+    # profile does not know.
+    options.accept_insecure_certs = True
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+class DashboardTest:
+    def __init__(self, cluster, driver, shots):
+        self.c, self.d, self.shots = cluster, driver, Path(shots)
+        self.wait = WebDriverWait(driver, 60, poll_frequency=0.2)
+
+    # ---- helpers ----
+    def shot(self, name, full_page=False):
+        """Saves <name>.png: the window, or with full_page the whole page
+        (the window is made as tall as the page for the moment)."""
+        path = self.shots / f"{name}.png"
+        size = self.d.get_window_size()
+        if full_page:
+            height = self.d.execute_script("return document.documentElement.scrollHeight")
+            self.d.set_window_size(size["width"], max(size["height"], height + 140))
+        try:
+            self.d.save_screenshot(str(path))
+        finally:
+            if full_page:
+                self.d.set_window_size(size["width"], size["height"])
+        print(f"screenshot: {path}")
+
+    def q(self, css):
+        return self.d.find_element(By.CSS_SELECTOR, css)
+
+    def until(self, what, condition, timeout=60):
+        try:
+            return WebDriverWait(self.d, timeout, poll_frequency=0.2).until(lambda d: condition())
+        except TimeoutException:
+            raise AssertionError(f"timed out waiting for {what}") from None
+
+    def visible(self, css):
+        elements = self.d.find_elements(By.CSS_SELECTOR, css)
+        return bool(elements) and elements[0].is_displayed()
+
+    def text(self, css):
+        elements = self.d.find_elements(By.CSS_SELECTOR, css)
+        return elements[0].text if elements else ""
+
+    def fill(self, element_id, value):
+        field = self.q(f"#{element_id}")
+        field.clear()
+        if value:
+            field.send_keys(value)
+
+    def console_problems(self):
+        """Script errors, CSP violations and dashboard files that failed to
+        load; the API's 4xx answers the scenario provokes (a wrong token, a
+        refused spec) are logged by the browser too and are expected."""
+        expected = re.compile(r"^https://[^/]+/(?!ui)\S* - Failed to load resource: "
+                              r"the server responded with a status of 4\d\d")
+        problems = []
+        for entry in self.d.get_log("browser"):
+            message = entry.get("message", "")
+            if "Content Security Policy" in message or (
+                    entry.get("level") == "SEVERE" and not expected.match(message)):
+                problems.append(message)
+        return problems
+
+    # ---- the scenario ----
+    def run(self):
+        c, d = self.c, self.d
+        wid = f"ui-web-{c.suffix}"
+        line = f"hello from {wid}"
+
+        d.get(c.url + "/ui")
+        self.until("the sign-in form", lambda: self.visible("#signin-form"))
+        self.shot("01-signin")
+
+        # A wrong token is refused with the server's message.
+        self.fill("token", "zp_notatoken")
+        self.q("#signin-button").click()
+        self.until("the refusal", lambda: "refused" in self.text("#signin-error"))
+
+        self.fill("token", c.token)
+        self.q("#signin-button").click()
+        self.until("the dashboard", lambda: self.visible("#dashboard-view"))
+        assert c.token not in d.current_url, "the token must never be in the URL"
+
+        # The node: Ready, capacity bars, each class verified by the probe.
+        node_css = f'article.node[data-id="{c.node}"]'
+        self.until("the node Ready", lambda: "Ready" in self.text(node_css + " .badge"))
+        self.until("the native class verified by the probe", lambda: self.text(
+            node_css + ' .chip[data-class="native"] .chip-level') not in ("", "unverified"), timeout=120)
+        assert self.d.find_elements(By.CSS_SELECTOR, node_css + " .bar"), "no capacity bars"
+        assert "2000 m" in self.text(node_css), self.text(node_css)
+        self.until("the live indicator", lambda: self.text("#live-text") == "live")
+
+        # Validation: the form's own check, then the server's (shown at the field).
+        self.q("#new-workload").click()
+        self.until("the form", lambda: self.visible("#create-dialog"))
+        self.q("#create-submit").click()
+        self.until("the missing image message", lambda: "image is required" in self.text("#e-image"))
+        self.fill("f-image", os.environ["ZONEPLANE_TEST_IMAGE"])
+        self.fill("f-memory", "4")
+        self.q("#create-submit").click()
+        self.until("the server's memory_mb message",
+                   lambda: "memory_mb must be between 8" in self.text("#e-memory_mb"))
+        assert self.q("#f-memory").get_attribute("aria-invalid") == "true"
+        self.shot("02-validation")
+
+        # A workload through the form: Running, then its log line in the view.
+        self.fill("f-id", wid)
+        self.fill("f-memory", "64")
+        self.fill("f-cpu", "100")
+        self.fill("f-command", f"echo '{line}'; i=0; while true; do i=$((i+1)); echo tick $i; sleep 2; done")
+        Select(self.q("#f-class")).select_by_value("native")
+        self.q("#create-submit").click()
+        self.until("the workload view", lambda: self.visible("#detail-view") and self.text("#detail-title") == wid)
+        self.until("Running", lambda: self.text("#detail-state") == "Running")
+        self.until("the log line", lambda: line in self.text("#logs"))
+        self.until("the history to show Running", lambda: "Running" in self.text("#detail-history"))
+        assert '"image"' in self.text("#detail-spec"), self.text("#detail-spec")
+        self.shot("03-workload", full_page=True)
+
+        # More workloads, made through the API: the list follows the watch.
+        done_id, pending_id = f"ui-done-{c.suffix}", f"ui-big-{c.suffix}"
+        image = os.environ["ZONEPLANE_TEST_IMAGE"]
+        for spec in ({"id": done_id, "image": image, "runtime_class": "native", "memory_mb": 32,
+                      "cpu_millicores": 100, "command": ["sh", "-c", "echo done"]},
+                     {"id": pending_id, "image": image, "memory_mb": 4096,
+                      "command": ["sleep", "600"]}):
+            status, body = c.api("POST", "/workloads", spec)
+            assert status == 201, body
+        self.q("a.back").click()
+        row = 'tr[data-id="{}"]'
+        self.until("the finished workload", lambda: self.q(row.format(done_id)).get_attribute("data-state") == "Succeeded"
+                   if self.d.find_elements(By.CSS_SELECTOR, row.format(done_id)) else False)
+        self.until("the unschedulable one", lambda: "Unschedulable" in self.text(row.format(pending_id)))
+        assert self.text(row.format(wid)).find("Running") >= 0
+        # The node's allocation follows the workloads (refreshed after watch events).
+        self.until("the node to count the running workload",
+                   lambda: "1 workload(s)" in self.text(node_css))
+        self.shot("04-dashboard", full_page=True)
+
+        # Filters: Running only.
+        Select(self.q("#filter-state")).select_by_value("Running")
+        self.until("the filter", lambda: not self.d.find_elements(By.CSS_SELECTOR, row.format(done_id)))
+        assert self.d.find_elements(By.CSS_SELECTOR, row.format(wid))
+        Select(self.q("#filter-state")).select_by_value("")
+
+        # Delete with confirmation: cancel first (nothing happens), then confirm.
+        self.until("the row", lambda: self.d.find_elements(By.CSS_SELECTOR, row.format(pending_id)))
+        self.q(row.format(pending_id) + " button").click()
+        self.until("the confirmation", lambda: self.visible("#delete-dialog"))
+        assert self.text("#delete-name") == pending_id
+        self.q("#delete-cancel").click()
+        assert pending_id in c.workload_ids(), "cancel must not delete"
+        self.q(row.format(wid) + " button").click()
+        self.until("the confirmation", lambda: self.visible("#delete-dialog"))
+        self.fill("f-grace", "1")
+        self.shot("05-delete-confirm")
+        self.q("#delete-confirm").click()
+        self.until("the row to go", lambda: not self.d.find_elements(By.CSS_SELECTOR, row.format(wid)))
+        assert wid not in c.workload_ids()
+
+        # Sign out: the token is gone from the tab.
+        self.q("#sign-out").click()
+        self.until("the sign-in form", lambda: self.visible("#signin-form"))
+        assert d.execute_script("return sessionStorage.getItem('zoneplane.token')") is None
+
+        problems = self.console_problems()
+        assert not problems, "browser console:\n" + "\n".join(problems)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin-dir", default=os.environ.get("ZONEPLANE_BIN_DIR", "build/dev/bin"))
+    parser.add_argument("--screenshots", default="build/ui-screenshots")
+    args = parser.parse_args()
+
+    for name in ("ZONEPLANE_CRI_ENDPOINT", "ZONEPLANE_TEST_IMAGE", "ZONEPLANE_TEST_REGISTRY"):
+        if not os.environ.get(name):
+            skip_or_fail(f"{name} is not set (eval \"$(scripts/stack env)\")")
+    shots = Path(args.screenshots)
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob("*.png"):  # only this run's pictures
+        old.unlink()
+
+    work = Path(tempfile.mkdtemp(prefix="zp-ui-"))
+    cluster = Cluster(args.bin_dir, work)
+    driver = None
+    failed = False
+    try:
+        cluster.start()
+        driver = browser(work / "chromium-profile")
+        DashboardTest(cluster, driver, shots).run()
+    except Exception:  # report, then clean up either way
+        failed = True
+        traceback.print_exc()
+        if driver:
+            try:
+                driver.save_screenshot(str(shots / "failure.png"))
+                print(f"screenshot: {shots / 'failure.png'}", file=sys.stderr)
+            except Exception:
+                pass
+        for daemon in (cluster.server, cluster.agent):
+            if daemon:
+                print(f"---- {daemon.name} log (last lines)\n{daemon.tail()}", file=sys.stderr)
+    finally:
+        if driver:
+            driver.quit()
+        try:
+            left = cluster.delete_all()
+            if left:
+                failed = True
+                print(f"FAILED: workloads not deleted: {left}", file=sys.stderr)
+        except Exception:
+            failed = True
+            traceback.print_exc()
+        cluster.stop()
+        if not failed:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work} for inspection", file=sys.stderr)
+    print("FAILED" if failed else "PASSED")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -50,7 +50,7 @@ def skip_or_fail(why):
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -252,13 +252,34 @@ class DashboardTest:
         except TimeoutException:
             raise AssertionError(f"timed out waiting for {what}") from None
 
+    # Reads run as one script in the page: the live list re-renders while
+    # the test looks, so no element is held across two calls.
     def visible(self, css):
-        elements = self.d.find_elements(By.CSS_SELECTOR, css)
-        return bool(elements) and elements[0].is_displayed()
+        return self.d.execute_script(
+            "const e = document.querySelector(arguments[0]); return !!e && e.checkVisibility();", css)
 
     def text(self, css):
-        elements = self.d.find_elements(By.CSS_SELECTOR, css)
-        return elements[0].text if elements else ""
+        return self.d.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", css)
+
+    def attr(self, css, name):
+        return self.d.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
+            css, name)
+
+    def exists(self, css):
+        return bool(self.d.find_elements(By.CSS_SELECTOR, css))
+
+    def click(self, css):
+        """Clicks the element `css` names, finding it again if the page
+        replaced it meanwhile."""
+        for _ in range(20):
+            try:
+                self.q(css).click()
+                return
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        raise AssertionError(f"{css} kept being replaced")
 
     def fill(self, element_id, value):
         field = self.q(f"#{element_id}")
@@ -305,7 +326,7 @@ class DashboardTest:
         self.until("the node Ready", lambda: "Ready" in self.text(node_css + " .badge"))
         self.until("the native class verified by the probe", lambda: self.text(
             node_css + ' .chip[data-class="native"] .chip-level') not in ("", "unverified"), timeout=120)
-        assert self.d.find_elements(By.CSS_SELECTOR, node_css + " .bar"), "no capacity bars"
+        assert self.exists(node_css + " .bar"), "no capacity bars"
         assert "2000 m" in self.text(node_css), self.text(node_css)
         self.until("the live indicator", lambda: self.text("#live-text") == "live")
 
@@ -319,7 +340,7 @@ class DashboardTest:
         self.q("#create-submit").click()
         self.until("the server's memory_mb message",
                    lambda: "memory_mb must be between 8" in self.text("#e-memory_mb"))
-        assert self.q("#f-memory").get_attribute("aria-invalid") == "true"
+        assert self.attr("#f-memory", "aria-invalid") == "true"
         self.shot("02-validation")
 
         # A workload through the form: Running, then its log line in the view.
@@ -339,42 +360,57 @@ class DashboardTest:
         # More workloads, made through the API: the list follows the watch.
         done_id, pending_id = f"ui-done-{c.suffix}", f"ui-big-{c.suffix}"
         image = os.environ["ZONEPLANE_TEST_IMAGE"]
-        for spec in ({"id": done_id, "image": image, "runtime_class": "native", "memory_mb": 32,
-                      "cpu_millicores": 100, "command": ["sh", "-c", "echo done"]},
-                     {"id": pending_id, "image": image, "memory_mb": 4096,
-                      "command": ["sleep", "600"]}):
+        specs = [{"id": done_id, "image": image, "runtime_class": "native", "memory_mb": 32,
+                  "cpu_millicores": 100, "command": ["sh", "-c", "echo done"]},
+                 {"id": pending_id, "image": image, "memory_mb": 4096, "command": ["sleep", "600"]},
+                 # A failing one and one that keeps restarting, for the picture.
+                 {"id": f"ui-fail-{c.suffix}", "image": image, "runtime_class": "native", "memory_mb": 32,
+                  "cpu_millicores": 100, "command": ["sh", "-c", "echo cannot start >&2; exit 3"]},
+                 {"id": f"ui-flaky-{c.suffix}", "image": image, "runtime_class": "native", "memory_mb": 64,
+                  "cpu_millicores": 250, "restart_policy": "Always",
+                  "command": ["sh", "-c", "echo up; sleep 1; exit 1"]}]
+        if os.environ.get("ZONEPLANE_GVISOR_HANDLER"):
+            specs.append({"id": f"ui-sandboxed-{c.suffix}", "image": image, "runtime_class": "gvisor",
+                          "memory_mb": 128, "cpu_millicores": 500,
+                          "command": ["sleep", "600"]})
+        for spec in specs:
             status, body = c.api("POST", "/workloads", spec)
             assert status == 201, body
-        self.q("a.back").click()
+        self.click("a.back")
         row = 'tr[data-id="{}"]'
-        self.until("the finished workload", lambda: self.q(row.format(done_id)).get_attribute("data-state") == "Succeeded"
-                   if self.d.find_elements(By.CSS_SELECTOR, row.format(done_id)) else False)
+        self.until("the finished workload", lambda: self.attr(row.format(done_id), "data-state") == "Succeeded")
         self.until("the unschedulable one", lambda: "Unschedulable" in self.text(row.format(pending_id)))
+        self.until("the failed one", lambda: "Failed" in self.text(row.format(f"ui-fail-{c.suffix}")))
+        self.until("a restart counted", lambda: (self.text(row.format(f"ui-flaky-{c.suffix}") + " td.num.warn-text")
+                                                 or "0") != "0")
+        if os.environ.get("ZONEPLANE_GVISOR_HANDLER"):
+            self.until("the gVisor workload Running",
+                       lambda: self.attr(row.format(f"ui-sandboxed-{c.suffix}"), "data-state") == "Running")
         assert self.text(row.format(wid)).find("Running") >= 0
         # The node's allocation follows the workloads (refreshed after watch events).
-        self.until("the node to count the running workload",
-                   lambda: "1 workload(s)" in self.text(node_css))
+        self.until("the node to count the running workloads",
+                   lambda: re.search(r"\b[2-9] workload\(s\)", self.text(node_css)))
         self.shot("04-dashboard", full_page=True)
 
         # Filters: Running only.
         Select(self.q("#filter-state")).select_by_value("Running")
-        self.until("the filter", lambda: not self.d.find_elements(By.CSS_SELECTOR, row.format(done_id)))
-        assert self.d.find_elements(By.CSS_SELECTOR, row.format(wid))
+        self.until("the filter", lambda: not self.exists(row.format(done_id)))
+        assert self.exists(row.format(wid))
         Select(self.q("#filter-state")).select_by_value("")
 
         # Delete with confirmation: cancel first (nothing happens), then confirm.
-        self.until("the row", lambda: self.d.find_elements(By.CSS_SELECTOR, row.format(pending_id)))
-        self.q(row.format(pending_id) + " button").click()
+        self.until("the row", lambda: self.exists(row.format(pending_id)))
+        self.click(row.format(pending_id) + " button")
         self.until("the confirmation", lambda: self.visible("#delete-dialog"))
         assert self.text("#delete-name") == pending_id
         self.q("#delete-cancel").click()
         assert pending_id in c.workload_ids(), "cancel must not delete"
-        self.q(row.format(wid) + " button").click()
+        self.click(row.format(wid) + " button")
         self.until("the confirmation", lambda: self.visible("#delete-dialog"))
         self.fill("f-grace", "1")
         self.shot("05-delete-confirm")
         self.q("#delete-confirm").click()
-        self.until("the row to go", lambda: not self.d.find_elements(By.CSS_SELECTOR, row.format(wid)))
+        self.until("the row to go", lambda: not self.exists(row.format(wid)))
         assert wid not in c.workload_ids()
 
         # Sign out: the token is gone from the tab.

@@ -84,14 +84,21 @@
   }
 
   function clock(date) {
-    return date.toLocaleTimeString([], { hour12: false });
+    const two = (n) => String(n).padStart(2, '0');
+    return two(date.getHours()) + ':' + two(date.getMinutes()) + ':' + two(date.getSeconds());
+  }
+
+  // "2026-12-02 11:13:34" in the browser's time zone.
+  function localTime(date) {
+    const two = (n) => String(n).padStart(2, '0');
+    return date.getFullYear() + '-' + two(date.getMonth() + 1) + '-' + two(date.getDate()) + ' ' + clock(date);
   }
 
   function when(rfc3339) {
     if (!rfc3339) return '';
     const t = new Date(rfc3339);
     if (Number.isNaN(t.getTime())) return String(rfc3339);
-    return t.toLocaleString([], { hour12: false }) + ' (' + duration(ageOf(rfc3339)) + ' ago)';
+    return localTime(t) + ' (' + duration(ageOf(rfc3339)) + ' ago)';
   }
 
   // ---- the API --------------------------------------------------------------
@@ -195,6 +202,8 @@
     state.history.clear();
     state.deleted.clear();
     state.nodes = [];
+    rowsById.clear();
+    clear($('workloads'));
     for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
     show($('dashboard-view'), false);
     show($('detail-view'), false);
@@ -526,33 +535,61 @@
     return out;
   }
 
+  // One table row; rebuilt only when what it shows changes (besides the
+  // age), so a row under the pointer is not replaced while it is clicked.
+  function workloadRow(w) {
+    const status = w.status || {};
+    const id = w.spec.id;
+    const age = el('td', { class: 'num age', text: duration(ageOf(status.created_at)) });
+    const tr = el('tr', { dataset: { id, state: status.state || '' } },
+      el('td', {}, el('a', { href: '#/workloads/' + encodeURIComponent(id), class: 'mono', text: id })),
+      el('td', {}, badge(status.state || 'Unknown'),
+        status.reason ? el('span', { class: 'reason', text: status.reason, title: status.message || '' }) : null),
+      el('td', { text: w.spec.runtime_class || '–' }),
+      el('td', { text: status.node || '–' }),
+      el('td', { class: 'mono ellipsis', text: w.spec.image || '', title: w.spec.image || '' }),
+      age,
+      el('td', { class: 'num' + (status.restart_count ? ' warn-text' : ''), text: status.restart_count || 0 }),
+      el('td', { class: 'actions' }, el('button', {
+        type: 'button', class: 'small ghost danger-text', text: 'Delete', 'aria-label': 'Delete ' + id,
+        onclick: () => openDelete(id),
+      })));
+    return { tr, age, key: JSON.stringify([status.state, status.reason, status.message, status.node,
+      status.restart_count, w.spec.runtime_class, w.spec.image]) };
+  }
+
+  const rowsById = new Map(); // id -> {tr, age, key}
+
   function renderWorkloads() {
-    const rows = filtered();
-    const body = clear($('workloads'));
-    $('workloads-count').textContent = rows.length === state.workloads.size
-      ? state.workloads.size + ' total' : rows.length + ' of ' + state.workloads.size + ' shown';
-    for (const w of rows) {
-      const status = w.status || {};
-      const id = w.spec.id;
-      body.append(el('tr', { dataset: { id, state: status.state || '' } },
-        el('td', {}, el('a', { href: '#/workloads/' + encodeURIComponent(id), class: 'mono', text: id })),
-        el('td', {}, badge(status.state || 'Unknown'),
-          status.reason ? el('span', { class: 'reason', text: status.reason, title: status.message || '' }) : null),
-        el('td', { text: w.spec.runtime_class || '–' }),
-        el('td', { text: status.node || '–' }),
-        el('td', { class: 'mono ellipsis', text: w.spec.image || '', title: w.spec.image || '' }),
-        el('td', { class: 'num', text: duration(ageOf(status.created_at)) }),
-        el('td', { class: 'num' + (status.restart_count ? ' warn-text' : ''), text: status.restart_count || 0 }),
-        el('td', { class: 'actions' }, el('button', {
-          type: 'button', class: 'small ghost danger-text', text: 'Delete', 'aria-label': 'Delete ' + id,
-          onclick: () => openDelete(id),
-        }))));
+    const list = filtered();
+    const body = $('workloads');
+    $('workloads-count').textContent = list.length === state.workloads.size
+      ? state.workloads.size + ' total' : list.length + ' of ' + state.workloads.size + ' shown';
+    const wanted = new Set(list.map((w) => w.spec.id));
+    for (const [id, row] of rowsById) {
+      if (!wanted.has(id)) {
+        row.tr.remove();
+        rowsById.delete(id);
+      }
     }
+    list.forEach((w, index) => {
+      const id = w.spec.id;
+      let row = rowsById.get(id);
+      const fresh = workloadRow(w);
+      if (!row || row.key !== fresh.key) {
+        if (row) row.tr.replaceWith(fresh.tr);
+        row = fresh;
+        rowsById.set(id, row);
+      } else {
+        row.age.textContent = fresh.age.textContent;
+      }
+      if (body.children[index] !== row.tr) body.insertBefore(row.tr, body.children[index] || null);
+    });
     const empty = $('workloads-empty');
     empty.textContent = state.workloads.size === 0
       ? (state.watch.synced ? 'No workloads yet. Submit one with “New workload”.' : 'Loading workloads…')
       : 'No workload matches the filters.';
-    show(empty, rows.length === 0);
+    show(empty, list.length === 0);
   }
 
   // ---- one workload -------------------------------------------------------------

@@ -92,7 +92,8 @@ TEST_F(UiRoutesTest, ServesEachFileWithItsContentType) {
 }
 
 TEST_F(UiRoutesTest, AnythingElseIsA404JsonError) {
-  for (const char* target : {"/ui/nope.js", "/ui/..%2Fserver.cc", "/ui/%2Fetc%2Fpasswd", "/ui/APP.JS"}) {
+  for (const char* target :
+       {"/ui/nope.js", "/ui/..%2Fserver.cc", "/ui/%2Fetc%2Fpasswd", "/ui/APP.JS"}) {
     SCOPED_TRACE(target);
     const auto response = get(router_, target);
     EXPECT_EQ(response.status, 404u);
@@ -168,15 +169,15 @@ TEST(UiAssetsTest, TheIndexStaysWithinItsContentSecurityPolicy) {
   for (std::sregex_iterator it(html.begin(), html.end(), ref), end; it != end; ++it) {
     ++refs;
     const std::string name = (*it)[2].str();
-    EXPECT_TRUE(std::any_of(assets.begin(), assets.end(),
-                            [&](const Asset& a) { return a.name == name; }))
+    EXPECT_TRUE(
+        std::any_of(assets.begin(), assets.end(), [&](const Asset& a) { return a.name == name; }))
         << name << " is referenced but not embedded";
   }
   EXPECT_GE(refs, 3);
 
   // The script speaks only to its own origin.
-  const auto app = std::find_if(assets.begin(), assets.end(),
-                                [](const Asset& a) { return a.name == "app.js"; });
+  const auto app =
+      std::find_if(assets.begin(), assets.end(), [](const Asset& a) { return a.name == "app.js"; });
   ASSERT_NE(app, assets.end());
   const std::string js(app->content);
   EXPECT_FALSE(std::regex_search(js, std::regex("https?://")));

@@ -147,17 +147,22 @@ class Cluster:
             "--tls-ca", str(tls / "ca.crt")], self.work / "agent.log")
         self.agent.started("zoneplane-agent listening on ")
 
+        # A fixed port: the server keeps its address across restart_server().
         server_toml = self.work / "server.toml"
         server_toml.write_text(
-            f'listen = "127.0.0.1:0"\ndata_dir = "{self.data}"\ndefault_trust = "internal"\n'
+            f'listen = "127.0.0.1:{free_port()}"\ndata_dir = "{self.data}"\ndefault_trust = "internal"\n'
             f'allowed_registries = ["{registry}"]\n\n'
             f'[[nodes]]\nid = "{self.node}"\naddress = "127.0.0.1:{agent_port}"\n'
             f'runtime_classes = [{", ".join(offered)}]\n')
+        self.start_server()
+        self.context = ssl.create_default_context(cafile=str(self.data / "pki" / "ca.crt"))
+
+    def start_server(self):
         self.server = Daemon("zoneplane-server", [str(self.bin / "zoneplane-server"), "--config",
-                                                  str(server_toml)], self.work / "server.log")
+                                                  str(self.work / "server.toml")],
+                             self.work / f"server-{time.monotonic_ns()}.log")
         address = self.server.started("zoneplane-server listening on ")
         self.url = f"https://{address}"
-        self.context = ssl.create_default_context(cafile=str(self.data / "pki" / "ca.crt"))
 
     def api(self, method, path, body=None):
         """(status, JSON body) of one request with the operator token."""
@@ -287,12 +292,16 @@ class DashboardTest:
         if value:
             field.send_keys(value)
 
-    def console_problems(self):
+    def console_problems(self, server_down=False):
         """Script errors, CSP violations and dashboard files that failed to
-        load; the API's 4xx answers the scenario provokes (a wrong token, a
-        refused spec) are logged by the browser too and are expected."""
-        expected = re.compile(r"^https://[^/]+/(?!ui)\S* - Failed to load resource: "
-                              r"the server responded with a status of 4\d\d")
+        load, logged since the last call; the API's 4xx answers the scenario
+        provokes (a wrong token, a refused spec) are logged by the browser too
+        and are expected, and so are failed API requests while the server is
+        down (server_down)."""
+        failures = r"the server responded with a status of 4\d\d"
+        if server_down:
+            failures += r"|net::ERR_\w+"
+        expected = re.compile(r"^https://[^/]+/(?!ui)\S* - Failed to load resource: (" + failures + ")")
         problems = []
         for entry in self.d.get_log("browser"):
             message = entry.get("message", "")
@@ -412,6 +421,22 @@ class DashboardTest:
         self.q("#delete-confirm").click()
         self.until("the row to go", lambda: not self.exists(row.format(wid)))
         assert wid not in c.workload_ids()
+
+        # The server restarts: the page says so, reconnects by itself and
+        # lists the workloads again (they are in the server's database).
+        problems = self.console_problems()
+        assert not problems, "browser console:\n" + "\n".join(problems)
+        c.server.stop()
+        self.until("the watch to notice", lambda: "reconnecting" in self.text("#live-text"))
+        assert "may be out of date" in self.text("#banner"), self.text("#banner")
+        self.shot("06-reconnecting")
+        c.start_server()
+        self.until("the watch to come back", lambda: self.text("#live-text") == "live", timeout=90)
+        self.until("the list again", lambda: self.exists(row.format(done_id)))
+        assert not self.visible("#banner")
+        assert not self.exists(row.format(wid))
+        problems = self.console_problems(server_down=True)
+        assert not problems, "browser console:\n" + "\n".join(problems)
 
         # Sign out: the token is gone from the tab.
         self.q("#sign-out").click()

@@ -209,6 +209,7 @@
     show($('detail-view'), false);
     show($('sign-out'), false);
     show($('live'), false);
+    show($('banner'), false);
     show($('signin-view'), true);
     $('signin-error').textContent = message || '';
     $('token').focus();
@@ -225,10 +226,17 @@
   }
 
   // ---- the watch: every workload, live ----------------------------------------
-  function setLive(kind, text) {
+  // The watch's state in the top bar; while it is down, a banner says the
+  // list may be out of date and why.
+  function setLive(kind, text, problem) {
     const live = $('live');
     live.className = 'live live-' + kind;
     $('live-text').textContent = text;
+    const banner = $('banner');
+    banner.textContent = problem
+      ? 'Live updates stopped (' + problem + '); ' + text + '. The list below may be out of date.'
+      : '';
+    show(banner, Boolean(problem));
   }
 
   function stopWatch() {
@@ -329,8 +337,7 @@
       if (e.status === 401) return; // signed out already
       state.watch.attempts++;
       const delay = Math.min(30000, 500 * 2 ** Math.min(state.watch.attempts, 6)) + Math.random() * 250;
-      setLive('off', 'reconnecting in ' + Math.ceil(delay / 1000) + 's');
-      $('live').title = String(e.message || e);
+      setLive('off', 'reconnecting in ' + Math.ceil(delay / 1000) + 's', String(e.message || e));
       state.watch.timer = setTimeout(() => {
         if (generation === state.watch.generation && state.token) startWatch();
       }, delay);

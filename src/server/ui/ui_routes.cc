@@ -51,8 +51,8 @@ HttpResponse serveAsset(std::span<const Asset> assets, std::string_view name) {
     // The name is the client's: bounded, and only ever inside a JSON string.
     response = errorResponse(
         http_status::kNotFound,
-        Error{Code::kNotFound, "no file \"" + std::string(name.substr(0, 100)) + "\" in the dashboard",
-              ""});
+        Error{Code::kNotFound,
+              "no file \"" + std::string(name.substr(0, 100)) + "\" in the dashboard", ""});
   } else {
     response.status = http_status::kOk;
     response.body = std::string(found->content);

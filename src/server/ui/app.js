@@ -737,6 +737,13 @@
       if (e.name === 'AbortError' || logs.controller !== controller) return;
       logs.controller = null;
       if (e.status === 401) return;
+      if (e.status === 403 || e.status === 404) {
+        // Not allowed (a viewer token reads no logs), or no such workload:
+        // trying again would not change that.
+        logs.ended = true;
+        setLogStatus(e.toString(), 'error');
+        return;
+      }
       // 409: not placed yet; anything else: try again a little later.
       setLogStatus(e.toString() + ' · retrying', 'error');
       logs.retry = setTimeout(() => {

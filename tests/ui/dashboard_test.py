@@ -83,6 +83,8 @@ class Daemon:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self):
+        """SIGTERM, then waits; raises unless it exited 0 (a sanitizer's
+        report, a crash or a hang fails the test)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -90,7 +92,11 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.handle.close()
+                raise AssertionError(f"{self.name} did not stop within 20 s of SIGTERM")
+        if not self.handle.closed:
+            self.handle.close()
+        if self.proc.returncode != 0:
+            raise AssertionError(f"{self.name} exited with {self.proc.returncode}; log:\n{self.tail()}")
 
 
 class Cluster:
@@ -181,9 +187,14 @@ class Cluster:
         return [w["spec"]["id"] for w in body["items"]]
 
     def delete_all(self):
-        """Deletes every workload, waiting until each is gone; returns what is left."""
-        if not self.server or self.server.proc.poll() is not None:
-            return []
+        """Deletes every workload through the server (their sandboxes with
+        them), waiting until each is gone; returns what is left. A server
+        that is not running (the test failed while it was down) is started
+        again for this: its database knows the workloads."""
+        if not self.server or not self.agent or self.agent.proc.poll() is not None:
+            return []  # nothing was placed, or no agent left to remove anything
+        if self.server.proc.poll() is not None:
+            self.start_server()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             ids = self.workload_ids()
@@ -195,9 +206,15 @@ class Cluster:
         return self.workload_ids()
 
     def stop(self):
+        """Stops both daemons; returns what went wrong ([] when both exited 0)."""
+        problems = []
         for daemon in (self.server, self.agent):
             if daemon:
-                daemon.stop()
+                try:
+                    daemon.stop()
+                except AssertionError as e:
+                    problems.append(str(e))
+        return problems
 
 
 def free_port():
@@ -492,7 +509,9 @@ def main():
         except Exception:
             failed = True
             traceback.print_exc()
-        cluster.stop()
+        for problem in cluster.stop():
+            failed = True
+            print(f"FAILED: {problem}", file=sys.stderr)
         if not failed:
             shutil.rmtree(work, ignore_errors=True)
         else:

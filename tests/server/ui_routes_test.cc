@@ -73,8 +73,9 @@ TEST_F(UiRoutesTest, ServesTheIndexAtUiAndUiSlash) {
 }
 
 TEST_F(UiRoutesTest, ServesEachFileWithItsContentType) {
-  const std::array<std::pair<const char*, const char*>, 3> files{{
+  const std::array<std::pair<const char*, const char*>, 4> files{{
       {"app.js", "text/javascript; charset=utf-8"},
+      {"dom.js", "text/javascript; charset=utf-8"},
       {"style.css", "text/css; charset=utf-8"},
       {"icon.svg", "image/svg+xml"},
   }};
@@ -175,15 +176,29 @@ TEST(UiAssetsTest, TheIndexStaysWithinItsContentSecurityPolicy) {
   }
   EXPECT_GE(refs, 3);
 
-  // The script speaks only to its own origin.
-  const auto app =
-      std::find_if(assets.begin(), assets.end(), [](const Asset& a) { return a.name == "app.js"; });
-  ASSERT_NE(app, assets.end());
-  const std::string js(app->content);
-  EXPECT_FALSE(std::regex_search(js, std::regex("https?://")));
-  EXPECT_EQ(js.find("innerHTML"), std::string::npos);
-  EXPECT_EQ(js.find("eval("), std::string::npos);
-  EXPECT_EQ(js.find("localStorage"), std::string::npos);  // the token stays in the tab
+  // The scripts (ES modules) speak only to their own origin, put no data in
+  // as HTML, keep the token in the tab, and import only embedded files.
+  const std::regex import_from("from '\\./([^']+)'");
+  int scripts_seen = 0;
+  for (const auto& asset : assets) {
+    if (!asset.name.ends_with(".js")) continue;
+    ++scripts_seen;
+    SCOPED_TRACE(std::string(asset.name));
+    const std::string js(asset.content);
+    EXPECT_FALSE(std::regex_search(js, std::regex("https?://")));
+    EXPECT_EQ(js.find("innerHTML"), std::string::npos);
+    EXPECT_EQ(js.find("outerHTML"), std::string::npos);
+    EXPECT_EQ(js.find("insertAdjacentHTML"), std::string::npos);
+    EXPECT_EQ(js.find("eval("), std::string::npos);
+    EXPECT_EQ(js.find("localStorage"), std::string::npos);
+    for (std::sregex_iterator it(js.begin(), js.end(), import_from), end; it != end; ++it) {
+      const std::string name = (*it)[1].str();
+      EXPECT_TRUE(
+          std::any_of(assets.begin(), assets.end(), [&](const Asset& a) { return a.name == name; }))
+          << name << " is imported but not embedded";
+    }
+  }
+  EXPECT_GE(scripts_seen, 2);
 }
 
 }  // namespace

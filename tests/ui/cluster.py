@@ -71,6 +71,7 @@ class Cluster:
         self.server = self.agent = None
         self.url = ""
         self.token = ""
+        self.viewer_token = ""
         self.context = None
 
     def run(self, *args):
@@ -90,6 +91,9 @@ class Cluster:
         self.token = self.run("tokens", "create", "--name", "ui-test", "--role", "operator",
                               "--data-dir", str(self.data)).splitlines()[0].strip()
         assert self.token.startswith("zp_"), "tokens create printed no token"
+        # A viewer: reads, but no logs and no changes.
+        self.viewer_token = self.run("tokens", "create", "--name", "ui-viewer", "--role", "viewer",
+                                     "--data-dir", str(self.data)).splitlines()[0].strip()
 
         agent_port = free_port()
         classes = f'[runtime_classes.native]\nendpoint = "{endpoint}"\nhandler = "runc"\n' \

@@ -12,7 +12,8 @@ python3-selenium) like an operator:
   the form reaches Running and its log line appears in the workload view ->
   the list updates live from the watch and filters -> a deletion is cancelled,
   another confirmed -> the server restarts and the page reconnects by itself
-  -> sign out forgets the token. The browser's console must show no script
+  -> sign out forgets the token -> a viewer's submission and log view are
+  refused with the server's message. The browser's console must show no script
   error, CSP violation or failed dashboard file throughout.
 
 Screenshots go to --screenshots (scripts/test keeps them under
@@ -289,6 +290,23 @@ class DashboardTest:
         self.q("#sign-out").click()
         self.until("the sign-in form", lambda: self.visible("#signin-form"))
         assert d.execute_script("return sessionStorage.getItem('zoneplane.token')") is None
+
+        # A viewer sees the workloads; what its role may not do, the server
+        # refuses and the page says so.
+        self.fill("token", c.viewer_token)
+        self.q("#signin-button").click()
+        self.until("the list as a viewer", lambda: self.exists(row.format(done_id)))
+        self.q("#new-workload").click()
+        self.until("the form", lambda: self.visible("#create-dialog"))
+        self.fill("f-image", image)
+        self.fill("f-command", "true")
+        self.q("#create-submit").click()
+        self.until("the refusal", lambda: "PermissionDenied" in self.text("#create-error"))
+        self.q("#create-cancel").click()
+        self.click(f'{row.format(done_id)} a')
+        self.until("the log refusal", lambda: "403" in self.text("#logs-status"))
+        self.q("#sign-out").click()
+        self.until("the sign-in form", lambda: self.visible("#signin-form"))
 
         problems = self.console_problems()
         assert not problems, "browser console:\n" + "\n".join(problems)

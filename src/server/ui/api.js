@@ -37,22 +37,33 @@ async function errorFrom(response) {
   return new ApiError(response.status, code, message, field);
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// One request; the response when its status is 2xx, else an ApiError. A GET
+// that fails without an answer (the browser dropped the connection, e.g.
+// when the machine's network interfaces change) is tried once more; other
+// methods are not, as the server may have acted on them.
 export async function send(method, path, { body, token, signal } = {}) {
   const headers = authHeaders(token);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-      credentials: 'omit',
-      signal,
-    });
-  } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    throw new ApiError(0, 'Unavailable', 'cannot reach the server (' + e.message + ')');
+  for (let attempt = 1; !response; attempt++) {
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+        signal,
+      });
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      if (method !== 'GET' || attempt >= 2) {
+        throw new ApiError(0, 'Unavailable', 'cannot reach the server (' + e.message + ')');
+      }
+      await sleep(300);
+    }
   }
   if (!response.ok) {
     const error = await errorFrom(response);

@@ -3,7 +3,7 @@
 // polled (GET /nodes).
 import { show } from './dom.js';
 import { ApiError, api, send } from './api.js';
-import { $, HISTORY_MAX, NODE_POLL_MS, hooks, state } from './state.js';
+import { $, DELETED_KEPT, HISTORY_MAX, NODE_POLL_MS, hooks, state } from './state.js';
 
 // The watch's state in the top bar; while it is down, a banner says the
 // list may be out of date and why.
@@ -49,6 +49,19 @@ export function addHistory(id, workload, type) {
   state.history.set(id, list);
 }
 
+// A workload is gone: its last record and history are kept for a view left
+// open on it, for the last DELETED_KEPT of them.
+function forget(id, workload) {
+  state.workloads.delete(id);
+  state.deleted.delete(id);
+  state.deleted.set(id, workload);
+  while (state.deleted.size > DELETED_KEPT) {
+    const oldest = state.deleted.keys().next().value;
+    state.deleted.delete(oldest);
+    state.history.delete(oldest);
+  }
+}
+
 function applyEvent(event, seen) {
   if (event.type === 'ERROR') {
     const error = event.error || {};
@@ -59,8 +72,7 @@ function applyEvent(event, seen) {
   const id = workload.spec.id;
   seen.add(id);
   if (event.type === 'DELETED') {
-    state.workloads.delete(id);
-    state.deleted.set(id, workload);
+    forget(id, workload);
   } else {
     state.workloads.set(id, workload);
     state.deleted.delete(id);
@@ -82,8 +94,8 @@ async function watchOnce(generation) {
   const seen = new Set();
   setTimeout(() => {
     if (generation !== state.watch.generation) return;
-    for (const id of [...state.workloads.keys()]) {
-      if (!seen.has(id)) state.workloads.delete(id);
+    for (const [id, workload] of [...state.workloads]) {
+      if (!seen.has(id)) forget(id, workload);
     }
     state.watch.synced = true;
     hooks.render();

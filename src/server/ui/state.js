@@ -5,7 +5,8 @@ export const TOKEN_KEY = 'zoneplane.token';
 export const NODE_POLL_MS = 5000;
 export const LOG_TAIL = 500;
 export const LOG_MAX_LINES = 2000;
-export const HISTORY_MAX = 200;
+export const HISTORY_MAX = 200; // status changes kept per workload
+export const DELETED_KEPT = 100; // deleted workloads whose last record is kept
 export const STATES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
 
 export const state = {

@@ -164,6 +164,11 @@ TEST(UiAssetsTest, TheIndexStaysWithinItsContentSecurityPolicy) {
   EXPECT_FALSE(std::regex_search(html, std::regex("\\son[a-z]+=", std::regex::icase)));
   EXPECT_FALSE(std::regex_search(html, std::regex("(src|href)=\"(https?:)?//", std::regex::icase)));
 
+  // The token field has no name, so no form submission can carry it.
+  std::smatch token_input;
+  ASSERT_TRUE(std::regex_search(html, token_input, std::regex("<input id=\"token\"[^>]*>")));
+  EXPECT_EQ(token_input.str().find("name="), std::string::npos) << token_input.str();
+
   // Every /ui/ file it names is embedded.
   const std::regex ref("(src|href)=\"/ui/([^\"]+)\"");
   int refs = 0;

@@ -34,7 +34,8 @@ import time
 import traceback
 from pathlib import Path
 
-from cluster import Cluster
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from cluster import Cluster  # noqa: E402  (after the line above on purpose)
 
 SKIP = 77
 REQUIRE = os.environ.get("ZONEPLANE_REQUIRE_STACK") == "1"

@@ -263,6 +263,7 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
                          ->check(CLI::IsMember({"stdout", "stderr"}));
 
   auto* exec = addExecCommand(app, v.exec);
+  exec->footer(exec->get_footer() + "\n\n" + kFooter);
 
   auto* nodes = app.add_subcommand("nodes", "List and manage nodes (GET /nodes)");
   nodes->footer(std::string(kNodesFooter) + "\n\n" + kFooter);

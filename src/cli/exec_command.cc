@@ -22,8 +22,7 @@ constexpr const char* kExecFooter =
     "prints its output once it ends: stdout to stdout, stderr to stderr, each cut at\n"
     "64 KiB (said on stderr). Exits with the command's exit code; 124 when it did not\n"
     "finish within --timeout (it was killed), 125 when the request failed (nothing\n"
-    "ran, or the outcome is unknown). Needs an operator token. Every exec is audited.\n"
-    "  zoneplane exec web -- sh -c 'id; cat /proc/self/status'";
+    "ran, or the outcome is unknown). Needs an operator token. Every exec is audited.";
 
 }  // namespace
 

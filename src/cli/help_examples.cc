@@ -36,6 +36,9 @@ const std::map<std::string, std::string>& examples() {
       {"logs",
        "  zoneplane logs job-7\n"
        "  zoneplane logs web-1 --follow --tail 100 --stream stderr --timestamps"},
+      {"exec",
+       "  zoneplane exec web-1 -- cat /etc/os-release\n"
+       "  zoneplane exec --timeout 60s web-1 -- sh -c 'id; ls -l /data'   # exits with its code"},
       {"nodes",
        "  zoneplane nodes\n"
        "  zoneplane nodes drain node-2"},

@@ -3,6 +3,9 @@
 // for C++20 coroutines. A LineReader is owned by one connection coroutine and
 // is not thread-safe; it must be used from the stream's executor only.
 
+// clang-format off
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
+// clang-format on
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -11,7 +14,6 @@
 #include <boost/asio/write.hpp>
 #include <functional>
 #include <string>
-#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 
 #include "common/status.h"
 #include "protocol/messages.h"

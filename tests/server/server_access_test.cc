@@ -25,6 +25,7 @@ using namespace std::chrono_literals;
 enum class Who { kPublic, kViewer, kOperator, kAdmin, kJoin };
 const std::map<std::string, std::set<Who>> kExpected = {
     {"GET /healthz", {Who::kPublic}},
+    {"GET /openapi.json", {Who::kPublic}},
     {"GET /workloads", {Who::kViewer, Who::kOperator, Who::kAdmin}},
     {"GET /workloads/{id}", {Who::kViewer, Who::kOperator, Who::kAdmin}},
     {"POST /workloads", {Who::kOperator, Who::kAdmin}},

@@ -37,7 +37,8 @@ void fillIdentity(T& m) {
   if constexpr (requires { m.time = std::string(); }) m.time = "2026-01-02T15:04:05.000000001Z";
   if constexpr (requires { m.stream = std::string(); }) m.stream = "stdout";
   if constexpr (requires { m.reason = std::string(); }) m.reason = "Completed";
-  if constexpr (requires { m.error = Error(); }) m.error = Error{Code::kNotFound, "no workload", ""};
+  if constexpr (requires { m.error = Error(); })
+    m.error = Error{Code::kNotFound, "no workload", ""};
 }
 
 api::WorkloadStatus fullStatus() {
@@ -92,7 +93,8 @@ std::vector<protocol::RequestBody> requestSamples() {
        out.emplace_back(std::in_place_index<I>, std::move(m));
      }()),
      ...);
-  }(std::make_index_sequence<std::variant_size_v<protocol::RequestBody>>{});
+  }
+  (std::make_index_sequence<std::variant_size_v<protocol::RequestBody>>{});
   out.emplace_back(protocol::Hello{"node-1", true});
   out.emplace_back(protocol::StartWorkload{fullSpec(), "3f2a-1"});
   out.emplace_back(protocol::RemoveWorkload{"web-1", 0, "3f2a-1"});
@@ -112,12 +114,14 @@ std::vector<protocol::ReplyBody> replySamples() {
        out.emplace_back(std::in_place_index<I>, std::move(m));
      }()),
      ...);
-  }(std::make_index_sequence<std::variant_size_v<protocol::ReplyBody>>{});
+  }
+  (std::make_index_sequence<std::variant_size_v<protocol::ReplyBody>>{});
   out.emplace_back(fullStatus());
   out.emplace_back(protocol::WorkloadList{{fullStatus(), fullStatus()}, "web-1"});
   out.emplace_back(protocol::WorkloadEvent{fullStatus()});
   out.emplace_back(protocol::LogLine{"2026-01-02T15:04:05Z", "stderr", std::string(10, 'x'), true});
-  out.emplace_back(protocol::ErrorReply{Error{Code::kInvalidArgument, "bad", "workload.image"}, "web-1"});
+  out.emplace_back(
+      protocol::ErrorReply{Error{Code::kInvalidArgument, "bad", "workload.image"}, "web-1"});
   api::NodeInfo node;
   node.node_id = "node-1";
   node.capacity = {4096, 4000};
@@ -151,9 +155,9 @@ int main() {
   int failures = 0;
   int n = 0;
   for (auto& body : requestSamples()) {
-    const protocol::Request request{n % 2 == 0 ? std::optional<std::string>("r-" + std::to_string(n))
-                                               : std::nullopt,
-                                    std::move(body)};
+    const protocol::Request request{
+        n % 2 == 0 ? std::optional<std::string>("r-" + std::to_string(n)) : std::nullopt,
+        std::move(body)};
     ++n;
     const std::string line = protocol::encodeRequest(request);
     if (auto decoded = protocol::decodeRequest(line); !decoded) {

@@ -17,8 +17,8 @@ namespace {
 namespace http = boost::beast::http;
 using nlohmann::json;
 
-const std::set<std::string> kMethods = {"get", "put", "post", "delete", "options", "head", "patch",
-                                        "trace"};
+const std::set<std::string> kMethods = {"get",     "put",  "post",  "delete",
+                                        "options", "head", "patch", "trace"};
 
 // Documented routes of this session's contracts (docs/api/openapi.json)
 // whose handlers are not part of this tree yet: allowed to be missing from

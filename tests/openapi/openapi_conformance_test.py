@@ -164,6 +164,25 @@ class Checker:
         except ValueError:
             return res.status, text
 
+    def call_oversized(self, method, pattern, target, token, expect=413):
+        """A request whose Content-Length is over the body limit, without its
+        body (the server answers from the header); checks the answer."""
+        key = f"{method} {pattern}"
+        if key in self.skipped:
+            return
+        with socket.create_connection(("127.0.0.1", self.port), timeout=60) as sock:
+            sock.sendall((f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {2 << 20}\r\n\r\n").encode())
+            res = http.client.HTTPResponse(sock, method=method)
+            res.begin()
+            text = res.read().decode()
+        self.seen.setdefault(key, set()).add(res.status)
+        if res.status != expect:
+            self.failures.add(f"{key} (oversized): expected {expect}, got {res.status}: {text[:300]}")
+        self.check(f"{key} (oversized)", method, pattern, res.status,
+                   res.getheader("Content-Type", ""), text)
+
     def wait(self, what, method, pattern, target, token, done, timeout=90):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -210,6 +229,7 @@ def exercise(c, node, image, admin, suffix):
     c.call("POST", "/tokens", token=admin, body={"name": "oa-x", "role": "boss"}, expect=422)
     c.call("POST", "/tokens", token=admin, body={"role": "viewer", "colour": "red"}, expect=400)
     c.call("POST", "/tokens", token=admin, body="{", expect=400)
+    c.call_oversized("POST", "/tokens", "/tokens", admin)
     c.call("POST", "/tokens", token=viewer, body={"role": "admin"}, expect=403)
     c.call("POST", "/tokens", token=admin, body={"name": "oa-revoke", "role": "viewer", "expires_in": "1h"}, expect=201)
     c.call("GET", "/tokens", token=admin, expect=200)
@@ -264,6 +284,8 @@ def exercise(c, node, image, admin, suffix):
     c.call("POST", "/workloads", token=operator, body={**spec, "id": f"oa-{suffix}-x", "memory_mb": 1}, expect=422)
     c.call("POST", "/workloads", token=operator, body={**spec, "colour": "red"}, expect=400)
     c.call("POST", "/workloads", token=viewer, body=spec, expect=403)
+    c.call_oversized("POST", "/workloads", "/workloads", operator)
+    c.call_oversized("POST", "/workloads/{id}/exec", f"/workloads/{wid}/exec", operator)
     pending = f"oa-{suffix}-huge"
     c.call("POST", "/workloads", token=operator,
            body={"id": pending, "image": image, "runtime_class": "native", "memory_mb": 1048576}, expect=201)

@@ -84,7 +84,7 @@ class Checker:
             if res.status == 404 and "no such path" in text:
                 self.skipped.add(key)
 
-    def media_for(self, responses_ref, response, content_type):
+    def media_for(self, response, content_type):
         content = response.get("content", {})
         if content_type in content:
             return content_type
@@ -94,7 +94,7 @@ class Checker:
                 return media
         return "*/*" if "*/*" in content else None
 
-    def check(self, name, method, pattern, status, content_type, body):
+    def check(self, name, method, pattern, status, content_type, body, headers=()):
         operation = self.doc["paths"].get(pattern, {}).get(method.lower())
         if operation is None:
             self.failures.add(f"{name}: {method} {pattern} is not documented")
@@ -109,7 +109,11 @@ class Checker:
         if "$ref" in response:
             base = response["$ref"]
             response = schema_tools.resolve(self.doc, base)
-        media = self.media_for(base, response, content_type)
+        sent = {key.lower() for key, _ in headers}
+        for header, spec in response.get("headers", {}).items():
+            if spec.get("required") and header.lower() not in sent:
+                self.failures.add(f"{name}: {status} without its required header {header}")
+        media = self.media_for(response, content_type)
         if media is None:
             self.failures.add(f"{name}: content type {content_type!r} is not documented for "
                               f"{status} ({sorted(response.get('content', {}))})")
@@ -158,7 +162,7 @@ class Checker:
         self.seen.setdefault(key, set()).add(res.status)
         if expect is not None and res.status not in (expect if isinstance(expect, tuple) else (expect,)):
             self.failures.add(f"{name}: expected {expect}, got {res.status}: {text[:300]}")
-        self.check(name, method, pattern, res.status, content_type, text)
+        self.check(name, method, pattern, res.status, content_type, text, res.getheaders())
         try:
             return res.status, json.loads(text)
         except ValueError:
@@ -181,7 +185,7 @@ class Checker:
         if res.status != expect:
             self.failures.add(f"{key} (oversized): expected {expect}, got {res.status}: {text[:300]}")
         self.check(f"{key} (oversized)", method, pattern, res.status,
-                   res.getheader("Content-Type", ""), text)
+                   res.getheader("Content-Type", ""), text, res.getheaders())
 
     def wait(self, what, method, pattern, target, token, done, timeout=90):
         deadline = time.monotonic() + timeout
@@ -391,10 +395,13 @@ def main(server_bin, agent_bin, openapi_path):
                                "--data-dir", server_dir], check=True, capture_output=True, text=True)
         admin = made.stdout.splitlines()[0].strip()
         agent_port = free_port()
-        agent, _ = start([agent_bin, "--node-id", node, "--listen", f"127.0.0.1:{agent_port}",
-                          "--data-dir", os.path.join(work, "agent"), "--insecure-plaintext",
-                          "--runtime-class", f"native=runc@{endpoint}"],
-                         "zoneplane-agent listening on ", os.path.join(work, "agent.log"))
+        agent_argv = [agent_bin, "--node-id", node, "--listen", f"127.0.0.1:{agent_port}",
+                      "--data-dir", os.path.join(work, "agent"), "--insecure-plaintext",
+                      "--runtime-class", f"native=runc@{endpoint}"]
+        # With the probe, node views carry a real verification (findings and all).
+        if os.environ.get("ZONEPLANE_PROBE_IMAGE"):
+            agent_argv += ["--probe-image", os.environ["ZONEPLANE_PROBE_IMAGE"]]
+        agent, _ = start(agent_argv, "zoneplane-agent listening on ", os.path.join(work, "agent.log"))
         processes.append(agent)
         config = os.path.join(work, "server.toml")
         with open(config, "w", encoding="utf-8") as f:

@@ -32,7 +32,7 @@ import time
 import schema_tools
 
 SKIP = 77
-PENDING = {"GET /metrics", "GET /ui", "GET /ui/{file}", "POST /workloads/{id}/exec"}
+PENDING = {"GET /metrics", "GET /ui", "GET /ui/", "GET /ui/{file}", "POST /workloads/{id}/exec"}
 
 
 class Failures(list):
@@ -222,6 +222,7 @@ def exercise(c, node, image, admin, suffix):
         c.failures.add("GET /openapi.json does not serve docs/api/openapi.json")
     c.call("GET", "/openapi.json", "/openapi.json?x=1", expect=400)
     c.call("GET", "/ui", expect=200)
+    c.call("GET", "/ui/", expect=200)
     c.call("GET", "/ui/{file}", "/ui/index.html", expect=200)
     c.call("GET", "/ui/{file}", "/ui/no-such-file.js", expect=404)
 

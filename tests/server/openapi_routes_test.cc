@@ -2,7 +2,7 @@
 // against the assembled Server's route table, both ways: every route the
 // router has is an operation of the document with the route's permission,
 // and every operation of the document is a route. What each route answers is
-// checked against the document by tests/openapi/openapi_conformance_test.py.
+// checked against the document by tests/schemas/openapi_conformance_test.py.
 
 #include <cctype>
 #include <map>

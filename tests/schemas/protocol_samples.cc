@@ -5,7 +5,7 @@
 // Every alternative gets a default-valued sample with its identifying fields
 // filled in, and some a sample with every optional field set too. Each
 // request must decode again (decodeRequest), each reply too (decodeReply):
-// exits 1 otherwise. tests/protocol/protocol_schema_test.py validates the
+// exits 1 otherwise. tests/schemas/protocol_schema_test.py validates the
 // lines against docs/protocol/agent-protocol.schema.json.
 
 #include <cstdio>

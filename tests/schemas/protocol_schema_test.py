@@ -11,12 +11,10 @@ Usage: protocol_schema_test.py SAMPLES_BINARY SCHEMA_FILE
 """
 
 import json
-import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "openapi"))
-import schema_tools  # noqa: E402
+import schema_tools
 
 # Schemas of message types this tree's code does not have yet (the session's
 # contracts): allowed to have no sample until the code arrives.

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "server/http/openapi_handler.h"
+#include "server/ui/ui_routes.h"
 #include "tls/tls_context.h"
 
 namespace zp::server {
@@ -101,6 +102,7 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
   join_handler_.addRoutes(router_);
   stats_handler_.addRoutes(router_);
   OpenApiHandler{}.addRoutes(router_);
+  ui::addRoutes(router_);
   router_.setAccessControl(&access_);
 }
 

@@ -8,8 +8,8 @@
 namespace zp {
 
 struct EmbeddedFile {
-  std::string_view name;  // base name, e.g. "openapi.json"
-  std::string_view data;  // the file's bytes, exactly
+  std::string_view name;     // base name, e.g. "openapi.json"
+  std::string_view content;  // the file's bytes, exactly
 };
 
 // The file of `files` named `name`, or nullptr.

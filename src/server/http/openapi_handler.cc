@@ -6,7 +6,7 @@ namespace zp::server {
 
 std::string_view openApiDocument() {
   const EmbeddedFile* file = findEmbedded(embedded::api_docs(), "openapi.json");
-  return file != nullptr ? file->data : std::string_view{};
+  return file != nullptr ? file->content : std::string_view{};
 }
 
 void OpenApiHandler::addRoutes(Router& router) {

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 
+#include "server/http/openapi_handler.h"
 #include "server/ui/ui_routes.h"
 #include "tls/tls_context.h"
 
@@ -100,6 +101,7 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
   access_handlers_.addRoutes(router_);
   join_handler_.addRoutes(router_);
   stats_handler_.addRoutes(router_);
+  OpenApiHandler{}.addRoutes(router_);
   ui::addRoutes(router_);
   router_.setAccessControl(&access_);
 }

@@ -1,18 +1,16 @@
 #pragma once
-// The web dashboard's files (index.html, app.js, ...), embedded into the
-// server at build time: src/server/ui/embed_assets.cmake writes their bytes
-// into a generated source (docs/architecture.md §7.1). Immutable, static
-// storage; safe to read from any thread.
+// The web dashboard's files (index.html, app.js, ...), compiled into the
+// server by zp_embed_files (cmake/EmbedFiles.cmake; docs/architecture.md
+// §7.1). Immutable, static storage; safe to read from any thread.
 
 #include <span>
-#include <string_view>
+
+#include "common/embedded_file.h"
 
 namespace zp::server::ui {
 
-struct Asset {
-  std::string_view name;     // the file name, e.g. "app.js" (no '/')
-  std::string_view content;  // the file's bytes
-};
+// name: the file name, e.g. "app.js" (no '/'); content: its bytes.
+using Asset = EmbeddedFile;
 
 // Every embedded file, index.html among them.
 std::span<const Asset> embeddedAssets();

@@ -158,7 +158,9 @@ TEST_F(ServerExecTest, InvalidBodiesAre400AndAudited) {
     auto res = exec("web", body);
     EXPECT_EQ(res.status, 400u) << body << ": " << res.body;
     EXPECT_EQ(res.json["error"]["code"], "InvalidArgument") << body;
-    if (!field.empty()) EXPECT_EQ(res.json["error"].value("field", ""), field) << body;
+    if (!field.empty()) {
+      EXPECT_EQ(res.json["error"].value("field", ""), field) << body;
+    }
   }
   EXPECT_TRUE(agent_->execs().empty());
   EXPECT_EQ(execAudit().size(), bad.size());

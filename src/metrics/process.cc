@@ -84,8 +84,8 @@ void addProcessMetrics(Registry& registry) {
                          sink.add({}, static_cast<double>(stat->rss_pages) * page);
                        }
                      });
-  registry.collected("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                     Type::kGauge, {}, [](SampleSink& sink) {
+  registry.collected("process_virtual_memory_bytes", "Virtual memory size in bytes.", Type::kGauge,
+                     {}, [](SampleSink& sink) {
                        if (auto stat = readProcStat()) {
                          sink.add({}, static_cast<double>(stat->vsize_bytes));
                        }
@@ -110,23 +110,22 @@ void addProcessMetrics(Registry& registry) {
                                         ? std::numeric_limits<double>::infinity()
                                         : static_cast<double>(limit.rlim_cur));
                      });
-  registry.collected("process_cpu_seconds_total", "Total user and system CPU time in seconds.",
-                     Type::kCounter, {}, [ticks](SampleSink& sink) {
-                       if (auto stat = readProcStat()) {
-                         sink.add({}, static_cast<double>(stat->utime_ticks + stat->stime_ticks) /
-                                          ticks);
-                       }
-                     });
-  registry.collected("process_start_time_seconds",
-                     "Start time of the process since the Unix epoch in seconds.", Type::kGauge,
-                     {}, [ticks](SampleSink& sink) {
-                       auto stat = readProcStat();
-                       auto text = readFile("/proc/stat");
-                       auto boot = text ? parseBootTime(*text) : std::nullopt;
-                       if (!stat || !boot) return;
-                       sink.add({}, static_cast<double>(*boot) +
-                                        static_cast<double>(stat->start_ticks) / ticks);
-                     });
+  registry.collected(
+      "process_cpu_seconds_total", "Total user and system CPU time in seconds.", Type::kCounter, {},
+      [ticks](SampleSink& sink) {
+        if (auto stat = readProcStat()) {
+          sink.add({}, static_cast<double>(stat->utime_ticks + stat->stime_ticks) / ticks);
+        }
+      });
+  registry.collected(
+      "process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.",
+      Type::kGauge, {}, [ticks](SampleSink& sink) {
+        auto stat = readProcStat();
+        auto text = readFile("/proc/stat");
+        auto boot = text ? parseBootTime(*text) : std::nullopt;
+        if (!stat || !boot) return;
+        sink.add({}, static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) / ticks);
+      });
   registry.collected("zoneplane_process_threads", "Threads of the process.", Type::kGauge, {},
                      [](SampleSink& sink) {
                        if (auto stat = readProcStat()) {

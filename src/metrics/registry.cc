@@ -56,8 +56,8 @@ Histogram::Histogram(std::shared_ptr<const std::vector<double>> bounds)
 void Histogram::observe(double value) {
   std::size_t bucket = bounds_->size();  // +Inf (and NaN)
   if (!std::isnan(value)) {
-    bucket = static_cast<std::size_t>(
-        std::lower_bound(bounds_->begin(), bounds_->end(), value) - bounds_->begin());
+    bucket = static_cast<std::size_t>(std::lower_bound(bounds_->begin(), bounds_->end(), value) -
+                                      bounds_->begin());
   }
   std::lock_guard lock(mutex_);
   ++counts_[bucket];

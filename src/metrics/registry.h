@@ -69,7 +69,7 @@ class Histogram {
   void observe(double value);
 
   struct Snapshot {
-    std::vector<double> bounds;           // without +Inf
+    std::vector<double> bounds;             // without +Inf
     std::vector<std::uint64_t> cumulative;  // per bound, then +Inf (== count)
     double sum = 0.0;
     std::uint64_t count = 0;
@@ -118,9 +118,8 @@ class FamilyBase {
   // Aborts unless `values` has one value per label name.
   void checkArity(std::size_t values) const;
   // One sample line: name+suffix{labels[,le="bound"]} value.
-  void writeLine(std::string& out, std::string_view suffix,
-                 const std::vector<std::string>& values, const std::string* le,
-                 double value) const;
+  void writeLine(std::string& out, std::string_view suffix, const std::vector<std::string>& values,
+                 const std::string* le, double value) const;
 
  private:
   std::string name_;

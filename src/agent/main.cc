@@ -179,10 +179,6 @@ int main(int argc, char** argv) {
     std::printf("zoneplane-agent listening on %s\n", where.c_str());
     std::fflush(stdout);
   };
-  options.on_metrics_listening = [](const std::string& where) {
-    std::printf("zoneplane-agent metrics on %s\n", where.c_str());
-    std::fflush(stdout);
-  };
   zp::agent::AgentDaemon daemon(config, **runtime, options);
   if (auto s = daemon.run(); !s) {
     spdlog::error("{}", s.error().message);

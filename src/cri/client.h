@@ -44,7 +44,7 @@ struct ClientOptions {
   // runtime request timeout is the same two minutes.
   std::chrono::milliseconds create_timeout{std::chrono::minutes(2)};
   // Empty: calls are not observed.
-  CallObserver observer;
+  CallObserver observer{};
 };
 
 // Per-call settings.

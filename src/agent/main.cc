@@ -15,8 +15,8 @@
 #include "agent/join.h"
 #include "agent/node_tls.h"
 #include "common/address.h"
+#include "common/build_info.h"
 #include "common/logging.h"
-#include "common/version.h"
 
 namespace {
 
@@ -33,8 +33,25 @@ std::optional<std::string> advertisedAddress(const zp::agent::AgentConfig& confi
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"zoneplane-agent: runs zoneplane workloads on this node through CRI runtimes"};
-  app.set_version_flag("--version", zp::kVersion);
+  CLI::App app{"zoneplane-agent: runs zoneplane workloads on this node through CRI runtimes",
+               "zoneplane-agent"};
+  app.set_version_flag("--version", zp::versionText("zoneplane-agent"));
+  app.footer(
+      "The config file gives the base (/etc/zoneplane/agent.toml in the package,\n"
+      "documented key by key); flags override it. Runs as root: it talks to the CRI\n"
+      "runtimes' sockets and makes the pods' cgroups.\n"
+      "\n"
+      "EXAMPLES:\n"
+      "  Join a cluster once (writes DATA_DIR/tls/), then serve:\n"
+      "    zoneplane-agent --config /etc/zoneplane/agent.toml --node-id node-1 \\\n"
+      "      --join https://zoneplane.example.com:7700 --join-token-file /root/join-token \\\n"
+      "      --advertise 10.0.0.21:9000\n"
+      "  Development on loopback, without TLS, with containerd + runc:\n"
+      "    zoneplane-agent --node-id node-1 --listen 127.0.0.1:9000 --insecure-plaintext \\\n"
+      "      --runtime-class native=runc@unix:///run/containerd/containerd.sock\n"
+      "\n"
+      "Exits 0 after SIGINT or SIGTERM, 1 on a failed join or run, 2 on a bad\n"
+      "configuration.");
   std::string config_path, node_id, listen, data_dir, log_level;
   std::string tls_cert, tls_key, tls_ca, join_url, join_token, join_token_file, advertise;
   std::string probe_image;

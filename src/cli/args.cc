@@ -8,10 +8,12 @@
 #include <utility>
 
 #include "api/validate.h"
+#include "cli/completion.h"
 #include "cli/exit_codes.h"
+#include "cli/help_examples.h"
 #include "cli/server_url.h"
+#include "common/build_info.h"
 #include "common/time.h"
-#include "common/version.h"
 
 namespace zp::cli {
 namespace {
@@ -162,15 +164,17 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return "error: " + std::string(e.what()) + "\nRun with --help for more information.\n";
   });
-  app.set_version_flag("--version", std::string("zoneplane ") + kVersion);
+  app.set_version_flag("--version", versionText("zoneplane"));
   auto* server_opt =
       app.add_option("--server", v.server, "Server URL (https://host[:port][/prefix])");
   auto* token_opt = app.add_option(
       "--token", v.token, "API token (visible to other users in `ps`: prefer the config file)");
   auto* ca_cert_opt =
-      app.add_option("--ca-cert", v.ca_cert, "CA certificate (PEM) the server's must chain to");
+      app.add_option("--ca-cert", v.ca_cert, "CA certificate (PEM) the server's must chain to")
+          ->type_name("FILE");
   auto* config_opt =
-      app.add_option("--config", v.config, "Config file (default ~/.config/zoneplane/config.toml)");
+      app.add_option("--config", v.config, "Config file (default ~/.config/zoneplane/config.toml)")
+          ->type_name("FILE");
   app.add_option("-o,--output", v.output, "Output format: table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
@@ -210,7 +214,8 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
 
   auto* apply = app.add_subcommand("apply", "Create a workload from a JSON file (POST /workloads)");
   apply->add_option("-f,--file", v.apply.file, "WorkloadSpec JSON file, or - for stdin")
-      ->required();
+      ->required()
+      ->type_name("FILE");
 
   auto* get =
       app.add_subcommand("get", "Show one workload (GET /workloads/ID), or watch workloads");
@@ -331,6 +336,10 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   auto* limit_opt = audit->add_option("--limit", v.audit_limit, "At most N entries (1 to 1000)")
                         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
 
+  std::string completion_shell;
+  auto* completion = addCompletionCommand(app, completion_shell);
+  addHelpExamples(app);
+
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
     app.parse(reversed);
@@ -338,6 +347,10 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
     std::ostringstream out, err;
     int code = app.exit(e, out, err);
     return EarlyExit{code == 0 ? kExitOk : kExitUsage, out.str(), err.str()};
+  }
+  if (completion->parsed()) {
+    const Shell shell = completion_shell == "zsh" ? Shell::kZsh : Shell::kBash;
+    return EarlyExit{kExitOk, completionScript(app, "zoneplane", shell), ""};
   }
 
   Invocation inv;

@@ -30,7 +30,12 @@ std::string_view probeUsage() {
          "       zoneplane-probe --version\n"
          "Prints one JSON report of what this process can see of its isolation.\n"
          "  --connect HOST:PORT      try a TCP connect (numeric IPv4, or [IPv6]; at most 16)\n"
-         "  --connect-timeout-ms N   per connect, 1-5000 (default 1000)\n";
+         "  --connect-timeout-ms N   per connect, 1-5000 (default 1000)\n"
+         "The agent runs it as the image of every runtime class (docs/architecture.md\n"
+         "section 10); on a host it reports the host's view.\n"
+         "EXAMPLES:\n"
+         "  zoneplane-probe\n"
+         "  zoneplane-probe --connect 10.0.0.10:7443 --connect [fd00::1]:9000\n";
 }
 
 Result<ProbeArgs> parseProbeArgs(std::span<const std::string_view> args) {

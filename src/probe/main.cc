@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/version.h"
+#include "common/build_info.h"
 #include "probe/args.h"
 #include "probe/collect.h"
 #include "probe/report_json.h"
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   }
   if (parsed->help) return writeAll(STDOUT_FILENO, zp::probe::probeUsage()) ? 0 : 1;
   if (parsed->version) {
-    return writeAll(STDOUT_FILENO, std::string("zoneplane-probe ") + zp::kVersion + "\n") ? 0 : 1;
+    return writeAll(STDOUT_FILENO, zp::versionText("zoneplane-probe") + "\n") ? 0 : 1;
   }
   std::string line = zp::probe::encodeReport(zp::probe::collectReport(parsed->options));
   line.push_back('\n');

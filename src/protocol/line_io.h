@@ -3,8 +3,6 @@
 // for C++20 coroutines. A LineReader is owned by one connection coroutine and
 // is not thread-safe; it must be used from the stream's executor only.
 
-#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
-
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -13,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <functional>
 #include <string>
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 
 #include "common/status.h"
 #include "protocol/messages.h"
@@ -98,21 +97,24 @@ class LineReader {
         settle();
         co_return last;
       }
-      // One more byte than a line may have tells an overlong line apart.
-      const std::size_t room = std::min<std::size_t>(kReadChunk, max_line_ + 1 - buffer_.size());
       const std::size_t old_size = buffer_.size();
-      buffer_.resize(old_size + room);
+      const std::size_t room = readRoom();
+      // Not zero-filled: the read overwrites what it returns and the rest
+      // is cut off below (a 64 KiB fill per read was most of the cost of a
+      // small line on a busy server).
+      buffer_.resize_and_overwrite(old_size + room, [](char*, std::size_t n) { return n; });
       boost::system::error_code ec;
-      const std::size_t n = co_await stream_.async_read_some(
-          asio::buffer(buffer_.data() + old_size, room), asio::redirect_error(asio::use_awaitable, ec));
+      const std::size_t n =
+          co_await stream_.async_read_some(asio::buffer(buffer_.data() + old_size, room),
+                                           asio::redirect_error(asio::use_awaitable, ec));
       buffer_.resize(old_size + n);
       if (n > 0) {
         if (on_read_) on_read_(n);
         if (budget_ != nullptr) {
           if (!budget_->take(n)) {
-            co_return fail(Code::kResourceExhausted,
-                           "the buffers for unread lines are full (" +
-                               std::to_string(budget_->limit()) + " bytes in all)");
+            co_return fail(Code::kResourceExhausted, "the buffers for unread lines are full (" +
+                                                         std::to_string(budget_->limit()) +
+                                                         " bytes in all)");
           }
           charged_ += n;
         }
@@ -129,7 +131,18 @@ class LineReader {
   }
 
  private:
+  static constexpr std::size_t kMinChunk = 4 * 1024;
   static constexpr std::size_t kReadChunk = 64 * 1024;
+
+  // How much the next read may take: the room the buffer already has, at
+  // least kMinChunk and at most kReadChunk, so an idle connection holds a
+  // small buffer and a long line is read in large pieces. One more byte than
+  // a line may have tells an overlong line apart.
+  std::size_t readRoom() const {
+    const std::size_t spare = buffer_.capacity() - buffer_.size();
+    const std::size_t room = std::clamp(spare, kMinChunk, kReadChunk);
+    return std::min(room, max_line_ + 1 - buffer_.size());
+  }
 
   // After lines were taken out: gives back to the budget what the buffer no
   // longer holds, and the memory of a long line once it is gone.
@@ -144,9 +157,9 @@ class LineReader {
   std::size_t max_line_;
   BufferBudget* budget_;
   std::function<void(std::size_t)> on_read_;
-  std::string buffer_;        // bytes read past the last returned line
-  std::size_t scanned_ = 0;   // buffer_[0, scanned_) holds no '\n'
-  std::size_t charged_ = 0;   // bytes taken from budget_
+  std::string buffer_;       // bytes read past the last returned line
+  std::size_t scanned_ = 0;  // buffer_[0, scanned_) holds no '\n'
+  std::size_t charged_ = 0;  // bytes taken from budget_
   bool eof_ = false;
 };
 
@@ -156,7 +169,8 @@ boost::asio::awaitable<Status> writeLine(Stream& stream, std::string line) {
   namespace asio = boost::asio;
   line.push_back('\n');
   boost::system::error_code ec;
-  co_await asio::async_write(stream, asio::buffer(line), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(stream, asio::buffer(line),
+                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return fail(Code::kUnavailable, ec.message());
   co_return ok();
 }

@@ -1,7 +1,7 @@
 #include "server/admin_commands.h"
 
+#include "common/build_info.h"
 #include "common/logging.h"
-#include "common/version.h"
 
 namespace zp::server {
 
@@ -14,7 +14,7 @@ int runAdminCommand(int argc, char** argv) {
   // logging goes to stderr, warnings and errors only.
   (void)setupLogging("warn");
   CLI::App app{"zoneplane-server: cluster CA, certificates and tokens"};
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", versionText("zoneplane-server"));
   app.require_subcommand(1);
   int exit_code = 0;
   addPkiCommands(app, exit_code);

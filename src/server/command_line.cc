@@ -3,11 +3,39 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "common/build_info.h"
+
 namespace zp::server {
+namespace {
+
+constexpr const char* kFooter =
+    "The config file gives the base (/etc/zoneplane/server.toml in the package,\n"
+    "documented key by key); flags override it. Offline subcommands, run instead\n"
+    "of the server (each has its own --help):\n"
+    "  zoneplane-server ca init       make the cluster CA under DATA_DIR/pki\n"
+    "  zoneplane-server certs issue   issue the server's, a node's or a client's certificate\n"
+    "  zoneplane-server tokens create make an API or join token\n"
+    "\n"
+    "EXAMPLES:\n"
+    "  First start: the CA, the server certificate, an admin token, then the server\n"
+    "    zoneplane-server ca init --data-dir /var/lib/zoneplane/server\n"
+    "    zoneplane-server certs issue --server --dns zoneplane.example.com\n"
+    "    zoneplane-server tokens create --name admin --role admin\n"
+    "    zoneplane-server --config /etc/zoneplane/server.toml\n"
+    "  Development on loopback, without TLS, with one agent:\n"
+    "    zoneplane-server --listen 127.0.0.1:7700 --data-dir /tmp/zp --insecure-http \\\n"
+    "      --insecure-plaintext --node node-1=127.0.0.1:9000\n"
+    "\n"
+    "Exits 0 after SIGINT or SIGTERM, 1 when it cannot start.";
+
+}  // namespace
 
 std::variant<CommandLine, int> parseCommandLine(int argc, char** argv) {
   CommandLine flags;
-  CLI::App app{"zoneplane-server: the zoneplane control plane (REST API, scheduler, store)"};
+  CLI::App app{"zoneplane-server: the zoneplane control plane (REST API, scheduler, store)",
+               "zoneplane-server"};
+  app.set_version_flag("--version", versionText("zoneplane-server"));
+  app.footer(kFooter);
   std::string config_file, listen, data_dir, database, log_level, tls_cert, tls_key, tls_ca;
   app.add_option("--config", config_file, "TOML config file");
   app.add_option("--listen", listen, "HOST:PORT to serve the API on (default 127.0.0.1:7700)");

@@ -9,7 +9,9 @@
 #include <filesystem>
 
 #include "metrics/process.h"
+#include "server/http/openapi_handler.h"
 #include "server/server_metrics.h"
+#include "server/ui/ui_routes.h"
 #include "tls/tls_context.h"
 
 namespace zp::server {
@@ -106,6 +108,8 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
   join_handler_.addRoutes(router_);
   stats_handler_.addRoutes(router_);
   metrics_handler_.addRoutes(router_);
+  OpenApiHandler{}.addRoutes(router_);
+  ui::addRoutes(router_);
   router_.setAccessControl(&access_);
   router_.setObserver(&http_metrics_);
   addServerCollectors(metrics_, service_, registry_, [this] {

@@ -65,6 +65,27 @@ TEST(LineIoTest, LineAtTheLimitIsAccepted) {
   EXPECT_EQ(lines[0]->size(), 100u);
 }
 
+// Reads start small and grow with what a line needs: lines far longer than
+// one read, and short ones after them, come back whole and in order.
+TEST(LineIoTest, LongAndShortLinesAcrossManyReads) {
+  std::vector<std::string> sent;
+  std::string payload;
+  for (const std::size_t size : {3u, 5'000u, 300'000u, 1u, 70'000u, 0u, 12u}) {
+    std::string line;
+    for (std::size_t i = 0; i < size; ++i)
+      line.push_back(static_cast<char>('a' + (i * 7 + size) % 26));
+    sent.push_back(line);
+    payload += line + "\n";
+  }
+  auto lines = readAll(payload, 400'000);
+  ASSERT_EQ(lines.size(), sent.size() + 1);
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    ASSERT_TRUE(lines[i]) << i;
+    EXPECT_EQ(*lines[i], sent[i]) << i;
+  }
+  EXPECT_EQ(lines.back().error().code, Code::kUnavailable);
+}
+
 TEST(LineIoTest, OverlongLineIsAnError) {
   auto lines = readAll(std::string(101, 'x') + "\n", 100);
   ASSERT_EQ(lines.size(), 1u);
@@ -75,12 +96,13 @@ TEST(LineIoTest, TheBudgetHoldsWhatIsBufferedAndIsGivenBack) {
   BufferBudget budget(1000);
   std::vector<std::size_t> charged;
   std::size_t bytes_read = 0;
-  auto lines = readAll("one\ntwo\nthree", 100, &budget,
-                       [&](const LineReader<tcp::socket>& reader) {
-                         EXPECT_EQ(budget.used(), reader.buffered());
-                         charged.push_back(budget.used());
-                       },
-                       &bytes_read);
+  auto lines = readAll(
+      "one\ntwo\nthree", 100, &budget,
+      [&](const LineReader<tcp::socket>& reader) {
+        EXPECT_EQ(budget.used(), reader.buffered());
+        charged.push_back(budget.used());
+      },
+      &bytes_read);
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(*lines[2], "three");
   EXPECT_EQ(charged.back(), 0u);  // after the last line nothing is buffered

@@ -19,7 +19,7 @@ std::optional<Role> parseRole(std::string_view name);
 
 // What a route requires.
 enum class Permission {
-  kPublic,           // no token at all: GET /healthz
+  kPublic,           // no token at all: GET /healthz, GET /openapi.json
   kAuthenticated,    // any valid API token (not a join token): paths no route matches (400/404/405)
   kRead,             // GET/HEAD of workloads, nodes, trust levels, /stats
   kReadLogs,         // GET /workloads/{id}/logs

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "agent/agent_metrics.h"
 #include "agent/isolation/isolation_monitor.h"
 #include "agent/isolation/probe_runner.h"
 #include "agent/protocol_server.h"
@@ -19,6 +20,7 @@
 #include "agent/workload_manager.h"
 #include "common/address.h"
 #include "common/version.h"
+#include "metrics/metrics_listener.h"
 
 namespace zp::agent {
 
@@ -84,6 +86,10 @@ AgentDaemon::AgentDaemon(AgentConfig config, Runtime& runtime, DaemonOptions opt
   exec_ = std::make_unique<ExecRunner>(*manager_, runtime_);
   handler_ = std::make_unique<RequestHandler>(*manager_, control_->get_executor(), LogOptions{},
                                               isolation_.get(), exec_.get());
+  if (options_.metrics == nullptr) own_metrics_ = std::make_unique<AgentMetrics>();
+  metrics_ = options_.metrics != nullptr ? options_.metrics : own_metrics_.get();
+  metrics_->watchWorkloads(*manager_);
+  handler_->setObserver(metrics_->requestObserver());
   ServerLimits limits;
   limits.handshake_timeout = std::chrono::milliseconds(config_.handshake_timeout_ms);
   limits.idle_timeout = std::chrono::seconds(config_.idle_timeout_seconds);
@@ -140,6 +146,19 @@ Status AgentDaemon::run() {
     }
     spdlog::warn("runtime not ready ({}); retrying", recovered.error().message);
     std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+
+  // The metrics listener: a failure to bind is logged, not fatal (the
+  // node's workloads do not depend on it).
+  metrics::MetricsListener metrics_listener(io_.get_executor(), metrics_->registry());
+  if (auto endpoint = metricsEndpoint(config_); endpoint && *endpoint) {
+    if (auto listening = metrics_listener.listen(**endpoint); listening) {
+      const std::string at = formatEndpoint(*listening);
+      spdlog::info("metrics on http://{}/metrics", at);
+      if (options_.on_metrics_listening) options_.on_metrics_listening(at);
+    } else {
+      spdlog::error("{}; the agent runs without it", listening.error().message);
+    }
   }
 
   auto& server = *server_;
@@ -209,6 +228,7 @@ Status AgentDaemon::run() {
   for (int handlers = 0; handlers < 10'000 && io_.poll_one() > 0; ++handlers) {
   }
   server.stop();
+  metrics_listener.stop();
   tick.cancel();
   signals.cancel();
   // Cancel what waits (pulls, grace periods, the runtime), let operations

@@ -36,6 +36,7 @@ class ExecRunner;
 class ProtocolServer;
 class ProbeRunner;
 class IsolationMonitor;
+class AgentMetrics;
 
 struct DaemonOptions {
   std::chrono::seconds runtime_wait{30};  // how long to retry reaching the runtime at start
@@ -44,6 +45,13 @@ struct DaemonOptions {
   bool handle_signals = true;
   // Called once listening, with the bound "host:port".
   std::function<void(const std::string&)> on_listening;
+  // Called once the metrics listener (config metrics_listen) listens, with
+  // the bound "host:port", before on_listening.
+  std::function<void(const std::string&)> on_metrics_listening;
+  // The agent's metrics (the runtime's CRI clients count into it too:
+  // AgentMetrics::criObserver). Null: the daemon makes its own, without
+  // the CRI metrics. Must outlive the daemon.
+  AgentMetrics* metrics = nullptr;
   // The protocol port's TLS context (loadNodeTls()); required unless the
   // config says insecure_plaintext, and then not allowed.
   std::shared_ptr<boost::asio::ssl::context> tls;
@@ -81,6 +89,8 @@ class AgentDaemon {
   // the manager's work (joined before any member is destroyed).
   std::unique_ptr<RequestHandler> handler_;
   std::unique_ptr<ProtocolServer> server_;
+  std::unique_ptr<AgentMetrics> own_metrics_;  // when options_.metrics is null
+  AgentMetrics* metrics_ = nullptr;
   std::atomic<bool> stop_requested_{false};
 };
 

@@ -217,10 +217,13 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
   AgentConfig config;
   for (const auto& [key_key, node] : root) {
     const std::string key(key_key.str());
-    if (key == "node_id" || key == "data_dir" || key == "log_level" || key == "listen") {
+    if (key == "node_id" || key == "data_dir" || key == "log_level" || key == "listen" ||
+        key == "metrics_listen") {
       const auto* text = node.as_string();
       if (text == nullptr) return fail(wrongType(origin, key, "a string").error());
       if (key == "node_id") config.node_id = text->get();
+      // metrics_listen is checked by validateConfig.
+      if (key == "metrics_listen") config.metrics_listen = text->get();
       if (key == "data_dir") config.data_dir = text->get();
       if (key == "log_level") config.log_level = text->get();
       if (key == "listen") {
@@ -378,6 +381,7 @@ Status validateConfig(const AgentConfig& config) {
     return s;
   }
   if (auto s = validateProbe(config.probe); !s) return s;
+  if (auto metrics = metricsEndpoint(config); !metrics) return fail(metrics.error());
   if (config.data_dir.empty() || config.data_dir.front() != '/') {
     return fail(Code::kInvalidArgument, "data_dir must be an absolute path", "data_dir");
   }
@@ -402,6 +406,20 @@ tls::TlsFiles tlsFiles(const AgentConfig& config) {
   return {config.tls.cert.empty() ? (dir / "node.crt").string() : config.tls.cert,
           config.tls.key.empty() ? (dir / "node.key").string() : config.tls.key,
           config.tls.ca.empty() ? (dir / "ca.crt").string() : config.tls.ca};
+}
+
+Result<std::optional<boost::asio::ip::tcp::endpoint>> metricsEndpoint(const AgentConfig& config) {
+  if (config.metrics_listen.empty()) return std::optional<boost::asio::ip::tcp::endpoint>();
+  const std::string where = "metrics_listen \"" + config.metrics_listen.substr(0, 100) + "\": ";
+  auto address = parseHostPort(config.metrics_listen, "metrics_listen");
+  if (!address) {
+    return fail(Code::kInvalidArgument, where + address.error().message, "metrics_listen");
+  }
+  auto endpoint = listenEndpoint(*address, "metrics_listen");
+  if (!endpoint) {
+    return fail(Code::kInvalidArgument, where + endpoint.error().message, "metrics_listen");
+  }
+  return std::optional<boost::asio::ip::tcp::endpoint>(*endpoint);
 }
 
 api::Resources effectiveCapacity(const AgentConfig& config) {

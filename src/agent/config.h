@@ -1,6 +1,7 @@
 #pragma once
 // Agent configuration: a TOML file (docs/architecture.md §4) overridden by flags.
 
+#include <boost/asio/ip/tcp.hpp>
 #include <map>
 #include <optional>
 #include <string>
@@ -117,6 +118,10 @@ struct AgentConfig {
   std::int64_t restart_backoff_initial_ms = kDefaultRestartBackoffInitialMs;
   std::int64_t restart_backoff_max_seconds = kDefaultRestartBackoffMaxSeconds;
   ProbeConfig probe;
+  // Where GET /metrics is served, plain HTTP (docs/architecture.md §7
+  // "Metrics"): "HOST:PORT" with an IP literal or "localhost" (port 0: any
+  // free port); "" = no metrics listener. Loopback by default.
+  std::string metrics_listen = "127.0.0.1:9464";
 };
 
 // Parses a TOML document. Unknown keys are errors naming the key.
@@ -140,6 +145,10 @@ Status validateConfig(const AgentConfig& config);
 
 // The TLS files with defaults filled in: <data_dir>/tls/node.crt, node.key, ca.crt.
 tls::TlsFiles tlsFiles(const AgentConfig& config);
+
+// The metrics listener's endpoint: nullopt when metrics_listen is "";
+// kInvalidArgument (field "metrics_listen") when it is no HOST:PORT.
+Result<std::optional<boost::asio::ip::tcp::endpoint>> metricsEndpoint(const AgentConfig& config);
 
 // Capacity with machine defaults filled in.
 api::Resources effectiveCapacity(const AgentConfig& config);

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "agent/agent_daemon.h"
+#include "agent/agent_metrics.h"
 #include "agent/config.h"
 #include "agent/cri_runtime.h"
 #include "agent/join.h"
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
   app.add_option("--probe-image", probe_image,
                  "the zoneplane-probe image run in every runtime class to verify its isolation "
                  "(config [probe] image; without one every class stays unverified)");
+  std::optional<std::string> metrics_listen;
+  app.add_option("--metrics-listen", metrics_listen,
+                 "HOST:PORT of the plain-HTTP GET /metrics listener (default 127.0.0.1:9464; "
+                 "\"\" disables it)");
   CLI11_PARSE(app, argc, argv);
 
   zp::agent::AgentConfig config;
@@ -134,6 +139,7 @@ int main(int argc, char** argv) {
   if (restart_backoff_initial_ms) config.restart_backoff_initial_ms = *restart_backoff_initial_ms;
   if (restart_backoff_max_seconds) config.restart_backoff_max_seconds = *restart_backoff_max_seconds;
   if (!probe_image.empty()) config.probe.image = probe_image;
+  if (metrics_listen) config.metrics_listen = *metrics_listen;
   apply(zp::agent::validateConfig(config));
   apply(zp::setupLogging(config.log_level));
   if (join_url.empty() && (!join_token.empty() || !join_token_file.empty() || !advertise.empty())) {
@@ -176,7 +182,11 @@ int main(int argc, char** argv) {
     options.tls = std::move(*tls);
   }
 
-  auto runtime = zp::agent::CriRuntime::create(config);
+  zp::agent::AgentMetrics metrics;
+  options.metrics = &metrics;
+  zp::cri::ClientOptions cri_options;
+  cri_options.observer = metrics.criObserver();
+  auto runtime = zp::agent::CriRuntime::create(config, cri_options);
   if (!runtime) {
     std::cerr << "zoneplane-agent: " << runtime.error().message << "\n";
     return 2;

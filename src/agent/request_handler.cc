@@ -50,6 +50,8 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
                                                         ReplyStream& stream) {
   protocol::Reply reply{request.req, protocol::ReplyBody{}};
   auto& body = request.body;
+  const std::string_view method = protocol::typeName(body);
+  const auto started = std::chrono::steady_clock::now();
   if (auto* m = std::get_if<protocol::Hello>(&body)) {
     // The connection answers Hello itself; this keeps the answer the same
     // should one arrive here.
@@ -95,6 +97,10 @@ asio::awaitable<protocol::Reply> RequestHandler::handle(protocol::Request reques
       auto running = exec_->run(std::move(*m));
       reply.body = co_await std::move(running);
     }
+  }
+  if (observer_) {
+    observer_(method, std::chrono::steady_clock::now() - started,
+              std::holds_alternative<protocol::ErrorReply>(reply.body));
   }
   co_return reply;
 }

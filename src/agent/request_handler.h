@@ -11,6 +11,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <functional>
+#include <string_view>
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 
 #include <boost/asio/awaitable.hpp>
@@ -66,6 +68,13 @@ class RequestHandler {
   // replies to `stream` (docs/architecture.md §3), then ends with LogEnd.
   boost::asio::awaitable<protocol::Reply> handle(protocol::Request request, ReplyStream& stream);
 
+  // Sees every request handle() answered, for the metrics: its type
+  // ("StartWorkload", ...), how long it took and whether the reply is an
+  // Error. Runs on the network executor; must not block. Set before serving.
+  using Observer = std::function<void(std::string_view method,
+                                      std::chrono::steady_clock::duration elapsed, bool error)>;
+  void setObserver(Observer observer) { observer_ = std::move(observer); }
+
  private:
   // Streams the log of `request.id` to `stream`; the LogEnd (or Error) reply.
   boost::asio::awaitable<protocol::ReplyBody> logs(protocol::Logs request,
@@ -84,6 +93,7 @@ class RequestHandler {
   LogOptions logs_;
   IsolationMonitor* isolation_;
   ExecRunner* exec_;
+  Observer observer_;
 };
 
 }  // namespace zp::agent

@@ -41,13 +41,25 @@ void prepare(grpc::ClientContext& context, Deadline deadline) {
 }
 
 // One blocking unary call with a deadline `timeout` from now.
+// Tells `observer` (if set) how a call of `rpc` begun at `started` ended.
+void observe(const CallObserver& observer, std::string_view rpc,
+             std::chrono::steady_clock::time_point started, const grpc::Status& status) {
+  if (!observer) return;
+  std::optional<Code> error;
+  if (!status.ok()) error = errorFromGrpc(rpc, status).code;
+  observer(rpc, std::chrono::steady_clock::now() - started, error);
+}
+
 template <typename Stub, typename Request, typename Response>
-Result<Response> invoke(std::string_view rpc, Stub& stub, Method<Stub, Request, Response> method,
-                        const Request& request, Deadline deadline) {
+Result<Response> invoke(const CallObserver& observer, std::string_view rpc, Stub& stub,
+                        Method<Stub, Request, Response> method, const Request& request,
+                        Deadline deadline) {
   grpc::ClientContext context;
   prepare(context, deadline);
   Response response;
+  const auto started = std::chrono::steady_clock::now();
   grpc::Status status = (stub.*method)(&context, request, &response);
+  observe(observer, rpc, started, status);
   if (!status.ok()) return fail(errorFromGrpc(rpc, status));
   return response;
 }
@@ -74,14 +86,17 @@ class AsyncCall final : public PendingCall {
 // on_done)` is the stub's async() method bound to its object. `done` gets the
 // response or the mapped error.
 template <typename Request, typename Response, typename Start>
-std::shared_ptr<PendingCall> invokeAsync(std::string_view rpc, Request request, Deadline deadline,
-                                         Start start,
+std::shared_ptr<PendingCall> invokeAsync(const CallObserver& observer, std::string_view rpc,
+                                         Request request, Deadline deadline, Start start,
                                          std::function<void(Result<Response>)> done) {
   auto call = std::make_shared<AsyncCall<Request, Response>>();
   call->request = std::move(request);
   prepare(call->context, deadline);
+  const auto started = std::chrono::steady_clock::now();
   start(&call->context, &call->request, &call->response,
-        [call, rpc = std::string(rpc), done = std::move(done)](grpc::Status status) {
+        [call, rpc = std::string(rpc), done = std::move(done), observer,
+         started](grpc::Status status) {
+          observe(observer, rpc, started, status);
           if (status.ok()) {
             done(std::move(call->response));
           } else {
@@ -169,7 +184,8 @@ v1::ExecSyncRequest execRequest(std::string_view container_id, const std::vector
 Result<v1::VersionResponse> Client::version(CallOptions call) const {
   v1::VersionRequest request;
   request.set_version(kCriApiVersion);
-  return invoke("Version", *runtime_, &v1::RuntimeService::StubInterface::Version, request,
+  return invoke(options_.observer, "Version", *runtime_,
+                &v1::RuntimeService::StubInterface::Version, request,
                 Deadline{deadlineFor(call), call.wait_for_ready});
 }
 
@@ -177,8 +193,8 @@ Status Client::ping(CallOptions call) const { return dropValue(version(call)); }
 
 Result<v1::StatusResponse> Client::runtimeStatus(CallOptions call) const {
   v1::StatusRequest request;
-  return invoke("Status", *runtime_, &v1::RuntimeService::StubInterface::Status, request,
-                Deadline{deadlineFor(call), call.wait_for_ready});
+  return invoke(options_.observer, "Status", *runtime_, &v1::RuntimeService::StubInterface::Status,
+                request, Deadline{deadlineFor(call), call.wait_for_ready});
 }
 
 Result<std::string> Client::runPodSandbox(const v1::PodSandboxConfig& config,
@@ -187,9 +203,9 @@ Result<std::string> Client::runPodSandbox(const v1::PodSandboxConfig& config,
   v1::RunPodSandboxRequest request;
   *request.mutable_config() = config;
   request.set_runtime_handler(std::string(runtime_handler));
-  auto response =
-      invoke("RunPodSandbox", *runtime_, &v1::RuntimeService::StubInterface::RunPodSandbox, request,
-             Deadline{createDeadlineFor(call), call.wait_for_ready});
+  auto response = invoke(options_.observer, "RunPodSandbox", *runtime_,
+                         &v1::RuntimeService::StubInterface::RunPodSandbox, request,
+                         Deadline{createDeadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   return std::move(*response->mutable_pod_sandbox_id());
 }
@@ -197,7 +213,7 @@ Result<std::string> Client::runPodSandbox(const v1::PodSandboxConfig& config,
 Status Client::stopPodSandbox(std::string_view pod_sandbox_id, CallOptions call) const {
   v1::StopPodSandboxRequest request;
   request.set_pod_sandbox_id(std::string(pod_sandbox_id));
-  return dropValue(invoke("StopPodSandbox", *runtime_,
+  return dropValue(invoke(options_.observer, "StopPodSandbox", *runtime_,
                           &v1::RuntimeService::StubInterface::StopPodSandbox, request,
                           Deadline{deadlineFor(call), call.wait_for_ready}));
 }
@@ -205,7 +221,7 @@ Status Client::stopPodSandbox(std::string_view pod_sandbox_id, CallOptions call)
 Status Client::removePodSandbox(std::string_view pod_sandbox_id, CallOptions call) const {
   v1::RemovePodSandboxRequest request;
   request.set_pod_sandbox_id(std::string(pod_sandbox_id));
-  return dropValue(invoke("RemovePodSandbox", *runtime_,
+  return dropValue(invoke(options_.observer, "RemovePodSandbox", *runtime_,
                           &v1::RuntimeService::StubInterface::RemovePodSandbox, request,
                           Deadline{deadlineFor(call), call.wait_for_ready}));
 }
@@ -214,17 +230,18 @@ Result<v1::PodSandboxStatusResponse> Client::podSandboxStatus(std::string_view p
                                                               CallOptions call) const {
   v1::PodSandboxStatusRequest request;
   request.set_pod_sandbox_id(std::string(pod_sandbox_id));
-  return invoke("PodSandboxStatus", *runtime_, &v1::RuntimeService::StubInterface::PodSandboxStatus,
-                request, Deadline{deadlineFor(call), call.wait_for_ready});
+  return invoke(options_.observer, "PodSandboxStatus", *runtime_,
+                &v1::RuntimeService::StubInterface::PodSandboxStatus, request,
+                Deadline{deadlineFor(call), call.wait_for_ready});
 }
 
 Result<std::vector<v1::PodSandbox>> Client::listPodSandbox(const v1::PodSandboxFilter& filter,
                                                            CallOptions call) const {
   v1::ListPodSandboxRequest request;
   *request.mutable_filter() = filter;
-  auto response =
-      invoke("ListPodSandbox", *runtime_, &v1::RuntimeService::StubInterface::ListPodSandbox,
-             request, Deadline{deadlineFor(call), call.wait_for_ready});
+  auto response = invoke(options_.observer, "ListPodSandbox", *runtime_,
+                         &v1::RuntimeService::StubInterface::ListPodSandbox, request,
+                         Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   std::vector<v1::PodSandbox> items;
   items.reserve(response->items_size());
@@ -240,9 +257,9 @@ Result<std::string> Client::createContainer(std::string_view pod_sandbox_id,
   request.set_pod_sandbox_id(std::string(pod_sandbox_id));
   *request.mutable_config() = config;
   *request.mutable_sandbox_config() = sandbox_config;
-  auto response =
-      invoke("CreateContainer", *runtime_, &v1::RuntimeService::StubInterface::CreateContainer,
-             request, Deadline{createDeadlineFor(call), call.wait_for_ready});
+  auto response = invoke(options_.observer, "CreateContainer", *runtime_,
+                         &v1::RuntimeService::StubInterface::CreateContainer, request,
+                         Deadline{createDeadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   return std::move(*response->mutable_container_id());
 }
@@ -250,7 +267,7 @@ Result<std::string> Client::createContainer(std::string_view pod_sandbox_id,
 Status Client::startContainer(std::string_view container_id, CallOptions call) const {
   v1::StartContainerRequest request;
   request.set_container_id(std::string(container_id));
-  return dropValue(invoke("StartContainer", *runtime_,
+  return dropValue(invoke(options_.observer, "StartContainer", *runtime_,
                           &v1::RuntimeService::StubInterface::StartContainer, request,
                           Deadline{createDeadlineFor(call), call.wait_for_ready}));
 }
@@ -261,7 +278,7 @@ Status Client::stopContainer(std::string_view container_id, std::chrono::seconds
   v1::StopContainerRequest request;
   request.set_container_id(std::string(container_id));
   request.set_timeout(grace_period.count());
-  return dropValue(invoke("StopContainer", *runtime_,
+  return dropValue(invoke(options_.observer, "StopContainer", *runtime_,
                           &v1::RuntimeService::StubInterface::StopContainer, request,
                           Deadline{stopDeadline(call, grace_period), call.wait_for_ready}));
 }
@@ -269,7 +286,7 @@ Status Client::stopContainer(std::string_view container_id, std::chrono::seconds
 Status Client::removeContainer(std::string_view container_id, CallOptions call) const {
   v1::RemoveContainerRequest request;
   request.set_container_id(std::string(container_id));
-  return dropValue(invoke("RemoveContainer", *runtime_,
+  return dropValue(invoke(options_.observer, "RemoveContainer", *runtime_,
                           &v1::RuntimeService::StubInterface::RemoveContainer, request,
                           Deadline{deadlineFor(call), call.wait_for_ready}));
 }
@@ -278,17 +295,18 @@ Result<v1::ContainerStatusResponse> Client::containerStatus(std::string_view con
                                                             CallOptions call) const {
   v1::ContainerStatusRequest request;
   request.set_container_id(std::string(container_id));
-  return invoke("ContainerStatus", *runtime_, &v1::RuntimeService::StubInterface::ContainerStatus,
-                request, Deadline{deadlineFor(call), call.wait_for_ready});
+  return invoke(options_.observer, "ContainerStatus", *runtime_,
+                &v1::RuntimeService::StubInterface::ContainerStatus, request,
+                Deadline{deadlineFor(call), call.wait_for_ready});
 }
 
 Result<std::vector<v1::Container>> Client::listContainers(const v1::ContainerFilter& filter,
                                                           CallOptions call) const {
   v1::ListContainersRequest request;
   *request.mutable_filter() = filter;
-  auto response =
-      invoke("ListContainers", *runtime_, &v1::RuntimeService::StubInterface::ListContainers,
-             request, Deadline{deadlineFor(call), call.wait_for_ready});
+  auto response = invoke(options_.observer, "ListContainers", *runtime_,
+                         &v1::RuntimeService::StubInterface::ListContainers, request,
+                         Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   std::vector<v1::Container> containers;
   containers.reserve(response->containers_size());
@@ -304,8 +322,9 @@ Result<std::optional<v1::Image>> Client::imageStatus(const v1::ImageSpec& image,
                                                      CallOptions call) const {
   v1::ImageStatusRequest request;
   *request.mutable_image() = image;
-  auto response = invoke("ImageStatus", *images_, &v1::ImageService::StubInterface::ImageStatus,
-                         request, Deadline{deadlineFor(call), call.wait_for_ready});
+  auto response = invoke(options_.observer, "ImageStatus", *images_,
+                         &v1::ImageService::StubInterface::ImageStatus, request,
+                         Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   if (!response->has_image()) return std::optional<v1::Image>();
   return std::optional<v1::Image>(std::move(*response->mutable_image()));
@@ -320,8 +339,9 @@ Result<std::string> Client::pullImage(const v1::ImageSpec& image, CallOptions ca
 Result<std::string> Client::pullImage(const v1::PullImageRequest& request, CallOptions call) const {
   std::chrono::milliseconds deadline =
       call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.pull_timeout;
-  auto response = invoke("PullImage", *images_, &v1::ImageService::StubInterface::PullImage, request,
-                         Deadline{deadline, call.wait_for_ready});
+  auto response =
+      invoke(options_.observer, "PullImage", *images_, &v1::ImageService::StubInterface::PullImage,
+             request, Deadline{deadline, call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   return std::move(*response->mutable_image_ref());
 }
@@ -335,7 +355,7 @@ std::shared_ptr<PendingCall> Client::pullImageAsync(const v1::PullImageRequest& 
       call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.pull_timeout;
   auto* async = images_->async();
   return invokeAsync<v1::PullImageRequest, v1::PullImageResponse>(
-      "PullImage", request, Deadline{timeout, call.wait_for_ready},
+      options_.observer, "PullImage", request, Deadline{timeout, call.wait_for_ready},
       [async](auto* context, auto* req, auto* resp, auto on_done) {
         async->PullImage(context, req, resp, std::move(on_done));
       },
@@ -355,7 +375,7 @@ std::shared_ptr<PendingCall> Client::stopContainerAsync(std::string_view contain
   request.set_timeout(grace_period.count());
   auto* async = runtime_->async();
   return invokeAsync<v1::StopContainerRequest, v1::StopContainerResponse>(
-      "StopContainer", std::move(request),
+      options_.observer, "StopContainer", std::move(request),
       Deadline{stopDeadline(call, grace_period), call.wait_for_ready},
       [async](auto* context, auto* req, auto* resp, auto on_done) {
         async->StopContainer(context, req, resp, std::move(on_done));
@@ -370,7 +390,8 @@ Result<v1::ExecSyncResponse> Client::execSync(std::string_view container_id,
                                               std::chrono::milliseconds timeout,
                                               CallOptions call) const {
   const auto seconds = execSeconds(timeout);
-  return invoke("ExecSync", *runtime_, &v1::RuntimeService::StubInterface::ExecSync,
+  return invoke(options_.observer, "ExecSync", *runtime_,
+                &v1::RuntimeService::StubInterface::ExecSync,
                 execRequest(container_id, cmd, seconds),
                 Deadline{execDeadline(call, seconds), call.wait_for_ready});
 }
@@ -382,7 +403,7 @@ std::shared_ptr<PendingCall> Client::execSyncAsync(
   const auto seconds = execSeconds(timeout);
   auto* async = runtime_->async();
   return invokeAsync<v1::ExecSyncRequest, v1::ExecSyncResponse>(
-      "ExecSync", execRequest(container_id, cmd, seconds),
+      options_.observer, "ExecSync", execRequest(container_id, cmd, seconds),
       Deadline{execDeadline(call, seconds), call.wait_for_ready},
       [async](auto* context, auto* req, auto* resp, auto on_done) {
         async->ExecSync(context, req, resp, std::move(on_done));
@@ -396,7 +417,8 @@ std::shared_ptr<PendingCall> Client::waitReady(CallOptions call,
   request.set_version(kCriApiVersion);
   auto* async = runtime_->async();
   return invokeAsync<v1::VersionRequest, v1::VersionResponse>(
-      "Version", std::move(request), Deadline{deadlineFor(call), /*wait_for_ready=*/true},
+      options_.observer, "Version", std::move(request),
+      Deadline{deadlineFor(call), /*wait_for_ready=*/true},
       [async](auto* context, auto* req, auto* resp, auto on_done) {
         async->Version(context, req, resp, std::move(on_done));
       },

@@ -24,6 +24,14 @@ namespace zp::cri {
 // The generated CRI v1 messages, enums and service stubs.
 namespace v1 = ::runtime::v1;
 
+// Sees how every RPC ended, for the metrics: its name ("RunPodSandbox",
+// "PullImage", ...), how long it took, and the error's code (nullopt when it
+// succeeded). Called on the calling thread for blocking calls and on a gRPC
+// thread for asynchronous ones: it must be thread-safe, quick and must not
+// block.
+using CallObserver = std::function<void(
+    std::string_view rpc, std::chrono::steady_clock::duration elapsed, std::optional<Code> error)>;
+
 struct ClientOptions {
   // Deadline of every call that does not carry its own (CallOptions::timeout).
   std::chrono::milliseconds default_timeout{std::chrono::seconds(10)};
@@ -35,6 +43,8 @@ struct ClientOptions {
   // (its retry then meets "name is reserved"). The kubelet's default
   // runtime request timeout is the same two minutes.
   std::chrono::milliseconds create_timeout{std::chrono::minutes(2)};
+  // Empty: calls are not observed.
+  CallObserver observer{};
 };
 
 // Per-call settings.

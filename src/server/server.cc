@@ -8,7 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 
+#include "metrics/process.h"
 #include "server/http/openapi_handler.h"
+#include "server/server_metrics.h"
 #include "server/ui/ui_routes.h"
 #include "tls/tls_context.h"
 
@@ -48,7 +50,10 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
 
 Server::Server(asio::io_context& io, ServerOptions options, store::Store& store, const Clock& clock)
     : io_(io),
-      options_(std::move(options)),
+      workload_metrics_(metrics_),
+      link_metrics_(metrics_),
+      http_metrics_(metrics_),
+      options_(instrumented(std::move(options))),
       store_(store),
       clock_(clock),
       isolation_(options_.isolation ? options_.isolation
@@ -90,6 +95,7 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
                            .commit_backlog = commits_.pending(),
                            .nodes = registry_.linkLoads()};
       }),
+      metrics_handler_(metrics_),
       http_(io.get_executor(), router_, options_.http),
       tick_timer_(io) {
   registry_.setListener(&service_);
@@ -101,9 +107,24 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
   access_handlers_.addRoutes(router_);
   join_handler_.addRoutes(router_);
   stats_handler_.addRoutes(router_);
+  metrics_handler_.addRoutes(router_);
   OpenApiHandler{}.addRoutes(router_);
   ui::addRoutes(router_);
   router_.setAccessControl(&access_);
+  router_.setObserver(&http_metrics_);
+  addServerCollectors(metrics_, service_, registry_, [this] {
+    return ServerStats{.http_connections = http_.openConnections(),
+                       .watchers = hub_.watcherCount(),
+                       .commit_backlog = commits_.pending(),
+                       .nodes = {}};
+  });
+  metrics::addProcessMetrics(metrics_);
+}
+
+ServerOptions Server::instrumented(ServerOptions options) {
+  options.workloads.metrics = &workload_metrics_;
+  options.registry.link.metrics = &link_metrics_;
+  return options;
 }
 
 Server::~Server() {

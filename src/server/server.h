@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "common/time.h"
+#include "metrics/registry.h"
 #include "server/admission.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/failure_limiter.h"
@@ -21,9 +22,11 @@
 #include "server/config.h"
 #include "server/http/access_handlers.h"
 #include "server/http/api_access.h"
+#include "server/http/http_metrics.h"
 #include "server/http/http_server.h"
 #include "server/http/join_handler.h"
 #include "server/http/logs_handler.h"
+#include "server/http/metrics_handler.h"
 #include "server/http/node_handlers.h"
 #include "server/http/policy_handlers.h"
 #include "server/http/router.h"
@@ -31,9 +34,11 @@
 #include "server/http/watch_handler.h"
 #include "server/http/workload_handlers.h"
 #include "server/image_policy.h"
+#include "server/nodes/agent_link_metrics.h"
 #include "server/nodes/node_registry.h"
 #include "server/trust_policy.h"
 #include "server/workloads/watch_hub.h"
+#include "server/workloads/workload_metrics.h"
 #include "server/workloads/workload_service.h"
 #include "store/commit_queue.h"
 #include "store/store.h"
@@ -107,6 +112,8 @@ class Server {
   auth::Authenticator& authenticator() { return authenticator_; }
   // The route table, for tests that check every route's access rule.
   const Router& router() const { return router_; }
+  // What GET /metrics renders (docs/architecture.md §7 "Metrics").
+  const metrics::Registry& metrics() const { return metrics_; }
 
  private:
   boost::asio::awaitable<void> tickLoop();
@@ -114,7 +121,16 @@ class Server {
   // deletion is an hour old (on the server's clock).
   void expireAudit(TimePoint now);
 
+  // `options` with the instruments below set in it (workloads, agent links).
+  ServerOptions instrumented(ServerOptions options);
+
   boost::asio::io_context& io_;
+  // The metrics registry and the instruments the components count through:
+  // before the options (which point at them) and every component.
+  metrics::Registry metrics_;
+  WorkloadMetrics workload_metrics_;
+  AgentLinkMetrics link_metrics_;
+  HttpMetrics http_metrics_;
   ServerOptions options_;
   store::Store& store_;
   const Clock& clock_;
@@ -136,6 +152,7 @@ class Server {
   AccessHandlers access_handlers_;
   JoinHandler join_handler_;
   StatsHandler stats_handler_;  // reads http_ (below) only when a request comes
+  MetricsHandler metrics_handler_;
   Router router_;
   HttpServer http_;
   boost::asio::steady_timer tick_timer_;

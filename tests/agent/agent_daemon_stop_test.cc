@@ -25,6 +25,7 @@ TEST(AgentDaemonStopTest, AProbeRequestWaitingAtStopIsAnsweredUnavailable) {
   config.node_id = "node-1";
   config.listen_host = "127.0.0.1";
   config.listen_port = 0;
+  config.metrics_listen = "127.0.0.1:0";  // never the fixed default port in a test
   config.insecure_plaintext = true;
   config.runtime_classes["native"] = RuntimeClassConfig{"unix:///fake.sock", "runc"};
   config.probe.image = kProbeImage;

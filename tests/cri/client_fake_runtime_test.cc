@@ -368,3 +368,46 @@ TEST(ClientUnreachable, MissingSocketIsUnavailable) {
 
 }  // namespace
 }  // namespace zp::cri
+
+namespace zp::cri {
+namespace {
+
+// The observer (ClientOptions::observer) sees every RPC once, blocking and
+// asynchronous, with the error's code when it failed.
+TEST_F(ClientFakeRuntimeTest, ObserverSeesEveryCallAndItsOutcome) {
+  struct Seen {
+    std::string rpc;
+    std::optional<Code> error;
+  };
+  std::mutex mutex;
+  std::vector<Seen> seen;
+  ClientOptions options{.default_timeout = 2s, .pull_timeout = 5s};
+  options.observer = [&](std::string_view rpc, std::chrono::steady_clock::duration elapsed,
+                         std::optional<Code> error) {
+    EXPECT_GE(elapsed.count(), 0);
+    std::lock_guard lock(mutex);
+    seen.push_back({std::string(rpc), error});
+  };
+  auto client = Client::create(endpoint_, options);
+  ASSERT_TRUE(client.has_value()) << client.error().toString();
+  EXPECT_TRUE((*client)->ping().has_value());
+  EXPECT_FALSE((*client)->runtimeStatus().has_value());
+  std::promise<Result<std::string>> pulled;
+  v1::PullImageRequest request;
+  request.mutable_image()->set_image("busybox:1");
+  (*client)->pullImageAsync(request, {},
+                            [&](Result<std::string> r) { pulled.set_value(std::move(r)); });
+  ASSERT_TRUE(pulled.get_future().get().has_value());
+
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].rpc, "Version");
+  EXPECT_FALSE(seen[0].error);
+  EXPECT_EQ(seen[1].rpc, "Status");
+  EXPECT_EQ(seen[1].error, Code::kUnimplemented);
+  EXPECT_EQ(seen[2].rpc, "PullImage");
+  EXPECT_FALSE(seen[2].error);
+}
+
+}  // namespace
+}  // namespace zp::cri

@@ -51,9 +51,10 @@ bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds t
 // ---- AgentProcess
 
 Status AgentProcess::start(const AgentArgs& args, std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv = {args.binary,   "--node-id",   args.node_id,
-                                   "--listen",    "127.0.0.1:0", "--data-dir",
-                                   args.data_dir.string()};
+  std::vector<std::string> argv = {args.binary, "--node-id", args.node_id, "--listen",
+                                   "127.0.0.1:0", "--data-dir", args.data_dir.string(),
+                                   // Any free port: agents of parallel tests never share one.
+                                   "--metrics-listen", "127.0.0.1:0"};
   for (const auto& c : args.runtime_classes) {
     argv.push_back("--runtime-class");
     argv.push_back(c);

@@ -46,6 +46,7 @@ const std::map<std::string, std::set<Who>> kExpected = {
     {"POST /nodes/{id}/probe", {Who::kOperator, Who::kAdmin}},
     {"GET /trust-levels", {Who::kViewer, Who::kOperator, Who::kAdmin}},
     {"GET /stats", {Who::kViewer, Who::kOperator, Who::kAdmin}},
+    {"GET /metrics", {Who::kViewer, Who::kOperator, Who::kAdmin}},
     {"POST /tokens", {Who::kAdmin}},
     {"GET /tokens", {Who::kAdmin}},
     {"DELETE /tokens/{name}", {Who::kAdmin}},

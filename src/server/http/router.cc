@@ -106,14 +106,16 @@ std::vector<RouteInfo> Router::routes() const {
 
 boost::asio::awaitable<AccessDecision> Router::admit(http::verb method, std::string_view target,
                                                      RequestMeta meta) const {
+  AccessDecision decision;
+  decision.started_ = std::chrono::steady_clock::now();
   HttpRequest request;
   request.method = method;
   request.meta = std::move(meta);
   Resolution resolution = resolve(request, target);
-  AccessDecision decision;
   auto authorizing = authorize(request, resolution.permission());
   if (auto refused = co_await std::move(authorizing)) {
     if (access_ != nullptr) access_->completed(request, resolution.action, *refused);
+    observed(request, resolution, refused->status, decision.started_);
     decision.refusal_ = std::move(*refused);
   }
   decision.principal_ = std::move(request.principal);
@@ -134,6 +136,7 @@ boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::st
                                                       AccessDecision decision) const {
   // Audited by admit() already.
   if (decision.refused()) co_return decision.refusal();
+  const auto started = decision.started_;
   HttpRequest request;
   request.method = method;
   request.meta = std::move(meta);
@@ -148,7 +151,17 @@ boost::asio::awaitable<HttpResponse> Router::dispatch(http::verb method, std::st
     response = co_await std::move(running);
   }
   if (access_ != nullptr) access_->completed(request, resolution.action, response);
+  observed(request, resolution, response.status, started);
   co_return response;
+}
+
+void Router::observed(const HttpRequest& request, const Resolution& resolution, unsigned status,
+                      std::chrono::steady_clock::time_point started) const {
+  if (observer_ == nullptr) return;
+  observer_->observe(request.method,
+                     resolution.route != nullptr ? std::string_view(resolution.route->pattern)
+                                                 : std::string_view{},
+                     status, std::chrono::steady_clock::now() - started);
 }
 
 boost::asio::awaitable<std::optional<HttpResponse>> Router::authorize(

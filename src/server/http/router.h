@@ -20,6 +20,7 @@
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -55,6 +56,19 @@ class AccessControl {
                          const HttpResponse& response) = 0;
 };
 
+// Sees every request the Router answers (refusals included), for the
+// metrics (docs/architecture.md §7): its method, the pattern of the route
+// it matched ("" when none did: the raw path is never passed on), the
+// status, and the time from admit() to the answer being ready (reading the
+// body and writing the answer not included). Runs on the server's executor;
+// must not block.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void observe(boost::beast::http::verb method, std::string_view route, unsigned status,
+                       std::chrono::steady_clock::duration elapsed) = 0;
+};
+
 // The access decision for one request (Router::admit), made before its body
 // is read. Only the Router makes one; it is good for the request it was
 // made for, once (a join token is spent by the decision).
@@ -72,6 +86,7 @@ class AccessDecision {
   AccessDecision() = default;
   std::optional<HttpResponse> refusal_;
   auth::Principal principal_;
+  std::chrono::steady_clock::time_point started_;  // when admit() began
 };
 
 // One entry of the route table, as routes() lists it.
@@ -89,6 +104,8 @@ class Router {
            Handler handler);
   // Borrowed; must outlive every dispatch(). Set before the first request.
   void setAccessControl(AccessControl* access) { access_ = access; }
+  // Borrowed, may be null; must outlive every dispatch(). Set before the first request.
+  void setObserver(RequestObserver* observer) { observer_ = observer; }
 
   // The route table in the order routes were added.
   std::vector<RouteInfo> routes() const;
@@ -139,8 +156,13 @@ class Router {
   boost::asio::awaitable<std::optional<HttpResponse>> authorize(HttpRequest& request,
                                                                 auth::Permission permission) const;
 
+  // Tells the observer (if any) about an answered request.
+  void observed(const HttpRequest& request, const Resolution& resolution, unsigned status,
+                std::chrono::steady_clock::time_point started) const;
+
   std::vector<Route> routes_;
   AccessControl* access_ = nullptr;
+  RequestObserver* observer_ = nullptr;
 };
 
 }  // namespace zp::server

@@ -414,9 +414,13 @@ asio::awaitable<void> AgentLink::heartbeat(Self /*self*/, std::shared_ptr<Connec
 asio::awaitable<AgentLink::Outcome> AgentLink::exchange(std::shared_ptr<Connection> conn,
                                                         protocol::RequestBody request,
                                                         milliseconds timeout) {
-  std::string what = describe(protocol::typeName(request));
+  const std::string_view method = protocol::typeName(request);
+  const auto started = std::chrono::steady_clock::now();
+  std::string what = describe(method);
   if (!conn->open) {
-    co_return Outcome{fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")"), 0};
+    co_return counted(
+        method, started, false,
+        Outcome{fail(Code::kUnavailable, what + ": not connected (" + last_error_ + ")"), 0});
   }
   const std::string req = "zp-" + std::to_string(next_req_++);
   auto call = std::make_shared<Pending>(executor_, std::move(what));
@@ -430,10 +434,24 @@ asio::awaitable<AgentLink::Outcome> AgentLink::exchange(std::shared_ptr<Connecti
   }
   if (!call->done) {
     pending_.erase(req);
-    co_return Outcome{
-        fail(Code::kDeadlineExceeded, call->what + ": no answer within " + millis(timeout)), 0};
+    co_return counted(
+        method, started, true,
+        Outcome{fail(Code::kDeadlineExceeded, call->what + ": no answer within " + millis(timeout)),
+                0});
   }
-  co_return Outcome{std::move(call->reply), call->seq};
+  co_return counted(method, started, true, Outcome{std::move(call->reply), call->seq});
+}
+
+AgentLink::Outcome AgentLink::counted(std::string_view method,
+                                      std::chrono::steady_clock::time_point started, bool sent,
+                                      Outcome outcome) const {
+  if (options_.metrics == nullptr) return outcome;
+  if (sent) {
+    options_.metrics->observe(
+        method, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  if (!outcome.reply) options_.metrics->failed(method, outcome.reply.error().code);
+  return outcome;
 }
 
 namespace {

@@ -73,6 +73,7 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "protocol/messages.h"
+#include "server/nodes/agent_link_metrics.h"
 #include "server/nodes/fleet.h"
 
 namespace zp::server {
@@ -107,6 +108,9 @@ struct AgentLinkOptions {
   // Log streams (connections) open at once; openLogs beyond it is
   // kResourceExhausted.
   std::size_t max_log_streams = 32;
+  // Where every request's latency and failure is counted (shared by the
+  // links); null: nowhere. Must outlive the links.
+  AgentLinkMetrics* metrics = nullptr;
 };
 
 // What the link reports to its owner, on the executor. Any may be empty.
@@ -216,6 +220,9 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   boost::asio::awaitable<Outcome> exchange(std::shared_ptr<Connection> conn,
                                            protocol::RequestBody request,
                                            std::chrono::milliseconds timeout);
+  // Counts an exchange of `method` begun at `started` (AgentLinkOptions::metrics).
+  Outcome counted(std::string_view method, std::chrono::steady_clock::time_point started, bool sent,
+                  Outcome outcome) const;
   void onPush(Connection& conn, api::WorkloadStatus status, std::uint64_t seq);
   // Closes `conn`, fails its calls in flight, and reports `reason` if the
   // connection was established (a failed handshake is reported by run()).

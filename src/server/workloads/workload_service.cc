@@ -228,6 +228,10 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::submit(api::WorkloadSpe
                                               stored.error().message + "); nothing was started");
   }
   table_.markCommitted(id);
+  if (options_.metrics != nullptr) {
+    options_.metrics->submissions.inc();
+    if (decision.placement) options_.metrics->placements.inc();
+  }
   publish(WatchEventType::kAdded, record);
   if (decision.placement) {
     spdlog::info("workload \"{}\" ({}, trust {}, class {}) scheduled to node \"{}\"", id,
@@ -272,6 +276,7 @@ asio::awaitable<Status> WorkloadService::commitChanges(std::vector<Change> chang
       undelivered_.erase(change.id);
     }
     publish(WatchEventType::kModified, after);
+    countPlacement(before, after);
     if (isPlaced(after) && !isFinal(after) && after.status.uid != before.status.uid) {
       spdlog::info("workload \"{}\": {}", change.id, after.status.message);
       undelivered_.insert(change.id);
@@ -285,6 +290,14 @@ asio::awaitable<Status> WorkloadService::commitChanges(std::vector<Change> chang
   }
   if (freed) kickQueue();
   co_return ok();
+}
+
+void WorkloadService::countPlacement(const WorkloadRecord& before, const WorkloadRecord& after) {
+  if (options_.metrics == nullptr || isFinal(after) || after.status.uid == before.status.uid) {
+    return;
+  }
+  if (isPlaced(after)) options_.metrics->placements.inc();
+  if (isPlaced(before)) options_.metrics->reschedules.inc();
 }
 
 void WorkloadService::persist(const WorkloadRecord& record) {

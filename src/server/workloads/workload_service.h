@@ -24,9 +24,9 @@
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -47,6 +47,7 @@
 #include "server/workloads/scheduler.h"
 #include "server/workloads/watch_sink.h"
 #include "server/workloads/workload_locks.h"
+#include "server/workloads/workload_metrics.h"
 #include "server/workloads/workload_table.h"
 #include "store/commit_queue.h"
 #include "store/store.h"
@@ -64,6 +65,9 @@ struct WorkloadServiceOptions {
   // StartWorkload calls under way at once per node (the agent link's calls
   // in flight); the rest wait in the node's delivery queue as ids.
   std::size_t deliveries_per_node = 32;
+  // Where submissions, placements, restarts, reschedules and status push
+  // delays are counted; null: nowhere. Must outlive the service.
+  WorkloadMetrics* metrics = nullptr;
 };
 
 // GET /workloads filters; empty/unset matches everything. `state` matches the
@@ -191,6 +195,13 @@ class WorkloadService final : public FleetListener {
                           const std::vector<std::string>& classes) override;
   void onNodeRemoved(const std::string& node) override;
 
+  // Records by stored state and runtime class (for the metrics).
+  const std::map<WorkloadTable::StateClass, std::size_t>& countsByStateAndClass() const {
+    return table_.countsByStateAndClass();
+  }
+  // Committed records neither placed nor final (the Unschedulable queue).
+  std::size_t queueSize() const { return table_.queueSize(); }
+
  private:
   // One record change awaiting its commit (the table already holds `after`).
   struct Change {
@@ -241,10 +252,16 @@ class WorkloadService final : public FleetListener {
   // Writes: awaited (placements), or in the background (status changes).
   boost::asio::awaitable<Status> commitChanges(std::vector<Change> changes);
   void persist(const store::WorkloadRecord& record);
+  // Counts a committed change's placement and reschedule (WorkloadMetrics).
+  void countPlacement(const store::WorkloadRecord& before, const store::WorkloadRecord& after);
+  // Counts what an applied status shows: restarts, and for a push the delay
+  // from the container's exit to now.
+  void countStatus(const api::WorkloadStatus& before, const api::WorkloadStatus& after,
+                   bool pushed);
   void publish(WatchEventType type, const store::WorkloadRecord& record);
 
-  // A pushed or replied status of the copy `status.uid` on `node`.
-  void applyStatus(const std::string& node, api::WorkloadStatus status);
+  // A pushed (`pushed`) or listed status of the copy `status.uid` on `node`.
+  void applyStatus(const std::string& node, api::WorkloadStatus status, bool pushed = false);
   // Is the copy (id, uid) on `node` the record's current placement?
   bool wantedOn(std::string_view id, std::string_view node, std::string_view uid) const;
   // Is it the placement of a record that awaits its copy's removal?

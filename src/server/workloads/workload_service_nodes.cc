@@ -44,7 +44,20 @@ bool WorkloadService::removalPending(std::string_view id, std::string_view node,
   return status.node == node && status.uid == uid && awaitsRemoval(entry->record);
 }
 
-void WorkloadService::applyStatus(const std::string& node, api::WorkloadStatus status) {
+void WorkloadService::countStatus(const api::WorkloadStatus& before,
+                                  const api::WorkloadStatus& after, bool pushed) {
+  if (options_.metrics == nullptr || before.uid != after.uid) return;
+  if (after.restart_count > before.restart_count) {
+    options_.metrics->restarts.inc(after.restart_count - before.restart_count);
+  }
+  if (pushed && after.finished_at && after.finished_at != before.finished_at) {
+    const auto delay = std::chrono::duration<double>(clock_.now() - *after.finished_at).count();
+    options_.metrics->push_delay.observe(std::max(delay, 0.0));
+  }
+}
+
+void WorkloadService::applyStatus(const std::string& node, api::WorkloadStatus status,
+                                  bool pushed) {
   if (!wantedOn(status.id, node, status.uid)) {
     fence(node, status.id, status.uid);
     return;
@@ -69,13 +82,14 @@ void WorkloadService::applyStatus(const std::string& node, api::WorkloadStatus s
   backoff_.clear(id);
   if (next.status == current.status) return;
   next.updated_at = clock_.now();
+  countStatus(current.status, next.status, pushed);
   const WorkloadRecord& stored = table_.update(id, std::move(next)).record;
   persist(stored);
   if (isFinal(stored)) kickQueue();
 }
 
 void WorkloadService::onStatus(const std::string& node, const api::WorkloadStatus& status) {
-  applyStatus(node, status);
+  applyStatus(node, status, /*pushed=*/true);
 }
 
 asio::awaitable<void> WorkloadService::onResync(std::string node,

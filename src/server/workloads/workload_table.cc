@@ -32,6 +32,7 @@ const WorkloadTable::Entry& WorkloadTable::insert(store::WorkloadRecord record, 
   entry.seq = next_seq_++;
   entry.committed = committed;
   reindex(entry, nullptr);
+  tally(nullptr, &entry.record);
   return entry;
 }
 
@@ -40,6 +41,7 @@ const WorkloadTable::Entry& WorkloadTable::update(std::string_view id,
   Entry& entry = entries_.find(id)->second;
   const store::WorkloadRecord before = std::exchange(entry.record, std::move(record));
   reindex(entry, &before);
+  tally(&before, &entry.record);
   return entry;
 }
 
@@ -54,6 +56,7 @@ std::optional<store::WorkloadRecord> WorkloadTable::erase(std::string_view id) {
   if (it == entries_.end()) return std::nullopt;
   Entry& entry = it->second;
   const store::WorkloadRecord before = entry.record;
+  tally(&before, nullptr);
   // An absent record: nothing placed, nothing queued, nothing counted.
   entry.record.status.node.clear();
   entry.record.status.state = api::WorkloadState::kSucceeded;
@@ -100,6 +103,18 @@ void WorkloadTable::reindex(Entry& entry, const store::WorkloadRecord* before) {
     if (wanted) allocateOn(wanted->first, wanted->second);
     entry.allocation = std::move(wanted);
   }
+}
+
+void WorkloadTable::tally(const store::WorkloadRecord* before, const store::WorkloadRecord* after) {
+  if (before != nullptr && after != nullptr && before->status.state == after->status.state &&
+      before->spec.runtime_class == after->spec.runtime_class) {
+    return;
+  }
+  if (before != nullptr) {
+    auto it = counts_.find(StateClass{before->status.state, before->spec.runtime_class});
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  }
+  if (after != nullptr) ++counts_[StateClass{after->status.state, after->spec.runtime_class}];
 }
 
 void WorkloadTable::allocateOn(const std::string& node, const api::Resources& resources) {

@@ -86,6 +86,12 @@ class WorkloadTable {
   const std::set<OrderKey>& order() const { return order_; }
   std::size_t size() const { return entries_.size(); }
 
+  // How many records are in each (stored state, runtime class), kept as
+  // records change (the metrics read it at every scrape, so no walk over
+  // the table). Keys whose count went back to 0 are dropped.
+  using StateClass = std::pair<api::WorkloadState, std::string>;
+  const std::map<StateClass, std::size_t>& countsByStateAndClass() const { return counts_; }
+
   static OrderKey orderKey(const store::WorkloadRecord& record);
 
  private:
@@ -93,6 +99,8 @@ class WorkloadTable {
   void reindex(Entry& entry, const store::WorkloadRecord* before);
   void allocateOn(const std::string& node, const api::Resources& resources);
   void releaseOn(const std::string& node, const api::Resources& resources);
+  // counts_ follows a record that left (`before`) and/or arrived (`after`).
+  void tally(const store::WorkloadRecord* before, const store::WorkloadRecord* after);
 
   Fleet& fleet_;
   const Scheduler& scheduler_;
@@ -108,6 +116,7 @@ class WorkloadTable {
   std::map<std::string, std::set<OrderKey>, std::less<>> by_node_;  // placed, not final
   std::set<std::string, std::less<>> removals_;                     // awaitsRemoval()
   std::set<std::string, std::less<>> uncounted_;                    // nodes, see above
+  std::map<StateClass, std::size_t> counts_;                        // countsByStateAndClass()
   std::uint64_t next_seq_ = 0;
 };
 

@@ -81,6 +81,9 @@ setpriv --reuid=zoneplane --regid=zoneplane --init-groups \
   zoneplane-server --config /etc/zoneplane/server.toml --listen 127.0.0.1:0 \
   >/tmp/server.out 2>/tmp/server.err &
 server=$!
+# A failed check below must not leave the server running in the chroot
+# (its mounts could not be taken down).
+trap 'kill -KILL "$server" 2>/dev/null || true' EXIT
 address=
 for _ in $(seq 100); do
   address=$(sed -n 's/^zoneplane-server listening on //p' /tmp/server.out)
@@ -99,6 +102,7 @@ cli=(zoneplane --server "https://$address" --ca-cert /var/lib/zoneplane/server/p
 "${cli[@]}" nodes | grep -q '^node-1 ' || fail "zoneplane nodes does not list server.toml's node-1"
 kill -TERM "$server"
 wait "$server" || fail "zoneplane-server exited $? after SIGTERM"
+trap - EXIT
 [[ $(stat -c %U /var/lib/zoneplane/server/zoneplane.db) == zoneplane ]] || fail "database owner"
 step "  served on $address as uid $uid; stopped cleanly"
 

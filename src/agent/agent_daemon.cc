@@ -125,10 +125,11 @@ void AgentDaemon::requestStop() {
 Status AgentDaemon::run() {
   if (config_.insecure_plaintext == (options_.tls != nullptr)) {
     manager_->shutdown();
-    return fail(Code::kFailedPrecondition,
-                config_.insecure_plaintext
-                    ? "a TLS context was given although the agent runs --insecure-plaintext"
-                    : "no TLS context: the agent needs its node certificate, or --insecure-plaintext");
+    return fail(
+        Code::kFailedPrecondition,
+        config_.insecure_plaintext
+            ? "a TLS context was given although the agent runs --insecure-plaintext"
+            : "no TLS context: the agent needs its node certificate, or --insecure-plaintext");
   }
   // The runtime is the source of truth: rebuild the registry before serving.
   const auto deadline = std::chrono::steady_clock::now() + options_.runtime_wait;
@@ -171,10 +172,11 @@ Status AgentDaemon::run() {
   }
   const std::string where = formatEndpoint(*bound);
   if (config_.insecure_plaintext) {
-    spdlog::warn("INSECURE (--insecure-plaintext): the protocol on {} has no TLS and no "
-                 "authentication; anyone who can connect to it, any user of this machine "
-                 "included, can run workloads on this node",
-                 where);
+    spdlog::warn(
+        "INSECURE (--insecure-plaintext): the protocol on {} has no TLS and no "
+        "authentication; anyone who can connect to it, any user of this machine "
+        "included, can run workloads on this node",
+        where);
   }
   // Signals are taken over before the agent says it listens: whoever waits
   // for that line may send SIGTERM at once, and must not kill it outright.
@@ -239,13 +241,19 @@ Status AgentDaemon::run() {
   // (requestStop() did already); a probe cut short still removes its sandbox.
   isolation_->shutdown();
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  const auto busy = [this] { return manager_->operationsInFlight() > 0 || isolation_->busy(); };
+  // An exec cut short finishes on io_ (its coroutine runs there): io_ runs
+  // until it has, so no exec is left to io_'s destructor or to a runtime
+  // callback after the daemon is gone.
+  const auto busy = [this] {
+    return manager_->operationsInFlight() > 0 || isolation_->busy() || exec_->running() > 0;
+  };
   while (busy() && std::chrono::steady_clock::now() < grace_end) {
+    io_.poll();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (busy()) {
     spdlog::warn("{} runtime operation(s){} still running at exit; they resume on the next start",
-                 manager_->operationsInFlight(),
+                 manager_->operationsInFlight() + exec_->running(),
                  isolation_->busy() ? " and a probe (its sandbox is removed then)" : "");
     // Threads blocked in runtime calls cannot be joined in bounded time and
     // would touch freed state when they return: end the process here.

@@ -1,5 +1,6 @@
 #include "agent/exec_errors.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -21,14 +22,10 @@ std::string seconds(std::chrono::milliseconds timeout) {
 Result<ExecOutput> execFailure(Error error, std::chrono::milliseconds elapsed,
                                std::chrono::milliseconds timeout) {
   const std::string_view message = error.message;
-  const bool said_timeout = contains(message, "timeout") && contains(message, "exceeded");
-  if (error.code == Code::kDeadlineExceeded || said_timeout ||
-      (error.code != Code::kUnavailable && error.code != Code::kNotFound && elapsed >= timeout)) {
-    return fail(Code::kDeadlineExceeded, "the command did not finish within " + seconds(timeout));
-  }
   // runc: `exec failed: unable to start container process: exec: "x":
   // executable file not found in $PATH` (or stat x: no such file or
-  // directory; permission denied for a file that is not executable).
+  // directory; permission denied for a file that is not executable). First:
+  // a runtime slow to say so has still not timed the command out.
   if (error.code == Code::kInternal && contains(message, "exec failed")) {
     int code = 0;
     if (contains(message, "not found") || contains(message, "no such file or directory")) {
@@ -42,6 +39,15 @@ Result<ExecOutput> execFailure(Error error, std::chrono::milliseconds elapsed,
       out.stderr_bytes = error.message + "\n";
       return out;
     }
+  }
+  // The runtime is given whole seconds (rounded up, at least one): only
+  // past those did the command time out.
+  const auto granted = std::max<std::chrono::milliseconds>(
+      std::chrono::ceil<std::chrono::seconds>(timeout), std::chrono::seconds{1});
+  const bool said_timeout = contains(message, "timeout") && contains(message, "exceeded");
+  if (error.code == Code::kDeadlineExceeded || said_timeout ||
+      (error.code != Code::kUnavailable && error.code != Code::kNotFound && elapsed >= granted)) {
+    return fail(Code::kDeadlineExceeded, "the command did not finish within " + seconds(timeout));
   }
   return fail(std::move(error));
 }

@@ -43,6 +43,26 @@ TEST(ExecErrors, CommandNotFoundIsExitCode127) {
   EXPECT_TRUE(r->stdout_bytes.empty());
 }
 
+// A runtime slow to report a missing command (a loaded node) has not timed
+// the command out: the runtime was given whole seconds, and the command
+// never started.
+TEST(ExecErrors, CommandNotFoundAfterTheTimeoutIsStillExitCode127) {
+  auto r =
+      execFailure(Error{Code::kInternal,
+                        "ExecSync: OCI runtime exec failed: exec failed: unable to start "
+                        "container process: exec: \"nope\": executable file not found in $PATH",
+                        ""},
+                  1200ms, 1s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->exit_code, 127);
+}
+
+TEST(ExecErrors, AFailureWithinTheRoundedUpSecondsIsNoTimeout) {
+  auto r = execFailure(Error{Code::kInternal, "ExecSync: context canceled", ""}, 700ms, 500ms);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::kInternal);
+}
+
 TEST(ExecErrors, NotExecutableIsExitCode126) {
   auto r = execFailure(Error{Code::kInternal,
                              "ExecSync: OCI runtime exec failed: exec failed: unable to start "

@@ -179,5 +179,22 @@ TEST_F(ServerExecTest, TheAuditedCommandIsBounded) {
   EXPECT_NE(entries[0].find("web on " + node_ + ": xxx"), std::string::npos);
 }
 
+// A long workload id and a long command of multi-byte characters pass the
+// audit field's bound: it is cut between characters, so the stored entry
+// stays valid UTF-8 (no U+FFFD where a character was split).
+TEST_F(ServerExecTest, TheAuditedCommandIsCutBetweenCharacters) {
+  const std::string id(63, 'w');
+  running(id);
+  std::string wide;
+  for (int i = 0; i < 400; ++i) wide += "\u00e9";  // é, two bytes each
+  auto res = exec(id, json{{"command", json::array({"echo", wide})}}.dump());
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto entries = execAudit();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].find("\xEF\xBF\xBD"), std::string::npos) << entries[0];
+  EXPECT_NE(entries[0].find(id + " on " + node_ + ": echo '\u00e9\u00e9"), std::string::npos)
+      << entries[0];
+}
+
 }  // namespace
 }  // namespace zp::server::testing

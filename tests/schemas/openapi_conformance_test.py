@@ -150,6 +150,7 @@ class Checker:
     def call_oversized(self, method, pattern, target, token, expect=413):
         """A request whose Content-Length is over the body limit, without its
         body (the server answers from the header); checks the answer."""
+        key = f"{method} {pattern}"
         with socket.create_connection(("127.0.0.1", self.port), timeout=60) as sock:
             sock.sendall((f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"

@@ -100,6 +100,23 @@ class DashboardTest:
     def q(self, css):
         return self.d.find_element(By.CSS_SELECTOR, css)
 
+    def load(self, url, attempts=5):
+        """Opens the page and waits for its sign-in form. Chromium abandons a
+        navigation with ERR_NETWORK_CHANGED when the host's interfaces change
+        (the runtime adds and removes sandboxes' network devices, other tests'
+        too): that error page is loaded again, a few times."""
+        for attempt in range(1, attempts + 1):
+            self.d.get(url)
+            try:
+                WebDriverWait(self.d, 30, poll_frequency=0.2).until(
+                    lambda d: self.visible("#signin-form") or "ERR_NETWORK_CHANGED" in d.page_source)
+            except TimeoutException:
+                break
+            if self.visible("#signin-form"):
+                return
+            print(f"page load {attempt}: ERR_NETWORK_CHANGED, loading again")
+        self.until("the sign-in form", lambda: self.visible("#signin-form"))
+
     def until(self, what, condition, timeout=60):
         try:
             return WebDriverWait(self.d, timeout, poll_frequency=0.2).until(lambda d: condition())
@@ -170,8 +187,7 @@ class DashboardTest:
         wid = f"ui-web-{c.suffix}"
         line = f"hello from {wid}"
 
-        d.get(c.url + "/ui")
-        self.until("the sign-in form", lambda: self.visible("#signin-form"))
+        self.load(c.url + "/ui")
         self.shot("01-signin")
 
         # A wrong token is refused with the server's message.

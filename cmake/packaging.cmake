@@ -54,7 +54,7 @@ if(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/src/server/ui)
     DESTINATION ${CMAKE_INSTALL_DATADIR}/zoneplane/ui
     FILES_MATCHING
       PATTERN "*.html" PATTERN "*.js" PATTERN "*.mjs" PATTERN "*.css" PATTERN "*.svg"
-      PATTERN "*.png" PATTERN "*.ico" PATTERN "*.json" PATTERN "*.woff2" PATTERN "*.txt")
+      PATTERN "*.png" PATTERN "*.ico" PATTERN "*.json" PATTERN "*.woff2")
 endif()
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/architecture.md

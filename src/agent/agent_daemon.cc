@@ -156,6 +156,12 @@ Status AgentDaemon::run() {
     if (auto listening = metrics_listener.listen(**endpoint); listening) {
       const std::string at = formatEndpoint(*listening);
       spdlog::info("metrics on http://{}/metrics", at);
+      if (!listening->address().is_loopback()) {
+        spdlog::warn(
+            "the metrics listener on {} has no authentication and is not on loopback: anyone "
+            "who reaches it reads this node's metrics",
+            at);
+      }
       if (options_.on_metrics_listening) options_.on_metrics_listening(at);
     } else {
       spdlog::error("{}; the agent runs without it", listening.error().message);

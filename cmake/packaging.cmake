@@ -48,14 +48,12 @@ install(FILES ${ZP_COMPLETION_DIR}/zoneplane.bash
 install(FILES ${ZP_COMPLETION_DIR}/zoneplane.zsh
   DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions RENAME _zoneplane)
 
-# The web UI (src/server/ui), when this tree has one: its static files.
-if(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/src/server/ui)
-  install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/server/ui/
-    DESTINATION ${CMAKE_INSTALL_DATADIR}/zoneplane/ui
-    FILES_MATCHING
-      PATTERN "*.html" PATTERN "*.js" PATTERN "*.mjs" PATTERN "*.css" PATTERN "*.svg"
-      PATTERN "*.png" PATTERN "*.ico" PATTERN "*.json" PATTERN "*.woff2")
-endif()
+# The web UI's static files (src/server/ui; the server also has them built in).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/server/ui/
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/zoneplane/ui
+  FILES_MATCHING
+    PATTERN "*.html" PATTERN "*.js" PATTERN "*.mjs" PATTERN "*.css" PATTERN "*.svg"
+    PATTERN "*.png" PATTERN "*.ico" PATTERN "*.json" PATTERN "*.woff2")
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/architecture.md
   ${PROJECT_SOURCE_DIR}/examples/workload.json

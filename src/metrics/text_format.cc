@@ -32,37 +32,32 @@ bool validLabelName(std::string_view name) {
   return true;
 }
 
-void appendEscapedLabelValue(std::string& out, std::string_view value) {
-  for (const char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
+namespace {
+
+// Backslash and newline escaped, and the double quote too when `quote`
+// (label values are quoted; HELP text is not).
+void appendEscaped(std::string& out, std::string_view text, bool quote) {
+  for (const char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (quote && c == '"') {
+      out += "\\\"";
+    } else {
+      out += c;
     }
   }
 }
 
+}  // namespace
+
+void appendEscapedLabelValue(std::string& out, std::string_view value) {
+  appendEscaped(out, value, /*quote=*/true);
+}
+
 void appendEscapedHelp(std::string& out, std::string_view text) {
-  for (const char c : text) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
+  appendEscaped(out, text, /*quote=*/false);
 }
 
 void appendValue(std::string& out, double value) {

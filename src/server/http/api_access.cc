@@ -5,6 +5,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <string>
 
+#include "protocol/exec_output.h"
 #include "server/auth/token.h"
 
 namespace zp::server {
@@ -18,17 +19,10 @@ namespace {
 // a megabyte into the log.
 constexpr std::size_t kMaxAuditField = 256;
 
-// At most kMaxAuditField bytes, cut before a character rather than inside
-// one (a field that was valid UTF-8 stays so), and without anything shaped
-// like a token's secret.
+// At most kMaxAuditField bytes of valid UTF-8, cut before a character
+// rather than inside one, and without anything shaped like a token's secret.
 std::string bounded(std::string_view text) {
-  if (text.size() > kMaxAuditField) {
-    std::size_t end = kMaxAuditField;
-    // Back over continuation bytes (10xxxxxx) to the start of a character.
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-    text = text.substr(0, end);
-  }
-  return auth::redactTokens(text);
+  return auth::redactTokens(protocol::capUtf8(text, kMaxAuditField).text);
 }
 
 bool audited(const HttpRequest& request, const HttpResponse& response) {

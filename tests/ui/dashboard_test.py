@@ -80,6 +80,7 @@ class DashboardTest:
     def __init__(self, cluster, driver, shots):
         self.c, self.d, self.shots = cluster, driver, Path(shots)
         self.wait = WebDriverWait(driver, 60, poll_frequency=0.2)
+        self.held_log = []  # browser log entries read early, for console_problems()
 
     # ---- helpers ----
     def shot(self, name, full_page=False):
@@ -102,20 +103,28 @@ class DashboardTest:
 
     def load(self, url, attempts=5):
         """Opens the page and waits for its sign-in form. Chromium abandons a
-        navigation with ERR_NETWORK_CHANGED when the host's interfaces change
-        (the runtime adds and removes sandboxes' network devices, other tests'
-        too): that error page is loaded again, a few times."""
+        request with ERR_NETWORK_CHANGED when the host's interfaces change
+        (the runtime adds and removes sandboxes' network devices): the whole
+        page, or one of its modules, which leaves the page without its
+        script. Either way the page is loaded again, a few times, and each
+        failed attempt is described."""
         for attempt in range(1, attempts + 1):
             self.d.get(url)
             try:
-                WebDriverWait(self.d, 30, poll_frequency=0.2).until(
-                    lambda d: self.visible("#signin-form") or "ERR_NETWORK_CHANGED" in d.page_source)
-            except TimeoutException:
-                break
-            if self.visible("#signin-form"):
+                WebDriverWait(self.d, 20, poll_frequency=0.2).until(lambda d: self.visible("#signin-form"))
                 return
-            print(f"page load {attempt}: ERR_NETWORK_CHANGED, loading again")
-        self.until("the sign-in form", lambda: self.visible("#signin-form"))
+            except TimeoutException:
+                print(f"page load {attempt}: no sign-in form after 20 s; {self.describe_page()}", file=sys.stderr)
+        raise AssertionError(f"the sign-in form did not appear in {attempts} page loads")
+
+    def describe_page(self):
+        """The address, title, start of the text and the console's messages."""
+        body = self.d.execute_script("return document.body ? document.body.innerText : ''") or ""
+        entries = self.d.get_log("browser")
+        self.held_log += entries  # console_problems() still judges them
+        console = [e.get("message", "") for e in entries]
+        return (f"url {self.d.current_url!r}, title {self.d.title!r}, text {body[:300]!r}, "
+                f"console {console}")
 
     def until(self, what, condition, timeout=60):
         try:
@@ -173,7 +182,8 @@ class DashboardTest:
         # devices; the page retries or reconnects (checked elsewhere).
         network_changed = re.compile(r"^https://\S+ - Failed to load resource: net::ERR_NETWORK_CHANGED$")
         problems = []
-        for entry in self.d.get_log("browser"):
+        entries, self.held_log = self.held_log + self.d.get_log("browser"), []
+        for entry in entries:
             message = entry.get("message", "")
             if "Content Security Policy" in message or (
                     entry.get("level") == "SEVERE" and not expected.match(message)

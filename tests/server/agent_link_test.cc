@@ -452,6 +452,37 @@ TEST_F(AgentLinkTest, AHeartbeatPhaseDelaysOnlyTheFirstHeartbeat) {
   EXPECT_EQ(agent.count("NodeInfo"), 2);
 }
 
+// A server busy for a while ticks late. The heartbeat then goes at that
+// tick, but the next one stays on the link's own grid: counted from the late
+// tick, every link the server was late for would beat together from then on.
+TEST_F(AgentLinkTest, ALateTickKeepsTheLinksHeartbeatGrid) {
+  auto options = fastOptions();
+  options.heartbeat_interval = 1s;
+  options.heartbeat_phase = 300ms;
+  makeLink("node-a", agent.address(), options);
+  startAndResync();
+  const MonotonicTime t0 = MonotonicTime{} + std::chrono::hours(1000);
+  link->tick(t0);
+  link->tick(t0 + 300ms);
+  ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 1; }));
+  link->tick(t0 + 1900ms);  // 600 ms late
+  ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 2; }));
+  link->tick(t0 + 2299ms);
+  EXPECT_FALSE(runUntil(
+      io, [&] { return heartbeats.size() == 3; }, 200ms));
+  link->tick(t0 + 2300ms);  // on the grid, not at 2,900 ms
+  ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 3; }));
+  // Beats missed altogether are not made up: one heartbeat, then the grid.
+  link->tick(t0 + 5700ms);
+  ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 4; }));
+  link->tick(t0 + 5800ms);
+  link->tick(t0 + 6299ms);
+  EXPECT_FALSE(runUntil(
+      io, [&] { return heartbeats.size() == 5; }, 200ms));
+  link->tick(t0 + 6300ms);
+  ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 5; }));
+}
+
 TEST_F(AgentLinkTest, AnUnansweredHeartbeatDropsTheConnection) {
   auto options = fastOptions();
   options.heartbeat_timeout = 100ms;

@@ -111,13 +111,16 @@ void AgentLink::tick(MonotonicTime now) {
   if (stopped_ || !connected_ || !current_) return;
   Connection& conn = *current_;
   if (conn.heartbeat_in_flight) return;
-  if (!conn.heartbeat_sent && options_.heartbeat_phase.count() > 0) {
-    // The connection's first tick: its first heartbeat is due a phase later.
-    conn.heartbeat_sent = now - options_.heartbeat_interval + options_.heartbeat_phase;
-    return;
-  }
-  if (conn.heartbeat_sent && now - *conn.heartbeat_sent < options_.heartbeat_interval) return;
-  conn.heartbeat_sent = now;
+  // The connection's first tick: its first heartbeat is due a phase later.
+  if (!conn.heartbeat_due) conn.heartbeat_due = now + options_.heartbeat_phase;
+  if (now < *conn.heartbeat_due) return;
+  // The next one stays on this link's grid (first due + k intervals) however
+  // late this tick is. Counted from `now`, every link a busy server was late
+  // for would gather on this one tick and stay together from then on, and a
+  // thousand nodes' answers would come in a few bursts.
+  const auto interval = std::max(options_.heartbeat_interval, std::chrono::milliseconds(1));
+  conn.heartbeat_due =
+      *conn.heartbeat_due + ((now - *conn.heartbeat_due) / interval + 1) * interval;
   conn.heartbeat_in_flight = true;
   asio::co_spawn(executor_, heartbeat(shared_from_this(), current_), asio::detached);
 }

@@ -28,8 +28,11 @@
 // §3), so the agent always has a slot for what the link sends itself.
 //
 // Heartbeats: tick(now) sends NodeInfo every heartbeat_interval of the
-// caller's monotonic clock while connected (never two at once), outside the
-// max_in_flight cap, so a heartbeat never waits behind calls; the answer
+// caller's monotonic clock while connected, on a fixed grid: the first
+// heartbeat_phase after the connection's first tick, then whole intervals
+// on, however late a tick comes (never two at once: one due while the last
+// is unanswered goes at the first tick after the answer). They go outside
+// the max_in_flight cap, so a heartbeat never waits behind calls; the answer
 // goes to `heartbeat`, and a heartbeat unanswered for heartbeat_timeout
 // drops the connection (reason NoHeartbeat). Heartbeats run during the
 // resync too. Each heartbeat names the isolation_revision of the last
@@ -246,7 +249,7 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   // The revision of the isolation list last delivered on the current
   // connection (Hello, heartbeats); nullopt before one.
   std::optional<std::int64_t> isolation_revision_;
-  std::string last_logged_;                       // the last failure logged (no repeats)
+  std::string last_logged_;  // the last failure logged (no repeats)
 
   std::uint64_t next_req_ = 1;
   std::uint64_t seq_ = 0;                                    // lines read on any connection

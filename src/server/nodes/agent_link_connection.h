@@ -92,7 +92,9 @@ struct AgentLink::Connection {
   std::map<std::string, std::pair<api::WorkloadStatus, std::uint64_t>> listing;
   std::vector<api::WorkloadStatus> held;  // pushes that arrived during the hand-up
   bool heartbeat_in_flight = false;
-  std::optional<MonotonicTime> heartbeat_sent;
+  // When the next heartbeat is due: set at the connection's first tick, then
+  // moved on by whole heartbeat intervals (AgentLink::tick).
+  std::optional<MonotonicTime> heartbeat_due;
 };
 
 }  // namespace zp::server

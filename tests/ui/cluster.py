@@ -129,19 +129,22 @@ class Cluster:
         if probe:
             self.wait_for_probes(len(offered))
 
-    def wait_for_probes(self, classes, timeout=120):
+    def wait_for_probes(self, classes, timeout=300):
         """Waits until the agent's first isolation probe of every class has
-        ended (verified or failed). A probe runs a sandbox, and the host's
-        interfaces change as its network device comes and goes: a browser
-        loading the page meanwhile can lose a request to ERR_NETWORK_CHANGED."""
+        ended (verified or failed; one at a time, each up to 120 s with its
+        image pull). A probe runs a sandbox, and the host's interfaces change
+        as its network device comes and goes: a browser loading the page
+        meanwhile can lose a request to ERR_NETWORK_CHANGED."""
         deadline = time.monotonic() + timeout
+        body = None
         while time.monotonic() < deadline:
             status, body = self.api("GET", f"/nodes/{self.node}")
             settled = [c for c in (body or {}).get("isolation", []) if c.get("verified_at") or c.get("error")]
             if status == 200 and len(settled) >= classes:
                 return
             time.sleep(0.2)
-        raise AssertionError(f"the agent's isolation probes did not end within {timeout} s")
+        raise AssertionError(f"the agent's isolation probes did not end within {timeout} s: "
+                             f"{json.dumps((body or {}).get('isolation'))}")
 
     def start_server(self):
         self.server = Daemon("zoneplane-server", [str(self.bin / "zoneplane-server"), "--config",

@@ -60,11 +60,13 @@ TEST_F(KeepaliveTest, AnAcceptedConnectionProbesItsPeerOnceSilent) {
   tcp::socket client(client_io);
   client.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
   const unsigned short client_port = client.local_endpoint().port();
+  // The server's thread sets the options just after its accept, so the
+  // socket can be seen here a moment before they are set: wait for the last.
   std::optional<int> fd;
   ASSERT_TRUE(testing::eventually([&] {
     fd = socketFd(port_, client_port);
-    return fd.has_value();
-  }));
+    return fd.has_value() && intOption(*fd, IPPROTO_TCP, TCP_KEEPCNT) == 3;
+  })) << (fd ? "the options were not set" : "no server end of the connection");
   EXPECT_EQ(intOption(*fd, SOL_SOCKET, SO_KEEPALIVE), 1);
   EXPECT_EQ(intOption(*fd, IPPROTO_TCP, TCP_KEEPIDLE), 30);
   EXPECT_EQ(intOption(*fd, IPPROTO_TCP, TCP_KEEPINTVL), 10);

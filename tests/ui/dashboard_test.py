@@ -80,7 +80,7 @@ class DashboardTest:
     def __init__(self, cluster, driver, shots):
         self.c, self.d, self.shots = cluster, driver, Path(shots)
         self.wait = WebDriverWait(driver, 60, poll_frequency=0.2)
-        self.held_log = []  # browser log entries read early, for console_problems()
+        self.held_log = []  # problems logged by page loads that were retried (load())
 
     # ---- helpers ----
     def shot(self, name, full_page=False):
@@ -125,7 +125,9 @@ class DashboardTest:
         """The address, title, start of the text and the console's messages."""
         body = self.d.execute_script("return document.body ? document.body.innerText : ''") or ""
         entries = self.d.get_log("browser")
-        self.held_log += entries  # console_problems() still judges them
+        # What a load that went wrong (lost files) logged is not judged, but a
+        # CSP violation or a script error still is (console_problems()).
+        self.held_log += [e for e in entries if re.search(r"Content Security Policy|Uncaught", e.get("message", ""))]
         console = [e.get("message", "") for e in entries]
         return (f"url {self.d.current_url!r}, title {self.d.title!r}, text {body[:300]!r}, "
                 f"console {console}")

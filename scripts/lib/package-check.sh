@@ -77,6 +77,10 @@ as_zoneplane zoneplane-server certs issue --server >/dev/null || fail "certs iss
 token=$(as_zoneplane zoneplane-server tokens create --name admin --role admin 2>/dev/null | head -n1)
 [[ -n $token ]] || fail "tokens create printed no token"
 # setpriv itself, not the function: $! must be the server's pid (setpriv execs it).
+# The files exist before it starts: the background job opens them on its own
+# time, and reading a missing one below would end this script.
+: >/tmp/server.out
+: >/tmp/server.err
 setpriv --reuid=zoneplane --regid=zoneplane --init-groups \
   zoneplane-server --config /etc/zoneplane/server.toml --listen 127.0.0.1:0 \
   >/tmp/server.out 2>/tmp/server.err &

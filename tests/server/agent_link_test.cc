@@ -101,6 +101,19 @@ class AgentLinkTest : public ::testing::Test {
     }
   }
 
+  // A link to node-a with heartbeats every 1 s at a phase of 300 ms, past
+  // its resync and its connection's first tick; returns that tick's time.
+  MonotonicTime startWithHeartbeatPhase() {
+    auto options = fastOptions();
+    options.heartbeat_interval = std::chrono::seconds(1);
+    options.heartbeat_phase = std::chrono::milliseconds(300);
+    makeLink("node-a", agent.address(), options);
+    startAndResync();
+    const MonotonicTime t0 = MonotonicTime{} + std::chrono::hours(1000);
+    link->tick(t0);
+    return t0;
+  }
+
   // Starts the link and waits for its resync number `n`.
   void startAndResync(std::size_t n = 1) {
     link->start();
@@ -434,13 +447,7 @@ TEST_F(AgentLinkTest, HeartbeatsFollowTheCallersClock) {
 }
 
 TEST_F(AgentLinkTest, AHeartbeatPhaseDelaysOnlyTheFirstHeartbeat) {
-  auto options = fastOptions();
-  options.heartbeat_interval = 1s;
-  options.heartbeat_phase = 300ms;
-  makeLink("node-a", agent.address(), options);
-  startAndResync();
-  const MonotonicTime t0 = MonotonicTime{} + std::chrono::hours(1000);
-  link->tick(t0);
+  const MonotonicTime t0 = startWithHeartbeatPhase();
   link->tick(t0 + 299ms);
   link->tick(t0 + 299ms);
   EXPECT_EQ(agent.count("NodeInfo"), 0);  // Hello's answer is not a heartbeat
@@ -456,13 +463,7 @@ TEST_F(AgentLinkTest, AHeartbeatPhaseDelaysOnlyTheFirstHeartbeat) {
 // tick, but the next one stays on the link's own grid: counted from the late
 // tick, every link the server was late for would beat together from then on.
 TEST_F(AgentLinkTest, ALateTickKeepsTheLinksHeartbeatGrid) {
-  auto options = fastOptions();
-  options.heartbeat_interval = 1s;
-  options.heartbeat_phase = 300ms;
-  makeLink("node-a", agent.address(), options);
-  startAndResync();
-  const MonotonicTime t0 = MonotonicTime{} + std::chrono::hours(1000);
-  link->tick(t0);
+  const MonotonicTime t0 = startWithHeartbeatPhase();
   link->tick(t0 + 300ms);
   ASSERT_TRUE(runUntil(io, [&] { return heartbeats.size() == 1; }));
   link->tick(t0 + 1900ms);  // 600 ms late

@@ -527,6 +527,12 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
         }
         return fail(Code::kUnavailable, s.error().message);
       }
+      if (!s && startFoundItEnded(s.error())) {
+        // An earlier start this agent lost ended the container after the
+        // look above: look again (the container is no longer created, so
+        // this start is not repeated).
+        return fail(Code::kUnavailable, s.error().message);
+      }
       if (!s && ((start_interrupted && s.error().code == Code::kAlreadyExists) ||
                  startLostItsIo(s.error())) &&
           replacements < kMaxReplacements) {

@@ -115,4 +115,8 @@ bool startInProgress(const Error& error) {
   return error.message.find("already in starting state") != std::string::npos;
 }
 
+bool startFoundItEnded(const Error& error) {
+  return error.message.find("container is in CONTAINER_EXITED state") != std::string::npos;
+}
+
 }  // namespace zp::agent

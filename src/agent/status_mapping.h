@@ -67,6 +67,12 @@ bool exitedWithoutStart(const ContainerDetail& detail);
 // caller went away) is still being finished by the runtime: containerd's
 // "container is already in starting state". Wait and look again.
 bool startInProgress(const Error& error);
+// StartContainer refused because the container has already ended: another
+// start of it, one whose caller went away, was cancelled between this
+// agent's look at the container (still created) and its start (containerd's
+// "container is in CONTAINER_EXITED state"). Look again: the exit then tells
+// a start cut short (replaced) from a process that ran (its exit stands).
+bool startFoundItEnded(const Error& error);
 // A StartContainer the runtime refused because the container's log pipes are
 // gone (containerd restarted between CreateContainer and StartContainer and
 // dropped their directory: "failed to start io pipe copy"). The process never

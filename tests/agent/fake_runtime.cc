@@ -166,9 +166,10 @@ void FakeRuntime::interruptNextStart(std::optional<Error> then_fail_create) {
   fail_create_after_interrupt_ = std::move(then_fail_create);
 }
 
-void FakeRuntime::cutNextStartToExit(int code, std::string reason, std::string message) {
+void FakeRuntime::cutNextStartToExit(int code, std::string reason, std::string message,
+                                     std::optional<Error> answer) {
   std::lock_guard lock(mutex_);
-  cut_start_to_exit_ = CutExit{code, std::move(reason), std::move(message)};
+  cut_start_to_exit_ = CutExit{code, std::move(reason), std::move(message), std::move(answer)};
 }
 
 void FakeRuntime::loseNextRunSandboxReply() {
@@ -405,7 +406,9 @@ Status FakeRuntime::startContainer(std::string_view, std::string_view container_
       c.message = std::move(cut_start_to_exit_->message);
       c.finished_at = std::chrono::system_clock::now();
       c.started_at.reset();
+      auto answer = std::move(cut_start_to_exit_->answer);
       cut_start_to_exit_.reset();
+      if (answer) return fail(std::move(*answer));
       return fail(Code::kUnavailable, "fake runtime: StartContainer: Socket closed");
     }
     if (interrupt_start_) {

@@ -69,7 +69,10 @@ class FakeRuntime final : public Runtime {
   // task stopped before it was started: it reports kUnavailable, and the
   // container reads exited with `code`, `reason` and `message` and no start
   // time (containerd 1.6 reloading a stopped task: code 1, no reason).
-  void cutNextStartToExit(int code, std::string reason = {}, std::string message = {});
+  // `answer`: what that StartContainer reports instead (e.g. containerd's
+  // refusal of a container another, cancelled start has just ended).
+  void cutNextStartToExit(int code, std::string reason = {}, std::string message = {},
+                          std::optional<Error> answer = std::nullopt);
   // The next `times` calls of `call` ("runSandbox", "findSandbox",
   // "createContainer", "startContainer", "stopContainer", "stopSandbox" or
   // "removeWorkload")
@@ -190,6 +193,7 @@ class FakeRuntime final : public Runtime {
   struct CutExit {
     int code = 0;
     std::string reason, message;
+    std::optional<Error> answer;
   };
   std::optional<CutExit> cut_start_to_exit_;
   std::set<std::string> unstartable_;  // containers an interrupted start left

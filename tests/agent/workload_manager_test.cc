@@ -425,6 +425,49 @@ TEST_F(WorkloadManagerTest, AStartErrorOfItsOwnStillFails) {
   EXPECT_EQ(runtime_.containerOf("bad-exec"), first);
 }
 
+// The restarted agent found the container still created, but before its own
+// start arrived containerd finished cancelling the dead agent's start and
+// ended the container: the start is refused ("container is in
+// CONTAINER_EXITED state"). The agent looks again and replaces the container.
+TEST_F(WorkloadManagerTest, AStartRefusedBecauseACancelledStartEndedTheContainerIsRedone) {
+  const auto identity = recovered(spec("ended-meanwhile"), "u10");
+  runtime_.addSandbox(identity, ObjectState::kCreated);
+  const auto first = runtime_.containerOf("ended-meanwhile");
+  runtime_.cutNextStartToExit(
+      128, "StartError",
+      "failed to start containerd task \"" + first + "\": context canceled: unknown",
+      Error{Code::kInternal,
+            "StartContainer: failed to set starting state for container \"" + first +
+                "\": container is in CONTAINER_EXITED state",
+            ""});
+  ASSERT_TRUE(manager_->recover().has_value());
+  ASSERT_TRUE(reaches("ended-meanwhile", api::WorkloadState::kRunning))
+      << statusOf("ended-meanwhile").message;
+  const auto containers = runtime_.containers();
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_NE(containers.begin()->first, first);
+  EXPECT_EQ(statusOf("ended-meanwhile").restart_count, 0);
+}
+
+// A process that ran and exited between the look and the start (a start whose
+// reply was lost went through): the same refusal, and its exit stands.
+TEST_F(WorkloadManagerTest, AStartRefusedBecauseTheProcessAlreadyRanLeavesItsExit) {
+  const auto identity = recovered(spec("ran-meanwhile"), "u11");
+  runtime_.addSandbox(identity, ObjectState::kCreated);
+  const auto first = runtime_.containerOf("ran-meanwhile");
+  runtime_.cutNextStartToExit(
+      3, "Error", "",
+      Error{Code::kInternal,
+            "StartContainer: failed to set starting state for container \"" + first +
+                "\": container is in CONTAINER_EXITED state",
+            ""});
+  ASSERT_TRUE(manager_->recover().has_value());
+  ASSERT_TRUE(reaches("ran-meanwhile", api::WorkloadState::kFailed))
+      << statusOf("ran-meanwhile").message;
+  EXPECT_EQ(statusOf("ran-meanwhile").exit_code, 3);
+  EXPECT_EQ(runtime_.containerOf("ran-meanwhile"), first);
+}
+
 // The restarted agent's start meets the cancelled one still being finished by
 // containerd ("container is already in starting state"): it waits, it does not fail.
 TEST_F(WorkloadManagerTest, AStartStillInProgressInTheRuntimeIsWaitedFor) {

@@ -11,7 +11,7 @@ bool contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
 
-std::string seconds(std::chrono::milliseconds timeout) {
+std::string durationText(std::chrono::milliseconds timeout) {
   const auto ms = timeout.count();
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
   return std::to_string(ms) + " ms";
@@ -47,7 +47,8 @@ Result<ExecOutput> execFailure(Error error, std::chrono::milliseconds elapsed,
   const bool said_timeout = contains(message, "timeout") && contains(message, "exceeded");
   if (error.code == Code::kDeadlineExceeded || said_timeout ||
       (error.code != Code::kUnavailable && error.code != Code::kNotFound && elapsed >= granted)) {
-    return fail(Code::kDeadlineExceeded, "the command did not finish within " + seconds(timeout));
+    return fail(Code::kDeadlineExceeded,
+                "the command did not finish within " + durationText(timeout));
   }
   return fail(std::move(error));
 }

@@ -35,7 +35,7 @@ bool neverStarted(const ContainerDetail& detail) {
   return detail.state == ObjectState::kExited && !detail.started_at;
 }
 
-std::string seconds(std::chrono::milliseconds d) {
+std::string wholeSeconds(std::chrono::milliseconds d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
 }
 
@@ -62,7 +62,7 @@ void WorkloadManager::settleDueUnknowns() {
     spdlog::warn(
         "workload \"{}\": the runtime has reported container {} in an unknown state for {} or "
         "more; stopping it to learn its end",
-        entry->identity.spec.id, container_id, seconds(options_.unknown_grace));
+        entry->identity.spec.id, container_id, wholeSeconds(options_.unknown_grace));
     asio::co_spawn(workers_, settleUnknown(entry, container_id), asio::detached);
   }
 }
@@ -145,7 +145,7 @@ asio::awaitable<void> WorkloadManager::settleUnknown(EntryPtr entry, std::string
     if (api::isTerminal(entry->status.state)) {
       entry->status.message += " (stopped by the node after the runtime had reported its state "
                                "unknown for " +
-                               seconds(options_.unknown_grace) + ")";
+                               wholeSeconds(options_.unknown_grace) + ")";
     }
   } else if (ended.state == ObjectState::kUnknown) {
     // Stopped, and still unknown to the runtime: another try after another grace.

@@ -2,12 +2,11 @@
 
 #include <charconv>
 
+#include "api/chars.h"
+
 namespace zp::api {
 namespace {
 
-bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool isAlnum(char c) { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
-bool isWord(char c) { return isAlnum(c) || c == '_'; }
 bool isHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }

@@ -2,16 +2,10 @@
 
 #include <string>
 
+#include "api/chars.h"
 #include "api/image_ref.h"
 
 namespace zp::api {
-namespace {
-
-bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool isAlnum(char c) { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
-bool isWord(char c) { return isAlnum(c) || c == '_'; }
-
-}  // namespace
 
 bool isDns1123Label(std::string_view s) {
   if (s.empty() || s.size() > kMaxIdLength) return false;

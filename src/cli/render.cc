@@ -14,8 +14,6 @@ using nlohmann::json;
 
 constexpr std::string_view kNone = "-";
 
-std::string orNone(const std::string& s) { return s.empty() ? std::string(kNone) : s; }
-
 std::string memory(std::int64_t mb) { return std::to_string(mb) + "Mi"; }
 std::string cpu(std::int64_t millicores) { return std::to_string(millicores) + "m"; }
 

@@ -33,8 +33,6 @@ std::optional<std::string> text(const json& object, const char* key) {
   return it->get<std::string>();
 }
 
-std::string orNone(const std::string& s) { return s.empty() ? "-" : s; }
-
 // "in 89d", "expired 2h ago", "never"; the text itself if it is not a time.
 std::string expiry(const std::string& expires_at, TimePoint now) {
   if (expires_at.empty()) return "never";

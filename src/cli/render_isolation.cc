@@ -14,8 +14,6 @@ std::string levelName(api::IsolationLevel level) {
   return std::string(api::isolationLevelName(level));
 }
 
-std::string orNone(const std::string& s) { return s.empty() ? "-" : s; }
-
 // The findings of one class, most severe first (the agent's order otherwise).
 std::string renderFindings(std::vector<api::Finding> findings) {
   std::stable_sort(

@@ -28,6 +28,9 @@ std::string renderTable(const std::vector<std::string>& header,
 std::string renderRow(const std::vector<std::string>& cells,
                       const std::vector<std::size_t>& widths);
 
+// A cell's text, or "-" when it is empty (a field the server left unset).
+inline std::string orNone(const std::string& s) { return s.empty() ? "-" : s; }
+
 // "KEY:   value" lines, values aligned one column after the longest key.
 std::string renderKeyValues(const std::vector<std::pair<std::string, std::string>>& pairs);
 

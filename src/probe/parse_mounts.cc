@@ -29,7 +29,7 @@ std::string_view nextLine(std::string_view& text) {
   return line;
 }
 
-std::optional<std::int64_t> decimal(std::string_view text) {
+std::optional<std::int64_t> trimmedDecimal(std::string_view text) {
   text = trim(text);
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -174,7 +174,7 @@ std::string cgroupDirectory(std::string_view mount_point, std::string_view mount
 }
 
 std::optional<std::string> normalizeMemoryLimitV1(std::string_view text) {
-  auto value = decimal(text);
+  auto value = trimmedDecimal(text);
   if (!value || *value < 0) return std::nullopt;
   if (*value >= (std::int64_t{1} << 62)) return std::string("max");
   return std::to_string(*value);
@@ -183,7 +183,7 @@ std::optional<std::string> normalizeMemoryLimitV1(std::string_view text) {
 std::optional<std::string> normalizeMaxOrNumber(std::string_view text) {
   text = trim(text);
   if (text == "max") return std::string("max");
-  auto value = decimal(text);
+  auto value = trimmedDecimal(text);
   if (!value || *value < 0) return std::nullopt;
   return std::to_string(*value);
 }
@@ -191,18 +191,18 @@ std::optional<std::string> normalizeMaxOrNumber(std::string_view text) {
 std::optional<std::string> normalizeCpuMaxV2(std::string_view text) {
   std::vector<std::string_view> f = splitSpaces(trim(text));
   if (f.size() != 2) return std::nullopt;
-  auto period = decimal(f[1]);
+  auto period = trimmedDecimal(f[1]);
   if (!period || *period <= 0) return std::nullopt;
   if (f[0] == "max") return "max " + std::to_string(*period);
-  auto quota = decimal(f[0]);
+  auto quota = trimmedDecimal(f[0]);
   if (!quota || *quota <= 0) return std::nullopt;
   return std::to_string(*quota) + " " + std::to_string(*period);
 }
 
 std::optional<std::string> normalizeCpuV1(std::string_view quota_text,
                                           std::string_view period_text) {
-  auto quota = decimal(quota_text);
-  auto period = decimal(period_text);
+  auto quota = trimmedDecimal(quota_text);
+  auto period = trimmedDecimal(period_text);
   if (!quota || !period || *period <= 0) return std::nullopt;
   if (*quota < 0) return "max " + std::to_string(*period);
   if (*quota == 0) return std::nullopt;

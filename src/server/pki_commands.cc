@@ -14,6 +14,7 @@
 
 #include "common/time.h"
 #include "server/admin_commands.h"
+#include "server/config.h"
 #include "tls/pki.h"
 
 namespace zp::server {
@@ -21,19 +22,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kDefaultDataDir = "/var/lib/zoneplane/server";
 constexpr const char* kCaCommonName = "zoneplane cluster CA";
 constexpr int kMaxValidityDays = 36500;
 
 struct CaInitOptions {
-  std::string data_dir = kDefaultDataDir;
+  std::string data_dir{kDefaultDataDir};
   std::string key_type = "ec-p256";
   int validity_days = 3650;
   bool force = false;
 };
 
 struct IssueOptions {
-  std::string data_dir = kDefaultDataDir;
+  std::string data_dir{kDefaultDataDir};
   tls::Identity::Kind kind = tls::Identity::Kind::kServer;  // which of the three was given
   bool server = false;
   std::string node;

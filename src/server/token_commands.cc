@@ -29,8 +29,6 @@
 namespace zp::server {
 namespace {
 
-constexpr std::string_view kDefaultDataDir = "/var/lib/zoneplane/server";
-
 // Where the database is: --database, else <data dir>/zoneplane.db.
 struct StoreFlags {
   std::string data_dir{kDefaultDataDir};

@@ -24,7 +24,16 @@ constexpr std::string_view kPutToken =
 constexpr std::string_view kSelectTokens =
     "SELECT id, name, role, secret_sha256, created_at, expires_at, last_used_at, used "
     "FROM tokens ORDER BY created_at, id";
-enum TokenColumn { kId = 0, kName, kRole, kHash, kCreatedAt, kExpiresAt, kLastUsedAt, kUsed };
+enum TokenColumn {
+  kTokenId = 0,
+  kTokenName,
+  kTokenRole,
+  kTokenHash,
+  kTokenCreatedAt,
+  kTokenExpiresAt,
+  kTokenLastUsedAt,
+  kTokenUsed
+};
 
 // The columns loadAudit() reads, in this order.
 constexpr std::string_view kSelectAudit =
@@ -153,21 +162,22 @@ Result<std::vector<TokenRecord>> AccessTables::loadTokens() {
     if (!*row) return tokens;
     const sql::Statement& r = load_tokens_;
     TokenRecord token;
-    token.id = r.columnText(kId);
-    const bool times_ok = r.isInteger(kCreatedAt) &&
-                          (r.isNull(kExpiresAt) || r.isInteger(kExpiresAt)) &&
-                          (r.isNull(kLastUsedAt) || r.isInteger(kLastUsedAt)) && r.isInteger(kUsed);
+    token.id = r.columnText(kTokenId);
+    const bool times_ok = r.isInteger(kTokenCreatedAt) &&
+                          (r.isNull(kTokenExpiresAt) || r.isInteger(kTokenExpiresAt)) &&
+                          (r.isNull(kTokenLastUsedAt) || r.isInteger(kTokenLastUsedAt)) &&
+                          r.isInteger(kTokenUsed);
     if (!times_ok) {
       return fail(Code::kInternal, "corrupt record for token " + quote(token.id) +
                                        ": times and used must be integers");
     }
-    token.name = r.columnText(kName);  // "" for NULL
-    token.role = r.columnText(kRole);
-    token.secret_sha256 = r.columnText(kHash);
-    token.created_at = fromNanos(r.columnInt(kCreatedAt));
-    token.expires_at = optionalTime(r, kExpiresAt);
-    token.last_used_at = optionalTime(r, kLastUsedAt);
-    token.used = r.columnInt(kUsed) != 0;
+    token.name = r.columnText(kTokenName);  // "" for NULL
+    token.role = r.columnText(kTokenRole);
+    token.secret_sha256 = r.columnText(kTokenHash);
+    token.created_at = fromNanos(r.columnInt(kTokenCreatedAt));
+    token.expires_at = optionalTime(r, kTokenExpiresAt);
+    token.last_used_at = optionalTime(r, kTokenLastUsedAt);
+    token.used = r.columnInt(kTokenUsed) != 0;
     tokens.push_back(std::move(token));
   }
 }

@@ -23,14 +23,8 @@ using namespace std::chrono_literals;
 using testing::CapturedLog;
 using testing::eventually;
 using testing::kProbeImage;
+using testing::printableAscii;
 using testing::ProbeRunnerTest;
-
-bool printableAscii(const std::string& text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u < 0x7f;
-  });
-}
 
 TEST_F(ProbeRunnerTest, BadStderrReachesTheServerAsPrintableText) {
   CapturedLog log;

@@ -19,15 +19,9 @@ namespace {
 using namespace std::chrono_literals;
 using testing::kProbeImage;
 using testing::Piece;
+using testing::printableAscii;
 using testing::ProbeRunnerTest;
 using testing::sampleReport;
-
-bool printableAscii(const std::string& text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u < 0x7f;
-  });
-}
 
 TEST_F(ProbeRunnerTest, AFailingCreateOrStartRemovesTheSandbox) {
   runtime_.addImage(kProbeImage);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -93,5 +94,13 @@ class ProbeRunnerTest : public ::testing::Test {
   SteppingClock clock_;
   WorkloadIdentity started_;  // the identity of the last probe started
 };
+
+// Whether every byte of `text` is printable ASCII (no control characters).
+inline bool printableAscii(const std::string& text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f;
+  });
+}
 
 }  // namespace zp::agent::testing

@@ -8,7 +8,7 @@ namespace zp::agent {
 namespace {
 
 api::SecuritySpec restricted() { return {}; }
-api::SecuritySpec baseline() {
+api::SecuritySpec baselineSecurity() {
   api::SecuritySpec s;
   s.profile = api::Profile::kBaseline;
   return s;
@@ -36,10 +36,10 @@ TEST(ResolveUserTest, AnImageUserOutOfRangeIsNeverUsed) {
     const auto r = resolveUser(restricted(), numericImage(uid));
     EXPECT_TRUE(r.allocate) << uid;
     EXPECT_TRUE(r.refusal.empty()) << uid;
-    const auto b = resolveUser(baseline(), numericImage(uid));
+    const auto b = resolveUser(baselineSecurity(), numericImage(uid));
     EXPECT_FALSE(b.refusal.empty()) << uid;
     EXPECT_NE(b.refusal.find("2147483647"), std::string::npos) << b.refusal;
-    auto explicit_user = baseline();
+    auto explicit_user = baselineSecurity();
     explicit_user.run_as_user = 1234;  // the spec's user makes the image's moot
     EXPECT_TRUE(resolveUser(explicit_user, numericImage(uid)).refusal.empty()) << uid;
   }
@@ -81,20 +81,20 @@ TEST(ResolveUserTest, RestrictedAllocatesTheUserButKeepsTheSpecsGroup) {
 // ---- baseline
 
 TEST(ResolveUserTest, BaselineTakesTheSpecsIdsElseTheImagesUserRootIncluded) {
-  auto s = baseline();
+  auto s = baselineSecurity();
   s.run_as_user = 0;
   EXPECT_EQ(resolveUser(s, numericImage(1000)).uid, 0);
   EXPECT_FALSE(resolveUser(s, numericImage(1000)).gid);
 
-  auto plan = resolveUser(baseline(), rootImage());
+  auto plan = resolveUser(baselineSecurity(), rootImage());
   EXPECT_EQ(plan.uid, 0);
   EXPECT_FALSE(plan.gid);
   EXPECT_FALSE(plan.allocate);
-  EXPECT_EQ(resolveUser(baseline(), numericImage(1000)).uid, 1000);
+  EXPECT_EQ(resolveUser(baselineSecurity(), numericImage(1000)).uid, 1000);
 }
 
 TEST(ResolveUserTest, BaselineLeavesANamedUserToTheRuntime) {
-  const auto plan = resolveUser(baseline(), namedImage("postgres"));
+  const auto plan = resolveUser(baselineSecurity(), namedImage("postgres"));
   EXPECT_FALSE(plan.uid);
   EXPECT_FALSE(plan.gid);
   EXPECT_FALSE(plan.allocate);

@@ -9,12 +9,14 @@
 #include "../probe/test_data.h"
 #include "agent/isolation/verdict.h"
 #include "probe/report_json.h"
+#include "verdict_reports.h"
 
 namespace zp::agent {
 namespace {
 
 using api::IsolationLevel;
 using api::Severity;
+using testing::find;
 
 probe::Report recorded(const std::string& name) {
   auto report = probe::decodeReport(probe::testing::testData(name));
@@ -34,13 +36,6 @@ probe::Report recordingHost() {
                      {"mnt", "mnt:[4026531841]"},   {"cgroup", "cgroup:[4026531835]"},
                      {"user", "user:[4026531837]"}, {"time", "time:[4026531834]"}};
   return host;
-}
-
-const api::Finding* find(const api::ClassIsolation& c, std::string_view id) {
-  for (const auto& f : c.findings) {
-    if (f.id == id) return &f;
-  }
-  return nullptr;
 }
 
 TEST(VerdictRecordedTest, RuncIsSharedKernelWithReadOnlyKernelTreesAndAKnownPosture) {

@@ -4,7 +4,9 @@
 // the one fact it is about.
 
 #include <cstdint>
+#include <string_view>
 
+#include "api/isolation.h"
 #include "probe/report.h"
 
 namespace zp::agent::testing {
@@ -108,6 +110,14 @@ inline probe::Report vmProbe() {
   // kernel's numbers mean nothing.
   r.namespaces = hostFacts().namespaces;
   return r;
+}
+
+// The finding `id` of `c`, or nullptr.
+inline const api::Finding* find(const api::ClassIsolation& c, std::string_view id) {
+  for (const auto& f : c.findings) {
+    if (f.id == id) return &f;
+  }
+  return nullptr;
 }
 
 }  // namespace zp::agent::testing

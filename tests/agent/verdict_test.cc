@@ -18,13 +18,6 @@ using api::Severity;
 using namespace testing;
 namespace vd = verdict_detail;
 
-const api::Finding* find(const api::ClassIsolation& c, std::string_view id) {
-  for (const auto& f : c.findings) {
-    if (f.id == id) return &f;
-  }
-  return nullptr;
-}
-
 bool hasSeverity(const api::ClassIsolation& c, Severity severity) {
   return std::ranges::any_of(c.findings, [&](const auto& f) { return f.severity == severity; });
 }

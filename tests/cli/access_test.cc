@@ -6,21 +6,15 @@
 #include "cli/exit_codes.h"
 #include "cli/render_access.h"
 #include "cli/requests.h"
+#include "test_inputs.h"
 
 namespace zp::cli {
 namespace {
 
 using nlohmann::json;
+using testing::at;
+using testing::parseOk;
 using namespace std::chrono_literals;
-
-Invocation parseOk(const std::vector<std::string>& args) {
-  auto parsed = parseArgs(args);
-  if (auto* early = std::get_if<EarlyExit>(&parsed)) {
-    ADD_FAILURE() << "parse failed (" << early->code << "): " << early->err;
-    return {};
-  }
-  return std::get<Invocation>(parsed);
-}
 
 std::string usageError(const std::vector<std::string>& args) {
   auto parsed = parseArgs(args);
@@ -32,8 +26,6 @@ std::string usageError(const std::vector<std::string>& args) {
   EXPECT_EQ(early->code, kExitUsage);
   return early->err;
 }
-
-TimePoint at(const char* rfc3339) { return *parseRfc3339(rfc3339); }
 
 TEST(TokensArgs, CreateListRevoke) {
   auto inv =

@@ -19,11 +19,10 @@ using nlohmann::json;
 using testing::CannedResponse;
 using testing::cli;
 using testing::CliRun;
+using testing::reply;
 using testing::TestHttpServer;
 using testing::writeFile;
 using testsupport::TempDir;
-
-CannedResponse reply(int status, const json& body) { return {status, body.dump()}; }
 
 const json kCreated = json::parse(R"({"name":"ci","role":"operator",
     "created_at":"2026-12-01T14:00:00.000Z","token":"zp_0123456789ab.c2VjcmV0"})");

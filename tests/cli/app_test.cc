@@ -19,10 +19,9 @@ namespace {
 
 using nlohmann::json;
 using testing::CannedResponse;
+using testing::reply;
 using testing::TestHttpServer;
 using testing::workloadJson;
-
-CannedResponse reply(int status, const json& body) { return {status, body.dump()}; }
 
 using testing::cli;
 using testing::CliRun;

@@ -3,20 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "cli/exit_codes.h"
+#include "test_inputs.h"
 
 namespace zp::cli {
 namespace {
 
 using nlohmann::json;
-
-Invocation parseOk(const std::vector<std::string>& args) {
-  auto parsed = parseArgs(args);
-  if (auto* early = std::get_if<EarlyExit>(&parsed)) {
-    ADD_FAILURE() << "parse failed (" << early->code << "): " << early->err;
-    return {};
-  }
-  return std::get<Invocation>(parsed);
-}
+using testing::parseOk;
 
 EarlyExit parseExit(const std::vector<std::string>& args) {
   auto parsed = parseArgs(args);

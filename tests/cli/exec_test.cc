@@ -15,10 +15,9 @@ using nlohmann::json;
 using testing::CannedResponse;
 using testing::cli;
 using testing::CliRun;
+using testing::reply;
 using testing::serverEnv;
 using testing::TestHttpServer;
-
-CannedResponse reply(int status, const json& body) { return {status, body.dump()}; }
 
 json result(int code, std::string out, std::string err, bool out_cut = false,
             bool err_cut = false) {

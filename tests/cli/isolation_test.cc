@@ -12,18 +12,18 @@
 #include "cli/requests.h"
 #include "cli_run.h"
 #include "test_http_server.h"
+#include "test_inputs.h"
 #include "test_workloads.h"
 
 namespace zp::cli {
 namespace {
 
 using nlohmann::json;
+using testing::at;
 using testing::cli;
 using testing::CliRun;
 using testing::TestHttpServer;
 using testing::workloadJson;
-
-TimePoint at(const char* rfc3339) { return *parseRfc3339(rfc3339); }
 
 // GET /nodes/node-2/isolation as the server answers it.
 const json kIsolation = json::parse(R"({"node":"node-2","classes":[

@@ -3,15 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "cli/table.h"
+#include "test_inputs.h"
 #include "test_workloads.h"
 
 namespace zp::cli {
 namespace {
 
 using nlohmann::json;
+using testing::at;
 using testing::workloadJson;
-
-TimePoint at(const char* rfc3339) { return *parseRfc3339(rfc3339); }
 
 TEST(RenderTable, AlignsColumnsWithoutTrailingSpaces) {
   EXPECT_EQ(renderTable({"ID", "STATE", "X"}, {{"wl-long-name", "Running", ""}, {"a", "Failed"}}),

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +42,11 @@ struct CannedResponse {
   std::chrono::milliseconds chunk_delay{0};  // a pause before each chunk after the first
   std::string content_type = "application/json";
 };
+
+// A reply of `status` with `body` as its JSON text.
+inline CannedResponse reply(int status, const nlohmann::json& body) {
+  return {status, body.dump()};
+}
 
 // A streamed reply: the lines as chunks ('\n' added to each).
 CannedResponse streamed(std::vector<std::string> lines, StreamEnd end = StreamEnd::kComplete,

@@ -31,7 +31,7 @@ double secondsBetween(SteadyClock::time_point from, SteadyClock::time_point to) 
 }
 
 // One workload of the scenario and what must become of it.
-struct Tracked {
+struct PartitionTracked {
   std::string id;
   std::string restart;  // Never | OnFailure | Always
   bool on_partitioned;  // placed on A before the partition
@@ -135,7 +135,7 @@ TEST_F(PartitionTest, PartitionedNodeIsLostItsWorkloadsMoveAndAfterHealOneCopyRu
   ASSERT_FALSE(HasFailure());
 
   // A's workloads (every restart policy), then B's own.
-  std::vector<Tracked> tracked;
+  std::vector<PartitionTracked> tracked;
   setCordon(b, true);
   for (int i = 0; i < scaled(3, 2); ++i)
     tracked.push_back({"pa-always-" + std::to_string(i), "Always", true, ""});

@@ -19,7 +19,7 @@ using nlohmann::json;
 using testing::runTask;
 using namespace std::chrono_literals;
 
-const TimePoint kStart = TimePoint{} + std::chrono::hours(1000);
+const TimePoint kClockStart = TimePoint{} + std::chrono::hours(1000);
 
 // The handlers over a registry that is loaded but not started: its nodes
 // stay NotReady/Connecting, which is all these routes need.
@@ -47,7 +47,7 @@ class NodeHandlersTest : public ::testing::Test {
   asio::io_context io;
   zp::testing::FakeStore store;
   store::CommitQueue commits{store};
-  testing::FakeClock clock{kStart};
+  testing::FakeClock clock{kClockStart};
   NodeRegistry registry{io.get_executor(), commits, clock, {}};
   std::vector<std::string> drained;
   Status drain_result = ok();

@@ -23,7 +23,7 @@ using testing::runTask;
 using testing::runUntil;
 using namespace std::chrono_literals;
 
-api::ClassIsolation verified(std::string cls, IsolationLevel level, int score) {
+api::ClassIsolation probed(std::string cls, IsolationLevel level, int score) {
   api::ClassIsolation c;
   c.runtime_class = std::move(cls);
   c.level = level;
@@ -54,7 +54,7 @@ class NodeProbeTest : public NodeRegistryTest {
 TEST_F(NodeProbeTest, ConcurrentProbesJoinAndLeaveSlotsForWorkloadCalls) {
   FakeAgent agent("node-a", {"gvisor", "kata", "native"}, {4096, 4000});
   ASSERT_NO_FATAL_FAILURE(startOn(agent));
-  agent.setProbeResult({verified("gvisor", IsolationLevel::kApplicationKernel, 70)});
+  agent.setProbeResult({probed("gvisor", IsolationLevel::kApplicationKernel, 70)});
   agent.holdSlowCalls(true);
   // More requests than the node has call slots (32): one probe per class,
   // "" (every class) apart, and a class request joins a probe of every class.
@@ -93,7 +93,7 @@ TEST_F(NodeProbeTest, ConcurrentProbesJoinAndLeaveSlotsForWorkloadCalls) {
 TEST_F(NodeProbeTest, AProbeAnswerSparesTheNextHeartbeatTheList) {
   FakeAgent agent("node-a", {"gvisor"}, {4096, 4000});
   ASSERT_NO_FATAL_FAILURE(startOn(agent));
-  agent.setProbeResult({verified("gvisor", IsolationLevel::kApplicationKernel, 70)});
+  agent.setProbeResult({probed("gvisor", IsolationLevel::kApplicationKernel, 70)});
   ASSERT_TRUE(runTask(io, registry->probe("node-a", "gvisor")));
   const int lists = agent.isolationLists();
   heartbeat("node-a");

@@ -135,8 +135,8 @@ TEST(SchedulerTest, ANodeCountsOnceUnderItsFirstFailingFilter) {
 }
 
 // A node's verification of one class.
-api::ClassIsolation verified(std::string cls, IsolationLevel level, int score,
-                             std::optional<IsolationLevel> claim = std::nullopt) {
+api::ClassIsolation classVerification(std::string cls, IsolationLevel level, int score,
+                                      std::optional<IsolationLevel> claim = std::nullopt) {
   api::ClassIsolation c;
   c.runtime_class = std::move(cls);
   c.level = level;
@@ -151,14 +151,14 @@ TEST(SchedulerIsolationTest, ANodePassesOnlyWhenItsVerificationSatisfiesTheRequi
   std::vector<NodeView> nodes{node("n1", {"gvisor"}, {4000, 4000}),
                               node("n2", {"gvisor"}, {2000, 4000}),
                               node("n3", {"gvisor"}, {1000, 4000})};
-  nodes[0].isolation = {verified("gvisor", IsolationLevel::kApplicationKernel, 70)};
-  nodes[1].isolation = {verified("gvisor", IsolationLevel::kSharedKernel, 50)};
+  nodes[0].isolation = {classVerification("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  nodes[1].isolation = {classVerification("gvisor", IsolationLevel::kSharedKernel, 50)};
   // n3 has no entry for gvisor: unverified.
   auto placed = kBinpack.place(spec(), {"gvisor"}, kAppKernel, nodes);
   ASSERT_TRUE(placed.placement) << placed.message;
   EXPECT_EQ(*placed.placement, (Placement{"n1", "gvisor", IsolationLevel::kApplicationKernel, 70}));
   // A stronger level satisfies a weaker requirement.
-  nodes[1].isolation = {verified("gvisor", IsolationLevel::kHypervisor, 100)};
+  nodes[1].isolation = {classVerification("gvisor", IsolationLevel::kHypervisor, 100)};
   EXPECT_EQ(placedOn(kBinpack.place(spec(), {"gvisor"}, kAppKernel, nodes)), "n2");
   // "any" takes every class, verified or not: binpack picks the fullest.
   auto any = kBinpack.place(spec(), {"gvisor"}, kAny, nodes);
@@ -168,8 +168,8 @@ TEST(SchedulerIsolationTest, ANodePassesOnlyWhenItsVerificationSatisfiesTheRequi
 
 TEST(SchedulerIsolationTest, TheMessageNamesTheClassItsLevelAndTheRequirement) {
   std::vector<NodeView> nodes{node("n1", {"edera-zone"}, {4000, 4000})};
-  nodes[0].isolation = {
-      verified("edera-zone", IsolationLevel::kSharedKernel, 15, IsolationLevel::kHypervisor)};
+  nodes[0].isolation = {classVerification("edera-zone", IsolationLevel::kSharedKernel, 15,
+                                          IsolationLevel::kHypervisor)};
   auto decision = kBinpack.place(spec(), {"edera-zone"}, kAppKernel, nodes);
   ASSERT_FALSE(decision.placement);
   EXPECT_EQ(decision.message,
@@ -182,8 +182,8 @@ TEST(SchedulerIsolationTest, AQuarantinedClassServesOnlyAny) {
   // kernel below a hypervisor claim is quarantined even though the level
   // itself would satisfy application-kernel.
   std::vector<NodeView> nodes{node("n1", {"kata"}, {4000, 4000})};
-  nodes[0].isolation = {
-      verified("kata", IsolationLevel::kApplicationKernel, 70, IsolationLevel::kHypervisor)};
+  nodes[0].isolation = {classVerification("kata", IsolationLevel::kApplicationKernel, 70,
+                                          IsolationLevel::kHypervisor)};
   auto refused = kBinpack.place(spec(), {"kata"}, kAppKernel, nodes);
   ASSERT_FALSE(refused.placement);
   EXPECT_EQ(refused.message,
@@ -196,7 +196,7 @@ TEST(SchedulerIsolationTest, AnUnverifiedClassIsNamedSo) {
   std::vector<NodeView> nodes{node("n1", {"gvisor", "kata"}, {4000, 4000}),
                               node("n2", {"gvisor"}, {4000, 4000}),
                               node("n3", {"runc"}, {4000, 4000})};
-  nodes[1].isolation = {verified("gvisor", IsolationLevel::kUnverified, 0)};
+  nodes[1].isolation = {classVerification("gvisor", IsolationLevel::kUnverified, 0)};
   auto decision = kBinpack.place(spec(), {"kata", "gvisor"}, kAppKernel, nodes);
   ASSERT_FALSE(decision.placement);
   // Each distinct verification once, in the order seen.
@@ -208,11 +208,11 @@ TEST(SchedulerIsolationTest, AnUnverifiedClassIsNamedSo) {
 TEST(SchedulerIsolationTest, VerificationComesBeforeResourcesAndClassesFallBackInOrder) {
   std::vector<NodeView> nodes{node("n1", {"edera-zone", "gvisor"}, {4000, 4000}),
                               node("n2", {"edera-zone"}, {100, 100})};
-  nodes[0].isolation = {
-      verified("edera-zone", IsolationLevel::kSharedKernel, 15, IsolationLevel::kHypervisor),
-      verified("gvisor", IsolationLevel::kApplicationKernel, 70)};
-  nodes[1].isolation = {
-      verified("edera-zone", IsolationLevel::kHypervisor, 100, IsolationLevel::kHypervisor)};
+  nodes[0].isolation = {classVerification("edera-zone", IsolationLevel::kSharedKernel, 15,
+                                          IsolationLevel::kHypervisor),
+                        classVerification("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  nodes[1].isolation = {classVerification("edera-zone", IsolationLevel::kHypervisor, 100,
+                                          IsolationLevel::kHypervisor)};
   // edera-zone is preferred but verified only on n2, which has no room: gvisor on n1.
   auto placed = kBinpack.place(spec(512), {"edera-zone", "gvisor"}, kAppKernel, nodes);
   ASSERT_TRUE(placed.placement) << placed.message;

@@ -12,8 +12,8 @@ namespace {
 
 using api::IsolationLevel;
 
-NodeView node(std::string id, std::vector<std::string> classes, api::Resources free,
-              NodeState state = NodeState::kReady, bool schedulable = true) {
+NodeView indexNode(std::string id, std::vector<std::string> classes, api::Resources free,
+                   NodeState state = NodeState::kReady, bool schedulable = true) {
   NodeView view;
   view.id = std::move(id);
   view.state = state;
@@ -50,8 +50,9 @@ const NodeView* reference(const std::vector<NodeView>& nodes, std::string_view c
 std::string idOf(const NodeView* view) { return view ? view->id : "none"; }
 
 TEST(SchedulingIndexTest, BinpackAndSpreadWithTiesToTheSmallerId) {
-  SchedulingIndex index({node("a", {"native"}, {1000, 1000}), node("b", {"native"}, {500, 1000}),
-                         node("c", {"native"}, {500, 1000}), node("d", {"native"}, {2000, 100})});
+  SchedulingIndex index(
+      {indexNode("a", {"native"}, {1000, 1000}), indexNode("b", {"native"}, {500, 1000}),
+       indexNode("c", {"native"}, {500, 1000}), indexNode("d", {"native"}, {2000, 100})});
   const auto binpack = SchedulerPolicy::kBinpack;
   const auto spread = SchedulerPolicy::kSpread;
   EXPECT_EQ(idOf(index.best("native", {100, 200}, std::nullopt, binpack)), "b");
@@ -63,7 +64,8 @@ TEST(SchedulingIndexTest, BinpackAndSpreadWithTiesToTheSmallerId) {
 }
 
 TEST(SchedulingIndexTest, FollowsAllocationsStateCordonsAndClasses) {
-  SchedulingIndex index({node("a", {"native"}, {1000, 1000}), node("b", {"native"}, {800, 1000})});
+  SchedulingIndex index(
+      {indexNode("a", {"native"}, {1000, 1000}), indexNode("b", {"native"}, {800, 1000})});
   const auto binpack = SchedulerPolicy::kBinpack;
   EXPECT_EQ(idOf(index.best("native", {100, 10}, std::nullopt, binpack)), "b");
   ASSERT_TRUE(index.setAllocated("b", {750, 0}, 3));
@@ -87,17 +89,17 @@ TEST(SchedulingIndexTest, FollowsAllocationsStateCordonsAndClasses) {
   EXPECT_EQ(index.offeredClasses(), (std::vector<std::string>{"gvisor", "native"}));
   EXPECT_EQ(idOf(index.best("gvisor", {100, 10}, std::nullopt, binpack)), "a");
   EXPECT_EQ(idOf(index.best("native", {100, 10}, std::nullopt, binpack)), "none");
-  EXPECT_FALSE(index.update(node("zz", {"native"}, {1, 1})));
+  EXPECT_FALSE(index.update(indexNode("zz", {"native"}, {1, 1})));
   EXPECT_FALSE(index.setAllocated("zz", {1, 1}, 1));
 }
 
 TEST(SchedulingIndexTest, HonoursTheIsolationRequirement) {
-  NodeView verified = node("b", {"gvisor"}, {100, 100});
+  NodeView verified = indexNode("b", {"gvisor"}, {100, 100});
   api::ClassIsolation entry;
   entry.runtime_class = "gvisor";
   entry.level = IsolationLevel::kApplicationKernel;
   verified.isolation = {entry};
-  SchedulingIndex index({node("a", {"gvisor"}, {50, 100}), verified});
+  SchedulingIndex index({indexNode("a", {"gvisor"}, {50, 100}), verified});
   const api::IsolationRequirement needs = IsolationLevel::kApplicationKernel;
   EXPECT_EQ(idOf(index.best("gvisor", {10, 10}, std::nullopt, SchedulerPolicy::kBinpack)), "a");
   EXPECT_EQ(idOf(index.best("gvisor", {10, 10}, needs, SchedulerPolicy::kBinpack)), "b");
@@ -117,10 +119,10 @@ TEST(SchedulingIndexTest, AnswersLikeAWalkOverEveryNode) {
     return out;  // sorted? not needed by the index
   };
   const auto randomNode = [&](std::string id) {
-    NodeView v = node(std::move(id), pickClasses(),
-                      {static_cast<std::int64_t>(rng() % 8) * 100,
-                       static_cast<std::int64_t>(rng() % 4) * 100},
-                      rng() % 6 == 0 ? NodeState::kNotReady : NodeState::kReady, rng() % 7 != 0);
+    NodeView v = indexNode(
+        std::move(id), pickClasses(),
+        {static_cast<std::int64_t>(rng() % 8) * 100, static_cast<std::int64_t>(rng() % 4) * 100},
+        rng() % 6 == 0 ? NodeState::kNotReady : NodeState::kReady, rng() % 7 != 0);
     for (const auto& c : v.runtime_classes) {
       if (rng() % 2) continue;
       api::ClassIsolation entry;

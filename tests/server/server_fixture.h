@@ -157,4 +157,9 @@ class FastLifecycleFixture : public ServerFixture {
   }
 };
 
+// Whether the workload `j` (a GET /workloads/{id} body) is placed on `node`.
+inline bool placedOn(const nlohmann::json& j, const std::string& node) {
+  return j.contains("status") && j["status"]["node"] == node;
+}
+
 }  // namespace zp::server::testing

@@ -16,10 +16,6 @@ using api::IsolationLevel;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-bool placedOn(const json& j, const std::string& node) {
-  return j.contains("status") && j["status"]["node"] == node;
-}
-
 // node-2 claims its edera-zone is a hypervisor, but the probe saw the host's
 // kernel: quarantined. node-1 (native) has no verification at all.
 class ServerIsolationTest : public ServerFixture {

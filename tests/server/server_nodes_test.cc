@@ -13,10 +13,6 @@ namespace {
 using api::WorkloadState;
 using nlohmann::json;
 
-bool placedOn(const json& j, const std::string& node) {
-  return j.contains("status") && j["status"]["node"] == node;
-}
-
 bool contains(const std::vector<FakeAgent::Copy>& copies, const FakeAgent::Copy& copy) {
   return std::find(copies.begin(), copies.end(), copy) != copies.end();
 }

@@ -13,10 +13,6 @@ namespace {
 using api::WorkloadState;
 using nlohmann::json;
 
-bool placedOn(const json& j, const std::string& node) {
-  return j.contains("status") && j["status"]["node"] == node;
-}
-
 std::vector<std::string> ids(const json& page) {
   std::vector<std::string> out;
   for (const auto& item : page["items"]) out.push_back(item["spec"]["id"].get<std::string>());

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "open_store.h"
 #include "store/sqlite.h"
 #include "store/sqlite_store.h"
 #include "temp_dir.h"
@@ -17,6 +18,7 @@ namespace {
 
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
+using testing::openOrDie;
 using testing::TempDir;
 
 TimePoint at(std::int64_t s) { return TimePoint{seconds{s}}; }
@@ -33,12 +35,6 @@ TokenRecord token(std::string id, std::string name, std::string role) {
 
 AuditEntry entry(std::int64_t time_s, std::string action, int result) {
   return {0, at(time_s), "admin", std::move(action), "w-1", result, "127.0.0.1"};
-}
-
-std::unique_ptr<SqliteStore> openOrDie(const std::string& path) {
-  auto store = SqliteStore::open(path);
-  if (!store) ADD_FAILURE() << store.error().toString();
-  return store ? std::move(*store) : nullptr;
 }
 
 TEST(SqliteAccessTest, TokensRoundTripEveryFieldAndSurviveReopen) {

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "open_store.h"
 #include "store/sqlite.h"
 #include "temp_dir.h"
 
@@ -20,14 +21,8 @@ namespace {
 using api::WorkloadState;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
+using testing::openOrDie;
 using testing::TempDir;
-
-std::unique_ptr<SqliteStore> openOrDie(const std::string& path,
-                                       SqliteStore::Options options = SqliteStore::Options{}) {
-  auto store = SqliteStore::open(path, options);
-  if (!store) ADD_FAILURE() << store.error().toString();
-  return store ? std::move(*store) : nullptr;
-}
 
 WorkloadRecord makeRecord(std::string id, std::string node, WorkloadState state,
                           std::int64_t created_ms) {

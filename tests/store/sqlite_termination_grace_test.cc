@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "open_store.h"
 #include "store/sqlite.h"
 #include "store/sqlite_store.h"
 #include "temp_dir.h"
@@ -17,13 +18,8 @@ namespace zp::store {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::openOrDie;
 using testing::TempDir;
-
-std::unique_ptr<SqliteStore> openOrDie(const std::string& path) {
-  auto store = SqliteStore::open(path);
-  if (!store) ADD_FAILURE() << store.error().toString();
-  return store ? std::move(*store) : nullptr;
-}
 
 WorkloadRecord record(const std::string& id, std::optional<std::chrono::seconds> grace) {
   WorkloadRecord r;

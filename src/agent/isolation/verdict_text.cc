@@ -12,7 +12,7 @@ namespace {
 constexpr std::string_view kCut = "...";
 
 // Linux's capability numbers (linux/capability.h), 0..40.
-constexpr std::array<std::string_view, 41> kCapabilities = {
+constexpr std::array<std::string_view, 41> kCapabilityNames = {
     "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
     "CAP_FSETID",          "CAP_KILL",           "CAP_SETGID",          "CAP_SETUID",
     "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
@@ -73,8 +73,8 @@ std::vector<std::string> capabilityNames(std::uint64_t mask) {
   std::vector<std::string> names;
   for (unsigned bit = 0; bit < 64; ++bit) {
     if ((mask & (std::uint64_t{1} << bit)) == 0) continue;
-    names.emplace_back(bit < kCapabilities.size() ? std::string(kCapabilities[bit])
-                                                  : "CAP_" + std::to_string(bit));
+    names.emplace_back(bit < kCapabilityNames.size() ? std::string(kCapabilityNames[bit])
+                                                     : "CAP_" + std::to_string(bit));
   }
   return names;
 }

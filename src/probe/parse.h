@@ -125,6 +125,9 @@ NetworkStackDecision decideNetworkStack(bool application_kernel, const TcpInfoSa
 
 // Removes leading and trailing ASCII whitespace (and NULs).
 std::string_view trim(std::string_view text);
+// `text` as a whole decimal integer (an optional sign, nothing around it),
+// or nullopt.
+std::optional<std::int64_t> decimal(std::string_view text);
 // trim(text) in lower case (ASCII), inner runs of whitespace as one space: a
 // form in which kernel strings and boot ids compare without case or spacing.
 std::string normalized(std::string_view text);

@@ -1,6 +1,5 @@
 // The /proc/self/mountinfo and cgroup parsers of probe/parse.h.
 
-#include <charconv>
 
 #include "probe/parse.h"
 
@@ -27,14 +26,6 @@ std::string_view nextLine(std::string_view& text) {
   std::string_view line = text.substr(0, eol);
   text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
   return line;
-}
-
-std::optional<std::int64_t> trimmedDecimal(std::string_view text) {
-  text = trim(text);
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 // Joins "/a" and "b/c" with exactly one slash.
@@ -174,7 +165,7 @@ std::string cgroupDirectory(std::string_view mount_point, std::string_view mount
 }
 
 std::optional<std::string> normalizeMemoryLimitV1(std::string_view text) {
-  auto value = trimmedDecimal(text);
+  auto value = decimal(trim(text));
   if (!value || *value < 0) return std::nullopt;
   if (*value >= (std::int64_t{1} << 62)) return std::string("max");
   return std::to_string(*value);
@@ -183,7 +174,7 @@ std::optional<std::string> normalizeMemoryLimitV1(std::string_view text) {
 std::optional<std::string> normalizeMaxOrNumber(std::string_view text) {
   text = trim(text);
   if (text == "max") return std::string("max");
-  auto value = trimmedDecimal(text);
+  auto value = decimal(text);
   if (!value || *value < 0) return std::nullopt;
   return std::to_string(*value);
 }
@@ -191,18 +182,18 @@ std::optional<std::string> normalizeMaxOrNumber(std::string_view text) {
 std::optional<std::string> normalizeCpuMaxV2(std::string_view text) {
   std::vector<std::string_view> f = splitSpaces(trim(text));
   if (f.size() != 2) return std::nullopt;
-  auto period = trimmedDecimal(f[1]);
+  auto period = decimal(trim(f[1]));
   if (!period || *period <= 0) return std::nullopt;
   if (f[0] == "max") return "max " + std::to_string(*period);
-  auto quota = trimmedDecimal(f[0]);
+  auto quota = decimal(trim(f[0]));
   if (!quota || *quota <= 0) return std::nullopt;
   return std::to_string(*quota) + " " + std::to_string(*period);
 }
 
 std::optional<std::string> normalizeCpuV1(std::string_view quota_text,
                                           std::string_view period_text) {
-  auto quota = trimmedDecimal(quota_text);
-  auto period = trimmedDecimal(period_text);
+  auto quota = decimal(trim(quota_text));
+  auto period = decimal(trim(period_text));
   if (!quota || !period || *period <= 0) return std::nullopt;
   if (*quota < 0) return "max " + std::to_string(*period);
   if (*quota == 0) return std::nullopt;

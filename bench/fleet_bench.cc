@@ -6,7 +6,10 @@
 //     latency counts from the request's scheduled time, so a stall is not
 //     hidden), twice: right after the submissions, while the server still
 //     delivers the backlog to the nodes, and once every workload is Running
-//     (steady state); the time that delivery took in between
+//     (steady state); the time that delivery took in between; then the same
+//     load on GET /healthz as the baseline (the HTTP path and the machine
+//     without the token check, the lookup and the record's encoding). Every
+//     answer's latency is written to gets-*.csv in the work directory.
 //   server RSS per workload
 //   server restart -> ready with W workloads in the store
 //
@@ -125,6 +128,12 @@ unsigned short startServer(ChildProcess& server, const Options& o,
   return 0;
 }
 
+// A phase's start on stderr, as it begins (the figures go to stdout at the
+// end), so a phase can be watched or profiled while it runs.
+void progress(const std::string& phase) {
+  std::fprintf(stderr, "fleet_bench: %s\n", phase.c_str());
+}
+
 // Runs `body` on a fresh io_context until it finishes.
 template <typename F>
 void runAsync(F body) {
@@ -135,13 +144,16 @@ void runAsync(F body) {
 
 struct GetLatencies {
   std::vector<double> ms;  // of the 200 answers
+  std::vector<std::pair<double, double>> samples;  // (scheduled ms from start, latency ms)
   int errors = 0;
 };
 
-// GET /workloads/{id} of random workloads at o.get_rate per second for
-// o.get_seconds, open loop over max(8, clients) connections.
+// GETs at o.get_rate per second for o.get_seconds, open loop over
+// max(8, clients) connections: of /workloads/{id} for random workloads, or
+// of `fixed_target` when it is given (the baseline: the same load on a route
+// with no token check, lookup or record to encode).
 GetLatencies measureGets(const asio::ip::tcp::endpoint& api, const std::string& token,
-                         const Options& o) {
+                         const Options& o, const std::string& fixed_target = "") {
   GetLatencies out;
   runAsync([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     const int total = o.get_rate * o.get_seconds;
@@ -151,6 +163,7 @@ GetLatencies measureGets(const asio::ip::tcp::endpoint& api, const std::string& 
     const int conns = std::max(8, o.clients);
     auto timer = std::make_shared<asio::steady_timer>(ex, Clock::time_point::max());
     out.ms.reserve(static_cast<std::size_t>(total));
+    out.samples.reserve(static_cast<std::size_t>(total));
     for (int c = 0; c < conns; ++c) {
       asio::co_spawn(
           ex,
@@ -166,10 +179,15 @@ GetLatencies measureGets(const asio::ip::tcp::endpoint& api, const std::string& 
               co_await pace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
               const int id =
                   static_cast<int>(rng() % static_cast<unsigned>(std::max(1, o.workloads)));
-              std::string target = "/workloads/wl-" + std::to_string(id);
+              std::string target =
+                  fixed_target.empty() ? "/workloads/wl-" + std::to_string(id) : fixed_target;
               auto answer = co_await client.request(http::verb::get, target, kNoBody);
-              if (answer.status == 200) out.ms.push_back(ms(Clock::now() - scheduled));
-              else ++out.errors;
+              if (answer.status == 200) {
+                out.ms.push_back(ms(Clock::now() - scheduled));
+                out.samples.emplace_back(ms(scheduled - start), out.ms.back());
+              } else {
+                ++out.errors;
+              }
             }
             if (++done == conns) timer->cancel();
           },
@@ -297,6 +315,7 @@ int main(int argc, char** argv) {
   const long rss_before = zp::bench::residentKiB(server.pid());
 
   // 3. Placements per second.
+  progress("submitting");
   std::atomic<int> next{0}, placed{0}, failed{0};
   const auto t0 = Clock::now();
   runAsync([&](asio::any_io_executor ex) -> asio::awaitable<void> {
@@ -332,10 +351,24 @@ int main(int argc, char** argv) {
 
   // 4. GET latency at a fixed offered rate while the backlog is delivered,
   // then the delivery's end, then GET latency again in steady state.
+  progress("GETs while delivering");
   const GetLatencies busy = measureGets(api, token, o);
+  progress("waiting for every workload to run");
   const bool settled = awaitAllRunning(api, token, std::chrono::minutes(10));
   const double delivered_s = std::chrono::duration<double>(Clock::now() - t0).count() - submit_s;
+  progress("GETs, all Running");
   const GetLatencies steady = measureGets(api, token, o);
+  progress("GET /healthz at the same rate (baseline)");
+  const GetLatencies baseline = measureGets(api, token, o, "/healthz");
+  // Every answer's (scheduled time, latency), to see whether slow answers come alone or together.
+  for (const auto& [name, run] :
+       {std::pair{"gets-delivering.csv", &busy}, std::pair{"gets-running.csv", &steady},
+        std::pair{"gets-healthz.csv", &baseline}}) {
+    std::ofstream csv(o.work_dir / name);
+    csv << "scheduled_ms,latency_ms\n";
+    for (auto [at, latency] : run->samples) csv << at << ',' << latency << '\n';
+  }
+  progress("restarting the server");
 
   // 5. Restart -> ready.
   server.stop();
@@ -379,6 +412,11 @@ int main(int argc, char** argv) {
   figure("GET p50 at " + rate + ", all Running", fmt(percentile(steady.ms, 0.50), "ms", 3), "-");
   figure("GET p99 at " + rate + ", all Running (" + std::to_string(steady.errors) + " errors)",
          fmt(percentile(steady.ms, 0.99), "ms", 3), "<= 1 ms");
+  figure("  baseline: GET /healthz p50 at " + rate, fmt(percentile(baseline.ms, 0.50), "ms", 3),
+         "-");
+  figure("  baseline: GET /healthz p99 at " + rate + " (" + std::to_string(baseline.errors) +
+             " errors)",
+         fmt(percentile(baseline.ms, 0.99), "ms", 3), "-");
   const double per_workload =
       o.workloads > 0 ? (static_cast<double>(rss_after - rss_before) * 1024.0) / o.workloads : 0;
   figure("server RSS " + std::to_string(rss_before / 1024) + " -> " +

@@ -1,8 +1,8 @@
 #include "common/time.h"
 
 #include <charconv>
-#include <cstdio>
-#include <ctime>
+#include <chrono>
+#include <cstddef>
 
 namespace zp {
 
@@ -17,21 +17,26 @@ const MonotonicClock& SteadyMonotonicClock::instance() {
 }
 
 std::string formatRfc3339(TimePoint t) {
+  // The civil calendar of <chrono>, not gmtime_r (glibc takes its time zone
+  // lock even for UTC) nor snprintf: this is on every record's encoding.
   using namespace std::chrono;
-  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  long long secs = ms / 1000;
-  long long frac = ms % 1000;
-  if (frac < 0) {
-    frac += 1000;
-    secs -= 1;
-  }
-  const std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  const auto in_ms = floor<milliseconds>(t);
+  const auto day = floor<days>(in_ms);
+  const year_month_day date{day};
+  const hh_mm_ss time{in_ms - day};
+  // A TimePoint's years are 1678..2261: always four digits.
+  char out[] = "0000-00-00T00:00:00.000Z";
+  const auto put = [&out](std::size_t at, unsigned value, std::size_t digits) {
+    for (std::size_t i = digits; i > 0; --i, value /= 10) out[at + i - 1] = char('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(static_cast<int>(date.year())), 4);
+  put(5, static_cast<unsigned>(date.month()), 2);
+  put(8, static_cast<unsigned>(date.day()), 2);
+  put(11, static_cast<unsigned>(time.hours().count()), 2);
+  put(14, static_cast<unsigned>(time.minutes().count()), 2);
+  put(17, static_cast<unsigned>(time.seconds().count()), 2);
+  put(20, static_cast<unsigned>(time.subseconds().count()), 3);
+  return std::string(out, sizeof out - 1);
 }
 
 namespace {

@@ -51,6 +51,14 @@ TEST(TimeTest, RejectsTimesATimePointCannotHold) {
   EXPECT_EQ(formatRfc3339(*late), "2261-12-31T23:59:59.999Z");
 }
 
+TEST(TimeTest, FormatsTimesBeforeTheEpochByFlooring) {
+  // -1 ms is the last millisecond of 1969, not 1970-01-01T00:00:00.-01.
+  EXPECT_EQ(formatRfc3339(TimePoint(std::chrono::milliseconds(-1))), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(formatRfc3339(TimePoint(std::chrono::microseconds(-1500))), "1969-12-31T23:59:59.998Z");
+  EXPECT_EQ(formatRfc3339(TimePoint(std::chrono::seconds(951782400))),  // a leap day
+            "2000-02-29T00:00:00.000Z");
+}
+
 TEST(TimeTest, UnixNanosZeroMeansUnset) {
   EXPECT_FALSE(fromUnixNanos(0));
   ASSERT_TRUE(fromUnixNanos(1'000'000'000));

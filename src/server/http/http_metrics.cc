@@ -17,13 +17,19 @@ HttpMetrics::HttpMetrics(metrics::Registry& registry)
 
 void HttpMetrics::observe(boost::beast::http::verb method, std::string_view route, unsigned status,
                           std::chrono::steady_clock::duration elapsed) {
-  const auto verb = boost::beast::http::to_string(method);
-  const std::string_view name = method == boost::beast::http::verb::unknown
-                                    ? std::string_view("unknown")
-                                    : std::string_view(verb.data(), verb.size());
   const std::string_view pattern = route.empty() ? std::string_view("none") : route;
-  requests_.with({name, pattern, std::to_string(status)}).inc();
-  duration_.with({name, pattern}).observe(std::chrono::duration<double>(elapsed).count());
+  auto it = children_.find(std::tuple{method, pattern, status});
+  if (it == children_.end()) {
+    const auto verb = boost::beast::http::to_string(method);
+    const std::string_view name = method == boost::beast::http::verb::unknown
+                                      ? std::string_view("unknown")
+                                      : std::string_view(verb.data(), verb.size());
+    const Children children{&requests_.with({name, pattern, std::to_string(status)}),
+                            &duration_.with({name, pattern})};
+    it = children_.emplace(Key{method, std::string(pattern), status}, children).first;
+  }
+  it->second.requests->inc();
+  it->second.duration->observe(std::chrono::duration<double>(elapsed).count());
 }
 
 }  // namespace zp::server

@@ -7,12 +7,16 @@
 // clients send. Requests the HTTP layer answers itself before the Router
 // sees them (malformed: 400, too large: 413) are not counted.
 //
-// Threading: called on the server's executor; the instruments are
-// thread-safe anyway (metrics/registry.h).
+// Threading: called on the server's executor only (the children found for
+// each method, route and code are remembered without a lock); the
+// instruments themselves are thread-safe (metrics/registry.h).
 
 #include <boost/beast/http/verb.hpp>
 #include <chrono>
+#include <map>
+#include <string>
 #include <string_view>
+#include <tuple>
 
 #include "metrics/registry.h"
 #include "server/http/router.h"
@@ -27,8 +31,16 @@ class HttpMetrics final : public RequestObserver {
                std::chrono::steady_clock::duration elapsed) override;
 
  private:
+  struct Children {
+    metrics::Counter* requests;
+    metrics::Histogram* duration;
+  };
+  // (method, route pattern or "none", status code): few, bounded by the routes.
+  using Key = std::tuple<boost::beast::http::verb, std::string, unsigned>;
+
   metrics::CounterFamily& requests_;    // {method, route, code}
   metrics::HistogramFamily& duration_;  // {method, route}
+  std::map<Key, Children, std::less<>> children_;  // each request looks its children up here
 };
 
 }  // namespace zp::server

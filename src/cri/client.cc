@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <utility>
 
 #include "cri/endpoint.h"
@@ -70,26 +72,85 @@ Status dropValue(Result<T>&& result) {
   return ok();
 }
 
-// One asynchronous unary call: owns the context, request and response until
-// gRPC is done with them (the completion callback holds the last reference).
-template <typename Request, typename Response>
-class AsyncCall final : public PendingCall {
- public:
-  void cancel() override { context.TryCancel(); }
+}  // namespace
 
+// The asynchronous calls of one Client that gRPC still holds.
+class AsyncCallCount {
+ public:
+  void add() {
+    std::lock_guard lock(mutex_);
+    ++calls_;
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    if (--calls_ == 0) idle_.notify_all();
+  }
+  void waitIdle() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [this] { return calls_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  int calls_ = 0;
+};
+
+namespace {
+
+// Counts one call in an AsyncCallCount for as long as it lives.
+class CountedCall {
+ public:
+  explicit CountedCall(std::shared_ptr<AsyncCallCount> count) : count_(std::move(count)) {
+    count_->add();
+  }
+  CountedCall(const CountedCall&) = delete;
+  CountedCall& operator=(const CountedCall&) = delete;
+  ~CountedCall() { count_->release(); }
+
+ private:
+  std::shared_ptr<AsyncCallCount> count_;
+};
+
+// One asynchronous unary call: owns the context, request and response until
+// gRPC is done with them. Only the completion callback owns it, so it dies
+// when gRPC destroys that callback, after the callback ran and gRPC dropped
+// its own reference to the call; `counted` is declared first so the count
+// drops only after the context released the call.
+template <typename Request, typename Response>
+struct AsyncCall {
+  explicit AsyncCall(std::shared_ptr<AsyncCallCount> count) : counted(std::move(count)) {}
+
+  CountedCall counted;
   grpc::ClientContext context;
   Request request;
   Response response;
+};
+
+// What the caller holds: cancels the call while it still exists.
+class CallCanceller final : public PendingCall {
+ public:
+  explicit CallCanceller(std::weak_ptr<grpc::ClientContext> context)
+      : context_(std::move(context)) {}
+  void cancel() override {
+    if (auto context = context_.lock()) context->TryCancel();
+  }
+
+ private:
+  std::weak_ptr<grpc::ClientContext> context_;
 };
 
 // Starts `rpc` through the callback API: `start(context, request, response,
 // on_done)` is the stub's async() method bound to its object. `done` gets the
 // response or the mapped error.
 template <typename Request, typename Response, typename Start>
-std::shared_ptr<PendingCall> invokeAsync(const CallObserver& observer, std::string_view rpc,
+std::shared_ptr<PendingCall> invokeAsync(std::shared_ptr<AsyncCallCount> count,
+                                         const CallObserver& observer, std::string_view rpc,
                                          Request request, Deadline deadline, Start start,
                                          std::function<void(Result<Response>)> done) {
-  auto call = std::make_shared<AsyncCall<Request, Response>>();
+  auto call = std::make_shared<AsyncCall<Request, Response>>(std::move(count));
+  auto canceller =
+      std::make_shared<CallCanceller>(std::shared_ptr<grpc::ClientContext>(call, &call->context));
   call->request = std::move(request);
   prepare(call->context, deadline);
   const auto started = std::chrono::steady_clock::now();
@@ -103,7 +164,7 @@ std::shared_ptr<PendingCall> invokeAsync(const CallObserver& observer, std::stri
             done(fail(errorFromGrpc(rpc, status)));
           }
         });
-  return call;
+  return canceller;
 }
 
 }  // namespace
@@ -120,7 +181,9 @@ Result<std::unique_ptr<Client>> Client::create(std::string_view endpoint, Client
 }
 
 Client::Client(std::string endpoint, ClientOptions options)
-    : endpoint_(std::move(endpoint)), options_(options) {
+    : endpoint_(std::move(endpoint)),
+      options_(options),
+      async_calls_(std::make_shared<AsyncCallCount>()) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
@@ -137,7 +200,7 @@ void Client::resetConnectBackoff() const {
   grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
 }
 
-Client::~Client() = default;
+Client::~Client() { async_calls_->waitIdle(); }
 
 std::chrono::milliseconds Client::createDeadlineFor(CallOptions call) const {
   return call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.create_timeout;
@@ -355,7 +418,7 @@ std::shared_ptr<PendingCall> Client::pullImageAsync(const v1::PullImageRequest& 
       call.timeout > std::chrono::milliseconds::zero() ? call.timeout : options_.pull_timeout;
   auto* async = images_->async();
   return invokeAsync<v1::PullImageRequest, v1::PullImageResponse>(
-      options_.observer, "PullImage", request, Deadline{timeout, call.wait_for_ready},
+      async_calls_, options_.observer, "PullImage", request, Deadline{timeout, call.wait_for_ready},
       [async](auto* context, auto* req, auto* resp, auto on_done) {
         async->PullImage(context, req, resp, std::move(on_done));
       },
@@ -375,7 +438,7 @@ std::shared_ptr<PendingCall> Client::stopContainerAsync(std::string_view contain
   request.set_timeout(grace_period.count());
   auto* async = runtime_->async();
   return invokeAsync<v1::StopContainerRequest, v1::StopContainerResponse>(
-      options_.observer, "StopContainer", std::move(request),
+      async_calls_, options_.observer, "StopContainer", std::move(request),
       Deadline{stopDeadline(call, grace_period), call.wait_for_ready},
       [async](auto* context, auto* req, auto* resp, auto on_done) {
         async->StopContainer(context, req, resp, std::move(on_done));
@@ -403,7 +466,7 @@ std::shared_ptr<PendingCall> Client::execSyncAsync(
   const auto seconds = execSeconds(timeout);
   auto* async = runtime_->async();
   return invokeAsync<v1::ExecSyncRequest, v1::ExecSyncResponse>(
-      options_.observer, "ExecSync", execRequest(container_id, cmd, seconds),
+      async_calls_, options_.observer, "ExecSync", execRequest(container_id, cmd, seconds),
       Deadline{execDeadline(call, seconds), call.wait_for_ready},
       [async](auto* context, auto* req, auto* resp, auto on_done) {
         async->ExecSync(context, req, resp, std::move(on_done));
@@ -417,7 +480,7 @@ std::shared_ptr<PendingCall> Client::waitReady(CallOptions call,
   request.set_version(kCriApiVersion);
   auto* async = runtime_->async();
   return invokeAsync<v1::VersionRequest, v1::VersionResponse>(
-      options_.observer, "Version", std::move(request),
+      async_calls_, options_.observer, "Version", std::move(request),
       Deadline{deadlineFor(call), /*wait_for_ready=*/true},
       [async](auto* context, auto* req, auto* resp, auto on_done) {
         async->Version(context, req, resp, std::move(on_done));

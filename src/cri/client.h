@@ -79,7 +79,10 @@ struct CallOptions {
 // their `done` callback is called exactly once, either on a gRPC thread or on
 // the calling thread before the method returns, so it must be quick, must not
 // block and must not take locks the caller may hold (post the outcome to an
-// executor). The returned PendingCall cancels the call (ClientContext::TryCancel).
+// executor). The returned PendingCall cancels the call (ClientContext::TryCancel);
+// it may outlive the call and the Client.
+class AsyncCallCount;
+
 class Client {
  public:
   // Validates `endpoint` ("unix:///abs/path.sock", see cri/endpoint.h) and
@@ -89,6 +92,10 @@ class Client {
 
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
+  // Waits until gRPC has released every asynchronous call (their `done`
+  // callbacks have returned), then closes the channel: gRPC's callback queue
+  // must not be shut down under a call it is still finishing. So a `done`
+  // callback must never destroy its Client.
   ~Client();
 
   const std::string& endpoint() const { return endpoint_; }
@@ -199,6 +206,8 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RuntimeService::StubInterface> runtime_;
   std::unique_ptr<v1::ImageService::StubInterface> images_;
+  // Shared with each asynchronous call until gRPC releases it.
+  std::shared_ptr<AsyncCallCount> async_calls_;
 };
 
 }  // namespace zp::cri

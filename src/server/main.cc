@@ -1,14 +1,18 @@
 // zoneplane-server: reads the configuration, opens the store and runs the
-// Server on one io_context until SIGINT/SIGTERM.
+// Server until SIGINT/SIGTERM: the core on this thread, the API's I/O on
+// a second one.
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
+#include <thread>
 #include <variant>
 
 #include "common/address.h"
@@ -16,6 +20,7 @@
 #include "server/admin_commands.h"
 #include "server/command_line.h"
 #include "server/config.h"
+#include "server/core_loop.h"
 #include "server/server.h"
 #include "store/sqlite_store.h"
 
@@ -73,7 +78,14 @@ int main(int argc, char** argv) {
   raiseOpenFileLimit();
   auto options = server::serverOptions(*config);
   if (!options) return die(options.error());
+  // The core thread (this one) runs every component; the API's connections
+  // have a thread of their own and their handlers run on the core ahead of
+  // everything else (docs/architecture.md §8.1.1).
   boost::asio::io_context io;
+  boost::asio::io_context api_io;
+  server::CoreLoop core(io);
+  options->api_io = api_io.get_executor();
+  options->api_core = core.urgentExecutor();
   server::Server server(io, std::move(*options), **store);
   // Signals are taken over before the server says it listens: whoever waits
   // for that line may send SIGTERM at once, and must not kill it outright.
@@ -95,7 +107,15 @@ int main(int argc, char** argv) {
       config->allowed_registries ? "as listed in allowed_registries"
                                  : "any but local addresses (default)");
   std::cout << "zoneplane-server listening on " << where << std::endl;
-  io.run();
+  // The core runs until the API thread has ended: its last connections end
+  // on the core.
+  auto api_running = boost::asio::make_work_guard(io);
+  std::thread api_thread([&] {
+    api_io.run();
+    boost::asio::post(io, [&api_running] { api_running.reset(); });
+  });
+  core.run();
+  api_thread.join();
   spdlog::info("zoneplane-server stopped");
   return 0;
 }

@@ -96,7 +96,8 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
                            .nodes = registry_.linkLoads()};
       }),
       metrics_handler_(metrics_),
-      http_(io.get_executor(), router_, options_.http),
+      http_(options_.api_io ? options_.api_io : io.get_executor(),
+            options_.api_core ? options_.api_core : io.get_executor(), router_, options_.http),
       tick_timer_(io) {
   registry_.setListener(&service_);
   workload_handlers_.addRoutes(router_);

@@ -67,6 +67,11 @@ struct ServerOptions {
   std::chrono::hours audit_retention{24 * 90};
   // How often the workload service's waits (delivery retries, evacuations) are checked.
   std::chrono::milliseconds tick_interval{200};
+  // Where the API runs (docs/architecture.md §8.1.1): the connections' I/O
+  // on `api_io` (the API thread), the handlers on `api_core` (CoreLoop's
+  // urgent queue on the io_context's thread). Unset: the io_context's executor.
+  boost::asio::any_io_executor api_io;
+  boost::asio::any_io_executor api_core;
 };
 
 // Builds the options from a validated configuration, with the two TLS
@@ -80,13 +85,17 @@ Result<ServerOptions> serverOptions(const ServerConfig& config);
 
 // Owns every server component except the store and the io_context, which
 // outlive it. Every route but GET /healthz needs an API token (§9.3). Everything runs on the
-// io_context's executor except the commit queue's thread; call start() and stop() from that
+// io_context's executor except the commit queue's thread and, when
+// options.api_io is set, the API connections' I/O; call start() and stop() from that
 // executor (or before io_context::run()).
 //
 // Shutdown: stop() closes the listener and the open connections (streams
 // included), ends the tick loops and the agent links, so io_context::run()
 // returns once the last coroutine has unwound and every write submitted from
-// the executor has completed there (commits hold the executor busy). The
+// the executor has completed there (commits hold the executor busy). With
+// an API thread, its io_context must have returned from run() before the
+// Server is destroyed, and the core must run until then (the API's
+// connections end on it). The
 // destructor stops the commit queue first (it applies whatever is still
 // queued and joins its thread), so no completion can run on a component
 // already destroyed; then the members go in reverse order (the service

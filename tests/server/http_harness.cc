@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -218,8 +219,14 @@ void StreamingRequest::close() {
   ended_ = true;
 }
 
-HttpHarness::HttpHarness(asio::io_context& io, const Router& router, HttpServerOptions options)
-    : io_(io), server_(io.get_executor(), router, options) {}
+HttpHarness::HttpHarness(asio::io_context& io, const Router& router, HttpServerOptions options,
+                         bool api_thread)
+    : io_(io),
+      api_thread_(api_thread),
+      core_(io),
+      server_(api_thread ? api_io_.get_executor() : io.get_executor(),
+              api_thread ? asio::any_io_executor(core_.urgentExecutor()) : io.get_executor(),
+              router, options) {}
 
 HttpHarness::~HttpHarness() { stopAndJoin(); }
 
@@ -227,12 +234,24 @@ void HttpHarness::start() {
   auto bound = server_.listen(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   if (!bound) throw std::runtime_error(bound.error().toString());
   port_ = bound->port();
-  thread_ = std::thread([this] { io_.run(); });
+  if (!api_thread_) {
+    thread_ = std::thread([this] { io_.run(); });
+    return;
+  }
+  // The core runs until the API thread has ended, as in zoneplane-server.
+  auto api_running = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
+      asio::make_work_guard(io_));
+  api_ = std::thread([this, api_running] {
+    api_io_.run();
+    asio::post(io_, [api_running] { api_running->reset(); });
+  });
+  thread_ = std::thread([this] { core_.run(); });
 }
 
 void HttpHarness::stopAndJoin() {
   if (!thread_.joinable()) return;
   asio::post(io_, [this] { server_.stop(); });
+  if (api_.joinable()) api_.join();
   thread_.join();
 }
 

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "server/core_loop.h"
 #include "server/http/http_server.h"
 #include "server/http/router.h"
 #include "tls/transport.h"
@@ -139,10 +140,14 @@ class StreamingRequest {
 };
 
 // Serves `router` (filled before start()) on a thread of its own running `io`.
-// The destructor stops the server on its executor and joins the thread.
+// With `api_thread`, as zoneplane-server does (docs/architecture.md §8.1.1):
+// the connections' I/O on a second thread, and `io`'s thread runs a CoreLoop
+// whose urgent queue takes the Router's work. The destructor stops the
+// server on its executor and joins the threads.
 class HttpHarness {
  public:
-  HttpHarness(boost::asio::io_context& io, const Router& router, HttpServerOptions options = {});
+  HttpHarness(boost::asio::io_context& io, const Router& router, HttpServerOptions options = {},
+              bool api_thread = false);
   ~HttpHarness();
 
   void start();
@@ -162,9 +167,13 @@ class HttpHarness {
 
  private:
   boost::asio::io_context& io_;
+  bool api_thread_;
+  boost::asio::io_context api_io_;
+  CoreLoop core_;
   HttpServer server_;
   unsigned short port_ = 0;
-  std::thread thread_;
+  std::thread thread_;  // runs io_ (the core)
+  std::thread api_;     // runs api_io_, with api_thread
 };
 
 }  // namespace zp::server::testing

@@ -34,6 +34,7 @@ struct Feed {
   bool finish = false;  // return after the queued chunks
   bool abort = false;   // abort() after the queued chunks
   bool producer_ran = false;
+  std::thread::id producer_thread;
   bool close_seen = false;  // onClose ran
   bool last_write_ok = true;
   AsyncEvent changed;
@@ -43,6 +44,7 @@ struct Feed {
 BodyProducer feedProducer(Feed& feed) {
   return [&feed](ResponseStream& out) -> asio::awaitable<void> {
     feed.producer_ran = true;
+    feed.producer_thread = std::this_thread::get_id();
     out.onClose([&feed] {
       feed.close_seen = true;
       feed.changed.notify();
@@ -65,11 +67,17 @@ BodyProducer feedProducer(Feed& feed) {
   };
 }
 
-// The parameter: HTTPS (true) or plain HTTP.
-class HttpTest : public ::testing::TestWithParam<bool> {
+// The parameter: HTTPS or plain HTTP, and whether the connections' I/O has
+// a thread of its own (HttpHarness).
+struct Mode {
+  bool https = false;
+  bool api_thread = false;
+};
+
+class HttpTest : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
-    if (GetParam()) {
+    if (GetParam().https) {
       char dir[] = "/tmp/zp-http-tls-XXXXXX";
       ASSERT_NE(::mkdtemp(dir), nullptr);
       dir_ = dir;
@@ -89,6 +97,11 @@ class HttpTest : public ::testing::TestWithParam<bool> {
                   co_return jsonResponse(http_status::kCreated, nlohmann::json{{"echo", r.body}});
                 });
     router_.add(http::verb::get, "/workloads/{id}", auth::Permission::kPublic, text("get"));
+    router_.add(http::verb::post, "/thread", auth::Permission::kPublic,
+                [this](HttpRequest) -> asio::awaitable<HttpResponse> {
+                  handler_thread_ = std::this_thread::get_id();
+                  co_return jsonResponse(http_status::kOk, nlohmann::json::object());
+                });
     router_.add(http::verb::delete_, "/workloads/{id}", auth::Permission::kPublic, text("delete"));
     router_.add(http::verb::get, "/stream", auth::Permission::kPublic,
                 [this](HttpRequest) -> asio::awaitable<HttpResponse> {
@@ -101,7 +114,7 @@ class HttpTest : public ::testing::TestWithParam<bool> {
                   };
                   co_return response;
                 });
-    http_ = std::make_unique<HttpHarness>(io_, router_, options_);
+    http_ = std::make_unique<HttpHarness>(io_, router_, options_, GetParam().api_thread);
     http_->start();
   }
   void TearDown() override {
@@ -132,6 +145,7 @@ class HttpTest : public ::testing::TestWithParam<bool> {
   asio::io_context io_;
   Feed feed_{io_.get_executor()};
   std::shared_ptr<int> held_ = std::make_shared<int>(0);
+  std::thread::id handler_thread_;  // where POST /thread ran
   Router router_;
   HttpServerOptions options_;
   std::unique_ptr<HttpHarness> http_;
@@ -306,6 +320,21 @@ TEST_P(HttpTest, StreamedBodyArrivesAsItIsWritten) {
   EXPECT_TRUE(feed_.last_write_ok);
   // The server is still serving.
   EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
+}
+
+// Handlers (a request with a body: admission and handler in two hops) and
+// producers run on the io_context's thread, whichever thread does the I/O.
+TEST_P(HttpTest, HandlersAndProducersRunOnTheCoreThread) {
+  const auto core = http_->onExecutor([] { return std::this_thread::get_id(); });
+  EXPECT_EQ(httpRequest(to(), http::verb::post, "/thread", "{}").status, 200u);
+  EXPECT_EQ(http_->onExecutor([&] { return handler_thread_; }), core);
+  StreamingRequest request(to(), "/stream");
+  push("first\n");
+  EXPECT_EQ(request.readLine(), "first");
+  EXPECT_EQ(http_->onExecutor([&] { return feed_.producer_thread; }), core);
+  finish();
+  EXPECT_EQ(request.readLine(), std::nullopt);
+  EXPECT_TRUE(producerReturned());
 }
 
 TEST_P(HttpTest, HeadOfAStreamedRouteSendsHeadersOnlyAndNeverProduces) {
@@ -510,16 +539,20 @@ TEST_P(PlainHttpTest, AnHttpsClientGetsNothingFromAPlainHttpServer) {
   std::filesystem::remove_all(tls.pki.dir);
 }
 
-const auto kTransports = ::testing::Values(false, true);
-std::string transportName(const ::testing::TestParamInfo<bool>& info) {
-  return info.param ? "Https" : "Http";
+const auto kModes = ::testing::Values(Mode{false, false}, Mode{true, false}, Mode{false, true},
+                                      Mode{true, true});
+std::string modeName(const ::testing::TestParamInfo<Mode>& info) {
+  return std::string(info.param.https ? "Https" : "Http") +
+         (info.param.api_thread ? "ApiThread" : "");
 }
-INSTANTIATE_TEST_SUITE_P(Transports, HttpTest, kTransports, transportName);
-INSTANTIATE_TEST_SUITE_P(Transports, ShortReadTimeoutTest, kTransports, transportName);
-INSTANTIATE_TEST_SUITE_P(Transports, ShortWriteTimeoutTest, kTransports, transportName);
-INSTANTIATE_TEST_SUITE_P(Transports, ConnectionCapTest, kTransports, transportName);
-INSTANTIATE_TEST_SUITE_P(Transports, HttpsTest, ::testing::Values(true), transportName);
-INSTANTIATE_TEST_SUITE_P(Transports, PlainHttpTest, ::testing::Values(false), transportName);
+INSTANTIATE_TEST_SUITE_P(Modes, HttpTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Modes, ShortReadTimeoutTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Modes, ShortWriteTimeoutTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Modes, ConnectionCapTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Modes, HttpsTest, ::testing::Values(Mode{true, false}, Mode{true, true}),
+                         modeName);
+INSTANTIATE_TEST_SUITE_P(Modes, PlainHttpTest,
+                         ::testing::Values(Mode{false, false}, Mode{false, true}), modeName);
 
 }  // namespace
 }  // namespace zp::server::testing

@@ -6,6 +6,7 @@
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,6 +14,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <limits>
+#include <stdexcept>
 
 #include "server/auth/source.h"
 #include "server/auth/token.h"
@@ -90,11 +92,52 @@ http::response<http::string_body> toBeast(HttpResponse out, unsigned version, bo
   return res;
 }
 
+// A request's admission and handler in one go on the core, for a request
+// whose header came without a body.
+struct Answer {
+  HttpResponse response;
+  bool refused = false;
+};
+
+asio::awaitable<Answer> admitAndDispatch(const Router& router, http::verb method,
+                                         std::string target, RequestMeta meta) {
+  auto admitting = router.admit(method, target, meta);
+  AccessDecision decision = co_await std::move(admitting);
+  if (decision.refused()) co_return Answer{decision.refusal(), true};
+  auto dispatching =
+      router.dispatch(method, target, std::string(), std::move(meta), std::move(decision));
+  // Named before it is returned: GCC 12 destroys a co_await's result used
+  // directly in an aggregate initializer too early.
+  HttpResponse response = co_await std::move(dispatching);
+  co_return Answer{std::move(response), false};
+}
+
+// Admission alone, on the core, before a body is read (always set).
+asio::awaitable<std::optional<AccessDecision>> admitOnly(const Router& router, http::verb method,
+                                                         std::string target, RequestMeta meta) {
+  auto admitting = router.admit(method, target, std::move(meta));
+  AccessDecision decision = co_await std::move(admitting);
+  co_return decision;
+}
+
+// The handler, on the core, once the body is read.
+asio::awaitable<HttpResponse> dispatchOnly(const Router& router, http::verb method,
+                                           std::string target, std::string body, RequestMeta meta,
+                                           AccessDecision decision) {
+  auto dispatching =
+      router.dispatch(method, target, std::move(body), std::move(meta), std::move(decision));
+  co_return co_await std::move(dispatching);
+}
+
 }  // namespace
 
-HttpServer::HttpServer(asio::any_io_executor executor, const Router& router,
+HttpServer::HttpServer(asio::any_io_executor io, asio::any_io_executor core, const Router& router,
                        HttpServerOptions options)
-    : executor_(std::move(executor)), router_(router), options_(options), acceptor_(executor_) {}
+    : executor_(std::move(io)),
+      core_(std::move(core)),
+      router_(router),
+      options_(options),
+      acceptor_(executor_) {}
 
 Result<tcp::endpoint> HttpServer::listen(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
@@ -117,8 +160,15 @@ Result<tcp::endpoint> HttpServer::listen(const tcp::endpoint& endpoint) {
 }
 
 void HttpServer::stop() {
-  if (stopped_) return;
-  stopped_ = true;
+  if (stopped_.exchange(true)) return;
+  if (executor_ == core_) {
+    closeAll();
+  } else {
+    asio::post(executor_, [this] { closeAll(); });
+  }
+}
+
+void HttpServer::closeAll() {
   boost::system::error_code ec;
   acceptor_.close(ec);
   for (auto& [id, stream] : connections_) {
@@ -185,6 +235,8 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string address,
   const std::uint64_t id = next_connection_++;
   connections_[id] = &stream;
   try {
+    // Accepted just before stop(), started after it closed the others.
+    if (stopped_) throw std::runtime_error("the server is stopping");
     stream.tcp().expires_after(options_.read_timeout);
     auto handshake = stream.handshake(tls::Transport::Role::kServer);
     auto shaken = co_await std::move(handshake);
@@ -264,19 +316,37 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
     meta.authorization = std::string(header[http::field::authorization]);
     meta.source = source;
 
-    // Access first: nothing more of a refused request is read.
-    auto admitting = router_.admit(method, target, meta);
-    AccessDecision decision = co_await std::move(admitting);
-    if (decision.refused()) {
-      const unsigned status = decision.refusal().status;
-      auto answering = answerAndClose(decision.refusal(), version, head);
+    const auto refusedBeforeBody = [&](HttpResponse refusal) -> asio::awaitable<void> {
+      const unsigned status = refusal.status;
+      auto answering = answerAndClose(std::move(refusal), version, head);
       co_await std::move(answering);
       spdlog::debug("{} {} -> {} (refused before its body)", std::string(http::to_string(method)),
                     logged, status);
-      co_return;
-    }
+    };
+    HttpResponse out;
+    if (parser.is_done()) {
+      // No body: admission and handler in one hop to the core.
+      stream.tcp().expires_never();
+      auto work = admitAndDispatch(router_, method, target, std::move(meta));
+      auto handling = asio::co_spawn(core_, std::move(work), asio::use_awaitable);
+      Answer answer = co_await std::move(handling);
+      if (answer.refused) {
+        auto refusing = refusedBeforeBody(std::move(answer.response));
+        co_await std::move(refusing);
+        co_return;
+      }
+      out = std::move(answer.response);
+    } else {
+      // Access first: nothing more of a refused request is read.
+      auto admission = admitOnly(router_, method, target, meta);
+      auto admitting = asio::co_spawn(core_, std::move(admission), asio::use_awaitable);
+      std::optional<AccessDecision> decision = co_await std::move(admitting);
+      if (decision->refused()) {
+        auto refusing = refusedBeforeBody(decision->refusal());
+        co_await std::move(refusing);
+        co_return;
+      }
 
-    if (!parser.is_done()) {
       if (auto length = parser.content_length(); length && *length > options_.body_limit) {
         auto answering = answerAndClose(failedRead(http::error::body_limit), version, head);
         co_await std::move(answering);
@@ -297,18 +367,20 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
         co_return;
       }
       if (ec) co_return;
+      stream.tcp().expires_never();
+      auto work = dispatchOnly(router_, method, target, std::move(parser.get().body()),
+                               std::move(meta), std::move(*decision));
+      auto dispatching = asio::co_spawn(core_, std::move(work), asio::use_awaitable);
+      HttpResponse dispatched = co_await std::move(dispatching);
+      out = std::move(dispatched);
     }
-
-    auto request = parser.release();
-    stream.tcp().expires_never();
-    std::string body = std::move(request.body());
-    auto dispatching =
-        router_.dispatch(method, target, std::move(body), std::move(meta), std::move(decision));
-    HttpResponse out = co_await std::move(dispatching);
+    const bool keep_alive = parser.get().keep_alive();
     const unsigned status = out.status;
     if (out.stream) {
       // A streamed body: no keep-alive, the connection ends with the body.
-      co_await sendStreamedResponse(stream, std::move(out), version, head, options_.write_timeout);
+      auto sending = sendStreamedResponse(stream, std::move(out), version, head,
+                                          options_.write_timeout, core_);
+      co_await std::move(sending);
       spdlog::debug("{} {} -> {} (streamed for {} ms)", std::string(http::to_string(method)),
                     logged, status,
                     std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -316,7 +388,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
                         .count());
       co_return;
     }
-    auto res = toBeast(std::move(out), version, request.keep_alive() && !stopped_);
+    auto res = toBeast(std::move(out), version, keep_alive && !stopped_);
     stream.tcp().expires_after(options_.write_timeout);
     auto writing = writeResponse(stream, res, head);
     ec = co_await std::move(writing);

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -59,24 +60,36 @@ struct HttpServerOptions {
 // asked, the body, and Router::dispatch.
 //
 // Owns the acceptor and tracks open connections so stop() can close them and
-// the connection caps hold. Everything runs on the executor given at
-// construction (the server's single io_context); not thread-safe.
+// the connection caps hold. Two executors (docs/architecture.md §8.1.1): the
+// connections' I/O (accepting, TLS, parsing, writing) runs on `io`, and the
+// Router (admission, handlers, the producers of streamed responses) on
+// `core`, one hop per request without a body and two with one. They may be
+// the same executor. Call listen() before `io` runs, stop() and
+// openConnections() from any thread; nothing else is thread-safe.
 class HttpServer {
  public:
+  HttpServer(boost::asio::any_io_executor io, boost::asio::any_io_executor core,
+             const Router& router, HttpServerOptions options = {});
+  // Everything on `executor`.
   HttpServer(boost::asio::any_io_executor executor, const Router& router,
-             HttpServerOptions options = {});
+             HttpServerOptions options = {})
+      : HttpServer(executor, executor, router, std::move(options)) {}
 
   // Binds and listens on `endpoint` (port 0 picks a free port) and starts
   // accepting. Returns the bound endpoint.
   Result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::tcp::endpoint& endpoint);
   // Stops accepting and closes every open connection; streamed responses see
   // their ResponseStream close (their producers must then return). Idempotent.
+  // Done at once when called on `io` (or when both executors are the same),
+  // else handed to `io`.
   void stop();
 
   // Connections accepted and not yet closed (streams included).
-  std::size_t openConnections() const { return open_; }
+  std::size_t openConnections() const { return open_.load(std::memory_order_relaxed); }
 
  private:
+  // stop()'s work, on `io`.
+  void closeAll();
   boost::asio::awaitable<void> acceptLoop();
   // Whether a connection from `source` (auth::sourceGroup) fits under the caps.
   bool admitConnection(const std::string& source);
@@ -86,15 +99,16 @@ class HttpServer {
                                      std::string source);
   boost::asio::awaitable<void> serveRequests(tls::Transport& stream, const std::string& source);
 
-  boost::asio::any_io_executor executor_;
+  boost::asio::any_io_executor executor_;  // the connections' I/O
+  boost::asio::any_io_executor core_;      // the Router
   const Router& router_;
   HttpServerOptions options_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};
   std::uint64_t next_connection_ = 1;
   std::map<std::uint64_t, tls::Transport*> connections_;  // open, not owned
   // Connections accepted and not yet closed, in all and by source group.
-  std::size_t open_ = 0;
+  std::atomic<std::size_t> open_{0};
   std::map<std::string, std::size_t> open_by_source_;
   // Connections refused by the caps since the last warning about them.
   std::size_t refused_ = 0;

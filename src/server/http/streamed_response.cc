@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -56,100 +57,143 @@ class WriteDeadline {
   std::shared_ptr<bool> done_;  // shared with the handler, which may outlive this
 };
 
-// The ResponseStream over one connection. Lives in sendStreamedResponse's
-// frame, which outlives the producer and the background read.
-class SocketResponseStream final : public ResponseStream {
- public:
-  SocketResponseStream(tls::Transport& stream, bool chunked,
-                       std::chrono::milliseconds write_timeout)
-      : stream_(stream), chunked_(chunked), write_timeout_(write_timeout) {}
-
-  asio::awaitable<bool> write(std::string chunk) override {
-    if (closed_) co_return false;
-    if (chunk.empty()) co_return true;
-    boost::system::error_code ec;
-    WriteDeadline deadline(stream_, write_timeout_);
-    if (chunked_) {
-      co_await asio::async_write(stream_, http::make_chunk(asio::buffer(chunk)),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await asio::async_write(stream_, asio::buffer(chunk),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec) close();
-    co_return !closed_;
-  }
-
-  bool open() const override { return !closed_; }
-
-  void abort() override {
-    aborted_ = true;
-    close();
-  }
-  bool aborted() const { return aborted_; }
-
-  void onClose(std::function<void()> callback) override {
-    if (closed_) {
-      if (!detached_) callback();
-      return;
-    }
-    callbacks_.push_back(std::move(callback));
-  }
+// The producer's view of the stream. Lives on the core (the producer's
+// executor) and is only touched there: the API's side reports a closed
+// connection by posting close().
+struct StreamState {
+  bool closed = false;
+  bool aborted = false;
+  bool detached = false;  // the producer returned: its callbacks may refer to what it owned
+  std::vector<std::function<void()>> callbacks;
 
   // Marks the stream closed and runs the callbacks (once).
   void close() {
-    if (closed_) return;
-    closed_ = true;
-    auto callbacks = std::move(callbacks_);
-    callbacks_.clear();
-    if (detached_) return;
-    for (auto& callback : callbacks) callback();
+    if (closed) return;
+    closed = true;
+    auto pending = std::move(callbacks);
+    callbacks.clear();
+    if (detached) return;
+    for (auto& callback : pending) callback();
   }
+};
 
-  // The producer returned: its callbacks may refer to what it owned.
-  void detach() {
-    detached_ = true;
-    callbacks_.clear();
-  }
-
-  // The last chunk, when the body is chunked and the client still there.
-  asio::awaitable<void> finish() {
-    if (closed_ || !chunked_) co_return;
-    boost::system::error_code ec;
-    WriteDeadline deadline(stream_, write_timeout_);
-    co_await asio::async_write(stream_, http::make_chunk_last(),
+// Writes one chunk (or the last chunk) with its deadline, on the stream's
+// executor; the write's error.
+asio::awaitable<boost::system::error_code> writeChunk(tls::Transport& stream, std::string chunk,
+                                                      bool chunked, bool last,
+                                                      std::chrono::milliseconds write_timeout) {
+  boost::system::error_code ec;
+  WriteDeadline deadline(stream, write_timeout);
+  if (last) {
+    co_await asio::async_write(stream, http::make_chunk_last(),
                                asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) close();
+  } else if (chunked) {
+    co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    co_await asio::async_write(stream, asio::buffer(chunk),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return ec;
+}
+
+// The ResponseStream the producer writes to, on the core. Each write goes
+// to the connection's executor and back. Lives in runProducer's frame;
+// `stream` outlives it (sendStreamedResponse waits for the producer).
+class CoreResponseStream final : public ResponseStream {
+ public:
+  CoreResponseStream(std::shared_ptr<StreamState> state, tls::Transport& stream, bool chunked,
+                     std::chrono::milliseconds write_timeout)
+      : state_(std::move(state)), stream_(stream), chunked_(chunked), write_timeout_(write_timeout) {}
+
+  asio::awaitable<bool> write(std::string chunk) override {
+    if (state_->closed) co_return false;
+    if (chunk.empty()) co_return true;
+    auto writing = asio::co_spawn(
+        stream_.get_executor(),
+        writeChunk(stream_, std::move(chunk), chunked_, /*last=*/false, write_timeout_),
+        asio::use_awaitable);
+    const boost::system::error_code ec = co_await std::move(writing);
+    if (ec) state_->close();
+    co_return !state_->closed;
+  }
+
+  bool open() const override { return !state_->closed; }
+
+  void abort() override {
+    state_->aborted = true;
+    state_->close();
+  }
+
+  void onClose(std::function<void()> callback) override {
+    if (state_->closed) {
+      if (!state_->detached) callback();
+      return;
+    }
+    state_->callbacks.push_back(std::move(callback));
   }
 
  private:
+  std::shared_ptr<StreamState> state_;
   tls::Transport& stream_;
   bool chunked_;
   std::chrono::milliseconds write_timeout_;
-  bool closed_ = false;
-  bool aborted_ = false;
-  bool detached_ = false;
-  std::vector<std::function<void()>> callbacks_;
 };
 
+// How the producer ended, as the core saw it then.
+struct ProducerEnd {
+  bool failed = true;  // it threw
+  bool aborted = false;
+  bool closed = false;
+};
+
+// Runs `producer` on the core; it is destroyed there too.
+asio::awaitable<ProducerEnd> runProducer(BodyProducer producer, std::shared_ptr<StreamState> state,
+                                         tls::Transport& stream, bool chunked,
+                                         std::chrono::milliseconds write_timeout) {
+  CoreResponseStream out(state, stream, chunked, write_timeout);
+  ProducerEnd end;
+  try {
+    co_await producer(out);
+    end.failed = false;
+  } catch (const std::exception& e) {
+    spdlog::error("streamed response failed: {}", e.what());
+  } catch (...) {
+    spdlog::error("streamed response failed with an unknown exception");
+  }
+  state->detached = true;
+  state->callbacks.clear();
+  end.aborted = state->aborted;
+  end.closed = state->closed;
+  co_return end;
+}
+
+// Destroys a producer that never runs on the core, where what it holds lives.
+asio::awaitable<void> release(BodyProducer producer) {
+  producer = nullptr;
+  co_return;
+}
+
 // Reads (and discards) whatever the client sends until the connection ends
-// or `stop` is set, then closes `out`. The request was answered with
-// "Connection: close", so nothing read here is served.
+// or `stop` is set, then has the core close the producer's stream. The
+// request was answered with "Connection: close", so nothing read here is
+// served.
 struct ClientWatch {
   bool stop = false;
   bool finished = false;
 };
 
-asio::awaitable<void> watchClient(tls::Transport& stream, SocketResponseStream& out,
-                                  ClientWatch& state, AsyncEvent& finished) {
+asio::awaitable<void> watchClient(tls::Transport& stream, std::shared_ptr<StreamState> state,
+                                  asio::any_io_executor core, ClientWatch& watch,
+                                  AsyncEvent& finished) {
   std::array<char, 4096> sink;
   boost::system::error_code ec;
-  while (!ec && !state.stop) {
+  while (!ec && !watch.stop) {
     co_await stream.async_read_some(asio::buffer(sink),
                                     asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (!state.stop) out.close();
-  state.finished = true;
+  if (!watch.stop) asio::post(core, [state = std::move(state)] { state->close(); });
+  watch.finished = true;
   finished.notify();
 }
 
@@ -157,7 +201,8 @@ asio::awaitable<void> watchClient(tls::Transport& stream, SocketResponseStream& 
 
 asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse response,
                                            unsigned version, bool head_only,
-                                           std::chrono::milliseconds write_timeout) {
+                                           std::chrono::milliseconds write_timeout,
+                                           asio::any_io_executor core) {
   const bool chunked = version >= 11;
   http::response<http::empty_body> head;
   head.version(version);
@@ -178,31 +223,31 @@ asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse 
     co_await http::async_write_header(stream, serializer,
                                       asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (ec || head_only || !response.stream) co_return;
+  if (ec || head_only || !response.stream) {
+    auto releasing = asio::co_spawn(core, release(std::move(response.stream)), asio::use_awaitable);
+    co_await std::move(releasing);
+    co_return;
+  }
 
-  SocketResponseStream out(stream, chunked, write_timeout);
+  auto state = std::make_shared<StreamState>();
   ClientWatch watch;
   AsyncEvent watch_finished(stream.get_executor());
   // The background read has no deadline: the stream's own is never set
   // again, and each write's deadline is a timer of its own (WriteDeadline),
   // whichever of the producer's first write and this read starts first.
-  asio::co_spawn(stream.get_executor(), watchClient(stream, out, watch, watch_finished),
+  asio::co_spawn(stream.get_executor(), watchClient(stream, state, core, watch, watch_finished),
                  asio::detached);
-  bool failed = true;
-  try {
-    co_await response.stream(out);
-    failed = false;
-  } catch (const std::exception& e) {
-    spdlog::error("streamed response failed: {}", e.what());
-  } catch (...) {
-    spdlog::error("streamed response failed with an unknown exception");
-  }
-  out.detach();
+  auto producing =
+      asio::co_spawn(core, runProducer(std::move(response.stream), state, stream, chunked,
+                                       write_timeout),
+                     asio::use_awaitable);
+  const ProducerEnd end = co_await std::move(producing);
   // Without the last chunk the client sees an incomplete body, not a complete one.
-  if (failed || out.aborted()) {
+  if (end.failed || end.aborted) {
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  } else {
-    co_await out.finish();
+  } else if (!end.closed && chunked) {
+    auto finishing = writeChunk(stream, {}, chunked, /*last=*/true, write_timeout);
+    co_await std::move(finishing);
   }
   // End the background read, and wait for it: it uses this frame.
   watch.stop = true;

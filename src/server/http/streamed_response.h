@@ -5,6 +5,7 @@
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
 // clang-format on
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 
@@ -26,10 +27,15 @@ namespace zp::server {
 // stream, a reset or a closed socket (HttpServer::stop) closes the
 // ResponseStream and runs its onClose callbacks, so a producer waiting for
 // data wakes up. Returns once the producer has returned and the background
-// read has finished; the caller then closes the connection. Runs on the
-// stream's executor.
+// read has finished; the caller then closes the connection.
+// Runs on the stream's executor (the API's I/O). The producer runs on
+// `core`, and so do the ResponseStream's methods and callbacks: each write
+// hands its chunk to the stream's executor and resumes on `core` once it is
+// written. `response.stream` is destroyed on `core` too (also when it never
+// runs). The two executors may be the same.
 boost::asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse response,
                                                   unsigned version, bool head_only,
-                                                  std::chrono::milliseconds write_timeout);
+                                                  std::chrono::milliseconds write_timeout,
+                                                  boost::asio::any_io_executor core);
 
 }  // namespace zp::server

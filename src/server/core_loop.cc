@@ -1,0 +1,71 @@
+#include "server/core_loop.h"
+
+#include <boost/asio/post.hpp>
+#include <memory>
+
+namespace zp::server {
+
+namespace asio = boost::asio;
+
+// any_io_executor keeps an executor this small in itself; a larger one it
+// would allocate and share between copies.
+static_assert(sizeof(UrgentExecutor) <= sizeof(std::shared_ptr<void>));
+
+namespace {
+// The urgent queue the calling thread runs, if it runs one (CoreLoop::run).
+thread_local const asio::io_context* running_urgent = nullptr;
+}  // namespace
+
+UrgentExecutor::UrgentExecutor(CoreLoop& loop, bool tracked) noexcept
+    : loop_(&loop), tracked_(tracked) {
+  if (tracked_) loop_->io_.get_executor().on_work_started();
+}
+
+UrgentExecutor::UrgentExecutor(const UrgentExecutor& other) noexcept
+    : UrgentExecutor(*other.loop_, other.tracked_) {}
+
+UrgentExecutor& UrgentExecutor::operator=(const UrgentExecutor& other) noexcept {
+  if (this != &other) {
+    if (other.tracked_) other.loop_->io_.get_executor().on_work_started();
+    if (tracked_) loop_->io_.get_executor().on_work_finished();
+    loop_ = other.loop_;
+    tracked_ = other.tracked_;
+  }
+  return *this;
+}
+
+UrgentExecutor::~UrgentExecutor() {
+  if (tracked_) loop_->io_.get_executor().on_work_finished();
+}
+
+asio::execution_context& UrgentExecutor::query(asio::execution::context_t) const noexcept {
+  return loop_->io_;
+}
+
+asio::io_context::executor_type UrgentExecutor::urgentQueue() const {
+  return loop_->urgent_.get_executor();
+}
+
+void UrgentExecutor::wakeCore() const {
+  // On the core thread the loop looks at the urgent queue next anyway.
+  if (running_urgent == &loop_->urgent_) return;
+  asio::post(loop_->io_, [] {});
+}
+
+CoreLoop::CoreLoop(asio::io_context& io) : io_(io), urgent_work_(asio::make_work_guard(urgent_)) {}
+
+void CoreLoop::run() {
+  const asio::io_context* outer = running_urgent;
+  running_urgent = &urgent_;
+  for (;;) {
+    const std::size_t urgent = urgent_.poll();
+    if (io_.stopped()) {
+      if (urgent == 0) break;
+      io_.restart();  // an urgent handler may have given it work again
+    }
+    io_.run_one();
+  }
+  running_urgent = outer;
+}
+
+}  // namespace zp::server

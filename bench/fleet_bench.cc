@@ -16,6 +16,7 @@
 // Usage: fleet_bench --server BIN --simfleet BIN [--nodes 1000] [--workloads 100000]
 //          [--clients 64] [--get-rate 5000] [--get-seconds 10] [--work-dir DIR]
 //          [--heartbeat-ms MS]  (the server's node_heartbeat_interval_ms)
+//          [--api-thread true|false]  (the server's api_thread)
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -68,6 +69,7 @@ struct Options {
   int get_rate = 5000;
   int get_seconds = 10;
   int heartbeat_ms = 0;  // 0: the server's default
+  bool api_thread = false;  // the server's api_thread setting
   std::filesystem::path work_dir;
 };
 
@@ -83,6 +85,7 @@ bool parseArgs(int argc, char** argv, Options& o) {
     else if (k == "--get-seconds") o.get_seconds = std::stoi(v);
     else if (k == "--work-dir") o.work_dir = v;
     else if (k == "--heartbeat-ms") o.heartbeat_ms = std::stoi(v);
+    else if (k == "--api-thread" && (v == "true" || v == "false")) o.api_thread = v == "true";
     else return false;
   }
   return !o.server_bin.empty() && !o.simfleet_bin.empty();
@@ -232,7 +235,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: fleet_bench --server BIN --simfleet BIN [--nodes N] [--workloads W] "
                  "[--clients C] [--get-rate R] [--get-seconds S] [--work-dir DIR] "
-                 "[--heartbeat-ms MS]\n");
+                 "[--heartbeat-ms MS] [--api-thread true|false]\n");
     return 2;
   }
   if (o.work_dir.empty()) {
@@ -268,6 +271,7 @@ int main(int argc, char** argv) {
         << "database = \"" << (o.work_dir / "db" / "zoneplane.db").string() << "\"\n"
         << "log_level = \"warn\"\n"
         << "default_trust = \"internal\"\n";
+    if (o.api_thread) out << "api_thread = true\n";
     if (o.heartbeat_ms >= 100 && o.heartbeat_ms <= 60'000) {  // the server's range
       out << "node_heartbeat_interval_ms = " << o.heartbeat_ms << "\n"
           << "node_not_ready_after_ms = " << 4 * o.heartbeat_ms << "\n";

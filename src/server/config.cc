@@ -220,10 +220,12 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
        : key == "database" ? config.database
        : key == "data_dir" ? config.data_dir
                            : config.log_level) = std::move(*s);
-    } else if (key == "insecure_http" || key == "insecure_plaintext") {
+    } else if (key == "insecure_http" || key == "insecure_plaintext" || key == "api_thread") {
       auto b = boolValue(value, source, key);
       if (!b) return fail(b.error());
-      (key == "insecure_http" ? config.insecure_http : config.insecure_plaintext) = *b;
+      (key == "insecure_http"        ? config.insecure_http
+       : key == "insecure_plaintext" ? config.insecure_plaintext
+                                     : config.api_thread) = *b;
     } else if (key == "tls") {
       if (auto s = parseTls(value, source, config.tls); !s) return fail(s.error());
     } else if (key == "node_heartbeat_interval_ms" || key == "node_not_ready_after_ms" ||
@@ -277,8 +279,8 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
                     "insecure_http, insecure_plaintext, default_trust, trust, "
                     "allowed_registries, node_heartbeat_interval_ms, node_not_ready_after_ms, "
                     "node_lost_after_seconds, audit_retention_days, "
-                    "probe_request_timeout_seconds, scheduler, runtime_classes, "
-                    "nodes)");
+                    "probe_request_timeout_seconds, api_thread, scheduler, "
+                    "runtime_classes, nodes)");
     }
   }
   return config;

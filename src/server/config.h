@@ -22,6 +22,7 @@
 //   node_lost_after_seconds = 30       # NotReady this long: Lost (workloads move)
 //   audit_retention_days = 90          # audit entries older than this are deleted
 //   probe_request_timeout_seconds = 600  # POST /nodes/{id}/probe waits this long (504)
+//   api_thread = false                 # the API's I/O on a thread of its own (§8.1.1)
 //   [[nodes]]
 //   id = "node-1"
 //   address = "127.0.0.1:9000"
@@ -94,6 +95,12 @@ struct ServerConfig {
   // (docs/architecture.md §10.3): the agent probes one class at a time, each
   // within its own [probe] timeout_seconds (default 120).
   std::int64_t probe_request_timeout_seconds = 600;  // 10 … 3,600
+  // The API's connections on a thread of their own, their handlers on the
+  // core thread ahead of its other work (docs/architecture.md §8.1.1): a
+  // lower API tail while the core is saturated (delivering a backlog), at
+  // the price of two thread hops per request (a higher tail when it is not)
+  // and fewer placements per second on a small machine.
+  bool api_thread = false;
   // default_trust and the [trust.*] tables; levels not configured keep the defaults.
   TrustPolicyConfig trust = TrustPolicyConfig::defaults();
   // Unset: the default image policy (every registry that is not local).

@@ -1,6 +1,6 @@
 // zoneplane-server: reads the configuration, opens the store and runs the
-// Server until SIGINT/SIGTERM: the core on this thread, the API's I/O on
-// a second one.
+// Server until SIGINT/SIGTERM: everything on this thread, or with
+// api_thread the API's I/O on a second one.
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -78,14 +78,16 @@ int main(int argc, char** argv) {
   raiseOpenFileLimit();
   auto options = server::serverOptions(*config);
   if (!options) return die(options.error());
-  // The core thread (this one) runs every component; the API's connections
-  // have a thread of their own and their handlers run on the core ahead of
-  // everything else (docs/architecture.md §8.1.1).
+  // The core thread (this one) runs every component. With api_thread the
+  // API's connections have a thread of their own and their handlers run on
+  // the core ahead of everything else (docs/architecture.md §8.1.1).
   boost::asio::io_context io;
   boost::asio::io_context api_io;
   server::CoreLoop core(io);
-  options->api_io = api_io.get_executor();
-  options->api_core = core.urgentExecutor();
+  if (config->api_thread) {
+    options->api_io = api_io.get_executor();
+    options->api_core = core.urgentExecutor();
+  }
   server::Server server(io, std::move(*options), **store);
   // Signals are taken over before the server says it listens: whoever waits
   // for that line may send SIGTERM at once, and must not kill it outright.
@@ -107,6 +109,11 @@ int main(int argc, char** argv) {
       config->allowed_registries ? "as listed in allowed_registries"
                                  : "any but local addresses (default)");
   std::cout << "zoneplane-server listening on " << where << std::endl;
+  if (!config->api_thread) {
+    io.run();
+    spdlog::info("zoneplane-server stopped");
+    return 0;
+  }
   // The core runs until the API thread has ended: its last connections end
   // on the core.
   auto api_running = boost::asio::make_work_guard(io);

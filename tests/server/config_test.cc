@@ -61,6 +61,7 @@ data_dir = "/srv/zp"
 database = "/db/zp.db"
 insecure_http = true
 insecure_plaintext = true
+api_thread = true
 [tls]
 cert = "/etc/zp/api.crt"
 key = "/etc/zp/api.key"
@@ -74,6 +75,8 @@ key = "/etc/zp/api.key"
   EXPECT_EQ(files.ca, "/srv/zp/pki/ca.crt");  // not set: the default
   EXPECT_TRUE(config->insecure_http);
   EXPECT_TRUE(config->insecure_plaintext);
+  EXPECT_TRUE(config->api_thread);
+  EXPECT_FALSE(moved->api_thread);  // the default
   EXPECT_TRUE(validateConfig(*config));
 
   auto unknown = parseConfigToml("[tls]\ncertificate = \"x\"\n", "s.toml");
@@ -82,6 +85,9 @@ key = "/etc/zp/api.key"
   auto not_bool = parseConfigToml("insecure_http = \"yes\"\n", "s.toml");
   ASSERT_FALSE(not_bool);
   EXPECT_EQ(not_bool.error().field, "insecure_http");
+  auto not_bool_thread = parseConfigToml("api_thread = 1\n", "s.toml");
+  ASSERT_FALSE(not_bool_thread);
+  EXPECT_EQ(not_bool_thread.error().field, "api_thread");
   auto empty = parseConfigToml("[tls]\nca = \"\"\n", "s.toml");
   ASSERT_FALSE(empty);
   EXPECT_EQ(empty.error().field, "tls.ca");

@@ -18,6 +18,7 @@
 
 #include "server/auth/source.h"
 #include "server/auth/token.h"
+#include "server/http/executor_hop.h"
 #include "server/http/streamed_response.h"
 
 namespace zp::server {
@@ -328,7 +329,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
       // No body: admission and handler in one hop to the core.
       stream.tcp().expires_never();
       auto work = admitAndDispatch(router_, method, target, std::move(meta));
-      auto handling = asio::co_spawn(core_, std::move(work), asio::use_awaitable);
+      auto handling = runOn(core_, executor_, std::move(work));
       Answer answer = co_await std::move(handling);
       if (answer.refused) {
         auto refusing = refusedBeforeBody(std::move(answer.response));
@@ -339,7 +340,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
     } else {
       // Access first: nothing more of a refused request is read.
       auto admission = admitOnly(router_, method, target, meta);
-      auto admitting = asio::co_spawn(core_, std::move(admission), asio::use_awaitable);
+      auto admitting = runOn(core_, executor_, std::move(admission));
       std::optional<AccessDecision> decision = co_await std::move(admitting);
       if (decision->refused()) {
         auto refusing = refusedBeforeBody(decision->refusal());
@@ -370,7 +371,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
       stream.tcp().expires_never();
       auto work = dispatchOnly(router_, method, target, std::move(parser.get().body()),
                                std::move(meta), std::move(*decision));
-      auto dispatching = asio::co_spawn(core_, std::move(work), asio::use_awaitable);
+      auto dispatching = runOn(core_, executor_, std::move(work));
       HttpResponse dispatched = co_await std::move(dispatching);
       out = std::move(dispatched);
     }

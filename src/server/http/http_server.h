@@ -63,8 +63,8 @@ struct HttpServerOptions {
 // the connection caps hold. Two executors (docs/architecture.md §8.1.1): the
 // connections' I/O (accepting, TLS, parsing, writing) runs on `io`, and the
 // Router (admission, handlers, the producers of streamed responses) on
-// `core`, one hop per request without a body and two with one. They may be
-// the same executor. Call listen() before `io` runs, stop() and
+// `core`: one hop there and back per request without a body, two with one.
+// They may be the same executor (then nothing hops). Call listen() before `io` runs, stop() and
 // openConnections() from any thread; nothing else is thread-safe.
 class HttpServer {
  public:

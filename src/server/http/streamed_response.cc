@@ -5,7 +5,7 @@
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "server/async_event.h"
+#include "server/http/executor_hop.h"
 
 namespace zp::server {
 
@@ -102,17 +103,20 @@ asio::awaitable<boost::system::error_code> writeChunk(tls::Transport& stream, st
 // `stream` outlives it (sendStreamedResponse waits for the producer).
 class CoreResponseStream final : public ResponseStream {
  public:
-  CoreResponseStream(std::shared_ptr<StreamState> state, tls::Transport& stream, bool chunked,
+  CoreResponseStream(std::shared_ptr<StreamState> state, tls::Transport& stream,
+                     asio::any_io_executor core, bool chunked,
                      std::chrono::milliseconds write_timeout)
-      : state_(std::move(state)), stream_(stream), chunked_(chunked), write_timeout_(write_timeout) {}
+      : state_(std::move(state)),
+        stream_(stream),
+        core_(std::move(core)),
+        chunked_(chunked),
+        write_timeout_(write_timeout) {}
 
   asio::awaitable<bool> write(std::string chunk) override {
     if (state_->closed) co_return false;
     if (chunk.empty()) co_return true;
-    auto writing = asio::co_spawn(
-        stream_.get_executor(),
-        writeChunk(stream_, std::move(chunk), chunked_, /*last=*/false, write_timeout_),
-        asio::use_awaitable);
+    auto work = writeChunk(stream_, std::move(chunk), chunked_, /*last=*/false, write_timeout_);
+    auto writing = runOn(stream_.get_executor(), core_, std::move(work));
     const boost::system::error_code ec = co_await std::move(writing);
     if (ec) state_->close();
     co_return !state_->closed;
@@ -136,6 +140,7 @@ class CoreResponseStream final : public ResponseStream {
  private:
   std::shared_ptr<StreamState> state_;
   tls::Transport& stream_;
+  asio::any_io_executor core_;  // where the producer runs
   bool chunked_;
   std::chrono::milliseconds write_timeout_;
 };
@@ -149,9 +154,9 @@ struct ProducerEnd {
 
 // Runs `producer` on the core; it is destroyed there too.
 asio::awaitable<ProducerEnd> runProducer(BodyProducer producer, std::shared_ptr<StreamState> state,
-                                         tls::Transport& stream, bool chunked,
-                                         std::chrono::milliseconds write_timeout) {
-  CoreResponseStream out(state, stream, chunked, write_timeout);
+                                         tls::Transport& stream, asio::any_io_executor core,
+                                         bool chunked, std::chrono::milliseconds write_timeout) {
+  CoreResponseStream out(state, stream, std::move(core), chunked, write_timeout);
   ProducerEnd end;
   try {
     co_await producer(out);
@@ -192,7 +197,7 @@ asio::awaitable<void> watchClient(tls::Transport& stream, std::shared_ptr<Stream
     co_await stream.async_read_some(asio::buffer(sink),
                                     asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (!watch.stop) asio::post(core, [state = std::move(state)] { state->close(); });
+  if (!watch.stop) asio::dispatch(core, [state = std::move(state)] { state->close(); });
   watch.finished = true;
   finished.notify();
 }
@@ -224,7 +229,8 @@ asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse 
                                       asio::redirect_error(asio::use_awaitable, ec));
   }
   if (ec || head_only || !response.stream) {
-    auto releasing = asio::co_spawn(core, release(std::move(response.stream)), asio::use_awaitable);
+    auto work = release(std::move(response.stream));
+    auto releasing = runOn(core, stream.get_executor(), std::move(work));
     co_await std::move(releasing);
     co_return;
   }
@@ -237,10 +243,8 @@ asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse 
   // whichever of the producer's first write and this read starts first.
   asio::co_spawn(stream.get_executor(), watchClient(stream, state, core, watch, watch_finished),
                  asio::detached);
-  auto producing =
-      asio::co_spawn(core, runProducer(std::move(response.stream), state, stream, chunked,
-                                       write_timeout),
-                     asio::use_awaitable);
+  auto work = runProducer(std::move(response.stream), state, stream, core, chunked, write_timeout);
+  auto producing = runOn(core, stream.get_executor(), std::move(work));
   const ProducerEnd end = co_await std::move(producing);
   // Without the last chunk the client sees an incomplete body, not a complete one.
   if (end.failed || end.aborted) {

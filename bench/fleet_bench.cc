@@ -85,7 +85,8 @@ bool parseArgs(int argc, char** argv, Options& o) {
     else if (k == "--get-seconds") o.get_seconds = std::stoi(v);
     else if (k == "--work-dir") o.work_dir = v;
     else if (k == "--heartbeat-ms") o.heartbeat_ms = std::stoi(v);
-    else if (k == "--api-thread" && (v == "true" || v == "false")) o.api_thread = v == "true";
+    else if (k == "--api-thread" && (v == "true" || v == "false"))
+      o.api_thread = v == "true";
     else return false;
   }
   return !o.server_bin.empty() && !o.simfleet_bin.empty();

@@ -104,8 +104,8 @@ TEST(CoreLoopTest, CopiesCountTheirWorkOnce) {
   asio::io_context io;
   CoreLoop loop(io);
   {
-    const asio::any_io_executor tracked = asio::prefer(
-        asio::any_io_executor(loop.urgentExecutor()), asio::execution::outstanding_work.tracked);
+    const asio::any_io_executor tracked = asio::prefer(asio::any_io_executor(loop.urgentExecutor()),
+                                                       asio::execution::outstanding_work.tracked);
     asio::any_io_executor copy = tracked;
     asio::any_io_executor assigned = asio::any_io_executor(loop.urgentExecutor());
     assigned = copy;

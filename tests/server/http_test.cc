@@ -539,8 +539,8 @@ TEST_P(PlainHttpTest, AnHttpsClientGetsNothingFromAPlainHttpServer) {
   std::filesystem::remove_all(tls.pki.dir);
 }
 
-const auto kModes = ::testing::Values(Mode{false, false}, Mode{true, false}, Mode{false, true},
-                                      Mode{true, true});
+const auto kModes =
+    ::testing::Values(Mode{false, false}, Mode{true, false}, Mode{false, true}, Mode{true, true});
 std::string modeName(const ::testing::TestParamInfo<Mode>& info) {
   return std::string(info.param.https ? "Https" : "Http") +
          (info.param.api_thread ? "ApiThread" : "");

@@ -14,7 +14,6 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <limits>
-#include <stdexcept>
 
 #include "server/auth/source.h"
 #include "server/auth/token.h"
@@ -236,8 +235,9 @@ asio::awaitable<void> HttpServer::serve(tcp::socket socket, std::string address,
   const std::uint64_t id = next_connection_++;
   connections_[id] = &stream;
   try {
-    // Accepted just before stop(), started after it closed the others.
-    if (stopped_) throw std::runtime_error("the server is stopping");
+    // Accepted just before stop(), started after it closed the others: the
+    // handshake (or the first read) fails at once.
+    if (stopped_) stream.close();
     stream.tcp().expires_after(options_.read_timeout);
     auto handshake = stream.handshake(tls::Transport::Role::kServer);
     auto shaken = co_await std::move(handshake);

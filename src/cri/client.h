@@ -95,7 +95,9 @@ class Client {
   // Waits until gRPC has released every asynchronous call (their `done`
   // callbacks have returned), then closes the channel: gRPC's callback queue
   // must not be shut down under a call it is still finishing. So a `done`
-  // callback must never destroy its Client.
+  // callback, and what it captures, must never destroy its Client; and a
+  // call nobody cancelled holds the destructor up to its deadline (cancel
+  // the PendingCalls first).
   ~Client();
 
   const std::string& endpoint() const { return endpoint_; }

@@ -64,8 +64,9 @@ struct HttpServerOptions {
 // connections' I/O (accepting, TLS, parsing, writing) runs on `io`, and the
 // Router (admission, handlers, the producers of streamed responses) on
 // `core`: one hop there and back per request without a body, two with one.
-// They may be the same executor (then nothing hops). Call listen() before `io` runs, stop() and
-// openConnections() from any thread; nothing else is thread-safe.
+// They may be the same executor (then nothing hops). Call listen() before
+// `io` runs and stop() from `core`; openConnections() from any thread;
+// nothing else is thread-safe.
 class HttpServer {
  public:
   HttpServer(boost::asio::any_io_executor io, boost::asio::any_io_executor core,
@@ -80,8 +81,7 @@ class HttpServer {
   Result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::tcp::endpoint& endpoint);
   // Stops accepting and closes every open connection; streamed responses see
   // their ResponseStream close (their producers must then return). Idempotent.
-  // Done at once when called on `io` (or when both executors are the same),
-  // else handed to `io`.
+  // With one executor, done at once (call it there); with two, handed to `io`.
   void stop();
 
   // Connections accepted and not yet closed (streams included).

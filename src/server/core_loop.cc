@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <memory>
+#include <thread>
 
 namespace zp::server {
 
@@ -66,6 +67,16 @@ void CoreLoop::run() {
     io_.run_one();
   }
   running_urgent = outer;
+}
+
+void CoreLoop::runWith(asio::io_context& api) {
+  auto api_running = asio::make_work_guard(io_);
+  std::thread api_thread([&] {
+    api.run();
+    asio::post(io_, [&api_running] { api_running.reset(); });
+  });
+  run();
+  api_thread.join();
 }
 
 }  // namespace zp::server

@@ -86,6 +86,10 @@ class CoreLoop {
   // io_context one handler at a time, until the io_context has no work left
   // (or is stopped) and the urgent queue is empty. Call from one thread.
   void run();
+  // Runs `api` on a thread of its own and run() on the calling thread; the
+  // core keeps running until `api` has run out of work (its last
+  // connections end on the core). Returns once both have.
+  void runWith(boost::asio::io_context& api);
 
  private:
   friend class UrgentExecutor;

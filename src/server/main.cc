@@ -6,13 +6,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
-#include <thread>
 #include <variant>
 
 #include "common/address.h"
@@ -109,20 +106,11 @@ int main(int argc, char** argv) {
       config->allowed_registries ? "as listed in allowed_registries"
                                  : "any but local addresses (default)");
   std::cout << "zoneplane-server listening on " << where << std::endl;
-  if (!config->api_thread) {
+  if (config->api_thread) {
+    core.runWith(api_io);
+  } else {
     io.run();
-    spdlog::info("zoneplane-server stopped");
-    return 0;
   }
-  // The core runs until the API thread has ended: its last connections end
-  // on the core.
-  auto api_running = boost::asio::make_work_guard(io);
-  std::thread api_thread([&] {
-    api_io.run();
-    boost::asio::post(io, [&api_running] { api_running.reset(); });
-  });
-  core.run();
-  api_thread.join();
   spdlog::info("zoneplane-server stopped");
   return 0;
 }

@@ -2,7 +2,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -238,20 +237,12 @@ void HttpHarness::start() {
     thread_ = std::thread([this] { io_.run(); });
     return;
   }
-  // The core runs until the API thread has ended, as in zoneplane-server.
-  auto api_running = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
-      asio::make_work_guard(io_));
-  api_ = std::thread([this, api_running] {
-    api_io_.run();
-    asio::post(io_, [api_running] { api_running->reset(); });
-  });
-  thread_ = std::thread([this] { core_.run(); });
+  thread_ = std::thread([this] { core_.runWith(api_io_); });  // as zoneplane-server does
 }
 
 void HttpHarness::stopAndJoin() {
   if (!thread_.joinable()) return;
   asio::post(io_, [this] { server_.stop(); });
-  if (api_.joinable()) api_.join();
   thread_.join();
 }
 

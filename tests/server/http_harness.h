@@ -172,8 +172,7 @@ class HttpHarness {
   CoreLoop core_;
   HttpServer server_;
   unsigned short port_ = 0;
-  std::thread thread_;  // runs io_ (the core)
-  std::thread api_;     // runs api_io_, with api_thread
+  std::thread thread_;  // runs io_ (the core), and with api_thread api_io_ too
 };
 
 }  // namespace zp::server::testing

@@ -56,8 +56,17 @@ void UrgentExecutor::wakeCore() const {
 CoreLoop::CoreLoop(asio::io_context& io) : io_(io), urgent_work_(asio::make_work_guard(urgent_)) {}
 
 void CoreLoop::run() {
-  const asio::io_context* outer = running_urgent;
-  running_urgent = &urgent_;
+  // Set while this thread runs the loop, restored however run() ends (a
+  // handler's exception passes through).
+  struct Running {
+    const asio::io_context* outer;
+    explicit Running(const asio::io_context& urgent) : outer(running_urgent) {
+      running_urgent = &urgent;
+    }
+    ~Running() { running_urgent = outer; }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+  } running(urgent_);
   for (;;) {
     const std::size_t urgent = urgent_.poll();
     if (io_.stopped()) {
@@ -66,7 +75,6 @@ void CoreLoop::run() {
     }
     io_.run_one();
   }
-  running_urgent = outer;
 }
 
 void CoreLoop::runWith(asio::io_context& api) {

@@ -84,7 +84,8 @@ class CoreLoop {
 
   // Runs the urgent queue whenever it has something, and otherwise the core
   // io_context one handler at a time, until the io_context has no work left
-  // (or is stopped) and the urgent queue is empty. Call from one thread.
+  // (or is stopped) and the urgent queue is empty. Call from one thread. An
+  // exception from a handler leaves run() as it leaves io_context::run().
   void run();
   // Runs `api` on a thread of its own and run() on the calling thread; the
   // core keeps running until `api` has run out of work (its last

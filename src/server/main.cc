@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <variant>
 
 #include "common/address.h"
@@ -79,11 +80,14 @@ int main(int argc, char** argv) {
   // API's connections have a thread of their own and their handlers run on
   // the core ahead of everything else (docs/architecture.md §8.1.1).
   boost::asio::io_context io;
-  boost::asio::io_context api_io;
-  server::CoreLoop core(io);
+  // Only with api_thread: each holds an epoll and an eventfd.
+  std::optional<boost::asio::io_context> api_io;
+  std::optional<server::CoreLoop> core;
   if (config->api_thread) {
-    options->api_io = api_io.get_executor();
-    options->api_core = core.urgentExecutor();
+    api_io.emplace();
+    core.emplace(io);
+    options->api_io = api_io->get_executor();
+    options->api_core = core->urgentExecutor();
   }
   server::Server server(io, std::move(*options), **store);
   // Signals are taken over before the server says it listens: whoever waits
@@ -106,8 +110,8 @@ int main(int argc, char** argv) {
       config->allowed_registries ? "as listed in allowed_registries"
                                  : "any but local addresses (default)");
   std::cout << "zoneplane-server listening on " << where << std::endl;
-  if (config->api_thread) {
-    core.runWith(api_io);
+  if (core) {
+    core->runWith(*api_io);
   } else {
     io.run();
   }

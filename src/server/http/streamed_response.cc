@@ -99,15 +99,17 @@ asio::awaitable<boost::system::error_code> writeChunk(tls::Transport& stream, st
 }
 
 // The ResponseStream the producer writes to, on the core. Each write goes
-// to the connection's executor and back. Lives in runProducer's frame;
-// `stream` outlives it (sendStreamedResponse waits for the producer).
+// to the connection's executor (`io`, the stream's) and back. Lives in
+// runProducer's frame; `stream` outlives it (sendStreamedResponse waits for
+// the producer).
 class CoreResponseStream final : public ResponseStream {
  public:
   CoreResponseStream(std::shared_ptr<StreamState> state, tls::Transport& stream,
-                     asio::any_io_executor core, bool chunked,
+                     asio::any_io_executor io, asio::any_io_executor core, bool chunked,
                      std::chrono::milliseconds write_timeout)
       : state_(std::move(state)),
         stream_(stream),
+        io_(std::move(io)),
         core_(std::move(core)),
         chunked_(chunked),
         write_timeout_(write_timeout) {}
@@ -116,7 +118,7 @@ class CoreResponseStream final : public ResponseStream {
     if (state_->closed) co_return false;
     if (chunk.empty()) co_return true;
     auto work = writeChunk(stream_, std::move(chunk), chunked_, /*last=*/false, write_timeout_);
-    auto writing = runOn(stream_.get_executor(), core_, std::move(work));
+    auto writing = runOn(io_, core_, std::move(work));
     const boost::system::error_code ec = co_await std::move(writing);
     if (ec) state_->close();
     co_return !state_->closed;
@@ -140,6 +142,7 @@ class CoreResponseStream final : public ResponseStream {
  private:
   std::shared_ptr<StreamState> state_;
   tls::Transport& stream_;
+  asio::any_io_executor io_;    // where the stream is written
   asio::any_io_executor core_;  // where the producer runs
   bool chunked_;
   std::chrono::milliseconds write_timeout_;
@@ -152,11 +155,13 @@ struct ProducerEnd {
   bool closed = false;
 };
 
-// Runs `producer` on the core; it is destroyed there too.
+// Runs `producer` on the core; it is destroyed there too. `io` is the
+// stream's executor, taken on the connection's side.
 asio::awaitable<ProducerEnd> runProducer(BodyProducer producer, std::shared_ptr<StreamState> state,
-                                         tls::Transport& stream, asio::any_io_executor core,
-                                         bool chunked, std::chrono::milliseconds write_timeout) {
-  CoreResponseStream out(state, stream, std::move(core), chunked, write_timeout);
+                                         tls::Transport& stream, asio::any_io_executor io,
+                                         asio::any_io_executor core, bool chunked,
+                                         std::chrono::milliseconds write_timeout) {
+  CoreResponseStream out(state, stream, std::move(io), std::move(core), chunked, write_timeout);
   ProducerEnd end;
   try {
     co_await producer(out);
@@ -243,7 +248,8 @@ asio::awaitable<void> sendStreamedResponse(tls::Transport& stream, HttpResponse 
   // whichever of the producer's first write and this read starts first.
   asio::co_spawn(stream.get_executor(), watchClient(stream, state, core, watch, watch_finished),
                  asio::detached);
-  auto work = runProducer(std::move(response.stream), state, stream, core, chunked, write_timeout);
+  auto work = runProducer(std::move(response.stream), state, stream, stream.get_executor(), core,
+                          chunked, write_timeout);
   auto producing = runOn(core, stream.get_executor(), std::move(work));
   const ProducerEnd end = co_await std::move(producing);
   // Without the last chunk the client sees an incomplete body, not a complete one.

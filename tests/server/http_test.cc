@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <thread>
 
 #include "http_harness.h"
@@ -264,6 +265,41 @@ TEST_P(ShortReadTimeoutTest, AConnectionThatSendsNothingIsClosedAfterTheReadTime
   EXPECT_EQ(ec, asio::error::eof) << ec.message();
   EXPECT_TRUE(out.empty()) << out;
   EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);
+}
+
+// With the API thread, a request's admission waits for the core; that wait
+// does not count against reading the request, so a body sent once the core
+// is free again is still read when the core was busy for longer than the
+// read timeout.
+TEST_P(ShortReadTimeoutTest, AWaitForTheCoreDoesNotCountAgainstReadingTheBody) {
+  if (!GetParam().api_thread) {
+    GTEST_SKIP() << "on one thread a busy core delays the header's read as well";
+  }
+  std::promise<void> busy;
+  std::promise<void> free;
+  asio::post(io_, [&busy, &free] {
+    busy.set_value();
+    std::this_thread::sleep_for(500ms);  // the core, busy for 2.5 read timeouts
+    free.set_value();
+  });
+  busy.get_future().wait();
+  BlockingConnection socket(to());
+  asio::write(socket,
+              asio::buffer(std::string(
+                  "POST /workloads HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 7\r\n\r\n")));
+  // The body comes after the admission, into a read that starts without it
+  // (had the read begun with the body already there, it would complete
+  // before any deadline is looked at).
+  free.get_future().wait();
+  std::this_thread::sleep_for(20ms);
+  asio::write(socket, asio::buffer(std::string(R"({"a":1})")));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  boost::system::error_code ec;
+  http::read(socket, buffer, res, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 201u);
+  EXPECT_EQ(nlohmann::json::parse(res.body())["echo"], R"({"a":1})");
 }
 
 TEST_P(HttpTest, ExpectContinueIsHonoured) {

@@ -112,7 +112,9 @@ asio::awaitable<Answer> admitAndDispatch(const Router& router, http::verb method
   co_return Answer{std::move(response), false};
 }
 
-// Admission alone, on the core, before a body is read (always set).
+// Admission alone, on the core, before a body is read (always set). Wrapped
+// in an optional only because co_spawn (runOn's hop) needs a result type it
+// can default-construct, which AccessDecision is not.
 asio::awaitable<std::optional<AccessDecision>> admitOnly(const Router& router, http::verb method,
                                                          std::string target, RequestMeta meta) {
   auto admitting = router.admit(method, target, std::move(meta));
@@ -135,9 +137,16 @@ HttpServer::HttpServer(asio::any_io_executor io, asio::any_io_executor core, con
                        HttpServerOptions options)
     : executor_(std::move(io)),
       core_(std::move(core)),
+      hops_(executor_ != core_),
       router_(router),
       options_(options),
       acceptor_(executor_) {}
+
+template <typename T>
+asio::awaitable<T> HttpServer::onCore(asio::awaitable<T> work) const {
+  if (!hops_) return work;
+  return runOn(core_, executor_, std::move(work));
+}
 
 Result<tcp::endpoint> HttpServer::listen(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
@@ -161,7 +170,7 @@ Result<tcp::endpoint> HttpServer::listen(const tcp::endpoint& endpoint) {
 
 void HttpServer::stop() {
   if (stopped_.exchange(true)) return;
-  if (executor_ == core_) {
+  if (!hops_) {
     closeAll();
   } else {
     asio::post(executor_, [this] { closeAll(); });
@@ -296,7 +305,8 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
     // boost::none as larger, so "no limit" is the largest one.)
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     boost::system::error_code ec;
-    stream.tcp().expires_after(options_.read_timeout);
+    const auto read_deadline = std::chrono::steady_clock::now() + options_.read_timeout;
+    stream.tcp().expires_at(read_deadline);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
     if (isParseError(ec)) {
@@ -329,7 +339,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
       // No body: admission and handler in one hop to the core.
       stream.tcp().expires_never();
       auto work = admitAndDispatch(router_, method, target, std::move(meta));
-      auto handling = runOn(core_, executor_, std::move(work));
+      auto handling = onCore(std::move(work));
       Answer answer = co_await std::move(handling);
       if (answer.refused) {
         auto refusing = refusedBeforeBody(std::move(answer.response));
@@ -339,14 +349,19 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
       out = std::move(answer.response);
     } else {
       // Access first: nothing more of a refused request is read.
+      const auto admission_started = std::chrono::steady_clock::now();
       auto admission = admitOnly(router_, method, target, meta);
-      auto admitting = runOn(core_, executor_, std::move(admission));
+      auto admitting = onCore(std::move(admission));
       std::optional<AccessDecision> decision = co_await std::move(admitting);
       if (decision->refused()) {
         auto refusing = refusedBeforeBody(decision->refusal());
         co_await std::move(refusing);
         co_return;
       }
+      // The time the admission took (a wait for the core) does not count
+      // against reading the request.
+      stream.tcp().expires_at(read_deadline +
+                              (std::chrono::steady_clock::now() - admission_started));
 
       if (auto length = parser.content_length(); length && *length > options_.body_limit) {
         auto answering = answerAndClose(failedRead(http::error::body_limit), version, head);
@@ -371,7 +386,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
       stream.tcp().expires_never();
       auto work = dispatchOnly(router_, method, target, std::move(parser.get().body()),
                                std::move(meta), std::move(*decision));
-      auto dispatching = runOn(core_, executor_, std::move(work));
+      auto dispatching = onCore(std::move(work));
       HttpResponse dispatched = co_await std::move(dispatching);
       out = std::move(dispatched);
     }

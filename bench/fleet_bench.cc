@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "bench_http.h"
+#include "bench_machine.h"
 #include "bench_process.h"
 
 namespace asio = boost::asio;
@@ -151,6 +152,23 @@ struct GetLatencies {
   std::vector<std::pair<double, double>> samples;  // (scheduled ms from start, latency ms)
   int errors = 0;
 };
+
+// The answers slower than 1 ms, and in how many bursts they came (slow
+// answers less than 5 ms apart, by scheduled time, are one burst): a few long
+// pauses of the whole path, or a slow path.
+std::string slowAnswers(const GetLatencies& run) {
+  std::vector<std::pair<double, double>> samples = run.samples;
+  std::sort(samples.begin(), samples.end());
+  int slow = 0, bursts = 0;
+  double last_slow = -1e9;
+  for (const auto& [at, latency] : samples) {
+    if (latency <= 1.0) continue;
+    ++slow;
+    if (at - last_slow >= 5.0) ++bursts;
+    last_slow = at;
+  }
+  return std::to_string(slow) + " in " + std::to_string(bursts) + " bursts";
+}
 
 // GETs at o.get_rate per second for o.get_seconds, open loop over
 // max(8, clients) connections: of /workloads/{id} for random workloads, or
@@ -414,14 +432,20 @@ int main(int argc, char** argv) {
   figure("GET p50 at " + rate + ", delivering", fmt(percentile(busy.ms, 0.50), "ms", 3), "-");
   figure("GET p99 at " + rate + ", delivering (" + std::to_string(busy.errors) + " errors)",
          fmt(percentile(busy.ms, 0.99), "ms", 3), "<= 1 ms");
+  figure("  answers over 1 ms of " + std::to_string(busy.samples.size()) + ", delivering",
+         slowAnswers(busy), "-");
   figure("GET p50 at " + rate + ", all Running", fmt(percentile(steady.ms, 0.50), "ms", 3), "-");
   figure("GET p99 at " + rate + ", all Running (" + std::to_string(steady.errors) + " errors)",
          fmt(percentile(steady.ms, 0.99), "ms", 3), "<= 1 ms");
+  figure("  answers over 1 ms of " + std::to_string(steady.samples.size()) + ", all Running",
+         slowAnswers(steady), "-");
   figure("  baseline: GET /healthz p50 at " + rate, fmt(percentile(baseline.ms, 0.50), "ms", 3),
          "-");
   figure("  baseline: GET /healthz p99 at " + rate + " (" + std::to_string(baseline.errors) +
              " errors)",
          fmt(percentile(baseline.ms, 0.99), "ms", 3), "-");
+  figure("  answers over 1 ms of " + std::to_string(baseline.samples.size()) + ", baseline",
+         slowAnswers(baseline), "-");
   const double per_workload =
       o.workloads > 0 ? (static_cast<double>(rss_after - rss_before) * 1024.0) / o.workloads : 0;
   figure("server RSS " + std::to_string(rss_before / 1024) + " -> " +
@@ -429,6 +453,8 @@ int main(int argc, char** argv) {
          fmt(per_workload / 1024.0, "KiB", 2), "<= 2 KiB");
   figure("server restart -> ready (" + restart_check + ")", fmt(restart_ms, "ms", 0),
          "(time)");
+  std::printf("\nthe machine (it sets the latency floor):\n");
+  for (const auto& note : zp::bench::machineNotes()) std::printf("  %s\n", note.c_str());
   std::printf("\nwork dir (logs, database): %s\n", o.work_dir.c_str());
   return 0;
 }

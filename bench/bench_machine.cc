@@ -25,14 +25,22 @@ std::vector<std::string> machineNotes() {
                   " CPUs, shared by the server, the simulated fleet and the clients");
   const std::filesystem::path kdamonds = "/sys/kernel/mm/damon/admin/kdamonds";
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(kdamonds, ec)) {
-    if (!entry.is_directory(ec) || firstWord(entry.path() / "state") != "on") continue;
-    const auto context = entry.path() / "contexts" / "0";
+  std::filesystem::directory_iterator entry(kdamonds, ec), end;
+  for (; !ec && entry != end; entry.increment(ec)) {
+    const std::string name = entry->path().filename().string();
+    if (!entry->is_directory(ec)) continue;
+    const std::string state = firstWord(entry->path() / "state");
+    if (state.empty()) {
+      notes.push_back("DAMON kdamond " + name + ": its state cannot be read (as root it can)");
+      continue;
+    }
+    if (state != "on") continue;
+    const auto context = entry->path() / "contexts" / "0";
     const std::string operations = firstWord(context / "operations");
     const std::string sample_us =
         firstWord(context / "monitoring_attrs" / "intervals" / "sample_us");
-    std::string note = "DAMON kdamond " + entry.path().filename().string() + " is on (" +
-                       (operations.empty() ? std::string("?") : operations);
+    std::string note =
+        "DAMON kdamond " + name + " is on (" + (operations.empty() ? std::string("?") : operations);
     if (!sample_us.empty()) {
       note += ", a sample every " +
               std::to_string(std::strtoll(sample_us.c_str(), nullptr, 10) / 1000) + " ms";

@@ -89,7 +89,9 @@ class CoreLoop {
   void run();
   // Runs `api` on a thread of its own and run() on the calling thread; the
   // core keeps running until `api` has run out of work (its last
-  // connections end on the core). Returns once both have.
+  // connections end on the core). Returns once both have. An exception
+  // from a handler on the core ends the process (std::terminate): the API
+  // thread cannot be joined while its connections wait for the core.
   void runWith(boost::asio::io_context& api);
 
  private:

@@ -79,14 +79,14 @@ bool startCutShort(const ContainerDetail& detail) {
   if (detail.state != ObjectState::kExited || detail.reason != "StartError") return false;
   const auto says = [&](std::string_view text) { return detail.message.find(text) != std::string::npos; };
   // Cancelled in the CRI service, or while the task's shim was being started
-  // (the shim's start command is killed with the call's context). Only
-  // containerd's own wording of those two: any other StartError is the
-  // workload's.
+  // (the shim's start command is killed with the call's context, or its
+  // start is cancelled before it runs). Only containerd's own wording of
+  // those: any other StartError is the workload's.
+  const bool in_shim_start = says("failed to create containerd task: failed to start shim");
   return ((says("failed to start containerd task") ||
-           says("failed to create containerd task: failed to create shim task")) &&
+           says("failed to create containerd task: failed to create shim task") || in_shim_start) &&
           says(": context canceled")) ||
-         (says("failed to create containerd task: failed to start shim") &&
-          says("signal: killed"));
+         (in_shim_start && says("signal: killed"));
 }
 
 bool exitedWithoutStart(const ContainerDetail& detail) {

@@ -47,8 +47,9 @@ void markLostAfterUnknownStop(ContainerDetail& detail);
 // A start the runtime cancelled because its caller went away (an agent
 // killed during StartContainer, or a call past its deadline): containerd
 // ends such a container with reason "StartError" and a "context canceled"
-// message (or "failed to start shim ... signal: killed" when the shim's start
-// was killed with the call), and the workload's process never ran. The agent replaces the
+// message (also "failed to start shim: start failed: : context canceled"),
+// or "failed to start shim ... signal: killed" when the shim's start was
+// killed with the call, and the workload's process never ran. The agent replaces the
 // container rather than report the workload Failed (§4 "Faults").
 bool startCutShort(const ContainerDetail& detail);
 // An exit the runtime recorded with no start time and no reason of its own

@@ -97,6 +97,11 @@ TEST(StatusMappingTest, OnlyContainerdsWordingOfACancelledStartIsCutShort) {
   EXPECT_TRUE(startCutShort(exited("StartError",
                                    "failed to create containerd task: failed to start shim: start "
                                    "failed: : signal: killed: unknown")));
+  // Seen when containerd was killed while it started the shim.
+  EXPECT_TRUE(startCutShort(
+      exited("StartError",
+             "failed to create containerd task: failed to start shim: start failed: : "
+             "context canceled")));
   // The workload's own start failures stay failures.
   EXPECT_FALSE(startCutShort(exited(
       "StartError", "failed to create containerd task: OCI runtime create failed: hook: context "

@@ -142,12 +142,6 @@ HttpServer::HttpServer(asio::any_io_executor io, asio::any_io_executor core, con
       options_(options),
       acceptor_(executor_) {}
 
-template <typename T>
-asio::awaitable<T> HttpServer::onCore(asio::awaitable<T> work) const {
-  if (!hops_) return work;
-  return runOn(core_, executor_, std::move(work));
-}
-
 Result<tcp::endpoint> HttpServer::listen(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
   const auto failed = [&](const char* what) {
@@ -339,7 +333,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
       // No body: admission and handler in one hop to the core.
       stream.tcp().expires_never();
       auto work = admitAndDispatch(router_, method, target, std::move(meta));
-      auto handling = onCore(std::move(work));
+      auto handling = runOn(core_, executor_, std::move(work));
       Answer answer = co_await std::move(handling);
       if (answer.refused) {
         auto refusing = refusedBeforeBody(std::move(answer.response));
@@ -351,7 +345,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
       // Access first: nothing more of a refused request is read.
       const auto admission_started = std::chrono::steady_clock::now();
       auto admission = admitOnly(router_, method, target, meta);
-      auto admitting = onCore(std::move(admission));
+      auto admitting = runOn(core_, executor_, std::move(admission));
       std::optional<AccessDecision> decision = co_await std::move(admitting);
       if (decision->refused()) {
         auto refusing = refusedBeforeBody(decision->refusal());
@@ -386,7 +380,7 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
       stream.tcp().expires_never();
       auto work = dispatchOnly(router_, method, target, std::move(parser.get().body()),
                                std::move(meta), std::move(*decision));
-      auto dispatching = onCore(std::move(work));
+      auto dispatching = runOn(core_, executor_, std::move(work));
       HttpResponse dispatched = co_await std::move(dispatching);
       out = std::move(dispatched);
     }

@@ -98,10 +98,6 @@ class HttpServer {
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, std::string address,
                                      std::string source);
   boost::asio::awaitable<void> serveRequests(tls::Transport& stream, const std::string& source);
-  // `work` run on `core` and resumed on `io` with its result; with one
-  // executor, `work` itself (no coroutine frame, no hop).
-  template <typename T>
-  boost::asio::awaitable<T> onCore(boost::asio::awaitable<T> work) const;
 
   boost::asio::any_io_executor executor_;  // the connections' I/O
   boost::asio::any_io_executor core_;      // the Router

@@ -230,14 +230,15 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
       if (auto s = parseTls(value, source, config.tls); !s) return fail(s.error());
     } else if (key == "node_heartbeat_interval_ms" || key == "node_not_ready_after_ms" ||
                key == "node_lost_after_seconds" || key == "audit_retention_days" ||
-               key == "probe_request_timeout_seconds") {
+               key == "probe_request_timeout_seconds" || key == "delivery_lag_target_us") {
       auto n = intValue(value, source, key);
       if (!n) return fail(n.error());
-      (key == "node_heartbeat_interval_ms" ? config.node_heartbeat_interval_ms
-       : key == "node_not_ready_after_ms"  ? config.node_not_ready_after_ms
-       : key == "node_lost_after_seconds"  ? config.node_lost_after_seconds
-       : key == "audit_retention_days"     ? config.audit_retention_days
-                                           : config.probe_request_timeout_seconds) = *n;
+      (key == "node_heartbeat_interval_ms"      ? config.node_heartbeat_interval_ms
+       : key == "node_not_ready_after_ms"       ? config.node_not_ready_after_ms
+       : key == "node_lost_after_seconds"       ? config.node_lost_after_seconds
+       : key == "audit_retention_days"          ? config.audit_retention_days
+       : key == "probe_request_timeout_seconds" ? config.probe_request_timeout_seconds
+                                                : config.delivery_lag_target_us) = *n;
     } else if (key == "nodes") {
       const auto* array = value.as_array();
       if (array == nullptr) {
@@ -279,7 +280,8 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
                     "insecure_http, insecure_plaintext, default_trust, trust, "
                     "allowed_registries, node_heartbeat_interval_ms, node_not_ready_after_ms, "
                     "node_lost_after_seconds, audit_retention_days, "
-                    "probe_request_timeout_seconds, api_thread, scheduler, "
+                    "probe_request_timeout_seconds, api_thread, delivery_lag_target_us, "
+                    "scheduler, "
                     "runtime_classes, nodes)");
     }
   }
@@ -376,6 +378,11 @@ Status validateConfig(const ServerConfig& config) {
   }
   if (auto s = inRange(config.audit_retention_days, 1, 36'500, "audit_retention_days"); !s) {
     return s;
+  }
+  if (const auto lag = config.delivery_lag_target_us; lag != 0 && (lag < 100 || lag > 100'000)) {
+    return fail(Code::kInvalidArgument,
+                "delivery_lag_target_us must be 0 (deliveries unpaced) or between 100 and 100000",
+                "delivery_lag_target_us");
   }
   for (const auto& [cls, floor] : config.memory_floors) {
     const std::string key = "runtime_classes." + cls.substr(0, 80) + ".memory_floor_mb";

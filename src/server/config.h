@@ -23,6 +23,7 @@
 //   audit_retention_days = 90          # audit entries older than this are deleted
 //   probe_request_timeout_seconds = 600  # POST /nodes/{id}/probe waits this long (504)
 //   api_thread = false                 # the API's I/O on a thread of its own (§8.1.1)
+//   delivery_lag_target_us = 500       # deliveries yield while the core runs later (§8.7.1)
 //   [[nodes]]
 //   id = "node-1"
 //   address = "127.0.0.1:9000"
@@ -101,6 +102,10 @@ struct ServerConfig {
   // the price of two thread hops per request (a higher tail when it is not)
   // and fewer placements per second on a small machine.
   bool api_thread = false;
+  // Deliveries (StartWorkload) are paced so the core's loop lag stays near
+  // this (docs/architecture.md §8.7.1): a backlog drains with what the API
+  // leaves. 0 turns pacing off.
+  std::int64_t delivery_lag_target_us = 500;  // 0, or 100 … 100,000
   // default_trust and the [trust.*] tables; levels not configured keep the defaults.
   TrustPolicyConfig trust = TrustPolicyConfig::defaults();
   // Unset: the default image policy (every registry that is not local).
@@ -130,7 +135,8 @@ bool isLoopbackAddress(std::string_view address);
 // addresses (port > 0), runtime class names are DNS-1123 labels, the node
 // lifecycle durations are in their ranges (not_ready_after at least two
 // heartbeat intervals), audit_retention_days is 1 to 36,500,
-// probe_request_timeout_seconds 10 to 3,600, the trust
+// probe_request_timeout_seconds 10 to 3,600, delivery_lag_target_us 0 or
+// 100 to 100,000, the trust
 // policy passes validateTrustPolicy, allowed_registries is a non-empty list
 // of valid patterns, and memory floors name DNS-1123 classes with 0 to
 // api::kMaxMemoryMb.

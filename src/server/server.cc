@@ -31,6 +31,7 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
   options.registry = nodeRegistryOptions(config);
   // A delivery beyond the link's calls in flight would only wait for a slot.
   options.workloads.deliveries_per_node = options.registry.link.max_in_flight;
+  options.workloads.pacing.lag_target = std::chrono::microseconds(config.delivery_lag_target_us);
   const auto files = serverTlsFiles(config);
   if (!config.insecure_http) {
     auto api = tls::serverContext(files, /*require_client_cert=*/false, tls::MinVersion::kTls12);

@@ -301,6 +301,33 @@ TEST(ConfigTest, AuditRetentionDays) {
   }
 }
 
+TEST(ConfigTest, DeliveryLagTargetMicroseconds) {
+  auto defaults = parseConfigToml("", "empty.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->delivery_lag_target_us, 500);
+  for (std::int64_t us : {0, 100, 2'000, 100'000}) {  // 0: unpaced
+    auto config =
+        parseConfigToml("delivery_lag_target_us = " + std::to_string(us) + "\n", "s.toml");
+    ASSERT_TRUE(config) << config.error().toString();
+    EXPECT_TRUE(validateConfig(*config)) << us;
+    ServerConfig insecure = *config;
+    insecure.insecure_http = insecure.insecure_plaintext = true;
+    auto options = serverOptions(insecure);
+    ASSERT_TRUE(options) << options.error().toString();
+    EXPECT_EQ(options->workloads.pacing.lag_target, std::chrono::microseconds(us));
+  }
+  auto text = parseConfigToml("delivery_lag_target_us = \"500\"\n", "s.toml");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().field, "delivery_lag_target_us");
+  for (std::int64_t us : {-1, 1, 99, 100'001}) {
+    ServerConfig c;
+    c.delivery_lag_target_us = us;
+    auto s = validateConfig(c);
+    ASSERT_FALSE(s) << us;
+    EXPECT_EQ(s.error().field, "delivery_lag_target_us");
+  }
+}
+
 TEST(ConfigTest, ProbeRequestTimeoutSeconds) {
   auto defaults = parseConfigToml("", "empty.toml");
   ASSERT_TRUE(defaults);

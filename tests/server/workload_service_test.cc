@@ -267,6 +267,31 @@ TEST_F(WorkloadServiceTest, TransientDeliveryFailuresAreRetriedWithCappedBackoff
   EXPECT_EQ(fleet_.count("StartWorkload"), expected + 1);
 }
 
+TEST_F(WorkloadServiceTest, PacedDeliveriesAllArrive) {
+  auto options = defaultOptions();
+  options.pacing.lag_target = 500us;
+  options.pacing.probe_interval = 1ms;
+  // Two permits at once, then one per millisecond, whatever the loop's lag.
+  options.pacing.min_rate = options.pacing.max_rate = options.pacing.initial_rate = 1'000;
+  makeService(options);
+  fleet_.addNode("n1", {"kata"}, {65'536, 64'000});
+  const int submitted = run([this]() -> boost::asio::awaitable<int> {
+    int accepted = 0;
+    for (int i = 0; i < 30; ++i) {
+      auto submission = service_->submit(spec("wl-" + std::to_string(i)));
+      auto record = co_await std::move(submission);
+      if (record) ++accepted;
+    }
+    co_return accepted;
+  }());
+  EXPECT_EQ(submitted, 30);
+  settle();
+  EXPECT_EQ(fleet_.requests<StartWorkload>("n1").size(), 30u);
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(status("wl-" + std::to_string(i)).reason, "ContainerCreating") << i;
+  }
+}
+
 TEST_F(WorkloadServiceTest, RetriesWaitWhileTheNodeIsNotReady) {
   fleet_.addNode("n1", {"kata"}, {4096, 4000});
   fleet_.setConnected("n1", false);

@@ -24,6 +24,7 @@ FailureLimiter::Window* FailureLimiter::current(const std::string& group, TimePo
 
 std::optional<FailureLimiter::Block> FailureLimiter::blocked(const std::string& source,
                                                              TimePoint now) {
+  if (sources_.empty()) return std::nullopt;  // the usual case: no failures to look up
   Window* window = current(sourceGroup(source), now);
   if (window == nullptr || window->failures < options_.max_failures) return std::nullopt;
   const auto left = window->start + options_.window - now;

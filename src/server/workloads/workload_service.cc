@@ -38,7 +38,8 @@ WorkloadService::WorkloadService(asio::any_io_executor executor, Fleet& fleet,
       watch_(watch),
       options_(std::move(options)),
       table_(fleet_, options_.scheduler),
-      backoff_(options_.delivery_backoff) {
+      backoff_(options_.delivery_backoff),
+      pacer_(executor_, options_.pacing) {
   options_.deliveries_per_node = std::max<std::size_t>(options_.deliveries_per_node, 1);
 }
 
@@ -410,6 +411,9 @@ void WorkloadService::tick(TimePoint now) {
   }
 }
 
-void WorkloadService::stop() { stopped_ = true; }
+void WorkloadService::stop() {
+  stopped_ = true;
+  pacer_.close();
+}
 
 }  // namespace zp::server

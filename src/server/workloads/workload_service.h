@@ -44,6 +44,7 @@
 #include "server/admission.h"
 #include "server/nodes/fleet.h"
 #include "server/workloads/delivery_backoff.h"
+#include "server/workloads/delivery_pacer.h"
 #include "server/workloads/scheduler.h"
 #include "server/workloads/watch_sink.h"
 #include "server/workloads/workload_locks.h"
@@ -65,6 +66,9 @@ struct WorkloadServiceOptions {
   // StartWorkload calls under way at once per node (the agent link's calls
   // in flight); the rest wait in the node's delivery queue as ids.
   std::size_t deliveries_per_node = 32;
+  // StartWorkload calls across the fleet, paced by the core's loop lag
+  // (delivery_pacer.h); lag_target zero (the default here): unpaced.
+  DeliveryPacingOptions pacing;
   // Where submissions, placements, restarts, reschedules and status push
   // delays are counted; null: nowhere. Must outlive the service.
   WorkloadMetrics* metrics = nullptr;
@@ -291,6 +295,7 @@ class WorkloadService final : public FleetListener {
   WorkloadTable table_;
   WorkloadLocks locks_;
   DeliveryBackoff backoff_;
+  DeliveryPacer pacer_;                // closed by stop()
   std::set<std::string> undelivered_;  // placed, not known to be on the node yet
   std::set<std::string> delivering_;   // queued in delivery_queues_ or being delivered
   // Queued ids and the node whose queue holds their live entry (an id placed

@@ -142,6 +142,13 @@ asio::awaitable<void> WorkloadService::deliveryWorker(std::string node) {
     auto queued = queued_on_.find(id);
     if (queued == queued_on_.end() || queued->second != node) continue;  // moved to another node
     queued_on_.erase(queued);
+    // Paced across the fleet (delivery_pacer.h): the wait holds no lock and
+    // no record; deliver() looks at the record as it is once admitted.
+    auto admission = pacer_.admit();
+    if (!co_await std::move(admission)) {
+      delivering_.erase(id);  // stopping: the next start's resync delivers it
+      continue;
+    }
     try {
       auto delivery = deliver(id);
       co_await std::move(delivery);

@@ -379,9 +379,9 @@ Status validateConfig(const ServerConfig& config) {
   if (auto s = inRange(config.audit_retention_days, 1, 36'500, "audit_retention_days"); !s) {
     return s;
   }
-  if (const auto lag = config.delivery_lag_target_us; lag != 0 && (lag < 100 || lag > 100'000)) {
+  if (const auto lag = config.delivery_lag_target_us; lag != 0 && (lag < 200 || lag > 100'000)) {
     return fail(Code::kInvalidArgument,
-                "delivery_lag_target_us must be 0 (deliveries unpaced) or between 100 and 100000",
+                "delivery_lag_target_us must be 0 (deliveries unpaced) or between 200 and 100000",
                 "delivery_lag_target_us");
   }
   for (const auto& [cls, floor] : config.memory_floors) {

@@ -104,8 +104,9 @@ struct ServerConfig {
   bool api_thread = false;
   // Deliveries (StartWorkload) are paced so the core's loop lag stays near
   // this (docs/architecture.md §8.7.1): a backlog drains with what the API
-  // leaves. 0 turns pacing off.
-  std::int64_t delivery_lag_target_us = 500;  // 0, or 100 … 100,000
+  // leaves. 0 turns pacing off. At least 200 µs: a timer on a virtual
+  // machine can wake 50–100 µs late on an idle loop.
+  std::int64_t delivery_lag_target_us = 500;  // 0, or 200 … 100,000
   // default_trust and the [trust.*] tables; levels not configured keep the defaults.
   TrustPolicyConfig trust = TrustPolicyConfig::defaults();
   // Unset: the default image policy (every registry that is not local).
@@ -136,7 +137,7 @@ bool isLoopbackAddress(std::string_view address);
 // lifecycle durations are in their ranges (not_ready_after at least two
 // heartbeat intervals), audit_retention_days is 1 to 36,500,
 // probe_request_timeout_seconds 10 to 3,600, delivery_lag_target_us 0 or
-// 100 to 100,000, the trust
+// 200 to 100,000, the trust
 // policy passes validateTrustPolicy, allowed_registries is a non-empty list
 // of valid patterns, and memory floors name DNS-1123 classes with 0 to
 // api::kMaxMemoryMb.

@@ -305,7 +305,7 @@ TEST(ConfigTest, DeliveryLagTargetMicroseconds) {
   auto defaults = parseConfigToml("", "empty.toml");
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->delivery_lag_target_us, 500);
-  for (std::int64_t us : {0, 100, 2'000, 100'000}) {  // 0: unpaced
+  for (std::int64_t us : {0, 200, 2'000, 100'000}) {  // 0: unpaced
     auto config =
         parseConfigToml("delivery_lag_target_us = " + std::to_string(us) + "\n", "s.toml");
     ASSERT_TRUE(config) << config.error().toString();
@@ -319,7 +319,7 @@ TEST(ConfigTest, DeliveryLagTargetMicroseconds) {
   auto text = parseConfigToml("delivery_lag_target_us = \"500\"\n", "s.toml");
   ASSERT_FALSE(text);
   EXPECT_EQ(text.error().field, "delivery_lag_target_us");
-  for (std::int64_t us : {-1, 1, 99, 100'001}) {
+  for (std::int64_t us : {-1, 1, 199, 100'001}) {
     ServerConfig c;
     c.delivery_lag_target_us = us;
     auto s = validateConfig(c);

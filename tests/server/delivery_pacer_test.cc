@@ -48,10 +48,28 @@ TEST(PaceControllerTest, PermitsAccrueAtTheRateUpToTheBurst) {
   pacing.probe(600us, 1ms);  // cut to 1,500/s: 1.5 permits for the millisecond
   EXPECT_TRUE(pacing.take());
   EXPECT_FALSE(pacing.take());
-  pacing.probe(600us, 1s);  // a long pause earns no more than the burst (2 ms at 1,125/s)
-  EXPECT_DOUBLE_EQ(pacing.permits(), 2.25);
+  // A late probe earns its interval at the floor rate at least, and a pause
+  // earns at most 100 ms of it: 100 permits, not 1,000 and not the burst's 2.25.
+  pacing.probe(600us, 1s);
+  EXPECT_DOUBLE_EQ(pacing.rate(), 1'125);
+  EXPECT_DOUBLE_EQ(pacing.permits(), 100);
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(pacing.take());
+  EXPECT_FALSE(pacing.take());
   pacing.probe(0us, -1ms);  // a clock that stepped back earns nothing
-  EXPECT_DOUBLE_EQ(pacing.permits(), 2.25);
+  EXPECT_DOUBLE_EQ(pacing.permits(), 0);
+}
+
+TEST(PaceControllerTest, TheFloorRateHoldsHoweverLateTheProbesCome) {
+  PaceController pacing(paced());
+  int taken = 0;
+  while (pacing.take()) ++taken;  // the first burst
+  taken = 0;
+  for (int i = 0; i < 100; ++i) {  // 1.1 s of probes, each 10 ms late
+    pacing.probe(10ms, 11ms);
+    while (pacing.take()) ++taken;
+  }
+  EXPECT_DOUBLE_EQ(pacing.rate(), 1'000);
+  EXPECT_GE(taken, 1'000);  // about 1,000/s; the burst alone (2 ms a probe) would give 200
 }
 
 // Starts an admit() that records its answer and its turn.
@@ -95,6 +113,22 @@ TEST(DeliveryPacerTest, AdmitsBeyondTheBurstInArrivalOrderAndStopsProbingWhenIdl
   // No admission for idle_after: the probe ends and nothing keeps io running.
   io.restart();
   io.run_for(5s);
+  EXPECT_TRUE(io.stopped());
+}
+
+TEST(DeliveryPacerTest, APacerDestroyedWhileItsProbeWaitsIsNotTouchedAgain) {
+  asio::io_context io;
+  {
+    DeliveryPacer pacer(io.get_executor(), paced());
+    std::vector<int> order;
+    std::vector<bool> answers(1, false);
+    admitInto(io, pacer, order, answers, 0);
+    io.poll();  // admitted from the burst; the probe it started waits
+    EXPECT_EQ(order.size(), 1u);
+    EXPECT_TRUE(answers[0]);
+  }
+  io.restart();
+  io.run_for(5s);  // the probe's cancelled wait ends it (ASan: no use after free)
   EXPECT_TRUE(io.stopped());
 }
 

@@ -292,6 +292,50 @@ TEST_F(WorkloadServiceTest, PacedDeliveriesAllArrive) {
   }
 }
 
+TEST_F(WorkloadServiceTest, PacedDeliveriesWaitForPermitsAndStopEndsTheWait) {
+  auto options = defaultOptions();
+  options.pacing.lag_target = 500us;
+  options.pacing.probe_interval = 1h;  // no probe hands out more permits during the test
+  options.pacing.min_rate = options.pacing.max_rate = options.pacing.initial_rate = 1'000;
+  makeService(options);  // a burst of two permits (2 ms at 1,000/s)
+  fleet_.addNode("n1", {"kata"}, {65'536, 64'000});
+  auto submitted = boost::asio::co_spawn(
+      io_,
+      [this]() -> boost::asio::awaitable<int> {
+        int accepted = 0;
+        for (int i = 0; i < 5; ++i) {
+          auto submission = service_->submit(spec("wl-" + std::to_string(i)));
+          auto record = co_await std::move(submission);
+          if (record) ++accepted;
+        }
+        co_return accepted;
+      },
+      boost::asio::use_future);
+  // Not settle(): the workers waiting for permits keep the service busy.
+  for (int i = 0; i < 600 && submitted.wait_for(0s) != std::future_status::ready; ++i) {
+    io_.restart();
+    io_.run_one_for(100ms);
+  }
+  ASSERT_EQ(submitted.wait_for(0s), std::future_status::ready);
+  EXPECT_EQ(submitted.get(), 5);
+  for (int i = 0; i < 10; ++i) {
+    io_.restart();
+    io_.run_one_for(10ms);
+  }
+  EXPECT_EQ(fleet_.requests<StartWorkload>("n1").size(), 2u);
+  EXPECT_FALSE(service_->idle());
+
+  service_->stop();  // the three waiting give up; the next start's resync delivers them
+  settle();
+  EXPECT_TRUE(service_->idle());
+  EXPECT_EQ(fleet_.requests<StartWorkload>("n1").size(), 2u);
+  int delivered = 0;
+  for (int i = 0; i < 5; ++i) {
+    if (status("wl-" + std::to_string(i)).reason == "ContainerCreating") ++delivered;
+  }
+  EXPECT_EQ(delivered, 2);
+}
+
 TEST_F(WorkloadServiceTest, RetriesWaitWhileTheNodeIsNotReady) {
   fleet_.addNode("n1", {"kata"}, {4096, 4000});
   fleet_.setConnected("n1", false);

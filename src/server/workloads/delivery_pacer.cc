@@ -15,6 +15,8 @@ namespace {
 
 constexpr double kCut = 0.75;     // per late probe
 constexpr double kGrowth = 1.01;  // per probe on time
+// A pause longer than this (a stopped probe, a stalled process) earns no more.
+constexpr std::chrono::nanoseconds kLongestEarning = std::chrono::milliseconds(100);
 
 double burstOf(double rate, const DeliveryPacingOptions& options) {
   return std::max(1.0, rate * Seconds(options.burst).count());
@@ -30,9 +32,12 @@ PaceController::PaceController(const DeliveryPacingOptions& options)
 void PaceController::probe(std::chrono::nanoseconds lag, std::chrono::nanoseconds elapsed) {
   rate_ = lag > options_.lag_target ? std::max(options_.min_rate, rate_ * kCut)
                                     : std::min(options_.max_rate, rate_ * kGrowth);
-  const double earned =
-      rate_ * Seconds(std::max(elapsed, std::chrono::nanoseconds::zero())).count();
-  permits_ = std::min(burstOf(rate_, options_), permits_ + earned);
+  const double seconds =
+      Seconds(std::clamp(elapsed, std::chrono::nanoseconds::zero(), kLongestEarning)).count();
+  // The burst caps what accrues; a probe that came late still earns its
+  // interval at min_rate at least, so the floor holds however late the loop.
+  const double cap = std::max(burstOf(rate_, options_), options_.min_rate * seconds);
+  permits_ = std::min(cap, permits_ + rate_ * seconds);
 }
 
 bool PaceController::take() {
@@ -43,6 +48,11 @@ bool PaceController::take() {
 
 DeliveryPacer::DeliveryPacer(asio::any_io_executor executor, DeliveryPacingOptions options)
     : executor_(std::move(executor)), options_(options), controller_(options_) {}
+
+DeliveryPacer::~DeliveryPacer() {
+  *alive_ = false;
+  if (probe_) probe_->cancel();
+}
 
 asio::awaitable<bool> DeliveryPacer::admit() {
   if (closed_) co_return false;
@@ -75,13 +85,17 @@ void DeliveryPacer::close() {
 }
 
 asio::awaitable<void> DeliveryPacer::probeLoop() {
+  // Held by the coroutine: after each wait it touches the pacer only if the
+  // pacer still exists (a pacer destroyed while the probe waits cancels it).
   const std::shared_ptr<Timer> timer = probe_;
+  const std::shared_ptr<const bool> alive = alive_;
   auto last = Timer::clock_type::now();
   while (!closed_) {
     timer->expires_after(options_.probe_interval);
     const auto due = timer->expiry();
     boost::system::error_code ignored;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (!*alive) co_return;
     if (closed_) break;
     const auto now = Timer::clock_type::now();
     controller_.probe(now - due, now - last);

@@ -7,18 +7,20 @@
 // runs that much later than its expiry as the handlers queued before it
 // take. A request waits behind the same queue. A probe later than
 // `lag_target` cuts the delivery rate by a quarter (never below `min_rate`,
-// so a backlog always drains); one on time grows it by 1 %, back to unpaced
-// within a second. The rate settles where about 3 % of probes are late.
-// Permits accrue at the rate, at most `burst` worth of it, and are handed
-// out at each probe, so deliveries go in small groups rather than in one
-// wave; a delivery takes one before it sends.
+// so a backlog always drains, however late the probes come); one on time
+// grows it by 1 %, back to unpaced within a second. The rate settles where
+// about 3 % of probes are late. Permits accrue at the rate, at most `burst`
+// worth of it (or a late probe's interval at min_rate), and are handed out
+// at each probe, so deliveries go in small groups rather than in one wave;
+// a delivery takes one before it sends.
 //
 // PaceController is the arithmetic alone (durations in, permits out: tests
 // drive it with made-up lags). DeliveryPacer runs it on the core's
 // executor: admit() returns at once while a permit is left, otherwise waits
 // its turn (first come, first served) for the next probe's permits. The
-// probe runs only while deliveries ask for permits; after `idle_after`
-// without any it stops, so an idle server has no timer waking it.
+// probe runs only while deliveries ask for permits: it stops once none has
+// asked for `idle_after` (1 s) and none waits, so an idle server has no
+// timer waking it.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -64,12 +66,14 @@ class PaceController {
 };
 
 // Not thread-safe: everything runs on the executor given at construction
-// (the core's). Must outlive every admit() and its probe coroutine: close()
-// ends both at the executor's next turn, so close it, let the executor run
-// out, then destroy it (the owner's own contract, WorkloadService).
+// (the core's). Must outlive every admit() in progress (close() ends them at
+// the executor's next turn). The probe is not one of the owner's counted
+// tasks: it may be waiting when the pacer is destroyed, and then ends
+// without touching it.
 class DeliveryPacer {
  public:
   DeliveryPacer(boost::asio::any_io_executor executor, DeliveryPacingOptions options);
+  ~DeliveryPacer();
   DeliveryPacer(const DeliveryPacer&) = delete;
   DeliveryPacer& operator=(const DeliveryPacer&) = delete;
 
@@ -93,6 +97,7 @@ class DeliveryPacer {
   PaceController controller_;
   std::deque<std::shared_ptr<Timer>> waiters_;  // each cancelled when its permit comes
   std::shared_ptr<Timer> probe_;                // the probe's timer while it runs
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
   Timer::time_point last_admit_{};
   bool closed_ = false;
 };

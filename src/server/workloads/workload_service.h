@@ -67,7 +67,9 @@ struct WorkloadServiceOptions {
   // in flight); the rest wait in the node's delivery queue as ids.
   std::size_t deliveries_per_node = 32;
   // StartWorkload calls across the fleet, paced by the core's loop lag
-  // (delivery_pacer.h); lag_target zero (the default here): unpaced.
+  // (delivery_pacer.h); lag_target zero (the default here; the server's
+  // config turns it on): unpaced. Pacing runs on the real steady clock, not
+  // on `clock`: paced tests take real milliseconds.
   DeliveryPacingOptions pacing;
   // Where submissions, placements, restarts, reschedules and status push
   // delays are counted; null: nowhere. Must outlive the service.
@@ -182,7 +184,8 @@ class WorkloadService final : public FleetListener {
 
   // No new background work from now on; what runs finishes.
   void stop();
-  // True when no background coroutine or status write is in flight.
+  // True when no background coroutine or status write is in flight (the
+  // pacer's probe is not counted: it ends on its own, delivery_pacer.h).
   bool idle() const { return inflight_ == 0; }
 
   // FleetListener (docs/architecture.md §8.5, §8.6, §10.3). onNodeChanged

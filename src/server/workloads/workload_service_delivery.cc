@@ -142,18 +142,21 @@ asio::awaitable<void> WorkloadService::deliveryWorker(std::string node) {
     auto queued = queued_on_.find(id);
     if (queued == queued_on_.end() || queued->second != node) continue;  // moved to another node
     queued_on_.erase(queued);
-    // Paced across the fleet (delivery_pacer.h): the wait holds no lock and
-    // no record; deliver() looks at the record as it is once admitted.
-    auto admission = pacer_.admit();
-    if (!co_await std::move(admission)) {
-      delivering_.erase(id);  // stopping: the next start's resync delivers it
-      continue;
-    }
     try {
+      if (pacer_.enabled()) {
+        // Paced across the fleet (delivery_pacer.h): the wait holds no lock
+        // and no record; deliver() looks at the record as it is once admitted.
+        auto admission = pacer_.admit();
+        if (!co_await std::move(admission)) {
+          delivering_.erase(id);  // stopping: the next start's resync delivers it
+          continue;
+        }
+      }
       auto delivery = deliver(id);
       co_await std::move(delivery);
     } catch (const std::exception& e) {
       spdlog::error("workload service: a delivery failed: {}", e.what());
+      delivering_.erase(id);  // nothing is under way for it now: tick() retries it
     }
     // Not delivered and nothing under way: tick() retries it when due.
     if (undelivered_.contains(id) && !delivering_.contains(id)) stalled_.insert(std::move(id));

@@ -3,6 +3,7 @@
 // FakeFleet, a FakeStore behind a real CommitQueue and a FakeClock
 // (service_fixture.h), plus helpers to feed the service what nodes say.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,25 @@ class WorkloadServiceTest : public ServiceFixture {
       for (const auto& r : page->items) out.push_back(r.spec.id);
     }
     return out;
+  }
+  // Replaces the service with one whose deliveries are paced at a fixed
+  // 1,000/s: a burst of two permits, then one per probe_interval's worth.
+  void makePacedService(std::chrono::milliseconds probe_interval) {
+    auto options = defaultOptions();
+    options.pacing.lag_target = std::chrono::microseconds(500);
+    options.pacing.probe_interval = probe_interval;
+    options.pacing.min_rate = options.pacing.max_rate = options.pacing.initial_rate = 1'000;
+    makeService(options);
+  }
+  // Submits wl-0 … wl-<count - 1> one after another; how many were accepted.
+  boost::asio::awaitable<int> submitNumbered(int count) {
+    int accepted = 0;
+    for (int i = 0; i < count; ++i) {
+      auto submission = service_->submit(spec("wl-" + std::to_string(i)));
+      auto record = co_await std::move(submission);
+      if (record) ++accepted;
+    }
+    co_return accepted;
   }
   // Forgets the service and the fleet, as a server restart does.
   void restartService() {

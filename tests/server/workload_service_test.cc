@@ -268,22 +268,9 @@ TEST_F(WorkloadServiceTest, TransientDeliveryFailuresAreRetriedWithCappedBackoff
 }
 
 TEST_F(WorkloadServiceTest, PacedDeliveriesAllArrive) {
-  auto options = defaultOptions();
-  options.pacing.lag_target = 500us;
-  options.pacing.probe_interval = 1ms;
-  // Two permits at once, then one per millisecond, whatever the loop's lag.
-  options.pacing.min_rate = options.pacing.max_rate = options.pacing.initial_rate = 1'000;
-  makeService(options);
+  makePacedService(1ms);  // two permits at once, then one per millisecond, whatever the lag
   fleet_.addNode("n1", {"kata"}, {65'536, 64'000});
-  const int submitted = run([this]() -> boost::asio::awaitable<int> {
-    int accepted = 0;
-    for (int i = 0; i < 30; ++i) {
-      auto submission = service_->submit(spec("wl-" + std::to_string(i)));
-      auto record = co_await std::move(submission);
-      if (record) ++accepted;
-    }
-    co_return accepted;
-  }());
+  const int submitted = run(submitNumbered(30));
   EXPECT_EQ(submitted, 30);
   settle();
   EXPECT_EQ(fleet_.requests<StartWorkload>("n1").size(), 30u);
@@ -293,24 +280,10 @@ TEST_F(WorkloadServiceTest, PacedDeliveriesAllArrive) {
 }
 
 TEST_F(WorkloadServiceTest, PacedDeliveriesWaitForPermitsAndStopEndsTheWait) {
-  auto options = defaultOptions();
-  options.pacing.lag_target = 500us;
-  options.pacing.probe_interval = 1h;  // no probe hands out more permits during the test
-  options.pacing.min_rate = options.pacing.max_rate = options.pacing.initial_rate = 1'000;
-  makeService(options);  // a burst of two permits (2 ms at 1,000/s)
+  // A burst of two permits (2 ms at 1,000/s); no probe hands out more during the test.
+  makePacedService(1h);
   fleet_.addNode("n1", {"kata"}, {65'536, 64'000});
-  auto submitted = boost::asio::co_spawn(
-      io_,
-      [this]() -> boost::asio::awaitable<int> {
-        int accepted = 0;
-        for (int i = 0; i < 5; ++i) {
-          auto submission = service_->submit(spec("wl-" + std::to_string(i)));
-          auto record = co_await std::move(submission);
-          if (record) ++accepted;
-        }
-        co_return accepted;
-      },
-      boost::asio::use_future);
+  auto submitted = boost::asio::co_spawn(io_, submitNumbered(5), boost::asio::use_future);
   // Not settle(): the workers waiting for permits keep the service busy.
   for (int i = 0; i < 600 && submitted.wait_for(0s) != std::future_status::ready; ++i) {
     io_.restart();

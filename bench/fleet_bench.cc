@@ -18,6 +18,7 @@
 //          [--heartbeat-ms MS]  (the server's node_heartbeat_interval_ms)
 //          [--api-thread true|false]  (the server's api_thread)
 //          [--delivery-lag-us US]  (the server's delivery_lag_target_us; 0: unpaced)
+//          [--status-commit-ms MS]  (the server's status_commit_interval_ms; 0: at once)
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -73,6 +74,7 @@ struct Options {
   int heartbeat_ms = 0;  // 0: the server's default
   bool api_thread = false;  // the server's api_thread setting
   int delivery_lag_us = -1;  // the server's delivery_lag_target_us; -1: its default
+  int status_commit_ms = -1;  // the server's status_commit_interval_ms; -1: its default
   std::filesystem::path work_dir;
 };
 
@@ -92,6 +94,8 @@ bool parseArgs(int argc, char** argv, Options& o) {
       o.api_thread = v == "true";
     else if (k == "--delivery-lag-us")
       o.delivery_lag_us = std::stoi(v);
+    else if (k == "--status-commit-ms")
+      o.status_commit_ms = std::stoi(v);
     else return false;
   }
   return !o.server_bin.empty() && !o.simfleet_bin.empty();
@@ -258,7 +262,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: fleet_bench --server BIN --simfleet BIN [--nodes N] [--workloads W] "
                  "[--clients C] [--get-rate R] [--get-seconds S] [--work-dir DIR] "
-                 "[--heartbeat-ms MS] [--api-thread true|false] [--delivery-lag-us US]\n");
+                 "[--heartbeat-ms MS] [--api-thread true|false] [--delivery-lag-us US] "
+                 "[--status-commit-ms MS]\n");
     return 2;
   }
   if (o.work_dir.empty()) {
@@ -296,6 +301,9 @@ int main(int argc, char** argv) {
         << "default_trust = \"internal\"\n";
     if (o.api_thread) out << "api_thread = true\n";
     if (o.delivery_lag_us >= 0) out << "delivery_lag_target_us = " << o.delivery_lag_us << "\n";
+    if (o.status_commit_ms >= 0) {
+      out << "status_commit_interval_ms = " << o.status_commit_ms << "\n";
+    }
     if (o.heartbeat_ms >= 100 && o.heartbeat_ms <= 60'000) {  // the server's range
       out << "node_heartbeat_interval_ms = " << o.heartbeat_ms << "\n"
           << "node_not_ready_after_ms = " << 4 * o.heartbeat_ms << "\n";

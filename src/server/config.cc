@@ -230,7 +230,8 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
       if (auto s = parseTls(value, source, config.tls); !s) return fail(s.error());
     } else if (key == "node_heartbeat_interval_ms" || key == "node_not_ready_after_ms" ||
                key == "node_lost_after_seconds" || key == "audit_retention_days" ||
-               key == "probe_request_timeout_seconds" || key == "delivery_lag_target_us") {
+               key == "probe_request_timeout_seconds" || key == "delivery_lag_target_us" ||
+               key == "status_commit_interval_ms") {
       auto n = intValue(value, source, key);
       if (!n) return fail(n.error());
       (key == "node_heartbeat_interval_ms"      ? config.node_heartbeat_interval_ms
@@ -238,7 +239,8 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
        : key == "node_lost_after_seconds"       ? config.node_lost_after_seconds
        : key == "audit_retention_days"          ? config.audit_retention_days
        : key == "probe_request_timeout_seconds" ? config.probe_request_timeout_seconds
-                                                : config.delivery_lag_target_us) = *n;
+       : key == "delivery_lag_target_us"        ? config.delivery_lag_target_us
+                                                : config.status_commit_interval_ms) = *n;
     } else if (key == "nodes") {
       const auto* array = value.as_array();
       if (array == nullptr) {
@@ -281,7 +283,7 @@ Result<ServerConfig> parseConfigToml(std::string_view text, std::string_view sou
                     "allowed_registries, node_heartbeat_interval_ms, node_not_ready_after_ms, "
                     "node_lost_after_seconds, audit_retention_days, "
                     "probe_request_timeout_seconds, api_thread, delivery_lag_target_us, "
-                    "scheduler, "
+                    "status_commit_interval_ms, scheduler, "
                     "runtime_classes, nodes)");
     }
   }
@@ -383,6 +385,10 @@ Status validateConfig(const ServerConfig& config) {
     return fail(Code::kInvalidArgument,
                 "delivery_lag_target_us must be 0 (deliveries unpaced) or between 200 and 100000",
                 "delivery_lag_target_us");
+  }
+  if (auto s = inRange(config.status_commit_interval_ms, 0, 1'000, "status_commit_interval_ms");
+      !s) {
+    return s;
   }
   for (const auto& [cls, floor] : config.memory_floors) {
     const std::string key = "runtime_classes." + cls.substr(0, 80) + ".memory_floor_mb";

@@ -24,6 +24,7 @@
 //   probe_request_timeout_seconds = 600  # POST /nodes/{id}/probe waits this long (504)
 //   api_thread = false                 # the API's I/O on a thread of its own (§8.1.1)
 //   delivery_lag_target_us = 500       # deliveries yield while the core runs later (§8.7.1)
+//   status_commit_interval_ms = 10     # status writes group for up to this long (§8.4.1)
 //   [[nodes]]
 //   id = "node-1"
 //   address = "127.0.0.1:9000"
@@ -107,6 +108,11 @@ struct ServerConfig {
   // leaves. 0 turns pacing off. At least 200 µs: a timer on a virtual
   // machine can wake 50–100 µs late on an idle loop.
   std::int64_t delivery_lag_target_us = 500;  // 0, or 200 … 100,000
+  // Writes nobody waits for (statuses the agents push, audit entries, token
+  // use) start a transaction at most this often while no other write waits
+  // (docs/architecture.md §8.4.1): fewer fsyncs while a backlog is delivered.
+  // 0 commits them at once.
+  std::int64_t status_commit_interval_ms = 10;  // 0 … 1,000
   // default_trust and the [trust.*] tables; levels not configured keep the defaults.
   TrustPolicyConfig trust = TrustPolicyConfig::defaults();
   // Unset: the default image policy (every registry that is not local).
@@ -137,7 +143,7 @@ bool isLoopbackAddress(std::string_view address);
 // lifecycle durations are in their ranges (not_ready_after at least two
 // heartbeat intervals), audit_retention_days is 1 to 36,500,
 // probe_request_timeout_seconds 10 to 3,600, delivery_lag_target_us 0 or
-// 200 to 100,000, the trust
+// 200 to 100,000, status_commit_interval_ms 0 to 1,000, the trust
 // policy passes validateTrustPolicy, allowed_registries is a non-empty list
 // of valid patterns, and memory floors name DNS-1123 classes with 0 to
 // api::kMaxMemoryMb.

@@ -32,6 +32,7 @@ Result<ServerOptions> serverOptions(const ServerConfig& config) {
   // A delivery beyond the link's calls in flight would only wait for a slot.
   options.workloads.deliveries_per_node = options.registry.link.max_in_flight;
   options.workloads.pacing.lag_target = std::chrono::microseconds(config.delivery_lag_target_us);
+  options.status_commit_interval = std::chrono::milliseconds(config.status_commit_interval_ms);
   const auto files = serverTlsFiles(config);
   if (!config.insecure_http) {
     auto api = tls::serverContext(files, /*require_client_cert=*/false, tls::MinVersion::kTls12);
@@ -60,7 +61,7 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
       isolation_(options_.isolation ? options_.isolation
                                     : std::make_shared<const NamedClassPolicy>(options_.trust)),
       admission_(*isolation_, options_.images),
-      commits_(store),
+      commits_(store, store::CommitQueue::kDefaultMaxGroup, options_.status_commit_interval),
       tokens_(io.get_executor(), commits_, clock, options_.tokens),
       authenticator_(tokens_, clock, options_.auth_failures),
       access_(authenticator_, commits_, clock),

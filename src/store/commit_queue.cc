@@ -1,20 +1,37 @@
 #include "store/commit_queue.h"
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
 #include <utility>
 
 namespace zp::store {
 
-CommitQueue::CommitQueue(Store& store, std::size_t max_group)
-    : store_(store), max_group_(max_group == 0 ? 1 : max_group), thread_([this] { run(); }) {}
+CommitQueue::CommitQueue(Store& store, std::size_t max_group,
+                         std::chrono::microseconds background_interval)
+    : store_(store),
+      max_group_(max_group == 0 ? 1 : max_group),
+      background_interval_(std::max(background_interval, std::chrono::microseconds::zero())),
+      // As if the last transaction were an interval ago: the first commits at once.
+      last_start_(std::chrono::steady_clock::now() - background_interval_),
+      thread_([this] { run(); }) {}
 
 CommitQueue::~CommitQueue() { stop(); }
 
-void CommitQueue::submit(std::vector<Write> batch, Done done) {
+void CommitQueue::submit(std::vector<Write> batch, Done done, Urgency urgency) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      queue_.push_back(Pending{std::move(batch), std::move(done), {}});
-      wake_.notify_one();
+      const bool background = urgency == Urgency::kBackground && background_interval_.count() > 0;
+      // A background batch joining a queue that already waits changes
+      // nothing the commit thread waits for, unless the group is now full.
+      const bool wake =
+          !background || queue_.empty() || queued_writes_ + batch.size() >= max_group_;
+      queued_writes_ += batch.size();
+      if (!background) ++queued_prompt_;
+      queue_.push_back(Pending{std::move(batch), std::move(done), {}, background});
+      if (wake) wake_.notify_one();
       return;
     }
   }
@@ -25,6 +42,7 @@ void CommitQueue::read(ReadJob job) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
+      ++queued_prompt_;
       queue_.push_back(Pending{{}, {}, std::move(job)});
       wake_.notify_one();
       return;
@@ -52,12 +70,26 @@ std::size_t CommitQueue::pending() const {
   return queue_.size();
 }
 
+bool CommitQueue::mayStart(std::chrono::steady_clock::time_point now) const {
+  if (queue_.empty()) return stopping_;
+  return stopping_ || queued_prompt_ > 0 || queued_writes_ >= max_group_ ||
+         now - last_start_ >= background_interval_;
+}
+
 void CommitQueue::run() {
+  {
+    sched_param param{};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+  }
   for (;;) {
     std::vector<Pending> group;
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      // Only background batches: wait for company until the interval since
+      // the last transaction's start is over (at once after a quiet spell).
+      const auto due = last_start_ + background_interval_;
+      wake_.wait_until(lock, due, [&] { return mayStart(std::chrono::steady_clock::now()); });
       if (queue_.empty()) return;  // stopping, and everything queued is applied
       // Take whole batches, in order, up to max_group_ writes (at least one
       // batch) and up to the next read; or the read at the front alone.
@@ -73,6 +105,11 @@ void CommitQueue::run() {
       group.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+      for (const auto& p : group) {
+        queued_writes_ -= p.batch.size();
+        if (!p.background) --queued_prompt_;
+      }
+      if (!group.front().read) last_start_ = std::chrono::steady_clock::now();
     }
     if (group.front().read) {
       group.front().read(&store_);

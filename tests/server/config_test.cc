@@ -328,6 +328,33 @@ TEST(ConfigTest, DeliveryLagTargetMicroseconds) {
   }
 }
 
+TEST(ConfigTest, StatusCommitIntervalMilliseconds) {
+  auto defaults = parseConfigToml("", "empty.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->status_commit_interval_ms, 10);
+  for (std::int64_t ms : {0, 1, 10, 1'000}) {  // 0: at once
+    auto config =
+        parseConfigToml("status_commit_interval_ms = " + std::to_string(ms) + "\n", "s.toml");
+    ASSERT_TRUE(config) << config.error().toString();
+    EXPECT_TRUE(validateConfig(*config)) << ms;
+    ServerConfig insecure = *config;
+    insecure.insecure_http = insecure.insecure_plaintext = true;
+    auto options = serverOptions(insecure);
+    ASSERT_TRUE(options) << options.error().toString();
+    EXPECT_EQ(options->status_commit_interval, std::chrono::milliseconds(ms));
+  }
+  auto text = parseConfigToml("status_commit_interval_ms = 1.5\n", "s.toml");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().field, "status_commit_interval_ms");
+  for (std::int64_t ms : {-1, 1'001}) {
+    ServerConfig c;
+    c.status_commit_interval_ms = ms;
+    auto s = validateConfig(c);
+    ASSERT_FALSE(s) << ms;
+    EXPECT_EQ(s.error().field, "status_commit_interval_ms");
+  }
+}
+
 TEST(ConfigTest, ProbeRequestTimeoutSeconds) {
   auto defaults = parseConfigToml("", "empty.toml");
   ASSERT_TRUE(defaults);

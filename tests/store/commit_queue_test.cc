@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -311,6 +312,102 @@ TEST(CommitQueueTest, AReadAfterStopGetsNoStore) {
     EXPECT_EQ(s, nullptr);
   });
   EXPECT_TRUE(called);  // inline, on the caller's thread
+}
+
+// Background batches (docs/architecture.md §8.4.1). The interval is ten
+// minutes, so a background batch that is not pushed on by something else
+// would wait for the whole test.
+constexpr std::chrono::minutes kLongInterval{10};
+constexpr auto kBackground = CommitQueue::Urgency::kBackground;
+
+TEST(CommitQueueTest, BackgroundBatchesWaitForThePromptOneAfterThem) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, kLongInterval);
+  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
+  outcomes.waitFor(1);
+  queue.submit(batchOf({"s1"}), outcomes.doneFor("s1"), kBackground);
+  queue.submit(batchOf({"s2"}), outcomes.doneFor("s2"), kBackground);
+  // Not a timing bound: with a ten-minute interval they cannot be done.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(outcomes.done("s1"));
+  EXPECT_EQ(queue.pending(), 2u);
+  queue.submit(batchOf({"p"}), outcomes.doneFor("p"));
+  outcomes.waitFor(4);
+
+  std::vector<std::vector<std::string>> groups;
+  for (const auto& batch : store.applied()) groups.push_back(idsOf(batch));
+  EXPECT_EQ(groups, (std::vector<std::vector<std::string>>{{"first"}, {"s1", "s2", "p"}}));
+  EXPECT_TRUE(outcomes.status("s1"));
+  EXPECT_TRUE(outcomes.status("s2"));
+}
+
+TEST(CommitQueueTest, ABackgroundBatchAfterAQuietSpellCommitsAtOnce) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, kLongInterval);
+  queue.submit(batchOf({"s"}), outcomes.doneFor("s"), kBackground);
+  outcomes.waitFor(1);  // the first transaction of a queue waits for nothing
+  EXPECT_TRUE(outcomes.status("s"));
+  EXPECT_EQ(queue.transactions(), 1u);
+}
+
+TEST(CommitQueueTest, AFullGroupOfBackgroundBatchesDoesNotWait) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store, /*max_group=*/3, kLongInterval);
+  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
+  outcomes.waitFor(1);
+  queue.submit(batchOf({"a", "b"}), outcomes.doneFor("ab"), kBackground);
+  queue.submit(batchOf({"c"}), outcomes.doneFor("c"), kBackground);
+  outcomes.waitFor(3);
+  std::vector<std::vector<std::string>> groups;
+  for (const auto& batch : store.applied()) groups.push_back(idsOf(batch));
+  EXPECT_EQ(groups, (std::vector<std::vector<std::string>>{{"first"}, {"a", "b", "c"}}));
+}
+
+TEST(CommitQueueTest, AReadTakesTheWaitingBackgroundBatchesFirst) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, kLongInterval);
+  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
+  outcomes.waitFor(1);
+  queue.submit(batchOf({"s"}), outcomes.doneFor("s"), kBackground);
+  std::mutex mu;
+  std::condition_variable read;
+  std::optional<std::size_t> seen;
+  queue.read([&](Store* s) {
+    std::lock_guard lock(mu);
+    seen = s->loadWorkloads()->size();
+    read.notify_all();
+  });
+  std::unique_lock lock(mu);
+  read.wait(lock, [&] { return seen.has_value(); });
+  EXPECT_EQ(*seen, 2u);  // it saw the background write queued before it
+  EXPECT_TRUE(outcomes.done("s"));
+}
+
+TEST(CommitQueueTest, StopCommitsTheWaitingBackgroundBatches) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, kLongInterval);
+  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
+  outcomes.waitFor(1);
+  queue.submit(batchOf({"s"}), outcomes.doneFor("s"), kBackground);
+  queue.stop();  // returns once everything queued is applied
+  EXPECT_TRUE(outcomes.status("s"));
+  EXPECT_EQ(store.inner.workloadCount(), 2u);
+}
+
+TEST(CommitQueueTest, WithoutAnIntervalBackgroundBatchesCommitAtOnce) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store);
+  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
+  outcomes.waitFor(1);
+  queue.submit(batchOf({"s"}), outcomes.doneFor("s"), kBackground);
+  outcomes.waitFor(2);
+  EXPECT_TRUE(outcomes.status("s"));
 }
 
 }  // namespace

@@ -203,11 +203,15 @@ void TokenRegistry::touch(const std::string& id) {
     return;
   }
   entry.persisted_use = now;
-  commits_.submit({store::TouchToken{id, now, entry.record.used}}, [id](Status status) {
-    if (!status) {
-      spdlog::debug("tokens: last use of token {} not stored: {}", id, status.error().toString());
-    }
-  });
+  commits_.submit(
+      {store::TouchToken{id, now, entry.record.used}},
+      [id](Status status) {
+        if (!status) {
+          spdlog::debug("tokens: last use of token {} not stored: {}", id,
+                        status.error().toString());
+        }
+      },
+      store::CommitQueue::Urgency::kBackground);
 }
 
 }  // namespace zp::server::auth

@@ -117,10 +117,13 @@ void ApiAccess::completed(const HttpRequest& request, std::string_view action,
   entry.target = bounded(target);
   entry.result = static_cast<int>(response.status);
   entry.source = bounded(request.meta.source);
-  commits_.submit({store::AppendAudit{std::move(entry)}}, [](Status status) {
-    if (!status)
-      spdlog::error("audit: an entry could not be stored: {}", status.error().toString());
-  });
+  commits_.submit(
+      {store::AppendAudit{std::move(entry)}},
+      [](Status status) {
+        if (!status)
+          spdlog::error("audit: an entry could not be stored: {}", status.error().toString());
+      },
+      store::CommitQueue::Urgency::kBackground);
 }
 
 }  // namespace zp::server

@@ -228,12 +228,15 @@ void NodeRegistry::writeQuarantineEntry(const Node& node, const QuarantineAudit:
   audit.target = entry.target + note + ")";
   audit.result = 200;
   audit.source = node.record.address;
-  commits_.submit({store::AppendAudit{std::move(audit)}}, [](Status status) {
-    if (!status) {
-      spdlog::error("audit: an isolation entry could not be stored: {}",
-                    status.error().toString());
-    }
-  });
+  commits_.submit(
+      {store::AppendAudit{std::move(audit)}},
+      [](Status status) {
+        if (!status) {
+          spdlog::error("audit: an isolation entry could not be stored: {}",
+                        status.error().toString());
+        }
+      },
+      store::CommitQueue::Urgency::kBackground);
 }
 
 std::optional<api::ClassIsolation> NodeRegistry::classIsolation(

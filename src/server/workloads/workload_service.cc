@@ -310,10 +310,9 @@ void WorkloadService::persist(const WorkloadRecord& record) {
   // until its handler has run there, and the handler touches the service
   // only while it exists.
   auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(executor_);
-  commits_.submit(std::move(batch), [executor = executor_, work, alive = alive_, this,
-                                     written = std::move(written)](Status status) mutable {
-    asio::post(executor, [alive, this, written = std::move(written),
-                          status = std::move(status)] {
+  auto completed = [executor = executor_, work, alive = alive_, this,
+                    written = std::move(written)](Status status) mutable {
+    asio::post(executor, [alive, this, written = std::move(written), status = std::move(status)] {
       if (!alive->load()) return;
       --inflight_;
       const WorkloadRecord& record = *written;
@@ -323,10 +322,14 @@ void WorkloadService::persist(const WorkloadRecord& record) {
         return;
       }
       // Gone or being deleted: its DELETED says the rest.
-      if (!table_.contains(record.spec.id) || deleting_.contains(record.spec.id)) return;
+      if (!table_.contains(record.spec.id) || deleting_.contains(record.spec.id)) {
+        return;
+      }
       publish(WatchEventType::kModified, record);
     });
-  });
+  };
+  // Nobody waits for it: it may wait for company (docs/architecture.md §8.4.1).
+  commits_.submit(std::move(batch), std::move(completed), store::CommitQueue::Urgency::kBackground);
 }
 
 void WorkloadService::publish(WatchEventType type, const WorkloadRecord& record) {

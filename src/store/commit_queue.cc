@@ -78,8 +78,11 @@ bool CommitQueue::mayStart(std::chrono::steady_clock::time_point now) const {
 
 void CommitQueue::run() {
   {
+    // Throughput work: its wake-ups do not preempt the thread running on the
+    // CPU (the server's core), at the same weight otherwise (§8.4.1). Best
+    // effort: a refusal leaves the default policy.
     sched_param param{};
-    pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
   }
   for (;;) {
     std::vector<Pending> group;

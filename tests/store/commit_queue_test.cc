@@ -320,36 +320,72 @@ TEST(CommitQueueTest, AReadAfterStopGetsNoStore) {
 constexpr std::chrono::minutes kLongInterval{10};
 constexpr auto kBackground = CommitQueue::Urgency::kBackground;
 
-TEST(CommitQueueTest, BackgroundBatchesWaitForThePromptOneAfterThem) {
-  GatedStore store;
-  Outcomes outcomes;
-  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, kLongInterval);
-  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
-  outcomes.waitFor(1);
-  queue.submit(batchOf({"s1"}), outcomes.doneFor("s1"), kBackground);
-  queue.submit(batchOf({"s2"}), outcomes.doneFor("s2"), kBackground);
-  // Not a timing bound: with a ten-minute interval they cannot be done.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(outcomes.done("s1"));
-  EXPECT_EQ(queue.pending(), 2u);
-  queue.submit(batchOf({"p"}), outcomes.doneFor("p"));
-  outcomes.waitFor(4);
-
+std::vector<std::vector<std::string>> groupsOf(const GatedStore& store) {
   std::vector<std::vector<std::string>> groups;
   for (const auto& batch : store.applied()) groups.push_back(idsOf(batch));
-  EXPECT_EQ(groups, (std::vector<std::vector<std::string>>{{"first"}, {"s1", "s2", "p"}}));
-  EXPECT_TRUE(outcomes.status("s1"));
-  EXPECT_TRUE(outcomes.status("s2"));
+  return groups;
 }
 
-TEST(CommitQueueTest, ABackgroundBatchAfterAQuietSpellCommitsAtOnce) {
-  GatedStore store;
-  Outcomes outcomes;
-  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, kLongInterval);
-  queue.submit(batchOf({"s"}), outcomes.doneFor("s"), kBackground);
-  outcomes.waitFor(1);  // the first transaction of a queue waits for nothing
-  EXPECT_TRUE(outcomes.status("s"));
-  EXPECT_EQ(queue.transactions(), 1u);
+class BackgroundCommitTest : public ::testing::Test {
+ protected:
+  // A prompt "first", committed: the interval runs from its start.
+  void commitFirst() {
+    queue_.submit(batchOf({"first"}), outcomes_.doneFor("first"));
+    outcomes_.waitFor(1);
+  }
+
+  GatedStore store_;
+  Outcomes outcomes_;
+  CommitQueue queue_{store_, CommitQueue::kDefaultMaxGroup, kLongInterval};
+};
+
+TEST_F(BackgroundCommitTest, BatchesWaitForThePromptOneAfterThem) {
+  commitFirst();
+  queue_.submit(batchOf({"s1"}), outcomes_.doneFor("s1"), kBackground);
+  queue_.submit(batchOf({"s2"}), outcomes_.doneFor("s2"), kBackground);
+  // Not a timing bound: with a ten-minute interval they cannot be done.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(outcomes_.done("s1"));
+  EXPECT_EQ(queue_.pending(), 2u);
+  queue_.submit(batchOf({"p"}), outcomes_.doneFor("p"));
+  outcomes_.waitFor(4);
+
+  EXPECT_EQ(groupsOf(store_),
+            (std::vector<std::vector<std::string>>{{"first"}, {"s1", "s2", "p"}}));
+  EXPECT_TRUE(outcomes_.status("s1"));
+  EXPECT_TRUE(outcomes_.status("s2"));
+}
+
+TEST_F(BackgroundCommitTest, ABatchAfterAQuietSpellCommitsAtOnce) {
+  queue_.submit(batchOf({"s"}), outcomes_.doneFor("s"), kBackground);
+  outcomes_.waitFor(1);  // the first transaction of a queue waits for nothing
+  EXPECT_TRUE(outcomes_.status("s"));
+  EXPECT_EQ(queue_.transactions(), 1u);
+}
+
+TEST_F(BackgroundCommitTest, AReadTakesTheWaitingBatchesFirst) {
+  commitFirst();
+  queue_.submit(batchOf({"s"}), outcomes_.doneFor("s"), kBackground);
+  std::mutex mu;
+  std::condition_variable read;
+  std::optional<std::size_t> seen;
+  queue_.read([&](Store* s) {
+    std::lock_guard lock(mu);
+    seen = s->loadWorkloads()->size();
+    read.notify_all();
+  });
+  std::unique_lock lock(mu);
+  read.wait(lock, [&] { return seen.has_value(); });
+  EXPECT_EQ(*seen, 2u);  // it saw the background write queued before it
+  EXPECT_TRUE(outcomes_.done("s"));
+}
+
+TEST_F(BackgroundCommitTest, StopCommitsTheWaitingBatches) {
+  commitFirst();
+  queue_.submit(batchOf({"s"}), outcomes_.doneFor("s"), kBackground);
+  queue_.stop();  // returns once everything queued is applied
+  EXPECT_TRUE(outcomes_.status("s"));
+  EXPECT_EQ(store_.inner.workloadCount(), 2u);
 }
 
 TEST(CommitQueueTest, AFullGroupOfBackgroundBatchesDoesNotWait) {
@@ -361,42 +397,7 @@ TEST(CommitQueueTest, AFullGroupOfBackgroundBatchesDoesNotWait) {
   queue.submit(batchOf({"a", "b"}), outcomes.doneFor("ab"), kBackground);
   queue.submit(batchOf({"c"}), outcomes.doneFor("c"), kBackground);
   outcomes.waitFor(3);
-  std::vector<std::vector<std::string>> groups;
-  for (const auto& batch : store.applied()) groups.push_back(idsOf(batch));
-  EXPECT_EQ(groups, (std::vector<std::vector<std::string>>{{"first"}, {"a", "b", "c"}}));
-}
-
-TEST(CommitQueueTest, AReadTakesTheWaitingBackgroundBatchesFirst) {
-  GatedStore store;
-  Outcomes outcomes;
-  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, kLongInterval);
-  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
-  outcomes.waitFor(1);
-  queue.submit(batchOf({"s"}), outcomes.doneFor("s"), kBackground);
-  std::mutex mu;
-  std::condition_variable read;
-  std::optional<std::size_t> seen;
-  queue.read([&](Store* s) {
-    std::lock_guard lock(mu);
-    seen = s->loadWorkloads()->size();
-    read.notify_all();
-  });
-  std::unique_lock lock(mu);
-  read.wait(lock, [&] { return seen.has_value(); });
-  EXPECT_EQ(*seen, 2u);  // it saw the background write queued before it
-  EXPECT_TRUE(outcomes.done("s"));
-}
-
-TEST(CommitQueueTest, StopCommitsTheWaitingBackgroundBatches) {
-  GatedStore store;
-  Outcomes outcomes;
-  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, kLongInterval);
-  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
-  outcomes.waitFor(1);
-  queue.submit(batchOf({"s"}), outcomes.doneFor("s"), kBackground);
-  queue.stop();  // returns once everything queued is applied
-  EXPECT_TRUE(outcomes.status("s"));
-  EXPECT_EQ(store.inner.workloadCount(), 2u);
+  EXPECT_EQ(groupsOf(store), (std::vector<std::vector<std::string>>{{"first"}, {"a", "b", "c"}}));
 }
 
 TEST(CommitQueueTest, WithoutAnIntervalBackgroundBatchesCommitAtOnce) {

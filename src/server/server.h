@@ -67,7 +67,7 @@ struct ServerOptions {
   std::chrono::hours audit_retention{24 * 90};
   // Writes nobody waits for start a transaction at most this often while
   // no other write waits (store::CommitQueue; docs/architecture.md §8.4.1).
-  std::chrono::milliseconds status_commit_interval{0};
+  std::chrono::milliseconds status_commit_interval{10};  // the config's default
   // How often the workload service's waits (delivery retries, evacuations) are checked.
   std::chrono::milliseconds tick_interval{200};
   // Where the API runs (docs/architecture.md §8.1.1): the connections' I/O

@@ -71,9 +71,8 @@ std::size_t CommitQueue::pending() const {
 }
 
 bool CommitQueue::mayStart(std::chrono::steady_clock::time_point now) const {
-  if (queue_.empty()) return stopping_;
-  return stopping_ || queued_prompt_ > 0 || queued_writes_ >= max_group_ ||
-         now - last_start_ >= background_interval_;
+  return stopping_ || (!queue_.empty() && (queued_prompt_ > 0 || queued_writes_ >= max_group_ ||
+                                           now - last_start_ >= background_interval_));
 }
 
 void CommitQueue::run() {
@@ -119,19 +118,37 @@ void CommitQueue::run() {
       continue;
     }
     std::vector<Write> all;
+    std::vector<std::size_t> sizes;  // each batch's writes, in their order in `all`
+    sizes.reserve(group.size());
     if (group.size() == 1) {
+      sizes.push_back(group.front().batch.size());
       all = std::move(group.front().batch);
     } else {
       for (auto& p : group) {
+        sizes.push_back(p.batch.size());
         for (auto& w : p.batch) all.push_back(std::move(w));
       }
     }
     Status status = store_.apply(all);
+    std::vector<Status> outcomes(group.size(), status);
+    std::size_t applied = 1;
+    if (!status && group.size() > 1) {
+      // One batch's own failure (a constraint it breaks) must not take the
+      // others down: each is applied again alone and told its own outcome.
+      auto next = all.begin();
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        const auto end = next + static_cast<std::ptrdiff_t>(sizes[i]);
+        const std::vector<Write> own(std::make_move_iterator(next), std::make_move_iterator(end));
+        next = end;
+        outcomes[i] = store_.apply(own);
+        ++applied;
+      }
+    }
     {
       std::lock_guard lock(mu_);
-      ++transactions_;
+      transactions_ += applied;
     }
-    for (auto& p : group) p.done(status);
+    for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(outcomes[i]));
   }
 }
 

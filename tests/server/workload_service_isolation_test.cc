@@ -165,24 +165,67 @@ TEST_F(WorkloadIsolationTest, ADeliveryRechecksTheClassAndPlacesAgainWhenItNoLon
   fleet_.view("n1").isolation = {verification("gvisor", IsolationLevel::kUnverified, 0)};
   fleet_.setConnected("n1", true);
   fleet_.clearCalls();
+  sink_.events.clear();
   resync("n1", {});
   settle();
   EXPECT_EQ(fleet_.count("StartWorkload"), 0);
   EXPECT_EQ(fleet_.copiesOf("u-1"), 0);
+  // Watchers see why it left n1; the record then says why it waits now (the
+  // capacity it freed on n1 ran the queue again).
+  ASSERT_FALSE(sink_.events.empty());
+  const std::string moved = sink_.events.front().record.status.message;
+  EXPECT_NE(moved.find("class \"gvisor\" on node \"n1\" is not verified, below the "
+                       "application-kernel its trust level \"untrusted\" needs"),
+            std::string::npos)
+      << moved;
   const auto after = record("u-1");
   EXPECT_EQ(after.status.state, WorkloadState::kPending);
   EXPECT_EQ(after.status.reason, "Unschedulable");
   EXPECT_EQ(after.status.node, "");
-  EXPECT_NE(after.status.message.find("class \"gvisor\" on node \"n1\" is not verified, "
-                                      "below the application-kernel its trust level \"untrusted\" needs"),
-            std::string::npos)
-      << after.status.message;
+  EXPECT_EQ(after.status.message,
+            "0/1 nodes available: 1 class not verified (gvisor: unverified; below "
+            "application-kernel)");
   EXPECT_EQ(after.spec.runtime_class, "gvisor");  // kept, as on a lost node
   // Verified again: placed and delivered.
   fleet_.view("n1").isolation = {verification("gvisor", IsolationLevel::kApplicationKernel, 70)};
   nodeChanged("n1");
   settle();
   EXPECT_EQ(record("u-1").status.node, "n1");
+  EXPECT_EQ(fleet_.copiesOf("u-1"), 1);
+}
+
+TEST_F(WorkloadIsolationTest, APlacementAfterAFailedRecheckIsStoredBeforeItIsDelivered) {
+  // Background writes wait a second for company here: what the service
+  // awaits commits at once, the rest only once that second is over (and
+  // settle() waits for it).
+  settle();
+  service_->stop();
+  service_.reset();
+  commits_->stop();
+  commits_ = std::make_unique<store::CommitQueue>(store_, store::CommitQueue::kDefaultMaxGroup,
+                                                  std::chrono::seconds(1));
+  makeService();
+  for (const char* node : {"n1", "n2"}) {
+    fleet_.addNode(node, {"gvisor"}, {4096, 4000});
+    fleet_.view(node).isolation = {verification("gvisor", IsolationLevel::kApplicationKernel, 70)};
+  }
+  fleet_.setConnected("n1", false);
+  ASSERT_EQ(accepted(workload("u-1", TrustLevel::kUntrusted, "gvisor")).status.node, "n1");
+  // n1 comes back unverified: the redelivery places it on n2 instead.
+  fleet_.view("n1").isolation = {verification("gvisor", IsolationLevel::kUnverified, 0)};
+  fleet_.setConnected("n1", true);
+  std::optional<std::string> stored_node;
+  fleet_.on_call = [&](const FakeFleet::Call& call) {
+    if (call.node != "n2" || !std::holds_alternative<protocol::StartWorkload>(call.request)) return;
+    const auto all = store_.loadWorkloads();
+    for (const auto& r : *all) {
+      if (r.spec.id == "u-1") stored_node = r.status.node;
+    }
+  };
+  resync("n1", {});
+  settle();
+  ASSERT_TRUE(stored_node) << "no StartWorkload reached n2";
+  EXPECT_EQ(*stored_node, "n2");  // durable before it was sent (§8.4)
   EXPECT_EQ(fleet_.copiesOf("u-1"), 1);
 }
 

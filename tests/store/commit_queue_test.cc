@@ -1,6 +1,7 @@
 // CommitQueue: group commit in front of a Store (docs/architecture.md §8.1,
 // §8.4). The GatedStore holds the commit thread inside a transaction so the
-// tests decide exactly what is queued while it runs; nothing sleeps.
+// tests decide exactly what is queued while it runs. Two background tests
+// sleep briefly to show that something has not happened.
 
 #include "store/commit_queue.h"
 
@@ -168,7 +169,8 @@ TEST(CommitQueueTest, AFailedTransactionFailsExactlyItsGroup) {
   queue.submit(batchOf({"g1"}), outcomes.doneFor("g1"));
   queue.submit(batchOf({"g2", "g3"}), outcomes.doneFor("g2"));
   queue.submit(batchOf({"g4"}), outcomes.doneFor("g4"));
-  store.inner.failNextApplies(1);  // the next transaction: the group g1..g4
+  // The group g1..g4, then each of its three batches alone.
+  store.inner.failNextApplies(4);
   store.open();
   outcomes.waitFor(4);
   queue.submit(batchOf({"after"}), outcomes.doneFor("after"));
@@ -181,13 +183,42 @@ TEST(CommitQueueTest, AFailedTransactionFailsExactlyItsGroup) {
     EXPECT_EQ(s.error().code, Code::kUnavailable) << name;
   }
   EXPECT_TRUE(outcomes.status("after"));
-  EXPECT_EQ(queue.transactions(), 3u);
+  EXPECT_EQ(queue.transactions(), 6u);
   auto all = store.inner.loadWorkloads();
   ASSERT_TRUE(all);
   std::vector<std::string> stored;
   for (const auto& r : *all) stored.push_back(r.spec.id);
   std::sort(stored.begin(), stored.end());
   EXPECT_EQ(stored, (std::vector<std::string>{"after", "before"}));
+}
+
+TEST(CommitQueueTest, AFailedGroupIsRetriedBatchByBatch) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store);
+  store.close();
+  queue.submit(batchOf({"before"}), outcomes.doneFor("before"));
+  store.waitForApplies(1);
+  queue.submit(batchOf({"g1"}), outcomes.doneFor("g1"));
+  queue.submit(batchOf({"g2", "g3"}), outcomes.doneFor("g2"));
+  queue.submit(batchOf({"g4"}), outcomes.doneFor("g4"));
+  // The group fails, and so does g1 alone: the others are not taken down.
+  store.inner.failNextApplies(2, Code::kAlreadyExists);
+  store.open();
+  outcomes.waitFor(4);
+
+  auto g1 = outcomes.status("g1");
+  ASSERT_FALSE(g1);
+  EXPECT_EQ(g1.error().code, Code::kAlreadyExists);
+  EXPECT_TRUE(outcomes.status("g2"));
+  EXPECT_TRUE(outcomes.status("g4"));
+  EXPECT_EQ(queue.transactions(), 5u);  // before, the group, g1, g2+g3, g4
+  auto all = store.inner.loadWorkloads();
+  ASSERT_TRUE(all);
+  std::vector<std::string> stored;
+  for (const auto& r : *all) stored.push_back(r.spec.id);
+  std::sort(stored.begin(), stored.end());
+  EXPECT_EQ(stored, (std::vector<std::string>{"before", "g2", "g3", "g4"}));
 }
 
 TEST(CommitQueueTest, StopAppliesWhatIsQueuedThenRefuses) {
@@ -386,6 +417,42 @@ TEST_F(BackgroundCommitTest, StopCommitsTheWaitingBatches) {
   queue_.stop();  // returns once everything queued is applied
   EXPECT_TRUE(outcomes_.status("s"));
   EXPECT_EQ(store_.inner.workloadCount(), 2u);
+}
+
+TEST_F(BackgroundCommitTest, AReadLeavesLaterBatchesWaiting) {
+  commitFirst();
+  std::mutex mu;
+  std::condition_variable read;
+  bool done = false;
+  queue_.read([&](Store*) {
+    std::lock_guard lock(mu);
+    done = true;
+    read.notify_all();
+  });
+  {
+    std::unique_lock lock(mu);
+    read.wait(lock, [&] { return done; });
+  }
+  queue_.submit(batchOf({"s"}), outcomes_.doneFor("s"), kBackground);
+  // Not a timing bound: with a ten-minute interval it cannot be done.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(outcomes_.done("s"));
+  EXPECT_EQ(queue_.pending(), 1u);
+}
+
+TEST(CommitQueueTest, ABackgroundBatchCommitsOnItsOwnOnceTheIntervalIsOver) {
+  GatedStore store;
+  Outcomes outcomes;
+  CommitQueue queue(store, CommitQueue::kDefaultMaxGroup, std::chrono::milliseconds(20));
+  const auto before_first = std::chrono::steady_clock::now();
+  queue.submit(batchOf({"first"}), outcomes.doneFor("first"));
+  outcomes.waitFor(1);
+  queue.submit(batchOf({"s"}), outcomes.doneFor("s"), kBackground);
+  outcomes.waitFor(2);  // nothing else pushes it
+  EXPECT_TRUE(outcomes.status("s"));
+  EXPECT_EQ(queue.transactions(), 2u);
+  // A lower bound only: it waited for the interval after "first" started.
+  EXPECT_GE(std::chrono::steady_clock::now() - before_first, std::chrono::milliseconds(20));
 }
 
 TEST(CommitQueueTest, AFullGroupOfBackgroundBatchesDoesNotWait) {

@@ -62,7 +62,7 @@ Status WorkloadService::load(store::Store& store) {
     const bool needs_uid = isPlaced(record) && !isFinal(record) && record.status.uid.empty();
     if (needs_uid) record.status.uid = generateUid();
     table_.insert(record, /*committed=*/true);
-    if (needs_uid) persist(record);
+    if (needs_uid) persist(record, store::CommitQueue::Urgency::kPrompt);
     if (isPlaced(record) && !isFinal(record)) ++placed;
     if (!isPlaced(record) && !isFinal(record)) ++queued;
   }
@@ -301,7 +301,7 @@ void WorkloadService::countPlacement(const WorkloadRecord& before, const Workloa
   if (isPlaced(before)) options_.metrics->reschedules.inc();
 }
 
-void WorkloadService::persist(const WorkloadRecord& record) {
+void WorkloadService::persist(const WorkloadRecord& record, store::CommitQueue::Urgency urgency) {
   ++inflight_;
   std::vector<store::Write> batch{store::PutWorkload{record}};
   // Held once for the completion, which publishes it.
@@ -328,8 +328,8 @@ void WorkloadService::persist(const WorkloadRecord& record) {
       publish(WatchEventType::kModified, record);
     });
   };
-  // Nobody waits for it: it may wait for company (docs/architecture.md §8.4.1).
-  commits_.submit(std::move(batch), std::move(completed), store::CommitQueue::Urgency::kBackground);
+  // Background unless told: it may wait for company (docs/architecture.md §8.4.1).
+  commits_.submit(std::move(batch), std::move(completed), urgency);
 }
 
 void WorkloadService::publish(WatchEventType type, const WorkloadRecord& record) {

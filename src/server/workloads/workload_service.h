@@ -256,9 +256,12 @@ class WorkloadService final : public FleetListener {
   boost::asio::awaitable<void> processQueue();
   boost::asio::awaitable<void> evacuate(std::string node);
 
-  // Writes: awaited (placements), or in the background (status changes).
+  // Writes: awaited (placements), or in the background (status changes;
+  // they may wait for company, store::CommitQueue, unless `urgency` says
+  // kPrompt).
   boost::asio::awaitable<Status> commitChanges(std::vector<Change> changes);
-  void persist(const store::WorkloadRecord& record);
+  void persist(const store::WorkloadRecord& record,
+               store::CommitQueue::Urgency urgency = store::CommitQueue::Urgency::kBackground);
   // Counts a committed change's placement and reschedule (WorkloadMetrics).
   void countPlacement(const store::WorkloadRecord& before, const store::WorkloadRecord& after);
   // Counts what an applied status shows: restarts, and for a push the delay

@@ -182,12 +182,14 @@ asio::awaitable<void> WorkloadService::deliver(std::string id) {
     spdlog::warn("workload \"{}\" is not delivered to node \"{}\": {}", id,
                  before.status.node, *below);
     WorkloadRecord next = withPlacement(before, decide(before.spec), *below + "; ");
-    table_.update(id, next);
-    persist(next);
-    publish(WatchEventType::kModified, next);
-    if (isPlaced(next)) {
-      undelivered_.insert(id);
-      startDelivery(id);
+    table_.update(id, next);  // counted now, as in processQueue()
+    // Durable before it is delivered (§8.4): commitChanges starts the
+    // delivery of a new placement once it is stored, or puts `before` back.
+    std::vector<Change> changes{Change{id, before, std::move(next)}};
+    auto committed = co_await commitChanges(std::move(changes));
+    if (!committed) {
+      undelivered_.insert(id);  // still placed as before: tick() retries it
+      stalled_.insert(id);
     }
     co_return;
   }

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace zp::bench {
@@ -98,6 +99,23 @@ long residentKiB(pid_t pid) {
     in.ignore(1 << 16, '\n');
   }
   return 0;
+}
+
+double cpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  // The command name (field 2) may hold spaces: count fields after its ')'.
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(line.substr(close + 1));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string createAdminToken(const std::string& server_bin, const std::string& database,

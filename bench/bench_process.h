@@ -36,6 +36,10 @@ class ChildProcess {
 // Resident set size of a process in KiB (VmRSS), 0 if unreadable.
 long residentKiB(pid_t pid);
 
+// CPU time (user + system) a process has used so far, in seconds; a
+// negative value if unreadable.
+double cpuSeconds(pid_t pid);
+
 // An admin API token made offline in the server's `database` with
 // `server_bin tokens create` (docs/architecture.md §9.3); "" when that
 // fails (its stderr goes to `stderr_file`).

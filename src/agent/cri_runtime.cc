@@ -400,7 +400,7 @@ Status CriRuntime::pruneHostState(const Snapshot& snapshot) {
   return cgroupfs_->pruneExcept(live);
 }
 
-Result<Snapshot> CriRuntime::snapshot() {
+Result<Snapshot> CriRuntime::list(bool with_sandboxes) {
   Snapshot snap;
   std::lock_guard identities_lock(identities_mutex_);
   std::map<std::string, std::optional<WorkloadIdentity>> identities;
@@ -419,15 +419,19 @@ Result<Snapshot> CriRuntime::snapshot() {
       return fail(ready.error().code, "runtime class \"" + cls + "\" (" + endpoint +
                                           ") is not reachable: " + ready.error().message);
     }
-    cri::v1::PodSandboxFilter sandbox_filter;
-    selectNode(sandbox_filter, node_id_);
-    auto sandboxes = client->listPodSandbox(sandbox_filter);
-    if (!sandboxes) return fail(sandboxes.error());
+    std::vector<cri::v1::PodSandbox> sandboxes;
+    if (with_sandboxes) {
+      cri::v1::PodSandboxFilter sandbox_filter;
+      selectNode(sandbox_filter, node_id_);
+      auto listed = client->listPodSandbox(sandbox_filter);
+      if (!listed) return fail(listed.error());
+      sandboxes = std::move(*listed);
+    }
     cri::v1::ContainerFilter container_filter;
     selectNode(container_filter, node_id_);
     auto containers = client->listContainers(container_filter);
     if (!containers) return fail(containers.error());
-    for (const auto& sb : *sandboxes) {
+    for (const auto& sb : sandboxes) {
       SandboxObservation o;
       o.sandbox_id = sb.id();
       o.workload_id = sb.metadata().name();
@@ -456,7 +460,8 @@ Result<Snapshot> CriRuntime::snapshot() {
       snap.containers.push_back(std::move(o));
     }
   }
-  identities_ = std::move(identities);
+  // The cache follows the sandboxes a full listing saw.
+  if (with_sandboxes) identities_ = std::move(identities);
   return snap;
 }
 

@@ -56,7 +56,8 @@ class CriRuntime final : public Runtime {
                                         std::function<void(Result<ExecOutput>)> done) override;
   Status stopSandbox(std::string_view runtime_class, std::string_view sandbox_id) override;
   Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
-  Result<Snapshot> snapshot() override;
+  Result<Snapshot> snapshot() override { return list(/*sandboxes=*/true); }
+  Result<Snapshot> containerSnapshot() override { return list(/*sandboxes=*/false); }
   Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
@@ -79,6 +80,8 @@ class CriRuntime final : public Runtime {
     std::string handler;
     PodCgroups* cgroups;  // cgroupfs_ or &no_cgroups_
   };
+  // snapshot() and containerSnapshot().
+  Result<Snapshot> list(bool sandboxes);
   CriRuntime(std::string node_id, std::string data_dir) : node_id_(std::move(node_id)), data_dir_(std::move(data_dir)) {}
   Result<ClassBinding> binding(std::string_view runtime_class) const;
   // Runs `remove` (a CRI removal of something already stopped). When the
@@ -105,7 +108,7 @@ class CriRuntime final : public Runtime {
   NoPodCgroups no_cgroups_;
   // The identity read from each listed sandbox, by sandbox id: a sandbox's
   // labels and annotations never change, so a sweep parses each spec once,
-  // not every status interval. Pruned to what the last listing held.
+  // not every status interval. Pruned to what the last full listing held.
   std::mutex identities_mutex_;
   std::map<std::string, std::optional<WorkloadIdentity>> identities_;
 };

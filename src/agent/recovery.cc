@@ -219,7 +219,12 @@ bool WorkloadManager::refresh(const EntryPtr& entry) {
 }
 
 Status WorkloadManager::sweep() {
-  auto snapshot = runtime_.snapshot();
+  const TimePoint now = clock_.now();
+  // (A clock set back also scans: its interval would otherwise last until
+  // the clock caught up.)
+  const bool orphan_scan = !last_orphan_scan_ || now < *last_orphan_scan_ ||
+                           now - *last_orphan_scan_ >= options_.orphan_scan_interval;
+  auto snapshot = orphan_scan ? runtime_.snapshot() : runtime_.containerSnapshot();
   if (!snapshot) {
     const Error error = snapshot.error();
     auto entries = sweepable();
@@ -260,7 +265,10 @@ Status WorkloadManager::sweep() {
   for (const auto& entry : changed) {
     if (!refresh(entry)) break;  // the runtime went away meanwhile; the next sweep retries
   }
-  removeOrphans(*snapshot);
+  if (orphan_scan) {
+    removeOrphans(*snapshot);
+    last_orphan_scan_ = now;
+  }
   settleDueUnknowns();
   startDueRestarts();
   return ok();

@@ -212,6 +212,10 @@ class Runtime {
   // objects), in one listing per distinct endpoint. kUnavailable when a
   // runtime cannot be reached within about a second.
   virtual Result<Snapshot> snapshot() = 0;
+  // snapshot() without the sandboxes (Snapshot::sandboxes empty): the
+  // readiness probe and one ListContainers per endpoint, which is all a
+  // status sweep needs between full snapshots. Fails as snapshot() does.
+  virtual Result<Snapshot> containerSnapshot() = 0;
   // This node's probe sandboxes (kLabelProbe), across all endpoints: what a
   // probe cut short by a crash left. Remove each with removeWorkload().
   virtual Result<std::vector<ProbeSandboxObservation>> probeSandboxes() = 0;

@@ -489,10 +489,20 @@ Status FakeRuntime::removeWorkload(const WorkloadIdentity&, std::string_view san
   return ok();
 }
 
-Result<Snapshot> FakeRuntime::snapshot() {
+int FakeRuntime::fullSnapshots() const {
+  std::lock_guard lock(mutex_);
+  return full_snapshots_;
+}
+
+Result<Snapshot> FakeRuntime::snapshot() { return list(/*with_sandboxes=*/true); }
+
+Result<Snapshot> FakeRuntime::containerSnapshot() { return list(/*with_sandboxes=*/false); }
+
+Result<Snapshot> FakeRuntime::list(bool with_sandboxes) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
   if (snapshot_error_) return fail(*snapshot_error_);
+  if (with_sandboxes) ++full_snapshots_;
   Snapshot snap;
   std::set<std::string> probes;
   for (const auto& [id, sb] : sandboxes_) {
@@ -500,6 +510,7 @@ Result<Snapshot> FakeRuntime::snapshot() {
       probes.insert(id);
       continue;
     }
+    if (!with_sandboxes) continue;
     SandboxObservation o;
     o.sandbox_id = id;
     o.workload_id = sb.identity.spec.id;

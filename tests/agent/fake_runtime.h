@@ -78,8 +78,10 @@ class FakeRuntime final : public Runtime {
   // "removeWorkload")
   // fail with `error`, changing nothing.
   void failNext(const std::string& call, Error error, int times = 1);
-  // snapshot() fails with `error` (nullopt: works again).
+  // snapshot() and containerSnapshot() fail with `error` (nullopt: work again).
   void failSnapshot(std::optional<Error> error);
+  // Calls of snapshot() (with the sandboxes) so far.
+  int fullSnapshots() const;
   // Changes a container's state as if its process exited after running for
   // `ran`; `message` is what the runtime says about the exit.
   void exitContainer(const std::string& container_id, int code, std::string reason = {},
@@ -160,6 +162,7 @@ class FakeRuntime final : public Runtime {
   // Workloads only: sandboxes of probe identities (and their containers)
   // are listed by probeSandboxes().
   Result<Snapshot> snapshot() override;
+  Result<Snapshot> containerSnapshot() override;
   Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
@@ -172,6 +175,8 @@ class FakeRuntime final : public Runtime {
  private:
   class Held;
   Status downError() const;  // call with mutex_ held
+  // snapshot() (with the sandboxes) or containerSnapshot().
+  Result<Snapshot> list(bool with_sandboxes);
   // What a completed StopContainer does to the container; call with mutex_ held.
   static void endByStop(Container& c);
   // Registers a held call; call with mutex_ held.
@@ -201,6 +206,7 @@ class FakeRuntime final : public Runtime {
   // The failure failNext() set for `call`, taken; ok() if none. Call with mutex_ held.
   Status takeFailure(const std::string& call);
   std::optional<Error> snapshot_error_;
+  int full_snapshots_ = 0;
   std::map<std::string, Sandbox> sandboxes_;
   std::map<std::string, Container> containers_;
   int created_containers_ = 0;

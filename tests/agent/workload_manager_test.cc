@@ -192,6 +192,44 @@ TEST_F(WorkloadManagerTest, ALostRunSandboxReplyAdoptsTheSandboxInsteadOfMakingT
   EXPECT_EQ(statusOf("once").sandbox_id, runtime_.sandboxes().begin()->first);
 }
 
+// A sandbox of this node that no workload owns (say, of a RunPodSandbox
+// whose reply was lost after its workload was removed) is removed by the
+// first sweep and then by one sweep per orphan_scan_interval; the sweeps in
+// between list only the containers.
+TEST_F(WorkloadManagerTest, OrphanSandboxesAreFoundByTheFirstSweepAndThenOncePerScanInterval) {
+  const auto orphan = [](const std::string& id) {
+    WorkloadIdentity identity;
+    identity.spec = spec(id);
+    identity.uid = "uid-" + id;
+    return identity;
+  };
+  const std::string kept = run("kept");
+  const auto kept_sandbox = statusOf("kept").sandbox_id;
+  runtime_.addSandbox(orphan("left-1"), ObjectState::kRunning);
+  const int full = runtime_.fullSnapshots();
+  ASSERT_TRUE(manager_->sweep().has_value());
+  EXPECT_EQ(runtime_.fullSnapshots(), full + 1);
+  ASSERT_EQ(runtime_.sandboxes().size(), 1u);
+  EXPECT_EQ(runtime_.sandboxes().begin()->first, kept_sandbox);
+
+  runtime_.addSandbox(orphan("left-2"), ObjectState::kRunning);
+  clock_.advance(999ms);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  EXPECT_EQ(runtime_.fullSnapshots(), full + 1);
+  EXPECT_EQ(runtime_.sandboxes().size(), 2u);  // not listed yet
+  // A container-only sweep still sees an exit.
+  runtime_.exitContainer(kept, 0, "Completed");
+  ASSERT_TRUE(manager_->sweep().has_value());
+  EXPECT_EQ(statusOf("kept").state, api::WorkloadState::kSucceeded);
+  EXPECT_EQ(runtime_.fullSnapshots(), full + 1);
+
+  clock_.advance(1ms);
+  ASSERT_TRUE(manager_->sweep().has_value());
+  EXPECT_EQ(runtime_.fullSnapshots(), full + 2);
+  ASSERT_EQ(runtime_.sandboxes().size(), 1u);
+  EXPECT_EQ(runtime_.sandboxes().begin()->first, kept_sandbox);
+}
+
 // containerd restarted during StartContainer keeps the container created and
 // its half-made task, and refuses to start it again ("task ... already
 // exists"): the workload is not failed; the container is replaced and runs.

@@ -52,6 +52,18 @@ std::vector<std::string> idsOf(const std::vector<Write>& batch) {
   return out;
 }
 
+// The ids of the workloads `store` holds, sorted.
+std::vector<std::string> storedIds(zp::testing::FakeStore& store) {
+  std::vector<std::string> out;
+  auto all = store.loadWorkloads();
+  EXPECT_TRUE(all);
+  if (all) {
+    for (const auto& r : *all) out.push_back(r.spec.id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // Collects completions by name, from whichever thread calls them.
 class Outcomes {
  public:
@@ -184,12 +196,7 @@ TEST(CommitQueueTest, AFailedTransactionFailsExactlyItsGroup) {
   }
   EXPECT_TRUE(outcomes.status("after"));
   EXPECT_EQ(queue.transactions(), 6u);
-  auto all = store.inner.loadWorkloads();
-  ASSERT_TRUE(all);
-  std::vector<std::string> stored;
-  for (const auto& r : *all) stored.push_back(r.spec.id);
-  std::sort(stored.begin(), stored.end());
-  EXPECT_EQ(stored, (std::vector<std::string>{"after", "before"}));
+  EXPECT_EQ(storedIds(store.inner), (std::vector<std::string>{"after", "before"}));
 }
 
 TEST(CommitQueueTest, AFailedGroupIsRetriedBatchByBatch) {
@@ -213,12 +220,7 @@ TEST(CommitQueueTest, AFailedGroupIsRetriedBatchByBatch) {
   EXPECT_TRUE(outcomes.status("g2"));
   EXPECT_TRUE(outcomes.status("g4"));
   EXPECT_EQ(queue.transactions(), 5u);  // before, the group, g1, g2+g3, g4
-  auto all = store.inner.loadWorkloads();
-  ASSERT_TRUE(all);
-  std::vector<std::string> stored;
-  for (const auto& r : *all) stored.push_back(r.spec.id);
-  std::sort(stored.begin(), stored.end());
-  EXPECT_EQ(stored, (std::vector<std::string>{"before", "g2", "g3", "g4"}));
+  EXPECT_EQ(storedIds(store.inner), (std::vector<std::string>{"before", "g2", "g3", "g4"}));
 }
 
 TEST(CommitQueueTest, StopAppliesWhatIsQueuedThenRefuses) {

@@ -254,6 +254,24 @@ Result<v1::VersionResponse> Client::version(CallOptions call) const {
 
 Status Client::ping(CallOptions call) const { return dropValue(version(call)); }
 
+std::unique_ptr<ContainerEventStream> Client::containerEvents() const {
+  return std::unique_ptr<ContainerEventStream>(new ContainerEventStream(*runtime_));
+}
+
+void ContainerEventStream::cancel() { context_.TryCancel(); }
+
+Status ContainerEventStream::read(
+    const std::function<void(const v1::ContainerEventResponse&)>& on_event) {
+  v1::GetEventsRequest request;
+  auto reader = stub_.GetContainerEvents(&context_, request);
+  v1::ContainerEventResponse event;
+  while (reader->Read(&event)) on_event(event);
+  const grpc::Status status = reader->Finish();
+  if (status.ok())
+    return fail(Code::kUnavailable, "GetContainerEvents: the runtime ended the stream");
+  return fail(errorFromGrpc("GetContainerEvents", status));
+}
+
 Result<v1::StatusResponse> Client::runtimeStatus(CallOptions call) const {
   v1::StatusRequest request;
   return invoke(options_.observer, "Status", *runtime_, &v1::RuntimeService::StubInterface::Status,

@@ -82,6 +82,26 @@ struct CallOptions {
 // executor). The returned PendingCall cancels the call (ClientContext::TryCancel);
 // it may outlive the call and the Client.
 class AsyncCallCount;
+class Client;
+
+// One GetContainerEvents stream (Client::containerEvents()). read() blocks
+// its thread, calling `on_event` for each event, until the stream ends, and
+// returns why: kUnimplemented from a runtime without events (containerd
+// 1.6), kCancelled after cancel(), kUnavailable when the runtime goes away,
+// and the runtime's error otherwise (a stream the runtime closes is
+// kUnavailable too). cancel() is thread-safe and may come before read().
+// Single use; must not outlive its Client.
+class ContainerEventStream {
+ public:
+  void cancel();
+  Status read(const std::function<void(const v1::ContainerEventResponse&)>& on_event);
+
+ private:
+  friend class Client;
+  explicit ContainerEventStream(v1::RuntimeService::StubInterface& stub) : stub_(stub) {}
+  v1::RuntimeService::StubInterface& stub_;
+  grpc::ClientContext context_;
+};
 
 class Client {
  public:
@@ -162,6 +182,10 @@ class Client {
                                         const std::vector<std::string>& cmd,
                                         std::chrono::milliseconds timeout,
                                         CallOptions call = {}) const;
+
+  // A stream of the runtime's container events, to read on a thread of the
+  // caller's (ContainerEventStream). No deadline: it lasts until cancelled.
+  std::unique_ptr<ContainerEventStream> containerEvents() const;
 
   // ---- ImageService
 

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cri/client.h"
 
@@ -97,6 +98,27 @@ class FakeRuntime final : public v1::RuntimeService::Service {
   }
   // Status is deliberately not overridden: the base class answers UNIMPLEMENTED.
 
+  // Unless `serve_events`, UNIMPLEMENTED, as containerd 1.6 answers. Else
+  // sends a stop event for each of `event_ids`, then waits until the client
+  // cancels (CANCELLED) or `end_events` is set (ends with `events_end`).
+  grpc::Status GetContainerEvents(grpc::ServerContext* context, const v1::GetEventsRequest*,
+                                  grpc::ServerWriter<v1::ContainerEventResponse>* writer) override {
+    std::unique_lock lock(mutex);
+    if (!serve_events) {
+      return {grpc::StatusCode::UNIMPLEMENTED, "unknown method GetContainerEvents"};
+    }
+    ++event_streams;
+    for (const auto& id : event_ids) {
+      v1::ContainerEventResponse event;
+      event.set_container_id(id);
+      event.set_container_event_type(v1::CONTAINER_STOPPED_EVENT);
+      writer->Write(event);
+    }
+    while (!end_events && !context->IsCancelled()) released.wait_for(lock, 10ms);
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+    return events_end;
+  }
+
   std::mutex mutex;
   std::condition_variable released;
   bool release = false;
@@ -105,6 +127,11 @@ class FakeRuntime final : public v1::RuntimeService::Service {
   std::map<std::string, std::string> last_labels;
   std::map<std::string, std::string> last_selector;
   int64_t last_stop_timeout = -1;
+  bool serve_events = false;
+  std::vector<std::string> event_ids;
+  bool end_events = false;
+  grpc::Status events_end = grpc::Status::OK;
+  int event_streams = 0;
   std::chrono::system_clock::duration last_stop_deadline_left{};
 };
 
@@ -410,6 +437,78 @@ TEST_F(ClientFakeRuntimeTest, ObserverSeesEveryCallAndItsOutcome) {
   EXPECT_EQ(seen[1].error, Code::kUnimplemented);
   EXPECT_EQ(seen[2].rpc, "PullImage");
   EXPECT_FALSE(seen[2].error);
+}
+
+// ---- GetContainerEvents
+
+TEST_F(ClientFakeRuntimeTest, ContainerEventsAreReadAsTheyComeUntilCancelled) {
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.serve_events = true;
+    runtime_.event_ids = {"c-1", "c-2"};
+  }
+  auto stream = client_->containerEvents();
+  std::mutex mutex;
+  std::vector<std::string> seen;
+  auto reading = std::async(std::launch::async, [&] {
+    return stream->read([&](const v1::ContainerEventResponse& event) {
+      std::lock_guard lock(mutex);
+      seen.push_back(event.container_id());
+    });
+  });
+  ASSERT_TRUE(waitUntil([&] {
+    std::lock_guard lock(mutex);
+    return seen.size() == 2;
+  }));
+  // The stream stays open after the events: read() returns only once cancelled.
+  EXPECT_EQ(reading.wait_for(100ms), std::future_status::timeout);
+  stream->cancel();
+  const Status ended = reading.get();
+  ASSERT_FALSE(ended);
+  EXPECT_EQ(ended.error().code, Code::kCancelled);
+  EXPECT_EQ(seen, (std::vector<std::string>{"c-1", "c-2"}));
+}
+
+TEST_F(ClientFakeRuntimeTest, ContainerEventsFromARuntimeWithoutThemAreUnimplemented) {
+  auto stream = client_->containerEvents();
+  int events = 0;
+  const Status ended = stream->read([&](const v1::ContainerEventResponse&) { ++events; });
+  ASSERT_FALSE(ended);
+  EXPECT_EQ(ended.error().code, Code::kUnimplemented);
+  EXPECT_EQ(ended.error().message, "GetContainerEvents: unknown method GetContainerEvents");
+  EXPECT_EQ(events, 0);
+}
+
+TEST_F(ClientFakeRuntimeTest, AnEventStreamTheRuntimeEndsIsUnavailableOrItsError) {
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.serve_events = true;
+    runtime_.end_events = true;
+  }
+  const Status closed = client_->containerEvents()->read([](const auto&) {});
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(closed.error().code, Code::kUnavailable);
+  EXPECT_EQ(closed.error().message, "GetContainerEvents: the runtime ended the stream");
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.events_end = {grpc::StatusCode::INTERNAL, "event queue overflow"};
+  }
+  const Status failed = client_->containerEvents()->read([](const auto&) {});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Code::kInternal);
+  EXPECT_EQ(failed.error().message, "GetContainerEvents: event queue overflow");
+}
+
+TEST_F(ClientFakeRuntimeTest, AnEventStreamCancelledBeforeItIsReadEndsAtOnce) {
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.serve_events = true;
+  }
+  auto stream = client_->containerEvents();
+  stream->cancel();
+  const Status ended = stream->read([](const auto&) {});
+  ASSERT_FALSE(ended);
+  EXPECT_EQ(ended.error().code, Code::kCancelled);
 }
 
 }  // namespace

@@ -323,5 +323,21 @@ TEST_F(CriIntegrationTest, ExecSyncRunsInARunningContainer) {
   EXPECT_TRUE(client_->removePodSandbox(*sandbox_id).has_value());
 }
 
+// containerd 1.6 serves no container events: the agent relies on its
+// relisting there (docs/architecture.md §4). A runtime that does serve them
+// is tested against the in-process fake (client_fake_runtime_test.cc).
+TEST_F(CriIntegrationTest, ContainerdOneSixServesNoContainerEvents) {
+  auto version = client_->version();
+  ASSERT_TRUE(version.has_value()) << version.error().toString();
+  if (version->runtime_version().rfind("1.6", 0) != 0 &&
+      version->runtime_version().rfind("v1.6", 0) != 0) {
+    GTEST_SKIP() << "containerd " << version->runtime_version() << " may serve events";
+  }
+  auto stream = client_->containerEvents();
+  const Status ended = stream->read([](const v1::ContainerEventResponse&) {});
+  ASSERT_FALSE(ended);
+  EXPECT_EQ(ended.error().code, Code::kUnimplemented) << ended.error().toString();
+}
+
 }  // namespace
 }  // namespace zp::cri

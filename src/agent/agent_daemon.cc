@@ -28,6 +28,10 @@ namespace asio = boost::asio;
 
 namespace {
 
+// After a container event, how long the sweep waits for the events that come
+// with it (a pod's containers, a burst of exits) so that one sweep sees them.
+constexpr std::chrono::milliseconds kEventCoalesce{5};
+
 // What the probe tries to reach from inside a class: the agent's own listen
 // address (unless loopback, unspecified or an ephemeral port) and [probe]
 // connect.
@@ -205,17 +209,27 @@ Status AgentDaemon::run() {
   isolation_->start();
 
   // One status sweep per tick for the whole node, on its own thread; never
-  // overlapping. The next tick starts a full interval after a sweep ends.
+  // overlapping. The next tick starts a full interval after a sweep ends,
+  // unless a runtime reports a container event meanwhile: then the sweep
+  // comes kEventCoalesce after it (events within that time share it).
   bool stopping = false;
+  bool sweep_soon = false;
   const std::chrono::milliseconds sweep_interval{config_.status_interval_ms};
   asio::steady_timer tick(io_);
   asio::co_spawn(
       io_,
       [&]() -> asio::awaitable<void> {
         while (!stopping) {
-          tick.expires_after(sweep_interval);
           boost::system::error_code ec;
-          co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (!sweep_soon) {
+            tick.expires_after(sweep_interval);
+            co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          }
+          if (sweep_soon && !stopping) {
+            tick.expires_after(kEventCoalesce);
+            co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          }
+          sweep_soon = false;
           if (stopping) break;
           auto sweep = asio::co_spawn(
               sweeper_->get_executor(),
@@ -226,8 +240,17 @@ Status AgentDaemon::run() {
         }
       },
       asio::detached);
+  // Ends before the locals it touches (posted handlers run on io_ only).
+  auto container_events = runtime_.watchContainers([this, &sweep_soon, &tick] {
+    asio::post(io_, [&sweep_soon, &tick] {
+      if (sweep_soon) return;  // a sweep is due already
+      sweep_soon = true;
+      tick.cancel();  // ends the interval's wait, if that is what runs
+    });
+  });
 
   io_.run();
+  container_events.reset();
   stopping = true;
   // Replies already made (ProbeIsolation answered at requestStop()) are
   // handed to their sockets before these close; bounded, should peers keep

@@ -10,6 +10,7 @@
 
 #include "agent/cri_configs.h"
 #include "api/validate.h"
+#include "cri/event_feed.h"
 
 namespace zp::agent {
 namespace {
@@ -463,6 +464,29 @@ Result<Snapshot> CriRuntime::list(bool with_sandboxes) {
   // The cache follows the sandboxes a full listing saw.
   if (with_sandboxes) identities_ = std::move(identities);
   return snap;
+}
+
+namespace {
+
+class FeedWatch final : public ContainerWatch {
+ public:
+  FeedWatch(std::vector<cri::ContainerEventFeed::Source> sources, std::function<void()> changed)
+      : feed_(std::move(sources), std::move(changed)) {}
+
+ private:
+  cri::ContainerEventFeed feed_;
+};
+
+}  // namespace
+
+std::unique_ptr<ContainerWatch> CriRuntime::watchContainers(std::function<void()> changed) {
+  std::vector<cri::ContainerEventFeed::Source> sources;
+  for (const auto& [endpoint, client] : clients_) {
+    sources.push_back(
+        {"runtime class \"" + class_of_endpoint_.at(endpoint) + "\" (" + endpoint + ")",
+         client.get()});
+  }
+  return std::make_unique<FeedWatch>(std::move(sources), std::move(changed));
 }
 
 Result<std::vector<ProbeSandboxObservation>> CriRuntime::probeSandboxes() {

@@ -58,6 +58,8 @@ class CriRuntime final : public Runtime {
   Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
   Result<Snapshot> snapshot() override { return list(/*sandboxes=*/true); }
   Result<Snapshot> containerSnapshot() override { return list(/*sandboxes=*/false); }
+  // One cri::ContainerEventFeed over every endpoint.
+  std::unique_ptr<ContainerWatch> watchContainers(std::function<void()> changed) override;
   Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,

@@ -146,6 +146,12 @@ struct ExecOutput {
   std::string stderr_bytes;
 };
 
+// What Runtime::watchContainers() started; destroying it ends it.
+class ContainerWatch {
+ public:
+  virtual ~ContainerWatch() = default;
+};
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
@@ -216,6 +222,13 @@ class Runtime {
   // readiness probe and one ListContainers per endpoint, which is all a
   // status sweep needs between full snapshots. Fails as snapshot() does.
   virtual Result<Snapshot> containerSnapshot() = 0;
+  // Calls `changed` (on a thread of the runtime's, quickly) whenever a
+  // runtime reports that a container changed, for runtimes that stream
+  // container events (CRI GetContainerEvents; containerd 1.6 does not). An
+  // event only makes the status sweep come sooner: the listings stay the
+  // source of truth. Until the returned watch is destroyed; `changed` is
+  // not called after that.
+  virtual std::unique_ptr<ContainerWatch> watchContainers(std::function<void()> changed) = 0;
   // This node's probe sandboxes (kLabelProbe), across all endpoints: what a
   // probe cut short by a crash left. Remove each with removeWorkload().
   virtual Result<std::vector<ProbeSandboxObservation>> probeSandboxes() = 0;

@@ -494,6 +494,49 @@ int FakeRuntime::fullSnapshots() const {
   return full_snapshots_;
 }
 
+int FakeRuntime::listings() const {
+  std::lock_guard lock(mutex_);
+  return listings_;
+}
+
+namespace {
+
+// Ends the fake's watch it stands for (unless a newer one replaced it).
+class FakeWatch final : public ContainerWatch {
+ public:
+  explicit FakeWatch(std::function<void()> end) : end_(std::move(end)) {}
+  ~FakeWatch() override { end_(); }
+
+ private:
+  std::function<void()> end_;
+};
+
+}  // namespace
+
+std::unique_ptr<ContainerWatch> FakeRuntime::watchContainers(std::function<void()> changed) {
+  std::lock_guard lock(mutex_);
+  watcher_ = std::move(changed);
+  const auto id = ++watch_id_;
+  return std::make_unique<FakeWatch>([this, id] {
+    std::lock_guard lock(mutex_);
+    if (watch_id_ == id) watcher_ = nullptr;
+  });
+}
+
+bool FakeRuntime::watched() const {
+  std::lock_guard lock(mutex_);
+  return watcher_ != nullptr;
+}
+
+void FakeRuntime::emitContainerEvent() {
+  std::function<void()> watcher;
+  {
+    std::lock_guard lock(mutex_);
+    watcher = watcher_;
+  }
+  if (watcher) watcher();
+}
+
 Result<Snapshot> FakeRuntime::snapshot() { return list(/*with_sandboxes=*/true); }
 
 Result<Snapshot> FakeRuntime::containerSnapshot() { return list(/*with_sandboxes=*/false); }
@@ -503,6 +546,7 @@ Result<Snapshot> FakeRuntime::list(bool with_sandboxes) {
   if (auto s = downError(); !s) return fail(s.error());
   if (snapshot_error_) return fail(*snapshot_error_);
   if (with_sandboxes) ++full_snapshots_;
+  ++listings_;
   Snapshot snap;
   std::set<std::string> probes;
   for (const auto& [id, sb] : sandboxes_) {

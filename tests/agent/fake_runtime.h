@@ -82,6 +82,12 @@ class FakeRuntime final : public Runtime {
   void failSnapshot(std::optional<Error> error);
   // Calls of snapshot() (with the sandboxes) so far.
   int fullSnapshots() const;
+  // Calls of snapshot() and containerSnapshot() so far.
+  int listings() const;
+  // Whether a watchContainers() watch is live; reports a container event
+  // to it (as a runtime that streams events would).
+  bool watched() const;
+  void emitContainerEvent();
   // Changes a container's state as if its process exited after running for
   // `ran`; `message` is what the runtime says about the exit.
   void exitContainer(const std::string& container_id, int code, std::string reason = {},
@@ -163,6 +169,7 @@ class FakeRuntime final : public Runtime {
   // are listed by probeSandboxes().
   Result<Snapshot> snapshot() override;
   Result<Snapshot> containerSnapshot() override;
+  std::unique_ptr<ContainerWatch> watchContainers(std::function<void()> changed) override;
   Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
@@ -207,6 +214,9 @@ class FakeRuntime final : public Runtime {
   Status takeFailure(const std::string& call);
   std::optional<Error> snapshot_error_;
   int full_snapshots_ = 0;
+  int listings_ = 0;
+  std::function<void()> watcher_;  // the live watch's
+  std::uint64_t watch_id_ = 0;     // of the live watch
   std::map<std::string, Sandbox> sandboxes_;
   std::map<std::string, Container> containers_;
   int created_containers_ = 0;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "cri/client.h"
+#include "cri/event_feed.h"
 
 namespace zp::cri {
 namespace {
@@ -104,6 +106,7 @@ class FakeRuntime final : public v1::RuntimeService::Service {
   grpc::Status GetContainerEvents(grpc::ServerContext* context, const v1::GetEventsRequest*,
                                   grpc::ServerWriter<v1::ContainerEventResponse>* writer) override {
     std::unique_lock lock(mutex);
+    ++event_calls;
     if (!serve_events) {
       return {grpc::StatusCode::UNIMPLEMENTED, "unknown method GetContainerEvents"};
     }
@@ -131,7 +134,8 @@ class FakeRuntime final : public v1::RuntimeService::Service {
   std::vector<std::string> event_ids;
   bool end_events = false;
   grpc::Status events_end = grpc::Status::OK;
-  int event_streams = 0;
+  int event_calls = 0;    // every GetContainerEvents
+  int event_streams = 0;  // those served
   std::chrono::system_clock::duration last_stop_deadline_left{};
 };
 
@@ -509,6 +513,63 @@ TEST_F(ClientFakeRuntimeTest, AnEventStreamCancelledBeforeItIsReadEndsAtOnce) {
   const Status ended = stream->read([](const auto&) {});
   ASSERT_FALSE(ended);
   EXPECT_EQ(ended.error().code, Code::kCancelled);
+}
+
+// ---- ContainerEventFeed
+
+class EventFeedTest : public ClientFakeRuntimeTest {
+ protected:
+  int eventCalls() {
+    std::lock_guard lock(runtime_.mutex);
+    return runtime_.event_calls;
+  }
+  std::unique_ptr<ContainerEventFeed> feed(std::atomic<int>& changes) {
+    return std::make_unique<ContainerEventFeed>(
+        std::vector<ContainerEventFeed::Source>{{"fake runtime", client_.get()}},
+        [&changes] { ++changes; }, ContainerEventBackoff{1ms, 4ms});
+  }
+};
+
+TEST_F(EventFeedTest, EachEventIsReportedAndDestructionEndsTheStream) {
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.serve_events = true;
+    runtime_.event_ids = {"c-1", "c-2", "c-3"};
+  }
+  std::atomic<int> changes = 0;
+  auto following = feed(changes);
+  ASSERT_TRUE(waitUntil([&] { return changes == 3; }));
+  following.reset();  // cancels the open stream: returns, and nothing more is reported
+  EXPECT_EQ(changes, 3);
+  EXPECT_EQ(eventCalls(), 1);
+}
+
+TEST_F(EventFeedTest, ARuntimeWithoutEventsIsAskedOnce) {
+  std::atomic<int> changes = 0;
+  auto following = feed(changes);
+  ASSERT_TRUE(waitUntil([&] { return eventCalls() == 1; }));
+  std::this_thread::sleep_for(50ms);  // a dozen back-offs: none asks again
+  EXPECT_EQ(eventCalls(), 1);
+  EXPECT_EQ(changes, 0);
+}
+
+TEST_F(EventFeedTest, AStreamThatEndsIsOpenedAgain) {
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.serve_events = true;
+    runtime_.event_ids = {"c-1"};
+    runtime_.end_events = true;  // each stream: one event, then the runtime ends it
+  }
+  std::atomic<int> changes = 0;
+  auto following = feed(changes);
+  ASSERT_TRUE(waitUntil([&] { return changes >= 3 && eventCalls() >= 3; }));
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.events_end = {grpc::StatusCode::UNAVAILABLE, "shutting down"};
+    runtime_.event_ids.clear();  // down: streams fail at once, and are still retried
+  }
+  const int calls = eventCalls();
+  ASSERT_TRUE(waitUntil([&] { return eventCalls() >= calls + 3; }));
 }
 
 }  // namespace

@@ -1,0 +1,61 @@
+#pragma once
+// ContainerEventFeed: follows the container event streams
+// (GetContainerEvents) of some CRI runtimes, one thread per runtime, and
+// calls `changed` for every event. A runtime that serves no events
+// (kUnimplemented, as containerd 1.6) is not asked again; a stream that ends
+// otherwise (the runtime restarted, or went away) is opened again after a
+// back-off that starts at `initial`, doubles up to `max`, and starts over
+// once a stream has delivered an event. An event says only that something
+// changed: the caller's own listing stays the source of truth, and events
+// missed between two streams are its to find.
+//
+// Destruction cancels the streams and joins the threads: `changed` is never
+// called once the destructor has returned. `changed` runs on the feed's
+// threads, must be quick and must not destroy the feed. The clients must
+// outlive the feed.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cri/client.h"
+
+namespace zp::cri {
+
+// ContainerEventFeed's back-off between streams of one runtime.
+struct ContainerEventBackoff {
+  std::chrono::milliseconds initial{std::chrono::seconds(1)};
+  std::chrono::milliseconds max{std::chrono::seconds(30)};
+};
+
+class ContainerEventFeed {
+ public:
+  struct Source {
+    std::string name;  // for the log, e.g. `runtime class "native" (unix:///...)`
+    const Client* client;
+  };
+  ContainerEventFeed(std::vector<Source> sources, std::function<void()> changed,
+                     ContainerEventBackoff backoff = {});
+  ~ContainerEventFeed();
+  ContainerEventFeed(const ContainerEventFeed&) = delete;
+  ContainerEventFeed& operator=(const ContainerEventFeed&) = delete;
+
+ private:
+  // The thread of sources_[index].
+  void follow(std::size_t index);
+
+  const std::vector<Source> sources_;
+  const std::function<void()> changed_;
+  const ContainerEventBackoff backoff_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::vector<ContainerEventStream*> open_;  // by source; null between streams
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace zp::cri

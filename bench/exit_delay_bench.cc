@@ -27,14 +27,15 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,10 +74,12 @@ unsigned short waitListening(ChildProcess& p, const std::string& prefix) {
   return 0;
 }
 
+// Nearest rank: the smallest value with at least p of the samples at or below it.
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+  const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
+  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
 json workload(const std::string& id, const std::string& image, const std::string& script) {
@@ -215,8 +218,14 @@ int main(int argc, char** argv) {
           asio::steady_timer t(ex, kIdleWindow);
           co_await t.async_wait(asio::use_awaitable);
           const double window = std::chrono::duration<double>(kIdleWindow).count();
-          agent_cpu = (zp::bench::cpuSeconds(agent.pid()) - agent_before) / window;
-          runtime_cpu = (zp::bench::cpuSeconds(containerd) - runtime_before) / window;
+          const double agent_after = zp::bench::cpuSeconds(agent.pid());
+          const double runtime_after = zp::bench::cpuSeconds(containerd);
+          if (agent_before >= 0 && agent_after >= 0) {
+            agent_cpu = (agent_after - agent_before) / window;
+          }
+          if (runtime_before >= 0 && runtime_after >= 0) {
+            runtime_cpu = (runtime_after - runtime_before) / window;
+          }
         }
         // The watch, read as its lines arrive.
         beast::tcp_stream watch(ex);
@@ -269,7 +278,8 @@ int main(int argc, char** argv) {
             if (state == "Running" && !polled.contains(id)) {
               // It sleeps 2 s: the runtime is asked from shortly before.
               auto started = zp::parseRfc3339(status.value("started_at", ""));
-              runtime.watch(id, started.value_or(now) + std::chrono::milliseconds(1900));
+              runtime.watch(id, status.value("uid", ""),
+                            started.value_or(now) + std::chrono::milliseconds(1900));
               polled.insert(id);
             }
             if (state != "Succeeded" || delays.contains(id)) continue;
@@ -307,10 +317,14 @@ int main(int argc, char** argv) {
   std::printf("  exit -> Succeeded in the API        p50 %7.1f ms  p99 %7.1f ms   goal p99 <= 200 ms "
               "(before the fleet work: p50 315, p99 511)\n",
               percentile(in_api, 0.50), percentile(in_api, 0.99));
-  std::printf("  at rest with the background Running: agent %.1f %%, containerd %.1f %% of one core "
-              "(sweep every %s ms)\n",
-              agent_cpu * 100, runtime_cpu * 100,
-              status_interval_ms.empty() ? "100 (default)" : status_interval_ms.c_str());
+  const auto share = [](double cpu) {
+    return cpu < 0 ? std::string("n/a") : std::to_string(cpu * 100).substr(0, 4) + " %";
+  };
+  std::printf(
+      "  at rest with the background Running: agent %s, containerd %s of one core "
+      "(sweep every %s ms)\n",
+      share(agent_cpu).c_str(), share(runtime_cpu).c_str(),
+      status_interval_ms.empty() ? "100 (default)" : status_interval_ms.c_str());
   std::printf("  baseline, the runtime alone:\n");
   std::printf("  exit -> the CRI reports it exited   p50 %7.1f ms  p99 %7.1f ms   (%zu samples, "
               "ContainerStatus every 5 ms)\n",

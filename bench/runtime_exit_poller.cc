@@ -12,10 +12,11 @@ RuntimeExitPoller::RuntimeExitPoller(std::unique_ptr<cri::Client> client,
 
 RuntimeExitPoller::~RuntimeExitPoller() { stop(); }
 
-void RuntimeExitPoller::watch(const std::string& id, std::chrono::system_clock::time_point from) {
+void RuntimeExitPoller::watch(const std::string& id, const std::string& uid,
+                              std::chrono::system_clock::time_point from) {
   {
     std::lock_guard lock(mu_);
-    watched_.push_back(Watched{id, from, ""});
+    watched_.push_back(Watched{id, uid, from, ""});
   }
   wake_.notify_one();
 }
@@ -67,6 +68,7 @@ bool RuntimeExitPoller::poll(Watched& w) {
   if (w.container_id.empty()) {
     cri::v1::ContainerFilter filter;
     (*filter.mutable_label_selector())[std::string(agent::kLabelWorkloadId)] = w.id;
+    (*filter.mutable_label_selector())[std::string(agent::kLabelUid)] = w.uid;
     auto containers = client_->listContainers(filter);
     if (!containers || containers->empty()) return false;
     w.container_id = containers->front().id();

@@ -31,8 +31,10 @@ class RuntimeExitPoller {
   RuntimeExitPoller(const RuntimeExitPoller&) = delete;
   RuntimeExitPoller& operator=(const RuntimeExitPoller&) = delete;
 
-  // Polls the container of workload `id` from `from` on (gives up 30 s later).
-  void watch(const std::string& id, std::chrono::system_clock::time_point from);
+  // Polls the container of workload `id`, submission `uid` (its labels),
+  // from `from` on (gives up 30 s later).
+  void watch(const std::string& id, const std::string& uid,
+             std::chrono::system_clock::time_point from);
   void stop();
   // Workload id -> ms from finished_at until the runtime reported the exit.
   std::map<std::string, double> delays() const;
@@ -40,6 +42,7 @@ class RuntimeExitPoller {
  private:
   struct Watched {
     std::string id;
+    std::string uid;
     std::chrono::system_clock::time_point from;
     std::string container_id;  // found on the first poll
   };

@@ -222,9 +222,20 @@ Status WorkloadManager::sweep() {
   const TimePoint now = clock_.now();
   // (A clock set back also scans: its interval would otherwise last until
   // the clock caught up.)
-  const bool orphan_scan = !last_orphan_scan_ || now < *last_orphan_scan_ ||
-                           now - *last_orphan_scan_ >= options_.orphan_scan_interval;
+  bool orphan_scan = !last_orphan_scan_ || now < *last_orphan_scan_ ||
+                     now - *last_orphan_scan_ >= options_.orphan_scan_interval;
   auto snapshot = orphan_scan ? runtime_.snapshot() : runtime_.containerSnapshot();
+  if (orphan_scan) {
+    last_orphan_scan_ = now;  // done or failed, the next scan is an interval away
+    if (!snapshot && !noAnswer(snapshot.error())) {
+      // The sandboxes could not be listed (say, too large a listing): the
+      // containers may still be.
+      spdlog::warn("status sweep: listing the sandboxes failed ({}); listing the containers alone",
+                   snapshot.error().message);
+      orphan_scan = false;
+      snapshot = runtime_.containerSnapshot();
+    }
+  }
   if (!snapshot) {
     const Error error = snapshot.error();
     auto entries = sweepable();
@@ -265,10 +276,7 @@ Status WorkloadManager::sweep() {
   for (const auto& entry : changed) {
     if (!refresh(entry)) break;  // the runtime went away meanwhile; the next sweep retries
   }
-  if (orphan_scan) {
-    removeOrphans(*snapshot);
-    last_orphan_scan_ = now;
-  }
+  if (orphan_scan) removeOrphans(*snapshot);
   settleDueUnknowns();
   startDueRestarts();
   return ok();

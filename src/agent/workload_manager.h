@@ -4,7 +4,8 @@
 // not own) a Runtime, a Clock, an executor for start pipelines and one for
 // telling the observer.
 //
-// Threading: all public methods are thread-safe. start(), status(), list()
+// Threading: all public methods are thread-safe (sweep() with the others, not
+// with itself). start(), status(), list()
 // and nodeInfo() only touch memory: the network executor may call them.
 // stop() and remove() are coroutines for a pool executor; recover() and
 // sweep() block (runtime listings): call them from the daemon's own sweeper
@@ -107,7 +108,7 @@ class WorkloadManager {
     std::chrono::seconds unknown_stop_grace{std::chrono::seconds(5)};
     // How often a sweep also lists the sandboxes to find orphans (a
     // RunPodSandbox whose reply was lost); the other sweeps list only the
-    // containers, about a third cheaper for the agent and the runtime.
+    // containers, about a quarter cheaper for the agent and the runtime.
     std::chrono::milliseconds orphan_scan_interval{std::chrono::seconds(1)};
   };
 
@@ -188,11 +189,12 @@ class WorkloadManager {
   Status recover();
   // One status sweep for the whole node: a single listing of its
   // containers, then ContainerStatus only for containers whose state changed
-  // (or whose status is stale). The first sweep, and then one at least every
-  // Options::orphan_scan_interval (by the injected Clock), lists the
-  // sandboxes too and removes this node's sandboxes that belong to no known
-  // workload. Starts the restarts whose back-off is over. Blocking; see the
-  // class comment for its failure modes.
+  // (or whose status is stale). The first sweep, and then the first one once
+  // Options::orphan_scan_interval has passed (by the injected Clock), lists
+  // the sandboxes too and removes this node's sandboxes that belong to no
+  // known workload. Starts the restarts whose back-off is over. Blocking;
+  // see the class comment for its failure modes. Not concurrently with
+  // itself: sweeps come from one thread, one after another.
   Status sweep();
 
   // For shutdown: refuses new work and cancels every asynchronous wait

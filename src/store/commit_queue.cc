@@ -70,6 +70,16 @@ std::size_t CommitQueue::pending() const {
   return queue_.size();
 }
 
+namespace {
+
+// Whether a failed transaction's error can be one batch's own doing (a
+// constraint it breaks, a value the store refuses), not the store's.
+bool batchCaused(Code code) {
+  return code == Code::kAlreadyExists || code == Code::kInvalidArgument;
+}
+
+}  // namespace
+
 bool CommitQueue::mayStart(std::chrono::steady_clock::time_point now) const {
   return stopping_ || (!queue_.empty() && (queued_prompt_ > 0 || queued_writes_ >= max_group_ ||
                                            now - last_start_ >= background_interval_));
@@ -132,9 +142,11 @@ void CommitQueue::run() {
     Status status = store_.apply(all);
     std::vector<Status> outcomes(group.size(), status);
     std::size_t applied = 1;
-    if (!status && group.size() > 1) {
+    if (!status && group.size() > 1 && batchCaused(status.error().code)) {
       // One batch's own failure (a constraint it breaks) must not take the
       // others down: each is applied again alone and told its own outcome.
+      // A failing store (full, locked, I/O errors) fails the group at once:
+      // one retry per batch would only wait for it that many times.
       auto next = all.begin();
       for (std::size_t i = 0; i < group.size(); ++i) {
         const auto end = next + static_cast<std::ptrdiff_t>(sizes[i]);

@@ -4,7 +4,9 @@
 // everything submitted while the previous transaction ran as the next single
 // transaction, then completes each caller with that transaction's outcome. So
 // many concurrent submissions share one fsync, and a caller is told OK only
-// once its writes are durable.
+// once its writes are durable. A group that fails with an error one batch can
+// cause (kAlreadyExists, kInvalidArgument) is applied again batch by batch,
+// each caller told its own batch's outcome.
 //
 // A batch submitted as kBackground (a write nobody waits for, such as a status
 // an agent pushed) may wait for company: while only such batches are queued,

@@ -494,6 +494,11 @@ int FakeRuntime::fullSnapshots() const {
   return full_snapshots_;
 }
 
+void FakeRuntime::failSandboxListing(std::optional<Error> error) {
+  std::lock_guard lock(mutex_);
+  sandbox_listing_error_ = std::move(error);
+}
+
 int FakeRuntime::listings() const {
   std::lock_guard lock(mutex_);
   return listings_;
@@ -545,6 +550,7 @@ Result<Snapshot> FakeRuntime::list(bool with_sandboxes) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
   if (snapshot_error_) return fail(*snapshot_error_);
+  if (with_sandboxes && sandbox_listing_error_) return fail(*sandbox_listing_error_);
   if (with_sandboxes) ++full_snapshots_;
   ++listings_;
   Snapshot snap;

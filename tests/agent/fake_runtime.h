@@ -80,7 +80,10 @@ class FakeRuntime final : public Runtime {
   void failNext(const std::string& call, Error error, int times = 1);
   // snapshot() and containerSnapshot() fail with `error` (nullopt: work again).
   void failSnapshot(std::optional<Error> error);
-  // Calls of snapshot() (with the sandboxes) so far.
+  // snapshot() alone (the listing with the sandboxes) fails with `error`
+  // (nullopt: works again), as a sandbox listing too large to send would.
+  void failSandboxListing(std::optional<Error> error);
+  // Calls of snapshot() (with the sandboxes) that listed, so far.
   int fullSnapshots() const;
   // Calls of snapshot() and containerSnapshot() so far.
   int listings() const;
@@ -214,6 +217,7 @@ class FakeRuntime final : public Runtime {
   Status takeFailure(const std::string& call);
   std::optional<Error> snapshot_error_;
   int full_snapshots_ = 0;
+  std::optional<Error> sandbox_listing_error_;
   int listings_ = 0;
   std::function<void()> watcher_;  // the live watch's
   std::uint64_t watch_id_ = 0;     // of the live watch

@@ -230,6 +230,19 @@ TEST_F(WorkloadManagerTest, OrphanSandboxesAreFoundByTheFirstSweepAndThenOncePer
   EXPECT_EQ(runtime_.sandboxes().begin()->first, kept_sandbox);
 }
 
+// The sandboxes cannot be listed (say, a listing over the message limit):
+// the sweep lists the containers alone, and still sees an exit.
+TEST_F(WorkloadManagerTest, ASweepWhoseSandboxListingFailsStillListsTheContainers) {
+  const std::string container = run("w");
+  const int listed = runtime_.fullSnapshots();
+  runtime_.failSandboxListing(
+      Error{Code::kInternal, "ListPodSandbox: grpc: received message larger than max", ""});
+  runtime_.exitContainer(container, 0, "Completed");
+  ASSERT_TRUE(manager_->sweep().has_value());  // the first sweep: a scan, tried
+  EXPECT_EQ(statusOf("w").state, api::WorkloadState::kSucceeded);
+  EXPECT_EQ(runtime_.fullSnapshots(), listed);
+}
+
 // containerd restarted during StartContainer keeps the container created and
 // its half-made task, and refuses to start it again ("task ... already
 // exists"): the workload is not failed; the container is replaced and runs.

@@ -224,6 +224,7 @@ TEST_F(WorkloadIsolationTest, APlacementAfterAFailedRecheckIsStoredBeforeItIsDel
   };
   resync("n1", {});
   settle();
+  fleet_.on_call = nullptr;  // it refers to this test's locals
   ASSERT_TRUE(stored_node) << "no StartWorkload reached n2";
   EXPECT_EQ(*stored_node, "n2");  // durable before it was sent (§8.4)
   EXPECT_EQ(fleet_.copiesOf("u-1"), 1);

@@ -185,11 +185,14 @@ asio::awaitable<void> WorkloadService::deliver(std::string id) {
     table_.update(id, next);  // counted now, as in processQueue()
     // Durable before it is delivered (§8.4): commitChanges starts the
     // delivery of a new placement once it is stored, or puts `before` back.
-    std::vector<Change> changes{Change{id, before, std::move(next)}};
+    std::vector<Change> changes;
+    changes.push_back(Change{id, before, std::move(next)});
     auto committed = co_await commitChanges(std::move(changes));
     if (!committed) {
-      undelivered_.insert(id);  // still placed as before: tick() retries it
+      // Still placed as before: tick() retries it once its back-off is over.
+      undelivered_.insert(id);
       stalled_.insert(id);
+      (void)backoff_.failed(id, clock_.now());
     }
     co_return;
   }

@@ -103,6 +103,8 @@ TEST_F(ExecRunnerTest, WorkloadNotRunningIsRefused) {
   makeRunner(4);
   runtime_.holdPulls("registry.test/slow:1");
   ASSERT_TRUE(manager_->start(spec("pending", "registry.test/slow:1")).has_value());
+  // Its pipeline counts as in flight once it runs: run() below needs that.
+  ASSERT_TRUE(eventually([&] { return runtime_.activePulls("registry.test/slow:1") == 1; }));
   auto body = exec(request("pending", {"true"}));
   EXPECT_EQ(errorCode(body), Code::kFailedPrecondition);
   EXPECT_NE(std::get<protocol::ErrorReply>(body).error.message.find("not Running"),

@@ -12,11 +12,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include "agent/backoff.h"
 #include "agent/pull_failure.h"
 #include "agent/status_mapping.h"
 #include "agent/workload_manager.h"
 #include "api/image_ref.h"
+#include "common/backoff.h"
 
 namespace zp::agent {
 namespace {

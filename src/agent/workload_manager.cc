@@ -14,10 +14,10 @@
 #include <random>
 
 #include "agent/await_callback.h"
-#include "agent/backoff.h"
 #include "agent/spec_annotation.h"
 #include "agent/status_mapping.h"
 #include "api/json.h"
+#include "common/backoff.h"
 
 namespace zp::agent {
 namespace {

@@ -63,12 +63,12 @@
 #include <string>
 #include <vector>
 
-#include "agent/backoff.h"
 #include "agent/pull_limiter.h"
 #include "agent/runtime.h"
 #include "agent/user_resolution.h"
 #include "api/node.h"
 #include "api/workload.h"
+#include "common/backoff.h"
 #include "common/status.h"
 #include "common/time.h"
 

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
+#include "common/backoff.h"
 
 namespace zp::cri {
 
@@ -30,7 +30,7 @@ ContainerEventFeed::~ContainerEventFeed() {
 
 void ContainerEventFeed::follow(std::size_t index) {
   const Source& source = sources_[index];
-  auto delay = backoff_.initial;
+  Backoff delays(backoff_.initial, backoff_.max);
   bool failing = false;  // the last stream ended without an event
   std::unique_lock lock(mu_);
   while (!stopping_) {
@@ -52,7 +52,8 @@ void ContainerEventFeed::follow(std::size_t index) {
                    source.name);
       break;
     }
-    if (delivered) delay = backoff_.initial;
+    if (delivered) delays.reset();
+    const auto delay = delays.next();
     // Once per outage, not once per attempt.
     if (delivered || !failing) {
       spdlog::warn("{}: container events ended ({}); following again from {} ms on", source.name,
@@ -60,7 +61,6 @@ void ContainerEventFeed::follow(std::size_t index) {
     }
     failing = !delivered;
     wake_.wait_for(lock, delay, [&] { return stopping_; });
-    delay = std::min(delay * 2, backoff_.max);
   }
 }
 

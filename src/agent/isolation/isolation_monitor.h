@@ -44,9 +44,9 @@
 #include <thread>
 #include <vector>
 
-#include "agent/backoff.h"
 #include "agent/isolation/probe_runner.h"
 #include "api/isolation.h"
+#include "common/backoff.h"
 #include "common/status.h"
 #include "common/time.h"
 #include "probe/report.h"

@@ -8,6 +8,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/backoff.h"
 #include "protocol/line_io.h"
 #include "server/nodes/agent_link_connection.h"
 #include "server/nodes/node_lifecycle.h"
@@ -21,24 +22,6 @@ using std::chrono::milliseconds;
 using agent_link_detail::millis;
 
 namespace {
-
-// 250 ms doubling to 5 s (the options'), reset after a successful Hello.
-class ReconnectBackoff {
- public:
-  ReconnectBackoff(milliseconds initial, milliseconds max)
-      : initial_(std::max(initial, milliseconds(1))),
-        max_(std::max(max, initial_)),
-        next_(initial_) {}
-  milliseconds next() {
-    const auto delay = next_;
-    next_ = std::min(next_ * 2, max_);
-    return delay;
-  }
-  void reset() { next_ = initial_; }
-
- private:
-  milliseconds initial_, max_, next_;
-};
 
 // A TLS record (alert or handshake, version 3.x) where a JSON line was expected.
 bool looksLikeTls(std::string_view line) {
@@ -165,7 +148,8 @@ void AgentLink::releaseSlot() {
 }
 
 asio::awaitable<void> AgentLink::run(Self self) {
-  ReconnectBackoff backoff(options_.backoff_initial, options_.backoff_max);
+  // 250 ms doubling to 5 s (the options'), reset after a resynced session.
+  Backoff backoff(options_.backoff_initial, options_.backoff_max);
   while (!stopped_) {
     auto conn = std::make_shared<Connection>(executor_, options_.tls.get());
     current_ = conn;

@@ -1,12 +1,14 @@
 #pragma once
 // Backoff: the delays between retries of an operation that failed for a
 // transient reason (the runtime is unreachable): `initial`, doubling up to
-// `max`. Plain value; not thread-safe (one per retrying operation).
+// `max`. Plain value; not thread-safe (one per retrying operation). The
+// agent's runtime retries, its container-event streams and the server's
+// reconnects to agents all back off with it.
 
 #include <algorithm>
 #include <chrono>
 
-namespace zp::agent {
+namespace zp {
 
 class Backoff {
  public:
@@ -28,4 +30,4 @@ class Backoff {
   std::chrono::milliseconds initial_, max_, next_;
 };
 
-}  // namespace zp::agent
+}  // namespace zp

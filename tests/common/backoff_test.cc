@@ -1,8 +1,8 @@
-#include "agent/backoff.h"
+#include "common/backoff.h"
 
 #include <gtest/gtest.h>
 
-namespace zp::agent {
+namespace zp {
 namespace {
 
 using namespace std::chrono_literals;
@@ -25,4 +25,4 @@ TEST(BackoffTest, NonsenseBoundsStillGivePositiveDelays) {
 }
 
 }  // namespace
-}  // namespace zp::agent
+}  // namespace zp

@@ -1,14 +1,16 @@
 #include "agent/config.h"
 
+#include <toml++/toml.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
-#include <toml++/toml.h>
 
+#include "api/node.h"
 #include "api/validate.h"
 #include "common/address.h"
 #include "cri/endpoint.h"
@@ -250,8 +252,10 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
         if (sub != "memory_mb" && sub != "cpu_millicores") {
           return fail(unknownKey(origin, "capacity." + sub).error());
         }
-        if (number == nullptr || number->get() <= 0) {
-          return fail(wrongType(origin, "capacity." + sub, "a positive integer").error());
+        if (number == nullptr || number->get() <= 0 || number->get() > api::kMaxNodeResource) {
+          static_assert(api::kMaxNodeResource == 1073741824);
+          return fail(
+              wrongType(origin, "capacity." + sub, "a positive integer up to 1073741824").error());
         }
         (sub == "memory_mb" ? config.capacity_memory_mb : config.capacity_cpu_millicores) =
             number->get();
@@ -309,6 +313,12 @@ Status validateConfig(const AgentConfig& config) {
   if (config.runtime_classes.empty()) {
     return fail(Code::kInvalidArgument,
                 "no runtime classes: add a [runtime_classes.NAME] table or --runtime-class",
+                "runtime_classes");
+  }
+  if (config.runtime_classes.size() > api::kMaxIsolationClasses) {
+    return fail(Code::kInvalidArgument,
+                "at most " + std::to_string(api::kMaxIsolationClasses) + " runtime classes, not " +
+                    std::to_string(config.runtime_classes.size()),
                 "runtime_classes");
   }
   for (const auto& [name, rc] : config.runtime_classes) {
@@ -430,6 +440,9 @@ api::Resources effectiveCapacity(const AgentConfig& config) {
       pages > 0 && page_size > 0 ? static_cast<std::int64_t>(pages) * page_size / (1024 * 1024) : 0);
   r.cpu_millicores = config.capacity_cpu_millicores.value_or(
       static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency())) * 1000);
+  // What the server accepts (api::kMaxNodeResource); no machine comes near it.
+  r.memory_mb = std::min(r.memory_mb, api::kMaxNodeResource);
+  r.cpu_millicores = std::min(r.cpu_millicores, api::kMaxNodeResource);
   return r;
 }
 

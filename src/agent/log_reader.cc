@@ -244,7 +244,8 @@ void LogReader::flushOpen(std::vector<protocol::LogLine>& out) {
   for (int stream = 0; stream < 2; ++stream) {
     auto& record = records_[stream];
     if (!record.open) continue;
-    out.push_back({record.time, std::string(streamName(stream)), std::move(record.content), true});
+    // Flushed: nothing follows it in this read's stream, so not partial.
+    out.push_back({record.time, std::string(streamName(stream)), std::move(record.content), false});
     record = Record{};
   }
 }

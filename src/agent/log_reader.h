@@ -80,8 +80,10 @@ class LogReader {
   // default): it may return no line before the end of the file (drained()
   // says whether it got there). A record whose F piece is not written yet,
   // and a raw line without its '\n', wait for a later read, unless `flush`
-  // and the end is reached: then they are returned as they are, with partial
-  // set. A file that shrank is read again from its start.
+  // and the end is reached: then they are returned as they are, ending there
+  // (partial unset: `partial` always means "continued by the next line of
+  // the stream", never "the runtime had not finished it"). A file that
+  // shrank is read again from its start.
   Result<std::vector<protocol::LogLine>> read(std::size_t max_lines, bool flush);
 
   // The file's size now (fstat of the reader's own descriptor).

@@ -1,6 +1,10 @@
 #include "api/json.h"
 
+#include <set>
+#include <string_view>
+
 #include "api/json_fields.h"
+#include "api/validate.h"
 
 namespace zp::api {
 
@@ -118,12 +122,25 @@ Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix
   WorkloadSpec spec;
   auto id = fields::optString(j, "id", prefix);
   if (!id) return fail(id.error());
+  // An id or class that is present must name something: "" is refused
+  // rather than read as absent (absent: generated, or the scheduler's choice).
+  if (*id && (*id)->empty()) {
+    return fail(Code::kInvalidArgument,
+                std::string(prefix) + "id must not be empty (leave it out to have one generated)",
+                std::string(prefix) + "id");
+  }
   spec.id = id->value_or("");
   auto image = fields::optString(j, "image", prefix);
   if (!image) return fail(image.error());
   spec.image = image->value_or("");
   auto cls = fields::optString(j, "runtime_class", prefix);
   if (!cls) return fail(cls.error());
+  if (*cls && (*cls)->empty()) {
+    return fail(Code::kInvalidArgument,
+                std::string(prefix) +
+                    "runtime_class must not be empty (leave it out to let the scheduler choose)",
+                std::string(prefix) + "runtime_class");
+  }
   spec.runtime_class = cls->value_or("");
   // Absent resources take the defaults; a present value is kept as given, so
   // an explicit 0 fails validation instead of silently becoming the default.
@@ -178,6 +195,55 @@ std::int64_t getInt(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
+
+// What a node declares is what the scheduler counts on: a capacity is 0 to
+// kMaxNodeResource, and allocatable (capacity minus requests) never above it.
+std::optional<Error> checkNodeResources(const NodeInfo& n) {
+  const auto check = [](std::int64_t capacity, std::int64_t allocatable,
+                        const char* name) -> std::optional<Error> {
+    if (capacity < 0 || capacity > kMaxNodeResource) {
+      return Error{Code::kInvalidArgument,
+                   std::string("capacity.") + name + " must be from 0 to " +
+                       std::to_string(kMaxNodeResource) + ", got " + std::to_string(capacity),
+                   std::string("capacity.") + name};
+    }
+    if (allocatable > capacity || allocatable < -kMaxNodeResource) {
+      return Error{Code::kInvalidArgument,
+                   std::string("allocatable.") + name + " " + std::to_string(allocatable) +
+                       " is not within -" + std::to_string(kMaxNodeResource) +
+                       " and the capacity " + std::to_string(capacity),
+                   std::string("allocatable.") + name};
+    }
+    return std::nullopt;
+  };
+  if (auto bad = check(n.capacity.memory_mb, n.allocatable.memory_mb, "memory_mb")) return bad;
+  return check(n.capacity.cpu_millicores, n.allocatable.cpu_millicores, "cpu_millicores");
+}
+
+// Class names are DNS-1123 labels (as an agent's config requires), at most
+// kMaxIsolationClasses of them, each once.
+std::optional<Error> checkNodeClasses(const std::vector<std::string>& classes) {
+  if (classes.size() > kMaxIsolationClasses) {
+    return Error{
+        Code::kInvalidArgument,
+        "runtime_classes must list at most " + std::to_string(kMaxIsolationClasses) + " classes",
+        "runtime_classes"};
+  }
+  std::set<std::string_view> seen;
+  for (const auto& name : classes) {
+    if (!isDns1123Label(name)) {
+      return Error{Code::kInvalidArgument,
+                   "runtime class \"" + name.substr(0, 80) + "\" is not a DNS-1123 label",
+                   "runtime_classes"};
+    }
+    if (!seen.insert(name).second) {
+      return Error{Code::kInvalidArgument, "runtime class \"" + name + "\" is listed twice",
+                   "runtime_classes"};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 json toJson(const WorkloadStatus& s) {
@@ -278,9 +344,11 @@ Result<NodeInfo> nodeInfoFromJson(const json& j) {
   };
   n.capacity = resources(j, "capacity");
   n.allocatable = resources(j, "allocatable");
+  if (auto bad = checkNodeResources(n)) return fail(*bad);
   auto classes = fields::optStringList(j, "runtime_classes", "");
   if (!classes) return fail(classes.error());
   if (*classes) n.runtime_classes = std::move(**classes);
+  if (auto bad = checkNodeClasses(n.runtime_classes)) return fail(*bad);
   n.version = getString(j, "version");
   n.workloads = static_cast<int>(getInt(j, "workloads"));
   n.isolation_revision = getInt(j, "isolation_revision");

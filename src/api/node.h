@@ -16,6 +16,11 @@ struct Resources {
   bool operator==(const Resources&) const = default;
 };
 
+// The largest capacity a node may declare, in MB or in millicores (a PiB, a
+// million cores): far above any machine, far below overflow when summed. A
+// node offers at most kMaxIsolationClasses runtime classes.
+inline constexpr std::int64_t kMaxNodeResource = std::int64_t{1} << 30;
+
 struct NodeInfo {
   std::string node_id;
   Resources capacity;     // what the node has for workloads

@@ -17,7 +17,9 @@ using nlohmann::json;
 // without throwing: refusing hostile input is the common case on these
 // paths, and an exception per refusal is costly. After the first repeated
 // key the parse goes on (a later syntax error is what gets reported) but
-// nothing more is stored: the document is refused either way.
+// nothing more is stored: the document is refused either way. Opening a
+// container deeper than kMaxJsonDepth stops the parse at once, so a body of
+// a million '[' costs as little as one of a hundred.
 class StrictBuilder {
  public:
   explicit StrictBuilder(json& result) : result_(result) {}
@@ -32,6 +34,7 @@ class StrictBuilder {
   bool string(json::string_t& value) { return put(json(std::move(value))); }
   bool binary(json::binary_t& value) { return put(json(std::move(value))); }
   bool start_object(std::size_t /*elements*/) {
+    if (tooDeep()) return false;
     open_.push_back(Open{place(json::object()), {}, {}});
     return true;
   }
@@ -47,6 +50,7 @@ class StrictBuilder {
     return true;
   }
   bool start_array(std::size_t /*elements*/) {
+    if (tooDeep()) return false;
     open_.push_back(Open{place(json::array()), {}, {}});
     return true;
   }
@@ -64,6 +68,8 @@ class StrictBuilder {
   const std::string& syntaxError() const { return syntax_error_; }
   // The first key repeated within one object; empty when there was none.
   const std::string& duplicate() const { return duplicate_; }
+  // Whether the parse stopped at a container nested deeper than kMaxJsonDepth.
+  bool nestedTooDeep() const { return too_deep_; }
 
  private:
   // An object or array being filled. `value` points into the document: an
@@ -77,6 +83,10 @@ class StrictBuilder {
   };
 
   bool discarding() const { return !duplicate_.empty(); }
+  bool tooDeep() {
+    too_deep_ = open_.size() >= kMaxJsonDepth;
+    return too_deep_;
+  }
 
   // Stores `value` where the document expects the next one; returns where
   // (nullptr once discarding).
@@ -104,6 +114,7 @@ class StrictBuilder {
   std::vector<Open> open_;
   std::string duplicate_;
   std::string syntax_error_;
+  bool too_deep_ = false;
 };
 
 }  // namespace
@@ -112,6 +123,10 @@ Result<json> parseStrictJson(std::string_view text) {
   json j;
   StrictBuilder builder(j);
   const bool parsed = json::sax_parse(text.begin(), text.end(), &builder);
+  if (builder.nestedTooDeep()) {
+    return fail(Code::kInvalidArgument,
+                "malformed JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   if (!parsed || !builder.syntaxError().empty()) {
     return fail(Code::kInvalidArgument, "malformed JSON: " + builder.syntaxError());
   }

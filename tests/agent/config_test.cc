@@ -48,6 +48,7 @@ TEST(AgentConfigTest, RejectsUnknownKeysAndWrongTypes) {
            "listen = \"localhost\"",
            "listen = \"127.0.0.1:99999\"",
            "[capacity]\nmemory_mb = -1",
+           "[capacity]\ncpu_millicores = 1073741825",  // more than the server accepts
            "[capacity]\ndisk_mb = 5",
            "[runtime_classes.native]\nendpoint = \"unix:///x\"\nflavour = \"y\"",
            "[runtime_classes]\nnative = 3",
@@ -93,6 +94,10 @@ TEST(AgentConfigTest, ValidationNamesTheProblem) {
   c = base;
   c.data_dir = "relative";
   EXPECT_EQ(validateConfig(c).error().field, "data_dir");
+  c = base;  // more classes than the server accepts from a node
+  for (int i = 0; i < 64; ++i)
+    c.runtime_classes["c" + std::to_string(i)] = base.runtime_classes.at("native");
+  EXPECT_EQ(validateConfig(c).error().field, "runtime_classes");
 }
 
 TEST(AgentConfigTest, TheUidRangeIsChecked) {

@@ -151,15 +151,16 @@ TEST_F(LogReaderTest, AnUnfinishedLineWaitsUnlessFlushed) {
   // The runtime finishes the line: the record is complete.
   write("\n");
   EXPECT_EQ(texts(all(*reader, false)), std::vector<std::string>{"halfno newline yet"});
-  // Flushed: what is pending comes out as partial.
+  // Flushed: what is pending comes out as it is, and ends there (not
+  // partial: no piece continues it).
   write(line("stderr", 'P', "cut short") + std::string(kTime) + " stdout F tail");
   const auto flushed = all(*reader, /*flush=*/true);
   ASSERT_EQ(flushed.size(), 2u);
   EXPECT_EQ(flushed[0].line, "tail");
-  EXPECT_TRUE(flushed[0].partial);
+  EXPECT_FALSE(flushed[0].partial);
   EXPECT_EQ(flushed[1].line, "cut short");
   EXPECT_EQ(flushed[1].stream, "stderr");
-  EXPECT_TRUE(flushed[1].partial);
+  EXPECT_FALSE(flushed[1].partial);
 }
 
 TEST_F(LogReaderTest, FollowsAGrowingFileAndRestartsAfterATruncation) {

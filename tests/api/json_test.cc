@@ -92,6 +92,22 @@ TEST(JsonTest, SpecRejectsWrongTypes) {
   EXPECT_FALSE(workloadSpecFromJson(json("str")));
 }
 
+// Present means given: an empty id or runtime_class is refused, not read as
+// absent (which would generate an id or let the scheduler pick a class).
+TEST(JsonTest, AnEmptyIdOrRuntimeClassIsRefused) {
+  auto id = workloadSpecFromJson(json{{"image", "busybox"}, {"id", ""}});
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().field, "id");
+  EXPECT_EQ(id.error().message, "id must not be empty (leave it out to have one generated)");
+  auto cls = workloadSpecFromJson(json{{"image", "busybox"}, {"runtime_class", ""}}, "workload.");
+  ASSERT_FALSE(cls);
+  EXPECT_EQ(cls.error().field, "workload.runtime_class");
+  auto absent = workloadSpecFromJson(json{{"image", "busybox"}});
+  ASSERT_TRUE(absent);
+  EXPECT_EQ(absent->id, "");
+  EXPECT_EQ(absent->runtime_class, "");
+}
+
 TEST(JsonTest, PrefixAppearsInFieldNames) {
   auto r = workloadSpecFromJson(json{{"memory_mb", "x"}}, "workload.");
   ASSERT_FALSE(r);
@@ -127,6 +143,38 @@ TEST(JsonTest, NodeInfoRoundTrips) {
   auto back = nodeInfoFromJson(toJson(n));
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, n);
+}
+
+// What an agent declares in its Hello is what the scheduler counts on.
+TEST(JsonTest, NodeInfoWithImpossibleResourcesOrClassesIsRefused) {
+  const NodeInfo good{"node-1", {4096, 2000}, {3072, 1500}, {"native"}, "0.1.0", 0};
+  const auto refused = [](NodeInfo n) {
+    auto r = nodeInfoFromJson(toJson(n));
+    return r ? std::string("accepted") : r.error().field;
+  };
+  NodeInfo n = good;
+  n.capacity.cpu_millicores = -1;
+  EXPECT_EQ(refused(n), "capacity.cpu_millicores");
+  n = good;
+  n.capacity.memory_mb = std::int64_t{1} << 40;
+  EXPECT_EQ(refused(n), "capacity.memory_mb");
+  n = good;
+  n.allocatable.memory_mb = 4097;
+  EXPECT_EQ(refused(n), "allocatable.memory_mb");
+  n = good;
+  n.allocatable.cpu_millicores = -500;  // over-committed after a restart: kept
+  EXPECT_EQ(refused(n), "accepted");
+  for (const char* name : {"ÄÄ", "", "Native", "a_b"}) {
+    n = good;
+    n.runtime_classes = {name};
+    EXPECT_EQ(refused(n), "runtime_classes") << name;
+  }
+  n = good;
+  n.runtime_classes = {"native", "native"};
+  EXPECT_EQ(refused(n), "runtime_classes");
+  n = good;
+  for (int i = 0; i <= 64; ++i) n.runtime_classes.push_back("c" + std::to_string(i));
+  EXPECT_EQ(refused(n), "runtime_classes");
 }
 
 }  // namespace

@@ -78,8 +78,8 @@ TEST(StrictJsonTest, ARepeatedKeyFollowedByNestingIsStillRefused) {
 
 // What is accepted is exactly the document nlohmann's own parser builds.
 TEST(StrictJsonTest, BuildsWhatNlohmannBuilds) {
-  std::string deep(2000, '[');
-  deep += std::string(2000, ']');
+  std::string deep(kMaxJsonDepth, '[');
+  deep += std::string(kMaxJsonDepth, ']');
   for (const std::string& text : {std::string("7"), std::string("\"s\""), std::string("null"),
                                  std::string("[[1, [2, [3]]], {\"a\": [{}, []]}]"),
                                  std::string(R"({"a": {"a": {"a": 1}}, "b": [{"a": 1}, {"a": 2}]})"),
@@ -87,6 +87,23 @@ TEST(StrictJsonTest, BuildsWhatNlohmannBuilds) {
     auto j = parseStrictJson(text);
     ASSERT_TRUE(j) << text << ": " << j.error().message;
     EXPECT_EQ(*j, nlohmann::json::parse(text)) << text;
+  }
+}
+
+// One level past the limit is refused, for arrays and objects alike, and a
+// megabyte of '[' is refused at the first one too many.
+TEST(StrictJsonTest, NestingPastTheLimitIsRefused) {
+  std::string arrays(kMaxJsonDepth + 1, '[');
+  arrays += std::string(kMaxJsonDepth + 1, ']');
+  std::string objects;
+  for (std::size_t i = 0; i <= kMaxJsonDepth; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(kMaxJsonDepth + 1, '}');
+  ASSERT_TRUE(nlohmann::json::accept(objects));
+  for (const std::string& text : {arrays, objects, std::string(1 << 20, '[')}) {
+    auto j = parseStrictJson(text);
+    ASSERT_FALSE(j);
+    EXPECT_EQ(j.error().code, Code::kInvalidArgument);
+    EXPECT_EQ(j.error().message, "malformed JSON: nested deeper than 64 levels");
   }
 }
 

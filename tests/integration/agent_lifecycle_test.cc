@@ -3,7 +3,9 @@
 // with StopWorkload/RemoveWorkload. The ClassLifecycle tests run once per
 // runtime class: "native" (runc) and "gvisor" (runsc, gVisor's own kernel).
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "agent_fixture.h"
 
@@ -175,6 +177,38 @@ TEST_F(Lifecycle, RemoveOfARunningWorkloadStopsItFirst) {
   ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
   auto removed = removeWorkload(id, 1);
   ASSERT_EQ(removed.value("type", ""), "Removed") << removed.dump();
+  EXPECT_TRUE(sandboxesOf(id).empty());
+  EXPECT_TRUE(containersOf(id).empty());
+  EXPECT_EQ(getStatus(id).value("code", ""), "NotFound");
+}
+
+// A removal with a shorter grace period while another still waits out a long
+// one (the container, PID 1, ignores SIGTERM): the second kills it, and both
+// answer Removed long before the first's 120 s are up. The server sends such
+// a second removal for a DELETE asking for a shorter grace (§8.8).
+TEST_F(Lifecycle, AShorterRemovalEndsALongerOneInProgress) {
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  const auto id = workloadId("rmtwice");
+  auto accepted = startWorkload(workload(id, {"sleep", "300"}));
+  ASSERT_EQ(accepted.value("type", ""), "Status") << accepted.dump();
+  Json st;
+  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+  const auto started = std::chrono::steady_clock::now();
+  LineClient slow = connect();
+  Json first;
+  std::thread waiting([&] {
+    auto reply =
+        slow.call({{"type", "RemoveWorkload"}, {"id", id}, {"timeout_seconds", 120}}, 180s);
+    first = reply ? *reply : Json{{"type", "TransportError"}};
+  });
+  // Once the long stop is under way (SIGTERM sent and ignored):
+  std::this_thread::sleep_for(1s);
+  auto second = removeWorkload(id, 0);
+  waiting.join();
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(second.value("type", ""), "Removed") << second.dump();
+  EXPECT_EQ(first.value("type", ""), "Removed") << first.dump();
+  EXPECT_LT(took, 100s);  // not the 120 s grace period: the second removal ended it
   EXPECT_TRUE(sandboxesOf(id).empty());
   EXPECT_TRUE(containersOf(id).empty());
   EXPECT_EQ(getStatus(id).value("code", ""), "NotFound");

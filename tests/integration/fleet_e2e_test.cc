@@ -172,14 +172,24 @@ TEST_F(FleetTest, KilledAgentIsLostItsWorkloadMovesAndAfterHealExactlyOneCopyRun
 
 TEST_F(FleetTest, LogsAndWatchThroughTheCli) {
   startFleetServer();
-  submit("logs-1", "for i in 1 2 3; do echo line$i; done; echo oops >&2; sleep 3600", 32);
+  // A 40,000-byte line first: the runtime writes it in 16 KiB pieces, the
+  // node sends it in pieces, and the client gets it back as one line.
+  submit("logs-1",
+         "head -c 40000 /dev/zero | tr '\\0' x; echo; for i in 1 2 3; do echo line$i; done; "
+         "echo oops >&2; sleep 3600",
+         32);
   waitForState("logs-1", "Running");
   std::this_thread::sleep_for(500ms);
   auto tail = cli({"logs", "--tail", "2", "--stream", "stdout", "logs-1"});
   ASSERT_EQ(tail.exit_code, 0) << tail.err;
   EXPECT_EQ(tail.out, "line2\nline3\n");
   auto all = cli({"logs", "logs-1"});
-  EXPECT_NE(all.out.find("oops"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("oops"), std::string::npos) << all.out.substr(0, 200);
+  EXPECT_EQ(all.out.substr(0, 40001), std::string(40000, 'x') + "\n") << all.out.substr(0, 200);
+  auto stdout_only = cli({"logs", "--stream", "stdout", "--timestamps", "logs-1"});
+  const auto first_line = stdout_only.out.substr(0, stdout_only.out.find('\n'));
+  EXPECT_EQ(first_line.size(), 40000 + first_line.find(' ') + 1) << first_line.substr(0, 100);
+  EXPECT_EQ(first_line.find('x'), first_line.find(' ') + 1);  // stamped once, at its start
 
   // Following ends when the workload ends, with every line.
   submit("logs-2", "echo first; sleep 2; echo second", 32);

@@ -217,6 +217,12 @@ TEST_P(HttpTest, MalformedHttpIs400AndTheServerSurvives) {
   const std::string huge_header = rawExchange(
       to(), "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'x') + "\r\n\r\n");
   EXPECT_NE(huge_header.find("400"), std::string::npos) << huge_header.substr(0, 200);
+  const std::string huge_url =
+      rawExchange(to(), "GET /workloads/" + std::string(64 * 1024, 'x') + " HTTP/1.1\r\n\r\n");
+  EXPECT_NE(huge_url.find("400"), std::string::npos) << huge_url.substr(0, 200);
+  EXPECT_NE(huge_url.find("request line and headers are larger than 16384 bytes"),
+            std::string::npos)
+      << huge_url.substr(0, 400);
   rawExchange(to(), "POST /workloads HTTP/1.1\r\nContent-Length: 10\r\n\r\n{");
   rawExchange(to(), std::string("\0\xff\xfe\r\n\r\n", 7));
   EXPECT_EQ(httpRequest(to(), http::verb::get, "/healthz").status, 200u);

@@ -182,6 +182,38 @@ TEST_F(LogsHandlerTest, TimestampsPrefixTheLinesTheNodeSends) {
   EXPECT_EQ(opened[0].second.tail, 2);
 }
 
+protocol::LogLine piece(std::string text, std::string time, std::string stream = "stdout") {
+  return protocol::LogLine{std::move(time), std::move(stream), std::move(text), true};
+}
+
+// A record the node sent in pieces (partial on all but the last) is one line
+// for the client, stamped once with its first piece's time; a line of the
+// other stream in between ends the open line, and the rest starts its own.
+TEST_F(LogsHandlerTest, PiecesOfOneRecordAreJoinedIntoOneLine) {
+  const std::string big(protocol::kMaxLogLineBytes, 'x');
+  push(piece(big, "T1"));
+  push(piece(big, "T2"));
+  push(protocol::LogLine{"T3", "stdout", "end", false});
+  push(protocol::LogLine{"T4", "stdout", "short", false});
+  push(piece("half", "T5"));
+  push(protocol::LogLine{"T6", "stderr", "oops", false});
+  push(protocol::LogLine{"T7", "stdout", "rest", false});
+  push(protocol::LogEnd{"Completed"});
+  auto res = get("/workloads/web-1/logs?timestamps=true");
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.body, "T1 " + big + big + "end\nT4 short\nT5 half\nT6 oops\nT7 rest\n");
+
+  push(piece("a", "T1"));
+  push(protocol::LogLine{"T2", "stdout", "b", false});
+  push(protocol::LogEnd{"Completed"});
+  EXPECT_EQ(get("/workloads/web-1/logs").body, "ab\n");
+
+  // A line left open when the body ends cleanly ends with it.
+  push(piece("open", "T1"));
+  push(protocol::LogEnd{"Completed"});
+  EXPECT_EQ(get("/workloads/web-1/logs").body, "open\n");
+}
+
 TEST_F(LogsHandlerTest, UnknownAndUnplacedWorkloads) {
   auto unknown = get("/workloads/nope/logs");
   EXPECT_EQ(unknown.status, 404u);
@@ -222,10 +254,14 @@ TEST_F(LogsHandlerTest, BadParameters) {
 }
 
 TEST_F(LogsHandlerTest, ANodeErrorBeforeTheFirstLineIsTheHttpStatus) {
+  // The agent answers an id it does not have with Error{NotFound}: the 404
+  // names the record the server still has.
   push(fail(Code::kNotFound, "no workload \"web-1\" on this node"));
   auto missing = get("/workloads/web-1/logs");
   EXPECT_EQ(missing.status, 404u);
-  EXPECT_EQ(missing.json["error"]["message"], "no workload \"web-1\" on this node");
+  EXPECT_EQ(missing.json["error"]["message"],
+            "node \"node-1\" no longer has workload \"web-1\" (Running), so its logs are gone with "
+            "its copy");
 
   push(fail(Code::kUnavailable, "connection to node-1 lost"));
   EXPECT_EQ(get("/workloads/web-1/logs").status, 503u);
@@ -233,7 +269,9 @@ TEST_F(LogsHandlerTest, ANodeErrorBeforeTheFirstLineIsTheHttpStatus) {
   push(protocol::LogEnd{"NotFound"});
   auto gone = get("/workloads/web-1/logs");
   EXPECT_EQ(gone.status, 404u);
-  EXPECT_EQ(gone.json["error"]["message"], "node \"node-1\" does not have workload \"web-1\"");
+  EXPECT_EQ(gone.json["error"]["message"],
+            "node \"node-1\" no longer has workload \"web-1\" (Running), so its logs are gone with "
+            "its copy");
 
   http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1 is down", ""}; });
   auto down = get("/workloads/web-1/logs");
@@ -275,6 +313,29 @@ TEST_F(LogsHandlerTest, ANodeErrorAfterTheHeadersLeavesTheBodyIncomplete) {
   push(fail(Code::kUnavailable, "connection to node-1 lost"));
   EXPECT_EQ(follow.readLine(), std::nullopt);
   EXPECT_FALSE(follow.complete());
+}
+
+// The followed copy removed while its workload lives on (fenced, drained,
+// placed again): an incomplete body, so the client knows it missed lines. A
+// deletion (the record Terminating, or gone) ends the body cleanly.
+TEST_F(LogsHandlerTest, ACopyRemovedUnderAFollowEndsTheBodyIncompleteUnlessDeleted) {
+  push(line("first"));
+  StreamingRequest moved(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(moved.status(), 200u);
+  EXPECT_EQ(moved.readLine(), "first");
+  push(protocol::LogEnd{"NotFound"});
+  EXPECT_EQ(moved.readLine(), std::nullopt);
+  EXPECT_FALSE(moved.complete());
+
+  push(line("second"));
+  StreamingRequest deleted(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(deleted.status(), 200u);
+  EXPECT_EQ(deleted.readLine(), "second");
+  http_->onExecutor(
+      [&] { records_["web-1"].status.reason = std::string(api::reason::kTerminating); });
+  push(protocol::LogEnd{"NotFound"});
+  EXPECT_EQ(deleted.readLine(), std::nullopt);
+  EXPECT_TRUE(deleted.complete());
 }
 
 TEST_F(LogsHandlerTest, HeadReleasesTheNodesStream) {

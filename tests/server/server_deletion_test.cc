@@ -3,6 +3,8 @@
 // deletion finished later, also after a server restart, asks the agent for
 // the grace period the DELETE named.
 
+#include <thread>
+
 #include "server_fixture.h"
 
 namespace zp::server::testing {
@@ -26,6 +28,32 @@ TEST_F(ServerFixture, ADeleteFinishedAfterARestartKeepsItsGracePeriod) {
   EXPECT_TRUE(eventually([&] { return server_->get("/workloads/web-1").status == 404u; }));
   EXPECT_FALSE(node2_->workload("web-1").has_value());
   EXPECT_EQ(node2_->lastGraceSeconds(), 45);
+}
+
+// A DELETE asking for a shorter grace period while another is still waiting
+// for the node (whose container ignores SIGTERM) asks the node again at once
+// instead of waiting behind the first; both then answer with the workload.
+TEST_F(ServerFixture, ASecondDeleteWithAShorterGraceAsksTheNodeAtOnce) {
+  create(spec("web-1"));
+  ASSERT_TRUE(eventually([&] { return node2_->workload("web-1").has_value(); }));
+  node2_->holdSlowCalls(true);
+  unsigned first_status = 0;
+  std::thread first(
+      [&] { first_status = server_->del("/workloads/web-1?grace_seconds=30").status; });
+  EXPECT_TRUE(eventually([&] { return node2_->heldSlowCalls() == 1; }));  // (threads to join)
+  unsigned second_status = 0;
+  std::thread second(
+      [&] { second_status = server_->del("/workloads/web-1?grace_seconds=0").status; });
+  // Without the second request the held call would be the only one for 30 s.
+  EXPECT_TRUE(eventually([&] { return node2_->heldSlowCalls() == 2; }));
+  node2_->releaseSlowCalls();
+  first.join();
+  second.join();
+  EXPECT_EQ(first_status, 200u);
+  EXPECT_EQ(second_status, 200u);
+  EXPECT_EQ(node2_->lastGraceSeconds(), 0);
+  EXPECT_EQ(server_->get("/workloads/web-1").status, 404u);
+  EXPECT_FALSE(node2_->workload("web-1").has_value());
 }
 
 }  // namespace

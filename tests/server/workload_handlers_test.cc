@@ -103,6 +103,9 @@ TEST_F(WorkloadHandlersTest, ShapeErrorsAre400) {
             std::string::npos);
   EXPECT_EQ(post("").status, 400u);
   EXPECT_EQ(post("[1,2]").status, 400u);
+  auto deep = post(R"({"image":"busybox","env":)" + std::string(1 << 19, '['));
+  EXPECT_EQ(deep.status, 400u);
+  EXPECT_EQ(deep.body["error"]["message"], "malformed JSON: nested deeper than 64 levels");
   auto unknown = post(R"({"image":"busybox","replicas":3})");
   EXPECT_EQ(unknown.status, 400u);
   EXPECT_EQ(unknown.body["error"]["field"], "replicas");
@@ -228,9 +231,18 @@ TEST_F(WorkloadHandlersTest, ListFiltersAndPages) {
     EXPECT_EQ(limit.status, 422u) << bad;
     EXPECT_EQ(limit.body["error"]["field"], "limit") << bad;
   }
-  auto token = get("/workloads?continue=nonsense");
-  EXPECT_EQ(token.status, 422u);
-  EXPECT_EQ(token.body["error"]["field"], "continue");
+  // A name filter that cannot name anything is refused, as for a watch.
+  for (const char* bad : {"node=", "runtime_class=", "node=ABC", "runtime_class=a_b"}) {
+    auto filter = get(std::string("/workloads?") + bad);
+    EXPECT_EQ(filter.status, 422u) << bad;
+    EXPECT_EQ(filter.body["error"]["field"], std::string(bad).substr(0, std::string(bad).find('=')))
+        << bad;
+  }
+  for (const char* bad : {"nonsense", "-1.x", "1.X", "1", ".x"}) {
+    auto token = get(std::string("/workloads?continue=") + bad);
+    EXPECT_EQ(token.status, 422u) << bad;
+    EXPECT_EQ(token.body["error"]["field"], "continue") << bad;
+  }
   auto unknown = get("/workloads?sort=id");
   EXPECT_EQ(unknown.status, 400u);
   EXPECT_EQ(unknown.body["error"]["field"], "sort");

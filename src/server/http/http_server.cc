@@ -281,10 +281,15 @@ asio::awaitable<void> HttpServer::serveRequests(tls::Transport& stream, const st
   };
   const auto failedRead = [&](const boost::system::error_code& ec) {
     const bool too_large = ec == http::error::body_limit;
+    // Beast's own words for an over-long URL are "header limit exceeded".
+    const std::string what = ec == http::error::header_limit
+                                 ? "request line and headers are larger than " +
+                                       std::to_string(options_.header_limit) + " bytes"
+                                 : ec.message();
     const Error error{
         too_large ? Code::kResourceExhausted : Code::kInvalidArgument,
         too_large ? "request body is larger than " + std::to_string(options_.body_limit) + " bytes"
-                  : "malformed HTTP request: " + ec.message(),
+                  : "malformed HTTP request: " + what,
         ""};
     return errorResponse(too_large ? http_status::kPayloadTooLarge : http_status::kBadRequest,
                          error);

@@ -24,15 +24,44 @@ std::optional<bool> parseBool(const std::string& value) {
   return std::nullopt;
 }
 
-// What the client sees of one line (the node sends only the asked stream's).
-void appendLine(const protocol::LogLine& line, const LogsQuery& query, std::string& out) {
-  if (query.request.timestamps) {
-    out += line.time;
-    out += ' ';
+// What the client sees of the log: one text line per record. A record the
+// node sent in pieces (LogLine.partial on all but the last: it was longer
+// than kMaxLogLineBytes) is joined back here, with the timestamp once, at
+// its start. Pieces of one stream are joined; a line of
+// the other stream in between ends the open line first (plain text cannot
+// interleave two), and the record's rest then starts a line of its own.
+class LineJoiner {
+ public:
+  explicit LineJoiner(bool timestamps) : timestamps_(timestamps) {}
+
+  void append(const protocol::LogLine& line, std::string& out) {
+    if (open_ && *open_ != line.stream) {
+      out += '\n';
+      open_.reset();
+    }
+    if (!open_ && timestamps_) {
+      out += line.time;
+      out += ' ';
+    }
+    out += line.line;
+    if (line.partial) {
+      open_ = line.stream;
+    } else {
+      out += '\n';
+      open_.reset();
+    }
   }
-  out += line.line;
-  out += '\n';
-}
+
+  // The body ends cleanly: a line still open ends too.
+  void finish(std::string& out) {
+    if (open_) out += '\n';
+    open_.reset();
+  }
+
+ private:
+  bool timestamps_;
+  std::optional<std::string> open_;  // the stream of a line begun and not ended
+};
 
 }  // namespace
 
@@ -118,20 +147,30 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
   // NotFound when it does not have the workload.
   co_await pump->waitReady(options_.first_answer_wait);
   if (const LogPump::Item* first = pump->peek()) {
-    if (!*first) co_return errorResponse(first->error());
-    const auto* end = std::get_if<protocol::LogEnd>(&**first);
-    if (end != nullptr && end->reason == "NotFound") {
-      co_return errorResponse(
-          Error{Code::kNotFound,
-                "node \"" + node + "\" does not have workload \"" + id.substr(0, 80) + "\"", ""});
+    const auto* end = *first ? std::get_if<protocol::LogEnd>(&**first) : nullptr;
+    const bool no_copy = *first ? end != nullptr && end->reason == "NotFound"
+                                : first->error().code == Code::kNotFound;
+    if (no_copy) {
+      // The record outlives its copy (a fenced copy, a lost node, a copy the
+      // node removed): say which record, so the 404 is not read as "no such
+      // workload".
+      std::string shown = std::string(api::stateName(record->status.state));
+      if (!record->status.reason.empty()) shown += "/" + record->status.reason;
+      co_return errorResponse(Error{Code::kNotFound,
+                                    "node \"" + node + "\" no longer has workload \"" +
+                                        id.substr(0, 80) + "\" (" + shown +
+                                        "), so its logs are gone with its copy",
+                                    ""});
     }
+    if (!*first) co_return errorResponse(first->error());
   }
 
   HttpResponse response;
   response.content_type = "text/plain; charset=utf-8";
-  response.stream = [pump, node,
+  response.stream = [pump, node, lookup = lookup_,
                      query = std::move(*query)](ResponseStream& out) -> asio::awaitable<void> {
     out.onClose([pump] { pump->cancel(); });
+    LineJoiner joiner(query.request.timestamps);
     while (true) {
       std::optional<LogPump::Item> item = co_await pump->take();
       if (!item) co_return;  // cancelled
@@ -144,14 +183,32 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
           failure = item->error();
           break;
         }
-        if (std::holds_alternative<protocol::LogEnd>(**item)) {
+        if (const auto* log_end = std::get_if<protocol::LogEnd>(&**item)) {
           end = true;
+          // The copy followed was removed while its workload lives on (a
+          // fenced copy, a drain, a lost node's workload placed again): the
+          // body ends incomplete, so the client sees these are not all of
+          // the workload's logs, rather than a clean end. A deletion ends
+          // it cleanly.
+          if (log_end->reason == "NotFound") {
+            auto now = lookup(query.request.id);
+            if (now && now->status.reason != api::reason::kTerminating) {
+              failure =
+                  Error{Code::kUnavailable,
+                        "the copy followed was removed; the workload is now " +
+                            std::string(api::stateName(now->status.state)) +
+                            (now->status.node.empty() ? std::string()
+                                                      : " on node \"" + now->status.node + "\""),
+                        ""};
+            }
+          }
           break;
         }
-        appendLine(std::get<protocol::LogLine>(**item), query, chunk);
+        joiner.append(std::get<protocol::LogLine>(**item), chunk);
         if (chunk.size() >= kChunkBytes) break;
         item = pump->tryTake();
       }
+      if (end && !failure) joiner.finish(chunk);
       if (!chunk.empty() && !co_await out.write(std::move(chunk))) co_return;
       if (failure) {
         if (failure->code != Code::kCancelled) {

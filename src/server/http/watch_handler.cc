@@ -30,6 +30,14 @@ std::string errorLine(const Error& error) {
 
 }  // namespace
 
+std::optional<HttpResponse> checkNameFilter(const std::string& key, const std::string& value) {
+  if (value.empty()) return invalid(key + " must not be empty", key);
+  if (!api::isDns1123Label(value)) {
+    return invalid(key + " \"" + value.substr(0, 80) + "\" is not a DNS-1123 label", key);
+  }
+  return std::nullopt;
+}
+
 std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& request) {
   WatchFilter filter;
   for (const auto& [key, value] : request.query) {
@@ -49,13 +57,7 @@ std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& requ
       }
       filter.state = *state;
     } else if (key == "node" || key == "runtime_class" || key == "id") {
-      if (value.empty()) return std::unexpected(invalid(key + " must not be empty", key));
-      // Ids, node and class names are DNS-1123 labels: another value can
-      // never match, and a watch on it would stream nothing forever.
-      if (!api::isDns1123Label(value)) {
-        return std::unexpected(
-            invalid(key + " \"" + value.substr(0, 80) + "\" is not a DNS-1123 label", key));
-      }
+      if (auto bad = checkNameFilter(key, value)) return std::unexpected(std::move(*bad));
       (key == "node" ? filter.node : key == "id" ? filter.id : filter.runtime_class) = value;
     } else {
       const std::string name = key.substr(0, 80);

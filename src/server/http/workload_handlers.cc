@@ -8,6 +8,7 @@
 #include "api/json.h"
 #include "api/strict_json.h"
 #include "server/http/record_json.h"
+#include "server/http/watch_handler.h"
 
 namespace zp::server {
 
@@ -114,10 +115,9 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
                                           "Failed, Unknown",
                                       "state"});
       }
-    } else if (key == "node") {
-      filter.node = value;
-    } else if (key == "runtime_class") {
-      filter.runtime_class = value;
+    } else if (key == "node" || key == "runtime_class") {
+      if (auto bad = checkNameFilter(key, value)) co_return std::move(*bad);
+      (key == "node" ? filter.node : filter.runtime_class) = value;
     } else if (key == "limit") {
       auto n = parseWholeNumber(value, 1, protocol::kMaxListLimit, "limit");
       if (!n) co_return errorResponse(n.error());

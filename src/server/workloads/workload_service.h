@@ -149,7 +149,9 @@ class WorkloadService final : public FleetListener {
   // is kept marked Terminating, with `grace` stored alongside; the deletion
   // is finished later (tick(), the node's resync, or the node being lost),
   // asking the node for that same grace period, and never undone. A DELETE
-  // of a record already Terminating replaces the stored grace period. kNotFound when
+  // of a record already Terminating replaces the stored grace period; one
+  // asking for a shorter grace while the node is still being asked to remove
+  // the copy asks it again at once with that grace. kNotFound when
   // absent; kUnavailable with nothing changed when the mark cannot be stored.
   boost::asio::awaitable<Result<store::WorkloadRecord>> remove(std::string id,
                                                                std::chrono::seconds grace);
@@ -245,7 +247,11 @@ class WorkloadService final : public FleetListener {
   // the deletion's grace period, stored with a Terminating mark.
   boost::asio::awaitable<Status> mark(std::string id, std::string_view reason, std::string message,
                                       std::optional<std::chrono::seconds> grace = std::nullopt);
+  // Asks the node to remove the copy (id, uid) after its durable mark; the
+  // copy is in removing_ meanwhile. askRemoval() only asks (kNotFound: ok).
   boost::asio::awaitable<Status> removeCopy(std::string id, std::string node, std::string uid,
+                                            std::chrono::seconds grace);
+  boost::asio::awaitable<Status> askRemoval(std::string id, std::string node, std::string uid,
                                             std::chrono::seconds grace);
   boost::asio::awaitable<Result<store::WorkloadRecord>> deleteRecord(std::string id);
   boost::asio::awaitable<Status> completeDrain(std::string id);
@@ -322,6 +328,15 @@ class WorkloadService final : public FleetListener {
   std::set<std::string> evacuating_;   // nodes an evacuate() runs for
   std::set<std::string> finishing_;    // a finishRemoval() is spawned or running
   std::set<std::string> deleting_;     // the record's delete is committing
+  // Copies a node is being asked to remove (a removeCopy() after a durable
+  // mark, in flight), with the shortest grace asked so far: a DELETE asking
+  // for a shorter one asks the node again at once (remove()).
+  struct CopyRemoval {
+    std::string node;
+    std::string uid;
+    std::chrono::seconds grace;
+  };
+  std::map<std::string, CopyRemoval> removing_;
   // Whether each node was Ready when last heard of (its records' view follows).
   std::map<std::string, bool, std::less<>> ready_;
   // False once the service is destroyed; read by completions posted later.

@@ -83,7 +83,7 @@ inline std::optional<WorkloadTable::OrderKey> decodePosition(std::string_view to
   TimePoint::rep ticks = 0;
   const char* end = token.data() + dot;
   auto [ptr, ec] = std::from_chars(token.data(), end, ticks);
-  if (ec != std::errc{} || ptr != end) return std::nullopt;
+  if (ec != std::errc{} || ptr != end || ticks < 0) return std::nullopt;  // never negative
   std::string id(token.substr(dot + 1));
   if (!api::isDns1123Label(id)) return std::nullopt;
   return WorkloadTable::OrderKey{TimePoint{TimePoint::duration{ticks}}, std::move(id)};

@@ -30,9 +30,43 @@ using namespace service_detail;
 
 asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
                                                                 std::chrono::seconds grace) {
+  // A DELETE of a workload that exists when it arrives answers with it, also
+  // when another DELETE that held the id's lock deleted it meanwhile.
+  std::optional<WorkloadRecord> seen;
+  if (const auto* arrived = table_.find(id); arrived != nullptr && arrived->committed) {
+    seen = arrived->record;
+  }
+  // Another DELETE (or a drain, or a deletion being finished) may be
+  // waiting for the node to remove this workload's copy, with the id's lock
+  // held (the node takes up to the grace period to answer). A DELETE asking
+  // for a shorter grace asks the node again at once, so the stop in progress
+  // ends by the earlier deadline (the agent kills then) instead of waiting
+  // behind the first; it then takes the lock as before.
+  if (auto busy = removing_.find(id); busy != removing_.end() && grace < busy->second.grace) {
+    const CopyRemoval copy = busy->second;
+    busy->second.grace = grace;  // another DELETE meanwhile asks only for a shorter one still
+    spdlog::info(
+        "workload \"{}\": its removal is in progress; asking node \"{}\" again with "
+        "a grace period of {}s",
+        id, copy.node, grace.count());
+    auto hurrying = askRemoval(id, copy.node, copy.uid, grace);
+    if (Status done = co_await std::move(hurrying); !done) {
+      spdlog::warn("workload \"{}\": the shorter removal was not answered: {}", id,
+                   done.error().toString());
+      // Not asked after all: a later DELETE with a grace in between asks again.
+      if (auto again = removing_.find(id); again != removing_.end() &&
+                                           again->second.uid == copy.uid &&
+                                           again->second.grace == grace) {
+        again->second.grace = copy.grace;
+      }
+    }
+  }
   auto guard = co_await locks_.acquire(id);
   const auto* entry = table_.find(id);
-  if (entry == nullptr || !entry->committed) co_return notFound(id);
+  if (entry == nullptr || !entry->committed) {
+    if (seen) co_return *seen;
+    co_return notFound(id);
+  }
   const WorkloadRecord record = entry->record;
   const std::string node = record.status.node;
   if (isPlaced(record) && !endedByServer(record.status)) {
@@ -179,6 +213,21 @@ asio::awaitable<Status> WorkloadService::mark(std::string id, std::string_view r
 }
 
 asio::awaitable<Status> WorkloadService::removeCopy(std::string id, std::string node,
+                                                    std::string uid, std::chrono::seconds grace) {
+  // Callers hold the id's lock: one removeCopy per id at a time. The entry
+  // goes however this frame ends (also destroyed unfinished).
+  removing_.insert_or_assign(id, CopyRemoval{node, uid, grace});
+  struct Untrack {
+    std::map<std::string, CopyRemoval>& removing;
+    const std::string& id;
+    ~Untrack() { removing.erase(id); }
+  } untrack{removing_, id};
+  auto asking = askRemoval(id, std::move(node), std::move(uid), grace);
+  Status removed = co_await std::move(asking);
+  co_return removed;
+}
+
+asio::awaitable<Status> WorkloadService::askRemoval(std::string id, std::string node,
                                                     std::string uid, std::chrono::seconds grace) {
   protocol::RequestBody request = protocol::RemoveWorkload{id, grace.count(), uid};
   // The agent may use the whole grace period before it answers.

@@ -33,11 +33,7 @@ class StrictBuilder {
   }
   bool string(json::string_t& value) { return put(json(std::move(value))); }
   bool binary(json::binary_t& value) { return put(json(std::move(value))); }
-  bool start_object(std::size_t /*elements*/) {
-    if (tooDeep()) return false;
-    open_.push_back(Open{place(json::object()), {}, {}});
-    return true;
-  }
+  bool start_object(std::size_t /*elements*/) { return open(json::object()); }
   bool key(json::string_t& value) {
     if (discarding()) return true;
     auto& top = open_.back();
@@ -49,11 +45,7 @@ class StrictBuilder {
     open_.pop_back();
     return true;
   }
-  bool start_array(std::size_t /*elements*/) {
-    if (tooDeep()) return false;
-    open_.push_back(Open{place(json::array()), {}, {}});
-    return true;
-  }
+  bool start_array(std::size_t /*elements*/) { return open(json::array()); }
   bool end_array() {
     open_.pop_back();
     return true;
@@ -83,9 +75,16 @@ class StrictBuilder {
   };
 
   bool discarding() const { return !duplicate_.empty(); }
-  bool tooDeep() {
-    too_deep_ = open_.size() >= kMaxJsonDepth;
-    return too_deep_;
+  bool atDepthLimit() const { return open_.size() >= kMaxJsonDepth; }
+  // Opens `container` (an empty object or array) where the next value goes;
+  // false (the parse stops, too_deep_ set) when that nests too deep.
+  bool open(json container) {
+    if (atDepthLimit()) {
+      too_deep_ = true;
+      return false;
+    }
+    open_.push_back(Open{place(std::move(container)), {}, {}});
+    return true;
   }
 
   // Stores `value` where the document expects the next one; returns where

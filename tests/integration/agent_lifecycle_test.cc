@@ -12,7 +12,16 @@
 namespace zp::agent_it {
 namespace {
 
-using Lifecycle = AgentIntegrationTest;
+class Lifecycle : public AgentIntegrationTest {
+ protected:
+  // After a removal: no sandbox or container of `id` in the runtime, and
+  // the agent no longer knows it.
+  void expectNothingLeft(const std::string& id) {
+    EXPECT_TRUE(sandboxesOf(id).empty());
+    EXPECT_TRUE(containersOf(id).empty());
+    EXPECT_EQ(getStatus(id).value("code", ""), "NotFound");
+  }
+};
 using ClassLifecycle = PerClassTest;
 
 TEST_P(ClassLifecycle, RunsToCompletionSucceedsAndLogs) {
@@ -177,9 +186,7 @@ TEST_F(Lifecycle, RemoveOfARunningWorkloadStopsItFirst) {
   ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
   auto removed = removeWorkload(id, 1);
   ASSERT_EQ(removed.value("type", ""), "Removed") << removed.dump();
-  EXPECT_TRUE(sandboxesOf(id).empty());
-  EXPECT_TRUE(containersOf(id).empty());
-  EXPECT_EQ(getStatus(id).value("code", ""), "NotFound");
+  expectNothingLeft(id);
 }
 
 // A removal with a shorter grace period while another still waits out a long
@@ -209,9 +216,7 @@ TEST_F(Lifecycle, AShorterRemovalEndsALongerOneInProgress) {
   EXPECT_EQ(second.value("type", ""), "Removed") << second.dump();
   EXPECT_EQ(first.value("type", ""), "Removed") << first.dump();
   EXPECT_LT(took, 100s);  // not the 120 s grace period: the second removal ended it
-  EXPECT_TRUE(sandboxesOf(id).empty());
-  EXPECT_TRUE(containersOf(id).empty());
-  EXPECT_EQ(getStatus(id).value("code", ""), "NotFound");
+  expectNothingLeft(id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtime, ClassLifecycle, ::testing::ValuesIn(runtimeClassNames()),

@@ -1,6 +1,9 @@
 #include "server/http/http_message.h"
 
 #include <algorithm>
+#include <charconv>
+
+#include "api/validate.h"
 
 namespace zp::server {
 
@@ -59,6 +62,28 @@ HttpResponse badRequest(std::string message, std::string field) {
 HttpResponse invalid(std::string message, std::string field) {
   return errorResponse(http_status::kUnprocessable,
                        Error{Code::kInvalidArgument, std::move(message), std::move(field)});
+}
+
+std::optional<HttpResponse> checkNameFilter(const std::string& key, const std::string& value) {
+  if (value.empty()) return invalid(key + " must not be empty", key);
+  if (!api::isDns1123Label(value)) {
+    return invalid(key + " \"" + value.substr(0, 80) + "\" is not a DNS-1123 label", key);
+  }
+  return std::nullopt;
+}
+
+Result<std::int64_t> wholeNumberParameter(const std::string& value, std::int64_t min,
+                                          std::int64_t max, const std::string& field) {
+  std::int64_t n = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc{} || ptr != value.data() + value.size() || n < min ||
+      n > max) {
+    return fail(Code::kInvalidArgument,
+                field + " must be a whole number from " + std::to_string(min) + " to " +
+                    std::to_string(max),
+                field);
+  }
+  return n;
 }
 
 std::optional<HttpResponse> unknownQueryParameter(const HttpRequest& request,

@@ -10,6 +10,7 @@
 // clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -135,6 +136,16 @@ std::optional<HttpResponse> unknownQueryParameter(const HttpRequest& request,
                                                   std::string_view route,
                                                   std::initializer_list<std::string_view> known);
 HttpResponse invalid(std::string message, std::string field);
+// Checks the value of a node, runtime_class or id filter (`key`), for a watch
+// and for GET /workloads alike: 422 naming `key` when it is empty or not a
+// DNS-1123 label (no id, node or class can have another name, so such a
+// filter would match nothing, silently).
+std::optional<HttpResponse> checkNameFilter(const std::string& key, const std::string& value);
+// A query parameter's value that must be a whole number in [min, max]:
+// InvalidArgument naming `field` (a 422) when it is not one (not a number,
+// empty, out of range).
+Result<std::int64_t> wholeNumberParameter(const std::string& value, std::int64_t min,
+                                          std::int64_t max, const std::string& field);
 
 // JSON text that never throws (invalid UTF-8 is replaced).
 std::string dumpJson(const nlohmann::json& j);

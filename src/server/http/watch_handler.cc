@@ -30,14 +30,6 @@ std::string errorLine(const Error& error) {
 
 }  // namespace
 
-std::optional<HttpResponse> checkNameFilter(const std::string& key, const std::string& value) {
-  if (value.empty()) return invalid(key + " must not be empty", key);
-  if (!api::isDns1123Label(value)) {
-    return invalid(key + " \"" + value.substr(0, 80) + "\" is not a DNS-1123 label", key);
-  }
-  return std::nullopt;
-}
-
 std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& request) {
   WatchFilter filter;
   for (const auto& [key, value] : request.query) {

@@ -32,12 +32,6 @@ using WatchSnapshot = std::function<std::vector<store::WorkloadRecord>(const Wat
 // runtime_class or id, is 422 naming the parameter.
 std::expected<WatchFilter, HttpResponse> parseWatchQuery(const HttpRequest& request);
 
-// Checks the value of a node, runtime_class or id filter (`key`), for a watch
-// and for GET /workloads alike: 422 naming `key` when it is empty or not a
-// DNS-1123 label (no id, node or class can have another name, so such a
-// filter would match nothing, silently).
-std::optional<HttpResponse> checkNameFilter(const std::string& key, const std::string& value);
-
 // Serves watch requests. Borrows the hub, which outlives it. Runs on the
 // server's executor.
 class WatchHandler {

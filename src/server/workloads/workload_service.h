@@ -253,6 +253,13 @@ class WorkloadService final : public FleetListener {
                                             std::chrono::seconds grace);
   boost::asio::awaitable<Status> askRemoval(std::string id, std::string node, std::string uid,
                                             std::chrono::seconds grace);
+  // Another DELETE (or a drain, or a deletion being finished) may be
+  // waiting for the node to remove `id`'s copy, with the id's lock held (the
+  // node takes up to the grace period to answer). When `grace` is shorter
+  // than the one asked so far, asks the node again at once, so the stop in
+  // progress ends by the earlier deadline (the agent kills then); otherwise
+  // does nothing. Called without the id's lock.
+  boost::asio::awaitable<void> hurryRemoval(std::string id, std::chrono::seconds grace);
   boost::asio::awaitable<Result<store::WorkloadRecord>> deleteRecord(std::string id);
   boost::asio::awaitable<Status> completeDrain(std::string id);
   // Publishes MODIFIED for the node's non-final records (its Ready-ness

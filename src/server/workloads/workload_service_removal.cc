@@ -36,31 +36,10 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
   if (const auto* arrived = table_.find(id); arrived != nullptr && arrived->committed) {
     seen = arrived->record;
   }
-  // Another DELETE (or a drain, or a deletion being finished) may be
-  // waiting for the node to remove this workload's copy, with the id's lock
-  // held (the node takes up to the grace period to answer). A DELETE asking
-  // for a shorter grace asks the node again at once, so the stop in progress
-  // ends by the earlier deadline (the agent kills then) instead of waiting
-  // behind the first; it then takes the lock as before.
-  if (auto busy = removing_.find(id); busy != removing_.end() && grace < busy->second.grace) {
-    const CopyRemoval copy = busy->second;
-    busy->second.grace = grace;  // another DELETE meanwhile asks only for a shorter one still
-    spdlog::info(
-        "workload \"{}\": its removal is in progress; asking node \"{}\" again with "
-        "a grace period of {}s",
-        id, copy.node, grace.count());
-    auto hurrying = askRemoval(id, copy.node, copy.uid, grace);
-    if (Status done = co_await std::move(hurrying); !done) {
-      spdlog::warn("workload \"{}\": the shorter removal was not answered: {}", id,
-                   done.error().toString());
-      // Not asked after all: a later DELETE with a grace in between asks again.
-      if (auto again = removing_.find(id); again != removing_.end() &&
-                                           again->second.uid == copy.uid &&
-                                           again->second.grace == grace) {
-        again->second.grace = copy.grace;
-      }
-    }
-  }
+  // Before the lock: whoever holds it may wait for the node for the whole
+  // of a longer grace period.
+  auto hurrying = hurryRemoval(id, grace);
+  co_await std::move(hurrying);
   auto guard = co_await locks_.acquire(id);
   const auto* entry = table_.find(id);
   if (entry == nullptr || !entry->committed) {
@@ -124,6 +103,27 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
     co_return fail(deleted.error());
   }
   co_return deleted;
+}
+
+asio::awaitable<void> WorkloadService::hurryRemoval(std::string id, std::chrono::seconds grace) {
+  auto busy = removing_.find(id);
+  if (busy == removing_.end() || grace >= busy->second.grace) co_return;
+  const CopyRemoval copy = busy->second;
+  busy->second.grace = grace;  // another DELETE meanwhile asks only for a shorter one still
+  spdlog::info(
+      "workload \"{}\": its removal is in progress; asking node \"{}\" again with "
+      "a grace period of {}s",
+      id, copy.node, grace.count());
+  auto hurrying = askRemoval(id, copy.node, copy.uid, grace);
+  if (Status done = co_await std::move(hurrying); !done) {
+    spdlog::warn("workload \"{}\": the shorter removal was not answered: {}", id,
+                 done.error().toString());
+    // Not asked after all: a later DELETE with a grace in between asks again.
+    if (auto again = removing_.find(id);
+        again != removing_.end() && again->second.uid == copy.uid && again->second.grace == grace) {
+      again->second.grace = copy.grace;
+    }
+  }
 }
 
 asio::awaitable<Status> WorkloadService::drain(std::string node) {

@@ -2,13 +2,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cmath>
 #include <sstream>
 #include <tuple>
 #include <utility>
 
 #include "api/validate.h"
 #include "cli/completion.h"
+#include "cli/duration.h"
 #include "cli/exit_codes.h"
 #include "cli/help_examples.h"
 #include "cli/server_url.h"
@@ -62,11 +62,20 @@ constexpr const char* kRunFooter =
 const std::vector<std::string> kStateNames = {"Pending", "Running", "Succeeded", "Failed",
                                               "Unknown"};
 
-// Seconds as given on the command line, from 1 ms up to a week.
-const CLI::Range kSecondsRange(0.001, 7.0 * 24 * 3600, "SECONDS");
+// A --timeout: a duration (cli/duration.h) from 1 ms up to a week.
+CLI::Validator timeoutValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        using namespace std::chrono;
+        auto timeout = parseDuration(text, "--timeout", 1ms, hours(24 * 7));
+        return timeout ? std::string() : timeout.error().message;
+      },
+      "DURATION");
+}
 
-std::chrono::milliseconds toMillis(double seconds) {
-  return std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000.0)));
+std::chrono::milliseconds timeoutOf(const std::string& text) {
+  using namespace std::chrono;
+  return parseDuration(text, "--timeout", 1ms, hours(24 * 7)).value();
 }
 
 // "90d", "12h", "30m", "3600s": what the server takes as expires_in.
@@ -118,7 +127,7 @@ CLI::Validator workloadIdValidator() {
 struct Values {
   std::string server;
   std::string output = "table";
-  double http_timeout = 10.0;
+  std::string http_timeout = "10s";
 
   RunArgs run;
   std::string run_id, run_class, run_trust, run_profile, run_user;
@@ -130,7 +139,7 @@ struct Values {
 
   GetArgs get;
   std::string wait_state;
-  double wait_timeout = 60.0;
+  std::string wait_timeout = "60s";
 
   std::string run_restart;
   std::string get_state, get_node, get_class;
@@ -180,8 +189,9 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   app.add_option("--timeout", v.http_timeout,
-                 "Timeout of each HTTP request in seconds (for `get`, put it before `get`)")
-      ->check(kSecondsRange)
+                 "Timeout of each HTTP request, e.g. 10s, 500ms, 2 (seconds); for `get`, put it "
+                 "before `get`")
+      ->check(timeoutValidator())
       ->capture_default_str();
 
   auto* run = app.add_subcommand("run", "Create a workload from flags (POST /workloads)");
@@ -228,8 +238,8 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   auto* wait_opt = get->add_option("--wait", v.wait_state, "Wait until the workload is in STATE")
                        ->check(CLI::IsMember(kStateNames))
                        ->excludes(watch_opt);
-  get->add_option("--timeout", v.wait_timeout, "With --wait: give up after SECONDS")
-      ->check(kSecondsRange)
+  get->add_option("--timeout", v.wait_timeout, "With --wait: give up after this long, e.g. 5m, 90")
+      ->check(timeoutValidator())
       ->needs(wait_opt)
       ->capture_default_str();
   auto* get_state_opt = get->add_option("--state", v.get_state, "With --watch: only this state")
@@ -363,7 +373,7 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
   if (ca_cert_opt->count() > 0) inv.global.ca_cert = v.ca_cert;
   if (config_opt->count() > 0) inv.global.config = v.config;
   inv.global.output = v.output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
-  inv.global.http_timeout = toMillis(v.http_timeout);
+  inv.global.http_timeout = timeoutOf(v.http_timeout);
 
   if (run->parsed()) {
     if (id_opt->count() > 0) v.run.id = v.run_id;
@@ -385,7 +395,7 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
                        "Run with --help for more information.\n"};
     }
     if (wait_opt->count() > 0) v.get.wait = api::parseState(v.wait_state);
-    v.get.wait_timeout = toMillis(v.wait_timeout);
+    v.get.wait_timeout = timeoutOf(v.wait_timeout);
     if (get_state_opt->count() > 0) v.get.filters.state = v.get_state;
     if (get_node_opt->count() > 0) v.get.filters.node = v.get_node;
     if (get_class_opt->count() > 0) v.get.filters.runtime_class = v.get_class;

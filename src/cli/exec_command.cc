@@ -1,11 +1,11 @@
 #include "cli/exec_command.h"
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <limits>
 #include <ostream>
 
 #include "api/validate.h"
+#include "cli/duration.h"
 #include "cli/error_body.h"
 #include "cli/exit_codes.h"
 #include "cli/url_encode.h"
@@ -27,21 +27,14 @@ constexpr const char* kExecFooter =
 }  // namespace
 
 Result<std::chrono::seconds> parseExecTimeout(const std::string& text) {
-  std::string_view digits = text;
-  long long scale = 1;
-  if (!digits.empty() && (digits.back() == 's' || digits.back() == 'm')) {
-    scale = digits.back() == 'm' ? 60 : 1;
-    digits.remove_suffix(1);
-  }
-  long long n = 0;
-  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  const bool number = !digits.empty() && ec == std::errc{} && ptr == digits.data() + digits.size();
-  if (!number || n < 1 || n * scale > kMaxExecTimeoutSeconds) {
-    return fail(Code::kInvalidArgument,
-                "--timeout \"" + text + "\" is not a duration from 1s to 300s (e.g. 10s, 2m)",
+  using namespace std::chrono;
+  auto timeout = parseDuration(text, "--timeout", 1s, seconds(kMaxExecTimeoutSeconds));
+  if (!timeout) return fail(timeout.error());
+  if (*timeout % 1s != 0ms) {
+    return fail(Code::kInvalidArgument, "--timeout \"" + text + "\" is not whole seconds",
                 "timeout");
   }
-  return std::chrono::seconds{n * scale};
+  return duration_cast<seconds>(*timeout);
 }
 
 CLI::App* addExecCommand(CLI::App& app, ExecArgs& args) {

@@ -25,7 +25,7 @@ const std::map<std::string, std::string>& examples() {
        "  generate-spec | zoneplane apply -f -"},
       {"get",
        "  zoneplane get web-1\n"
-       "  zoneplane get job-7 --wait Succeeded --timeout 300   # exit 3 if it ends otherwise\n"
+       "  zoneplane get job-7 --wait Succeeded --timeout 5m    # exit 3 if it ends otherwise\n"
        "  zoneplane get --watch --node node-1"},
       {"list",
        "  zoneplane list\n"

@@ -96,6 +96,11 @@ TEST(ParseArgs, GetWithWaitAndTimeout) {
   EXPECT_EQ(get.id, "wl-1");
   EXPECT_EQ(get.wait, api::WorkloadState::kSucceeded);
   EXPECT_EQ(get.wait_timeout, std::chrono::milliseconds(5000));
+  // A duration with a unit, as kubectl's --timeout takes it.
+  inv = parseOk({"get", "wl-1", "--wait", "Succeeded", "--timeout", "2m"});
+  EXPECT_EQ(std::get<GetArgs>(inv.command).wait_timeout, std::chrono::minutes(2));
+  inv = parseOk({"--timeout", "250ms", "nodes"});
+  EXPECT_EQ(inv.global.http_timeout, std::chrono::milliseconds(250));
 
   inv = parseOk({"get", "wl-1", "--wait", "Running"});
   EXPECT_EQ(std::get<GetArgs>(inv.command).wait_timeout, kDefaultWaitTimeout);
@@ -210,6 +215,8 @@ TEST(ParseArgs, UsageErrorsExitWith2AndSayWhat) {
            {{"list", "--state", "running"}, "running"},
            {{"-o", "yaml", "nodes"}, "yaml"},
            {{"--timeout", "-1", "nodes"}, "--timeout"},
+           {{"--timeout", "5x", "nodes"}, "is not a duration"},
+           {{"get", "wl-1", "--wait", "Running", "--timeout", "8d"}, "to 168h"},
            {{"nodes", "extra"}, "extra"},
            {{"apply"}, "--file is required"},
            {{"run", "--image", "i", "--trust", "trusted"}, "trusted"},

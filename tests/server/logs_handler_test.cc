@@ -230,8 +230,8 @@ TEST_F(LogsHandlerTest, UnknownAndUnplacedWorkloads) {
 
 TEST_F(LogsHandlerTest, BadParameters) {
   const std::vector<std::tuple<std::string, unsigned, std::string>> cases = {
-      {"tail=abc", 400, "tail"},
-      {"tail=", 400, "tail"},
+      {"tail=abc", 422, "tail"},
+      {"tail=", 422, "tail"},
       {"tail=-1", 422, "tail"},
       {"tail=100001", 422, "tail"},
       {"tail=99999999999999999999", 422, "tail"},

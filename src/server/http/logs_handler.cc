@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <memory>
 
 #include "server/http/log_pump.h"
@@ -72,18 +71,9 @@ std::expected<LogsQuery, HttpResponse> parseLogsQuery(const HttpRequest& request
   for (const auto& [key, value] : request.query) {
     const std::string shown = value.substr(0, 80);
     if (key == "tail") {
-      std::int64_t n = -1;
-      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (value.empty() || ptr != value.data() + value.size() ||
-          (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
-        return std::unexpected(
-            badRequest("tail must be a whole number, not \"" + shown + "\"", "tail"));
-      }
-      if (ec == std::errc::result_out_of_range || n < 0 || n > protocol::kMaxLogTail) {
-        return std::unexpected(invalid(
-            "tail must be from 0 to " + std::to_string(protocol::kMaxLogTail) + " lines", "tail"));
-      }
-      query.request.tail = n;
+      auto n = wholeNumberParameter(value, 0, protocol::kMaxLogTail, "tail");
+      if (!n) return std::unexpected(errorResponse(n.error()));
+      query.request.tail = *n;
     } else if (key == "follow" || key == "timestamps") {
       auto flag = parseBool(value);
       if (!flag) {

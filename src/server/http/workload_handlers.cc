@@ -1,7 +1,6 @@
 #include "server/http/workload_handlers.h"
 
 #include <algorithm>
-#include <charconv>
 #include <initializer_list>
 #include <string_view>
 
@@ -23,21 +22,6 @@ Result<api::WorkloadSpec> decodeSubmission(const std::string& body) {
   auto j = api::parseStrictJson(body);
   if (!j) return fail(j.error());
   return api::workloadSpecFromJson(*j);
-}
-
-// A whole number in [min, max], or an error naming `field`.
-Result<std::int64_t> parseWholeNumber(const std::string& value, std::int64_t min, std::int64_t max,
-                                      const std::string& field) {
-  std::int64_t n = 0;
-  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (value.empty() || ec != std::errc{} || ptr != value.data() + value.size() || n < min ||
-      n > max) {
-    return fail(Code::kInvalidArgument,
-                field + " must be a whole number from " + std::to_string(min) + " to " +
-                    std::to_string(max),
-                field);
-  }
-  return n;
 }
 
 }  // namespace
@@ -119,7 +103,7 @@ asio::awaitable<HttpResponse> WorkloadHandlers::list(HttpRequest request) {
       if (auto bad = checkNameFilter(key, value)) co_return std::move(*bad);
       (key == "node" ? filter.node : filter.runtime_class) = value;
     } else if (key == "limit") {
-      auto n = parseWholeNumber(value, 1, protocol::kMaxListLimit, "limit");
+      auto n = wholeNumberParameter(value, 1, protocol::kMaxListLimit, "limit");
       if (!n) co_return errorResponse(n.error());
       limit = static_cast<std::size_t>(*n);
     } else if (key == "continue") {
@@ -143,7 +127,8 @@ asio::awaitable<HttpResponse> WorkloadHandlers::remove(HttpRequest request) {
   std::string id = request.params["id"];
   std::chrono::seconds grace{protocol::kDefaultStopTimeoutSeconds};
   if (auto value = request.query.find("grace_seconds"); value != request.query.end()) {
-    auto n = parseWholeNumber(value->second, 0, protocol::kMaxStopTimeoutSeconds, "grace_seconds");
+    auto n =
+        wholeNumberParameter(value->second, 0, protocol::kMaxStopTimeoutSeconds, "grace_seconds");
     if (!n) co_return errorResponse(n.error());
     grace = std::chrono::seconds{*n};
   }

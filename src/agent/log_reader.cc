@@ -212,9 +212,15 @@ void LogReader::endRawLine(std::vector<protocol::LogLine>& out) {
   } else if (const auto parsed = parseCriLogLine(raw_)) {
     append(streamIndex(parsed->stream), parsed->time, parsed->content, !parsed->partial, out);
   } else if (wanted(0)) {
-    // Not the CRI format: the bytes as they are, on stdout.
-    out.push_back({"", "stdout", raw_.substr(0, cutPoint(raw_, limits_.max_line_bytes)),
-                   raw_.size() > limits_.max_line_bytes});
+    // Not the CRI format: the bytes as they are, on stdout, cut into lines
+    // of at most max_line_bytes (each but the last partial: continued).
+    std::string_view rest = raw_;
+    while (rest.size() > limits_.max_line_bytes) {
+      const auto cut = cutPoint(rest, limits_.max_line_bytes);
+      out.push_back({"", "stdout", std::string(rest.substr(0, cut)), true});
+      rest.remove_prefix(cut);
+    }
+    out.push_back({"", "stdout", std::string(rest), false});
   }
   raw_.clear();
   header_.reset();

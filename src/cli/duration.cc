@@ -20,8 +20,7 @@ double unitMillis(std::string_view unit) {
 
 std::string shown(std::chrono::milliseconds d) {
   using namespace std::chrono;
-  if (d % hours(1) == 0ms) return std::to_string(d / hours(1)) + "h";
-  if (d % minutes(1) == 0ms) return std::to_string(d / minutes(1)) + "m";
+  if (d >= hours(1) && d % hours(1) == 0ms) return std::to_string(d / hours(1)) + "h";
   if (d % seconds(1) == 0ms) return std::to_string(d / seconds(1)) + "s";
   return std::to_string(d.count()) + "ms";
 }
@@ -33,8 +32,8 @@ Result<std::chrono::milliseconds> parseDuration(const std::string& text, const s
                                                 std::chrono::milliseconds max) {
   auto refuse = [&] {
     return fail(Code::kInvalidArgument,
-                option + " \"" + text.substr(0, 40) + "\" is not a duration from " + shown(min) +
-                    " to " + shown(max) + " (e.g. 30s, 2m, 1.5 for seconds)",
+                "\"" + text.substr(0, 40) + "\" is not a duration from " + shown(min) + " to " +
+                    shown(max) + " (e.g. 30s, 2m, 1.5 for seconds)",
                 option);
   };
   // The number: digits with at most one '.', and at least one digit.

@@ -11,7 +11,8 @@
 namespace zp::cli {
 
 // The duration `text` names, rounded to the millisecond, when it is from
-// `min` to `max`; otherwise InvalidArgument naming `option`, with examples.
+// `min` to `max`; otherwise InvalidArgument with `option` as its field and
+// a message (the range, examples) for after the option's name.
 Result<std::chrono::milliseconds> parseDuration(const std::string& text, const std::string& option,
                                                 std::chrono::milliseconds min,
                                                 std::chrono::milliseconds max);

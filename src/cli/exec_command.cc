@@ -31,8 +31,7 @@ Result<std::chrono::seconds> parseExecTimeout(const std::string& text) {
   auto timeout = parseDuration(text, "--timeout", 1s, seconds(kMaxExecTimeoutSeconds));
   if (!timeout) return fail(timeout.error());
   if (*timeout % 1s != 0ms) {
-    return fail(Code::kInvalidArgument, "--timeout \"" + text + "\" is not whole seconds",
-                "timeout");
+    return fail(Code::kInvalidArgument, "\"" + text + "\" is not whole seconds", "--timeout");
   }
   return duration_cast<seconds>(*timeout);
 }

@@ -418,5 +418,21 @@ TEST_F(LogReaderTest, SmallLineLimitsCutAndSpillAsTheDefaultsDo) {
   EXPECT_EQ(lines[7].stream, "stderr");
 }
 
+TEST_F(LogReaderTest, ALongLineNotInTheCriFormatIsCutIntoPiecesNotTruncated) {
+  // Every piece but the last is partial: the next line continues it.
+  const std::string plain(40, 'p');
+  write(plain + "\n" + line("stdout", 'F', "next"));
+  auto reader = open(std::nullopt, LogReaderLimits{.max_line_bytes = 16});
+  ASSERT_TRUE(reader);
+  const auto lines = all(*reader);
+  ASSERT_EQ(lines.size(), 4u);  // 16 + 16 + 8 bytes, then "next"
+  EXPECT_EQ(lines[0].line + lines[1].line + lines[2].line, plain);
+  EXPECT_TRUE(lines[0].partial);
+  EXPECT_TRUE(lines[1].partial);
+  EXPECT_FALSE(lines[2].partial);
+  EXPECT_EQ(lines[3].line, "next");
+  EXPECT_FALSE(lines[3].partial);
+}
+
 }  // namespace
 }  // namespace zp::agent

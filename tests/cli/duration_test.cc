@@ -29,7 +29,7 @@ TEST(Duration, OutsideTheRangeIsRefusedWithTheRange) {
   auto over = parse("61m");
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().message,
-            "--timeout \"61m\" is not a duration from 1ms to 1h (e.g. 30s, 2m, 1.5 for seconds)");
+            "\"61m\" is not a duration from 1ms to 1h (e.g. 30s, 2m, 1.5 for seconds)");
   EXPECT_EQ(over.error().field, "--timeout");
   EXPECT_FALSE(parse("0"));
   EXPECT_FALSE(parse("0.0004"));  // rounds to 0 ms

@@ -107,6 +107,14 @@ TEST(CliExec, TimeoutParsing) {
   EXPECT_FALSE(parseExecTimeout("s"));
   EXPECT_FALSE(parseExecTimeout("-1"));
   EXPECT_FALSE(parseExecTimeout("1h"));
+  EXPECT_EQ(*parseExecTimeout("2000ms"), std::chrono::seconds(2));
+  auto fraction = parseExecTimeout("1.5");  // the API takes whole seconds
+  ASSERT_FALSE(fraction);
+  EXPECT_EQ(fraction.error().message, "\"1.5\" is not whole seconds");
+  auto over = parseExecTimeout("301");
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().message,
+            "\"301\" is not a duration from 1s to 300s (e.g. 30s, 2m, 1.5 for seconds)");
 }
 
 TEST(CliExec, TheHttpTimeoutOutlastsTheCommand) {

@@ -214,7 +214,10 @@ TEST_F(Lifecycle, AShorterRemovalEndsALongerOneInProgress) {
   waiting.join();
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(second.value("type", ""), "Removed") << second.dump();
-  EXPECT_EQ(first.value("type", ""), "Removed") << first.dump();
+  // Removed, or NotFound had the second removal reached the agent first (a
+  // loaded machine: the first was not under way after the second).
+  EXPECT_TRUE(first.value("type", "") == "Removed" || first.value("code", "") == "NotFound")
+      << first.dump();
   EXPECT_LT(took, 100s);  // not the 120 s grace period: the second removal ended it
   expectNothingLeft(id);
 }

@@ -92,6 +92,12 @@ class LogsHandlerTest : public ::testing::Test {
     waiting.status.id = "queued";
     waiting.status.reason = "Unschedulable";
     records_["queued"] = waiting;
+    store::WorkloadRecord delivering;  // placed, not on its node yet
+    delivering.spec.id = "new";
+    delivering.status.id = "new";
+    delivering.status.node = "node-1";
+    delivering.status.reason = "Scheduled";
+    records_["new"] = delivering;
 
     router_.setAccessControl(&openAccess());
     router_.add(http::verb::get, "/workloads/{id}/logs", auth::Permission::kReadLogs,
@@ -272,6 +278,15 @@ TEST_F(LogsHandlerTest, ANodeErrorBeforeTheFirstLineIsTheHttpStatus) {
   EXPECT_EQ(gone.json["error"]["message"],
             "node \"node-1\" no longer has workload \"web-1\" (Running), so its logs are gone with "
             "its copy");
+
+  // Placed but not delivered yet: the node does not have it yet, like a
+  // workload not placed yet (409).
+  push(protocol::LogEnd{"NotFound"});
+  auto early = get("/workloads/new/logs");
+  EXPECT_EQ(early.status, 409u);
+  EXPECT_EQ(early.json["error"]["message"],
+            "workload \"new\" has not reached node \"node-1\" yet, so it has no logs "
+            "(Pending/Scheduled)");
 
   http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1 is down", ""}; });
   auto down = get("/workloads/web-1/logs");

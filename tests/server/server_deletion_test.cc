@@ -56,5 +56,34 @@ TEST_F(ServerFixture, ASecondDeleteWithAShorterGraceAsksTheNodeAtOnce) {
   EXPECT_FALSE(node2_->workload("web-1").has_value());
 }
 
+// One shorter ask at a time per workload: a third DELETE, shorter still,
+// while the second's ask is unanswered adds no call to the node (each would
+// hold one of the node's calls in flight for its whole grace period); it is
+// asked once that ask returns, if the first removal is still waiting.
+TEST_F(ServerFixture, ShorterDeletesAskTheNodeOneAtATime) {
+  create(spec("web-1"));
+  ASSERT_TRUE(eventually([&] { return node2_->workload("web-1").has_value(); }));
+  node2_->holdSlowCalls(true);
+  std::vector<unsigned> statuses(3, 0);
+  std::vector<std::thread> deletes;
+  const auto del = [&](std::size_t i, int grace) {
+    deletes.emplace_back([&, i, grace] {
+      statuses[i] = server_->del("/workloads/web-1?grace_seconds=" + std::to_string(grace)).status;
+    });
+  };
+  del(0, 30);
+  EXPECT_TRUE(eventually([&] { return node2_->heldSlowCalls() == 1; }));
+  del(1, 20);
+  EXPECT_TRUE(eventually([&] { return node2_->heldSlowCalls() == 2; }));
+  del(2, 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(node2_->heldSlowCalls(), 2);
+  node2_->releaseSlowCalls();
+  for (auto& t : deletes) t.join();
+  EXPECT_EQ(statuses, (std::vector<unsigned>{200, 200, 200}));
+  EXPECT_EQ(server_->get("/workloads/web-1").status, 404u);
+  EXPECT_FALSE(node2_->workload("web-1").has_value());
+}
+
 }  // namespace
 }  // namespace zp::server::testing

@@ -141,11 +141,19 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
     const bool no_copy = *first ? end != nullptr && end->reason == "NotFound"
                                 : first->error().code == Code::kNotFound;
     if (no_copy) {
+      std::string shown = std::string(api::stateName(record->status.state));
+      if (!record->status.reason.empty()) shown += "/" + record->status.reason;
+      // Placed, but not delivered yet: like a workload not placed yet (409).
+      if (record->status.state == api::WorkloadState::kPending) {
+        co_return errorResponse(Error{Code::kFailedPrecondition,
+                                      "workload \"" + id.substr(0, 80) +
+                                          "\" has not reached node \"" + node +
+                                          "\" yet, so it has no logs (" + shown + ")",
+                                      ""});
+      }
       // The record outlives its copy (a fenced copy, a lost node, a copy the
       // node removed): say which record, so the 404 is not read as "no such
       // workload".
-      std::string shown = std::string(api::stateName(record->status.state));
-      if (!record->status.reason.empty()) shown += "/" + record->status.reason;
       co_return errorResponse(Error{Code::kNotFound,
                                     "node \"" + node + "\" no longer has workload \"" +
                                         id.substr(0, 80) + "\" (" + shown +

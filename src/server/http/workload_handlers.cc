@@ -7,7 +7,6 @@
 #include "api/json.h"
 #include "api/strict_json.h"
 #include "server/http/record_json.h"
-#include "server/http/watch_handler.h"
 
 namespace zp::server {
 

@@ -29,6 +29,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -257,8 +258,9 @@ class WorkloadService final : public FleetListener {
   // waiting for the node to remove `id`'s copy, with the id's lock held (the
   // node takes up to the grace period to answer). When `grace` is shorter
   // than the one asked so far, asks the node again at once, so the stop in
-  // progress ends by the earlier deadline (the agent kills then); otherwise
-  // does nothing. Called without the id's lock.
+  // progress ends by the earlier deadline (the agent kills then); when a
+  // hurry is already asking, leaves the shorter grace for it to ask next;
+  // otherwise does nothing. Called without the id's lock.
   boost::asio::awaitable<void> hurryRemoval(std::string id, std::chrono::seconds grace);
   boost::asio::awaitable<Result<store::WorkloadRecord>> deleteRecord(std::string id);
   boost::asio::awaitable<Status> completeDrain(std::string id);
@@ -336,14 +338,23 @@ class WorkloadService final : public FleetListener {
   std::set<std::string> finishing_;    // a finishRemoval() is spawned or running
   std::set<std::string> deleting_;     // the record's delete is committing
   // Copies a node is being asked to remove (a removeCopy() after a durable
-  // mark, in flight), with the shortest grace asked so far: a DELETE asking
-  // for a shorter one asks the node again at once (remove()).
+  // mark, in flight). A DELETE asking for a shorter grace than the one
+  // asked asks the node again at once (hurryRemoval()), one such call per
+  // id at a time.
   struct CopyRemoval {
     std::string node;
     std::string uid;
-    std::chrono::seconds grace;
+    std::uint64_t generation = 0;  // tells this removeCopy() from a later one of the id
+    std::chrono::seconds asked;    // the shortest grace the node was asked for (not failed)
+    std::chrono::seconds wanted;   // the shortest a DELETE wants; below `asked`: to be asked
+    bool hurrying = false;         // a hurryRemoval() is asking; it asks `wanted` next
   };
   std::map<std::string, CopyRemoval> removing_;
+  std::uint64_t removal_generation_ = 0;
+  // The grace periods of the DELETEs of each id from their arrival until
+  // they hold the id's lock: a removeCopy() starting meanwhile asks with the
+  // shortest of them and its own.
+  std::map<std::string, std::multiset<std::chrono::seconds>> waiting_deletes_;
   // Whether each node was Ready when last heard of (its records' view follows).
   std::map<std::string, bool, std::less<>> ready_;
   // False once the service is destroyed; read by completions posted later.

@@ -1,8 +1,6 @@
 // WorkloadService: removal and drain, and finishing the removals marked
 // Terminating or Draining (docs/architecture.md §8.8).
 
-#include "server/workloads/workload_service.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,11 +10,14 @@
 #include <boost/asio/post.hpp>
 #include <exception>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "api/validate.h"
 #include "server/commit.h"
 #include "server/concurrently.h"
 #include "server/workloads/workload_ids.h"
+#include "server/workloads/workload_service.h"
 #include "server/workloads/workload_service_detail.h"
 
 namespace zp::server {
@@ -25,27 +26,60 @@ namespace asio = boost::asio;
 using store::WorkloadRecord;
 using namespace service_detail;
 
+namespace {
+
+// One DELETE's grace period in WorkloadService::waiting_deletes_ for the
+// life of this object.
+class WaitingDelete {
+ public:
+  using Waiting = std::map<std::string, std::multiset<std::chrono::seconds>>;
+  WaitingDelete(Waiting& waiting, const std::string& id, std::chrono::seconds grace)
+      : waiting_(waiting), of_id_(waiting.try_emplace(id).first) {
+    mine_ = of_id_->second.insert(grace);
+  }
+  WaitingDelete(const WaitingDelete&) = delete;
+  WaitingDelete& operator=(const WaitingDelete&) = delete;
+  ~WaitingDelete() {
+    of_id_->second.erase(mine_);
+    if (of_id_->second.empty()) waiting_.erase(of_id_);
+  }
+
+ private:
+  Waiting& waiting_;
+  Waiting::iterator of_id_;  // stays valid: its set holds mine_ until this ends
+  std::multiset<std::chrono::seconds>::iterator mine_;
+};
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // Removal and drain
 
 asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
                                                                 std::chrono::seconds grace) {
   // A DELETE of a workload that exists when it arrives answers with it, also
-  // when another DELETE that held the id's lock deleted it meanwhile.
+  // when another DELETE that held the id's lock deleted it meanwhile (or
+  // deleted it and the id was submitted again: that workload is not this
+  // request's to delete).
   std::optional<WorkloadRecord> seen;
   if (const auto* arrived = table_.find(id); arrived != nullptr && arrived->committed) {
     seen = arrived->record;
   }
-  // Before the lock: whoever holds it may wait for the node for the whole
-  // of a longer grace period.
+  // Until it holds the id's lock, this DELETE's grace is known to a
+  // removeCopy() that starts meanwhile, and it hurries one in flight:
+  // whoever holds the lock may wait for the node for the whole of a longer
+  // grace period.
+  auto waiting = std::make_optional<WaitingDelete>(waiting_deletes_, id, grace);
   auto hurrying = hurryRemoval(id, grace);
   co_await std::move(hurrying);
   auto guard = co_await locks_.acquire(id);
+  waiting.reset();
   const auto* entry = table_.find(id);
   if (entry == nullptr || !entry->committed) {
     if (seen) co_return *seen;
     co_return notFound(id);
   }
+  if (seen && seen->status.created_at != entry->record.status.created_at) co_return *seen;
   const WorkloadRecord record = entry->record;
   const std::string node = record.status.node;
   if (isPlaced(record) && !endedByServer(record.status)) {
@@ -107,22 +141,44 @@ asio::awaitable<Result<WorkloadRecord>> WorkloadService::remove(std::string id,
 
 asio::awaitable<void> WorkloadService::hurryRemoval(std::string id, std::chrono::seconds grace) {
   auto busy = removing_.find(id);
-  if (busy == removing_.end() || grace >= busy->second.grace) co_return;
-  const CopyRemoval copy = busy->second;
-  busy->second.grace = grace;  // another DELETE meanwhile asks only for a shorter one still
-  spdlog::info(
-      "workload \"{}\": its removal is in progress; asking node \"{}\" again with "
-      "a grace period of {}s",
-      id, copy.node, grace.count());
-  auto hurrying = askRemoval(id, copy.node, copy.uid, grace);
-  if (Status done = co_await std::move(hurrying); !done) {
-    spdlog::warn("workload \"{}\": the shorter removal was not answered: {}", id,
-                 done.error().toString());
-    // Not asked after all: a later DELETE with a grace in between asks again.
-    if (auto again = removing_.find(id);
-        again != removing_.end() && again->second.uid == copy.uid && again->second.grace == grace) {
-      again->second.grace = copy.grace;
+  if (busy == removing_.end() || grace >= busy->second.wanted) co_return;
+  busy->second.wanted = grace;
+  if (busy->second.hurrying) co_return;  // the hurry in flight asks for it next
+  busy->second.hurrying = true;
+  const std::string node = busy->second.node;
+  const std::string uid = busy->second.uid;
+  const std::uint64_t generation = busy->second.generation;
+  // The entry of the removeCopy() this hurries, while it lasts.
+  const auto current = [this, &id, generation]() -> CopyRemoval* {
+    auto it = removing_.find(id);
+    return it != removing_.end() && it->second.generation == generation ? &it->second : nullptr;
+  };
+  for (;;) {
+    CopyRemoval* copy = current();
+    if (copy == nullptr) co_return;  // that removal ended: nothing left to hurry
+    if (copy->wanted >= copy->asked) {
+      copy->hurrying = false;
+      co_return;
     }
+    const std::chrono::seconds asking = copy->wanted;
+    spdlog::info(
+        "workload \"{}\": its removal is in progress; asking node \"{}\" again with "
+        "a grace period of {}s",
+        id, node, asking.count());
+    auto call = askRemoval(id, node, uid, asking);
+    const Status done = co_await std::move(call);
+    copy = current();
+    if (copy == nullptr) co_return;
+    if (!done) {
+      spdlog::warn("workload \"{}\": the shorter removal was not answered: {}", id,
+                   done.error().toString());
+      // Not asked after all: a later DELETE with a shorter grace than the
+      // one asked asks again.
+      copy->wanted = copy->asked;
+      copy->hurrying = false;
+      co_return;
+    }
+    copy->asked = std::min(copy->asked, asking);
   }
 }
 
@@ -214,14 +270,27 @@ asio::awaitable<Status> WorkloadService::mark(std::string id, std::string_view r
 
 asio::awaitable<Status> WorkloadService::removeCopy(std::string id, std::string node,
                                                     std::string uid, std::chrono::seconds grace) {
-  // Callers hold the id's lock: one removeCopy per id at a time. The entry
-  // goes however this frame ends (also destroyed unfinished).
-  removing_.insert_or_assign(id, CopyRemoval{node, uid, grace});
+  // Callers hold the id's lock: one removeCopy per id at a time. A DELETE
+  // waiting for that lock may want a shorter grace: the node is asked with
+  // the shortest. The entry goes however this frame ends (also destroyed
+  // unfinished).
+  if (auto waiting = waiting_deletes_.find(id);
+      waiting != waiting_deletes_.end() && !waiting->second.empty()) {
+    grace = std::min(grace, *waiting->second.begin());
+  }
+  const std::uint64_t generation = ++removal_generation_;
+  removing_.insert_or_assign(id, CopyRemoval{node, uid, generation, grace, grace});
   struct Untrack {
     std::map<std::string, CopyRemoval>& removing;
     const std::string& id;
-    ~Untrack() { removing.erase(id); }
-  } untrack{removing_, id};
+    std::uint64_t generation;
+    ~Untrack() {
+      if (auto it = removing.find(id);
+          it != removing.end() && it->second.generation == generation) {
+        removing.erase(it);
+      }
+    }
+  } untrack{removing_, id, generation};
   auto asking = askRemoval(id, std::move(node), std::move(uid), grace);
   Status removed = co_await std::move(asking);
   co_return removed;

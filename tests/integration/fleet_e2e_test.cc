@@ -173,13 +173,20 @@ TEST_F(FleetTest, KilledAgentIsLostItsWorkloadMovesAndAfterHealExactlyOneCopyRun
 TEST_F(FleetTest, LogsAndWatchThroughTheCli) {
   startFleetServer();
   // A 40,000-byte line first: the runtime writes it in 16 KiB pieces, the
-  // node sends it in pieces, and the client gets it back as one line.
+  // node sends it in pieces, and the client gets it back as one line. (The
+  // runtime writes each stream on its own: a stderr line written while the
+  // stdout pieces are still being written may land between them, which
+  // ends the line there (README § Logs); the sleep keeps them apart.)
   submit("logs-1",
          "head -c 40000 /dev/zero | tr '\\0' x; echo; for i in 1 2 3; do echo line$i; done; "
-         "echo oops >&2; sleep 3600",
+         "sleep 1; echo oops >&2; sleep 3600",
          32);
   waitForState("logs-1", "Running");
-  std::this_thread::sleep_for(500ms);
+  const auto written = std::chrono::steady_clock::now() + 60s;
+  while (cli({"logs", "--stream", "stderr", "logs-1"}).out != "oops\n" &&
+         std::chrono::steady_clock::now() < written) {
+    std::this_thread::sleep_for(200ms);
+  }
   auto tail = cli({"logs", "--tail", "2", "--stream", "stdout", "logs-1"});
   ASSERT_EQ(tail.exit_code, 0) << tail.err;
   EXPECT_EQ(tail.out, "line2\nline3\n");

@@ -1,6 +1,8 @@
 // WorkloadService: removal and drain, and finishing the removals marked
 // Terminating or Draining (docs/architecture.md §8.8).
 
+#include "server/workloads/workload_service.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,7 +19,6 @@
 #include "server/commit.h"
 #include "server/concurrently.h"
 #include "server/workloads/workload_ids.h"
-#include "server/workloads/workload_service.h"
 #include "server/workloads/workload_service_detail.h"
 
 namespace zp::server {

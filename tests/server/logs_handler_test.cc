@@ -260,38 +260,34 @@ TEST_F(LogsHandlerTest, BadParameters) {
 }
 
 TEST_F(LogsHandlerTest, ANodeErrorBeforeTheFirstLineIsTheHttpStatus) {
-  // The agent answers an id it does not have with Error{NotFound}: the 404
-  // names the record the server still has.
+  const auto expectError = [&](const std::string& id, unsigned status, const std::string& message) {
+    auto res = get("/workloads/" + id + "/logs");
+    EXPECT_EQ(res.status, status) << id;
+    EXPECT_EQ(res.json["error"]["message"], message) << id;
+  };
+  const std::string gone =
+      "node \"node-1\" no longer has workload \"web-1\" (Running), so its logs are gone with its "
+      "copy";
+  // The agent answers an id it does not have with Error{NotFound} (or ends
+  // the stream at once with LogEnd{NotFound}): the 404 names the record the
+  // server still has.
   push(fail(Code::kNotFound, "no workload \"web-1\" on this node"));
-  auto missing = get("/workloads/web-1/logs");
-  EXPECT_EQ(missing.status, 404u);
-  EXPECT_EQ(missing.json["error"]["message"],
-            "node \"node-1\" no longer has workload \"web-1\" (Running), so its logs are gone with "
-            "its copy");
+  expectError("web-1", 404u, gone);
+  push(protocol::LogEnd{"NotFound"});
+  expectError("web-1", 404u, gone);
 
   push(fail(Code::kUnavailable, "connection to node-1 lost"));
-  EXPECT_EQ(get("/workloads/web-1/logs").status, 503u);
-
-  push(protocol::LogEnd{"NotFound"});
-  auto gone = get("/workloads/web-1/logs");
-  EXPECT_EQ(gone.status, 404u);
-  EXPECT_EQ(gone.json["error"]["message"],
-            "node \"node-1\" no longer has workload \"web-1\" (Running), so its logs are gone with "
-            "its copy");
+  expectError("web-1", 503u, "connection to node-1 lost");
 
   // Placed but not delivered yet: the node does not have it yet, like a
   // workload not placed yet (409).
   push(protocol::LogEnd{"NotFound"});
-  auto early = get("/workloads/new/logs");
-  EXPECT_EQ(early.status, 409u);
-  EXPECT_EQ(early.json["error"]["message"],
-            "workload \"new\" has not reached node \"node-1\" yet, so it has no logs "
-            "(Pending/Scheduled)");
+  expectError("new", 409u,
+              "workload \"new\" has not reached node \"node-1\" yet, so it has no logs "
+              "(Pending/Scheduled)");
 
   http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1 is down", ""}; });
-  auto down = get("/workloads/web-1/logs");
-  EXPECT_EQ(down.status, 503u);
-  EXPECT_EQ(down.json["error"]["message"], "node-1 is down");
+  expectError("web-1", 503u, "node-1 is down");
 }
 
 // The node's log streams are all in use (NodeRegistry/AgentLink cap): 429

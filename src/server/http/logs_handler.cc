@@ -23,6 +23,14 @@ std::optional<bool> parseBool(const std::string& value) {
   return std::nullopt;
 }
 
+// "Pending/Unschedulable", or the state alone when there is no reason: how
+// an error names the record it is about.
+std::string stateAndReason(const api::WorkloadStatus& status) {
+  std::string shown(api::stateName(status.state));
+  if (!status.reason.empty()) shown += "/" + status.reason;
+  return shown;
+}
+
 // What the client sees of the log: one text line per record. A record the
 // node sent in pieces (LogLine.partial on all but the last: it was longer
 // than kMaxLogLineBytes) is joined back here, with the timestamp once, at
@@ -114,12 +122,11 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
   }
   const std::string node = record->status.node;
   if (node.empty()) {
-    std::string message = "workload \"" + id.substr(0, 80) +
-                          "\" is not placed on a node yet, so it has no logs (" +
-                          std::string(api::stateName(record->status.state));
-    if (!record->status.reason.empty()) message += "/" + record->status.reason;
-    message += ")";
-    co_return errorResponse(Error{Code::kFailedPrecondition, std::move(message), ""});
+    co_return errorResponse(Error{Code::kFailedPrecondition,
+                                  "workload \"" + id.substr(0, 80) +
+                                      "\" is not placed on a node yet, so it has no logs (" +
+                                      stateAndReason(record->status) + ")",
+                                  ""});
   }
 
   protocol::Logs logs_request = query->request;
@@ -141,8 +148,7 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
     const bool no_copy = *first ? end != nullptr && end->reason == "NotFound"
                                 : first->error().code == Code::kNotFound;
     if (no_copy) {
-      std::string shown = std::string(api::stateName(record->status.state));
-      if (!record->status.reason.empty()) shown += "/" + record->status.reason;
+      const std::string shown = stateAndReason(record->status);
       // Placed, but not delivered yet: like a workload not placed yet (409).
       if (record->status.state == api::WorkloadState::kPending) {
         co_return errorResponse(Error{Code::kFailedPrecondition,

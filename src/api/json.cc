@@ -101,6 +101,22 @@ Result<SecuritySpec> securityFromJson(const json& j, const std::string& prefix,
   return security;
 }
 
+// A string field that, when present, must name something: "" is refused
+// rather than read as absent (absent is ""; what absence means, say "to
+// have one generated", ends the message).
+Result<std::string> optNonEmptyString(const json& j, std::string_view key, std::string_view prefix,
+                                      std::string_view absent_means) {
+  auto value = fields::optString(j, key, prefix);
+  if (!value) return fail(value.error());
+  const std::string field = std::string(prefix) + std::string(key);
+  if (*value && (*value)->empty()) {
+    return fail(Code::kInvalidArgument,
+                field + " must not be empty (leave it out " + std::string(absent_means) + ")",
+                field);
+  }
+  return value->value_or("");
+}
+
 }  // namespace
 
 Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix,
@@ -120,28 +136,15 @@ Result<WorkloadSpec> workloadSpecFromJson(const json& j, std::string_view prefix
     }
   }
   WorkloadSpec spec;
-  auto id = fields::optString(j, "id", prefix);
+  auto id = optNonEmptyString(j, "id", prefix, "to have one generated");
   if (!id) return fail(id.error());
-  // An id or class that is present must name something: "" is refused
-  // rather than read as absent (absent: generated, or the scheduler's choice).
-  if (*id && (*id)->empty()) {
-    return fail(Code::kInvalidArgument,
-                std::string(prefix) + "id must not be empty (leave it out to have one generated)",
-                std::string(prefix) + "id");
-  }
-  spec.id = id->value_or("");
+  spec.id = std::move(*id);
   auto image = fields::optString(j, "image", prefix);
   if (!image) return fail(image.error());
   spec.image = image->value_or("");
-  auto cls = fields::optString(j, "runtime_class", prefix);
+  auto cls = optNonEmptyString(j, "runtime_class", prefix, "to let the scheduler choose");
   if (!cls) return fail(cls.error());
-  if (*cls && (*cls)->empty()) {
-    return fail(Code::kInvalidArgument,
-                std::string(prefix) +
-                    "runtime_class must not be empty (leave it out to let the scheduler choose)",
-                std::string(prefix) + "runtime_class");
-  }
-  spec.runtime_class = cls->value_or("");
+  spec.runtime_class = std::move(*cls);
   // Absent resources take the defaults; a present value is kept as given, so
   // an explicit 0 fails validation instead of silently becoming the default.
   auto mem = fields::optInt(j, "memory_mb", prefix);

@@ -22,8 +22,9 @@ Status unknownKey(const std::string& origin, const std::string& key) {
   return fail(Code::kInvalidArgument, origin + ": unknown key \"" + key + "\"", key);
 }
 
-Status wrongType(const std::string& origin, const std::string& key, const char* want) {
-  return fail(Code::kInvalidArgument, origin + ": \"" + key + "\" must be " + want, key);
+Status wrongType(const std::string& origin, const std::string& key, std::string_view want) {
+  return fail(Code::kInvalidArgument, origin + ": \"" + key + "\" must be " + std::string(want),
+              key);
 }
 
 // Sets listen_host (an IP literal; "localhost" becomes 127.0.0.1) and listen_port.
@@ -253,9 +254,9 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
           return fail(unknownKey(origin, "capacity." + sub).error());
         }
         if (number == nullptr || number->get() <= 0 || number->get() > api::kMaxNodeResource) {
-          static_assert(api::kMaxNodeResource == 1073741824);
-          return fail(
-              wrongType(origin, "capacity." + sub, "a positive integer up to 1073741824").error());
+          return fail(wrongType(origin, "capacity." + sub,
+                                "a positive integer up to " + std::to_string(api::kMaxNodeResource))
+                          .error());
         }
         (sub == "memory_mb" ? config.capacity_memory_mb : config.capacity_cpu_millicores) =
             number->get();

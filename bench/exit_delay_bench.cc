@@ -9,6 +9,7 @@
 //
 // Usage: exit_delay_bench --server BIN --agent BIN [--background 100] [--samples 40]
 //                         [--status-interval-ms N]  (the agent's sweep; default its own)
+//                         [--exit-relist-interval-ms N]  (the agent's exit relist; 0: off)
 // Needs the stack's environment (eval "$(scripts/stack env)").
 
 // clang-format off
@@ -95,7 +96,7 @@ json workload(const std::string& id, const std::string& image, const std::string
 int main(int argc, char** argv) {
   std::string server_bin, agent_bin;
   int background = 100, samples = 40;
-  std::string status_interval_ms;
+  std::string status_interval_ms, exit_relist_interval_ms;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--server") server_bin = v;
@@ -103,6 +104,8 @@ int main(int argc, char** argv) {
     else if (k == "--background") background = std::stoi(v);
     else if (k == "--samples") samples = std::stoi(v);
     else if (k == "--status-interval-ms") status_interval_ms = v;
+    else if (k == "--exit-relist-interval-ms")
+      exit_relist_interval_ms = v;
   }
   const std::string endpoint = env("ZONEPLANE_CRI_ENDPOINT");
   const std::string image = env("ZONEPLANE_TEST_IMAGE");
@@ -110,7 +113,7 @@ int main(int argc, char** argv) {
   if (server_bin.empty() || agent_bin.empty() || endpoint.empty() || image.empty()) {
     std::fprintf(stderr,
                  "usage: exit_delay_bench --server BIN --agent BIN [--background N] [--samples N]\n"
-                 "       [--status-interval-ms N]\n"
+                 "       [--status-interval-ms N] [--exit-relist-interval-ms N]\n"
                  "(needs eval \"$(scripts/stack env)\")\n");
     return 2;
   }
@@ -126,6 +129,10 @@ int main(int argc, char** argv) {
   if (!status_interval_ms.empty()) {
     agent_argv.push_back("--status-interval-ms");
     agent_argv.push_back(status_interval_ms);
+  }
+  if (!exit_relist_interval_ms.empty()) {
+    agent_argv.push_back("--exit-relist-interval-ms");
+    agent_argv.push_back(exit_relist_interval_ms);
   }
   agent.start(agent_argv, (dir / "agent.log").string());
   const unsigned short agent_port = waitListening(agent, "zoneplane-agent listening on ");
@@ -322,9 +329,12 @@ int main(int argc, char** argv) {
   };
   std::printf(
       "  at rest with the background Running: agent %s, containerd %s of one core "
-      "(sweep every %s ms)\n",
+      "(sweep every %s ms, exit relist every %s ms)\n",
       share(agent_cpu).c_str(), share(runtime_cpu).c_str(),
-      status_interval_ms.empty() ? "100 (default)" : status_interval_ms.c_str());
+      status_interval_ms.empty() ? "100 (default)" : status_interval_ms.c_str(),
+      exit_relist_interval_ms.empty()  ? "50 (default)"
+      : exit_relist_interval_ms == "0" ? "- (off)"
+                                       : exit_relist_interval_ms.c_str());
   std::printf("  baseline, the runtime alone:\n");
   std::printf("  exit -> the CRI reports it exited   p50 %7.1f ms  p99 %7.1f ms   (%zu samples, "
               "ContainerStatus every 5 ms)\n",

@@ -210,8 +210,9 @@ Status AgentDaemon::run() {
 
   // One status sweep per tick for the whole node, on its own thread; never
   // overlapping. The next tick starts a full interval after a sweep ends,
-  // unless a runtime reports a container event meanwhile: then the sweep
-  // comes kEventCoalesce after it (events within that time share it).
+  // unless a runtime reports a container event (or the exit relist finds an
+  // exit) meanwhile: then the sweep comes kEventCoalesce after it (events
+  // within that time share it).
   bool stopping = false;
   bool sweep_soon = false;
   const std::chrono::milliseconds sweep_interval{config_.status_interval_ms};

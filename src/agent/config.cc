@@ -141,6 +141,7 @@ std::int64_t* integerKey(AgentConfig& config, std::string_view key) {
   if (key == "pull_timeout_seconds") return &config.pull_timeout_seconds;
   if (key == "max_pulls_per_registry") return &config.max_pulls_per_registry;
   if (key == "status_interval_ms") return &config.status_interval_ms;
+  if (key == "exit_relist_interval_ms") return &config.exit_relist_interval_ms;
   if (key == "restart_backoff_initial_ms") return &config.restart_backoff_initial_ms;
   if (key == "restart_backoff_max_seconds") return &config.restart_backoff_max_seconds;
   if (key == "handshake_timeout_ms") return &config.handshake_timeout_ms;
@@ -357,6 +358,14 @@ Status validateConfig(const AgentConfig& config) {
                            kMaxStatusIntervalMs);
       !s) {
     return s;
+  }
+  if (const auto relist = config.exit_relist_interval_ms;
+      relist != 0 && (relist < kMinExitRelistIntervalMs || relist > kMaxStatusIntervalMs)) {
+    return fail(Code::kInvalidArgument,
+                "exit_relist_interval_ms must be 0 (off) or between " +
+                    std::to_string(kMinExitRelistIntervalMs) + " and " +
+                    std::to_string(kMaxStatusIntervalMs) + ", got " + std::to_string(relist),
+                "exit_relist_interval_ms");
   }
   if (auto s = checkBounds("restart_backoff_initial_ms", config.restart_backoff_initial_ms,
                            kMinRestartBackoffInitialMs, kMaxRestartBackoffInitialMs);

@@ -64,6 +64,9 @@ inline constexpr std::int64_t kMaxPullsPerRegistry = 64;
 inline constexpr std::int64_t kDefaultStatusIntervalMs = 100;
 inline constexpr std::int64_t kMinStatusIntervalMs = 10;
 inline constexpr std::int64_t kMaxStatusIntervalMs = 60'000;
+// 0: off (exits wait for the sweep).
+inline constexpr std::int64_t kDefaultExitRelistIntervalMs = 50;
+inline constexpr std::int64_t kMinExitRelistIntervalMs = 5;
 // The restart back-off (restart_policy): initial delay, doubling to the cap.
 inline constexpr std::int64_t kDefaultRestartBackoffInitialMs = 1000;
 inline constexpr std::int64_t kMinRestartBackoffInitialMs = 10;
@@ -113,6 +116,11 @@ struct AgentConfig {
   std::int64_t max_pulls_per_registry = kDefaultMaxPullsPerRegistry;
   // How often the status sweep lists the node (one listing per endpoint).
   std::int64_t status_interval_ms = kDefaultStatusIntervalMs;
+  // For a runtime that streams no container events (containerd 1.6): how
+  // often its exited containers are listed, so that an exit brings the
+  // sweep forward (docs/architecture.md §4, "Exit relist"). 0, or not
+  // shorter than status_interval_ms: off.
+  std::int64_t exit_relist_interval_ms = kDefaultExitRelistIntervalMs;
   // Delay before restarting an exited container (restart_policy), doubling
   // per restart up to restart_backoff_max_seconds.
   std::int64_t restart_backoff_initial_ms = kDefaultRestartBackoffInitialMs;
@@ -136,6 +144,7 @@ Status applyListenFlag(AgentConfig& config, const std::string& flag);
 // Checks the final configuration: node id, classes, endpoints, listen policy
 // (plaintext only on loopback), the uid range, pull_timeout_seconds
 // (1..3600), max_pulls_per_registry (1..64), status_interval_ms (10..60000),
+// exit_relist_interval_ms (0, or 5..60000),
 // restart_backoff_initial_ms (10..600000), restart_backoff_max_seconds
 // (1..3600, not below the initial delay), handshake_timeout_ms (100..600000),
 // idle_timeout_seconds (1..86400), max_buffered_mb (2..65536) and [probe]

@@ -49,7 +49,12 @@ void selectOwner(Filter& filter, const WorkloadIdentity& identity, const std::st
 
 Result<std::unique_ptr<CriRuntime>> CriRuntime::create(const AgentConfig& config,
                                                        cri::ClientOptions options) {
-  std::unique_ptr<CriRuntime> runtime(new CriRuntime(config.node_id, config.data_dir));
+  // A relist no more often than the sweep would bring nothing forward.
+  const bool relist = config.exit_relist_interval_ms < config.status_interval_ms;
+  const cri::ExitRelist exit_relist{
+      std::chrono::milliseconds(relist ? config.exit_relist_interval_ms : 0),
+      std::chrono::milliseconds(config.status_interval_ms)};
+  std::unique_ptr<CriRuntime> runtime(new CriRuntime(config.node_id, config.data_dir, exit_relist));
   for (const auto& [name, rc] : config.runtime_classes) {
     auto& client = runtime->clients_[rc.endpoint];
     if (!client) {
@@ -470,8 +475,9 @@ namespace {
 
 class FeedWatch final : public ContainerWatch {
  public:
-  FeedWatch(std::vector<cri::ContainerEventFeed::Source> sources, std::function<void()> changed)
-      : feed_(std::move(sources), std::move(changed)) {}
+  FeedWatch(std::vector<cri::ContainerEventFeed::Source> sources, std::function<void()> changed,
+            cri::ExitRelist relist)
+      : feed_(std::move(sources), std::move(changed), {}, relist) {}
 
  private:
   cri::ContainerEventFeed feed_;
@@ -482,11 +488,13 @@ class FeedWatch final : public ContainerWatch {
 std::unique_ptr<ContainerWatch> CriRuntime::watchContainers(std::function<void()> changed) {
   std::vector<cri::ContainerEventFeed::Source> sources;
   for (const auto& [endpoint, client] : clients_) {
+    cri::v1::ContainerFilter containers;
+    selectNode(containers, node_id_);
     sources.push_back(
         {"runtime class \"" + class_of_endpoint_.at(endpoint) + "\" (" + endpoint + ")",
-         client.get()});
+         client.get(), std::move(containers)});
   }
-  return std::make_unique<FeedWatch>(std::move(sources), std::move(changed));
+  return std::make_unique<FeedWatch>(std::move(sources), std::move(changed), exit_relist_);
 }
 
 Result<std::vector<ProbeSandboxObservation>> CriRuntime::probeSandboxes() {

@@ -16,6 +16,7 @@
 #include "agent/pod_cgroups.h"
 #include "agent/runtime.h"
 #include "cri/client.h"
+#include "cri/event_feed.h"
 
 namespace zp::agent {
 
@@ -58,7 +59,9 @@ class CriRuntime final : public Runtime {
   Status removeWorkload(const WorkloadIdentity& identity, std::string_view sandbox_id) override;
   Result<Snapshot> snapshot() override { return list(/*sandboxes=*/true); }
   Result<Snapshot> containerSnapshot() override { return list(/*sandboxes=*/false); }
-  // One cri::ContainerEventFeed over every endpoint.
+  // One cri::ContainerEventFeed over every endpoint; a runtime without
+  // events gets the exit relist (exit_relist_interval_ms, waiting at most
+  // status_interval_ms).
   std::unique_ptr<ContainerWatch> watchContainers(std::function<void()> changed) override;
   Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
@@ -84,7 +87,8 @@ class CriRuntime final : public Runtime {
   };
   // snapshot() and containerSnapshot().
   Result<Snapshot> list(bool sandboxes);
-  CriRuntime(std::string node_id, std::string data_dir) : node_id_(std::move(node_id)), data_dir_(std::move(data_dir)) {}
+  CriRuntime(std::string node_id, std::string data_dir, cri::ExitRelist exit_relist)
+      : node_id_(std::move(node_id)), data_dir_(std::move(data_dir)), exit_relist_(exit_relist) {}
   Result<ClassBinding> binding(std::string_view runtime_class) const;
   // Runs `remove` (a CRI removal of something already stopped). When the
   // runtime refuses it because a container's task still exists (containerd
@@ -103,6 +107,7 @@ class CriRuntime final : public Runtime {
 
   std::string node_id_;
   std::string data_dir_;
+  cri::ExitRelist exit_relist_;
   std::map<std::string, std::unique_ptr<cri::Client>> clients_;  // by endpoint
   std::map<std::string, ClassBinding, std::less<>> classes_;     // by class name
   std::map<std::string, std::string> class_of_endpoint_;         // first class per endpoint

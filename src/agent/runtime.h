@@ -224,10 +224,12 @@ class Runtime {
   virtual Result<Snapshot> containerSnapshot() = 0;
   // Calls `changed` (on a thread of the runtime's, quickly) whenever a
   // runtime reports that a container changed, for runtimes that stream
-  // container events (CRI GetContainerEvents; containerd 1.6 does not). An
-  // event only makes the status sweep come sooner: the listings stay the
-  // source of truth. Until the returned watch is destroyed; `changed` is
-  // not called after that.
+  // container events (CRI GetContainerEvents), and, for those that do not
+  // (containerd 1.6), when a short-interval relist of the node's exited
+  // containers finds one it did not list before (if the runtime is
+  // configured to relist). A call only makes the status sweep come sooner:
+  // the listings stay the source of truth. Until the returned watch is
+  // destroyed; `changed` is not called after that.
   virtual std::unique_ptr<ContainerWatch> watchContainers(std::function<void()> changed) = 0;
   // This node's probe sandboxes (kLabelProbe), across all endpoints: what a
   // probe cut short by a crash left. Remove each with removeWorkload().

@@ -2,15 +2,26 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <set>
+
 #include "common/backoff.h"
 
 namespace zp::cri {
+namespace {
+
+// One relist's deadline: a runtime that hangs delays the destructor by at
+// most this (a relist in flight is not cancelled).
+constexpr std::chrono::milliseconds kRelistDeadline{1000};
+
+}  // namespace
 
 ContainerEventFeed::ContainerEventFeed(std::vector<Source> sources, std::function<void()> changed,
-                                       ContainerEventBackoff backoff)
+                                       ContainerEventBackoff backoff, ExitRelist relist)
     : sources_(std::move(sources)),
       changed_(std::move(changed)),
       backoff_(backoff),
+      relist_(relist),
       open_(sources_.size(), nullptr) {
   threads_.reserve(sources_.size());
   for (std::size_t i = 0; i < sources_.size(); ++i) threads_.emplace_back([this, i] { follow(i); });
@@ -48,8 +59,12 @@ void ContainerEventFeed::follow(std::size_t index) {
     if (stopping_) break;
     const Error& why = ended.error();
     if (why.code == Code::kUnimplemented) {
-      spdlog::info("{} serves no container events; its statuses come from relisting alone",
-                   source.name);
+      if (relist_.interval.count() > 0) {
+        relistExited(index, lock);
+      } else {
+        spdlog::info("{} serves no container events; its statuses come from relisting alone",
+                     source.name);
+      }
       break;
     }
     if (delivered) delays.reset();
@@ -61,6 +76,48 @@ void ContainerEventFeed::follow(std::size_t index) {
     }
     failing = !delivered;
     wake_.wait_for(lock, delay, [&] { return stopping_; });
+  }
+}
+
+void ContainerEventFeed::relistExited(std::size_t index, std::unique_lock<std::mutex>& lock) {
+  const Source& source = sources_[index];
+  spdlog::info("{} serves no container events; its exited containers are relisted every {} ms",
+               source.name, relist_.interval.count());
+  v1::ContainerFilter filter = source.containers;
+  filter.mutable_state()->set_state(v1::CONTAINER_EXITED);
+  Backoff failures(backoff_.initial, backoff_.max);
+  bool failing = false;
+  std::set<std::string> exited;  // what the last relist that answered listed
+  while (!stopping_) {
+    lock.unlock();
+    auto listed = source.client->listContainers(filter, {.timeout = kRelistDeadline});
+    bool news = false;
+    if (listed) {
+      std::set<std::string> now;
+      for (const auto& c : *listed) {
+        news = news || !exited.contains(c.id());
+        now.insert(c.id());
+      }
+      exited = std::move(now);
+      if (news) changed_();
+    }
+    lock.lock();
+    std::chrono::milliseconds wait;
+    if (listed) {
+      failing = false;
+      failures.reset();
+      const auto batches = static_cast<long>(exited.size() / kExitRelistBatch) + 1;
+      wait = std::min(relist_.interval * batches, std::max(relist_.max, relist_.interval));
+    } else {
+      wait = failures.next();
+      // Once per outage, not once per attempt: the sweep reports the runtime's state.
+      if (!failing) {
+        spdlog::debug("{}: relisting exited containers failed ({}); again from {} ms on",
+                      source.name, listed.error().message, wait.count());
+      }
+      failing = true;
+    }
+    wake_.wait_for(lock, wait, [&] { return stopping_; });
   }
 }
 

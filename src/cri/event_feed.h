@@ -1,13 +1,15 @@
 #pragma once
 // ContainerEventFeed: follows the container event streams
 // (GetContainerEvents) of some CRI runtimes, one thread per runtime, and
-// calls `changed` for every event. A runtime that serves no events
-// (kUnimplemented, as containerd 1.6) is not asked again; a stream that ends
-// otherwise (the runtime restarted, or went away) is opened again after a
-// back-off that starts at `initial`, doubles up to `max`, and starts over
-// once a stream has delivered an event. An event says only that something
-// changed: the caller's own listing stays the source of truth, and events
-// missed between two streams are its to find.
+// calls `changed` for every event. A stream that ends (the runtime
+// restarted, or went away) is opened again after a back-off that starts at
+// `initial`, doubles up to `max`, and starts over once a stream has
+// delivered an event. A runtime that serves no events (kUnimplemented, as
+// containerd 1.6) is not asked again; with an ExitRelist it is relisted
+// instead: its exited containers, at a short interval, and `changed` is
+// called when one shows up that the previous relist did not list. An event
+// says only that something changed: the caller's own listing stays the
+// source of truth, and changes missed between two streams are its to find.
 //
 // Destruction cancels the streams and joins the threads: `changed` is never
 // called once the destructor has returned. `changed` runs on the feed's
@@ -32,14 +34,28 @@ struct ContainerEventBackoff {
   std::chrono::milliseconds max{std::chrono::seconds(30)};
 };
 
+// For a runtime without container events: how often its exited containers
+// are listed. The wait grows by one `interval` per kExitRelistBatch
+// containers the last relist returned (a node that keeps many ended
+// containers is relisted less often), up to `max`; after a failed relist it
+// is the back-off's. `interval` zero: no relist.
+struct ExitRelist {
+  std::chrono::milliseconds interval{0};
+  std::chrono::milliseconds max{std::chrono::seconds(1)};
+};
+inline constexpr std::size_t kExitRelistBatch = 64;
+
 class ContainerEventFeed {
  public:
   struct Source {
     std::string name;  // for the log, e.g. `runtime class "native" (unix:///...)`
     const Client* client;
+    // The caller's containers (a label selector, say); the exit relist adds
+    // the state EXITED to it.
+    v1::ContainerFilter containers;
   };
   ContainerEventFeed(std::vector<Source> sources, std::function<void()> changed,
-                     ContainerEventBackoff backoff = {});
+                     ContainerEventBackoff backoff = {}, ExitRelist relist = {});
   ~ContainerEventFeed();
   ContainerEventFeed(const ContainerEventFeed&) = delete;
   ContainerEventFeed& operator=(const ContainerEventFeed&) = delete;
@@ -47,10 +63,14 @@ class ContainerEventFeed {
  private:
   // The thread of sources_[index].
   void follow(std::size_t index);
+  // The same thread once the runtime turned out to serve no events; until
+  // the destructor. `lock` holds mu_ on entry and on return.
+  void relistExited(std::size_t index, std::unique_lock<std::mutex>& lock);
 
   const std::vector<Source> sources_;
   const std::function<void()> changed_;
   const ContainerEventBackoff backoff_;
+  const ExitRelist relist_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -146,15 +146,18 @@ TEST(AgentConfigTest, PullKnobsHaveDefaultsAndBounds) {
 TEST(AgentConfigTest, SweepAndRestartKnobsHaveDefaultsAndBounds) {
   auto c = *parseConfig(kGood, "agent.toml");
   EXPECT_EQ(c.status_interval_ms, 100);
+  EXPECT_EQ(c.exit_relist_interval_ms, 50);
   EXPECT_EQ(c.restart_backoff_initial_ms, 1000);
   EXPECT_EQ(c.restart_backoff_max_seconds, 60);
   auto tuned = parseConfig(std::string(kGood).insert(0,
                                                      "status_interval_ms = 250\n"
+                                                     "exit_relist_interval_ms = 0\n"
                                                      "restart_backoff_initial_ms = 50\n"
                                                      "restart_backoff_max_seconds = 5\n"),
                            "agent.toml");
   ASSERT_TRUE(tuned) << tuned.error().toString();
   EXPECT_EQ(tuned->status_interval_ms, 250);
+  EXPECT_EQ(tuned->exit_relist_interval_ms, 0);  // off
   EXPECT_EQ(tuned->restart_backoff_initial_ms, 50);
   EXPECT_EQ(tuned->restart_backoff_max_seconds, 5);
   EXPECT_TRUE(validateConfig(*tuned));
@@ -163,6 +166,23 @@ TEST(AgentConfigTest, SweepAndRestartKnobsHaveDefaultsAndBounds) {
     auto x = c;
     x.status_interval_ms = bad;
     EXPECT_EQ(validateConfig(x).error().field, "status_interval_ms") << bad;
+  }
+  // Longer than the sweep is allowed (it is then off): a shorter sweep
+  // alone does not make the default relist an error.
+  for (std::int64_t fine : {0, 5, 100, 60'000}) {
+    auto x = c;
+    x.exit_relist_interval_ms = fine;
+    x.status_interval_ms = 20;
+    EXPECT_TRUE(validateConfig(x)) << fine;
+  }
+  for (std::int64_t bad : {-1, 4, 60'001}) {
+    auto x = c;
+    x.exit_relist_interval_ms = bad;
+    const auto refused = validateConfig(x);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().field, "exit_relist_interval_ms") << bad;
+    EXPECT_NE(refused.error().message.find("0 (off) or between 5 and 60000"), std::string::npos)
+        << refused.error().message;
   }
   for (std::int64_t bad : {0, 9, 600'001}) {
     auto x = c;

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -122,6 +123,28 @@ class FakeRuntime final : public v1::RuntimeService::Service {
     return events_end;
   }
 
+  // The containers of `containers` (id → state) that the filter's state, if
+  // any, selects; `list_failure` instead when it is not OK. Records the
+  // filter's selector and state.
+  grpc::Status ListContainers(grpc::ServerContext*, const v1::ListContainersRequest* request,
+                              v1::ListContainersResponse* response) override {
+    std::lock_guard lock(mutex);
+    ++list_calls;
+    last_container_selector = {request->filter().label_selector().begin(),
+                               request->filter().label_selector().end()};
+    last_container_state = request->filter().has_state()
+                               ? std::optional(request->filter().state().state())
+                               : std::nullopt;
+    if (!list_failure.ok()) return list_failure;
+    for (const auto& [id, state] : containers) {
+      if (last_container_state && *last_container_state != state) continue;
+      auto* c = response->add_containers();
+      c->set_id(id);
+      c->set_state(state);
+    }
+    return grpc::Status::OK;
+  }
+
   std::mutex mutex;
   std::condition_variable released;
   bool release = false;
@@ -136,6 +159,11 @@ class FakeRuntime final : public v1::RuntimeService::Service {
   grpc::Status events_end = grpc::Status::OK;
   int event_calls = 0;    // every GetContainerEvents
   int event_streams = 0;  // those served
+  std::map<std::string, v1::ContainerState> containers;
+  grpc::Status list_failure = grpc::Status::OK;
+  int list_calls = 0;
+  std::map<std::string, std::string> last_container_selector;
+  std::optional<v1::ContainerState> last_container_state;
   std::chrono::system_clock::duration last_stop_deadline_left{};
 };
 
@@ -523,10 +551,23 @@ class EventFeedTest : public ClientFakeRuntimeTest {
     std::lock_guard lock(runtime_.mutex);
     return runtime_.event_calls;
   }
-  std::unique_ptr<ContainerEventFeed> feed(std::atomic<int>& changes) {
+  int listCalls() {
+    std::lock_guard lock(runtime_.mutex);
+    return runtime_.list_calls;
+  }
+  void setContainer(const std::string& id, v1::ContainerState state) {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.containers[id] = state;
+  }
+  // `relist`: the exit relist's interval (zero: none).
+  std::unique_ptr<ContainerEventFeed> feed(std::atomic<int>& changes,
+                                           std::chrono::milliseconds relist = 0ms,
+                                           std::chrono::milliseconds relist_max = 1s) {
+    v1::ContainerFilter mine;
+    (*mine.mutable_label_selector())["zoneplane.node"] = "n1";
     return std::make_unique<ContainerEventFeed>(
-        std::vector<ContainerEventFeed::Source>{{"fake runtime", client_.get()}},
-        [&changes] { ++changes; }, ContainerEventBackoff{1ms, 4ms});
+        std::vector<ContainerEventFeed::Source>{{"fake runtime", client_.get(), mine}},
+        [&changes] { ++changes; }, ContainerEventBackoff{1ms, 4ms}, ExitRelist{relist, relist_max});
   }
 };
 
@@ -570,6 +611,81 @@ TEST_F(EventFeedTest, AStreamThatEndsIsOpenedAgain) {
   }
   const int calls = eventCalls();
   ASSERT_TRUE(waitUntil([&] { return eventCalls() >= calls + 3; }));
+}
+
+TEST_F(EventFeedTest, ARuntimeWithoutEventsIsRelistedForExitedContainersOnly) {
+  setContainer("c-1", v1::CONTAINER_RUNNING);
+  std::atomic<int> changes = 0;
+  auto following = feed(changes, 1ms);
+  ASSERT_TRUE(waitUntil([&] { return listCalls() >= 3; }));
+  {
+    std::lock_guard lock(runtime_.mutex);
+    EXPECT_EQ(runtime_.last_container_selector,
+              (std::map<std::string, std::string>{{"zoneplane.node", "n1"}}));
+    EXPECT_EQ(runtime_.last_container_state, v1::CONTAINER_EXITED);
+  }
+  EXPECT_EQ(changes, 0);  // nothing exited
+  EXPECT_EQ(eventCalls(), 1);
+
+  setContainer("c-1", v1::CONTAINER_EXITED);
+  ASSERT_TRUE(waitUntil([&] { return changes == 1; }));
+  // Still exited: listed again and again, reported once.
+  const int calls = listCalls();
+  ASSERT_TRUE(waitUntil([&] { return listCalls() >= calls + 3; }));
+  EXPECT_EQ(changes, 1);
+
+  setContainer("c-2", v1::CONTAINER_EXITED);
+  ASSERT_TRUE(waitUntil([&] { return changes == 2; }));
+  following.reset();  // ends the relist: nothing more is reported or listed
+  const int at_end = listCalls();
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(listCalls(), at_end);
+  EXPECT_EQ(changes, 2);
+}
+
+TEST_F(EventFeedTest, AContainerThatExitsAgainAfterLeavingTheListIsReportedAgain) {
+  setContainer("c-1", v1::CONTAINER_EXITED);
+  std::atomic<int> changes = 0;
+  auto following = feed(changes, 1ms);
+  ASSERT_TRUE(waitUntil([&] { return changes == 1; }));  // the first relist finds it
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.containers.erase("c-1");
+  }
+  const int calls = listCalls();
+  ASSERT_TRUE(waitUntil([&] { return listCalls() >= calls + 2; }));
+  setContainer("c-1", v1::CONTAINER_EXITED);
+  ASSERT_TRUE(waitUntil([&] { return changes == 2; }));
+}
+
+TEST_F(EventFeedTest, AFailedRelistIsRetriedAndMissesNoExit) {
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.list_failure = {grpc::StatusCode::UNAVAILABLE, "restarting"};
+  }
+  std::atomic<int> changes = 0;
+  auto following = feed(changes, 1ms);
+  ASSERT_TRUE(waitUntil([&] { return listCalls() >= 3; }));  // the back-off: 1, 2, 4 ms
+  setContainer("c-1", v1::CONTAINER_EXITED);
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.list_failure = grpc::Status::OK;
+  }
+  ASSERT_TRUE(waitUntil([&] { return changes == 1; }));
+}
+
+TEST_F(EventFeedTest, ANodeWithManyExitedContainersIsRelistedLessOften) {
+  for (std::size_t i = 0; i < 3 * kExitRelistBatch; ++i) {
+    setContainer("c-" + std::to_string(i), v1::CONTAINER_EXITED);
+  }
+  std::atomic<int> changes = 0;
+  // 50 ms a relist, up to 4 batches: 200 ms once 192 containers are listed.
+  auto following = feed(changes, 50ms, 10s);
+  ASSERT_TRUE(waitUntil([&] { return listCalls() >= 1; }));
+  std::this_thread::sleep_for(500ms);
+  // At 50 ms: ~10 relists; at 200 ms (the first relist's wait): 3 or 4.
+  EXPECT_LE(listCalls(), 5);
+  EXPECT_EQ(changes, 1);
 }
 
 }  // namespace

@@ -41,5 +41,23 @@ TEST_F(Events, ASubscriberIsToldTheWorkloadSucceeded) {
   EXPECT_EQ(status.value("finished_at", ""), done.value("finished_at", "")) << status.dump();
 }
 
+// containerd 1.6 streams no container events, so with the sweep a minute
+// apart only the exit relist can show an exit within the test's wait (the
+// first sweep comes a full interval after the start).
+TEST_F(Events, TheExitRelistShowsAnExitLongBeforeTheSweep) {
+  ASSERT_NO_FATAL_FAILURE(
+      startAgent({"--status-interval-ms", "60000", "--exit-relist-interval-ms", "20"}));
+  const auto id = workloadId("ag-relist");
+  ASSERT_EQ(startWorkload(workload(id, {"sh", "-c", "sleep 3; exit 3"})).value("type", ""),
+            "Status");
+  Json last;
+  // Running first: the start pipeline does not see the exit itself.
+  ASSERT_TRUE(waitState(id, "Running", 30s, last)) << last.dump();
+  ASSERT_TRUE(waitTerminal(id, 30s, last)) << last.dump();
+  EXPECT_EQ(last.value("state", ""), "Failed") << last.dump();
+  EXPECT_EQ(last.value("exit_code", -1), 3) << last.dump();
+  EXPECT_EQ(last.value("reason", ""), "Error") << last.dump();
+}
+
 }  // namespace
 }  // namespace zp::agent_it

@@ -85,7 +85,9 @@ void ContainerEventFeed::relistExited(std::size_t index, std::unique_lock<std::m
                source.name, relist_.interval.count());
   v1::ContainerFilter filter = source.containers;
   filter.mutable_state()->set_state(v1::CONTAINER_EXITED);
-  Backoff failures(backoff_.initial, backoff_.max);
+  // A runtime that is back is relisted again within the sweep's interval.
+  const auto longest = std::max(relist_.max, relist_.interval);
+  Backoff failures(relist_.interval, longest);
   bool failing = false;
   std::set<std::string> exited;  // what the last relist that answered listed
   while (!stopping_) {
@@ -107,7 +109,7 @@ void ContainerEventFeed::relistExited(std::size_t index, std::unique_lock<std::m
       failing = false;
       failures.reset();
       const auto batches = static_cast<long>(exited.size() / kExitRelistBatch) + 1;
-      wait = std::min(relist_.interval * batches, std::max(relist_.max, relist_.interval));
+      wait = std::min(relist_.interval * batches, longest);
     } else {
       wait = failures.next();
       // Once per outage, not once per attempt: the sweep reports the runtime's state.

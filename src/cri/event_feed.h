@@ -37,8 +37,8 @@ struct ContainerEventBackoff {
 // For a runtime without container events: how often its exited containers
 // are listed. The wait grows by one `interval` per kExitRelistBatch
 // containers the last relist returned (a node that keeps many ended
-// containers is relisted less often), up to `max`; after a failed relist it
-// is the back-off's. `interval` zero: no relist.
+// containers is relisted less often), up to `max`; after failed relists it
+// starts at `interval` and doubles up to `max`. `interval` zero: no relist.
 struct ExitRelist {
   std::chrono::milliseconds interval{0};
   std::chrono::milliseconds max{std::chrono::seconds(1)};

@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+#include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "workload_service_fixture.h"
@@ -44,6 +48,40 @@ TEST_F(WorkloadServiceTest, ADeleteFinishedByTickUsesTheGracePeriodItAskedFor) {
   EXPECT_EQ(graces(fleet_, "n1"), std::vector<std::int64_t>{45});
   EXPECT_EQ(service_->get("web-1").error().code, Code::kNotFound);
   EXPECT_FALSE(stored("web-1"));
+}
+
+// A DELETE that comes while the first one holds the id's lock and is still
+// storing its Terminating mark waits for the lock, and the removal that
+// starts once the mark is stored asks the node with its shorter grace.
+TEST_F(WorkloadServiceTest, ADeleteWaitingWhileTheMarkIsStoredLendsItsShorterGrace) {
+  fleet_.addNode("n1", {"kata"}, {4096, 4000});
+  auto r = accepted(spec("web-1", 512));
+  apply("n1", pushed(r, WorkloadState::kRunning, "Started"));
+  fleet_.clearCalls();
+
+  // Runs io_ until `done`, at most `rounds` times (1 ms apart).
+  const auto pollUntil = [&](const std::function<bool()>& done, int rounds) {
+    for (int i = 0; i < rounds && !done(); ++i) {
+      io_.restart();
+      io_.poll();
+      std::this_thread::sleep_for(1ms);
+    }
+    return done();
+  };
+  store_.holdApplies();
+  auto first = boost::asio::co_spawn(io_, service_->remove("web-1", 30s), boost::asio::use_future);
+  ASSERT_TRUE(pollUntil([&] { return store_.heldApplies() == 1; }, 5'000));  // the mark, in flight
+  auto second = boost::asio::co_spawn(io_, service_->remove("web-1", 5s), boost::asio::use_future);
+  // The second DELETE now waits for the lock; nothing has asked the node yet.
+  EXPECT_FALSE(pollUntil([&] { return !fleet_.requests<RemoveWorkload>("n1").empty(); }, 50));
+  store_.releaseApplies();
+  auto removed = wait(first);
+  ASSERT_TRUE(removed) << removed.error().toString();
+  auto also = wait(second);
+  ASSERT_TRUE(also) << also.error().toString();  // the workload it saw
+  EXPECT_EQ(also->spec.id, "web-1");
+  EXPECT_EQ(graces(fleet_, "n1"), std::vector<std::int64_t>{5});
+  EXPECT_EQ(service_->get("web-1").error().code, Code::kNotFound);
 }
 
 TEST_F(WorkloadServiceTest, ADeleteFinishedAfterARestartUsesTheStoredGracePeriod) {

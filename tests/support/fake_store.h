@@ -1,11 +1,13 @@
 #pragma once
 // An in-memory Store for tests, with failure injection: failNextApplies(n)
 // makes the next n apply() calls fail (kUnavailable, or the code given: a
-// full disk is kStorageFull) without changing anything. A PutToken whose name another token has
-// fails its batch (kAlreadyExists), as SqliteStore's UNIQUE column does.
+// full disk is kStorageFull) without changing anything; holdApplies() makes
+// apply() wait until releaseApplies(), so a commit can be caught in flight. A PutToken whose name
+// another token has fails its batch (kAlreadyExists), as SqliteStore's UNIQUE column does.
 // Thread-safe (CommitQueue calls apply() on its own thread).
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -55,7 +57,12 @@ class FakeStore final : public store::Store {
     return out;
   }
   Status apply(const std::vector<store::Write>& batch) override {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (hold_) {
+      ++held_;
+      released_.wait(lock, [this] { return !hold_; });
+      --held_;
+    }
     ++applies_;
     if (fail_next_ > 0) {
       --fail_next_;
@@ -106,6 +113,23 @@ class FakeStore final : public store::Store {
     fail_next_ = n;
     fail_code_ = code;
   }
+  // apply() waits (on its caller's thread: CommitQueue's) from now until
+  // releaseApplies(); heldApplies() counts those waiting.
+  void holdApplies() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+  }
+  void releaseApplies() {
+    {
+      std::lock_guard lock(mu_);
+      hold_ = false;
+    }
+    released_.notify_all();
+  }
+  int heldApplies() const {
+    std::lock_guard lock(mu_);
+    return held_;
+  }
   int applies() const {
     std::lock_guard lock(mu_);
     return applies_;
@@ -125,6 +149,9 @@ class FakeStore final : public store::Store {
   int fail_next_ = 0;
   Code fail_code_ = Code::kUnavailable;
   int applies_ = 0;
+  bool hold_ = false;
+  int held_ = 0;
+  std::condition_variable released_;
 };
 
 }  // namespace zp::testing

@@ -306,6 +306,12 @@ Status applyListenFlag(AgentConfig& config, const std::string& flag) {
   return parseListen(config, flag, "--");
 }
 
+std::chrono::milliseconds effectiveExitRelist(const AgentConfig& config) {
+  const bool relist = config.exit_relist_interval_ms > 0 &&
+                      config.exit_relist_interval_ms < config.status_interval_ms;
+  return std::chrono::milliseconds(relist ? config.exit_relist_interval_ms : 0);
+}
+
 Status validateConfig(const AgentConfig& config) {
   if (!api::isDns1123Label(config.node_id)) {
     return fail(Code::kInvalidArgument,

@@ -2,6 +2,7 @@
 // Agent configuration: a TOML file (docs/architecture.md §4) overridden by flags.
 
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -131,6 +132,11 @@ struct AgentConfig {
   // free port); "" = no metrics listener. Loopback by default.
   std::string metrics_listen = "127.0.0.1:9464";
 };
+
+// The exit relist's interval as the runtime applies it: 0 (off) when
+// exit_relist_interval_ms is 0 or not below status_interval_ms (a relist
+// no more often than the sweep brings nothing forward).
+std::chrono::milliseconds effectiveExitRelist(const AgentConfig& config);
 
 // Parses a TOML document. Unknown keys are errors naming the key.
 Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string& origin);

@@ -49,11 +49,14 @@ void selectOwner(Filter& filter, const WorkloadIdentity& identity, const std::st
 
 Result<std::unique_ptr<CriRuntime>> CriRuntime::create(const AgentConfig& config,
                                                        cri::ClientOptions options) {
-  // A relist no more often than the sweep would bring nothing forward.
-  const bool relist = config.exit_relist_interval_ms < config.status_interval_ms;
-  const cri::ExitRelist exit_relist{
-      std::chrono::milliseconds(relist ? config.exit_relist_interval_ms : 0),
-      std::chrono::milliseconds(config.status_interval_ms)};
+  const cri::ExitRelist exit_relist{effectiveExitRelist(config),
+                                    std::chrono::milliseconds(config.status_interval_ms)};
+  if (config.exit_relist_interval_ms > 0 && exit_relist.interval.count() == 0) {
+    spdlog::warn(
+        "exit_relist_interval_ms ({}) is not below status_interval_ms ({}): no exit relist; "
+        "exits are seen by the sweep",
+        config.exit_relist_interval_ms, config.status_interval_ms);
+  }
   std::unique_ptr<CriRuntime> runtime(new CriRuntime(config.node_id, config.data_dir, exit_relist));
   for (const auto& [name, rc] : config.runtime_classes) {
     auto& client = runtime->clients_[rc.endpoint];

@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
   app.add_option("--status-interval-ms", status_interval_ms,
                  "period of the status sweep (default 100)");
   app.add_option("--exit-relist-interval-ms", exit_relist_interval_ms,
-                 "period of the exited-container relist of a runtime without container events "
-                 "(default 50; 0: off)");
+                 "period of the exited-container relist of a runtime without container events, "
+                 "5 to 60000 (default 50; 0, or not below the sweep's period: off)");
   app.add_option("--restart-backoff-initial-ms", restart_backoff_initial_ms,
                  "delay before the first restart of an exited container (default 1000)");
   app.add_option("--restart-backoff-max-seconds", restart_backoff_max_seconds,

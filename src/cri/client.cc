@@ -385,9 +385,10 @@ Result<std::vector<v1::Container>> Client::listContainers(const v1::ContainerFil
                                                           CallOptions call) const {
   v1::ListContainersRequest request;
   *request.mutable_filter() = filter;
-  auto response = invoke(options_.observer, "ListContainers", *runtime_,
-                         &v1::RuntimeService::StubInterface::ListContainers, request,
-                         Deadline{deadlineFor(call), call.wait_for_ready});
+  auto response =
+      invoke(options_.observer, call.observed_as.empty() ? "ListContainers" : call.observed_as,
+             *runtime_, &v1::RuntimeService::StubInterface::ListContainers, request,
+             Deadline{deadlineFor(call), call.wait_for_ready});
   if (!response) return fail(std::move(response.error()));
   std::vector<v1::Container> containers;
   containers.reserve(response->containers_size());

@@ -56,6 +56,10 @@ struct CallOptions {
   // call fails at once with kUnavailable. Wait (true): the call waits for the
   // runtime to become reachable, up to its deadline (then kDeadlineExceeded).
   bool wait_for_ready = false;
+  // The name the observer (the metrics) sees the call as, when it is not
+  // the RPC's own: a ListContainers made as the exit relist
+  // ("ListContainers/exited") is then not mixed with the sweep's.
+  std::string_view observed_as{};
 };
 
 // Client owns one gRPC channel to a CRI runtime's unix socket and the

@@ -41,7 +41,13 @@ ContainerEventFeed::~ContainerEventFeed() {
 
 void ContainerEventFeed::follow(std::size_t index) {
   const Source& source = sources_[index];
-  Backoff delays(backoff_.initial, backoff_.max);
+  // With a relist to fall back on, a runtime unreachable at the start (say,
+  // at boot) is asked again within the sweep's interval, so the relist does
+  // not start up to `max` after the runtime is back.
+  const auto cap = relist_.interval.count() > 0
+                       ? std::min(backoff_.max, std::max(relist_.max, relist_.interval))
+                       : backoff_.max;
+  Backoff delays(std::min(backoff_.initial, cap), cap);
   bool failing = false;  // the last stream ended without an event
   std::unique_lock lock(mu_);
   while (!stopping_) {
@@ -92,7 +98,8 @@ void ContainerEventFeed::relistExited(std::size_t index, std::unique_lock<std::m
   std::set<std::string> exited;  // what the last relist that answered listed
   while (!stopping_) {
     lock.unlock();
-    auto listed = source.client->listContainers(filter, {.timeout = kRelistDeadline});
+    auto listed = source.client->listContainers(
+        filter, {.timeout = kRelistDeadline, .observed_as = "ListContainers/exited"});
     bool news = false;
     if (listed) {
       std::set<std::string> now;

@@ -3,16 +3,18 @@
 // (GetContainerEvents) of some CRI runtimes, one thread per runtime, and
 // calls `changed` for every event. A stream that ends (the runtime
 // restarted, or went away) is opened again after a back-off that starts at
-// `initial`, doubles up to `max`, and starts over once a stream has
-// delivered an event. A runtime that serves no events (kUnimplemented, as
-// containerd 1.6) is not asked again; with an ExitRelist it is relisted
+// `initial`, doubles up to `max` (with an ExitRelist, up to its `max` if
+// that is shorter), and starts over once a stream has delivered an event. A runtime that serves no
+// events (kUnimplemented, as containerd 1.6) is not asked again; with an ExitRelist it is relisted
 // instead: its exited containers, at a short interval, and `changed` is
 // called when one shows up that the previous relist did not list. An event
 // says only that something changed: the caller's own listing stays the
 // source of truth, and changes missed between two streams are its to find.
 //
 // Destruction cancels the streams and joins the threads: `changed` is never
-// called once the destructor has returned. `changed` runs on the feed's
+// called once the destructor has returned. A relist in flight is not
+// cancelled: with a runtime that hangs, the destructor waits for its 1 s
+// deadline. `changed` runs on the feed's
 // threads, must be quick and must not destroy the feed. The clients must
 // outlive the feed.
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <tuple>
+#include <vector>
+
 namespace zp::agent {
 namespace {
 
@@ -174,6 +178,16 @@ TEST(AgentConfigTest, SweepAndRestartKnobsHaveDefaultsAndBounds) {
     x.exit_relist_interval_ms = fine;
     x.status_interval_ms = 20;
     EXPECT_TRUE(validateConfig(x)) << fine;
+  }
+  // As the runtime applies it: off at 0 and when not below the sweep.
+  EXPECT_EQ(effectiveExitRelist(c), std::chrono::milliseconds(50));
+  for (const auto& [relist, sweep, applied] :
+       std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>{
+           {0, 100, 0}, {5, 100, 5}, {99, 100, 99}, {100, 100, 0}, {50, 20, 0}}) {
+    auto x = c;
+    x.exit_relist_interval_ms = relist;
+    x.status_interval_ms = sweep;
+    EXPECT_EQ(effectiveExitRelist(x), std::chrono::milliseconds(applied)) << relist << " " << sweep;
   }
   for (std::int64_t bad : {-1, 4, 60'001}) {
     auto x = c;

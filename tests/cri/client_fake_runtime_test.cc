@@ -460,15 +460,19 @@ TEST_F(ClientFakeRuntimeTest, ObserverSeesEveryCallAndItsOutcome) {
   (*client)->pullImageAsync(request, {},
                             [&](Result<std::string> r) { pulled.set_value(std::move(r)); });
   ASSERT_TRUE(pulled.get_future().get().has_value());
+  EXPECT_TRUE((*client)->listContainers().has_value());
+  EXPECT_TRUE((*client)->listContainers({}, {.observed_as = "ListContainers/exited"}).has_value());
 
   std::lock_guard lock(mutex);
-  ASSERT_EQ(seen.size(), 3u);
+  ASSERT_EQ(seen.size(), 5u);
   EXPECT_EQ(seen[0].rpc, "Version");
   EXPECT_FALSE(seen[0].error);
   EXPECT_EQ(seen[1].rpc, "Status");
   EXPECT_EQ(seen[1].error, Code::kUnimplemented);
   EXPECT_EQ(seen[2].rpc, "PullImage");
   EXPECT_FALSE(seen[2].error);
+  EXPECT_EQ(seen[3].rpc, "ListContainers");
+  EXPECT_EQ(seen[4].rpc, "ListContainers/exited");  // the name the caller gave it
 }
 
 // ---- GetContainerEvents
@@ -562,12 +566,13 @@ class EventFeedTest : public ClientFakeRuntimeTest {
   // `relist`: the exit relist's interval (zero: none).
   std::unique_ptr<ContainerEventFeed> feed(std::atomic<int>& changes,
                                            std::chrono::milliseconds relist = 0ms,
-                                           std::chrono::milliseconds relist_max = 1s) {
+                                           std::chrono::milliseconds relist_max = 1s,
+                                           ContainerEventBackoff backoff = {1ms, 4ms}) {
     v1::ContainerFilter mine;
     (*mine.mutable_label_selector())["zoneplane.node"] = "n1";
     return std::make_unique<ContainerEventFeed>(
         std::vector<ContainerEventFeed::Source>{{"fake runtime", client_.get(), mine}},
-        [&changes] { ++changes; }, ContainerEventBackoff{1ms, 4ms}, ExitRelist{relist, relist_max});
+        [&changes] { ++changes; }, backoff, ExitRelist{relist, relist_max});
   }
 };
 
@@ -658,19 +663,50 @@ TEST_F(EventFeedTest, AContainerThatExitsAgainAfterLeavingTheListIsReportedAgain
   ASSERT_TRUE(waitUntil([&] { return changes == 2; }));
 }
 
+// What the last relist that answered listed is kept across failures: an
+// exit during them is reported once the runtime answers, and one listed
+// before them is not reported again.
 TEST_F(EventFeedTest, AFailedRelistIsRetriedAndMissesNoExit) {
+  setContainer("c-0", v1::CONTAINER_EXITED);
+  std::atomic<int> changes = 0;
+  auto following = feed(changes, 1ms);
+  ASSERT_TRUE(waitUntil([&] { return changes == 1; }));  // c-0, by the first relist
   {
     std::lock_guard lock(runtime_.mutex);
     runtime_.list_failure = {grpc::StatusCode::UNAVAILABLE, "restarting"};
   }
-  std::atomic<int> changes = 0;
-  auto following = feed(changes, 1ms);
-  ASSERT_TRUE(waitUntil([&] { return listCalls() >= 3; }));  // the back-off: 1, 2, 4 ms
+  const int before = listCalls();
+  ASSERT_TRUE(waitUntil([&] { return listCalls() >= before + 3; }));  // the back-off: 1, 2, 4 ms
   setContainer("c-1", v1::CONTAINER_EXITED);
   {
     std::lock_guard lock(runtime_.mutex);
     runtime_.list_failure = grpc::Status::OK;
   }
+  ASSERT_TRUE(waitUntil([&] { return changes == 2; }));  // c-1
+  const int after = listCalls();
+  ASSERT_TRUE(waitUntil([&] { return listCalls() >= after + 3; }));
+  EXPECT_EQ(changes, 2);  // c-0 is not news again
+}
+
+// A runtime that cannot be reached when the feed starts (a node booting) is
+// asked for its events again within the relist's `max`, not the stream's
+// long back-off, so the relist starts soon after the runtime is back.
+TEST_F(EventFeedTest, WithARelistTheStreamIsAskedAgainWithinTheRelistsMax) {
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.serve_events = true;
+    runtime_.end_events = true;
+    runtime_.events_end = {grpc::StatusCode::UNAVAILABLE, "starting"};
+  }
+  std::atomic<int> changes = 0;
+  // Without the cap the second attempt would come after 60 s.
+  auto following = feed(changes, 1ms, 10ms, ContainerEventBackoff{60s, 120s});
+  ASSERT_TRUE(waitUntil([&] { return eventCalls() >= 3; }));
+  {
+    std::lock_guard lock(runtime_.mutex);
+    runtime_.serve_events = false;  // up, without events: the relist takes over
+  }
+  setContainer("c-1", v1::CONTAINER_EXITED);
   ASSERT_TRUE(waitUntil([&] { return changes == 1; }));
 }
 

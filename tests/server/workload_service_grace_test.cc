@@ -69,6 +69,11 @@ TEST_F(WorkloadServiceTest, ADeleteWaitingWhileTheMarkIsStoredLendsItsShorterGra
     return done();
   };
   store_.holdApplies();
+  // Released however the test ends: a held commit would hang the fixture.
+  struct Release {
+    zp::testing::FakeStore& store;
+    ~Release() { store.releaseApplies(); }
+  } release{store_};
   auto first = boost::asio::co_spawn(io_, service_->remove("web-1", 30s), boost::asio::use_future);
   ASSERT_TRUE(pollUntil([&] { return store_.heldApplies() == 1; }, 5'000));  // the mark, in flight
   auto second = boost::asio::co_spawn(io_, service_->remove("web-1", 5s), boost::asio::use_future);

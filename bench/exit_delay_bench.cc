@@ -41,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/config.h"
 #include "bench_http.h"
 #include "bench_process.h"
 #include "common/time.h"
@@ -91,14 +92,14 @@ json workload(const std::string& id, const std::string& image, const std::string
               {"command", {"sh", "-c", script}}};
 }
 
-// How the agent relists exits with these flags ("" = its default), as the
-// agent decides it (agent::effectiveExitRelist): off at 0 or when not below
-// the sweep's interval.
+// How the agent relists exits with these flags ("" = its default).
 std::string relistNote(const std::string& sweep_flag, const std::string& relist_flag) {
-  const long sweep = sweep_flag.empty() ? 100 : std::stol(sweep_flag);
-  const long relist = relist_flag.empty() ? 50 : std::stol(relist_flag);
-  if (relist == 0 || relist >= sweep) return "exit relist off";
-  return "exit relist every " + std::to_string(relist) + " ms" +
+  zp::agent::AgentConfig config;
+  if (!sweep_flag.empty()) config.status_interval_ms = std::stoll(sweep_flag);
+  if (!relist_flag.empty()) config.exit_relist_interval_ms = std::stoll(relist_flag);
+  const auto relist = zp::agent::effectiveExitRelist(config);
+  if (relist.count() == 0) return "exit relist off";
+  return "exit relist every " + std::to_string(relist.count()) + " ms" +
          (relist_flag.empty() ? " (default)" : "");
 }
 

@@ -51,7 +51,7 @@ Result<std::unique_ptr<CriRuntime>> CriRuntime::create(const AgentConfig& config
                                                        cri::ClientOptions options) {
   const cri::ExitRelist exit_relist{effectiveExitRelist(config),
                                     std::chrono::milliseconds(config.status_interval_ms)};
-  if (config.exit_relist_interval_ms > 0 && exit_relist.interval.count() == 0) {
+  if (config.exit_relist_interval_ms > 0 && !exit_relist.on()) {
     spdlog::warn(
         "exit_relist_interval_ms ({}) is not below status_interval_ms ({}): no exit relist; "
         "exits are seen by the sweep",

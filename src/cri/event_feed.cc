@@ -44,9 +44,7 @@ void ContainerEventFeed::follow(std::size_t index) {
   // With a relist to fall back on, a runtime unreachable at the start (say,
   // at boot) is asked again within the sweep's interval, so the relist does
   // not start up to `max` after the runtime is back.
-  const auto cap = relist_.interval.count() > 0
-                       ? std::min(backoff_.max, std::max(relist_.max, relist_.interval))
-                       : backoff_.max;
+  const auto cap = relist_.on() ? std::min(backoff_.max, relist_.longest()) : backoff_.max;
   Backoff delays(std::min(backoff_.initial, cap), cap);
   bool failing = false;  // the last stream ended without an event
   std::unique_lock lock(mu_);
@@ -65,7 +63,7 @@ void ContainerEventFeed::follow(std::size_t index) {
     if (stopping_) break;
     const Error& why = ended.error();
     if (why.code == Code::kUnimplemented) {
-      if (relist_.interval.count() > 0) {
+      if (relist_.on()) {
         relistExited(index, lock);
       } else {
         spdlog::info("{} serves no container events; its statuses come from relisting alone",
@@ -92,7 +90,7 @@ void ContainerEventFeed::relistExited(std::size_t index, std::unique_lock<std::m
   v1::ContainerFilter filter = source.containers;
   filter.mutable_state()->set_state(v1::CONTAINER_EXITED);
   // A runtime that is back is relisted again within the sweep's interval.
-  const auto longest = std::max(relist_.max, relist_.interval);
+  const auto longest = relist_.longest();
   Backoff failures(relist_.interval, longest);
   bool failing = false;
   std::set<std::string> exited;  // what the last relist that answered listed

@@ -4,20 +4,21 @@
 // calls `changed` for every event. A stream that ends (the runtime
 // restarted, or went away) is opened again after a back-off that starts at
 // `initial`, doubles up to `max` (with an ExitRelist, up to its `max` if
-// that is shorter), and starts over once a stream has delivered an event. A runtime that serves no
-// events (kUnimplemented, as containerd 1.6) is not asked again; with an ExitRelist it is relisted
-// instead: its exited containers, at a short interval, and `changed` is
-// called when one shows up that the previous relist did not list. An event
-// says only that something changed: the caller's own listing stays the
-// source of truth, and changes missed between two streams are its to find.
+// that is shorter), and starts over once a stream has delivered an event.
+// A runtime that serves no events (kUnimplemented, as containerd 1.6) is
+// not asked again; with an ExitRelist it is relisted instead: its exited
+// containers, at a short interval, and `changed` is called when one shows
+// up that the previous relist did not list. An event says only that
+// something changed: the caller's own listing stays the source of truth,
+// and changes missed between two streams are its to find.
 //
 // Destruction cancels the streams and joins the threads: `changed` is never
 // called once the destructor has returned. A relist in flight is not
 // cancelled: with a runtime that hangs, the destructor waits for its 1 s
-// deadline. `changed` runs on the feed's
-// threads, must be quick and must not destroy the feed. The clients must
-// outlive the feed.
+// deadline. `changed` runs on the feed's threads, must be quick and must
+// not destroy the feed. The clients must outlive the feed.
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -44,6 +45,10 @@ struct ContainerEventBackoff {
 struct ExitRelist {
   std::chrono::milliseconds interval{0};
   std::chrono::milliseconds max{std::chrono::seconds(1)};
+
+  bool on() const { return interval.count() > 0; }
+  // The longest wait between relists (`max`, but never below `interval`).
+  std::chrono::milliseconds longest() const { return std::max(max, interval); }
 };
 inline constexpr std::size_t kExitRelistBatch = 64;
 

@@ -326,9 +326,11 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
   unsigned attempt = 0;
   bool skip = false;
   bool replace_ended = false;  // the container ended never started: replace it
+  bool look_for_sandbox = false;
   {
     std::lock_guard lock(mutex_);
     skip = entry->cancels > 0 || stopping_ || api::isTerminal(entry->status.state);
+    look_for_sandbox = entry->look_for_sandbox;
     sandbox_id = entry->sandbox_id;
     container_id = entry->container_id;
     attempt = entry->attempt;
@@ -350,7 +352,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
 
   if (sandbox_id.empty()) {
     if (!enterPhase(entry, api::reason::kCreating, "creating the sandbox")) co_return;
-    bool retry = false;
+    bool retry = look_for_sandbox;
     auto creating = untilAnswered(entry, "creating the sandbox", [&]() -> Status {
       // After a transient failure the sandbox may exist (the reply was lost).
       std::optional<std::string> made;
@@ -367,6 +369,7 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
       }
       sandbox_id = *made;
       std::lock_guard lock(mutex_);
+      entry->look_for_sandbox = false;
       entry->sandbox_id = sandbox_id;
       entry->status.sandbox_id = sandbox_id;
       changedLocked(*entry);

@@ -72,8 +72,7 @@ Status WorkloadManager::recover() {
 void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,
                                    std::vector<EntryPtr>& to_finish) {
   const auto* container = containerOf(snapshot, sandbox.sandbox_id);
-  if (container == nullptr && sandbox.state == ObjectState::kReady &&
-      !sandbox.identity->spec_complete) {
+  if (container == nullptr && !sandbox.identity->spec_complete) {
     // Half-created, and the sandbox carries the spec without its command,
     // args and env (it was too big for an annotation): the container cannot
     // be made from it. Remove the sandbox and do not register the workload:
@@ -101,8 +100,14 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   st.profile = api::profileName(entry->identity.spec.security.profile);
   st.run_as_user = entry->identity.run_as_user;
   st.run_as_group = entry->identity.run_as_group;
-  entry->sandbox_id = sandbox.sandbox_id;
-  st.sandbox_id = sandbox.sandbox_id;
+  // A sandbox left not ready without a container is one whose start an agent
+  // restart cut short (a stop before the container existed removes the
+  // sandbox): the pipeline runs it anew. Any other is the workload's.
+  const bool start_cut_short = container == nullptr && sandbox.state != ObjectState::kReady;
+  if (!start_cut_short) {
+    entry->sandbox_id = sandbox.sandbox_id;
+    st.sandbox_id = sandbox.sandbox_id;
+  }
 
   if (container != nullptr) {
     entry->container_id = container->container_id;
@@ -143,18 +148,16 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
       st.message = detail.error().message;
       entry->stale = true;  // the next sweep looks again
     }
-  } else if (sandbox.state == ObjectState::kReady) {
-    // Half-created before a crash: finish it (create + start the container).
+  } else {
+    // Half-created before a crash: finish it (create + start the container,
+    // after a new sandbox when its start was cut short).
+    entry->look_for_sandbox = start_cut_short;
     st.state = api::WorkloadState::kPending;
     st.reason = api::reason::kCreating;
-    st.message = "resuming creation after an agent restart";
+    st.message = start_cut_short
+                     ? "resuming creation after an agent restart cut its sandbox's start short"
+                     : "resuming creation after an agent restart";
     to_finish.push_back(entry);
-  } else {
-    // Not ready and no container: it was stopped before its container was
-    // created (a crash mid-creation leaves a ready sandbox). Report, don't redo.
-    st.state = api::WorkloadState::kFailed;
-    st.reason = api::reason::kStopped;
-    st.message = "the sandbox was stopped before its container was created";
   }
   std::lock_guard lock(mutex_);
   entries_[id] = entry;

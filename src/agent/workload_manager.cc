@@ -487,9 +487,23 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
     resume(entry);
     co_return fail(halted.error());
   }
+  // (After halt() the pipeline creates nothing: these are final.)
+  const auto [sandbox_id, halted_container] = runtimeIds(entry);
+  if (halted_container.empty() && !sandbox_id.empty()) {
+    // Stopped before its container existed: the sandbox goes too, so that a
+    // sandbox left not ready without a container always means a start cut
+    // short by an agent restart, which recovery finishes (recovery.cc). The
+    // record stays until RemoveWorkload or the agent's restart.
+    auto removing = removeSandbox(entry);
+    const Result<std::string> removed = co_await std::move(removing);
+    if (!removed) {
+      resume(entry);
+      co_return fail(removed.error());
+    }
+  }
   {
     std::lock_guard op(entry->op);
-    const auto [sandbox_id, container_id] = runtimeIds(entry);
+    const std::string container_id = runtimeIds(entry).second;
     const bool was_terminal = [&] {
       std::lock_guard lock(mutex_);
       return api::isTerminal(entry->status.state);
@@ -537,30 +551,44 @@ asio::awaitable<Status> WorkloadManager::remove(std::string id, std::chrono::sec
   InFlight counted(*this);
   cancelPipeline(entry);
   auto halting = halt(entry, grace);
-  Status removed = co_await std::move(halting);
-  std::string sandbox_id;
+  Status halted = co_await std::move(halting);
+  if (!halted) {
+    resume(entry);  // the workload stays, and the sweep keeps reporting it
+    co_return halted;
+  }
+  auto removing = removeSandbox(entry);
+  const Result<std::string> removed = co_await std::move(removing);
+  if (!removed) {
+    resume(entry);
+    co_return fail(removed.error());
+  }
+  forget(entry);
+  spdlog::info("workload \"{}\": removed (sandbox {})", id, removed->empty() ? "none" : *removed);
+  co_return ok();
+}
+
+asio::awaitable<Result<std::string>> WorkloadManager::removeSandbox(EntryPtr entry) {
   const auto give_up = std::chrono::steady_clock::now() + options_.ready_wait;
   Backoff backoff(options_.retry_initial, options_.retry_max);
-  while (removed) {
+  while (true) {
+    std::string sandbox_id;
+    Status removed = ok();
     {
       std::lock_guard op(entry->op);
       sandbox_id = runtimeIds(entry).first;
       removed = runtime_.removeWorkload(entry->identity, sandbox_id);
+      if (removed) {
+        std::lock_guard lock(mutex_);
+        entry->sandbox_id.clear();
+        entry->status.sandbox_id.clear();
+      }
     }
-    if (removed || !noAnswer(removed.error())) break;
+    if (removed) co_return sandbox_id;
+    if (!noAnswer(removed.error())) co_return fail(removed.error());
     auto back = awaitRuntime(entry, give_up, backoff);
     const bool is_back = co_await std::move(back);
-    if (!is_back) break;
-    removed = ok();
+    if (!is_back) co_return fail(removed.error());
   }
-  if (!removed) {
-    resume(entry);  // the workload stays, and the sweep keeps reporting it
-    co_return removed;
-  }
-  forget(entry);
-  spdlog::info("workload \"{}\": removed (sandbox {})", id,
-               sandbox_id.empty() ? "none" : sandbox_id);
-  co_return ok();
 }
 
 }  // namespace zp::agent

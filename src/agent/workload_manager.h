@@ -238,6 +238,11 @@ class WorkloadManager {
     // meanwhile the sweep leaves the status to the pipeline, and a pipeline a
     // failed stop cancelled is launched again.
     bool replace_ended = false;
+    // Recovery found its sandbox left not ready without a container (an
+    // agent restart cut RunPodSandbox short): the pipeline's sandbox step
+    // looks first (findSandbox removes that one) instead of running a sandbox
+    // whose name the leftover still holds.
+    bool look_for_sandbox = false;
     api::WorkloadStatus published;  // the status last handed to the observer
     std::mutex op;          // held across one synchronous runtime step
   };
@@ -311,6 +316,10 @@ class WorkloadManager {
   // runtime that goes away meanwhile is waited for (ready_wait past the grace
   // period), then the stop is repeated with what is left of the grace period.
   boost::asio::awaitable<Status> halt(EntryPtr entry, std::chrono::seconds grace);
+  // Removes the workload's sandbox (with its containers and host state) and
+  // forgets its id; a runtime that goes away meanwhile is waited for up to
+  // ready_wait. Returns the id removed ("" when there was none).
+  boost::asio::awaitable<Result<std::string>> removeSandbox(EntryPtr entry);
   using SteadyTime = std::chrono::steady_clock::time_point;
   // For stop/remove after kUnavailable: waits (backoff, then until the runtime
   // answers) without a thread. False when shutting down or past `until`.

@@ -211,12 +211,12 @@ int FakeRuntime::stopCalls(const std::string& container_id) const {
 
 std::string FakeRuntime::addSandbox(const WorkloadIdentity& identity,
                                     std::optional<ObjectState> container, unsigned attempt,
-                                    int exit_code) {
+                                    int exit_code, ObjectState sandbox_state) {
   std::string id;
   {
     std::lock_guard lock(mutex_);
     id = "sb-" + std::to_string(next_id_++);
-    sandboxes_[id] = Sandbox{identity, ObjectState::kReady};
+    sandboxes_[id] = Sandbox{identity, sandbox_state};
   }
   if (container) addContainer(id, *container, attempt, exit_code);
   return id;
@@ -317,6 +317,12 @@ Result<std::string> FakeRuntime::runSandbox(const WorkloadIdentity& identity) {
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
   if (auto s = takeFailure("runSandbox"); !s) return fail(s.error());
+  for (const auto& [other, sb] : sandboxes_) {
+    // As CRI runtimes do: a sandbox's name (submission and attempt) is its own.
+    if (sb.identity.uid == identity.uid && sb.identity.attempt == identity.attempt) {
+      return fail(Code::kAlreadyExists, "fake runtime: the sandbox name is reserved for " + other);
+    }
+  }
   const std::string id = "sb-" + std::to_string(next_id_++);
   sandboxes_[id] = Sandbox{identity, ObjectState::kReady};
   if (lose_run_reply_) {
@@ -330,10 +336,14 @@ Result<std::optional<std::string>> FakeRuntime::findSandbox(const WorkloadIdenti
   std::lock_guard lock(mutex_);
   if (auto s = downError(); !s) return fail(s.error());
   if (auto s = takeFailure("findSandbox"); !s) return fail(s.error());
-  for (const auto& [id, sb] : sandboxes_) {
-    if (sb.identity.uid == identity.uid && sb.identity.attempt == identity.attempt) {
-      return std::optional<std::string>(id);
-    }
+  for (auto it = sandboxes_.begin(); it != sandboxes_.end(); ++it) {
+    const auto& [id, sb] = *it;
+    if (sb.identity.uid != identity.uid || sb.identity.attempt != identity.attempt) continue;
+    if (sb.state == ObjectState::kReady) return std::optional<std::string>(id);
+    // Left not ready by an interrupted start: removed, as the contract says.
+    std::erase_if(containers_, [&](const auto& c) { return c.second.sandbox_id == id; });
+    sandboxes_.erase(it);
+    break;
   }
   return std::optional<std::string>();
 }

@@ -109,7 +109,8 @@ class FakeRuntime final : public Runtime {
   // Puts a sandbox (and optionally a container of `attempt`) in place, as if
   // left by an earlier agent. Returns the sandbox id.
   std::string addSandbox(const WorkloadIdentity& identity, std::optional<ObjectState> container,
-                         unsigned attempt = 0, int exit_code = 0);
+                         unsigned attempt = 0, int exit_code = 0,
+                         ObjectState sandbox_state = ObjectState::kReady);
   // Adds a container of `attempt` to an existing sandbox; returns its id.
   std::string addContainer(const std::string& sandbox_id, ObjectState state, unsigned attempt,
                            int exit_code = 0);

@@ -450,6 +450,51 @@ TEST_F(WorkloadManagerTest, AStartCancelledByTheAgentsDeathIsRedoneAfterARestart
   EXPECT_EQ(statusOf("cut-short").container_id, containers.begin()->first);
 }
 
+// An agent killed during RunPodSandbox: the runtime kept the sandbox, not
+// ready and without a container. The restarted agent removes it and runs the
+// workload in a new one (the leftover holds the name a new one needs).
+TEST_F(WorkloadManagerTest, ASandboxWhoseStartTheAgentsDeathCutShortIsRunAnewAfterARestart) {
+  const auto identity = recovered(spec("cut-sandbox"), "u12");
+  const auto leftover = runtime_.addSandbox(identity, std::nullopt, 0, 0, ObjectState::kNotReady);
+  ASSERT_TRUE(manager_->recover().has_value());
+  ASSERT_TRUE(reaches("cut-sandbox", api::WorkloadState::kRunning))
+      << statusOf("cut-sandbox").message;
+  const auto sandboxes = runtime_.sandboxes();
+  ASSERT_EQ(sandboxes.size(), 1u);
+  EXPECT_NE(sandboxes.begin()->first, leftover);
+  EXPECT_EQ(sandboxes.begin()->second.state, ObjectState::kReady);
+  EXPECT_EQ(statusOf("cut-sandbox").sandbox_id, sandboxes.begin()->first);
+  EXPECT_EQ(runtime_.containers().size(), 1u);
+}
+
+// A workload stopped before its container existed leaves no sandbox behind,
+// so a restarted agent has nothing to mistake for a start to finish.
+TEST_F(WorkloadManagerTest, AWorkloadStoppedBeforeItsContainerExistedIsNotRedoneAfterARestart) {
+  runtime_.failNext("createContainer", Error{Code::kUnavailable, "fake runtime: away", {}},
+                    1000000);
+  ASSERT_TRUE(manager_->start(spec("early-stop")).has_value());
+  ASSERT_TRUE(eventually([&] { return runtime_.sandboxes().size() == 1; }));
+  auto stopping = stop("early-stop", 0s);
+  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
+  const auto stopped = stopping.get();
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
+  EXPECT_EQ(stopped->state, api::WorkloadState::kFailed);
+  EXPECT_EQ(stopped->reason, "Stopped");
+  EXPECT_EQ(stopped->message, "stopped before the container started");
+  EXPECT_TRUE(stopped->sandbox_id.empty());
+  EXPECT_TRUE(runtime_.sandboxes().empty());
+  EXPECT_TRUE(runtime_.containers().empty());
+
+  // The record stays while the agent runs; a restarted one has nothing to resume.
+  EXPECT_EQ(statusOf("early-stop").state, api::WorkloadState::kFailed);
+  manager_->shutdown();
+  ASSERT_TRUE(eventually([&] { return manager_->operationsInFlight() == 0; }));
+  makeManager();
+  ASSERT_TRUE(manager_->recover().has_value());
+  EXPECT_FALSE(manager_->status("early-stop").has_value());
+  EXPECT_TRUE(runtime_.sandboxes().empty());
+}
+
 // The same when the cancellation killed the task's shim while it started.
 TEST_F(WorkloadManagerTest, AStartWhoseShimWasKilledWithTheAgentIsRedoneAfterARestart) {
   const auto identity = recovered(spec("shim-killed"), "u8");

@@ -210,11 +210,12 @@ Status AgentDaemon::run() {
 
   // One status sweep per tick for the whole node, on its own thread; never
   // overlapping. The next tick starts a full interval after a sweep ends,
-  // unless a runtime reports a container event (or the exit relist finds an
-  // exit) meanwhile: then the sweep comes kEventCoalesce after it (events
-  // within that time share it).
+  // unless a runtime reports a container event meanwhile: then the sweep
+  // comes kEventCoalesce after it (events within that time share it). An
+  // exit relist's report is a whole listing's: the sweep comes at once.
   bool stopping = false;
   bool sweep_soon = false;
+  bool coalesce = false;  // with sweep_soon: wait kEventCoalesce first
   const std::chrono::milliseconds sweep_interval{config_.status_interval_ms};
   asio::steady_timer tick(io_);
   asio::co_spawn(
@@ -226,7 +227,7 @@ Status AgentDaemon::run() {
             tick.expires_after(sweep_interval);
             co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           }
-          if (sweep_soon && !stopping) {
+          if (sweep_soon && coalesce && !stopping) {
             tick.expires_after(kEventCoalesce);
             co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           }
@@ -242,13 +243,15 @@ Status AgentDaemon::run() {
       },
       asio::detached);
   // Ends before the locals it touches (posted handlers run on io_ only).
-  auto container_events = runtime_.watchContainers([this, &sweep_soon, &tick] {
-    asio::post(io_, [&sweep_soon, &tick] {
-      if (sweep_soon) return;  // a sweep is due already
-      sweep_soon = true;
-      tick.cancel();  // ends the interval's wait, if that is what runs
-    });
-  });
+  auto container_events =
+      runtime_.watchContainers([this, &sweep_soon, &coalesce, &tick](ContainerNews news) {
+        asio::post(io_, [&sweep_soon, &coalesce, &tick, news] {
+          if (sweep_soon) return;  // a sweep is due already
+          sweep_soon = true;
+          coalesce = news == ContainerNews::kEvent;
+          tick.cancel();  // ends the interval's wait, if that is what runs
+        });
+      });
 
   io_.run();
   container_events.reset();

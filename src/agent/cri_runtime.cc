@@ -478,9 +478,15 @@ namespace {
 
 class FeedWatch final : public ContainerWatch {
  public:
-  FeedWatch(std::vector<cri::ContainerEventFeed::Source> sources, std::function<void()> changed,
-            cri::ExitRelist relist)
-      : feed_(std::move(sources), std::move(changed), {}, relist) {}
+  FeedWatch(std::vector<cri::ContainerEventFeed::Source> sources,
+            std::function<void(ContainerNews)> changed, cri::ExitRelist relist)
+      : feed_(
+            std::move(sources),
+            [changed = std::move(changed)](cri::FeedReport report) {
+              changed(report == cri::FeedReport::kEvent ? ContainerNews::kEvent
+                                                        : ContainerNews::kListing);
+            },
+            {}, relist) {}
 
  private:
   cri::ContainerEventFeed feed_;
@@ -488,7 +494,8 @@ class FeedWatch final : public ContainerWatch {
 
 }  // namespace
 
-std::unique_ptr<ContainerWatch> CriRuntime::watchContainers(std::function<void()> changed) {
+std::unique_ptr<ContainerWatch> CriRuntime::watchContainers(
+    std::function<void(ContainerNews)> changed) {
   std::vector<cri::ContainerEventFeed::Source> sources;
   for (const auto& [endpoint, client] : clients_) {
     cri::v1::ContainerFilter containers;

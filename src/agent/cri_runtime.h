@@ -62,7 +62,8 @@ class CriRuntime final : public Runtime {
   // One cri::ContainerEventFeed over every endpoint; a runtime without
   // events gets the exit relist (exit_relist_interval_ms, waiting at most
   // status_interval_ms).
-  std::unique_ptr<ContainerWatch> watchContainers(std::function<void()> changed) override;
+  std::unique_ptr<ContainerWatch> watchContainers(
+      std::function<void(ContainerNews)> changed) override;
   Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,

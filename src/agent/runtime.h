@@ -146,6 +146,11 @@ struct ExecOutput {
   std::string stderr_bytes;
 };
 
+// What made a Runtime::watchContainers() call: one container event (more
+// may follow within moments: the caller may wait a little so that they
+// share one sweep), or one listing's findings, whole (nothing to wait for).
+enum class ContainerNews { kEvent, kListing };
+
 // What Runtime::watchContainers() started; destroying it ends it.
 class ContainerWatch {
  public:
@@ -230,7 +235,8 @@ class Runtime {
   // configured to relist). A call only makes the status sweep come sooner:
   // the listings stay the source of truth. Until the returned watch is
   // destroyed; `changed` is not called after that.
-  virtual std::unique_ptr<ContainerWatch> watchContainers(std::function<void()> changed) = 0;
+  virtual std::unique_ptr<ContainerWatch> watchContainers(
+      std::function<void(ContainerNews)> changed) = 0;
   // This node's probe sandboxes (kLabelProbe), across all endpoints: what a
   // probe cut short by a crash left. Remove each with removeWorkload().
   virtual Result<std::vector<ProbeSandboxObservation>> probeSandboxes() = 0;

@@ -16,7 +16,8 @@ constexpr std::chrono::milliseconds kRelistDeadline{1000};
 
 }  // namespace
 
-ContainerEventFeed::ContainerEventFeed(std::vector<Source> sources, std::function<void()> changed,
+ContainerEventFeed::ContainerEventFeed(std::vector<Source> sources,
+                                       std::function<void(FeedReport)> changed,
                                        ContainerEventBackoff backoff, ExitRelist relist)
     : sources_(std::move(sources)),
       changed_(std::move(changed)),
@@ -56,7 +57,7 @@ void ContainerEventFeed::follow(std::size_t index) {
     bool delivered = false;
     const Status ended = stream->read([&](const v1::ContainerEventResponse&) {
       delivered = true;
-      changed_();
+      changed_(FeedReport::kEvent);
     });
     lock.lock();
     open_[index] = nullptr;
@@ -106,7 +107,7 @@ void ContainerEventFeed::relistExited(std::size_t index, std::unique_lock<std::m
         now.insert(c.id());
       }
       exited = std::move(now);
-      if (news) changed_();
+      if (news) changed_(FeedReport::kExitRelist);
     }
     lock.lock();
     std::chrono::milliseconds wait;

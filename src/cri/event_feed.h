@@ -1,14 +1,14 @@
 #pragma once
 // ContainerEventFeed: follows the container event streams
 // (GetContainerEvents) of some CRI runtimes, one thread per runtime, and
-// calls `changed` for every event. A stream that ends (the runtime
+// calls `changed(FeedReport::kEvent)` for every event. A stream that ends (the runtime
 // restarted, or went away) is opened again after a back-off that starts at
 // `initial`, doubles up to `max` (with an ExitRelist, up to its `max` if
 // that is shorter), and starts over once a stream has delivered an event.
 // A runtime that serves no events (kUnimplemented, as containerd 1.6) is
 // not asked again; with an ExitRelist it is relisted instead: its exited
-// containers, at a short interval, and `changed` is called when one shows
-// up that the previous relist did not list. An event says only that
+// containers, at a short interval, and `changed(FeedReport::kExitRelist)`
+// is called once per relist that lists one the previous relist did not. An event says only that
 // something changed: the caller's own listing stays the source of truth,
 // and changes missed between two streams are its to find.
 //
@@ -52,6 +52,10 @@ struct ExitRelist {
 };
 inline constexpr std::size_t kExitRelistBatch = 64;
 
+// What made a ContainerEventFeed call: one event of a stream (others may
+// follow within moments), or one relist's findings, all of them at once.
+enum class FeedReport { kEvent, kExitRelist };
+
 class ContainerEventFeed {
  public:
   struct Source {
@@ -61,7 +65,7 @@ class ContainerEventFeed {
     // the state EXITED to it.
     v1::ContainerFilter containers;
   };
-  ContainerEventFeed(std::vector<Source> sources, std::function<void()> changed,
+  ContainerEventFeed(std::vector<Source> sources, std::function<void(FeedReport)> changed,
                      ContainerEventBackoff backoff = {}, ExitRelist relist = {});
   ~ContainerEventFeed();
   ContainerEventFeed(const ContainerEventFeed&) = delete;
@@ -75,7 +79,7 @@ class ContainerEventFeed {
   void relistExited(std::size_t index, std::unique_lock<std::mutex>& lock);
 
   const std::vector<Source> sources_;
-  const std::function<void()> changed_;
+  const std::function<void(FeedReport)> changed_;
   const ContainerEventBackoff backoff_;
   const ExitRelist relist_;
   std::mutex mu_;

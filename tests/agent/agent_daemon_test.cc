@@ -102,11 +102,13 @@ TEST(AgentDaemonTest, AContainerEventBringsTheNextSweepForward) {
   RunningDaemon agent(runtime, 60'000);  // no sweep of its own within the test
   ASSERT_NE(agent.port(), 0);
   ASSERT_TRUE(testing::eventually([&] { return runtime.watched(); }));
-  for (int round = 0; round < 3; ++round) {
+  // Events and a relist's reports (which skip the short coalescing wait) alike.
+  for (int round = 0; round < 4; ++round) {
+    const auto news = round % 2 == 0 ? ContainerNews::kEvent : ContainerNews::kListing;
     const int before = runtime.listings();
-    runtime.emitContainerEvent();
+    runtime.emitContainerEvent(news);
     EXPECT_TRUE(testing::eventually([&] { return runtime.listings() > before; }))
-        << "no sweep after event " << round;
+        << "no sweep after report " << round;
   }
   EXPECT_TRUE(agent.stop());
   EXPECT_FALSE(runtime.watched());  // the watch ended with the daemon

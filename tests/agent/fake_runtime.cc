@@ -528,7 +528,8 @@ class FakeWatch final : public ContainerWatch {
 
 }  // namespace
 
-std::unique_ptr<ContainerWatch> FakeRuntime::watchContainers(std::function<void()> changed) {
+std::unique_ptr<ContainerWatch> FakeRuntime::watchContainers(
+    std::function<void(ContainerNews)> changed) {
   std::lock_guard lock(mutex_);
   watcher_ = std::move(changed);
   const auto id = ++watch_id_;
@@ -543,13 +544,13 @@ bool FakeRuntime::watched() const {
   return watcher_ != nullptr;
 }
 
-void FakeRuntime::emitContainerEvent() {
-  std::function<void()> watcher;
+void FakeRuntime::emitContainerEvent(ContainerNews news) {
+  std::function<void(ContainerNews)> watcher;
   {
     std::lock_guard lock(mutex_);
     watcher = watcher_;
   }
-  if (watcher) watcher();
+  if (watcher) watcher(news);
 }
 
 Result<Snapshot> FakeRuntime::snapshot() { return list(/*with_sandboxes=*/true); }

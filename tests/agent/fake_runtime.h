@@ -90,7 +90,7 @@ class FakeRuntime final : public Runtime {
   // Whether a watchContainers() watch is live; reports a container event
   // to it (as a runtime that streams events would).
   bool watched() const;
-  void emitContainerEvent();
+  void emitContainerEvent(ContainerNews news = ContainerNews::kEvent);
   // Changes a container's state as if its process exited after running for
   // `ran`; `message` is what the runtime says about the exit.
   void exitContainer(const std::string& container_id, int code, std::string reason = {},
@@ -173,7 +173,8 @@ class FakeRuntime final : public Runtime {
   // are listed by probeSandboxes().
   Result<Snapshot> snapshot() override;
   Result<Snapshot> containerSnapshot() override;
-  std::unique_ptr<ContainerWatch> watchContainers(std::function<void()> changed) override;
+  std::unique_ptr<ContainerWatch> watchContainers(
+      std::function<void(ContainerNews)> changed) override;
   Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
   std::shared_ptr<PendingCall> waitReady(std::string_view runtime_class,
                                          std::chrono::milliseconds timeout,
@@ -220,7 +221,7 @@ class FakeRuntime final : public Runtime {
   int full_snapshots_ = 0;
   std::optional<Error> sandbox_listing_error_;
   int listings_ = 0;
-  std::function<void()> watcher_;  // the live watch's
+  std::function<void(ContainerNews)> watcher_;  // the live watch's
   std::uint64_t watch_id_ = 0;     // of the live watch
   std::map<std::string, Sandbox> sandboxes_;
   std::map<std::string, Container> containers_;

@@ -572,8 +572,15 @@ class EventFeedTest : public ClientFakeRuntimeTest {
     (*mine.mutable_label_selector())["zoneplane.node"] = "n1";
     return std::make_unique<ContainerEventFeed>(
         std::vector<ContainerEventFeed::Source>{{"fake runtime", client_.get(), mine}},
-        [&changes] { ++changes; }, backoff, ExitRelist{relist, relist_max});
+        [this, &changes](FeedReport report) {
+          ++changes;
+          ++(report == FeedReport::kEvent ? event_reports_ : relist_reports_);
+        },
+        backoff, ExitRelist{relist, relist_max});
   }
+  // Calls of `changed`, by what made them.
+  std::atomic<int> event_reports_ = 0;
+  std::atomic<int> relist_reports_ = 0;
 };
 
 TEST_F(EventFeedTest, EachEventIsReportedAndDestructionEndsTheStream) {
@@ -587,6 +594,7 @@ TEST_F(EventFeedTest, EachEventIsReportedAndDestructionEndsTheStream) {
   ASSERT_TRUE(waitUntil([&] { return changes == 3; }));
   following.reset();  // cancels the open stream: returns, and nothing more is reported
   EXPECT_EQ(changes, 3);
+  EXPECT_EQ(event_reports_, 3);
   EXPECT_EQ(eventCalls(), 1);
 }
 
@@ -646,6 +654,8 @@ TEST_F(EventFeedTest, ARuntimeWithoutEventsIsRelistedForExitedContainersOnly) {
   std::this_thread::sleep_for(20ms);
   EXPECT_EQ(listCalls(), at_end);
   EXPECT_EQ(changes, 2);
+  EXPECT_EQ(relist_reports_, 2);  // a relist reports as one, not as events
+  EXPECT_EQ(event_reports_, 0);
 }
 
 TEST_F(EventFeedTest, AContainerThatExitsAgainAfterLeavingTheListIsReportedAgain) {

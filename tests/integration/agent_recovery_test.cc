@@ -181,6 +181,35 @@ TEST_F(HalfCreated, ASandboxWithoutContainerIsFinished) {
   EXPECT_EQ(sandboxesOf(id).size(), 1u);
 }
 
+// The agent killed during RunPodSandbox can leave the sandbox not ready and
+// without a container (containerd keeps it, without its pause task): the
+// restarted agent removes it and runs the workload in a new one. Here the
+// state is made with StopPodSandbox, which the runtime reports the same way.
+TEST_F(HalfCreated, ASandboxLeftNotReadyWithoutContainerIsRunAnew) {
+  const auto id = workloadId("cut");
+  const auto identity = identityFor(id);
+  const auto leftover = runSandboxLikeTheAgent(identity);
+  ASSERT_FALSE(leftover.empty());
+  ASSERT_TRUE(cri_->stopPodSandbox(leftover).has_value());
+  auto before = sandboxesOf(id);
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_EQ(before[0].state(), cri::v1::SANDBOX_NOTREADY);
+
+  ASSERT_NO_FATAL_FAILURE(startAgent());
+  Json st;
+  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+  const std::string sandbox_id = st.value("sandbox_id", "");
+  EXPECT_NE(sandbox_id, leftover) << st.dump();
+  auto sandboxes = sandboxesOf(id);
+  ASSERT_EQ(sandboxes.size(), 1u);
+  EXPECT_EQ(sandboxes[0].id(), sandbox_id);
+  EXPECT_EQ(sandboxes[0].state(), cri::v1::SANDBOX_READY);
+  auto containers = containersOf(id);
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(containers[0].pod_sandbox_id(), sandbox_id);
+  EXPECT_EQ(st.value("run_as_user", -1), *identity.run_as_user) << st.dump();
+}
+
 TEST_F(HalfCreated, ASandboxOfAnOlderAgentWithoutUserOrPodCgroupGetsBoth) {
   // An agent from before the posture: no user labels, no cgroup_parent.
   const auto id = workloadId("old");

@@ -28,10 +28,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// After a container event, how long the sweep waits for the events that come
-// with it (a pod's containers, a burst of exits) so that one sweep sees them.
-constexpr std::chrono::milliseconds kEventCoalesce{5};
-
 // What the probe tries to reach from inside a class: the agent's own listen
 // address (unless loopback, unspecified or an ephemeral port) and [probe]
 // connect.
@@ -211,11 +207,12 @@ Status AgentDaemon::run() {
   // One status sweep per tick for the whole node, on its own thread; never
   // overlapping. The next tick starts a full interval after a sweep ends,
   // unless a runtime reports a container event meanwhile: then the sweep
-  // comes kEventCoalesce after it (events within that time share it). An
+  // comes options_.event_coalesce after it (the events that come with it,
+  // a pod's containers or a burst of exits, share it). An
   // exit relist's report is a whole listing's: the sweep comes at once.
   bool stopping = false;
   bool sweep_soon = false;
-  bool coalesce = false;  // with sweep_soon: wait kEventCoalesce first
+  bool coalesce = false;  // with sweep_soon: wait options_.event_coalesce first
   const std::chrono::milliseconds sweep_interval{config_.status_interval_ms};
   asio::steady_timer tick(io_);
   asio::co_spawn(
@@ -228,7 +225,7 @@ Status AgentDaemon::run() {
             co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           }
           if (sweep_soon && coalesce && !stopping) {
-            tick.expires_after(kEventCoalesce);
+            tick.expires_after(options_.event_coalesce);
             co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           }
           sweep_soon = false;

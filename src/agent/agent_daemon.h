@@ -43,6 +43,9 @@ struct DaemonOptions {
   std::size_t worker_threads = 8;   // start pipelines
   std::size_t control_threads = 4;  // stop, remove
   bool handle_signals = true;
+  // How long the status sweep a container event brings forward waits for
+  // more events to share it. (An exit relist's report does not wait.)
+  std::chrono::milliseconds event_coalesce{5};
   // Called once listening, with the bound "host:port".
   std::function<void(const std::string&)> on_listening;
   // Called once the metrics listener (config metrics_listen) listens, with

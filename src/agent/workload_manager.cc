@@ -422,7 +422,9 @@ asio::awaitable<Status> WorkloadManager::halt(EntryPtr entry, std::chrono::secon
     std::lock_guard op(entry->op);
     container_id = runtimeIds(entry).second;
   }
-  while (!container_id.empty()) {
+  // A sandbox without a container is never left stopped: the caller removes it.
+  if (container_id.empty()) co_return ok();
+  while (true) {
     const auto left =
         std::max(std::chrono::seconds::zero(),
                  std::chrono::ceil<std::chrono::seconds>(kill_at - steady_clock::now()));
@@ -487,19 +489,33 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
     resume(entry);
     co_return fail(halted.error());
   }
-  // (After halt() the pipeline creates nothing: these are final.)
-  const auto [sandbox_id, halted_container] = runtimeIds(entry);
-  if (halted_container.empty() && !sandbox_id.empty()) {
-    // Stopped before its container existed: the sandbox goes too, so that a
-    // sandbox left not ready without a container always means a start cut
-    // short by an agent restart, which recovery finishes (recovery.cc). The
-    // record stays until RemoveWorkload or the agent's restart.
+  // (After halt() the pipeline creates nothing: the ids are final.)
+  const auto halted_ids = runtimeIds(entry);
+  const bool had_sandbox = !halted_ids.first.empty() || [&] {
+    std::lock_guard lock(mutex_);
+    return entry->look_for_sandbox;
+  }();
+  std::string no_container_message =
+      had_sandbox ? "stopped before the container started" : "stopped before its image was ready";
+  if (halted_ids.second.empty() && had_sandbox) {
+    // Stopped before its container existed: the sandbox is removed, not
+    // stopped (halt() left it alone), so that a sandbox not ready without a
+    // container always means a start cut short by an agent restart, which
+    // recovery finishes (recovery.cc). The record stays until RemoveWorkload
+    // or the agent's restart. A removal that fails is left to the orphan
+    // scan, which removes a sandbox of a final workload that records none.
     auto removing = removeSandbox(entry);
     const Result<std::string> removed = co_await std::move(removing);
+    std::lock_guard lock(mutex_);
     if (!removed) {
-      resume(entry);
-      co_return fail(removed.error());
+      spdlog::warn("workload \"{}\": removing its sandbox failed, left to the orphan scan: {}", id,
+                   removed.error().message);
+      entry->sandbox_id.clear();
+      entry->status.sandbox_id.clear();
+      entry->look_for_sandbox = false;
+      no_container_message += "; its sandbox is removed once the runtime answers";
     }
+    if (api::isTerminal(entry->status.state)) changedLocked(*entry);  // its sandbox id went
   }
   {
     std::lock_guard op(entry->op);
@@ -510,9 +526,7 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
     }();
     if (!was_terminal) {
       if (container_id.empty()) {
-        setFailed(entry, api::reason::kStopped,
-                  sandbox_id.empty() ? "stopped before its image was ready"
-                                     : "stopped before the container started");
+        setFailed(entry, api::reason::kStopped, std::move(no_container_message));
       } else if (auto detail =
                      runtime_.inspectContainer(entry->identity.spec.runtime_class, container_id);
                  detail && detail->state == ObjectState::kExited) {
@@ -576,11 +590,26 @@ asio::awaitable<Result<std::string>> WorkloadManager::removeSandbox(EntryPtr ent
     {
       std::lock_guard op(entry->op);
       sandbox_id = runtimeIds(entry).first;
-      removed = runtime_.removeWorkload(entry->identity, sandbox_id);
+      const bool leftover = [&] {
+        std::lock_guard lock(mutex_);
+        return entry->look_for_sandbox;
+      }();
+      if (sandbox_id.empty() && leftover) {
+        // Recovery's leftover, not yet removed by the pipeline: findSandbox
+        // removes it (and would return one the pipeline had made meanwhile).
+        auto found = runtime_.findSandbox(entry->identity);
+        if (!found) {
+          removed = fail(found.error());
+        } else if (*found) {
+          sandbox_id = **found;
+        }
+      }
+      if (removed) removed = runtime_.removeWorkload(entry->identity, sandbox_id);
       if (removed) {
         std::lock_guard lock(mutex_);
         entry->sandbox_id.clear();
         entry->status.sandbox_id.clear();
+        entry->look_for_sandbox = false;
       }
     }
     if (removed) co_return sandbox_id;

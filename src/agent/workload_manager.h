@@ -241,7 +241,8 @@ class WorkloadManager {
     // Recovery found its sandbox left not ready without a container (an
     // agent restart cut RunPodSandbox short): the pipeline's sandbox step
     // looks first (findSandbox removes that one) instead of running a sandbox
-    // whose name the leftover still holds.
+    // whose name the leftover still holds. A stop or removal before that
+    // removes the leftover the same way (removeSandbox).
     bool look_for_sandbox = false;
     api::WorkloadStatus published;  // the status last handed to the observer
     std::mutex op;          // held across one synchronous runtime step
@@ -315,10 +316,13 @@ class WorkloadManager {
   // Stops the container (asynchronously, `grace`) then the sandbox. A
   // runtime that goes away meanwhile is waited for (ready_wait past the grace
   // period), then the stop is repeated with what is left of the grace period.
+  // Without a container it stops nothing: the caller removes the sandbox
+  // (removeSandbox), which is never left stopped without a container.
   boost::asio::awaitable<Status> halt(EntryPtr entry, std::chrono::seconds grace);
   // Removes the workload's sandbox (with its containers and host state) and
-  // forgets its id; a runtime that goes away meanwhile is waited for up to
-  // ready_wait. Returns the id removed ("" when there was none).
+  // forgets its id, also a leftover recovery found (look_for_sandbox); a
+  // runtime that goes away meanwhile is waited for up to ready_wait. Returns
+  // the id removed ("" when there was none). Publishes nothing.
   boost::asio::awaitable<Result<std::string>> removeSandbox(EntryPtr entry);
   using SteadyTime = std::chrono::steady_clock::time_point;
   // For stop/remove after kUnavailable: waits (backoff, then until the runtime

@@ -24,7 +24,8 @@ constexpr const char* kProbeImage = "registry.test/zoneplane/probe:1";
 // run on a thread of its own until stop() or destruction.
 class RunningDaemon {
  public:
-  RunningDaemon(testing::FakeRuntime& runtime, std::int64_t status_interval_ms) {
+  RunningDaemon(testing::FakeRuntime& runtime, std::int64_t status_interval_ms,
+                std::chrono::milliseconds event_coalesce = DaemonOptions{}.event_coalesce) {
     AgentConfig config;
     config.node_id = "node-1";
     config.listen_host = "127.0.0.1";
@@ -38,6 +39,7 @@ class RunningDaemon {
     options.handle_signals = false;
     options.worker_threads = 1;
     options.control_threads = 1;
+    options.event_coalesce = event_coalesce;
     options.on_listening = [this](const std::string& where) { listening_.set_value(where); };
     daemon_ = std::make_unique<AgentDaemon>(config, runtime, options);
     running_ = std::async(std::launch::async, [this] { return daemon_->run(); });
@@ -102,16 +104,31 @@ TEST(AgentDaemonTest, AContainerEventBringsTheNextSweepForward) {
   RunningDaemon agent(runtime, 60'000);  // no sweep of its own within the test
   ASSERT_NE(agent.port(), 0);
   ASSERT_TRUE(testing::eventually([&] { return runtime.watched(); }));
-  // Events and a relist's reports (which skip the short coalescing wait) alike.
-  for (int round = 0; round < 4; ++round) {
-    const auto news = round % 2 == 0 ? ContainerNews::kEvent : ContainerNews::kListing;
+  for (int round = 0; round < 3; ++round) {
     const int before = runtime.listings();
-    runtime.emitContainerEvent(news);
+    runtime.emitContainerEvent();
+    EXPECT_TRUE(testing::eventually([&] { return runtime.listings() > before; }))
+        << "no sweep after event " << round;
+  }
+  EXPECT_TRUE(agent.stop());
+  EXPECT_FALSE(runtime.watched());  // the watch ended with the daemon
+}
+
+// A relist's report is a whole listing's: its sweep does not wait for more
+// events (here an hour, which the test would not outlast).
+TEST(AgentDaemonTest, AnExitRelistsReportBringsTheSweepWithoutTheEventsWait) {
+  testing::FakeRuntime runtime;
+  runtime.holdPulls(kProbeImage);
+  RunningDaemon agent(runtime, 60'000, std::chrono::hours(1));
+  ASSERT_NE(agent.port(), 0);
+  ASSERT_TRUE(testing::eventually([&] { return runtime.watched(); }));
+  for (int round = 0; round < 3; ++round) {
+    const int before = runtime.listings();
+    runtime.emitContainerEvent(ContainerNews::kListing);
     EXPECT_TRUE(testing::eventually([&] { return runtime.listings() > before; }))
         << "no sweep after report " << round;
   }
   EXPECT_TRUE(agent.stop());
-  EXPECT_FALSE(runtime.watched());  // the watch ended with the daemon
 }
 
 }  // namespace

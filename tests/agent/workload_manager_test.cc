@@ -495,6 +495,56 @@ TEST_F(WorkloadManagerTest, AWorkloadStoppedBeforeItsContainerExistedIsNotRedone
   EXPECT_TRUE(runtime_.sandboxes().empty());
 }
 
+// Stopped or removed after the restart but before the pipeline got to its
+// sandbox step (here: waiting for its image), the leftover goes all the same.
+TEST_F(WorkloadManagerTest, ALeftoverSandboxIsRemovedByAStopBeforeThePipelineReachesIt) {
+  runtime_.holdPulls("hung.test/x:1");
+  const auto stopped_one = recovered(spec("cut-stop", "hung.test/x:1"), "u13");
+  const auto removed_one = recovered(spec("cut-remove", "hung.test/x:1"), "u14");
+  runtime_.addSandbox(stopped_one, std::nullopt, 0, 0, ObjectState::kNotReady);
+  runtime_.addSandbox(removed_one, std::nullopt, 0, 0, ObjectState::kNotReady);
+  ASSERT_TRUE(manager_->recover().has_value());
+  ASSERT_TRUE(eventually([&] { return runtime_.activePulls("hung.test/x:1") == 2; }));
+
+  auto stopping = stop("cut-stop", 0s);
+  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
+  const auto stopped = stopping.get();
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
+  EXPECT_EQ(stopped->reason, "Stopped");
+  EXPECT_EQ(stopped->message, "stopped before the container started");
+  auto removing = remove("cut-remove");
+  ASSERT_EQ(removing.wait_for(30s), std::future_status::ready);
+  const Status removed = removing.get();
+  ASSERT_TRUE(removed.has_value()) << removed.error().toString();
+  EXPECT_TRUE(runtime_.sandboxes().empty());
+}
+
+// A stop whose removal of the sandbox fails still stops the workload; the
+// sandbox is left to the orphan scan, never to a restarted agent's recovery.
+TEST_F(WorkloadManagerTest, ASandboxAStopCouldNotRemoveIsLeftToTheOrphanScan) {
+  runtime_.failNext("createContainer", Error{Code::kUnavailable, "fake runtime: away", {}},
+                    1000000);
+  ASSERT_TRUE(manager_->start(spec("stuck-sandbox")).has_value());
+  ASSERT_TRUE(eventually([&] { return runtime_.sandboxes().size() == 1; }));
+  runtime_.failNext("removeWorkload", Error{Code::kInternal, "fake runtime: refused", {}});
+  auto stopping = stop("stuck-sandbox", 0s);
+  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
+  const auto stopped = stopping.get();
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
+  EXPECT_EQ(stopped->state, api::WorkloadState::kFailed);
+  EXPECT_EQ(stopped->reason, "Stopped");
+  EXPECT_EQ(stopped->message,
+            "stopped before the container started; its sandbox is removed once the runtime "
+            "answers");
+  EXPECT_TRUE(stopped->sandbox_id.empty());
+  ASSERT_EQ(runtime_.sandboxes().size(), 1u);
+
+  clock_.advance(1h);  // the next sweep scans for orphans
+  ASSERT_TRUE(manager_->sweep().has_value());
+  EXPECT_TRUE(runtime_.sandboxes().empty());
+  EXPECT_EQ(statusOf("stuck-sandbox").state, api::WorkloadState::kFailed);
+}
+
 // The same when the cancellation killed the task's shim while it started.
 TEST_F(WorkloadManagerTest, AStartWhoseShimWasKilledWithTheAgentIsRedoneAfterARestart) {
   const auto identity = recovered(spec("shim-killed"), "u8");

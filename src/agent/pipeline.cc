@@ -352,17 +352,22 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
 
   if (sandbox_id.empty()) {
     if (!enterPhase(entry, api::reason::kCreating, "creating the sandbox")) co_return;
-    bool retry = look_for_sandbox;
     auto creating = untilAnswered(entry, "creating the sandbox", [&]() -> Status {
-      // After a transient failure the sandbox may exist (the reply was lost).
+      // After a transient failure the sandbox may exist (the reply was
+      // lost); so may recovery's leftover.
       std::optional<std::string> made;
-      if (retry) {
+      if (look_for_sandbox) {
         auto found = runtime_.findSandbox(identity);
         if (!found) return fail(found.error());
         made = *found;
       }
-      retry = true;
       if (!made) {
+        {
+          // Until a reply names it, a sandbox may exist that no id records:
+          // a stop or removal meanwhile looks for it (removeSandbox).
+          std::lock_guard lock(mutex_);
+          entry->look_for_sandbox = look_for_sandbox = true;
+        }
         auto run = runtime_.runSandbox(identity);
         if (!run) return fail(run.error());
         made = *run;

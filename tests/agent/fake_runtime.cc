@@ -1,5 +1,7 @@
 #include "fake_runtime.h"
 
+#include <utility>
+
 namespace zp::agent::testing {
 
 // A held call: cancel() completes it with kCancelled (once).
@@ -172,9 +174,15 @@ void FakeRuntime::cutNextStartToExit(int code, std::string reason, std::string m
   cut_start_to_exit_ = CutExit{code, std::move(reason), std::move(message), std::move(answer)};
 }
 
-void FakeRuntime::loseNextRunSandboxReply() {
+void FakeRuntime::loseNextRunSandboxReply(bool then_down) {
   std::lock_guard lock(mutex_);
   lose_run_reply_ = true;
+  down_after_lost_reply_ = then_down;
+}
+
+int FakeRuntime::findSandboxCalls() const {
+  std::lock_guard lock(mutex_);
+  return find_sandbox_calls_;
 }
 
 void FakeRuntime::failSnapshot(std::optional<Error> error) {
@@ -327,6 +335,7 @@ Result<std::string> FakeRuntime::runSandbox(const WorkloadIdentity& identity) {
   sandboxes_[id] = Sandbox{identity, ObjectState::kReady};
   if (lose_run_reply_) {
     lose_run_reply_ = false;
+    down_ = std::exchange(down_after_lost_reply_, false);
     return fail(Code::kUnavailable, "fake runtime: reply lost");
   }
   return id;
@@ -334,6 +343,7 @@ Result<std::string> FakeRuntime::runSandbox(const WorkloadIdentity& identity) {
 
 Result<std::optional<std::string>> FakeRuntime::findSandbox(const WorkloadIdentity& identity) {
   std::lock_guard lock(mutex_);
+  ++find_sandbox_calls_;
   if (auto s = downError(); !s) return fail(s.error());
   if (auto s = takeFailure("findSandbox"); !s) return fail(s.error());
   for (auto it = sandboxes_.begin(); it != sandboxes_.end(); ++it) {

@@ -58,8 +58,11 @@ class FakeRuntime final : public Runtime {
   void holdStops(const std::string& container_id);
   bool stopHeld(const std::string& container_id) const;
   void finishStop(const std::string& container_id);
-  // The next RunPodSandbox creates the sandbox but reports kUnavailable.
-  void loseNextRunSandboxReply();
+  // The next RunPodSandbox creates the sandbox but reports kUnavailable;
+  // with `then_down`, the runtime is down from then on (setDown(false) ends it).
+  void loseNextRunSandboxReply(bool then_down = false);
+  // FindSandbox calls so far (answered or not).
+  int findSandboxCalls() const;
   // The next StartContainer is cut short by a runtime restart: it reports
   // kUnavailable, and the container stays created with its task left behind,
   // so every later StartContainer of it is kAlreadyExists (containerd 1.6).
@@ -205,6 +208,8 @@ class FakeRuntime final : public Runtime {
   std::set<std::string> held_stops_;
   std::map<std::string, int> stop_calls_;
   bool lose_run_reply_ = false;
+  bool down_after_lost_reply_ = false;
+  int find_sandbox_calls_ = 0;
   bool interrupt_start_ = false;
   std::optional<Error> fail_create_after_interrupt_;
   struct CutExit {

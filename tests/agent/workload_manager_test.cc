@@ -512,15 +512,41 @@ TEST_F(WorkloadManagerTest, ALeftoverSandboxIsRemovedByAStopBeforeThePipelineRea
   ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
   EXPECT_EQ(stopped->reason, "Stopped");
   EXPECT_EQ(stopped->message, "stopped before the container started");
+  ASSERT_EQ(runtime_.sandboxes().size(), 1u);
+  EXPECT_EQ(runtime_.sandboxes().begin()->second.identity.spec.id, "cut-remove");
+
   auto removing = remove("cut-remove");
   ASSERT_EQ(removing.wait_for(30s), std::future_status::ready);
   const Status removed = removing.get();
   ASSERT_TRUE(removed.has_value()) << removed.error().toString();
   EXPECT_TRUE(runtime_.sandboxes().empty());
+  EXPECT_FALSE(manager_->status("cut-remove").has_value());
 }
 
-// A stop whose removal of the sandbox fails still stops the workload; the
-// sandbox is left to the orphan scan, never to a restarted agent's recovery.
+// A RunPodSandbox whose reply was lost made a sandbox that no id records; a
+// stop while the pipeline waits for the runtime finds and removes it.
+TEST_F(WorkloadManagerTest, ASandboxWhoseReplyWasLostIsRemovedByAStop) {
+  runtime_.loseNextRunSandboxReply(/*then_down=*/true);
+  ASSERT_TRUE(manager_->start(spec("lost-reply")).has_value());
+  ASSERT_TRUE(reason("lost-reply", "RuntimeUnavailable")) << statusOf("lost-reply").message;
+  ASSERT_EQ(runtime_.sandboxes().size(), 1u);
+  const int looked = runtime_.findSandboxCalls();
+  auto stopping = stop("lost-reply", 0s);
+  // The stop looks for the sandbox (the runtime is down: it waits), having
+  // cancelled the pipeline first; only then does the runtime come back.
+  ASSERT_TRUE(eventually([&] { return runtime_.findSandboxCalls() > looked; }));
+  runtime_.setDown(false);
+  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
+  const auto stopped = stopping.get();
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
+  EXPECT_EQ(stopped->reason, "Stopped");
+  EXPECT_EQ(stopped->message, "stopped before the container started");
+  EXPECT_TRUE(runtime_.sandboxes().empty());
+}
+
+// A stop whose removal of the sandbox fails still stops the workload, and
+// the sandbox is left to the orphan scan (an agent restarted before that
+// scan succeeds would take it for a creation to finish).
 TEST_F(WorkloadManagerTest, ASandboxAStopCouldNotRemoveIsLeftToTheOrphanScan) {
   runtime_.failNext("createContainer", Error{Code::kUnavailable, "fake runtime: away", {}},
                     1000000);

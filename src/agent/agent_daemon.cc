@@ -207,9 +207,9 @@ Status AgentDaemon::run() {
   // One status sweep per tick for the whole node, on its own thread; never
   // overlapping. The next tick starts a full interval after a sweep ends,
   // unless a runtime reports a container event meanwhile: then the sweep
-  // comes options_.event_coalesce after it (the events that come with it,
-  // a pod's containers or a burst of exits, share it). An
-  // exit relist's report is a whole listing's: the sweep comes at once.
+  // comes options_.event_coalesce after it (the events that come with it, a
+  // pod's containers or a burst of exits, share it). An exit relist's report
+  // is a whole listing's: the sweep comes at once.
   bool stopping = false;
   bool sweep_soon = false;
   bool coalesce = false;  // with sweep_soon: wait options_.event_coalesce first

@@ -500,8 +500,8 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
   if (halted_ids.second.empty() && had_sandbox) {
     // Stopped before its container existed: the sandbox is removed, not
     // stopped (halt() left it alone), so that a sandbox not ready without a
-    // container always means a start cut short by an agent restart, which
-    // recovery finishes (recovery.cc). The record stays until RemoveWorkload
+    // container means a start cut short by an agent restart, which recovery
+    // finishes (recovery.cc; docs/architecture.md §4 has what is left). The record stays until RemoveWorkload
     // or the agent's restart. A removal that fails is left to the orphan
     // scan, which removes a sandbox of a final workload that records none.
     auto removing = removeSandbox(entry);
@@ -595,8 +595,9 @@ asio::awaitable<Result<std::string>> WorkloadManager::removeSandbox(EntryPtr ent
         return entry->look_for_sandbox;
       }();
       if (sandbox_id.empty() && leftover) {
-        // Recovery's leftover, not yet removed by the pipeline: findSandbox
-        // removes it (and would return one the pipeline had made meanwhile).
+        // A sandbox no id records (recovery's not-ready leftover, or one a
+        // lost RunPodSandbox reply made): findSandbox removes the former and
+        // returns the latter.
         auto found = runtime_.findSandbox(entry->identity);
         if (!found) {
           removed = fail(found.error());

@@ -238,11 +238,12 @@ class WorkloadManager {
     // meanwhile the sweep leaves the status to the pipeline, and a pipeline a
     // failed stop cancelled is launched again.
     bool replace_ended = false;
-    // Recovery found its sandbox left not ready without a container (an
-    // agent restart cut RunPodSandbox short): the pipeline's sandbox step
-    // looks first (findSandbox removes that one) instead of running a sandbox
-    // whose name the leftover still holds. A stop or removal before that
-    // removes the leftover the same way (removeSandbox).
+    // A sandbox may exist that sandbox_id does not record: recovery found
+    // one left not ready without a container (an agent restart cut
+    // RunPodSandbox short), or a RunPodSandbox has no reply yet or lost it.
+    // The pipeline's sandbox step then looks first (findSandbox removes a
+    // not-ready one, returns a ready one) instead of running a sandbox whose
+    // name is taken; a stop or removal looks the same way (removeSandbox).
     bool look_for_sandbox = false;
     api::WorkloadStatus published;  // the status last handed to the observer
     std::mutex op;          // held across one synchronous runtime step
@@ -320,7 +321,7 @@ class WorkloadManager {
   // (removeSandbox), which is never left stopped without a container.
   boost::asio::awaitable<Status> halt(EntryPtr entry, std::chrono::seconds grace);
   // Removes the workload's sandbox (with its containers and host state) and
-  // forgets its id, also a leftover recovery found (look_for_sandbox); a
+  // forgets its id, also one no id records (look_for_sandbox); a
   // runtime that goes away meanwhile is waited for up to ready_wait. Returns
   // the id removed ("" when there was none). Publishes nothing.
   boost::asio::awaitable<Result<std::string>> removeSandbox(EntryPtr entry);

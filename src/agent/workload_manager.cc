@@ -269,6 +269,17 @@ std::pair<std::string, std::string> WorkloadManager::runtimeIds(const EntryPtr& 
   return {entry->sandbox_id, entry->container_id};
 }
 
+bool WorkloadManager::looksForSandbox(const EntryPtr& entry) const {
+  std::lock_guard lock(mutex_);
+  return entry->look_for_sandbox;
+}
+
+void WorkloadManager::dropSandboxLocked(Entry& entry) {
+  entry.sandbox_id.clear();
+  entry.status.sandbox_id.clear();
+  entry.look_for_sandbox = false;
+}
+
 void WorkloadManager::forget(const EntryPtr& entry) {
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(entry->identity.spec.id);
@@ -491,28 +502,24 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
   }
   // (After halt() the pipeline creates nothing: the ids are final.)
   const auto halted_ids = runtimeIds(entry);
-  const bool had_sandbox = !halted_ids.first.empty() || [&] {
-    std::lock_guard lock(mutex_);
-    return entry->look_for_sandbox;
-  }();
+  const bool had_sandbox = !halted_ids.first.empty() || looksForSandbox(entry);
   std::string no_container_message =
       had_sandbox ? "stopped before the container started" : "stopped before its image was ready";
   if (halted_ids.second.empty() && had_sandbox) {
     // Stopped before its container existed: the sandbox is removed, not
     // stopped (halt() left it alone), so that a sandbox not ready without a
     // container means a start cut short by an agent restart, which recovery
-    // finishes (recovery.cc; docs/architecture.md §4 has what is left). The record stays until RemoveWorkload
-    // or the agent's restart. A removal that fails is left to the orphan
-    // scan, which removes a sandbox of a final workload that records none.
+    // finishes (recovery.cc; docs/architecture.md §4 has what is left). The
+    // record stays until RemoveWorkload or the agent's restart. A removal
+    // that fails is left to the orphan scan, which removes a sandbox of a
+    // final workload that records none.
     auto removing = removeSandbox(entry);
     const Result<std::string> removed = co_await std::move(removing);
     std::lock_guard lock(mutex_);
     if (!removed) {
       spdlog::warn("workload \"{}\": removing its sandbox failed, left to the orphan scan: {}", id,
                    removed.error().message);
-      entry->sandbox_id.clear();
-      entry->status.sandbox_id.clear();
-      entry->look_for_sandbox = false;
+      dropSandboxLocked(*entry);
       no_container_message += "; its sandbox is removed once the runtime answers";
     }
     if (api::isTerminal(entry->status.state)) changedLocked(*entry);  // its sandbox id went
@@ -590,11 +597,7 @@ asio::awaitable<Result<std::string>> WorkloadManager::removeSandbox(EntryPtr ent
     {
       std::lock_guard op(entry->op);
       sandbox_id = runtimeIds(entry).first;
-      const bool leftover = [&] {
-        std::lock_guard lock(mutex_);
-        return entry->look_for_sandbox;
-      }();
-      if (sandbox_id.empty() && leftover) {
+      if (sandbox_id.empty() && looksForSandbox(entry)) {
         // A sandbox no id records (recovery's not-ready leftover, or one a
         // lost RunPodSandbox reply made): findSandbox removes the former and
         // returns the latter.
@@ -608,9 +611,7 @@ asio::awaitable<Result<std::string>> WorkloadManager::removeSandbox(EntryPtr ent
       if (removed) removed = runtime_.removeWorkload(entry->identity, sandbox_id);
       if (removed) {
         std::lock_guard lock(mutex_);
-        entry->sandbox_id.clear();
-        entry->status.sandbox_id.clear();
-        entry->look_for_sandbox = false;
+        dropSandboxLocked(*entry);
       }
     }
     if (removed) co_return sandbox_id;

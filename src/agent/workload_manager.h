@@ -297,6 +297,10 @@ class WorkloadManager {
   Result<EntryPtr> existing(const std::string& id) const;
   // {sandbox_id, container_id}, read under the lock.
   std::pair<std::string, std::string> runtimeIds(const EntryPtr& entry) const;
+  // Entry::look_for_sandbox, read under the lock.
+  bool looksForSandbox(const EntryPtr& entry) const;
+  // The entry records no sandbox and has none to look for. Call with `mutex_` held.
+  static void dropSandboxLocked(Entry& entry);
   // Drops `entry` from the registry (if it is still the one registered).
   void forget(const EntryPtr& entry);
   bool cancelled(const EntryPtr& entry) const;

@@ -10,6 +10,7 @@
 // Usage: exit_delay_bench --server BIN --agent BIN [--background 100] [--samples 40]
 //                         [--status-interval-ms N]  (the agent's sweep; default its own)
 //                         [--exit-relist-interval-ms N]  (the agent's exit relist; 0: off)
+//                         [--exit-hints true|false]  (the agent's cgroup exit hints)
 // Needs the stack's environment (eval "$(scripts/stack env)").
 
 // clang-format off
@@ -108,7 +109,7 @@ std::string relistNote(const std::string& sweep_flag, const std::string& relist_
 int main(int argc, char** argv) {
   std::string server_bin, agent_bin;
   int background = 100, samples = 40;
-  std::string status_interval_ms, exit_relist_interval_ms;
+  std::string status_interval_ms, exit_relist_interval_ms, exit_hints;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--server") server_bin = v;
@@ -118,6 +119,8 @@ int main(int argc, char** argv) {
     else if (k == "--status-interval-ms") status_interval_ms = v;
     else if (k == "--exit-relist-interval-ms")
       exit_relist_interval_ms = v;
+    else if (k == "--exit-hints")
+      exit_hints = v;
   }
   const std::string endpoint = env("ZONEPLANE_CRI_ENDPOINT");
   const std::string image = env("ZONEPLANE_TEST_IMAGE");
@@ -126,6 +129,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: exit_delay_bench --server BIN --agent BIN [--background N] [--samples N]\n"
                  "       [--status-interval-ms N] [--exit-relist-interval-ms N]\n"
+                 "       [--exit-hints true|false]\n"
                  "(needs eval \"$(scripts/stack env)\")\n");
     return 2;
   }
@@ -145,6 +149,10 @@ int main(int argc, char** argv) {
   if (!exit_relist_interval_ms.empty()) {
     agent_argv.push_back("--exit-relist-interval-ms");
     agent_argv.push_back(exit_relist_interval_ms);
+  }
+  if (!exit_hints.empty()) {
+    agent_argv.push_back("--exit-hints");
+    agent_argv.push_back(exit_hints);
   }
   agent.start(agent_argv, (dir / "agent.log").string());
   const unsigned short agent_port = waitListening(agent, "zoneplane-agent listening on ");
@@ -341,10 +349,11 @@ int main(int argc, char** argv) {
   };
   std::printf(
       "  at rest with the background Running: agent %s, containerd %s of one core "
-      "(sweep every %s ms, %s)\n",
+      "(sweep every %s ms, %s, cgroup exit hints %s)\n",
       share(agent_cpu).c_str(), share(runtime_cpu).c_str(),
       status_interval_ms.empty() ? "100 (default)" : status_interval_ms.c_str(),
-      relistNote(status_interval_ms, exit_relist_interval_ms).c_str());
+      relistNote(status_interval_ms, exit_relist_interval_ms).c_str(),
+      exit_hints.empty() ? "on (default)" : (exit_hints == "false" ? "off" : "on"));
   std::printf("  baseline, the runtime alone:\n");
   std::printf("  exit -> the CRI reports it exited   p50 %7.1f ms  p99 %7.1f ms   (%zu samples, "
               "ContainerStatus every 5 ms)\n",

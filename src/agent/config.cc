@@ -237,10 +237,10 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
       const auto* number = node.as_integer();
       if (number == nullptr) return fail(wrongType(origin, key, "an integer").error());
       *field = number->get();  // bounds: validateConfig
-    } else if (key == "insecure_plaintext") {
+    } else if (key == "insecure_plaintext" || key == "exit_hints") {
       const auto* flag = node.as_boolean();
       if (flag == nullptr) return fail(wrongType(origin, key, "true or false").error());
-      config.insecure_plaintext = flag->get();
+      (key == "exit_hints" ? config.exit_hints : config.insecure_plaintext) = flag->get();
     } else if (key == "tls") {
       const auto* table = node.as_table();
       if (table == nullptr) return fail(wrongType(origin, key, "a table").error());

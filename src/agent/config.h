@@ -122,6 +122,10 @@ struct AgentConfig {
   // sweep forward (docs/architecture.md §4, "Exit relist"). 0, or not
   // shorter than status_interval_ms: off.
   std::int64_t exit_relist_interval_ms = kDefaultExitRelistIntervalMs;
+  // For the classes with pod cgroups (pod_cgroup = "cgroupfs"): hear of a
+  // container's end from the removal of its cgroup, and ask the runtime about
+  // it at once (CgroupExitHints; docs/architecture.md §4, "Exit hints").
+  bool exit_hints = true;
   // Delay before restarting an exited container (restart_policy), doubling
   // per restart up to restart_backoff_max_seconds.
   std::int64_t restart_backoff_initial_ms = kDefaultRestartBackoffInitialMs;

@@ -8,6 +8,7 @@
 #include <system_error>
 #include <thread>
 
+#include "agent/cgroup_exit_hints.h"
 #include "agent/cri_configs.h"
 #include "api/validate.h"
 #include "cri/event_feed.h"
@@ -57,7 +58,8 @@ Result<std::unique_ptr<CriRuntime>> CriRuntime::create(const AgentConfig& config
         "exits are seen by the sweep",
         config.exit_relist_interval_ms, config.status_interval_ms);
   }
-  std::unique_ptr<CriRuntime> runtime(new CriRuntime(config.node_id, config.data_dir, exit_relist));
+  std::unique_ptr<CriRuntime> runtime(
+      new CriRuntime(config.node_id, config.data_dir, exit_relist, config.exit_hints));
   for (const auto& [name, rc] : config.runtime_classes) {
     auto& client = runtime->clients_[rc.endpoint];
     if (!client) {
@@ -86,6 +88,10 @@ Result<std::unique_ptr<CriRuntime>> CriRuntime::create(const AgentConfig& config
     runtime->classes_[name] = ClassBinding{client.get(), rc.handler, cgroups};
   }
   return runtime;
+}
+
+CriRuntime::~CriRuntime() {
+  if (cgroupfs_) cgroupfs_->removeNodeDirectoryIfEmpty();
 }
 
 Result<CriRuntime::ClassBinding> CriRuntime::binding(std::string_view runtime_class) const {
@@ -476,6 +482,8 @@ Result<Snapshot> CriRuntime::list(bool with_sandboxes) {
 
 namespace {
 
+// The event feed (or its exit relist), and the pod cgroups' exit hints when
+// the node has them; destroying it stops both.
 class FeedWatch final : public ContainerWatch {
  public:
   FeedWatch(std::vector<cri::ContainerEventFeed::Source> sources,
@@ -488,8 +496,11 @@ class FeedWatch final : public ContainerWatch {
             },
             {}, relist) {}
 
+  void addHints(std::unique_ptr<CgroupExitHints> hints) { hints_ = std::move(hints); }
+
  private:
   cri::ContainerEventFeed feed_;
+  std::unique_ptr<CgroupExitHints> hints_;
 };
 
 }  // namespace
@@ -504,7 +515,45 @@ std::unique_ptr<ContainerWatch> CriRuntime::watchContainers(
         {"runtime class \"" + class_of_endpoint_.at(endpoint) + "\" (" + endpoint + ")",
          client.get(), std::move(containers)});
   }
-  return std::make_unique<FeedWatch>(std::move(sources), std::move(changed), exit_relist_);
+  auto watch = std::make_unique<FeedWatch>(std::move(sources), changed, exit_relist_);
+  if (cgroupfs_ && exit_hints_) {
+    auto hints = startExitHints(std::move(changed));
+    if (hints) {
+      watch->addHints(std::move(*hints));
+    } else {
+      spdlog::warn(
+          "no exit hints from the pod cgroups ({}); exits are seen by the relist and "
+          "the sweep",
+          hints.error().message);
+    }
+  }
+  return watch;
+}
+
+Result<std::unique_ptr<CgroupExitHints>> CriRuntime::startExitHints(
+    std::function<void(ContainerNews)> changed) {
+  auto dir = cgroupfs_->nodeDirectory();
+  if (!dir) return fail(dir.error());
+  return CgroupExitHints::start(
+      *dir, [this](const std::string& id) { return hintedContainer(id); },
+      [changed = std::move(changed)] { changed(ContainerNews::kListing); });
+}
+
+HintedContainer CriRuntime::hintedContainer(const std::string& container_id) const {
+  // Quick: the hints' thread asks again a few ms later.
+  constexpr cri::CallOptions kCall{.timeout = std::chrono::milliseconds(200)};
+  bool unsure = false;
+  std::set<const cri::Client*> asked;  // classes may share an endpoint
+  for (const auto& [name, b] : classes_) {
+    if (b.cgroups != cgroupfs_.get() || !asked.insert(b.client).second) continue;
+    auto status = b.client->containerStatus(container_id, kCall);
+    if (status) {
+      return status->status().state() == cri::v1::CONTAINER_EXITED ? HintedContainer::kEnded
+                                                                   : HintedContainer::kNotYet;
+    }
+    if (status.error().code != Code::kNotFound) unsure = true;
+  }
+  return unsure ? HintedContainer::kNotYet : HintedContainer::kUnknown;
 }
 
 Result<std::vector<ProbeSandboxObservation>> CriRuntime::probeSandboxes() {

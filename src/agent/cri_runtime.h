@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "agent/cgroup_exit_hints.h"
 #include "agent/config.h"
 #include "agent/pod_cgroups.h"
 #include "agent/runtime.h"
@@ -61,7 +62,9 @@ class CriRuntime final : public Runtime {
   Result<Snapshot> containerSnapshot() override { return list(/*sandboxes=*/false); }
   // One cri::ContainerEventFeed over every endpoint; a runtime without
   // events gets the exit relist (exit_relist_interval_ms, waiting at most
-  // status_interval_ms).
+  // status_interval_ms). With pod cgroups (and exit_hints on) also the
+  // CgroupExitHints of the node's pods; if they cannot start, a warning and
+  // the rest still runs.
   std::unique_ptr<ContainerWatch> watchContainers(
       std::function<void(ContainerNews)> changed) override;
   Result<std::vector<ProbeSandboxObservation>> probeSandboxes() override;
@@ -71,6 +74,9 @@ class CriRuntime final : public Runtime {
   std::string logPath(const WorkloadIdentity& identity, unsigned attempt = 0) const override;
   std::string handlerFor(std::string_view runtime_class) const override;
   Status pruneHostState(const Snapshot& snapshot) override;
+
+  // Removes the node's pod-cgroup directory if no pod is left in it.
+  ~CriRuntime() override;
 
   // Checks every endpoint answers Version; the error names the class.
   Status ping() const;
@@ -88,8 +94,17 @@ class CriRuntime final : public Runtime {
   };
   // snapshot() and containerSnapshot().
   Result<Snapshot> list(bool sandboxes);
-  CriRuntime(std::string node_id, std::string data_dir, cri::ExitRelist exit_relist)
-      : node_id_(std::move(node_id)), data_dir_(std::move(data_dir)), exit_relist_(exit_relist) {}
+  CriRuntime(std::string node_id, std::string data_dir, cri::ExitRelist exit_relist,
+             bool exit_hints)
+      : node_id_(std::move(node_id)),
+        data_dir_(std::move(data_dir)),
+        exit_relist_(exit_relist),
+        exit_hints_(exit_hints) {}
+  // The hints of watchContainers(); needs cgroupfs_.
+  Result<std::unique_ptr<CgroupExitHints>> startExitHints(
+      std::function<void(ContainerNews)> changed);
+  // What the runtimes of the pod-cgroup classes say of a hinted container.
+  HintedContainer hintedContainer(const std::string& container_id) const;
   Result<ClassBinding> binding(std::string_view runtime_class) const;
   // Runs `remove` (a CRI removal of something already stopped). When the
   // runtime refuses it because a container's task still exists (containerd
@@ -109,10 +124,11 @@ class CriRuntime final : public Runtime {
   std::string node_id_;
   std::string data_dir_;
   cri::ExitRelist exit_relist_;
+  bool exit_hints_;
   std::map<std::string, std::unique_ptr<cri::Client>> clients_;  // by endpoint
   std::map<std::string, ClassBinding, std::less<>> classes_;     // by class name
   std::map<std::string, std::string> class_of_endpoint_;         // first class per endpoint
-  std::unique_ptr<PodCgroups> cgroupfs_;                         // null when no class uses it
+  std::unique_ptr<CgroupfsPodCgroups> cgroupfs_;                 // null when no class uses it
   NoPodCgroups no_cgroups_;
   // The identity read from each listed sandbox, by sandbox id: a sandbox's
   // labels and annotations never change, so a sweep parses each spec once,

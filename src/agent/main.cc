@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   std::int64_t memory_mb = 0, cpu_millicores = 0;
   std::optional<std::int64_t> pull_timeout_seconds, max_pulls_per_registry, status_interval_ms,
       exit_relist_interval_ms, restart_backoff_initial_ms, restart_backoff_max_seconds;
+  std::optional<bool> exit_hints;
   app.add_option("--config", config_path, "TOML configuration file");
   app.add_option("--node-id", node_id, "node id (DNS-1123 label)");
   app.add_option("--listen", listen, "HOST:PORT to serve the protocol on (default 127.0.0.1:9000)");
@@ -97,6 +98,9 @@ int main(int argc, char** argv) {
   app.add_option("--exit-relist-interval-ms", exit_relist_interval_ms,
                  "period of the exited-container relist of a runtime without container events, "
                  "5 to 60000 (default 50; 0, or not below the sweep's period: off)");
+  app.add_option("--exit-hints", exit_hints,
+                 "true|false: with pod cgroups, ask the runtime about a container as soon as its "
+                 "cgroup is removed (default true)");
   app.add_option("--restart-backoff-initial-ms", restart_backoff_initial_ms,
                  "delay before the first restart of an exited container (default 1000)");
   app.add_option("--restart-backoff-max-seconds", restart_backoff_max_seconds,
@@ -140,6 +144,7 @@ int main(int argc, char** argv) {
   if (max_pulls_per_registry) config.max_pulls_per_registry = *max_pulls_per_registry;
   if (status_interval_ms) config.status_interval_ms = *status_interval_ms;
   if (exit_relist_interval_ms) config.exit_relist_interval_ms = *exit_relist_interval_ms;
+  if (exit_hints) config.exit_hints = *exit_hints;
   if (restart_backoff_initial_ms) config.restart_backoff_initial_ms = *restart_backoff_initial_ms;
   if (restart_backoff_max_seconds) config.restart_backoff_max_seconds = *restart_backoff_max_seconds;
   if (!probe_image.empty()) config.probe.image = probe_image;

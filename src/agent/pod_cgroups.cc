@@ -1,9 +1,9 @@
 #include "agent/pod_cgroups.h"
 
-#include <spdlog/spdlog.h>
-
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -17,8 +17,6 @@
 namespace zp::agent {
 namespace fs = std::filesystem;
 namespace {
-
-constexpr std::string_view kPodPrefix = "pod";
 
 Status unsafeUid(std::string_view uid) {
   return fail(Code::kInvalidArgument, "submission uid \"" + std::string(uid.substr(0, 64)) +
@@ -168,7 +166,7 @@ std::vector<fs::path> CgroupfsPodCgroups::hierarchies() const {
 }
 
 PodPlacement CgroupfsPodCgroups::placement(const WorkloadIdentity& identity) const {
-  return PodPlacement{nodePath(node_id_) + "/" + std::string(kPodPrefix) + identity.uid,
+  return PodPlacement{nodePath(node_id_) + "/" + std::string(kPodCgroupPrefix) + identity.uid,
                       layout_ == Layout::kV2};
 }
 
@@ -176,17 +174,17 @@ fs::path CgroupfsPodCgroups::podDirectory(const WorkloadIdentity& identity) cons
   return pidsHierarchy() / placement(identity).cgroup_parent.substr(1);
 }
 
-Status CgroupfsPodCgroups::prepare(const WorkloadIdentity& identity) {
-  if (!isValidSubmissionUid(identity.uid)) return unsafeUid(identity.uid);
-  const fs::path dir = podDirectory(identity);
+Status CgroupfsPodCgroups::makeDirectory(const fs::path& dir, std::string_view what) const {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec)
-    return fail(Code::kInternal, "cannot create pod cgroup " + dir.string() + ": " + ec.message());
+  if (ec) {
+    return fail(Code::kInternal,
+                "cannot create " + std::string(what) + " " + dir.string() + ": " + ec.message());
+  }
   if (layout_ == Layout::kV2) {
     // A v2 controller is usable in a cgroup only when every ancestor enables
-    // it for its children: root -> zoneplane -> <node> (the pod's own children
-    // are the runtime's business).
+    // it for its children: root -> zoneplane -> <node> for a pod (the pod's
+    // own children are the runtime's business).
     fs::path p = mount_root_;
     const fs::path relative = dir.lexically_relative(mount_root_);
     for (const auto& part : relative) {
@@ -194,6 +192,27 @@ Status CgroupfsPodCgroups::prepare(const WorkloadIdentity& identity) {
       p /= part;
     }
   }
+  return ok();
+}
+
+Result<fs::path> CgroupfsPodCgroups::nodeDirectory() const {
+  fs::path dir = pidsHierarchy() / nodePath(node_id_).substr(1);
+  if (auto s = makeDirectory(dir, "the node's cgroup"); !s) return fail(s.error());
+  return dir;
+}
+
+void CgroupfsPodCgroups::removeNodeDirectoryIfEmpty() const {
+  const std::string relative = nodePath(node_id_).substr(1);
+  for (const auto& h : hierarchies()) {
+    // rmdir refuses a cgroup with children (pods), which is what stays.
+    ::rmdir((h / relative).c_str());
+  }
+}
+
+Status CgroupfsPodCgroups::prepare(const WorkloadIdentity& identity) {
+  if (!isValidSubmissionUid(identity.uid)) return unsafeUid(identity.uid);
+  const fs::path dir = podDirectory(identity);
+  if (auto s = makeDirectory(dir, "pod cgroup"); !s) return s;
   return writeControl(dir / "pids.max", std::to_string(identity.spec.security.pids_limit));
 }
 
@@ -220,18 +239,18 @@ Status CgroupfsPodCgroups::pruneExcept(const std::set<std::string>& live_uids) {
   for (const auto& h : hierarchies()) {
     for (const auto& entry : fs::directory_iterator(h / node_relative, ec)) {
       const std::string name = entry.path().filename().string();
-      if (!entry.is_directory(ec) || !name.starts_with(kPodPrefix)) continue;
-      const std::string uid = name.substr(kPodPrefix.size());
+      if (!entry.is_directory(ec) || !name.starts_with(kPodCgroupPrefix)) continue;
+      const std::string uid = name.substr(kPodCgroupPrefix.size());
       if (isValidSubmissionUid(uid) && !live_uids.contains(uid)) dead.insert(uid);
     }
   }
   std::string errors;
   for (const auto& uid : dead) {
-    const std::string pod_relative = node_relative + "/" + std::string(kPodPrefix) + uid;
+    const std::string pod_relative = node_relative + "/" + std::string(kPodCgroupPrefix) + uid;
     killLeftIn(pidsHierarchy() / pod_relative, podLeftovers(pod_relative));
     std::string uid_errors;
     for (const auto& h : hierarchies()) {
-      if (auto s = removeTree(h / node_relative / (std::string(kPodPrefix) + uid)); !s) {
+      if (auto s = removeTree(h / node_relative / (std::string(kPodCgroupPrefix) + uid)); !s) {
         uid_errors = s.error().message;
       }
     }

@@ -70,6 +70,9 @@ class PodCgroups {
   virtual std::string describe() const = 0;
 };
 
+// The name of a pod's cgroup below the node's is this and the submission uid.
+inline constexpr std::string_view kPodCgroupPrefix = "pod";
+
 // Runtimes that bound their own zones: nothing to create, nothing to send.
 class NoPodCgroups final : public PodCgroups {
  public:
@@ -106,6 +109,13 @@ class CgroupfsPodCgroups final : public PodCgroups {
   Layout layout() const { return layout_; }
   // The directory whose pids.max bounds the pod (in the pids hierarchy).
   std::filesystem::path podDirectory(const WorkloadIdentity& identity) const;
+  // The directory of this node's pods in the pids hierarchy, created (with
+  // its ancestors enabled for pids on v2) if missing: what CgroupExitHints
+  // watches.
+  Result<std::filesystem::path> nodeDirectory() const;
+  // Removes the node's directory from every hierarchy where it is empty (no
+  // pod left); one that still holds pods stays. For the agent's exit.
+  void removeNodeDirectoryIfEmpty() const;
 
  private:
   CgroupfsPodCgroups(std::string node_id, std::filesystem::path mount_root, Layout layout)
@@ -114,6 +124,9 @@ class CgroupfsPodCgroups final : public PodCgroups {
   // v2: the mount root; v1: each hierarchy directory below it.
   std::vector<std::filesystem::path> hierarchies() const;
   std::filesystem::path pidsHierarchy() const;
+  // Creates `dir` in the pids hierarchy; on v2 every ancestor from the
+  // mount root down enables pids for its children. `what` names it in errors.
+  Status makeDirectory(const std::filesystem::path& dir, std::string_view what) const;
 
   std::string node_id_;
   std::filesystem::path mount_root_;

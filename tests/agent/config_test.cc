@@ -153,15 +153,19 @@ TEST(AgentConfigTest, SweepAndRestartKnobsHaveDefaultsAndBounds) {
   EXPECT_EQ(c.exit_relist_interval_ms, 50);
   EXPECT_EQ(c.restart_backoff_initial_ms, 1000);
   EXPECT_EQ(c.restart_backoff_max_seconds, 60);
+  EXPECT_TRUE(c.exit_hints);
   auto tuned = parseConfig(std::string(kGood).insert(0,
                                                      "status_interval_ms = 250\n"
                                                      "exit_relist_interval_ms = 0\n"
+                                                     "exit_hints = false\n"
                                                      "restart_backoff_initial_ms = 50\n"
                                                      "restart_backoff_max_seconds = 5\n"),
                            "agent.toml");
   ASSERT_TRUE(tuned) << tuned.error().toString();
   EXPECT_EQ(tuned->status_interval_ms, 250);
   EXPECT_EQ(tuned->exit_relist_interval_ms, 0);  // off
+  EXPECT_FALSE(tuned->exit_hints);
+  EXPECT_FALSE(parseConfig("exit_hints = 1", "t.toml"));
   EXPECT_EQ(tuned->restart_backoff_initial_ms, 50);
   EXPECT_EQ(tuned->restart_backoff_max_seconds, 5);
   EXPECT_TRUE(validateConfig(*tuned));

@@ -110,6 +110,22 @@ TEST_F(PodCgroupsTest, V2PrepareEnablesPidsDownToTheNodeAndWritesPidsMax) {
   EXPECT_TRUE(cg->placement(pod("abc")).unified_pids);
 }
 
+TEST_F(PodCgroupsTest, TheNodeDirectoryIsMadeOnDemandAndRemovedOnlyWhenEmpty) {
+  layOutV2();
+  auto cg = std::move(*CgroupfsPodCgroups::create("node-1", root_));
+  auto dir = cg->nodeDirectory();
+  ASSERT_TRUE(dir) << dir.error().message;
+  EXPECT_EQ(*dir, root_ / "zoneplane/node-1");
+  EXPECT_TRUE(fs::is_directory(*dir));
+  EXPECT_EQ(slurp(root_ / "zoneplane/cgroup.subtree_control"), "+pids");
+  cg->removeNodeDirectoryIfEmpty();
+  EXPECT_FALSE(fs::exists(*dir));
+
+  ASSERT_TRUE(cg->prepare(pod("abc")));  // a pod makes it again, and keeps it
+  cg->removeNodeDirectoryIfEmpty();
+  EXPECT_TRUE(fs::is_directory(root_ / "zoneplane/node-1/podabc"));
+}
+
 TEST_F(PodCgroupsTest, ReleaseRemovesThePodFromEveryHierarchyAndOnlyIt) {
   layOutV1();
   auto cg = std::move(*CgroupfsPodCgroups::create("node-1", root_));

@@ -42,11 +42,11 @@ TEST_F(Events, ASubscriberIsToldTheWorkloadSucceeded) {
 }
 
 // containerd 1.6 streams no container events, so with the sweep a minute
-// apart only the exit relist can show an exit within the test's wait (the
-// first sweep comes a full interval after the start).
+// apart and the exit hints off only the exit relist can show an exit within
+// the test's wait (the first sweep comes a full interval after the start).
 TEST_F(Events, TheExitRelistShowsAnExitLongBeforeTheSweep) {
-  ASSERT_NO_FATAL_FAILURE(
-      startAgent({"--status-interval-ms", "60000", "--exit-relist-interval-ms", "20"}));
+  ASSERT_NO_FATAL_FAILURE(startAgent({"--status-interval-ms", "60000", "--exit-relist-interval-ms",
+                                      "20", "--exit-hints", "false"}));
   const auto id = workloadId("ag-relist");
   ASSERT_EQ(startWorkload(workload(id, {"sh", "-c", "sleep 3; exit 3"})).value("type", ""),
             "Status");
@@ -57,6 +57,21 @@ TEST_F(Events, TheExitRelistShowsAnExitLongBeforeTheSweep) {
   EXPECT_EQ(last.value("state", ""), "Failed") << last.dump();
   EXPECT_EQ(last.value("exit_code", -1), 3) << last.dump();
   EXPECT_EQ(last.value("reason", ""), "Error") << last.dump();
+}
+
+// The same with the relist off instead: the removal of the container's cgroup
+// (runc's, below the agent's pod cgroup) is what brings the sweep forward.
+TEST_F(Events, TheCgroupExitHintShowsAnExitLongBeforeTheSweep) {
+  ASSERT_NO_FATAL_FAILURE(startAgent(
+      {"--status-interval-ms", "60000", "--exit-relist-interval-ms", "0", "--exit-hints", "true"}));
+  const auto id = workloadId("ag-hint");
+  ASSERT_EQ(startWorkload(workload(id, {"sh", "-c", "sleep 3; exit 4"})).value("type", ""),
+            "Status");
+  Json last;
+  ASSERT_TRUE(waitState(id, "Running", 30s, last)) << last.dump();
+  ASSERT_TRUE(waitTerminal(id, 30s, last)) << last.dump();
+  EXPECT_EQ(last.value("state", ""), "Failed") << last.dump();
+  EXPECT_EQ(last.value("exit_code", -1), 4) << last.dump();
 }
 
 }  // namespace

@@ -119,8 +119,12 @@ int main(int argc, char** argv) {
     else if (k == "--status-interval-ms") status_interval_ms = v;
     else if (k == "--exit-relist-interval-ms")
       exit_relist_interval_ms = v;
-    else if (k == "--exit-hints")
+    else if (k == "--exit-hints" && (v == "true" || v == "false"))
       exit_hints = v;
+    else if (k == "--exit-hints") {
+      std::fprintf(stderr, "--exit-hints: true or false, got \"%s\"\n", v.c_str());
+      return 2;
+    }
   }
   const std::string endpoint = env("ZONEPLANE_CRI_ENDPOINT");
   const std::string image = env("ZONEPLANE_TEST_IMAGE");
@@ -353,7 +357,7 @@ int main(int argc, char** argv) {
       share(agent_cpu).c_str(), share(runtime_cpu).c_str(),
       status_interval_ms.empty() ? "100 (default)" : status_interval_ms.c_str(),
       relistNote(status_interval_ms, exit_relist_interval_ms).c_str(),
-      exit_hints.empty() ? "on (default)" : (exit_hints == "false" ? "off" : "on"));
+      exit_hints.empty() ? "on (default)" : (exit_hints == "true" ? "on" : "off"));
   std::printf("  baseline, the runtime alone:\n");
   std::printf("  exit -> the CRI reports it exited   p50 %7.1f ms  p99 %7.1f ms   (%zu samples, "
               "ContainerStatus every 5 ms)\n",

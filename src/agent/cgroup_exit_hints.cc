@@ -7,9 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <cstring>
-#include <map>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -35,7 +34,9 @@ bool isContainerId(std::string_view name) {
          name.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-std::string errnoText() { return std::error_code(errno, std::generic_category()).message(); }
+std::string errnoText(int error = errno) {
+  return std::error_code(error, std::generic_category()).message();
+}
 
 }  // namespace
 
@@ -54,6 +55,7 @@ struct CgroupExitHints::Loop {
   ExitHintTiming timing;
   int inotify = -1;
   int stop = -1;  // an eventfd the destructor writes
+  std::atomic<bool> stopping{false};  // set before it writes: no new ask starts
   int node_wd = -1;
   std::vector<Pending> pending;
 
@@ -62,16 +64,18 @@ struct CgroupExitHints::Loop {
     if (stop >= 0) ::close(stop);
   }
 
-  // Watches the node directory and every pod directory in it. False when
-  // the node directory cannot be watched (errno tells why).
-  bool watchNode() {
+  // Watches the node directory and every pod directory in it. 0, or the
+  // errno of a node directory that cannot be watched.
+  int watchNode() {
     node_wd = inotify_add_watch(inotify, node_dir.c_str(), IN_CREATE | IN_ONLYDIR);
-    if (node_wd < 0) return false;
+    if (node_wd < 0) return errno;
+    // Watch first, then list: a pod made in between is seen either way. The
+    // directory may go meanwhile: the listing then stops (error_code forms).
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(node_dir, ec)) {
-      watchPod(entry.path().filename().string());
+    for (fs::directory_iterator it(node_dir, ec), end; !ec && it != end; it.increment(ec)) {
+      watchPod(it->path().filename().string());
     }
-    return true;
+    return 0;
   }
 
   void watchPod(const std::string& name) {
@@ -122,6 +126,7 @@ struct CgroupExitHints::Loop {
   void askDue() {
     bool any = false;
     for (auto it = pending.begin(); it != pending.end();) {
+      if (stopping.load()) return;
       if (it->next > Clock::now()) {
         ++it;
         continue;
@@ -167,7 +172,7 @@ struct CgroupExitHints::Loop {
       }
       if (fds[1].revents != 0) return;
       if (n > 0 && (fds[0].revents & POLLIN) && readEvents()) ended();
-      if (node_wd < 0 && watchNode()) {
+      if (node_wd < 0 && watchNode() == 0) {
         spdlog::info("exit hints: watching {} again", node_dir.string());
       }
       askDue();
@@ -187,16 +192,25 @@ Result<std::unique_ptr<CgroupExitHints>> CgroupExitHints::start(
   if (loop->inotify < 0) return fail(Code::kInternal, "inotify_init1: " + errnoText());
   loop->stop = eventfd(0, EFD_CLOEXEC);
   if (loop->stop < 0) return fail(Code::kInternal, "eventfd: " + errnoText());
-  if (!loop->watchNode()) {
-    return fail(Code::kInternal, "cannot watch " + loop->node_dir.string() + ": " + errnoText());
+  if (const int error = loop->watchNode(); error != 0) {
+    return fail(Code::kInternal,
+                "cannot watch " + loop->node_dir.string() + ": " + errnoText(error));
   }
   return std::unique_ptr<CgroupExitHints>(new CgroupExitHints(std::move(loop)));
 }
 
 CgroupExitHints::CgroupExitHints(std::unique_ptr<Loop> loop)
-    : loop_(std::move(loop)), thread_([loop = loop_.get()] { loop->run(); }) {}
+    : loop_(std::move(loop)), thread_([loop = loop_.get()] {
+        try {
+          loop->run();
+        } catch (const std::exception& e) {
+          spdlog::error("exit hints stopped: {}; exits are seen by the relist and the sweep",
+                        e.what());
+        }
+      }) {}
 
 CgroupExitHints::~CgroupExitHints() {
+  loop_->stopping.store(true);
   const std::uint64_t one = 1;
   if (::write(loop_->stop, &one, sizeof one) != sizeof one) {
     spdlog::error("exit hints: cannot wake the thread to stop it: {}", errnoText());

@@ -4,19 +4,20 @@
 // runtime about that container until it reports the exit
 // (docs/architecture.md §4, "Exit hints").
 //
-// A runtime that puts pods in the agent's pod cgroups (pod_cgroup =
-// "cgroupfs": runc under containerd or CRI-O with the cgroupfs driver) gives
-// each container the cgroup <pod cgroup>/<container id>, and removes it when
-// it deletes the ended task. containerd 1.6 records the exit in its CRI
-// status right after that deletion, and streams no container events: without
-// a hint the agent learns of the exit at its next exit relist. An inotify
-// watch on every pod cgroup of the node (the node directory of the pids
-// hierarchy, and each pod directory in it) sees the removal; the hints' thread
-// then asks `check` about that id at once and every `poll` after (every
-// 10 × `poll` after the first 20 answers) until it answers kEnded (then
-// `ended` is called, once for all the ids that ended in the same round),
-// kUnknown (no runtime has a container of that id: a pod's sandbox), or
-// `give_up` has passed.
+// containerd with the cgroupfs driver, for the classes whose pods sit in the
+// agent's pod cgroups (pod_cgroup = "cgroupfs"), has runc make each
+// container's cgroup <pod cgroup>/<container id> and remove it when it
+// deletes the ended task; containerd 1.6 records the exit in its CRI status
+// right after that deletion, and streams no container events: without a hint
+// the agent learns of the exit at its next exit relist. An inotify watch on
+// every pod cgroup of the node (the node directory of the pids hierarchy, and
+// each pod directory in it) sees the removal; the hints' thread then asks
+// `check` about that id at once and every `poll` after (every 10 × `poll`
+// after the first 20 answers) until it answers kEnded (then `ended` is
+// called, once for all the ids that ended in the same round), kUnknown (no
+// runtime has a container of that id: a pod's sandbox), or `give_up` has
+// passed. A runtime that names container cgroups otherwise (CRI-O:
+// crio-<id>) gives no hints, and loses nothing else.
 //
 // A hint only brings the status sweep forward: the runtime's listing stays
 // the source of truth, and an exit a hint missed (a pod whose watch was added
@@ -25,8 +26,9 @@
 //
 // Threading: one thread of its own, from start() until the destructor, which
 // stops and joins it: `check` and `ended` are not called once it has
-// returned. Both run on that thread; `check` may block (a CRI call with a
-// short deadline), `ended` must be quick.
+// returned, and no new `check` starts once it has begun (it waits for the
+// one in progress). Both run on that thread; `check` may block (a CRI call
+// with a short deadline), `ended` must be quick.
 
 #include <chrono>
 #include <filesystem>
@@ -46,6 +48,7 @@ enum class HintedContainer {
   kUnknown,  // no runtime has a container of that id
 };
 
+// `poll` above zero; `give_up` at least `poll`.
 struct ExitHintTiming {
   std::chrono::milliseconds poll{5};
   std::chrono::milliseconds give_up{std::chrono::seconds(2)};

@@ -240,7 +240,8 @@ Result<AgentConfig> parseConfig(const std::string& toml_text, const std::string&
     } else if (key == "insecure_plaintext" || key == "exit_hints") {
       const auto* flag = node.as_boolean();
       if (flag == nullptr) return fail(wrongType(origin, key, "true or false").error());
-      (key == "exit_hints" ? config.exit_hints : config.insecure_plaintext) = flag->get();
+      if (key == "exit_hints") config.exit_hints = flag->get();
+      if (key == "insecure_plaintext") config.insecure_plaintext = flag->get();
     } else if (key == "tls") {
       const auto* table = node.as_table();
       if (table == nullptr) return fail(wrongType(origin, key, "a table").error());

@@ -91,7 +91,7 @@ Result<std::unique_ptr<CriRuntime>> CriRuntime::create(const AgentConfig& config
 }
 
 CriRuntime::~CriRuntime() {
-  if (cgroupfs_) cgroupfs_->removeNodeDirectoryIfEmpty();
+  if (cgroupfs_) cgroupfs_->removeNodeDirectoryIfMadeAndEmpty();
 }
 
 Result<CriRuntime::ClassBinding> CriRuntime::binding(std::string_view runtime_class) const {
@@ -541,7 +541,8 @@ Result<std::unique_ptr<CgroupExitHints>> CriRuntime::startExitHints(
 
 HintedContainer CriRuntime::hintedContainer(const std::string& container_id) const {
   // Quick: the hints' thread asks again a few ms later.
-  constexpr cri::CallOptions kCall{.timeout = std::chrono::milliseconds(200)};
+  constexpr cri::CallOptions kCall{.timeout = std::chrono::milliseconds(200),
+                                   .observed_as = "ContainerStatus/hint"};
   bool unsure = false;
   std::set<const cri::Client*> asked;  // classes may share an endpoint
   for (const auto& [name, b] : classes_) {

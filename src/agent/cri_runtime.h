@@ -75,7 +75,8 @@ class CriRuntime final : public Runtime {
   std::string handlerFor(std::string_view runtime_class) const override;
   Status pruneHostState(const Snapshot& snapshot) override;
 
-  // Removes the node's pod-cgroup directory if no pod is left in it.
+  // Removes the node's pod-cgroup directory if watchContainers() made it and
+  // no pod is left in it.
   ~CriRuntime() override;
 
   // Checks every endpoint answers Version; the error names the class.

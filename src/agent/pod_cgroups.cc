@@ -159,8 +159,8 @@ std::vector<fs::path> CgroupfsPodCgroups::hierarchies() const {
   // ("cpuacct -> cpu,cpuacct"): the real directory is listed once.
   std::vector<fs::path> out;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(mount_root_, ec)) {
-    if (entry.is_directory(ec) && !entry.is_symlink(ec)) out.push_back(entry.path());
+  for (fs::directory_iterator it(mount_root_, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) out.push_back(it->path());
   }
   return out;
 }
@@ -195,13 +195,17 @@ Status CgroupfsPodCgroups::makeDirectory(const fs::path& dir, std::string_view w
   return ok();
 }
 
-Result<fs::path> CgroupfsPodCgroups::nodeDirectory() const {
+Result<fs::path> CgroupfsPodCgroups::nodeDirectory() {
   fs::path dir = pidsHierarchy() / nodePath(node_id_).substr(1);
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return dir;  // watching it needs no write
   if (auto s = makeDirectory(dir, "the node's cgroup"); !s) return fail(s.error());
+  made_node_directory_ = true;
   return dir;
 }
 
-void CgroupfsPodCgroups::removeNodeDirectoryIfEmpty() const {
+void CgroupfsPodCgroups::removeNodeDirectoryIfMadeAndEmpty() const {
+  if (!made_node_directory_) return;
   const std::string relative = nodePath(node_id_).substr(1);
   for (const auto& h : hierarchies()) {
     // rmdir refuses a cgroup with children (pods), which is what stays.

@@ -111,11 +111,13 @@ class CgroupfsPodCgroups final : public PodCgroups {
   std::filesystem::path podDirectory(const WorkloadIdentity& identity) const;
   // The directory of this node's pods in the pids hierarchy, created (with
   // its ancestors enabled for pids on v2) if missing: what CgroupExitHints
-  // watches.
-  Result<std::filesystem::path> nodeDirectory() const;
-  // Removes the node's directory from every hierarchy where it is empty (no
-  // pod left); one that still holds pods stays. For the agent's exit.
-  void removeNodeDirectoryIfEmpty() const;
+  // watches. Not thread-safe: call before any pod is prepared.
+  Result<std::filesystem::path> nodeDirectory();
+  // If nodeDirectory() created the node's directory, removes it from every
+  // hierarchy where it is empty (no pod left); one that still holds pods
+  // stays, and one that was there before is left alone (another process of
+  // the node may use it). For the agent's exit.
+  void removeNodeDirectoryIfMadeAndEmpty() const;
 
  private:
   CgroupfsPodCgroups(std::string node_id, std::filesystem::path mount_root, Layout layout)
@@ -131,6 +133,7 @@ class CgroupfsPodCgroups final : public PodCgroups {
   std::string node_id_;
   std::filesystem::path mount_root_;
   Layout layout_;
+  bool made_node_directory_ = false;  // by nodeDirectory()
 };
 
 // Removes this node's whole cgroup subtree (/zoneplane/<node_id>) from every

@@ -376,8 +376,8 @@ Result<v1::ContainerStatusResponse> Client::containerStatus(std::string_view con
                                                             CallOptions call) const {
   v1::ContainerStatusRequest request;
   request.set_container_id(std::string(container_id));
-  return invoke(options_.observer, "ContainerStatus", *runtime_,
-                &v1::RuntimeService::StubInterface::ContainerStatus, request,
+  return invoke(options_.observer, call.observed_as.empty() ? "ContainerStatus" : call.observed_as,
+                *runtime_, &v1::RuntimeService::StubInterface::ContainerStatus, request,
                 Deadline{deadlineFor(call), call.wait_for_ready});
 }
 

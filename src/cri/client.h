@@ -58,7 +58,8 @@ struct CallOptions {
   bool wait_for_ready = false;
   // The name the observer (the metrics) sees the call as, when it is not
   // the RPC's own: a ListContainers made as the exit relist
-  // ("ListContainers/exited") is then not mixed with the sweep's.
+  // ("ListContainers/exited") or a ContainerStatus made for an exit hint
+  // ("ContainerStatus/hint") is then not mixed with the sweep's.
   std::string_view observed_as{};
 };
 

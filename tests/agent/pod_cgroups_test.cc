@@ -110,7 +110,7 @@ TEST_F(PodCgroupsTest, V2PrepareEnablesPidsDownToTheNodeAndWritesPidsMax) {
   EXPECT_TRUE(cg->placement(pod("abc")).unified_pids);
 }
 
-TEST_F(PodCgroupsTest, TheNodeDirectoryIsMadeOnDemandAndRemovedOnlyWhenEmpty) {
+TEST_F(PodCgroupsTest, TheNodeDirectoryIsMadeOnDemandAndRemovedIfMadeAndEmpty) {
   layOutV2();
   auto cg = std::move(*CgroupfsPodCgroups::create("node-1", root_));
   auto dir = cg->nodeDirectory();
@@ -118,12 +118,23 @@ TEST_F(PodCgroupsTest, TheNodeDirectoryIsMadeOnDemandAndRemovedOnlyWhenEmpty) {
   EXPECT_EQ(*dir, root_ / "zoneplane/node-1");
   EXPECT_TRUE(fs::is_directory(*dir));
   EXPECT_EQ(slurp(root_ / "zoneplane/cgroup.subtree_control"), "+pids");
-  cg->removeNodeDirectoryIfEmpty();
+  ASSERT_TRUE(cg->prepare(pod("abc")));  // a pod in it keeps it
+  cg->removeNodeDirectoryIfMadeAndEmpty();
+  EXPECT_TRUE(fs::is_directory(root_ / "zoneplane/node-1/podabc"));
+  ASSERT_TRUE(cg->release(pod("abc")));
+  // On cgroupfs control files do not keep a directory; here they would.
+  fs::remove(*dir / "cgroup.subtree_control");
+  cg->removeNodeDirectoryIfMadeAndEmpty();
   EXPECT_FALSE(fs::exists(*dir));
 
-  ASSERT_TRUE(cg->prepare(pod("abc")));  // a pod makes it again, and keeps it
-  cg->removeNodeDirectoryIfEmpty();
-  EXPECT_TRUE(fs::is_directory(root_ / "zoneplane/node-1/podabc"));
+  // One that was there before is found, not written, and left at the end.
+  ASSERT_TRUE(fs::create_directories(*dir));
+  auto other = std::move(*CgroupfsPodCgroups::create("node-1", root_));
+  fs::remove(root_ / "zoneplane/cgroup.subtree_control");
+  ASSERT_TRUE(other->nodeDirectory());
+  EXPECT_FALSE(fs::exists(root_ / "zoneplane/cgroup.subtree_control"));
+  other->removeNodeDirectoryIfMadeAndEmpty();
+  EXPECT_TRUE(fs::is_directory(*dir));
 }
 
 TEST_F(PodCgroupsTest, ReleaseRemovesThePodFromEveryHierarchyAndOnlyIt) {

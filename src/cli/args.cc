@@ -265,7 +265,9 @@ std::variant<Invocation, EarlyExit> parseArgs(const std::vector<std::string>& ar
 
   auto* logs = app.add_subcommand("logs", "Print a workload's log (GET /workloads/ID/logs)");
   logs->add_option("id", v.logs.id, "Workload id")->required()->check(workloadIdValidator());
-  logs->add_flag("-f,--follow", v.logs.follow, "Keep printing new lines until the workload ends");
+  logs->add_flag("-f,--follow", v.logs.follow,
+                 "Keep printing new lines until the workload ends or is deleted, into its next "
+                 "copy when it moves to another node");
   auto* tail_opt = logs->add_option("--tail", v.logs_tail, "Only the last N lines")
                        ->check(CLI::Range(std::int64_t{0}, std::int64_t{100'000}));
   logs->add_flag("--timestamps", v.logs.timestamps, "Prefix each line with its RFC 3339 time");

@@ -81,7 +81,8 @@ Server::Server(asio::io_context& io, ServerOptions options, store::Store& store,
             return out;
           },
           [this](const store::WorkloadRecord& record) { return service_.isolation(record); }),
-      logs_handler_(registry_, [this](const std::string& id) { return service_.get(id); }),
+      logs_handler_(
+          registry_, [this](const std::string& id) { return service_.get(id); }, &hub_),
       workload_handlers_(
           service_,
           [this](HttpRequest request) { return watch_handler_.watch(std::move(request)); }),

@@ -59,6 +59,18 @@ class FleetTest : public E2eTest {
     ASSERT_EQ(http(cli::HttpMethod::kPost, "/nodes/" + agent.id + "/uncordon").status, 200);
   }
 
+  // Until the server has `n` log streams open to `agent`'s node (GET /stats).
+  void waitForLogStreams(const Agent& agent, int n) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const auto& node : http(cli::HttpMethod::kGet, "/stats").body["nodes"]) {
+        if (node["id"] == agent.id && node["log_streams"] == n) return;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "no " << n << " log streams to node " << agent.id;
+  }
+
   std::vector<Agent*> nodes_;
 };
 
@@ -105,12 +117,17 @@ TEST_F(FleetTest, CordonKeepsNewWorkloadsAwayAndDrainMovesThem) {
   Agent& c = *nodes_[2];
   cordon(a);
   cordon(c);
-  EXPECT_EQ(submit("dr-move", "sleep 3600", 64, "OnFailure"), b.id);
+  EXPECT_EQ(submit("dr-move", "echo copy; sleep 3600", 64, "OnFailure"), b.id);
   EXPECT_EQ(submit("dr-stay", "sleep 3600", 64, "Never"), b.id);
   auto moving = waitForState("dr-move", "Running");
   waitForState("dr-stay", "Running");
   auto cordoned = http(cli::HttpMethod::kGet, "/nodes/" + a.id);
   EXPECT_EQ(cordoned.body["schedulable"], false);
+
+  // A follow of dr-move's log, open before the drain.
+  CliResult followed;
+  std::jthread follower([&] { followed = cli({"logs", "-f", "dr-move"}, "timeout 60"); });
+  waitForLogStreams(b, 1);
 
   uncordon(a);
   auto drained = cli({"nodes", "drain", b.id});
@@ -127,6 +144,14 @@ TEST_F(FleetTest, CordonKeepsNewWorkloadsAwayAndDrainMovesThem) {
   EXPECT_EQ(sandboxesOf("dr-move", b.id), 0u);
   EXPECT_EQ(sandboxesOf("dr-move"), 1u);
   EXPECT_EQ(sandboxesOf("dr-stay", b.id), 0u);
+
+  // The follow went on with the new copy's log on a, and ends cleanly when
+  // the workload is deleted.
+  waitForLogStreams(a, 1);
+  EXPECT_EQ(http(cli::HttpMethod::kDelete, "/workloads/dr-move?grace_seconds=0").status, 200);
+  follower.join();
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  EXPECT_EQ(followed.out, "copy\ncopy\n");
 }
 
 TEST_F(FleetTest, KilledAgentIsLostItsWorkloadMovesAndAfterHealExactlyOneCopyRuns) {

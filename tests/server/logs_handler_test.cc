@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <thread>
 
 #include "http_harness.h"
@@ -63,11 +64,18 @@ class FakeFleet final : public Fleet {
                                                                protocol::Logs request) override {
     opened.emplace_back(std::string(node), request);
     if (open_error) co_return fail(*open_error);
+    if (!next_scripts.empty()) {
+      auto script = next_scripts.front();
+      next_scripts.pop_front();
+      co_return std::make_unique<FakeLogStream>(script);
+    }
     co_return std::make_unique<FakeLogStream>(script_);
   }
 
   std::optional<Error> open_error;
   std::vector<std::pair<std::string, protocol::Logs>> opened;
+  // The scripts of the next streams opened, in order; then the shared one.
+  std::deque<std::shared_ptr<LogScript>> next_scripts;
 
  private:
   std::shared_ptr<LogScript> script_;
@@ -84,6 +92,7 @@ class LogsHandlerTest : public ::testing::Test {
     store::WorkloadRecord placed;
     placed.spec.id = "web-1";
     placed.status.id = "web-1";
+    placed.status.uid = "uid-1";
     placed.status.state = api::WorkloadState::kRunning;
     placed.status.node = "node-1";
     records_["web-1"] = placed;
@@ -107,11 +116,38 @@ class LogsHandlerTest : public ::testing::Test {
   }
   void TearDown() override { http_.reset(); }
 
-  void push(Result<LogStream::Item> item) {
+  void push(Result<LogStream::Item> item) { push(script_, std::move(item)); }
+  void push(const std::shared_ptr<LogScript>& script, Result<LogStream::Item> item) {
     http_->onExecutor([&] {
-      script_->items.push_back(item);
-      script_->changed.notify();
+      script->items.push_back(item);
+      script->changed.notify();
     });
+  }
+  // The next stream opened yields `items` (then waits for more).
+  std::shared_ptr<LogScript> nextStream(std::vector<Result<LogStream::Item>> items) {
+    auto script = std::make_shared<LogScript>(io_.get_executor());
+    for (auto& item : items) script->items.push_back(std::move(item));
+    http_->onExecutor([&] { fleet_.next_scripts.push_back(script); });
+    return script;
+  }
+  // The workload service's part: the record changes and the watch hears it.
+  void change(const std::string& id, const std::function<void(api::WorkloadStatus&)>& edit,
+              WatchEventType type = WatchEventType::kModified) {
+    http_->onExecutor([&] {
+      edit(records_[id].status);
+      hub_.publish(WatchEvent{type, records_[id]});
+      if (type == WatchEventType::kDeleted) records_.erase(id);
+    });
+  }
+  std::size_t opened() {
+    return http_->onExecutor([&] { return fleet_.opened.size(); });
+  }
+  bool waitForWatchers(std::size_t n) {
+    for (int i = 0; i < 2000; ++i) {
+      if (http_->onExecutor([&] { return hub_.watcherCount(); }) == n) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
   }
   HttpResult get(const std::string& target) {
     return httpRequest(http_->port(), http::verb::get, target);
@@ -128,13 +164,14 @@ class LogsHandlerTest : public ::testing::Test {
   std::shared_ptr<LogScript> script_ = std::make_shared<LogScript>(io_.get_executor());
   FakeFleet fleet_{script_};
   std::map<std::string, store::WorkloadRecord> records_;
+  WatchHub hub_{io_.get_executor()};
   LogsHandler handler_{fleet_,
                        [this](const std::string& id) -> Result<store::WorkloadRecord> {
                          auto it = records_.find(id);
                          if (it == records_.end()) return fail(Code::kNotFound, "no such workload");
                          return it->second;
                        },
-                       LogsOptions{50ms}};
+                       &hub_, LogsOptions{50ms}};
   Router router_;
   std::unique_ptr<HttpHarness> http_;
 };
@@ -156,6 +193,7 @@ TEST_F(LogsHandlerTest, AsksTheWorkloadsNodeWithTheParameters) {
   auto res = get("/workloads/web-1/logs?tail=5&follow=false&timestamps=true&stream=stdout");
   EXPECT_EQ(res.status, 200u);
   EXPECT_EQ(res.body, "");
+  change("web-1", [](api::WorkloadStatus& s) { s.state = api::WorkloadState::kSucceeded; });
   push(protocol::LogEnd{"Completed"});
   EXPECT_EQ(get("/workloads/web-1/logs?follow=true").status, 200u);
   auto opened = http_->onExecutor([&] { return fleet_.opened; });
@@ -326,27 +364,126 @@ TEST_F(LogsHandlerTest, ANodeErrorAfterTheHeadersLeavesTheBodyIncomplete) {
   EXPECT_FALSE(follow.complete());
 }
 
-// The followed copy removed while its workload lives on (fenced, drained,
-// placed again): an incomplete body, so the client knows it missed lines. A
-// deletion (the record Terminating, or gone) ends the body cleanly.
-TEST_F(LogsHandlerTest, ACopyRemovedUnderAFollowEndsTheBodyIncompleteUnlessDeleted) {
+// The followed copy removed while its workload lives on (drained, fenced,
+// placed again): the follow waits for the next copy, opens its whole log on
+// its node once the node has it, and goes on there. A deletion ends the body
+// cleanly.
+TEST_F(LogsHandlerTest, AFollowGoesOnWithTheNextCopyOfAMovedWorkload) {
   push(line("first"));
-  StreamingRequest moved(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(moved.status(), 200u);
-  EXPECT_EQ(moved.readLine(), "first");
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true&tail=10");
+  EXPECT_EQ(follow.status(), 200u);
+  EXPECT_EQ(follow.readLine(), "first");
+  // The new copy's node does not have it yet at the first look.
+  nextStream({protocol::LogEnd{"NotFound"}});
+  auto moved = nextStream({line("again")});
   push(protocol::LogEnd{"NotFound"});
-  EXPECT_EQ(moved.readLine(), std::nullopt);
-  EXPECT_FALSE(moved.complete());
+  ASSERT_TRUE(waitForWatchers(1));
+  change("web-1", [](api::WorkloadStatus& s) {
+    s.uid = "uid-2";
+    s.node = "";
+    s.state = api::WorkloadState::kPending;
+    s.reason = "Unschedulable";
+  });
+  EXPECT_EQ(opened(), 1u);  // nothing to open while it is not placed
+  change("web-1", [](api::WorkloadStatus& s) {
+    s.node = "node-2";
+    s.reason = std::string(api::reason::kScheduled);
+  });
+  change("web-1", [](api::WorkloadStatus& s) {
+    s.state = api::WorkloadState::kRunning;
+    s.reason = "Started";
+  });
+  EXPECT_EQ(follow.readLine(), "again");
+  EXPECT_TRUE(waitForWatchers(0));
+  auto asked = http_->onExecutor([&] { return fleet_.opened; });
+  ASSERT_EQ(asked.size(), 3u);
+  EXPECT_EQ(asked[0].first, "node-1");
+  EXPECT_EQ(asked[0].second.tail, 10);
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(asked[i].first, "node-2");
+    EXPECT_EQ(asked[i].second.tail, std::nullopt);  // the new copy's whole log
+    EXPECT_TRUE(asked[i].second.follow);
+  }
 
-  push(line("second"));
-  StreamingRequest deleted(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(deleted.status(), 200u);
-  EXPECT_EQ(deleted.readLine(), "second");
-  http_->onExecutor(
-      [&] { records_["web-1"].status.reason = std::string(api::reason::kTerminating); });
+  push(moved, line("more"));
+  EXPECT_EQ(follow.readLine(), "more");
+  change("web-1",
+         [](api::WorkloadStatus& s) { s.reason = std::string(api::reason::kTerminating); });
+  push(moved, protocol::LogEnd{"NotFound"});
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+  EXPECT_TRUE(follow.complete());
+}
+
+// The node says the copy's log is complete once the copy is final; a record
+// that does not show the end yet (its status on the way) is waited for.
+TEST_F(LogsHandlerTest, AFollowEndsCleanlyWhenTheWorkloadsLastCopyEnds) {
+  push(line("first"));
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.readLine(), "first");
+  push(protocol::LogEnd{"Completed"});
+  ASSERT_TRUE(waitForWatchers(1));
+  change("web-1", [](api::WorkloadStatus& s) {
+    s.state = api::WorkloadState::kSucceeded;
+    s.reason = "Completed";
+  });
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+  EXPECT_TRUE(follow.complete());
+  EXPECT_TRUE(waitForWatchers(0));
+  EXPECT_EQ(opened(), 1u);
+}
+
+TEST_F(LogsHandlerTest, AWorkloadDeletedWhileAFollowWaitsForItsNextCopyEndsTheBodyCleanly) {
+  push(line("first"));
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.readLine(), "first");
   push(protocol::LogEnd{"NotFound"});
-  EXPECT_EQ(deleted.readLine(), std::nullopt);
-  EXPECT_TRUE(deleted.complete());
+  ASSERT_TRUE(waitForWatchers(1));
+  change(
+      "web-1", [](api::WorkloadStatus&) {}, WatchEventType::kDeleted);
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+  EXPECT_TRUE(follow.complete());
+  EXPECT_TRUE(waitForWatchers(0));
+}
+
+// A workload that ends without a new copy (a drained Never workload): the
+// body ends incomplete, as it does when the copy is removed under a read
+// that does not follow.
+TEST_F(LogsHandlerTest, ACopyRemovedWithoutANextCopyEndsTheBodyIncomplete) {
+  push(line("first"));
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.readLine(), "first");
+  push(protocol::LogEnd{"NotFound"});
+  ASSERT_TRUE(waitForWatchers(1));
+  change("web-1", [](api::WorkloadStatus& s) {
+    s.state = api::WorkloadState::kFailed;
+    s.reason = "Drained";
+  });
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+  EXPECT_FALSE(follow.complete());
+  EXPECT_TRUE(waitForWatchers(0));
+  EXPECT_EQ(opened(), 1u);
+
+  change("web-1", [](api::WorkloadStatus& s) {
+    s.state = api::WorkloadState::kRunning;
+    s.reason = "Started";
+  });
+  push(line("second"));
+  push(protocol::LogEnd{"NotFound"});
+  StreamingRequest read(http_->port(), "/workloads/web-1/logs");
+  EXPECT_EQ(read.status(), 200u);
+  EXPECT_EQ(read.readLine(), "second");
+  EXPECT_EQ(read.readLine(), std::nullopt);
+  EXPECT_FALSE(read.complete());
+}
+
+TEST_F(LogsHandlerTest, AClientLeavingWhileTheFollowWaitsForTheNextCopyEndsTheWatch) {
+  push(line("first"));
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.readLine(), "first");
+  push(protocol::LogEnd{"NotFound"});
+  ASSERT_TRUE(waitForWatchers(1));
+  follow.close();
+  EXPECT_TRUE(waitForWatchers(0));
 }
 
 TEST_F(LogsHandlerTest, HeadReleasesTheNodesStream) {

@@ -337,6 +337,8 @@ TEST_F(ServerFixture, LogsComeFromTheNodeThatRunsTheWorkload) {
   EXPECT_EQ(follow.readLine(), "bye");
   node2_->appendLog("w-1", {"2026-01-02T03:04:06.000000000Z", "stdout", "more", false});
   EXPECT_EQ(follow.readLine(), "more");
+  // The node ends the log once the workload is final (its status pushed).
+  node2_->setState("w-1", api::WorkloadState::kSucceeded, "Completed");
   node2_->endLogs("w-1");
   EXPECT_EQ(follow.readLine(), std::nullopt);
   EXPECT_TRUE(follow.complete());

@@ -70,7 +70,32 @@ class LineJoiner {
   std::optional<std::string> open_;  // the stream of a line begun and not ended
 };
 
+// Why a body ends incomplete when its copy was removed while the workload
+// lives on and is not followed further.
+Error copyRemoved(const store::WorkloadRecord& now) {
+  return Error{
+      Code::kUnavailable,
+      "the copy followed was removed; the workload is now " +
+          std::string(api::stateName(now.status.state)) +
+          (now.status.node.empty() ? std::string() : " on node \"" + now.status.node + "\""),
+      ""};
+}
+
 }  // namespace
+
+// What a response's producer shares with its close callback: the pump read
+// now and, between copies, the watch waiting for the next one.
+struct LogsHandler::Follow {
+  std::shared_ptr<LogPump> pump;
+  std::shared_ptr<Watcher> watcher;
+  bool closed = false;
+
+  void close() {
+    closed = true;
+    if (pump) pump->cancel();
+    if (watcher) watcher->cancel();
+  }
+};
 
 std::expected<LogsQuery, HttpResponse> parseLogsQuery(const HttpRequest& request,
                                                       const std::string& id) {
@@ -104,8 +129,8 @@ std::expected<LogsQuery, HttpResponse> parseLogsQuery(const HttpRequest& request
   return query;
 }
 
-LogsHandler::LogsHandler(Fleet& fleet, WorkloadLookup lookup, LogsOptions options)
-    : fleet_(fleet), lookup_(std::move(lookup)), options_(options) {}
+LogsHandler::LogsHandler(Fleet& fleet, WorkloadLookup lookup, WatchHub* hub, LogsOptions options)
+    : fleet_(fleet), lookup_(std::move(lookup)), hub_(hub), options_(options) {}
 
 asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
   const std::string id = request.params["id"];
@@ -129,8 +154,8 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
                                   ""});
   }
 
-  protocol::Logs logs_request = query->request;
-  auto opened = co_await fleet_.openLogs(node, std::move(logs_request));
+  auto follow = std::make_shared<Follow>();
+  auto opened = co_await openCopy(node, query->request, follow);
   if (!opened) {
     // The node's log streams are all in use (§8.2): the client may retry later.
     if (opened.error().code == Code::kResourceExhausted) {
@@ -138,94 +163,167 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
     }
     co_return errorResponse(opened.error());
   }
-  auto pump = std::make_shared<LogPump>(co_await asio::this_coro::executor, std::move(*opened));
+  if (!*opened) {
+    const std::string shown = stateAndReason(record->status);
+    // Placed, but not delivered yet: like a workload not placed yet (409).
+    if (record->status.state == api::WorkloadState::kPending) {
+      co_return errorResponse(Error{Code::kFailedPrecondition,
+                                    "workload \"" + id.substr(0, 80) +
+                                        "\" has not reached node \"" + node +
+                                        "\" yet, so it has no logs (" + shown + ")",
+                                    ""});
+    }
+    // The record outlives its copy (a fenced copy, a lost node, a copy the
+    // node removed): say which record, so the 404 is not read as "no such
+    // workload".
+    co_return errorResponse(Error{Code::kNotFound,
+                                  "node \"" + node + "\" no longer has workload \"" +
+                                      id.substr(0, 80) + "\" (" + shown +
+                                      "), so its logs are gone with its copy",
+                                  ""});
+  }
 
-  // An answer that comes at once decides the status: the node's error, or
-  // NotFound when it does not have the workload.
+  HttpResponse response;
+  response.content_type = "text/plain; charset=utf-8";
+  response.stream = [this, follow, copy = Copy{*opened, node, record->status.uid},
+                     query = std::move(*query)](ResponseStream& out) {
+    return stream(out, follow, copy, query);
+  };
+  co_return response;
+}
+
+asio::awaitable<Result<std::shared_ptr<LogPump>>> LogsHandler::openCopy(
+    std::string node, protocol::Logs request, std::shared_ptr<Follow> follow) {
+  auto opened = co_await fleet_.openLogs(node, std::move(request));
+  if (!opened) co_return fail(opened.error());
+  auto pump = std::make_shared<LogPump>(co_await asio::this_coro::executor, std::move(*opened));
+  follow->pump = pump;
+  if (follow->closed) pump->cancel();
+  // An answer that comes at once decides: the node's error, or no copy
+  // when it does not have the workload.
   co_await pump->waitReady(options_.first_answer_wait);
   if (const LogPump::Item* first = pump->peek()) {
     const auto* end = *first ? std::get_if<protocol::LogEnd>(&**first) : nullptr;
     const bool no_copy = *first ? end != nullptr && end->reason == "NotFound"
                                 : first->error().code == Code::kNotFound;
-    if (no_copy) {
-      const std::string shown = stateAndReason(record->status);
-      // Placed, but not delivered yet: like a workload not placed yet (409).
-      if (record->status.state == api::WorkloadState::kPending) {
-        co_return errorResponse(Error{Code::kFailedPrecondition,
-                                      "workload \"" + id.substr(0, 80) +
-                                          "\" has not reached node \"" + node +
-                                          "\" yet, so it has no logs (" + shown + ")",
-                                      ""});
-      }
-      // The record outlives its copy (a fenced copy, a lost node, a copy the
-      // node removed): say which record, so the 404 is not read as "no such
-      // workload".
-      co_return errorResponse(Error{Code::kNotFound,
-                                    "node \"" + node + "\" no longer has workload \"" +
-                                        id.substr(0, 80) + "\" (" + shown +
-                                        "), so its logs are gone with its copy",
-                                    ""});
-    }
-    if (!*first) co_return errorResponse(first->error());
+    if (no_copy) co_return std::shared_ptr<LogPump>();
+    if (!*first) co_return fail(first->error());
   }
+  co_return pump;
+}
 
-  HttpResponse response;
-  response.content_type = "text/plain; charset=utf-8";
-  response.stream = [pump, node, lookup = lookup_,
-                     query = std::move(*query)](ResponseStream& out) -> asio::awaitable<void> {
-    out.onClose([pump] { pump->cancel(); });
-    LineJoiner joiner(query.request.timestamps);
-    while (true) {
-      std::optional<LogPump::Item> item = co_await pump->take();
-      if (!item) co_return;  // cancelled
-      // Everything ready at once goes out in one chunk.
-      std::string chunk;
-      bool end = false;
-      std::optional<Error> failure;
-      while (item) {
-        if (!*item) {
-          failure = item->error();
-          break;
-        }
-        if (const auto* log_end = std::get_if<protocol::LogEnd>(&**item)) {
-          end = true;
-          // The copy followed was removed while its workload lives on (a
-          // fenced copy, a drain, a lost node's workload placed again): the
-          // body ends incomplete, so the client sees these are not all of
-          // the workload's logs, rather than a clean end. A deletion ends
-          // it cleanly.
-          if (log_end->reason == "NotFound") {
-            auto now = lookup(query.request.id);
-            if (now && now->status.reason != api::reason::kTerminating) {
-              failure =
-                  Error{Code::kUnavailable,
-                        "the copy followed was removed; the workload is now " +
-                            std::string(api::stateName(now->status.state)) +
-                            (now->status.node.empty() ? std::string()
-                                                      : " on node \"" + now->status.node + "\""),
-                        ""};
+asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::nextCopy(
+    std::shared_ptr<Follow> follow, protocol::Logs request, std::string followed_uid,
+    bool removed) {
+  request.tail.reset();  // all of the new copy's log
+  auto now = lookup_(request.id);
+  if (!now) {
+    if (now.error().code == Code::kNotFound) co_return std::nullopt;
+    co_return fail(now.error());
+  }
+  // Subscribe with the record as it is now: every later change follows it.
+  std::vector<store::WorkloadRecord> initial;
+  initial.push_back(std::move(*now));
+  WatchFilter one;
+  one.id = request.id;
+  std::shared_ptr<Watcher> watcher = hub_->subscribe(std::move(one), std::move(initial));
+  follow->watcher = watcher;
+  if (follow->closed) watcher->cancel();
+  while (true) {
+    std::optional<WatchEvent> event = co_await watcher->next();
+    if (!event) {
+      co_return fail(watcher->error().value_or(
+          Error{Code::kCancelled, "the follow ended while waiting for the next copy", ""}));
+    }
+    const api::WorkloadStatus& status = event->record.status;
+    if (event->type == WatchEventType::kDeleted || status.reason == api::reason::kTerminating) {
+      co_return std::nullopt;
+    }
+    if (status.uid == followed_uid) {
+      // Still the placement read: it ends there, or is placed anew.
+      if (!api::isTerminal(status.state)) continue;
+      if (removed) co_return fail(copyRemoved(event->record));
+      co_return std::nullopt;  // the copy read was its last: the workload ended
+    }
+    if (status.node.empty()) continue;  // queued: wait for its placement
+    auto pump = co_await openCopy(status.node, request, follow);
+    if (!pump) co_return fail(pump.error());
+    if (*pump == nullptr) continue;  // its node does not have it yet: wait for a change
+    follow->watcher.reset();
+    co_return Copy{std::move(*pump), status.node, status.uid};
+  }
+}
+
+asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<Follow> follow,
+                                          Copy copy, LogsQuery query) {
+  out.onClose([follow] { follow->close(); });
+  LineJoiner joiner(query.request.timestamps);
+  while (true) {
+    std::optional<LogPump::Item> item = co_await copy.pump->take();
+    if (!item) co_return;  // cancelled
+    // Everything ready at once goes out in one chunk.
+    std::string chunk;
+    bool end = false;
+    bool removed = false;  // the node no longer has the copy read
+    bool moved = false;    // the copy ended or was removed; the workload lives on
+    std::optional<Error> failure;
+    while (item) {
+      if (!*item) {
+        failure = item->error();
+        break;
+      }
+      if (const auto* log_end = std::get_if<protocol::LogEnd>(&**item)) {
+        end = true;
+        // NotFound: the copy read was removed; Completed: it ended (its
+        // node may also say so of a copy it is removing). A deletion ends
+        // the body cleanly, and so does the end of the workload's last
+        // copy. A follow goes on with the next copy of a workload that lives
+        // on (a fenced copy, a drain, a lost node's workload placed again);
+        // a read that does not follow ends incomplete when its copy is
+        // removed.
+        removed = log_end->reason == "NotFound";
+        const bool follows = query.request.follow && hub_ != nullptr;
+        if (removed || follows) {
+          auto now = lookup_(query.request.id);
+          if (now && now->status.reason != api::reason::kTerminating) {
+            if (follows) {
+              moved = removed || now->status.uid != copy.uid || !api::isTerminal(now->status.state);
+            } else {
+              failure = copyRemoved(*now);
             }
           }
-          break;
         }
-        joiner.append(std::get<protocol::LogLine>(**item), chunk);
-        if (chunk.size() >= kChunkBytes) break;
-        item = pump->tryTake();
+        break;
       }
-      if (end && !failure) joiner.finish(chunk);
-      if (!chunk.empty() && !co_await out.write(std::move(chunk))) co_return;
-      if (failure) {
-        if (failure->code != Code::kCancelled) {
-          spdlog::warn("logs of workload \"{}\" from node \"{}\" ended early: {}", query.request.id,
-                       node, failure->toString());
-        }
-        out.abort();
-        co_return;
-      }
-      if (end) co_return;
+      joiner.append(std::get<protocol::LogLine>(**item), chunk);
+      if (chunk.size() >= kChunkBytes) break;
+      item = copy.pump->tryTake();
     }
-  };
-  co_return response;
+    if (end && !failure) joiner.finish(chunk);  // a moved copy's open line ends with it
+    if (!chunk.empty() && !co_await out.write(std::move(chunk))) co_return;
+    if (moved) {
+      auto next = co_await nextCopy(follow, query.request, copy.uid, removed);
+      if (!next) {
+        failure = next.error();
+      } else if (!*next) {
+        co_return;  // deleted, or its last copy ended
+      } else {
+        spdlog::debug("logs of workload \"{}\": following its copy {} on node \"{}\"",
+                      query.request.id, (*next)->uid, (*next)->node);
+        copy = std::move(**next);
+        continue;
+      }
+    }
+    if (failure) {
+      if (failure->code != Code::kCancelled) {
+        spdlog::warn("logs of workload \"{}\" from node \"{}\" ended early: {}", query.request.id,
+                     copy.node, failure->toString());
+      }
+      out.abort();
+      co_return;
+    }
+    if (end) co_return;
+  }
 }
 
 }  // namespace zp::server

@@ -4,9 +4,12 @@
 // 200 text/plain: the container's log lines as the node reads them, one per
 // line, prefixed by the runtime's RFC 3339 time and a space with
 // timestamps=true, only the named stream with `stream`; streamed while
-// `follow` (until the workload is final and its log drained, or the client
-// leaves). The node selects the stream, so `tail` counts lines of the
-// selected stream (of both without `stream`).
+// `follow` (until the workload is final and its log drained, is deleted, or
+// the client leaves). A follow whose copy is removed while the workload
+// lives on (drained, fenced, placed again) goes on with the log of the
+// workload's next copy, from its start, once that copy's node has it. The
+// node selects the stream, so `tail` counts lines of the selected stream
+// (of both without `stream`).
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -15,13 +18,16 @@
 #include <chrono>
 #include <expected>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/status.h"
 #include "protocol/messages.h"
 #include "server/http/http_message.h"
+#include "server/http/log_pump.h"
 #include "server/nodes/fleet.h"
+#include "server/workloads/watch_hub.h"
 #include "store/store.h"
 
 namespace zp::server {
@@ -47,11 +53,12 @@ struct LogsOptions {
   std::chrono::milliseconds first_answer_wait{1'000};
 };
 
-// Serves log requests. Borrows the Fleet, which outlives it. Runs on the
+// Serves log requests. Borrows the Fleet and the WatchHub, which outlive it
+// (a null hub: a follow ends at its copy's removal, incomplete). Runs on the
 // server's executor.
 class LogsHandler {
  public:
-  LogsHandler(Fleet& fleet, WorkloadLookup lookup, LogsOptions options = {});
+  LogsHandler(Fleet& fleet, WorkloadLookup lookup, WatchHub* hub, LogsOptions options = {});
 
   // Errors: 400/422 (parameters), 404 (no such workload, or the node does
   // not have it), 409 FailedPrecondition (not placed on a node yet), 429
@@ -61,8 +68,37 @@ class LogsHandler {
   boost::asio::awaitable<HttpResponse> logs(HttpRequest request);
 
  private:
+  struct Follow;
+  // A copy's log opened and its first answer awaited (up to
+  // first_answer_wait): the pump, or null when the node does not have the
+  // workload (answered NotFound), or the node's error.
+  boost::asio::awaitable<Result<std::shared_ptr<LogPump>>> openCopy(std::string node,
+                                                                    protocol::Logs request,
+                                                                    std::shared_ptr<Follow> follow);
+  // After the log of the copy of `followed_uid` ended (`removed`: the node
+  // no longer had it): waits for the workload's next copy to reach its node
+  // and opens its whole log (no tail). nullopt for a clean end: the
+  // workload was deleted, or its placement of `followed_uid` became final
+  // and the copy was not removed. An error when that placement became final
+  // with its copy removed, the watch ended (server stopping, the client
+  // left) or the new copy's node failed.
+  struct Copy {
+    std::shared_ptr<LogPump> pump;
+    std::string node;
+    std::string uid;
+  };
+  boost::asio::awaitable<Result<std::optional<Copy>>> nextCopy(std::shared_ptr<Follow> follow,
+                                                               protocol::Logs request,
+                                                               std::string followed_uid,
+                                                               bool removed);
+  // The response body: the lines of `copy`, then (following) of the copies
+  // after it.
+  boost::asio::awaitable<void> stream(ResponseStream& out, std::shared_ptr<Follow> follow,
+                                      Copy copy, LogsQuery query);
+
   Fleet& fleet_;
   WorkloadLookup lookup_;
+  WatchHub* hub_;
   LogsOptions options_;
 };
 

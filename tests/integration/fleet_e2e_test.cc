@@ -62,13 +62,15 @@ class FleetTest : public E2eTest {
   // Until the server has `n` log streams open to `agent`'s node (GET /stats).
   void waitForLogStreams(const Agent& agent, int n) {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
+    nlohmann::json stats;
     while (std::chrono::steady_clock::now() < deadline) {
-      for (const auto& node : http(cli::HttpMethod::kGet, "/stats").body["nodes"]) {
+      stats = http(cli::HttpMethod::kGet, "/stats").body;
+      for (const auto& node : stats["nodes"]) {
         if (node["id"] == agent.id && node["log_streams"] == n) return;
       }
       std::this_thread::sleep_for(50ms);
     }
-    ADD_FAILURE() << "no " << n << " log streams to node " << agent.id;
+    ADD_FAILURE() << "no " << n << " log streams to node " << agent.id << ": " << stats.dump();
   }
 
   std::vector<Agent*> nodes_;

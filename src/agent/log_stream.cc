@@ -54,6 +54,18 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
                                                           ReplyStream& stream) {
   auto status = manager_.status(request.id);
   if (!status) co_return protocol::ErrorReply{status.error(), request.id};
+  // A copy of another submission than the one asked for is not the log asked for.
+  const auto other_copy = [&](const api::WorkloadStatus& now) {
+    return !request.uid.empty() && now.uid != request.uid;
+  };
+  if (other_copy(*status)) {
+    co_return protocol::ErrorReply{
+        Error{Code::kNotFound,
+              "workload \"" + request.id + "\" on this node is another submission (uid " +
+                  status->uid + ", not " + request.uid + ")",
+              "uid"},
+        request.id};
+  }
   std::string path = status->log_path;
   std::optional<std::int64_t> tail = request.tail;
   std::shared_ptr<LogReader> reader;  // null until the file exists
@@ -98,7 +110,7 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
       continue;
     }
     auto now = manager_.status(request.id);
-    if (!now) co_return logEnd("NotFound");  // removed meanwhile
+    if (!now || other_copy(*now)) co_return logEnd("NotFound");  // removed meanwhile
     if (now->log_path != path) {
       // A restart: the next attempt logs to its own file. Read what is left
       // of this one (flushed), then follow the new one from its start.

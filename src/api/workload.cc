@@ -83,6 +83,12 @@ bool shouldRestart(RestartPolicy policy, int exit_code, bool oom_killed) {
   return false;
 }
 
+bool endedByServer(const WorkloadStatus& status) {
+  return isTerminal(status.state) &&
+         (status.reason == reason::kNodeLost || status.reason == reason::kDrained ||
+          status.reason == reason::kDeliveryFailed);
+}
+
 bool isTerminal(WorkloadState state) {
   return state == WorkloadState::kSucceeded || state == WorkloadState::kFailed;
 }

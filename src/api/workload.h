@@ -180,4 +180,8 @@ struct WorkloadStatus {
   bool operator==(const WorkloadStatus&) const = default;
 };
 
+// Ended by the server, not by its container (NodeLost, Drained,
+// DeliveryFailed): no copy of it should run.
+bool endedByServer(const WorkloadStatus& status);
+
 }  // namespace zp::api

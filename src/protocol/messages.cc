@@ -85,7 +85,7 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     return Hello{*node, subscribe->value_or(false)};
   }
   if (type == "Logs") {
-    if (auto s = only({"type", "req", "id", "tail", "follow", "timestamps", "stream"}); !s) {
+    if (auto s = only({"type", "req", "id", "tail", "follow", "timestamps", "stream", "uid"}); !s) {
       return fail(s.error());
     }
     auto id = decodeId(j);
@@ -104,8 +104,14 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
                       "\"",
                   "stream");
     }
-    return Logs{*id, *tail, follow->value_or(false), timestamps->value_or(false),
-                std::move(*stream)};
+    auto uid = decodeUid(j);
+    if (!uid) return fail(uid.error());
+    return Logs{*id,
+                *tail,
+                follow->value_or(false),
+                timestamps->value_or(false),
+                std::move(*stream),
+                std::move(*uid)};
   }
   if (type == "StartWorkload") {
     if (auto s = only({"type", "req", "workload", "uid"}); !s) return fail(s.error());
@@ -323,6 +329,7 @@ std::string encodeRequest(const Request& request) {
             json out{{"id", m.id}, {"follow", m.follow}, {"timestamps", m.timestamps}};
             if (m.tail) out["tail"] = *m.tail;
             if (m.stream) out["stream"] = *m.stream;
+            if (!m.uid.empty()) out["uid"] = m.uid;
             return out;
           },
       },

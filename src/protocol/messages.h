@@ -110,6 +110,10 @@ struct Logs {
   // "stdout" or "stderr": only that stream's lines (and `tail` counts only
   // them); unset: both streams.
   std::optional<std::string> stream = {};
+  // The submission whose copy to read, when set: a copy of another uid is
+  // answered Error{NotFound}, and a follow ends with LogEnd{NotFound} once
+  // the node's copy is no longer of this uid.
+  std::string uid = {};
 };
 
 // Runs `command` (argv, no shell) in the workload's running container as

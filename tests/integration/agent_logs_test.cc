@@ -83,6 +83,17 @@ TEST_F(Logs, TheTailOfARunningContainer) {
   ASSERT_EQ(missing.size(), 1u);
   EXPECT_EQ(missing[0].value("type", ""), "Error") << missing[0].dump();
   EXPECT_EQ(missing[0].value("code", ""), "NotFound") << missing[0].dump();
+
+  // With a uid: only that submission's copy.
+  const std::string uid = st.value("uid", "");
+  ASSERT_FALSE(uid.empty()) << st.dump();
+  auto own = readStream(c, {{"id", id}, {"tail", 1}, {"uid", uid}});
+  ASSERT_EQ(own.size(), 2u) << own.back().dump();
+  EXPECT_EQ(own[0].value("line", ""), "line5") << own[0].dump();
+  auto other = readStream(c, {{"id", id}, {"follow", true}, {"uid", "another-uid"}});
+  ASSERT_EQ(other.size(), 1u) << other.back().dump();
+  EXPECT_EQ(other[0].value("type", ""), "Error") << other[0].dump();
+  EXPECT_EQ(other[0].value("code", ""), "NotFound") << other[0].dump();
 }
 
 TEST_F(Logs, FollowStreamsUntilTheContainerExits) {

@@ -25,10 +25,14 @@ TEST(MessagesTest, DecodesStartWorkload) {
 
 TEST(MessagesTest, RequestsRoundTrip) {
   const Request requests[] = {
-      {"a", GetStatus{"wl-1"}},          {std::nullopt, StopWorkload{"wl-2", 3}},
-      {"c", RemoveWorkload{"wl-3"}},     {"d", ListWorkloads{}},
-      {std::nullopt, NodeInfo{}},       {"e", Logs{"wl-4", 10, true, false}},
+      {"a", GetStatus{"wl-1"}},
+      {std::nullopt, StopWorkload{"wl-2", 3}},
+      {"c", RemoveWorkload{"wl-3"}},
+      {"d", ListWorkloads{}},
+      {std::nullopt, NodeInfo{}},
+      {"e", Logs{"wl-4", 10, true, false}},
       {"f", Logs{"wl-5", std::nullopt, false, true, "stderr"}},
+      {"g", Logs{"wl-6", 5, true, false, std::nullopt, "u-6"}},
   };
   for (const auto& req : requests) {
     const auto line = encodeRequest(req);
@@ -55,6 +59,10 @@ TEST(MessagesTest, DecodesLogsWithAStream) {
   EXPECT_EQ(encodeRequest(*both).find("stream"), std::string::npos);
   const std::string encoded = encodeRequest({"r", Logs{"wl-1", 2, false, false, "stderr"}});
   EXPECT_NE(encoded.find(R"("stream":"stderr")"), std::string::npos) << encoded;
+  EXPECT_EQ(encoded.find("uid"), std::string::npos) << encoded;  // any copy
+  auto of_uid = decodeRequest(R"({"type":"Logs","id":"wl-1","uid":"u-1"})");
+  ASSERT_TRUE(of_uid) << of_uid.error().error.toString();
+  EXPECT_EQ(std::get<Logs>(of_uid->body).uid, "u-1");
 }
 
 struct BadCase {
@@ -90,6 +98,7 @@ TEST(MessagesTest, RejectsHostileInputWithPreciseErrors) {
       {R"({"type":"Logs","id":"a","stream":""})", "stream must be", "stream"},
       {R"({"type":"Logs","id":"a","stream":"STDOUT"})", "stream must be", "stream"},
       {R"({"type":"Logs","id":"a","stream":1})", "must be a string", "stream"},
+      {R"({"type":"Logs","id":"a","uid":"U!"})", "uid must be", "uid"},
       {R"({"type":"Logs","id":"a","tail":-1})", "tail must be between", "tail"},
   };
   for (const auto& c : cases) {

@@ -100,7 +100,7 @@ std::vector<protocol::RequestBody> requestSamples() {
   out.emplace_back(protocol::RemoveWorkload{"web-1", 0, "3f2a-1"});
   out.emplace_back(protocol::ListWorkloads{1000, "web-0"});
   out.emplace_back(protocol::NodeInfo{7});
-  out.emplace_back(protocol::Logs{"web-1", 10, true, true, "stderr"});
+  out.emplace_back(protocol::Logs{"web-1", 10, true, true, "stderr", "3f2a-1"});
   out.emplace_back(protocol::ProbeIsolation{"native"});
   return out;
 }

@@ -154,6 +154,7 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
                                   ""});
   }
 
+  query->request.uid = record->status.uid;  // this placement's copy, not an older one
   auto follow = std::make_shared<Follow>();
   auto opened = co_await openCopy(node, query->request, follow);
   if (!opened) {
@@ -213,15 +214,15 @@ asio::awaitable<Result<std::shared_ptr<LogPump>>> LogsHandler::openCopy(
 }
 
 asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::nextCopy(
-    std::shared_ptr<Follow> follow, protocol::Logs request, std::string followed_uid,
-    bool removed) {
-  request.tail.reset();  // all of the new copy's log
+    std::shared_ptr<Follow> follow, protocol::Logs request, std::string ended_uid, bool removed) {
+  request.tail.reset();  // all of the next copy's log
   auto now = lookup_(request.id);
   if (!now) {
     if (now.error().code == Code::kNotFound) co_return std::nullopt;
     co_return fail(now.error());
   }
-  // Subscribe with the record as it is now: every later change follows it.
+  // Subscribe with the record as it is now (the first event): every later
+  // change follows it.
   std::vector<store::WorkloadRecord> initial;
   initial.push_back(std::move(*now));
   WatchFilter one;
@@ -229,7 +230,7 @@ asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::nextCopy(
   std::shared_ptr<Watcher> watcher = hub_->subscribe(std::move(one), std::move(initial));
   follow->watcher = watcher;
   if (follow->closed) watcher->cancel();
-  while (true) {
+  for (bool first = true;; first = false) {
     std::optional<WatchEvent> event = co_await watcher->next();
     if (!event) {
       co_return fail(watcher->error().value_or(
@@ -239,16 +240,25 @@ asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::nextCopy(
     if (event->type == WatchEventType::kDeleted || status.reason == api::reason::kTerminating) {
       co_return std::nullopt;
     }
-    if (status.uid == followed_uid) {
-      // Still the placement read: it ends there, or is placed anew.
-      if (!api::isTerminal(status.state)) continue;
-      if (removed) co_return fail(copyRemoved(event->record));
-      co_return std::nullopt;  // the copy read was its last: the workload ended
+    const bool final = api::isTerminal(status.state);
+    // The placement read. A copy that ended (Completed) is never read again;
+    // one the node did not have (removed, or not delivered yet) is looked
+    // for again at the record's next change.
+    if (status.uid == ended_uid && (!removed || first)) {
+      if (!final) continue;
+      // Its end is the workload's: clean, unless its copy was taken away.
+      if (removed || api::endedByServer(status)) co_return fail(copyRemoved(event->record));
+      co_return std::nullopt;
     }
     if (status.node.empty()) continue;  // queued: wait for its placement
+    request.uid = status.uid;
     auto pump = co_await openCopy(status.node, request, follow);
     if (!pump) co_return fail(pump.error());
-    if (*pump == nullptr) continue;  // its node does not have it yet: wait for a change
+    if (*pump == nullptr) {
+      // Not on its node yet, or no longer: a final placement will not come.
+      if (final) co_return fail(copyRemoved(event->record));
+      continue;
+    }
     follow->watcher.reset();
     co_return Copy{std::move(*pump), status.node, status.uid};
   }
@@ -265,29 +275,32 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
     std::string chunk;
     bool end = false;
     bool removed = false;  // the node no longer has the copy read
-    bool moved = false;    // the copy ended or was removed; the workload lives on
+    bool moved = false;    // following, the copy ended or was removed; the workload lives on
     std::optional<Error> failure;
     while (item) {
-      if (!*item) {
+      const auto* log_end = *item ? std::get_if<protocol::LogEnd>(&**item) : nullptr;
+      const bool not_found = *item ? log_end != nullptr && log_end->reason == "NotFound"
+                                   : item->error().code == Code::kNotFound;
+      if (!*item && !not_found) {
         failure = item->error();
         break;
       }
-      if (const auto* log_end = std::get_if<protocol::LogEnd>(&**item)) {
+      if (log_end != nullptr || not_found) {
         end = true;
-        // NotFound: the copy read was removed; Completed: it ended (its
+        // NotFound: the node has no copy of the placement read (removed, or,
+        // answered late, not delivered yet); Completed: the copy ended (a
         // node may also say so of a copy it is removing). A deletion ends
-        // the body cleanly, and so does the end of the workload's last
-        // copy. A follow goes on with the next copy of a workload that lives
-        // on (a fenced copy, a drain, a lost node's workload placed again);
-        // a read that does not follow ends incomplete when its copy is
-        // removed.
-        removed = log_end->reason == "NotFound";
+        // the body cleanly, and so does the end of the workload's last copy.
+        // A follow goes on with the next copy of a workload that lives on
+        // (a drain, a fenced copy); a read that does not follow ends
+        // incomplete when its copy is removed.
+        removed = not_found;
         const bool follows = query.request.follow && hub_ != nullptr;
         if (removed || follows) {
           auto now = lookup_(query.request.id);
           if (now && now->status.reason != api::reason::kTerminating) {
             if (follows) {
-              moved = removed || now->status.uid != copy.uid || !api::isTerminal(now->status.state);
+              moved = true;  // nextCopy decides, from the record
             } else {
               failure = copyRemoved(*now);
             }

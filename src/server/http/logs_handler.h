@@ -6,8 +6,8 @@
 // timestamps=true, only the named stream with `stream`; streamed while
 // `follow` (until the workload is final and its log drained, is deleted, or
 // the client leaves). A follow whose copy is removed while the workload
-// lives on (drained, fenced, placed again) goes on with the log of the
-// workload's next copy, from its start, once that copy's node has it. The
+// lives on (drained, fenced) goes on with the log of the workload's next
+// copy, from its start, once that copy's node has it. The
 // node selects the stream, so `tail` counts lines of the selected stream
 // (of both without `stream`).
 
@@ -75,13 +75,15 @@ class LogsHandler {
   boost::asio::awaitable<Result<std::shared_ptr<LogPump>>> openCopy(std::string node,
                                                                     protocol::Logs request,
                                                                     std::shared_ptr<Follow> follow);
-  // After the log of the copy of `followed_uid` ended (`removed`: the node
-  // no longer had it): waits for the workload's next copy to reach its node
-  // and opens its whole log (no tail). nullopt for a clean end: the
-  // workload was deleted, or its placement of `followed_uid` became final
-  // and the copy was not removed. An error when that placement became final
-  // with its copy removed, the watch ended (server stopping, the client
-  // left) or the new copy's node failed.
+  // After the log of the copy of `ended_uid` ended (`removed`: the node
+  // answered NotFound for it), decides from the record and its changes:
+  // the next copy (another uid, or the same one the node did not have yet)
+  // once its node has it, its whole log opened (no tail); nullopt for a
+  // clean end (the workload was deleted, or the placement read became final
+  // by its container's end); an error when the placement became final with
+  // its copy removed or ended by the server (Drained, NodeLost,
+  // DeliveryFailed), a final placement's node has no copy, the watch ended
+  // (server stopping, the client left, fell behind) or a node failed.
   struct Copy {
     std::shared_ptr<LogPump> pump;
     std::string node;
@@ -89,8 +91,7 @@ class LogsHandler {
   };
   boost::asio::awaitable<Result<std::optional<Copy>>> nextCopy(std::shared_ptr<Follow> follow,
                                                                protocol::Logs request,
-                                                               std::string followed_uid,
-                                                               bool removed);
+                                                               std::string ended_uid, bool removed);
   // The response body: the lines of `copy`, then (following) of the copies
   // after it.
   boost::asio::awaitable<void> stream(ResponseStream& out, std::shared_ptr<Follow> follow,

@@ -45,12 +45,7 @@ inline std::string seconds(std::chrono::milliseconds wait) {
 inline bool isFinal(const WorkloadRecord& record) { return api::isTerminal(record.status.state); }
 inline bool isPlaced(const WorkloadRecord& record) { return !record.status.node.empty(); }
 
-// Ended by the server, not by its container: no copy of it should run.
-inline bool endedByServer(const api::WorkloadStatus& status) {
-  return api::isTerminal(status.state) &&
-         (status.reason == api::reason::kNodeLost || status.reason == api::reason::kDrained ||
-          status.reason == api::reason::kDeliveryFailed);
-}
+using api::endedByServer;
 
 inline bool reschedules(const api::WorkloadSpec& spec) {
   return spec.restart_policy != api::RestartPolicy::kNever;

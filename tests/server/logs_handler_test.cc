@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "http_harness.h"
@@ -137,6 +138,25 @@ class LogsHandlerTest : public ::testing::Test {
       edit(records_[id].status);
       hub_.publish(WatchEvent{type, records_[id]});
       if (type == WatchEventType::kDeleted) records_.erase(id);
+    });
+  }
+  // A follow of web-1 that read "first" from its copy, whose log then ended
+  // with `end`: the handler waits for the record's next change.
+  std::unique_ptr<StreamingRequest> followUntilTheCopyEnds(Result<LogStream::Item> end,
+                                                           const std::string& query = {}) {
+    push(line("first"));
+    auto follow = std::make_unique<StreamingRequest>(http_->port(),
+                                                     "/workloads/web-1/logs?follow=true" + query);
+    EXPECT_EQ(follow->status(), 200u);
+    EXPECT_EQ(follow->readLine(), "first");
+    push(std::move(end));
+    EXPECT_TRUE(waitForWatchers(1));
+    return follow;
+  }
+  void setState(api::WorkloadState state, std::string reason) {
+    change("web-1", [&](api::WorkloadStatus& s) {
+      s.state = state;
+      s.reason = reason;
     });
   }
   std::size_t opened() {
@@ -364,20 +384,14 @@ TEST_F(LogsHandlerTest, ANodeErrorAfterTheHeadersLeavesTheBodyIncomplete) {
   EXPECT_FALSE(follow.complete());
 }
 
-// The followed copy removed while its workload lives on (drained, fenced,
-// placed again): the follow waits for the next copy, opens its whole log on
-// its node once the node has it, and goes on there. A deletion ends the body
-// cleanly.
+// The followed copy removed while its workload lives on (drained, fenced):
+// the follow waits for the next copy, opens its whole log on its node once
+// the node has it, and goes on there. A deletion ends the body cleanly.
 TEST_F(LogsHandlerTest, AFollowGoesOnWithTheNextCopyOfAMovedWorkload) {
-  push(line("first"));
-  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true&tail=10");
-  EXPECT_EQ(follow.status(), 200u);
-  EXPECT_EQ(follow.readLine(), "first");
+  auto follow = followUntilTheCopyEnds(protocol::LogEnd{"NotFound"}, "&tail=10");
   // The new copy's node does not have it yet at the first look.
   nextStream({protocol::LogEnd{"NotFound"}});
   auto moved = nextStream({line("again")});
-  push(protocol::LogEnd{"NotFound"});
-  ASSERT_TRUE(waitForWatchers(1));
   change("web-1", [](api::WorkloadStatus& s) {
     s.uid = "uid-2";
     s.node = "";
@@ -388,11 +402,8 @@ TEST_F(LogsHandlerTest, AFollowGoesOnWithTheNextCopyOfAMovedWorkload) {
     s.node = "node-2";
     s.reason = std::string(api::reason::kScheduled);
   });
-  change("web-1", [](api::WorkloadStatus& s) {
-    s.state = api::WorkloadState::kRunning;
-    s.reason = "Started";
-  });
-  EXPECT_EQ(follow.readLine(), "again");
+  setState(api::WorkloadState::kRunning, "Started");
+  EXPECT_EQ(follow->readLine(), "again");
   EXPECT_TRUE(waitForWatchers(0));
   auto asked = http_->onExecutor([&] { return fleet_.opened; });
   ASSERT_EQ(asked.size(), 3u);
@@ -407,42 +418,31 @@ TEST_F(LogsHandlerTest, AFollowGoesOnWithTheNextCopyOfAMovedWorkload) {
   }
 
   push(moved, line("more"));
-  EXPECT_EQ(follow.readLine(), "more");
+  EXPECT_EQ(follow->readLine(), "more");
   change("web-1",
          [](api::WorkloadStatus& s) { s.reason = std::string(api::reason::kTerminating); });
   push(moved, protocol::LogEnd{"NotFound"});
-  EXPECT_EQ(follow.readLine(), std::nullopt);
-  EXPECT_TRUE(follow.complete());
+  EXPECT_EQ(follow->readLine(), std::nullopt);
+  EXPECT_TRUE(follow->complete());
 }
 
 // The node says the copy's log is complete once the copy is final; a record
 // that does not show the end yet (its status on the way) is waited for.
 TEST_F(LogsHandlerTest, AFollowEndsCleanlyWhenTheWorkloadsLastCopyEnds) {
-  push(line("first"));
-  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(follow.readLine(), "first");
-  push(protocol::LogEnd{"Completed"});
-  ASSERT_TRUE(waitForWatchers(1));
-  change("web-1", [](api::WorkloadStatus& s) {
-    s.state = api::WorkloadState::kSucceeded;
-    s.reason = "Completed";
-  });
-  EXPECT_EQ(follow.readLine(), std::nullopt);
-  EXPECT_TRUE(follow.complete());
+  auto follow = followUntilTheCopyEnds(protocol::LogEnd{"Completed"});
+  setState(api::WorkloadState::kSucceeded, "Completed");
+  EXPECT_EQ(follow->readLine(), std::nullopt);
+  EXPECT_TRUE(follow->complete());
   EXPECT_TRUE(waitForWatchers(0));
   EXPECT_EQ(opened(), 1u);
 }
 
 TEST_F(LogsHandlerTest, AWorkloadDeletedWhileAFollowWaitsForItsNextCopyEndsTheBodyCleanly) {
-  push(line("first"));
-  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(follow.readLine(), "first");
-  push(protocol::LogEnd{"NotFound"});
-  ASSERT_TRUE(waitForWatchers(1));
+  auto follow = followUntilTheCopyEnds(protocol::LogEnd{"NotFound"});
   change(
       "web-1", [](api::WorkloadStatus&) {}, WatchEventType::kDeleted);
-  EXPECT_EQ(follow.readLine(), std::nullopt);
-  EXPECT_TRUE(follow.complete());
+  EXPECT_EQ(follow->readLine(), std::nullopt);
+  EXPECT_TRUE(follow->complete());
   EXPECT_TRUE(waitForWatchers(0));
 }
 
@@ -450,25 +450,15 @@ TEST_F(LogsHandlerTest, AWorkloadDeletedWhileAFollowWaitsForItsNextCopyEndsTheBo
 // body ends incomplete, as it does when the copy is removed under a read
 // that does not follow.
 TEST_F(LogsHandlerTest, ACopyRemovedWithoutANextCopyEndsTheBodyIncomplete) {
-  push(line("first"));
-  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(follow.readLine(), "first");
-  push(protocol::LogEnd{"NotFound"});
-  ASSERT_TRUE(waitForWatchers(1));
+  auto follow = followUntilTheCopyEnds(protocol::LogEnd{"NotFound"});
   nextStream({protocol::LogEnd{"NotFound"}});  // looked for once more: gone
-  change("web-1", [](api::WorkloadStatus& s) {
-    s.state = api::WorkloadState::kFailed;
-    s.reason = "Drained";
-  });
-  EXPECT_EQ(follow.readLine(), std::nullopt);
-  EXPECT_FALSE(follow.complete());
+  setState(api::WorkloadState::kFailed, "Drained");
+  EXPECT_EQ(follow->readLine(), std::nullopt);
+  EXPECT_FALSE(follow->complete());
   EXPECT_TRUE(waitForWatchers(0));
   EXPECT_EQ(opened(), 2u);
 
-  change("web-1", [](api::WorkloadStatus& s) {
-    s.state = api::WorkloadState::kRunning;
-    s.reason = "Started";
-  });
+  setState(api::WorkloadState::kRunning, "Started");
   push(line("second"));
   push(protocol::LogEnd{"NotFound"});
   StreamingRequest read(http_->port(), "/workloads/web-1/logs");
@@ -482,50 +472,35 @@ TEST_F(LogsHandlerTest, ACopyRemovedWithoutANextCopyEndsTheBodyIncomplete) {
 // copy is final first): the record decides, and a workload the server ended
 // (Drained, NodeLost, DeliveryFailed) had its copy taken away.
 TEST_F(LogsHandlerTest, ACopyTheServerEndedEndsTheBodyIncompleteEvenIfItsLogCompleted) {
-  push(line("first"));
-  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(follow.readLine(), "first");
-  push(protocol::LogEnd{"Completed"});
-  ASSERT_TRUE(waitForWatchers(1));
-  change("web-1", [](api::WorkloadStatus& s) {
-    s.state = api::WorkloadState::kFailed;
-    s.reason = "Drained";
-  });
-  EXPECT_EQ(follow.readLine(), std::nullopt);
-  EXPECT_FALSE(follow.complete());
+  auto follow = followUntilTheCopyEnds(protocol::LogEnd{"Completed"});
+  setState(api::WorkloadState::kFailed, "Drained");
+  EXPECT_EQ(follow->readLine(), std::nullopt);
+  EXPECT_FALSE(follow->complete());
   EXPECT_EQ(opened(), 1u);  // a copy that completed is not read again
 }
 
 // The next placement ends before its node ever has it (the delivery failed):
 // nothing more will come, so the follow ends, incomplete.
 TEST_F(LogsHandlerTest, ANextCopyThatEndsBeforeItsNodeHasItEndsTheFollow) {
-  push(line("first"));
-  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(follow.readLine(), "first");
+  auto follow = followUntilTheCopyEnds(protocol::LogEnd{"NotFound"});
   nextStream({fail(Code::kNotFound, "no such workload")});
-  push(protocol::LogEnd{"NotFound"});
-  ASSERT_TRUE(waitForWatchers(1));
   change("web-1", [](api::WorkloadStatus& s) {
     s.uid = "uid-2";
     s.node = "node-2";
     s.state = api::WorkloadState::kFailed;
     s.reason = std::string(api::reason::kDeliveryFailed);
   });
-  EXPECT_EQ(follow.readLine(), std::nullopt);
-  EXPECT_FALSE(follow.complete());
+  EXPECT_EQ(follow->readLine(), std::nullopt);
+  EXPECT_FALSE(follow->complete());
   EXPECT_TRUE(waitForWatchers(0));
 }
 
 // The new copy's node answers NotFound only after the first-answer wait
 // (50 ms here): still "not there yet", looked for again at the next change.
 TEST_F(LogsHandlerTest, ALateNotFoundFromTheNextCopysNodeIsWaitedOut) {
-  push(line("first"));
-  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(follow.readLine(), "first");
+  auto follow = followUntilTheCopyEnds(protocol::LogEnd{"NotFound"});
   auto late = nextStream({});
   nextStream({line("again")});
-  push(protocol::LogEnd{"NotFound"});
-  ASSERT_TRUE(waitForWatchers(1));
   change("web-1", [](api::WorkloadStatus& s) {
     s.uid = "uid-2";
     s.node = "node-2";
@@ -536,21 +511,14 @@ TEST_F(LogsHandlerTest, ALateNotFoundFromTheNextCopysNodeIsWaitedOut) {
   std::this_thread::sleep_for(100ms);  // past the first-answer wait: the body goes on
   push(late, fail(Code::kNotFound, "no such workload"));
   ASSERT_TRUE(waitForWatchers(1));
-  change("web-1", [](api::WorkloadStatus& s) {
-    s.state = api::WorkloadState::kRunning;
-    s.reason = "Started";
-  });
-  EXPECT_EQ(follow.readLine(), "again");
+  setState(api::WorkloadState::kRunning, "Started");
+  EXPECT_EQ(follow->readLine(), "again");
   EXPECT_EQ(opened(), 3u);
 }
 
 TEST_F(LogsHandlerTest, AClientLeavingWhileTheFollowWaitsForTheNextCopyEndsTheWatch) {
-  push(line("first"));
-  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
-  EXPECT_EQ(follow.readLine(), "first");
-  push(protocol::LogEnd{"NotFound"});
-  ASSERT_TRUE(waitForWatchers(1));
-  follow.close();
+  auto follow = followUntilTheCopyEnds(protocol::LogEnd{"NotFound"});
+  follow->close();
   EXPECT_TRUE(waitForWatchers(0));
 }
 

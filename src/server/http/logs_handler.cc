@@ -70,13 +70,14 @@ class LineJoiner {
   std::optional<std::string> open_;  // the stream of a line begun and not ended
 };
 
-// Why a body ends incomplete when its copy was removed while the workload
-// lives on and is not followed further.
+// Why a body ends incomplete: the copy read was taken away (removed, or
+// ended by the server) and no copy will follow, or a read without follow
+// lost its copy.
 Error copyRemoved(const store::WorkloadRecord& now) {
   return Error{
       Code::kUnavailable,
-      "the copy followed was removed; the workload is now " +
-          std::string(api::stateName(now.status.state)) +
+      "the log ends early: the copy read was removed; the workload is now " +
+          stateAndReason(now.status) +
           (now.status.node.empty() ? std::string() : " on node \"" + now.status.node + "\""),
       ""};
 }

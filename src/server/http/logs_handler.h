@@ -7,9 +7,9 @@
 // `follow` (until the workload is final and its log drained, is deleted, or
 // the client leaves). A follow whose copy is removed while the workload
 // lives on (drained, fenced) goes on with the log of the workload's next
-// copy, from its start, once that copy's node has it. The
-// node selects the stream, so `tail` counts lines of the selected stream
-// (of both without `stream`).
+// copy, from its start, once that copy's node has it. The node selects the
+// stream, so `tail` counts lines of the selected stream (of both without
+// `stream`).
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -75,6 +75,12 @@ class LogsHandler {
   boost::asio::awaitable<Result<std::shared_ptr<LogPump>>> openCopy(std::string node,
                                                                     protocol::Logs request,
                                                                     std::shared_ptr<Follow> follow);
+  // One copy's log being read: the pump, its node and its placement's uid.
+  struct Copy {
+    std::shared_ptr<LogPump> pump;
+    std::string node;
+    std::string uid;
+  };
   // After the log of the copy of `ended_uid` ended (`removed`: the node
   // answered NotFound for it), decides from the record and its changes:
   // the next copy (another uid, or the same one the node did not have yet)
@@ -84,11 +90,6 @@ class LogsHandler {
   // its copy removed or ended by the server (Drained, NodeLost,
   // DeliveryFailed), a final placement's node has no copy, the watch ended
   // (server stopping, the client left, fell behind) or a node failed.
-  struct Copy {
-    std::shared_ptr<LogPump> pump;
-    std::string node;
-    std::string uid;
-  };
   boost::asio::awaitable<Result<std::optional<Copy>>> nextCopy(std::shared_ptr<Follow> follow,
                                                                protocol::Logs request,
                                                                std::string ended_uid, bool removed);

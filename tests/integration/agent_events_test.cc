@@ -7,7 +7,21 @@
 namespace zp::agent_it {
 namespace {
 
-using Events = AgentIntegrationTest;
+class Events : public AgentIntegrationTest {
+ protected:
+  // Starts workload `name` that runs 3 s and exits with `code`, and waits
+  // until it is Running (the start pipeline does not see the exit itself),
+  // then until the agent shows its exit: Failed with that code, in `last`.
+  void runUntilItExits(const std::string& name, int code, Json& last) {
+    const auto id = workloadId(name);
+    const std::string script = "sleep 3; exit " + std::to_string(code);
+    ASSERT_EQ(startWorkload(workload(id, {"sh", "-c", script})).value("type", ""), "Status");
+    ASSERT_TRUE(waitState(id, "Running", 30s, last)) << last.dump();
+    ASSERT_TRUE(waitTerminal(id, 30s, last)) << last.dump();
+    EXPECT_EQ(last.value("state", ""), "Failed") << last.dump();
+    EXPECT_EQ(last.value("exit_code", -1), code) << last.dump();
+  }
+};
 
 TEST_F(Events, ASubscriberIsToldTheWorkloadSucceeded) {
   ASSERT_NO_FATAL_FAILURE(startAgent());
@@ -47,15 +61,8 @@ TEST_F(Events, ASubscriberIsToldTheWorkloadSucceeded) {
 TEST_F(Events, TheExitRelistShowsAnExitLongBeforeTheSweep) {
   ASSERT_NO_FATAL_FAILURE(startAgent({"--status-interval-ms", "60000", "--exit-relist-interval-ms",
                                       "20", "--exit-hints", "false"}));
-  const auto id = workloadId("ag-relist");
-  ASSERT_EQ(startWorkload(workload(id, {"sh", "-c", "sleep 3; exit 3"})).value("type", ""),
-            "Status");
   Json last;
-  // Running first: the start pipeline does not see the exit itself.
-  ASSERT_TRUE(waitState(id, "Running", 30s, last)) << last.dump();
-  ASSERT_TRUE(waitTerminal(id, 30s, last)) << last.dump();
-  EXPECT_EQ(last.value("state", ""), "Failed") << last.dump();
-  EXPECT_EQ(last.value("exit_code", -1), 3) << last.dump();
+  ASSERT_NO_FATAL_FAILURE(runUntilItExits("ag-relist", 3, last));
   EXPECT_EQ(last.value("reason", ""), "Error") << last.dump();
 }
 
@@ -64,14 +71,8 @@ TEST_F(Events, TheExitRelistShowsAnExitLongBeforeTheSweep) {
 TEST_F(Events, TheCgroupExitHintShowsAnExitLongBeforeTheSweep) {
   ASSERT_NO_FATAL_FAILURE(startAgent(
       {"--status-interval-ms", "60000", "--exit-relist-interval-ms", "0", "--exit-hints", "true"}));
-  const auto id = workloadId("ag-hint");
-  ASSERT_EQ(startWorkload(workload(id, {"sh", "-c", "sleep 3; exit 4"})).value("type", ""),
-            "Status");
   Json last;
-  ASSERT_TRUE(waitState(id, "Running", 30s, last)) << last.dump();
-  ASSERT_TRUE(waitTerminal(id, 30s, last)) << last.dump();
-  EXPECT_EQ(last.value("state", ""), "Failed") << last.dump();
-  EXPECT_EQ(last.value("exit_code", -1), 4) << last.dump();
+  ASSERT_NO_FATAL_FAILURE(runUntilItExits("ag-hint", 4, last));
 }
 
 }  // namespace

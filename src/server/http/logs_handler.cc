@@ -276,7 +276,7 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
     std::string chunk;
     bool end = false;
     bool removed = false;  // the node no longer has the copy read
-    bool moved = false;    // following, the copy ended or was removed; the workload lives on
+    bool moved = false;    // following: the copy ended or was removed; what next is nextCopy's
     std::optional<Error> failure;
     while (item) {
       const auto* log_end = *item ? std::get_if<protocol::LogEnd>(&**item) : nullptr;
@@ -296,16 +296,11 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
         // (a drain, a fenced copy); a read that does not follow ends
         // incomplete when its copy is removed.
         removed = not_found;
-        const bool follows = query.request.follow && hub_ != nullptr;
-        if (removed || follows) {
+        if (query.request.follow && hub_ != nullptr) {
+          moved = true;  // nextCopy decides, from the record
+        } else if (removed) {
           auto now = lookup_(query.request.id);
-          if (now && now->status.reason != api::reason::kTerminating) {
-            if (follows) {
-              moved = true;  // nextCopy decides, from the record
-            } else {
-              failure = copyRemoved(*now);
-            }
-          }
+          if (now && now->status.reason != api::reason::kTerminating) failure = copyRemoved(*now);
         }
         break;
       }

@@ -33,8 +33,8 @@ Status WorkloadManager::recover() {
   auto snapshot = runtime_.snapshot();
   if (!snapshot) return fail(snapshot.error());
 
-  // Group this node's sandboxes by workload; keep one per workload (ready
-  // first, then newest) and remove the others, so nothing is ever duplicated.
+  // Group this node's sandboxes by workload; keep one per workload and remove
+  // the others, so nothing is ever duplicated.
   std::map<std::string, std::vector<const SandboxObservation*>> by_workload;
   for (const auto& sb : snapshot->sandboxes) {
     if (!sb.identity) {
@@ -46,7 +46,12 @@ Status WorkloadManager::recover() {
   }
   std::vector<EntryPtr> to_finish;
   for (auto& [id, sandboxes] : by_workload) {
-    std::sort(sandboxes.begin(), sandboxes.end(), [](const auto* a, const auto* b) {
+    // One with a container first (it holds the workload's run), then ready,
+    // then the newest.
+    std::sort(sandboxes.begin(), sandboxes.end(), [&](const auto* a, const auto* b) {
+      const bool a_runs = containerOf(*snapshot, a->sandbox_id) != nullptr;
+      const bool b_runs = containerOf(*snapshot, b->sandbox_id) != nullptr;
+      if (a_runs != b_runs) return a_runs;
       if ((a->state == ObjectState::kReady) != (b->state == ObjectState::kReady)) {
         return a->state == ObjectState::kReady;
       }
@@ -64,7 +69,12 @@ Status WorkloadManager::recover() {
   // RemovePodSandbox and their release); before any pipeline runs again.
   if (auto s = runtime_.pruneHostState(*snapshot); !s) spdlog::warn("{}", s.error().message);
   for (const auto& entry : to_finish) launchPipeline(entry);
-  spdlog::info("recovered {} workload(s) from the runtime ({} to finish)", by_workload.size(),
+  std::size_t registered = 0;
+  {
+    std::lock_guard lock(mutex_);
+    registered = entries_.size();
+  }
+  spdlog::info("recovered {} workload(s) from the runtime ({} to finish)", registered,
                to_finish.size());
   return ok();
 }
@@ -72,18 +82,24 @@ Status WorkloadManager::recover() {
 void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snapshot& snapshot,
                                    std::vector<EntryPtr>& to_finish) {
   const auto* container = containerOf(snapshot, sandbox.sandbox_id);
-  if (container == nullptr && !sandbox.identity->spec_complete) {
-    // Half-created, and the sandbox carries the spec without its command,
-    // args and env (it was too big for an annotation): the container cannot
-    // be made from it. Remove the sandbox and do not register the workload:
-    // the server delivers every accepted workload its node does not list
-    // again, and the agent then creates it anew from the full spec.
+  if (container == nullptr ||
+      (container->state == ObjectState::kCreated && sandbox.state != ObjectState::kReady)) {
+    // Nothing of the workload ever ran: the agent went away between
+    // RunPodSandbox and StartContainer, or a stop before the container ran
+    // could not remove the sandbox (docs/architecture.md §4). The two look
+    // alike, and only the first is to run: the sandbox is removed and the
+    // workload not registered. The server delivers every accepted workload
+    // its node does not list again, and the agent then creates it anew.
     spdlog::warn(
-        "workload \"{}\": half-created before a restart and its sandbox {} lacks the full "
-        "spec; removing it (the server delivers the workload again)",
+        "workload \"{}\": nothing ran in its sandbox {} (created before a restart, or left by a "
+        "stop); removing it (the server delivers the workload again if it is wanted)",
         sandbox.workload_id, sandbox.sandbox_id);
     if (auto s = runtime_.removeWorkload(*sandbox.identity, sandbox.sandbox_id); !s) {
+      // The orphan scan removes it later; a delivery of the same submission
+      // before then looks for it first (its name is taken).
       spdlog::warn("workload \"{}\": {}", sandbox.workload_id, s.error().message);
+      std::lock_guard lock(mutex_);
+      leftovers_[sandbox.workload_id] = sandbox.identity->uid;
     }
     return;
   }
@@ -100,64 +116,45 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
   st.profile = api::profileName(entry->identity.spec.security.profile);
   st.run_as_user = entry->identity.run_as_user;
   st.run_as_group = entry->identity.run_as_group;
-  // A sandbox left not ready without a container is one whose start an agent
-  // restart cut short (a stop before the container existed removes the
-  // sandbox): the pipeline runs it anew. Any other is the workload's.
-  const bool start_cut_short = container == nullptr && sandbox.state != ObjectState::kReady;
-  if (!start_cut_short) {
-    entry->sandbox_id = sandbox.sandbox_id;
-    st.sandbox_id = sandbox.sandbox_id;
+  entry->sandbox_id = sandbox.sandbox_id;
+  st.sandbox_id = sandbox.sandbox_id;
+  entry->container_id = container->container_id;
+  entry->attempt = container->attempt;
+  st.container_id = container->container_id;
+  st.restart_count = static_cast<int>(container->attempt);
+  st.log_path = runtime_.logPath(entry->identity, container->attempt);
+  // Predecessors a restart had not removed yet.
+  for (const auto& c : snapshot.containers) {
+    if (c.sandbox_id != sandbox.sandbox_id || c.container_id == container->container_id) continue;
+    spdlog::info("workload \"{}\": removing container {} of attempt {}", id, c.container_id,
+                 c.attempt);
+    if (auto s = runtime_.removeContainer(entry->identity, c.container_id, c.attempt); !s) {
+      spdlog::warn("workload \"{}\": {}", id, s.error().message);
+    }
   }
-
-  if (container != nullptr) {
-    entry->container_id = container->container_id;
-    entry->attempt = container->attempt;
-    st.container_id = container->container_id;
-    st.restart_count = static_cast<int>(container->attempt);
-    st.log_path = runtime_.logPath(entry->identity, container->attempt);
-    // Predecessors a restart had not removed yet.
-    for (const auto& c : snapshot.containers) {
-      if (c.sandbox_id != sandbox.sandbox_id || c.container_id == container->container_id) continue;
-      spdlog::info("workload \"{}\": removing container {} of attempt {}", id, c.container_id,
-                   c.attempt);
-      if (auto s = runtime_.removeContainer(entry->identity, c.container_id, c.attempt); !s) {
-        spdlog::warn("workload \"{}\": {}", id, s.error().message);
-      }
-    }
-    if (auto detail =
-            runtime_.inspectContainer(entry->identity.spec.runtime_class, container->container_id);
-        detail && startCutShort(*detail)) {
-      // Killed during StartContainer: the runtime cancelled the start, the
-      // process never ran. The pipeline replaces the container and starts it.
-      entry->observed = ObjectState::kCreated;
-      st.state = api::WorkloadState::kPending;
-      st.reason = api::reason::kCreating;
-      st.message = "resuming the start cut short by an agent restart";
-      to_finish.push_back(entry);
-    } else if (detail) {
-      noteObservedLocked(*entry, detail->state);
-      applyContainerDetail(*detail, st);
-      // An exit its policy restarts: the restart is resumed after the initial back-off.
-      if (detail->state == ObjectState::kExited) planRestartLocked(*entry, *detail);
-      if (detail->state == ObjectState::kCreated) to_finish.push_back(entry);
-    } else {
-      st.state = api::WorkloadState::kUnknown;
-      st.reason = detail.error().code == Code::kUnavailable
-                      ? std::string(api::reason::kRuntimeUnavailable)
-                      : std::string(api::reason::kContainerUnknown);
-      st.message = detail.error().message;
-      entry->stale = true;  // the next sweep looks again
-    }
-  } else {
-    // Half-created before a crash: finish it (create + start the container,
-    // after a new sandbox when its start was cut short).
-    entry->look_for_sandbox = start_cut_short;
+  if (auto detail =
+          runtime_.inspectContainer(entry->identity.spec.runtime_class, container->container_id);
+      detail && startCutShort(*detail)) {
+    // Killed during StartContainer: the runtime cancelled the start, the
+    // process never ran. The pipeline replaces the container and starts it.
+    entry->observed = ObjectState::kCreated;
     st.state = api::WorkloadState::kPending;
     st.reason = api::reason::kCreating;
-    st.message = start_cut_short
-                     ? "resuming creation after an agent restart cut its sandbox's start short"
-                     : "resuming creation after an agent restart";
+    st.message = "resuming the start cut short by an agent restart";
     to_finish.push_back(entry);
+  } else if (detail) {
+    noteObservedLocked(*entry, detail->state);
+    applyContainerDetail(*detail, st);
+    // An exit its policy restarts: the restart is resumed after the initial back-off.
+    if (detail->state == ObjectState::kExited) planRestartLocked(*entry, *detail);
+    if (detail->state == ObjectState::kCreated) to_finish.push_back(entry);
+  } else {
+    st.state = api::WorkloadState::kUnknown;
+    st.reason = detail.error().code == Code::kUnavailable
+                    ? std::string(api::reason::kRuntimeUnavailable)
+                    : std::string(api::reason::kContainerUnknown);
+    st.message = detail.error().message;
+    entry->stale = true;  // the next sweep looks again
   }
   std::lock_guard lock(mutex_);
   entries_[id] = entry;

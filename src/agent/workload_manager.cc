@@ -136,6 +136,10 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
     entry = std::make_shared<Entry>();
     entry->identity.spec = spec;
     entry->identity.uid = uid.empty() ? newUid() : uid;
+    if (const auto left = leftovers_.find(spec.id); left != leftovers_.end()) {
+      entry->look_for_sandbox = left->second == entry->identity.uid;
+      leftovers_.erase(left);
+    }
     auto& st = entry->status;
     st.id = spec.id;
     st.uid = entry->identity.uid;
@@ -507,12 +511,11 @@ asio::awaitable<Result<api::WorkloadStatus>> WorkloadManager::stop(std::string i
       had_sandbox ? "stopped before the container started" : "stopped before its image was ready";
   if (halted_ids.second.empty() && had_sandbox) {
     // Stopped before its container existed: the sandbox is removed, not
-    // stopped (halt() left it alone), so that a sandbox not ready without a
-    // container means a start cut short by an agent restart, which recovery
-    // finishes (recovery.cc; docs/architecture.md §4 has what is left). The
-    // record stays until RemoveWorkload or the agent's restart. A removal
-    // that fails is left to the orphan scan, which removes a sandbox of a
-    // final workload that records none.
+    // stopped (halt() left it alone); nothing is left to run. The record
+    // stays until RemoveWorkload or the agent's restart. A removal that
+    // fails is left to the orphan scan, which removes a sandbox of a final
+    // workload that records none, or to a restarted agent's recovery, which
+    // removes every sandbox without a container (recovery.cc).
     auto removing = removeSandbox(entry);
     const Result<std::string> removed = co_await std::move(removing);
     std::lock_guard lock(mutex_);
@@ -598,9 +601,9 @@ asio::awaitable<Result<std::string>> WorkloadManager::removeSandbox(EntryPtr ent
       std::lock_guard op(entry->op);
       sandbox_id = runtimeIds(entry).first;
       if (sandbox_id.empty() && looksForSandbox(entry)) {
-        // A sandbox no id records (recovery's not-ready leftover, or one a
-        // lost RunPodSandbox reply made): findSandbox removes the former and
-        // returns the latter.
+        // A sandbox no id records (one recovery could not remove, or one a
+        // lost RunPodSandbox reply made): findSandbox removes a not-ready
+        // one and returns a ready one.
         auto found = runtime_.findSandbox(entry->identity);
         if (!found) {
           removed = fail(found.error());

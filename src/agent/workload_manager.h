@@ -183,9 +183,12 @@ class WorkloadManager {
                                         std::string uid = {});
 
   // Rebuilds the registry from the runtime (sandboxes with this node's
-  // labels); finishes half-created workloads, removes duplicates, and removes
-  // a half-created workload whose sandbox lacks its full spec (the server
-  // delivers it again). Call once, before serving. Blocking.
+  // labels): removes duplicates, finishes a start cut short once the
+  // container exists, and removes a workload nothing of which ever ran (a
+  // sandbox without a container, or a created container in a stopped
+  // sandbox) without registering it: the server delivers it again if it is
+  // still wanted (docs/architecture.md §4). Call once, before serving.
+  // Blocking.
   Status recover();
   // One status sweep for the whole node: a single listing of its
   // containers, then ContainerStatus only for containers whose state changed
@@ -238,9 +241,9 @@ class WorkloadManager {
     // meanwhile the sweep leaves the status to the pipeline, and a pipeline a
     // failed stop cancelled is launched again.
     bool replace_ended = false;
-    // A sandbox may exist that sandbox_id does not record: recovery found
-    // one left not ready without a container (an agent restart cut
-    // RunPodSandbox short), or a RunPodSandbox has no reply yet or lost it.
+    // A sandbox may exist that sandbox_id does not record: recovery could
+    // not remove the submission's sandbox (WorkloadManager::leftovers_), or
+    // a RunPodSandbox has no reply yet or lost it.
     // The pipeline's sandbox step then looks first (findSandbox removes a
     // not-ready one, returns a ready one) instead of running a sandbox whose
     // name is taken; a stop or removal looks the same way (removeSandbox).
@@ -420,6 +423,10 @@ class WorkloadManager {
   mutable std::mutex mutex_;
   std::map<std::string, EntryPtr> entries_;
   UidAllocator uids_;  // keyed by submission uid; released when the entry is forgotten
+  // Workload id -> submission uid of a sandbox recover() could not remove
+  // (the orphan scan does, later): a start of that submission looks for it
+  // first instead of running one whose name is taken.
+  std::map<std::string, std::string> leftovers_;
   std::map<std::uint64_t, Pending> pending_;
   std::uint64_t next_pending_ = 1;
   int in_flight_ = 0;

@@ -369,7 +369,12 @@ WorkloadIdentity recovered(const api::WorkloadSpec& full, const std::string& uid
   return identity ? *identity : WorkloadIdentity{};
 }
 
-TEST_F(WorkloadManagerTest, RecoveryDropsAHalfCreatedWorkloadWhoseSpecWasTrimmed) {
+// Nothing of these ever ran: a sandbox without a container (ready; with a
+// trimmed spec; not ready), a created container in a stopped sandbox. A
+// restarted agent cannot tell a start cut short from a stop whose removal
+// failed, so it removes them and lists none; the server delivers again what
+// it still wants. A workload that ran is kept.
+TEST_F(WorkloadManagerTest, RecoveryRemovesEveryWorkloadNothingOfWhichRan) {
   const auto big = recovered(bigSpec("big-half"), "u1");
   ASSERT_FALSE(big.spec_complete);
   EXPECT_TRUE(big.spec.env.empty());
@@ -377,20 +382,43 @@ TEST_F(WorkloadManagerTest, RecoveryDropsAHalfCreatedWorkloadWhoseSpecWasTrimmed
   ASSERT_TRUE(small.spec_complete);
   runtime_.addSandbox(big, std::nullopt);
   runtime_.addSandbox(small, std::nullopt);
+  runtime_.addSandbox(recovered(spec("not-ready"), "u15"), std::nullopt, 0, 0,
+                      ObjectState::kNotReady);
+  runtime_.addSandbox(recovered(spec("created-stopped"), "u16"), ObjectState::kCreated, 0, 0,
+                      ObjectState::kNotReady);
+  const auto kept = runtime_.addSandbox(recovered(spec("ran"), "u17"), ObjectState::kRunning);
 
   ASSERT_TRUE(manager_->recover().has_value());
-  // The big one cannot be finished: its sandbox is removed, the workload
-  // unknown (the server delivers it again); the small one is finished.
-  EXPECT_FALSE(manager_->status("big-half").has_value());
-  EXPECT_TRUE(reaches("small-half", api::WorkloadState::kRunning))
-      << statusOf("small-half").message;
+  for (const auto* id : {"big-half", "small-half", "not-ready", "created-stopped"}) {
+    EXPECT_FALSE(manager_->status(id).has_value()) << id;
+  }
+  EXPECT_EQ(statusOf("ran").state, api::WorkloadState::kRunning);
   const auto sandboxes = runtime_.sandboxes();
   ASSERT_EQ(sandboxes.size(), 1u);
-  EXPECT_EQ(sandboxes.begin()->second.identity.spec.id, "small-half");
+  EXPECT_EQ(sandboxes.begin()->first, kept);
+  EXPECT_EQ(runtime_.containers().size(), 1u);
 
-  // Delivered again, the big one is created anew from its full spec.
-  ASSERT_TRUE(manager_->start(bigSpec("big-half")).has_value());
+  // Delivered again, each is created anew (the big one from its full spec).
+  ASSERT_TRUE(manager_->start(bigSpec("big-half"), "u1").has_value());
+  ASSERT_TRUE(manager_->start(spec("small-half"), "u2").has_value());
   EXPECT_TRUE(reaches("big-half", api::WorkloadState::kRunning)) << statusOf("big-half").message;
+  EXPECT_TRUE(reaches("small-half", api::WorkloadState::kRunning))
+      << statusOf("small-half").message;
+  EXPECT_EQ(runtime_.sandboxes().size(), 3u);
+}
+
+// Of two sandboxes of one workload, the one whose container ran is kept,
+// even when the other is newer.
+TEST_F(WorkloadManagerTest, RecoveryKeepsTheDuplicateThatRan) {
+  const auto ran = runtime_.addSandbox(recovered(spec("dup"), "u18"), ObjectState::kRunning);
+  clock_.advance(1s);
+  runtime_.addSandbox(recovered(spec("dup"), "u19"), std::nullopt);
+  ASSERT_TRUE(manager_->recover().has_value());
+  const auto sandboxes = runtime_.sandboxes();
+  ASSERT_EQ(sandboxes.size(), 1u);
+  EXPECT_EQ(sandboxes.begin()->first, ran);
+  EXPECT_EQ(statusOf("dup").uid, "u18");
+  EXPECT_EQ(statusOf("dup").state, api::WorkloadState::kRunning);
 }
 
 TEST_F(WorkloadManagerTest, ARecoveredTrimmedSpecIsComparedByDigest) {
@@ -451,12 +479,16 @@ TEST_F(WorkloadManagerTest, AStartCancelledByTheAgentsDeathIsRedoneAfterARestart
 }
 
 // An agent killed during RunPodSandbox: the runtime kept the sandbox, not
-// ready and without a container. The restarted agent removes it and runs the
-// workload in a new one (the leftover holds the name a new one needs).
-TEST_F(WorkloadManagerTest, ASandboxWhoseStartTheAgentsDeathCutShortIsRunAnewAfterARestart) {
+// ready and without a container. The restarted agent removes it; delivered
+// again, the workload runs in a new one.
+TEST_F(WorkloadManagerTest, ASandboxWhoseStartTheAgentsDeathCutShortIsRemovedAfterARestart) {
   const auto identity = recovered(spec("cut-sandbox"), "u12");
   const auto leftover = runtime_.addSandbox(identity, std::nullopt, 0, 0, ObjectState::kNotReady);
   ASSERT_TRUE(manager_->recover().has_value());
+  EXPECT_FALSE(manager_->status("cut-sandbox").has_value());
+  EXPECT_TRUE(runtime_.sandboxes().empty());
+
+  ASSERT_TRUE(manager_->start(spec("cut-sandbox"), "u12").has_value());
   ASSERT_TRUE(reaches("cut-sandbox", api::WorkloadState::kRunning))
       << statusOf("cut-sandbox").message;
   const auto sandboxes = runtime_.sandboxes();
@@ -495,32 +527,30 @@ TEST_F(WorkloadManagerTest, AWorkloadStoppedBeforeItsContainerExistedIsNotRedone
   EXPECT_TRUE(runtime_.sandboxes().empty());
 }
 
-// Stopped or removed after the restart but before the pipeline got to its
-// sandbox step (here: waiting for its image), the leftover goes all the same.
-TEST_F(WorkloadManagerTest, ALeftoverSandboxIsRemovedByAStopBeforeThePipelineReachesIt) {
-  runtime_.holdPulls("hung.test/x:1");
-  const auto stopped_one = recovered(spec("cut-stop", "hung.test/x:1"), "u13");
-  const auto removed_one = recovered(spec("cut-remove", "hung.test/x:1"), "u14");
-  runtime_.addSandbox(stopped_one, std::nullopt, 0, 0, ObjectState::kNotReady);
-  runtime_.addSandbox(removed_one, std::nullopt, 0, 0, ObjectState::kNotReady);
+// A sandbox recovery could not remove: a delivery of the same submission
+// looks for it and runs the workload in it (a new RunPodSandbox would find
+// its name taken); one nobody delivers again is the orphan scan's.
+TEST_F(WorkloadManagerTest, ASandboxRecoveryCouldNotRemoveIsReusedOrLeftToTheOrphanScan) {
+  const auto reused = runtime_.addSandbox(recovered(spec("left-reused"), "u13"), std::nullopt);
+  runtime_.addSandbox(recovered(spec("left-alone"), "u14"), std::nullopt);
+  runtime_.failNext("removeWorkload", Error{Code::kInternal, "fake runtime: refused", {}}, 2);
   ASSERT_TRUE(manager_->recover().has_value());
-  ASSERT_TRUE(eventually([&] { return runtime_.activePulls("hung.test/x:1") == 2; }));
+  EXPECT_FALSE(manager_->status("left-reused").has_value());
+  EXPECT_FALSE(manager_->status("left-alone").has_value());
+  ASSERT_EQ(runtime_.sandboxes().size(), 2u);
 
-  auto stopping = stop("cut-stop", 0s);
-  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
-  const auto stopped = stopping.get();
-  ASSERT_TRUE(stopped.has_value()) << stopped.error().toString();
-  EXPECT_EQ(stopped->reason, "Stopped");
-  EXPECT_EQ(stopped->message, "stopped before the container started");
-  ASSERT_EQ(runtime_.sandboxes().size(), 1u);
-  EXPECT_EQ(runtime_.sandboxes().begin()->second.identity.spec.id, "cut-remove");
+  const int looked = runtime_.findSandboxCalls();
+  ASSERT_TRUE(manager_->start(spec("left-reused"), "u13").has_value());
+  ASSERT_TRUE(reaches("left-reused", api::WorkloadState::kRunning))
+      << statusOf("left-reused").message;
+  EXPECT_GT(runtime_.findSandboxCalls(), looked);
+  EXPECT_EQ(statusOf("left-reused").sandbox_id, reused);
 
-  auto removing = remove("cut-remove");
-  ASSERT_EQ(removing.wait_for(30s), std::future_status::ready);
-  const Status removed = removing.get();
-  ASSERT_TRUE(removed.has_value()) << removed.error().toString();
-  EXPECT_TRUE(runtime_.sandboxes().empty());
-  EXPECT_FALSE(manager_->status("cut-remove").has_value());
+  clock_.advance(1h);  // the next sweep scans for orphans
+  ASSERT_TRUE(manager_->sweep().has_value());
+  const auto sandboxes = runtime_.sandboxes();
+  ASSERT_EQ(sandboxes.size(), 1u);
+  EXPECT_EQ(sandboxes.begin()->first, reused);
 }
 
 // A RunPodSandbox whose reply was lost made a sandbox that no id records; a
@@ -545,8 +575,7 @@ TEST_F(WorkloadManagerTest, ASandboxWhoseReplyWasLostIsRemovedByAStop) {
 }
 
 // A stop whose removal of the sandbox fails still stops the workload, and
-// the sandbox is left to the orphan scan (an agent restarted before that
-// scan succeeds would take it for a creation to finish).
+// the sandbox is left to the orphan scan.
 TEST_F(WorkloadManagerTest, ASandboxAStopCouldNotRemoveIsLeftToTheOrphanScan) {
   runtime_.failNext("createContainer", Error{Code::kUnavailable, "fake runtime: away", {}},
                     1000000);
@@ -569,6 +598,28 @@ TEST_F(WorkloadManagerTest, ASandboxAStopCouldNotRemoveIsLeftToTheOrphanScan) {
   ASSERT_TRUE(manager_->sweep().has_value());
   EXPECT_TRUE(runtime_.sandboxes().empty());
   EXPECT_EQ(statusOf("stuck-sandbox").state, api::WorkloadState::kFailed);
+}
+
+// ...and an agent restarted before that scan removes the sandbox instead of
+// running the stopped workload (it looks like a creation cut short).
+TEST_F(WorkloadManagerTest, ASandboxAStopCouldNotRemoveDoesNotRunAfterARestart) {
+  runtime_.failNext("createContainer", Error{Code::kUnavailable, "fake runtime: away", {}},
+                    1000000);
+  ASSERT_TRUE(manager_->start(spec("stopped-left")).has_value());
+  ASSERT_TRUE(eventually([&] { return runtime_.sandboxes().size() == 1; }));
+  runtime_.failNext("removeWorkload", Error{Code::kInternal, "fake runtime: refused", {}});
+  auto stopping = stop("stopped-left", 0s);
+  ASSERT_EQ(stopping.wait_for(30s), std::future_status::ready);
+  ASSERT_TRUE(stopping.get().has_value());
+  ASSERT_EQ(runtime_.sandboxes().size(), 1u);
+
+  manager_->shutdown();
+  ASSERT_TRUE(eventually([&] { return manager_->operationsInFlight() == 0; }));
+  makeManager();
+  ASSERT_TRUE(manager_->recover().has_value());
+  EXPECT_FALSE(manager_->status("stopped-left").has_value());
+  EXPECT_TRUE(runtime_.sandboxes().empty());
+  EXPECT_TRUE(runtime_.containers().empty());
 }
 
 // The same when the cancellation killed the task's shim while it started.

@@ -149,95 +149,58 @@ class HalfCreated : public AgentIntegrationTest {
   }
 };
 
-TEST_F(HalfCreated, ASandboxWithoutContainerIsFinished) {
-  const auto id = workloadId("half");
-  const auto identity = identityFor(id);
-  const auto sandbox_id = runSandboxLikeTheAgent(identity);
-  ASSERT_FALSE(sandbox_id.empty());
-  ASSERT_TRUE(containersOf(id).empty());
+// Sandboxes nothing ran in: one ready (the agent killed before
+// CreateContainer, or a stop that could not remove it), one not ready (the
+// agent killed during RunPodSandbox: containerd keeps it without its pause
+// task; made here with StopPodSandbox, which the runtime reports the same
+// way), one an older agent made (no user labels, no pod cgroup). The
+// restarted agent cannot tell a start cut short from a stopped workload:
+// it removes them and lists none, and runs each when it is delivered again.
+TEST_F(HalfCreated, SandboxesNothingRanInAreRemovedAndRunWhenDeliveredAgain) {
+  const auto ready_id = workloadId("half");
+  const auto ready = runSandboxLikeTheAgent(identityFor(ready_id));
+  const auto cut_id = workloadId("cut");
+  const auto cut = runSandboxLikeTheAgent(identityFor(cut_id));
+  ASSERT_FALSE(ready.empty());
+  ASSERT_FALSE(cut.empty());
+  ASSERT_TRUE(cri_->stopPodSandbox(cut).has_value());
+  ASSERT_EQ(sandboxesOf(cut_id).at(0).state(), cri::v1::SANDBOX_NOTREADY);
+  const auto old_id = workloadId("old");
+  auto old = identityFor(old_id);
+  old.run_as_user.reset();
+  old.run_as_group.reset();
+  const auto old_logs = data_dir_ / "logs" / (old_id + "_" + old.uid);
+  std::filesystem::create_directories(old_logs);
+  ASSERT_TRUE(
+      cri_->runPodSandbox(
+              agent::sandboxConfig(old, node_id_, old_logs.string(), agent::PodPlacement{}), "runc")
+          .has_value());
 
   ASSERT_NO_FATAL_FAILURE(startAgent());
-  Json st;
-  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
-  EXPECT_EQ(st.value("sandbox_id", ""), sandbox_id) << st.dump();
-  auto sandboxes = sandboxesOf(id);
-  ASSERT_EQ(sandboxes.size(), 1u);
-  EXPECT_EQ(sandboxes[0].id(), sandbox_id);
-  auto containers = containersOf(id);
-  ASSERT_EQ(containers.size(), 1u);
-  EXPECT_EQ(containers[0].id(), st.value("container_id", ""));
-  EXPECT_EQ(containers[0].pod_sandbox_id(), sandbox_id);
-  EXPECT_EQ(st.value("log_path", ""),
-            (data_dir_ / "logs" / (id + "_" + identity.uid) / "main.log").string());
-  // The user decided before the restart is the one it runs as (sandbox labels).
-  EXPECT_EQ(st.value("run_as_user", -1), *identity.run_as_user) << st.dump();
-  EXPECT_EQ(st.value("run_as_group", -1), *identity.run_as_group) << st.dump();
-  EXPECT_EQ(st.value("profile", ""), "restricted") << st.dump();
+  for (const auto& id : {ready_id, cut_id, old_id}) {
+    EXPECT_EQ(getStatus(id).value("code", ""), "NotFound") << id;
+    EXPECT_TRUE(sandboxesOf(id).empty()) << id;
+    EXPECT_TRUE(containersOf(id).empty()) << id;
+  }
+  EXPECT_TRUE(listWorkloads()["items"].empty());
 
-  // The recovered spec is the one in the annotation: re-submitting it is idempotent.
-  auto again = startWorkload(workload(id, {"sleep", "300"}));
-  EXPECT_EQ(again.value("type", ""), "Status") << again.dump();
-  EXPECT_EQ(again.value("sandbox_id", ""), sandbox_id) << again.dump();
-  EXPECT_EQ(sandboxesOf(id).size(), 1u);
-}
-
-// The agent killed during RunPodSandbox can leave the sandbox not ready and
-// without a container (containerd keeps it, without its pause task): the
-// restarted agent removes it and runs the workload in a new one. Here the
-// state is made with StopPodSandbox, which the runtime reports the same way.
-TEST_F(HalfCreated, ASandboxLeftNotReadyWithoutContainerIsRunAnew) {
-  const auto id = workloadId("cut");
-  const auto identity = identityFor(id);
-  const auto leftover = runSandboxLikeTheAgent(identity);
-  ASSERT_FALSE(leftover.empty());
-  ASSERT_TRUE(cri_->stopPodSandbox(leftover).has_value());
-  auto before = sandboxesOf(id);
-  ASSERT_EQ(before.size(), 1u);
-  ASSERT_EQ(before[0].state(), cri::v1::SANDBOX_NOTREADY);
-
-  ASSERT_NO_FATAL_FAILURE(startAgent());
-  Json st;
-  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
-  const std::string sandbox_id = st.value("sandbox_id", "");
-  EXPECT_NE(sandbox_id, leftover) << st.dump();
-  auto sandboxes = sandboxesOf(id);
-  ASSERT_EQ(sandboxes.size(), 1u);
-  EXPECT_EQ(sandboxes[0].id(), sandbox_id);
-  EXPECT_EQ(sandboxes[0].state(), cri::v1::SANDBOX_READY);
-  auto containers = containersOf(id);
-  ASSERT_EQ(containers.size(), 1u);
-  EXPECT_EQ(containers[0].pod_sandbox_id(), sandbox_id);
-  EXPECT_EQ(st.value("run_as_user", -1), *identity.run_as_user) << st.dump();
-}
-
-TEST_F(HalfCreated, ASandboxOfAnOlderAgentWithoutUserOrPodCgroupGetsBoth) {
-  // An agent from before the posture: no user labels, no cgroup_parent.
-  const auto id = workloadId("old");
-  auto identity = identityFor(id);
-  identity.run_as_user.reset();
-  identity.run_as_group.reset();
-  identity.spec.command = {"sh", "-c", "grep -E ':pids:|^0::' /proc/self/cgroup; sleep 300"};
-  cri::v1::ImageSpec image;
-  image.set_image(identity.spec.image);
-  ASSERT_TRUE(cri_->pullImage(image).has_value());
-  const auto log_dir = data_dir_ / "logs" / (id + "_" + identity.uid);
-  std::filesystem::create_directories(log_dir);
-  auto sandbox = cri_->runPodSandbox(
-      agent::sandboxConfig(identity, node_id_, log_dir.string(), agent::PodPlacement{}), "runc");
-  ASSERT_TRUE(sandbox.has_value()) << sandbox.error().toString();
-
-  ASSERT_NO_FATAL_FAILURE(startAgent());
-  Json st;
-  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
-  // Never the image's root under the restricted profile.
-  EXPECT_TRUE(agent::UidRange{}.contains(st.value("run_as_user", std::int64_t{-1}))) << st.dump();
-  auto cgroups = agent::CgroupfsPodCgroups::create(node_id_);
-  ASSERT_TRUE(cgroups.has_value());
-  EXPECT_EQ(readFile((*cgroups)->podDirectory(identity) / "pids.max"), "1024\n");
-  // The container is inside the pod cgroup (so bounded by it), seen from inside.
-  const std::string pod = "/zoneplane/" + node_id_ + "/pod" + identity.uid + "/";
-  const auto log = waitLogContains(st.value("log_path", ""), pod);
-  EXPECT_NE(log.find(pod), std::string::npos) << log;
+  for (const auto& id : {ready_id, cut_id, old_id}) {
+    auto again = startWorkload(workload(id, {"sleep", "300"}));
+    ASSERT_EQ(again.value("type", ""), "Status") << again.dump();
+  }
+  for (const auto& id : {ready_id, cut_id, old_id}) {
+    Json st;
+    ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
+    auto sandboxes = sandboxesOf(id);
+    ASSERT_EQ(sandboxes.size(), 1u) << id;
+    EXPECT_EQ(sandboxes[0].id(), st.value("sandbox_id", "")) << st.dump();
+    EXPECT_NE(sandboxes[0].id(), ready);
+    EXPECT_NE(sandboxes[0].id(), cut);
+    EXPECT_EQ(sandboxes[0].state(), cri::v1::SANDBOX_READY);
+    EXPECT_EQ(containersOf(id).size(), 1u) << id;
+    // Never the image's root under the restricted profile.
+    EXPECT_TRUE(agent::UidRange{}.contains(st.value("run_as_user", std::int64_t{-1}))) << st.dump();
+  }
 }
 
 TEST_F(HalfCreated, OneWhoseSandboxLacksTheFullSpecIsRemovedAndRunsWhenDeliveredAgain) {
@@ -267,11 +230,21 @@ TEST_F(HalfCreated, OneWhoseSandboxLacksTheFullSpecIsRemovedAndRunsWhenDelivered
   EXPECT_NE(log.find("size=16384"), std::string::npos) << log.substr(0, 300);
 }
 
-TEST_F(HalfCreated, DuplicateSandboxesOfOneWorkloadAreReducedToOne) {
+// Of two sandboxes of one workload, the one its container ran in is kept,
+// though the other is newer.
+TEST_F(HalfCreated, DuplicateSandboxesOfOneWorkloadAreReducedToTheOneThatRan) {
   const auto id = workloadId("dup");
-  const auto older = runSandboxLikeTheAgent(identityFor(id));
-  const auto newer = runSandboxLikeTheAgent(identityFor(id));
+  const auto ran = identityFor(id);
+  const auto older = runSandboxLikeTheAgent(ran);
   ASSERT_FALSE(older.empty());
+  const auto log_dir = data_dir_ / "logs" / (id + "_" + ran.uid);
+  const auto placement = placementOf(ran, node_id_);
+  auto container =
+      cri_->createContainer(older, agent::containerConfig(ran, node_id_, placement),
+                            agent::sandboxConfig(ran, node_id_, log_dir.string(), placement));
+  ASSERT_TRUE(container.has_value()) << container.error().toString();
+  ASSERT_TRUE(cri_->startContainer(*container).has_value());
+  const auto newer = runSandboxLikeTheAgent(identityFor(id));
   ASSERT_FALSE(newer.empty());
   ASSERT_EQ(sandboxesOf(id).size(), 2u);
 
@@ -279,10 +252,11 @@ TEST_F(HalfCreated, DuplicateSandboxesOfOneWorkloadAreReducedToOne) {
   // Recovery runs before the agent listens.
   auto sandboxes = sandboxesOf(id);
   ASSERT_EQ(sandboxes.size(), 1u);
-  EXPECT_EQ(sandboxes[0].id(), newer);
-  Json st;
-  ASSERT_TRUE(waitState(id, "Running", 60s, st)) << st.dump();
-  EXPECT_EQ(st.value("sandbox_id", ""), newer) << st.dump();
+  EXPECT_EQ(sandboxes[0].id(), older);
+  Json st = getStatus(id);
+  EXPECT_EQ(st.value("state", ""), "Running") << st.dump();
+  EXPECT_EQ(st.value("sandbox_id", ""), older) << st.dump();
+  EXPECT_EQ(st.value("container_id", ""), *container) << st.dump();
   EXPECT_EQ(containersOf(id).size(), 1u);
   auto list = listWorkloads();
   EXPECT_EQ(list["items"].size(), 1u) << list.dump();

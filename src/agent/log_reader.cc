@@ -256,6 +256,22 @@ void LogReader::flushOpen(std::vector<protocol::LogLine>& out) {
   }
 }
 
+Status LogReader::seek(std::uint64_t offset) {
+  auto size = fileSize(fd_);
+  if (!size) return fail(size.error());
+  size_ = *size;
+  offset_ = offset <= size_ ? offset : 0;
+  raw_.clear();
+  header_.reset();
+  records_[0] = records_[1] = Record{};
+  return ok();
+}
+
+std::optional<std::uint64_t> LogReader::cleanOffset() const {
+  if (!raw_.empty() || header_ || records_[0].open || records_[1].open) return std::nullopt;
+  return offset_;
+}
+
 Result<std::uint64_t> LogReader::fileBytes() const { return fileSize(fd_); }
 
 Result<std::vector<protocol::LogLine>> LogReader::read(std::size_t max_lines, bool flush) {

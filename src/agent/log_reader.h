@@ -86,6 +86,15 @@ class LogReader {
   // shrank is read again from its start.
   Result<std::vector<protocol::LogLine>> read(std::size_t max_lines, bool flush);
 
+  // Positions the reader at byte `offset` of the file, which must start a
+  // raw line: a position cleanOffset() gave. An offset past the end of the
+  // file now reads it from its start (it was replaced).
+  Status seek(std::uint64_t offset);
+  // The position after the last read() when it ends on whole records (no
+  // raw line or record begun and not returned): where seek() resumes right
+  // after the lines returned so far. nullopt in the middle of a record.
+  std::optional<std::uint64_t> cleanOffset() const;
+
   // The file's size now (fstat of the reader's own descriptor).
   Result<std::uint64_t> fileBytes() const;
 

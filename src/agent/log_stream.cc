@@ -5,7 +5,10 @@
 // agent buffer a log). Following, it polls the file and the workload's
 // status every LogOptions::poll: a restart's new attempt is followed into
 // its own log file; the stream ends once the workload is final and its log
-// drained, or when the client goes away.
+// drained, or when the client goes away. With Logs.marks it sends a LogMark
+// wherever the reader stands on whole records after a batch (and where it
+// starts), and Logs.from starts at such a mark, skipping the lines the
+// client had after it.
 
 // clang-format off
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -15,8 +18,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 #include <memory>
 
+#include "agent/cri_configs.h"
 #include "agent/log_reader.h"
 #include "agent/request_handler.h"
 
@@ -28,14 +33,19 @@ namespace asio = boost::asio;
 using Lines = std::vector<protocol::LogLine>;
 
 // The coroutines that run on the workers executor (blocking file reads).
+// Opens the log at `path`, positioned at its last `tail` records or at byte
+// `offset` (a LogMark's), else at its start.
 asio::awaitable<Result<std::shared_ptr<LogReader>>> openLog(std::string path,
                                                             std::optional<std::string> stream,
-                                                            std::optional<std::int64_t> tail) {
+                                                            std::optional<std::int64_t> tail,
+                                                            std::optional<std::int64_t> offset) {
   auto opened = LogReader::open(path, stream);
   if (!opened) co_return fail(opened.error());
   std::shared_ptr<LogReader> reader = std::move(*opened);
   if (tail) {
     if (auto s = reader->seekTail(static_cast<std::size_t>(*tail)); !s) co_return fail(s.error());
+  } else if (offset) {
+    if (auto s = reader->seek(static_cast<std::uint64_t>(*offset)); !s) co_return fail(s.error());
   }
   co_return reader;
 }
@@ -67,7 +77,33 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
         request.id};
   }
   std::string path = status->log_path;
+  std::int64_t path_attempt = status->restart_count;  // the restart whose log `path` is
+  std::int64_t attempt = path_attempt;                // the restart whose log `reader` reads
   std::optional<std::int64_t> tail = request.tail;
+  std::optional<std::int64_t> offset;  // where to open `path` (Logs.from)
+  std::int64_t skip = 0;               // lines after it the client has
+  if (request.from) {
+    // An earlier restart's log is read from the mark while its file is
+    // left; once it is gone, the current one from its start.
+    std::error_code ec;
+    const auto earlier = (std::filesystem::path(path).parent_path() /
+                          containerLogName(static_cast<unsigned>(request.from->attempt)))
+                             .string();
+    if (request.from->attempt == attempt ||
+        (request.from->attempt < attempt && std::filesystem::exists(earlier, ec))) {
+      if (request.from->attempt != attempt) path = earlier;
+      path_attempt = request.from->attempt;
+      offset = request.from->offset;
+      skip = request.from->skip;
+    }
+  }
+  // The LogMark of where the reader stands, when asked for and it stands on
+  // whole records past every line to skip.
+  const auto markOf = [&](const LogReader& at) -> std::optional<protocol::LogMark> {
+    const auto clean = at.cleanOffset();
+    if (!request.marks || skip > 0 || !clean) return std::nullopt;
+    return protocol::LogMark{attempt, static_cast<std::int64_t>(*clean)};
+  };
   std::shared_ptr<LogReader> reader;  // null until the file exists
   bool final_seen = false;            // the workload was final at the last look
   bool switching = false;             // a restart moved the log: drain, then switch
@@ -76,11 +112,16 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
 
   while (!stream.closed()) {
     if (!reader) {
-      auto opening =
-          asio::co_spawn(workers_, openLog(path, request.stream, tail), asio::use_awaitable);
+      auto opening = asio::co_spawn(workers_, openLog(path, request.stream, tail, offset),
+                                    asio::use_awaitable);
       auto opened = co_await std::move(opening);
       if (opened) {
         reader = std::move(*opened);
+        attempt = path_attempt;
+        if (auto at = markOf(*reader)) {
+          auto writing = stream.write(protocol::Reply{req, *at});
+          if (!co_await std::move(writing)) co_return logEnd("Disconnected");
+        }
       } else if (opened.error().code != Code::kNotFound) {
         co_return protocol::ErrorReply{opened.error(), request.id};
       } else if (!request.follow) {
@@ -94,7 +135,15 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
       auto lines = co_await std::move(reading);
       if (!lines) co_return protocol::ErrorReply{lines.error(), request.id};
       for (auto& line : *lines) {
+        if (skip > 0) {
+          --skip;  // the client has it (Logs.from)
+          continue;
+        }
         auto writing = stream.write(protocol::Reply{req, std::move(line)});
+        if (!co_await std::move(writing)) co_return logEnd("Disconnected");
+      }
+      if (auto at = lines->empty() ? std::nullopt : markOf(*reader)) {
+        auto writing = stream.write(protocol::Reply{req, *at});
         if (!co_await std::move(writing)) co_return logEnd("Disconnected");
       }
       // Read on until a read reaches the end and finds nothing new.
@@ -105,6 +154,8 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
     if (switching) {
       reader.reset();
       tail.reset();
+      offset.reset();
+      skip = 0;
       switching = false;
       final_seen = false;
       continue;
@@ -115,11 +166,14 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
       // A restart: the next attempt logs to its own file. Read what is left
       // of this one (flushed), then follow the new one from its start.
       path = now->log_path;
+      path_attempt = now->restart_count;
       if (reader) {
         switching = true;
         continue;
       }
       tail.reset();
+      offset.reset();
+      skip = 0;
       continue;
     }
     if (api::isTerminal(now->state)) {

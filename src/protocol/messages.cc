@@ -68,6 +68,27 @@ Result<std::optional<std::int64_t>> decodeBounded(const json& j, std::string_vie
   return *value;
 }
 
+// Logs.from: {"attempt", "offset", "skip"}, each a whole number >= 0.
+Result<std::optional<LogPosition>> decodeLogPosition(const json& j) {
+  auto it = j.find("from");
+  if (it == j.end()) return std::optional<LogPosition>{};
+  if (auto s = fields::requireObject(*it, "from", {"attempt", "offset", "skip"}, "from."); !s) {
+    return fail(s.error());
+  }
+  LogPosition at;
+  for (auto [key, out] : {std::pair{"attempt", &at.attempt}, std::pair{"offset", &at.offset},
+                          std::pair{"skip", &at.skip}}) {
+    auto value = decodeBounded(*it, key, 0, kMaxLogPosition);
+    if (!value) {
+      Error e = value.error();
+      e.field = "from." + e.field;
+      return fail(std::move(e));
+    }
+    *out = value->value_or(0);
+  }
+  return std::optional<LogPosition>{at};
+}
+
 Result<RequestBody> decodeBody(const std::string& type, const json& j) {
   const auto only = [&](std::initializer_list<std::string_view> known) {
     return fields::requireObject(j, type + " request", known, "");
@@ -85,7 +106,9 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     return Hello{*node, subscribe->value_or(false)};
   }
   if (type == "Logs") {
-    if (auto s = only({"type", "req", "id", "tail", "follow", "timestamps", "stream", "uid"}); !s) {
+    if (auto s = only({"type", "req", "id", "tail", "follow", "timestamps", "stream", "uid",
+                       "marks", "from"});
+        !s) {
       return fail(s.error());
     }
     auto id = decodeId(j);
@@ -106,12 +129,21 @@ Result<RequestBody> decodeBody(const std::string& type, const json& j) {
     }
     auto uid = decodeUid(j);
     if (!uid) return fail(uid.error());
+    auto marks = decodeBool(j, "marks");
+    if (!marks) return fail(marks.error());
+    auto from = decodeLogPosition(j);
+    if (!from) return fail(from.error());
+    if (*from && *tail) {
+      return fail(Code::kInvalidArgument, "from and tail cannot be given together", "from");
+    }
     return Logs{*id,
                 *tail,
                 follow->value_or(false),
                 timestamps->value_or(false),
                 std::move(*stream),
-                std::move(*uid)};
+                std::move(*uid),
+                marks->value_or(false),
+                *from};
   }
   if (type == "StartWorkload") {
     if (auto s = only({"type", "req", "workload", "uid"}); !s) return fail(s.error());
@@ -282,6 +314,7 @@ std::string_view typeName(const ReplyBody& body) {
                         [](const WorkloadEvent&) { return std::string_view{"WorkloadEvent"}; },
                         [](const LogLine&) { return std::string_view{"LogLine"}; },
                         [](const LogEnd&) { return std::string_view{"LogEnd"}; },
+                        [](const LogMark&) { return std::string_view{"LogMark"}; },
                         [](const ExecResult&) { return std::string_view{"ExecResult"}; },
                     },
                     body);
@@ -330,6 +363,11 @@ std::string encodeRequest(const Request& request) {
             if (m.tail) out["tail"] = *m.tail;
             if (m.stream) out["stream"] = *m.stream;
             if (!m.uid.empty()) out["uid"] = m.uid;
+            if (m.marks) out["marks"] = true;
+            if (m.from) {
+              out["from"] = {
+                  {"attempt", m.from->attempt}, {"offset", m.from->offset}, {"skip", m.from->skip}};
+            }
             return out;
           },
       },
@@ -350,7 +388,9 @@ std::string encodeReply(const Reply& reply) {
                             return out;
                           },
                           [](const api::NodeInfo& n) { return api::toJson(n); },
-                          [](const Removed& r) { return json{{"id", r.id}}; },
+                          [](const Removed& r) {
+                            return json{{"id", r.id}};
+                          },
                           [](const ErrorReply& e) {
                             json out{{"code", codeName(e.error.code)},
                                      {"message", e.error.message}};
@@ -366,7 +406,12 @@ std::string encodeReply(const Reply& reply) {
                             if (l.partial) out["partial"] = true;
                             return out;
                           },
-                          [](const LogEnd& e) { return json{{"reason", e.reason}}; },
+                          [](const LogEnd& e) {
+                            return json{{"reason", e.reason}};
+                          },
+                          [](const LogMark& m) {
+                            return json{{"attempt", m.attempt}, {"offset", m.offset}};
+                          },
                           [](const ExecResult& r) { return detail::execResultJson(r); },
                       },
                       reply.body);
@@ -420,6 +465,13 @@ Result<Reply> decodeReply(std::string_view line) {
     l.line = std::move(*line);
     if (auto p = j.find("partial"); p != j.end() && p->is_boolean()) l.partial = p->get<bool>();
     reply.body = std::move(l);
+  } else if (*type == "LogMark") {
+    auto attempt = fields::optInt(j, "attempt", "");
+    auto offset = fields::optInt(j, "offset", "");
+    if (!attempt || !offset || !*attempt || !*offset || **attempt < 0 || **offset < 0) {
+      return fail(Code::kInternal, "bad LogMark");
+    }
+    reply.body = LogMark{**attempt, **offset};
   } else if (*type == "LogEnd") {
     auto reason = fields::optString(j, "reason", "");
     reply.body = LogEnd{reason && *reason ? **reason : std::string{}};

@@ -46,6 +46,9 @@ inline constexpr std::size_t kMaxUidLength = 64;
 // Logs: a longer log line is cut (LogLine.partial) at this many bytes.
 inline constexpr std::size_t kMaxLogLineBytes = 16 * 1024;
 inline constexpr std::int64_t kMaxLogTail = 100'000;
+// Logs.from: each of attempt, offset and skip is at most this (2^53 - 1,
+// exact in any JSON reader).
+inline constexpr std::int64_t kMaxLogPosition = (std::int64_t{1} << 53) - 1;
 // ExecSync bounds: argv of 1..kMaxExecArgs strings of 1..kMaxExecArgBytes
 // bytes (no NUL); the whole request line must also fit kMaxLineBytes.
 inline constexpr std::size_t kMaxExecArgs = 64;
@@ -101,6 +104,14 @@ struct NodeInfo {
 struct ProbeIsolation {
   std::string runtime_class = {};  // "" = every class
 };
+// Where a follow stands in a copy's log (LogMark): `skip` lines (LogLine
+// replies, pieces included) after byte `offset` of the log of restart
+// `attempt`, whose last line before it ended there.
+struct LogPosition {
+  std::int64_t attempt = 0;
+  std::int64_t offset = 0;
+  std::int64_t skip = 0;
+};
 // Streams the container log: LogLine replies, then one LogEnd.
 struct Logs {
   std::string id;
@@ -114,6 +125,14 @@ struct Logs {
   // answered Error{NotFound}, and a follow ends with LogEnd{NotFound} once
   // the node's copy is no longer of this uid.
   std::string uid = {};
+  // Ask for LogMark replies: where the lines sent so far end in the log.
+  bool marks = false;
+  // Start there instead of at the start (or `tail`; not both): a follow
+  // taken up again after its connection failed. A position past the end of
+  // the file reads it from its start (the file was replaced), and one in
+  // the log of a restart whose file is gone reads the current restart's
+  // from its start.
+  std::optional<LogPosition> from = {};
 };
 
 // Runs `command` (argv, no shell) in the workload's running container as
@@ -159,6 +178,15 @@ struct LogLine {
 struct LogEnd {
   std::string reason;
 };
+// Sent between LogLines when Logs.marks is set, wherever the reader stands
+// at the boundary of whole records: every line sent before it ends at byte
+// `offset` of the log of restart `attempt`, so Logs.from = {attempt,
+// offset, skip: lines received after it} resumes right after the last line
+// received.
+struct LogMark {
+  std::int64_t attempt = 0;
+  std::int64_t offset = 0;
+};
 struct Removed {
   std::string id;
 };
@@ -176,8 +204,8 @@ struct ErrorReply {
   std::string id;  // the workload concerned, empty if none
 };
 
-using ReplyBody = std::variant<api::WorkloadStatus, WorkloadList, api::NodeInfo, Removed, ErrorReply,
-                               WorkloadEvent, LogLine, LogEnd, ExecResult>;
+using ReplyBody = std::variant<api::WorkloadStatus, WorkloadList, api::NodeInfo, Removed,
+                               ErrorReply, WorkloadEvent, LogLine, LogEnd, LogMark, ExecResult>;
 
 struct Reply {
   std::optional<std::string> req;

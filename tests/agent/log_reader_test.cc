@@ -175,6 +175,38 @@ TEST_F(LogReaderTest, FollowsAGrowingFileAndRestartsAfterATruncation) {
   EXPECT_EQ(texts(all(*reader, false)), std::vector<std::string>{"x"});
 }
 
+// A follow taken up again: the position after whole records, and a new
+// reader sought there, reads on from the next record.
+TEST_F(LogReaderTest, AReaderSoughtToACleanOffsetReadsOnFromThere) {
+  write(line("stdout", 'F', "a") + line("stderr", 'F', "b"));
+  auto first = open();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(texts(all(*first, false)), (std::vector<std::string>{"a", "b"}));
+  const auto clean = first->cleanOffset();
+  ASSERT_TRUE(clean.has_value());
+  EXPECT_EQ(*clean, std::filesystem::file_size(path_));
+  // In the middle of a record (its P piece read, its F piece to come), or of
+  // a raw line, there is no clean offset.
+  write(line("stdout", 'P', "c1"));
+  EXPECT_TRUE(all(*first, false).empty());
+  EXPECT_FALSE(first->cleanOffset().has_value());
+  write(line("stdout", 'F', "c2") + std::string(kTime) + " stdout F d");
+  EXPECT_EQ(texts(all(*first, false)), std::vector<std::string>{"c1c2"});
+  EXPECT_FALSE(first->cleanOffset().has_value());
+
+  auto again = open();
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(again->seek(*clean).has_value());
+  write("\n");
+  EXPECT_EQ(texts(all(*again, false)), (std::vector<std::string>{"c1c2", "d"}));
+  EXPECT_EQ(again->cleanOffset(), std::filesystem::file_size(path_));
+  // An offset past the end (the file was replaced): from its start.
+  auto replaced = open();
+  ASSERT_TRUE(replaced);
+  ASSERT_TRUE(replaced->seek(std::filesystem::file_size(path_) + 1).has_value());
+  EXPECT_EQ(all(*replaced, false).size(), 4u);
+}
+
 TEST_F(LogReaderTest, TailCountsRecordsFromTheEnd) {
   write(line("stdout", 'F', "1") + line("stdout", 'P', "2a") + line("stdout", 'F', "2b") +
         line("stdout", 'F', "3") + line("stdout", 'P', "4a") + line("stdout", 'F', "4b") +

@@ -56,6 +56,9 @@ class LogsTest : public ProtocolServerTest {
       const auto type = line->value("type", "");
       if (type == "LogLine") {
         got.push_back(line->value("line", ""));
+      } else if (type == "LogMark") {
+        got.push_back("MARK:" + std::to_string(line->value("attempt", -1)) + ":" +
+                      std::to_string(line->value("offset", -1)));
       } else {
         got.push_back(type == "LogEnd" ? "END:" + line->value("reason", "") : line->dump());
         return got;
@@ -180,6 +183,70 @@ TEST_F(LogsTest, FollowMovesToTheLogOfARestart) {
   auto next = follower.read();
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->value("line", ""), "attempt 1") << next->dump();
+}
+
+// Marks say where the lines sent end in the file; `from` starts at one,
+// skipping the lines the client already has after it.
+TEST_F(LogsTest, MarksAndATakeUpFromOne) {
+  run("w");
+  const auto path = statusOf("w").log_path;
+  append(path, {"one", "two"});
+  const auto two = std::to_string(std::filesystem::file_size(path));
+  append(path, {"three"});
+  const auto three = std::to_string(std::filesystem::file_size(path));
+  EXPECT_EQ(stream({{"id", "w"}, {"marks", true}}, *client_),
+            (std::vector<std::string>{"MARK:0:0", "one", "two", "three", "MARK:0:" + three,
+                                      "END:Completed"}));
+  EXPECT_EQ(
+      stream({{"id", "w"}, {"marks", true}, {"tail", 1}}, *client_),
+      (std::vector<std::string>{"MARK:0:" + two, "three", "MARK:0:" + three, "END:Completed"}));
+  // Two lines after the mark at 0 are had: from the third on; the first
+  // mark comes once the skipped lines are behind.
+  EXPECT_EQ(
+      stream({{"id", "w"}, {"marks", true}, {"from", {{"attempt", 0}, {"offset", 0}, {"skip", 2}}}},
+             *client_),
+      (std::vector<std::string>{"three", "MARK:0:" + three, "END:Completed"}));
+  EXPECT_EQ(
+      stream({{"id", "w"}, {"from", {{"attempt", 0}, {"offset", std::stoll(two)}}}}, *client_),
+      (std::vector<std::string>{"three", "END:Completed"}));
+}
+
+// A take-up in an earlier restart's log reads on there while its file is
+// left, then the current one; once it is gone, the current one from its start.
+TEST_F(LogsTest, ATakeUpInAnEarlierRestartsLog) {
+  auto s = spec("w");
+  s.restart_policy = api::RestartPolicy::kAlways;
+  const auto container = run(s);
+  const auto first_path = statusOf("w").log_path;
+  append(first_path, {"a0", "b0"});
+  const auto a0 = static_cast<std::int64_t>(std::filesystem::file_size(first_path)) / 2;
+  runtime_.exitContainer(container, 1);
+  ASSERT_TRUE(eventually([&] {
+    EXPECT_TRUE(manager_->sweep().has_value());
+    return statusOf("w").reason == "BackOff";
+  }));
+  clock_.advance(1h);
+  ASSERT_TRUE(eventually([&] {
+    EXPECT_TRUE(manager_->sweep().has_value());
+    return statusOf("w").restart_count == 1 && statusOf("w").state == api::WorkloadState::kRunning;
+  }));
+  const auto second_path = statusOf("w").log_path;
+  append(second_path, {"a1"});
+  const Json from{{"attempt", 0}, {"offset", a0}};
+  ASSERT_TRUE(std::filesystem::exists(first_path));
+  // Following: the rest of the earlier log, then the current one's.
+  Client follower(port_);
+  ASSERT_EQ(follower.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
+  ASSERT_TRUE(follower.send(
+      {{"type", "Logs"}, {"id", "w"}, {"follow", true}, {"from", from}, {"req", "f"}}));
+  EXPECT_EQ(follower.read().value_or(Json{}).value("line", ""), "b0");
+  EXPECT_EQ(follower.read().value_or(Json{}).value("line", ""), "a1");
+  // A read without follow ends with the file it started in.
+  EXPECT_EQ(stream({{"id", "w"}, {"from", from}}, *client_),
+            (std::vector<std::string>{"b0", "END:Completed"}));
+  std::filesystem::remove(first_path);
+  EXPECT_EQ(stream({{"id", "w"}, {"from", from}}, *client_),
+            (std::vector<std::string>{"a1", "END:Completed"}));
 }
 
 TEST_F(LogsTest, ARemovedWorkloadEndsItsStream) {

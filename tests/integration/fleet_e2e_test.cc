@@ -198,6 +198,39 @@ TEST_F(FleetTest, KilledAgentIsLostItsWorkloadMovesAndAfterHealExactlyOneCopyRun
   EXPECT_EQ(after.body["status"]["state"], "Running");
 }
 
+// A follow through an agent killed with -9 and started again (its
+// container runs on): the CLI's body goes on after the restart with the
+// next line, none lost and none twice, and ends when the workload does.
+TEST_F(FleetTest, AFollowGoesOnThroughAnAgentRestart) {
+  // Lost only long after the restart.
+  ASSERT_TRUE(startServer(defaultServerToml() + "node_not_ready_after_ms = 2000\n"
+                                                "node_lost_after_seconds = 60\n"));
+  for (Agent* agent : nodes_) waitReady(*agent);
+  Agent& a = *nodes_[0];
+  cordon(*nodes_[1]);
+  cordon(*nodes_[2]);
+  ASSERT_EQ(submit("fo-1", "for i in $(seq 1 12); do echo line$i; sleep 1; done", 32), a.id);
+  waitForState("fo-1", "Running");
+  CliResult followed;
+  std::jthread follower([&] { followed = cli({"logs", "-f", "fo-1"}, "timeout 90"); });
+  waitForLogStreams(a, 1);
+  std::this_thread::sleep_for(2500ms);
+
+  a.process.kill9();
+  waitForNode(
+      a.id, [](const json& n) { return n["state"] == "NotReady"; }, 10s);
+  std::this_thread::sleep_for(1s);  // lines written while nobody reads
+  ASSERT_TRUE(startAgent(a));
+  waitReady(a);
+
+  follower.join();
+  EXPECT_EQ(waitForState("fo-1", "Succeeded")["status"]["node"], a.id);
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  std::string every;
+  for (int i = 1; i <= 12; ++i) every += "line" + std::to_string(i) + "\n";
+  EXPECT_EQ(followed.out, every);
+}
+
 TEST_F(FleetTest, LogsAndWatchThroughTheCli) {
   startFleetServer();
   // A 40,000-byte line first: the runtime writes it in 16 KiB pieces, the

@@ -33,6 +33,8 @@ TEST(MessagesTest, RequestsRoundTrip) {
       {"e", Logs{"wl-4", 10, true, false}},
       {"f", Logs{"wl-5", std::nullopt, false, true, "stderr"}},
       {"g", Logs{"wl-6", 5, true, false, std::nullopt, "u-6"}},
+      {"h",
+       Logs{"wl-7", std::nullopt, true, false, std::nullopt, "u-7", true, LogPosition{2, 4096, 3}}},
   };
   for (const auto& req : requests) {
     const auto line = encodeRequest(req);
@@ -63,6 +65,36 @@ TEST(MessagesTest, DecodesLogsWithAStream) {
   auto of_uid = decodeRequest(R"({"type":"Logs","id":"wl-1","uid":"u-1"})");
   ASSERT_TRUE(of_uid) << of_uid.error().error.toString();
   EXPECT_EQ(std::get<Logs>(of_uid->body).uid, "u-1");
+}
+
+TEST(MessagesTest, LogsTakesUpAFollowAtAMark) {
+  auto r = decodeRequest(R"({"type":"Logs","id":"wl-1","follow":true,"marks":true,)"
+                         R"("from":{"attempt":1,"offset":123456789012,"skip":7}})");
+  ASSERT_TRUE(r) << r.error().error.toString();
+  const auto& logs = std::get<Logs>(r->body);
+  EXPECT_TRUE(logs.marks);
+  ASSERT_TRUE(logs.from.has_value());
+  EXPECT_EQ(logs.from->attempt, 1);
+  EXPECT_EQ(logs.from->offset, 123456789012);
+  EXPECT_EQ(logs.from->skip, 7);
+  // Left out, each part of the position is 0; neither is sent unless set.
+  auto start = decodeRequest(R"({"type":"Logs","id":"wl-1","from":{}})");
+  ASSERT_TRUE(start) << start.error().error.toString();
+  EXPECT_EQ(std::get<Logs>(start->body).from->offset, 0);
+  const auto plain = encodeRequest({"r", Logs{"wl-1", 2, false, false}});
+  EXPECT_EQ(plain.find("marks"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("from"), std::string::npos) << plain;
+
+  // The agent's LogMark reply.
+  const auto line = encodeReply({"r", LogMark{3, 65536}});
+  auto back = decodeReply(line);
+  ASSERT_TRUE(back) << back.error().toString();
+  const auto* mark = std::get_if<LogMark>(&back->body);
+  ASSERT_NE(mark, nullptr) << line;
+  EXPECT_EQ(mark->attempt, 3);
+  EXPECT_EQ(mark->offset, 65536);
+  EXPECT_FALSE(decodeReply(R"({"type":"LogMark","attempt":0,"offset":-1})"));
+  EXPECT_FALSE(decodeReply(R"({"type":"LogMark","attempt":0})"));
 }
 
 struct BadCase {
@@ -100,6 +132,14 @@ TEST(MessagesTest, RejectsHostileInputWithPreciseErrors) {
       {R"({"type":"Logs","id":"a","stream":1})", "must be a string", "stream"},
       {R"({"type":"Logs","id":"a","uid":"U!"})", "uid must be", "uid"},
       {R"({"type":"Logs","id":"a","tail":-1})", "tail must be between", "tail"},
+      {R"({"type":"Logs","id":"a","tail":1,"from":{}})", "from and tail", "from"},
+      {R"({"type":"Logs","id":"a","from":{"offset":-1}})", "offset must be between", "from.offset"},
+      {R"({"type":"Logs","id":"a","from":{"skip":9007199254740992}})", "skip must be between",
+       "from.skip"},
+      {R"({"type":"Logs","id":"a","from":{"attempt":"1"}})", "must be", "from.attempt"},
+      {R"({"type":"Logs","id":"a","from":{"line":1}})", "unknown field", "from.line"},
+      {R"({"type":"Logs","id":"a","from":[]})", "must be a JSON object", "from"},
+      {R"({"type":"Logs","id":"a","marks":1})", "must be true or false", "marks"},
   };
   for (const auto& c : cases) {
     auto r = decodeRequest(c.line);

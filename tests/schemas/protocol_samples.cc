@@ -101,6 +101,8 @@ std::vector<protocol::RequestBody> requestSamples() {
   out.emplace_back(protocol::ListWorkloads{1000, "web-0"});
   out.emplace_back(protocol::NodeInfo{7});
   out.emplace_back(protocol::Logs{"web-1", 10, true, true, "stderr", "3f2a-1"});
+  out.emplace_back(protocol::Logs{"web-1", std::nullopt, true, false, std::nullopt, "3f2a-1", true,
+                                  protocol::LogPosition{1, 65536, 2}});
   out.emplace_back(protocol::ProbeIsolation{"native"});
   return out;
 }
@@ -145,6 +147,7 @@ std::vector<protocol::ReplyBody> replySamples() {
   node.isolation = std::vector<api::ClassIsolation>{verified, failed};
   out.emplace_back(node);
   out.emplace_back(protocol::LogEnd{"NotFound"});
+  out.emplace_back(protocol::LogMark{1, 65536});
   out.emplace_back(protocol::Removed{"web-1"});
   return out;
 }

@@ -374,6 +374,7 @@ TEST_F(LogsHandlerTest, FollowSendsTheHeadersBeforeAnyLineAndEndsWhenTheClientLe
   EXPECT_TRUE(http_->onExecutor([&] { return script_->cancelled; }));
 }
 
+// Without a mark from the node, the handler cannot say where to go on.
 TEST_F(LogsHandlerTest, ANodeErrorAfterTheHeadersLeavesTheBodyIncomplete) {
   push(line("first"));
   StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
@@ -382,6 +383,99 @@ TEST_F(LogsHandlerTest, ANodeErrorAfterTheHeadersLeavesTheBodyIncomplete) {
   push(fail(Code::kUnavailable, "connection to node-1 lost"));
   EXPECT_EQ(follow.readLine(), std::nullopt);
   EXPECT_FALSE(follow.complete());
+}
+
+// The connection to the node fails mid-follow (its agent restarts): the
+// follow asks again, at every change of the record and after a backoff,
+// and goes on from the last mark, skipping the lines had after it.
+TEST_F(LogsHandlerTest, AFollowWhoseNodeFailsGoesOnWhereItStoodOnceTheNodeAnswers) {
+  push(protocol::LogMark{0, 0});
+  push(line("first"));
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.status(), 200u);
+  EXPECT_EQ(follow.readLine(), "first");
+  push(protocol::LogMark{0, 100});
+  push(line("second"));
+  EXPECT_EQ(follow.readLine(), "second");
+  http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1: refused", ""}; });
+  push(fail(Code::kUnavailable, "connection to node-1 lost"));
+  EXPECT_TRUE(waitForWatchers(1));                            // waits before it asks
+  setState(api::WorkloadState::kUnknown, "NodeUnreachable");  // asked, refused
+  auto back = nextStream({line("third")});
+  http_->onExecutor([&] { fleet_.open_error.reset(); });
+  setState(api::WorkloadState::kRunning, "Started");
+  EXPECT_EQ(follow.readLine(), "third");
+  EXPECT_TRUE(waitForWatchers(0));
+
+  const auto asked = http_->onExecutor([&] { return fleet_.opened; });
+  ASSERT_GE(asked.size(), 2u);
+  EXPECT_TRUE(asked.front().second.marks);
+  EXPECT_EQ(asked.front().second.from, std::nullopt);
+  const auto& again = asked.back().second;
+  EXPECT_EQ(asked.back().first, "node-1");
+  EXPECT_EQ(again.uid, "uid-1");
+  EXPECT_TRUE(again.follow);
+  EXPECT_TRUE(again.marks);
+  EXPECT_EQ(again.tail, std::nullopt);
+  ASSERT_TRUE(again.from.has_value());
+  EXPECT_EQ(again.from->attempt, 0);
+  EXPECT_EQ(again.from->offset, 100);
+  EXPECT_EQ(again.from->skip, 1);
+
+  // Without a change of the record, the backoff asks again.
+  http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1: refused", ""}; });
+  push(back, protocol::LogMark{0, 300});
+  push(back, fail(Code::kUnavailable, "connection to node-1 lost"));
+  EXPECT_TRUE(waitForWatchers(1));
+  nextStream({line("fourth")});
+  http_->onExecutor([&] { fleet_.open_error.reset(); });
+  EXPECT_EQ(follow.readLine(), "fourth");
+  const auto last = http_->onExecutor([&] { return fleet_.opened.back().second; });
+  ASSERT_TRUE(last.from.has_value());
+  EXPECT_EQ(last.from->offset, 300);
+  EXPECT_EQ(last.from->skip, 0);
+}
+
+// Meanwhile the node was lost and the workload placed elsewhere: the follow
+// goes on with the next copy from its start; ended by the server instead
+// (NodeLost, restart_policy Never), the body ends incomplete.
+TEST_F(LogsHandlerTest, AFollowWhoseNodeIsLostGoesOnWithTheNextCopyOrEndsIncomplete) {
+  push(protocol::LogMark{0, 0});
+  push(line("first"));
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.readLine(), "first");
+  http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1: refused", ""}; });
+  push(fail(Code::kUnavailable, "connection to node-1 lost"));
+  EXPECT_TRUE(waitForWatchers(1));
+  auto moved = nextStream({line("elsewhere")});
+  http_->onExecutor([&] { fleet_.open_error.reset(); });
+  change("web-1", [](api::WorkloadStatus& s) {
+    s.uid = "uid-2";
+    s.node = "node-2";
+    s.state = api::WorkloadState::kRunning;
+    s.reason = "Started";
+  });
+  EXPECT_EQ(follow.readLine(), "elsewhere");
+  const auto asked = http_->onExecutor([&] { return fleet_.opened.back(); });
+  EXPECT_EQ(asked.first, "node-2");
+  EXPECT_EQ(asked.second.uid, "uid-2");
+  EXPECT_EQ(asked.second.from, std::nullopt);
+
+  http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-2: refused", ""}; });
+  push(moved, fail(Code::kUnavailable, "connection to node-2 lost"));  // no mark yet from it
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+  EXPECT_FALSE(follow.complete());
+
+  http_->onExecutor([&] { fleet_.open_error.reset(); });
+  auto third = nextStream({protocol::LogMark{0, 0}, line("x")});
+  StreamingRequest never(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(never.readLine(), "x");
+  http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-2: refused", ""}; });
+  push(third, fail(Code::kUnavailable, "connection to node-2 lost"));
+  EXPECT_TRUE(waitForWatchers(1));
+  setState(api::WorkloadState::kFailed, std::string(api::reason::kNodeLost));
+  EXPECT_EQ(never.readLine(), std::nullopt);
+  EXPECT_FALSE(never.complete());
 }
 
 // The followed copy removed while its workload lives on (drained, fenced):

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
 #include "server/http/log_pump.h"
@@ -15,7 +17,10 @@ namespace {
 constexpr const char* kKnownParameters = "tail, follow, timestamps, stream";
 // Lines ready at once are sent together, up to about this many bytes.
 constexpr std::size_t kChunkBytes = 64 * 1024;
-
+// A follow whose node's connection failed tries again after this, doubling
+// up to kResumeMaxDelay, and at every change of the workload's record.
+constexpr std::chrono::milliseconds kResumeFirstDelay{250};
+constexpr std::chrono::milliseconds kResumeMaxDelay{5'000};
 
 std::optional<bool> parseBool(const std::string& value) {
   if (value == "true") return true;
@@ -80,6 +85,13 @@ Error copyRemoved(const store::WorkloadRecord& now) {
           stateAndReason(now.status) +
           (now.status.node.empty() ? std::string() : " on node \"" + now.status.node + "\""),
       ""};
+}
+
+// Whether a node's error may pass: it did not answer (its connection
+// failed, it is unreachable, too slow) or has no log stream free now.
+bool mayAnswerLater(const Error& error) {
+  return error.code == Code::kUnavailable || error.code == Code::kDeadlineExceeded ||
+         error.code == Code::kResourceExhausted;
 }
 
 }  // namespace
@@ -156,6 +168,8 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
   }
 
   query->request.uid = record->status.uid;  // this placement's copy, not an older one
+  // A follow keeps where it stands, to go on there after a failed connection.
+  query->request.marks = query->request.follow && hub_ != nullptr;
   auto follow = std::make_shared<Follow>();
   auto opened = co_await openCopy(node, query->request, follow);
   if (!opened) {
@@ -217,6 +231,7 @@ asio::awaitable<Result<std::shared_ptr<LogPump>>> LogsHandler::openCopy(
 asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::nextCopy(
     std::shared_ptr<Follow> follow, protocol::Logs request, std::string ended_uid, bool removed) {
   request.tail.reset();  // all of the next copy's log
+  request.from.reset();
   auto now = lookup_(request.id);
   if (!now) {
     if (now.error().code == Code::kNotFound) co_return std::nullopt;
@@ -265,10 +280,83 @@ asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::nextCopy(
   }
 }
 
+asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::resumeCopy(
+    std::shared_ptr<Follow> follow, protocol::Logs request, Copy lost, protocol::LogPosition at) {
+  request.tail.reset();
+  std::chrono::milliseconds delay = kResumeFirstDelay;
+  // Asked only after a wait, also the first time: the connection has just
+  // failed, and a node that fails each stream at once is not asked in a loop.
+  bool waited = false;
+  while (!follow->closed) {
+    auto now = lookup_(request.id);
+    if (!now) {
+      if (now.error().code == Code::kNotFound) co_return std::nullopt;  // deleted
+      co_return fail(now.error());
+    }
+    const api::WorkloadStatus& status = now->status;
+    if (status.reason == api::reason::kTerminating) co_return std::nullopt;
+    // Placed again (the node was lost, drained) or ended by the server: the
+    // copy read is gone, and what follows is nextCopy's.
+    if (status.uid != lost.uid || status.node != lost.node || api::endedByServer(status)) {
+      auto moving = nextCopy(follow, std::move(request), lost.uid, /*removed=*/true);
+      co_return co_await std::move(moving);
+    }
+    if (waited) {
+      request.uid = lost.uid;
+      request.from = at;
+      auto opening = openCopy(lost.node, request, follow);
+      auto pump = co_await std::move(opening);
+      if (pump && *pump) co_return Copy{std::move(*pump), lost.node, lost.uid};
+      if (pump) {
+        // The node answers and no longer has the copy.
+        auto moving = nextCopy(follow, std::move(request), lost.uid, /*removed=*/true);
+        co_return co_await std::move(moving);
+      }
+      if (!mayAnswerLater(pump.error())) co_return fail(pump.error());
+      spdlog::debug("logs of workload \"{}\": node \"{}\" does not answer yet: {}", request.id,
+                    lost.node, pump.error().toString());
+      delay = std::min(delay * 2, kResumeMaxDelay);
+    }
+    auto waiting = awaitChange(follow, std::move(*now), delay);
+    co_await std::move(waiting);
+    waited = true;
+  }
+  co_return fail(Code::kCancelled, "the client left");
+}
+
+asio::awaitable<void> LogsHandler::awaitChange(std::shared_ptr<Follow> follow,
+                                               store::WorkloadRecord now,
+                                               std::chrono::milliseconds most) {
+  WatchFilter one;
+  one.id = now.status.id;
+  std::vector<store::WorkloadRecord> initial;
+  initial.push_back(std::move(now));
+  std::shared_ptr<Watcher> watcher = hub_->subscribe(std::move(one), std::move(initial));
+  follow->watcher = watcher;
+  if (follow->closed) watcher->cancel();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(most);
+  timer.async_wait([weak = std::weak_ptr<Watcher>(watcher)](const boost::system::error_code& ec) {
+    if (auto w = weak.lock(); w && !ec) w->cancel();
+  });
+  auto as_it_was = watcher->next();
+  if (co_await std::move(as_it_was)) {
+    auto changed = watcher->next();
+    co_await std::move(changed);
+  }
+  timer.cancel();
+  follow->watcher.reset();
+}
+
 asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<Follow> follow,
                                           Copy copy, LogsQuery query) {
   out.onClose([follow] { follow->close(); });
   LineJoiner joiner(query.request.timestamps);
+  const bool following = query.request.follow && hub_ != nullptr;
+  // Following: where the body stands in the copy's log (its last LogMark
+  // and the lines after it), to take the copy up again there when the
+  // connection to its node fails.
+  std::optional<protocol::LogPosition> at;
   while (true) {
     std::optional<LogPump::Item> item = co_await copy.pump->take();
     if (!item) co_return;  // cancelled
@@ -279,6 +367,11 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
     bool moved = false;    // following: the copy ended or was removed; what next is nextCopy's
     std::optional<Error> failure;
     while (item) {
+      if (const auto* mark = *item ? std::get_if<protocol::LogMark>(&**item) : nullptr) {
+        at = protocol::LogPosition{mark->attempt, mark->offset, 0};
+        item = copy.pump->tryTake();
+        continue;
+      }
       const auto* log_end = *item ? std::get_if<protocol::LogEnd>(&**item) : nullptr;
       const bool not_found = *item ? log_end != nullptr && log_end->reason == "NotFound"
                                    : item->error().code == Code::kNotFound;
@@ -296,7 +389,7 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
         // (a drain, a fenced copy); a read that does not follow ends
         // incomplete when its copy is removed.
         removed = not_found;
-        if (query.request.follow && hub_ != nullptr) {
+        if (following) {
           moved = true;  // nextCopy decides, from the record
         } else if (removed) {
           auto now = lookup_(query.request.id);
@@ -305,13 +398,29 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
         break;
       }
       joiner.append(std::get<protocol::LogLine>(**item), chunk);
+      if (at) ++at->skip;
       if (chunk.size() >= kChunkBytes) break;
       item = copy.pump->tryTake();
     }
     if (end && !failure) joiner.finish(chunk);  // a moved copy's open line ends with it
     if (!chunk.empty() && !co_await out.write(std::move(chunk))) co_return;
-    if (moved) {
-      auto next = co_await nextCopy(follow, query.request, copy.uid, removed);
+    // The node's connection failed mid-follow (the agent restarted, the
+    // node went away): the copy is taken up again where the body stands
+    // once its node answers, unless the workload moves on meanwhile.
+    const bool resume = following && at && failure && mayAnswerLater(*failure);
+    if (moved || resume) {
+      Result<std::optional<Copy>> next = std::nullopt;
+      if (resume) {
+        spdlog::info(
+            "logs of workload \"{}\": the stream from node \"{}\" failed ({}); following on "
+            "once the node answers",
+            query.request.id, copy.node, failure->message);
+        auto resuming = resumeCopy(follow, query.request, copy, *at);
+        next = co_await std::move(resuming);
+      } else {
+        auto moving = nextCopy(follow, query.request, copy.uid, removed);
+        next = co_await std::move(moving);
+      }
       if (!next) {
         failure = next.error();
       } else if (!*next) {
@@ -319,7 +428,10 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
       } else {
         spdlog::debug("logs of workload \"{}\": following its copy {} on node \"{}\"",
                       query.request.id, (*next)->uid, (*next)->node);
+        // The same copy goes on from `at`; a new one sends its marks.
+        if ((*next)->uid != copy.uid) at.reset();
         copy = std::move(**next);
+        failure.reset();
         continue;
       }
     }

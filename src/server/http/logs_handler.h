@@ -7,7 +7,9 @@
 // `follow` (until the workload is final and its log drained, is deleted, or
 // the client leaves). A follow whose copy is removed while the workload
 // lives on (drained, fenced) goes on with the log of the workload's next
-// copy, from its start, once that copy's node has it. The node selects the
+// copy, from its start, once that copy's node has it; one whose node's
+// connection fails (the agent restarted, the node is unreachable) goes on
+// from where it stood once the node answers again, or with the next copy. The node selects the
 // stream, so `tail` counts lines of the selected stream (of both without
 // `stream`).
 
@@ -93,6 +95,23 @@ class LogsHandler {
   boost::asio::awaitable<Result<std::optional<Copy>>> nextCopy(std::shared_ptr<Follow> follow,
                                                                protocol::Logs request,
                                                                std::string ended_uid, bool removed);
+  // After the connection to the node of the copy `lost` failed mid-follow,
+  // with the body at `at` in its log: opens the same copy again from there
+  // once its node answers (asked at the record's next change or after
+  // 250 ms, then again at every change or after a wait doubling to 5 s);
+  // or, when the record moves on meanwhile
+  // (placed again, ended by the server, deleted) or the node answers
+  // without the copy, what nextCopy makes of it. An error the node will
+  // not get over (not Unavailable, DeadlineExceeded or ResourceExhausted)
+  // ends it.
+  boost::asio::awaitable<Result<std::optional<Copy>>> resumeCopy(std::shared_ptr<Follow> follow,
+                                                                 protocol::Logs request, Copy lost,
+                                                                 protocol::LogPosition at);
+  // Returns at the next change of the record `now` (as published), after
+  // `most`, or when the client leaves.
+  boost::asio::awaitable<void> awaitChange(std::shared_ptr<Follow> follow,
+                                           store::WorkloadRecord now,
+                                           std::chrono::milliseconds most);
   // The response body: the lines of `copy`, then (following) of the copies
   // after it.
   boost::asio::awaitable<void> stream(ResponseStream& out, std::shared_ptr<Follow> follow,

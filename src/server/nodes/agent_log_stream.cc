@@ -80,6 +80,7 @@ asio::awaitable<Result<LogStream::Item>> AgentLogStream::readNext(std::shared_pt
                    state->what + ": undecodable line from the agent: " + reply.error().message);
   }
   if (auto* l = std::get_if<protocol::LogLine>(&reply->body)) co_return Item{std::move(*l)};
+  if (auto* m = std::get_if<protocol::LogMark>(&reply->body)) co_return Item{*m};
   state->ended = true;
   state->conn->shut();
   if (auto* end = std::get_if<protocol::LogEnd>(&reply->body)) co_return Item{std::move(*end)};

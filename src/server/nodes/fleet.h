@@ -81,7 +81,7 @@ std::vector<std::string> offeredClasses(const std::vector<NodeView>& nodes);
 class LogStream {
  public:
   virtual ~LogStream() = default;
-  using Item = std::variant<protocol::LogLine, protocol::LogEnd>;
+  using Item = std::variant<protocol::LogLine, protocol::LogEnd, protocol::LogMark>;
   // The next item; an Error when the connection fails (kUnavailable) or the
   // agent answers Error (its code and message).
   virtual boost::asio::awaitable<Result<Item>> next() = 0;

@@ -68,6 +68,21 @@ class LogsTest : public ProtocolServerTest {
     return got;
   }
 
+  // Workload "w" (restart_policy Always, running `container`) exits and
+  // runs again as its restart 1.
+  void restartOnce(const std::string& container) {
+    runtime_.exitContainer(container, 1);
+    ASSERT_TRUE(eventually([&] {
+      EXPECT_TRUE(manager_->sweep().has_value());
+      return statusOf("w").reason == "BackOff";
+    }));
+    clock_.advance(1h);
+    ASSERT_TRUE(eventually([&] {
+      EXPECT_TRUE(manager_->sweep().has_value());
+      return statusOf("w").restart_count == 1 &&
+             statusOf("w").state == api::WorkloadState::kRunning;
+    }));
+  }
   std::filesystem::path dir_;
   std::unique_ptr<Client> client_;
 };
@@ -167,16 +182,7 @@ TEST_F(LogsTest, FollowMovesToTheLogOfARestart) {
   ASSERT_EQ(follower.call({{"type", "Hello"}, {"node_id", "node-1"}}).value("type", ""), "Node");
   ASSERT_TRUE(follower.send({{"type", "Logs"}, {"id", "w"}, {"follow", true}, {"req", "f"}}));
   ASSERT_EQ(follower.read().value_or(Json{}).value("line", ""), "attempt 0");
-  runtime_.exitContainer(container, 1);
-  ASSERT_TRUE(eventually([&] {
-    EXPECT_TRUE(manager_->sweep().has_value());
-    return statusOf("w").reason == "BackOff";
-  }));
-  clock_.advance(1h);
-  ASSERT_TRUE(eventually([&] {
-    EXPECT_TRUE(manager_->sweep().has_value());
-    return statusOf("w").restart_count == 1 && statusOf("w").state == api::WorkloadState::kRunning;
-  }));
+  ASSERT_NO_FATAL_FAILURE(restartOnce(container));
   const auto second_path = statusOf("w").log_path;
   ASSERT_NE(second_path, first_path);
   append(second_path, {"attempt 1"});
@@ -220,16 +226,7 @@ TEST_F(LogsTest, ATakeUpInAnEarlierRestartsLog) {
   const auto first_path = statusOf("w").log_path;
   append(first_path, {"a0", "b0"});
   const auto a0 = static_cast<std::int64_t>(std::filesystem::file_size(first_path)) / 2;
-  runtime_.exitContainer(container, 1);
-  ASSERT_TRUE(eventually([&] {
-    EXPECT_TRUE(manager_->sweep().has_value());
-    return statusOf("w").reason == "BackOff";
-  }));
-  clock_.advance(1h);
-  ASSERT_TRUE(eventually([&] {
-    EXPECT_TRUE(manager_->sweep().has_value());
-    return statusOf("w").restart_count == 1 && statusOf("w").state == api::WorkloadState::kRunning;
-  }));
+  ASSERT_NO_FATAL_FAILURE(restartOnce(container));
   const auto second_path = statusOf("w").log_path;
   append(second_path, {"a1"});
   const Json from{{"attempt", 0}, {"offset", a0}};

@@ -147,6 +147,22 @@ std::string containerLogName(unsigned attempt) {
   return std::string(kContainerName) + "." + std::to_string(attempt) + ".log";
 }
 
+std::optional<unsigned> logAttempt(std::string_view path) {
+  const auto slash = path.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  const std::string first = std::string(kContainerName) + ".log";
+  if (name == first) return 0u;
+  const std::string prefix = std::string(kContainerName) + ".";
+  if (!name.starts_with(prefix) || !name.ends_with(".log")) return std::nullopt;
+  name = name.substr(prefix.size(), name.size() - prefix.size() - 4);
+  unsigned attempt = 0;
+  const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), attempt);
+  if (ec != std::errc() || end != name.data() + name.size() || name.empty() || name[0] == '0') {
+    return std::nullopt;
+  }
+  return attempt;
+}
+
 cri::v1::ContainerConfig containerConfig(const WorkloadIdentity& identity,
                                          const std::string& node_id,
                                          const PodPlacement& placement, unsigned attempt) {

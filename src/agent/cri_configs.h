@@ -7,6 +7,7 @@
 // what the workload's `security` object allows.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,9 @@ cri::v1::PodSandboxConfig sandboxConfig(const WorkloadIdentity& identity,
 // The log file of container `attempt`, relative to the sandbox's log
 // directory: "main.log" for the first, "main.<attempt>.log" after restarts.
 std::string containerLogName(unsigned attempt);
+// The attempt whose log `path` is (its file name made by containerLogName);
+// nullopt for another name.
+std::optional<unsigned> logAttempt(std::string_view path);
 
 // The container config: image, command/args/env, resources (memory limit,
 // CFS quota/period, shares; pids.max on cgroup v2) and the posture; metadata

@@ -57,6 +57,12 @@ asio::awaitable<Result<Lines>> readLog(std::shared_ptr<LogReader> reader, std::s
 
 protocol::ReplyBody logEnd(std::string reason) { return protocol::LogEnd{std::move(reason)}; }
 
+// The restart whose log `path` is, from its name (restart_count moves on as
+// soon as a restart is due, before the new container logs anywhere).
+std::int64_t attemptOf(const api::WorkloadStatus& status) {
+  return logAttempt(status.log_path).value_or(static_cast<unsigned>(status.restart_count));
+}
+
 }  // namespace
 
 asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request,
@@ -77,7 +83,7 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
         request.id};
   }
   std::string path = status->log_path;
-  std::int64_t path_attempt = status->restart_count;  // the restart whose log `path` is
+  std::int64_t path_attempt = attemptOf(*status);     // the restart whose log `path` is
   std::int64_t attempt = path_attempt;                // the restart whose log `reader` reads
   std::optional<std::int64_t> tail = request.tail;
   std::optional<std::int64_t> offset;  // where to open `path` (Logs.from)
@@ -118,6 +124,9 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
       if (opened) {
         reader = std::move(*opened);
         attempt = path_attempt;
+        // An offset past the end read the file from its start (it was
+        // replaced): none of its lines is the client's.
+        if (offset && reader->cleanOffset() != static_cast<std::uint64_t>(*offset)) skip = 0;
         if (auto at = markOf(*reader)) {
           auto writing = stream.write(protocol::Reply{req, *at});
           if (!co_await std::move(writing)) co_return logEnd("Disconnected");
@@ -166,7 +175,7 @@ asio::awaitable<protocol::ReplyBody> RequestHandler::logs(protocol::Logs request
       // A restart: the next attempt logs to its own file. Read what is left
       // of this one (flushed), then follow the new one from its start.
       path = now->log_path;
-      path_attempt = now->restart_count;
+      path_attempt = attemptOf(*now);
       if (reader) {
         switching = true;
         continue;

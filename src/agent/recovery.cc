@@ -83,13 +83,15 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
                                    std::vector<EntryPtr>& to_finish) {
   const auto* container = containerOf(snapshot, sandbox.sandbox_id);
   if (container == nullptr ||
-      (container->state == ObjectState::kCreated && sandbox.state != ObjectState::kReady)) {
+      (container->attempt == 0 && container->state == ObjectState::kCreated &&
+       sandbox.state != ObjectState::kReady)) {
     // Nothing of the workload ever ran: the agent went away between
     // RunPodSandbox and StartContainer, or a stop before the container ran
     // could not remove the sandbox (docs/architecture.md §4). The two look
     // alike, and only the first is to run: the sandbox is removed and the
     // workload not registered. The server delivers every accepted workload
-    // its node does not list again, and the agent then creates it anew.
+    // its node does not list again, and the agent then creates it anew. (A
+    // restart's container, attempt > 0, follows attempts that ran.)
     spdlog::warn(
         "workload \"{}\": nothing ran in its sandbox {} (created before a restart, or left by a "
         "stop); removing it (the server delivers the workload again if it is wanted)",
@@ -100,6 +102,11 @@ void WorkloadManager::adoptSandbox(const SandboxObservation& sandbox, const Snap
       spdlog::warn("workload \"{}\": {}", sandbox.workload_id, s.error().message);
       std::lock_guard lock(mutex_);
       leftovers_[sandbox.workload_id] = sandbox.identity->uid;
+      // Its user stays the submission's: a delivery that runs the workload
+      // in this sandbox gets the user its labels name.
+      if (sandbox.identity->run_as_user) {
+        uids_.reserve(sandbox.identity->uid, *sandbox.identity->run_as_user);
+      }
     }
     return;
   }
@@ -319,6 +326,14 @@ void WorkloadManager::removeOrphans(const Snapshot& snapshot) {
     spdlog::warn("removing orphan sandbox {} of workload \"{}\"", sb.sandbox_id, sb.workload_id);
     if (auto s = runtime_.removeWorkload(*sb.identity, sb.sandbox_id); !s) {
       spdlog::warn("orphan sandbox {}: {}", sb.sandbox_id, s.error().message);
+      continue;
+    }
+    // A leftover of recovery that no delivery took: its user is free again.
+    std::lock_guard lock(mutex_);
+    if (const auto left = leftovers_.find(sb.workload_id);
+        left != leftovers_.end() && left->second == sb.identity->uid) {
+      leftovers_.erase(left);
+      uids_.release(sb.identity->uid);
     }
   }
 }

@@ -424,8 +424,9 @@ class WorkloadManager {
   std::map<std::string, EntryPtr> entries_;
   UidAllocator uids_;  // keyed by submission uid; released when the entry is forgotten
   // Workload id -> submission uid of a sandbox recover() could not remove
-  // (the orphan scan does, later): a start of that submission looks for it
-  // first instead of running one whose name is taken.
+  // (the orphan scan does, later, and frees its user): a start of that
+  // submission looks for it first instead of running one whose name is
+  // taken, and runs as the user its labels name (uids_ holds it meanwhile).
   std::map<std::string, std::string> leftovers_;
   std::map<std::uint64_t, Pending> pending_;
   std::uint64_t next_pending_ = 1;

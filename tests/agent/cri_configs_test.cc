@@ -297,4 +297,15 @@ TEST(CriConfigsTest, UnreadableSandboxGivesNoIdentity) {
 }
 
 }  // namespace
+TEST(ContainerLogNameTest, TheAttemptIsReadBackFromTheName) {
+  for (unsigned attempt : {0u, 1u, 12u}) {
+    EXPECT_EQ(logAttempt("/var/log/w_u/" + containerLogName(attempt)), attempt);
+  }
+  EXPECT_EQ(logAttempt("main.log"), 0u);
+  for (const char* other : {"/x/other.log", "/x/main.01.log", "/x/main..log", "/x/main.1x.log",
+                            "/x/main.log.1", "", "/x/main.99999999999.log"}) {
+    EXPECT_EQ(logAttempt(other), std::nullopt) << other;
+  }
+}
+
 }  // namespace zp::agent

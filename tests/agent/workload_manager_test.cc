@@ -531,7 +531,9 @@ TEST_F(WorkloadManagerTest, AWorkloadStoppedBeforeItsContainerExistedIsNotRedone
 // looks for it and runs the workload in it (a new RunPodSandbox would find
 // its name taken); one nobody delivers again is the orphan scan's.
 TEST_F(WorkloadManagerTest, ASandboxRecoveryCouldNotRemoveIsReusedOrLeftToTheOrphanScan) {
-  const auto reused = runtime_.addSandbox(recovered(spec("left-reused"), "u13"), std::nullopt);
+  auto left = recovered(spec("left-reused"), "u13");
+  left.run_as_user = left.run_as_group = UidRange{}.start + 4242;  // its labels' user
+  const auto reused = runtime_.addSandbox(left, std::nullopt);
   runtime_.addSandbox(recovered(spec("left-alone"), "u14"), std::nullopt);
   runtime_.failNext("removeWorkload", Error{Code::kInternal, "fake runtime: refused", {}}, 2);
   ASSERT_TRUE(manager_->recover().has_value());
@@ -545,6 +547,7 @@ TEST_F(WorkloadManagerTest, ASandboxRecoveryCouldNotRemoveIsReusedOrLeftToTheOrp
       << statusOf("left-reused").message;
   EXPECT_GT(runtime_.findSandboxCalls(), looked);
   EXPECT_EQ(statusOf("left-reused").sandbox_id, reused);
+  EXPECT_EQ(statusOf("left-reused").run_as_user, left.run_as_user);  // the sandbox's user
 
   clock_.advance(1h);  // the next sweep scans for orphans
   ASSERT_TRUE(manager_->sweep().has_value());

@@ -422,11 +422,14 @@ TEST_F(LogsHandlerTest, AFollowWhoseNodeFailsGoesOnWhereItStoodOnceTheNodeAnswer
   EXPECT_EQ(again.from->offset, 100);
   EXPECT_EQ(again.from->skip, 1);
 
-  // Without a change of the record, the backoff asks again.
+  // Without a change of the record, the backoff asks again (refused once
+  // here, then answered).
   http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1: refused", ""}; });
+  const auto before = opened();
   push(back, protocol::LogMark{0, 300});
   push(back, fail(Code::kUnavailable, "connection to node-1 lost"));
-  EXPECT_TRUE(waitForWatchers(1));
+  for (int i = 0; i < 2000 && opened() < before + 1; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(opened(), before + 1);  // the refused attempt
   nextStream({line("fourth")});
   http_->onExecutor([&] { fleet_.open_error.reset(); });
   EXPECT_EQ(follow.readLine(), "fourth");
@@ -434,6 +437,23 @@ TEST_F(LogsHandlerTest, AFollowWhoseNodeFailsGoesOnWhereItStoodOnceTheNodeAnswer
   ASSERT_TRUE(last.from.has_value());
   EXPECT_EQ(last.from->offset, 300);
   EXPECT_EQ(last.from->skip, 0);
+}
+
+// An agent from before marks refuses the field: the follow asks again
+// without marks (and, with no mark, cannot go on after a failed connection).
+TEST_F(LogsHandlerTest, AnAgentWithoutMarksIsAskedAgainWithoutThem) {
+  nextStream({fail(Error{Code::kInvalidArgument, "unknown field \"marks\"", "marks"})});
+  auto plain = nextStream({line("plain")});
+  StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
+  EXPECT_EQ(follow.status(), 200u);
+  EXPECT_EQ(follow.readLine(), "plain");
+  const auto asked = http_->onExecutor([&] { return fleet_.opened; });
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_TRUE(asked[0].second.marks);
+  EXPECT_FALSE(asked[1].second.marks);
+  push(plain, fail(Code::kUnavailable, "connection to node-1 lost"));
+  EXPECT_EQ(follow.readLine(), std::nullopt);
+  EXPECT_FALSE(follow.complete());
 }
 
 // Meanwhile the node was lost and the workload placed elsewhere: the follow
@@ -444,6 +464,8 @@ TEST_F(LogsHandlerTest, AFollowWhoseNodeIsLostGoesOnWithTheNextCopyOrEndsIncompl
   push(line("first"));
   StreamingRequest follow(http_->port(), "/workloads/web-1/logs?follow=true");
   EXPECT_EQ(follow.readLine(), "first");
+  // The first piece of a long line: the next copy's lines do not join it.
+  push(protocol::LogLine{"2026-11-29T13:40:32Z", "stdout", "half", true});
   http_->onExecutor([&] { fleet_.open_error = Error{Code::kUnavailable, "node-1: refused", ""}; });
   push(fail(Code::kUnavailable, "connection to node-1 lost"));
   EXPECT_TRUE(waitForWatchers(1));
@@ -455,6 +477,7 @@ TEST_F(LogsHandlerTest, AFollowWhoseNodeIsLostGoesOnWithTheNextCopyOrEndsIncompl
     s.state = api::WorkloadState::kRunning;
     s.reason = "Started";
   });
+  EXPECT_EQ(follow.readLine(), "half");
   EXPECT_EQ(follow.readLine(), "elsewhere");
   const auto asked = http_->onExecutor([&] { return fleet_.opened.back(); });
   EXPECT_EQ(asked.first, "node-2");

@@ -102,6 +102,9 @@ struct LogsHandler::Follow {
   std::shared_ptr<LogPump> pump;
   std::shared_ptr<Watcher> watcher;
   bool closed = false;
+  // The wait before the next attempt to take the copy up again: doubled by
+  // every attempt, back to the first once a line comes through.
+  std::chrono::milliseconds resume_delay = kResumeFirstDelay;
 
   void close() {
     closed = true;
@@ -210,6 +213,23 @@ asio::awaitable<HttpResponse> LogsHandler::logs(HttpRequest request) {
 
 asio::awaitable<Result<std::shared_ptr<LogPump>>> LogsHandler::openCopy(
     std::string node, protocol::Logs request, std::shared_ptr<Follow> follow) {
+  const bool positioned = request.marks || request.from;
+  auto opening = openCopyAs(node, request, follow);
+  auto pump = co_await std::move(opening);
+  if (positioned && !pump && pump.error().code == Code::kInvalidArgument &&
+      (pump.error().field == "marks" || pump.error().field.starts_with("from"))) {
+    // An agent from before marks refuses the fields: its log as it can
+    // give it (a follow of it ends incomplete when its connection fails).
+    request.marks = false;
+    request.from.reset();
+    auto plain = openCopyAs(std::move(node), std::move(request), follow);
+    co_return co_await std::move(plain);
+  }
+  co_return pump;
+}
+
+asio::awaitable<Result<std::shared_ptr<LogPump>>> LogsHandler::openCopyAs(
+    std::string node, protocol::Logs request, std::shared_ptr<Follow> follow) {
   auto opened = co_await fleet_.openLogs(node, std::move(request));
   if (!opened) co_return fail(opened.error());
   auto pump = std::make_shared<LogPump>(co_await asio::this_coro::executor, std::move(*opened));
@@ -283,7 +303,6 @@ asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::nextCopy(
 asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::resumeCopy(
     std::shared_ptr<Follow> follow, protocol::Logs request, Copy lost, protocol::LogPosition at) {
   request.tail.reset();
-  std::chrono::milliseconds delay = kResumeFirstDelay;
   // Asked only after a wait, also the first time: the connection has just
   // failed, and a node that fails each stream at once is not asked in a loop.
   bool waited = false;
@@ -315,18 +334,19 @@ asio::awaitable<Result<std::optional<LogsHandler::Copy>>> LogsHandler::resumeCop
       if (!mayAnswerLater(pump.error())) co_return fail(pump.error());
       spdlog::debug("logs of workload \"{}\": node \"{}\" does not answer yet: {}", request.id,
                     lost.node, pump.error().toString());
-      delay = std::min(delay * 2, kResumeMaxDelay);
     }
+    const auto delay = follow->resume_delay;
+    follow->resume_delay = std::min(delay * 2, kResumeMaxDelay);
     auto waiting = awaitChange(follow, std::move(*now), delay);
-    co_await std::move(waiting);
+    if (auto ended = co_await std::move(waiting); !ended) co_return fail(ended.error());
     waited = true;
   }
   co_return fail(Code::kCancelled, "the client left");
 }
 
-asio::awaitable<void> LogsHandler::awaitChange(std::shared_ptr<Follow> follow,
-                                               store::WorkloadRecord now,
-                                               std::chrono::milliseconds most) {
+asio::awaitable<Status> LogsHandler::awaitChange(std::shared_ptr<Follow> follow,
+                                                 store::WorkloadRecord now,
+                                                 std::chrono::milliseconds most) {
   WatchFilter one;
   one.id = now.status.id;
   std::vector<store::WorkloadRecord> initial;
@@ -334,18 +354,29 @@ asio::awaitable<void> LogsHandler::awaitChange(std::shared_ptr<Follow> follow,
   std::shared_ptr<Watcher> watcher = hub_->subscribe(std::move(one), std::move(initial));
   follow->watcher = watcher;
   if (follow->closed) watcher->cancel();
+  auto timed_out = std::make_shared<bool>(false);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   timer.expires_after(most);
-  timer.async_wait([weak = std::weak_ptr<Watcher>(watcher)](const boost::system::error_code& ec) {
-    if (auto w = weak.lock(); w && !ec) w->cancel();
-  });
+  timer.async_wait(
+      [weak = std::weak_ptr<Watcher>(watcher), timed_out](const boost::system::error_code& ec) {
+        if (ec) return;
+        *timed_out = true;
+        if (auto w = weak.lock()) w->cancel();
+      });
   auto as_it_was = watcher->next();
-  if (co_await std::move(as_it_was)) {
+  std::optional<WatchEvent> event = co_await std::move(as_it_was);
+  if (event) {
     auto changed = watcher->next();
-    co_await std::move(changed);
+    event = co_await std::move(changed);
   }
   timer.cancel();
   follow->watcher.reset();
+  // Ended by itself (the server stops, the client left): no wait to go on with.
+  if (!event && !*timed_out) {
+    co_return fail(watcher->error().value_or(
+        Error{Code::kCancelled, "the follow ended while waiting for its node", ""}));
+  }
+  co_return ok();
 }
 
 asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<Follow> follow,
@@ -399,6 +430,7 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
       }
       joiner.append(std::get<protocol::LogLine>(**item), chunk);
       if (at) ++at->skip;
+      follow->resume_delay = kResumeFirstDelay;
       if (chunk.size() >= kChunkBytes) break;
       item = copy.pump->tryTake();
     }
@@ -428,8 +460,14 @@ asio::awaitable<void> LogsHandler::stream(ResponseStream& out, std::shared_ptr<F
       } else {
         spdlog::debug("logs of workload \"{}\": following its copy {} on node \"{}\"",
                       query.request.id, (*next)->uid, (*next)->node);
-        // The same copy goes on from `at`; a new one sends its marks.
-        if ((*next)->uid != copy.uid) at.reset();
+        // The same copy goes on from `at`; a new one sends its marks, and a
+        // line of the old one left open ends.
+        if ((*next)->uid != copy.uid) {
+          at.reset();
+          std::string ended;
+          joiner.finish(ended);
+          if (!ended.empty() && !co_await out.write(std::move(ended))) co_return;
+        }
         copy = std::move(**next);
         failure.reset();
         continue;

@@ -77,6 +77,11 @@ class LogsHandler {
   boost::asio::awaitable<Result<std::shared_ptr<LogPump>>> openCopy(std::string node,
                                                                     protocol::Logs request,
                                                                     std::shared_ptr<Follow> follow);
+  // openCopy without its second try: an agent from before Logs.marks
+  // refuses marks and from (InvalidArgument), and openCopy asks it again
+  // without them.
+  boost::asio::awaitable<Result<std::shared_ptr<LogPump>>> openCopyAs(
+      std::string node, protocol::Logs request, std::shared_ptr<Follow> follow);
   // One copy's log being read: the pump, its node and its placement's uid.
   struct Copy {
     std::shared_ptr<LogPump> pump;
@@ -107,11 +112,12 @@ class LogsHandler {
   boost::asio::awaitable<Result<std::optional<Copy>>> resumeCopy(std::shared_ptr<Follow> follow,
                                                                  protocol::Logs request, Copy lost,
                                                                  protocol::LogPosition at);
-  // Returns at the next change of the record `now` (as published), after
-  // `most`, or when the client leaves.
-  boost::asio::awaitable<void> awaitChange(std::shared_ptr<Follow> follow,
-                                           store::WorkloadRecord now,
-                                           std::chrono::milliseconds most);
+  // Returns at the next change of the record `now` (as published) or after
+  // `most`: OK; an error when the watch ended by itself (the client left,
+  // the server stops), so there is nothing to wait for.
+  boost::asio::awaitable<Status> awaitChange(std::shared_ptr<Follow> follow,
+                                             store::WorkloadRecord now,
+                                             std::chrono::milliseconds most);
   // The response body: the lines of `copy`, then (following) of the copies
   // after it.
   boost::asio::awaitable<void> stream(ResponseStream& out, std::shared_ptr<Follow> follow,

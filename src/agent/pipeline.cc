@@ -541,14 +541,16 @@ asio::awaitable<void> WorkloadManager::runPipeline(EntryPtr entry) {
         // this start is not repeated).
         return fail(Code::kUnavailable, s.error().message);
       }
-      if (!s && ((start_interrupted && s.error().code == Code::kAlreadyExists) ||
-                 startLostItsIo(s.error())) &&
+      if (!s &&
+          ((start_interrupted && s.error().code == Code::kAlreadyExists) ||
+           startLostItsIo(s.error()) || startFoundShimLeftovers(s.error())) &&
           replacements < kMaxReplacements) {
         // The runtime restarted during the interrupted start: it kept the
         // task that start made (not started) with the container still
-        // created, and refuses every further start. Or it restarted after
-        // the create and lost the container's log pipes. Either way the
-        // process never ran: replace the container and start the new one.
+        // created, and refuses every further start, or it left the shim's
+        // directory of that start behind. Or it restarted after the create
+        // and lost the container's log pipes. Either way the process never
+        // ran: replace the container and start the new one.
         Error error;
         if (!replace(s.error().message, error)) return fail(std::move(error));
         s = runtime_.startContainer(cls, container_id);

@@ -111,6 +111,12 @@ bool startLostItsIo(const Error& error) {
   return error.message.find("failed to start io pipe copy") != std::string::npos;
 }
 
+bool startFoundShimLeftovers(const Error& error) {
+  const auto& m = error.message;
+  const auto shim = m.find("failed to start shim: mkdir ");
+  return shim != std::string::npos && m.find(": file exists", shim) != std::string::npos;
+}
+
 bool startInProgress(const Error& error) {
   return error.message.find("already in starting state") != std::string::npos;
 }

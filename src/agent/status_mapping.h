@@ -79,5 +79,10 @@ bool startFoundItEnded(const Error& error);
 // dropped their directory: "failed to start io pipe copy"). The process never
 // ran; a new container of the same attempt starts.
 bool startLostItsIo(const Error& error);
+// A StartContainer the runtime refused because an earlier, interrupted start
+// left the task's shim directory behind (containerd restarted while it
+// started the shim: "failed to start shim: mkdir …: file exists"). The
+// process never ran; a new container of the same attempt starts.
+bool startFoundShimLeftovers(const Error& error);
 
 }  // namespace zp::agent

@@ -132,6 +132,19 @@ TEST(StatusMappingTest, OnlyAnExitWithoutStartOrReasonIsExitedWithoutStart) {
   EXPECT_FALSE(exitedWithoutStart({ObjectState::kCreated, {}, "", "", {}, {}}));
 }
 
+TEST(StatusMappingTest, AShimDirectoryLeftByAnInterruptedStartIsToldApart) {
+  EXPECT_TRUE(startFoundShimLeftovers(
+      Error{Code::kInternal,
+            "StartContainer: failed to create containerd task: failed to start shim: mkdir "
+            "/var/lib/containerd/state/io.containerd.runtime.v2.task/k8s.io/4459: file exists: "
+            "unknown",
+            ""}));
+  EXPECT_FALSE(startFoundShimLeftovers(
+      Error{Code::kInternal, "failed to start shim: exec: \"runc\": file exists", ""}));
+  EXPECT_FALSE(
+      startFoundShimLeftovers(Error{Code::kInternal, "exec: mkdir /data: file exists", ""}));
+}
+
 TEST(StatusMappingTest, UnknownStaysUnknown) {
   api::WorkloadStatus s;
   applyContainerDetail({ObjectState::kUnknown, {}, "", "", {}, {}}, s);

@@ -136,8 +136,11 @@ Result<api::WorkloadStatus> WorkloadManager::start(const api::WorkloadSpec& spec
     entry = std::make_shared<Entry>();
     entry->identity.spec = spec;
     entry->identity.uid = uid.empty() ? newUid() : uid;
-    if (const auto left = leftovers_.find(spec.id); left != leftovers_.end()) {
-      entry->look_for_sandbox = left->second == entry->identity.uid;
+    // A leftover of another submission stays the orphan scan's, which frees
+    // its user when it removes it.
+    if (const auto left = leftovers_.find(spec.id);
+        left != leftovers_.end() && left->second == entry->identity.uid) {
+      entry->look_for_sandbox = true;
       leftovers_.erase(left);
     }
     auto& st = entry->status;
